@@ -201,11 +201,19 @@ class ChunkKind(enum.IntEnum):
 
 
 class LinkKind(str, enum.Enum):
-    """The two kinds of link with key (S5); the value is the fragment parameter name."""
+    """The two kinds of link with key (S5)."""
 
-    PLAIN = "k1"
-    PASSPHRASE = "p1"
+    PLAIN = "plain"
+    PASSPHRASE = "passphrase"
 
+    @property
+    def param(self) -> str:
+        """The fragment parameter that carries the key: ``k1`` or ``p1``."""
+        return _LINK_PARAMS[self]
+
+
+_LINK_PARAMS = {LinkKind.PLAIN: "k1", LinkKind.PASSPHRASE: "p1"}
+_LINK_KINDS_BY_PARAM = {param: kind for kind, param in _LINK_PARAMS.items()}
 
 RandomSource = Callable[[int], bytes]
 
@@ -376,10 +384,17 @@ def key_fingerprint(key: ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey)
 # Content key wrapping
 
 
+def _utf8(text: str, what: str) -> bytes:
+    if not isinstance(text, str):
+        raise MalformedEnvelope(f"{what} must be text")
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedEnvelope(f"{what} is not valid Unicode text") from None
+
+
 def _stream_id_bytes(stream_id: str) -> bytes:
-    if not isinstance(stream_id, str):
-        raise MalformedEnvelope("stream id must be text")
-    raw = stream_id.encode("utf-8")
+    raw = _utf8(stream_id, "stream id")
     if not 1 <= len(raw) <= MAX_STREAM_ID_BYTES:
         raise MalformedEnvelope(f"stream id must be 1 to {MAX_STREAM_ID_BYTES} UTF-8 bytes")
     return raw
@@ -596,7 +611,7 @@ def _parse_payload(payload: bytes) -> tuple[ec.EllipticCurvePrivateKey, ec.Ellip
 
 
 def _normalise_passphrase(passphrase: str) -> bytes:
-    return unicodedata.normalize("NFC", passphrase).encode("utf-8")
+    return _utf8(unicodedata.normalize("NFC", passphrase), "passphrase")
 
 
 def link_passphrase_key(passphrase: str, salt: bytes, iterations: int) -> bytes:
@@ -627,7 +642,7 @@ def make_link(
         )
     payload = link_payload(private_key)
     if passphrase is None:
-        fragment = f"{LinkKind.PLAIN.value}={b64url_encode(payload)}"
+        fragment = f"{LinkKind.PLAIN.param}={b64url_encode(payload)}"
     else:
         if passphrase == "":
             raise MalformedEnvelope("passphrase must not be empty")
@@ -639,9 +654,9 @@ def make_link(
         key = link_passphrase_key(passphrase, salt, iterations)
         sealed = AESGCM(key).encrypt(nonce, payload, _LINK_AAD)
         blob = salt + struct.pack(">I", iterations) + nonce + sealed
-        fragment = f"{LinkKind.PASSPHRASE.value}={b64url_encode(blob)}"
+        fragment = f"{LinkKind.PASSPHRASE.param}={b64url_encode(blob)}"
     if name is not None:
-        if not 1 <= len(name.encode("utf-8")) <= MAX_LINK_NAME_BYTES:
+        if not 1 <= len(_utf8(name, "link name")) <= MAX_LINK_NAME_BYTES:
             raise MalformedEnvelope(f"link name must be 1 to {MAX_LINK_NAME_BYTES} UTF-8 bytes")
         fragment += "&name=" + quote(name, safe="")
     return f"{base_url}#{fragment}"
@@ -649,6 +664,8 @@ def make_link(
 
 def _fragment_params(url: str) -> tuple[LinkKind, str, str | None]:
     """Split a link (or its fragment, with or without ``#``) into kind, key value and name."""
+    if not isinstance(url, str):
+        raise MalformedEnvelope("link must be text")
     fragment = url.split("#", 1)[1] if "#" in url else url
     key: tuple[LinkKind, str] | None = None
     name: str | None = None
@@ -662,10 +679,10 @@ def _fragment_params(url: str) -> tuple[LinkKind, str, str | None]:
         if param in seen:
             raise MalformedEnvelope(f"link parameter {param!r} appears twice")
         seen.add(param)
-        if param in (LinkKind.PLAIN.value, LinkKind.PASSPHRASE.value):
+        if param in _LINK_KINDS_BY_PARAM:
             if key is not None:
                 raise MalformedEnvelope("link carries more than one key")
-            key = (LinkKind(param), value)
+            key = (_LINK_KINDS_BY_PARAM[param], value)
         elif _KEY_PARAM_RE.fullmatch(param):
             raise UnsupportedVersion(f"link key format {param!r} is not supported (only k1, p1)")
         elif param == "name":
@@ -696,7 +713,7 @@ def read_link(url: str, passphrase: str | None = None) -> LinkKey:
     :class:`MalformedEnvelope` / :class:`UnsupportedVersion` for links that do not parse.
     """
     kind, value, name = _fragment_params(url)
-    blob = b64url_decode(value, what=f"link {kind.value} value")
+    blob = b64url_decode(value, what=f"link {kind.param} value")
     if kind is LinkKind.PLAIN:
         payload = blob
     else:
