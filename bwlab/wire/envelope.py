@@ -611,6 +611,8 @@ def _parse_payload(payload: bytes) -> tuple[ec.EllipticCurvePrivateKey, ec.Ellip
 
 
 def _normalise_passphrase(passphrase: str) -> bytes:
+    if not isinstance(passphrase, str):
+        raise MalformedEnvelope("passphrase must be text")
     return _utf8(unicodedata.normalize("NFC", passphrase), "passphrase")
 
 
