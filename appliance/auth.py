@@ -1,0 +1,226 @@
+"""Who is calling: passwords, sessions (D2), roles (S14), and the access check on every route.
+
+Principals:
+- a cloud account, by session cookie ``bwl_session`` or ``Authorization: Bearer bws_…``;
+  a session lives while it is used and dies after seven days of lab time unused (D2);
+- the administrator of one system controller (the Manager's own login), by cookie
+  ``bwm_session`` or bearer ``bwm_…``;
+- the lab (trainers and the camera fleet: the physical world — docking, buttons, faults), by
+  bearer ``bwlab_…`` (the token ``bwlab up`` prints and keeps in the data directory) or cookie
+  ``bwlab_lab``.
+Cookies are first-party, ``Secure``, ``HttpOnly`` and ``SameSite=Lax`` so the web client works in
+VMS embedded browsers without third-party cookies (S9).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from aiohttp import web
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from .context import APPLIANCE
+from .errors import Forbidden, NotFound, Unauthenticated
+from .http import ACCOUNT, DEVICE, LAB, MANAGER, ORG_ADMIN, ORG_MEMBER, PUBLIC, Handler
+
+SESSION_IDLE_LIMIT = 7 * 24 * 3600  # D2
+CLOUD_COOKIE = "bwl_session"
+MANAGER_COOKIE = "bwm_session"
+LAB_COOKIE = "bwlab_lab"
+ROLES = ("user", "operator", "admin")  # S14
+
+# Memory-hard (Argon2id) with parameters that keep a sign-in well under 100 ms on the lab box.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def new_token(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class AccountPrincipal:
+    account_id: str
+    email: str
+    name: str
+    session_hash: str
+
+
+@dataclass(frozen=True)
+class ManagerPrincipal:
+    system_id: str
+    session_hash: str
+
+
+@dataclass(frozen=True)
+class LabPrincipal:
+    pass
+
+
+ACCOUNT_KEY = web.RequestKey("account", AccountPrincipal)
+ROLE_KEY = web.RequestKey("role", str)
+PRINCIPAL_KEY = web.RequestKey("principal", object)
+
+
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return header[7:].strip()
+    return None
+
+
+def _candidates(request: web.Request, prefix: str, cookie: str) -> list[str]:
+    found = []
+    bearer = _bearer(request)
+    if bearer and bearer.startswith(prefix + "_"):
+        found.append(bearer)
+    value = request.cookies.get(cookie)
+    if value and value.startswith(prefix + "_"):
+        found.append(value)
+    return found
+
+
+async def account_of(request: web.Request) -> AccountPrincipal | None:
+    """The signed-in account, touching its session; None if no live session (D2)."""
+    ctx = request.config_dict[APPLIANCE]
+    now = ctx.clock.now()
+    for token in _candidates(request, "bws", CLOUD_COOKIE):
+        h = token_hash(token)
+        row = await ctx.db.fetchone(
+            "SELECT s.last_used_at, a.id, a.email, a.name FROM sessions s JOIN accounts a ON a.id = s.account_id "
+            "WHERE s.token_hash = ?",
+            (h,),
+        )
+        if row is None:
+            continue
+        if now - row["last_used_at"] > SESSION_IDLE_LIMIT:
+            await ctx.db.execute("DELETE FROM sessions WHERE token_hash = ?", (h,))
+            continue
+        if now - row["last_used_at"] > 60:
+            await ctx.db.execute("UPDATE sessions SET last_used_at = ? WHERE token_hash = ?", (now, h))
+        return AccountPrincipal(row["id"], row["email"], row["name"], h)
+    return None
+
+
+async def manager_of(request: web.Request, system_id: str) -> ManagerPrincipal | None:
+    ctx = request.config_dict[APPLIANCE]
+    now = ctx.clock.now()
+    for token in _candidates(request, "bwm", MANAGER_COOKIE):
+        h = token_hash(token)
+        row = await ctx.db.fetchone(
+            "SELECT system_id, last_used_at FROM ctl_sessions WHERE token_hash = ?", (h,)
+        )
+        if row is None or row["system_id"] != system_id:
+            continue
+        if now - row["last_used_at"] > SESSION_IDLE_LIMIT:
+            await ctx.db.execute("DELETE FROM ctl_sessions WHERE token_hash = ?", (h,))
+            continue
+        if now - row["last_used_at"] > 60:
+            await ctx.db.execute("UPDATE ctl_sessions SET last_used_at = ? WHERE token_hash = ?", (now, h))
+        return ManagerPrincipal(system_id, h)
+    return None
+
+
+def is_lab(request: web.Request) -> bool:
+    expected = request.config_dict[APPLIANCE].lab_token
+    for token in _candidates(request, "bwlab", LAB_COOKIE):
+        if secrets.compare_digest(token, expected):
+            return True
+    return False
+
+
+async def org_role(request: web.Request, account_id: str, org_id: str) -> str | None:
+    row = await request.config_dict[APPLIANCE].db.fetchone(
+        "SELECT role FROM memberships WHERE org_id = ? AND account_id = ?", (org_id, account_id)
+    )
+    return row["role"] if row else None
+
+
+def _handler_access(request: web.Request) -> tuple[str, ...] | None:
+    handler = request.match_info.handler
+    levels = getattr(handler, "access", None)
+    if levels is None:
+        # class-based views and aiohttp's own handlers: look on the wrapped function
+        levels = getattr(getattr(handler, "__wrapped__", None), "access", None)
+    return levels
+
+
+@web.middleware
+async def access_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Enforce the handler's declared access before it runs; deny when nothing is declared."""
+    if request.match_info.http_exception is not None:
+        return await handler(request)
+    levels = _handler_access(request)
+    if levels is None:
+        raise Forbidden("this route declares no access and is closed", code="route_closed")
+    if PUBLIC in levels:
+        return await handler(request)
+    reasons: list[str] = []
+    authenticated = False
+    for level in levels:
+        if level == LAB:
+            if is_lab(request):
+                request[PRINCIPAL_KEY] = LabPrincipal()
+                return await handler(request)
+            reasons.append("the lab token")
+        elif level == DEVICE:
+            # The device hub authenticates cameras inside its WebSocket (challenge-response).
+            return await handler(request)
+        elif level == MANAGER:
+            system_id = request.match_info.get("system_id", "")
+            principal = await manager_of(request, system_id)
+            if principal:
+                request[PRINCIPAL_KEY] = principal
+                return await handler(request)
+            reasons.append("a Manager administrator session of this system")
+        elif level in (ACCOUNT, ORG_MEMBER, ORG_ADMIN):
+            account = request.get(ACCOUNT_KEY) or await account_of(request)
+            if account is None:
+                reasons.append("a signed-in account")
+                continue
+            authenticated = True
+            request[ACCOUNT_KEY] = account
+            if level == ACCOUNT:
+                request[PRINCIPAL_KEY] = account
+                return await handler(request)
+            org_id = request.match_info.get("org_id", "")
+            role = await org_role(request, account.account_id, org_id)
+            if role is None:
+                exists = await request.config_dict[APPLIANCE].db.fetchone(
+                    "SELECT 1 FROM organizations WHERE id = ?", (org_id,)
+                )
+                if exists is None:
+                    raise NotFound(f"no organization {org_id!r}")
+                reasons.append("membership of this organization")
+                continue
+            request[ROLE_KEY] = role
+            if level == ORG_MEMBER or role == "admin":
+                request[PRINCIPAL_KEY] = account
+                return await handler(request)
+            reasons.append("the admin role in this organization")
+    if authenticated or any(r.startswith("the admin") for r in reasons):
+        raise Forbidden("this needs " + " or ".join(dict.fromkeys(reasons)))
+    raise Unauthenticated("this needs " + " or ".join(dict.fromkeys(reasons)))
+
+
+def set_cookie(response: web.StreamResponse, name: str, token: str, *, path: str = "/") -> None:
+    response.set_cookie(
+        name, token, max_age=SESSION_IDLE_LIMIT, path=path, secure=True, httponly=True, samesite="Lax"
+    )

@@ -1,0 +1,59 @@
+"""The appliance's shared state, held under typed app keys (CONVENTIONS 7)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from bwlab.clock import LabClock
+
+from .db import Database
+from .pki import LabTLS
+
+
+@dataclass(frozen=True)
+class ApplianceConfig:
+    """How the appliance runs; from flags, environment (BWLAB_*) and the scenario.
+
+    host/port: where HTTPS listens (default 0.0.0.0:8443; 443 in the VM).
+    data_dir: the lab's database, certificates, evidence and tokens.
+    public_url: the URL the web client, controller and cameras use to reach the cloud; by
+      default https://localhost:<port>.
+    ntp_port: the lab NTP server's UDP port (0 = pick a free one; None = no NTP server).
+    zeroconf: advertise the appliance with mDNS.
+    max_chunk: the largest media chunk the device hub accepts, in bytes.
+    """
+
+    data_dir: Path
+    host: str = "0.0.0.0"
+    port: int = 8443
+    public_url: str | None = None
+    ntp_port: int | None = 0
+    zeroconf: bool = True
+    max_chunk: int = 2 * 1024 * 1024
+
+    @property
+    def url(self) -> str:
+        return self.public_url or f"https://localhost:{self.port}"
+
+
+@dataclass
+class Appliance:
+    config: ApplianceConfig
+    clock: LabClock
+    db: Database
+    tls: LabTLS
+    lab_token: str
+    started_at: float
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def count(self, name: str, value: float = 1.0) -> None:
+        self.metrics[name] = self.metrics.get(name, 0.0) + value
+
+
+APPLIANCE = web.AppKey("appliance", Appliance)
+CONFIG = web.AppKey("config", ApplianceConfig)
+CLOCK = web.AppKey("clock", LabClock)
+DATA_DIR = web.AppKey("data_dir", Path)

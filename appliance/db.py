@@ -1,0 +1,117 @@
+"""SQLite storage through aiosqlite, in WAL mode, with numbered migrations (DESIGN "Storage").
+
+Migrations are the files ``appliance/migrations/NNNN_name.sql``, applied in order, each in its
+own transaction, and recorded in ``schema_migrations``. A database written by a newer bwlab
+(a migration number we do not know) is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """The packaged migrations as (number, name, sql), in order."""
+    found = []
+    for entry in resources.files("appliance.migrations").iterdir():
+        m = _MIGRATION_NAME.match(entry.name)
+        if m:
+            found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    numbers = [n for n, _, _ in found]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise RuntimeError(f"migrations are not numbered 1..n without gaps: {numbers}")
+    return found
+
+
+class Database:
+    """One aiosqlite connection with helpers; writes are serialised by aiosqlite's thread."""
+
+    def __init__(self, conn: aiosqlite.Connection):
+        self.conn = conn
+
+    @classmethod
+    async def open(cls, path: Path | str) -> "Database":
+        conn = await aiosqlite.connect(str(path))
+        conn.row_factory = aiosqlite.Row
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA synchronous=FULL")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        db = cls(conn)
+        await db.migrate()
+        return db
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def migrate(self) -> list[int]:
+        await self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+        )
+        rows = await self.fetchall("SELECT number FROM schema_migrations")
+        applied = {r["number"] for r in rows}
+        known = migrations()
+        newer = applied - {n for n, _, _ in known}
+        if newer:
+            raise RuntimeError(f"database has migrations this bwlab does not know: {sorted(newer)}")
+        done = []
+        for number, name, sql in known:
+            if number in applied:
+                continue
+            log.info("applying migration %s", name)
+            await self.conn.execute("BEGIN")
+            try:
+                for statement in _statements(sql):
+                    await self.conn.execute(statement)
+                await self.conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (number, name))
+                await self.conn.commit()
+            except Exception:
+                await self.conn.rollback()
+                raise
+            done.append(number)
+        return done
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run one statement and commit; returns the number of rows changed."""
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            count = cur.rowcount
+        await self.conn.commit()
+        return count
+
+    async def transaction(self, statements: list[tuple[str, Iterable[Any]]]) -> None:
+        """Run several statements atomically."""
+        await self.conn.execute("BEGIN")
+        try:
+            for sql, params in statements:
+                await self.conn.execute(sql, tuple(params))
+            await self.conn.commit()
+        except Exception:
+            await self.conn.rollback()
+            raise
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration file on semicolons at line ends (no procedural SQL in migrations)."""
+    parts = re.split(r";\s*(?:\n|$)", sql)
+    return [p.strip() for p in parts if p.strip() and not all(
+        line.strip().startswith("--") or not line.strip() for line in p.strip().splitlines()
+    )]

@@ -1,0 +1,71 @@
+"""One exception tree for the appliance (CONVENTIONS 11).
+
+Every error a client can cause is a ``BwlabError`` with a stable ``code`` and a human message;
+the HTTP boundary (``appliance.http.error_middleware``) turns it into
+``{"error": {"code", "message"}}`` with the right 4xx status. Nothing a client sends may turn
+into a 500.
+"""
+
+from __future__ import annotations
+
+
+class BwlabError(Exception):
+    """Base of every error the appliance reports to a client."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None, **details):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+        self.details = details
+
+    def as_dict(self) -> dict:
+        body = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return {"error": body}
+
+
+class InvalidInput(BwlabError):
+    """A request body or parameter does not have the expected shape (the path says where)."""
+
+    code = "invalid_input"
+
+
+class PayloadTooLarge(BwlabError):
+    status = 413
+    code = "payload_too_large"
+
+
+class Unauthenticated(BwlabError):
+    status = 401
+    code = "unauthenticated"
+
+
+class Forbidden(BwlabError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(BwlabError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(BwlabError):
+    """The request is well-formed but the state does not allow it now."""
+
+    status = 409
+    code = "conflict"
+
+
+class DeviceRefused(BwlabError):
+    """The device hub refuses a camera (expired or foreign certificate, bad proof)."""
+
+    status = 403
+    code = "device_refused"

@@ -1,0 +1,166 @@
+"""The cloud's device hub: cameras connect over WebSocket with their certificate (D1, T2).
+
+``/hub/v1/devices``: challenge → hello (certificate + proof of possession) → welcome, then the
+camera reports its state. The hub refuses a camera whose certificate has expired (not docked
+for six days, D1), was not issued by a connected system's device CA, or whose proof does not
+verify; it records every refusal so that the UI and the diagnosis can name the cause. A camera
+whose certificate expires while connected is disconnected at the next message or clock jump.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import os
+import weakref
+from dataclasses import dataclass, field
+
+from aiohttp import WSMsgType, web
+
+from bwlab.wire import messages as m
+
+from .. import pki
+from ..context import APPLIANCE
+from ..http import DEVICE, access
+
+log = logging.getLogger(__name__)
+
+HELLO_TIMEOUT = 10.0
+CLOSE_REFUSED = 4403
+CLOSE_PROTOCOL = 4400
+
+
+@dataclass
+class DeviceSession:
+    serial: str
+    cloud_system_id: str
+    org_id: str
+    not_after: float
+    ws: web.WebSocketResponse
+    state: dict = field(default_factory=dict)
+
+
+class HubRegistry:
+    """The cameras connected now, by serial."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[str, DeviceSession] = {}
+        self.sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+
+
+HUB = web.AppKey("hub", HubRegistry)
+
+
+def setup_hub(app: web.Application) -> None:
+    app[HUB] = HubRegistry()
+    app.router.add_get("/hub/v1/devices", device_socket)
+    app.on_shutdown.append(_close_sockets)
+
+
+async def _close_sockets(app: web.Application) -> None:
+    for ws in list(app[HUB].sockets):
+        await ws.close(code=1001, message=b"appliance shutting down")
+
+
+async def record_event(db, serial: str | None, at: float, kind: str, detail: str) -> None:
+    await db.execute("INSERT INTO device_events (serial, at, kind, detail) VALUES (?, ?, ?, ?)",
+                     (serial, at, kind, detail))
+
+
+async def _refuse(ws: web.WebSocketResponse, ctx, serial: str | None, code: str, message: str) -> web.WebSocketResponse:
+    now = ctx.clock.now()
+    await record_event(ctx.db, serial, now, code, message)
+    if serial:
+        await ctx.db.execute(
+            "INSERT INTO device_state (serial, cloud_system_id, last_seen_at, last_refusal) VALUES (?, '', ?, ?) "
+            "ON CONFLICT(serial) DO UPDATE SET last_seen_at = excluded.last_seen_at, last_refusal = excluded.last_refusal, "
+            "online = 0",
+            (serial, now, json.dumps({"code": code, "message": message, "at": now})))
+    ctx.count("hub_refusals_total")
+    await ws.send_str(m.encode(m.Error(code=code, message=message)))
+    await ws.close(code=CLOSE_REFUSED, message=code.encode()[:120])
+    return ws
+
+
+@access(DEVICE)
+async def device_socket(request: web.Request) -> web.WebSocketResponse:
+    ctx = request.config_dict[APPLIANCE]
+    registry = request.config_dict[HUB]
+    ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=ctx.config.max_chunk + 4096)
+    await ws.prepare(request)
+    registry.sockets.add(ws)
+    nonce = os.urandom(32)
+    await ws.send_str(m.encode(m.Challenge(nonce=base64.urlsafe_b64encode(nonce).decode().rstrip("="),
+                                           server_time=ctx.clock.now())))
+    try:
+        msg = await ws.receive(timeout=HELLO_TIMEOUT)
+    except asyncio.TimeoutError:
+        return await _refuse(ws, ctx, None, "hello_timeout", "no hello within the time allowed")
+    if msg.type != WSMsgType.TEXT:
+        return await _refuse(ws, ctx, None, "bad_message", "expected a hello text frame")
+    try:
+        hello = m.decode(msg.data, (m.Hello,))
+        signature = base64.urlsafe_b64decode(hello.signature + "=" * (-len(hello.signature) % 4))
+    except m.ProtocolError as exc:
+        return await _refuse(ws, ctx, None, exc.code, str(exc))
+    except ValueError:
+        return await _refuse(ws, ctx, None, "bad_message", "hello.signature is not base64url")
+    systems = await ctx.db.fetchall("SELECT id, org_id, device_ca_pem FROM cloud_systems")
+    now = ctx.clock.now()
+    try:
+        verified = pki.verify_device(hello.certificate, [s["device_ca_pem"] for s in systems],
+                                     m.CHALLENGE_PREFIX + nonce, signature, now)
+    except pki.CertificateRefused as exc:
+        code = "certificate_expired" if "expired" in str(exc) else "certificate_refused"
+        return await _refuse(ws, ctx, hello.serial, code, str(exc))
+    if verified.serial != hello.serial:
+        return await _refuse(ws, ctx, hello.serial, "certificate_refused",
+                             f"the certificate names camera {verified.serial}, not {hello.serial}")
+    system = next(s for s in systems if s["device_ca_pem"] == verified.ca_pem)
+    session = DeviceSession(verified.serial, system["id"], system["org_id"], verified.not_after, ws)
+    previous = registry.sessions.get(session.serial)
+    if previous is not None:
+        await previous.ws.close(code=4409, message=b"replaced by a newer connection")
+    registry.sessions[session.serial] = session
+    await ctx.db.execute(
+        "INSERT INTO device_state (serial, cloud_system_id, online, cert_not_after, last_seen_at) VALUES (?, ?, 1, ?, ?) "
+        "ON CONFLICT(serial) DO UPDATE SET cloud_system_id = excluded.cloud_system_id, online = 1, "
+        "cert_not_after = excluded.cert_not_after, last_seen_at = excluded.last_seen_at, last_refusal = NULL",
+        (session.serial, session.cloud_system_id, session.not_after, now))
+    await record_event(ctx.db, session.serial, now, "connected", "certificate accepted")
+    await ws.send_str(m.encode(m.Welcome(serial=session.serial, system_id=session.cloud_system_id,
+                                         not_after=session.not_after, server_time=now)))
+    try:
+        await _serve(ws, ctx, session)
+    finally:
+        if registry.sessions.get(session.serial) is session:
+            del registry.sessions[session.serial]
+            await ctx.db.execute("UPDATE device_state SET online = 0, last_seen_at = ? WHERE serial = ?",
+                                 (ctx.clock.now(), session.serial))
+    return ws
+
+
+async def _serve(ws: web.WebSocketResponse, ctx, session: DeviceSession) -> None:
+    async for msg in ws:
+        now = ctx.clock.now()
+        if now > session.not_after:
+            await _refuse(ws, ctx, session.serial, "certificate_expired",
+                          "the certificate expired: the camera has not been docked for more than six days (D1)")
+            return
+        if msg.type == WSMsgType.TEXT:
+            try:
+                message = m.decode(msg.data, (m.State, m.Ping))
+            except m.ProtocolError as exc:
+                await ws.send_str(m.encode(m.Error(code=exc.code, message=str(exc))))
+                continue
+            if isinstance(message, m.State):
+                session.state = message.state
+                await ctx.db.execute("UPDATE device_state SET state = ?, last_seen_at = ? WHERE serial = ?",
+                                     (json.dumps(message.state), now, session.serial))
+        elif msg.type == WSMsgType.BINARY:
+            await ws.send_str(m.encode(m.Error(code="unexpected_binary", message="no stream is open")))
+        elif msg.type == WSMsgType.ERROR:
+            log.info("device %s socket error: %s", session.serial, ws.exception())
+            return

@@ -1,0 +1,46 @@
+"""Where the web client's files come from: webui/ in this package, and front-end libraries
+from installed xstatic packages (never copied into the repo)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+_PAGES = {"": "live.html", "live": "live.html", "manager": "manager.html", "lab": "lab.html"}
+
+
+def _webui_root() -> Path:
+    return Path(str(resources.files("webui")))
+
+
+def vendor_roots() -> dict[str, Path]:
+    """Front-end libraries by name, from xstatic packages that are installed."""
+    roots: dict[str, Path] = {}
+    try:
+        import xstatic.pkg.leaflet as leaflet  # type: ignore[import-not-found]
+
+        roots["leaflet"] = Path(leaflet.BASE_DIR)
+    except ImportError:
+        pass
+    return roots
+
+
+def resolve(path: str) -> Path | None:
+    """The file a web client path names, or None; never a file outside the allowed roots."""
+    path = path.strip("/")
+    head, _, rest = path.partition("/")
+    if path in _PAGES or (head in _PAGES and not rest):
+        root, rel = _webui_root(), _PAGES[head if head in _PAGES else path]
+    elif head == "vendor":
+        name, _, rel = rest.partition("/")
+        root = vendor_roots().get(name)
+        if root is None:
+            return None
+    elif head in ("js", "css"):
+        root, rel = _webui_root() / head, rest
+    else:
+        return None
+    target = (root / rel).resolve()
+    if not target.is_file() or root.resolve() not in target.parents:
+        return None
+    return target

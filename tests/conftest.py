@@ -1,0 +1,87 @@
+"""Fixtures that stack: a real appliance on loopback HTTPS, sessions for each principal, and a
+connected demo-like system built through the public APIs (CONVENTIONS 15, 17)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from appliance.app import serve
+from appliance.context import ApplianceConfig
+from bwlab.client import Session
+from bwlab.clock import LabClock
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class RunningAppliance:
+    url: str
+    data_dir: Path
+    clock: LabClock
+    ca_pem: str
+    lab_token: str
+    port: int
+
+    def session(self, token: str | None = None) -> Session:
+        return Session(self.url, self.ca_pem, token=token)
+
+    def lab(self) -> Session:
+        return Session(self.url, self.ca_pem, token=self.lab_token)
+
+
+async def start_appliance(data_dir: Path, clock: LabClock | None = None, port: int | None = None):
+    """Start the appliance in this event loop; returns (handle, stop event, task)."""
+    clock = clock or LabClock()
+    port = port or free_port()
+    config = ApplianceConfig(data_dir=data_dir, host="127.0.0.1", port=port, zeroconf=False, ntp_port=None,
+                             public_url=f"https://127.0.0.1:{port}")
+    ready, stop = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(serve(config, clock, ready=ready, stop=stop), name="appliance")
+    done, _ = await asyncio.wait({task, asyncio.create_task(ready.wait())}, timeout=15,
+                                 return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        task.result()
+    handle = RunningAppliance(
+        url=config.url, data_dir=data_dir, clock=clock,
+        ca_pem=(data_dir / "tls" / "lab-ca.pem").read_text(),
+        lab_token=(data_dir / "lab-token").read_text().strip(), port=port,
+    )
+    return handle, stop, task
+
+
+@pytest.fixture
+async def appliance(tmp_path):
+    handle, stop, task = await start_appliance(tmp_path / "data")
+    yield handle
+    stop.set()
+    await asyncio.wait_for(task, 15)
+
+
+@pytest.fixture
+async def lab(appliance):
+    async with appliance.lab() as s:
+        yield s
+
+
+@pytest.fixture(autouse=True)
+def verify_no_threads_left():
+    """A test must not leave threads behind (CONVENTIONS 17)."""
+    before = {t.ident for t in threading.enumerate()}
+    yield
+    for _ in range(50):
+        extra = [t for t in threading.enumerate() if t.ident not in before and t.is_alive()
+                 and not t.name.startswith(("asyncio_", "ThreadPoolExecutor"))]
+        if not extra:
+            return
+        threading.Event().wait(0.05)
+    pytest.fail(f"threads left behind: {[t.name for t in extra]}")
