@@ -1,0 +1,233 @@
+"""Scenario files (SPEC L1; DESIGN "Scenarios").
+
+A scenario is a TOML file that declares the lab: accounts, the organization, systems with their
+keys, Wi-Fi networks, profiles, camera users, docks and cameras, and a timeline of actions with
+expectations. ``load_scenario(path)`` returns frozen dataclasses; every error names the file,
+the key path and what was expected, e.g.
+``demo.toml: systems[0].profiles[1].remote_mode: expected one of 'while_recording', 'always', got string 'never'``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from bwlab.models import MODELS
+from bwlab.regions import REGIONS
+from bwlab.schema import SchemaError, from_mapping
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be used; the message names file, key and expectation."""
+
+
+@dataclass(frozen=True)
+class Account:
+    email: str
+    name: str
+    password: str
+
+
+@dataclass(frozen=True)
+class Member:
+    email: str
+    role: Literal["user", "operator", "admin"] = "operator"
+
+
+@dataclass(frozen=True)
+class Organization:
+    name: str
+    owner: str
+    members: list[Member] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WifiNetwork:
+    ssid: str
+    password: str = ""
+
+
+@dataclass(frozen=True)
+class Location:
+    enabled: bool = False
+    mode: Literal["while_recording_or_streaming", "always"] = "while_recording_or_streaming"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    streaming: bool = False
+    live_stream_on_record: bool = False
+    remote_activation: bool = False
+    remote_mode: Literal["while_recording", "always"] = "while_recording"
+    location: dict[str, Location] = field(default_factory=dict)
+    wifi_networks: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CameraUser:
+    name: str
+    profile: str | None = None
+    network: WifiNetwork | None = None
+
+
+@dataclass(frozen=True)
+class Dock:
+    name: str
+    bays: int = field(default=8, metadata={"min": 1, "max": 8})
+
+
+@dataclass(frozen=True)
+class Camera:
+    serial: str
+    model: str = field(metadata={"choices": tuple(MODELS)})
+    camera_user: str | None = None
+    self_assign: bool = False
+    dock: str | None = None
+    bay: int | None = field(default=None, metadata={"min": 1, "max": 8})
+    docked: bool = True
+    imei: str | None = None
+    sim_pin: str | None = None
+    apn: str | None = None
+
+
+@dataclass(frozen=True)
+class Key:
+    """S4/S5: generate a key in this system, or import the link with key of another system."""
+
+    generate: bool = True
+    name: str = "Key"
+    import_from: str | None = None
+
+
+@dataclass(frozen=True)
+class System:
+    name: str
+    admin_password: str
+    region: str = field(default="eu", metadata={"choices": tuple(REGIONS)})
+    connect: bool = True
+    key: Key | None = field(default_factory=Key)
+    link_passphrase: str | None = None
+    allow_troubleshooting: bool = False
+    ntp_server: str | None = None
+    wifi_networks: list[WifiNetwork] = field(default_factory=list)
+    profiles: list[Profile] = field(default_factory=list)
+    camera_users: list[CameraUser] = field(default_factory=list)
+    docks: list[Dock] = field(default_factory=list)
+    cameras: list[Camera] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One timeline entry: at ``at`` seconds of lab time after start, do ``action``."""
+
+    at: float = field(metadata={"min": 0})
+    action: Literal["dock", "undock", "press", "travel", "expect"]
+    camera: str | None = None
+    button: Literal["record", "function", "top"] | None = None
+    gesture: Literal["press", "double", "long"] | None = None
+    dock: str | None = None
+    bay: int | None = None
+    seconds: float | None = None
+    expect: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str = ""
+    accounts: list[Account] = field(default_factory=list)
+    organization: Organization | None = None
+    systems: list[System] = field(default_factory=list)
+    timeline: list[Step] = field(default_factory=list)
+
+    def account(self, email: str) -> Account:
+        return next(a for a in self.accounts if a.email == email)
+
+
+def _check_references(s: Scenario) -> None:
+    emails = {a.email for a in s.accounts}
+    if s.organization:
+        if s.organization.owner not in emails:
+            raise SchemaError("organization.owner", f"the e-mail of an account in [[accounts]] ({', '.join(sorted(emails))})",
+                              s.organization.owner)
+        for i, mem in enumerate(s.organization.members):
+            if mem.email not in emails:
+                raise SchemaError(f"organization.members[{i}].email", "the e-mail of an account in [[accounts]]", mem.email)
+    system_names = [sys.name for sys in s.systems]
+    serials: set[str] = set()
+    for si, sys in enumerate(s.systems):
+        p = f"systems[{si}]"
+        if sys.connect and s.organization is None:
+            raise SchemaError(f"{p}.connect", "an [organization] table to connect the system to")
+        if sys.key and sys.key.import_from is not None:
+            if sys.key.import_from not in system_names or sys.key.import_from == sys.name:
+                raise SchemaError(f"{p}.key.import_from", "the name of another system", sys.key.import_from)
+        ssids = {n.ssid for n in sys.wifi_networks}
+        profiles = {pr.name for pr in sys.profiles}
+        for pi, prof in enumerate(sys.profiles):
+            for ni, ssid in enumerate(prof.wifi_networks):
+                if ssid not in ssids:
+                    raise SchemaError(f"{p}.profiles[{pi}].wifi_networks[{ni}]", "the SSID of a [[systems.wifi_networks]]", ssid)
+            for model, loc in prof.location.items():
+                if model not in MODELS:
+                    raise SchemaError(f"{p}.profiles[{pi}].location.{model}", "a camera model: " + ", ".join(MODELS))
+                if loc.enabled and not MODELS[model].gps:
+                    raise SchemaError(f"{p}.profiles[{pi}].location.{model}.enabled",
+                                      f"false: the {model} has no GPS (S11)", True)
+        users = {u.name for u in sys.camera_users}
+        for ui, user in enumerate(sys.camera_users):
+            if user.profile is not None and user.profile not in profiles:
+                raise SchemaError(f"{p}.camera_users[{ui}].profile", "the name of a profile of this system", user.profile)
+        docks = {d.name: d for d in sys.docks}
+        taken: set[tuple[str, int]] = set()
+        for ci, cam in enumerate(sys.cameras):
+            cp = f"{p}.cameras[{ci}]"
+            if cam.serial.upper() in serials:
+                raise SchemaError(f"{cp}.serial", "a serial number used once in the scenario", cam.serial)
+            serials.add(cam.serial.upper())
+            if cam.camera_user is not None and cam.camera_user not in users:
+                raise SchemaError(f"{cp}.camera_user", "the name of a camera user of this system", cam.camera_user)
+            if cam.docked:
+                if cam.dock not in docks:
+                    raise SchemaError(f"{cp}.dock", "the name of a dock of this system (the camera starts docked)", cam.dock)
+                if cam.bay is None or cam.bay > docks[cam.dock].bays:
+                    raise SchemaError(f"{cp}.bay", f"a bay from 1 to {docks[cam.dock].bays}", cam.bay)
+                if (cam.dock, cam.bay) in taken:
+                    raise SchemaError(f"{cp}.bay", "a bay no other camera starts in", cam.bay)
+                taken.add((cam.dock, cam.bay))
+    for ti, step in enumerate(s.timeline):
+        if step.camera is not None and step.camera.upper() not in serials:
+            raise SchemaError(f"timeline[{ti}].camera", "the serial of a camera in the scenario", step.camera)
+
+
+def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
+    try:
+        scenario = from_mapping(Scenario, data)
+        _check_references(scenario)
+    except SchemaError as exc:
+        raise ScenarioError(f"{source}: {exc}") from None
+    return scenario
+
+
+def load_scenario(path: str | Path | None) -> tuple[Scenario, str]:
+    """The scenario at ``path`` (the built-in demo when None) and the name of its source."""
+    if path is None:
+        source = "demo.toml (built in)"
+        text = resources.files("bwlab").joinpath("scenarios/demo.toml").read_text(encoding="utf-8")
+    else:
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ScenarioError(f"{source}: cannot read the scenario file: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ScenarioError(f"{source}: the scenario file is not UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+    return parse_scenario(data, source), source
