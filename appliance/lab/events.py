@@ -181,6 +181,15 @@ class MappingReader:
             raise ConfigError(self.at(key), f"a value ≤ {hi}", value)
 
 
+def build(cls: type, path: str, kwargs: dict[str, Any]) -> Any:
+    """Construct ``cls(**kwargs)``; a ConfigError from its own checks (which name the field only)
+    gets ``path`` in front, so it reads ``access_points[2].channel``."""
+    try:
+        return cls(**kwargs)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}.{exc.path}" if path else exc.path, exc.expected, exc.got) from None
+
+
 # --------------------------------------------------------------------------------------------
 # 802.11 frames (L4). Addresses are "aa:bb:cc:dd:ee:ff" strings; ``at`` is lab time.
 

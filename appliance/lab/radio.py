@@ -80,6 +80,7 @@ from .events import (
     EapolKey,
     Frame,
     MappingReader,
+    build,
     ProbeRequest,
     ProbeResponse,
     WifiConnected,
@@ -281,15 +282,7 @@ class RadioConfig:
             kwargs["handshake_attempts"] = r.integer("handshake_attempts", min=1, max=10)
         if r.has("frame_log_limit"):
             kwargs["frame_log_limit"] = r.integer("frame_log_limit", min=100)
-        return _build(cls, path, kwargs)
-
-
-def _build(cls: type, path: str, kwargs: dict[str, Any]) -> Any:
-    """Construct ``cls``; a ConfigError from its checks gets ``path`` in front of its key."""
-    try:
-        return cls(**kwargs)
-    except ConfigError as exc:
-        raise ConfigError(f"{path}.{exc.path}" if path else exc.path, exc.expected, exc.got) from None
+        return build(cls, path, kwargs)
 
 
 def _default_subnet(ssid: str) -> ipaddress.IPv4Network:
@@ -428,7 +421,7 @@ class AccessPoint:
             if not isinstance(server, str):
                 raise ConfigError(f"{r.at('dns')}[{i}]", "an IP address", server)
         kwargs["dns"] = tuple(dns)
-        return _build(cls, path, kwargs)
+        return build(cls, path, kwargs)
 
 
 def access_points_from_list(items: Any, path: str = "access_points") -> tuple[AccessPoint, ...]:
@@ -476,7 +469,7 @@ class WifiNetwork:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], path: str = "network") -> WifiNetwork:
         r = MappingReader(data, path, cls._KEYS)
-        return _build(cls, path, {"ssid": r.text("ssid", nonempty=True), "password": r.optional_text("password")})
+        return build(cls, path, {"ssid": r.text("ssid", nonempty=True), "password": r.optional_text("password")})
 
 
 # --------------------------------------------------------------------------------------------
