@@ -433,7 +433,7 @@ class Firmware:
         code = self._remote_refusal(event.now)
         if code is not None:
             self._emit(RemoteStartResult(event.request_id, False, code))
-            self._log("info", "remote_start_refused", _message(code), request_id=event.request_id, code=code)
+            self._log("info", "remote_start_refused", _message(code), request_id=event.request_id, reason=code)
             return
         if self._stream is not None:
             self._emit(RemoteStartResult(event.request_id, True, "already_streaming"))

@@ -907,3 +907,76 @@ def test_bad_input_is_rejected_with_the_field_name():
         Firmware(SERIAL, "W100").handle_event(Event(0.0))
     with pytest.raises(KeyError, match="W999"):
         Firmware(SERIAL, "W999")
+
+
+# ------------------------------------------------------------------------------------ invariants
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_walks_keep_the_camera_consistent(seed):
+    # covers: D3, D5, D1 — whatever order events come in (a hub answering late or out of turn,
+    # buttons mashed, time travel), the camera never streams without recording, never records
+    # in the dock, pairs every start with a stop, and never asks for a timer in the past.
+    import random
+
+    rng = random.Random(seed)
+    clock = ManualClock()
+    model = rng.choice(["W100", "W101", "W102", "W120"])
+    fw = Firmware(SERIAL, model)
+    profiles = [
+        ON_RECORD,
+        STREAMING,
+        ProfileSettings(streaming=False, location=True, location_mode="always"),
+        ProfileSettings(streaming=True, remote_activation="always", location=True),
+        ProfileSettings(streaming=True, live_stream_on_record=True, remote_activation="while_recording"),
+    ]
+    builders = [
+        lambda t: Docked(t, "b1"),
+        lambda t: Undocked(t),
+        lambda t: provisioning(clock, model=model, profile=rng.choice(profiles)),
+        lambda t: ButtonGesture(t, rng.choice(["record", "function", "top"]), rng.choice(["press", "double", "long"])),
+        lambda t: ButtonEdge(t, rng.choice(["record", "function", "top"]), rng.random() < 0.5),
+        lambda t: HubConnected(t),
+        lambda t: HubDisconnected(t, rng.choice(["reset", "certificate_expired"])),
+        lambda t: StreamAccepted(t, rng.choice(["st-1", "st-2"])),
+        lambda t: StreamRefused(t, rng.choice(["licence_expired", "certificate_expired", "other"])),
+        lambda t: RemoteStartRequested(t, f"rq-{rng.randrange(99)}", "op"),
+        lambda t: Acknowledged(t, "st-1", "op"),
+        lambda t: NetworkChanged(t, rng.random() < 0.7, rng.choice(["WLAN", "LTE", None])),
+        lambda t: TimerFired(t),
+    ]
+    recording = False
+    media: set[str] = set()
+    for _ in range(300):
+        timer = fw.get_timer()
+        if timer is not None and rng.random() < 0.3:
+            clock.t = max(clock.t, timer)
+            event: Event = TimerFired(clock.t)
+        else:
+            clock.advance(rng.choice([0.0, 0.05, 0.3, 1.0, 20.0, 3 * DAY]))
+            event = rng.choice(builders)(clock.now())
+        for command in fw.handle_event(event):
+            if isinstance(command, StartRecording):
+                assert not recording
+                recording = True
+            elif isinstance(command, StopRecording):
+                assert recording
+                recording = False
+            elif isinstance(command, StartMedia):
+                assert command.stream_id not in media
+                media.add(command.stream_id)
+            elif isinstance(command, StopMedia):
+                media.remove(command.stream_id)
+        state = fw.state()
+        json.dumps(state)
+        assert state["recording"] is recording
+        assert len(media) <= 1
+        assert media == ({state["stream_id"]} if media else set())
+        if state["streaming"] is not None:
+            assert state["recording"]
+        if state["docked"]:
+            assert not state["recording"] and state["streaming"] is None and state["hub"] == "down"
+        if not fw.model.screen:
+            assert (state["leds"]["wifi"] == "green") == (state["streaming"] == "live")
+        timer = fw.get_timer()
+        assert timer is None or timer > clock.now()
