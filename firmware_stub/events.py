@@ -165,7 +165,7 @@ class HubDisconnected(Event):
     """The device-to-cloud connection failed or dropped.
 
     ``reason`` is the hub's or the transport's code; ``"certificate_expired"`` and
-    ``"certificate_rejected"`` mean the hub refused the device certificate (D1).
+    ``"certificate_refused"`` mean the hub refused the device certificate (D1).
     """
 
     reason: str

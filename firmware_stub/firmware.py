@@ -105,7 +105,7 @@ TROUBLESHOOTING_PAGES = 4
 IGNORED_START_CODES = frozenset({"licence_expired", "streaming_disabled"})
 """Cloud refusals after which the camera "does not react" to a start (T2 row 2)."""
 
-CERTIFICATE_CODES = frozenset({"certificate_expired", "certificate_rejected"})
+CERTIFICATE_CODES = frozenset({"certificate_expired", "certificate_refused"})
 
 ERROR_MESSAGES: dict[str, str] = {
     "streaming_disabled": "Streaming is not enabled in the camera user's profile (S7).",
@@ -113,7 +113,7 @@ ERROR_MESSAGES: dict[str, str] = {
     "certificate_expired": (
         "The camera has not been docked for more than six days; dock it to renew its certificate (D1)."
     ),
-    "certificate_rejected": "The device hub rejected the camera's certificate; dock the camera (D1).",
+    "certificate_refused": "The device hub rejected the camera's certificate; dock the camera (D1).",
     "no_network": "The camera has no usable Wi-Fi or mobile network.",
     "hub_no_response": "The device hub did not answer the stream request in time.",
     "remote_activation_disabled": "Remote stream activation is off in the camera user's profile (S7, D4).",
