@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import socket
 import ssl
 from importlib import resources
 from pathlib import Path
@@ -152,9 +153,19 @@ async def serve(config: ApplianceConfig, clock: LabClock | None = None, *, ready
     site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_ctx, reuse_address=True)
     await site.start()
     log.info("appliance listening on %s (lab CA %s)", config.url, ctx.tls.ca_cert_path)
+    zeroconf = None
+    if config.zeroconf:
+        from bwlab.discovery import advertise
+
+        try:
+            zeroconf = await advertise(f"bwlab on {socket.gethostname()}", config.port, config.url)
+        except OSError as exc:
+            log.warning("zeroconf advertisement failed: %s", exc)
     if ready is not None:
         ready.set()
     try:
         await (stop.wait() if stop is not None else asyncio.Event().wait())
     finally:
+        if zeroconf is not None:
+            await zeroconf.async_close()
         await runner.cleanup()

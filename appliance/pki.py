@@ -176,19 +176,6 @@ def issue_device_cert(ca_key_pem: str, ca_cert_pem: str, csr_pem: str, serial: s
     return cert_pem(cert)
 
 
-def make_csr(key: ec.EllipticCurvePrivateKey, serial: str) -> str:
-    csr = (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, serial)]))
-        .sign(key, hashes.SHA256())
-    )
-    return csr.public_bytes(serialization.Encoding.PEM).decode()
-
-
-def sign_challenge(key: ec.EllipticCurvePrivateKey, challenge: bytes) -> bytes:
-    return key.sign(challenge, ec.ECDSA(hashes.SHA256()))
-
-
 @dataclass(frozen=True)
 class VerifiedDevice:
     serial: str

@@ -6,14 +6,19 @@ world, which no cloud account or Manager administrator has.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import secrets
+import weakref
 from dataclasses import dataclass, field
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
+
+from bwlab import schema
 
 from ..auth import LAB_COOKIE, set_cookie
 from ..context import APPLIANCE
-from ..errors import Unauthenticated
+from ..errors import Conflict, Unauthenticated
 from ..http import LAB, PUBLIC, access, json_response, read_body
 
 routes = web.RouteTableDef()
@@ -34,15 +39,21 @@ class LabLogin:
 def setup_lab(app: web.Application) -> None:
     lab = web.Application()
     lab.add_routes(routes)
+    app[FLEET] = FleetLink()
     app.add_subapp("/api/lab", lab)
+
+    async def close_fleet_sockets(app: web.Application) -> None:
+        link = app[FLEET]
+        for ws in list(link.all) + list(link.listeners):
+            await ws.close(code=1001, message=b"appliance shutting down")
+
+    app.on_shutdown.append(close_fleet_sockets)
 
 
 @routes.post("/login")
 @access(PUBLIC)
 async def login(request: web.Request) -> web.Response:
     """The Lab panel signs in with the lab token and gets a cookie."""
-    import secrets
-
     ctx = request.config_dict[APPLIANCE]
     body = await read_body(request, LabLogin)
     if not secrets.compare_digest(body.token, ctx.lab_token):
@@ -69,6 +80,7 @@ async def travel(request: web.Request) -> web.Response:
     await ctx.db.execute(
         "INSERT INTO lab_state (key, value) VALUES ('clock_offset', ?) "
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (repr(offset),))
+    await request.config_dict[FLEET].broadcast({"type": "clock", "offset": offset})
     return json_response({"lab_time": ctx.clock.now(), "offset": offset})
 
 
@@ -109,3 +121,136 @@ async def status(request: web.Request) -> web.Response:
         })
     return json_response({"lab_time": now, "clock_offset": ctx.clock.offset, "url": ctx.config.url,
                           "systems": out_systems})
+
+
+# ---- the fleet: camera processes that connect here to be driven by the Lab panel and the CLI ----
+
+
+class FleetLink:
+    """The fleets connected now, which camera each one runs, and the cameras' physical state."""
+
+    def __init__(self) -> None:
+        self.sockets: dict[str, web.WebSocketResponse] = {}  # serial → the fleet socket running it
+        self.states: dict[str, dict] = {}
+        self.pending: dict[str, "asyncio.Future[dict]"] = {}
+        self.all: "weakref.WeakSet[web.WebSocketResponse]" = weakref.WeakSet()
+        self.listeners: "weakref.WeakSet[web.WebSocketResponse]" = weakref.WeakSet()
+
+    async def broadcast(self, message: dict, *, to_fleets: bool = True, to_listeners: bool = True) -> None:
+        targets = (list(self.all) if to_fleets else []) + (list(self.listeners) if to_listeners else [])
+        for ws in targets:
+            if not ws.closed:
+                try:
+                    await ws.send_json(message)
+                except ConnectionError:
+                    pass
+
+
+FLEET = web.AppKey("fleet", FleetLink)
+ACTION_TIMEOUT = 20.0
+
+
+@dataclass(frozen=True)
+class CameraAction:
+    """A physical action on a camera: its buttons, its dock."""
+
+    action: str = field(metadata={"choices": ("press", "dock", "undock", "network")})
+    button: str | None = field(default=None, metadata={"choices": ("record", "function", "top")})
+    gesture: str = field(default="press", metadata={"choices": ("press", "double", "long")})
+    dock: str | None = field(default=None, metadata={"max_len": 80})
+    bay: int | None = field(default=None, metadata={"min": 1, "max": 8})
+    camera_user: str | None = field(default=None, metadata={"max_len": 80})
+    up: bool | None = None
+    mode: str | None = field(default=None, metadata={"choices": ("WLAN", "LTE")})
+
+    def __post_init__(self):
+        if self.action == "press" and self.button is None:
+            raise ValueError("button: required for a press (record, function or top)")
+
+
+@routes.get("/fleet")
+@access(LAB)
+async def fleet_socket(request: web.Request) -> web.WebSocketResponse:
+    """A fleet process connects here, says which cameras it runs, reports their state, and
+    carries out the actions the Lab panel and the CLI ask for."""
+    link = request.config_dict[FLEET]
+    ctx = request.config_dict[APPLIANCE]
+    ws = web.WebSocketResponse(heartbeat=20.0)
+    await ws.prepare(request)
+    link.all.add(ws)
+    await ws.send_json({"type": "clock", "offset": ctx.clock.offset})
+    mine: set[str] = set()
+    try:
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            try:
+                data = json.loads(msg.data)
+                kind = data.get("type")
+            except (ValueError, AttributeError):
+                continue
+            if kind == "register":
+                for serial in data.get("serials", [])[:1000]:
+                    link.sockets[str(serial)] = ws
+                    mine.add(str(serial))
+            elif kind == "state" and isinstance(data.get("state"), dict):
+                serial = str(data.get("serial"))
+                link.states[serial] = data["state"]
+                await link.broadcast({"type": "state", "serial": serial, "state": data["state"]}, to_fleets=False)
+            elif kind == "result":
+                future = link.pending.pop(str(data.get("id")), None)
+                if future is not None and not future.done():
+                    future.set_result(data)
+    finally:
+        for serial in mine:
+            if link.sockets.get(serial) is ws:
+                del link.sockets[serial]
+    return ws
+
+
+@routes.get("/events")
+@access(LAB)
+async def lab_events(request: web.Request) -> web.WebSocketResponse:
+    """The Lab panel's live feed: every camera's physical state as it changes."""
+    link = request.config_dict[FLEET]
+    ws = web.WebSocketResponse(heartbeat=20.0)
+    await ws.prepare(request)
+    link.listeners.add(ws)
+    for serial, state in list(link.states.items()):
+        await ws.send_json({"type": "state", "serial": serial, "state": state})
+    async for _ in ws:
+        pass
+    return ws
+
+
+@routes.get("/cameras")
+@access(LAB)
+async def lab_cameras(request: web.Request) -> web.Response:
+    link = request.config_dict[FLEET]
+    return json_response({"cameras": [
+        {"serial": s, "running": s in link.sockets, "state": link.states.get(s)} for s in sorted(link.states)]})
+
+
+@routes.post("/cameras/{serial}/actions")
+@access(LAB)
+async def camera_action(request: web.Request) -> web.Response:
+    """Press a camera's button, dock or undock it: the fleet running it does it."""
+    link = request.config_dict[FLEET]
+    body = await read_body(request, CameraAction)
+    serial = request.match_info["serial"].upper()
+    ws = link.sockets.get(serial)
+    if ws is None or ws.closed:
+        raise Conflict(f"no running fleet has camera {serial}; start one with `bwlab fleet`", code="camera_not_running")
+    action_id = secrets.token_hex(8)
+    future: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
+    link.pending[action_id] = future
+    await ws.send_json({"type": "action", "id": action_id, "serial": serial, **schema.as_json(body)})
+    try:
+        result = await asyncio.wait_for(future, ACTION_TIMEOUT)
+    except asyncio.TimeoutError:
+        raise Conflict(f"camera {serial} did not answer within {ACTION_TIMEOUT:.0f} s", code="camera_timeout") from None
+    finally:
+        link.pending.pop(action_id, None)
+    if not result.get("ok"):
+        raise Conflict(result.get("error") or "the camera refused", code=result.get("code") or "action_failed")
+    return json_response({"serial": serial, "state": result.get("state")})

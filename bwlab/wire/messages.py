@@ -115,3 +115,118 @@ def decode(text: str | bytes, allowed: tuple[type, ...] | None = None) -> Any:
         return from_mapping(cls, data)
     except SchemaError as exc:
         raise ProtocolError(f"{data['type']}: {exc}", "invalid_message") from None
+
+
+# ---- streams (D3–D6, S17) ---------------------------------------------------------------------
+
+
+@register
+@dataclass(frozen=True)
+class StreamStart:
+    """camera → hub: open a stream. The camera names it (the content key is bound to the id),
+    and sends the content key wrapped for the system key (envelope.wrap_content_key)."""
+
+    stream_id: str = field(metadata={"max_len": 64, "nonempty": True})
+    reason: Literal["record", "function", "remote"]
+    wrapped_key: dict[str, Any]
+    mime: str = field(metadata={"max_len": 200})
+    started_at: float  # camera clock
+    user_id: str = field(metadata={"max_len": 64})
+    user_name: str = field(metadata={"max_len": 120})
+    request_id: str | None = field(default=None, metadata={"max_len": 64})
+    resume: bool = False
+    type: Literal["stream_start"] = "stream_start"
+
+
+@register
+@dataclass(frozen=True)
+class StreamAccepted:
+    stream_id: str
+    next_seq: int = 0  # on resume: the hub has every chunk below this
+    type: Literal["stream_accepted"] = "stream_accepted"
+
+
+@register
+@dataclass(frozen=True)
+class StreamRefused:
+    stream_id: str
+    code: str
+    message: str
+    type: Literal["stream_refused"] = "stream_refused"
+
+
+@register
+@dataclass(frozen=True)
+class StreamStop:
+    """camera → hub: the stream ended (D5 long press, docked, certificate expired)."""
+
+    stream_id: str | None = field(metadata={"max_len": 64})
+    reason: str = field(metadata={"max_len": 64})
+    last_seq: int | None = None
+    ended_at: float | None = None
+    type: Literal["stream_stop"] = "stream_stop"
+
+
+@register
+@dataclass(frozen=True)
+class ChunkAck:
+    """hub → camera: the chunk is durable (evidence file and metadata committed)."""
+
+    stream_id: str
+    seq: int
+    type: Literal["chunk_ack"] = "chunk_ack"
+
+
+@register
+@dataclass(frozen=True)
+class ChunkRefused:
+    """hub → camera: the chunk was refused and not stored; the reason's code is stable."""
+
+    code: str
+    message: str
+    stream_id: str | None = None
+    seq: int | None = None
+    type: Literal["chunk_refused"] = "chunk_refused"
+
+
+@register
+@dataclass(frozen=True)
+class RemoteStart:
+    """hub → camera: an operator pressed Start stream (D4)."""
+
+    request_id: str
+    operator: str
+    type: Literal["remote_start"] = "remote_start"
+
+
+@register
+@dataclass(frozen=True)
+class RemoteStartResult:
+    """camera → hub: whether the camera honours the remote start, and why not (D4, S7)."""
+
+    request_id: str = field(metadata={"max_len": 64})
+    ok: bool
+    reason: str | None = field(default=None, metadata={"max_len": 64})
+    type: Literal["remote_start_result"] = "remote_start_result"
+
+
+@register
+@dataclass(frozen=True)
+class Acknowledge:
+    """hub → camera: an operator acknowledged the stream (D6): vibrate."""
+
+    stream_id: str
+    operator: str
+    type: Literal["acknowledge"] = "acknowledge"
+
+
+@register
+@dataclass(frozen=True)
+class Log:
+    """camera → hub: a telemetry fact with a stable code (refused starts, T2; L3)."""
+
+    level: str = field(metadata={"max_len": 16})
+    code: str = field(metadata={"max_len": 64})
+    message: str = field(metadata={"max_len": 500})
+    at: float
+    type: Literal["log"] = "log"

@@ -1,0 +1,3 @@
+from bwlab.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,323 @@
+"""The ``bwlab`` command (CONVENTIONS 14).
+
+    bwlab up [SCENARIO] [--port P] [--data-dir D]   run the appliance and the scenario's fleet
+    bwlab fleet [SCENARIO] [--url U] [--data-dir D] run a scenario's cameras in this process
+    bwlab status [--json] [--url U] [--data-dir D]  the running lab's systems and cameras
+    bwlab travel DURATION                           move lab time forward (e.g. 6d, 36h, 90m)
+    bwlab press SERIAL BUTTON [GESTURE]             press a camera's button
+    bwlab dock SERIAL [DOCK BAY] / undock SERIAL    put a camera in a bay or take it out
+
+A running lab writes ``lab.json`` (URL, lab token, CA path) in its data directory; the other
+commands read it from ``--data-dir`` (default ``$BWLAB_DATA_DIR`` or ~/.local/share/bwlab) unless
+``--url`` and ``--token`` are given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from bwlab.clock import isoformat
+
+log = logging.getLogger("bwlab")
+
+
+class CliError(Exception):
+    """A user error: printed as ``bwlab: <message>`` with exit status 2."""
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("BWLAB_DATA_DIR")
+    if env:
+        return Path(env)
+    return Path.home() / ".local" / "share" / "bwlab"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bwlab", description="Body-worn camera live-streaming lab appliance")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data-dir", type=Path, default=None, help="the lab's data directory")
+        p.add_argument("--url", default=None, help="the appliance's URL (default: from the data directory's lab.json)")
+        p.add_argument("--token", default=None, help="the lab token (default: from the data directory)")
+        p.add_argument("--json", action="store_true", help="print JSON")
+
+    up = sub.add_parser("up", help="run the appliance and the scenario's cameras")
+    up.add_argument("scenario", nargs="?", type=Path, help="scenario TOML file (default: the built-in demo)")
+    up.add_argument("--port", type=int, default=8443, help="HTTPS port (default 8443)")
+    up.add_argument("--host", default="0.0.0.0", help="address to listen on (default all)")
+    up.add_argument("--data-dir", type=Path, default=None, help="the lab's data directory")
+    up.add_argument("--public-url", default=None, help="URL clients use to reach the appliance")
+    up.add_argument("--no-fleet", action="store_true", help="do not start the cameras")
+    up.add_argument("--no-zeroconf", action="store_true", help="do not advertise the appliance with mDNS")
+    up.add_argument("--media", choices=("live", "shared"), default="live",
+                    help="cameras encode live (default) or replay a shared pre-encoded source")
+    up.add_argument("--json", action="store_true", help="print the lab's facts as JSON once ready")
+
+    fleet = sub.add_parser("fleet", help="run a scenario's cameras in this process")
+    fleet.add_argument("scenario", nargs="?", type=Path, help="scenario TOML file (default: the built-in demo)")
+    fleet.add_argument("--media", choices=("live", "shared"), default="live")
+    fleet.add_argument("--only", default=None, help="comma-separated serials to run (default all)")
+    common(fleet)
+
+    status = sub.add_parser("status", help="the running lab's systems and cameras")
+    common(status)
+
+    travel = sub.add_parser("travel", help="move lab time forward")
+    travel.add_argument("duration", help="e.g. 90s, 45m, 36h, 6d, or a number of seconds")
+    common(travel)
+
+    press = sub.add_parser("press", help="press a camera's button")
+    press.add_argument("serial")
+    press.add_argument("button", choices=("record", "function", "top"))
+    press.add_argument("gesture", nargs="?", choices=("press", "double", "long"), default="press")
+    common(press)
+
+    dock = sub.add_parser("dock", help="put a camera in a dock bay")
+    dock.add_argument("serial")
+    dock.add_argument("dock", nargs="?")
+    dock.add_argument("bay", nargs="?", type=int)
+    common(dock)
+
+    undock = sub.add_parser("undock", help="take a camera out of its dock")
+    undock.add_argument("serial")
+    common(undock)
+    return parser
+
+
+def parse_duration(text: str) -> float:
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
+    if not m:
+        raise CliError(f"duration {text!r}: expected a number with an optional unit s, m, h or d (e.g. 6d)")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+
+
+def lab_facts(args: argparse.Namespace) -> tuple[str, str, str]:
+    """(url, lab token, CA PEM) from the flags or the data directory's lab.json."""
+    data_dir = args.data_dir or default_data_dir()
+    facts_path = data_dir / "lab.json"
+    facts = {}
+    if facts_path.exists():
+        try:
+            facts = json.loads(facts_path.read_text())
+        except ValueError:
+            raise CliError(f"{facts_path}: not valid JSON; remove it and run `bwlab up` again") from None
+    url = args.url or facts.get("url")
+    token = args.token or os.environ.get("BWLAB_TOKEN") or facts.get("lab_token")
+    ca_path = facts.get("ca_path") or str(data_dir / "tls" / "lab-ca.pem")
+    if url is None:
+        url = _discover()
+    if url is None:
+        raise CliError(f"no running lab found: {facts_path} does not exist and none answered on mDNS; "
+                       "start one with `bwlab up` or give --url and --token")
+    if token is None:
+        raise CliError(f"no lab token: give --token, set BWLAB_TOKEN, or use the --data-dir of the running lab")
+    try:
+        ca_pem = Path(ca_path).read_text()
+    except OSError:
+        raise CliError(f"{ca_path}: cannot read the lab CA certificate; download it from {url}/lab-ca.pem") from None
+    return url, token, ca_pem
+
+
+def _discover() -> str | None:
+    try:
+        from bwlab.discovery import discover_url
+    except ImportError:
+        return None
+    return discover_url(timeout=2.0)
+
+
+# ---------------------------------------------------------------- commands
+
+
+async def cmd_up(args: argparse.Namespace) -> int:
+    from appliance.app import serve
+    from appliance.context import ApplianceConfig
+    from bwlab.apply import apply_scenario
+    from bwlab.clock import LabClock
+    from bwlab.scenario import load_scenario
+
+    scenario, source = load_scenario(args.scenario)
+    data_dir = (args.data_dir or default_data_dir()).resolve()
+    public_url = args.public_url or f"https://localhost:{args.port}"
+    config = ApplianceConfig(data_dir=data_dir, host=args.host, port=args.port, public_url=public_url,
+                             zeroconf=not args.no_zeroconf)
+    clock = LabClock()
+    ready, stop = asyncio.Event(), asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    server = asyncio.create_task(serve(config, clock, ready=ready, stop=stop), name="appliance")
+    waiter = asyncio.create_task(ready.wait(), name="appliance ready")
+    await asyncio.wait({server, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if server.done():
+        waiter.cancel()
+        server.result()
+        return 1
+    ca_path = data_dir / "tls" / "lab-ca.pem"
+    token = (data_dir / "lab-token").read_text().strip()
+    local_url = f"https://127.0.0.1:{args.port}" if args.host in ("0.0.0.0", "::", "127.0.0.1") else public_url
+    facts = {"url": local_url, "public_url": public_url, "lab_token": token, "ca_path": str(ca_path),
+             "scenario": str(args.scenario) if args.scenario else None, "pid": os.getpid()}
+    (data_dir / "lab.json").write_text(json.dumps(facts, indent=2))
+    print(f"bwlab: appliance on {public_url} (scenario {source}); building the lab…", file=sys.stderr, flush=True)
+    info = await apply_scenario(scenario, local_url, ca_path.read_text(), token)
+    fleet_proc = None
+    if not args.no_fleet:
+        cmd = [sys.executable, "-m", "bwlab", "fleet", "--data-dir", str(data_dir), "--media", args.media]
+        if args.scenario:
+            cmd.insert(4, str(args.scenario))
+        fleet_proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+    _print_lab(info, public_url, token, ca_path, args.json)
+    try:
+        await stop.wait()
+    finally:
+        if fleet_proc is not None:
+            fleet_proc.terminate()
+            try:
+                await asyncio.to_thread(fleet_proc.wait, 10)
+            except subprocess.TimeoutExpired:
+                fleet_proc.kill()
+        await server
+    return 0
+
+
+def _print_lab(info, public_url: str, token: str, ca_path: Path, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({
+            "url": public_url, "lab_token": token, "ca_certificate": str(ca_path),
+            "accounts": info.accounts,
+            "systems": [{"id": s.id, "name": s.name, "manager_url": f"{public_url}/manager/#{s.id}",
+                         "manager_password": s.admin_password, "fingerprint": s.fingerprint, "link_with_key": s.link,
+                         "protected_link_with_key": s.protected_link, "link_passphrase": s.link_passphrase}
+                        for s in info.systems],
+        }, indent=2), flush=True)
+        return
+    lines = [
+        "",
+        "bwlab is up.",
+        f"  Live (operators):   {public_url}/live/",
+        f"  Manager (admins):   {public_url}/manager/",
+        f"  Lab panel:          {public_url}/lab/   (lab token: {token})",
+        f"  Lab CA certificate: {public_url}/lab-ca.pem  ({ca_path})",
+        "",
+        "Accounts:",
+    ]
+    for a in info.accounts:
+        lines.append(f"  {a['email']:<32} password {a['password']:<22} role {a['role']}")
+    for s in info.systems:
+        lines += ["", f"System {s.name!r} ({s.id}) — Manager password {s.admin_password}",
+                  f"  key fingerprint:  {s.fingerprint}",
+                  f"  link with key:    {s.link}"]
+        if s.protected_link:
+            lines.append(f"  protected link:   {s.protected_link}")
+            lines.append(f"  its passphrase:   {s.link_passphrase}")
+    lines += ["", "Stop with Ctrl-C."]
+    print("\n".join(lines), flush=True)
+
+
+async def cmd_fleet(args: argparse.Namespace) -> int:
+    from bwlab.scenario import load_scenario
+    from firmware_stub.fleet import Fleet
+
+    scenario, _ = load_scenario(args.scenario)
+    url, token, ca_pem = lab_facts(args)
+    fleet = Fleet(url=url, ca_pem=ca_pem, lab_token=token, media=args.media)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    only = {s.strip().upper() for s in args.only.split(",")} if args.only else None
+    try:
+        await fleet.start(scenario, only)
+        print(f"bwlab fleet: {len(fleet.cameras)} cameras running against {url}", file=sys.stderr, flush=True)
+        await stop.wait()
+    finally:
+        await fleet.close()
+    return 0
+
+
+async def _lab_call(args: argparse.Namespace, method: str, path: str, body=None):
+    from bwlab.client import ApiError, Session
+
+    url, token, ca_pem = lab_facts(args)
+    async with Session(url, ca_pem, token=token) as s:
+        try:
+            return await s.request(method, path, body)
+        except ApiError as exc:
+            raise CliError(f"{exc.message} ({exc.code})") from None
+        except OSError as exc:
+            raise CliError(f"cannot reach the lab at {url}: {exc}") from None
+
+
+async def cmd_status(args: argparse.Namespace) -> int:
+    status = await _lab_call(args, "GET", "/api/lab/status")
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0
+    print(f"lab time {isoformat(status['lab_time'])} (offset {status['clock_offset']:.0f} s)  {status['url']}")
+    for s in status["systems"]:
+        print(f"\nsystem {s['name']} ({s['id']}): {'connected' if s['connected'] else s['connection_state']}"
+              f"{' to ' + s['organization'] if s.get('organization') else ''}")
+        for c in s["cameras"]:
+            where = f"{c['dock']}/{c['bay']}" if c["docked"] else "out of dock"
+            cert = ("valid until " + isoformat(c["cert_not_after"])) if c["cert_valid"] else (
+                "EXPIRED" if c["cert_not_after"] else "none")
+            print(f"  {c['serial']}  {c['model']}  {c['camera_user'] or '-':<16} {where:<12} cert {cert}"
+                  f"  stream {c['stream'] or '-'}")
+    return 0
+
+
+async def cmd_travel(args: argparse.Namespace) -> int:
+    result = await _lab_call(args, "POST", "/api/lab/time/travel", {"seconds": parse_duration(args.duration)})
+    print(json.dumps(result) if args.json else f"lab time is now {isoformat(result['lab_time'])}")
+    return 0
+
+
+async def cmd_press(args: argparse.Namespace) -> int:
+    result = await _lab_call(args, "POST", f"/api/lab/cameras/{args.serial}/actions",
+                             {"action": "press", "button": args.button, "gesture": args.gesture})
+    print(json.dumps(result, indent=2) if args.json else f"{args.serial}: {args.button} {args.gesture}")
+    return 0
+
+
+async def cmd_dock(args: argparse.Namespace) -> int:
+    body = {"action": "dock", "dock": args.dock, "bay": args.bay}
+    result = await _lab_call(args, "POST", f"/api/lab/cameras/{args.serial}/actions", body)
+    print(json.dumps(result, indent=2) if args.json else f"{args.serial}: docked")
+    return 0
+
+
+async def cmd_undock(args: argparse.Namespace) -> int:
+    result = await _lab_call(args, "POST", f"/api/lab/cameras/{args.serial}/actions", {"action": "undock"})
+    print(json.dumps(result, indent=2) if args.json else f"{args.serial}: out of the dock")
+    return 0
+
+
+COMMANDS = {"up": cmd_up, "fleet": cmd_fleet, "status": cmd_status, "travel": cmd_travel, "press": cmd_press,
+            "dock": cmd_dock, "undock": cmd_undock}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bwlab.scenario import ScenarioError
+
+    try:
+        return asyncio.run(COMMANDS[args.command](args))
+    except (CliError, ScenarioError) as exc:
+        print(f"bwlab: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,87 @@
+"""The media chunk frame: a cleartext header followed by the sealed payload (DESIGN "Media").
+
+One binary WebSocket frame carries one chunk, from camera to hub and from hub to viewers, and
+the evidence store keeps exactly these bytes. The header stays in clear because the server
+needs it (ordering, keyframes for the GOP cache, capture time for S1, retention); everything
+that is video, audio or a position is in the payload, sealed with ``envelope.seal_chunk``.
+
+Layout, big-endian (version 1)::
+
+    0   4  magic  b"BWC1"
+    4   1  kind   1 = init segment, 2 = media fragment, 3 = position (envelope.ChunkKind)
+    5   1  flags  bit 0: the fragment begins with a keyframe
+    6   2  stream id length n (1..64)
+    8   8  seq    unsigned; unique within the stream across all kinds
+    16  8  capture time, microseconds since the POSIX epoch, camera clock (signed)
+    24  4  duration, microseconds of media in the chunk (0 for init and positions)
+    28  n  stream id, ASCII
+    28+n   sealed payload (AES-256-GCM ciphertext || tag)
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+MAGIC = b"BWC1"
+_HEAD = struct.Struct(">4sBBHQqI")
+HEADER_SIZE = _HEAD.size
+KIND_INIT, KIND_MEDIA, KIND_POSITION = 1, 2, 3
+KIND_NAMES = {KIND_INIT: "init", KIND_MEDIA: "media", KIND_POSITION: "position"}
+FLAG_KEYFRAME = 0x01
+MAX_STREAM_ID = 64
+TAG_SIZE = 16
+
+
+class ChunkError(ValueError):
+    """A frame that is not a valid chunk; ``code`` is stable."""
+
+    def __init__(self, message: str, code: str = "bad_chunk"):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Chunk:
+    stream_id: str
+    kind: int
+    seq: int
+    capture_time: float  # seconds, camera clock
+    duration: float  # seconds
+    keyframe: bool
+    payload: bytes  # sealed
+
+    @property
+    def kind_name(self) -> str:
+        return KIND_NAMES[self.kind]
+
+    def encode(self) -> bytes:
+        sid = self.stream_id.encode("ascii")
+        if not 1 <= len(sid) <= MAX_STREAM_ID:
+            raise ChunkError("stream id must be 1 to 64 ASCII characters")
+        head = _HEAD.pack(MAGIC, self.kind, FLAG_KEYFRAME if self.keyframe else 0, len(sid), self.seq,
+                          round(self.capture_time * 1_000_000), round(self.duration * 1_000_000))
+        return head + sid + self.payload
+
+
+def decode(frame: bytes, max_size: int | None = None) -> Chunk:
+    if max_size is not None and len(frame) > max_size:
+        raise ChunkError(f"chunk of {len(frame)} bytes is larger than the {max_size} accepted", "chunk_too_large")
+    if len(frame) < HEADER_SIZE:
+        raise ChunkError("chunk is shorter than its header", "truncated_chunk")
+    magic, kind, flags, sid_len, seq, capture_us, duration_us = _HEAD.unpack_from(frame)
+    if magic != MAGIC:
+        raise ChunkError("chunk does not start with BWC1", "bad_magic")
+    if kind not in KIND_NAMES:
+        raise ChunkError(f"unknown chunk kind {kind}", "bad_kind")
+    if not 1 <= sid_len <= MAX_STREAM_ID:
+        raise ChunkError("stream id length out of range", "bad_chunk")
+    end = HEADER_SIZE + sid_len
+    if len(frame) < end + TAG_SIZE:
+        raise ChunkError("chunk is truncated: no room for the sealed payload", "truncated_chunk")
+    try:
+        stream_id = frame[HEADER_SIZE:end].decode("ascii")
+    except UnicodeDecodeError:
+        raise ChunkError("stream id is not ASCII", "bad_chunk") from None
+    return Chunk(stream_id=stream_id, kind=kind, seq=seq, capture_time=capture_us / 1_000_000,
+                 duration=duration_us / 1_000_000, keyframe=bool(flags & FLAG_KEYFRAME), payload=bytes(frame[end:]))
