@@ -516,9 +516,10 @@ class WifiStatus:
 
     ``ssid``, ``auth_method`` (Auth), ``ipv4``, ``auth_status`` (Status), ``ap_mac`` are page 2;
     ``signal_db`` is page 1. The rest is lab-side: ``state`` (``disabled``, ``searching``,
-    ``connected``, ``roaming``, ``failed``), ``failure`` (a ``WIFI_FAILURES`` code), whether the
-    weak-signal icon shows (T3 row 4), ``degraded`` (T2 row 7), the DNS servers from DHCP
-    (page 3), the time of the last completed roam (T3 row 5) and the link quality.
+    ``connected``, ``roaming``, ``failed``), the AP's name and advertised country, ``failure``
+    (a ``WIFI_FAILURES`` code), whether the weak-signal icon shows (T3 row 4), ``degraded``
+    (T2 row 7), the DNS servers from DHCP (page 3), the time of the last completed roam (T3 row 5)
+    and the link quality.
     """
 
     state: str
@@ -531,6 +532,7 @@ class WifiStatus:
     band: str | None
     channel: int | None
     ap: str | None = None
+    country: str | None = None
     failure: str | None = None
     weak_signal: bool = False
     degraded: str | None = None
@@ -727,6 +729,7 @@ class WifiRadio:
                 band=ap.band,
                 channel=ap.channel,
                 ap=ap.name,
+                country=ap.country,
                 weak_signal=rssi < self.config.weak_signal_dbm,
                 degraded=degraded,
                 dns_servers=ap.dns,
@@ -747,6 +750,7 @@ class WifiRadio:
                 band=ap.band,
                 channel=ap.channel,
                 ap=ap.name,
+                country=ap.country,
                 degraded=self.degraded_reason(ap),
                 dns_servers=ap.dns,
                 last_roam_at=self._last_roam_at,
@@ -767,6 +771,7 @@ class WifiRadio:
                 band=ap.band,
                 channel=ap.channel,
                 ap=ap.name,
+                country=ap.country,
                 failure=self._failure,
                 degraded=self.degraded_reason(ap),
                 last_roam_at=self._last_roam_at,
