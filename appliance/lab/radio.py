@@ -669,7 +669,11 @@ class WifiRadio:
     # -- outputs --------------------------------------------------------------------------
 
     def get_timer(self) -> float | None:
-        """When ``handle_timer`` must run next (hand-over end, roam decision, next scan)."""
+        """When ``handle_timer`` must run next (hand-over end, roam decision, next scan).
+
+        A new radio has not scanned yet: its timer is due at once (0.0), so a driver that only
+        follows timers starts it; any call with a time (``status``, ``move`` …) starts it too.
+        """
         if self._state == "roaming":
             return self._roam_done_at
         if self._state == "connected":
@@ -677,7 +681,7 @@ class WifiRadio:
                 return self._better_since + self.config.roam_hysteresis_s
             return None
         if self._state in ("searching", "failed"):
-            return self._next_scan_at
+            return 0.0 if self._next_scan_at is None else self._next_scan_at  # 0.0: due now
         return None
 
     def next_event(self) -> WifiEvent | None:
