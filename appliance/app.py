@@ -24,6 +24,7 @@ from bwlab.clock import LabClock
 
 from .auth import access_middleware
 from .cloud.routes import routes as cloud_routes
+from .cloud.streams import routes as stream_routes
 from .context import APPLIANCE, Appliance, ApplianceConfig
 from .controller.routes import routes as controller_routes
 from .db import Database
@@ -78,6 +79,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
 def setup_routes(app: web.Application) -> None:
     cloud = web.Application()
     cloud.add_routes(cloud_routes)
+    cloud.add_routes(stream_routes)
     app.add_subapp("/api/cloud", cloud)
     controller = web.Application()
     controller.add_routes(controller_routes)

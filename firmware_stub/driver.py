@@ -10,6 +10,8 @@ acknowledges them durable, resending them after a reconnect or an appliance rest
 from __future__ import annotations
 
 import asyncio
+import base64
+import functools
 import logging
 import os
 import ssl
@@ -53,8 +55,22 @@ class _Outgoing:
     request_id: str | None
     user_id: str
     user_name: str
+    upload_key: bytes
     next_seq: int = 0
     stop_sent: bool = False
+
+
+@functools.cache
+def media_mime(mode: str) -> str:
+    """The MSE type of what this process's encoders produce (the same for every camera)."""
+    encoder = SharedSource() if mode == "shared" else LiveEncoder("probe")
+    try:
+        t = 0.0
+        while not encoder.feed(t):
+            t += 0.1
+        return encoder.mime
+    finally:
+        encoder.close(t)
 
 
 class CameraDriver:
@@ -298,12 +314,14 @@ class CameraDriver:
             self._out = _Outgoing(
                 stream_id=stream_id, content_key=content_key,
                 wrapped_key=envelope.wrap_content_key(public, stream_id, content_key),
-                mime="", started_at=self.clock.now(), reason=command.reason, request_id=command.request_id,
-                user_id=user.get("id", ""), user_name=user.get("name", ""))
+                mime=media_mime(self.media_mode), started_at=self.clock.now(), reason=command.reason,
+                request_id=command.request_id, user_id=user.get("id", ""), user_name=user.get("name", ""),
+                upload_key=os.urandom(32))
         out = self._out
         await self._send(m.StreamStart(
-            stream_id=out.stream_id, reason=out.reason, wrapped_key=out.wrapped_key, mime=out.mime or "video/mp4",
+            stream_id=out.stream_id, reason=out.reason, wrapped_key=out.wrapped_key, mime=out.mime,
             started_at=out.started_at, user_id=out.user_id, user_name=out.user_name, request_id=out.request_id,
+            upload_key=base64.urlsafe_b64encode(out.upload_key).decode().rstrip("="),
             resume=command.stream_id is not None))
 
     async def _resend_unacked(self) -> None:
@@ -342,7 +360,7 @@ class CameraDriver:
         out.next_seq += 1
         sealed = envelope.seal_chunk(out.content_key, out.stream_id, kind, seq, media.data)
         frame = wire_chunk.Chunk(stream_id=out.stream_id, kind=kind, seq=seq, capture_time=media.capture_time,
-                                 duration=media.duration, keyframe=media.keyframe, payload=sealed).encode()
+                                 duration=media.duration, keyframe=media.keyframe, payload=sealed).encode(out.upload_key)
         self._unacked[(out.stream_id, seq)] = frame
         while len(self._unacked) > MAX_UNACKED:
             self._unacked.popitem(last=False)

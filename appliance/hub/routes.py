@@ -22,8 +22,10 @@ from aiohttp import WSMsgType, web
 from bwlab.wire import messages as m
 
 from .. import pki
+from ..cloud.routes import licence_valid
 from ..context import APPLIANCE
 from ..http import DEVICE, access
+from .streams import ChunkRejected, EvidenceStore, StreamHub
 
 log = logging.getLogger(__name__)
 
@@ -43,20 +45,62 @@ class DeviceSession:
 
 
 class HubRegistry:
-    """The cameras connected now, by serial."""
+    """The cameras connected now, by serial, and the answers to remote starts awaited."""
 
     def __init__(self) -> None:
         self.sessions: dict[str, DeviceSession] = {}
         self.sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+        self.remote_results: dict[str, asyncio.Future] = {}
+        self.streams: StreamHub | None = None
+
+    def by_user(self, org_id: str, user_id: str) -> DeviceSession | None:
+        for session in self.sessions.values():
+            if session.org_id == org_id and (session.state.get("user") or {}).get("id") == user_id:
+                return session
+        return None
 
 
 HUB = web.AppKey("hub", HubRegistry)
+PURGE_INTERVAL = 30.0
 
 
 def setup_hub(app: web.Application) -> None:
     app[HUB] = HubRegistry()
     app.router.add_get("/hub/v1/devices", device_socket)
     app.on_shutdown.append(_close_sockets)
+    app.cleanup_ctx.append(_streams_ctx)
+
+
+async def _streams_ctx(app: web.Application):
+    """The stream hub over the database and evidence store, and its retention job (D8)."""
+    ctx = app[APPLIANCE]
+    hub = StreamHub(ctx.db, EvidenceStore(ctx.config.data_dir / "evidence"))
+    await hub.recover()
+    app[HUB].streams = hub
+    wake = asyncio.Event()
+
+    def on_travel(_offset: float) -> None:
+        wake.set()
+
+    ctx.clock.subscribe(on_travel)
+
+    async def retention() -> None:
+        while True:
+            purged = await hub.purge(ctx.clock.now())
+            if purged:
+                log.info("retention: purged %d recordings older than 24 h", purged)
+                ctx.count("recordings_purged_total", purged)
+            wake.clear()
+            try:
+                await asyncio.wait_for(wake.wait(), PURGE_INTERVAL)
+            except asyncio.TimeoutError:
+                pass
+
+    task = asyncio.create_task(retention(), name="retention")
+    yield
+    ctx.clock.unsubscribe(on_travel)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 async def _close_sockets(app: web.Application) -> None:
@@ -133,7 +177,7 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
     await ws.send_str(m.encode(m.Welcome(serial=session.serial, system_id=session.cloud_system_id,
                                          not_after=session.not_after, server_time=now)))
     try:
-        await _serve(ws, ctx, session)
+        await _serve(ws, ctx, session, registry)
     finally:
         if registry.sessions.get(session.serial) is session:
             del registry.sessions[session.serial]
@@ -142,25 +186,90 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def _serve(ws: web.WebSocketResponse, ctx, session: DeviceSession) -> None:
+_CAMERA_MESSAGES = (m.State, m.Ping, m.StreamStart, m.StreamStop, m.RemoteStartResult, m.Log)
+
+
+async def _serve(ws: web.WebSocketResponse, ctx, session: DeviceSession, registry: HubRegistry) -> None:
+    streams = registry.streams
+    assert streams is not None
     async for msg in ws:
         now = ctx.clock.now()
         if now > session.not_after:
+            for stream_id, live in list(streams.live.items()):
+                if live.meta.get("serial") == session.serial:
+                    await streams.end_stream(stream_id, session.serial, "certificate_expired", None, now)
             await _refuse(ws, ctx, session.serial, "certificate_expired",
                           "the certificate expired: the camera has not been docked for more than six days (D1)")
             return
         if msg.type == WSMsgType.TEXT:
             try:
-                message = m.decode(msg.data, (m.State, m.Ping))
+                message = m.decode(msg.data, _CAMERA_MESSAGES)
             except m.ProtocolError as exc:
                 await ws.send_str(m.encode(m.Error(code=exc.code, message=str(exc))))
                 continue
-            if isinstance(message, m.State):
-                session.state = message.state
-                await ctx.db.execute("UPDATE device_state SET state = ?, last_seen_at = ? WHERE serial = ?",
-                                     (json.dumps(message.state), now, session.serial))
+            await _on_message(ws, ctx, session, registry, message, now)
         elif msg.type == WSMsgType.BINARY:
-            await ws.send_str(m.encode(m.Error(code="unexpected_binary", message="no stream is open")))
+            try:
+                c = await streams.store_chunk(msg.data, session.serial, ctx.config.max_chunk, now)
+            except ChunkRejected as exc:
+                ctx.count("chunks_refused_total")
+                await ws.send_str(m.encode(m.ChunkRefused(code=exc.code, message=exc.message)))
+                continue
+            ctx.count("chunks_stored_total")
+            ctx.count("chunk_bytes_total", len(msg.data))
+            await ws.send_str(m.encode(m.ChunkAck(stream_id=c.stream_id, seq=c.seq)))
         elif msg.type == WSMsgType.ERROR:
             log.info("device %s socket error: %s", session.serial, ws.exception())
             return
+
+
+async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, message, now: float) -> None:
+    streams = registry.streams
+    if isinstance(message, m.State):
+        session.state = message.state
+        await ctx.db.execute("UPDATE device_state SET state = ?, last_seen_at = ? WHERE serial = ?",
+                             (json.dumps(message.state), now, session.serial))
+    elif isinstance(message, m.StreamStart):
+        await _start_stream(ws, ctx, session, streams, message, now)
+    elif isinstance(message, m.StreamStop):
+        if message.stream_id is not None:
+            try:
+                await streams.end_stream(message.stream_id, session.serial, message.reason, message.last_seq,
+                                         message.ended_at if message.ended_at is not None else now)
+            except ChunkRejected as exc:
+                await ws.send_str(m.encode(m.Error(code=exc.code, message=exc.message, ref=message.stream_id)))
+    elif isinstance(message, m.RemoteStartResult):
+        future = registry.remote_results.pop(message.request_id, None)
+        if future is not None and not future.done():
+            future.set_result(message)
+    elif isinstance(message, m.Log):
+        await record_event(ctx.db, session.serial, now, f"camera:{message.code}", message.message)
+
+
+async def _start_stream(ws, ctx, session: DeviceSession, streams: StreamHub, message: m.StreamStart, now: float) -> None:
+    """D3, D4: open a stream, unless the organization's licence has expired (S15, T2)."""
+    if not message.resume and not await licence_valid(ctx.db, session.org_id, now):
+        await record_event(ctx.db, session.serial, now, "licence_expired", "stream refused: the licence has expired")
+        await ws.send_str(m.encode(m.StreamRefused(stream_id=message.stream_id, code="licence_expired",
+                                                   message="the organization's licence has expired (S15)")))
+        return
+    try:
+        upload_key = base64.urlsafe_b64decode(message.upload_key + "=" * (-len(message.upload_key) % 4))
+        if len(upload_key) != 32:
+            raise ValueError
+    except ValueError:
+        await ws.send_str(m.encode(m.StreamRefused(stream_id=message.stream_id, code="invalid_message",
+                                                   message="upload_key must be 32 bytes, base64url")))
+        return
+    system = await ctx.db.fetchone("SELECT region FROM cloud_systems WHERE id = ?", (session.cloud_system_id,))
+    try:
+        next_seq = await streams.open_stream(
+            stream_id=message.stream_id, org_id=session.org_id, cloud_system_id=session.cloud_system_id,
+            serial=session.serial, user_id=message.user_id, user_name=message.user_name, reason=message.reason,
+            request_id=message.request_id, region=system["region"], mime=message.mime,
+            wrapped_key=message.wrapped_key, upload_key=upload_key, started_at=message.started_at, now=now,
+            resume=message.resume)
+    except ChunkRejected as exc:
+        await ws.send_str(m.encode(m.StreamRefused(stream_id=message.stream_id, code=exc.code, message=exc.message)))
+        return
+    await ws.send_str(m.encode(m.StreamAccepted(stream_id=message.stream_id, next_seq=next_seq)))

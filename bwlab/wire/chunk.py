@@ -16,10 +16,17 @@ Layout, big-endian (version 1)::
     24  4  duration, microseconds of media in the chunk (0 for init and positions)
     28  n  stream id, ASCII
     28+n   sealed payload (AES-256-GCM ciphertext || tag)
+    -16    upload tag: HMAC-SHA256 over everything before it, truncated to 16 bytes
+
+The upload tag is keyed with the stream's upload key, which the camera sends to the hub in
+``stream_start`` (it is not an end-to-end key: it only lets the hub, and later an audit of the
+evidence store, tell a chunk that was altered after the camera made it). Viewers skip it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import struct
 from dataclasses import dataclass
 
@@ -31,6 +38,7 @@ KIND_NAMES = {KIND_INIT: "init", KIND_MEDIA: "media", KIND_POSITION: "position"}
 FLAG_KEYFRAME = 0x01
 MAX_STREAM_ID = 64
 TAG_SIZE = 16
+UPLOAD_TAG_SIZE = 16
 
 
 class ChunkError(ValueError):
@@ -55,13 +63,23 @@ class Chunk:
     def kind_name(self) -> str:
         return KIND_NAMES[self.kind]
 
-    def encode(self) -> bytes:
+    def encode(self, upload_key: bytes) -> bytes:
         sid = self.stream_id.encode("ascii")
         if not 1 <= len(sid) <= MAX_STREAM_ID:
             raise ChunkError("stream id must be 1 to 64 ASCII characters")
         head = _HEAD.pack(MAGIC, self.kind, FLAG_KEYFRAME if self.keyframe else 0, len(sid), self.seq,
                           round(self.capture_time * 1_000_000), round(self.duration * 1_000_000))
-        return head + sid + self.payload
+        body = head + sid + self.payload
+        return body + upload_tag(upload_key, body)
+
+
+def upload_tag(upload_key: bytes, body: bytes) -> bytes:
+    return hmac.new(upload_key, body, hashlib.sha256).digest()[:UPLOAD_TAG_SIZE]
+
+
+def verify_upload_tag(upload_key: bytes, frame: bytes) -> bool:
+    """Whether the frame's upload tag matches: the chunk is as the camera made it."""
+    return hmac.compare_digest(upload_tag(upload_key, frame[:-UPLOAD_TAG_SIZE]), frame[-UPLOAD_TAG_SIZE:])
 
 
 def decode(frame: bytes, max_size: int | None = None) -> Chunk:
@@ -77,11 +95,12 @@ def decode(frame: bytes, max_size: int | None = None) -> Chunk:
     if not 1 <= sid_len <= MAX_STREAM_ID:
         raise ChunkError("stream id length out of range", "bad_chunk")
     end = HEADER_SIZE + sid_len
-    if len(frame) < end + TAG_SIZE:
-        raise ChunkError("chunk is truncated: no room for the sealed payload", "truncated_chunk")
+    if len(frame) < end + TAG_SIZE + UPLOAD_TAG_SIZE:
+        raise ChunkError("chunk is truncated: no room for the sealed payload and upload tag", "truncated_chunk")
     try:
         stream_id = frame[HEADER_SIZE:end].decode("ascii")
     except UnicodeDecodeError:
         raise ChunkError("stream id is not ASCII", "bad_chunk") from None
     return Chunk(stream_id=stream_id, kind=kind, seq=seq, capture_time=capture_us / 1_000_000,
-                 duration=duration_us / 1_000_000, keyframe=bool(flags & FLAG_KEYFRAME), payload=bytes(frame[end:]))
+                 duration=duration_us / 1_000_000, keyframe=bool(flags & FLAG_KEYFRAME),
+                 payload=bytes(frame[end:-UPLOAD_TAG_SIZE]))

@@ -133,6 +133,7 @@ class StreamStart:
     started_at: float  # camera clock
     user_id: str = field(metadata={"max_len": 64})
     user_name: str = field(metadata={"max_len": 120})
+    upload_key: str = field(metadata={"max_len": 64})  # base64url, 32 bytes: keys the chunks' upload tags
     request_id: str | None = field(default=None, metadata={"max_len": 64})
     resume: bool = False
     type: Literal["stream_start"] = "stream_start"

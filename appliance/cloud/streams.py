@@ -1,0 +1,256 @@
+"""The web client's stream API (/api/cloud/orgs/{org_id}/…): Active streams, live view,
+recordings, acknowledge, remote start (D3, D4, D6, D8, S14, S17).
+
+All roles of the organization (user, operator, admin) may view, acknowledge, play recordings
+and start a stream remotely (S14; the manual gives remote start to "the SOC operator" without
+a role, see docs/decisions.md). What leaves here is metadata in clear and ciphertext frames;
+the browser decrypts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+
+from aiohttp import WSMsgType, web
+
+from bwlab.wire import messages as m
+
+from ..auth import ACCOUNT_KEY
+from ..context import APPLIANCE
+from ..errors import Conflict, NotFound
+from ..hub.routes import HUB
+from ..http import ORG_MEMBER, access, json_response
+
+routes = web.RouteTableDef()
+
+REMOTE_START_TIMEOUT = 10.0
+ORG = "/orgs/{org_id}"
+
+
+def _streams(request: web.Request):
+    return request.config_dict[HUB].streams
+
+
+async def _stream_meta(request: web.Request) -> dict:
+    meta = await _streams(request).metadata(request.match_info["stream_id"])
+    if not meta or meta["org_id"] != request.match_info["org_id"]:
+        raise NotFound("no such stream in this organization")
+    return meta
+
+
+@routes.get(ORG + "/streams")
+@access(ORG_MEMBER)
+async def list_streams(request: web.Request) -> web.Response:
+    """Active streams (live) and recordings (ended, kept 24 h of lab time, D8)."""
+    ctx = request.config_dict[APPLIANCE]
+    which = request.query.get("state", "all")
+    if which not in ("all", "live", "recorded"):
+        raise web.HTTPBadRequest(reason="state: expected all, live or recorded")
+    sql = "SELECT id FROM streams WHERE org_id = ?"
+    if which == "live":
+        sql += " AND ended_at IS NULL"
+    elif which == "recorded":
+        sql += " AND ended_at IS NOT NULL"
+    rows = await ctx.db.fetchall(sql + " ORDER BY started_at DESC LIMIT 500", (request.match_info["org_id"],))
+    streams = [await _streams(request).metadata(r["id"]) for r in rows]
+    return json_response({"streams": streams, "server_time": ctx.clock.now()})
+
+
+@routes.get(ORG + "/streams/{stream_id}")
+@access(ORG_MEMBER)
+async def get_stream(request: web.Request) -> web.Response:
+    return json_response(await _stream_meta(request))
+
+
+@routes.get(ORG + "/streams/{stream_id}/live")
+@access(ORG_MEMBER)
+async def live(request: web.Request) -> web.WebSocketResponse:
+    """The live view: stream metadata, then the init segment and the current GOP, then every
+    chunk as it lands, as ciphertext frames (bwlab.wire.chunk). A viewer that falls behind by
+    more than the queue holds is disconnected with code 4408 and may rejoin at the live edge."""
+    meta = await _stream_meta(request)
+    hub = _streams(request)
+    ws = web.WebSocketResponse(heartbeat=20.0)
+    await ws.prepare(request)
+    request.config_dict[HUB].sockets.add(ws)
+    await ws.send_json({"type": "stream", "stream": meta, "server_time": request.config_dict[APPLIANCE].clock.now()})
+    sub = hub.subscribe(meta["id"])
+    if sub is None:
+        await ws.send_json({"type": "ended", "stream_id": meta["id"]})
+        await ws.close()
+        return ws
+    queue, snapshot = sub
+    reader = asyncio.create_task(_drain(ws), name=f"viewer reader {meta['id']}")
+    try:
+        for frame in snapshot:
+            await ws.send_bytes(frame)
+        while not ws.closed:
+            getter = asyncio.create_task(queue.get())
+            done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                break
+            frame = getter.result()
+            if frame is None:
+                await ws.send_json({"type": "ended", "stream_id": meta["id"]})
+                break
+            await ws.send_bytes(frame)
+        if getattr(queue, "put_nowait_overflow", False):
+            await ws.close(code=4408, message=b"viewer too slow; rejoin")
+    finally:
+        hub.unsubscribe(meta["id"], queue)
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        await ws.close()
+    return ws
+
+
+async def _drain(ws: web.WebSocketResponse) -> None:
+    async for msg in ws:
+        if msg.type == WSMsgType.ERROR:
+            return
+
+
+@routes.get(ORG + "/streams/{stream_id}/recording")
+@access(ORG_MEMBER)
+async def recording(request: web.Request) -> web.WebSocketResponse:
+    """Play a recording (D8): metadata, then every stored frame in order, then ``end``."""
+    meta = await _stream_meta(request)
+    hub = _streams(request)
+    ws = web.WebSocketResponse(heartbeat=20.0)
+    await ws.prepare(request)
+    await ws.send_json({"type": "stream", "stream": meta,
+                        "server_time": request.config_dict[APPLIANCE].clock.now()})
+    after = -1
+    while not ws.closed:
+        frames = await hub.chunk_frames(meta["id"], after, 200)
+        if not frames:
+            break
+        for frame in frames:
+            await ws.send_bytes(frame)
+        after = int.from_bytes(frames[-1][8:16], "big")
+    await ws.send_json({"type": "end", "stream_id": meta["id"]})
+    await ws.close()
+    return ws
+
+
+@routes.post(ORG + "/streams/{stream_id}/acknowledge")
+@access(ORG_MEMBER)
+async def acknowledge(request: web.Request) -> web.Response:
+    """D6: the operator acknowledges; the camera vibrates."""
+    meta = await _stream_meta(request)
+    if not meta["live"]:
+        raise Conflict("the stream has ended", code="stream_ended")
+    ctx = request.config_dict[APPLIANCE]
+    account = request[ACCOUNT_KEY]
+    registry = request.config_dict[HUB]
+    session = registry.sessions.get(meta["serial"])
+    if session is None:
+        raise Conflict("the camera is not connected now; try again when it is", code="camera_offline")
+    await session.ws.send_str(m.encode(m.Acknowledge(stream_id=meta["id"], operator=account.name)))
+    await _streams(request).acknowledge(meta["id"], account.name, ctx.clock.now())
+    return json_response({"acknowledged": meta["id"], "by": account.name})
+
+
+@routes.get(ORG + "/camera-users")
+@access(ORG_MEMBER)
+async def camera_users(request: web.Request) -> web.Response:
+    """The camera users whose cameras are known to the cloud, with what each camera does now
+    and whether a remote start (D4) is possible, and why not."""
+    ctx = request.config_dict[APPLIANCE]
+    org_id = request.match_info["org_id"]
+    registry = request.config_dict[HUB]
+    rows = await ctx.db.fetchall(
+        "SELECT d.serial, d.state, d.online FROM device_state d JOIN cloud_systems s ON s.id = d.cloud_system_id "
+        "WHERE s.org_id = ?", (org_id,))
+    users: dict[str, dict] = {}
+    for r in rows:
+        state = json.loads(r["state"] or "{}")
+        user = state.get("user") or {}
+        if not user.get("id"):
+            continue
+        online = r["serial"] in registry.sessions
+        profile = state.get("profile") or {}
+        remote = profile.get("remote_activation")
+        reason = None
+        if not online:
+            reason = "camera_offline"
+        elif not profile.get("streaming"):
+            reason = "streaming_disabled"
+        elif remote is None:
+            reason = "remote_activation_disabled"
+        elif remote == "while_recording" and not state.get("recording"):
+            reason = "not_recording"
+        elif state.get("streaming") == "live":
+            reason = "already_streaming"
+        users[user["id"]] = {
+            "id": user["id"], "name": user.get("name"), "serial": r["serial"], "model": state.get("model"),
+            "online": online, "recording": state.get("recording"), "streaming": state.get("streaming"),
+            "stream_id": state.get("stream_id"), "remote_start": reason is None, "remote_start_reason": reason,
+        }
+    return json_response({"camera_users": sorted(users.values(), key=lambda u: u["name"] or "")})
+
+
+@routes.post(ORG + "/camera-users/{user_id}/start")
+@access(ORG_MEMBER)
+async def remote_start(request: web.Request) -> web.Response:
+    """D4: Streams → camera user → Start stream. The camera decides by its profile (S7)."""
+    ctx = request.config_dict[APPLIANCE]
+    registry = request.config_dict[HUB]
+    org_id, user_id = request.match_info["org_id"], request.match_info["user_id"]
+    account = request[ACCOUNT_KEY]
+    session = registry.by_user(org_id, user_id)
+    request_id = secrets.token_hex(8)
+    await ctx.db.execute(
+        "INSERT INTO remote_starts (id, org_id, user_id, serial, operator, requested_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (request_id, org_id, user_id, session.serial if session else None, account.name, ctx.clock.now()))
+    if session is None:
+        await ctx.db.execute("UPDATE remote_starts SET ok = 0, reason = 'camera_offline' WHERE id = ?", (request_id,))
+        raise Conflict("the camera user's camera is not connected (docked, out of network, or not provisioned)",
+                       code="camera_offline")
+    future: asyncio.Future = asyncio.get_running_loop().create_future()
+    registry.remote_results[request_id] = future
+    await session.ws.send_str(m.encode(m.RemoteStart(request_id=request_id, operator=account.name)))
+    try:
+        result = await asyncio.wait_for(future, REMOTE_START_TIMEOUT)
+    except asyncio.TimeoutError:
+        raise Conflict("the camera did not answer the remote start", code="camera_timeout") from None
+    finally:
+        registry.remote_results.pop(request_id, None)
+    await ctx.db.execute("UPDATE remote_starts SET ok = ?, reason = ? WHERE id = ?",
+                         (int(result.ok), result.reason, request_id))
+    if not result.ok:
+        raise Conflict(f"the camera refused the remote start: {result.reason}", code=result.reason or "refused")
+    return json_response({"request_id": request_id, "started": True, "reason": result.reason})
+
+
+@routes.get(ORG + "/events")
+@access(ORG_MEMBER)
+async def events(request: web.Request) -> web.WebSocketResponse:
+    """Active streams, live: stream_started / stream_ended / stream_acknowledged events."""
+    hub = _streams(request)
+    org_id = request.match_info["org_id"]
+    ws = web.WebSocketResponse(heartbeat=20.0)
+    await ws.prepare(request)
+    request.config_dict[HUB].sockets.add(ws)
+    queue: asyncio.Queue = asyncio.Queue(256)
+    hub.changes.add(queue)
+    reader = asyncio.create_task(_drain(ws), name="events reader")
+    try:
+        await ws.send_json({"type": "hello", "server_time": request.config_dict[APPLIANCE].clock.now()})
+        while not ws.closed:
+            getter = asyncio.create_task(queue.get())
+            done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                break
+            event = getter.result()
+            if event.get("stream", {}).get("org_id") == org_id:
+                await ws.send_json(event)
+    finally:
+        hub.changes.discard(queue)
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+    return ws
