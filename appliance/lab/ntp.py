@@ -15,7 +15,7 @@ packet into the response bytes (or None). ``NtpServerProtocol`` is the asyncio a
 Decisions:
 
 * Packets follow RFC 5905 (48-byte header; extension fields and MACs of the request are
-  ignored). Clients of NTP versions 1–4 get an answer in their own version, because ``ntplib``
+  ignored); timestamps after 2036 are written in NTP era 1, as time travel may go there. Clients of NTP versions 1–4 get an answer in their own version, because ``ntplib``
   sends version 2 by default and the lab's own parties use it.
 * Served as stratum 1 with reference id ``LAB\\0`` (a stratum-1 reference id is a 4-character
   source name); precision 2⁻²⁰ s; root delay 0; root dispersion 1 ms; the reference timestamp is
@@ -59,8 +59,11 @@ def time_to_ntp(ts: float) -> int:
 
 
 def ntp_to_time(value: int) -> float:
-    """A 64-bit NTP timestamp as POSIX seconds."""
-    return (value >> 32) - NTP_EPOCH_OFFSET + (value & 0xFFFFFFFF) / 2**32
+    """A 64-bit NTP timestamp as POSIX seconds (1968–2104: era 1 after 2036 is understood)."""
+    seconds = value >> 32
+    if seconds < 0x80000000:  # era 1 (from 2036-02-07); lab time travel may get there
+        seconds += 2**32
+    return seconds - NTP_EPOCH_OFFSET + (value & 0xFFFFFFFF) / 2**32
 
 
 @dataclass(frozen=True)
@@ -217,8 +220,7 @@ class NtpServerProtocol(asyncio.DatagramProtocol):
         self._warned = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # a datagram endpoint's transport
 
     def datagram_received(self, data: bytes, addr: tuple) -> None:
         reply = self.responder.handle_datagram(data, self.responder.clock.now())
