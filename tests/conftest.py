@@ -85,3 +85,63 @@ def verify_no_threads_left():
             return
         threading.Event().wait(0.05)
     pytest.fail(f"threads left behind: {[t.name for t in extra]}")
+
+
+# ---- appended: fixtures for the access, S3, keys, S8, D1, D2 and bad-input tests --------------
+
+
+@pytest.fixture
+async def demo_lab(appliance):
+    """The built-in demo scenario applied through the public APIs (no cameras running)."""
+    from bwlab.apply import apply_scenario
+    from bwlab.scenario import load_scenario
+
+    scenario, _ = load_scenario(None)
+    return await apply_scenario(scenario, appliance.url, appliance.ca_pem, appliance.lab_token)
+
+
+@pytest.fixture
+async def new_system(appliance, lab):
+    """Factory: ``await new_system("Name")`` installs a system controller in the lab and returns
+    ``(system_id, manager_session)``, the session signed in as that system's Manager admin."""
+    sessions: list[Session] = []
+
+    async def make(name: str, admin_password: str = "manager-pass") -> tuple[str, Session]:
+        system = await lab.post("/controller/systems", {"name": name, "admin_password": admin_password})
+        session = appliance.session()
+        sessions.append(session)
+        await session.sign_in_manager(system["id"], admin_password)
+        return system["id"], session
+
+    yield make
+    for s in sessions:
+        await s.close()
+
+
+@pytest.fixture
+async def cloud_account(appliance):
+    """Factory: ``await cloud_account("a@x.test")`` signs up an account and returns a signed-in
+    Session for it (``.token`` is its bearer token)."""
+    sessions: list[Session] = []
+
+    async def make(email: str, password: str = "account-pass", name: str | None = None) -> Session:
+        session = appliance.session()
+        sessions.append(session)
+        await session.post("/api/cloud/accounts", {"email": email, "name": name or email.split("@")[0],
+                                                   "password": password})
+        await session.sign_in_cloud(email, password)
+        return session
+
+    yield make
+    for s in sessions:
+        await s.close()
+
+
+@pytest.fixture
+def travel(lab):
+    """``await travel(seconds)``: move lab time forward through the lab API (L2)."""
+
+    async def go(seconds: float) -> dict:
+        return await lab.post("/api/lab/time/travel", {"seconds": seconds})
+
+    return go
