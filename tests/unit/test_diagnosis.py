@@ -1,0 +1,200 @@
+"""Automatic diagnosis (L3): every row of T2, T3 and T4 is reproduced from the radio and modem
+cores and named by its rule; a healthy camera gets no finding."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import pytest
+
+from appliance.lab.diagnosis import (
+    ROWS,
+    SIX_DAYS_S,
+    TABLE,
+    CameraTelemetry,
+    DiagnosisSettings,
+    ViewerTelemetry,
+    diagnose,
+)
+from appliance.lab.mobile import Cell, MobileRadio, ModemSettings, Sim
+from appliance.lab.radio import AccessPoint, WifiNetwork, WifiRadio, derive_mac
+from bwlab.models import get_model
+
+T0 = 1_800_000_000.0
+PASSWORD = "correct horse battery"
+ICCID = "89460000000000000011"
+NET = WifiNetwork("LabNet", PASSWORD)
+
+
+def ap(**kw) -> AccessPoint:
+    kw.setdefault("password", PASSWORD)
+    return AccessPoint(name=kw.pop("name", "lobby"), ssid=kw.pop("ssid", "LabNet"), **kw)
+
+
+def wifi(model="W102", networks=(NET,), aps=None, position=(8.0, 0.0), now=T0):
+    r = WifiRadio(get_model(model), derive_mac("cam"), networks=networks, access_points=aps or [ap()], position=position)
+    return r.status(now)
+
+
+def mobile(sim: Sim | None = None, model="W120", cells=None, position=(200.0, 0.0), **kw):
+    m = MobileRadio(get_model(model), "356938035643809", sim=sim, cells=cells or [Cell("mast", (20,))], position=position, **kw)
+    return m.status(T0)
+
+
+def camera(model="W102", **kw) -> CameraTelemetry:
+    """A healthy camera, out of its dock since an hour ago, on Wi-Fi, with one viewer."""
+    fields = dict(
+        camera_id="cam-1",
+        model=model,
+        now=T0,
+        last_docked_at=T0 - 3600,
+        cert_not_after=T0 - 3600 + SIX_DAYS_S,
+        wifi_networks=1,
+        wifi=wifi(model),
+        mobile=mobile(None, model=model),
+        endpoint_response_code=200,
+        viewers=(ViewerTelemetry(),),
+    )
+    fields.update(kw)
+    return CameraTelemetry(**fields)
+
+
+def w120_on(sim: Sim, **kw) -> CameraTelemetry:
+    return camera("W120", mobile=mobile(sim, **kw), wifi_networks=0)
+
+
+SIM = Sim(iccid=ICCID)
+
+#: One telemetry snapshot per row, built from the real cores: the lab can reproduce each row.
+REPRODUCE: dict[str, Callable[[], CameraTelemetry]] = {
+    "T2-1": lambda: camera(cloud_extensions_error="proxy refused the connection"),
+    "T2-2a": lambda: camera(streaming_enabled=False),
+    "T2-2b": lambda: camera(licence_valid=False),
+    "T2-3a": lambda: camera(wifi_networks=0, wifi=wifi(networks=())),
+    "T2-3b": lambda: camera(last_docked_at=T0 - SIX_DAYS_S - 60, cert_not_after=T0 - 60),
+    "T2-3c": lambda: camera(wifi=wifi(networks=[WifiNetwork("LabNet", "not the password")])),
+    "T2-3d": lambda: camera("W100", wifi=wifi("W100", aps=[ap(band="5", channel=36)])),
+    "T2-3e": lambda: camera(wifi=wifi(networks=[WifiNetwork("LabNett", PASSWORD)])),
+    "T2-4a": lambda: w120_on(Sim(state="pin_required", iccid=ICCID, pin="1234")),
+    "T2-4b": lambda: w120_on(SIM, swapped_while_undocked=True),
+    "T2-4c": lambda: w120_on(Sim(iccid=ICCID, apn_required=True)),
+    "T2-4d": lambda: w120_on(Sim(iccid=ICCID, imei_blocked=True)),
+    "T2-4e": lambda: w120_on(Sim(state="dead", iccid=ICCID)),
+    "T2-5": lambda: camera(last_docked_at=T0 - SIX_DAYS_S - 60, cert_not_after=T0 - 60),
+    "T2-5-hostnames": lambda: camera(blocked_hostnames=("axisbws-prod.azure-devices.net",)),
+    "T2-6": lambda: camera(viewers=(ViewerTelemetry(clock_offset_s=-42.0),)),
+    "T2-7": lambda: camera("W101", wifi=wifi("W101", aps=[ap(channel=13, country="FR")])),
+    "T2-8": lambda: camera(viewers=(ViewerTelemetry(embedded_in="genetec", browser="chrome"),)),
+    "T2-9a": lambda: camera(viewers=(ViewerTelemetry(embedded_in="axis-camera-station", acs_version="5.46.1"),)),
+    "T2-9b": lambda: camera(viewers=(ViewerTelemetry(embedded_in="axis-camera-station", acs_version="6.2", windows_outdated=True),)),
+    "T2-10": lambda: camera(viewers=(ViewerTelemetry(request_blocked=True),)),
+    "T3-1": lambda: camera("W120", mobile=mobile(SIM), wifi_networks=1),
+    "T3-2a": lambda: camera(wifi=wifi(aps=[ap(security="wpa3-only")])),
+    "T3-2b": lambda: camera(wifi=wifi(networks=[WifiNetwork("LabNet", "not the password")])),
+    "T3-3": lambda: camera(wifi=wifi(networks=[WifiNetwork("LabNett", PASSWORD)])),
+    "T3-4": lambda: camera(wifi=wifi(position=(80.0, 0.0))),
+    "T3-5": lambda: camera(streaming=True, wifi=dataclasses.replace(wifi(), last_roam_at=T0 - 4)),
+    "T4-1": lambda: camera("W120", wifi=wifi("W120", position=(900.0, 0.0)), mobile=mobile(None)),
+    "T4-2": lambda: w120_on(Sim(state="incompatible", iccid=ICCID)),
+    "T4-3a": lambda: w120_on(SIM, swapped_while_undocked=True),
+    "T4-3b": lambda: w120_on(Sim(iccid=ICCID, activated=False)),
+    "T4-4": lambda: w120_on(Sim(state="puk_locked", iccid=ICCID)),
+    "T4-5": lambda: w120_on(Sim(state="pin_required", iccid=ICCID, pin="1234"), settings=ModemSettings(pin="0000")),
+    "T4-6a": lambda: w120_on(SIM, cells=[Cell("us-mast", (2, 4))]),
+    "T4-6b": lambda: w120_on(SIM, position=(50_000.0, 0.0)),
+    "T4-7": lambda: w120_on(Sim(iccid=ICCID, apn_required=True)),
+    "T4-8": lambda: w120_on(SIM, cells=[Cell("abroad", (20,), operator="other")]),
+    "T4-9": lambda: w120_on(Sim(iccid=ICCID, credit_mb=0.0)),
+}
+
+
+def test_table_has_every_manual_row_once():
+    codes = [row.code for row in TABLE]
+    assert len(codes) == len(set(codes)) == len(ROWS)
+    by_table = {t: [c for c in codes if c.startswith(t + "-")] for t in ("T2", "T3", "T4")}
+    assert len(by_table["T2"]) == 21  # rows 1–10 with their lettered causes, plus the derived hostnames cause
+    assert by_table["T3"] == ["T3-1", "T3-2a", "T3-2b", "T3-3", "T3-4", "T3-5"]
+    assert by_table["T4"] == ["T4-1", "T4-2", "T4-3a", "T4-3b", "T4-4", "T4-5", "T4-6a", "T4-6b", "T4-7", "T4-8", "T4-9"]
+    for row in TABLE:
+        assert row.spec_id == row.code.split("-")[0]
+        assert all((row.symptom, row.cause, row.fix, row.symptom_fr, row.cause_fr, row.fix_fr, row.observed)), row.code
+    assert [r.code for r in TABLE if r.lab_derived] == ["T2-5-hostnames"]
+    assert set(REPRODUCE) == set(ROWS), "every row has a reproduction below"
+
+
+def test_manual_wording_is_kept():
+    assert ROWS["T3-2a"].cause_fr == "WPA2 n'est pas autorisé par le point d'accès."
+    assert ROWS["T4-2"].symptom_fr == "Dans AXIS Body Worn Manager, l'état de la carte SIM est Unknown (Inconnu)."
+    assert "bodywornlive.support@axis.com" in ROWS["T2-7"].fix
+    assert ROWS["T3-5"].fix == "-"
+    assert "Show more" in ROWS["T4-7"].fix_fr and "Show advanced" in ROWS["T2-4c"].fix_fr
+
+
+def test_a_healthy_camera_has_no_finding():
+    assert diagnose(camera()) == []
+
+
+@pytest.mark.parametrize("code", list(REPRODUCE))
+def test_each_row_is_reproduced_and_named(code):
+    findings = diagnose(REPRODUCE[code]())
+    row = ROWS[code]
+    assert code in [f.code for f in findings]
+    finding = next(f for f in findings if f.code == code)
+    assert (finding.symptom, finding.cause, finding.fix, finding.spec_id) == (row.symptom, row.cause, row.fix, row.spec_id)
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "expected"),
+    [
+        (REPRODUCE["T3-2a"], {"T3-2a"}),
+        (REPRODUCE["T3-2b"], {"T2-3c", "T3-2b"}),
+        (REPRODUCE["T3-3"], {"T2-3c", "T2-3e", "T3-3"}),
+        (REPRODUCE["T2-3d"], {"T2-3d"}),
+        (REPRODUCE["T4-7"], {"T2-4c", "T4-7"}),
+        (REPRODUCE["T4-8"], {"T4-8"}),
+        (REPRODUCE["T4-9"], {"T4-9"}),
+        (REPRODUCE["T4-3b"], {"T2-4d", "T4-3b"}),
+        (REPRODUCE["T2-3b"], {"T2-3b", "T2-5"}),
+    ],
+)
+def test_findings_name_only_the_causes_that_hold(snapshot, expected):
+    assert {f.code for f in diagnose(snapshot())} == expected
+
+
+def test_t2_7_needs_europe_and_w100_w101_and_channel_12_or_13():
+    on13 = [ap(channel=13, country="SE")]
+    assert "T2-7" in {f.code for f in diagnose(camera("W100", wifi=wifi("W100", aps=on13)))}
+    assert "T2-7" not in {f.code for f in diagnose(camera("W102", wifi=wifi("W102", aps=on13)))}
+    assert "T2-7" not in {f.code for f in diagnose(camera("W100", wifi=wifi("W100", aps=[ap(channel=11, country="SE")])))}
+    japan = camera("W100", wifi=wifi("W100", aps=[ap(channel=13, country="JP")]))
+    assert "T2-7" not in {f.code for f in diagnose(japan)}
+    assert "T2-7" in {f.code for f in diagnose(dataclasses.replace(japan, system_country="DE"))}
+
+
+def test_clock_tolerance_is_a_setting():
+    skewed = camera(viewers=(ViewerTelemetry(clock_offset_s=4.0),))
+    assert "T2-6" not in {f.code for f in diagnose(skewed)}
+    assert "T2-6" in {f.code for f in diagnose(skewed, DiagnosisSettings(clock_tolerance_s=2.0))}
+    system_skew = camera(system_clock_offset_s=30.0)
+    assert "T2-6" in {f.code for f in diagnose(system_skew)}
+
+
+def test_six_days_counts_from_the_last_docking_and_not_while_docked():
+    just_in_time = camera(last_docked_at=T0 - SIX_DAYS_S + 1, cert_not_after=None)
+    assert not {"T2-3b", "T2-5"} & {f.code for f in diagnose(just_in_time)}
+    late = camera(last_docked_at=T0 - SIX_DAYS_S - 1, cert_not_after=None)
+    assert {"T2-3b", "T2-5"} <= {f.code for f in diagnose(late)}
+    assert not {f.code for f in diagnose(dataclasses.replace(late, docked=True))}
+
+
+def test_roaming_lag_only_while_streaming_and_recently():
+    roamed = dataclasses.replace(wifi(), last_roam_at=T0 - 4)
+    assert "T3-5" not in {f.code for f in diagnose(camera(wifi=roamed, streaming=False))}
+    old = dataclasses.replace(wifi(), last_roam_at=T0 - 300)
+    assert "T3-5" not in {f.code for f in diagnose(camera(wifi=old, streaming=True))}
+
+
+def test_a_sim_camera_with_working_lte_and_no_wifi_is_fine():
+    """S8: a camera with a SIM that only uses mobile networks needs no Wi-Fi."""
+    assert diagnose(w120_on(SIM)) == []
