@@ -57,17 +57,19 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
 
     async def appliance_ctx(app: web.Application):
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        db = await Database.open(config.data_dir / "bwlab.sqlite3")
+        db = await Database.open(config.data_dir / "cloud.sqlite3", "appliance.migrations.cloud")
+        controller_db = await Database.open(config.data_dir / "controller.sqlite3", "appliance.migrations.controller")
         row = await db.fetchone("SELECT value FROM lab_state WHERE key = 'clock_offset'")
         if row is not None:
             clock.set_offset(max(clock.offset, float(row["value"])))
         tls = ensure_lab_tls(config.data_dir, clock.now())
         app[APPLIANCE] = Appliance(
-            config=config, clock=clock, db=db, tls=tls, lab_token=_lab_token(config.data_dir),
+            config=config, clock=clock, db=db, controller_db=controller_db, tls=tls, lab_token=_lab_token(config.data_dir),
             started_at=clock.now(),
         )
         yield
         await db.close()
+        await controller_db.close()
 
     app.cleanup_ctx.append(appliance_ctx)
     setup_routes(app)
@@ -111,8 +113,9 @@ async def metrics(request: web.Request) -> web.Response:
     )
     for name, value in sorted(ctx.metrics.items()):
         Gauge(f"bwlab_{name}", name.replace("_", " "), registry=registry).set(value)
-    for table in ("accounts", "organizations", "cloud_systems", "ctl_cameras"):
-        row = await ctx.db.fetchone(f"SELECT COUNT(*) AS n FROM {table}")
+    for db, table in ((ctx.db, "accounts"), (ctx.db, "organizations"), (ctx.db, "cloud_systems"),
+                      (ctx.db, "streams"), (ctx.controller_db, "ctl_cameras")):
+        row = await db.fetchone(f"SELECT COUNT(*) AS n FROM {table}")
         Gauge(f"bwlab_{table}", f"rows in {table}", registry=registry).set(row["n"])
     return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 

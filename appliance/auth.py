@@ -124,16 +124,16 @@ async def manager_of(request: web.Request, system_id: str) -> ManagerPrincipal |
     now = ctx.clock.now()
     for token in _candidates(request, "bwm", MANAGER_COOKIE):
         h = token_hash(token)
-        row = await ctx.db.fetchone(
+        row = await ctx.controller_db.fetchone(
             "SELECT system_id, last_used_at FROM ctl_sessions WHERE token_hash = ?", (h,)
         )
         if row is None or row["system_id"] != system_id:
             continue
         if now - row["last_used_at"] > SESSION_IDLE_LIMIT:
-            await ctx.db.execute("DELETE FROM ctl_sessions WHERE token_hash = ?", (h,))
+            await ctx.controller_db.execute("DELETE FROM ctl_sessions WHERE token_hash = ?", (h,))
             continue
         if now - row["last_used_at"] > 60:
-            await ctx.db.execute("UPDATE ctl_sessions SET last_used_at = ? WHERE token_hash = ?", (now, h))
+            await ctx.controller_db.execute("UPDATE ctl_sessions SET last_used_at = ? WHERE token_hash = ?", (now, h))
         return ManagerPrincipal(system_id, h)
     return None
 

@@ -43,7 +43,8 @@ class ApplianceConfig:
 class Appliance:
     config: ApplianceConfig
     clock: LabClock
-    db: Database
+    db: Database  # the cloud's
+    controller_db: Database  # the system controllers' (on-prem)
     tls: LabTLS
     lab_token: str
     started_at: float

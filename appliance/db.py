@@ -1,6 +1,8 @@
 """SQLite storage through aiosqlite, in WAL mode, with numbered migrations (DESIGN "Storage").
 
-Migrations are the files ``appliance/migrations/NNNN_name.sql``, applied in order, each in its
+Migrations are the files ``appliance/migrations/<part>/NNNN_name.sql`` (``cloud``: the hosted
+service's database; ``controller``: the system controllers' own, a separate file because a real
+controller is a separate box — it alone holds the end-to-end private key the Manager generated), applied in order, each in its
 own transaction, and recorded in ``schema_migrations``. A database written by a newer bwlab
 (a migration number we do not know) is refused rather than guessed at.
 """
@@ -20,10 +22,10 @@ log = logging.getLogger(__name__)
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    """The packaged migrations as (number, name, sql), in order."""
+def migrations(package: str) -> list[tuple[int, str, str]]:
+    """The migrations packaged in ``package`` as (number, name, sql), in order."""
     found = []
-    for entry in resources.files("appliance.migrations").iterdir():
+    for entry in resources.files(package).iterdir():
         m = _MIGRATION_NAME.match(entry.name)
         if m:
             found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
@@ -37,18 +39,19 @@ def migrations() -> list[tuple[int, str, str]]:
 class Database:
     """One aiosqlite connection with helpers; writes are serialised by aiosqlite's thread."""
 
-    def __init__(self, conn: aiosqlite.Connection):
+    def __init__(self, conn: aiosqlite.Connection, migrations_package: str):
         self.conn = conn
+        self.migrations_package = migrations_package
 
     @classmethod
-    async def open(cls, path: Path | str) -> "Database":
+    async def open(cls, path: Path | str, migrations_package: str = "appliance.migrations.cloud") -> "Database":
         conn = await aiosqlite.connect(str(path))
         conn.row_factory = aiosqlite.Row
         await conn.execute("PRAGMA journal_mode=WAL")
         await conn.execute("PRAGMA synchronous=FULL")
         await conn.execute("PRAGMA foreign_keys=ON")
         await conn.execute("PRAGMA busy_timeout=5000")
-        db = cls(conn)
+        db = cls(conn, migrations_package)
         await db.migrate()
         return db
 
@@ -61,7 +64,7 @@ class Database:
         )
         rows = await self.fetchall("SELECT number FROM schema_migrations")
         applied = {r["number"] for r in rows}
-        known = migrations()
+        known = migrations(self.migrations_package)
         newer = applied - {n for n, _, _ in known}
         if newer:
             raise RuntimeError(f"database has migrations this bwlab does not know: {sorted(newer)}")

@@ -100,6 +100,8 @@ class Fleet:
                 await self.undock(serial)
             elif action == "network":
                 await driver.set_network(bool(data.get("up")), data.get("mode"))
+            elif action == "skew":
+                driver.clock.skew = float(data["seconds"])  # S1, L2: this camera's clock runs off lab time
             reply["state"] = driver.state
         except (KeyError, RuntimeError, ValueError) as exc:
             reply.update(ok=False, error=str(exc), code="action_failed")

@@ -204,7 +204,7 @@ def _ctx(request: web.Request):
 
 
 async def _system(request: web.Request):
-    row = await _ctx(request).db.fetchone("SELECT * FROM ctl_systems WHERE id = ?", (request.match_info["system_id"],))
+    row = await _ctx(request).controller_db.fetchone("SELECT * FROM ctl_systems WHERE id = ?", (request.match_info["system_id"],))
     if row is None:
         raise NotFound(f"no system controller {request.match_info['system_id']!r}")
     return row
@@ -215,7 +215,7 @@ async def _connection(request: web.Request) -> dict:
 
 
 async def _save_connection(request: web.Request, connection: dict) -> None:
-    await _ctx(request).db.execute(
+    await _ctx(request).controller_db.execute(
         "UPDATE ctl_systems SET connection = ? WHERE id = ?", (json.dumps(connection), request.match_info["system_id"])
     )
 
@@ -253,7 +253,7 @@ async def _cloud(request: web.Request, token: str | None = None) -> CloudClient:
 
 async def _profile_row(request: web.Request, ref: str):
     system_id = request.match_info["system_id"]
-    row = await _ctx(request).db.fetchone(
+    row = await _ctx(request).controller_db.fetchone(
         "SELECT * FROM ctl_profiles WHERE system_id = ? AND (id = ? OR name = ?)", (system_id, ref, ref)
     )
     if row is None:
@@ -263,7 +263,7 @@ async def _profile_row(request: web.Request, ref: str):
 
 async def _user_row(request: web.Request, ref: str):
     system_id = request.match_info["system_id"]
-    row = await _ctx(request).db.fetchone(
+    row = await _ctx(request).controller_db.fetchone(
         "SELECT * FROM ctl_camera_users WHERE system_id = ? AND (id = ? OR name = ?)", (system_id, ref, ref)
     )
     if row is None:
@@ -291,7 +291,7 @@ def _user_json(row, profile_name: str | None) -> dict:
 @access(PUBLIC)
 async def list_systems(request: web.Request) -> web.Response:
     """The system controllers this appliance emulates (names only, like finding them on the LAN)."""
-    rows = await _ctx(request).db.fetchall("SELECT id, name FROM ctl_systems ORDER BY created_at")
+    rows = await _ctx(request).controller_db.fetchall("SELECT id, name FROM ctl_systems ORDER BY created_at")
     return json_response({"systems": [dict(r) for r in rows]})
 
 
@@ -304,7 +304,7 @@ async def create_system(request: web.Request) -> web.Response:
     system_id = new_id("ctl")
     ca_key, ca_cert = pki.make_ca(f"bwlab device CA {body.name} {system_id}", ctx.clock.now())
     try:
-        await ctx.db.execute(
+        await ctx.controller_db.execute(
             "INSERT INTO ctl_systems (id, name, admin_password_hash, settings, connection, device_ca_key_pem, "
             "device_ca_cert_pem, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (system_id, body.name, hash_password(body.admin_password), json.dumps(schema.as_json(SystemSettings())),
@@ -325,7 +325,7 @@ async def login(request: web.Request) -> web.Response:
         raise Unauthenticated("wrong Manager administrator password", code="bad_credentials")
     token = new_token("bwm")
     now = ctx.clock.now()
-    await ctx.db.execute(
+    await ctx.controller_db.execute(
         "INSERT INTO ctl_sessions (token_hash, system_id, created_at, last_used_at) VALUES (?, ?, ?, ?)",
         (token_hash(token), system["id"], now, now),
     )
@@ -354,7 +354,7 @@ async def overview(request: web.Request) -> web.Response:
 async def put_settings(request: web.Request) -> web.Response:
     """Settings > System: date and time, NTP server (S1), network (S3)."""
     body = await read_body(request, SystemSettings)
-    await _ctx(request).db.execute(
+    await _ctx(request).controller_db.execute(
         "UPDATE ctl_systems SET settings = ? WHERE id = ?", (json.dumps(schema.as_json(body)), request.match_info["system_id"])
     )
     return json_response(schema.as_json(body))
@@ -365,7 +365,7 @@ async def put_settings(request: web.Request) -> web.Response:
 async def put_troubleshooting(request: web.Request) -> web.Response:
     """T1: "Allow troubleshooting mode"; cameras learn it when docked."""
     body = await read_body(request, Troubleshooting)
-    await _ctx(request).db.execute(
+    await _ctx(request).controller_db.execute(
         "UPDATE ctl_systems SET allow_troubleshooting = ? WHERE id = ?", (int(body.allow), request.match_info["system_id"])
     )
     return json_response({"allow_troubleshooting": body.allow})
@@ -529,7 +529,7 @@ async def _store_key(request: web.Request, name: str, private_key, origin: str) 
     system_id = request.match_info["system_id"]
     key_id = new_id("key")
     public = private_key.public_key()
-    await ctx.db.transaction([
+    await ctx.controller_db.transaction([
         ("UPDATE ctl_keys SET active = 0 WHERE system_id = ?", (system_id,)),
         ("INSERT INTO ctl_keys (id, system_id, name, public_key, private_key, fingerprint, origin, active, created_at) "
          "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)",
@@ -537,7 +537,7 @@ async def _store_key(request: web.Request, name: str, private_key, origin: str) 
           envelope.b64url_encode(envelope.private_key_to_pkcs8(private_key)), envelope.key_fingerprint(public),
           origin, ctx.clock.now())),
     ])
-    row = await ctx.db.fetchone("SELECT * FROM ctl_keys WHERE id = ?", (key_id,))
+    row = await ctx.controller_db.fetchone("SELECT * FROM ctl_keys WHERE id = ?", (key_id,))
     return _key_json(row)
 
 
@@ -545,7 +545,7 @@ async def _store_key(request: web.Request, name: str, private_key, origin: str) 
 @access(MANAGER)
 async def list_keys(request: web.Request) -> web.Response:
     """S6: the key list with each key's fingerprint."""
-    rows = await _ctx(request).db.fetchall(
+    rows = await _ctx(request).controller_db.fetchall(
         "SELECT * FROM ctl_keys WHERE system_id = ? ORDER BY created_at", (request.match_info["system_id"],)
     )
     return json_response({"keys": [_key_json(r) for r in rows]})
@@ -565,7 +565,7 @@ async def generate_key(request: web.Request) -> web.Response:
 async def copy_link(request: web.Request) -> web.Response:
     """S5: Copy link with key (plain) or Copy password-protected link with key."""
     body = await read_body(request, LinkRequest)
-    row = await _ctx(request).db.fetchone(
+    row = await _ctx(request).controller_db.fetchone(
         "SELECT * FROM ctl_keys WHERE id = ? AND system_id = ?", (request.match_info["key_id"], request.match_info["system_id"])
     )
     if row is None:
@@ -602,7 +602,7 @@ async def import_link(request: web.Request) -> web.Response:
 @routes.get(API + "/wifi-networks")
 @access(MANAGER)
 async def list_wifi(request: web.Request) -> web.Response:
-    rows = await _ctx(request).db.fetchall(
+    rows = await _ctx(request).controller_db.fetchall(
         "SELECT id, ssid FROM ctl_wifi_networks WHERE system_id = ? ORDER BY ssid", (request.match_info["system_id"],)
     )
     return json_response({"wifi_networks": [dict(r) for r in rows]})
@@ -614,10 +614,10 @@ async def add_wifi(request: web.Request) -> web.Response:
     body = await read_body(request, WifiCredential)
     ctx = _ctx(request)
     system_id = request.match_info["system_id"]
-    if await ctx.db.fetchone("SELECT 1 FROM ctl_wifi_networks WHERE system_id = ? AND ssid = ?", (system_id, body.ssid)):
+    if await ctx.controller_db.fetchone("SELECT 1 FROM ctl_wifi_networks WHERE system_id = ? AND ssid = ?", (system_id, body.ssid)):
         raise Conflict(f"a network named {body.ssid!r} exists already", code="exists")
     net_id = new_id("net")
-    await ctx.db.execute("INSERT INTO ctl_wifi_networks (id, system_id, ssid, password) VALUES (?, ?, ?, ?)",
+    await ctx.controller_db.execute("INSERT INTO ctl_wifi_networks (id, system_id, ssid, password) VALUES (?, ?, ?, ?)",
                          (net_id, system_id, body.ssid, body.password))
     return json_response({"id": net_id, "ssid": body.ssid}, status=201)
 
@@ -627,14 +627,14 @@ async def add_wifi(request: web.Request) -> web.Response:
 async def delete_wifi(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     system_id = request.match_info["system_id"]
-    row = await ctx.db.fetchone("SELECT ssid FROM ctl_wifi_networks WHERE system_id = ? AND (id = ? OR ssid = ?)",
+    row = await ctx.controller_db.fetchone("SELECT ssid FROM ctl_wifi_networks WHERE system_id = ? AND (id = ? OR ssid = ?)",
                                 (system_id, request.match_info["network_id"], request.match_info["network_id"]))
     if row is None:
         raise NotFound("no such Wi-Fi network")
-    for p in await ctx.db.fetchall("SELECT name, settings FROM ctl_profiles WHERE system_id = ?", (system_id,)):
+    for p in await ctx.controller_db.fetchall("SELECT name, settings FROM ctl_profiles WHERE system_id = ?", (system_id,)):
         if row["ssid"] in json.loads(p["settings"]).get("wifi_networks", []):
             raise Conflict(f"the network is assigned to profile {p['name']!r}; unassign it first", code="in_use")
-    await ctx.db.execute("DELETE FROM ctl_wifi_networks WHERE system_id = ? AND ssid = ?", (system_id, row["ssid"]))
+    await ctx.controller_db.execute("DELETE FROM ctl_wifi_networks WHERE system_id = ? AND ssid = ?", (system_id, row["ssid"]))
     return json_response({"deleted": row["ssid"]})
 
 
@@ -643,7 +643,7 @@ async def delete_wifi(request: web.Request) -> web.Response:
 
 
 async def _check_profile_networks(request: web.Request, settings: ProfileSettings) -> None:
-    rows = await _ctx(request).db.fetchall("SELECT ssid FROM ctl_wifi_networks WHERE system_id = ?",
+    rows = await _ctx(request).controller_db.fetchall("SELECT ssid FROM ctl_wifi_networks WHERE system_id = ?",
                                           (request.match_info["system_id"],))
     known = {r["ssid"] for r in rows}
     for i, ssid in enumerate(settings.wifi_networks):
@@ -654,7 +654,7 @@ async def _check_profile_networks(request: web.Request, settings: ProfileSetting
 @routes.get(API + "/profiles")
 @access(MANAGER)
 async def list_profiles(request: web.Request) -> web.Response:
-    rows = await _ctx(request).db.fetchall("SELECT * FROM ctl_profiles WHERE system_id = ? ORDER BY name",
+    rows = await _ctx(request).controller_db.fetchall("SELECT * FROM ctl_profiles WHERE system_id = ? ORDER BY name",
                                           (request.match_info["system_id"],))
     return json_response({"profiles": [_profile_json(r) for r in rows]})
 
@@ -666,10 +666,10 @@ async def create_profile(request: web.Request) -> web.Response:
     await _check_profile_networks(request, body)
     ctx = _ctx(request)
     system_id = request.match_info["system_id"]
-    if await ctx.db.fetchone("SELECT 1 FROM ctl_profiles WHERE system_id = ? AND name = ?", (system_id, body.name)):
+    if await ctx.controller_db.fetchone("SELECT 1 FROM ctl_profiles WHERE system_id = ? AND name = ?", (system_id, body.name)):
         raise Conflict(f"a profile named {body.name!r} exists already", code="exists")
     profile_id = new_id("prf")
-    await ctx.db.execute("INSERT INTO ctl_profiles (id, system_id, name, settings) VALUES (?, ?, ?, ?)",
+    await ctx.controller_db.execute("INSERT INTO ctl_profiles (id, system_id, name, settings) VALUES (?, ?, ?, ?)",
                          (profile_id, system_id, body.name, json.dumps(schema.as_json(body))))
     return json_response({"id": profile_id, **schema.as_json(body)}, status=201)
 
@@ -681,11 +681,11 @@ async def update_profile(request: web.Request) -> web.Response:
     body = await read_body(request, ProfileSettings)
     await _check_profile_networks(request, body)
     ctx = _ctx(request)
-    clash = await ctx.db.fetchone("SELECT 1 FROM ctl_profiles WHERE system_id = ? AND name = ? AND id != ?",
+    clash = await ctx.controller_db.fetchone("SELECT 1 FROM ctl_profiles WHERE system_id = ? AND name = ? AND id != ?",
                                   (row["system_id"], body.name, row["id"]))
     if clash:
         raise Conflict(f"a profile named {body.name!r} exists already", code="exists")
-    await ctx.db.execute("UPDATE ctl_profiles SET name = ?, settings = ? WHERE id = ?",
+    await ctx.controller_db.execute("UPDATE ctl_profiles SET name = ?, settings = ? WHERE id = ?",
                          (body.name, json.dumps(schema.as_json(body)), row["id"]))
     return json_response({"id": row["id"], **schema.as_json(body)})
 
@@ -695,9 +695,9 @@ async def update_profile(request: web.Request) -> web.Response:
 async def delete_profile(request: web.Request) -> web.Response:
     row = await _profile_row(request, request.match_info["profile"])
     ctx = _ctx(request)
-    if await ctx.db.fetchone("SELECT 1 FROM ctl_camera_users WHERE profile_id = ?", (row["id"],)):
+    if await ctx.controller_db.fetchone("SELECT 1 FROM ctl_camera_users WHERE profile_id = ?", (row["id"],)):
         raise Conflict("camera users use this profile; give them another first", code="in_use")
-    await ctx.db.execute("DELETE FROM ctl_profiles WHERE id = ?", (row["id"],))
+    await ctx.controller_db.execute("DELETE FROM ctl_profiles WHERE id = ?", (row["id"],))
     return json_response({"deleted": row["id"]})
 
 
@@ -708,14 +708,14 @@ async def delete_profile(request: web.Request) -> web.Response:
 async def _profile_streaming(request: web.Request, profile_id: str | None) -> bool:
     if profile_id is None:
         return False
-    row = await _ctx(request).db.fetchone("SELECT settings FROM ctl_profiles WHERE id = ?", (profile_id,))
+    row = await _ctx(request).controller_db.fetchone("SELECT settings FROM ctl_profiles WHERE id = ?", (profile_id,))
     return bool(row and json.loads(row["settings"]).get("streaming"))
 
 
 @routes.get(API + "/camera-users")
 @access(MANAGER)
 async def list_camera_users(request: web.Request) -> web.Response:
-    rows = await _ctx(request).db.fetchall(
+    rows = await _ctx(request).controller_db.fetchall(
         "SELECT u.*, p.name AS profile_name FROM ctl_camera_users u LEFT JOIN ctl_profiles p ON p.id = u.profile_id "
         "WHERE u.system_id = ? ORDER BY u.name", (request.match_info["system_id"],))
     return json_response({"camera_users": [_user_json(r, r["profile_name"]) for r in rows]})
@@ -731,10 +731,10 @@ async def create_camera_user(request: web.Request) -> web.Response:
     if body.network is not None and not (profile and json.loads(profile["settings"]).get("streaming")):
         raise Conflict("a Wi-Fi network can be assigned to a camera user only when streaming is on in the "
                        "camera user's profile (S8 option 2a)", code="streaming_required")
-    if await ctx.db.fetchone("SELECT 1 FROM ctl_camera_users WHERE system_id = ? AND name = ?", (system_id, body.name)):
+    if await ctx.controller_db.fetchone("SELECT 1 FROM ctl_camera_users WHERE system_id = ? AND name = ?", (system_id, body.name)):
         raise Conflict(f"a camera user named {body.name!r} exists already", code="exists")
     user_id = new_id("usr")
-    await ctx.db.execute(
+    await ctx.controller_db.execute(
         "INSERT INTO ctl_camera_users (id, system_id, name, profile_id, manager_network) VALUES (?, ?, ?, ?, ?)",
         (user_id, system_id, body.name, profile["id"] if profile else None,
          json.dumps(schema.as_json(body.network)) if body.network else None))
@@ -759,10 +759,10 @@ async def update_camera_user(request: web.Request) -> web.Response:
     if network is not None and not await _profile_streaming(request, profile_id):
         raise Conflict("a Wi-Fi network can be assigned to a camera user only when streaming is on in the "
                        "camera user's profile (S8 option 2a)", code="streaming_required")
-    await ctx.db.execute("UPDATE ctl_camera_users SET profile_id = ?, manager_network = ? WHERE id = ?",
+    await ctx.controller_db.execute("UPDATE ctl_camera_users SET profile_id = ?, manager_network = ? WHERE id = ?",
                          (profile_id, network, row["id"]))
     row = await _user_row(request, row["id"])
-    profile = await ctx.db.fetchone("SELECT name FROM ctl_profiles WHERE id = ?", (profile_id,)) if profile_id else None
+    profile = await ctx.controller_db.fetchone("SELECT name FROM ctl_profiles WHERE id = ?", (profile_id,)) if profile_id else None
     return json_response(_user_json(row, profile["name"] if profile else None))
 
 
@@ -772,7 +772,7 @@ async def assistant_network(request: web.Request) -> web.Response:
     """S8 option 2b: the camera user adds a network in the Assistant app; it replaces every other."""
     row = await _user_row(request, request.match_info["user"])
     body = await read_body(request, AssistantNetwork)
-    await _ctx(request).db.execute(
+    await _ctx(request).controller_db.execute(
         "UPDATE ctl_camera_users SET assistant_network = ? WHERE id = ?",
         (json.dumps(schema.as_json(body.network)) if body.network else None, row["id"]))
     return json_response({"camera_user": row["id"], "assistant_network": schema.as_json(body.network)})
@@ -791,9 +791,9 @@ async def _effective_networks(request: web.Request, user_row) -> list[dict]:
     ctx = _ctx(request)
     profile_nets: list[WifiCredential] = []
     if user_row["profile_id"]:
-        prof = await ctx.db.fetchone("SELECT settings FROM ctl_profiles WHERE id = ?", (user_row["profile_id"],))
+        prof = await ctx.controller_db.fetchone("SELECT settings FROM ctl_profiles WHERE id = ?", (user_row["profile_id"],))
         ssids = json.loads(prof["settings"]).get("wifi_networks", [])
-        rows = await ctx.db.fetchall("SELECT ssid, password FROM ctl_wifi_networks WHERE system_id = ?",
+        rows = await ctx.controller_db.fetchall("SELECT ssid, password FROM ctl_wifi_networks WHERE system_id = ?",
                                      (user_row["system_id"],))
         by_ssid = {r["ssid"]: r["password"] for r in rows}
         profile_nets = [WifiCredential(s, by_ssid[s]) for s in ssids if s in by_ssid]
@@ -823,7 +823,7 @@ def _camera_json(row, now: float) -> dict:
 @access(MANAGER, LAB)
 async def list_cameras(request: web.Request) -> web.Response:
     ctx = _ctx(request)
-    rows = await ctx.db.fetchall("SELECT * FROM ctl_cameras WHERE system_id = ? ORDER BY serial",
+    rows = await ctx.controller_db.fetchall("SELECT * FROM ctl_cameras WHERE system_id = ? ORDER BY serial",
                                  (request.match_info["system_id"],))
     return json_response({"cameras": [_camera_json(r, ctx.clock.now()) for r in rows]})
 
@@ -839,19 +839,19 @@ async def add_camera(request: web.Request) -> web.Response:
     if (body.sim_pin or body.apn) and not MODELS[body.model].lte:
         raise InvalidInput(f"the {body.model} has no LTE modem, so it takes no SIM PIN or APN", path="sim_pin")
     serial = body.serial.upper()
-    if await ctx.db.fetchone("SELECT 1 FROM ctl_cameras WHERE serial = ?", (serial,)):
+    if await ctx.controller_db.fetchone("SELECT 1 FROM ctl_cameras WHERE serial = ?", (serial,)):
         raise Conflict(f"camera {serial} is registered already", code="exists")
-    await ctx.db.execute(
+    await ctx.controller_db.execute(
         "INSERT INTO ctl_cameras (serial, system_id, model, imei, sim_pin, apn, camera_user_id, self_assign, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (serial, request.match_info["system_id"], body.model, body.imei, body.sim_pin, body.apn,
          user["id"] if user else None, int(body.self_assign), ctx.clock.now()))
-    row = await ctx.db.fetchone("SELECT * FROM ctl_cameras WHERE serial = ?", (serial,))
+    row = await ctx.controller_db.fetchone("SELECT * FROM ctl_cameras WHERE serial = ?", (serial,))
     return json_response(_camera_json(row, ctx.clock.now()), status=201)
 
 
 async def _camera_row(request: web.Request, serial: str):
-    row = await _ctx(request).db.fetchone("SELECT * FROM ctl_cameras WHERE serial = ? AND system_id = ?",
+    row = await _ctx(request).controller_db.fetchone("SELECT * FROM ctl_cameras WHERE serial = ? AND system_id = ?",
                                           (serial.upper(), request.match_info["system_id"]))
     if row is None:
         raise NotFound(f"no camera {serial!r} in this system")
@@ -876,7 +876,7 @@ async def update_camera(request: web.Request) -> web.Response:
             user_id = None
     if (body.sim_pin or body.apn) and not MODELS[row["model"]].lte:
         raise InvalidInput(f"the {row['model']} has no LTE modem, so it takes no SIM PIN or APN", path="sim_pin")
-    await ctx.db.execute(
+    await ctx.controller_db.execute(
         "UPDATE ctl_cameras SET camera_user_id = ?, self_assign = ?, sim_pin = COALESCE(?, sim_pin), "
         "apn = COALESCE(?, apn) WHERE serial = ?",
         (user_id, int(self_assign), body.sim_pin, body.apn, row["serial"]))
@@ -888,7 +888,7 @@ async def update_camera(request: web.Request) -> web.Response:
 @access(MANAGER)
 async def remove_camera(request: web.Request) -> web.Response:
     row = await _camera_row(request, request.match_info["serial"])
-    await _ctx(request).db.execute("DELETE FROM ctl_cameras WHERE serial = ?", (row["serial"],))
+    await _ctx(request).controller_db.execute("DELETE FROM ctl_cameras WHERE serial = ?", (row["serial"],))
     return json_response({"deleted": row["serial"]})
 
 
@@ -897,8 +897,8 @@ async def remove_camera(request: web.Request) -> web.Response:
 async def list_docks(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     system_id = request.match_info["system_id"]
-    docks = await ctx.db.fetchall("SELECT * FROM ctl_docks WHERE system_id = ? ORDER BY name", (system_id,))
-    cams = await ctx.db.fetchall("SELECT serial, dock_id, bay FROM ctl_cameras WHERE system_id = ? AND dock_id IS NOT NULL",
+    docks = await ctx.controller_db.fetchall("SELECT * FROM ctl_docks WHERE system_id = ? ORDER BY name", (system_id,))
+    cams = await ctx.controller_db.fetchall("SELECT serial, dock_id, bay FROM ctl_cameras WHERE system_id = ? AND dock_id IS NOT NULL",
                                  (system_id,))
     out = []
     for d in docks:
@@ -914,17 +914,17 @@ async def add_dock(request: web.Request) -> web.Response:
     body = await read_body(request, NewDock)
     ctx = _ctx(request)
     system_id = request.match_info["system_id"]
-    if await ctx.db.fetchone("SELECT 1 FROM ctl_docks WHERE system_id = ? AND name = ?", (system_id, body.name)):
+    if await ctx.controller_db.fetchone("SELECT 1 FROM ctl_docks WHERE system_id = ? AND name = ?", (system_id, body.name)):
         raise Conflict(f"a dock named {body.name!r} exists already", code="exists")
     dock_id = new_id("dck")
-    await ctx.db.execute("INSERT INTO ctl_docks (id, system_id, name, bays) VALUES (?, ?, ?, ?)",
+    await ctx.controller_db.execute("INSERT INTO ctl_docks (id, system_id, name, bays) VALUES (?, ?, ?, ?)",
                          (dock_id, system_id, body.name, body.bays))
     return json_response({"id": dock_id, "name": body.name, "bays": body.bays}, status=201)
 
 
 async def _dock_row(request: web.Request):
     ref = request.match_info["dock"]
-    row = await _ctx(request).db.fetchone("SELECT * FROM ctl_docks WHERE system_id = ? AND (id = ? OR name = ?)",
+    row = await _ctx(request).controller_db.fetchone("SELECT * FROM ctl_docks WHERE system_id = ? AND (id = ? OR name = ?)",
                                           (request.match_info["system_id"], ref, ref))
     if row is None:
         raise NotFound(f"no dock {ref!r}")
@@ -953,7 +953,7 @@ async def dock_camera(request: web.Request) -> web.Response:
     bay = _bay(request, dock)
     body = await read_body(request, DockCamera)
     camera = await _camera_row(request, body.serial)
-    occupant = await ctx.db.fetchone("SELECT serial FROM ctl_cameras WHERE dock_id = ? AND bay = ?", (dock["id"], bay))
+    occupant = await ctx.controller_db.fetchone("SELECT serial FROM ctl_cameras WHERE dock_id = ? AND bay = ?", (dock["id"], bay))
     if occupant is not None and occupant["serial"] != camera["serial"]:
         raise Conflict(f"bay {bay} of {dock['name']} holds camera {occupant['serial']}", code="bay_occupied")
     if camera["self_assign"]:
@@ -977,7 +977,7 @@ async def dock_camera(request: web.Request) -> web.Response:
     except ValueError as exc:
         raise InvalidInput(f"csr: {exc}", path="csr") from None
     not_after = pki.load_cert(cert).not_valid_after_utc.timestamp()
-    await ctx.db.execute(
+    await ctx.controller_db.execute(
         "UPDATE ctl_cameras SET dock_id = ?, bay = ?, docked_user_id = ?, last_docked_at = ?, cert_serial = ?, "
         "cert_not_after = ? WHERE serial = ?",
         (dock["id"], bay, user_id, now, str(pki.load_cert(cert).serial_number), not_after, camera["serial"]))
@@ -987,18 +987,18 @@ async def dock_camera(request: web.Request) -> web.Response:
 async def _provisioning(request: web.Request, system, serial: str, cert: str, not_after: float,
                         user_id: str | None) -> dict:
     ctx = _ctx(request)
-    camera = await ctx.db.fetchone("SELECT * FROM ctl_cameras WHERE serial = ?", (serial,))
+    camera = await ctx.controller_db.fetchone("SELECT * FROM ctl_cameras WHERE serial = ?", (serial,))
     connection = json.loads(system["connection"])
     settings = schema.from_mapping(SystemSettings, json.loads(system["settings"]))
-    key = await ctx.db.fetchone("SELECT public_key, fingerprint FROM ctl_keys WHERE system_id = ? AND active = 1",
+    key = await ctx.controller_db.fetchone("SELECT public_key, fingerprint FROM ctl_keys WHERE system_id = ? AND active = 1",
                                 (system["id"],))
-    user = await ctx.db.fetchone("SELECT * FROM ctl_camera_users WHERE id = ?", (user_id,)) if user_id else None
+    user = await ctx.controller_db.fetchone("SELECT * FROM ctl_camera_users WHERE id = ?", (user_id,)) if user_id else None
     profile = None
     networks: list[dict] = []
     if user is not None:
         networks = await _effective_networks(request, user)
         if user["profile_id"]:
-            prow = await ctx.db.fetchone("SELECT settings FROM ctl_profiles WHERE id = ?", (user["profile_id"],))
+            prow = await ctx.controller_db.fetchone("SELECT settings FROM ctl_profiles WHERE id = ?", (user["profile_id"],))
             profile = schema.from_mapping(ProfileSettings, json.loads(prow["settings"])).for_camera(camera["model"])
     return {
         "camera": {"serial": serial, "model": camera["model"], "imei": camera["imei"]},
@@ -1029,8 +1029,8 @@ async def undock_camera(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     dock = await _dock_row(request)
     bay = _bay(request, dock)
-    row = await ctx.db.fetchone("SELECT serial FROM ctl_cameras WHERE dock_id = ? AND bay = ?", (dock["id"], bay))
+    row = await ctx.controller_db.fetchone("SELECT serial FROM ctl_cameras WHERE dock_id = ? AND bay = ?", (dock["id"], bay))
     if row is None:
         raise Conflict(f"bay {bay} of {dock['name']} is empty", code="bay_empty")
-    await ctx.db.execute("UPDATE ctl_cameras SET dock_id = NULL, bay = NULL WHERE serial = ?", (row["serial"],))
+    await ctx.controller_db.execute("UPDATE ctl_cameras SET dock_id = NULL, bay = NULL WHERE serial = ?", (row["serial"],))
     return json_response({"serial": row["serial"], "undocked_at": ctx.clock.now()})

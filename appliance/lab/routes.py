@@ -91,12 +91,12 @@ async def status(request: web.Request) -> web.Response:
     state, certificate expiry and stream state (what ``bwlab status`` prints)."""
     ctx = request.config_dict[APPLIANCE]
     now = ctx.clock.now()
-    systems = await ctx.db.fetchall("SELECT id, name, connection FROM ctl_systems ORDER BY created_at")
-    cameras = await ctx.db.fetchall(
-        "SELECT c.*, u.name AS user_name, d.name AS dock_name, s.online, s.state, s.last_refusal "
+    systems = await ctx.controller_db.fetchall("SELECT id, name, connection FROM ctl_systems ORDER BY created_at")
+    cameras = await ctx.controller_db.fetchall(
+        "SELECT c.*, u.name AS user_name, d.name AS dock_name "
         "FROM ctl_cameras c LEFT JOIN ctl_camera_users u ON u.id = COALESCE(c.docked_user_id, c.camera_user_id) "
-        "LEFT JOIN ctl_docks d ON d.id = c.dock_id LEFT JOIN device_state s ON s.serial = c.serial "
-        "ORDER BY c.system_id, c.serial")
+        "LEFT JOIN ctl_docks d ON d.id = c.dock_id ORDER BY c.system_id, c.serial")
+    hub = {r["serial"]: r for r in await ctx.db.fetchall("SELECT serial, online, state, last_refusal FROM device_state")}
     out_systems = []
     for s in systems:
         conn = json.loads(s["connection"])
@@ -108,16 +108,17 @@ async def status(request: web.Request) -> web.Response:
         })
     by_id = {s["id"]: s for s in out_systems}
     for c in cameras:
-        state = json.loads(c["state"]) if c["state"] else {}
+        seen = hub.get(c["serial"])
+        state = json.loads(seen["state"]) if seen and seen["state"] else {}
         by_id[c["system_id"]]["cameras"].append({
             "serial": c["serial"], "model": c["model"], "camera_user": c["user_name"],
             "docked": c["dock_id"] is not None, "dock": c["dock_name"], "bay": c["bay"],
             "cert_not_after": c["cert_not_after"],
             "cert_valid": c["cert_not_after"] is not None and now < c["cert_not_after"],
-            "online": bool(c["online"]),
+            "online": bool(seen and seen["online"]),
             "stream": state.get("streaming"),
             "recording": state.get("recording"),
-            "last_refusal": json.loads(c["last_refusal"]) if c["last_refusal"] else None,
+            "last_refusal": json.loads(seen["last_refusal"]) if seen and seen["last_refusal"] else None,
         })
     return json_response({"lab_time": now, "clock_offset": ctx.clock.offset, "url": ctx.config.url,
                           "systems": out_systems})
@@ -154,7 +155,7 @@ ACTION_TIMEOUT = 20.0
 class CameraAction:
     """A physical action on a camera: its buttons, its dock."""
 
-    action: str = field(metadata={"choices": ("press", "dock", "undock", "network")})
+    action: str = field(metadata={"choices": ("press", "dock", "undock", "network", "skew")})
     button: str | None = field(default=None, metadata={"choices": ("record", "function", "top")})
     gesture: str = field(default="press", metadata={"choices": ("press", "double", "long")})
     dock: str | None = field(default=None, metadata={"max_len": 80})
@@ -162,8 +163,11 @@ class CameraAction:
     camera_user: str | None = field(default=None, metadata={"max_len": 80})
     up: bool | None = None
     mode: str | None = field(default=None, metadata={"choices": ("WLAN", "LTE")})
+    seconds: float | None = field(default=None, metadata={"min": -10 * 86400, "max": 10 * 86400})
 
     def __post_init__(self):
+        if self.action == "skew" and self.seconds is None:
+            raise ValueError("seconds: required for a clock skew (the camera clock's offset from lab time)")
         if self.action == "press" and self.button is None:
             raise ValueError("button: required for a press (record, function or top)")
 
