@@ -65,7 +65,7 @@ import hashlib
 import ipaddress
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from bwlab.models import CameraModel
@@ -714,7 +714,7 @@ class WifiRadio:
         return [(h.ap, h.rssi) for h in self._heard()]
 
     def status(self, now: float) -> WifiStatus:
-        """The troubleshooting view of the radio at ``now`` (T1)."""
+        """The troubleshooting view of the radio at ``now`` (T1); runs any timer already due."""
         self._run(now)
         state = self._state
         if state == "connected":
