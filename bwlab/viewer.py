@@ -107,8 +107,9 @@ class Viewer:
         whole recording."""
         path = f"/api/cloud/orgs/{self.org_id}/streams/{stream_id}/{'recording' if recording else 'live'}"
         report = ViewReport(stream_id)
-        plain: list[tuple[wire_chunk.Chunk, bytes, float]] = []
+        plain: list[tuple[wire_chunk.Chunk, bytes, float | None]] = []
         content_key: bytes | None = None
+        at_live_edge = recording
         deadline = None if seconds is None else monotonic() + seconds
         async with self.session.http.ws_connect(self.session.base_url + path, ssl=self.session.ssl,
                                                 headers=self.session.headers(), max_msg_size=8 * 1024 * 1024) as ws:
@@ -126,6 +127,8 @@ class Viewer:
                         meta = data["stream"]
                         report.user_name = meta["user_name"]
                         content_key = envelope.unwrap_content_key(self.key.private_key, stream_id, meta["wrapped_key"])
+                    elif data["type"] == "live_edge":
+                        at_live_edge = True
                     elif data["type"] in ("ended", "end"):
                         report.ended = True
                         break
@@ -143,7 +146,7 @@ class Viewer:
                             f"the camera's clock and this viewer's clock differ by {skew:+.1f} s, more than the "
                             f"{CLOCK_TOLERANCE:.0f} s allowed (S1): the stream is refused. Set the body-worn system "
                             "and this computer to the same NTP server.")
-                plain.append((c, payload, received))
+                plain.append((c, payload, received if at_live_edge else None))
                 report.chunks += 1
                 report.bytes += len(msg.data)
                 report.seqs.append(c.seq)
@@ -169,6 +172,8 @@ class Viewer:
             return
         video = next(t for t in tracks.values() if t.handler == "vide")
         for c, payload, received in media:
+            if received is None:  # catch-up from the GOP cache, not live
+                continue
             run = next((r for r in parse_fragment(payload, tracks) if r.track_id == video.track_id), None)
             if run is None or run.sample_count == 0:
                 continue

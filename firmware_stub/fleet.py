@@ -100,6 +100,9 @@ class Fleet:
                 await self.undock(serial)
             elif action == "network":
                 await driver.set_network(bool(data.get("up")), data.get("mode"))
+            elif action == "stats":
+                reply["stats"] = {"chunks_sent": driver.chunks_sent, "chunks_acked": driver.chunks_acked,
+                                  "unacked": driver.unacked}
             elif action == "skew":
                 driver.clock.skew = float(data["seconds"])  # S1, L2: this camera's clock runs off lab time
             reply["state"] = driver.state

@@ -67,8 +67,9 @@ async def get_stream(request: web.Request) -> web.Response:
 @routes.get(ORG + "/streams/{stream_id}/live")
 @access(ORG_MEMBER)
 async def live(request: web.Request) -> web.WebSocketResponse:
-    """The live view: stream metadata, then the init segment and the current GOP, then every
-    chunk as it lands, as ciphertext frames (bwlab.wire.chunk). A viewer that falls behind by
+    """The live view: stream metadata, then the init segment and the current GOP, a
+    ``live_edge`` marker, then every chunk as it lands, as ciphertext frames (bwlab.wire.chunk).
+    Frames before the marker are catch-up, not live: latency is measured after it. A viewer that falls behind by
     more than the queue holds is disconnected with code 4408 and may rejoin at the live edge."""
     meta = await _stream_meta(request)
     hub = _streams(request)
@@ -86,6 +87,7 @@ async def live(request: web.Request) -> web.WebSocketResponse:
     try:
         for frame in snapshot:
             await ws.send_bytes(frame)
+        await ws.send_json({"type": "live_edge", "stream_id": meta["id"]})
         while not ws.closed:
             getter = asyncio.create_task(queue.get())
             done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)

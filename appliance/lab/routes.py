@@ -155,7 +155,7 @@ ACTION_TIMEOUT = 20.0
 class CameraAction:
     """A physical action on a camera: its buttons, its dock."""
 
-    action: str = field(metadata={"choices": ("press", "dock", "undock", "network", "skew")})
+    action: str = field(metadata={"choices": ("press", "dock", "undock", "network", "skew", "stats")})
     button: str | None = field(default=None, metadata={"choices": ("record", "function", "top")})
     gesture: str = field(default="press", metadata={"choices": ("press", "double", "long")})
     dock: str | None = field(default=None, metadata={"max_len": 80})
@@ -257,4 +257,4 @@ async def camera_action(request: web.Request) -> web.Response:
         link.pending.pop(action_id, None)
     if not result.get("ok"):
         raise Conflict(result.get("error") or "the camera refused", code=result.get("code") or "action_failed")
-    return json_response({"serial": serial, "state": result.get("state")})
+    return json_response({"serial": serial, "state": result.get("state"), "stats": result.get("stats")})
