@@ -92,6 +92,18 @@ def build_parser() -> argparse.ArgumentParser:
     undock = sub.add_parser("undock", help="take a camera out of its dock")
     undock.add_argument("serial")
     common(undock)
+
+    view = sub.add_parser("view", help="watch a stream as an operator: decrypt, decode, measure latency")
+    view.add_argument("--email", required=True, help="an operator account of the organization")
+    view.add_argument("--password", default=None, help="its password (default: $BWLAB_PASSWORD)")
+    view.add_argument("--link", required=True, help="the link with key (plain or password-protected)")
+    view.add_argument("--passphrase", default=None, help="the link's passphrase, if protected")
+    view.add_argument("--stream", default=None, help="stream id (default: the first live stream)")
+    view.add_argument("--user", default=None, help="wait for a live stream of this camera user")
+    view.add_argument("--seconds", type=float, default=10.0, help="how long to watch live (default 10)")
+    view.add_argument("--recording", action="store_true", help="play a recording instead of live")
+    view.add_argument("--wait", type=float, default=30.0, help="how long to wait for a live stream")
+    common(view)
     return parser
 
 
@@ -304,7 +316,53 @@ async def cmd_undock(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"up": cmd_up, "fleet": cmd_fleet, "status": cmd_status, "travel": cmd_travel, "press": cmd_press,
+async def cmd_view(args: argparse.Namespace) -> int:
+    """The reference viewer (issue 3): refuses with the reason on S1 clock differences."""
+    from bwlab.viewer import ClockMismatch, Viewer
+    from bwlab.wire import envelope
+
+    url, _token, ca_pem = lab_facts(args) if (args.url is None or args.data_dir) else (args.url, "", None)
+    password = args.password or os.environ.get("BWLAB_PASSWORD")
+    if not password:
+        raise CliError("--password (or $BWLAB_PASSWORD): the account's password is required")
+    try:
+        viewer = Viewer(url, ca_pem, email=args.email, password=password, link=args.link, passphrase=args.passphrase)
+    except envelope.PassphraseRequired:
+        raise CliError("--passphrase: this link with key is password-protected") from None
+    except envelope.WrongPassphrase:
+        raise CliError("--passphrase: the passphrase does not open this link with key") from None
+    except envelope.EnvelopeError as exc:
+        raise CliError(f"--link: {exc}") from None
+    async with viewer:
+        if args.stream:
+            stream_id = args.stream
+        elif args.recording:
+            recorded = await viewer.streams("recorded")
+            if not recorded:
+                raise CliError("no recordings in the last 24 hours")
+            stream_id = recorded[0]["id"]
+        else:
+            try:
+                stream_id = (await viewer.wait_for_stream(args.wait, args.user))["id"]
+            except TimeoutError:
+                raise CliError(f"no live stream{' of ' + args.user if args.user else ''} within {args.wait:.0f} s") from None
+        try:
+            report = await viewer.watch(stream_id, seconds=None if args.recording else args.seconds,
+                                        recording=args.recording)
+        except ClockMismatch as exc:
+            raise CliError(str(exc)) from None
+    result = report.as_dict()
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        lat = result["latency_ms"]
+        print(f"stream {stream_id} ({report.user_name}): {report.video_frames} video frames, "
+              f"{report.audio_frames} audio frames, {report.chunks} chunks"
+              + (f"; glass-to-glass p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms" if lat["p50"] is not None else ""))
+    return 0
+
+
+COMMANDS = {"view": cmd_view, "up": cmd_up, "fleet": cmd_fleet, "status": cmd_status, "travel": cmd_travel, "press": cmd_press,
             "dock": cmd_dock, "undock": cmd_undock}
 
 
