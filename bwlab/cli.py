@@ -114,7 +114,7 @@ def parse_duration(text: str) -> float:
     return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
 
 
-def lab_facts(args: argparse.Namespace) -> tuple[str, str, str]:
+def lab_facts(args: argparse.Namespace, need_token: bool = True) -> tuple[str, str, str]:
     """(url, lab token, CA PEM) from the flags or the data directory's lab.json."""
     data_dir = args.data_dir or default_data_dir()
     facts_path = data_dir / "lab.json"
@@ -132,7 +132,7 @@ def lab_facts(args: argparse.Namespace) -> tuple[str, str, str]:
     if url is None:
         raise CliError(f"no running lab found: {facts_path} does not exist and none answered on mDNS; "
                        "start one with `bwlab up` or give --url and --token")
-    if token is None:
+    if token is None and need_token:
         raise CliError(f"no lab token: give --token, set BWLAB_TOKEN, or use the --data-dir of the running lab")
     try:
         ca_pem = Path(ca_path).read_text()
@@ -321,7 +321,7 @@ async def cmd_view(args: argparse.Namespace) -> int:
     from bwlab.viewer import ClockMismatch, Viewer
     from bwlab.wire import envelope
 
-    url, _token, ca_pem = lab_facts(args) if (args.url is None or args.data_dir) else (args.url, "", None)
+    url, _token, ca_pem = lab_facts(args, need_token=False)
     password = args.password or os.environ.get("BWLAB_PASSWORD")
     if not password:
         raise CliError("--password (or $BWLAB_PASSWORD): the account's password is required")
