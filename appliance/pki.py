@@ -67,6 +67,14 @@ def load_cert(pem: str) -> x509.Certificate:
     return x509.load_pem_x509_certificate(pem.encode())
 
 
+def _key_usage(*, ca: bool) -> x509.KeyUsage:
+    """Signing only: certificates and CRLs for a CA, signatures for a leaf."""
+    return x509.KeyUsage(
+        digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
+        key_agreement=False, key_cert_sign=ca, crl_sign=ca, encipher_only=False, decipher_only=False,
+    )
+
+
 def make_ca(common_name: str, now: float, validity: dt.timedelta = _CA_VALIDITY) -> tuple[str, str]:
     """A self-signed CA; returns (key PEM, certificate PEM)."""
     key = new_key()
@@ -83,14 +91,7 @@ def make_ca(common_name: str, now: float, validity: dt.timedelta = _CA_VALIDITY)
         .not_valid_before(start)
         .not_valid_after(start + validity)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_key_usage(ca=True), critical=True)
         .add_extension(ski, critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
         .sign(key, hashes.SHA256())
@@ -131,14 +132,7 @@ def make_server_cert(ca_key_pem: str, ca_cert_pem: str, names: list[str], now: f
                       key.public_key(), start, start + _SERVER_VALIDITY)
         .add_extension(x509.SubjectAlternativeName(sans), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-                encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_key_usage(ca=False), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
     return key_pem(key), cert_pem(cert)
@@ -163,14 +157,7 @@ def issue_device_cert(ca_key_pem: str, ca_cert_pem: str, csr_pem: str, serial: s
                       csr.public_key(), start - dt.timedelta(minutes=5), start + DEVICE_CERT_VALIDITY)
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(device_name(serial))]), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-                encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_key_usage(ca=False), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
     return cert_pem(cert)

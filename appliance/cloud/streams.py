@@ -89,12 +89,9 @@ async def live(request: web.Request) -> web.WebSocketResponse:
             await ws.send_bytes(frame)
         await ws.send_json({"type": "live_edge", "stream_id": meta["id"]})
         while not ws.closed:
-            getter = asyncio.create_task(queue.get())
-            done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
-            if getter not in done:
-                getter.cancel()
+            frame = await _next(queue, reader)
+            if frame is _CLOSED:
                 break
-            frame = getter.result()
             if frame is None:
                 await ws.send_json({"type": "ended", "stream_id": meta["id"]})
                 break
@@ -107,6 +104,19 @@ async def live(request: web.Request) -> web.WebSocketResponse:
         await asyncio.gather(reader, return_exceptions=True)
         await ws.close()
     return ws
+
+
+_CLOSED = object()
+
+
+async def _next(queue: asyncio.Queue, reader: asyncio.Task):
+    """The queue's next item, or ``_CLOSED`` once the client's side of the socket is done."""
+    getter = asyncio.create_task(queue.get())
+    done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+    if getter not in done:
+        getter.cancel()
+        return _CLOSED
+    return getter.result()
 
 
 async def _drain(ws: web.WebSocketResponse) -> None:
@@ -243,12 +253,9 @@ async def events(request: web.Request) -> web.WebSocketResponse:
     try:
         await ws.send_json({"type": "hello", "server_time": request.config_dict[APPLIANCE].clock.now()})
         while not ws.closed:
-            getter = asyncio.create_task(queue.get())
-            done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
-            if getter not in done:
-                getter.cancel()
+            event = await _next(queue, reader)
+            if event is _CLOSED:
                 break
-            event = getter.result()
             if event.get("stream", {}).get("org_id") == org_id:
                 await ws.send_json(event)
     finally:
