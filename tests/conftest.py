@@ -145,3 +145,74 @@ def travel(lab):
         return await lab.post("/api/lab/time/travel", {"seconds": seconds})
 
     return go
+
+
+# ---- appended: fixtures for the streaming tests (no plaintext, durability, hub input, rules) ----
+
+
+@pytest.fixture
+def poll():
+    """``await poll(predicate, what, timeout=5)``: call the (sync or async) predicate every 0.05 s
+    until it returns something truthy, and return that; fail naming ``what`` when time runs out."""
+    from bwlab.clock import monotonic
+
+    async def go(predicate, what: str, timeout: float = 5.0, step: float = 0.05):
+        deadline = monotonic() + timeout
+        last = None
+        while True:
+            last = predicate()
+            if asyncio.iscoroutine(last):
+                last = await last
+            if last:
+                return last
+            if monotonic() >= deadline:
+                pytest.fail(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+            await asyncio.sleep(step)
+
+    return go
+
+
+@pytest.fixture
+async def demo_fleet(appliance, demo_lab):
+    """Factory: ``await demo_fleet({serial, …})`` runs those cameras of the built-in demo in this
+    process (docked where the scenario docks them); returns the Fleet."""
+    from bwlab.scenario import load_scenario
+    from firmware_stub.fleet import Fleet
+
+    fleets: list[Fleet] = []
+
+    async def make(serials: set[str]) -> Fleet:
+        scenario, _ = load_scenario(None)
+        fleet = Fleet(url=appliance.url, ca_pem=appliance.ca_pem, lab_token=appliance.lab_token,
+                      clock=appliance.clock)
+        fleets.append(fleet)
+        await fleet.start(scenario, only={s.upper() for s in serials})
+        return fleet
+
+    yield make
+    for fleet in fleets:
+        await fleet.close()
+
+
+@pytest.fixture
+async def demo_viewer(appliance, demo_lab):
+    """The reference viewer signed in as the demo's operator, with the passphrase link with key."""
+    from bwlab.viewer import Viewer
+
+    system = demo_lab.systems[0]
+    async with Viewer(appliance.url, appliance.ca_pem, email="operator@demo.bwlab.test",
+                      password="demo-operator-pass", link=system.protected_link,
+                      passphrase=system.link_passphrase, clock=appliance.clock) as v:
+        yield v
+
+
+@pytest.fixture
+def camera_online(lab):
+    """``await camera_online(serial)``: whether the cloud's device hub has that camera connected
+    now (lab status)."""
+
+    async def check(serial: str) -> bool:
+        status = await lab.get("/api/lab/status")
+        return any(c["serial"] == serial and c["online"] for s in status["systems"] for c in s["cameras"])
+
+    return check
