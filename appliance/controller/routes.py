@@ -837,7 +837,8 @@ async def add_camera(request: web.Request) -> web.Response:
     if body.imei is not None and not body.imei.isdigit():
         raise InvalidInput("imei: expected digits", path="imei")
     if (body.sim_pin or body.apn) and not MODELS[body.model].lte:
-        raise InvalidInput(f"the {body.model} has no LTE modem, so it takes no SIM PIN or APN", path="sim_pin")
+        key = "sim_pin" if body.sim_pin else "apn"
+        raise InvalidInput(f"{key}: the {body.model} has no LTE modem, so it takes no SIM PIN or APN", path=key)
     serial = body.serial.upper()
     if await ctx.controller_db.fetchone("SELECT 1 FROM ctl_cameras WHERE serial = ?", (serial,)):
         raise Conflict(f"camera {serial} is registered already", code="exists")
@@ -875,7 +876,8 @@ async def update_camera(request: web.Request) -> web.Response:
         if self_assign:
             user_id = None
     if (body.sim_pin or body.apn) and not MODELS[row["model"]].lte:
-        raise InvalidInput(f"the {row['model']} has no LTE modem, so it takes no SIM PIN or APN", path="sim_pin")
+        key = "sim_pin" if body.sim_pin else "apn"
+        raise InvalidInput(f"{key}: the {row['model']} has no LTE modem, so it takes no SIM PIN or APN", path=key)
     await ctx.controller_db.execute(
         "UPDATE ctl_cameras SET camera_user_id = ?, self_assign = ?, sim_pin = COALESCE(?, sim_pin), "
         "apn = COALESCE(?, apn) WHERE serial = ?",
