@@ -138,6 +138,19 @@ async def manager_of(request: web.Request, system_id: str) -> ManagerPrincipal |
     return None
 
 
+async def manager_of_another_system(request: web.Request, system_id: str) -> bool:
+    """Whether the caller holds a live Manager session, but of another system (403, not 401)."""
+    ctx = request.config_dict[APPLIANCE]
+    now = ctx.clock.now()
+    for token in _candidates(request, "bwm", MANAGER_COOKIE):
+        row = await ctx.controller_db.fetchone(
+            "SELECT system_id, last_used_at FROM ctl_sessions WHERE token_hash = ?", (token_hash(token),)
+        )
+        if row is not None and row["system_id"] != system_id and now - row["last_used_at"] <= SESSION_IDLE_LIMIT:
+            return True
+    return False
+
+
 def is_lab(request: web.Request) -> bool:
     expected = request.config_dict[APPLIANCE].lab_token
     for token in _candidates(request, "bwlab", LAB_COOKIE):
@@ -189,6 +202,8 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
             if principal:
                 request[PRINCIPAL_KEY] = principal
                 return await handler(request)
+            if await manager_of_another_system(request, system_id):
+                authenticated = True  # signed in to a Manager, but another system's
             reasons.append("a Manager administrator session of this system")
         elif level in (ACCOUNT, ORG_MEMBER, ORG_ADMIN):
             account = request.get(ACCOUNT_KEY) or await account_of(request)
