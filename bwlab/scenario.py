@@ -1,8 +1,8 @@
 """Scenario files (SPEC L1; DESIGN "Scenarios").
 
 A scenario is a TOML file that declares the lab: accounts, the organization, systems with their
-keys, Wi-Fi networks, profiles, camera users, docks and cameras, and a timeline of actions with
-expectations. ``load_scenario(path)`` returns frozen dataclasses; every error names the file,
+keys, Wi-Fi networks, profiles, camera users, docks and cameras, the site plan and the GPS routes
+the camera users walk, and a timeline of actions with expectations. ``load_scenario(path)`` returns frozen dataclasses; every error names the file,
 the key path and what was expected, e.g.
 ``demo.toml: systems[0].profiles[1].remote_mode: expected one of 'while_recording', 'always', got string 'never'``.
 """
@@ -80,6 +80,72 @@ class Dock:
     bays: int = field(default=8, metadata={"min": 1, "max": 8})
 
 
+def _check_latlon(point: list[float], what: str) -> None:
+    if len(point) != 2 or not (-90.0 <= point[0] <= 90.0 and -180.0 <= point[1] <= 180.0):
+        raise ValueError(f"{what}: expected [latitude, longitude] in degrees, got {point!r}")
+
+
+@dataclass(frozen=True)
+class RoutePause:
+    """Seconds the walker stops at waypoint ``at`` (0 = the first) each time it passes."""
+
+    at: int = field(metadata={"min": 0})
+    seconds: float = field(metadata={"min": 0, "max": 86400})
+
+
+@dataclass(frozen=True)
+class GpsRoute:
+    """L1: a route a camera user walks (``[[routes]]``), see firmware_stub/gps.py."""
+
+    name: str = field(metadata={"nonempty": True, "max_len": 80})
+    waypoints: list[list[float]] = field(metadata={"max_items": 1000})
+    speed_mps: float = field(default=1.4, metadata={"min": 0.01, "max": 70})
+    loop: bool = True
+    pauses: list[RoutePause] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.waypoints:
+            raise ValueError("waypoints: expected at least one [latitude, longitude]")
+        for i, point in enumerate(self.waypoints):
+            _check_latlon(point, f"waypoints[{i}]")
+        for i, pause in enumerate(self.pauses):
+            if pause.at >= len(self.waypoints):
+                raise ValueError(f"pauses[{i}].at: expected a waypoint index below {len(self.waypoints)}, got {pause.at}")
+
+
+@dataclass(frozen=True)
+class SiteFeature:
+    """A street (a polyline) or a building (a polygon) of the site plan, in [lat, lon] points."""
+
+    points: list[list[float]] = field(metadata={"max_items": 1000})
+    name: str = field(default="", metadata={"max_len": 80})
+
+    def __post_init__(self) -> None:
+        if len(self.points) < 2:
+            raise ValueError("points: expected at least two [latitude, longitude]")
+        for i, point in enumerate(self.points):
+            _check_latlon(point, f"points[{i}]")
+
+
+@dataclass(frozen=True)
+class Site:
+    """The site plan the map draws when no tile server is configured (D9, L4).
+
+    ``origin`` ([lat, lon]) is the (0, 0) of the lab's metre grid in which access points are
+    placed (x east, y north); ``tile_url`` (``https://host/{z}/{x}/{y}.png``) replaces the
+    drawn plan with a tile server's map.
+    """
+
+    origin: list[float]
+    name: str = field(default="Lab site", metadata={"max_len": 80})
+    streets: list[SiteFeature] = field(default_factory=list)
+    buildings: list[SiteFeature] = field(default_factory=list)
+    tile_url: str | None = field(default=None, metadata={"max_len": 500})
+
+    def __post_init__(self) -> None:
+        _check_latlon(self.origin, "origin")
+
+
 @dataclass(frozen=True)
 class Camera:
     serial: str
@@ -92,6 +158,9 @@ class Camera:
     imei: str | None = None
     sim_pin: str | None = None
     apn: str | None = None
+    route: str | None = None  # the name of a [[routes]] table the camera user walks (L1)
+    route_offset_s: float = field(default=0.0, metadata={"min": 0})  # start this far into the route
+    gps_fix: bool = True  # whether the GPS has a fix at the start (D9)
 
 
 @dataclass(frozen=True)
@@ -125,13 +194,14 @@ class Step:
     """One timeline entry: at ``at`` seconds of lab time after start, do ``action``."""
 
     at: float = field(metadata={"min": 0})
-    action: Literal["dock", "undock", "press", "travel", "expect"]
+    action: Literal["dock", "undock", "press", "travel", "expect", "gps"]
     camera: str | None = None
     button: Literal["record", "function", "top"] | None = None
     gesture: Literal["press", "double", "long"] | None = None
     dock: str | None = None
     bay: int | None = None
     seconds: float | None = None
+    fix: bool | None = None  # action "gps": the camera's GPS gets (true) or loses (false) its fix
     expect: dict[str, Any] = field(default_factory=dict)
 
 
@@ -142,10 +212,15 @@ class Scenario:
     accounts: list[Account] = field(default_factory=list)
     organization: Organization | None = None
     systems: list[System] = field(default_factory=list)
+    site: Site | None = None
+    routes: list[GpsRoute] = field(default_factory=list)
     timeline: list[Step] = field(default_factory=list)
 
     def account(self, email: str) -> Account:
         return next(a for a in self.accounts if a.email == email)
+
+    def route(self, name: str | None) -> GpsRoute | None:
+        return next((r for r in self.routes if r.name == name), None)
 
 
 def _check_references(s: Scenario) -> None:
@@ -158,6 +233,10 @@ def _check_references(s: Scenario) -> None:
             if mem.email not in emails:
                 raise SchemaError(f"organization.members[{i}].email", "the e-mail of an account in [[accounts]]", mem.email)
     system_names = [sys.name for sys in s.systems]
+    route_names = [r.name for r in s.routes]
+    for ri, name in enumerate(route_names):
+        if name in route_names[:ri]:
+            raise SchemaError(f"routes[{ri}].name", "a route name used once in the scenario", name)
     serials: set[str] = set()
     for si, sys in enumerate(s.systems):
         p = f"systems[{si}]"
@@ -189,6 +268,8 @@ def _check_references(s: Scenario) -> None:
             if cam.serial.upper() in serials:
                 raise SchemaError(f"{cp}.serial", "a serial number used once in the scenario", cam.serial)
             serials.add(cam.serial.upper())
+            if cam.route is not None and cam.route not in route_names:
+                raise SchemaError(f"{cp}.route", "the name of a [[routes]] table", cam.route)
             if cam.camera_user is not None and cam.camera_user not in users:
                 raise SchemaError(f"{cp}.camera_user", "the name of a camera user of this system", cam.camera_user)
             if cam.docked:
@@ -202,6 +283,9 @@ def _check_references(s: Scenario) -> None:
     for ti, step in enumerate(s.timeline):
         if step.camera is not None and step.camera.upper() not in serials:
             raise SchemaError(f"timeline[{ti}].camera", "the serial of a camera in the scenario", step.camera)
+        if step.action == "gps" and (step.camera is None or step.fix is None):
+            raise SchemaError(f"timeline[{ti}].{'camera' if step.camera is None else 'fix'}",
+                              "a camera and fix = true or false for a gps step")
 
 
 def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:

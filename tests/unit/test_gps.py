@@ -172,3 +172,52 @@ def test_route_from_a_scenario_table():
     route = Route.from_mapping({"name": "patrol-1", "waypoints": [list(ORIGIN), list(NORTH_100)], "speed_mps": 2.0,
                                 "loop": False, "pauses": [{"at": 1, "seconds": 4.0}]})
     assert route.pauses == {1: 4.0} and route.duration == pytest.approx(54, abs=0.05)
+
+
+# ---------------------------------------------------------------- routes in scenario files
+
+
+def _scenario(extra: dict) -> dict:
+    base = {"name": "t", "routes": [{"name": "r1", "waypoints": [[55.6, 13.0], [55.601, 13.0]]}]}
+    base.update(extra)
+    return base
+
+
+# covers: L1
+def test_the_demo_scenario_walks_its_camera_users_around_its_site():
+    from bwlab.scenario import load_scenario
+
+    scenario, _ = load_scenario(None)
+    frame = SiteFrame(tuple(scenario.site.origin))
+    assert scenario.site.streets and scenario.site.buildings
+    for system in scenario.systems:
+        for cam in system.cameras:
+            spec = scenario.route(cam.route)
+            assert spec is not None, cam.serial
+            route = Route.from_mapping({"name": spec.name, "waypoints": spec.waypoints, "speed_mps": spec.speed_mps,
+                                        "loop": spec.loop, "pauses": [vars(p) for p in spec.pauses]})
+            for t in range(0, 600, 37):  # every route stays on the site (within 300 m of its origin)
+                p = route.at(t)
+                assert math.hypot(*frame.to_xy(p.lat, p.lon)) < 300
+    gps_steps = [s for s in scenario.timeline if s.action == "gps"]
+    assert [s.fix for s in gps_steps] == [False, True]
+
+
+@pytest.mark.parametrize("data, message", [
+    (_scenario({"routes": [{"name": "r1", "waypoints": [[95.0, 13.0]]}]}), "routes[0]: waypoints[0]"),
+    (_scenario({"routes": [{"name": "r1", "waypoints": []}]}), "at least one"),
+    (_scenario({"routes": [{"name": "r1", "waypoints": [[55.6, 13.0]], "pauses": [{"at": 2, "seconds": 1}]}]}),
+     "pauses[0].at"),
+    (_scenario({"routes": [{"name": "r1", "waypoints": [[55.6, 13.0]]}, {"name": "r1", "waypoints": [[55.6, 13.0]]}]}),
+     "routes[1].name"),
+    (_scenario({"site": {"origin": [55.6]}}), "site: origin"),
+    (_scenario({"site": {"origin": [55.6, 13.0], "streets": [{"points": [[55.6, 13.0]]}]}}), "site.streets[0]"),
+    (_scenario({"timeline": [{"at": 1, "action": "gps", "fix": False}]}), "timeline[0].camera"),
+])
+# covers: L1
+def test_bad_routes_and_site_plans_in_a_scenario_name_the_key(data, message):
+    from bwlab.scenario import ScenarioError, parse_scenario
+
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(data, "bad.toml")
+    assert message in str(info.value) and str(info.value).startswith("bad.toml: ")
