@@ -270,7 +270,7 @@ async def test_bad_path_values_get_a_4xx(world):
         ("PUT", f"{w.api}/cameras/NOSUCHCAM", 404),
         ("PUT", f"{w.api}/profiles/Nope", 404),
         ("GET", "/api/cloud/orgs/org_doesnotexist/systems", 404),
-        ("GET", "/controller/ctl_doesnotexist/api", 401),
+        ("GET", "/controller/ctl_doesnotexist/api", 403),  # signed in, to another system
         ("POST", "/controller/ctl_doesnotexist/api/login", 404),
     ]:
         session = w.lab if "/docks/" in path else w.admin if path.startswith("/api/cloud") else w.manager
