@@ -1,0 +1,130 @@
+"""Helpers for the end-to-end tests in a real headless Chromium (Debian's chromium, driven by
+Playwright through its executable path; never a downloaded browser).
+
+One appliance, the demo scenario, a fleet of its cameras and one browser per test module, all
+in the module's event loop; a fresh browser context (cookies, IndexedDB, localStorage) per
+test. Pages are screenshotted into docs/screenshots/ by the tests that show them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from appliance.app import serve
+from appliance.context import ApplianceConfig
+from bwlab.apply import LabInfo, apply_scenario
+from bwlab.client import Session
+from bwlab.clock import LabClock, monotonic
+from bwlab.scenario import load_scenario
+from firmware_stub.fleet import Fleet
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+CHROMIUM = os.environ.get("BWLAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--headless=new", "--disable-gpu", "--autoplay-policy=no-user-gesture-required",
+    "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync",
+]
+OPERATOR = ("operator@demo.bwlab.test", "demo-operator-pass")
+ADMIN = ("admin@demo.bwlab.test", "demo-admin-pass")
+
+
+@dataclass
+class LabEnv:
+    url: str
+    ca_pem: str
+    lab_token: str
+    clock: LabClock
+    info: LabInfo
+    fleet: Fleet | None = None
+
+    @property
+    def system(self):
+        return self.info.systems[0]
+
+    def session(self, token: str | None = None) -> Session:
+        return Session(self.url, self.ca_pem, token=token)
+
+    def lab(self) -> Session:
+        return Session(self.url, self.ca_pem, token=self.lab_token)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def start_lab(data_dir: Path, cameras: set[str] | None, media: str = "live"):
+    """The appliance over HTTPS on loopback with the demo applied and a fleet running
+    ``cameras`` (None: all of them, [] or empty set: none). Returns (env, stop)."""
+    clock = LabClock()
+    port = _free_port()
+    config = ApplianceConfig(data_dir=data_dir, host="127.0.0.1", port=port, zeroconf=False, ntp_port=None,
+                             public_url=f"https://localhost:{port}")
+    ready, stop = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(serve(config, clock, ready=ready, stop=stop), name="appliance (e2e)")
+    waiter = asyncio.create_task(ready.wait())
+    done, _ = await asyncio.wait({task, waiter}, timeout=20, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        task.result()
+    ca_pem = (data_dir / "tls" / "lab-ca.pem").read_text()
+    token = (data_dir / "lab-token").read_text().strip()
+    scenario, _ = load_scenario(None)
+    info = await apply_scenario(scenario, config.url, ca_pem, token)
+    env = LabEnv(config.url, ca_pem, token, clock, info)
+    if cameras is None or cameras:
+        env.fleet = Fleet(url=config.url, ca_pem=ca_pem, lab_token=token, clock=clock, media=media)
+        await env.fleet.start(scenario, only=cameras)
+
+    async def shutdown() -> None:
+        if env.fleet is not None:
+            await env.fleet.close()
+        stop.set()
+        await asyncio.wait_for(task, 20)
+
+    return env, shutdown
+
+
+async def launch_browser(playwright):
+    return await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+async def screenshot(page, name: str) -> Path:
+    """Save the page as docs/screenshots/<name>.png (shown in README.md)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True, animations="disabled")
+    return path
+
+
+async def sign_in_live(page, email: str, password: str) -> None:
+    await page.get_by_label("E-mail").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+async def open_lab_panel(page, env: LabEnv) -> None:
+    await page.goto(env.url + "/lab/")
+    await page.get_by_label("Lab token").fill(env.lab_token)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+async def wait_for(predicate, what: str, timeout: float = 10.0, step: float = 0.05):
+    """Poll a sync or async predicate until it returns something truthy; fail naming ``what``."""
+    deadline = monotonic() + timeout
+    while True:
+        result = predicate()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(step)

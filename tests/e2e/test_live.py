@@ -1,0 +1,212 @@
+"""The operators' web client and the Lab panel in a real headless Chromium (SPEC D3, D6, D7, D8,
+S1, S5, S6, S14, S16; issue 4 "Must show").
+
+covers: D3, D6, D7, D8, S1, S5, S6, S14, S16
+"""
+
+from __future__ import annotations
+
+import pytest
+import pytest_asyncio
+
+from bwlab.clock import monotonic
+
+from e2e_lab import ADMIN, OPERATOR, open_lab_panel, screenshot, sign_in_live, start_lab, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
+
+ANNA = "B8A44F000101"  # W100 with LEDs; profile "Patrol live": live stream on record, remote start always
+CHLOE = "B8A44F000103"  # W102 with a screen
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def env(tmp_path_factory):
+    lab_env, shutdown = await start_lab(tmp_path_factory.mktemp("e2e-live") / "data", cameras=None)
+    yield lab_env
+    await shutdown()
+
+
+async def camera_state(env, serial):
+    async with env.lab() as lab:
+        cams = (await lab.get("/api/lab/cameras"))["cameras"]
+    return next(c["state"] for c in cams if c["serial"] == serial)
+
+
+async def test_operator_sees_a_record_press_streams_plays_with_sound_and_acknowledges(env, context):
+    """An operator opens the password-protected link, types the passphrase and signs in; the Lab
+    panel presses Anna's record button; Anna appears in Active streams within one second; the
+    video's frames advance, sound plays, the latency shows; Acknowledge makes the camera vibrate."""
+    lab = await context.new_page()
+    await open_lab_panel(lab, env)
+    anna = lab.locator(f'article[data-serial="{ANNA}"]')
+    await anna.get_by_role("button", name=f"Undock camera {ANNA}").click()
+    await wait_for(lambda: anna.get_attribute("data-docked"), "Anna out of the dock")
+    await wait_for(lambda: _is(anna.get_attribute("data-docked"), "false"), "Anna out of the dock")
+
+    live = await context.new_page()
+    await live.goto(env.system.protected_link)
+    assert "#" not in live.url, "the link's fragment is wiped from the address bar at once"
+    await screenshot(live, "live-passphrase")
+    await live.get_by_label("Passphrase").fill(env.system.link_passphrase)
+    await live.get_by_role("button", name="Open").click()
+    await live.get_by_role("heading", name="Sign in").wait_for()
+    await screenshot(live, "live-sign-in")
+    await sign_in_live(live, *OPERATOR)
+    await live.get_by_role("heading", name="Active streams").wait_for()
+    await wait_for(lambda: _online(env, ANNA), "Anna's camera online with the hub")
+
+    await anna.get_by_role("button", name="Record button: press").click()
+    pressed = monotonic()
+    entry = live.locator("#active-streams button.stream", has_text="Anna Berg")
+    await entry.wait_for(timeout=5000)
+    appeared = monotonic() - pressed
+    assert appeared < 1.0, f"Anna appeared in Active streams {appeared:.2f} s after the press"
+    await wait_for(lambda: _is(anna.get_attribute("data-streaming"), "live"), "Anna's Wi-Fi LED green (live)")
+    assert await anna.locator('[data-led="record"]').get_attribute("data-color") == "red"
+    await screenshot(live, "live-active-streams")
+    await screenshot(lab, "lab-panel")
+
+    await entry.click()
+    player = live.locator(".player")
+    await wait_for(lambda: _int_at_least(player.get_attribute("data-frames"), 10), "ten frames shown")
+    first = int(await player.get_attribute("data-frames"))
+    t0 = await live.evaluate("document.querySelector('.player video').currentTime")
+    await live.wait_for_timeout(1500)
+    assert int(await player.get_attribute("data-frames")) >= first + 10, "frames keep advancing"
+    assert await live.evaluate("document.querySelector('.player video').currentTime") > t0 + 1.0
+    assert not await live.evaluate("document.querySelector('.player video').muted"), "plays with sound"
+    level = await wait_for(lambda: _float_above(player.get_attribute("data-sound-level"), 0.01), "sound on the meter")
+    assert level > 0.01
+    await wait_for(lambda: player.get_attribute("data-latency-p50"), "a measured latency")
+    await live.wait_for_timeout(300)
+    await screenshot(live, "live-view")
+
+    await live.get_by_role("button", name="Acknowledge").click()
+    await live.get_by_text("the camera vibrates").wait_for()
+    await wait_for(lambda: _is(anna.get_attribute("data-vibrating"), "true"), "the Lab panel shows Anna's camera vibrating")
+    state = await camera_state(env, ANNA)
+    assert state["vibrating_until"] and state["acknowledged_by"] == "Olivia Operator"
+
+    await live.get_by_role("button", name="Low latency").click()
+    await wait_for(lambda: _int_at_least(player.get_attribute("data-frames"), 10), "WebCodecs frames decoded")
+    await live.locator(".player canvas").wait_for()
+    await screenshot(live, "live-view-low-latency")
+
+    await anna.get_by_role("button", name="Record button: long press").click()
+    await live.get_by_text("The stream has ended").wait_for(timeout=10_000)
+    await live.get_by_role("button", name="Recordings").click()
+    await live.get_by_role("button", name="Anna Berg").click()
+    await live.locator("button.recording").first.click()
+    rec = live.locator(".player")
+    await wait_for(lambda: _int_at_least(rec.get_attribute("data-frames"), 5), "the recording plays")
+    await screenshot(live, "live-recordings")
+    await anna.get_by_role("button", name=f"Dock camera {ANNA}").click()
+
+
+async def test_groups_by_form_and_drag_and_drop_and_settings_show_the_fingerprint(env, context):
+    """D7: a group made by the form, another by dragging a camera user onto "New group", a drop
+    onto a full group is refused; S6: Settings shows the same fingerprint as the Manager."""
+    live = await context.new_page()
+    await live.goto(env.system.link)
+    await sign_in_live(live, *ADMIN)
+    await live.get_by_role("heading", name="Groups").wait_for()
+    form = live.get_by_role("form", name="New group")
+    await form.get_by_label("Group name").fill("North team")
+    for name in ("Anna Berg", "Ben Carter", "Chloe Dubois", "David Eriksson"):
+        await form.get_by_label(name).check()
+    await form.get_by_role("button", name="Create").click()
+    north = live.locator('li.group[data-group="North team"]')
+    await north.wait_for()
+    assert await north.locator(".count").inner_text() == "4/4"
+    emma = live.locator("#camera-users li.user", has_text="Emma Fischer")
+    await emma.drag_to(north)
+    await live.get_by_text("“North team” is full").wait_for()
+    await emma.drag_to(live.locator(".drop-zone", has_text="make a new group"))
+    await live.locator('li.group[data-group="Group 1"]').wait_for()
+    assert await live.evaluate("JSON.parse(localStorage.getItem(Object.keys(localStorage)[0])).length") == 2
+    await screenshot(live, "live-groups")
+    await north.get_by_role("button", name="North team").click()
+    await live.get_by_role("heading", name="North team").wait_for()
+    assert await live.locator(".tile").count() == 4
+    await screenshot(live, "live-group-view")
+
+    await live.get_by_role("button", name="Settings").click()
+    fingerprint = live.locator("td.fingerprint")
+    await fingerprint.wait_for()
+    async with env.session() as manager:
+        await manager.sign_in_manager(env.system.id, env.system.admin_password)
+        keys = (await manager.get(f"/controller/{env.system.id}/api/keys"))["keys"]
+    assert await fingerprint.inner_text() == next(k["fingerprint"] for k in keys if k["active"])
+    await live.get_by_text("A valid licence covers this organization").wait_for()
+    await screenshot(live, "live-settings")
+
+
+async def test_wrong_passphrase_missing_key_clock_skew_and_no_membership_each_say_why(env, context):
+    """A wrong passphrase, no key in the browser, a camera clock 60 s off (S1) and an account
+    that is no member of the organization (S14) each show their own error."""
+    live = await context.new_page()
+    await live.goto(env.system.protected_link)
+    await live.get_by_label("Passphrase").fill("not the passphrase")
+    await live.get_by_role("button", name="Open").click()
+    wrong = live.locator('[data-code="link_wrong_passphrase"]')
+    await wrong.wait_for()
+    assert "Wrong passphrase" in await wrong.inner_text()
+    await screenshot(live, "live-wrong-passphrase")
+    await live.get_by_role("button", name="Not now").click()
+    await sign_in_live(live, *OPERATOR)
+    missing = live.locator('#banner [data-code="key_missing"]')
+    await missing.wait_for()
+    assert "No end-to-end key in this browser" in await missing.inner_text()
+
+    async with env.lab() as lab:
+        await lab.post(f"/api/lab/cameras/{CHLOE}/actions", {"action": "undock"})
+        await lab.post(f"/api/lab/cameras/{CHLOE}/actions", {"action": "skew", "seconds": 60})
+        try:
+            await wait_for(lambda: _online(env, CHLOE), "Chloe's camera online")
+            await lab.post(f"/api/lab/cameras/{CHLOE}/actions", {"action": "press", "button": "record"})
+            entry = live.locator("#active-streams button.stream", has_text="Chloe Dubois")
+            await entry.wait_for()
+            await entry.click()
+            no_key = live.locator('.player[data-error="key_missing"]')
+            await no_key.wait_for()
+            await live.goto(env.system.link)  # the plain link: now the key is there, the clock is not
+            await live.locator("#active-streams button.stream", has_text="Chloe Dubois").click()
+            refused = live.locator('.player[data-state="refused"]')
+            await refused.wait_for()
+            text = await refused.inner_text()
+            assert "differ by" in text and "S1" in text and "No image" in text
+            assert await live.locator(".player video").count() == 0
+            await screenshot(live, "live-clock-refused")
+        finally:
+            await lab.post(f"/api/lab/cameras/{CHLOE}/actions", {"action": "press", "button": "record", "gesture": "long"})
+            await lab.post(f"/api/lab/cameras/{CHLOE}/actions", {"action": "skew", "seconds": 0})
+            await lab.post(f"/api/lab/cameras/{CHLOE}/actions", {"action": "dock"})
+
+    async with env.session() as s:
+        await s.post("/api/cloud/accounts", {"email": "visitor@other.test", "name": "Vera Visitor", "password": "visitor-pass"})
+    await live.get_by_role("button", name="Sign out").click()
+    await sign_in_live(live, "visitor@other.test", "visitor-pass")
+    no_org = live.locator('[data-code="not_member"]')
+    await no_org.wait_for()
+    assert "not a member" in await no_org.inner_text()
+    await screenshot(live, "live-not-member")
+
+
+async def _is(awaitable, expected):
+    return (await awaitable) == expected
+
+
+async def _int_at_least(awaitable, n):
+    value = await awaitable
+    return value is not None and int(value) >= n
+
+
+async def _float_above(awaitable, x):
+    value = await awaitable
+    return float(value) if value is not None and float(value) > x else None
+
+
+async def _online(env, serial):
+    async with env.lab() as lab:
+        status = await lab.get("/api/lab/status")
+    return any(c["serial"] == serial and c["online"] for s in status["systems"] for c in s["cameras"])

@@ -1,0 +1,170 @@
+/**
+ * The Lab panel (trainers; SPEC L2, D3, D5, D6, T1): every camera of the lab drawn as a device
+ * — its record, function and top buttons with press, double press and long press, its LEDs or
+ * its screen, vibration, dock and undock, clock skew — live from the lab's events WebSocket;
+ * and lab time travel. Everything goes through /api/lab with the lab token.
+ */
+
+import { LiveSocket, api, labClock } from '../api.js';
+import { dateTime, field, h, message, onSubmit, put, showError } from '../dom.js';
+
+const main = document.getElementById('main');
+const who = document.getElementById('who');
+const BUTTONS = [['record', 'Record button'], ['function', 'Function button'], ['top', 'Top button']];
+const GESTURES = [['press', 'Press'], ['double', 'Double'], ['long', 'Long']];
+const cards = new Map(); // serial → {el, info, state, parts}
+let socket = null;
+
+function signInView(error) {
+  const out = h('div', { class: 'out' });
+  if (error) put(out, message('error', error.message, error.code));
+  const form = h('form', { 'aria-label': 'Lab sign-in' },
+    field('Lab token', h('input', { type: 'password', name: 'token', required: true, autocomplete: 'off' })),
+    h('p', { class: 'hint' }, 'The token that `bwlab up` printed (also in the data directory, file lab-token).'),
+    h('button', { type: 'submit', class: 'primary' }, 'Sign in'));
+  onSubmit(form, out, async ({ token }) => {
+    await api('/api/lab/login', { method: 'POST', body: { token: token.trim() } });
+    await start();
+  });
+  put(main, h('section', { class: 'card narrow', 'aria-labelledby': 'h-lab-sign-in' }, h('h2', { id: 'h-lab-sign-in' }, 'Sign in to the lab'), form, out));
+}
+
+async function start() {
+  let status;
+  try {
+    status = await api('/api/lab/status');
+  } catch (err) {
+    if (err.status === 401 || err.status === 403) return signInView(err.status === 403 ? err : null);
+    return put(main, message('error', err.message, err.code));
+  }
+  await labClock.sync().catch(() => {});
+  const timeOut = h('output', { class: 'lab-time' });
+  const travelOut = h('div', { class: 'out', 'aria-live': 'polite' });
+  const unit = h('select', { name: 'unit' }, h('option', { value: '60' }, 'minutes'), h('option', { value: '3600' }, 'hours'),
+    h('option', { value: '86400', selected: true }, 'days'));
+  const travel = h('form', { class: 'row', 'aria-label': 'Time travel' },
+    field('Travel forward by', h('input', { type: 'number', name: 'amount', min: '0', step: 'any', value: '1', required: true })),
+    field('Unit', unit), h('button', { type: 'submit' }, 'Travel'));
+  onSubmit(travel, travelOut, async (v) => {
+    const seconds = Number(v.amount) * Number(v.unit);
+    const r = await api('/api/lab/time/travel', { method: 'POST', body: { seconds } });
+    labClock.offset = r.offset;
+    put(travelOut, message('ok', `Lab time is now ${dateTime(r.lab_time)} (${Math.round(r.offset)} s ahead of real time).`));
+  });
+  const devices = h('div', { class: 'devices', id: 'devices' });
+  put(main,
+    h('section', { class: 'card', 'aria-labelledby': 'h-time' }, h('h2', { id: 'h-time' }, 'Lab time'), timeOut,
+      h('p', { class: 'hint' }, 'Time travel moves the whole lab forward (certificates, retention, sessions, licences); it never goes back.'),
+      travel, travelOut),
+    h('section', { 'aria-labelledby': 'h-cams' }, h('h2', { id: 'h-cams' }, 'Cameras'), devices));
+  put(who, h('span', {}, status.systems.map((s) => `${s.name}${s.connected ? '' : ' (not connected)'}`).join(', ')));
+  const tick = () => { timeOut.textContent = `${dateTime(labClock.now())} UTC · offset ${Math.round(labClock.offset)} s`; };
+  tick();
+  setInterval(tick, 1000);
+  setInterval(() => labClock.sync().catch(() => {}), 10000);
+  cards.clear();
+  for (const system of status.systems) {
+    for (const cam of system.cameras) devices.append(card({ ...cam, system: system.name }).el);
+  }
+  if (socket) socket.close();
+  socket = new LiveSocket('/api/lab/events', {
+    onJson: (msg) => {
+      if (msg.type !== 'state') return;
+      const c = cards.get(msg.serial);
+      if (c) update(c, msg.state);
+    },
+  });
+  setInterval(() => { for (const c of cards.values()) drawVibration(c); }, 200);
+}
+
+function card(info) {
+  const out = h('div', { class: 'out', 'aria-live': 'polite' });
+  const parts = {
+    body: h('div', { class: 'camera-body', role: 'img', 'aria-label': `Camera ${info.serial}` }),
+    stateLine: h('p', { class: 'state-line' }),
+    vibration: h('p', { class: 'vibration', 'aria-live': 'polite' }),
+    dock: h('button', { type: 'button', onclick: () => act(c, { action: c.state && c.state.docked ? 'undock' : 'dock' }) }, 'Dock'),
+    skew: h('input', { type: 'number', name: 'skew', step: 'any', value: '0', 'aria-label': `Clock skew of ${info.serial} in seconds` }),
+    out,
+  };
+  const buttons = h('div', { class: 'buttons', role: 'group', 'aria-label': 'Buttons' }, BUTTONS.map(([button, label]) =>
+    h('div', { class: 'hw' }, h('span', {}, label), GESTURES.map(([gesture, glabel]) => h('button', {
+      type: 'button', class: 'small', 'aria-label': `${label}: ${glabel.toLowerCase()} press`.replace('press press', 'press'),
+      dataset: { button, gesture }, onclick: () => act(c, { action: 'press', button, gesture }),
+    }, glabel)))));
+  const el = h('article', { class: 'device', dataset: { serial: info.serial }, 'aria-label': `${info.camera_user || 'Unassigned'} (${info.serial})` },
+    h('h3', {}, info.camera_user || 'Unassigned', h('small', {}, ` ${info.model} · ${info.serial}`)),
+    parts.body, parts.vibration, parts.stateLine, buttons,
+    h('div', { class: 'row' }, parts.dock,
+      h('label', { class: 'row' }, 'Skew (s)', parts.skew),
+      h('button', { type: 'button', class: 'small', onclick: () => act(c, { action: 'skew', seconds: Number(parts.skew.value) || 0 }) }, 'Set clock')),
+    out);
+  const c = { el, info, state: null, parts };
+  cards.set(info.serial, c);
+  update(c, null);
+  return c;
+}
+
+async function act(c, body) {
+  put(c.parts.out);
+  try {
+    // The new state arrives on the events socket, in order; the reply's copy may be older.
+    await api(`/api/lab/cameras/${c.info.serial}/actions`, { method: 'POST', body });
+  } catch (err) {
+    showError(c.parts.out, err);
+  }
+}
+
+function update(c, state) {
+  if (state) c.state = state;
+  const s = c.state;
+  const { body, stateLine, dock } = c.parts;
+  const running = Boolean(s);
+  for (const b of c.el.querySelectorAll('button')) b.disabled = !running;
+  c.el.dataset.running = String(running);
+  if (!s) {
+    put(body, h('div', { class: 'lens' }), h('p', { class: 'hint' }, 'Not running'));
+    put(stateLine, 'No fleet runs this camera: start one with `bwlab fleet`.');
+    return;
+  }
+  c.el.dataset.recording = String(Boolean(s.recording));
+  c.el.dataset.streaming = s.streaming || 'off';
+  c.el.dataset.docked = String(Boolean(s.docked));
+  body.classList.toggle('docked', Boolean(s.docked));
+  const leds = s.leds || {};
+  let face;
+  if (s.screen) {
+    const sc = s.screen;
+    face = h('div', { class: 'camera-screen', 'aria-label': 'Screen' },
+      h('div', { class: 'icons' },
+        h('span', { dataset: { on: sc.record_icon ? 'red' : 'off' } }, sc.record_icon ? '● REC' : ''),
+        sc.stream_icon ? h('span', { dataset: { on: sc.stream_icon } }, `((•)) ${sc.stream_icon === 'visible' ? '' : sc.stream_icon}`) : null,
+        sc.charging ? h('span', {}, '⚡') : null),
+      sc.warnings && sc.warnings.length ? h('div', {}, `⚠ ${sc.warnings.join(', ')}`) : null,
+      sc.message ? h('div', {}, sc.message) : null,
+      sc.troubleshooting_page ? h('div', {}, `Troubleshooting page ${sc.troubleshooting_page}`) : null);
+  } else {
+    face = h('div', { class: 'leds' },
+      h('span', { class: 'led', dataset: { led: 'record', color: leds.record || 'off' }, 'aria-label': `Recording LED ${leds.record || 'off'}` }, 'REC'),
+      h('span', { class: 'led', dataset: { led: 'wifi', color: leds.wifi || 'off' }, 'aria-label': `Wi-Fi LED ${leds.wifi || 'off'}` }, 'Wi-Fi'));
+  }
+  put(body, face, h('div', { class: 'lens' }), h('div', { class: 'hint' }, s.docked ? `Docked · bay ${s.bay}` : 'Out of dock'));
+  put(stateLine,
+    `${s.recording ? 'Recording' : 'Not recording'} · stream ${s.streaming || 'off'}`,
+    s.acknowledged_by ? ` · acknowledged by ${s.acknowledged_by}` : '',
+    s.last_error ? h('span', { class: 'reason' }, ` · ${s.last_error.message}`) : '');
+  dock.textContent = s.docked ? 'Undock' : 'Dock';
+  dock.setAttribute('aria-label', `${s.docked ? 'Undock' : 'Dock'} camera ${c.info.serial}`);
+  drawVibration(c);
+}
+
+function drawVibration(c) {
+  const until = c.state && c.state.vibrating_until;
+  const vibrating = Boolean(until) && until > labClock.now();
+  if (c.parts.body.classList.contains('vibrating') === vibrating) return;
+  c.parts.body.classList.toggle('vibrating', vibrating);
+  c.el.dataset.vibrating = String(vibrating);
+  c.parts.vibration.textContent = vibrating ? 'Vibrating' : '';
+}
+
+start();

@@ -1,0 +1,440 @@
+/**
+ * Body Worn Live, the operators' web client (SPEC D2, D4, D6–D8, S1, S5, S6, S14–S16).
+ *
+ * Flow: the link with key's fragment is read and wiped from the address bar at once; a plain
+ * key is imported, a protected one asks for its passphrase; the key stays non-extractable in
+ * IndexedDB (keystore.js). Then sign in, pick the organization, and use Streams (Active
+ * streams, live over the events WebSocket; camera users with Start stream; groups),
+ * Recordings and Settings. No pop-ups and only first-party cookies, so it runs in VMS
+ * embedded browsers and iframes (S9).
+ */
+
+import { ApiError, LiveSocket, api, labClock } from '../api.js';
+import { dateTime, duration, field, h, message, onSubmit, put, showError, time } from '../dom.js';
+import { importLinkFragment, linkKind } from '../e2e.js';
+import { listKeys, removeKey, saveKey } from '../keystore.js';
+import { GroupStore, draggableUser, groupsSection } from './groups.js';
+import { StreamPlayer } from './player.js';
+
+const main = document.getElementById('main');
+const nav = document.getElementById('nav');
+const who = document.getElementById('who');
+const banner = document.getElementById('banner');
+
+const app = {
+  me: null, org: null, keys: [], pendingLink: null, view: null, players: [], events: null,
+  live: [], users: [], refreshTimer: null, onChange: null,
+};
+
+const REMOTE_REASONS = {
+  camera_offline: 'Camera not connected (docked, out of network, or not provisioned).',
+  streaming_disabled: 'Streaming is off in the camera profile (S7).',
+  remote_activation_disabled: 'Remote stream activation is off in the camera profile (S7).',
+  not_recording: 'Remote start in mode “While recording” needs the camera to be recording (S7).',
+  already_streaming: 'Streaming now.',
+};
+
+// ---- link with key (S5, S16) ---------------------------------------------------------------
+
+function takeLinkFromAddressBar() {
+  const hash = location.hash;
+  if (!/(^#|&)[kp]\d+=/.test(hash)) return;
+  app.pendingLink = hash;
+  history.replaceState(history.state, '', location.pathname + location.search); // never leave the key in the URL
+}
+
+function linkName(link) {
+  const piece = link.replace(/^.*#/, '').split('&').find((p) => p.startsWith('name='));
+  try {
+    return piece ? decodeURIComponent(piece.slice(5)) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function keep(record) {
+  await saveKey(record);
+  app.keys = await listKeys();
+  renderBanner(message('ok', `Key “${record.name || 'unnamed'}” saved in this browser. Fingerprint ${record.fingerprint}.`, 'key_saved'));
+}
+
+function passphraseView(link) {
+  const out = h('div', { class: 'out' });
+  const name = linkName(link);
+  const form = h('form', { 'aria-label': 'Open the link with key' },
+    field('Passphrase', h('input', { type: 'password', name: 'passphrase', required: true, autocomplete: 'off', autofocus: true })),
+    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, 'Open'),
+      h('button', { type: 'button', onclick: () => { app.pendingLink = null; startSession(); } }, 'Not now')));
+  onSubmit(form, out, async ({ passphrase }) => {
+    try {
+      await keep(await importLinkFragment(link, passphrase));
+    } catch (err) {
+      if (err.code === 'link_wrong_passphrase') {
+        throw Object.assign(new Error('Wrong passphrase: the link with key did not open. Check the passphrase with your administrator and try again.'), { code: err.code });
+      }
+      throw err;
+    }
+    app.pendingLink = null;
+    await startSession();
+  });
+  show('key', h('section', { class: 'card narrow', 'aria-labelledby': 'h-key' },
+    h('h2', { id: 'h-key' }, 'Open the link with key'),
+    h('p', {}, `The link with key${name ? ` “${name}”` : ''} is protected by a passphrase. Type the passphrase your administrator gave you.`),
+    form, out));
+}
+
+async function openPendingLink() {
+  const link = app.pendingLink;
+  let kind;
+  try {
+    kind = linkKind(link);
+  } catch (err) {
+    app.pendingLink = null;
+    renderBanner(message('error', `The link with key cannot be read: ${err.message}`, err.code));
+    return true;
+  }
+  if (kind === 'passphrase') {
+    passphraseView(link);
+    return false;
+  }
+  try {
+    await keep(await importLinkFragment(link));
+  } catch (err) {
+    renderBanner(message('error', `The link with key cannot be opened: ${err.message}`, err.code));
+  }
+  app.pendingLink = null;
+  return true;
+}
+
+function renderBanner(extra) {
+  const parts = [];
+  if (extra) parts.push(extra);
+  if (!app.keys.length && !app.pendingLink) {
+    parts.push(message('error', 'No end-to-end key in this browser: streams cannot be opened. Open the link with key that your '
+      + 'administrator copied from the Manager (Add-on services > AXIS Body Worn Live > Open AXIS Body Worn Live), '
+      + 'or paste it under Settings.', 'key_missing'));
+  }
+  put(banner, parts);
+}
+
+// ---- session and organization (D2, S14) ------------------------------------------------------
+
+async function startSession() {
+  renderBanner();
+  let me;
+  try {
+    me = await api('/api/cloud/me');
+  } catch (err) {
+    if (err.status === 401) return signInView();
+    return show('error', message('error', err.message, err.code));
+  }
+  app.me = me;
+  if (!me.organizations.length) {
+    renderWho();
+    return show('no-org', h('section', { class: 'card narrow' }, h('h2', {}, 'No organization'),
+      message('error', `The account ${me.email} is not a member of any organization, so it may not view streams. `
+        + 'Ask an admin of your organization to invite you and give you a role (S10, S14).', 'not_member')));
+  }
+  const current = me.organizations.find((o) => o.id === me.org_id);
+  if (current) return useOrg(current, false);
+  if (me.organizations.length === 1) return useOrg(me.organizations[0], true);
+  return orgView(me.organizations);
+}
+
+function signInView() {
+  const out = h('div', { class: 'out' });
+  const form = h('form', { 'aria-label': 'Sign in' },
+    field('E-mail', h('input', { type: 'email', name: 'email', required: true, autocomplete: 'username' })),
+    field('Password', h('input', { type: 'password', name: 'password', required: true, autocomplete: 'current-password' })),
+    h('button', { type: 'submit', class: 'primary' }, 'Sign in'));
+  onSubmit(form, out, async (v) => {
+    await api('/api/cloud/sessions', { method: 'POST', body: { email: v.email, password: v.password } });
+    await startSession();
+  });
+  nav.hidden = true;
+  put(who);
+  show('sign-in', h('section', { class: 'card narrow', 'aria-labelledby': 'h-sign-in' },
+    h('h2', { id: 'h-sign-in' }, 'Sign in'), h('p', {}, 'Sign in with your My Axis account.'), form, out));
+}
+
+function orgView(orgs) {
+  const out = h('div', { class: 'out' });
+  show('organizations', h('section', { class: 'card narrow', 'aria-labelledby': 'h-orgs' },
+    h('h2', { id: 'h-orgs' }, 'Select the organization'),
+    h('ul', { class: 'list' }, orgs.map((o) => h('li', {}, h('button', {
+      type: 'button', class: 'item', onclick: () => useOrg(o, true).catch((err) => showError(out, err)),
+    }, h('strong', {}, o.name), h('small', {}, ` ${o.role}`))))), out));
+}
+
+async function useOrg(org, choose) {
+  if (choose) await api('/api/cloud/sessions/current', { method: 'PUT', body: { org_id: org.id } });
+  app.org = org;
+  app.groups = new GroupStore(org.id);
+  renderWho();
+  nav.hidden = false;
+  if (app.events) app.events.close();
+  app.events = new LiveSocket(`/api/cloud/orgs/${org.id}/events`, {
+    onOpen: () => refresh(),
+    onJson: (event) => { if (String(event.type).startsWith('stream_')) refresh(); },
+  });
+  clearInterval(app.refreshTimer);
+  app.refreshTimer = setInterval(() => refresh(), 5000);
+  streamsView();
+}
+
+function renderWho() {
+  const me = app.me;
+  put(who, me ? [h('span', {}, me.name),
+    app.org ? h('span', { class: 'org' }, `${app.org.name} · ${app.org.role}`) : null,
+    app.me.organizations.length > 1 ? h('button', { type: 'button', class: 'small', onclick: () => orgView(app.me.organizations) }, 'Switch') : null,
+    h('button', { type: 'button', class: 'small', onclick: signOut }, 'Sign out')] : []);
+}
+
+async function signOut() {
+  if (app.events) app.events.close();
+  clearInterval(app.refreshTimer);
+  stopPlayers();
+  await api('/api/cloud/sessions/current', { method: 'DELETE' }).catch(() => {});
+  app.me = null;
+  app.org = null;
+  signInView();
+}
+
+// ---- views ----------------------------------------------------------------------------------
+
+function stopPlayers() {
+  for (const p of app.players) p.stop();
+  app.players = [];
+}
+
+function show(view, ...content) {
+  stopPlayers();
+  app.view = view;
+  app.onChange = null;
+  document.body.dataset.view = view;
+  for (const b of nav.querySelectorAll('button')) b.setAttribute('aria-current', String(b.dataset.view === view));
+  put(main, content);
+}
+
+async function refresh() {
+  if (!app.org) return;
+  try {
+    const [live, users] = await Promise.all([
+      api(`/api/cloud/orgs/${app.org.id}/streams?state=live`),
+      api(`/api/cloud/orgs/${app.org.id}/camera-users`),
+    ]);
+    app.live = live.streams;
+    app.users = users.camera_users;
+    if (app.onChange) app.onChange();
+  } catch (err) {
+    if (app.onChange) renderBanner(message('error', err.message, err.code));
+  }
+}
+
+function streamsView() {
+  const active = h('ul', { class: 'list', id: 'active-streams', 'aria-live': 'polite' });
+  const users = h('ul', { class: 'list', id: 'camera-users' });
+  const out = h('div', { class: 'out', 'aria-live': 'polite' });
+  const groupsBox = h('div');
+  let groupsFor = null;
+  show('streams', h('div', { class: 'columns' },
+    h('section', { class: 'card', 'aria-labelledby': 'h-active' }, h('h2', { id: 'h-active' }, 'Active streams'), active),
+    h('section', { class: 'card', 'aria-labelledby': 'h-users' }, h('h2', { id: 'h-users' }, 'Camera users'),
+      h('p', { class: 'hint' }, 'Drag a camera user onto a group to add them.'), users, out),
+    groupsBox));
+  const render = () => {
+    put(active, app.live.length ? app.live.map((s) => h('li', {}, h('button', {
+      type: 'button', class: 'item stream', dataset: { stream: s.id, user: s.user_id }, onclick: () => liveView(s),
+    }, h('strong', {}, s.user_name), h('small', {}, ` since ${time(s.started_at)}`),
+      s.acknowledged_by ? h('small', { class: 'ack' }, ` · acknowledged by ${s.acknowledged_by}`) : null))) : h('li', { class: 'empty' }, 'No active streams.'));
+    put(users, app.users.map((u) => {
+      const stream = app.live.find((s) => s.user_id === u.id);
+      const li = h('li', { class: 'user', dataset: { user: u.id } },
+        h('div', { class: 'row' }, h('strong', {}, u.name), h('small', {}, ` ${u.model || ''} · ${u.online ? (u.streaming === 'live' ? 'streaming' : u.recording ? 'recording' : 'online') : 'offline'}`)),
+        stream ? h('button', { type: 'button', class: 'small', onclick: () => liveView(stream) }, 'Open live view')
+          : u.remote_start ? h('button', { type: 'button', class: 'small primary', onclick: (e) => remoteStart(u, e.target, out) }, 'Start stream')
+            : h('small', { class: 'reason', dataset: { reason: u.remote_start_reason } }, REMOTE_REASONS[u.remote_start_reason] || u.remote_start_reason));
+      draggableUser(li, u.id);
+      return li;
+    }));
+    const key = app.users.map((u) => u.id).join();
+    if (groupsFor !== key) {
+      groupsFor = key;
+      put(groupsBox, groupsSection(app.groups, app.users, (g) => groupView(g)));
+    }
+  };
+  app.onChange = render;
+  render();
+  refresh();
+}
+
+async function remoteStart(user, button, out) {
+  button.disabled = true;
+  put(out, message('info', `Starting a stream for ${user.name}…`));
+  try {
+    await api(`/api/cloud/orgs/${app.org.id}/camera-users/${user.id}/start`, { method: 'POST' });
+    put(out, message('ok', `${user.name}'s camera started streaming.`));
+    refresh();
+  } catch (err) {
+    showError(out, err);
+    button.disabled = false;
+  }
+}
+
+function liveView(stream, mode = 'mse') {
+  const ackOut = h('span', { class: 'ack-status', 'aria-live': 'polite' });
+  const player = new StreamPlayer({ orgId: app.org.id, streamId: stream.id, title: stream.user_name, mode });
+  const modeButton = (m, label) => h('button', { type: 'button', 'aria-pressed': String(m === mode), onclick: () => liveView(stream, m) }, label);
+  const ack = h('button', { type: 'button', class: 'primary', onclick: async () => {
+    ack.disabled = true;
+    try {
+      const r = await api(`/api/cloud/orgs/${app.org.id}/streams/${stream.id}/acknowledge`, { method: 'POST' });
+      put(ackOut, message('ok', `Acknowledged by ${r.by}: the camera vibrates.`, 'acknowledged'));
+    } catch (err) {
+      showError(ackOut, err);
+    } finally {
+      ack.disabled = false;
+    }
+  } }, 'Acknowledge');
+  ack.title = 'Let the camera user know you opened the stream: the camera vibrates';
+  show('live', h('section', { class: 'live-view', 'aria-labelledby': 'h-live' },
+    h('div', { class: 'row toolbar' },
+      h('button', { type: 'button', onclick: () => streamsView() }, '← Streams'),
+      h('h2', { id: 'h-live' }, stream.user_name),
+      h('div', { role: 'group', 'aria-label': 'View' }, modeButton('mse', 'With sound'), modeButton('webcodecs', 'Low latency')),
+      ack, ackOut),
+    player.el));
+  app.players.push(player.start());
+}
+
+function groupView(group) {
+  const grid = h('div', { class: `grid grid-${Math.max(1, group.members.length)}` });
+  const tiles = new Map();
+  const render = () => {
+    for (const id of group.members) {
+      const user = app.users.find((u) => u.id === id) || { id, name: id };
+      const stream = app.live.find((s) => s.user_id === id);
+      const tile = tiles.get(id);
+      if (tile && tile.streamId === (stream && stream.id)) continue;
+      if (tile && tile.player) {
+        tile.player.stop();
+        app.players = app.players.filter((p) => p !== tile.player);
+      }
+      let body;
+      let player = null;
+      if (stream) {
+        player = new StreamPlayer({ orgId: app.org.id, streamId: stream.id, title: user.name, muted: true });
+        app.players.push(player.start());
+        body = player.el;
+      } else {
+        body = h('div', { class: 'no-image' }, 'Not streaming');
+      }
+      const el = h('div', { class: 'tile' }, h('h3', {}, user.name), body);
+      if (tile) tile.el.replaceWith(el);
+      else grid.append(el);
+      tiles.set(id, { el, player, streamId: stream && stream.id });
+    }
+  };
+  show('group', h('section', { 'aria-labelledby': 'h-group' },
+    h('div', { class: 'row toolbar' }, h('button', { type: 'button', onclick: () => streamsView() }, '← Streams'),
+      h('h2', { id: 'h-group' }, group.name)), grid));
+  app.onChange = render;
+  render();
+}
+
+async function recordingsView(userId = null) {
+  show('recordings', h('p', { class: 'msg msg-info', role: 'status' }, 'Loading recordings…'));
+  let streams;
+  try {
+    streams = (await api(`/api/cloud/orgs/${app.org.id}/streams?state=recorded`)).streams;
+  } catch (err) {
+    return show('recordings', message('error', err.message, err.code));
+  }
+  const byUser = new Map();
+  for (const s of streams) {
+    if (!byUser.has(s.user_id)) byUser.set(s.user_id, { name: s.user_name, streams: [] });
+    byUser.get(s.user_id).streams.push(s);
+  }
+  const playerBox = h('div', { class: 'recording-player' });
+  const selected = userId && byUser.get(userId);
+  show('recordings', h('div', { class: 'columns' },
+    h('section', { class: 'card', 'aria-labelledby': 'h-rec' }, h('h2', { id: 'h-rec' }, 'Recordings'),
+      h('p', { class: 'hint' }, 'Every stream is kept for 24 hours.'),
+      byUser.size ? h('ul', { class: 'list' }, [...byUser].map(([id, u]) => h('li', {}, h('button', {
+        type: 'button', class: 'item', 'aria-pressed': String(id === userId), onclick: () => recordingsView(id),
+      }, h('strong', {}, u.name), h('small', {}, ` ${u.streams.length} stream${u.streams.length === 1 ? '' : 's'}`)))))
+        : h('p', { class: 'empty' }, 'No recordings in the last 24 hours.')),
+    selected ? h('section', { class: 'card', 'aria-labelledby': 'h-rec-user' }, h('h2', { id: 'h-rec-user' }, selected.name),
+      h('ul', { class: 'list' }, selected.streams.map((s) => h('li', {}, h('button', {
+        type: 'button', class: 'item recording', dataset: { stream: s.id }, onclick: () => playRecording(s, playerBox),
+      }, h('strong', {}, dateTime(s.started_at)), h('small', {}, ` ${duration(s.duration)} · ${s.reason}`))))), playerBox) : null));
+}
+
+function playRecording(stream, box) {
+  stopPlayers();
+  const player = new StreamPlayer({ orgId: app.org.id, streamId: stream.id, title: stream.user_name, recording: true });
+  put(box, player.el);
+  app.players.push(player.start());
+}
+
+async function settingsView() {
+  app.keys = await listKeys();
+  const keysBox = h('div');
+  const renderKeys = () => put(keysBox, app.keys.length ? h('table', {},
+    h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Fingerprint'), h('th', {}, 'Link'), h('th', {}, 'Saved'), h('th', {}, ''))),
+    h('tbody', {}, app.keys.map((k) => h('tr', {},
+      h('td', {}, k.name || '—'), h('td', { class: 'mono fingerprint' }, k.fingerprint),
+      h('td', {}, k.kind === 'passphrase' ? 'password-protected' : 'plain'), h('td', {}, dateTime(k.importedAt)),
+      h('td', {}, h('button', { type: 'button', class: 'small', 'aria-label': `Remove key ${k.name || k.fingerprint} from this browser`,
+        onclick: async () => { await removeKey(k.fingerprint); app.keys = await listKeys(); renderKeys(); renderBanner(); } }, 'Remove')))))) :
+    message('error', 'No key in this browser.', 'key_missing'));
+  renderKeys();
+  const importOut = h('div', { class: 'out' });
+  const importForm = h('form', { 'aria-label': 'Open a link with key' },
+    field('Link with key', h('input', { name: 'link', required: true, autocomplete: 'off' })),
+    field('Passphrase (for a password-protected link)', h('input', { type: 'password', name: 'passphrase', autocomplete: 'off' })),
+    h('button', { type: 'submit' }, 'Open link'));
+  onSubmit(importForm, importOut, async (v) => {
+    await keep(await importLinkFragment(v.link, v.passphrase || undefined));
+    importForm.reset();
+    renderKeys();
+  });
+  const licenceBox = h('div', {}, 'Loading…');
+  show('settings',
+    h('section', { class: 'card', 'aria-labelledby': 'h-e2e' }, h('h2', { id: 'h-e2e' }, 'End-to-end encryption'),
+      h('p', { class: 'hint' }, 'The fingerprint here must be identical to the one in the Manager’s key list, for every system you watch (S6).'),
+      keysBox, importForm, importOut),
+    h('section', { class: 'card', 'aria-labelledby': 'h-licence' }, h('h2', { id: 'h-licence' }, 'Licence'), licenceBox),
+    h('section', { class: 'card', 'aria-labelledby': 'h-account' }, h('h2', { id: 'h-account' }, 'Account'),
+      h('dl', {}, h('dt', {}, 'Name'), h('dd', {}, app.me.name), h('dt', {}, 'E-mail'), h('dd', {}, app.me.email),
+        h('dt', {}, 'Organization'), h('dd', {}, app.org.name), h('dt', {}, 'Role'), h('dd', {}, app.org.role))));
+  try {
+    const lic = await api(`/api/cloud/orgs/${app.org.id}/licence`);
+    put(licenceBox,
+      lic.valid ? message('ok', 'A valid licence covers this organization.', 'licence_valid')
+        : message('error', 'No valid licence: cameras do not react to a start (T2). Renew the licence.', 'licence_expired'),
+      lic.licences.length ? h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Kind'), h('th', {}, 'From'), h('th', {}, 'Until'))),
+        h('tbody', {}, lic.licences.map((l) => h('tr', {}, h('td', {}, l.kind), h('td', {}, dateTime(l.starts_at)), h('td', {}, dateTime(l.ends_at))))))
+        : h('p', {}, 'No licence yet: connecting a system starts a 30-day trial (S3).'));
+  } catch (err) {
+    showError(licenceBox, err);
+  }
+}
+
+nav.addEventListener('click', (event) => {
+  const view = event.target.dataset && event.target.dataset.view;
+  if (view === 'streams') streamsView();
+  else if (view === 'recordings') recordingsView();
+  else if (view === 'settings') settingsView();
+});
+
+async function boot() {
+  takeLinkFromAddressBar();
+  app.keys = await listKeys().catch(() => []);
+  labClock.sync().catch(() => {});
+  setInterval(() => labClock.sync().catch(() => {}), 15000);
+  if (app.pendingLink && !(await openPendingLink())) return;
+  await startSession();
+}
+
+boot().catch((err) => put(main, message('error', err instanceof ApiError ? err.message : `The web client failed to start: ${err.message}`)));
