@@ -31,6 +31,7 @@ from bwlab.wire.device_auth import answer_challenge, make_csr, new_device_key
 from . import events as ev
 from .firmware import Firmware
 from .media import LiveEncoder, MediaChunk, SharedSource
+from .positions import PositionUplink
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ class CameraDriver:
         self.chunks_acked = 0
         self._closed = False
         self.network = (True, "WLAN")  # the lab's default network until the radio model says otherwise
+        self.positions = PositionUplink(self)  # GPS positions, sealed like media (S11, D9)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -115,6 +117,7 @@ class CameraDriver:
 
     async def close(self) -> None:
         self._closed = True
+        await self.positions.close()
         for task in (self._media_task, self._hub_task):
             if task is not None:
                 task.cancel()
@@ -237,7 +240,9 @@ class CameraDriver:
             self.log.info("%s: %s", command.code, command.message)
             await self._send(m.Log(level=command.level, code=command.code, message=command.message[:500],
                                    at=self.clock.now()))
-        # StartRecording / StopRecording / SetLocationReporting: local state, shown in ReportState.
+        elif isinstance(command, ev.SetLocationReporting):
+            await self.positions.set_reporting(command.active)
+        # StartRecording / StopRecording: local state, shown in ReportState.
 
     async def _send(self, message: Any) -> bool:
         ws = self._ws
