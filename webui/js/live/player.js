@@ -48,6 +48,7 @@ export class StreamPlayer {
   constructor({ orgId, streamId, title, mode = 'mse', recording = false, muted = false, onEnded }) {
     Object.assign(this, { orgId, streamId, title, mode, recording, muted, onEnded });
     this.latencies = []; // every measured frame latency, seconds (bounded)
+    this.deliveries = []; // per media chunk: arrival (lab time) minus the end of its media (camera clock)
     this.frames = 0;
     this.state = 'connecting';
     this.chain = Promise.resolve();
@@ -130,7 +131,11 @@ export class StreamPlayer {
       return;
     }
     if (!this.tracks) return;
-    if (!this.recording) await this.checkClock(chunk);
+    if (!this.recording) {
+      await this.checkClock(chunk);
+      this.deliveries.push(labClock.now() - (chunk.captureTime + chunk.duration));
+      if (this.deliveries.length > 2000) this.deliveries.splice(0, 500);
+    }
     const runs = parseFragment(plain, this.tracks);
     const video = runs.find((r) => r.trackId === this.videoTrack.id);
     if (video && video.samples.length) this.setAnchor(chunk.captureTime - video.baseDecodeTime / this.videoTrack.timescale);
@@ -177,7 +182,7 @@ export class StreamPlayer {
     this.el.dataset.frames = String(this.frames);
     this.framesOut.textContent = `Frames: ${this.frames}`;
     if (captured !== null) this.clockOut.textContent = `Camera clock ${time(captured)}`;
-    if (this.state !== 'playing') this.setState('playing', '');
+    if (this.state === 'connecting' || this.state === 'buffering') this.setState('playing', '');
     if (this.recording || latency === null) return;
     this.latencies.push(latency);
     if (this.latencies.length > 5000) this.latencies.splice(0, 1000);
