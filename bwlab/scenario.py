@@ -15,9 +15,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from appliance.lab.events import ConfigError
+from appliance.lab.faults import parse_fault
+from appliance.lab.mobile import Cell, MobileConfig, Sim
+from appliance.lab.radio import RadioConfig, access_points_from_list
 from bwlab.models import MODELS
 from bwlab.regions import REGIONS
 from bwlab.schema import SchemaError, from_mapping
+
+#: What an ``expect`` step may check (bwlab/timeline.py says what each means).
+EXPECT_KEYS = ("diagnosis", "no_diagnosis", "viewer", "troubleshooting")
+EXPECT_PREFIXES = ("state.", "radio.", "troubleshooting.", "status.")
 
 
 class ScenarioError(ValueError):
@@ -161,6 +169,12 @@ class Camera:
     route: str | None = None  # the name of a [[routes]] table the camera user walks (L1)
     route_offset_s: float = field(default=0.0, metadata={"min": 0})  # start this far into the route
     gps_fix: bool = True  # whether the GPS has a fix at the start (D9)
+    # The lab network (L1, L2): where the camera is on the site's metre grid while docked (and
+    # out of the dock without a route), the SIM card in it (W120; keys of appliance.lab.mobile.Sim),
+    # and a clock that runs off lab time from the start and does not sync with NTP (S1).
+    position: list[float] | None = field(default=None, metadata={"max_items": 2})
+    sim: dict[str, Any] | None = None
+    clock_skew_s: float = field(default=0.0, metadata={"min": -10 * 86400, "max": 10 * 86400})
 
 
 @dataclass(frozen=True)
@@ -191,10 +205,17 @@ class System:
 
 @dataclass(frozen=True)
 class Step:
-    """One timeline entry: at ``at`` seconds of lab time after start, do ``action``."""
+    """One timeline entry: ``at`` seconds after the timeline starts, do ``action``.
+
+    The timeline's seconds are real seconds (``bwlab/timeline.py``): a ``travel`` moves lab time
+    forward but not the timeline. ``fault`` adds ``fault`` (``{kind, target, set, id}``, see
+    appliance/lab/faults.py); ``clear`` clears the fault ``fault_id`` (all faults without one);
+    ``move`` puts ``camera`` at ``position`` (metres), walking there in ``seconds`` if given;
+    ``expect`` waits up to ``within`` seconds (default 10) for every key of ``expect`` to hold.
+    """
 
     at: float = field(metadata={"min": 0})
-    action: Literal["dock", "undock", "press", "travel", "expect", "gps"]
+    action: Literal["dock", "undock", "press", "travel", "expect", "gps", "fault", "clear", "move"]
     camera: str | None = None
     button: Literal["record", "function", "top"] | None = None
     gesture: Literal["press", "double", "long"] | None = None
@@ -203,6 +224,10 @@ class Step:
     seconds: float | None = None
     fix: bool | None = None  # action "gps": the camera's GPS gets (true) or loses (false) its fix
     expect: dict[str, Any] = field(default_factory=dict)
+    fault: dict[str, Any] | None = None
+    fault_id: str | None = None
+    position: list[float] | None = field(default=None, metadata={"max_items": 2})
+    within: float | None = field(default=None, metadata={"min": 0.1, "max": 600})
 
 
 @dataclass(frozen=True)
@@ -214,6 +239,12 @@ class Scenario:
     systems: list[System] = field(default_factory=list)
     site: Site | None = None
     routes: list[GpsRoute] = field(default_factory=list)
+    # The lab network (L1, L4): access points and mobile cells on the site's metre grid (keys of
+    # appliance.lab.radio.AccessPoint and appliance.lab.mobile.Cell), and the radio models' tunables.
+    access_points: list[dict[str, Any]] = field(default_factory=list)
+    cells: list[dict[str, Any]] = field(default_factory=list)
+    radio: dict[str, Any] = field(default_factory=dict)
+    mobile: dict[str, Any] = field(default_factory=dict)
     timeline: list[Step] = field(default_factory=list)
 
     def account(self, email: str) -> Account:
@@ -288,10 +319,68 @@ def _check_references(s: Scenario) -> None:
                               "a camera and fix = true or false for a gps step")
 
 
+def _schema_error(exc: ConfigError) -> SchemaError:
+    return SchemaError(exc.path, exc.expected) if exc.got is ... else SchemaError(exc.path, exc.expected, exc.got)
+
+
+def _check_network(s: Scenario) -> None:
+    """The lab network's parts, checked by the radio models themselves (paths name the key)."""
+    try:
+        access_points_from_list(s.access_points, "access_points")
+        cell_names: set[str] = set()
+        for i, cell in enumerate(s.cells):
+            name = Cell.from_mapping(cell, f"cells[{i}]").name
+            if name in cell_names:
+                raise ConfigError(f"cells[{i}].name", "a cell name used once in the scenario", name)
+            cell_names.add(name)
+        RadioConfig.from_mapping(s.radio, "radio")
+        MobileConfig.from_mapping(s.mobile, "mobile")
+    except ConfigError as exc:
+        raise _schema_error(exc) from None
+    for si, sys in enumerate(s.systems):
+        for ci, cam in enumerate(sys.cameras):
+            cp = f"systems[{si}].cameras[{ci}]"
+            if cam.position is not None and len(cam.position) != 2:
+                raise SchemaError(f"{cp}.position", "a position [x, y] in metres", cam.position)
+            if cam.sim is not None:
+                if not MODELS[cam.model].lte:
+                    raise SchemaError(f"{cp}.sim", f"no SIM: the {cam.model} has no LTE modem (only the W120 has one)")
+                try:
+                    Sim.from_mapping(cam.sim, f"{cp}.sim")
+                except ConfigError as exc:
+                    raise _schema_error(exc) from None
+    for ti, step in enumerate(s.timeline):
+        p = f"timeline[{ti}]"
+        if step.action == "fault":
+            if step.fault is None:
+                raise SchemaError(f"{p}.fault", "a fault table {kind, target, set} for a fault step")
+            try:
+                parse_fault(step.fault, fault_id="f", now=0.0, path=f"{p}.fault")
+            except ConfigError as exc:
+                raise _schema_error(exc) from None
+        if step.action == "move" and (step.camera is None or step.position is None or len(step.position) != 2):
+            raise SchemaError(f"{p}.{'camera' if step.camera is None else 'position'}",
+                              "a camera and a position [x, y] in metres for a move step")
+        if step.action in ("dock", "undock", "press") and step.camera is None:
+            raise SchemaError(f"{p}.camera", f"the serial of the camera to {step.action}")
+        if step.action == "travel" and (step.seconds is None or step.seconds <= 0):
+            raise SchemaError(f"{p}.seconds", "the seconds to travel forward (> 0)", step.seconds)
+        if step.action == "expect":
+            if not step.expect:
+                raise SchemaError(f"{p}.expect", "at least one expectation")
+            for key in step.expect:
+                if key not in EXPECT_KEYS and not key.startswith(EXPECT_PREFIXES):
+                    raise SchemaError(f"{p}.expect.{key}", "one of " + ", ".join(EXPECT_KEYS)
+                                      + " or a key starting with " + ", ".join(EXPECT_PREFIXES))
+                if key != "viewer" and step.camera is None:
+                    raise SchemaError(f"{p}.camera", f"the camera whose {key} to check")
+
+
 def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
     try:
         scenario = from_mapping(Scenario, data)
         _check_references(scenario)
+        _check_network(scenario)
     except SchemaError as exc:
         raise ScenarioError(f"{source}: {exc}") from None
     return scenario
