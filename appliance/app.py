@@ -24,6 +24,7 @@ from bwlab.clock import LabClock
 
 from .auth import access_middleware
 from .cloud.routes import routes as cloud_routes
+from .cloud.positions import routes as position_routes
 from .cloud.streams import routes as stream_routes
 from .context import APPLIANCE, Appliance, ApplianceConfig
 from .controller.routes import routes as controller_routes
@@ -82,6 +83,7 @@ def setup_routes(app: web.Application) -> None:
     cloud = web.Application()
     cloud.add_routes(cloud_routes)
     cloud.add_routes(stream_routes)
+    cloud.add_routes(position_routes)
     app.add_subapp("/api/cloud", cloud)
     controller = web.Application()
     controller.add_routes(controller_routes)
@@ -90,7 +92,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/lab-ca.pem", lab_ca)
     app.router.add_get("/", webui_file)
-    app.router.add_get("/{path:(live|manager|lab|js|css|vendor)(/.*)?}", webui_file)
+    app.router.add_get("/{path:(live|manager|lab|map|js|css|vendor)(/.*)?}", webui_file)
 
 
 @access(PUBLIC)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-_PAGES = {"": "live.html", "live": "live.html", "manager": "manager.html", "lab": "lab.html"}
+_PAGES = {"": "live.html", "live": "live.html", "manager": "manager.html", "lab": "lab.html", "map": "map.html"}
 
 
 def _webui_root() -> Path:
@@ -20,6 +20,12 @@ def vendor_roots() -> dict[str, Path]:
         import xstatic.pkg.leaflet as leaflet  # type: ignore[import-not-found]
 
         roots["leaflet"] = Path(leaflet.BASE_DIR)
+    except ImportError:
+        pass
+    try:
+        import xstatic.pkg.leaflet_markercluster as markercluster  # type: ignore[import-not-found]
+
+        roots["leaflet-markercluster"] = Path(markercluster.BASE_DIR)
     except ImportError:
         pass
     return roots

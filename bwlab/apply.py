@@ -62,6 +62,8 @@ async def apply_scenario(scenario: Scenario, url: str, ca_pem: str, lab_token: s
         async with Session(url, ca_pem, token=lab_token) as lab:
             for system in scenario.systems:
                 infos[system.name] = await _system(system, scenario, sessions, lab, url, ca_pem, org_id, infos)
+            if scenario.site is not None:
+                await lab.put("/api/lab/site", site_plan(scenario))
         return LabInfo(
             url=url, org_id=org_id, systems=list(infos.values()),
             accounts=[{"email": a.email, "password": a.password, "name": a.name,
@@ -70,6 +72,16 @@ async def apply_scenario(scenario: Scenario, url: str, ca_pem: str, lab_token: s
     finally:
         for s in sessions.values():
             await s.close()
+
+
+def site_plan(scenario: Scenario) -> dict:
+    """The map's site plan (D9, L4): the scenario's ``[site]`` and its access points, if it has any."""
+    aps = []
+    for ap in getattr(scenario, "access_points", None) or ():
+        data = ap if isinstance(ap, dict) else schema.as_json(ap)
+        aps.append({k: data[k] for k in ("name", "ssid", "position", "band", "channel", "tx_power_dbm", "country",
+                                         "enabled") if data.get(k) is not None})
+    return {"site": schema.as_json(scenario.site), "access_points": aps}
 
 
 def _role(scenario: Scenario, email: str) -> str | None:

@@ -20,6 +20,7 @@ from bwlab.clock import LabClock, SkewedClock
 from bwlab.scenario import Scenario
 
 from .driver import CameraDriver
+from .positions import route_from_spec
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ class Fleet:
                                       clock=SkewedClock(self.clock), system_id=systems[system.name], media=self.media,
                                       on_state=lambda state, serial=serial: self._report(serial, state))
                 await driver.start()
+                driver.positions.set_route(route_from_spec(scenario.route(cam.route)), offset=cam.route_offset_s,
+                                           fix=cam.gps_fix)  # L1: the GPS route this camera user walks
                 self.cameras[serial] = driver
         await self._connect_control()
         for system in scenario.systems:
@@ -103,6 +106,8 @@ class Fleet:
             elif action == "stats":
                 reply["stats"] = {"chunks_sent": driver.chunks_sent, "chunks_acked": driver.chunks_acked,
                                   "unacked": driver.unacked}
+            elif action == "gps":
+                driver.positions.set_fix(bool(data.get("fix")))  # D9: the GPS loses or regains its fix
             elif action == "skew":
                 driver.clock.skew = float(data["seconds"])  # S1, L2: this camera's clock runs off lab time
             reply["state"] = driver.state

@@ -19,12 +19,15 @@ from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
 
+from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import messages as m
+from bwlab.wire import positions as wire_positions
 
 from .. import pki
 from ..cloud.routes import licence_valid
 from ..context import APPLIANCE
 from ..http import DEVICE, access
+from .positions import PositionHub, on_track_message, positions_ctx
 from .streams import ChunkRejected, EvidenceStore, StreamHub
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,7 @@ class HubRegistry:
         self.sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
         self.remote_results: dict[str, asyncio.Future] = {}
         self.streams: StreamHub | None = None
+        self.positions: PositionHub | None = None  # location tracks and the live positions feed (D9)
 
     def by_user(self, org_id: str, user_id: str) -> DeviceSession | None:
         for session in self.sessions.values():
@@ -69,6 +73,7 @@ def setup_hub(app: web.Application) -> None:
     app.router.add_get("/hub/v1/devices", device_socket)
     app.on_shutdown.append(_close_sockets)
     app.cleanup_ctx.append(_streams_ctx)
+    app.cleanup_ctx.append(positions_ctx)
 
 
 async def _streams_ctx(app: web.Application):
@@ -186,7 +191,8 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-_CAMERA_MESSAGES = (m.State, m.Ping, m.StreamStart, m.StreamStop, m.RemoteStartResult, m.Log)
+_CAMERA_MESSAGES = (m.State, m.Ping, m.StreamStart, m.StreamStop, m.RemoteStartResult, m.Log,
+                    wire_positions.TrackStart, wire_positions.TrackStop)
 
 
 async def _serve(ws: web.WebSocketResponse, ctx, session: DeviceSession, registry: HubRegistry) -> None:
@@ -210,7 +216,8 @@ async def _serve(ws: web.WebSocketResponse, ctx, session: DeviceSession, registr
             await _on_message(ws, ctx, session, registry, message, now)
         elif msg.type == WSMsgType.BINARY:
             try:
-                c = await streams.store_chunk(msg.data, session.serial, ctx.config.max_chunk, now)
+                store = registry.positions if registry.positions.owns(msg.data) else streams
+                c = await store.store_chunk(msg.data, session.serial, ctx.config.max_chunk, now)
             except ChunkRejected as exc:
                 ctx.count("chunks_refused_total")
                 await ws.send_str(m.encode(m.ChunkRefused(code=exc.code, message=exc.message)))
@@ -218,6 +225,8 @@ async def _serve(ws: web.WebSocketResponse, ctx, session: DeviceSession, registr
             ctx.count("chunks_stored_total")
             ctx.count("chunk_bytes_total", len(msg.data))
             await ws.send_str(m.encode(m.ChunkAck(stream_id=c.stream_id, seq=c.seq)))
+            if c.kind == wire_chunk.KIND_POSITION:
+                registry.positions.on_position(session.org_id, session.serial, c, msg.data)
         elif msg.type == WSMsgType.ERROR:
             log.info("device %s socket error: %s", session.serial, ws.exception())
             return
@@ -242,6 +251,8 @@ async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, me
         future = registry.remote_results.pop(message.request_id, None)
         if future is not None and not future.done():
             future.set_result(message)
+    elif isinstance(message, (wire_positions.TrackStart, wire_positions.TrackStop)):
+        await on_track_message(ws, ctx, session, registry.positions, message, now)
     elif isinstance(message, m.Log):
         await record_event(ctx.db, session.serial, now, f"camera:{message.code}", message.message)
 

@@ -20,6 +20,7 @@ from ..auth import LAB_COOKIE, set_cookie
 from ..context import APPLIANCE
 from ..errors import Conflict, Unauthenticated
 from ..http import LAB, PUBLIC, access, json_response, read_body
+from .site import routes as site_routes
 
 routes = web.RouteTableDef()
 
@@ -39,6 +40,7 @@ class LabLogin:
 def setup_lab(app: web.Application) -> None:
     lab = web.Application()
     lab.add_routes(routes)
+    lab.add_routes(site_routes)  # the map's site plan (D9, L4)
     app[FLEET] = FleetLink()
     app.add_subapp("/api/lab", lab)
 
@@ -155,7 +157,7 @@ ACTION_TIMEOUT = 20.0
 class CameraAction:
     """A physical action on a camera: its buttons, its dock."""
 
-    action: str = field(metadata={"choices": ("press", "dock", "undock", "network", "skew", "stats")})
+    action: str = field(metadata={"choices": ("press", "dock", "undock", "network", "skew", "stats", "gps")})
     button: str | None = field(default=None, metadata={"choices": ("record", "function", "top")})
     gesture: str = field(default="press", metadata={"choices": ("press", "double", "long")})
     dock: str | None = field(default=None, metadata={"max_len": 80})
@@ -164,10 +166,13 @@ class CameraAction:
     up: bool | None = None
     mode: str | None = field(default=None, metadata={"choices": ("WLAN", "LTE")})
     seconds: float | None = field(default=None, metadata={"min": -10 * 86400, "max": 10 * 86400})
+    fix: bool | None = None  # action "gps": the GPS gets (true) or loses (false) its fix (D9)
 
     def __post_init__(self):
         if self.action == "skew" and self.seconds is None:
             raise ValueError("seconds: required for a clock skew (the camera clock's offset from lab time)")
+        if self.action == "gps" and self.fix is None:
+            raise ValueError("fix: required for gps (true: the GPS has a fix, false: it lost it)")
         if self.action == "press" and self.button is None:
             raise ValueError("button: required for a press (record, function or top)")
 

@@ -8,10 +8,9 @@ fragment, the init segment's codec configuration, and the system private key in 
 careless implementation might have written. The Manager, on the other hand, does keep the key
 pair (the manual's S4 decision, docs/manual-vs-spec.md row 8): that is on-prem, not the cloud.
 
-Positions: cameras do not send position chunks yet (the driver keeps ``SetLocationReporting`` as
-local state), so there is no coordinate to look for; the test decrypts any position chunk of the
-recording and searches for it like media, and asserts for now that the recording holds none, so
-that it notices the day positions start flowing. The camera used has GPS and Location "Always".
+Positions: the camera used has GPS and Location "Always", so its recording holds sealed position
+chunks; their decrypted records are searched for like media (tests/integration/test_positions.py
+also searches for every coordinate as text and as IEEE doubles).
 """
 
 from __future__ import annotations
@@ -179,14 +178,15 @@ async def test_cloud_holds_no_plaintext_media_and_no_private_key(appliance, demo
         key = viewer.key
 
     # The recording is the whole stream, decrypted by the operator's key.
-    assert report.ended and report.chunks == cam.chunks_sent
+    in_stream = sum(1 for c, _ in plaintext if c.kind == wire_chunk.KIND_POSITION)  # chunks_sent counts media
+    assert report.ended and report.chunks == cam.chunks_sent + in_stream
     assert report.video_frames >= 30 and report.audio_frames > 0
     kinds = [c.kind for c, _ in plaintext]
     inits = [p for c, p in plaintext if c.kind == wire_chunk.KIND_INIT]
     fragments = [p for c, p in plaintext if c.kind == wire_chunk.KIND_MEDIA]
     positions = [p for c, p in plaintext if c.kind == wire_chunk.KIND_POSITION]
     assert len(inits) == 1 and len(fragments) >= 10
-    assert positions == [], "positions now flow: check the coordinate search below covers them"
+    assert positions, "the camera has GPS and Location 'Always': its positions are sealed into the stream"
     assert set(kinds) <= {wire_chunk.KIND_INIT, wire_chunk.KIND_MEDIA, wire_chunk.KIND_POSITION}
 
     # What to look for: windows from inside every video NAL unit and AAC frame, the init
@@ -217,7 +217,7 @@ async def test_cloud_holds_no_plaintext_media_and_no_private_key(appliance, demo
 
     files = _cloud_files(appliance.data_dir)
     assert any(p.name == "cloud.sqlite3" for p in files)
-    evidence = [p for p in files if p.suffix == ".bwc"]
+    evidence = [p for p in files if p.suffix == ".bwc" and p.parent.name == stream["id"]]  # not the location track's
     assert len(evidence) == report.chunks, "one evidence file per chunk"
 
     # The search finds plaintext where there is some (a planted window in a real evidence file).
