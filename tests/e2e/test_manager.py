@@ -1,0 +1,129 @@
+"""The Manager in a real headless Chromium: a new system connected through the S3 flow, keys
+(generate, copy link with key plain and password-protected, import, fingerprints), Wi-Fi
+networks, camera profiles, camera users, cameras and docks (SPEC S3–S8).
+
+covers: S3, S4, S5, S6, S7, S8
+"""
+
+from __future__ import annotations
+
+import pytest
+import pytest_asyncio
+from e2e_lab import ADMIN, screenshot, start_lab
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def env(tmp_path_factory):
+    lab_env, shutdown = await start_lab(tmp_path_factory.mktemp("e2e-manager") / "data", cameras=set())
+    yield lab_env
+    await shutdown()
+
+
+async def test_an_admin_connects_a_system_and_sets_it_up_in_the_manager(env, context):
+    async with env.lab() as lab:
+        north = await lab.post("/controller/systems", {"name": "North station", "admin_password": "north-pass"})
+    page = await context.new_page()
+    await page.goto(env.url + "/manager/")
+    await page.get_by_role("button", name="North station").wait_for()
+    await screenshot(page, "manager-systems")
+    await page.get_by_role("button", name="North station").click()
+    await page.get_by_label("Administrator password", exact=True).fill("wrong-password")
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_text("wrong Manager administrator password").wait_for()
+    await page.get_by_label("Administrator password", exact=True).fill("north-pass")
+    await page.get_by_role("button", name="Sign in").click()
+
+    # S3: Add-on services > AXIS Body Worn Live > Axis-hosted, step by step.
+    await page.get_by_role("button", name="Install").click()
+    await page.get_by_role("button", name="Enable cloud extensions").click()
+    await page.get_by_label("I accept the end-user licence agreement", exact=True).check()
+    await page.get_by_role("button", name="Continue").click()
+    await page.get_by_label("E-mail", exact=True).fill(ADMIN[0])
+    await page.get_by_label("Password", exact=True).fill(ADMIN[1])
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_label("Organization name", exact=True).fill("North Security")
+    await page.get_by_role("button", name="+ Create new organization").click()
+    await page.get_by_label("Storage location", exact=True).select_option(label="Germany")
+    await page.get_by_role("button", name="Continue").click()
+    code = await page.get_by_label("Authorization code of this Manager", exact=True).input_value()
+    await screenshot(page, "manager-connect")
+    await page.get_by_label("Authorization code", exact=True).fill(code)
+    await page.get_by_role("button", name="Finish").click()
+    await page.get_by_role("heading", name="Axis-hosted overview").wait_for()
+    assert "North Security" in await page.locator("dl").inner_text()
+
+    # S4–S6: keys.
+    await page.get_by_label("Key name", exact=True).fill("North key")
+    await page.get_by_role("button", name="Generate key").click()
+    row = page.locator("tr", has_text="North key")
+    await row.wait_for()
+    north_fp = await row.locator("td.fingerprint").inner_text()
+    assert len(north_fp) > 20
+    await page.get_by_text("Open AXIS Body Worn Live ∨").click()
+    await page.get_by_role("button", name="Copy link with key", exact=True).click()
+    await page.locator('[data-code="link_copied"]').wait_for()
+    link = await page.get_by_label("Copied link with key", exact=True).input_value()
+    assert link.startswith(env.url + "/live/#k1=")
+    await page.get_by_label("Passphrase", exact=True).fill("north passphrase")
+    await page.get_by_role("button", name="Copy password-protected link with key").click()
+    await page.wait_for_function("document.querySelector('textarea.linkbox').value.includes('#p1=')")
+    await page.get_by_text("Import link with key").click()
+    await page.get_by_label("Name of the link with key", exact=True).fill("Main station key")
+    await page.get_by_label("Link with key", exact=True).fill(env.system.link)
+    await page.get_by_role("button", name="Importer").click()
+    imported = page.locator("tr", has_text="Main station key")
+    await imported.wait_for()
+    assert await imported.locator("td.fingerprint").inner_text() == env.system.fingerprint  # S5, S6
+    await screenshot(page, "manager-addon-keys")
+
+    # S8 option 1, S7: networks and profiles; camera users, cameras, docks.
+    await page.get_by_role("button", name="Settings > Camera").click()
+    await page.get_by_label("Name (SSID)", exact=True).fill("NorthNet")
+    await page.get_by_label("Password", exact=True).fill("northnet-pass")
+    await page.get_by_role("button", name="Add", exact=True).click()
+    await page.get_by_role("cell", name="NorthNet", exact=True).wait_for()
+    await screenshot(page, "manager-wifi")
+
+    await page.get_by_role("button", name="Camera profiles").click()
+    await page.get_by_label("Profile name", exact=True).fill("North live")
+    await page.get_by_label("Streaming", exact=True).check()
+    await page.get_by_label("Live stream on record", exact=True).check()
+    await page.get_by_label("Remote stream activation", exact=True).check()
+    await page.get_by_label("Mode", exact=True).select_option(label="Always")
+    await page.get_by_label("NorthNet", exact=True).check()
+    await page.get_by_role("button", name="Add", exact=True).click()
+    profile = page.locator("tr", has_text="North live")
+    await profile.wait_for()
+    assert "Always" in await profile.inner_text() and "NorthNet" in await profile.inner_text()
+    await screenshot(page, "manager-profiles")
+
+    await page.get_by_role("button", name="Users").click()
+    await page.get_by_label("Name", exact=True).fill("Nina North")
+    await page.get_by_label("Camera profile", exact=True).select_option(label="North live")
+    await page.get_by_role("button", name="Add", exact=True).click()
+    await page.get_by_role("cell", name="Nina North", exact=True).wait_for()
+    await screenshot(page, "manager-users")
+
+    await page.get_by_role("button", name="Cameras").click()
+    await page.get_by_label("Serial number", exact=True).fill("B8A44F000201")
+    await page.get_by_label("Model", exact=True).select_option("W102")
+    await page.get_by_label("Camera user", exact=True).select_option(label="Nina North")
+    await page.get_by_role("button", name="Add", exact=True).click()
+    camera = page.locator("tr", has_text="B8A44F000201")
+    await camera.wait_for()
+    assert "Nina North" in await camera.inner_text()
+    await screenshot(page, "manager-cameras")
+
+    await page.get_by_role("button", name="Docks").click()
+    await page.get_by_label("Dock name", exact=True).fill("Dock N")
+    await page.get_by_label("Bays", exact=True).fill("4")
+    await page.get_by_role("button", name="Add", exact=True).click()
+    await page.get_by_role("cell", name="Dock N", exact=True).wait_for()
+    await screenshot(page, "manager-docks")
+
+    async with env.session() as manager:
+        await manager.sign_in_manager(north["id"], "north-pass")
+        overview = await manager.get(f"/controller/{north['id']}/api")
+    assert overview["connection"]["state"] == "connected" and overview["connection"]["region"] == "germany"

@@ -1,0 +1,307 @@
+/**
+ * AXIS Body Worn Manager, the system controller's admin interface (SPEC S3–S8, S11, T1).
+ *
+ * Pick a system controller, sign in with its administrator password, then: Add-on services >
+ * AXIS Body Worn Live (the S3 connection flow, end-to-end keys: generate, copy link with key
+ * plain or password-protected, import, fingerprints; Allow troubleshooting mode), Camera
+ * profiles (S7, S8), Settings > Camera Wi-Fi networks (S8), Users (camera users), Cameras and
+ * Docks. UI labels follow the manual's English labels (docs/manual-vs-spec.md §2).
+ */
+
+import { api } from '../api.js';
+import { copyText, dateTime, field, h, message, onSubmit, put, showError } from '../dom.js';
+
+const main = document.getElementById('main');
+const nav = document.getElementById('nav');
+const who = document.getElementById('who');
+const sys = { id: null, name: null, base: null };
+
+const STEPS = [
+  ['not_installed', 'Install (Axis-hosted)'], ['installed', 'Enable cloud extensions'],
+  ['extensions_enabled', 'Accept the licence agreement'], ['eula_accepted', 'Sign in'],
+  ['signed_in', 'Organization'], ['organization_chosen', 'Storage location'],
+  ['storage_chosen', 'Authorization code and Finish'], ['connected', 'Connected'],
+];
+
+const call = (path, options) => api(`${sys.base}${path}`, options);
+
+function show(view, ...content) {
+  document.body.dataset.view = view;
+  for (const b of nav.querySelectorAll('button')) b.setAttribute('aria-current', String(b.dataset.view === view));
+  put(main, content);
+}
+
+function card(id, title, ...content) {
+  return h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id }, title), content);
+}
+
+function checkbox(name, label, checked = false) {
+  return h('label', { class: 'check' }, h('input', { type: 'checkbox', name, checked }), label);
+}
+
+function table(headers, rows) {
+  return h('table', {}, h('thead', {}, h('tr', {}, headers.map((t) => h('th', {}, t)))), h('tbody', {}, rows));
+}
+
+// ---- system picker and sign-in ----------------------------------------------------------------
+
+async function pickSystem() {
+  nav.hidden = true;
+  put(who);
+  const out = h('div', { class: 'out' });
+  let systems = [];
+  try {
+    systems = (await api('/controller/systems')).systems;
+  } catch (err) {
+    showError(out, err);
+  }
+  const wanted = location.hash.slice(1);
+  const match = systems.find((s) => s.id === wanted);
+  if (match) return signIn(match);
+  show('systems', h('section', { class: 'card narrow', 'aria-labelledby': 'h-systems' }, h('h2', { id: 'h-systems' }, 'Select the system'),
+    systems.length ? h('ul', { class: 'list' }, systems.map((s) => h('li', {}, h('button', { type: 'button', class: 'item', onclick: () => signIn(s) },
+      h('strong', {}, s.name), h('small', {}, ` ${s.id}`))))) : h('p', { class: 'empty' }, 'No system controller in this lab yet.'), out));
+}
+
+async function signIn(system) {
+  Object.assign(sys, { id: system.id, name: system.name, base: `/controller/${system.id}/api` });
+  history.replaceState(null, '', `#${system.id}`);
+  try {
+    await call('');
+    return start();
+  } catch (err) {
+    if (err.status !== 401) return show('error', message('error', err.message, err.code));
+  }
+  const out = h('div', { class: 'out' });
+  const form = h('form', { 'aria-label': 'Administrator sign-in' },
+    field('Administrator password', h('input', { type: 'password', name: 'password', required: true, autocomplete: 'current-password' })),
+    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, 'Sign in'),
+      h('button', { type: 'button', onclick: () => { history.replaceState(null, '', location.pathname); pickSystem(); } }, 'Other system')));
+  onSubmit(form, out, async ({ password }) => {
+    await call('/login', { method: 'POST', body: { password } });
+    await start();
+  });
+  show('sign-in', h('section', { class: 'card narrow', 'aria-labelledby': 'h-sign-in' }, h('h2', { id: 'h-sign-in' }, `Sign in to ${system.name}`), form, out));
+}
+
+function start() {
+  nav.hidden = false;
+  put(who, h('span', {}, sys.name), h('button', { type: 'button', class: 'small', onclick: () => { history.replaceState(null, '', location.pathname); pickSystem(); } }, 'Switch system'));
+  return addonView();
+}
+
+// ---- Add-on services > AXIS Body Worn Live (S3, S4–S6, T1) ----------------------------------------
+
+async function addonView() {
+  const overview = await call('');
+  const connection = overview.connection;
+  const state = connection.state || 'not_installed';
+  const index = STEPS.findIndex(([s]) => s === state);
+  const out = h('div', { class: 'out', 'aria-live': 'polite' });
+  const steps = h('ol', { class: 'steps' }, STEPS.slice(0, -1).map(([s, label], i) =>
+    h('li', { class: i < index ? 'done' : '', 'aria-current': i === index ? 'step' : null }, label)));
+  const next = async (method, path, body) => {
+    await call(path, { method, body });
+    await addonView();
+  };
+  let body;
+  if (state === 'not_installed') {
+    body = onSubmit(h('form', { 'aria-label': 'Install' },
+      h('fieldset', {}, h('legend', {}, 'Hosting'), h('label', { class: 'check' }, h('input', { type: 'radio', name: 'hosting', value: 'axis-hosted', checked: true }), 'Axis-hosted')),
+      h('button', { type: 'submit', class: 'primary' }, 'Install')), out, () => next('POST', '/addon/install', { hosting: 'axis-hosted' }));
+  } else if (state === 'installed') {
+    body = onSubmit(h('form', { 'aria-label': 'Cloud extensions' },
+      h('p', {}, 'The system must reach the cloud through its network settings (IP, DNS, proxy, firewall).'),
+      h('button', { type: 'submit', class: 'primary' }, 'Enable cloud extensions')), out, () => next('PUT', '/addon/cloud-extensions', { enabled: true }));
+  } else if (state === 'extensions_enabled') {
+    body = onSubmit(h('form', { 'aria-label': 'Licence agreement' },
+      h('p', { class: 'hint' }, 'End-user licence agreement for AXIS Body Worn Live (lab emulation).'),
+      h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'accepted', required: true }), 'I accept the end-user licence agreement'),
+      h('button', { type: 'submit', class: 'primary' }, 'Continue')), out, (v) => next('PUT', '/addon/eula', { accepted: v.accepted }));
+  } else if (state === 'eula_accepted') {
+    body = onSubmit(h('form', { 'aria-label': 'My Axis sign-in' },
+      field('E-mail', h('input', { type: 'email', name: 'email', required: true, autocomplete: 'username' })),
+      field('Password', h('input', { type: 'password', name: 'password', required: true, autocomplete: 'current-password' })),
+      h('button', { type: 'submit', class: 'primary' }, 'Sign in')), out, (v) => next('POST', '/addon/sign-in', { email: v.email, password: v.password }));
+  } else if (state === 'signed_in') {
+    const orgs = (await call('/addon/organizations')).organizations;
+    body = h('div', {},
+      orgs.length ? h('ul', { class: 'list' }, orgs.map((o) => h('li', {}, h('button', { type: 'button', class: 'item',
+        onclick: () => next('POST', '/addon/organization', { id: o.id }).catch((err) => showError(out, err)) }, o.name)))) : null,
+      onSubmit(h('form', { 'aria-label': 'New organization' },
+        field('Organization name', h('input', { name: 'name', required: true })),
+        h('button', { type: 'submit', class: 'primary' }, '+ Create new organization')), out, (v) => next('POST', '/addon/organization', { create: v.name })));
+  } else if (state === 'organization_chosen') {
+    const regions = (await api('/api/cloud/regions')).regions;
+    body = onSubmit(h('form', { 'aria-label': 'Choose the storage location' },
+      field('Storage location', h('select', { name: 'region', required: true }, regions.map((r) => h('option', { value: r.code }, r.name)))),
+      h('button', { type: 'submit', class: 'primary' }, 'Continue')), out, (v) => next('POST', '/addon/storage', { region: v.region }));
+  } else if (state === 'storage_chosen') {
+    const { authorization_code: code } = await call('/addon/authorization-code');
+    const codeBox = h('input', { readonly: true, value: code, class: 'mono', 'aria-label': 'Authorization code of this Manager' });
+    body = h('div', {},
+      h('p', {}, 'Copy the Manager’s authorization code, then paste it below and Finish.'),
+      h('div', { class: 'row' }, codeBox, h('button', { type: 'button', onclick: () => copyText(code, codeBox) }, 'Copy')),
+      onSubmit(h('form', { 'aria-label': 'Authorization' },
+        field('Authorization code', h('input', { name: 'code', required: true, autocomplete: 'off' })),
+        h('button', { type: 'submit', class: 'primary' }, 'Finish')), out, (v) => next('POST', '/addon/finish', { authorization_code: v.code })));
+  } else {
+    const allow = h('input', { type: 'checkbox', checked: overview.allow_troubleshooting, onchange: async () => {
+      try {
+        await call('/troubleshooting', { method: 'PUT', body: { allow: allow.checked } });
+        put(out, message('ok', `Troubleshooting mode is ${allow.checked ? 'allowed' : 'not allowed'}; cameras learn it when docked.`));
+      } catch (err) { showError(out, err); }
+    } });
+    body = h('div', {}, h('h3', {}, 'Axis-hosted overview'),
+      h('dl', {}, h('dt', {}, 'Organization'), h('dd', {}, connection.org_name), h('dt', {}, 'Storage location'), h('dd', {}, connection.region),
+        h('dt', {}, 'Connected'), h('dd', {}, dateTime(connection.connected_at)), h('dt', {}, 'Licence'), h('dd', {}, 'A 30-day trial started when the system was connected.')),
+      h('details', {}, h('summary', {}, 'Show more'), h('label', { class: 'check' }, allow, 'Allow troubleshooting mode')));
+  }
+  show('addon',
+    card('h-addon', 'Add-on services > AXIS Body Worn Live', state === 'connected' ? null : steps, body, out),
+    await keysCard());
+}
+
+async function keysCard() {
+  const keys = (await call('/keys')).keys;
+  const active = keys.find((k) => k.active);
+  const out = h('div', { class: 'out', 'aria-live': 'polite' });
+  const linkBox = h('textarea', { class: 'linkbox', rows: 3, readonly: true, 'aria-label': 'Copied link with key' });
+  const copyLink = async (passphrase) => {
+    const r = await call(`/keys/${active.id}/link`, { method: 'POST', body: passphrase ? { passphrase } : {} });
+    linkBox.value = r.link;
+    const copied = await copyText(r.link, linkBox);
+    put(out, message('ok', `${r.protected ? 'Password-protected link' : 'Link'} with key ${copied ? 'copied to the clipboard' : 'ready: press Ctrl+C to copy it'}. Share it with operators by a secure channel (S10).`, 'link_copied'));
+  };
+  const passphrase = h('input', { type: 'password', name: 'passphrase', autocomplete: 'new-password' });
+  const menu = active ? h('details', { class: 'menu' }, h('summary', {}, 'Open AXIS Body Worn Live ∨'), h('div', { class: 'menu-body' },
+    h('button', { type: 'button', onclick: () => copyLink(null).catch((err) => showError(out, err)) }, 'Copy link with key'),
+    h('hr'), field('Passphrase', passphrase),
+    h('button', { type: 'button', onclick: () => (passphrase.value ? copyLink(passphrase.value).catch((err) => showError(out, err))
+      : put(out, message('error', 'Type a passphrase for the password-protected link.'))) }, 'Copy password-protected link with key'))) : null;
+  const generate = onSubmit(h('form', { class: 'row', 'aria-label': 'Generate key' },
+    field('Key name', h('input', { name: 'name', required: true, value: 'Key' })), h('button', { type: 'submit' }, 'Generate key')), out,
+  async (v) => { await call('/keys', { method: 'POST', body: { name: v.name } }); await addonView(); });
+  const importForm = onSubmit(h('form', { 'aria-label': 'Import link with key' },
+    field('Name of the link with key', h('input', { name: 'name', required: true })),
+    field('Link with key', h('input', { name: 'link', required: true, autocomplete: 'off' })),
+    field('Passphrase (if the link is password-protected)', h('input', { type: 'password', name: 'passphrase', autocomplete: 'off' })),
+    h('button', { type: 'submit' }, 'Importer')), out,
+  async (v) => { await call('/keys/import', { method: 'POST', body: { name: v.name, link: v.link, ...(v.passphrase ? { passphrase: v.passphrase } : {}) } }); await addonView(); });
+  return card('h-e2e', 'End-to-end encryption',
+    keys.length ? table(['Name', 'Fingerprint', 'Origin', 'Active', 'Created'], keys.map((k) => h('tr', {},
+      h('td', {}, k.name), h('td', { class: 'mono fingerprint' }, k.fingerprint), h('td', {}, k.origin),
+      h('td', {}, k.active ? 'active' : ''), h('td', {}, dateTime(k.created_at)))))
+      : message('info', 'No key yet: end-to-end encryption is mandatory; generate a key.'),
+    generate, menu, linkBox, h('details', {}, h('summary', {}, 'Import link with key'), importForm), out);
+}
+
+// ---- Camera profiles (S7, S8, S11) -----------------------------------------------------------------
+
+async function profilesView() {
+  const [{ profiles }, { wifi_networks: nets }] = await Promise.all([call('/profiles'), call('/wifi-networks')]);
+  const out = h('div', { class: 'out', 'aria-live': 'polite' });
+  const remote = (p) => (p.streaming && p.remote_activation ? (p.remote_mode === 'always' ? 'Always' : 'While recording') : 'off');
+  const form = onSubmit(h('form', { 'aria-label': 'New camera profile' },
+    field('Profile name', h('input', { name: 'name', required: true })),
+    h('fieldset', {}, h('legend', {}, 'AXIS Body Worn Live'), checkbox('streaming', 'Streaming'), checkbox('live_stream_on_record', 'Live stream on record'),
+      checkbox('remote_activation', 'Remote stream activation'),
+      field('Mode', h('select', { name: 'remote_mode' }, h('option', { value: 'while_recording' }, 'While recording'), h('option', { value: 'always' }, 'Always')))),
+    h('fieldset', {}, h('legend', {}, 'Wireless connection'), nets.length ? nets.map((n) => h('label', { class: 'check' },
+      h('input', { type: 'checkbox', name: 'net', value: n.ssid }), n.ssid)) : h('p', { class: 'hint' }, 'No Wi-Fi networks yet (Settings > Camera).')),
+    h('button', { type: 'submit', class: 'primary' }, 'Add')), out, async (v, event) => {
+    const wifi = [...event.target.querySelectorAll('input[name=net]:checked')].map((el) => el.value);
+    await call('/profiles', { method: 'POST', body: { name: v.name, streaming: v.streaming, live_stream_on_record: v.live_stream_on_record,
+      remote_activation: v.remote_activation, remote_mode: v.remote_mode, wifi_networks: wifi } });
+    await profilesView();
+  });
+  show('profiles', card('h-profiles', 'Camera profiles',
+    table(['Name', 'Streaming', 'Live stream on record', 'Remote stream activation', 'Wi-Fi networks', 'Location', ''], profiles.map((p) => h('tr', {},
+      h('td', {}, p.name), h('td', {}, p.streaming ? 'on' : 'off'), h('td', {}, p.live_stream_on_record ? 'on' : 'off'), h('td', {}, remote(p)),
+      h('td', {}, (p.wifi_networks || []).join(', ') || '—'),
+      h('td', {}, Object.entries(p.location || {}).filter(([, l]) => l.enabled).map(([m, l]) => `${m}: ${l.mode === 'always' ? 'Always' : 'While recording or streaming'}`).join('; ') || '—'),
+      h('td', {}, h('button', { type: 'button', class: 'small', 'aria-label': `Delete profile ${p.name}`, onclick: () => call(`/profiles/${p.id}`, { method: 'DELETE' }).then(profilesView).catch((err) => showError(out, err)) }, 'Delete'))))),
+    out), card('h-new-profile', 'New camera profile', form));
+}
+
+// ---- Settings > Camera: Wi-Fi networks (S8 option 1) ---------------------------------------------
+
+async function wifiView() {
+  const { wifi_networks: nets } = await call('/wifi-networks');
+  const out = h('div', { class: 'out', 'aria-live': 'polite' });
+  const form = onSubmit(h('form', { class: 'row', 'aria-label': 'Add Wi-Fi network' },
+    field('Name (SSID)', h('input', { name: 'ssid', required: true, maxlength: 32 })),
+    field('Password', h('input', { type: 'password', name: 'password', maxlength: 63, autocomplete: 'new-password' })),
+    h('button', { type: 'submit', class: 'primary' }, 'Add')), out,
+  async (v) => { await call('/wifi-networks', { method: 'POST', body: { ssid: v.ssid, password: v.password } }); await wifiView(); });
+  show('wifi', card('h-wifi', 'Settings > Camera: Wi-Fi networks',
+    table(['Name (SSID)', ''], nets.map((n) => h('tr', {}, h('td', {}, n.ssid), h('td', {}, h('button', { type: 'button', class: 'small', 'aria-label': `Delete ${n.ssid}`,
+      onclick: () => call(`/wifi-networks/${n.id}`, { method: 'DELETE' }).then(wifiView).catch((err) => showError(out, err)) }, 'Delete'))))),
+    form, out));
+}
+
+// ---- Users (camera users; S8 option 2a) ------------------------------------------------------------
+
+async function usersView() {
+  const [{ camera_users: users }, { profiles }] = await Promise.all([call('/camera-users'), call('/profiles')]);
+  const out = h('div', { class: 'out', 'aria-live': 'polite' });
+  const profileSelect = (name, selected) => h('select', { name }, h('option', { value: '' }, '— none —'),
+    profiles.map((p) => h('option', { value: p.id, selected: p.id === selected }, p.name)));
+  const form = onSubmit(h('form', { class: 'row', 'aria-label': 'New camera user' },
+    field('Name', h('input', { name: 'name', required: true })), field('Camera profile', profileSelect('profile')),
+    h('button', { type: 'submit', class: 'primary' }, 'Add')), out,
+  async (v) => { await call('/camera-users', { method: 'POST', body: { name: v.name, ...(v.profile ? { profile: v.profile } : {}) } }); await usersView(); });
+  show('users', card('h-users', 'Users (camera users)',
+    table(['Name', 'Camera profile', 'Network (Manager)', 'Network (Assistant app)'], users.map((u) => {
+      const select = profileSelect('profile', u.profile_id);
+      select.setAttribute('aria-label', `Camera profile of ${u.name}`);
+      select.addEventListener('change', () => call(`/camera-users/${u.id}`, { method: 'PUT', body: { profile: select.value } })
+        .then(() => put(out, message('ok', `${u.name} now uses the profile ${select.selectedOptions[0].textContent}; the camera learns it when docked.`)))
+        .catch((err) => showError(out, err)));
+      return h('tr', {}, h('td', {}, u.name), h('td', {}, select), h('td', {}, u.network ? u.network.ssid : '—'), h('td', {}, u.assistant_network ? u.assistant_network.ssid : '—'));
+    })), form, out));
+}
+
+// ---- Cameras and docks --------------------------------------------------------------------------------
+
+async function camerasView() {
+  const [{ cameras }, { camera_users: users }] = await Promise.all([call('/cameras'), call('/camera-users')]);
+  const out = h('div', { class: 'out', 'aria-live': 'polite' });
+  const nameOf = (id) => (users.find((u) => u.id === id) || {}).name || '—';
+  const form = onSubmit(h('form', { class: 'row', 'aria-label': 'Add camera' },
+    field('Serial number', h('input', { name: 'serial', required: true, maxlength: 32 })),
+    field('Model', h('select', { name: 'model' }, ['W100', 'W101', 'W102', 'W110', 'W120'].map((m) => h('option', { value: m }, m)))),
+    field('Camera user', h('select', { name: 'user' }, h('option', { value: '' }, 'Self-assigned'), users.map((u) => h('option', { value: u.id }, u.name)))),
+    h('button', { type: 'submit', class: 'primary' }, 'Add')), out,
+  async (v) => { await call('/cameras', { method: 'POST', body: { serial: v.serial, model: v.model, ...(v.user ? { camera_user: v.user } : { self_assign: true }) } }); await camerasView(); });
+  show('cameras', card('h-cameras', 'Cameras',
+    table(['Serial', 'Model', 'Camera user', 'Dock', 'Certificate valid until', 'SIM'], cameras.map((c) => h('tr', {},
+      h('td', { class: 'mono' }, c.serial), h('td', {}, c.model), h('td', {}, c.self_assign ? `self-assigned${c.docked_user_id ? ` (${nameOf(c.docked_user_id)})` : ''}` : nameOf(c.camera_user_id)),
+      h('td', {}, c.docked ? `docked, bay ${c.bay}` : 'out of dock'),
+      h('td', { class: c.cert_valid ? '' : 'reason' }, c.cert_not_after ? `${dateTime(c.cert_not_after)}${c.cert_valid ? '' : ' (expired: dock the camera)'}` : '—'),
+      h('td', {}, c.capabilities.lte ? `IMEI ${c.imei || '—'} · PIN ${c.sim_pin_set ? 'set' : 'not set'}${c.apn ? ` · APN ${c.apn}` : ''}` : '—')))),
+    form, out));
+}
+
+async function docksView() {
+  const { docks } = await call('/docks');
+  const out = h('div', { class: 'out', 'aria-live': 'polite' });
+  const form = onSubmit(h('form', { class: 'row', 'aria-label': 'Add dock' },
+    field('Dock name', h('input', { name: 'name', required: true })),
+    field('Bays', h('input', { type: 'number', name: 'bays', min: '1', max: '8', value: '8', required: true })),
+    h('button', { type: 'submit', class: 'primary' }, 'Add')), out,
+  async (v) => { await call('/docks', { method: 'POST', body: { name: v.name, bays: Number(v.bays) } }); await docksView(); });
+  show('docks', card('h-docks', 'Docks',
+    table(['Dock', 'Bays'], docks.map((d) => h('tr', {}, h('td', {}, d.name),
+      h('td', {}, h('div', { class: 'row' }, d.bays.map((b) => h('span', { class: 'count' }, `${b.bay}: ${b.serial || 'empty'}`))))))),
+    h('p', { class: 'hint' }, 'Cameras are put in and taken out of the bays in the Lab panel (the physical world).'), form, out));
+}
+
+const VIEWS = { addon: addonView, profiles: profilesView, wifi: wifiView, users: usersView, cameras: camerasView, docks: docksView };
+
+nav.addEventListener('click', (event) => {
+  const view = VIEWS[event.target.dataset && event.target.dataset.view];
+  if (view) view().catch((err) => show('error', message('error', err.message, err.code)));
+});
+
+pickSystem().catch((err) => put(main, message('error', err.message, err.code)));
