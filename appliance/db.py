@@ -9,6 +9,7 @@ own transaction, and recorded in ``schema_migrations``. A database written by a 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from importlib import resources
@@ -37,11 +38,14 @@ def migrations(package: str) -> list[tuple[int, str, str]]:
 
 
 class Database:
-    """One aiosqlite connection with helpers; writes are serialised by aiosqlite's thread."""
+    """One aiosqlite connection with helpers. Writes (``execute``, ``transaction``) hold a lock:
+    the connection is shared by every coroutine, and a ``BEGIN … COMMIT`` must not interleave
+    with another coroutine's statement or commit."""
 
     def __init__(self, conn: aiosqlite.Connection, migrations_package: str):
         self.conn = conn
         self.migrations_package = migrations_package
+        self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str, migrations_package: str = "appliance.migrations.cloud") -> "Database":
@@ -95,21 +99,26 @@ class Database:
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run one statement and commit; returns the number of rows changed."""
-        async with self.conn.execute(sql, tuple(params)) as cur:
-            count = cur.rowcount
-        await self.conn.commit()
+        async with self._write_lock:
+            async with self.conn.execute(sql, tuple(params)) as cur:
+                count = cur.rowcount
+            await self.conn.commit()
         return count
 
-    async def transaction(self, statements: list[tuple[str, Iterable[Any]]]) -> None:
-        """Run several statements atomically."""
-        await self.conn.execute("BEGIN")
-        try:
-            for sql, params in statements:
-                await self.conn.execute(sql, tuple(params))
-            await self.conn.commit()
-        except Exception:
-            await self.conn.rollback()
-            raise
+    async def transaction(self, statements: list[tuple[str, Iterable[Any]]]) -> int:
+        """Run several statements atomically; returns the number of rows they changed."""
+        async with self._write_lock:
+            await self.conn.execute("BEGIN")
+            changed = 0
+            try:
+                for sql, params in statements:
+                    async with self.conn.execute(sql, tuple(params)) as cur:
+                        changed += max(cur.rowcount, 0)
+                await self.conn.commit()
+            except BaseException:  # cancelled too: never leave the shared connection inside a transaction
+                await self.conn.rollback()
+                raise
+        return changed
 
 
 def _statements(sql: str) -> list[str]:
