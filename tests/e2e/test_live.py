@@ -17,6 +17,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"), pytest.
 
 ANNA = "B8A44F000101"  # W100 with LEDs; profile "Patrol live": live stream on record, remote start always
 CHLOE = "B8A44F000103"  # W102 with a screen
+GROUP_CAMERAS = ("B8A44F000102", "B8A44F000103", "B8A44F000104", "B8A44F000105")  # Ben, Chloe, David, Emma
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -106,6 +107,19 @@ async def test_operator_sees_a_record_press_streams_plays_with_sound_and_acknowl
 async def test_groups_by_form_and_drag_and_drop_and_settings_show_the_fingerprint(env, context):
     """D7: a group made by the form, another by dragging a camera user onto "New group", a drop
     onto a full group is refused; S6: Settings shows the same fingerprint as the Manager."""
+    # The cloud knows a camera user once their camera has reached the device hub (out of its dock).
+    for serial in GROUP_CAMERAS:
+        await _set_docked(env, serial, False)
+    for serial in GROUP_CAMERAS:
+        await wait_for(lambda serial=serial: _online(env, serial), f"camera {serial} online")
+    try:
+        await _groups_and_settings(env, context)
+    finally:
+        for serial in GROUP_CAMERAS:
+            await _set_docked(env, serial, True)
+
+
+async def _groups_and_settings(env, context):
     live = await context.new_page()
     await live.goto(env.system.link)
     await sign_in_live(live, *ADMIN)
@@ -113,7 +127,7 @@ async def test_groups_by_form_and_drag_and_drop_and_settings_show_the_fingerprin
     form = live.get_by_role("form", name="New group")
     await form.get_by_label("Group name").fill("North team")
     for name in ("Anna Berg", "Ben Carter", "Chloe Dubois", "David Eriksson"):
-        await form.get_by_label(name).check()
+        await form.get_by_label(name, exact=True).check()
     await form.get_by_role("button", name="Create").click()
     north = live.locator('li.group[data-group="North team"]')
     await north.wait_for()
@@ -125,7 +139,7 @@ async def test_groups_by_form_and_drag_and_drop_and_settings_show_the_fingerprin
     await live.locator('li.group[data-group="Group 1"]').wait_for()
     assert await live.evaluate("JSON.parse(localStorage.getItem(Object.keys(localStorage)[0])).length") == 2
     await screenshot(live, "live-groups")
-    await north.get_by_role("button", name="North team").click()
+    await north.get_by_role("button", name="North team", exact=True).click()
     await live.get_by_role("heading", name="North team").wait_for()
     assert await live.locator(".tile").count() == 4
     await screenshot(live, "live-group-view")
@@ -159,7 +173,7 @@ async def test_wrong_passphrase_missing_key_clock_skew_and_no_membership_each_sa
     assert "No end-to-end key in this browser" in await missing.inner_text()
 
     async with env.lab() as lab:
-        await lab.post(f"/api/lab/cameras/{CHLOE}/actions", {"action": "undock"})
+        await _set_docked(env, CHLOE, False)
         await lab.post(f"/api/lab/cameras/{CHLOE}/actions", {"action": "skew", "seconds": 60})
         try:
             await wait_for(lambda: _online(env, CHLOE), "Chloe's camera online")
@@ -180,7 +194,7 @@ async def test_wrong_passphrase_missing_key_clock_skew_and_no_membership_each_sa
         finally:
             await lab.post(f"/api/lab/cameras/{CHLOE}/actions", {"action": "press", "button": "record", "gesture": "long"})
             await lab.post(f"/api/lab/cameras/{CHLOE}/actions", {"action": "skew", "seconds": 0})
-            await lab.post(f"/api/lab/cameras/{CHLOE}/actions", {"action": "dock"})
+            await _set_docked(env, CHLOE, True)
 
     async with env.session() as s:
         await s.post("/api/cloud/accounts", {"email": "visitor@other.test", "name": "Vera Visitor", "password": "visitor-pass"})
@@ -190,6 +204,12 @@ async def test_wrong_passphrase_missing_key_clock_skew_and_no_membership_each_sa
     await no_org.wait_for()
     assert "not a member" in await no_org.inner_text()
     await screenshot(live, "live-not-member")
+
+
+async def _set_docked(env, serial, docked):
+    if (await camera_state(env, serial))["docked"] != docked:
+        async with env.lab() as lab:
+            await lab.post(f"/api/lab/cameras/{serial}/actions", {"action": "dock" if docked else "undock"})
 
 
 async def _is(awaitable, expected):

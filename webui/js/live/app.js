@@ -428,6 +428,12 @@ nav.addEventListener('click', (event) => {
   else if (view === 'settings') settingsView();
 });
 
+// A link with key pasted into the address bar while the client is open changes only the hash.
+window.addEventListener('hashchange', async () => {
+  takeLinkFromAddressBar();
+  if (app.pendingLink && (await openPendingLink())) await startSession();
+});
+
 async function boot() {
   takeLinkFromAddressBar();
   app.keys = await listKeys().catch(() => []);

@@ -81,7 +81,7 @@ export class StreamPlayer {
     };
     this.ws.onclose = (event) => {
       this.chain = this.chain.then(() => {
-        if (this.stopped || ['ended', 'refused', 'error'].includes(this.state)) return;
+        if (this.stopped || this.ended || ['ended', 'refused', 'error'].includes(this.state)) return;
         if (event.code === 4408) this.fail(new PlayerError('too_slow', 'This browser fell behind the stream; reopen it to rejoin at the live edge.'));
         else this.fail(new PlayerError('disconnected', `The connection to the stream closed (${event.code}${event.reason ? `: ${event.reason}` : ''}).`));
       });
