@@ -177,6 +177,9 @@ class PositionUplink:
         return None
 
     async def _send(self, record: dict[str, Any]) -> None:
+        wifi = (self.driver.state.get("radio") or {}).get("wifi") or {}
+        if wifi.get("ap") and wifi.get("state") in ("connected", "roaming"):
+            record = dict(record, ap=str(wifi["ap"])[:80])  # L4: roams show on the map's trails
         plaintext = wire_positions.encode_record(record)
         out = self._live_stream()
         if out is not None:

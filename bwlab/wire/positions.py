@@ -8,7 +8,9 @@ compact UTF-8 JSON::
 ``t`` is the camera clock (seconds since the POSIX epoch) when the position was taken. When
 the GPS has lost its fix the camera seals ``"fix": false`` with ``"accuracy": null``, the last
 good position in ``lat``/``lon`` and its time in ``last_fix_t`` (D9: the map shows the lost-GPS
-icon there, with that time on hover). The server never sees any of it in clear: the chunk
+icon there, with that time on hover). On Wi-Fi the record also names the access point the camera
+is on (``"ap"``), so the map marks roaming events on the trails (L4) without the server learning
+where the camera is. The server never sees any of it in clear: the chunk
 header only says "a position, seq n, at time t".
 
 Positions go into the camera's stream while one is live (stored with it, D8). Otherwise, while
@@ -37,7 +39,7 @@ LOST_REPEAT = 10.0
 TRACK_PREFIX = "trk-"
 MAX_RECORD = 512
 
-_KEYS = {"lat", "lon", "accuracy", "t", "fix", "last_fix_t"}
+_KEYS = {"lat", "lon", "accuracy", "t", "fix", "last_fix_t", "ap"}
 
 
 class PositionError(ValueError):
@@ -78,6 +80,9 @@ def check_record(record: Any) -> None:
         v = record.get(key)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             raise PositionError(f"{key}: expected seconds since the epoch")
+    ap = record.get("ap")
+    if ap is not None and (not isinstance(ap, str) or len(ap) > 80):
+        raise PositionError("ap: expected the name of the access point the camera is on, or null")
     acc = record["accuracy"]
     if record["fix"]:
         if isinstance(acc, bool) or not isinstance(acc, (int, float)) or not 0 <= acc < 100_000:

@@ -1,0 +1,183 @@
+"""The map in a real headless Chromium (SPEC D9, D6, L4; issue 6 "Must show"): positions opened
+in the browser only; N markers for N positioned camera users and none for a user without a fix;
+a cluster with the right count; trails never longer than 30 s; the lost-GPS icon with the time of
+the last position on hover; centre on a user from the list; map → live per user.
+
+covers: D9, D6, L4, S11
+"""
+
+from __future__ import annotations
+
+import pytest
+import pytest_asyncio
+
+from e2e_lab import OPERATOR, screenshot, start_lab, wait_for
+from firmware_stub.positions import route_from_spec
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
+
+ANNA = "B8A44F000101"  # W100: no GPS
+BEN = "B8A44F000102"  # W101, Location while recording
+CHLOE = "B8A44F000103"  # W102, Location always
+EMMA = "B8A44F000105"  # W120, Location always; starts without a GPS fix here
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def env(tmp_path_factory):
+    lab_env, shutdown = await start_lab(tmp_path_factory.mktemp("e2e-map") / "data", cameras={ANNA, BEN, CHLOE, EMMA},
+                                        media="shared")
+    from bwlab.scenario import load_scenario
+
+    scenario, _ = load_scenario(None)
+    emma = next(c for c in scenario.systems[0].cameras if c.serial == EMMA)
+    lab_env.fleet.cameras[EMMA].positions.set_route(route_from_spec(scenario.route(emma.route)), fix=False)
+    for serial in (ANNA, BEN, CHLOE, EMMA):
+        await lab_env.fleet.undock(serial)
+    await lab_env.fleet.cameras[BEN].press("record")  # Ben reports while recording (S11)
+    yield lab_env
+    await shutdown()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def page(env, context):
+    page = await context.new_page()
+    page.on("pageerror", lambda exc: pytest.fail(f"page error: {exc}"))
+    await page.goto(env.url + "/live/")
+    token = await page.evaluate(
+        """async ([email, password]) => {
+            const r = await fetch('/api/cloud/sessions', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                                                         body: JSON.stringify({email, password})});
+            return r.status;
+        }""", list(OPERATOR))
+    assert token in (200, 201)
+    await page.goto(env.url + "/map/#" + env.system.link.split("#", 1)[1])
+    await wait_for(lambda: page.evaluate("Boolean(window.bwMap)"), "the map to mount")
+    await page.evaluate("window.bwMap.ready")
+    return page
+
+
+async def lab_action(env, serial: str, body: dict) -> dict:
+    async with env.lab() as lab:
+        return await lab.post(f"/api/lab/cameras/{serial}/actions", body)
+
+
+async def shown_count(page) -> int:
+    """Markers on screen: single pins plus the counts written on clusters."""
+    return await page.evaluate("""() => {
+        const pins = document.querySelectorAll('.leaflet-marker-icon .bw-pin').length;
+        const clustered = [...document.querySelectorAll('.bw-cluster-count')].reduce((n, e) => n + Number(e.textContent), 0);
+        return pins + clustered;
+    }""")
+
+
+async def test_only_positioned_users_are_shown_and_nearby_ones_cluster_with_their_count(env, page):
+    # Chloe (always) and Ben (recording) have positions; Emma has no fix yet; Anna has no GPS.
+    await wait_for(lambda: _serials(page, {BEN, CHLOE}), "Ben and Chloe on the map", timeout=20)
+    assert await page.locator(".bw-map-user").count() == 2
+    assert await shown_count(page) == 2
+    assert not await page.locator(f'[data-serial="{EMMA}"]').count()
+    assert not await page.locator(f'[data-serial="{ANNA}"]').count()
+
+    await lab_action(env, EMMA, {"action": "gps", "fix": True})
+    await wait_for(lambda: _serials(page, {BEN, CHLOE, EMMA}), "Emma on the map once her GPS has a fix")
+    await wait_for(lambda: _equals(shown_count(page), 3), "three markers")
+    await page.get_by_label("Trails (last 25 s)").check()
+    await page.wait_for_timeout(2500)  # let the trails grow for the picture
+    await screenshot(page, "map")
+
+    # Zoomed out, the three are close: one cluster that says 3.
+    await page.evaluate("window.bwMap.map.setZoom(14, {animate: false})")
+    await wait_for(lambda: _texts(page, ".bw-cluster-count", ["3"]), "one cluster of three")
+    assert await page.locator(".leaflet-marker-icon .bw-pin").count() == 0
+    await screenshot(page, "map-clusters")
+    # Centre on a user from the list: the map zooms in on her and shows her marker alone.
+    await page.locator(f'.bw-map-user[data-serial="{CHLOE}"] .bw-map-center').click()
+    await wait_for(lambda: page.locator(f'.leaflet-marker-icon .bw-pin[data-serial="{CHLOE}"]').count(),
+                   "Chloe's own marker after centring")
+    center = await page.evaluate("(() => { const c = window.bwMap.map.getCenter(); return [c.lat, c.lng]; })()")
+    cam = await page.evaluate(f"(() => {{ const c = window.bwMap.model.cameras.get('{CHLOE}'); "
+                              "return [c.lastFix.lat, c.lastFix.lon]; })()")
+    assert abs(center[0] - cam[0]) < 0.0003 and abs(center[1] - cam[1]) < 0.0005
+
+
+async def test_trails_are_never_longer_than_30_seconds(env, page):
+    await wait_for(lambda: _shows(page, {BEN, CHLOE}), "positions on the map", timeout=20)
+    await page.get_by_label("Trails (last 25 s)").check()
+    await wait_for(lambda: _trail_points(page, CHLOE, 3), "a trail of three points")
+    # Forty seconds of lab time pass: the trail keeps only the last 25 s, never more than 30.
+    async with env.lab() as lab:
+        await lab.post("/api/lab/time/travel", {"seconds": 40})
+    before = await page.evaluate(f"window.bwMap.model.cameras.get('{CHLOE}').last.t")
+    await wait_for(lambda: _newer(page, CHLOE, before + 30), "a position after the time travel", timeout=15)
+    spans = await page.evaluate("window.bwMap.trailSpans()")
+    assert spans and all(0 <= s <= 30 for s in spans.values()), spans
+    points = await page.evaluate(f"window.bwMap.model.cameras.get('{CHLOE}').trail.map(p => p.t)")
+    assert points[-1] - points[0] <= 30 and all(t >= before for t in points)
+    drawn = await page.locator("path.bw-trail").count()
+    assert drawn >= 2
+
+
+async def test_the_lost_gps_icon_shows_the_time_of_the_last_position(env, page):
+    await wait_for(lambda: _shows(page, {CHLOE}), "Chloe on the map", timeout=20)
+    await lab_action(env, CHLOE, {"action": "gps", "fix": False})
+    pin = page.locator(f'.bw-pin.lost[data-serial="{CHLOE}"]')
+    await wait_for(lambda: _visible_or_clustered(page, pin), "the lost-GPS icon for Chloe")
+    cam = env.fleet.cameras[CHLOE].positions
+    await wait_for(lambda: (cam.last_record or {}).get("fix") is False, "the camera's lost record")
+    last_fix_t = cam.last_record["last_fix_t"]
+    await page.locator(f'.bw-map-user[data-serial="{CHLOE}"] .bw-map-center').click()
+    await pin.wait_for()
+    assert float(await pin.get_attribute("data-last-fix")) == pytest.approx(last_fix_t, abs=1e-3)
+    expected = await page.evaluate(f"new Date({last_fix_t} * 1000).toLocaleTimeString('en-GB', {{hour12: false}})")
+    await pin.hover()
+    assert await pin.get_attribute("title") == f"GPS lost — last position {expected}"
+    status = page.locator(f'.bw-map-user[data-serial="{CHLOE}"] .bw-map-user-status')
+    assert await status.text_content() == f"GPS lost since {expected}"
+    await screenshot(page, "map-lost-gps")
+    await lab_action(env, CHLOE, {"action": "gps", "fix": True})
+    await page.locator(f'.bw-pin:not(.lost)[data-serial="{CHLOE}"]').wait_for()
+
+
+async def test_live_toggle_switches_a_user_from_the_map_to_live_video(env, page):
+    await wait_for(lambda: _shows(page, {BEN}), "Ben on the map", timeout=20)
+    detail = await page.evaluate(f"""() => new Promise((resolve) => {{
+        document.querySelector('.bw-map').addEventListener('bw-map-open-live', (e) => {{
+            e.stopPropagation(); resolve(e.detail); }}, {{once: true, capture: true}});
+        document.querySelector('.bw-map-user[data-serial="{BEN}"] .bw-map-live').click();
+    }})""")
+    assert detail["userName"] == "Ben Carter" and detail["serial"] == BEN
+    assert detail["streamId"], "Ben streams: the live toggle names his stream"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+async def _serials(page, expected: set[str]) -> bool:
+    return set(await page.evaluate("window.bwMap.visibleSerials()")) == expected
+
+
+async def _shows(page, serials: set[str]) -> bool:
+    return set(await page.evaluate("window.bwMap.visibleSerials()")) >= serials
+
+
+async def _equals(value, expected) -> bool:
+    return (await value) == expected
+
+
+async def _texts(page, selector: str, expected: list[str]) -> bool:
+    return await page.locator(selector).all_text_contents() == expected
+
+
+async def _trail_points(page, serial: str, n: int) -> bool:
+    return await page.evaluate(f"window.bwMap.model.cameras.get('{serial}').trail.length") >= n
+
+
+async def _newer(page, serial: str, t: float) -> bool:
+    return await page.evaluate(f"window.bwMap.model.cameras.get('{serial}').last.t") >= t
+
+
+async def _visible_or_clustered(page, pin) -> bool:
+    if await pin.count():
+        return True
+    return await page.evaluate("(() => { const m = window.bwMap.model.cameras.get('%s'); "
+                               "return Boolean(m && m.last && !m.last.fix); })()" % CHLOE)
