@@ -383,21 +383,25 @@ export async function mountMap(element, { orgId, keyRecord, api = defaultApi, on
     return cam;
   }
 
+  /** One position frame from the feed: open it, apply it. Returns {openMs, updateMs} (benchmark). */
   async function onFrame(buffer) {
+    const started = performance.now();
     const chunk = parseChunk(buffer);
-    if (chunk.kind !== 'position') return;
+    if (chunk.kind !== 'position') return null;
     const info = containers.get(chunk.streamId);
     const key = keys.get(chunk.streamId);
-    if (!info || !key) return;
+    if (!info || !key) return null;
     let record;
     try {
       const plain = await openChunk(await key, chunk.streamId, 'position', chunk.seq, chunk.sealed);
       record = JSON.parse(new TextDecoder().decode(plain));
     } catch (err) {
       console.warn('position dropped:', err.message); // tampered or not ours: never shown
-      return;
+      return null;
     }
+    const opened = performance.now();
     ingest(info, chunk.seq, record);
+    return { openMs: opened - started, updateMs: performance.now() - opened };
   }
 
   function onJson(data) {
@@ -456,6 +460,9 @@ export async function mountMap(element, { orgId, keyRecord, api = defaultApi, on
     center,
     setTrails,
     ingest,
+    /** Feed messages without the socket, through the same path (bench/bench_map.py). */
+    ingestJson: (data) => onJson(data),
+    ingestFrame: (buffer) => onFrame(buffer),
     /** Seconds between the oldest and newest point of each visible trail (D9: ≤ 30). */
     trailSpans() {
       const out = {};
