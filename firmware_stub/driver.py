@@ -348,13 +348,21 @@ class CameraDriver:
         if out is None or out.stream_id != stream_id:
             return
         encoder = self._encoder(out.user_name)
+        # The encoder is not thread-safe, and a worker thread cannot be cancelled: when the stop
+        # comes while a feed runs, wait for that feed and keep what it made, then close.
+        feeding: asyncio.Future | None = None
         try:
             while True:
-                chunks = await asyncio.to_thread(encoder.feed, self.clock.now())
+                feeding = asyncio.ensure_future(asyncio.to_thread(encoder.feed, self.clock.now()))
+                chunks = await asyncio.shield(feeding)
+                feeding = None
                 for c in chunks:
                     await self._upload(out, c)
                 await asyncio.sleep(MEDIA_TICK)
         except asyncio.CancelledError:
+            if feeding is not None:
+                for c in await feeding:
+                    await self._upload(out, c)
             for c in await asyncio.to_thread(encoder.close, self.clock.now()):
                 await self._upload(out, c)
             raise
