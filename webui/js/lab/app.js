@@ -148,7 +148,7 @@ function update(c, state) {
       h('span', { class: 'led', dataset: { led: 'record', color: leds.record || 'off' }, 'aria-label': `Recording LED ${leds.record || 'off'}` }, 'REC'),
       h('span', { class: 'led', dataset: { led: 'wifi', color: leds.wifi || 'off' }, 'aria-label': `Wi-Fi LED ${leds.wifi || 'off'}` }, 'Wi-Fi'));
   }
-  put(body, face, h('div', { class: 'lens' }), h('div', { class: 'hint' }, s.docked ? `Docked · bay ${s.bay}` : 'Out of dock'));
+  put(body, face, h('div', { class: 'lens' }), h('div', { class: 'hint' }, s.docked ? `Docked · ${s.bay}` : 'Out of dock'));
   put(stateLine,
     `${s.recording ? 'Recording' : 'Not recording'} · stream ${s.streaming || 'off'}`,
     s.acknowledged_by ? ` · acknowledged by ${s.acknowledged_by}` : '',

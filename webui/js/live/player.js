@@ -21,7 +21,10 @@ import { parseFragment, parseInit } from '../fmp4.js';
 import { listKeys } from '../keystore.js';
 
 export const CLOCK_TOLERANCE = 5; // seconds: S1 "a few seconds" (docs/decisions.md)
-const LIVE_LAG = 0.3; // seconds of media kept buffered ahead of the MSE play position
+// MSE play position: a frame can only play once its whole fragment (200 ms of media) has come,
+// so the play position trails the newest media, measured when a fragment lands, by one
+// fragment plus a margin for jitter; the playback rate pulls it back when it drifts further.
+const LIVE_LAG = 0.28; // seconds behind the newest media when a fragment lands
 const MAX_LIVE_LAG = 1.5; // beyond this the player jumps to the live edge
 const KEEP_SECONDS = 30; // media kept in the MSE buffer behind the play position
 const LATENCY_WINDOW = 60; // frames in the shown median
@@ -253,7 +256,11 @@ export class StreamPlayer {
 
   afterAppend() {
     const video = this.video;
-    if (!video || this.started || !video.buffered.length) return;
+    if (!video || !video.buffered.length) return;
+    if (this.started) {
+      if (!this.recording) this.steer();
+      return;
+    }
     this.started = true;
     const b = video.buffered;
     video.currentTime = this.recording ? b.start(0) : Math.max(b.start(0), b.end(b.length - 1) - LIVE_LAG);
@@ -273,17 +280,21 @@ export class StreamPlayer {
     if (!this.video.muted) this.startMeter();
   }
 
-  /** Keep the play position LIVE_LAG behind the newest media, catching up gently. */
+  /** As a fragment lands: keep the play position LIVE_LAG behind the newest media. */
+  steer() {
+    const video = this.video;
+    const end = video.buffered.end(video.buffered.length - 1);
+    const lag = end - video.currentTime;
+    if (lag > MAX_LIVE_LAG) video.currentTime = end - LIVE_LAG;
+    else video.playbackRate = lag > LIVE_LAG + 0.15 ? 1.15 : lag > LIVE_LAG + 0.04 ? 1.04 : 1.0;
+  }
+
+  /** Between fragments: recover from a stall or a position outside the buffer. */
   followEdge() {
     const video = this.video;
     if (!video || !video.buffered.length || !this.started) return;
     const end = video.buffered.end(video.buffered.length - 1);
-    const lag = end - video.currentTime;
-    if (lag > MAX_LIVE_LAG || video.currentTime < video.buffered.start(0)) {
-      video.currentTime = end - LIVE_LAG;
-    } else {
-      video.playbackRate = lag > LIVE_LAG + 0.2 ? 1.1 : 1.0;
-    }
+    if (video.currentTime < video.buffered.start(0) || end - video.currentTime > MAX_LIVE_LAG) video.currentTime = end - LIVE_LAG;
     if (video.paused && !video.ended && this.state === 'playing') video.play().catch(() => {});
   }
 
