@@ -25,6 +25,7 @@ import numpy as np
 from bwlab.viewer import Viewer
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import envelope
+from bwlab.wire.positions import decode_record
 from firmware_stub.media import iter_boxes, parse_init
 
 CHLOE = "B8A44F000103"  # W102 with GPS, profile "Patrol live" (live stream on record, Location always)
@@ -180,6 +181,7 @@ async def test_cloud_holds_no_plaintext_media_and_no_private_key(appliance, demo
     # The recording is the whole stream, decrypted by the operator's key.
     in_stream = sum(1 for c, _ in plaintext if c.kind == wire_chunk.KIND_POSITION)  # chunks_sent counts media
     assert report.ended and report.chunks == cam.chunks_sent + in_stream
+    assert report.seqs == list(range(report.chunks))
     assert report.video_frames >= 30 and report.audio_frames > 0
     kinds = [c.kind for c, _ in plaintext]
     inits = [p for c, p in plaintext if c.kind == wire_chunk.KIND_INIT]
@@ -187,6 +189,7 @@ async def test_cloud_holds_no_plaintext_media_and_no_private_key(appliance, demo
     positions = [p for c, p in plaintext if c.kind == wire_chunk.KIND_POSITION]
     assert len(inits) == 1 and len(fragments) >= 10
     assert positions, "the camera has GPS and Location 'Always': its positions are sealed into the stream"
+    assert all(55 < decode_record(p)["lat"] < 56 for p in positions)  # the demo site's latitude
     assert set(kinds) <= {wire_chunk.KIND_INIT, wire_chunk.KIND_MEDIA, wire_chunk.KIND_POSITION}
 
     # What to look for: windows from inside every video NAL unit and AAC frame, the init
@@ -214,6 +217,7 @@ async def test_cloud_holds_no_plaintext_media_and_no_private_key(appliance, demo
     assert nal_count >= report.video_frames and aac_count >= report.audio_frames
     by_kind = {k: sum(1 for v in needles.values() if v == k) for k in set(needles.values())}
     assert by_kind.get("video NAL unit", 0) > 500 and by_kind.get("AAC frame", 0) > 100, by_kind
+    assert by_kind.get("position", 0) >= 10 * len(positions), by_kind
 
     files = _cloud_files(appliance.data_dir)
     assert any(p.name == "cloud.sqlite3" for p in files)
