@@ -230,3 +230,22 @@ async def _online(env, serial):
     async with env.lab() as lab:
         status = await lab.get("/api/lab/status")
     return any(c["serial"] == serial and c["online"] for s in status["systems"] for c in s["cameras"])
+
+
+async def test_the_client_works_in_a_frame_without_pop_ups_or_dialogs(env, context):
+    """S9: VMS embedded browsers — the client runs inside a (same-site) frame, opens no pop-up
+    and no dialog box."""
+    page = await context.new_page()
+    popups, dialogs = [], []
+    page.on("popup", popups.append)
+    page.on("dialog", dialogs.append)
+    await page.goto(env.url + "/healthz")
+    await page.evaluate("""() => { document.body.innerHTML = '<iframe title="VMS" src="/live/" width="1100" height="700"></iframe>'; }""")
+    frame = page.frame_locator("iframe")
+    await frame.get_by_label("E-mail").fill(OPERATOR[0])
+    await frame.get_by_label("Password").fill(OPERATOR[1])
+    await frame.get_by_role("button", name="Sign in").click()
+    await frame.get_by_role("heading", name="Active streams").wait_for()
+    await frame.get_by_role("button", name="Settings").click()
+    await frame.get_by_role("heading", name="End-to-end encryption").wait_for()
+    assert not popups and not dialogs

@@ -120,6 +120,7 @@ export class StreamPlayer {
       const msg = JSON.parse(data);
       if (msg.type === 'stream') await this.open(msg.stream);
       else if (msg.type === 'ended' || msg.type === 'end') this.end();
+      else if (msg.type === 'live_edge') this.pastEdge = true; // the joiner's catch-up (current GOP) is over
       return;
     }
     if (!this.contentKey) return;
@@ -142,6 +143,7 @@ export class StreamPlayer {
     const runs = parseFragment(plain, this.tracks);
     const video = runs.find((r) => r.trackId === this.videoTrack.id);
     if (video && video.samples.length) this.setAnchor(chunk.captureTime - video.baseDecodeTime / this.videoTrack.timescale);
+    if (this.pastEdge && this.edgeCapture === undefined) this.edgeCapture = chunk.captureTime;
     if (this.mode === 'webcodecs') this.decode(video);
     else this.append(plain);
   }
@@ -186,7 +188,8 @@ export class StreamPlayer {
     this.framesOut.textContent = `Frames: ${this.frames}`;
     if (captured !== null) this.clockOut.textContent = `Camera clock ${time(captured)}`;
     if (this.state === 'connecting' || this.state === 'buffering') this.setState('playing', '');
-    if (this.recording || latency === null) return;
+    // Latency counts frames from live chunks only, not the catch-up a joiner receives first.
+    if (this.recording || latency === null || this.edgeCapture === undefined || captured < this.edgeCapture) return;
     this.latencies.push(latency);
     if (this.latencies.length > 5000) this.latencies.splice(0, 1000);
     if (this.frames % 5 === 0) {
