@@ -237,8 +237,8 @@ async def test_the_client_works_in_a_frame_without_pop_ups_or_dialogs(env, conte
     and no dialog box."""
     page = await context.new_page()
     popups, dialogs = [], []
-    page.on("popup", popups.append)
-    page.on("dialog", dialogs.append)
+    page.on("popup", lambda p: popups.append(p))
+    page.on("dialog", lambda d: dialogs.append(d))
     await page.goto(env.url + "/healthz")
     await page.evaluate("""() => { document.body.innerHTML = '<iframe title="VMS" src="/live/" width="1100" height="700"></iframe>'; }""")
     frame = page.frame_locator("iframe")
