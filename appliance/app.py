@@ -21,16 +21,21 @@ from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from bwlab.clock import LabClock
+from bwlab.regions import SERVICE_HOSTS
 
 from .auth import access_middleware
 from .cloud.routes import routes as cloud_routes
+from .cloud.soc import routes as soc_routes
+from .cloud.soc import setup_soc
 from .cloud.positions import routes as position_routes
 from .cloud.streams import routes as stream_routes
+from .cloud.usage import setup_usage
 from .context import APPLIANCE, Appliance, ApplianceConfig
 from .controller.routes import routes as controller_routes
 from .db import Database
 from .http import PUBLIC, access, error_middleware, json_response, security_headers_middleware
 from .hub.routes import setup_hub
+from .lab.dns import setup_dns
 from .lab.routes import setup_lab
 from .pki import ensure_lab_tls
 
@@ -63,7 +68,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
         row = await db.fetchone("SELECT value FROM lab_state WHERE key = 'clock_offset'")
         if row is not None:
             clock.set_offset(max(clock.offset, float(row["value"])))
-        tls = ensure_lab_tls(config.data_dir, clock.now())
+        tls = ensure_lab_tls(config.data_dir, clock.now(), [h.name for h in SERVICE_HOSTS])  # T5 names too
         app[APPLIANCE] = Appliance(
             config=config, clock=clock, db=db, controller_db=controller_db, tls=tls, lab_token=_lab_token(config.data_dir),
             started_at=clock.now(),
@@ -75,7 +80,10 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
     app.cleanup_ctx.append(appliance_ctx)
     setup_routes(app)
     setup_hub(app)
+    setup_soc(app)  # after the hub: observes its streams (S12)
+    setup_usage(app)
     setup_lab(app)
+    setup_dns(app)  # /api/lab/dns/* and /api/lab/faults/blocked-hosts (T5, T2)
     return app
 
 
@@ -84,6 +92,7 @@ def setup_routes(app: web.Application) -> None:
     cloud.add_routes(cloud_routes)
     cloud.add_routes(stream_routes)
     cloud.add_routes(position_routes)
+    cloud.add_routes(soc_routes)
     app.add_subapp("/api/cloud", cloud)
     controller = web.Application()
     controller.add_routes(controller_routes)

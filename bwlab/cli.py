@@ -6,6 +6,8 @@
     bwlab travel DURATION                           move lab time forward (e.g. 6d, 36h, 90m)
     bwlab press SERIAL BUTTON [GESTURE]             press a camera's button
     bwlab dock SERIAL [DOCK BAY] / undock SERIAL    put a camera in a bay or take it out
+    bwlab soc-receiver --port P [--secret whsec_…]  receive, verify and print SOC notifications
+    bwlab dns [--format hosts|dnsmasq]              the T5 host names pointing at the appliance
 
 A running lab writes ``lab.json`` (URL, lab token, CA path) in its data directory; the other
 commands read it from ``--data-dir`` (default ``$BWLAB_DATA_DIR`` or ~/.local/share/bwlab) unless
@@ -104,6 +106,21 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_argument("--recording", action="store_true", help="play a recording instead of live")
     view.add_argument("--wait", type=float, default=30.0, help="how long to wait for a live stream")
     common(view)
+
+    soc = sub.add_parser("soc-receiver", help="receive SOC notifications: verify their signatures and print them")
+    soc.add_argument("--port", type=int, required=True, help="port to listen on")
+    soc.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    soc.add_argument("--secret", default=None, help="the integration's signing secret, whsec_… (default: accept unsigned)")
+    soc.add_argument("--tls-cert", type=Path, default=None, help="serve HTTPS with this certificate (PEM)")
+    soc.add_argument("--tls-key", type=Path, default=None, help="the certificate's private key (PEM)")
+    soc.add_argument("--clock-offset", type=float, default=0.0,
+                     help="seconds the lab clock runs ahead of real time (bwlab status prints it)")
+    soc.add_argument("--json", action="store_true", help="print one JSON object per notification")
+
+    dns = sub.add_parser("dns", help="the service's host names (T5) as a hosts file or a dnsmasq snippet")
+    dns.add_argument("--format", choices=("hosts", "dnsmasq"), default="hosts")
+    dns.add_argument("--address", default=None, help="the appliance address to point them at (default: as reached)")
+    common(dns)
     return parser
 
 
@@ -362,8 +379,70 @@ async def cmd_view(args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_soc_receiver(args: argparse.Namespace) -> int:
+    """S12: a SOC's receiving end; runs until interrupted."""
+    import ssl
+
+    from aiohttp import web
+
+    from bwlab.soc_receiver import OffsetClock, SocReceiver, printer
+    from bwlab.wire.webhooks import secret_key
+
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise CliError("--tls-cert and --tls-key go together")
+    if args.secret is not None:
+        try:
+            secret_key(args.secret)
+        except ValueError as exc:
+            raise CliError(f"--secret: {exc}") from None
+    receiver = SocReceiver(args.secret, OffsetClock(args.clock_offset),
+                           printer(args.json, lambda line: print(line, flush=True)))
+    context = None
+    if args.tls_cert is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_cert_chain(args.tls_cert, args.tls_key)
+        except (OSError, ssl.SSLError) as exc:
+            raise CliError(f"--tls-cert/--tls-key: {exc}") from None
+    runner = web.AppRunner(receiver.app(), access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, args.host, args.port, ssl_context=context)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise CliError(f"cannot listen on {args.host}:{args.port}: {exc}") from None
+        scheme = "https" if context else "http"
+        print(f"bwlab soc-receiver: listening on {scheme}://{args.host}:{args.port}/ "
+              f"({'verifying signatures' if args.secret else 'accepting unsigned notifications'})",
+              file=sys.stderr, flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+    return 0
+
+
+async def cmd_dns(args: argparse.Namespace) -> int:
+    """T5: the host names for /etc/hosts or dnsmasq, pointing at the appliance."""
+    path = "/api/lab/dns/hosts" if args.format == "hosts" else "/api/lab/dns/dnsmasq.conf"
+    if args.address:
+        from urllib.parse import quote
+
+        path += "?address=" + quote(args.address)
+    text = await _lab_call(args, "GET", path)
+    if args.json:
+        print(json.dumps({"format": args.format, "text": text}))
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 COMMANDS = {"view": cmd_view, "up": cmd_up, "fleet": cmd_fleet, "status": cmd_status, "travel": cmd_travel, "press": cmd_press,
-            "dock": cmd_dock, "undock": cmd_undock}
+            "dock": cmd_dock, "undock": cmd_undock, "soc-receiver": cmd_soc_receiver, "dns": cmd_dns}
 
 
 def main(argv: list[str] | None = None) -> int:

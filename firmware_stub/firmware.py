@@ -107,6 +107,9 @@ IGNORED_START_CODES = frozenset({"licence_expired", "streaming_disabled"})
 
 CERTIFICATE_CODES = frozenset({"certificate_expired", "certificate_refused"})
 
+HUB_REFUSAL_CODES = CERTIFICATE_CODES | {"service_unreachable"}
+"""Hub refusals the camera shows as an error until it connects again (T2 rows 3b and 5)."""
+
 ERROR_MESSAGES: dict[str, str] = {
     "streaming_disabled": "Streaming is not enabled in the camera user's profile (S7).",
     "licence_expired": "The AXIS Body Worn Live licence has expired (S15).",
@@ -114,6 +117,7 @@ ERROR_MESSAGES: dict[str, str] = {
         "The camera has not been docked for more than six days; dock it to renew its certificate (D1)."
     ),
     "certificate_refused": "The device hub rejected the camera's certificate; dock the camera (D1).",
+    "service_unreachable": "The camera cannot reach the service's host names (T5); check the network.",
     "no_network": "The camera has no usable Wi-Fi or mobile network.",
     "hub_no_response": "The device hub did not answer the stream request in time.",
     "remote_activation_disabled": "Remote stream activation is off in the camera user's profile (S7, D4).",
@@ -525,7 +529,7 @@ class Firmware:
         self._hub_deadline = now + RECONNECT_BACKOFF[min(self._backoff_step, len(RECONNECT_BACKOFF) - 1)]
         self._backoff_step += 1
         self._requeue_stream()
-        if reason in CERTIFICATE_CODES:
+        if reason in HUB_REFUSAL_CODES:
             self._hub_refusal = reason
             self._set_error(now, reason)
 

@@ -19,6 +19,7 @@ from ..auth import (ACCOUNT_KEY, ROLE_KEY, CLOUD_COOKIE, ROLES, hash_password, n
 from ..context import APPLIANCE
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from ..http import ACCOUNT, ORG_ADMIN, ORG_MEMBER, PUBLIC, access, json_response, read_body
+from .usage import organization_usage, usage_json
 
 routes = web.RouteTableDef()
 
@@ -370,7 +371,8 @@ async def list_systems(request: web.Request) -> web.Response:
 @routes.get("/orgs/{org_id}/licence")
 @access(ORG_MEMBER)
 async def licence(request: web.Request) -> web.Response:
-    """The organization's licences and whether one is valid now (S3, S15)."""
+    """The organization's licences, whether one is valid now (S3, S15), and how many it needs:
+    cameras of streaming-enabled camera users per day, averaged over the last seven days."""
     ctx = request.config_dict[APPLIANCE]
     now = ctx.clock.now()
     rows = await ctx.db.fetchall(
@@ -378,7 +380,8 @@ async def licence(request: web.Request) -> web.Response:
         (request.match_info["org_id"],),
     )
     valid = any(r["starts_at"] <= now < r["ends_at"] for r in rows)
-    return json_response({"valid": valid, "licences": [dict(r) for r in rows]})
+    used = usage_json(await organization_usage(ctx.db, request.match_info["org_id"], now))
+    return json_response({"valid": valid, "licences": [dict(r) for r in rows], **used})
 
 
 async def licence_valid(db, org_id: str, now: float) -> bool:

@@ -24,9 +24,11 @@ from bwlab.wire import messages as m
 from bwlab.wire import positions as wire_positions
 
 from .. import pki
+from ..cloud import usage
 from ..cloud.routes import licence_valid
 from ..context import APPLIANCE
 from ..http import DEVICE, access
+from ..lab.hostnames import blocked_camera_host
 from .positions import PositionHub, on_track_message, positions_ctx
 from .streams import ChunkRejected, EvidenceStore, StreamHub
 
@@ -156,7 +158,7 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
         return await _refuse(ws, ctx, None, exc.code, str(exc))
     except ValueError:
         return await _refuse(ws, ctx, None, "bad_message", "hello.signature is not base64url")
-    systems = await ctx.db.fetchall("SELECT id, org_id, device_ca_pem FROM cloud_systems")
+    systems = await ctx.db.fetchall("SELECT id, org_id, device_ca_pem, region FROM cloud_systems")
     now = ctx.clock.now()
     try:
         verified = pki.verify_device(hello.certificate, [s["device_ca_pem"] for s in systems],
@@ -168,6 +170,10 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
         return await _refuse(ws, ctx, hello.serial, "certificate_refused",
                              f"the certificate names camera {verified.serial}, not {hello.serial}")
     system = next(s for s in systems if s["device_ca_pem"] == verified.ca_pem)
+    blocked = await blocked_camera_host(ctx.db, system["region"])
+    if blocked is not None:  # T2 row 5, T5: the lab blocks a host name this camera needs
+        return await _refuse(ws, ctx, verified.serial, "service_unreachable",
+                             f"the camera cannot reach {blocked}:443 (blocked host name, T5)")
     session = DeviceSession(verified.serial, system["id"], system["org_id"], verified.not_after, ws)
     previous = registry.sessions.get(session.serial)
     if previous is not None:
@@ -188,6 +194,7 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
             del registry.sessions[session.serial]
             await ctx.db.execute("UPDATE device_state SET online = 0, last_seen_at = ? WHERE serial = ?",
                                  (ctx.clock.now(), session.serial))
+            await usage.camera_offline(ctx.db, session.serial, ctx.clock.now())  # S15
     return ws
 
 
@@ -238,6 +245,7 @@ async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, me
         session.state = message.state
         await ctx.db.execute("UPDATE device_state SET state = ?, last_seen_at = ? WHERE serial = ?",
                              (json.dumps(message.state), now, session.serial))
+        await usage.camera_reported(ctx.db, session.org_id, session.serial, message.state, now)  # S15
     elif isinstance(message, m.StreamStart):
         await _start_stream(ws, ctx, session, streams, message, now)
     elif isinstance(message, m.StreamStop):

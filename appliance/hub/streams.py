@@ -18,6 +18,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Awaitable, Callable
 
 from bwlab.wire import chunk as wire_chunk
 
@@ -118,6 +119,9 @@ class StreamHub:
         self.live: dict[str, LiveStream] = {}
         self._upload_keys: dict[str, bytes] = {}
         self.changes: set[asyncio.Queue] = set()  # Active streams listeners
+        # Called with ("stream.started" | "stream.acknowledged" | "stream.ended", S17 metadata) right
+        # after the event is committed (the SOC outbox, S12).
+        self.observers: list[Callable[[str, dict], Awaitable[None]]] = []
 
     # ---------------------------------------------------------------- streams
 
@@ -144,6 +148,8 @@ class StreamHub:
             meta = await self.metadata(stream_id)
             self.live[stream_id] = LiveStream(stream_id, org_id, region, meta)
             await self._changed({"type": "stream_started", "stream": meta})
+        if row is None:
+            await self._notify("stream.started", stream_id)
         last = await self.db.fetchone("SELECT MAX(seq) AS s FROM chunks WHERE stream_id = ?", (stream_id,))
         return 0 if last["s"] is None else last["s"] + 1
 
@@ -154,6 +160,7 @@ class StreamHub:
         if row["ended_at"] is None:
             await self.db.execute("UPDATE streams SET ended_at = ?, end_reason = ?, last_seq = ? WHERE id = ?",
                                   (ended_at, reason, last_seq, stream_id))
+            await self._notify("stream.ended", stream_id)
         live = self.live.pop(stream_id, None)
         if live is not None:
             live.ended = True
@@ -255,6 +262,17 @@ class StreamHub:
         await self.db.execute("UPDATE streams SET acknowledged_by = ?, acknowledged_at = ? WHERE id = ?",
                               (operator, now, stream_id))
         await self._changed({"type": "stream_acknowledged", "stream": await self.metadata(stream_id)})
+        await self._notify("stream.acknowledged", stream_id)
+
+    async def _notify(self, event_type: str, stream_id: str) -> None:
+        if not self.observers:
+            return
+        meta = await self.metadata(stream_id)
+        for observer in list(self.observers):
+            try:
+                await observer(event_type, meta)
+            except Exception:  # an observer's failure must not fail the camera's request
+                log.exception("stream observer failed on %s of %s", event_type, stream_id)
 
     # ---------------------------------------------------------------- retention (D8)
 

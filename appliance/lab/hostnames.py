@@ -1,0 +1,88 @@
+"""The service's host names in the lab: DNS files and the "blocked host name" fault (SPEC T5, T2).
+
+T5 lists the host names a body-worn system must reach, all on port 443 (bwlab's own names,
+``bwlab.regions.SERVICE_HOSTS``). In the lab every one of them is the appliance: ``hosts_file`` and
+``dnsmasq_conf`` write them for an ``/etc/hosts`` or a lab DNS (dnsmasq) pointing at the
+appliance's address.
+
+T2 row 5, "I get an error message about AXIS Body Worn Live" → "make sure the system can reach
+the host names listed" (a cause derived from the fix column, docs/manual-vs-spec.md row 17): the
+lab can block any T5 name. A camera needs two of them (manual-vs-spec row 24): device-to-cloud
+messaging, and the video storage host of the region its evidence goes to (the storage location
+chosen when its system was connected, S3/S17). When either is blocked the device hub refuses the
+camera with ``service_unreachable``, which the camera shows as its service error.
+
+The blocked set lives in the cloud database's ``lab_state`` (key ``blocked_hosts``), so it
+survives a restart of the appliance like the lab clock does.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from typing import Iterable
+
+from bwlab.regions import REGIONS, SERVICE_HOSTS
+
+from ..db import Database
+
+DEVICE_TO_CLOUD = next(h.name for h in SERVICE_HOSTS if h.purpose == "device-to-cloud messaging")
+KNOWN = tuple(h.name for h in SERVICE_HOSTS)
+STATE_KEY = "blocked_hosts"
+
+
+def camera_hosts(region: str) -> tuple[str, ...]:
+    """The T5 names a camera whose evidence goes to ``region`` must reach."""
+    names = [DEVICE_TO_CLOUD]
+    if region in REGIONS:
+        names.append(REGIONS[region].hostname)
+    return tuple(names)
+
+
+def check_address(address: str) -> str:
+    """An IPv4 or IPv6 address, normalised (an IPv4-mapped IPv6 address as IPv4); ValueError otherwise."""
+    ip = ipaddress.ip_address(address.strip())
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return str(mapped or ip)
+
+
+def hosts_file(address: str, names: Iterable[str] = KNOWN) -> str:
+    """``/etc/hosts`` lines pointing every T5 name at ``address``."""
+    address = check_address(address)
+    lines = ["# bwlab: the service's host names (SPEC T5, port 443) all point at the lab appliance"]
+    lines += [f"{address}\t{name}" for name in names]
+    return "\n".join(lines) + "\n"
+
+
+def dnsmasq_conf(address: str, names: Iterable[str] = KNOWN) -> str:
+    """A dnsmasq snippet (``/etc/dnsmasq.d/bwlab.conf``) answering every T5 name with ``address``."""
+    address = check_address(address)
+    lines = ["# bwlab: the service's host names (SPEC T5, port 443) all point at the lab appliance"]
+    lines += [f"address=/{name}/{address}" for name in names]
+    return "\n".join(lines) + "\n"
+
+
+def check_hostname(name: str) -> str:
+    """A T5 host name of the lab, lower-cased; ValueError naming the known ones otherwise."""
+    name = name.strip().lower().rstrip(".")
+    if name not in KNOWN:
+        raise ValueError(f"hostname: {name!r} is not one of the service's host names (T5): {', '.join(KNOWN)}")
+    return name
+
+
+async def blocked(db: Database) -> list[str]:
+    row = await db.fetchone("SELECT value FROM lab_state WHERE key = ?", (STATE_KEY,))
+    return [] if row is None else list(json.loads(row["value"]))
+
+
+async def set_blocked(db: Database, names: Iterable[str]) -> list[str]:
+    ordered = [n for n in KNOWN if n in set(names)]
+    await db.execute("INSERT INTO lab_state (key, value) VALUES (?, ?) "
+                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (STATE_KEY, json.dumps(ordered)))
+    return ordered
+
+
+async def blocked_camera_host(db: Database, region: str) -> str | None:
+    """The first host name a camera of ``region`` needs that the lab blocks, or None."""
+    names = set(await blocked(db))
+    return next((n for n in camera_hosts(region) if n in names), None)
