@@ -5,6 +5,16 @@ HTTPS call to the controller (with the lab token: the lab plays the physical doc
 device-to-cloud link is the hub's WebSocket with the camera's own certificate and key, and
 media goes up as sealed chunk frames (bwlab.wire.chunk) that the camera keeps until the hub
 acknowledges them durable, resending them after a reconnect or an appliance restart.
+
+In a scenario with a lab network the camera lives in it (``network.CameraNetwork``): its Wi-Fi
+radio and LTE modem decide whether the firmware has a network, everything it sends to the hub
+goes through the link the radio gives (``uplink.ShapedUplink``: latency, loss, rate, paused
+during a hand-over), its state carries a ``radio`` part (Wi-Fi and mobile status, link, clock,
+NTP, the endpoint response code) from which the lab builds the troubleshooting pages and the
+diagnosis, and it keeps its clock with NTP (``ntplib``) against the system's NTP server or the
+lab's. The endpoint response code (T1 page 4) is 200 when the device hub accepts the camera, 403
+when it refuses it (its certificate, an unreachable service), the HTTP status of a refused
+WebSocket upgrade, or ``refused``/``timeout``/``dns``/``tls`` when no answer came.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ import base64
 import functools
 import logging
 import os
+import random
 import ssl
 import uuid
 from collections import OrderedDict
@@ -21,8 +32,11 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 import aiohttp
+import ntplib
 
-from bwlab.clock import Clock
+from appliance.lab.faults import Impairment, camera_impairment, impair
+from appliance.lab.radio import LinkQuality, WifiNetwork
+from bwlab.clock import Clock, monotonic, system_time
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import envelope
 from bwlab.wire import messages as m
@@ -31,6 +45,8 @@ from bwlab.wire.device_auth import answer_challenge, make_csr, new_device_key
 from . import events as ev
 from .firmware import Firmware
 from .media import LiveEncoder, MediaChunk, SharedSource
+from .network import LINK_IDEAL, CameraNetwork
+from .uplink import ShapedSocket, ShapedUplink
 from .positions import PositionUplink
 
 log = logging.getLogger(__name__)
@@ -38,6 +54,12 @@ log = logging.getLogger(__name__)
 MEDIA_TICK = 0.04
 RECONNECT_FLOOR = 0.5
 MAX_UNACKED = 3000  # about ten minutes of media: the camera's own buffer
+RADIO_TICK = 0.1  # seconds between two looks at the radio (walks, hand-overs, faults)
+RADIO_REPORT_EVERY = 1.0  # a radio change that matters goes out at once, signal drift at most this often
+NTP_POLL = 64.0  # seconds between two NTP syncs of the camera's clock
+NTP_TIMEOUT = 1.0
+# Control messages that must still reach the hub after a reconnect when the link lost them.
+_NOT_REQUEUED = (m.State, m.Log, m.StreamStart, m.RemoteStartResult)
 
 
 class CameraLogAdapter(logging.LoggerAdapter):
@@ -78,7 +100,8 @@ class CameraDriver:
     """One camera. ``clock`` is the camera's own clock (lab time plus any injected skew)."""
 
     def __init__(self, serial: str, model: str, *, url: str, ca_pem: str, lab_token: str, clock: Clock,
-                 system_id: str, media: str = "live", on_state: Callable[[dict], Awaitable[None]] | None = None):
+                 system_id: str, media: str = "live", on_state: Callable[[dict], Awaitable[None]] | None = None,
+                 net: CameraNetwork | None = None, lab_clock: Clock | None = None):
         self.serial = serial.upper()
         self.model = model
         self.url = url.rstrip("/")
@@ -106,7 +129,22 @@ class CameraDriver:
         self.chunks_sent = 0
         self.chunks_acked = 0
         self._closed = False
-        self.network = (True, "WLAN")  # the lab's default network until the radio model says otherwise
+        self.network = (True, "WLAN")  # the lab's default network when the scenario has no radio model
+        self.net = net  # the lab network as this camera lives it (None: an ideal network)
+        self.lab_clock: Clock = lab_clock or getattr(clock, "base", clock)  # the physical world's time
+        self._rng = random.Random(self.serial)
+        self._uplink: ShapedUplink | None = None
+        self._impairment: Impairment | None = None  # link faults when there is no radio model
+        self._firmware_state: dict = {}
+        self._radio_key: Any = None
+        self._radio_last: dict | None = None
+        self._radio_sent_at = 0.0
+        self.endpoint_response_code: int | str | None = None
+        self.ntp_server: tuple[str, int] | None = None  # the lab's NTP server, when it runs one
+        self.ntp: dict[str, Any] = {"server": None, "synced_at": None, "offset": None, "error": None}
+        self._fixed_skew: float | None = None  # a clock set off lab time that NTP does not correct
+        self._synced_skew = 0.0
+        self._ntp_wake = asyncio.Event()
         self.positions = PositionUplink(self)  # GPS positions, sealed like media (S11, D9)
 
     # ---------------------------------------------------------------- lifecycle
@@ -114,6 +152,10 @@ class CameraDriver:
     async def start(self) -> None:
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
         self._spawn(self._timer_loop(), "timers")
+        self._spawn(self._ntp_loop(), "ntp")
+        if self.net is not None:
+            self.network = self.net.network(self.lab_clock.now())
+            self._spawn(self._radio_loop(), "radio")
 
     async def close(self) -> None:
         self._closed = True
@@ -140,7 +182,9 @@ class CameraDriver:
     async def dock(self, dock: str, bay: int, camera_user: str | None = None) -> dict:
         """Put the camera in a bay: the dock provisions it over the controller's API (D1)."""
         assert self._http is not None
-        await self.feed(ev.Docked(self.clock.now(), bay=f"{dock}/{bay}"))
+        await self.feed(ev.Docked(self.clock.now(), bay=f"{dock}/{bay}"))  # its last words go out where it is
+        if self.net is not None:
+            self.net.dock(self.lab_clock.now())
         body = {"serial": self.serial, "csr": make_csr(self._key, self.serial), "camera_user": camera_user}
         async with self._http.post(f"{self.url}/controller/{self.system_id}/api/docks/{dock}/bays/{bay}", json=body,
                                    headers={"Authorization": f"Bearer {self._lab_token}"}, ssl=self._ssl) as r:
@@ -163,6 +207,13 @@ class CameraDriver:
                 location=profile.get("location") is not None,
                 location_mode=profile.get("location") or "while_recording_or_streaming"),
             allow_troubleshooting=data["allow_troubleshooting"], time=data["time"]))
+        if self.net is not None:
+            sim = data.get("sim") or {}
+            self.net.provisioned(self.lab_clock.now(),
+                                 [WifiNetwork(n["ssid"], n.get("password") or None) for n in data["wifi_networks"]],
+                                 pin=sim.get("pin"), apn=sim.get("apn"))
+            await self._follow_radio()
+        self._ntp_wake.set()  # docked: the camera sets its clock
         return data
 
     async def undock(self, dock: str, bay: int) -> None:
@@ -172,6 +223,9 @@ class CameraDriver:
             if r.status >= 400:
                 raise RuntimeError(f"undock refused: {(await r.json()).get('error')}")
         await self.feed(ev.Undocked(self.clock.now()))
+        if self.net is not None:
+            self.net.undock(self.lab_clock.now())
+            self.network = self.net.network(self.lab_clock.now())
         up, mode = self.network
         await self.feed(ev.NetworkChanged(self.clock.now(), up=up, mode=mode))
 
@@ -181,6 +235,135 @@ class CameraDriver:
     async def set_network(self, up: bool, mode: str | None) -> None:
         self.network = (up, mode)
         await self.feed(ev.NetworkChanged(self.clock.now(), up=up, mode=mode if up else None))
+
+    async def move(self, position: tuple[float, float], walk_s: float = 0.0) -> None:
+        """Put the camera somewhere else on the site (metres), walking there in ``walk_s`` s."""
+        if self.net is None:
+            raise RuntimeError(f"camera {self.serial} is in a scenario without a lab network (no access points or cells)")
+        self.net.move(self.lab_clock.now(), position, walk_s)
+        await self._follow_radio()
+
+    async def set_faults(self, faults: list) -> None:
+        """The lab's faults changed: the radio world and the uplink follow (L2)."""
+        if self.net is not None:
+            self.net.set_faults(self.lab_clock.now(), faults)
+            await self._follow_radio()
+        else:
+            self._impairment = camera_impairment(self.serial, faults)
+            await self._publish()
+
+    def link(self) -> LinkQuality:
+        """What the uplink gets now: the radio's link with the lab's impairments on top."""
+        if self.net is not None:
+            return self.net.link(self.lab_clock.now())
+        return impair(LINK_IDEAL, self._impairment)
+
+    def set_clock_skew(self, seconds: float | None) -> None:
+        """S1, L2: set the camera's clock ``seconds`` off lab time and keep it there (no NTP),
+        or (None) let it follow NTP again."""
+        skewed = self.clock
+        if seconds is not None:
+            self._fixed_skew = float(seconds)
+            skewed.skew = float(seconds)  # type: ignore[attr-defined]
+        elif self._fixed_skew is not None:
+            self._fixed_skew = None
+            skewed.skew = self._synced_skew  # type: ignore[attr-defined]
+            self._ntp_wake.set()
+
+    def request_clock_sync(self) -> None:
+        self._ntp_wake.set()
+
+    # ---------------------------------------------------------------- the lab network
+
+    async def _radio_loop(self) -> None:
+        while not self._closed:
+            await self._follow_radio()
+            await asyncio.sleep(RADIO_TICK)
+
+    async def _follow_radio(self) -> None:
+        """Advance the radio; tell the firmware when its network changes; report the radio."""
+        assert self.net is not None
+        now = self.lab_clock.now()
+        self.net.tick(now)
+        network = self.net.network(now)
+        if network != self.network:
+            await self.set_network(*network)
+        summary = self._radio_summary(now)
+        key = _radio_key(summary)
+        if key != self._radio_key or (summary != self._radio_last and monotonic() - self._radio_sent_at >= RADIO_REPORT_EVERY):
+            await self._publish()
+
+    def _radio_summary(self, now: float) -> dict[str, Any]:
+        summary = self.net.summary(now) if self.net is not None else {
+            "mode": self.network[1] or "WLAN", "network": {"up": self.network[0], "mode": self.network[1]},
+            "wifi": None, "mobile": None}
+        summary["clock_offset_s"] = round(getattr(self.clock, "skew", 0.0), 4)
+        summary["clock_fixed"] = self._fixed_skew is not None
+        summary["ntp"] = dict(self.ntp)
+        summary["endpoint_response_code"] = self.endpoint_response_code
+        summary["uplink_queue"] = self._uplink.queued if self._uplink is not None else 0
+        if self.net is None:
+            summary["impairment"] = self._impairment.as_dict() if self._impairment is not None else None
+        return summary
+
+    async def _publish(self) -> None:
+        """Send the camera's state (firmware + radio) to the hub and the lab."""
+        radio = self._radio_summary(self.lab_clock.now())
+        self._radio_key, self._radio_last, self._radio_sent_at = _radio_key(radio), radio, monotonic()
+        self.state = {**self._firmware_state, "radio": radio}
+        await self._send(m.State(state=self.state))
+        if self._on_state is not None:
+            await self._on_state(self.state)
+
+    def _sent(self, nbytes: int) -> None:
+        if self.net is not None:
+            self.net.record_usage(self.lab_clock.now(), nbytes)
+
+    def frames(self) -> list:
+        """The camera's 802.11 frame log (for the pcap, L4)."""
+        return list(self.net.frames()) if self.net is not None else []
+
+    async def _ntp_loop(self) -> None:
+        while not self._closed:
+            await self.sync_clock()
+            self._ntp_wake.clear()
+            try:
+                await asyncio.wait_for(self._ntp_wake.wait(), NTP_POLL)
+            except asyncio.TimeoutError:
+                pass
+
+    async def sync_clock(self) -> None:
+        """Set the camera's clock from NTP (S1): the system's NTP server, else the lab's."""
+        server = self._ntp_target()
+        if server is None or self._fixed_skew is not None:
+            return
+        host, port = server
+        self.ntp["server"] = f"{host}:{port}"
+        try:
+            stats = await asyncio.to_thread(_ntp_query, host, port)
+        except (ntplib.NTPException, OSError) as exc:
+            self.ntp["error"] = f"no answer from {host}:{port} ({type(exc).__name__})"
+        else:
+            if stats.stratum == 0 or stats.leap == 3:
+                code = ntplib.ref_id_to_text(stats.ref_id, stats.stratum) if stats.stratum == 0 else "unsynchronised"
+                self.ntp["error"] = f"kiss-o'-death {code}".strip()
+            elif self._fixed_skew is None:
+                skew = system_time() + stats.offset - self.lab_clock.now()
+                self._synced_skew = skew
+                self.clock.skew = skew  # type: ignore[attr-defined]
+                self.ntp.update(synced_at=self.lab_clock.now(), offset=round(stats.offset, 4), error=None)
+        if self.net is not None or self.state:
+            await self._publish()
+
+    def _ntp_target(self) -> tuple[str, int] | None:
+        configured = (getattr(self, "provisioning", None) or {}).get("ntp_server")
+        if configured:
+            host, _, port = str(configured).rpartition(":") if ":" in str(configured) else (str(configured), "", "123")
+            try:
+                return host, int(port)
+            except ValueError:
+                return str(configured), 123
+        return self.ntp_server
 
     # ---------------------------------------------------------------- the firmware pump
 
@@ -206,10 +389,8 @@ class CameraDriver:
 
     async def _execute(self, command: ev.Command) -> None:
         if isinstance(command, ev.ReportState):
-            self.state = command.state
-            await self._send(m.State(state=command.state))
-            if self._on_state is not None:
-                await self._on_state(command.state)
+            self._firmware_state = command.state
+            await self._publish()
         elif isinstance(command, ev.OpenHubConnection):
             if self._hub_task is None or self._hub_task.done():
                 self._hub_task = asyncio.create_task(self._hub_session(), name=f"camera {self.serial} hub")
@@ -261,6 +442,7 @@ class CameraDriver:
         assert self._http is not None
         hub_url = (self.provisioning.get("system") or {}).get("hub_url") or self.url.replace("https", "wss") + "/hub/v1/devices"
         reason = "connection_lost"
+        uplink_task: asyncio.Task | None = None
         try:
             async with self._http.ws_connect(hub_url, ssl=self._ssl, heartbeat=20.0,
                                              max_msg_size=4 * 1024 * 1024) as ws:
@@ -270,8 +452,12 @@ class CameraDriver:
                 reply = m.decode((await ws.receive(timeout=10)).data, (m.Welcome, m.Error))
                 if isinstance(reply, m.Error):
                     reason = reply.code
+                    self.endpoint_response_code = 403
                     return
-                self._ws = ws
+                self.endpoint_response_code = 200
+                self._uplink = ShapedUplink(ws, self.link, self._rng, on_sent=self._sent)
+                uplink_task = asyncio.create_task(self._uplink.run(), name=f"camera {self.serial} uplink")
+                self._ws = ShapedSocket(ws, self._uplink)  # type: ignore[assignment]  # every send is shaped
                 await self.feed(ev.HubConnected(self.clock.now()))
                 await self._send(m.State(state=self.state))
                 for msg in self._pending_control:
@@ -284,9 +470,17 @@ class CameraDriver:
                     await self._on_hub_message(m.decode(frame.data))
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError, m.ProtocolError, TypeError) as exc:
             reason = f"connection_failed: {type(exc).__name__}"
+            if self._ws is None:
+                self.endpoint_response_code = _no_answer_code(exc)
             self.log.debug("hub link: %s", exc)
         finally:
             self._ws = None
+            if uplink_task is not None:
+                uplink_task.cancel()
+                await asyncio.gather(uplink_task, return_exceptions=True)
+            if self._uplink is not None:
+                self._pending_control.extend(_requeued(self._uplink.unsent_text()))
+                self._uplink = None
             if not self._closed:
                 await asyncio.sleep(RECONNECT_FLOOR)
                 await self.feed(ev.HubDisconnected(self.clock.now(), reason=reason))
@@ -394,3 +588,45 @@ class CameraDriver:
     @property
     def unacked(self) -> int:
         return len(self._unacked)
+
+
+def _radio_key(summary: dict) -> Any:
+    """What in a radio summary must reach the lab at once (not the signal drifting on a walk)."""
+    wifi, mobile = summary.get("wifi") or {}, summary.get("mobile") or {}
+    return (summary.get("mode"), str(summary.get("network")), str(summary.get("impairment")),
+            summary.get("clock_fixed"), round(summary.get("clock_offset_s") or 0.0, 1), str(summary.get("ntp")),
+            summary.get("endpoint_response_code"),
+            tuple(wifi.get(k) for k in ("state", "ssid", "ipv4", "auth_status", "ap_mac", "failure", "weak_signal",
+                                        "degraded", "last_roam_at", "ap")),
+            tuple(mobile.get(k) for k in ("sim_status", "ipv4", "roaming", "apn", "problem", "registration",
+                                          "dock_alert", "lte_icon", "warning_icon", "cell")))
+
+
+def _requeued(texts: list[str]) -> list[Any]:
+    """The queued control messages that must still reach the hub after a reconnect."""
+    out = []
+    for text in texts:
+        try:
+            message = m.decode(text)
+        except m.ProtocolError:
+            continue
+        if not isinstance(message, _NOT_REQUEUED):
+            out.append(message)
+    return out
+
+
+def _ntp_query(host: str, port: int) -> ntplib.NTPStats:
+    return ntplib.NTPClient().request(host, version=4, port=port, timeout=NTP_TIMEOUT)
+
+
+def _no_answer_code(exc: BaseException) -> int | str:
+    """T1 page 4 when the hub's endpoint gave no usable answer."""
+    if isinstance(exc, aiohttp.WSServerHandshakeError):
+        return exc.status
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError) or isinstance(exc, ssl.SSLError):
+        return "tls"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "dns"
+    if isinstance(exc, asyncio.TimeoutError):
+        return "timeout"
+    return "refused"

@@ -4,6 +4,11 @@ The fleet follows the appliance's lab clock (the offset is pushed on every time 
 docks the cameras that the scenario starts docked, and keeps a control link to the lab
 (``/api/lab/fleet``) over which the Lab panel and the CLI press buttons, dock and undock,
 and on which every camera's physical state (LEDs, screen, vibration) is reported live.
+
+When the scenario declares a lab network (access points or cells), each camera lives in it
+(``network.CameraNetwork``): the fleet builds the world from the scenario, tells the lab what it
+holds when it registers (so faults can be checked against it), and applies the lab's fault list
+to every camera whenever it changes. The cameras keep their clocks with the lab's NTP server.
 """
 
 from __future__ import annotations
@@ -12,14 +17,22 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import aiohttp
 
+from appliance.lab.faults import Fault, World, camera_clock_skew, faults_from_list, ntp_settings
+from appliance.lab.mobile import NO_SIM, Cell, MobileConfig, Sim
+from appliance.lab.radio import RadioConfig, access_points_from_list
+from appliance.lab.telemetry import frame_to_dict
 from bwlab.client import Session
 from bwlab.clock import LabClock, SkewedClock
-from bwlab.scenario import Scenario
+from bwlab.models import get_model
+from bwlab.scenario import Camera, Scenario
 
 from .driver import CameraDriver
+from .gps import SiteFrame
+from .network import CameraNetwork, PositionSource
 from .positions import route_from_spec
 
 log = logging.getLogger(__name__)
@@ -37,11 +50,19 @@ class Fleet:
     _ws: aiohttp.ClientWebSocketResponse | None = None
     _session: Session | None = None
     _tasks: set[asyncio.Task] = field(default_factory=set)
+    world: World | None = None  # the scenario's lab network (None: cameras get an ideal network)
+    faults: list[Fault] = field(default_factory=list)
+    _clock_skews: dict[str, float] = field(default_factory=dict)  # the scenario's clock_skew_s per camera
 
     async def start(self, scenario: Scenario, only: set[str] | None = None) -> None:
         self._session = Session(self.url, self.ca_pem, token=self.lab_token)
         lab_time = await self._session.get("/api/lab/time")
         self.clock.set_offset(max(self.clock.offset, lab_time["offset"]))
+        ntp = lab_time.get("ntp") or None
+        ntp_server = (ntp.get("host") or urlsplit(self.url).hostname or "127.0.0.1", int(ntp["port"])) if ntp else None
+        self.world = _world(scenario)
+        radio_config = RadioConfig.from_mapping(scenario.radio, "radio")
+        mobile_config = MobileConfig.from_mapping(scenario.mobile, "mobile")
         systems = {s["name"]: s["id"] for s in (await self._session.get("/controller/systems"))["systems"]}
         for system in scenario.systems:
             if system.name not in systems:
@@ -50,9 +71,19 @@ class Fleet:
                 serial = cam.serial.upper()
                 if only is not None and serial not in only:
                     continue
+                net = None
+                if self.world is not None:
+                    net = CameraNetwork(serial, get_model(cam.model), world=self.world, radio_config=radio_config,
+                                        mobile_config=mobile_config, position=tuple(cam.position or (0.0, 0.0)),
+                                        imei=cam.imei, route=self._walk(scenario, cam), now=self.clock.now())
                 driver = CameraDriver(serial, cam.model, url=self.url, ca_pem=self.ca_pem, lab_token=self.lab_token,
                                       clock=SkewedClock(self.clock), system_id=systems[system.name], media=self.media,
-                                      on_state=lambda state, serial=serial: self._report(serial, state))
+                                      on_state=lambda state, serial=serial: self._report(serial, state),
+                                      net=net, lab_clock=self.clock)
+                driver.ntp_server = ntp_server
+                if cam.clock_skew_s:
+                    self._clock_skews[serial] = cam.clock_skew_s
+                    driver.set_clock_skew(cam.clock_skew_s)  # S1: a camera whose clock is off from the start
                 await driver.start()
                 driver.positions.set_route(route_from_spec(scenario.route(cam.route)), offset=cam.route_offset_s,
                                            fix=cam.gps_fix)  # L1: the GPS route this camera user walks
@@ -68,7 +99,8 @@ class Fleet:
         assert self._session is not None
         self._ws = await self._session.http.ws_connect(
             self.url + "/api/lab/fleet", ssl=self._session.ssl, headers=self._session.headers(), heartbeat=20.0)
-        await self._ws.send_json({"type": "register", "serials": sorted(self.cameras)})
+        world = self.world.as_dict() if self.world is not None else None
+        await self._ws.send_json({"type": "register", "serials": sorted(self.cameras), "world": world})
         task = asyncio.create_task(self._control_loop(), name="fleet control")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -81,6 +113,8 @@ class Fleet:
             data = json.loads(msg.data)
             if data.get("type") == "clock":
                 self.clock.set_offset(max(self.clock.offset, float(data["offset"])))
+            elif data.get("type") == "faults":
+                await self.apply_faults(faults_from_list(data.get("faults") or []))
             elif data.get("type") == "action":
                 task = asyncio.create_task(self._act(data), name=f"fleet action {data.get('id')}")
                 self._tasks.add(task)
@@ -109,12 +143,44 @@ class Fleet:
             elif action == "gps":
                 driver.positions.set_fix(bool(data.get("fix")))  # D9: the GPS loses or regains its fix
             elif action == "skew":
-                driver.clock.skew = float(data["seconds"])  # S1, L2: this camera's clock runs off lab time
+                driver.set_clock_skew(float(data["seconds"]))  # S1, L2: this camera's clock runs off lab time
+            elif action == "move":
+                position = data.get("position") or []
+                if len(position) != 2:
+                    raise ValueError("position: expected [x, y] in metres")
+                await driver.move((float(position[0]), float(position[1])), float(data.get("seconds") or 0.0))
+            elif action == "frames":
+                reply["frames"] = [frame_to_dict(f) for f in driver.frames()]  # L4: for the pcap
             reply["state"] = driver.state
         except (KeyError, RuntimeError, ValueError) as exc:
             reply.update(ok=False, error=str(exc), code="action_failed")
         if self._ws is not None and not self._ws.closed:
             await self._ws.send_json(reply)
+
+    async def apply_faults(self, faults: list[Fault]) -> None:
+        """The lab's fault list changed: every camera's world, link and clock follow (L2)."""
+        ntp_changed = ntp_settings(faults) != ntp_settings(self.faults)
+        self.faults = faults
+        for serial, driver in self.cameras.items():
+            await driver.set_faults(faults)
+            skew = camera_clock_skew(serial, faults)
+            driver.set_clock_skew(skew if skew is not None else self._clock_skews.get(serial))
+            if ntp_changed:
+                driver.request_clock_sync()
+
+    def _walk(self, scenario: Scenario, cam: Camera) -> PositionSource | None:
+        """Where the camera user's GPS route puts them, on the site's metre grid (L1, L4)."""
+        route = route_from_spec(scenario.route(cam.route))
+        if route is None or scenario.site is None:
+            return None
+        frame = SiteFrame(tuple(scenario.site.origin))
+        started, offset = self.clock.now(), cam.route_offset_s
+
+        def at(now: float) -> tuple[float, float]:
+            p = route.at(now - started + offset)
+            return frame.to_xy(p.lat, p.lon)
+
+        return at
 
     def _last_bay(self, serial: str) -> tuple[str | None, int | None]:
         return getattr(self.cameras[serial], "last_bay", (None, None))
@@ -151,3 +217,16 @@ class Fleet:
             await driver.close()
         if self._session is not None:
             await self._session.close()
+
+
+def _world(scenario: Scenario) -> World | None:
+    """The scenario's lab network, or None when it declares no access point and no cell."""
+    if not scenario.access_points and not scenario.cells:
+        return None
+    sims: dict[str, Sim] = {}
+    for system in scenario.systems:
+        for cam in system.cameras:
+            if get_model(cam.model).lte:
+                sims[cam.serial.upper()] = Sim.from_mapping(cam.sim, "sim") if cam.sim else NO_SIM
+    return World(access_points_from_list(scenario.access_points, "access_points"),
+                 tuple(Cell.from_mapping(c, f"cells[{i}]") for i, c in enumerate(scenario.cells)), sims)

@@ -1,4 +1,6 @@
-"""The lab's own API (/api/lab): the state of the whole lab, the lab clock and time travel (L2).
+"""The lab's own API (/api/lab): the state of the whole lab, the lab clock and time travel (L2),
+the fleets' control link and the cameras' physical actions. The lab network's API (NTP, faults,
+troubleshooting pages, diagnosis, pcap) is in ``network.py``.
 
 Everything here needs the lab token: it is the trainers' and the fleet's door to the physical
 world, which no cloud account or Manager administrator has.
@@ -11,6 +13,7 @@ import json
 import secrets
 import weakref
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -20,6 +23,8 @@ from ..auth import LAB_COOKIE, set_cookie
 from ..context import APPLIANCE
 from ..errors import Conflict, Unauthenticated
 from ..http import LAB, PUBLIC, access, json_response, read_body
+from .network import LAB_NETWORK, setup_network
+from .network import routes as network_routes
 from .site import routes as site_routes
 
 routes = web.RouteTableDef()
@@ -41,7 +46,9 @@ def setup_lab(app: web.Application) -> None:
     lab = web.Application()
     lab.add_routes(routes)
     lab.add_routes(site_routes)  # the map's site plan (D9, L4)
+    lab.add_routes(network_routes)  # NTP, faults, troubleshooting, diagnosis, pcap (S1, T1-T4, L2-L4)
     app[FLEET] = FleetLink()
+    setup_network(app, app[FLEET], travel=lambda seconds: travel_lab_time(app, seconds))
     app.add_subapp("/api/lab", lab)
 
     async def close_fleet_sockets(app: web.Application) -> None:
@@ -68,22 +75,30 @@ async def login(request: web.Request) -> web.Response:
 @routes.get("/time")
 @access(LAB)
 async def get_time(request: web.Request) -> web.Response:
+    """Lab time, the travel offset, and the lab's NTP server (S1: fleets sync their cameras to it)."""
     clock = request.config_dict[APPLIANCE].clock
-    return json_response({"lab_time": clock.now(), "offset": clock.offset})
+    return json_response({"lab_time": clock.now(), "offset": clock.offset,
+                          "ntp": request.config_dict[LAB_NETWORK].ntp_info()})
+
+
+async def travel_lab_time(app: Any, seconds: float) -> float:
+    """Move lab time forward, keep the offset across restarts, and tell every fleet (L2)."""
+    ctx = app[APPLIANCE]
+    offset = ctx.clock.travel(seconds)
+    await ctx.db.execute(
+        "INSERT INTO lab_state (key, value) VALUES ('clock_offset', ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (repr(offset),))
+    await app[FLEET].broadcast({"type": "clock", "offset": offset})
+    return offset
 
 
 @routes.post("/time/travel")
 @access(LAB)
 async def travel(request: web.Request) -> web.Response:
     """L2: move lab time forward; every rule that reads the clock sees it at once."""
-    ctx = request.config_dict[APPLIANCE]
     body = await read_body(request, Travel)
-    offset = ctx.clock.travel(body.seconds)
-    await ctx.db.execute(
-        "INSERT INTO lab_state (key, value) VALUES ('clock_offset', ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (repr(offset),))
-    await request.config_dict[FLEET].broadcast({"type": "clock", "offset": offset})
-    return json_response({"lab_time": ctx.clock.now(), "offset": offset})
+    offset = await travel_lab_time(request.config_dict, body.seconds)
+    return json_response({"lab_time": request.config_dict[APPLIANCE].clock.now(), "offset": offset})
 
 
 @routes.get("/status")
@@ -139,6 +154,26 @@ class FleetLink:
         self.all: "weakref.WeakSet[web.WebSocketResponse]" = weakref.WeakSet()
         self.listeners: "weakref.WeakSet[web.WebSocketResponse]" = weakref.WeakSet()
 
+    async def ask(self, serial: str, body: dict, timeout: float) -> dict:
+        """Have the fleet running ``serial`` carry out ``body`` (an action) and return its result;
+        ``Conflict`` when no fleet runs the camera, it does not answer, or it refuses."""
+        ws = self.sockets.get(serial)
+        if ws is None or ws.closed:
+            raise Conflict(f"no running fleet has camera {serial}; start one with `bwlab fleet`", code="camera_not_running")
+        action_id = secrets.token_hex(8)
+        future: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
+        self.pending[action_id] = future
+        await ws.send_json({"type": "action", "id": action_id, "serial": serial, **body})
+        try:
+            result = await asyncio.wait_for(future, timeout)
+        except asyncio.TimeoutError:
+            raise Conflict(f"camera {serial} did not answer within {timeout:.0f} s", code="camera_timeout") from None
+        finally:
+            self.pending.pop(action_id, None)
+        if not result.get("ok"):
+            raise Conflict(result.get("error") or "the camera refused", code=result.get("code") or "action_failed")
+        return result
+
     async def broadcast(self, message: dict, *, to_fleets: bool = True, to_listeners: bool = True) -> None:
         targets = (list(self.all) if to_fleets else []) + (list(self.listeners) if to_listeners else [])
         for ws in targets:
@@ -157,7 +192,7 @@ ACTION_TIMEOUT = 20.0
 class CameraAction:
     """A physical action on a camera: its buttons, its dock."""
 
-    action: str = field(metadata={"choices": ("press", "dock", "undock", "network", "skew", "stats", "gps")})
+    action: str = field(metadata={"choices": ("press", "dock", "undock", "network", "skew", "stats", "gps", "move")})
     button: str | None = field(default=None, metadata={"choices": ("record", "function", "top")})
     gesture: str = field(default="press", metadata={"choices": ("press", "double", "long")})
     dock: str | None = field(default=None, metadata={"max_len": 80})
@@ -167,8 +202,11 @@ class CameraAction:
     mode: str | None = field(default=None, metadata={"choices": ("WLAN", "LTE")})
     seconds: float | None = field(default=None, metadata={"min": -10 * 86400, "max": 10 * 86400})
     fix: bool | None = None  # action "gps": the GPS gets (true) or loses (false) its fix (D9)
+    position: list[float] | None = field(default=None, metadata={"max_items": 2})  # action "move": [x, y] m
 
     def __post_init__(self):
+        if self.action == "move" and (self.position is None or len(self.position) != 2):
+            raise ValueError("position: required for a move ([x, y] in metres on the site; seconds: walk time)")
         if self.action == "skew" and self.seconds is None:
             raise ValueError("seconds: required for a clock skew (the camera clock's offset from lab time)")
         if self.action == "gps" and self.fix is None:
@@ -184,10 +222,12 @@ async def fleet_socket(request: web.Request) -> web.WebSocketResponse:
     carries out the actions the Lab panel and the CLI ask for."""
     link = request.config_dict[FLEET]
     ctx = request.config_dict[APPLIANCE]
-    ws = web.WebSocketResponse(heartbeat=20.0)
+    network = request.config_dict[LAB_NETWORK]
+    ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=64 * 1024 * 1024)  # frame logs for pcaps
     await ws.prepare(request)
     link.all.add(ws)
     await ws.send_json({"type": "clock", "offset": ctx.clock.offset})
+    await ws.send_json(network.faults_message())
     mine: set[str] = set()
     try:
         async for msg in ws:
@@ -202,6 +242,7 @@ async def fleet_socket(request: web.Request) -> web.WebSocketResponse:
                 for serial in data.get("serials", [])[:1000]:
                     link.sockets[str(serial)] = ws
                     mine.add(str(serial))
+                network.declare(ws, data.get("world"))  # its APs, cells, SIM cards: what faults may change
             elif kind == "state" and isinstance(data.get("state"), dict):
                 serial = str(data.get("serial"))
                 link.states[serial] = data["state"]
@@ -211,6 +252,7 @@ async def fleet_socket(request: web.Request) -> web.WebSocketResponse:
                 if future is not None and not future.done():
                     future.set_result(data)
     finally:
+        network.forget(ws)
         for serial in mine:
             if link.sockets.get(serial) is ws:
                 del link.sockets[serial]
@@ -247,19 +289,5 @@ async def camera_action(request: web.Request) -> web.Response:
     link = request.config_dict[FLEET]
     body = await read_body(request, CameraAction)
     serial = request.match_info["serial"].upper()
-    ws = link.sockets.get(serial)
-    if ws is None or ws.closed:
-        raise Conflict(f"no running fleet has camera {serial}; start one with `bwlab fleet`", code="camera_not_running")
-    action_id = secrets.token_hex(8)
-    future: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
-    link.pending[action_id] = future
-    await ws.send_json({"type": "action", "id": action_id, "serial": serial, **schema.as_json(body)})
-    try:
-        result = await asyncio.wait_for(future, ACTION_TIMEOUT)
-    except asyncio.TimeoutError:
-        raise Conflict(f"camera {serial} did not answer within {ACTION_TIMEOUT:.0f} s", code="camera_timeout") from None
-    finally:
-        link.pending.pop(action_id, None)
-    if not result.get("ok"):
-        raise Conflict(result.get("error") or "the camera refused", code=result.get("code") or "action_failed")
+    result = await link.ask(serial, schema.as_json(body), ACTION_TIMEOUT)
     return json_response({"serial": serial, "state": result.get("state"), "stats": result.get("stats")})

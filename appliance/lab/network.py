@@ -1,0 +1,336 @@
+"""The lab network in the appliance: the NTP server, the faults API, the troubleshooting pages,
+the diagnosis and the pcap export (SPEC S1, T1–T4, L2, L3, L4; DESIGN "Time", "Lab network").
+
+The physical world of the cameras — their radios, positions, SIM cards — runs in the fleets next
+to the cameras (``firmware_stub/network.py``); the appliance keeps what the lab as a whole owns:
+
+* **NTP** (``start_ntp_server``) on lab time, UDP port ``ApplianceConfig.ntp_port`` (0 = a free
+  port, None = none), announced in ``GET /api/lab/time``. NTP faults change its responder.
+* **Faults** (``/api/lab/faults``): one book of ``faults.Fault`` for every kind (APs, cells, SIM
+  cards, link impairments, camera clocks, NTP, time travel). Each change is checked against the
+  world the running fleets declared (their APs, cells and cameras), then the whole list goes to
+  every fleet, which applies it to its cameras; so clearing is exact and a fleet that connects
+  later gets the same list.
+* **Troubleshooting pages** (``GET /api/lab/cameras/{serial}/troubleshooting``, T1): built from
+  what the camera reports, only on a W102/W120 whose system allows the mode and whose top button
+  has put it into the mode; otherwise 409 with the reason.
+* **Diagnosis** (``GET /api/lab/cameras/{serial}/diagnosis``, ``GET /api/lab/diagnosis``, L3):
+  ``diagnosis.diagnose`` over the camera's reported state joined with what the controller knows
+  (certificate, last docking, profile) and the cloud knows (licence, the hub's last refusal).
+* **pcap** (``GET /api/lab/cameras/{serial}/pcap``, L4): the fleet sends the camera's 802.11
+  frame log over the fleet link when asked; the appliance writes the pcap with scapy in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+
+from bwlab.models import MODELS
+
+from ..cloud.routes import licence_valid
+from ..context import APPLIANCE
+from ..errors import Conflict, InvalidInput, NotFound
+from ..http import LAB, access, json_response, read_json
+from . import diagnosis, troubleshooting
+from .events import ConfigError
+from .faults import FAULT_KINDS, Fault, FaultBook, World, check_against, ntp_settings, parse_fault
+from .ntp import NtpResponder, start_ntp_server
+from .pcap import pcap_bytes
+from .telemetry import CameraFacts, camera_telemetry, frames_from_list, mobile_status, wifi_status
+
+log = logging.getLogger(__name__)
+
+routes = web.RouteTableDef()
+PCAP_TIMEOUT = 20.0
+
+
+class LabNetwork:
+    """The appliance's side of the lab network (see the module docstring)."""
+
+    def __init__(self, fleet: Any, travel: Callable[[float], Awaitable[Any]]):
+        self.fleet = fleet  # routes.FleetLink: sockets, states, broadcast, ask
+        self.travel = travel  # moves lab time forward (the lab API's one way to do it)
+        self.book = FaultBook()
+        self.worlds: dict[int, World] = {}  # id(fleet socket) → the world that fleet declared
+        self.responder: NtpResponder | None = None
+        self.ntp_host: str | None = None
+        self.ntp_port: int | None = None
+
+    def world(self) -> World:
+        aps, cells, sims = {}, {}, {}
+        for w in self.worlds.values():
+            aps.update({ap.name: ap for ap in w.access_points})
+            cells.update({c.name: c for c in w.cells})
+            sims.update(w.sims)
+        return World(tuple(aps.values()), tuple(cells.values()), sims)
+
+    def declare(self, ws: Any, data: Any) -> None:
+        """A fleet registered with the world of its scenario (APs, cells, SIM cards)."""
+        try:
+            self.worlds[id(ws)] = World.from_dict(data) if isinstance(data, dict) else World()
+        except ConfigError as exc:
+            log.warning("a fleet declared a world the lab cannot read: %s", exc)
+            self.worlds[id(ws)] = World()
+
+    def forget(self, ws: Any) -> None:
+        self.worlds.pop(id(ws), None)
+
+    def faults_message(self) -> dict[str, Any]:
+        return {"type": "faults", "faults": self.book.as_list()}
+
+    def apply_ntp(self) -> None:
+        if self.responder is not None:
+            settings = ntp_settings(self.book)
+            self.responder.set_offset(settings.offset_s)
+            self.responder.set_mode(settings.mode, settings.kiss_code)
+
+    def ntp_info(self) -> dict[str, Any] | None:
+        if self.responder is None:
+            return None
+        settings = ntp_settings(self.book)
+        return {"host": self.ntp_host, "port": self.ntp_port, **settings.as_dict(),
+                "requests": self.responder.requests, "answered": self.responder.answered}
+
+
+LAB_NETWORK = web.AppKey("lab_network", LabNetwork)
+
+
+def setup_network(app: web.Application, fleet: Any, travel: Callable[[float], Awaitable[Any]]) -> None:
+    app[LAB_NETWORK] = LabNetwork(fleet, travel)
+
+    async def ntp_ctx(app: web.Application):
+        net = app[LAB_NETWORK]
+        config = app[APPLIANCE].config
+        transport = None
+        if config.ntp_port is not None:
+            host = config.host if config.host not in ("0.0.0.0", "::", "") else "0.0.0.0"
+            transport, net.responder = await start_ntp_server(app[APPLIANCE].clock, host, config.ntp_port)
+            net.ntp_host = None if host == "0.0.0.0" else host
+            net.ntp_port = transport.get_extra_info("sockname")[1]
+            log.info("lab NTP server on udp %s:%d", host, net.ntp_port)
+        yield
+        if transport is not None:
+            transport.close()
+
+    app.cleanup_ctx.append(ntp_ctx)
+
+
+def _net(request: web.Request) -> LabNetwork:
+    return request.config_dict[LAB_NETWORK]
+
+
+# --------------------------------------------------------------------------------------------
+# Faults (L2)
+
+
+async def add_fault(config: Any, data: Any) -> Fault:
+    """Validate, record and apply one fault (a travel moves lab time: D1, S15); ``config`` is
+    the application (or a request's ``config_dict``)."""
+    net, ctx = config[LAB_NETWORK], config[APPLIANCE]
+    try:
+        fault = parse_fault(data, fault_id=net.book.next_id(), now=ctx.clock.now(), path="")
+        check_against(fault, net.world(), net.fleet.sockets.keys())
+        net.book.add(fault)
+    except ConfigError as exc:
+        raise InvalidInput(str(exc), path=exc.path) from None
+    if fault.kind == "travel":
+        await net.travel(float(fault.set["seconds"]))
+    net.apply_ntp()
+    await net.fleet.broadcast(net.faults_message())
+    log.info("fault %s added: %s", fault.id, fault.summary())
+    return fault
+
+
+@routes.get("/faults")
+@access(LAB)
+async def list_faults(request: web.Request) -> web.Response:
+    """L2: the faults injected now, the kinds there are, and the world they change."""
+    net = _net(request)
+    world = net.world()
+    return json_response({"faults": net.book.as_list(), "kinds": FAULT_KINDS, "ntp": net.ntp_info(),
+                          "world": world.as_dict()})
+
+
+@routes.post("/faults")
+@access(LAB)
+async def post_fault(request: web.Request) -> web.Response:
+    """L2: inject a fault: ``{"kind", "target", "set": {...}, "id"?}`` (kinds in faults.py)."""
+    fault = await add_fault(request.config_dict, await read_json(request))
+    return json_response(fault.as_dict(), status=201)
+
+
+@routes.delete("/faults")
+@access(LAB)
+async def clear_faults(request: web.Request) -> web.Response:
+    """L2: clear every fault (time travel stays: lab time never goes back)."""
+    net = _net(request)
+    gone = net.book.clear()
+    net.apply_ntp()
+    await net.fleet.broadcast(net.faults_message())
+    return json_response({"cleared": [f.id for f in gone]})
+
+
+@routes.delete("/faults/{fault_id}")
+@access(LAB)
+async def clear_fault(request: web.Request) -> web.Response:
+    net = _net(request)
+    fault = net.book.remove(request.match_info["fault_id"])
+    if fault is None:
+        raise NotFound(f"no fault {request.match_info['fault_id']!r}; GET /api/lab/faults lists them")
+    net.apply_ntp()
+    await net.fleet.broadcast(net.faults_message())
+    return json_response({"cleared": [fault.id], "fault": fault.as_dict()})
+
+
+# --------------------------------------------------------------------------------------------
+# Per-camera facts
+
+
+async def _camera_row(request: web.Request, serial: str):
+    ctx = request.config_dict[APPLIANCE]
+    row = await ctx.controller_db.fetchone("SELECT * FROM ctl_cameras WHERE serial = ?", (serial,))
+    if row is None and serial not in _net(request).fleet.states:
+        raise NotFound(f"no camera {serial!r} in the lab")
+    return row
+
+
+async def _facts(request: web.Request, serial: str, row) -> CameraFacts:
+    ctx = request.config_dict[APPLIANCE]
+    state = _net(request).fleet.states.get(serial) or {}
+    if row is None:
+        return CameraFacts(serial=serial, model=str(state.get("model") or "W102"))
+    streaming_enabled = None
+    licence = True
+    system = await ctx.controller_db.fetchone("SELECT connection FROM ctl_systems WHERE id = ?", (row["system_id"],))
+    if system is not None:
+        conn = json.loads(system["connection"] or "{}")
+        cloud_system = conn.get("cloud_system_id")
+        if cloud_system:
+            org = await ctx.db.fetchone("SELECT org_id FROM cloud_systems WHERE id = ?", (cloud_system,))
+            if org is not None:
+                licence = await licence_valid(ctx.db, org["org_id"], ctx.clock.now())
+    user_id = row["docked_user_id"] or row["camera_user_id"]
+    if user_id:
+        prof = await ctx.controller_db.fetchone(
+            "SELECT p.settings FROM ctl_camera_users u JOIN ctl_profiles p ON p.id = u.profile_id WHERE u.id = ?",
+            (user_id,))
+        if prof is not None:
+            streaming_enabled = bool(json.loads(prof["settings"]).get("streaming"))
+        else:
+            streaming_enabled = False
+    return CameraFacts(serial=serial, model=row["model"], docked=row["dock_id"] is not None,
+                       last_docked_at=row["last_docked_at"], cert_not_after=row["cert_not_after"],
+                       streaming_enabled=streaming_enabled, licence_valid=licence)
+
+
+async def _hub_facts(request: web.Request, serial: str) -> dict[str, Any]:
+    ctx = request.config_dict[APPLIANCE]
+    row = await ctx.db.fetchone("SELECT online, last_refusal FROM device_state WHERE serial = ?", (serial,))
+    events = await ctx.db.fetchall(
+        "SELECT at, kind, detail FROM device_events WHERE serial = ? AND kind NOT LIKE 'camera:%' "
+        "ORDER BY id DESC LIMIT 5", (serial,))
+    return {"online": bool(row and row["online"]),
+            "last_refusal": json.loads(row["last_refusal"]) if row and row["last_refusal"] else None,
+            "recent_events": [dict(e) for e in events]}
+
+
+async def _diagnose(request: web.Request, serial: str) -> dict[str, Any]:
+    ctx = request.config_dict[APPLIANCE]
+    row = await _camera_row(request, serial)
+    facts = await _facts(request, serial, row)
+    state = _net(request).fleet.states.get(serial)
+    now = ctx.clock.now()
+    telemetry = camera_telemetry(now, facts, state)
+    findings = diagnosis.diagnose(telemetry)
+    radio = (state or {}).get("radio") or {}
+    return {
+        "serial": serial, "model": facts.model, "lab_time": now, "reporting": state is not None,
+        "findings": [{"code": f.code, "spec_id": f.spec_id, "symptom": f.symptom, "cause": f.cause, "fix": f.fix,
+                      "observed": f.observed, "lab_derived": diagnosis.ROWS[f.code].lab_derived} for f in findings],
+        "codes": [f.code for f in findings],
+        "facts": {"docked": telemetry.docked, "cert_not_after": telemetry.cert_not_after,
+                  "last_docked_at": telemetry.last_docked_at, "streaming_enabled": telemetry.streaming_enabled,
+                  "licence_valid": telemetry.licence_valid, "camera_clock_offset_s": telemetry.camera_clock_offset_s,
+                  "mode": radio.get("mode"), "wifi_failure": (radio.get("wifi") or {}).get("failure"),
+                  "mobile_problem": (radio.get("mobile") or {}).get("problem")},
+        "hub": await _hub_facts(request, serial),
+    }
+
+
+@routes.get("/cameras/{serial}/diagnosis")
+@access(LAB)
+async def camera_diagnosis(request: web.Request) -> web.Response:
+    """L3: every row of the manual's tables whose rule holds for this camera: symptom, cause, fix."""
+    return json_response(await _diagnose(request, request.match_info["serial"].upper()))
+
+
+@routes.get("/diagnosis")
+@access(LAB)
+async def lab_diagnosis(request: web.Request) -> web.Response:
+    """L3 for every camera the controllers know or a fleet runs (``bwlab doctor``)."""
+    ctx = request.config_dict[APPLIANCE]
+    serials = {r["serial"] for r in await ctx.controller_db.fetchall("SELECT serial FROM ctl_cameras")}
+    serials |= set(_net(request).fleet.states)
+    return json_response({"lab_time": ctx.clock.now(),
+                          "cameras": [await _diagnose(request, s) for s in sorted(serials)]})
+
+
+# --------------------------------------------------------------------------------------------
+# Troubleshooting mode (T1)
+
+
+@routes.get("/cameras/{serial}/troubleshooting")
+@access(LAB)
+async def camera_troubleshooting(request: web.Request) -> web.Response:
+    """T1: the four pages the camera shows in troubleshooting mode, with the manual's fields."""
+    serial = request.match_info["serial"].upper()
+    row = await _camera_row(request, serial)
+    state = _net(request).fleet.states.get(serial)
+    model_name = row["model"] if row is not None else str((state or {}).get("model"))
+    model = MODELS.get(model_name)
+    if model is None or not model.troubleshooting:
+        raise Conflict(f"the {model_name} has no troubleshooting mode (only the W102 and W120 have it)",
+                       code="troubleshooting_unsupported")
+    if state is None:
+        raise Conflict(f"camera {serial} is not running: no fleet reports it", code="camera_not_running")
+    mode = state.get("troubleshooting") or {}
+    if not mode.get("available"):
+        raise Conflict("troubleshooting mode is not allowed: in AXIS Body Worn Manager go to Add-on services > "
+                       "AXIS Body Worn Live > Axis-hosted overview > Show more > Allow troubleshooting mode, "
+                       "then dock the camera", code="troubleshooting_not_allowed")
+    if not mode.get("active"):
+        raise Conflict("the camera is not in troubleshooting mode: press its top button twice",
+                       code="troubleshooting_not_active")
+    radio = state.get("radio") or {}
+    now = request.config_dict[APPLIANCE].clock.now()
+    try:
+        pages = troubleshooting.build_pages(
+            model=model, allowed=True, system_time=now + float(radio.get("clock_offset_s") or 0.0),
+            wifi=wifi_status(radio.get("wifi")), mobile=mobile_status(radio.get("mobile")),
+            endpoint_response_code=radio.get("endpoint_response_code"))
+    except troubleshooting.TroubleshootingUnavailable as exc:
+        raise Conflict(str(exc), code=f"troubleshooting_{exc.reason}") from None
+    fields = {f.key: f.value for p in pages for f in p.fields}
+    return json_response({"serial": serial, "model": model.name, "page": mode.get("page"),
+                          "pages": [p.as_dict() for p in pages], "fields": fields})
+
+
+# --------------------------------------------------------------------------------------------
+# pcap (L4)
+
+
+@routes.get("/cameras/{serial}/pcap")
+@access(LAB)
+async def camera_pcap(request: web.Request) -> web.Response:
+    """L4: the camera's emulated 802.11 management frames (and EAPOL) as a pcap for Wireshark."""
+    serial = request.match_info["serial"].upper()
+    result = await _net(request).fleet.ask(serial, {"action": "frames"}, PCAP_TIMEOUT)
+    frames = frames_from_list(result.get("frames") or [])
+    data = await asyncio.to_thread(pcap_bytes, frames)
+    return web.Response(body=data, content_type="application/vnd.tcpdump.pcap", headers={
+        "Content-Disposition": f'attachment; filename="{serial}-80211.pcap"', "X-Frames": str(len(frames))})
