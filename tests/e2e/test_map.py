@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 import pytest_asyncio
 
-from e2e_lab import OPERATOR, screenshot, start_lab, wait_for
+from e2e_lab import OPERATOR, screenshot, sign_in_live, start_lab, wait_for
 from firmware_stub.positions import route_from_spec
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
@@ -181,3 +181,22 @@ async def _visible_or_clustered(page, pin) -> bool:
         return True
     return await page.evaluate("(() => { const m = window.bwMap.model.cameras.get('%s'); "
                                "return Boolean(m && m.last && !m.last.fix); })()" % CHLOE)
+
+
+async def test_the_live_client_has_the_map_and_toggles_map_and_live_per_user(env, context):
+    """D9 from the Live client's own navigation, and D6: map ↔ live for one user."""
+    page = await context.new_page()
+    page.on("pageerror", lambda exc: pytest.fail(f"page error: {exc}"))
+    await page.goto(env.url + "/live/#" + env.system.link.split("#", 1)[1])
+    await sign_in_live(page, *OPERATOR)
+    await wait_for(lambda: page.locator("#active-streams").count(), "the Streams view after sign-in")
+    await page.locator('#nav button[data-view="map"]').click()
+    await wait_for(lambda: page.locator(f'.bw-map-user[data-serial="{BEN}"]').count(), "Ben in the map's list",
+                   timeout=20)
+    await screenshot(page, "live-map")
+    await page.locator(f'.bw-map-user[data-serial="{BEN}"] .bw-map-live').click()
+    await wait_for(lambda: page.locator("#h-live").count(), "Ben's live view")
+    assert await page.locator("#h-live").inner_text() == "Ben Carter"
+    await page.locator("button.to-map").click()
+    await wait_for(lambda: page.locator("#h-map").count(), "the map again")
+    await page.close()

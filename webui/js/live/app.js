@@ -13,6 +13,7 @@ import { ApiError, LiveSocket, api, labClock } from '../api.js';
 import { dateTime, duration, field, h, message, onSubmit, put, showError, time } from '../dom.js';
 import { importLinkFragment, linkKind } from '../e2e.js';
 import { listKeys, removeKey, saveKey } from '../keystore.js';
+import { mountMap } from '../map.js';
 import { GroupStore, draggableUser, groupsSection } from './groups.js';
 import { StreamPlayer } from './player.js';
 
@@ -23,7 +24,7 @@ const banner = document.getElementById('banner');
 
 const app = {
   me: null, org: null, keys: [], pendingLink: null, view: null, players: [], events: null,
-  live: [], users: [], refreshTimer: null, onChange: null,
+  live: [], users: [], refreshTimer: null, onChange: null, map: null,
 };
 
 const REMOTE_REASONS = {
@@ -209,6 +210,10 @@ function stopPlayers() {
 
 function show(view, ...content) {
   stopPlayers();
+  if (app.map) {
+    app.map.destroy();
+    app.map = null;
+  }
   app.view = view;
   app.onChange = null;
   document.body.dataset.view = view;
@@ -301,10 +306,42 @@ function liveView(stream, mode = 'mse') {
     h('div', { class: 'row toolbar' },
       h('button', { type: 'button', onclick: () => streamsView() }, '← Streams'),
       h('h2', { id: 'h-live' }, stream.user_name),
-      h('div', { role: 'group', 'aria-label': 'View' }, modeButton('mse', 'With sound'), modeButton('webcodecs', 'Low latency')),
+      h('div', { role: 'group', 'aria-label': 'View' }, modeButton('mse', 'With sound'), modeButton('webcodecs', 'Low latency'),
+        h('button', { type: 'button', class: 'to-map', onclick: () => mapView(stream.serial) }, 'Map')),
       ack, ackOut),
     player.el));
   app.players.push(player.start());
+}
+
+// D9, D6: the map of camera positions; each user toggles between map and live video.
+async function mapView(centerSerial = null) {
+  const box = h('div', { class: 'bw-map', id: 'map' });
+  const out = h('div', { class: 'out', 'aria-live': 'polite' });
+  show('map', h('section', { class: 'card map-view', 'aria-labelledby': 'h-map' },
+    h('div', { class: 'row toolbar' }, h('button', { type: 'button', onclick: () => streamsView() }, '← Streams'),
+      h('h2', { id: 'h-map' }, 'Map')), out, box));
+  if (!app.keys.length) {
+    put(out, message('error', 'No end-to-end key in this browser: positions cannot be decrypted.', 'missing_key'));
+    return;
+  }
+  try {
+    const handle = await mountMap(box, {
+      orgId: app.org.id, keyRecord: app.keys, api,
+      onOpenLive: ({ streamId }) => {
+        const stream = app.live.find((s) => s.id === streamId);
+        if (stream) liveView(stream);
+        else put(out, message('info', 'That camera user is not streaming now.'));
+      },
+    });
+    if (app.view !== 'map') {
+      handle.destroy();
+      return;
+    }
+    app.map = handle;
+    if (centerSerial) handle.center(centerSerial);
+  } catch (err) {
+    showError(out, err);
+  }
 }
 
 function groupView(group) {
@@ -425,6 +462,7 @@ nav.addEventListener('click', (event) => {
   const view = event.target.dataset && event.target.dataset.view;
   if (view === 'streams') streamsView();
   else if (view === 'recordings') recordingsView();
+  else if (view === 'map') mapView();
   else if (view === 'settings') settingsView();
 });
 
