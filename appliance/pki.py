@@ -35,7 +35,16 @@ _SERVER_VALIDITY = dt.timedelta(days=825)
 
 
 class CertificateRefused(Exception):
-    """A certificate or proof of possession that the hub does not accept; str() says why."""
+    """A certificate or proof of possession that the hub does not accept; str() says why.
+
+    ``authentic`` is true when the camera is who it says it is (the chain and the proof verify)
+    and only the time is wrong: the refusal may then be recorded against its serial.
+    """
+
+    def __init__(self, message: str, *, authentic: bool = False, code: str = "certificate_refused"):
+        super().__init__(message)
+        self.authentic = authentic
+        self.code = code
 
 
 def _utc(ts: float) -> dt.datetime:
@@ -186,13 +195,13 @@ def verify_device(cert_pem_text: str, trusted_ca_pems: list[str], challenge: byt
     if issuer is None:
         raise CertificateRefused("the certificate was not issued by a connected system's device CA")
     not_after = cert.not_valid_after_utc.timestamp()
-    if now > not_after:
-        raise CertificateRefused(
-            "the certificate expired: the camera has not been docked for more than six days (D1)"
-        )
-    verifier = PolicyBuilder().store(Store([issuer])).time(_utc(now)).build_client_verifier()
+    expired = now > not_after
+    # An expired certificate is still checked in full, at its last valid second, so that the
+    # refusal can be told apart from a forgery and recorded against the real camera.
+    at = min(now, not_after - 1)
+    verifier = PolicyBuilder().store(Store([issuer])).time(_utc(at)).build_client_verifier()
     try:
-        verified = verifier.verify(cert, [])
+        verifier.verify(cert, [])
     except VerificationError as exc:
         raise CertificateRefused(f"the certificate does not verify: {exc}") from None
     key = cert.public_key()
@@ -202,7 +211,11 @@ def verify_device(cert_pem_text: str, trusted_ca_pems: list[str], challenge: byt
         key.verify(signature, challenge, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature:
         raise CertificateRefused("the proof of possession does not verify for this certificate") from None
-    del verified
+    if expired:
+        raise CertificateRefused(
+            "the certificate expired: the camera has not been docked for more than six days (D1)",
+            authentic=True, code="certificate_expired",
+        )
     serial = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
     return VerifiedDevice(serial=str(serial), not_after=not_after, ca_pem=cert_pem(issuer))
 

@@ -79,7 +79,8 @@ def setup_hub(app: web.Application) -> None:
 
 
 async def _streams_ctx(app: web.Application):
-    """The stream hub over the database and evidence store, and its retention job (D8)."""
+    """The stream hub over the database and evidence store, and its housekeeping: retention (D8)
+    and certificate expiry of connected cameras (D1), every 30 s and at once after time travel."""
     ctx = app[APPLIANCE]
     hub = StreamHub(ctx.db, EvidenceStore(ctx.config.data_dir / "evidence"))
     await hub.recover()
@@ -93,6 +94,7 @@ async def _streams_ctx(app: web.Application):
 
     async def retention() -> None:
         while True:
+            await expire_sessions(ctx, app[HUB])  # D1 at once after a time jump
             purged = await hub.purge(ctx.clock.now())
             if purged:
                 log.info("retention: purged %d recordings older than 24 h", purged)
@@ -120,14 +122,18 @@ async def record_event(db, serial: str | None, at: float, kind: str, detail: str
                      (serial, at, kind, detail))
 
 
-async def _refuse(ws: web.WebSocketResponse, ctx, serial: str | None, code: str, message: str) -> web.WebSocketResponse:
+async def _refuse(ws: web.WebSocketResponse, ctx, serial: str | None, code: str, message: str, *,
+                  authentic: bool = False) -> web.WebSocketResponse:
+    """Refuse a camera with an error and close. The refusal is logged under the serial the
+    camera claims; it is kept as the camera's ``last_refusal`` only when the camera proved who it
+    is (``authentic``), so a forged hello cannot change a real camera's record. Whether a camera
+    is online is the business of its own session alone."""
     now = ctx.clock.now()
     await record_event(ctx.db, serial, now, code, message)
-    if serial:
+    if serial and authentic:
         await ctx.db.execute(
             "INSERT INTO device_state (serial, cloud_system_id, last_seen_at, last_refusal) VALUES (?, '', ?, ?) "
-            "ON CONFLICT(serial) DO UPDATE SET last_seen_at = excluded.last_seen_at, last_refusal = excluded.last_refusal, "
-            "online = 0",
+            "ON CONFLICT(serial) DO UPDATE SET last_seen_at = excluded.last_seen_at, last_refusal = excluded.last_refusal",
             (serial, now, json.dumps({"code": code, "message": message, "at": now})))
     ctx.count("hub_refusals_total")
     await ws.send_str(m.encode(m.Error(code=code, message=message)))
@@ -164,8 +170,7 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
         verified = pki.verify_device(hello.certificate, [s["device_ca_pem"] for s in systems],
                                      m.CHALLENGE_PREFIX + nonce, signature, now)
     except pki.CertificateRefused as exc:
-        code = "certificate_expired" if "expired" in str(exc) else "certificate_refused"
-        return await _refuse(ws, ctx, hello.serial, code, str(exc))
+        return await _refuse(ws, ctx, hello.serial, exc.code, str(exc), authentic=exc.authentic)
     if verified.serial != hello.serial:
         return await _refuse(ws, ctx, hello.serial, "certificate_refused",
                              f"the certificate names camera {verified.serial}, not {hello.serial}")
@@ -173,7 +178,7 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
     blocked = await blocked_camera_host(ctx.db, system["region"])
     if blocked is not None:  # T2 row 5, T5: the lab blocks a host name this camera needs
         return await _refuse(ws, ctx, verified.serial, "service_unreachable",
-                             f"the camera cannot reach {blocked}:443 (blocked host name, T5)")
+                             f"the camera cannot reach {blocked}:443 (blocked host name, T5)", authentic=True)
     session = DeviceSession(verified.serial, system["id"], system["org_id"], verified.not_after, ws)
     previous = registry.sessions.get(session.serial)
     if previous is not None:
@@ -208,11 +213,7 @@ async def _serve(ws: web.WebSocketResponse, ctx, session: DeviceSession, registr
     async for msg in ws:
         now = ctx.clock.now()
         if now > session.not_after:
-            for stream_id, live in list(streams.live.items()):
-                if live.meta.get("serial") == session.serial:
-                    await streams.end_stream(stream_id, session.serial, "certificate_expired", None, now)
-            await _refuse(ws, ctx, session.serial, "certificate_expired",
-                          "the certificate expired: the camera has not been docked for more than six days (D1)")
+            await _expire(ctx, streams, session, now)
             return
         if msg.type == WSMsgType.TEXT:
             try:
@@ -237,6 +238,25 @@ async def _serve(ws: web.WebSocketResponse, ctx, session: DeviceSession, registr
         elif msg.type == WSMsgType.ERROR:
             log.info("device %s socket error: %s", session.serial, ws.exception())
             return
+
+
+async def _expire(ctx, streams: StreamHub, session: DeviceSession, now: float) -> None:
+    """D1: the camera's certificate has expired while connected: end its streams, refuse, close."""
+    for stream_id, live in list(streams.live.items()):
+        if live.meta.get("serial") == session.serial:
+            await streams.end_stream(stream_id, session.serial, "certificate_expired", None, now)
+    await _refuse(session.ws, ctx, session.serial, "certificate_expired",
+                  "the certificate expired: the camera has not been docked for more than six days (D1)",
+                  authentic=True)
+
+
+async def expire_sessions(ctx, registry: HubRegistry) -> int:
+    """Drop every connected camera whose certificate lab time has passed (after a time jump)."""
+    now = ctx.clock.now()
+    expired = [s for s in list(registry.sessions.values()) if now > s.not_after and not s.ws.closed]
+    for session in expired:
+        await _expire(ctx, registry.streams, session, now)
+    return len(expired)
 
 
 async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, message, now: float) -> None:

@@ -219,9 +219,6 @@ async def test_the_hub_drops_a_connected_camera_at_its_first_message_after_six_d
     assert not cam["online"] and cam["last_refusal"]["code"] == "certificate_expired"
 
 
-@pytest.mark.xfail(strict=True, reason="appliance/hub/routes.py promises to disconnect a camera whose certificate "
-                   "expires 'at the next message or clock jump', but does nothing on a clock jump: a silent camera "
-                   "stays online with an expired certificate (hub owners to fix)")
 async def test_the_hub_drops_a_silent_camera_when_lab_time_jumps_past_its_certificate(lab, raw_camera, travel):
     async with aiohttp.ClientSession() as http:
         ws = await raw_camera.connect(http)
