@@ -228,7 +228,8 @@ async def _serve(ws: web.WebSocketResponse, ctx, session: DeviceSession, registr
                 c = await store.store_chunk(msg.data, session.serial, ctx.config.max_chunk, now)
             except ChunkRejected as exc:
                 ctx.count("chunks_refused_total")
-                await ws.send_str(m.encode(m.ChunkRefused(code=exc.code, message=exc.message)))
+                await ws.send_str(m.encode(m.ChunkRefused(code=exc.code, message=exc.message, stream_id=exc.stream_id,
+                                                          seq=exc.seq)))
                 continue
             ctx.count("chunks_stored_total")
             ctx.count("chunk_bytes_total", len(msg.data))

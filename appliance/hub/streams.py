@@ -32,10 +32,12 @@ MAX_SEQ_GAP = 100_000
 
 
 class ChunkRejected(Exception):
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, stream_id: str | None = None, seq: int | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.stream_id = stream_id
+        self.seq = seq
 
 
 class EvidenceStore:
@@ -177,6 +179,13 @@ class StreamHub:
             c = wire_chunk.decode(frame, max_size)
         except wire_chunk.ChunkError as exc:
             raise ChunkRejected(exc.code, str(exc)) from None
+        try:
+            return await self._store(c, frame, serial, now)
+        except ChunkRejected as exc:
+            exc.stream_id, exc.seq = c.stream_id, c.seq  # the camera can tell which chunk it was
+            raise
+
+    async def _store(self, c: wire_chunk.Chunk, frame: bytes, serial: str, now: float) -> wire_chunk.Chunk:
         row = await self.db.fetchone(
             "SELECT serial, org_id, region, ended_at, last_seq, upload_key FROM streams WHERE id = ?", (c.stream_id,))
         if row is None:
