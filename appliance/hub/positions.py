@@ -37,39 +37,6 @@ FEED_WINDOW = 30.0  # seconds of recent positions a joining map receives (D9: tr
 FEED_MAX_PER_CAMERA = 64
 FEED_QUEUE = 2048  # messages; a map that falls further behind is dropped and reconnects
 
-# The position hub's own tables in the cloud database, created idempotently when it starts (not a
-# numbered migration: the numbered ones belong to the cloud's core schema, and these tables are
-# self-contained). Metadata in clear like a stream's; every position is a sealed evidence file.
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS location_tracks (
-        id TEXT PRIMARY KEY,
-        org_id TEXT NOT NULL,
-        cloud_system_id TEXT NOT NULL,
-        serial TEXT NOT NULL,
-        user_id TEXT NOT NULL,
-        user_name TEXT NOT NULL,
-        mode TEXT NOT NULL,
-        region TEXT NOT NULL,
-        wrapped_key TEXT NOT NULL,
-        upload_key TEXT NOT NULL,
-        started_at REAL NOT NULL,
-        ended_at REAL,
-        end_reason TEXT,
-        last_seq INTEGER,
-        created_lab_at REAL NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS location_tracks_org ON location_tracks (org_id, started_at)",
-    """CREATE TABLE IF NOT EXISTS track_chunks (
-        track_id TEXT NOT NULL REFERENCES location_tracks(id) ON DELETE CASCADE,
-        seq INTEGER NOT NULL,
-        capture_time REAL NOT NULL,
-        size INTEGER NOT NULL,
-        digest TEXT NOT NULL,
-        stored_at REAL NOT NULL,
-        PRIMARY KEY (track_id, seq))""",
-    "CREATE INDEX IF NOT EXISTS track_chunks_stored ON track_chunks (stored_at)",
-)
-
-
 @dataclass(frozen=True)
 class Container:
     """A stream or a location track: what a browser needs to open its positions."""
@@ -132,7 +99,6 @@ class PositionHub:
         self._subscribers: dict[str, set[asyncio.Queue]] = {}
 
     async def load(self) -> None:
-        await self.db.transaction([(sql, ()) for sql in SCHEMA])
         rows = await self.db.fetchall(
             "SELECT id, org_id, serial, region, upload_key, ended_at, last_seq FROM location_tracks")
         for r in rows:
