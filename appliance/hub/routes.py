@@ -241,6 +241,19 @@ async def _serve(ws: web.WebSocketResponse, ctx, session: DeviceSession, registr
             return
 
 
+_LOCATION_KEYS = frozenset({"position", "lat", "lon", "latitude", "longitude", "coordinates"})
+
+
+def without_locations(value):
+    """A camera state with every location-like field removed at any depth: the cloud keeps no
+    plaintext position (S17, DESIGN "Trust and encryption"), even if a camera reports one."""
+    if isinstance(value, dict):
+        return {k: without_locations(v) for k, v in value.items() if k not in _LOCATION_KEYS}
+    if isinstance(value, list):
+        return [without_locations(v) for v in value]
+    return value
+
+
 async def _expire(ctx, streams: StreamHub, session: DeviceSession, now: float) -> None:
     """D1: the camera's certificate has expired while connected: end its streams, refuse, close."""
     for stream_id, live in list(streams.live.items()):
@@ -263,10 +276,11 @@ async def expire_sessions(ctx, registry: HubRegistry) -> int:
 async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, message, now: float) -> None:
     streams = registry.streams
     if isinstance(message, m.State):
-        session.state = message.state
+        state = without_locations(message.state)
+        session.state = state
         await ctx.db.execute("UPDATE device_state SET state = ?, last_seen_at = ? WHERE serial = ?",
-                             (json.dumps(message.state), now, session.serial))
-        await usage.camera_reported(ctx.db, session.org_id, session.serial, message.state, now)  # S15
+                             (json.dumps(state), now, session.serial))
+        await usage.camera_reported(ctx.db, session.org_id, session.serial, state, now)  # S15
     elif isinstance(message, m.StreamStart):
         await _start_stream(ws, ctx, session, streams, message, now)
     elif isinstance(message, m.StreamStop):
