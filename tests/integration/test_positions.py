@@ -168,6 +168,16 @@ async def test_positions_are_sealed_end_to_end_in_tracks_and_streams(appliance, 
     # …and the search does find a coordinate where there is one.
     planted = b"xx" + struct.pack("<d", records[0]["lat"]) + b"yy"
     assert any(n in planted for n in needles)
+    # The cameras' reported states keep no position either (the radio's metres would give the
+    # place away with the public site origin).
+    import sqlite3
+
+    con = sqlite3.connect(appliance.data_dir / "cloud.sqlite3")
+    try:
+        states = [json.loads(row[0]) for row in con.execute("SELECT state FROM device_state")]
+    finally:
+        con.close()
+    assert states and not [s for s in states if _has_location_key(s)]
 
 
 # covers: S11, D9, D8
@@ -228,3 +238,12 @@ async def test_the_site_plan_reaches_the_map_with_access_point_coverage(applianc
         assert exc.status == 400 and "channel" in str(exc)
     else:
         raise AssertionError("channel 14 accepted")
+
+
+def _has_location_key(value) -> bool:
+    if isinstance(value, dict):
+        return any(k in {"position", "lat", "lon", "latitude", "longitude"} or _has_location_key(v)
+                   for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_location_key(v) for v in value)
+    return False
