@@ -215,8 +215,7 @@ async def test_deliveries_survive_a_soc_outage_and_an_appliance_restart_exactly_
 
         ids = [e.id for e in receiver.soc.accepted()]
         assert sorted(ids) == sorted({e["event_id"] for e in log["events"]}) and len(ids) == len(set(ids)) == 2
-        assert all(e.verified and not e.duplicate for e in receiver.soc.events)
-        assert Webhook(integration["secret"]).verify  # the receiver verified with the package on lab time
+        assert all(e.verified and not e.duplicate for e in receiver.soc.events)  # signatures checked on lab time
         successes = [a for a in log["attempts"] if a["ok"]]
         assert sorted(a["event_id"] for a in successes) == sorted(ids)  # exactly one success per event id
         for event_id in ids:
