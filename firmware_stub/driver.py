@@ -234,7 +234,7 @@ class CameraDriver:
 
     async def set_network(self, up: bool, mode: str | None) -> None:
         self.network = (up, mode)
-        await self.feed(ev.NetworkChanged(self.clock.now(), up=up, mode=mode if up else None))
+        await self.feed(ev.NetworkChanged(self.clock.now(), up=up, mode=mode))
 
     async def move(self, position: tuple[float, float], walk_s: float = 0.0) -> None:
         """Put the camera somewhere else on the site (metres), walking there in ``walk_s`` s."""
@@ -345,8 +345,8 @@ class CameraDriver:
             self.ntp["error"] = f"no answer from {host}:{port} ({type(exc).__name__})"
         else:
             if stats.stratum == 0 or stats.leap == 3:
-                code = ntplib.ref_id_to_text(stats.ref_id, stats.stratum) if stats.stratum == 0 else "unsynchronised"
-                self.ntp["error"] = f"kiss-o'-death {code}".strip()
+                code = stats.ref_id.to_bytes(4, "big").decode("ascii", "replace").strip("\0")
+                self.ntp["error"] = f"kiss-o'-death {code}" if stats.stratum == 0 else "server unsynchronised"
             elif self._fixed_skew is None:
                 skew = system_time() + stats.offset - self.lab_clock.now()
                 self._synced_skew = skew

@@ -185,15 +185,14 @@ class CameraNetwork:
         status = self.mobile_status(now)
         return "LTE" if status is not None and status.mode == "LTE" else "WLAN"
 
-    def network(self, now: float) -> tuple[bool, str | None]:
-        """What the firmware sees: (up, "WLAN"/"LTE"); see the module docstring."""
+    def network(self, now: float) -> tuple[bool, str]:
+        """What the firmware sees: (up, "WLAN"/"LTE"): the sub-mode stays when the network is
+        down, so the camera shows the warning of the right network (T2 rows 3 and 4)."""
         mobile = self.mobile_status(now)
         if mobile is not None and mobile.mode == "LTE":
-            return (mobile.data_ok, "LTE") if mobile.data_ok else (False, None)
+            return mobile.data_ok, "LTE"
         wifi = self.wifi.status(now)
-        if wifi.ipv4 is not None and wifi.state in ("connected", "roaming"):
-            return True, "WLAN"
-        return False, None
+        return wifi.ipv4 is not None and wifi.state in ("connected", "roaming"), "WLAN"
 
     def radio_link(self, now: float) -> LinkQuality:
         mobile = self.mobile_status(now)

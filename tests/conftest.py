@@ -39,11 +39,13 @@ class RunningAppliance:
         return Session(self.url, self.ca_pem, token=self.lab_token)
 
 
-async def start_appliance(data_dir: Path, clock: LabClock | None = None, port: int | None = None):
-    """Start the appliance in this event loop; returns (handle, stop event, task)."""
+async def start_appliance(data_dir: Path, clock: LabClock | None = None, port: int | None = None,
+                          ntp_port: int | None = None):
+    """Start the appliance in this event loop; returns (handle, stop event, task). ``ntp_port=0``
+    runs the lab NTP server on a free loopback port."""
     clock = clock or LabClock()
     port = port or free_port()
-    config = ApplianceConfig(data_dir=data_dir, host="127.0.0.1", port=port, zeroconf=False, ntp_port=None,
+    config = ApplianceConfig(data_dir=data_dir, host="127.0.0.1", port=port, zeroconf=False, ntp_port=ntp_port,
                              public_url=f"https://127.0.0.1:{port}")
     ready, stop = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(serve(config, clock, ready=ready, stop=stop), name="appliance")
