@@ -3,10 +3,12 @@
 A camera streams real video and audio. This module renders the camera's test pattern (moving
 colour bars, the camera user's name, the camera clock and a frame counter, plus the counter as a
 machine-readable stripe), a tone with a beep on every second, encodes them with PyAV (libx264 and
-ffmpeg's native AAC-LC encoder) and lets ffmpeg's MP4 muxer cut a CMAF-style fragmented stream:
-one init segment (``ftyp`` + ``moov``) and then media fragments (``moof`` + ``mdat``), each at
-most 200 ms of media, each GOP (1 s, closed, IDR) starting a fragment. The concatenation of the
-init segment and the fragments plays in a browser's Media Source Extensions with ``mime``.
+ffmpeg's native AAC-LC encoder) and writes the packets as a CMAF-style fragmented stream itself:
+one init segment (``ftyp`` + ``moov``, with the encoders' avcC and esds configuration) and then
+media fragments (``moof`` + ``mdat``; per track a ``traf`` with ``tfhd``, ``tfdt`` and ``trun``),
+each at most 200 ms of video (``fragment_frames``, 3 frames at 15 fps by default, down to 1),
+each GOP (1 s, closed, IDR) starting a fragment. The concatenation of the init segment and the
+fragments plays in a browser's Media Source Extensions with ``mime``.
 
 Everything here is sans-I/O and synchronous: ``feed(now)`` takes the camera clock (an injected
 time, never the system time), renders and encodes what is due up to ``now`` and returns the
@@ -25,15 +27,24 @@ Two sources share one API (``mime``, ``feed(now)``, ``close(now)`` → ``MediaCh
 Timing model. The first ``feed(now)`` starts the stream: ``now`` becomes media time 0. Video frame
 ``n`` is captured at ``start + n / fps`` and is due once its exposure has ended, that is when
 ``now >= start + (n + 1) / fps``; AAC frame ``k`` (1024 samples) is due once its last sample has
-been captured. A chunk's ``capture_time`` is the capture time of its first sample. If the camera
+been captured. A chunk's ``capture_time`` is the capture time of its first video frame (a viewer
+times frame ``i`` of the chunk at ``capture_time + i / fps``); only an audio-only chunk, the
+encoder's audio tail at ``close``, is stamped with its first AAC frame. If the camera
 clock jumps by more than ``max_catch_up`` seconds (time travel, an NTP step, a stalled driver),
 the stream does not try to catch up or wait: the media timeline carries on seamlessly and the
 capture times follow the new clock.
 
-Latency. A live fragment leaves ``feed`` 70-90 ms after its last sample was captured: ffmpeg's
-muxer cuts a fragment when the first packet of the next one arrives, its interleaver waits for
-an audio packet past the cut, and the AAC encoder holds two frames. The shared source releases
-a fragment as soon as its last sample is due. Either way a chunk is at most 200 ms of media.
+Latency. A live fragment leaves the very ``feed`` that encodes its last video frame, at that
+frame's due time: x264 (zerolatency, no B-frames) returns each picture's packet from its encode,
+and nothing waits for the next frame or for audio past the cut. Each track keeps its own
+timeline: a fragment takes the AAC frames the encoder has returned that start before the
+fragment's end; the AAC encoder holds two frames, so a live fragment's audio ends 43-64 ms before
+its video and the frames still held go, without gap or overlap, at the start of the next
+fragment's audio (MSE and the WebCodecs view play per-track timelines). Media is cut in the
+order it becomes due, so the chunks do not depend on how the ``feed`` calls are spaced. The
+shared source releases a fragment once its last video frame is due; its pre-encoded fragments
+hold the audio of their own time range. (Before, ffmpeg's MP4 muxer cut the fragments and held
+each 70-90 ms: it cuts on the next packet and waits for audio past the cut.)
 
 Decisions: no B-frames and a closed 1 s GOP, so every keyframe fragment can start a viewer; the
 AAC encoder's priming packet is dropped so that both tracks start at 0 without an edit list;
@@ -72,14 +83,8 @@ FRAME_CODE_BITS = 24
 
 SHARED_SOURCE_LABEL = "shared source"
 
-_MP4_CONTAINER_OPTIONS = {
-    # empty_moov: the init segment carries no samples; frag_keyframe: every IDR starts a
-    # fragment; default_base_moof: data offsets relative to the moof (what MSE expects);
-    # skip_trailer: no mfra at the end of a live stream; cmaf: CMAF brands (iso6, cmfc).
-    "movflags": "empty_moov+frag_keyframe+default_base_moof+skip_trailer+cmaf",
-    # Write every fragment out as soon as it is cut (the output is not seekable anyway).
-    "flush_packets": "1",
-}
+_TIME_SLACK = 1e-6
+"""Seconds by which a camera time may fall short of a due time and still count as reaching it."""
 
 _SAMPLE_IS_NON_SYNC = 0x00010000
 _FULL_BOX_HEADER = 4
@@ -95,10 +100,11 @@ class MediaChunk:
 
     ``kind`` is ``"init"`` (``ftyp`` + ``moov``; sent once per stream, before any media) or
     ``"media"`` (``moof`` + ``mdat``). ``capture_time`` is the camera clock (POSIX seconds) of the
-    chunk's first sample; for the init chunk, the time the stream started. ``keyframe`` is true
-    when the chunk begins with an IDR picture, so a viewer may start there. ``duration`` is the
-    seconds of media in the chunk (0 for init); ``video_frames`` and ``audio_frames`` count the
-    pictures and the AAC access units in it.
+    chunk's first video frame (in a chunk without video, of its first audio sample); for the init
+    chunk, the time the stream started. ``keyframe`` is true when the chunk begins with an IDR
+    picture, so a viewer may start there. ``duration`` is the seconds of media in the chunk: of
+    its video (of its audio without video; 0 for init); ``video_frames`` and ``audio_frames``
+    count the pictures and the AAC access units in it.
     """
 
     kind: str
@@ -360,45 +366,201 @@ def restamp_fragment(fragment: bytes, *, sequence: int, shifts: Mapping[int, int
     return bytes(out)
 
 
-class _FragmentSplitter:
-    """Cuts the muxer's byte stream into the init segment and whole fragments.
+# --------------------------------------------------------------------------------------------
+# Writing CMAF: the init segment and media fragments, from the encoders' packets.
+# --------------------------------------------------------------------------------------------
 
-    Also the file object PyAV writes to (only ``write`` is offered, so ffmpeg treats the output
-    as a non-seekable stream and flushes each fragment as soon as it is cut).
-    """
+VIDEO_TRACK_ID = 1
+AUDIO_TRACK_ID = 2
 
-    def __init__(self) -> None:
-        self._buffer = bytearray()
+_UNITY_MATRIX = struct.pack(">9I", 0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000)
+_LANGUAGE_UND = 0x55C4  # "und", packed ISO 639-2/T
+_SYNC_SAMPLE_FLAGS = 0x02000000  # depends on no other sample (an IDR picture, any AAC frame)
+_NON_SYNC_SAMPLE_FLAGS = 0x01010000  # depends on others, not a sync sample (P pictures)
+_TFHD_DEFAULTS = 0x020028  # default-base-is-moof, default-sample-duration, default-sample-flags
+_TRUN_FIELDS = 0x000201  # data-offset, sample-size per sample
+_TRUN_FIRST_SAMPLE_FLAGS = 0x000004
+_NAL_SPS, _NAL_PPS, _NAL_AUD = 7, 8, 9
 
-    def write(self, data: bytes) -> int:
-        self._buffer += data
-        return len(data)
 
-    def take(self) -> list[tuple[str, bytes]]:
-        """The complete (kind, bytes) groups written so far: "init" or "media"."""
-        groups: list[tuple[str, bytes]] = []
-        offset = 0
-        start = 0
-        buffer = self._buffer
-        while len(buffer) - offset >= 8:
-            size, kind = struct.unpack_from(">I4s", buffer, offset)
-            if size == 1:
-                if len(buffer) - offset < 16:
-                    break
-                (size,) = struct.unpack_from(">Q", buffer, offset + 8)
-            if size < 8:
-                raise Mp4Error(f"unsupported box size {size} for {kind!r} in the muxer output")
-            if len(buffer) - offset < size:
-                break
-            offset += size
-            if kind == b"moov":
-                groups.append(("init", bytes(buffer[start:offset])))
-                start = offset
-            elif kind == b"mdat":
-                groups.append(("media", bytes(buffer[start:offset])))
-                start = offset
-        del buffer[:start]
-        return groups
+def _box(kind: bytes, *parts: bytes) -> bytes:
+    payload = b"".join(parts)
+    return struct.pack(">I4s", 8 + len(payload), kind) + payload
+
+
+def _full_box(kind: bytes, version: int, flags: int, *parts: bytes) -> bytes:
+    return _box(kind, struct.pack(">I", version << 24 | flags), *parts)
+
+
+def _write_descriptor(tag: int, *parts: bytes) -> bytes:
+    payload = b"".join(parts)
+    if len(payload) > 0x7F:
+        raise Mp4Error(f"descriptor {tag} of {len(payload)} bytes needs a longer size field")
+    return bytes((tag, len(payload))) + payload
+
+
+def annexb_nal_units(stream: bytes) -> list[bytes]:
+    """The NAL units of an H.264 Annex B byte stream (what libx264 returns), without their
+    start codes. A NAL unit never ends in a zero byte, so the zero of a 4-byte start code that
+    follows it is not part of it."""
+    units = []
+    start = stream.find(b"\x00\x00\x01")
+    while start >= 0:
+        begin = start + 3
+        start = stream.find(b"\x00\x00\x01", begin)
+        unit = stream[begin : len(stream) if start < 0 else start].rstrip(b"\x00")
+        if unit:
+            units.append(unit)
+    return units
+
+
+def avc_sample(access_unit: bytes) -> bytes:
+    """An H.264 access unit as an MP4 sample: each NAL unit behind a 4-byte length (the avcC
+    record says so), parameter sets and delimiters left to the init segment."""
+    return b"".join(
+        struct.pack(">I", len(unit)) + unit
+        for unit in annexb_nal_units(access_unit)
+        if unit[0] & 0x1F not in (_NAL_SPS, _NAL_PPS, _NAL_AUD)
+    )
+
+
+def avc_decoder_configuration(parameter_sets: bytes) -> bytes:
+    """The avcC record (ISO/IEC 14496-15) from the encoder's SPS and PPS (Annex B extradata).
+
+    Baseline profile only: the High profiles' chroma and bit depth fields are not written."""
+    units = annexb_nal_units(parameter_sets)
+    sps = [unit for unit in units if unit[0] & 0x1F == _NAL_SPS]
+    pps = [unit for unit in units if unit[0] & 0x1F == _NAL_PPS]
+    if len(sps) != 1 or len(pps) != 1 or len(sps[0]) < 4:
+        raise Mp4Error(f"the H.264 encoder gave {len(sps)} SPS and {len(pps)} PPS, expected one of each")
+    profile, constraints, level = sps[0][1:4]
+    if profile not in (66, 77, 88):
+        raise Mp4Error(f"H.264 profile {profile}: only Baseline, Main and Extended are written")
+    return (
+        bytes((1, profile, constraints, level, 0xFC | 3, 0xE0 | 1))
+        + struct.pack(">H", len(sps[0]))
+        + sps[0]
+        + b"\x01"
+        + struct.pack(">H", len(pps[0]))
+        + pps[0]
+    )
+
+
+def video_timescale(fps: int) -> int:
+    """The video track's ticks per second: the frame rate doubled until it reaches 10 000, so
+    that a frame lasts a whole number of ticks (15 fps: 15 360, 1 024 per frame)."""
+    timescale = fps
+    while timescale < 10_000:
+        timescale *= 2
+    return timescale
+
+
+def _track(track_id: int, timescale: int, handler: bytes, name: bytes, media_header: bytes, sample_entry: bytes,
+           *, width: int = 0, height: int = 0, volume: int = 0, alternate_group: int = 0) -> bytes:
+    tkhd = _full_box(
+        b"tkhd", 0, 0x000003,  # enabled, in the presentation
+        struct.pack(">IIIII", 0, 0, track_id, 0, 0), bytes(8),
+        struct.pack(">hhhH", 0, alternate_group, volume, 0), _UNITY_MATRIX,
+        struct.pack(">II", width << 16, height << 16),
+    )
+    mdhd = _full_box(b"mdhd", 0, 0, struct.pack(">IIIIHH", 0, 0, timescale, 0, _LANGUAGE_UND, 0))
+    hdlr = _full_box(b"hdlr", 0, 0, struct.pack(">I4s", 0, handler), bytes(12), name + b"\x00")
+    dinf = _box(b"dinf", _full_box(b"dref", 0, 0, struct.pack(">I", 1), _full_box(b"url ", 0, 0x000001)))
+    stbl = _box(
+        b"stbl",
+        _full_box(b"stsd", 0, 0, struct.pack(">I", 1), sample_entry),
+        _full_box(b"stts", 0, 0, struct.pack(">I", 0)),
+        _full_box(b"stsc", 0, 0, struct.pack(">I", 0)),
+        _full_box(b"stsz", 0, 0, struct.pack(">II", 0, 0)),
+        _full_box(b"stco", 0, 0, struct.pack(">I", 0)),
+    )
+    return _box(b"trak", tkhd, _box(b"mdia", mdhd, hdlr, _box(b"minf", media_header, dinf, stbl)))
+
+
+def init_segment(*, width: int, height: int, fps: int, avcc: bytes, sample_rate: int, channels: int,
+                 audio_specific_config: bytes, audio_bit_rate: int) -> bytes:
+    """The CMAF init segment (``ftyp`` + ``moov`` with ``mvex``, no samples) for an H.264 track
+    (id 1) and an AAC track (id 2), ``avcc`` and ``audio_specific_config`` from the encoders."""
+    avc1 = _box(
+        b"avc1",
+        bytes(6), struct.pack(">H", 1), bytes(16),  # data reference 1; pre-defined and reserved
+        struct.pack(">HHIIIH", width, height, 0x00480000, 0x00480000, 0, 1),  # 72 dpi, 1 frame per sample
+        bytes(32), struct.pack(">Hh", 0x0018, -1),  # no compressor name; depth 24, no colour table
+        _box(b"avcC", avcc),
+    )
+    esds = _full_box(
+        b"esds", 0, 0,
+        _write_descriptor(
+            0x03, struct.pack(">HB", AUDIO_TRACK_ID, 0),  # ES_Descriptor: ES_ID, no options
+            _write_descriptor(
+                0x04, struct.pack(">BB", 0x40, 0x15), bytes(3),  # MPEG-4 audio, audio stream; buffer size
+                struct.pack(">II", audio_bit_rate, audio_bit_rate),
+                _write_descriptor(0x05, audio_specific_config),
+            ),
+            _write_descriptor(0x06, b"\x02"),  # SLConfigDescriptor: predefined for MP4
+        ),
+    )
+    mp4a = _box(
+        b"mp4a",
+        bytes(6), struct.pack(">H", 1), bytes(8),
+        struct.pack(">HHHHI", channels, 16, 0, 0, sample_rate << 16),
+        esds,
+    )
+    mvhd = _full_box(
+        b"mvhd", 0, 0,
+        struct.pack(">IIIII", 0, 0, 1000, 0, 0x00010000), struct.pack(">H", 0x0100), bytes(10),
+        _UNITY_MATRIX, bytes(24), struct.pack(">I", AUDIO_TRACK_ID + 1),
+    )
+    video = _track(VIDEO_TRACK_ID, video_timescale(fps), b"vide", b"VideoHandler",
+                   _full_box(b"vmhd", 0, 0x000001, bytes(8)), avc1, width=width, height=height)
+    audio = _track(AUDIO_TRACK_ID, sample_rate, b"soun", b"SoundHandler",
+                   _full_box(b"smhd", 0, 0, bytes(4)), mp4a, volume=0x0100, alternate_group=1)
+    mvex = _box(b"mvex", *(_full_box(b"trex", 0, 0, struct.pack(">IIIII", track_id, 1, 0, 0, 0))
+                           for track_id in (VIDEO_TRACK_ID, AUDIO_TRACK_ID)))
+    ftyp = _box(b"ftyp", b"iso6", struct.pack(">I", 0x200), b"iso6", b"cmfc", b"mp41")
+    return ftyp + _box(b"moov", mvhd, video, audio, mvex)
+
+
+@dataclass(frozen=True)
+class TrackSamples:
+    """One track's samples for a fragment: consecutive, of equal duration (``sample_duration``
+    ticks), the first decoded at ``base_decode_time``; only the first may be a sync sample."""
+
+    track_id: int
+    base_decode_time: int
+    sample_duration: int
+    samples: tuple[bytes, ...]
+    first_is_sync: bool
+    all_sync: bool = False
+
+
+def media_fragment(sequence: int, tracks: Iterable[TrackSamples]) -> bytes:
+    """A CMAF fragment (``moof`` + ``mdat``) holding ``tracks`` (those without samples are
+    left out): per track a ``traf`` with ``tfhd`` (defaults), ``tfdt`` and one ``trun``."""
+    runs = [track for track in tracks if track.samples]
+    if not runs:
+        raise Mp4Error("a fragment needs at least one sample")
+    mfhd = _full_box(b"mfhd", 0, 0, struct.pack(">I", sequence))
+
+    def traf(run: TrackSamples, data_offset: int) -> bytes:
+        flags = _NON_SYNC_SAMPLE_FLAGS if not run.all_sync else _SYNC_SAMPLE_FLAGS
+        tfhd = _full_box(b"tfhd", 0, _TFHD_DEFAULTS, struct.pack(">III", run.track_id, run.sample_duration, flags))
+        tfdt = _full_box(b"tfdt", 1, 0, struct.pack(">Q", run.base_decode_time))
+        fields = [struct.pack(">Ii", len(run.samples), data_offset)]
+        trun_flags = _TRUN_FIELDS
+        if not run.all_sync:
+            trun_flags |= _TRUN_FIRST_SAMPLE_FLAGS
+            fields.append(struct.pack(">I", _SYNC_SAMPLE_FLAGS if run.first_is_sync else _NON_SYNC_SAMPLE_FLAGS))
+        fields.extend(struct.pack(">I", len(sample)) for sample in run.samples)
+        return _box(b"traf", tfhd, tfdt, _full_box(b"trun", 0, trun_flags, *fields))
+
+    # The sizes do not depend on the offsets: lay the moof out once to learn where mdat begins.
+    offset = len(_box(b"moof", mfhd, *(traf(run, 0) for run in runs))) + 8
+    trafs = []
+    for run in runs:
+        trafs.append(traf(run, offset))
+        offset += sum(len(sample) for sample in run.samples)
+    return _box(b"moof", mfhd, *trafs) + _box(b"mdat", *(sample for run in runs for sample in run.samples))
 
 
 # --------------------------------------------------------------------------------------------
@@ -524,8 +686,69 @@ def _check_format(width: int, height: int, fps: int, sample_rate: int) -> None:
         raise ValueError(f"sample rate {sample_rate}: need one of {AAC_SAMPLE_RATES}")
 
 
+def fragment_frames_for(fps: int, fragment_frames: int | None = None) -> int:
+    """Video frames per fragment: by default as many as fit in ``MAX_FRAGMENT_SECONDS`` (3 at
+    15 fps, 200 ms); fewer (down to 1) for a lower latency at the cost of more, smaller chunks."""
+    most = max(1, math.floor(MAX_FRAGMENT_SECONDS * fps + 1e-9))
+    if fragment_frames is None:
+        return most
+    if int(fragment_frames) != fragment_frames or not 1 <= fragment_frames <= most:
+        raise ValueError(
+            f"fragments of {fragment_frames} frames: need 1 to {most} at {fps} fps "
+            f"(at most {MAX_FRAGMENT_SECONDS * 1000:.0f} ms of media)"
+        )
+    return int(fragment_frames)
+
+
+def _video_encoder(width: int, height: int, fps: int) -> av.VideoCodecContext:
+    codec = av.CodecContext.create("libx264", "w")
+    codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
+    codec.time_base = Fraction(1, fps)
+    codec.framerate = Fraction(fps)
+    # SPS and PPS once, in the extradata (for the avcC record), not in front of every IDR.
+    codec.flags |= av.codec.context.Flags.global_header
+    codec.options = {
+        "preset": "ultrafast",
+        # No lookahead and no frame threads: x264 returns each picture's packet from its encode.
+        "tune": "zerolatency",
+        "profile": "baseline",
+        "threads": "1",
+        # GOP = 1 s, every GOP closed and starting with an IDR, no scene-cut keyframes.
+        "x264-params": f"keyint={fps}:min-keyint={fps}:scenecut=0:open-gop=0:bframes=0",
+    }
+    codec.open()
+    return codec
+
+
+def _audio_encoder(sample_rate: int, bit_rate: int) -> av.AudioCodecContext:
+    codec = av.CodecContext.create("aac", "w")
+    codec.sample_rate, codec.layout, codec.format = sample_rate, "mono", "fltp"
+    codec.bit_rate = bit_rate
+    codec.time_base = Fraction(1, sample_rate)
+    codec.flags |= av.codec.context.Flags.global_header  # the AudioSpecificConfig, for esds
+    codec.open()
+    return codec
+
+
+@dataclass(frozen=True)
+class _Picture:
+    """An encoded video frame waiting for its fragment to close."""
+
+    index: int
+    capture_time: float
+    sample: bytes  # length-prefixed NAL units
+    sync: bool
+
+
 class LiveEncoder:
-    """Renders and encodes one camera's stream as it is captured (see the module docstring)."""
+    """Renders and encodes one camera's stream as it is captured (see the module docstring).
+
+    ``fragment_frames`` sets the video frames per fragment (``fragment_frames_for``)."""
+
+    _audio_completes_fragments = False
+    """Hold each fragment until the AAC encoder has returned every audio frame that starts within
+    its time range (the shared loop's pre-encode, where latency does not count). A live camera
+    sends a fragment at once and the audio frames still inside the encoder go in the next one."""
 
     def __init__(
         self,
@@ -537,50 +760,43 @@ class LiveEncoder:
         sample_rate: int = 48000,
         audio_bit_rate: int = 64000,
         max_catch_up: float = DEFAULT_MAX_CATCH_UP,
+        fragment_frames: int | None = None,
     ) -> None:
         _check_format(width, height, fps, sample_rate)
         self.user_name = user_name
         self.width, self.height, self.fps, self.sample_rate = width, height, fps, sample_rate
         self.max_catch_up = max_catch_up
-        self.frames_per_fragment = max(1, math.floor(MAX_FRAGMENT_SECONDS * fps + 1e-9))
+        self.fragment_frames = fragment_frames_for(fps, fragment_frames)
         self._pattern = TestPattern(width, height, fps)
         self._tone = Tone(sample_rate)
-        self._output = _FragmentSplitter()
-        fragment_us = self.frames_per_fragment * 1_000_000 // fps
-        self._container = av.open(
-            self._output,
-            "w",
-            format="mp4",
-            container_options={**_MP4_CONTAINER_OPTIONS, "frag_duration": str(fragment_us)},
+        self._video = _video_encoder(width, height, fps)
+        self._audio = _audio_encoder(sample_rate, audio_bit_rate)
+        self._frame_ticks = video_timescale(fps) // fps
+        self._init = init_segment(
+            width=width,
+            height=height,
+            fps=fps,
+            avcc=avc_decoder_configuration(bytes(self._video.extradata or b"")),
+            sample_rate=sample_rate,
+            channels=1,
+            audio_specific_config=bytes(self._audio.extradata or b""),
+            audio_bit_rate=audio_bit_rate,
         )
-        self._video = self._container.add_stream(
-            "libx264",
-            rate=fps,
-            options={
-                "preset": "ultrafast",
-                "tune": "zerolatency",
-                "profile": "baseline",
-                "threads": "1",
-                # GOP = 1 s, every GOP closed and starting with an IDR, no scene-cut keyframes.
-                "x264-params": f"keyint={fps}:min-keyint={fps}:scenecut=0:open-gop=0:bframes=0",
-            },
-        )
-        self._video.width, self._video.height, self._video.pix_fmt = width, height, "yuv420p"
-        self._audio = self._container.add_stream("aac", rate=sample_rate, layout="mono")
-        self._audio.bit_rate = audio_bit_rate
-        self._container.start_encoding()
-        (kind, self._init), *rest = self._output.take()
-        if kind != "init" or rest:
-            raise Mp4Error("the muxer did not start with an init segment")
         self.tracks = parse_init(self._init)
         self.mime = mime_type(self._init)
-        self._video_track = next(t for t in self.tracks.values() if t.handler == "vide")
-        self._audio_track = next(t for t in self.tracks.values() if t.handler == "soun")
         self._start: float | None = None  # camera time of media time 0
-        self._next_frame = 0
-        self._next_audio = 0
+        self._next_frame = 0  # the next picture to render and encode
+        self._next_audio = 0  # the next AAC frame of the tone to encode
+        self._video_out = 0  # the next picture whose packet the encoder returns
+        self._audio_out = 0  # the next AAC frame whose packet the encoder returns
         self._frame_capture: dict[int, float] = {}
         self._audio_capture: dict[int, float] = {}
+        self._pictures: list[_Picture] = []  # the open fragment's video
+        self._cuts: list[list[_Picture]] = []  # closed fragments' video, waiting for their audio
+        self._aac: list[bytes] = []  # AAC frames returned, not yet in a fragment ...
+        self._aac_first = 0  # ... the first of which is this one
+        self._sequence = 0
+        self._ready: list[MediaChunk] = []
         self._closed = False
 
     @property
@@ -594,7 +810,8 @@ class LiveEncoder:
 
     def feed(self, now: float) -> list[MediaChunk]:
         """Render and encode all frames and samples due up to camera time ``now``; the first call
-        starts the stream and returns the init chunk first. Return the chunks completed."""
+        starts the stream and returns the init chunk first. Return the chunks completed: a
+        fragment is complete as soon as its last video frame is encoded."""
         if self._closed:
             raise RuntimeError("the encoder is closed")
         chunks: list[MediaChunk] = []
@@ -602,34 +819,44 @@ class LiveEncoder:
             self._start = now
             chunks.append(MediaChunk("init", self._init, now, False, 0.0, 0, 0))
         self._rebase(now)
-        elapsed = now - self._start
-        frames_due = math.floor(elapsed * self.fps + 1e-6)
-        audio_due = math.floor(elapsed * self.sample_rate + 1e-6) // AAC_FRAME_SAMPLES
+        # A microsecond of slack: camera times are POSIX seconds, whose doubles are only good
+        # to a quarter of a microsecond, and a frame fed at its due time must be due.
+        elapsed = now - self._start + _TIME_SLACK
+        frames_due = math.floor(elapsed * self.fps)
+        audio_due = math.floor(elapsed * self.sample_rate) // AAC_FRAME_SAMPLES
+        # In the order the media becomes due (audio first on a tie), so that a fragment holds
+        # the same audio however the calls are spaced.
         while self._next_frame < frames_due or self._next_audio < audio_due:
-            video_at = Fraction(self._next_frame, self.fps)
-            audio_at = Fraction(self._next_audio * AAC_FRAME_SAMPLES, self.sample_rate)
-            if self._next_frame < frames_due and (self._next_audio >= audio_due or video_at <= audio_at):
-                self._encode_frame(self._next_frame)
-                self._next_frame += 1
-            else:
+            frame_due_at = (self._next_frame + 1) * self.sample_rate  # in 1 / (fps * sample rate) s
+            audio_due_at = (self._next_audio + 1) * AAC_FRAME_SAMPLES * self.fps
+            if self._next_audio < audio_due and (self._next_frame >= frames_due or audio_due_at <= frame_due_at):
                 self._encode_audio(self._next_audio)
                 self._next_audio += 1
-        chunks.extend(self._chunks())
+            else:
+                self._encode_frame(self._next_frame)
+                self._next_frame += 1
+        chunks.extend(self._ready)
+        self._ready = []
         return chunks
 
     def close(self, now: float) -> list[MediaChunk]:
-        """Encode what is due up to ``now``, flush the encoders and the muxer, and return the
-        remaining chunks (the last fragment may be shorter). Closing again returns nothing."""
+        """Encode what is due up to ``now``, flush the encoders and return the remaining chunks
+        (the last fragment may be shorter, and holds the audio left in the encoder; without
+        video left it is audio only). Closing again returns nothing."""
         if self._closed:
             return []
         chunks = self.feed(now)
         for packet in self._video.encode(None):
-            self._container.mux(packet)
+            self._add_picture(packet)
         for packet in self._audio.encode(None):
-            self._mux_audio(packet)
-        self._container.close()
+            self._add_audio(packet)
+        if self._pictures:
+            self._cuts.append(self._pictures)
+            self._pictures = []
+        self._release(final=True)
         self._closed = True
-        chunks.extend(self._chunks())
+        chunks.extend(self._ready)
+        self._ready = []
         return chunks
 
     def _rebase(self, now: float) -> None:
@@ -646,55 +873,89 @@ class LiveEncoder:
         frame.pts = index
         frame.time_base = Fraction(1, self.fps)
         for packet in self._video.encode(frame):
-            self._container.mux(packet)
+            self._add_picture(packet)
 
     def _encode_audio(self, index: int) -> None:
         assert self._start is not None
         self._audio_capture[index] = self._start + index * AAC_FRAME_SAMPLES / self.sample_rate
         for packet in self._audio.encode(self._tone.frame(index)):
-            self._mux_audio(packet)
+            self._add_audio(packet)
 
-    def _mux_audio(self, packet: av.Packet) -> None:
+    def _add_picture(self, packet: av.Packet) -> None:
+        """A picture's packet (no B-frames: in capture order) joins the open fragment, which
+        closes after ``fragment_frames`` pictures or at the end of the GOP."""
+        index = self._video_out
+        self._video_out += 1
+        if packet.is_keyframe and self._pictures:
+            self._close_fragment()  # an IDR always starts a fragment
+        captured = self._frame_capture.pop(index)
+        self._pictures.append(_Picture(index, captured, avc_sample(bytes(packet)), packet.is_keyframe))
+        if len(self._pictures) == self.fragment_frames or (index + 1) % self.fps == 0:
+            self._close_fragment()
+
+    def _add_audio(self, packet: av.Packet) -> None:
         # The AAC encoder's first packet is its priming delay (negative time stamp); it is
         # dropped so both tracks start at 0 and AAC frame k is the packet stamped 1024 k.
         if packet.pts is not None and packet.pts < 0:
             return
-        self._container.mux(packet)
+        if packet.pts != self._audio_out * AAC_FRAME_SAMPLES:
+            expected = self._audio_out * AAC_FRAME_SAMPLES
+            raise Mp4Error(f"the AAC encoder returned a packet at {packet.pts}, expected {expected}")
+        self._aac.append(bytes(packet))
+        self._audio_out += 1
+        if self._cuts:
+            self._release()
 
-    def _chunks(self) -> list[MediaChunk]:
-        chunks = []
-        for kind, data in self._output.take():
-            if kind != "media":
-                raise Mp4Error("the muxer wrote a second init segment")
-            chunks.append(self._describe(data))
-        return chunks
+    def _close_fragment(self) -> None:
+        self._cuts.append(self._pictures)
+        self._pictures = []
+        self._release()
 
-    def _describe(self, data: bytes) -> MediaChunk:
-        video_track, audio_track = self._video_track, self._audio_track
-        runs = {run.track_id: run for run in parse_fragment(data, self.tracks)}
-        video = runs.get(video_track.track_id)
-        audio = runs.get(audio_track.track_id)
-        captures = []
-        frames = audio_frames = 0
-        keyframe = False
-        duration = 0.0
-        if video is not None and video.sample_count:
-            first = round(video.base_decode_time * self.fps / video_track.timescale)
-            frames = video.sample_count
-            captures.append(self._frame_capture[first])
-            for index in range(first, first + frames):
-                self._frame_capture.pop(index, None)
-            keyframe = video.starts_with_sync_sample
-            duration = video.duration / video_track.timescale
-        if audio is not None and audio.sample_count:
-            first = audio.base_decode_time * self.sample_rate // (audio_track.timescale * AAC_FRAME_SAMPLES)
-            audio_frames = audio.sample_count
-            captures.append(self._audio_capture[first])
-            for index in range(first, first + audio_frames):
-                self._audio_capture.pop(index, None)
-            if not frames:
-                duration = audio.duration / audio_track.timescale
-        return MediaChunk("media", data, min(captures), keyframe, duration, frames, audio_frames)
+    def _release(self, *, final: bool = False) -> None:
+        """Turn closed fragments into chunks. Each takes the AAC frames returned so far that
+        start before its end; on ``final`` the last one takes all the audio that is left."""
+        while self._cuts:
+            pictures = self._cuts[0]
+            end = pictures[-1].index + 1
+            # The first AAC frame that starts at or after the end of the fragment's video.
+            audio_end = -(-end * self.sample_rate // (AAC_FRAME_SAMPLES * self.fps))
+            if self._audio_completes_fragments and not final and self._audio_out < audio_end:
+                return
+            take = len(self._aac) if final and len(self._cuts) == 1 else max(0, audio_end - self._aac_first)
+            self._cuts.pop(0)
+            self._emit(pictures, min(take, len(self._aac)))
+        if final and self._aac:
+            self._emit([], len(self._aac))
+
+    def _emit(self, pictures: list[_Picture], audio_frames: int) -> None:
+        first_audio = self._aac_first
+        audio = tuple(self._aac[:audio_frames])
+        del self._aac[:audio_frames]
+        self._aac_first += audio_frames
+        audio_captures = [self._audio_capture.pop(k) for k in range(first_audio, first_audio + audio_frames)]
+        self._sequence += 1
+        runs = [
+            TrackSamples(
+                AUDIO_TRACK_ID, first_audio * AAC_FRAME_SAMPLES, AAC_FRAME_SAMPLES, audio, True, all_sync=True
+            )
+        ]
+        if pictures:
+            first = pictures[0]
+            video = tuple(picture.sample for picture in pictures)
+            base = first.index * self._frame_ticks
+            runs.insert(0, TrackSamples(VIDEO_TRACK_ID, base, self._frame_ticks, video, first.sync))
+            # A chunk's capture time is its first video frame's: viewers time frame i of the
+            # chunk at capture time + i / fps (docs/decisions.md, glass-to-glass latency).
+            chunk = MediaChunk(
+                "media", media_fragment(self._sequence, runs), first.capture_time, first.sync,
+                len(pictures) / self.fps, len(pictures), audio_frames,
+            )
+        else:
+            chunk = MediaChunk(
+                "media", media_fragment(self._sequence, runs), audio_captures[0], False,
+                audio_frames * AAC_FRAME_SAMPLES / self.sample_rate, 0, audio_frames,
+            )
+        self._ready.append(chunk)
 
 
 # --------------------------------------------------------------------------------------------
@@ -748,19 +1009,30 @@ class SharedLoop:
 
 
 class _LoopEncoder(LiveEncoder):
+    # Pre-encoded: each fragment holds the audio of its own time range, both tracks start
+    # together, and the loop's first fragment holds no audio from before the loop.
+    _audio_completes_fragments = True
+
     def caption(self, index: int, capture_time: float) -> tuple[str, ...]:
         return (SHARED_SOURCE_LABEL, f"loop {capture_time - _LOOP_LEAD_IN_SECONDS:.3f} s", f"frame {index}")
 
 
 def shared_loop(
-    width: int = 320, height: int = 240, fps: int = 15, sample_rate: int = 48000, seconds: int | None = None
+    width: int = 320,
+    height: int = 240,
+    fps: int = 15,
+    sample_rate: int = 48000,
+    seconds: int | None = None,
+    fragment_frames: int | None = None,
 ) -> SharedLoop:
     """The shared loop for a format, encoded on first use and kept for the life of the process.
 
     ``seconds`` defaults to the shortest seamless loop (8 s at 48 kHz, see
-    ``shared_loop_seconds``); other lengths must be seamless too.
+    ``shared_loop_seconds``); other lengths must be seamless too. ``fragment_frames`` as for
+    ``LiveEncoder``.
     """
     _check_format(width, height, fps, sample_rate)
+    fragment_frames = fragment_frames_for(fps, fragment_frames)
     if seconds is None:
         seconds = shared_loop_seconds(sample_rate)
     elif seconds != shared_loop_seconds(sample_rate, seconds):
@@ -768,12 +1040,21 @@ def shared_loop(
             f"a shared loop of {seconds} s does not replay seamlessly; "
             f"try {shared_loop_seconds(sample_rate, seconds)} s"
         )
-    return _encode_shared_loop(width, height, fps, sample_rate, seconds)
+    return _encode_shared_loop(width, height, fps, sample_rate, seconds, fragment_frames)
 
 
 @functools.lru_cache(maxsize=4)
-def _encode_shared_loop(width: int, height: int, fps: int, sample_rate: int, seconds: int) -> SharedLoop:
-    encoder = _LoopEncoder(SHARED_SOURCE_LABEL, width=width, height=height, fps=fps, sample_rate=sample_rate)
+def _encode_shared_loop(
+    width: int, height: int, fps: int, sample_rate: int, seconds: int, fragment_frames: int
+) -> SharedLoop:
+    encoder = _LoopEncoder(
+        SHARED_SOURCE_LABEL,
+        width=width,
+        height=height,
+        fps=fps,
+        sample_rate=sample_rate,
+        fragment_frames=fragment_frames,
+    )
     end = _LOOP_LEAD_IN_SECONDS + seconds + 2 * MAX_FRAGMENT_SECONDS
     chunks = encoder.feed(0.0)
     steps = math.ceil(end / 0.5)
@@ -811,7 +1092,8 @@ class SharedSource:
     """One camera's stream replayed from the process-wide shared loop (see the module docstring).
 
     Same API as ``LiveEncoder``: ``mime``, ``init``, ``feed(now)``, ``close(now)``. A fragment is
-    released once the camera clock has passed its last sample, as if it had just been captured.
+    released once the camera clock has passed its last video frame, as if it had just been
+    captured (its audio is that of the same time range, and may end up to one AAC frame later).
     """
 
     def __init__(
@@ -823,8 +1105,9 @@ class SharedSource:
         sample_rate: int = 48000,
         seconds: int | None = None,
         max_catch_up: float = DEFAULT_MAX_CATCH_UP,
+        fragment_frames: int | None = None,
     ) -> None:
-        self.loop = shared_loop(width, height, fps, sample_rate, seconds)
+        self.loop = shared_loop(width, height, fps, sample_rate, seconds, fragment_frames)
         self.mime = self.loop.mime
         self.max_catch_up = max_catch_up
         self._start: float | None = None
@@ -846,7 +1129,7 @@ class SharedSource:
             chunks.append(MediaChunk("init", self.loop.init, now, False, 0.0, 0, 0))
         if abs(now - (self._start + self._media_end(self._next))) > self.max_catch_up:
             self._start = now - self._media_end(self._next)
-        while now - self._start >= self._media_end(self._next) - 1e-6:
+        while now - self._start >= self._media_end(self._next) - _TIME_SLACK:
             chunks.append(self._release(self._next))
             self._next += 1
         return chunks

@@ -129,7 +129,10 @@ def test_every_second_starts_a_chunk_with_an_idr(live: Run, live_decoded: dict) 
     assert live_decoded["keyframes"] == [0, 15, 30]
     frame = 0
     for chunk in live.fragments:
-        assert chunk.keyframe == (frame % 15 == 0)
+        if chunk.video_frames:
+            assert chunk.keyframe == (frame % 15 == 0)
+        else:  # the audio left in the AAC encoder at the end: no picture, nowhere to start
+            assert not chunk.keyframe and chunk is live.fragments[-1]
         frame += chunk.video_frames
 
 
@@ -148,14 +151,100 @@ def test_decoding_yields_every_frame_and_sample_in_order(live: Run, live_decoded
 
 
 def test_chunks_carry_capture_times_and_arrive_promptly(live: Run) -> None:
-    """covers: S1, L5 — each chunk is stamped with the camera clock of its first sample, and is
-    released within ~0.1 s (the AAC encoder's delay plus a tick) after its last sample."""
+    """covers: S1, L5 — each chunk is stamped with the camera clock of its first video frame,
+    and is released by the very feed that encodes its last video frame (the driver's ticks fall
+    on fragment ends here), not after the next frame or the audio encoder's delay."""
+    tracks = media.parse_init(live.init.data)
     frame = 0
     for chunk, released in zip(live.fragments, live.released_at[1:]):
-        assert chunk.capture_time == pytest.approx(T0 + frame / 15)
-        frame += chunk.video_frames
         end = chunk.capture_time + chunk.duration
-        assert end - 1e-6 <= released <= end + 0.1 + TICK
+        if chunk.video_frames:
+            assert chunk.capture_time == pytest.approx(T0 + frame / 15, abs=1e-6)
+            assert released == pytest.approx(end, abs=1e-6)
+        else:  # the audio-only tail at close: stamped with its first AAC frame
+            (audio,) = media.parse_fragment(chunk.data, tracks)
+            assert chunk.capture_time == pytest.approx(T0 + audio.base_decode_time / 48000, abs=1e-6)
+            assert released == T0 + 3.0
+        frame += chunk.video_frames
+
+
+def frame_due(frame: int, fps: int = 15) -> float:
+    """Camera time at which picture ``frame`` is due: the end of its exposure."""
+    return T0 + (frame + 1) / fps
+
+
+@pytest.mark.parametrize("fragment_frames", [1, 2, 3])
+def test_fragment_leaves_with_its_last_frame(fragment_frames: int) -> None:
+    """covers: L5 — fed at each frame's due time, the encoder returns a fragment from the feed
+    that encodes its last frame: no wait for the next frame or for audio past the cut."""
+    encoder = LiveEncoder("Dana", fragment_frames=fragment_frames)
+    assert encoder.fragment_frames == fragment_frames
+    assert [chunk.kind for chunk in encoder.feed(T0)] == ["init"]
+    frame = 0
+    for due in range(31):
+        chunks = encoder.feed(frame_due(due))
+        for chunk in chunks:
+            assert chunk.capture_time == pytest.approx(T0 + frame / 15, abs=1e-6)
+            frame += chunk.video_frames
+        # Every fragment ends on a frame of its own size, or at the end of a GOP (15 frames).
+        closes = (due + 1) % 15 == 0 or ((due % 15) + 1) % fragment_frames == 0
+        assert frame == due + 1 if closes else not chunks, (due, frame)
+        assert all(0 < chunk.video_frames <= fragment_frames for chunk in chunks)
+    encoder.close(frame_due(30))
+
+
+def track_runs(run: Run) -> dict[int, list[media.TrackRun]]:
+    tracks = media.parse_init(run.init.data)
+    runs: dict[int, list[media.TrackRun]] = {track_id: [] for track_id in tracks}
+    for chunk in run.fragments:
+        for track_run in media.parse_fragment(chunk.data, tracks):
+            runs[track_run.track_id].append(track_run)
+    return runs
+
+
+def assert_contiguous(runs: list[media.TrackRun], start: int = 0) -> None:
+    """Each run starts where the one before it ended: no gap, no overlap."""
+    expected = start
+    for run in runs:
+        assert run.sample_count > 0
+        assert run.base_decode_time == expected
+        expected += run.duration
+
+
+@pytest.mark.parametrize("fragment_frames", [1, 2, None])
+def test_tracks_run_on_without_gaps_or_overlaps(fragment_frames: int | None) -> None:
+    """covers: D8, L5 — per track, each fragment continues the timeline where the last one ended
+    (an AAC frame still in the encoder at a cut goes in the next fragment, never twice, never
+    lost), and a fragment's audio lags its video by less than the encoder's delay."""
+    run = drive(LiveEncoder("Erin", fragment_frames=fragment_frames), 2.0)
+    runs = track_runs(run)
+    assert_contiguous(runs[1])
+    assert_contiguous(runs[2])
+    assert sum(r.sample_count for r in runs[1]) == 30
+    assert sum(r.sample_count for r in runs[2]) == 2 * 48000 // 1024
+    tracks = media.parse_init(run.init.data)
+    for chunk in run.fragments:
+        by_track = {r.track_id: r for r in media.parse_fragment(chunk.data, tracks)}
+        assert set(by_track) == ({1, 2} if chunk.video_frames else {2})
+        assert by_track[2].sample_count == chunk.audio_frames and chunk.audio_frames > 0
+        if chunk.video_frames and chunk is not run.fragments[-1]:
+            video_end = (by_track[1].base_decode_time + by_track[1].duration) / 15360
+            audio_end = (by_track[2].base_decode_time + by_track[2].duration) / 48000
+            assert 0 <= video_end - audio_end <= 3 * 1024 / 48000
+    decoded = decode(run)
+    assert decoded["counters"] == list(range(30))
+    assert decoded["video_times"] == pytest.approx([n / 15 for n in range(30)])
+    assert decoded["audio_times"] == pytest.approx([k * 1024 / 48000 for k in range(93)])
+    assert decoded["keyframes"] == [0, 15]
+
+
+def test_shorter_fragments_are_refused_beyond_200_ms() -> None:
+    assert LiveEncoder("A").fragment_frames == 3
+    assert LiveEncoder("A", fps=30).fragment_frames == 6
+    with pytest.raises(ValueError, match="need 1 to 3 at 15 fps"):
+        LiveEncoder("A", fragment_frames=4)
+    with pytest.raises(ValueError, match="fragments of 0 frames"):
+        LiveEncoder("A", fragment_frames=0)
 
 
 def test_feeding_in_one_go_or_per_tick_gives_the_same_media() -> None:
@@ -165,6 +254,11 @@ def test_feeding_in_one_go_or_per_tick_gives_the_same_media() -> None:
     decoded = probe(chunks[0].data, [chunk.data for chunk in chunks[1:]])
     assert decoded["counters"] == list(range(15))
     assert decoded["audio_frames"] == 48000 // 1024
+    # Media is cut in the order it becomes due, so the tick pattern does not change a byte.
+    per_tick = drive(LiveEncoder("Bob"), 1.0).chunks
+    assert [(c.data, c.capture_time, c.keyframe, c.duration) for c in chunks] == [
+        (c.data, c.capture_time, c.keyframe, c.duration) for c in per_tick
+    ]
 
 
 def test_clock_jump_rebases_capture_times_without_a_burst() -> None:
@@ -202,6 +296,9 @@ def test_shared_source_replays_a_seamless_loop(shared: Run) -> None:
     audio_times = decoded["audio_times"]
     steps = [b - a for a, b in zip(audio_times, audio_times[1:])]
     assert min(steps) == pytest.approx(1024 / 48000) and max(steps) == pytest.approx(1024 / 48000)
+    runs = track_runs(shared)
+    assert_contiguous(runs[1], start=runs[1][0].base_decode_time)
+    assert_contiguous(runs[2], start=runs[2][0].base_decode_time)
     assert abs(audio_times[0] - video_times[0]) < 1024 / 48000
     # The loop holds frames 15..134 of the pre-encode; after the seam they come round again.
     assert decoded["counters"][:120] == list(range(15, 135))
