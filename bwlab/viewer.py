@@ -41,6 +41,7 @@ class ViewReport:
     audio_frames: int = 0
     frame_counters: list[int] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
+    capture_times: list[float] = field(default_factory=list)  # of the frames in latencies_ms, same order
     decode_ms_per_frame: float = 0.0
     ended: bool = False
     seqs: list[int] = field(default_factory=list)
@@ -181,3 +182,4 @@ class Viewer:
             for i in range(run.sample_count):
                 capture = c.capture_time + i * dt
                 report.latencies_ms.append(1000 * (received - capture) + report.decode_ms_per_frame)
+                report.capture_times.append(capture)
