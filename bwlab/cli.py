@@ -8,6 +8,11 @@
     bwlab dock SERIAL [DOCK BAY] / undock SERIAL    put a camera in a bay or take it out
     bwlab soc-receiver --port P [--secret whsec_…]  receive, verify and print SOC notifications
     bwlab dns [--format hosts|dnsmasq]              the T5 host names pointing at the appliance
+    bwlab fault add KIND [TARGET] KEY=VALUE… / list / clear [ID]   inject, list, clear lab faults (L2)
+    bwlab doctor [SERIAL] [--json]                  the diagnosis: symptom, cause, fix per camera (L3)
+    bwlab pages SERIAL                              the camera's troubleshooting pages (T1)
+    bwlab pcap SERIAL [-o FILE]                     the camera's 802.11 frames for Wireshark (L4)
+    bwlab move SERIAL X Y [--walk S]                put a camera somewhere on the site (metres)
 
 A running lab writes ``lab.json`` (URL, lab token, CA path) in its data directory; the other
 commands read it from ``--data-dir`` (default ``$BWLAB_DATA_DIR`` or ~/.local/share/bwlab) unless
@@ -121,6 +126,42 @@ def build_parser() -> argparse.ArgumentParser:
     dns.add_argument("--format", choices=("hosts", "dnsmasq"), default="hosts")
     dns.add_argument("--address", default=None, help="the appliance address to point them at (default: as reached)")
     common(dns)
+
+    # ---- the lab network (L2-L4) ----
+    fault = sub.add_parser("fault", help="inject, list and clear lab faults (L2)")
+    fault_sub = fault.add_subparsers(dest="fault_command", required=True)
+    fault_add = fault_sub.add_parser("add", help="inject a fault, e.g. `bwlab fault add ap AP-1 security=wpa3-only`")
+    fault_add.add_argument("kind", help="ap, cell, sim, link, clock_skew, ntp or travel (`bwlab fault list` explains)")
+    fault_add.add_argument("changes", nargs="*", metavar="[TARGET] KEY=VALUE",
+                           help="the AP, cell or camera (not for ntp and travel), then what changes")
+    fault_add.add_argument("--id", default=None, help="name the fault, to clear it by name")
+    common(fault_add)
+    fault_list = fault_sub.add_parser("list", help="the faults injected now and the kinds there are")
+    common(fault_list)
+    fault_clear = fault_sub.add_parser("clear", help="clear one fault, or all")
+    fault_clear.add_argument("id", nargs="?", help="the fault to clear (default: all)")
+    common(fault_clear)
+
+    doctor = sub.add_parser("doctor", help="the diagnosis of every camera (or one): symptom, cause and fix (L3)")
+    doctor.add_argument("serial", nargs="?")
+    doctor.add_argument("--all", action="store_true", help="list cameras with no finding too")
+    common(doctor)
+
+    pages = sub.add_parser("pages", help="a camera's troubleshooting pages (T1; it must be in the mode)")
+    pages.add_argument("serial")
+    common(pages)
+
+    pcap = sub.add_parser("pcap", help="a camera's emulated 802.11 frames as a pcap for Wireshark (L4)")
+    pcap.add_argument("serial")
+    pcap.add_argument("-o", "--output", type=Path, default=None, help="file to write (default SERIAL-80211.pcap)")
+    common(pcap)
+
+    move = sub.add_parser("move", help="put a camera somewhere on the site, in metres east/north of the origin")
+    move.add_argument("serial")
+    move.add_argument("x", type=float)
+    move.add_argument("y", type=float)
+    move.add_argument("--walk", type=float, default=0.0, help="walk there in this many seconds")
+    common(move)
     return parser
 
 
@@ -441,8 +482,134 @@ async def cmd_dns(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- the lab network (L2-L4)
+
+_TEXT_KEYS = {"ssid", "password", "security", "country", "band", "state", "iccid", "pin", "operator", "apn",
+              "mode", "kiss_code"}
+
+
+def parse_changes(kind: str, words: list[str]) -> tuple[str | None, dict]:
+    """``[TARGET] KEY=VALUE…`` as (target, changes); values are JSON (numbers, true, [x, y]) except
+    for keys that hold text (SSIDs, passwords, PINs, ICCIDs, modes)."""
+    target = None
+    if words and "=" not in words[0]:
+        target, words = words[0], words[1:]
+    changes: dict = {}
+    for word in words:
+        key, sep, value = word.partition("=")
+        if not sep or not key:
+            raise CliError(f"{word!r}: expected KEY=VALUE (e.g. security=wpa3-only, latency_ms=200)")
+        if key in _TEXT_KEYS:
+            changes[key] = value
+            continue
+        try:
+            changes[key] = json.loads(value)
+        except ValueError:
+            changes[key] = value
+    if not changes:
+        raise CliError(f"a {kind} fault needs at least one KEY=VALUE")
+    return target, changes
+
+
+async def cmd_fault(args: argparse.Namespace) -> int:
+    if args.fault_command == "add":
+        target, changes = parse_changes(args.kind, args.changes)
+        body = {"kind": args.kind, "set": changes}
+        if target is not None:
+            body["target"] = target
+        if args.id:
+            body["id"] = args.id
+        fault = await _lab_call(args, "POST", "/api/lab/faults", body)
+        print(json.dumps(fault, indent=2) if args.json else f"{fault['id']}: {fault['summary']}")
+        return 0
+    if args.fault_command == "clear":
+        path = "/api/lab/faults" + (f"/{args.id}" if args.id else "")
+        result = await _lab_call(args, "DELETE", path)
+        print(json.dumps(result) if args.json else f"cleared: {', '.join(result['cleared']) or 'nothing'}")
+        return 0
+    listing = await _lab_call(args, "GET", "/api/lab/faults")
+    if args.json:
+        print(json.dumps(listing, indent=2))
+        return 0
+    for f in listing["faults"]:
+        print(f"{f['id']:<12} {f['summary']}{'' if f['reversible'] else '  (lab time does not go back)'}")
+    if not listing["faults"]:
+        print("no faults injected")
+    ntp = listing.get("ntp")
+    if ntp:
+        print(f"\nNTP server udp {ntp['host'] or '*'}:{ntp['port']}: {ntp['mode']}, offset {ntp['offset_s']:+g} s")
+    print("\nkinds:")
+    for kind, what in listing["kinds"].items():
+        print(f"  {kind:<11} {what}")
+    return 0
+
+
+async def cmd_doctor(args: argparse.Namespace) -> int:
+    """L3: the manual's troubleshooting tables applied to every camera."""
+    if args.serial:
+        cameras = [await _lab_call(args, "GET", f"/api/lab/cameras/{args.serial.upper()}/diagnosis")]
+    else:
+        cameras = (await _lab_call(args, "GET", "/api/lab/diagnosis"))["cameras"]
+    if args.json:
+        print(json.dumps({"cameras": cameras}, indent=2))
+        return 0
+    shown = 0
+    for cam in cameras:
+        if not cam["findings"] and not (args.all or args.serial):
+            continue
+        shown += 1
+        print(f"{cam['serial']} ({cam['model']}){'' if cam['reporting'] else '  [not running]'}")
+        for f in cam["findings"]:
+            print(f"  {f['code']:<15} {f['symptom']}\n  {'':<15} cause: {f['cause']}\n  {'':<15} fix:   {f['fix']}")
+        if not cam["findings"]:
+            print("  no problem found")
+    if not shown:
+        print("no camera shows a problem the manual's troubleshooting tables name")
+    return 0
+
+
+async def cmd_pages(args: argparse.Namespace) -> int:
+    result = await _lab_call(args, "GET", f"/api/lab/cameras/{args.serial.upper()}/troubleshooting")
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    for page in result["pages"]:
+        marker = "  <- shown" if page["number"] == result["page"] else ""
+        print(f"page {page['number']} ({page['title']}){marker}")
+        for f in page["fields"]:
+            print(f"  {f['label']:<24} {f['value'] if f['value'] is not None else ''}")
+    return 0
+
+
+async def cmd_pcap(args: argparse.Namespace) -> int:
+    from bwlab.client import Session
+
+    url, token, ca_pem = lab_facts(args)
+    serial = args.serial.upper()
+    out = args.output or Path(f"{serial}-80211.pcap")
+    async with Session(url, ca_pem, token=token) as s:
+        async with s.http.get(f"{url}/api/lab/cameras/{serial}/pcap", headers=s.headers(), ssl=s.ssl) as r:
+            if r.status != 200:
+                error = (await r.json()).get("error", {})
+                raise CliError(f"{error.get('message', r.reason)} ({error.get('code', r.status)})")
+            data, frames = await r.read(), r.headers.get("X-Frames", "?")
+    await asyncio.to_thread(out.write_bytes, data)
+    print(json.dumps({"file": str(out), "frames": int(frames), "bytes": len(data)}) if args.json
+          else f"{out}: {frames} frames ({len(data)} bytes); open it with Wireshark")
+    return 0
+
+
+async def cmd_move(args: argparse.Namespace) -> int:
+    body = {"action": "move", "position": [args.x, args.y], "seconds": args.walk or None}
+    result = await _lab_call(args, "POST", f"/api/lab/cameras/{args.serial}/actions", body)
+    print(json.dumps(result, indent=2) if args.json else f"{args.serial}: {'walking' if args.walk else 'moved'} "
+          f"to ({args.x:g}, {args.y:g})")
+    return 0
+
+
 COMMANDS = {"view": cmd_view, "up": cmd_up, "fleet": cmd_fleet, "status": cmd_status, "travel": cmd_travel, "press": cmd_press,
-            "dock": cmd_dock, "undock": cmd_undock, "soc-receiver": cmd_soc_receiver, "dns": cmd_dns}
+            "dock": cmd_dock, "undock": cmd_undock, "soc-receiver": cmd_soc_receiver, "dns": cmd_dns,
+            "fault": cmd_fault, "doctor": cmd_doctor, "pages": cmd_pages, "pcap": cmd_pcap, "move": cmd_move}
 
 
 def main(argv: list[str] | None = None) -> int:
