@@ -25,7 +25,7 @@ from bwlab.schema import SchemaError, from_mapping
 
 #: What an ``expect`` step may check (bwlab/timeline.py says what each means).
 EXPECT_KEYS = ("diagnosis", "no_diagnosis", "viewer", "troubleshooting")
-EXPECT_PREFIXES = ("state.", "radio.", "troubleshooting.", "status.")
+EXPECT_PREFIXES = ("state.", "radio.", "troubleshooting.", "status.", "manager.")
 
 
 class ScenarioError(ValueError):

@@ -19,6 +19,8 @@ each key, what was expected and what was seen. The keys:
 ``troubleshooting``             ``"available"`` or the 409 code when the pages cannot be read
 ``status.<path>``               the camera in ``GET /api/lab/status`` (``status.online``,
                                 ``status.last_refusal.code``)
+``manager.<path>``              the camera as its Manager lists it (``manager.sim_status``,
+                                ``manager.sim_alert.message``: T4's Manager-side symptoms)
 ``diagnosis``                   codes the diagnosis (L3) must name, e.g. ``["T3-2b"]``
 ``no_diagnosis``                codes it must not name
 ``viewer``                      ``"plays"`` or ``"refused"``: an operator watches the camera
@@ -206,6 +208,14 @@ class _Views:
                 status = await lab.get("/api/lab/status")
                 self._cache[name] = next((c for s in status["systems"] for c in s["cameras"]
                                           if c["serial"] == serial), {})
+            elif name == "manager":
+                self._cache[name] = {}
+                for system in (await lab.get("/controller/systems"))["systems"]:
+                    cams = (await lab.get(f"/controller/{system['id']}/api/cameras"))["cameras"]
+                    found = next((c for c in cams if c["serial"] == serial), None)
+                    if found is not None:
+                        self._cache[name] = found
+                        break
         return self._cache[name]
 
     async def diagnosis(self) -> dict[str, Any]:

@@ -185,7 +185,10 @@ class CameraDriver:
         await self.feed(ev.Docked(self.clock.now(), bay=f"{dock}/{bay}"))  # its last words go out where it is
         if self.net is not None:
             self.net.dock(self.lab_clock.now())
-        body = {"serial": self.serial, "csr": make_csr(self._key, self.serial), "camera_user": camera_user}
+        body: dict[str, Any] = {"serial": self.serial, "csr": make_csr(self._key, self.serial), "camera_user": camera_user}
+        modem = self.net.mobile_status(self.lab_clock.now()) if self.net is not None else None
+        if modem is not None:  # the dock reads the SIM state; the Manager raises its alert (T4 rows 2, 4, 5)
+            body["modem"] = {"sim_status": modem.sim_status, "dock_alert": modem.dock_alert}
         async with self._http.post(f"{self.url}/controller/{self.system_id}/api/docks/{dock}/bays/{bay}", json=body,
                                    headers={"Authorization": f"Bearer {self._lab_token}"}, ssl=self._ssl) as r:
             data = await r.json()

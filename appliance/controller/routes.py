@@ -186,13 +186,22 @@ class Troubleshooting:
 
 
 @dataclass(frozen=True)
+class Modem:
+    """What the dock reads from an LTE camera's modem: the SIM state and the alert to raise (T4)."""
+
+    sim_status: str | None = field(default=None, metadata={"max_len": 40})
+    dock_alert: str | None = field(default=None, metadata={"max_len": 120})
+
+
+@dataclass(frozen=True)
 class DockCamera:
     """What the dock learns from a camera put in a bay: its serial and a certificate request;
-    for a self-assigned camera, which camera user takes it."""
+    for a self-assigned camera, which camera user takes it; on LTE models, its modem's state."""
 
     serial: str = field(metadata={"max_len": 32})
     csr: str = field(metadata={"max_len": 4096})
     camera_user: str | None = None
+    modem: Modem | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -816,6 +825,9 @@ def _camera_json(row, now: float) -> dict:
         "docked_user_id": row["docked_user_id"], "last_docked_at": row["last_docked_at"],
         "cert_not_after": row["cert_not_after"],
         "cert_valid": row["cert_not_after"] is not None and now < row["cert_not_after"],
+        # T4 rows 2, 4, 5: the SIM state as of the last docking, and the alert that docking raised
+        "sim_status": row["sim_status"],
+        "sim_alert": {"message": row["sim_alert"], "at": row["sim_alert_at"]} if row["sim_alert"] else None,
     }
 
 
@@ -983,6 +995,11 @@ async def dock_camera(request: web.Request) -> web.Response:
         "UPDATE ctl_cameras SET dock_id = ?, bay = ?, docked_user_id = ?, last_docked_at = ?, cert_serial = ?, "
         "cert_not_after = ? WHERE serial = ?",
         (dock["id"], bay, user_id, now, str(pki.load_cert(cert).serial_number), not_after, camera["serial"]))
+    if body.modem is not None and MODELS[camera["model"]].lte:
+        alert = body.modem.dock_alert
+        await ctx.controller_db.execute(
+            "UPDATE ctl_cameras SET sim_status = ?, sim_alert = ?, sim_alert_at = ? WHERE serial = ?",
+            (body.modem.sim_status, alert, now if alert else None, camera["serial"]))
     return json_response(await _provisioning(request, system, camera["serial"], cert, not_after, user_id), status=201)
 
 
