@@ -546,14 +546,21 @@ async def cmd_fault(args: argparse.Namespace) -> int:
 
 async def cmd_doctor(args: argparse.Namespace) -> int:
     """L3: the manual's troubleshooting tables applied to every camera."""
+    systems: list = []
     if args.serial:
         cameras = [await _lab_call(args, "GET", f"/api/lab/cameras/{args.serial.upper()}/diagnosis")]
     else:
-        cameras = (await _lab_call(args, "GET", "/api/lab/diagnosis"))["cameras"]
+        report = await _lab_call(args, "GET", "/api/lab/diagnosis")
+        systems, cameras = report["systems"], report["cameras"]
     if args.json:
-        print(json.dumps({"cameras": cameras}, indent=2))
+        print(json.dumps({"systems": systems, "cameras": cameras}, indent=2))
         return 0
     shown = 0
+    for system in systems:
+        for f in system["findings"]:
+            shown += 1
+            print(f"system {system['name']} ({system['id']})\n  {f['code']:<15} {f['symptom']}\n"
+                  f"  {'':<15} cause: {f['cause']}\n  {'':<15} fix:   {f['fix']}")
     for cam in cameras:
         if not cam["findings"] and not (args.all or args.serial):
             continue
@@ -564,7 +571,7 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
         if not cam["findings"]:
             print("  no problem found")
     if not shown:
-        print("no camera shows a problem the manual's troubleshooting tables name")
+        print("no system or camera shows a problem the manual's troubleshooting tables name")
     return 0
 
 

@@ -17,6 +17,9 @@ to the cameras (``firmware_stub/network.py``); the appliance keeps what the lab 
 * **Diagnosis** (``GET /api/lab/cameras/{serial}/diagnosis``, ``GET /api/lab/diagnosis``, L3):
   ``diagnosis.diagnose`` over the camera's reported state joined with what the controller knows
   (certificate, last docking, profile) and the cloud knows (licence, the hub's last refusal).
+  T2 row 1 is about a system, not a camera: for a system whose cloud extensions are not enabled
+  yet, the lab tries the cloud the way its Manager would (through the system's network settings)
+  and names the cause when that fails.
 * **pcap** (``GET /api/lab/cameras/{serial}/pcap``, L4): the fleet sends the camera's 802.11
   frame log over the fleet link when asked; the appliance writes the pcap with scapy in a thread.
 """
@@ -34,7 +37,8 @@ from bwlab.models import MODELS
 
 from ..cloud.routes import licence_valid
 from ..context import APPLIANCE
-from ..errors import Conflict, InvalidInput, NotFound
+from ..controller.cloud_client import CloudClient
+from ..errors import BwlabError, Conflict, InvalidInput, NotFound
 from ..http import LAB, access, json_response, read_json
 from . import diagnosis, troubleshooting
 from .events import ConfigError
@@ -269,14 +273,41 @@ async def camera_diagnosis(request: web.Request) -> web.Response:
     return json_response(await _diagnose(request, request.match_info["serial"].upper()))
 
 
+_BEFORE_EXTENSIONS = ("not_installed", "installed")
+SYSTEM_ROWS = ("T2-1",)
+
+
+async def _system_diagnosis(request: web.Request, system) -> dict[str, Any]:
+    """T2 row 1 for one system: can its Manager reach the cloud with its network settings?"""
+    ctx = request.config_dict[APPLIANCE]
+    connection = json.loads(system["connection"] or "{}")
+    state = connection.get("state", "not_installed")
+    error = None
+    if state in _BEFORE_EXTENSIONS:
+        proxy = (json.loads(system["settings"] or "{}").get("network") or {}).get("proxy")
+        try:
+            await CloudClient(ctx.config.url, ctx.tls.ca_pem, proxy=proxy, timeout=3.0).request("GET", "/ping")
+        except BwlabError as exc:
+            error = exc.message
+    telemetry = diagnosis.CameraTelemetry(camera_id=system["id"], model="", now=ctx.clock.now(),
+                                          cloud_extensions_error=error)
+    findings = [f for f in diagnosis.diagnose(telemetry) if f.code in SYSTEM_ROWS]
+    return {"id": system["id"], "name": system["name"], "connection_state": state, "cloud_error": error,
+            "codes": [f.code for f in findings],
+            "findings": [{"code": f.code, "spec_id": f.spec_id, "symptom": f.symptom, "cause": f.cause, "fix": f.fix,
+                          "observed": f.observed, "lab_derived": False} for f in findings]}
+
+
 @routes.get("/diagnosis")
 @access(LAB)
 async def lab_diagnosis(request: web.Request) -> web.Response:
-    """L3 for every camera the controllers know or a fleet runs (``bwlab doctor``)."""
+    """L3 for every system and every camera the controllers know or a fleet runs (``bwlab doctor``)."""
     ctx = request.config_dict[APPLIANCE]
     serials = {r["serial"] for r in await ctx.controller_db.fetchall("SELECT serial FROM ctl_cameras")}
     serials |= set(_net(request).fleet.states)
+    systems = await ctx.controller_db.fetchall("SELECT id, name, connection, settings FROM ctl_systems ORDER BY created_at")
     return json_response({"lab_time": ctx.clock.now(),
+                          "systems": [await _system_diagnosis(request, s) for s in systems],
                           "cameras": [await _diagnose(request, s) for s in sorted(serials)]})
 
 
