@@ -131,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     fault = sub.add_parser("fault", help="inject, list and clear lab faults (L2)")
     fault_sub = fault.add_subparsers(dest="fault_command", required=True)
     fault_add = fault_sub.add_parser("add", help="inject a fault, e.g. `bwlab fault add ap AP-1 security=wpa3-only`")
-    fault_add.add_argument("kind", help="ap, cell, sim, link, clock_skew, ntp or travel (`bwlab fault list` explains)")
+    fault_add.add_argument("kind", help="ap, cell, sim, link, clock_skew, ntp, travel (`bwlab fault list` explains), "
+                                        "or hostname NAME (a T5 host name the lab stops answering for)")
     fault_add.add_argument("changes", nargs="*", metavar="[TARGET] KEY=VALUE",
                            help="the AP, cell or camera (not for ntp and travel), then what changes")
     fault_add.add_argument("--id", default=None, help="name the fault, to clear it by name")
@@ -484,6 +485,7 @@ async def cmd_dns(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- the lab network (L2-L4)
 
+BLOCKED_HOSTS = "/api/lab/faults/blocked-hosts"
 _TEXT_KEYS = {"ssid", "password", "security", "country", "band", "state", "iccid", "pin", "operator", "apn",
               "mode", "kiss_code"}
 
@@ -512,6 +514,12 @@ def parse_changes(kind: str, words: list[str]) -> tuple[str | None, dict]:
 
 
 async def cmd_fault(args: argparse.Namespace) -> int:
+    if args.fault_command == "add" and args.kind == "hostname":  # T5: the lab blocks a host name
+        if len(args.changes) != 1:
+            raise CliError("bwlab fault add hostname NAME: one of the service's host names (`bwlab dns` lists them)")
+        result = await _lab_call(args, "POST", BLOCKED_HOSTS, {"hostname": args.changes[0]})
+        print(json.dumps(result) if args.json else f"blocked: {', '.join(result['blocked'])}")
+        return 0
     if args.fault_command == "add":
         target, changes = parse_changes(args.kind, args.changes)
         body = {"kind": args.kind, "set": changes}
@@ -525,6 +533,10 @@ async def cmd_fault(args: argparse.Namespace) -> int:
     if args.fault_command == "clear":
         path = "/api/lab/faults" + (f"/{args.id}" if args.id else "")
         result = await _lab_call(args, "DELETE", path)
+        if not args.id:
+            unblocked = await _lab_call(args, "GET", BLOCKED_HOSTS)
+            await _lab_call(args, "DELETE", BLOCKED_HOSTS)
+            result["cleared"] += [f"hostname {name}" for name in unblocked["blocked"]]
         print(json.dumps(result) if args.json else f"cleared: {', '.join(result['cleared']) or 'nothing'}")
         return 0
     listing = await _lab_call(args, "GET", "/api/lab/faults")
@@ -533,7 +545,9 @@ async def cmd_fault(args: argparse.Namespace) -> int:
         return 0
     for f in listing["faults"]:
         print(f"{f['id']:<12} {f['summary']}{'' if f['reversible'] else '  (lab time does not go back)'}")
-    if not listing["faults"]:
+    for name in listing.get("blocked_hosts") or []:
+        print(f"{'hostname':<12} {name} blocked (clear all to unblock)")
+    if not listing["faults"] and not listing.get("blocked_hosts"):
         print("no faults injected")
     ntp = listing.get("ntp")
     if ntp:

@@ -3,7 +3,9 @@
 ``run_timeline(scenario, lab)`` carries out each ``[[timeline]]`` step at its time — dock, undock,
 press, travel, gps, fault, clear, move — and checks each ``expect`` step, so the same scenario
 file is a demo and a regression test. Steps run ``at`` seconds after the timeline starts, in real
-seconds (a ``travel`` moves lab time, not the timeline), in file order when equal.
+seconds (a ``travel`` moves lab time, not the timeline), in file order when equal. A ``fault`` is
+any kind of ``appliance/lab/faults.py``, or ``{kind = "hostname", target = <a T5 name>}`` for the
+lab's blocked host names; ``clear`` without ``fault_id`` clears both.
 
 An ``expect`` step waits (up to ``within`` seconds, 10 by default, polling) until all of its keys
 hold for its ``camera``, then goes on; when they do not hold in time ``ExpectationFailed`` names
@@ -44,6 +46,7 @@ from bwlab.scenario import Scenario, Step
 
 log = logging.getLogger(__name__)
 
+BLOCKED_HOSTS = "/api/lab/faults/blocked-hosts"
 DEFAULT_WITHIN = 10.0
 POLL = 0.1
 VIEW_SECONDS = 3.0
@@ -82,6 +85,7 @@ class Timeline:
     clock: Clock = field(default_factory=LabClock)  # the viewer's clock (lab time, S1)
     on_step: Callable[[StepResult], None] | None = None
     fault_ids: dict[str, str] = field(default_factory=dict)
+    blocked: dict[str, str] = field(default_factory=dict)  # fault id → blocked host name
 
     async def run(self) -> list[StepResult]:
         started = monotonic()
@@ -115,13 +119,21 @@ class Timeline:
         if action == "travel":
             return await self.lab.post("/api/lab/time/travel", {"seconds": step.seconds})
         if action == "fault":
+            assert step.fault is not None
+            if step.fault.get("kind") == "hostname":  # T5: the lab stops answering for a host name
+                if step.fault.get("id"):
+                    self.blocked[str(step.fault["id"])] = step.fault["target"]
+                return await self.lab.post(BLOCKED_HOSTS, {"hostname": step.fault["target"]})
             fault = await self.lab.post("/api/lab/faults", step.fault)
-            if step.fault and step.fault.get("id"):
+            if step.fault.get("id"):
                 self.fault_ids[str(step.fault["id"])] = fault["id"]
             return fault
         if action == "clear":
             if step.fault_id is None:
+                await self.lab.request("DELETE", BLOCKED_HOSTS)
                 return await self.lab.delete("/api/lab/faults")
+            if step.fault_id in self.blocked:
+                return await self.lab.request("DELETE", BLOCKED_HOSTS, {"hostname": self.blocked[step.fault_id]})
             return await self.lab.delete(f"/api/lab/faults/{self.fault_ids.get(step.fault_id, step.fault_id)}")
         return await self.expect(index, step)
 

@@ -40,7 +40,7 @@ from ..context import APPLIANCE
 from ..controller.cloud_client import CloudClient
 from ..errors import BwlabError, Conflict, InvalidInput, NotFound
 from ..http import LAB, access, json_response, read_json
-from . import diagnosis, troubleshooting
+from . import diagnosis, hostnames, troubleshooting
 from .events import ConfigError
 from .faults import FAULT_KINDS, Fault, FaultBook, World, check_against, ntp_settings, parse_fault
 from .ntp import NtpResponder, start_ntp_server
@@ -156,8 +156,9 @@ async def list_faults(request: web.Request) -> web.Response:
     """L2: the faults injected now, the kinds there are, and the world they change."""
     net = _net(request)
     world = net.world()
+    blocked = await hostnames.blocked(request.config_dict[APPLIANCE].db)  # /api/lab/faults/blocked-hosts
     return json_response({"faults": net.book.as_list(), "kinds": FAULT_KINDS, "ntp": net.ntp_info(),
-                          "world": world.as_dict()})
+                          "blocked_hosts": blocked, "world": world.as_dict()})
 
 
 @routes.post("/faults")
@@ -210,10 +211,14 @@ async def _facts(request: web.Request, serial: str, row) -> CameraFacts:
         return CameraFacts(serial=serial, model=str(state.get("model") or "W102"))
     streaming_enabled = None
     licence = True
+    blocked: tuple[str, ...] = ()
     system = await ctx.controller_db.fetchone("SELECT connection FROM ctl_systems WHERE id = ?", (row["system_id"],))
     if system is not None:
         conn = json.loads(system["connection"] or "{}")
         cloud_system = conn.get("cloud_system_id")
+        if conn.get("region"):  # T2 row 5 (derived): the T5 names this camera needs, blocked by the lab
+            names = set(await hostnames.blocked(ctx.db))
+            blocked = tuple(n for n in hostnames.camera_hosts(conn["region"]) if n in names)
         if cloud_system:
             org = await ctx.db.fetchone("SELECT org_id FROM cloud_systems WHERE id = ?", (cloud_system,))
             if org is not None:
@@ -229,7 +234,7 @@ async def _facts(request: web.Request, serial: str, row) -> CameraFacts:
             streaming_enabled = False
     return CameraFacts(serial=serial, model=row["model"], docked=row["dock_id"] is not None,
                        last_docked_at=row["last_docked_at"], cert_not_after=row["cert_not_after"],
-                       streaming_enabled=streaming_enabled, licence_valid=licence)
+                       streaming_enabled=streaming_enabled, licence_valid=licence, blocked_hostnames=blocked)
 
 
 async def _hub_facts(request: web.Request, serial: str) -> dict[str, Any]:

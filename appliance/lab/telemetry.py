@@ -105,6 +105,7 @@ class CameraFacts:
     streaming_enabled: bool | None = None  # from the camera user's profile; None = not known
     licence_valid: bool = True
     wifi_networks: int | None = None
+    blocked_hostnames: tuple[str, ...] = ()  # T5 names this camera needs that the lab blocks
 
 
 #: The lab's reference viewer: a computer on lab time, as a browser using the lab's NTP server is
@@ -140,5 +141,6 @@ def camera_telemetry(now: float, facts: CameraFacts, state: Mapping[str, Any] | 
         wifi=wifi_status(radio.get("wifi")),
         mobile=mobile_status(radio.get("mobile")),
         endpoint_response_code=radio.get("endpoint_response_code"),
+        blocked_hostnames=facts.blocked_hostnames,
         viewers=viewers,
     )

@@ -59,6 +59,7 @@ async def run_scenario(scenario: Scenario, appliance: RunningAppliance) -> None:
         finally:
             await fleet.close()
             await lab.delete("/api/lab/faults")
+            await lab.request("DELETE", "/api/lab/faults/blocked-hosts")
 
 
 def test_every_scenario_file_loads_and_expects_a_diagnosis():
