@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--data-dir", type=Path, default=None, help="the lab's data directory")
     up.add_argument("--public-url", default=None, help="URL clients use to reach the appliance")
     up.add_argument("--no-fleet", action="store_true", help="do not start the cameras")
+    up.add_argument("--no-timeline", action="store_true", help="do not run the scenario's timeline")
     up.add_argument("--no-zeroconf", action="store_true", help="do not advertise the appliance with mDNS")
     up.add_argument("--media", choices=("live", "shared"), default="live",
                     help="cameras encode live (default) or replay a shared pre-encoded source")
@@ -250,9 +251,16 @@ async def cmd_up(args: argparse.Namespace) -> int:
             cmd.insert(4, str(args.scenario))
         fleet_proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
     _print_lab(info, public_url, token, ca_path, args.json)
+    timeline = None
+    if fleet_proc is not None and scenario.timeline and not args.no_timeline:
+        timeline = asyncio.create_task(_run_timeline(scenario, info, local_url, ca_path.read_text(), token, clock),
+                                       name="timeline")
     try:
         await stop.wait()
     finally:
+        if timeline is not None:
+            timeline.cancel()
+            await asyncio.gather(timeline, return_exceptions=True)
         if fleet_proc is not None:
             fleet_proc.terminate()
             try:
@@ -261,6 +269,40 @@ async def cmd_up(args: argparse.Namespace) -> int:
                 fleet_proc.kill()
         await server
     return 0
+
+
+async def _run_timeline(scenario, info, url: str, ca_pem: str, token: str, clock) -> None:
+    """L1/L2: once the fleet runs every camera, carry out the scenario's timeline (faults, walks,
+    time travel, expectations), saying what each step did."""
+    from bwlab.client import ApiError, Session
+    from bwlab.clock import monotonic
+    from bwlab.timeline import ExpectationFailed, Timeline, Viewing
+
+    serials = {c.serial.upper() for system in scenario.systems for c in system.cameras}
+    viewing = None
+    member = next((m for m in (scenario.organization.members if scenario.organization else [])
+                   if m.role in ("operator", "admin")), None)
+    system = next((s for s in info.systems if s.link), None)
+    if member is not None and system is not None:
+        account = scenario.account(member.email)
+        viewing = Viewing(account.email, account.password, system.protected_link or system.link,
+                          system.link_passphrase if system.protected_link else None, ca_pem)
+    async with Session(url, ca_pem, token=token) as lab:
+        deadline = monotonic() + 120
+        while monotonic() < deadline:
+            running = {c["serial"] for c in (await lab.get("/api/lab/cameras"))["cameras"] if c["running"]}
+            if serials <= running:
+                break
+            await asyncio.sleep(1.0)
+
+        def said(result) -> None:
+            step = result.step
+            print(f"bwlab timeline: {step.at:g} s {step.action} {step.camera or ''}".rstrip(), file=sys.stderr, flush=True)
+
+        try:
+            await Timeline(scenario, lab, viewing=viewing, clock=clock, on_step=said).run()
+        except (ExpectationFailed, ApiError) as exc:
+            print(f"bwlab timeline: {exc}", file=sys.stderr, flush=True)
 
 
 def _print_lab(info, public_url: str, token: str, ca_path: Path, as_json: bool) -> None:
