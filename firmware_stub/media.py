@@ -859,6 +859,16 @@ class LiveEncoder:
         self._ready = []
         return chunks
 
+    def get_timer(self) -> float | None:
+        """The camera time at which the open fragment's last video frame is due, that is when
+        ``feed`` will return the next fragment: a driver can wake then rather than poll. None
+        before the first ``feed`` and after ``close``."""
+        if self._start is None or self._closed:
+            return None
+        first = self._video_out - len(self._pictures)
+        end = min(first + self.fragment_frames, (first // self.fps + 1) * self.fps)
+        return self._start + end / self.fps
+
     def _rebase(self, now: float) -> None:
         assert self._start is not None
         due_at = self._start + (self._next_frame + 1) / self.fps
@@ -1141,6 +1151,13 @@ class SharedSource:
         chunks = self.feed(now)
         self._closed = True
         return chunks
+
+    def get_timer(self) -> float | None:
+        """The camera time at which ``feed`` will release the next fragment (see
+        ``LiveEncoder.get_timer``); None before the first ``feed`` and after ``close``."""
+        if self._start is None or self._closed:
+            return None
+        return self._start + self._media_end(self._next)
 
     def _media_end(self, index: int) -> float:
         loop, position = divmod(index, len(self.loop.fragments))

@@ -193,6 +193,31 @@ def test_fragment_leaves_with_its_last_frame(fragment_frames: int) -> None:
     encoder.close(frame_due(30))
 
 
+@pytest.mark.parametrize("fragment_frames", [2, None])
+@pytest.mark.parametrize("kind", ["live", "shared"])
+def test_timer_says_when_the_next_fragment_is_complete(kind: str, fragment_frames: int | None) -> None:
+    """covers: L5 — a driver that sleeps until ``get_timer()`` sends each fragment the moment it
+    is complete, instead of up to a polling tick later."""
+    if kind == "live":
+        source: LiveEncoder | SharedSource = LiveEncoder("Faye", fragment_frames=fragment_frames)
+    else:
+        source = SharedSource(fragment_frames=fragment_frames)
+    assert source.get_timer() is None
+    source.feed(T0)
+    frames = 0
+    while frames < 32:
+        due = source.get_timer()
+        assert due is not None
+        assert source.feed(due - 0.001) == []
+        (chunk,) = source.feed(due)
+        assert chunk.capture_time == pytest.approx(T0 + frames / 15, abs=1e-6)
+        assert chunk.capture_time + chunk.duration == pytest.approx(due, abs=1e-6)
+        assert chunk.keyframe == (frames % 15 == 0)
+        frames += chunk.video_frames
+    source.close(due)
+    assert source.get_timer() is None
+
+
 def track_runs(run: Run) -> dict[int, list[media.TrackRun]]:
     tracks = media.parse_init(run.init.data)
     runs: dict[int, list[media.TrackRun]] = {track_id: [] for track_id in tracks}
