@@ -1,19 +1,62 @@
 /**
- * The Lab panel (trainers; SPEC L2, D3, D5, D6, T1): every camera of the lab drawn as a device
- * — its record, function and top buttons with press, double press and long press, its LEDs or
- * its screen, vibration, dock and undock, clock skew — live from the lab's events WebSocket;
- * and lab time travel. Everything goes through /api/lab with the lab token.
+ * The Lab panel (trainers; SPEC L2, L3, L4, D3, D5, D6, T1): every camera of the lab drawn as a
+ * device — its record, function and top buttons with press, double press and long press, its
+ * LEDs or its screen, vibration, dock and undock, clock skew — live from the lab's events
+ * WebSocket, with its radio status, its troubleshooting pages (W102/W120), its diagnosis and its
+ * pcap; the faults injected into the lab; and lab time travel. Everything goes through /api/lab
+ * with the lab token.
  */
 
 import { LiveSocket, api, labClock } from '../api.js';
 import { dateTime, field, h, message, onSubmit, put, showError } from '../dom.js';
+import { faultsCard } from './faults.js';
+import { TroubleshootingView, diagnosisView, pcapLink, radioView, systemsDiagnosisView } from './network.js';
 
 const main = document.getElementById('main');
 const who = document.getElementById('who');
 const BUTTONS = [['record', 'Record button'], ['function', 'Function button'], ['top', 'Top button']];
 const GESTURES = [['press', 'Press'], ['double', 'Double'], ['long', 'Long']];
 const cards = new Map(); // serial → {el, info, state, parts}
+const DIAGNOSIS_EVERY_MS = 5000;
+const DIAGNOSIS_DEBOUNCE_MS = 300;
 let socket = null;
+let systemsBox = null;
+const diagnosis = { timer: null, running: false, again: false };
+
+/** Read the diagnosis of the whole lab soon (state reports come in bursts: one read per burst). */
+function scheduleDiagnosis() {
+  if (diagnosis.timer) return;
+  diagnosis.timer = setTimeout(() => {
+    diagnosis.timer = null;
+    refreshDiagnosis();
+  }, DIAGNOSIS_DEBOUNCE_MS);
+}
+
+async function refreshDiagnosis() {
+  if (diagnosis.running) {
+    diagnosis.again = true;
+    return;
+  }
+  diagnosis.running = true;
+  try {
+    const answer = await api('/api/lab/diagnosis');
+    for (const cam of answer.cameras) {
+      const c = cards.get(cam.serial);
+      if (!c) continue;
+      c.el.dataset.findings = cam.codes.join(' ');
+      put(c.parts.diagnosis, diagnosisView(cam));
+    }
+    if (systemsBox) put(systemsBox, systemsDiagnosisView(answer.systems));
+  } catch (err) {
+    if (systemsBox) showError(systemsBox, err);
+  } finally {
+    diagnosis.running = false;
+    if (diagnosis.again) {
+      diagnosis.again = false;
+      scheduleDiagnosis();
+    }
+  }
+}
 
 function signInView(error) {
   const out = h('div', { class: 'out' });
@@ -49,13 +92,17 @@ async function start() {
     const seconds = Number(v.amount) * Number(v.unit);
     const r = await api('/api/lab/time/travel', { method: 'POST', body: { seconds } });
     labClock.offset = r.offset;
+    scheduleDiagnosis();
     put(travelOut, message('ok', `Lab time is now ${dateTime(r.lab_time)} (${Math.round(r.offset)} s ahead of real time).`));
   });
   const devices = h('div', { class: 'devices', id: 'devices' });
+  systemsBox = h('div', { class: 'systems-diagnosis', 'aria-live': 'polite' });
+  const faults = faultsCard({ serials: () => [...cards.keys()], onChange: scheduleDiagnosis, systemsBox });
   put(main,
     h('section', { class: 'card', 'aria-labelledby': 'h-time' }, h('h2', { id: 'h-time' }, 'Lab time'), timeOut,
       h('p', { class: 'hint' }, 'Time travel moves the whole lab forward (certificates, retention, sessions, licences); it never goes back.'),
       travel, travelOut),
+    faults.el,
     h('section', { 'aria-labelledby': 'h-cams' }, h('h2', { id: 'h-cams' }, 'Cameras'), devices));
   put(who, h('span', {}, status.systems.map((s) => `${s.name}${s.connected ? '' : ' (not connected)'}`).join(', ')));
   const tick = () => { timeOut.textContent = `${dateTime(labClock.now())} UTC · offset ${Math.round(labClock.offset)} s`; };
@@ -72,9 +119,12 @@ async function start() {
       if (msg.type !== 'state') return;
       const c = cards.get(msg.serial);
       if (c) update(c, msg.state);
+      scheduleDiagnosis();
     },
   });
   setInterval(() => { for (const c of cards.values()) drawVibration(c); }, 200);
+  setInterval(scheduleDiagnosis, DIAGNOSIS_EVERY_MS);
+  refreshDiagnosis();
 }
 
 function card(info) {
@@ -85,6 +135,10 @@ function card(info) {
     vibration: h('p', { class: 'vibration', 'aria-live': 'polite' }),
     dock: h('button', { type: 'button', onclick: () => act(c, { action: c.state && c.state.docked ? 'undock' : 'dock' }) }, 'Dock'),
     skew: h('input', { type: 'number', name: 'skew', step: 'any', value: '0', 'aria-label': `Clock skew of ${info.serial} in seconds` }),
+    radio: h('div', { class: 'radio-box' }),
+    pcap: pcapLink(info.serial),
+    diagnosis: h('div', { class: 'diagnosis', 'aria-live': 'polite' }),
+    troubleshooting: new TroubleshootingView(info.serial),
     out,
   };
   const buttons = h('div', { class: 'buttons', role: 'group', 'aria-label': 'Buttons' }, BUTTONS.map(([button, label]) =>
@@ -94,12 +148,14 @@ function card(info) {
     }, glabel)))));
   const el = h('article', { class: 'device', dataset: { serial: info.serial }, 'aria-label': `${info.camera_user || 'Unassigned'} (${info.serial})` },
     h('h3', {}, info.camera_user || 'Unassigned', h('small', {}, ` ${info.model} · ${info.serial}`)),
-    parts.body, parts.vibration, parts.stateLine, buttons,
+    parts.body, parts.vibration, parts.stateLine, parts.radio, buttons,
     h('div', { class: 'row' }, parts.dock,
       h('label', { class: 'row' }, 'Skew (s)', parts.skew),
-      h('button', { type: 'button', class: 'small', onclick: () => act(c, { action: 'skew', seconds: Number(parts.skew.value) || 0 }) }, 'Set clock')),
-    out);
+      h('button', { type: 'button', class: 'small', onclick: () => act(c, { action: 'skew', seconds: Number(parts.skew.value) || 0 }) }, 'Set clock'),
+      parts.pcap),
+    out, parts.troubleshooting.el, parts.diagnosis);
   const c = { el, info, state: null, parts };
+  parts.troubleshooting.onDraw = () => drawFace(c);
   cards.set(info.serial, c);
   update(c, null);
   return c;
@@ -118,18 +174,39 @@ async function act(c, body) {
 function update(c, state) {
   if (state) c.state = state;
   const s = c.state;
-  const { body, stateLine, dock } = c.parts;
+  const { stateLine, dock } = c.parts;
   const running = Boolean(s);
   for (const b of c.el.querySelectorAll('button')) b.disabled = !running;
   c.el.dataset.running = String(running);
+  c.parts.pcap.hidden = !running;
+  c.parts.troubleshooting.update(s);
   if (!s) {
-    put(body, h('div', { class: 'lens' }), h('p', { class: 'hint' }, 'Not running'));
+    drawFace(c);
     put(stateLine, 'No fleet runs this camera: start one with `bwlab fleet`.');
     return;
   }
   c.el.dataset.recording = String(Boolean(s.recording));
   c.el.dataset.streaming = s.streaming || 'off';
   c.el.dataset.docked = String(Boolean(s.docked));
+  drawFace(c);
+  put(c.parts.radio, radioView(s));
+  put(stateLine,
+    `${s.recording ? 'Recording' : 'Not recording'} · stream ${s.streaming || 'off'}`,
+    s.acknowledged_by ? ` · acknowledged by ${s.acknowledged_by}` : '',
+    s.last_error ? h('span', { class: 'reason' }, ` · ${s.last_error.message}`) : '');
+  dock.textContent = s.docked ? 'Undock' : 'Dock';
+  dock.setAttribute('aria-label', `${s.docked ? 'Undock' : 'Dock'} camera ${c.info.serial}`);
+  drawVibration(c);
+}
+
+/** The device itself: LEDs or screen (with the troubleshooting page on it), lens, dock state. */
+function drawFace(c) {
+  const s = c.state;
+  const { body } = c.parts;
+  if (!s) {
+    put(body, h('div', { class: 'lens' }), h('p', { class: 'hint' }, 'Not running'));
+    return;
+  }
   body.classList.toggle('docked', Boolean(s.docked));
   const leds = s.leds || {};
   let face;
@@ -142,20 +219,14 @@ function update(c, state) {
         sc.charging ? h('span', {}, '⚡') : null),
       sc.warnings && sc.warnings.length ? h('div', {}, `⚠ ${sc.warnings.join(', ')}`) : null,
       sc.message ? h('div', {}, sc.message) : null,
-      sc.troubleshooting_page ? h('div', {}, `Troubleshooting page ${sc.troubleshooting_page}`) : null);
+      sc.troubleshooting_page ? (c.parts.troubleshooting.screenLines(sc.troubleshooting_page) || h('div', {}, `Troubleshooting page ${sc.troubleshooting_page}`)) : null);
+    body.classList.toggle('troubleshooting', Boolean(sc.troubleshooting_page));
   } else {
     face = h('div', { class: 'leds' },
       h('span', { class: 'led', dataset: { led: 'record', color: leds.record || 'off' }, 'aria-label': `Recording LED ${leds.record || 'off'}` }, 'REC'),
       h('span', { class: 'led', dataset: { led: 'wifi', color: leds.wifi || 'off' }, 'aria-label': `Wi-Fi LED ${leds.wifi || 'off'}` }, 'Wi-Fi'));
   }
   put(body, face, h('div', { class: 'lens' }), h('div', { class: 'hint' }, s.docked ? `Docked · ${s.bay}` : 'Out of dock'));
-  put(stateLine,
-    `${s.recording ? 'Recording' : 'Not recording'} · stream ${s.streaming || 'off'}`,
-    s.acknowledged_by ? ` · acknowledged by ${s.acknowledged_by}` : '',
-    s.last_error ? h('span', { class: 'reason' }, ` · ${s.last_error.message}`) : '');
-  dock.textContent = s.docked ? 'Undock' : 'Dock';
-  dock.setAttribute('aria-label', `${s.docked ? 'Undock' : 'Dock'} camera ${c.info.serial}`);
-  drawVibration(c);
 }
 
 function drawVibration(c) {

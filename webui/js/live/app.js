@@ -16,6 +16,7 @@ import { listKeys, removeKey, saveKey } from '../keystore.js';
 import { mountMap } from '../map.js';
 import { GroupStore, draggableUser, groupsSection } from './groups.js';
 import { StreamPlayer } from './player.js';
+import { licenceBlock, socSection } from './soc.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -442,17 +443,12 @@ async function settingsView() {
       h('p', { class: 'hint' }, 'The fingerprint here must be identical to the one in the Manager’s key list, for every system you watch (S6).'),
       keysBox, importForm, importOut),
     h('section', { class: 'card', 'aria-labelledby': 'h-licence' }, h('h2', { id: 'h-licence' }, 'Licence'), licenceBox),
+    app.org.role === 'admin' ? socSection(app.org.id) : null,
     h('section', { class: 'card', 'aria-labelledby': 'h-account' }, h('h2', { id: 'h-account' }, 'Account'),
       h('dl', {}, h('dt', {}, 'Name'), h('dd', {}, app.me.name), h('dt', {}, 'E-mail'), h('dd', {}, app.me.email),
         h('dt', {}, 'Organization'), h('dd', {}, app.org.name), h('dt', {}, 'Role'), h('dd', {}, app.org.role))));
   try {
-    const lic = await api(`/api/cloud/orgs/${app.org.id}/licence`);
-    put(licenceBox,
-      lic.valid ? message('ok', 'A valid licence covers this organization.', 'licence_valid')
-        : message('error', 'No valid licence: cameras do not react to a start (T2). Renew the licence.', 'licence_expired'),
-      lic.licences.length ? h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Kind'), h('th', {}, 'From'), h('th', {}, 'Until'))),
-        h('tbody', {}, lic.licences.map((l) => h('tr', {}, h('td', {}, l.kind), h('td', {}, dateTime(l.starts_at)), h('td', {}, dateTime(l.ends_at))))))
-        : h('p', {}, 'No licence yet: connecting a system starts a 30-day trial (S3).'));
+    put(licenceBox, licenceBlock(await api(`/api/cloud/orgs/${app.org.id}/licence`)));
   } catch (err) {
     showError(licenceBox, err);
   }
