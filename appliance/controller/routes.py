@@ -660,6 +660,14 @@ async def _check_profile_networks(request: web.Request, settings: ProfileSetting
             raise InvalidInput(f"wifi_networks[{i}]: no Wi-Fi network {ssid!r} in Settings > Camera", path=f"wifi_networks[{i}]")
 
 
+@routes.get(API + "/models")
+@access(MANAGER)
+async def list_models(request: web.Request) -> web.Response:
+    """The camera models and what they can do (S8 bands, S11 GPS, T1, T4): the Manager offers
+    Location per model only for the models with GPS."""
+    return json_response({"models": [m.as_dict() for m in MODELS.values()]})
+
+
 @routes.get(API + "/profiles")
 @access(MANAGER)
 async def list_profiles(request: web.Request) -> web.Response:

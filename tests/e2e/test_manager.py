@@ -127,3 +127,50 @@ async def test_an_admin_connects_a_system_and_sets_it_up_in_the_manager(env, con
         await manager.sign_in_manager(north["id"], "north-pass")
         overview = await manager.get(f"/controller/{north['id']}/api")
     assert overview["connection"]["state"] == "connected" and overview["connection"]["region"] == "germany"
+
+
+async def test_an_admin_edits_a_profile_and_the_change_shows_after_reload(env, context):
+    """S7, S8, S11: an existing profile edited in the Manager — streaming on, Location per model
+    (offered only for the models with GPS) with its mode, another Wi-Fi network — is kept: the
+    profile list shows it after the page is reloaded, and the Manager's API holds it."""
+    system = env.system
+    page = await context.new_page()
+    await page.goto(f"{env.url}/manager/#{system.id}")
+    await page.get_by_label("Administrator password", exact=True).fill(system.admin_password)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("heading", name="Axis-hosted overview").wait_for()
+    await page.get_by_role("button", name="Camera profiles").click()
+    await page.get_by_role("button", name="Edit profile Record only").click()
+    form = page.get_by_role("form", name="Edit camera profile Record only")
+    await form.wait_for()
+    assert await form.get_by_label("LabNet-24", exact=True).is_checked(), "the form starts from the profile"
+    assert not await form.get_by_label("Streaming", exact=True).is_checked()
+    for model in ("W101", "W102", "W120"):
+        await form.get_by_label(f"Location on {model}", exact=True).wait_for()
+    for model in ("W100", "W110"):  # no GPS (S11)
+        assert await form.get_by_label(f"Location on {model}", exact=True).count() == 0
+    await form.get_by_label("Streaming", exact=True).check()
+    await form.get_by_label("Remote stream activation", exact=True).check()
+    await form.get_by_label("Mode", exact=True).select_option(label="While recording")
+    await form.get_by_label("Location on W102", exact=True).check()
+    await form.get_by_label("Location mode of W102", exact=True).select_option(label="Always")
+    await form.get_by_label("LabNet", exact=True).check()
+    await screenshot(page, "manager-profile-edit")
+    await form.get_by_role("button", name="Save").click()
+    await page.locator('[data-code="profile_saved"]').wait_for()
+
+    await page.reload()
+    await page.get_by_role("heading", name="Axis-hosted overview").wait_for()
+    await page.get_by_role("button", name="Camera profiles").click()
+    row = page.locator("tr", has_text="Record only")
+    await row.wait_for()
+    cells = [await c.inner_text() for c in await row.locator("td").all()]
+    assert cells[1:6] == ["on", "off", "While recording", "LabNet, LabNet-24", "W102: Always"], cells
+
+    async with env.session() as manager:
+        await manager.sign_in_manager(system.id, system.admin_password)
+        profiles = (await manager.get(f"/controller/{system.id}/api/profiles"))["profiles"]
+    saved = next(p for p in profiles if p["name"] == "Record only")
+    assert saved["streaming"] and saved["remote_activation"] and saved["remote_mode"] == "while_recording"
+    assert saved["location"]["W102"] == {"enabled": True, "mode": "always"}
+    assert not saved["location"]["W101"]["enabled"]

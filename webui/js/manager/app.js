@@ -1,11 +1,12 @@
 /**
- * AXIS Body Worn Manager, the system controller's admin interface (SPEC S3–S8, S11, T1).
+ * AXIS Body Worn Manager, the system controller's admin interface (SPEC S3–S8, S11, T1, T4).
  *
  * Pick a system controller, sign in with its administrator password, then: Add-on services >
  * AXIS Body Worn Live (the S3 connection flow, end-to-end keys: generate, copy link with key
  * plain or password-protected, import, fingerprints; Allow troubleshooting mode), Camera
- * profiles (S7, S8), Settings > Camera Wi-Fi networks (S8), Users (camera users), Cameras and
- * Docks. UI labels follow the manual's English labels (docs/manual-vs-spec.md §2).
+ * profiles made and edited (S7 streaming, S8 networks, S11 Location per model with GPS),
+ * Settings > Camera Wi-Fi networks (S8), Users (camera users), Cameras (with an LTE camera's
+ * SIM status and the alert its last docking raised, T4) and Docks. UI labels follow the manual's English labels (docs/manual-vs-spec.md §2).
  */
 
 import { api } from '../api.js';
@@ -198,30 +199,69 @@ async function keysCard() {
 
 // ---- Camera profiles (S7, S8, S11) -----------------------------------------------------------------
 
-async function profilesView() {
-  const [{ profiles }, { wifi_networks: nets }] = await Promise.all([call('/profiles'), call('/wifi-networks')]);
-  const out = h('div', { class: 'out', 'aria-live': 'polite' });
-  const remote = (p) => (p.streaming && p.remote_activation ? (p.remote_mode === 'always' ? 'Always' : 'While recording') : 'off');
-  const form = onSubmit(h('form', { 'aria-label': 'New camera profile' },
-    field('Profile name', h('input', { name: 'name', required: true })),
-    h('fieldset', {}, h('legend', {}, 'AXIS Body Worn Live'), checkbox('streaming', 'Streaming'), checkbox('live_stream_on_record', 'Live stream on record'),
-      checkbox('remote_activation', 'Remote stream activation'),
-      field('Mode', h('select', { name: 'remote_mode' }, h('option', { value: 'while_recording' }, 'While recording'), h('option', { value: 'always' }, 'Always')))),
+const LOCATION_MODES = [['while_recording_or_streaming', 'While recording or streaming'], ['always', 'Always']];
+
+/**
+ * The form of a camera profile, new (`profile` null) or existing: Body Worn Live settings (S7),
+ * Location per camera model with its mode, offered only for the models with GPS (S11), and the
+ * Wi-Fi networks of Settings > Camera assigned to it (S8 option 1).
+ */
+function profileForm(profile, nets, models, out, onSaved) {
+  const p = profile || {};
+  const editing = Boolean(profile);
+  const gps = models.filter((m) => m.gps);
+  const location = p.location || {};
+  const form = h('form', { 'aria-label': editing ? `Edit camera profile ${p.name}` : 'New camera profile', class: 'profile-form' },
+    field('Profile name', h('input', { name: 'name', required: true, value: p.name || '' })),
+    h('fieldset', {}, h('legend', {}, 'AXIS Body Worn Live'), checkbox('streaming', 'Streaming', p.streaming),
+      checkbox('live_stream_on_record', 'Live stream on record', p.live_stream_on_record),
+      checkbox('remote_activation', 'Remote stream activation', p.remote_activation),
+      field('Mode', h('select', { name: 'remote_mode' }, [['while_recording', 'While recording'], ['always', 'Always']].map(([v, t]) =>
+        h('option', { value: v, selected: p.remote_mode === v }, t))))),
+    h('fieldset', { class: 'location' }, h('legend', {}, 'Location'),
+      h('p', { class: 'hint' }, `Per camera model; only models with GPS (${gps.map((m) => m.name).join(', ') || 'none'}) report positions.`),
+      gps.map((m) => {
+        const setting = location[m.name] || {};
+        return h('div', { class: 'row location-model', dataset: { model: m.name } },
+          checkbox(`location:${m.name}`, `Location on ${m.name}`, setting.enabled),
+          field(`Location mode of ${m.name}`, h('select', { name: `location_mode:${m.name}` }, LOCATION_MODES.map(([v, t]) =>
+            h('option', { value: v, selected: (setting.mode || 'while_recording_or_streaming') === v }, t)))));
+      })),
     h('fieldset', {}, h('legend', {}, 'Wireless connection'), nets.length ? nets.map((n) => h('label', { class: 'check' },
-      h('input', { type: 'checkbox', name: 'net', value: n.ssid }), n.ssid)) : h('p', { class: 'hint' }, 'No Wi-Fi networks yet (Settings > Camera).')),
-    h('button', { type: 'submit', class: 'primary' }, 'Add')), out, async (v, event) => {
+      h('input', { type: 'checkbox', name: 'net', value: n.ssid, checked: (p.wifi_networks || []).includes(n.ssid) }), n.ssid))
+      : h('p', { class: 'hint' }, 'No Wi-Fi networks yet (Settings > Camera).')),
+    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, editing ? 'Save' : 'Add'),
+      editing ? h('button', { type: 'button', onclick: () => profilesView().catch((err) => showError(out, err)) }, 'Cancel') : null));
+  return onSubmit(form, out, async (v, event) => {
     const wifi = [...event.target.querySelectorAll('input[name=net]:checked')].map((el) => el.value);
-    await call('/profiles', { method: 'POST', body: { name: v.name, streaming: v.streaming, live_stream_on_record: v.live_stream_on_record,
-      remote_activation: v.remote_activation, remote_mode: v.remote_mode, wifi_networks: wifi } });
-    await profilesView();
+    const loc = {};
+    for (const m of gps) loc[m.name] = { enabled: Boolean(v[`location:${m.name}`]), mode: v[`location_mode:${m.name}`] };
+    const body = { name: v.name, streaming: v.streaming, live_stream_on_record: v.live_stream_on_record,
+      remote_activation: v.remote_activation, remote_mode: v.remote_mode, location: loc, wifi_networks: wifi };
+    const saved = await call(editing ? `/profiles/${p.id}` : '/profiles', { method: editing ? 'PUT' : 'POST', body });
+    await onSaved(saved);
   });
+}
+
+async function profilesView(editId = null, note = null) {
+  const [{ profiles }, { wifi_networks: nets }, { models }] = await Promise.all([call('/profiles'), call('/wifi-networks'), call('/models')]);
+  const out = h('div', { class: 'out', 'aria-live': 'polite' });
+  if (note) put(out, note);
+  const remote = (p) => (p.streaming && p.remote_activation ? (p.remote_mode === 'always' ? 'Always' : 'While recording') : 'off');
+  const editing = profiles.find((p) => p.id === editId);
+  const form = editing
+    ? profileForm(editing, nets, models, out, (saved) => profilesView(null, message('ok', `Profile ${saved.name} saved; cameras of its camera users receive it when docked.`, 'profile_saved')))
+    : profileForm(null, nets, models, out, () => profilesView());
   show('profiles', card('h-profiles', 'Camera profiles',
-    table(['Name', 'Streaming', 'Live stream on record', 'Remote stream activation', 'Wi-Fi networks', 'Location', ''], profiles.map((p) => h('tr', {},
+    table(['Name', 'Streaming', 'Live stream on record', 'Remote stream activation', 'Wi-Fi networks', 'Location', ''], profiles.map((p) => h('tr', { dataset: { profile: p.id } },
       h('td', {}, p.name), h('td', {}, p.streaming ? 'on' : 'off'), h('td', {}, p.live_stream_on_record ? 'on' : 'off'), h('td', {}, remote(p)),
       h('td', {}, (p.wifi_networks || []).join(', ') || '—'),
       h('td', {}, Object.entries(p.location || {}).filter(([, l]) => l.enabled).map(([m, l]) => `${m}: ${l.mode === 'always' ? 'Always' : 'While recording or streaming'}`).join('; ') || '—'),
-      h('td', {}, h('button', { type: 'button', class: 'small', 'aria-label': `Delete profile ${p.name}`, onclick: () => call(`/profiles/${p.id}`, { method: 'DELETE' }).then(profilesView).catch((err) => showError(out, err)) }, 'Delete'))))),
-    out), card('h-new-profile', 'New camera profile', form));
+      h('td', {}, h('div', { class: 'row' },
+        h('button', { type: 'button', class: 'small', 'aria-label': `Edit profile ${p.name}`, 'aria-pressed': String(p.id === editId), onclick: () => profilesView(p.id).catch((err) => showError(out, err)) }, 'Edit'),
+        h('button', { type: 'button', class: 'small', 'aria-label': `Delete profile ${p.name}`, onclick: () => call(`/profiles/${p.id}`, { method: 'DELETE' }).then(() => profilesView()).catch((err) => showError(out, err)) }, 'Delete')))))),
+    out), editing ? card('h-edit-profile', `Edit camera profile: ${editing.name}`, form) : card('h-new-profile', 'New camera profile', form));
+  if (editing) document.getElementById('h-edit-profile').scrollIntoView({ block: 'nearest' });
 }
 
 // ---- Settings > Camera: Wi-Fi networks (S8 option 1) ---------------------------------------------
@@ -264,23 +304,47 @@ async function usersView() {
 
 // ---- Cameras and docks --------------------------------------------------------------------------------
 
-async function camerasView() {
-  const [{ cameras }, { camera_users: users }] = await Promise.all([call('/cameras'), call('/camera-users')]);
+async function camerasView(note = null) {
+  const [{ cameras }, { camera_users: users }, { models }] = await Promise.all([call('/cameras'), call('/camera-users'), call('/models')]);
   const out = h('div', { class: 'out', 'aria-live': 'polite' });
+  if (note) put(out, note);
   const nameOf = (id) => (users.find((u) => u.id === id) || {}).name || '—';
+  const alerts = cameras.filter((c) => c.sim_alert);
   const form = onSubmit(h('form', { class: 'row', 'aria-label': 'Add camera' },
     field('Serial number', h('input', { name: 'serial', required: true, maxlength: 32 })),
-    field('Model', h('select', { name: 'model' }, ['W100', 'W101', 'W102', 'W110', 'W120'].map((m) => h('option', { value: m }, m)))),
+    field('Model', h('select', { name: 'model' }, models.map((m) => h('option', { value: m.name }, m.name)))),
     field('Camera user', h('select', { name: 'user' }, h('option', { value: '' }, 'Self-assigned'), users.map((u) => h('option', { value: u.id }, u.name)))),
     h('button', { type: 'submit', class: 'primary' }, 'Add')), out,
   async (v) => { await call('/cameras', { method: 'POST', body: { serial: v.serial, model: v.model, ...(v.user ? { camera_user: v.user } : { self_assign: true }) } }); await camerasView(); });
   show('cameras', card('h-cameras', 'Cameras',
-    table(['Serial', 'Model', 'Camera user', 'Dock', 'Certificate valid until', 'SIM'], cameras.map((c) => h('tr', {},
+    alerts.length ? h('div', { class: 'alerts', 'aria-label': 'Alerts' }, alerts.map((c) => message('error',
+      `Camera ${c.serial} (${c.model}): ${c.sim_alert.message}. Docked ${dateTime(c.sim_alert.at)}; SIM status ${c.sim_status || 'unknown'}. `
+      + 'Enter the SIM PIN for the camera below, or replace the SIM card (T4).', 'sim_alert'))) : null,
+    table(['Serial', 'Model', 'Camera user', 'Dock', 'Certificate valid until', 'SIM'], cameras.map((c) => h('tr', { dataset: { serial: c.serial } },
       h('td', { class: 'mono' }, c.serial), h('td', {}, c.model), h('td', {}, c.self_assign ? `self-assigned${c.docked_user_id ? ` (${nameOf(c.docked_user_id)})` : ''}` : nameOf(c.camera_user_id)),
       h('td', {}, c.docked ? `docked, bay ${c.bay}` : 'out of dock'),
       h('td', { class: c.cert_valid ? '' : 'reason' }, c.cert_not_after ? `${dateTime(c.cert_not_after)}${c.cert_valid ? '' : ' (expired: dock the camera)'}` : '—'),
-      h('td', {}, c.capabilities.lte ? `IMEI ${c.imei || '—'} · PIN ${c.sim_pin_set ? 'set' : 'not set'}${c.apn ? ` · APN ${c.apn}` : ''}` : '—')))),
+      h('td', { class: 'sim' }, c.capabilities.lte ? [
+        h('div', { class: 'sim-status', dataset: { status: c.sim_status || '' } }, `SIM status: ${c.sim_status || 'not read yet (dock the camera)'}`),
+        c.sim_alert ? h('div', { class: 'reason sim-alert' }, `⚠ ${c.sim_alert.message}`) : null,
+        h('small', {}, `IMEI ${c.imei || '—'} · PIN ${c.sim_pin_set ? 'set' : 'not set'}${c.apn ? ` · APN ${c.apn}` : ''}`),
+        simForm(c, out)] : '—')))),
     form, out));
+}
+
+/** T4 fixes made in the Manager: the SIM PIN and the APN of an LTE camera (sent when docked). */
+function simForm(camera, out) {
+  return h('details', {}, h('summary', {}, 'SIM PIN and APN'),
+    onSubmit(h('form', { class: 'row', 'aria-label': `SIM of camera ${camera.serial}` },
+      field('SIM PIN', h('input', { name: 'sim_pin', inputmode: 'numeric', pattern: '[0-9]{4,8}', maxlength: 8, autocomplete: 'off' })),
+      field('APN', h('input', { name: 'apn', maxlength: 100, value: camera.apn || '' })),
+      h('button', { type: 'submit' }, 'Save')), out, async (v) => {
+      const body = {};
+      if (v.sim_pin) body.sim_pin = v.sim_pin;
+      if (v.apn) body.apn = v.apn;
+      await call(`/cameras/${camera.serial}`, { method: 'PUT', body });
+      await camerasView(message('ok', `Camera ${camera.serial}: saved; the camera receives it when docked.`));
+    }));
 }
 
 async function docksView() {
@@ -297,7 +361,7 @@ async function docksView() {
     h('p', { class: 'hint' }, 'Cameras are put in and taken out of the bays in the Lab panel (the physical world).'), form, out));
 }
 
-const VIEWS = { addon: addonView, profiles: profilesView, wifi: wifiView, users: usersView, cameras: camerasView, docks: docksView };
+const VIEWS = { addon: addonView, profiles: () => profilesView(), wifi: wifiView, users: usersView, cameras: () => camerasView(), docks: docksView };
 
 nav.addEventListener('click', (event) => {
   const view = VIEWS[event.target.dataset && event.target.dataset.view];
