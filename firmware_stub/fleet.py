@@ -53,6 +53,7 @@ class Fleet:
     world: World | None = None  # the scenario's lab network (None: cameras get an ideal network)
     faults: list[Fault] = field(default_factory=list)
     _clock_skews: dict[str, float] = field(default_factory=dict)  # the scenario's clock_skew_s per camera
+    _fault_skews: dict[str, float | None] = field(default_factory=dict)  # the clock_skew fault applied
 
     async def start(self, scenario: Scenario, only: set[str] | None = None) -> None:
         self._session = Session(self.url, self.ca_pem, token=self.lab_token)
@@ -164,7 +165,9 @@ class Fleet:
         for serial, driver in self.cameras.items():
             await driver.set_faults(faults)
             skew = camera_clock_skew(serial, faults)
-            driver.set_clock_skew(skew if skew is not None else self._clock_skews.get(serial))
+            if skew != self._fault_skews.get(serial):  # only a change of the fault touches the clock
+                self._fault_skews[serial] = skew
+                driver.set_clock_skew(skew if skew is not None else self._clock_skews.get(serial))
             if ntp_changed:
                 driver.request_clock_sync()
 
