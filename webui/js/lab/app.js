@@ -19,17 +19,19 @@ const GESTURES = [['press', 'Press'], ['double', 'Double'], ['long', 'Long']];
 const cards = new Map(); // serial → {el, info, state, parts}
 const DIAGNOSIS_EVERY_MS = 5000;
 const DIAGNOSIS_DEBOUNCE_MS = 300;
+const DIAGNOSIS_MIN_GAP_MS = 1000;
 let socket = null;
 let systemsBox = null;
-const diagnosis = { timer: null, running: false, again: false };
+const diagnosis = { timer: null, running: false, again: false, lastAt: 0 };
 
-/** Read the diagnosis of the whole lab soon (state reports come in bursts: one read per burst). */
+/** Read the diagnosis of the whole lab soon: once per burst of state reports, at most once a second. */
 function scheduleDiagnosis() {
   if (diagnosis.timer) return;
+  const wait = Math.max(DIAGNOSIS_DEBOUNCE_MS, diagnosis.lastAt + DIAGNOSIS_MIN_GAP_MS - performance.now());
   diagnosis.timer = setTimeout(() => {
     diagnosis.timer = null;
     refreshDiagnosis();
-  }, DIAGNOSIS_DEBOUNCE_MS);
+  }, wait);
 }
 
 async function refreshDiagnosis() {
@@ -38,6 +40,7 @@ async function refreshDiagnosis() {
     return;
   }
   diagnosis.running = true;
+  diagnosis.lastAt = performance.now();
   try {
     const answer = await api('/api/lab/diagnosis');
     for (const cam of answer.cameras) {
