@@ -259,6 +259,7 @@ async def _expire(ctx, streams: StreamHub, session: DeviceSession, now: float) -
     for stream_id, live in list(streams.live.items()):
         if live.meta.get("serial") == session.serial:
             await streams.end_stream(stream_id, session.serial, "certificate_expired", None, now)
+    await ctx.db.execute("UPDATE device_state SET online = 0 WHERE serial = ?", (session.serial,))
     await _refuse(session.ws, ctx, session.serial, "certificate_expired",
                   "the certificate expired: the camera has not been docked for more than six days (D1)",
                   authentic=True)

@@ -204,7 +204,7 @@ async def _expect_refusal(ws, code: str, timeout: float = 5.0) -> m.Error:
     return error
 
 
-async def test_the_hub_drops_a_connected_camera_at_its_first_message_after_six_days(lab, raw_camera, travel):
+async def test_the_hub_drops_a_connected_camera_once_six_days_have_passed(lab, raw_camera, travel):
     async with aiohttp.ClientSession() as http:
         ws = await raw_camera.connect(http)
         await travel(5 * DAY + 23 * HOUR)
@@ -212,7 +212,10 @@ async def test_the_hub_drops_a_connected_camera_at_its_first_message_after_six_d
         await ws.send_str(m.encode(m.State(state={"docked": False})))
         assert (await status_of(lab, "RAWCAM1"))["online"], "5 d 23 h: still welcome"
         await travel(HOUR + MINUTE)
-        await ws.send_str(m.encode(m.Ping()))
+        try:
+            await ws.send_str(m.encode(m.Ping()))
+        except ConnectionResetError:
+            pass  # the hub may have dropped it at the time jump already, before this message
         error = await _expect_refusal(ws, "certificate_expired")
         assert "six days" in error.message
     cam = await status_of(lab, "RAWCAM1")
