@@ -41,6 +41,7 @@ async def test_licences_needed_follow_the_cameras_in_service_day_by_day(
         assert [d["cameras"] for d in lic["daily"]][-3:] == [2, 2, 2]
 
         await fleet.dock(CHLOE, "Dock A", 3)  # Chloe's shift ends
+        await poll(lambda: _offline(camera_online, CHLOE), "Chloe's camera off the hub once docked", timeout=10)
         await travel(DAY)
         lic = await poll(lambda: licence_with(1), "one camera on the fourth day")
         counts = [d["cameras"] for d in lic["daily"]]
@@ -48,3 +49,7 @@ async def test_licences_needed_follow_the_cameras_in_service_day_by_day(
         assert lic["average"] == round(sum(counts) / len(counts), 3)
         assert lic["needed"] == math.ceil(sum(counts) / len(counts)) == 2
         assert [d["start"] for d in lic["daily"]] == [lic["daily"][0]["start"] + i * DAY for i in range(len(counts))]
+
+
+async def _offline(camera_online, serial: str) -> bool:
+    return not await camera_online(serial)
