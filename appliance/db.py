@@ -46,6 +46,8 @@ class Database:
         self.conn = conn
         self.migrations_package = migrations_package
         self._write_lock = asyncio.Lock()
+        self._group: list[tuple[str, tuple, asyncio.Future]] = []
+        self._flusher: asyncio.Task | None = None
 
     @classmethod
     async def open(cls, path: Path | str, migrations_package: str = "appliance.migrations.cloud") -> "Database":
@@ -60,6 +62,8 @@ class Database:
         return db
 
     async def close(self) -> None:
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)
         await self.conn.close()
 
     async def migrate(self) -> list[int]:
@@ -104,6 +108,39 @@ class Database:
                 count = cur.rowcount
             await self.conn.commit()
         return count
+
+    async def execute_grouped(self, sql: str, params: Iterable[Any] = ()) -> None:
+        """Run one write in the next group commit and return once it is durable.
+
+        Writers that arrive while a commit is under way share the next transaction and its one
+        fsync (the device hub stores hundreds of chunks a second; each must be durable before it
+        is acknowledged, DESIGN "Storage"). A batch that fails is retried one statement at a time,
+        so a bad statement fails only its own writer."""
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._group.append((sql, tuple(params), future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_groups(), name="database group commit")
+        await future
+
+    async def _flush_groups(self) -> None:
+        while self._group:
+            batch, self._group = self._group, []
+            try:
+                await self.transaction([(sql, params) for sql, params, _ in batch])
+            except Exception:
+                for sql, params, future in batch:
+                    try:
+                        await self.execute(sql, params)
+                    except Exception as exc:
+                        if not future.done():
+                            future.set_exception(exc)
+                        continue
+                    if not future.done():
+                        future.set_result(None)
+                continue
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_result(None)
 
     async def transaction(self, statements: list[tuple[str, Iterable[Any]]]) -> int:
         """Run several statements atomically; returns the number of rows they changed."""

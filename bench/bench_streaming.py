@@ -99,7 +99,7 @@ async def run(args: argparse.Namespace) -> dict:
             if part:
                 fleets.append(subprocess.Popen(
                     [sys.executable, "-m", "bwlab", "fleet", str(scen), "--data-dir", str(data_dir), "--media",
-                     args.media, "--only", ",".join(part)],
+                     args.media, "--fragment-frames", str(args.fragment_frames), "--only", ",".join(part)],
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
         lab = Session(url, ca, token=token, timeout=60)
         try:
@@ -175,6 +175,7 @@ async def run(args: argparse.Namespace) -> dict:
         cpu = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
         return {
             "cameras": args.cameras, "viewers": args.viewers, "seconds": args.seconds, "media": args.media,
+            "fragment_frames": args.fragment_frames,
             "fleet_processes": len(fleets),
             "glass_to_glass_ms": {"p50": pct(50), "p95": pct(95), "p99": pct(99), "frames": len(latencies)},
             "viewer_video_frames": sum(r.video_frames for r in reports),
@@ -230,6 +231,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--media", choices=("live", "shared"), default="live")
     parser.add_argument("--fleets", type=int, default=2, help="fleet processes (default 2: one per core)")
+    parser.add_argument("--fragment-frames", type=int, choices=(1, 2, 3), default=2,
+                        help="video frames per fragment (default 2 = 133 ms, as the lab's cameras)")
     args = parser.parse_args()
     print(json.dumps(asyncio.run(run(args)), indent=2))
 

@@ -70,11 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--no-zeroconf", action="store_true", help="do not advertise the appliance with mDNS")
     up.add_argument("--media", choices=("live", "shared"), default="live",
                     help="cameras encode live (default) or replay a shared pre-encoded source")
+    up.add_argument("--fragment-frames", type=int, choices=(1, 2, 3), default=2,
+                    help="video frames per media fragment at 15 fps: 1 = 67 ms, 2 = 133 ms (default), 3 = 200 ms")
     up.add_argument("--json", action="store_true", help="print the lab's facts as JSON once ready")
 
     fleet = sub.add_parser("fleet", help="run a scenario's cameras in this process")
     fleet.add_argument("scenario", nargs="?", type=Path, help="scenario TOML file (default: the built-in demo)")
     fleet.add_argument("--media", choices=("live", "shared"), default="live")
+    fleet.add_argument("--fragment-frames", type=int, choices=(1, 2, 3), default=2,
+                       help="video frames per media fragment at 15 fps: 1 = 67 ms, 2 = 133 ms (default), 3 = 200 ms")
     fleet.add_argument("--only", default=None, help="comma-separated serials to run (default all)")
     common(fleet)
 
@@ -246,7 +250,8 @@ async def cmd_up(args: argparse.Namespace) -> int:
     info = await apply_scenario(scenario, local_url, ca_path.read_text(), token)
     fleet_proc = None
     if not args.no_fleet:
-        cmd = [sys.executable, "-m", "bwlab", "fleet", "--data-dir", str(data_dir), "--media", args.media]
+        cmd = [sys.executable, "-m", "bwlab", "fleet", "--data-dir", str(data_dir), "--media", args.media,
+               "--fragment-frames", str(args.fragment_frames)]
         if args.scenario:
             cmd.insert(4, str(args.scenario))
         fleet_proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
@@ -345,7 +350,7 @@ async def cmd_fleet(args: argparse.Namespace) -> int:
 
     scenario, _ = load_scenario(args.scenario)
     url, token, ca_pem = lab_facts(args)
-    fleet = Fleet(url=url, ca_pem=ca_pem, lab_token=token, media=args.media)
+    fleet = Fleet(url=url, ca_pem=ca_pem, lab_token=token, media=args.media, fragment_frames=args.fragment_frames)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

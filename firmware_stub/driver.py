@@ -51,7 +51,8 @@ from .positions import PositionUplink
 
 log = logging.getLogger(__name__)
 
-MEDIA_TICK = 0.04
+MEDIA_TICK = 0.04  # the longest the media loop sleeps; it wakes when the encoder's next fragment is due
+DEFAULT_FRAGMENT_FRAMES = 2  # 133 ms fragments at 15 fps (docs/decisions.md "Streaming")
 RECONNECT_FLOOR = 0.5
 MAX_UNACKED = 3000  # about ten minutes of media: the camera's own buffer
 RADIO_TICK = 0.1  # seconds between two looks at the radio (walks, hand-overs, faults)
@@ -100,7 +101,8 @@ class CameraDriver:
     """One camera. ``clock`` is the camera's own clock (lab time plus any injected skew)."""
 
     def __init__(self, serial: str, model: str, *, url: str, ca_pem: str, lab_token: str, clock: Clock,
-                 system_id: str, media: str = "live", on_state: Callable[[dict], Awaitable[None]] | None = None,
+                 system_id: str, media: str = "live", fragment_frames: int = DEFAULT_FRAGMENT_FRAMES,
+                 on_state: Callable[[dict], Awaitable[None]] | None = None,
                  net: CameraNetwork | None = None, lab_clock: Clock | None = None):
         self.serial = serial.upper()
         self.model = model
@@ -108,6 +110,7 @@ class CameraDriver:
         self.system_id = system_id
         self.clock = clock
         self.media_mode = media
+        self.fragment_frames = fragment_frames
         self.firmware = Firmware(self.serial, model)
         self.log = CameraLogAdapter(log, {"serial": self.serial})
         self._ssl = ssl.create_default_context(cadata=ca_pem)
@@ -537,8 +540,8 @@ class CameraDriver:
 
     def _encoder(self, user_name: str) -> LiveEncoder | SharedSource:
         if self.media_mode == "shared":
-            return SharedSource()
-        return LiveEncoder(user_name or self.serial)
+            return SharedSource(fragment_frames=self.fragment_frames)
+        return LiveEncoder(user_name or self.serial, fragment_frames=self.fragment_frames)
 
     async def _media_loop(self, stream_id: str) -> None:
         out = self._out
@@ -555,7 +558,8 @@ class CameraDriver:
                 feeding = None
                 for c in chunks:
                     await self._upload(out, c)
-                await asyncio.sleep(MEDIA_TICK)
+                due = encoder.get_timer()  # wake when the next fragment is complete, not a tick later
+                await asyncio.sleep(MEDIA_TICK if due is None else min(MEDIA_TICK, max(0.001, due - self.clock.now())))
         except asyncio.CancelledError:
             if feeding is not None:
                 for c in await feeding:

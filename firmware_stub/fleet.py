@@ -30,7 +30,7 @@ from bwlab.clock import LabClock, SkewedClock
 from bwlab.models import get_model
 from bwlab.scenario import Camera, Scenario
 
-from .driver import CameraDriver
+from .driver import DEFAULT_FRAGMENT_FRAMES, CameraDriver
 from .gps import SiteFrame
 from .network import CameraNetwork, PositionSource
 from .positions import route_from_spec
@@ -44,6 +44,7 @@ class Fleet:
     ca_pem: str
     lab_token: str
     media: str = "live"
+    fragment_frames: int = DEFAULT_FRAGMENT_FRAMES
     clock: LabClock = field(default_factory=LabClock)
     cameras: dict[str, CameraDriver] = field(default_factory=dict)
     where: dict[str, tuple[str, int]] = field(default_factory=dict)  # serial → (dock, bay) while docked
@@ -79,6 +80,7 @@ class Fleet:
                                         imei=cam.imei, route=self._walk(scenario, cam), now=self.clock.now())
                 driver = CameraDriver(serial, cam.model, url=self.url, ca_pem=self.ca_pem, lab_token=self.lab_token,
                                       clock=SkewedClock(self.clock), system_id=systems[system.name], media=self.media,
+                                      fragment_frames=self.fragment_frames,
                                       on_state=lambda state, serial=serial: self._report(serial, state),
                                       net=net, lab_clock=self.clock)
                 driver.ntp_server = ntp_server

@@ -40,6 +40,17 @@ class ChunkRejected(Exception):
         self.seq = seq
 
 
+@dataclass
+class _StreamInfo:
+    serial: str
+    org_id: str
+    region: str
+    upload_key: bytes
+    ended_at: float | None
+    last_seq: int | None
+    top: int  # the highest sequence number stored
+
+
 class EvidenceStore:
     """Evidence files per region (S17, T5): ``evidence/<region>/<org>/<stream>/<seq>.bwc``."""
 
@@ -119,7 +130,7 @@ class StreamHub:
         self.db = db
         self.evidence = evidence
         self.live: dict[str, LiveStream] = {}
-        self._upload_keys: dict[str, bytes] = {}
+        self._info_cache: dict[str, _StreamInfo] = {}
         self.changes: set[asyncio.Queue] = set()  # Active streams listeners
         # Called with ("stream.started" | "stream.acknowledged" | "stream.ended", S17 metadata) right
         # after the event is committed (the SOC outbox, S12).
@@ -145,7 +156,6 @@ class StreamHub:
                 "mime, wrapped_key, upload_key, started_at, created_lab_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (stream_id, org_id, cloud_system_id, serial, user_id, user_name, reason, request_id, region, mime,
                  json.dumps(wrapped_key), upload_key.hex(), started_at, now))
-        self._upload_keys[stream_id] = upload_key
         if stream_id not in self.live and (row is None or row["ended_at"] is None):
             meta = await self.metadata(stream_id)
             self.live[stream_id] = LiveStream(stream_id, org_id, region, meta)
@@ -162,6 +172,7 @@ class StreamHub:
         if row["ended_at"] is None:
             await self.db.execute("UPDATE streams SET ended_at = ?, end_reason = ?, last_seq = ? WHERE id = ?",
                                   (ended_at, reason, last_seq, stream_id))
+            self._info_cache.pop(stream_id, None)
             await self._notify("stream.ended", stream_id)
         live = self.live.pop(stream_id, None)
         if live is not None:
@@ -185,33 +196,48 @@ class StreamHub:
             exc.stream_id, exc.seq = c.stream_id, c.seq  # the camera can tell which chunk it was
             raise
 
+    async def _info(self, stream_id: str) -> "_StreamInfo | None":
+        """What the chunk path needs to know of a stream, cached: no query per chunk."""
+        info = self._info_cache.get(stream_id)
+        if info is None:
+            row = await self.db.fetchone(
+                "SELECT serial, org_id, region, ended_at, last_seq, upload_key FROM streams WHERE id = ?", (stream_id,))
+            if row is None:
+                return None
+            top = await self.db.fetchone("SELECT MAX(seq) AS s FROM chunks WHERE stream_id = ?", (stream_id,))
+            info = _StreamInfo(row["serial"], row["org_id"], row["region"], bytes.fromhex(row["upload_key"]),
+                               row["ended_at"], row["last_seq"], -1 if top["s"] is None else top["s"])
+            self._info_cache[stream_id] = info
+        return info
+
     async def _store(self, c: wire_chunk.Chunk, frame: bytes, serial: str, now: float) -> wire_chunk.Chunk:
-        row = await self.db.fetchone(
-            "SELECT serial, org_id, region, ended_at, last_seq, upload_key FROM streams WHERE id = ?", (c.stream_id,))
-        if row is None:
+        info = await self._info(c.stream_id)
+        if info is None:
             raise ChunkRejected("unknown_stream", f"no stream {c.stream_id}; send stream_start first")
-        if row["serial"] != serial:
+        if info.serial != serial:
             raise ChunkRejected("foreign_stream", "the chunk is for another camera's stream")
-        key = self._upload_keys.get(c.stream_id) or bytes.fromhex(row["upload_key"])
-        if not wire_chunk.verify_upload_tag(key, frame):
+        if not wire_chunk.verify_upload_tag(info.upload_key, frame):
             raise ChunkRejected("tampered_chunk", "the chunk's upload tag does not match: it was altered")
         digest = hashlib.sha256(frame).hexdigest()
-        existing = await self.db.fetchone("SELECT digest FROM chunks WHERE stream_id = ? AND seq = ?", (c.stream_id, c.seq))
-        if existing is not None:
-            if existing["digest"] != digest:
-                raise ChunkRejected("sequence_conflict", f"seq {c.seq} is stored already with other content")
-            return c  # a resend: stored once, acknowledged again
-        if row["ended_at"] is not None and row["last_seq"] is not None and c.seq > row["last_seq"]:
-            raise ChunkRejected("wrong_sequence", f"seq {c.seq} is after the stream's last chunk {row['last_seq']}")
-        top = await self.db.fetchone("SELECT MAX(seq) AS s FROM chunks WHERE stream_id = ?", (c.stream_id,))
-        if c.seq > (top["s"] if top["s"] is not None else -1) + MAX_SEQ_GAP:
+        if c.seq <= info.top:  # a resend, or a gap being filled: only then ask the database
+            existing = await self.db.fetchone("SELECT digest FROM chunks WHERE stream_id = ? AND seq = ?",
+                                              (c.stream_id, c.seq))
+            if existing is not None:
+                if existing["digest"] != digest:
+                    raise ChunkRejected("sequence_conflict", f"seq {c.seq} is stored already with other content")
+                return c  # stored once, acknowledged again
+        if info.ended_at is not None and info.last_seq is not None and c.seq > info.last_seq:
+            raise ChunkRejected("wrong_sequence", f"seq {c.seq} is after the stream's last chunk {info.last_seq}")
+        if c.seq > info.top + MAX_SEQ_GAP:
             raise ChunkRejected("wrong_sequence", f"seq {c.seq} is too far ahead of the stream")
+        row = {"region": info.region, "org_id": info.org_id}
         path = self.evidence.chunk_path(row["region"], row["org_id"], c.stream_id, c.seq)
         await asyncio.to_thread(self.evidence.write, path, frame)
-        await self.db.execute(
+        await self.db.execute_grouped(
             "INSERT OR IGNORE INTO chunks (stream_id, seq, kind, capture_time, duration, keyframe, size, digest, stored_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (c.stream_id, c.seq, c.kind, c.capture_time, c.duration, int(c.keyframe), len(frame), digest, now))
+        info.top = max(info.top, c.seq)
         live = self.live.get(c.stream_id)
         if live is not None:
             live.add(c, frame)
@@ -292,7 +318,7 @@ class StreamHub:
         for r in rows:
             await asyncio.to_thread(self.evidence.remove_stream, r["region"], r["org_id"], r["id"])
             await self.db.execute("DELETE FROM streams WHERE id = ?", (r["id"],))
-            self._upload_keys.pop(r["id"], None)
+            self._info_cache.pop(r["id"], None)
         return len(rows)
 
     async def recover(self) -> None:
