@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import socket
 
-from zeroconf import IPVersion, ServiceBrowser, ServiceInfo, ServiceListener, Zeroconf
+from zeroconf import InterfaceChoice, IPVersion, ServiceBrowser, ServiceInfo, ServiceListener, Zeroconf
 from zeroconf.asyncio import AsyncZeroconf
 
 SERVICE_TYPE = "_bwlab._tcp.local."
@@ -26,7 +26,7 @@ def service_info(name: str, port: int, url: str, addresses: list[str]) -> Servic
 async def advertise(name: str, port: int, url: str, interfaces: list[str] | None = None) -> AsyncZeroconf:
     """Register the appliance; returns the AsyncZeroconf to close on shutdown."""
     addresses = interfaces or _local_addresses()
-    azc = AsyncZeroconf(interfaces=interfaces or "all", ip_version=IPVersion.V4Only)
+    azc = AsyncZeroconf(interfaces=interfaces or InterfaceChoice.All, ip_version=IPVersion.V4Only)
     await azc.async_register_service(service_info(name, port, url, addresses))
     return azc
 
@@ -64,7 +64,7 @@ def discover_url(timeout: float = 2.0, interfaces: list[str] | None = None) -> s
     """The URL of the first appliance that answers within ``timeout`` seconds, or None."""
     import threading
 
-    zc = Zeroconf(interfaces=interfaces or "all", ip_version=IPVersion.V4Only)
+    zc = Zeroconf(interfaces=interfaces or InterfaceChoice.All, ip_version=IPVersion.V4Only)
     listener = _Listener()
     try:
         browser = ServiceBrowser(zc, SERVICE_TYPE, listener)

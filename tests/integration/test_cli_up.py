@@ -1,0 +1,110 @@
+"""`bwlab up` and `bwlab status` as a user runs them (issue 2 "Must show"), and the appliance's
+zeroconf advertisement found by discovery inside a network namespace this test creates.
+
+covers: S3, D1, L1
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _bwlab(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bwlab", *args], capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL, cwd=REPO, **kw)
+
+
+def _wait(predicate, what: str, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.2)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+def test_up_builds_the_demo_and_status_lists_six_docked_cameras(tmp_path):
+    port = free_port()
+    data_dir = tmp_path / "lab"
+    up = subprocess.Popen(
+        [sys.executable, "-m", "bwlab", "up", "--port", str(port), "--host", "127.0.0.1", "--data-dir", str(data_dir),
+         "--no-zeroconf", "--public-url", f"https://127.0.0.1:{port}", "--media", "shared"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+    try:
+        def status():
+            run = _bwlab("status", "--json", "--data-dir", str(data_dir))
+            if run.returncode != 0:
+                return None
+            lab = json.loads(run.stdout)
+            cams = lab["systems"][0]["cameras"] if lab["systems"] else []
+            ready = len(cams) == 6 and all(c["docked"] and c["cert_valid"] for c in cams)
+            return lab if ready else None
+
+        lab = _wait(status, "six docked cameras in `bwlab status --json`", 90)
+        system = lab["systems"][0]
+        assert system["name"] == "Main station" and system["connected"] and system["organization"] == "Demo Security"
+        assert sorted(c["model"] for c in system["cameras"]) == ["W100", "W101", "W102", "W102", "W110", "W120"]
+        assert all(c["cert_not_after"] > lab["lab_time"] + 5.9 * 86400 for c in system["cameras"])
+        human = _bwlab("status", "--data-dir", str(data_dir))
+        assert human.returncode == 0 and "connected to Demo Security" in human.stdout
+    finally:
+        up.send_signal(signal.SIGTERM)
+        out, _ = up.communicate(timeout=30)
+    assert up.returncode == 0, out[-2000:]
+    assert "bwlab is up." in out and "link with key:" in out and "operator@demo.bwlab.test" in out
+
+
+def test_status_without_a_running_lab_says_what_to_do(tmp_path):
+    run = _bwlab("status", "--data-dir", str(tmp_path / "nothing"), "--url", "https://127.0.0.1:9")
+    assert run.returncode == 2
+    assert "no lab token" in run.stderr
+
+
+NETNS = "bwlab-test-zeroconf"
+
+
+@pytest.fixture
+def namespace():
+    """A network namespace of the test's own, with only a multicast-capable loopback."""
+    subprocess.run(["ip", "netns", "del", NETNS], capture_output=True)
+    for cmd in (["ip", "netns", "add", NETNS], ["ip", "-n", NETNS, "link", "set", "lo", "up"],
+                ["ip", "-n", NETNS, "link", "set", "lo", "multicast", "on"],
+                ["ip", "-n", NETNS, "route", "add", "224.0.0.0/4", "dev", "lo"]):
+        subprocess.run(cmd, check=True, capture_output=True)
+    yield ["ip", "netns", "exec", NETNS]
+    subprocess.run(["ip", "netns", "del", NETNS], check=True, capture_output=True)
+
+
+def test_the_appliance_advertises_itself_and_discovery_finds_it(tmp_path, namespace):
+    """DESIGN "Lab network": the fleet and the CLI find the appliance by zeroconf when no URL is
+    given. Everything runs inside a namespace this test made, so mDNS never leaves it."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    up = subprocess.Popen(
+        [*namespace, sys.executable, "-m", "bwlab", "up", "--no-fleet", "--port", str(port), "--host", "127.0.0.1",
+         "--data-dir", str(tmp_path / "lab"), "--public-url", f"https://127.0.0.1:{port}"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO, env=env)
+    try:
+        _wait(lambda: (tmp_path / "lab" / "lab.json").exists(), "the lab to come up", 60)
+        probe = subprocess.run(
+            [*namespace, sys.executable, "-c",
+             "from bwlab.discovery import discover_url; print(discover_url(timeout=3.0))"],
+            capture_output=True, text=True, timeout=60, cwd=REPO, env=env)
+        assert probe.returncode == 0, probe.stderr
+        assert probe.stdout.strip() == f"https://127.0.0.1:{port}"
+    finally:
+        up.send_signal(signal.SIGTERM)
+        up.communicate(timeout=30)
