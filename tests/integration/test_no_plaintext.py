@@ -170,7 +170,8 @@ async def test_cloud_holds_no_plaintext_media_and_no_private_key(appliance, demo
     async with RecordingViewer(appliance.url, appliance.ca_pem, email="operator@demo.bwlab.test",
                                password="demo-operator-pass", link=system.link, clock=appliance.clock) as viewer:
         stream = await viewer.wait_for_stream(timeout=10)
-        await poll(lambda: cam.chunks_sent >= 12, "about two seconds of media", timeout=8)
+        two_seconds = 2 + 30 // cam.fragment_frames  # the init segment, 30 frames at 15 fps, and a margin
+        await poll(lambda: cam.chunks_sent >= two_seconds, "about two seconds of media", timeout=8)
         await cam.press("record", "long")
         await poll(lambda: cam.unacked == 0 and cam.chunks_sent > 0, "every chunk acknowledged")
         await poll(lambda: _recorded(viewer, stream["id"]), "the stream to end")
