@@ -127,8 +127,11 @@ async def test_an_admin_adds_a_signed_soc_integration_sees_the_secret_once_and_i
     assert event["type"] == "stream.started" and event["data"]["user_name"] == "Anna Berg"
     assert json.loads(body)["data"]["stream_id"]
 
-    # Settings again: the secret is gone for good; the licence block counts Anna's camera today
-    await page.get_by_role("button", name="Settings").click()
+    # Settings again (by way of Streams, so the old page is gone): the secret is gone for good;
+    # the licence block counts Anna's camera today
+    await page.locator('#nav button[data-view="streams"]').click()
+    await page.locator("#active-streams").wait_for()
+    await page.locator('#nav button[data-view="settings"]').click()
     await page.get_by_role("heading", name="SOC integrations").wait_for()
     await soc.locator("tr.integration", has_text="SOC desk").wait_for()
     assert secret not in await page.content()
