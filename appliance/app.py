@@ -13,7 +13,6 @@ import logging
 import secrets
 import socket
 import ssl
-from importlib import resources
 from pathlib import Path
 
 from aiohttp import web

@@ -197,7 +197,7 @@ def lab_facts(args: argparse.Namespace, need_token: bool = True) -> tuple[str, s
         raise CliError(f"no running lab found: {facts_path} does not exist and none answered on mDNS; "
                        "start one with `bwlab up` or give --url and --token")
     if token is None and need_token:
-        raise CliError(f"no lab token: give --token, set BWLAB_TOKEN, or use the --data-dir of the running lab")
+        raise CliError("no lab token: give --token, set BWLAB_TOKEN, or use the --data-dir of the running lab")
     try:
         ca_pem = Path(ca_path).read_text()
     except OSError:

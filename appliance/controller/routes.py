@@ -26,7 +26,7 @@ from ..auth import MANAGER_COOKIE, hash_password, new_token, set_cookie, token_h
 from ..cloud.routes import new_id
 from ..context import APPLIANCE
 from ..errors import Conflict, InvalidInput, NotFound, Unauthenticated
-from ..http import LAB, MANAGER, PUBLIC, access, json_response, parse, read_body, read_json
+from ..http import LAB, MANAGER, PUBLIC, access, json_response, read_body
 from .cloud_client import CloudClient
 from .provisioning import ProfileSettings, WifiCredential, effective_networks
 

@@ -350,8 +350,6 @@ async def positions_ctx(app):
 
 async def on_track_message(ws, ctx, session, hub: PositionHub, message, now: float) -> None:
     """``track_start`` / ``track_stop`` from a camera (S11)."""
-    import base64
-
     from bwlab.wire import messages as m
 
     if isinstance(message, wire_positions.TrackStop):
@@ -362,9 +360,7 @@ async def on_track_message(ws, ctx, session, hub: PositionHub, message, now: flo
             await ws.send_str(m.encode(m.Error(code=exc.code, message=exc.message, ref=message.track_id)))
         return
     try:
-        upload_key = base64.urlsafe_b64decode(message.upload_key + "=" * (-len(message.upload_key) % 4))
-        if len(upload_key) != 32:
-            raise ValueError
+        upload_key = wire_chunk.decode_upload_key(message.upload_key)
     except ValueError:
         await ws.send_str(m.encode(wire_positions.TrackRefused(track_id=message.track_id, code="invalid_message",
                                                                message="upload_key must be 32 bytes, base64url")))

@@ -309,9 +309,7 @@ async def _start_stream(ws, ctx, session: DeviceSession, streams: StreamHub, mes
                                                    message="the organization's licence has expired (S15)")))
         return
     try:
-        upload_key = base64.urlsafe_b64decode(message.upload_key + "=" * (-len(message.upload_key) % 4))
-        if len(upload_key) != 32:
-            raise ValueError
+        upload_key = wire_chunk.decode_upload_key(message.upload_key)
     except ValueError:
         await ws.send_str(m.encode(m.StreamRefused(stream_id=message.stream_id, code="invalid_message",
                                                    message="upload_key must be 32 bytes, base64url")))

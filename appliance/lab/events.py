@@ -24,41 +24,23 @@ would have been accepted. The scenario loader reports it with the file name in f
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
+
+from bwlab.schema import SchemaError
 
 # --------------------------------------------------------------------------------------------
 # Configuration errors and the small readers every from_mapping in the lab network uses.
 
 
-class ConfigError(ValueError):
-    """Bad lab-network configuration: ``path`` says where, ``expected`` what would fit."""
+class ConfigError(SchemaError):
+    """Bad lab-network configuration: ``path`` says where, ``expected`` what would fit. The same
+    error, with the same wording, as every other schema error of a scenario (bwlab.schema)."""
 
     def __init__(self, path: str, expected: str, got: Any = ...):
-        self.path = path or "(top level)"
-        self.expected = expected
+        super().__init__(path, expected, dataclasses.MISSING if got is ... else got)
         self.got = got
-        if got is ...:
-            message = f"{self.path}: {expected}"
-        else:
-            message = f"{self.path}: expected {expected}, got {_describe(got)}"
-        super().__init__(message)
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return f"boolean {str(value).lower()}"
-    if isinstance(value, (int, float)):
-        return f"number {value!r}"
-    if isinstance(value, str):
-        return f"string {value!r}"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    if isinstance(value, Mapping):
-        return "a table"
-    return type(value).__name__
 
 
 class MappingReader:

@@ -25,6 +25,7 @@ evidence store, tell a chunk that was altered after the camera made it). Viewers
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import struct
@@ -71,6 +72,15 @@ class Chunk:
                           round(self.capture_time * 1_000_000), round(self.duration * 1_000_000))
         body = head + sid + self.payload
         return body + upload_tag(upload_key, body)
+
+
+def decode_upload_key(text: str) -> bytes:
+    """The 32-byte upload key a ``stream_start`` (or ``track_start``) carries as base64url;
+    ValueError if it is not one."""
+    key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if len(key) != 32:
+        raise ValueError("upload_key must be 32 bytes, base64url")
+    return key
 
 
 def upload_tag(upload_key: bytes, body: bytes) -> bytes:
