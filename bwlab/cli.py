@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--data-dir", type=Path, default=None, help="the lab's data directory")
     up.add_argument("--public-url", default=None, help="URL clients use to reach the appliance")
     up.add_argument("--no-fleet", action="store_true", help="do not start the cameras")
+    up.add_argument("--ntp-port", type=int, default=0,
+                    help="UDP port of the lab NTP server serving lab time (default 0: a free port; 123 in the VM)")
     up.add_argument("--no-timeline", action="store_true", help="do not run the scenario's timeline")
     up.add_argument("--no-zeroconf", action="store_true", help="do not advertise the appliance with mDNS")
     up.add_argument("--media", choices=("live", "shared"), default="live",
@@ -227,7 +229,7 @@ async def cmd_up(args: argparse.Namespace) -> int:
     data_dir = (args.data_dir or default_data_dir()).resolve()
     public_url = args.public_url or f"https://localhost:{args.port}"
     config = ApplianceConfig(data_dir=data_dir, host=args.host, port=args.port, public_url=public_url,
-                             zeroconf=not args.no_zeroconf)
+                             zeroconf=not args.no_zeroconf, ntp_port=args.ntp_port)
     clock = LabClock()
     ready, stop = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()

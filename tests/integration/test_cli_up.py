@@ -14,11 +14,20 @@ import sys
 import time
 from pathlib import Path
 
+import ntplib
 import pytest
 
 from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_udp_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _bwlab(*args: str, **kw) -> subprocess.CompletedProcess:
@@ -37,11 +46,11 @@ def _wait(predicate, what: str, timeout: float):
 
 
 def test_up_builds_the_demo_and_status_lists_six_docked_cameras(tmp_path):
-    port = free_port()
+    port, ntp_port = free_port(), _free_udp_port()
     data_dir = tmp_path / "lab"
     up = subprocess.Popen(
         [sys.executable, "-m", "bwlab", "up", "--port", str(port), "--host", "127.0.0.1", "--data-dir", str(data_dir),
-         "--no-zeroconf", "--public-url", f"https://127.0.0.1:{port}", "--media", "shared"],
+         "--no-zeroconf", "--public-url", f"https://127.0.0.1:{port}", "--media", "shared", "--ntp-port", str(ntp_port)],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
     try:
         def status():
@@ -60,6 +69,9 @@ def test_up_builds_the_demo_and_status_lists_six_docked_cameras(tmp_path):
         assert all(c["cert_not_after"] > lab["lab_time"] + 5.9 * 86400 for c in system["cameras"])
         human = _bwlab("status", "--data-dir", str(data_dir))
         assert human.returncode == 0 and "connected to Demo Security" in human.stdout
+        # S1: the lab's NTP server answers on the port asked for, with lab time (no travel yet)
+        answer = ntplib.NTPClient().request("127.0.0.1", port=ntp_port, version=4, timeout=2)
+        assert abs(answer.offset) < 1.0 and answer.stratum >= 1
     finally:
         up.send_signal(signal.SIGTERM)
         out, _ = up.communicate(timeout=30)
