@@ -31,6 +31,7 @@ from .cloud.streams import routes as stream_routes
 from .cloud.usage import setup_usage
 from .context import APPLIANCE, Appliance, ApplianceConfig
 from .controller.routes import routes as controller_routes
+from .controller.timesync import setup_controller_time
 from .db import Database
 from .http import PUBLIC, access, error_middleware, json_response, security_headers_middleware
 from .hub.routes import setup_hub
@@ -83,6 +84,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
     setup_usage(app)
     setup_lab(app)
     setup_dns(app)  # /api/lab/dns/* and /api/lab/faults/blocked-hosts (T5, T2)
+    setup_controller_time(app)  # after the lab: its NTP server is the controllers' default
     return app
 
 

@@ -28,6 +28,7 @@ from ..context import APPLIANCE
 from ..errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from ..http import LAB, MANAGER, PUBLIC, access, json_response, read_body
 from .cloud_client import CloudClient
+from .timesync import CONTROLLER_CLOCKS, server_of
 from .provisioning import ProfileSettings, WifiCredential, effective_networks
 
 routes = web.RouteTableDef()
@@ -354,7 +355,8 @@ async def overview(request: web.Request) -> web.Response:
         "connection": _public_connection(connection),
         "allow_troubleshooting": bool(system["allow_troubleshooting"]),
         "device_ca_fingerprint": pki.fingerprint_sha256(system["device_ca_cert_pem"]),
-        "time": _ctx(request).clock.now(),
+        "time": request.config_dict[CONTROLLER_CLOCKS].now(system["id"]),
+        "time_sync": request.config_dict[CONTROLLER_CLOCKS].describe(system["id"]),
     })
 
 
@@ -363,10 +365,13 @@ async def overview(request: web.Request) -> web.Response:
 async def put_settings(request: web.Request) -> web.Response:
     """Settings > System: date and time, NTP server (S1), network (S3)."""
     body = await read_body(request, SystemSettings)
+    system_id = request.match_info["system_id"]
     await _ctx(request).controller_db.execute(
-        "UPDATE ctl_systems SET settings = ? WHERE id = ?", (json.dumps(schema.as_json(body)), request.match_info["system_id"])
+        "UPDATE ctl_systems SET settings = ? WHERE id = ?", (json.dumps(schema.as_json(body)), system_id)
     )
-    return json_response(schema.as_json(body))
+    clocks = request.config_dict[CONTROLLER_CLOCKS]  # S1: a new NTP server is used at once
+    await clocks.sync(system_id, await server_of(request.config_dict, _ctx(request).controller_db, system_id))
+    return json_response({**schema.as_json(body), "time_sync": clocks.describe(system_id)})
 
 
 @routes.put(API + "/troubleshooting")
@@ -1043,7 +1048,7 @@ async def _provisioning(request: web.Request, system, serial: str, cert: str, no
         "profile": profile,
         "allow_troubleshooting": bool(system["allow_troubleshooting"]) and MODELS[camera["model"]].troubleshooting,
         "sim": {"pin": camera["sim_pin"], "apn": camera["apn"]} if MODELS[camera["model"]].lte else None,
-        "time": ctx.clock.now(),
+        "time": request.config_dict[CONTROLLER_CLOCKS].now(system["id"]),  # the controller's clock (S1)
         "ntp_server": settings.ntp_server,
         "lab_ca": ctx.tls.ca_pem,
     }

@@ -1,0 +1,146 @@
+"""The system controller's clock (SPEC S1; DESIGN "Time"): it keeps time with NTP.
+
+Settings > System > Date and time names the controller's NTP server (``ntp_server``, ``host`` or
+``host:port``); with none set, the controller uses the NTP server the lab network hands out
+(the appliance's own, when it runs one), as a controller on DHCP would. Every sync asks the
+server with ``ntplib`` and steps the controller's clock to it; the controller's time is what it
+gives cameras at docking (they adopt it) and what the Manager shows. An NTP server with an
+offset fault therefore skews the controller, and through the dock its cameras (the S1 refusal
+in the viewer); an outage or a kiss-o'-death leaves the clock where it was and says why.
+
+Without NTP (no server set, none in the lab, or no answer yet) the controller's clock is lab time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import ntplib
+from aiohttp import web
+
+from bwlab.clock import Clock, system_time
+
+log = logging.getLogger(__name__)
+
+NTP_POLL = 64.0  # seconds between two syncs of every controller
+NTP_TIMEOUT = 1.0
+
+
+@dataclass
+class TimeSyncStatus:
+    server: str | None = None
+    synced_at: float | None = None
+    offset: float | None = None  # what the last good answer said: server time − this box's system time
+    stratum: int | None = None
+    error: str | None = None
+    skew: float = 0.0  # the controller's clock − lab time, after the last step
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"server": self.server, "synced_at": self.synced_at, "offset": self.offset, "stratum": self.stratum,
+                "error": self.error, "skew": round(self.skew, 4)}
+
+
+@dataclass
+class ControllerClocks:
+    """Every controller's clock: lab time plus the step its last NTP sync made."""
+
+    lab: Clock
+    status: dict[str, TimeSyncStatus] = field(default_factory=dict)
+
+    def now(self, system_id: str) -> float:
+        return self.lab.now() + self.status.get(system_id, TimeSyncStatus()).skew
+
+    def describe(self, system_id: str) -> dict[str, Any]:
+        return self.status.get(system_id, TimeSyncStatus()).as_dict()
+
+    async def sync(self, system_id: str, server: tuple[str, int] | None) -> TimeSyncStatus:
+        status = self.status.setdefault(system_id, TimeSyncStatus())
+        if server is None:
+            status.server, status.error = None, "no NTP server: the controller keeps lab time"
+            return status
+        host, port = server
+        status.server = f"{host}:{port}"
+        try:
+            stats = await asyncio.to_thread(_query, host, port)
+        except (ntplib.NTPException, OSError) as exc:
+            status.error = f"no answer from {host}:{port} ({type(exc).__name__})"
+            return status
+        if stats.stratum == 0:
+            code = stats.ref_id.to_bytes(4, "big").decode("ascii", "replace").strip("\0")
+            status.error = f"kiss-o'-death {code}: the server refuses to serve time"
+            return status
+        status.skew = system_time() + stats.offset - self.lab.now()
+        status.offset, status.stratum = round(stats.offset, 4), stats.stratum
+        status.synced_at, status.error = self.lab.now(), None
+        return status
+
+
+def parse_server(text: str | None) -> tuple[str, int] | None:
+    """``host`` or ``host:port`` (port 123 by default); None for none."""
+    if not text:
+        return None
+    host, sep, port = text.rpartition(":")
+    if sep and port.isdigit():
+        return host, int(port)
+    return text, 123
+
+
+def _query(host: str, port: int) -> ntplib.NTPStats:
+    return ntplib.NTPClient().request(host, version=4, port=port, timeout=NTP_TIMEOUT)
+
+
+def lab_ntp_server(app) -> tuple[str, int] | None:
+    """The NTP server the lab network hands out: the appliance's own, when it runs one."""
+    from ..lab.network import LAB_NETWORK
+
+    net = app.get(LAB_NETWORK)
+    if net is None or net.ntp_port is None:
+        return None
+    return (net.ntp_host or "127.0.0.1", net.ntp_port)
+
+
+async def server_of(app, db, system_id: str) -> tuple[str, int] | None:
+    row = await db.fetchone("SELECT settings FROM ctl_systems WHERE id = ?", (system_id,))
+    configured = json.loads(row["settings"]).get("ntp_server") if row else None
+    return parse_server(configured) or lab_ntp_server(app)
+
+
+def setup_controller_time(app) -> None:
+    """Keep every controller's clock with NTP: at start, every NTP_POLL seconds, after time travel."""
+    from ..context import APPLIANCE
+
+    async def ctx(app: web.Application):
+        appliance = app[APPLIANCE]
+        clocks = app[CONTROLLER_CLOCKS] = ControllerClocks(appliance.clock)
+        wake = asyncio.Event()
+
+        def on_travel(_offset: float) -> None:
+            wake.set()
+
+        appliance.clock.subscribe(on_travel)
+
+        async def loop() -> None:
+            while True:
+                rows = await appliance.controller_db.fetchall("SELECT id FROM ctl_systems")
+                for row in rows:
+                    await clocks.sync(row["id"], await server_of(app, appliance.controller_db, row["id"]))
+                wake.clear()
+                try:
+                    await asyncio.wait_for(wake.wait(), NTP_POLL)
+                except asyncio.TimeoutError:
+                    pass
+
+        task = asyncio.create_task(loop(), name="controller time sync")
+        yield
+        appliance.clock.unsubscribe(on_travel)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    app.cleanup_ctx.append(ctx)
+
+
+CONTROLLER_CLOCKS = web.AppKey("controller_clocks", ControllerClocks)
