@@ -11,10 +11,11 @@ This module is the only place in bwlab that reads the system time.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Protocol
+from typing import Awaitable, Callable, Protocol
 
 
 class Clock(Protocol):
@@ -98,6 +99,28 @@ class ManualClock:
     def advance(self, seconds: float) -> float:
         self.t += seconds
         return self.t
+
+
+async def run_every(clock: LabClock, interval: float, job: Callable[[], Awaitable[object]]) -> None:
+    """Run ``job`` now, then every ``interval`` seconds and at once after each time travel, until
+    cancelled: the housekeeping loop of every rule that time travel must trigger at once
+    (retention, certificate expiry, clock syncs)."""
+    wake = asyncio.Event()
+
+    def on_travel(_offset: float) -> None:
+        wake.set()
+
+    clock.subscribe(on_travel)
+    try:
+        while True:
+            wake.clear()  # before the job: a travel while it runs brings the next round forward
+            await job()
+            try:
+                await asyncio.wait_for(wake.wait(), interval)
+            except asyncio.TimeoutError:
+                pass
+    finally:
+        clock.unsubscribe(on_travel)
 
 
 def isoformat(ts: float) -> str:

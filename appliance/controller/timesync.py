@@ -22,7 +22,7 @@ from typing import Any
 import ntplib
 from aiohttp import web
 
-from bwlab.clock import Clock, system_time
+from bwlab.clock import Clock, run_every, system_time
 
 log = logging.getLogger(__name__)
 
@@ -116,27 +116,13 @@ def setup_controller_time(app) -> None:
     async def ctx(app: web.Application):
         appliance = app[APPLIANCE]
         clocks = app[CONTROLLER_CLOCKS] = ControllerClocks(appliance.clock)
-        wake = asyncio.Event()
 
-        def on_travel(_offset: float) -> None:
-            wake.set()
+        async def sync_all() -> None:
+            for row in await appliance.controller_db.fetchall("SELECT id FROM ctl_systems"):
+                await clocks.sync(row["id"], await server_of(app, appliance.controller_db, row["id"]))
 
-        appliance.clock.subscribe(on_travel)
-
-        async def loop() -> None:
-            while True:
-                rows = await appliance.controller_db.fetchall("SELECT id FROM ctl_systems")
-                for row in rows:
-                    await clocks.sync(row["id"], await server_of(app, appliance.controller_db, row["id"]))
-                wake.clear()
-                try:
-                    await asyncio.wait_for(wake.wait(), NTP_POLL)
-                except asyncio.TimeoutError:
-                    pass
-
-        task = asyncio.create_task(loop(), name="controller time sync")
+        task = asyncio.create_task(run_every(appliance.clock, NTP_POLL, sync_all), name="controller time sync")
         yield
-        appliance.clock.unsubscribe(on_travel)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 

@@ -25,6 +25,7 @@ import logging
 from collections import deque
 from dataclasses import dataclass, field
 
+from bwlab.clock import run_every
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import positions as wire_positions
 
@@ -322,27 +323,14 @@ async def positions_ctx(app):
     hub = PositionHub(ctx.db, registry.streams.evidence, registry.streams)
     await hub.load()
     registry.positions = hub
-    wake = asyncio.Event()
-
-    def on_travel(_offset: float) -> None:
-        wake.set()
-
     async def retention() -> None:
-        while True:
-            purged = await hub.purge(ctx.clock.now())
-            if purged:
-                log.info("retention: purged %d positions older than 24 h", purged)
-            wake.clear()
-            try:
-                await asyncio.wait_for(wake.wait(), PURGE_INTERVAL)
-            except asyncio.TimeoutError:
-                pass
+        purged = await hub.purge(ctx.clock.now())
+        if purged:
+            log.info("retention: purged %d positions older than 24 h", purged)
 
-    ctx.clock.subscribe(on_travel)
-    tasks = [asyncio.create_task(retention(), name="positions retention"),
+    tasks = [asyncio.create_task(run_every(ctx.clock, PURGE_INTERVAL, retention), name="positions retention"),
              asyncio.create_task(hub.follow_streams(), name="positions follow streams")]
     yield
-    ctx.clock.unsubscribe(on_travel)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)

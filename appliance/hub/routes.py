@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
 
+from bwlab.clock import run_every
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import messages as m
 from bwlab.wire import positions as wire_positions
@@ -85,29 +86,16 @@ async def _streams_ctx(app: web.Application):
     hub = StreamHub(ctx.db, EvidenceStore(ctx.config.data_dir / "evidence"))
     await hub.recover()
     app[HUB].streams = hub
-    wake = asyncio.Event()
 
-    def on_travel(_offset: float) -> None:
-        wake.set()
+    async def housekeeping() -> None:
+        await expire_sessions(ctx, app[HUB])  # D1 at once after a time jump
+        purged = await hub.purge(ctx.clock.now())
+        if purged:
+            log.info("retention: purged %d recordings older than 24 h", purged)
+            ctx.count("recordings_purged_total", purged)
 
-    ctx.clock.subscribe(on_travel)
-
-    async def retention() -> None:
-        while True:
-            await expire_sessions(ctx, app[HUB])  # D1 at once after a time jump
-            purged = await hub.purge(ctx.clock.now())
-            if purged:
-                log.info("retention: purged %d recordings older than 24 h", purged)
-                ctx.count("recordings_purged_total", purged)
-            wake.clear()
-            try:
-                await asyncio.wait_for(wake.wait(), PURGE_INTERVAL)
-            except asyncio.TimeoutError:
-                pass
-
-    task = asyncio.create_task(retention(), name="retention")
+    task = asyncio.create_task(run_every(ctx.clock, PURGE_INTERVAL, housekeeping), name="retention")
     yield
-    ctx.clock.unsubscribe(on_travel)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
 

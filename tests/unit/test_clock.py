@@ -1,0 +1,55 @@
+"""The lab clock (DESIGN "Time"; L2): travel only forward, each party's skew on top, and the
+housekeeping loop that time travel triggers at once.
+
+covers: L2, D1, D8, S1
+"""
+
+import asyncio
+
+import pytest
+
+from bwlab.clock import LabClock, SkewedClock, run_every
+
+
+def fixed(t: float):
+    return lambda: t
+
+
+def test_travel_moves_lab_time_forward_only():
+    clock = LabClock(source=fixed(1000.0))
+    assert clock.now() == 1000.0
+    assert clock.travel(6 * 86400) == 6 * 86400
+    assert clock.now() == 1000.0 + 6 * 86400
+    with pytest.raises(ValueError):
+        clock.travel(-1)
+    with pytest.raises(ValueError):
+        clock.set_offset(10)  # a fleet following the appliance never goes back either
+    clock.set_offset(7 * 86400)
+    assert clock.offset == 7 * 86400
+
+
+def test_a_party_skew_rides_on_lab_time():
+    lab = LabClock(source=fixed(50.0))
+    camera = SkewedClock(lab, skew=-30.0)
+    lab.travel(100)
+    assert camera.now() == 120.0
+
+
+async def test_run_every_runs_at_once_after_a_travel_and_stops_listening_when_cancelled():
+    clock = LabClock(source=fixed(0.0))
+    runs: list[float] = []
+    ran = asyncio.Event()
+
+    async def job():
+        runs.append(clock.offset)
+        ran.set()
+
+    task = asyncio.create_task(run_every(clock, 3600, job))
+    await asyncio.wait_for(ran.wait(), 2)  # at once
+    ran.clear()
+    clock.travel(86400)
+    await asyncio.wait_for(ran.wait(), 2)  # and at once again after a travel, not an hour later
+    assert runs == [0.0, 86400.0]
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert clock._listeners == []
