@@ -6,6 +6,9 @@ covers: D3, D6, D7, D8, S1, S5, S6, S14, S16
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import pytest
 import pytest_asyncio
 
@@ -153,6 +156,52 @@ async def _groups_and_settings(env, context):
     assert await fingerprint.inner_text() == next(k["fingerprint"] for k in keys if k["active"])
     await live.get_by_text("A valid licence covers this organization").wait_for()
     await screenshot(live, "live-settings")
+
+
+async def test_a_refresh_while_filling_the_group_form_keeps_the_name_and_the_ticks(env, context):
+    """D7: the camera users arrive (and change) while an operator fills the New group form; what
+    they typed and ticked stays. The first list is held back until the name is typed, and a later
+    list gains a camera user, so the form is refreshed twice under the operator's hands."""
+    live = await context.new_page()
+    first_list = asyncio.Event()
+    calls = 0
+
+    def user(user_id, name):
+        return {"id": user_id, "name": name, "online": False, "remote_start": False,
+                "remote_start_reason": "camera_offline"}
+
+    async def camera_users(route):
+        # The page's own requests, answered by the real cloud with two camera users added, so
+        # the test does not depend on which cameras have reached the hub so far.
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await first_list.wait()
+        response = await route.fetch()
+        body = await response.json()
+        body["camera_users"].append(user("early-user", "Yara Early"))
+        if calls >= 3:
+            body["camera_users"].append(user("late-user", "Zoe Late"))
+        await route.fulfill(response=response, body=json.dumps(body))
+
+    await live.route("**/camera-users", camera_users)
+    await live.goto(env.system.link)
+    await sign_in_live(live, *ADMIN)
+    await live.get_by_role("heading", name="Groups").wait_for()
+    form = live.get_by_role("form", name="New group")
+    await form.get_by_label("Group name").fill("Night shift")
+    first_list.set()
+    await form.get_by_label("Yara Early", exact=True).check()
+    await form.get_by_label("Zoe Late", exact=True).wait_for(timeout=15_000)  # the 5 s refresh
+    assert await form.get_by_label("Group name").input_value() == "Night shift"
+    assert await form.get_by_label("Yara Early", exact=True).is_checked()
+    await form.get_by_role("button", name="Create").click()
+    night = live.locator('li.group[data-group="Night shift"]')
+    await night.wait_for()
+    assert await night.locator(".count").inner_text() == "1/4"
+    await night.get_by_role("button", name="Delete group Night shift").click()
+    await night.wait_for(state="detached")
+    await live.close()
 
 
 async def test_wrong_passphrase_missing_key_clock_skew_and_no_membership_each_say_why(env, context):

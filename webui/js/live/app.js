@@ -241,14 +241,19 @@ function streamsView() {
   const active = h('ul', { class: 'list', id: 'active-streams', 'aria-live': 'polite' });
   const users = h('ul', { class: 'list', id: 'camera-users' });
   const out = h('div', { class: 'out', 'aria-live': 'polite' });
-  const groupsBox = h('div');
+  const groups = groupsSection(app.groups, app.users, (g) => groupView(g));
   let groupsFor = null;
+  let shown = null;
   show('streams', h('div', { class: 'columns' },
     h('section', { class: 'card', 'aria-labelledby': 'h-active' }, h('h2', { id: 'h-active' }, 'Active streams'), active),
     h('section', { class: 'card', 'aria-labelledby': 'h-users' }, h('h2', { id: 'h-users' }, 'Camera users'),
       h('p', { class: 'hint' }, 'Drag a camera user onto a group to add them.'), users, out),
-    groupsBox));
+    groups));
   const render = () => {
+    // Rebuild only what changed: an item being dragged or clicked stays in the page.
+    const seen = JSON.stringify([app.live, app.users]);
+    if (seen === shown) return;
+    shown = seen;
     put(active, app.live.length ? app.live.map((s) => h('li', {}, h('button', {
       type: 'button', class: 'item stream', dataset: { stream: s.id, user: s.user_id }, onclick: () => liveView(s),
     }, h('strong', {}, s.user_name), h('small', {}, ` since ${time(s.started_at)}`),
@@ -263,10 +268,10 @@ function streamsView() {
       draggableUser(li, u.id);
       return li;
     }));
-    const key = app.users.map((u) => u.id).join();
+    const key = app.users.map((u) => `${u.id}:${u.name}`).join();
     if (groupsFor !== key) {
       groupsFor = key;
-      put(groupsBox, groupsSection(app.groups, app.users, (g) => groupView(g)));
+      groups.setUsers(app.users);
     }
   };
   app.onChange = render;

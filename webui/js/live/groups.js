@@ -94,12 +94,16 @@ function dropTarget(el, onDrop) {
 /**
  * The Groups section: the form, the "New group" drop zone and a card per group.
  * users: camera users [{id, name}]; onOpen(group) shows a group side by side.
+ * The section is built once; setUsers(users) refreshes the member checkboxes and the cards in
+ * place, so a refresh arriving while someone fills the form keeps the name and the ticks.
  */
 export function groupsSection(store, users, onOpen) {
   const section = h('section', { class: 'card', 'aria-labelledby': 'h-groups' });
   const out = h('div', { class: 'out', 'aria-live': 'polite' });
   const list = h('ul', { class: 'groups list' });
-  const nameOf = (id) => (users.find((u) => u.id === id) || { name: id }).name;
+  const members = h('div', { class: 'members-choice' });
+  let known = [];
+  const nameOf = (id) => (known.find((u) => u.id === id) || { name: id }).name;
   const attempt = (fn) => {
     put(out);
     try {
@@ -112,20 +116,25 @@ export function groupsSection(store, users, onOpen) {
 
   const form = h('form', { class: 'group-form', 'aria-label': 'New group' },
     field('Group name', h('input', { name: 'name', required: true, maxlength: 60 })),
-    h('fieldset', {}, h('legend', {}, `Camera users (up to ${MAX_MEMBERS})`),
-      users.map((u) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'member', value: u.id }), u.name))),
+    h('fieldset', {}, h('legend', {}, `Camera users (up to ${MAX_MEMBERS})`), members),
     h('button', { type: 'submit' }, 'Create'));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    const members = [...form.querySelectorAll('input[name=member]:checked')].map((el) => el.value);
+    const chosen = [...form.querySelectorAll('input[name=member]:checked')].map((el) => el.value);
     attempt(() => {
-      store.create(form.elements.name.value, members);
+      store.create(form.elements.name.value, chosen);
       form.reset();
     });
   });
 
   const newZone = h('div', { class: 'drop-zone', role: 'note' }, 'Drop a camera user here to make a new group');
   dropTarget(newZone, (userId) => attempt(() => store.create(store.nextName(), [userId])));
+
+  function renderMembers() {
+    const ticked = new Set([...members.querySelectorAll('input[name=member]:checked')].map((el) => el.value));
+    put(members, known.map((u) => h('label', { class: 'check' },
+      h('input', { type: 'checkbox', name: 'member', value: u.id, checked: ticked.has(u.id) }), u.name)));
+  }
 
   function render() {
     put(list, store.all().map((group) => {
@@ -141,7 +150,13 @@ export function groupsSection(store, users, onOpen) {
       return card;
     }));
   }
-  render();
+
+  section.setUsers = (next) => {
+    known = next;
+    renderMembers();
+    render();
+  };
+  section.setUsers(users);
   section.append(h('h2', { id: 'h-groups' }, 'Groups'), form, newZone, list, out);
   return section;
 }
