@@ -133,6 +133,7 @@ class CameraDriver:
         self.chunks_acked = 0
         self._closed = False
         self.network = (True, "WLAN")  # the lab's default network when the scenario has no radio model
+        self.weak_signal = False
         self.net = net  # the lab network as this camera lives it (None: an ideal network)
         self.lab_clock: Clock = lab_clock or getattr(clock, "base", clock)  # the physical world's time
         self._rng = random.Random(self.serial)
@@ -232,15 +233,15 @@ class CameraDriver:
         if self.net is not None:
             self.net.undock(self.lab_clock.now())
             self.network = self.net.network(self.lab_clock.now())
-        up, mode = self.network
-        await self.feed(ev.NetworkChanged(self.clock.now(), up=up, mode=mode))
+            self.weak_signal = self.net.weak_signal(self.lab_clock.now())
+        await self.set_network(*self.network)
 
     async def press(self, button: str, gesture: str = "press") -> None:
         await self.feed(ev.ButtonGesture(self.clock.now(), button=button, gesture=gesture))
 
     async def set_network(self, up: bool, mode: str | None) -> None:
         self.network = (up, mode)
-        await self.feed(ev.NetworkChanged(self.clock.now(), up=up, mode=mode))
+        await self.feed(ev.NetworkChanged(self.clock.now(), up=up, mode=mode, weak_signal=self.weak_signal))
 
     async def move(self, position: tuple[float, float], walk_s: float = 0.0) -> None:
         """Put the camera somewhere else on the site (metres), walking there in ``walk_s`` s."""
@@ -292,7 +293,9 @@ class CameraDriver:
         now = self.lab_clock.now()
         self.net.tick(now)
         network = self.net.network(now)
-        if network != self.network:
+        weak = self.net.weak_signal(now)
+        if network != self.network or weak != self.weak_signal:
+            self.weak_signal = weak
             await self.set_network(*network)
         summary = self._radio_summary(now)
         key = _radio_key(summary)

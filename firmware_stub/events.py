@@ -207,10 +207,12 @@ class Acknowledged(Event):
 
 @dataclass(frozen=True)
 class NetworkChanged(Event):
-    """The lab radio model says whether the camera has a usable network, and which kind."""
+    """The lab radio model says whether the camera has a usable network, and which kind, and
+    whether the Wi-Fi signal is weak (models with a screen show an icon for it, T3 row 4)."""
 
     up: bool
     mode: NetworkMode | None
+    weak_signal: bool = False
 
     def __post_init__(self) -> None:
         _check_choice(self, "mode", self.mode, NETWORK_MODES)

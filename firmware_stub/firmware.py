@@ -170,6 +170,7 @@ class Firmware:
         self._backoff_step = 0
         self._network_up = False
         self._network_mode: str | None = None
+        self._weak_signal = False
         self._vibrating_until: float | None = None
         self._troubleshooting_page: int | None = None
         self._location_reporting = False
@@ -462,6 +463,7 @@ class Firmware:
         was_up = self._network_up
         self._network_up = event.up
         self._network_mode = event.mode
+        self._weak_signal = event.weak_signal
         if was_up and not event.up:
             if self._hub in ("connecting", "up"):
                 self._emit(CloseHubConnection("network_down"))
@@ -728,6 +730,7 @@ class Firmware:
             "stream_icon": {None: None, "connecting": "visible", "live": "green", "error": "red"}[streaming],
             "warnings": warnings,
             "message": None if visible_error is None else _message(visible_error),
+            "weak_signal": self._weak_signal and network == "wifi" and not self._docked,
             "charging": self._docked,
             "troubleshooting_page": self._troubleshooting_page,
         }

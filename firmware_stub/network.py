@@ -194,6 +194,13 @@ class CameraNetwork:
         wifi = self.wifi.status(now)
         return wifi.ipv4 is not None and wifi.state in ("connected", "roaming"), "WLAN"
 
+    def weak_signal(self, now: float) -> bool:
+        """Whether the camera's screen shows the weak Wi-Fi signal icon (T3 row 4): on Wi-Fi,
+        with the access point heard below the weak-signal level or lost out of range."""
+        if self.mode(now) == "LTE":
+            return False
+        return bool(self.wifi.status(now).weak_signal)
+
     def radio_link(self, now: float) -> LinkQuality:
         mobile = self.mobile_status(now)
         if mobile is not None and mobile.mode == "LTE":

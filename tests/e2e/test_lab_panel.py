@@ -1,9 +1,10 @@
 """The Lab panel's lab network in a real headless Chromium: faults injected from the faults form
 and cleared (L2), the diagnosis naming the manual's cause and fix (L3), the Manager's SIM alert
 after docking (T4), radio status, the troubleshooting pages of a W102 following its top button
-(T1), the pcap download (L4), and camera cards whose buttons all fit.
+(T1), the weak-signal icon on its screen (T3 row 4), the pcap download (L4), and camera cards
+whose buttons all fit.
 
-covers: L2, L3, L4, T1, T4
+covers: L2, L3, L4, T1, T3, T4
 """
 
 from __future__ import annotations
@@ -127,3 +128,30 @@ async def test_the_troubleshooting_pages_of_a_w102_follow_its_top_button(env, co
         }).map((el) => `${card.dataset.serial}: ${el.getAttribute('aria-label') || el.textContent}`);
     })""")
     assert not clipped, f"controls outside their camera card: {clipped}"
+
+
+async def test_a_w102_walked_far_from_its_access_point_shows_the_weak_signal_icon(env, context):
+    """T3 row 4: out of its dock, Chloe's W102 walks 130 m past the gatehouse access points; still
+    connected, its screen shows the weak Wi-Fi signal icon and the diagnosis names T3 row 4; both go
+    when she walks back."""
+    page = await _lab_page(env, context)
+    chloe = page.locator(f'article[data-serial="{CHLOE}"]')
+    weak = chloe.locator(".camera-screen").get_by_role("img", name="Weak Wi-Fi signal")
+    await chloe.get_by_role("button", name=f"Undock camera {CHLOE}").click()
+    await page.locator(f'article[data-serial="{CHLOE}"][data-docked="false"]').wait_for()
+    async with env.lab() as lab:
+        try:
+            await lab.post(f"/api/lab/cameras/{CHLOE}/actions", {"action": "move", "position": [-170, -10]})
+            await weak.wait_for(timeout=15_000)
+            radio = await chloe.locator("dl.radio").inner_text()
+            assert "WLAN · up" in radio and "(weak)" in radio, f"weak, not lost: {radio}"
+            finding = chloe.locator('li.finding[data-code="T3-4"]')
+            await finding.wait_for(timeout=10_000)
+            assert "too far from a Wi-Fi access point" in await finding.inner_text()
+            await screenshot(page, "lab-weak-signal")
+            await lab.post(f"/api/lab/cameras/{CHLOE}/actions", {"action": "move", "position": [-35, 5]})
+            await weak.wait_for(state="detached", timeout=15_000)
+            await finding.wait_for(state="detached", timeout=10_000)
+        finally:
+            await lab.post(f"/api/lab/cameras/{CHLOE}/actions", {"action": "dock"})
+    await page.locator(f'article[data-serial="{CHLOE}"][data-docked="true"]').wait_for()

@@ -82,10 +82,35 @@ async def _online(env, serial):
     return any(c["serial"] == serial and c["online"] for s in status["systems"] for c in s["cameras"])
 
 
+async def _stream_once(env, until):
+    """Anna leaves her dock and presses record (a new live stream); once ``until`` holds, she
+    ends the stream and docks again."""
+    async with env.lab() as lab:
+        await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "undock"})
+        try:
+            await wait_for(lambda: _online(env, ANNA), "Anna's camera online with the hub")
+            await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record"})
+            await wait_for(until, "the notification at the SOC", timeout=15)
+        finally:
+            await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record", "gesture": "long"})
+            await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "dock"})
+        await wait_for(lambda: _offline(env, ANNA), "Anna's camera back in its dock")
+
+
+async def _offline(env, serial):
+    return not await _online(env, serial)
+
+
+async def _new_secret(page, old):
+    box = page.get_by_label("Signing secret", exact=True)
+    return await box.count() and (await box.input_value()) not in ("", old)
+
+
 async def test_an_admin_adds_a_signed_soc_integration_sees_the_secret_once_and_its_delivery(env, context, soc_desk):
     """S12: + New SOC integration with Sign messages shows the generated secret once (no pop-up);
     a stream that starts is delivered to the SOC, signed so that standardwebhooks verifies it, and
-    the delivery log shows it; S15: the licences needed and the daily counts show next to the
+    the delivery log shows it; the integration is edited and its secret rotated in the page, and
+    the next notification verifies with the new secret only; S15: the licences needed and the daily counts show next to the
     licence's validity."""
     dialogs = []
     page = await _open_settings(env, context, ADMIN, dialogs)
@@ -113,15 +138,7 @@ async def test_an_admin_adds_a_signed_soc_integration_sees_the_secret_once_and_i
     await soc.locator('tr.integration[data-enabled="true"]').wait_for()
 
     # a camera user starts a stream (D3): the SOC is notified
-    async with env.lab() as lab:
-        await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "undock"})
-        try:
-            await wait_for(lambda: _online(env, ANNA), "Anna's camera online with the hub")
-            await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record"})
-            await wait_for(lambda: soc_desk.received, "the notification at the SOC", timeout=15)
-        finally:
-            await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record", "gesture": "long"})
-            await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "dock"})
+    await _stream_once(env, until=lambda: soc_desk.received)
     headers, body = soc_desk.received[0]
     event = Webhook(secret).verify(body, headers)  # the off-the-shelf package checks the signature
     assert event["type"] == "stream.started" and event["data"]["user_name"] == "Anna Berg"
@@ -148,9 +165,36 @@ async def test_an_admin_adds_a_signed_soc_integration_sees_the_secret_once_and_i
     assert "Delivered (HTTP 204)" in await delivered.inner_text()
     await screenshot(page, "live-settings-soc")
 
+    # edited in the page: a new name, "Stream ended" no longer sent
+    await soc.get_by_role("button", name="Edit SOC integration SOC desk").click()
+    edit = page.get_by_role("form", name="Edit SOC integration SOC desk")
+    assert await edit.get_by_label("SOC URL").input_value() == soc_desk.url
+    assert await edit.get_by_label("Stream ended").is_checked()
+    await edit.get_by_label("Name (optional)").fill("Night desk")
+    await edit.get_by_label("Stream ended").uncheck()
+    await edit.get_by_role("button", name="Save").click()
+    night = soc.locator("tr.integration", has_text="Night desk")
+    await night.wait_for()
+    assert "Stream ended" not in await night.inner_text() and "Signed" in await night.inner_text()
+    assert await page.get_by_label("Signing secret", exact=True).count() == 0, "saving keeps the secret"
+
+    # the secret is rotated (a second click confirms); the new one is shown once and signs from now on
+    await soc.get_by_role("button", name="Edit SOC integration Night desk").click()
+    await soc.get_by_role("button", name="Rotate the signing secret of Night desk").click()
+    await soc.get_by_role("button", name="Confirm: rotate the signing secret of Night desk").click()
+    await wait_for(lambda: _new_secret(page, secret), "the new signing secret in the page")
+    rotated = await page.get_by_label("Signing secret", exact=True).input_value()
+    await screenshot(page, "live-settings-soc-rotated")
+    before = len(soc_desk.received)
+    await _stream_once(env, until=lambda: len(soc_desk.received) > before)
+    headers, body = soc_desk.received[before]
+    assert Webhook(rotated).verify(body, headers)["type"] == "stream.started"
+    with pytest.raises(Exception):
+        Webhook(secret).verify(body, headers)
+
     # delete asks for a second click in the page itself (no confirm() box, S9)
-    await soc.get_by_role("button", name="Delete SOC integration SOC desk").click()
-    await soc.get_by_role("button", name="Confirm: delete SOC integration SOC desk").click()
+    await soc.get_by_role("button", name="Delete SOC integration Night desk").click()
+    await soc.get_by_role("button", name="Confirm: delete SOC integration Night desk").click()
     await soc.get_by_text("No SOC integration yet.").wait_for()
     assert not dialogs, "no dialog box and no pop-up (S9)"
 

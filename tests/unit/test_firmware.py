@@ -269,6 +269,22 @@ def test_models_with_a_screen_show_the_stream_icon_instead_of_the_wifi_led(clock
     assert fw.state()["screen"]["warnings"] == []
 
 
+def test_a_screen_shows_the_weak_signal_icon_on_a_weak_wifi_and_not_on_lte(clock):
+    # covers: T3 (row 4: "the camera screen shows the weak Wi-Fi signal icon")
+    fw, pb = out_of_dock(clock, model="W102")
+    assert fw.state()["screen"]["weak_signal"] is False
+    assert pb >> NetworkChanged(now(clock), True, "WLAN", weak_signal=True)
+    assert fw.state()["screen"]["weak_signal"] is True
+    assert fw.state()["screen"]["warnings"] == [], "weak, but still connected: no warning"
+    assert pb >> NetworkChanged(now(clock), True, "LTE", weak_signal=True)
+    assert fw.state()["screen"]["weak_signal"] is False, "the icon is the Wi-Fi's"
+    assert pb >> NetworkChanged(now(clock), True, "WLAN", weak_signal=False)
+    assert fw.state()["screen"]["weak_signal"] is False
+    leds_only, pb = out_of_dock(clock, model="W100")
+    assert pb >> NetworkChanged(now(clock), True, "WLAN", weak_signal=True)
+    assert leds_only.state()["screen"] is None, "the W100 has LEDs, no screen to show it on"
+
+
 def test_raw_edges_work_like_gestures(clock):
     # covers: D3, D5 — a function double press and a 2 s record hold, from raw button edges
     fw, pb = out_of_dock(clock, profile=STREAMING)

@@ -219,6 +219,7 @@ function drawFace(c) {
       h('div', { class: 'icons' },
         h('span', { dataset: { on: sc.record_icon ? 'red' : 'off' } }, sc.record_icon ? '● REC' : ''),
         sc.stream_icon ? h('span', { dataset: { on: sc.stream_icon } }, `((•)) ${sc.stream_icon === 'visible' ? '' : sc.stream_icon}`) : null,
+        sc.weak_signal ? h('span', { class: 'weak-signal', role: 'img', 'aria-label': 'Weak Wi-Fi signal', title: 'Weak Wi-Fi signal (T3 row 4)' }, [1, 2, 3, 4].map((n) => h('i', { class: `bar bar-${n}` })), '!') : null,
         sc.charging ? h('span', {}, '⚡') : null),
       sc.warnings && sc.warnings.length ? h('div', {}, `⚠ ${sc.warnings.join(', ')}`) : null,
       sc.message ? h('div', {}, sc.message) : null,

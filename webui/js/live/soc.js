@@ -6,8 +6,10 @@
  * integration" takes the SOC's URL, the events to send (a new live stream always; acknowledged
  * and ended are opt-in lab extras) and "Sign messages". A signing secret the appliance generates
  * is in the answer that created it only, so it is shown once, in the page (no pop-up, S9), with
- * a copy button. Each integration can be switched on and off, deleted (a second click confirms)
- * and its delivery log read; an open log refreshes itself while it stays on the page.
+ * a copy button. Each integration can be switched on and off, edited (URL, name, events,
+ * signing), given a new signing secret (a second click confirms; the new secret is shown once),
+ * deleted (a second click confirms) and its delivery log read; an open log refreshes itself while
+ * it stays on the page.
  */
 
 import { api } from '../api.js';
@@ -29,6 +31,8 @@ export function socSection(orgId) {
   const openLogs = new Set(); // integration ids whose delivery log is open
   let integrations = [];
   let confirming = null; // the integration id whose Delete waits for its confirmation
+  let editing = null; // the integration id whose edit form is open
+  let rotating = null; // the integration id whose "Rotate secret" waits for its confirmation
 
   const section = h('section', { class: 'card soc', 'aria-labelledby': 'h-soc' },
     h('h2', { id: 'h-soc' }, 'SOC integrations'),
@@ -66,6 +70,8 @@ export function socSection(orgId) {
     const actions = h('div', { class: 'row' },
       h('button', { type: 'button', class: 'small', 'aria-label': `${i.enabled ? 'Disable' : 'Enable'} SOC integration ${label(i)}`,
         onclick: () => change(i, { enabled: !i.enabled }) }, i.enabled ? 'Disable' : 'Enable'),
+      h('button', { type: 'button', class: 'small', 'aria-expanded': String(editing === i.id), 'aria-label': `Edit SOC integration ${label(i)}`,
+        onclick: () => { editing = editing === i.id ? null : i.id; rotating = null; render(); } }, 'Edit'),
       h('button', { type: 'button', class: 'small', 'aria-expanded': String(logOpen), 'aria-label': `Delivery log of ${label(i)}`,
         onclick: () => toggleLog(i) }, 'Delivery log'),
       confirming === i.id
@@ -80,10 +86,60 @@ export function socSection(orgId) {
       h('td', {}, i.enabled ? 'Enabled' : 'Disabled'),
       h('td', { class: 'outbox' }, `${stats.delivered || 0} delivered · ${stats.pending || 0} pending · ${stats.failed || 0} failed`),
       h('td', {}, actions));
-    if (!logOpen) return row;
-    const logCell = h('td', { colspan: 7 }, h('div', { class: 'delivery-log', dataset: { integration: i.id } }, message('info', 'Loading the delivery log…')));
-    refreshLog(i, logCell.firstChild);
-    return [row, h('tr', { class: 'log-row' }, logCell)];
+    const rows = [row];
+    if (editing === i.id) rows.push(h('tr', { class: 'edit-row' }, h('td', { colspan: 7 }, editForm(i))));
+    if (logOpen) {
+      const logCell = h('td', { colspan: 7 }, h('div', { class: 'delivery-log', dataset: { integration: i.id } }, message('info', 'Loading the delivery log…')));
+      refreshLog(i, logCell.firstChild);
+      rows.push(h('tr', { class: 'log-row' }, logCell));
+    }
+    return rows;
+  }
+
+  /** Edit an integration in the page: its URL, name, events and signing; rotate its secret. */
+  function editForm(i) {
+    const formOut = h('div', { class: 'out', 'aria-live': 'polite' });
+    const rotate = !i.signed ? null : rotating === i.id
+      ? h('div', { class: 'row' },
+        h('span', {}, 'A new secret replaces the old one at once: the SOC receiver must be given the new one.'),
+        h('button', { type: 'button', class: 'small danger', 'aria-label': `Confirm: rotate the signing secret of ${label(i)}`,
+          onclick: () => rotateSecret(i, formOut) }, 'Confirm rotate'),
+        h('button', { type: 'button', class: 'small', onclick: () => { rotating = null; render(); } }, 'Cancel'))
+      : h('button', { type: 'button', class: 'small', 'aria-label': `Rotate the signing secret of ${label(i)}`,
+        onclick: () => { rotating = i.id; render(); } }, 'Rotate secret');
+    const form = h('form', { 'aria-label': `Edit SOC integration ${label(i)}` },
+      field('SOC URL', h('input', { type: 'url', name: 'url', required: true, value: i.url, autocomplete: 'off' })),
+      field('Name (optional)', h('input', { name: 'name', maxlength: 120, value: i.name || '', autocomplete: 'off' })),
+      h('fieldset', {}, h('legend', {}, 'Events'),
+        h('p', { class: 'check' }, '✓ New live stream (always sent)'),
+        EXTRA_EVENTS.map(([event, text]) => h('label', { class: 'check' },
+          h('input', { type: 'checkbox', name: `event:${event}`, checked: i.events.includes(event) }), text))),
+      h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'sign_messages', checked: i.signed }), 'Sign messages'),
+      h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, 'Save'),
+        h('button', { type: 'button', onclick: () => { editing = null; render(); } }, 'Cancel'), rotate),
+      formOut);
+    return onSubmit(form, formOut, async (v) => {
+      const events = EXTRA_EVENTS.map(([event]) => event).filter((event) => v[`event:${event}`]);
+      const changed = await api(`${base}/${i.id}`, { method: 'PUT', body: { url: v.url.trim(), name: v.name.trim(), events, sign_messages: Boolean(v.sign_messages) } });
+      editing = null;
+      put(secretBox);
+      if (changed.secret) showSecret(changed);
+      put(out, message('ok', `SOC integration ${label(changed)} saved${changed.signed ? ', with signed messages' : ', messages not signed'}.`));
+      await load();
+    });
+  }
+
+  async function rotateSecret(i, formOut) {
+    rotating = null;
+    try {
+      const changed = await api(`${base}/${i.id}`, { method: 'PUT', body: { rotate_secret: true } });
+      editing = null;
+      showSecret(changed);
+      put(out, message('ok', `The signing secret of ${label(changed)} was replaced.`));
+      await load();
+    } catch (err) {
+      showError(formOut, err);
+    }
   }
 
   async function refreshLog(i, box) {
