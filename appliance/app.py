@@ -28,9 +28,11 @@ from .cloud.soc import routes as soc_routes
 from .cloud.soc import setup_soc
 from .cloud.positions import routes as position_routes
 from .cloud.streams import routes as stream_routes
+from .cloud.system_sync import routes as system_sync_routes
 from .cloud.usage import setup_usage
 from .context import APPLIANCE, Appliance, ApplianceConfig
 from .controller.routes import routes as controller_routes
+from .controller.cloud_sync import setup_camera_user_sync, sync_middleware
 from .controller.timesync import setup_controller_time
 from .db import Database
 from .http import PUBLIC, access, error_middleware, json_response, security_headers_middleware
@@ -85,6 +87,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
     setup_lab(app)
     setup_dns(app)  # /api/lab/dns/* and /api/lab/faults/blocked-hosts (T5, T2)
     setup_controller_time(app)  # after the lab: its NTP server is the controllers' default
+    setup_camera_user_sync(app)
     return app
 
 
@@ -94,8 +97,9 @@ def setup_routes(app: web.Application) -> None:
     cloud.add_routes(stream_routes)
     cloud.add_routes(position_routes)
     cloud.add_routes(soc_routes)
+    cloud.add_routes(system_sync_routes)
     app.add_subapp("/api/cloud", cloud)
-    controller = web.Application()
+    controller = web.Application(middlewares=[sync_middleware])
     controller.add_routes(controller_routes)
     app.add_subapp("/controller", controller)
     app.router.add_get("/healthz", healthz)

@@ -5,6 +5,8 @@ Principals:
   a session lives while it is used and dies after seven days of lab time unused (D2);
 - the administrator of one system controller (the Manager's own login), by cookie
   ``bwm_session`` or bearer ``bwm_…``;
+- a connected system controller, by bearer ``bwsys_…`` (the token the cloud gave it on the last
+  step of S3), for the routes under ``/api/cloud/systems/{cloud_system_id}`` of that system only;
 - the lab (trainers and the camera fleet: the physical world — docking, buttons, faults), by
   bearer ``bwlab_…`` (the token ``bwlab up`` prints and keeps in the data directory) or cookie
   ``bwlab_lab``.
@@ -24,7 +26,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from .context import APPLIANCE
 from .errors import Forbidden, NotFound, Unauthenticated
-from .http import ACCOUNT, DEVICE, LAB, MANAGER, ORG_ADMIN, ORG_MEMBER, PUBLIC, Handler
+from .http import ACCOUNT, DEVICE, LAB, MANAGER, ORG_ADMIN, ORG_MEMBER, PUBLIC, SYSTEM, Handler
 
 SESSION_IDLE_LIMIT = 7 * 24 * 3600  # D2
 CLOUD_COOKIE = "bwl_session"
@@ -72,6 +74,14 @@ class ManagerPrincipal:
 @dataclass(frozen=True)
 class LabPrincipal:
     pass
+
+
+@dataclass(frozen=True)
+class SystemPrincipal:
+    """A connected system controller speaking to the cloud (its id there, and its organization)."""
+
+    cloud_system_id: str
+    org_id: str
 
 
 ACCOUNT_KEY = web.RequestKey("account", AccountPrincipal)
@@ -151,6 +161,21 @@ async def manager_of_another_system(request: web.Request, system_id: str) -> boo
     return False
 
 
+async def system_of(request: web.Request) -> tuple[SystemPrincipal | None, bool]:
+    """The connected system whose token is presented, if it is the system in the path; and
+    whether a valid token of *another* system was presented (403, not 401)."""
+    token = _bearer(request)
+    if not token or not token.startswith("bwsys_"):
+        return None, False
+    row = await request.config_dict[APPLIANCE].db.fetchone(
+        "SELECT id, org_id FROM cloud_systems WHERE token_hash = ?", (token_hash(token),))
+    if row is None:
+        return None, False
+    if row["id"] != request.match_info.get("cloud_system_id"):
+        return None, True
+    return SystemPrincipal(row["id"], row["org_id"]), True
+
+
 def is_lab(request: web.Request) -> bool:
     expected = request.config_dict[APPLIANCE].lab_token
     for token in _candidates(request, "bwlab", LAB_COOKIE):
@@ -193,6 +218,13 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
                 request[PRINCIPAL_KEY] = LabPrincipal()
                 return await handler(request)
             reasons.append("the lab token")
+        elif level == SYSTEM:
+            principal, known = await system_of(request)
+            if principal is not None:
+                request[PRINCIPAL_KEY] = principal
+                return await handler(request)
+            authenticated = authenticated or known
+            reasons.append("the token of this connected system")
         elif level == DEVICE:
             # The device hub authenticates cameras inside its WebSocket (challenge-response).
             return await handler(request)

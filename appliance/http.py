@@ -33,7 +33,8 @@ ORG_ADMIN = "org:admin"  # admin of the organization in the path (S14)
 MANAGER = "manager"      # administrator of the system controller in the path
 LAB = "lab"              # the lab's trainer token (the physical world: docks, buttons, faults)
 DEVICE = "device"        # a camera proving its certificate (device hub)
-LEVELS = (PUBLIC, ACCOUNT, ORG_MEMBER, ORG_ADMIN, MANAGER, LAB, DEVICE)
+SYSTEM = "system"        # a connected system controller, by the token the cloud gave it (S3)
+LEVELS = (PUBLIC, ACCOUNT, ORG_MEMBER, ORG_ADMIN, MANAGER, LAB, DEVICE, SYSTEM)
 
 
 def access(*levels: str) -> Callable[[Handler], Handler]:

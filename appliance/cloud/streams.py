@@ -22,6 +22,7 @@ from ..context import APPLIANCE
 from ..errors import Conflict, NotFound
 from ..hub.routes import HUB
 from ..http import ORG_MEMBER, access, json_response
+from .system_sync import synced_camera_users
 
 routes = web.RouteTableDef()
 
@@ -169,15 +170,17 @@ async def acknowledge(request: web.Request) -> web.Response:
 @routes.get(ORG + "/camera-users")
 @access(ORG_MEMBER)
 async def camera_users(request: web.Request) -> web.Response:
-    """The camera users whose cameras are known to the cloud, with what each camera does now
-    and whether a remote start (D4) is possible, and why not."""
+    """The camera users of the organization's systems (as their controllers sent them, and any
+    whose camera reached the hub), with what each camera does now and whether a remote start
+    (D4) is possible, and why not."""
     ctx = request.config_dict[APPLIANCE]
     org_id = request.match_info["org_id"]
     registry = request.config_dict[HUB]
     rows = await ctx.db.fetchall(
         "SELECT d.serial, d.state, d.online FROM device_state d JOIN cloud_systems s ON s.id = d.cloud_system_id "
         "WHERE s.org_id = ?", (org_id,))
-    users: dict[str, dict] = {}
+    synced = await synced_camera_users(ctx.db, org_id)
+    users: dict[str, dict] = {user_id: _listed_offline(u) for user_id, u in synced.items()}
     for r in rows:
         state = json.loads(r["state"] or "{}")
         user = state.get("user") or {}
@@ -197,12 +200,44 @@ async def camera_users(request: web.Request) -> web.Response:
             reason = "not_recording"
         elif state.get("streaming") == "live":
             reason = "already_streaming"
+        current = users.get(user["id"])
+        if not online and current is not None and current["online"]:
+            continue  # the camera user's connected camera tells more than an idle one
+        if not online and user["id"] in synced:
+            if r["serial"] not in {c["serial"] for c in synced[user["id"]]["cameras"]}:
+                continue  # a camera no longer theirs: the controller's list knows better
+            reason = _listed_offline(synced[user["id"]])["remote_start_reason"]
         users[user["id"]] = {
-            "id": user["id"], "name": user.get("name"), "serial": r["serial"], "model": state.get("model"),
+            "id": user["id"], "name": (synced.get(user["id"]) or user).get("name"), "serial": r["serial"],
+            "model": state.get("model"),
             "online": online, "recording": state.get("recording"), "streaming": state.get("streaming"),
             "stream_id": state.get("stream_id"), "remote_start": reason is None, "remote_start_reason": reason,
         }
     return json_response({"camera_users": sorted(users.values(), key=lambda u: u["name"] or "")})
+
+
+_OFFLINE_REASONS = {
+    "camera_offline": "the camera user's camera is not connected (docked, out of network, or not provisioned)",
+    "no_camera": "no camera is assigned to this camera user in the Manager",
+    "streaming_disabled": "streaming is off in the camera user's profile (S7), so the camera does not react",
+    "remote_activation_disabled": "remote stream activation is off in the camera user's profile (S7)",
+}
+
+
+def _listed_offline(user: dict) -> dict:
+    """A camera user the controller listed, whose camera is not connected to the hub now."""
+    camera = user["cameras"][0] if user["cameras"] else {}
+    if not user["cameras"]:
+        reason = "no_camera"
+    elif not user["streaming"]:
+        reason = "streaming_disabled"
+    elif user["remote_activation"] is None:
+        reason = "remote_activation_disabled"
+    else:
+        reason = "camera_offline"
+    return {"id": user["id"], "name": user["name"], "serial": camera.get("serial"), "model": camera.get("model"),
+            "online": False, "recording": None, "streaming": None, "stream_id": None,
+            "remote_start": False, "remote_start_reason": reason}
 
 
 @routes.post(ORG + "/camera-users/{user_id}/start")
@@ -219,9 +254,10 @@ async def remote_start(request: web.Request) -> web.Response:
         "INSERT INTO remote_starts (id, org_id, user_id, serial, operator, requested_at) VALUES (?, ?, ?, ?, ?, ?)",
         (request_id, org_id, user_id, session.serial if session else None, account.name, ctx.clock.now()))
     if session is None:
-        await ctx.db.execute("UPDATE remote_starts SET ok = 0, reason = 'camera_offline' WHERE id = ?", (request_id,))
-        raise Conflict("the camera user's camera is not connected (docked, out of network, or not provisioned)",
-                       code="camera_offline")
+        listed = (await synced_camera_users(ctx.db, org_id)).get(user_id)
+        reason = _listed_offline(listed)["remote_start_reason"] if listed else "camera_offline"
+        await ctx.db.execute("UPDATE remote_starts SET ok = 0, reason = ? WHERE id = ?", (reason, request_id))
+        raise Conflict(_OFFLINE_REASONS[reason], code=reason)
     future: asyncio.Future = asyncio.get_running_loop().create_future()
     registry.remote_results[request_id] = future
     await session.ws.send_str(m.encode(m.RemoteStart(request_id=request_id, operator=account.name)))

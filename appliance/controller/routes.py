@@ -28,6 +28,7 @@ from ..context import APPLIANCE
 from ..errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from ..http import LAB, MANAGER, PUBLIC, access, json_response, read_body
 from .cloud_client import CloudClient
+from .cloud_sync import CAMERA_USER_SYNC
 from .timesync import CONTROLLER_CLOCKS, server_of
 from .provisioning import ProfileSettings, WifiCredential, effective_networks
 
@@ -357,6 +358,7 @@ async def overview(request: web.Request) -> web.Response:
         "device_ca_fingerprint": pki.fingerprint_sha256(system["device_ca_cert_pem"]),
         "time": request.config_dict[CONTROLLER_CLOCKS].now(system["id"]),
         "time_sync": request.config_dict[CONTROLLER_CLOCKS].describe(system["id"]),
+        "cloud_sync": request.config_dict[CAMERA_USER_SYNC].describe(system["id"]),
     })
 
 

@@ -110,7 +110,7 @@ async def test_operator_sees_a_record_press_streams_plays_with_sound_and_acknowl
 async def test_groups_by_form_and_drag_and_drop_and_settings_show_the_fingerprint(env, context):
     """D7: a group made by the form, another by dragging a camera user onto "New group", a drop
     onto a full group is refused; S6: Settings shows the same fingerprint as the Manager."""
-    # The cloud knows a camera user once their camera has reached the device hub (out of its dock).
+    # Out of their docks, so that the group view shows their cameras online.
     for serial in GROUP_CAMERAS:
         await _set_docked(env, serial, False)
     for serial in GROUP_CAMERAS:

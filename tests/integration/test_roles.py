@@ -6,7 +6,8 @@
    wrong declaration is caught even when the code enforces it faithfully.
 2. Every route is then called over real HTTPS as each principal — no session, a signed-in
    account that is not a member, org ``user``, ``operator``, ``admin``, the Manager admin of the
-   system, the Manager admin of another system, the lab — with real ids from the demo. Principals
+   system, the Manager admin of another system, a connected system by its cloud token, another
+   connected system, the lab — with real ids from the demo. Principals
    that are not allowed get 401 (no credentials) or 403 (wrong credentials), never 2xx or 5xx;
    allowed ones never get 401/403. WebSocket upgrades are refused to principals not allowed;
    the device hub lets anyone upgrade and closes a socket without a valid hello with an error.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import sqlite3
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,16 +31,19 @@ from aiohttp import web
 from appliance.app import create_app
 from appliance.auth import access_middleware
 from appliance.context import ApplianceConfig
-from appliance.http import ACCOUNT, DEVICE, LAB, LEVELS, MANAGER, ORG_ADMIN, ORG_MEMBER, PUBLIC, error_middleware
+from appliance.http import (ACCOUNT, DEVICE, LAB, LEVELS, MANAGER, ORG_ADMIN, ORG_MEMBER, PUBLIC, SYSTEM,
+                            error_middleware)
 from bwlab.wire import messages as m
 
-PRINCIPALS = ("none", "account", "user", "operator", "admin", "manager", "other_manager", "lab")
+PRINCIPALS = ("none", "account", "user", "operator", "admin", "manager", "other_manager", "system", "other_system",
+              "lab")
 EVERYONE = frozenset(PRINCIPALS)
 ACCOUNTS = frozenset({"account", "user", "operator", "admin"})
 MEMBERS = frozenset({"user", "operator", "admin"})
 ADMIN = frozenset({"admin"})
 MGR = frozenset({"manager"})
 LAB_ONLY = frozenset({"lab"})
+SYS = frozenset({"system"})
 
 # ---------------------------------------------------------------------------------------------
 # What each declared level lets in, and the hard-coded expectations for the routes that matter.
@@ -49,7 +54,7 @@ def allowed_by(levels: tuple[str, ...]) -> frozenset[str]:
     for level in levels:
         out |= {
             PUBLIC: EVERYONE, DEVICE: EVERYONE, ACCOUNT: ACCOUNTS, ORG_MEMBER: MEMBERS, ORG_ADMIN: ADMIN,
-            MANAGER: MGR, LAB: LAB_ONLY,
+            MANAGER: MGR, LAB: LAB_ONLY, SYSTEM: SYS,
         }[level]
     return frozenset(out)
 
@@ -80,6 +85,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("PUT", "/api/cloud/orgs/{org_id}/members/{account_id}"): ADMIN,
     ("DELETE", "/api/cloud/orgs/{org_id}/members/{account_id}"): ADMIN,
     ("POST", "/api/cloud/orgs/{org_id}/systems"): ADMIN,
+    # a connected system tells the cloud its camera users, with its own token only
+    ("PUT", "/api/cloud/systems/{cloud_system_id}/camera-users"): SYS,
     # the system controllers
     ("GET", "/controller/systems"): EVERYONE,
     ("POST", "/controller/systems"): LAB_ONLY,
@@ -234,7 +241,9 @@ async def world(appliance, demo_lab, lab, cloud_account, new_system) -> World:
         assert roles["admin@demo.bwlab.test"] == "admin" and "outsider@roles.test" not in roles
 
         await manager.sign_in_manager(system.id, system.admin_password)
-        _, other_manager = await new_system("Another station")
+        other_id, other_manager = await new_system("Another station")
+        await _connect(other_manager, other_id, org_id)
+        connections = _connections(appliance.data_dir)
         await manager.post(api + "/wifi-networks", {"ssid": "Spare-net"})
         await manager.post(api + "/profiles", {"name": "Spare profile"})
         await manager.post(api + "/cameras", {"serial": "SPARE001", "model": "W110"})
@@ -246,12 +255,34 @@ async def world(appliance, demo_lab, lab, cloud_account, new_system) -> World:
         return World(
             tokens={"none": None, "account": outsider.token, "user": user.token, "operator": operator.token,
                     "admin": admin.token, "manager": manager.token, "other_manager": other_manager.token,
-                    "lab": appliance.lab_token},
+                    "system": connections[system.id]["system_token"],
+                    "other_system": connections[other_id]["system_token"], "lab": appliance.lab_token},
             params={"org_id": org_id, "account_id": victim_id, "invitation_id": pending["id"],
                     "stream_id": "str_0123456789abcdef", "user_id": camera_user["id"], "system_id": system.id,
                     "key_id": key_id, "network_id": "Spare-net", "profile": "Spare profile", "user": "Anna Berg",
-                    "serial": "SPARE001", "dock": "Dock A", "bay": "1", "path": "live/", "fault_id": "f1"},
+                    "serial": "SPARE001", "dock": "Dock A", "bay": "1", "path": "live/", "fault_id": "f1",
+                    "cloud_system_id": connections[system.id]["cloud_system_id"]},
         )
+
+
+async def _connect(manager, system_id: str, org_id: str) -> None:
+    """S3 for a second system, into the demo organization, as the demo's admin."""
+    api = f"/controller/{system_id}/api"
+    await manager.post(api + "/addon/install", {"hosting": "axis-hosted"})
+    await manager.put(api + "/addon/cloud-extensions", {"enabled": True})
+    await manager.put(api + "/addon/eula", {"accepted": True})
+    await manager.post(api + "/addon/sign-in", {"email": "admin@demo.bwlab.test", "password": "demo-admin-pass"})
+    await manager.post(api + "/addon/organization", {"id": org_id})
+    await manager.post(api + "/addon/storage", {"region": "eu"})
+    code = (await manager.get(api + "/addon/authorization-code"))["authorization_code"]
+    await manager.post(api + "/addon/finish", {"authorization_code": code})
+
+
+def _connections(data_dir: Path) -> dict[str, dict]:
+    """Each system controller's connection, with the cloud token the Manager never shows."""
+    with sqlite3.connect(f"file:{data_dir / 'controller.sqlite3'}?mode=ro", uri=True) as db:
+        return {system_id: json.loads(connection)
+                for system_id, connection in db.execute("SELECT id, connection FROM ctl_systems")}
 
 
 def fill(path: str, params: dict[str, str]) -> str:
@@ -329,6 +360,7 @@ def _judge(route: Route, who: str, allowed: bool, status: int, body: object) -> 
         (who == "account" and route.path.startswith("/api/cloud/orgs/{org_id}"))
         or (who in ("user", "operator") and allowed_by(route.handler.access) == ADMIN)
         or (who == "other_manager" and MANAGER in route.handler.access)
+        or (who == "other_system" and SYSTEM in route.handler.access)
     )
     if wrong_credentials and status != 403:
         return f"signed in, but without the right: expected 403, got {status}: {body}"

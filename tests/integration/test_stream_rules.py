@@ -114,7 +114,7 @@ async def test_remote_start_acknowledge_and_long_press_stop(appliance, demo_lab,
 
         # D4: Anna's profile has remote activation "Always": out of the dock, an operator starts her stream.
         await _undock_online(fleet, ANNA, poll, camera_online)
-        listed = await poll(lambda: _camera_user(ops, org, users["Anna Berg"]), "Anna among the camera users")
+        listed = await poll(lambda: _online_user(ops, org, users["Anna Berg"]), "Anna online among the camera users")
         assert listed["remote_start"] is True and listed["remote_start_reason"] is None
         assert anna.state["recording"] is False
         started = await ops.post(f"/api/cloud/orgs/{org}/camera-users/{users['Anna Berg']}/start")
@@ -155,14 +155,14 @@ async def test_remote_start_acknowledge_and_long_press_stop(appliance, demo_lab,
         listed = await _camera_user(ops, org, users["Anna Berg"])
         assert listed["remote_start"] is False and listed["remote_start_reason"] == "camera_offline"
 
-        # D4 refused, "Record only" (streaming off). Such a camera never connects to the cloud,
-        # so the cloud can only say that it cannot reach it…
+        # D4 refused, "Record only" (streaming off). Such a camera never connects to the cloud;
+        # the cloud knows from the controller's list of camera users that streaming is off…
         await fleet.undock(FELIX)
         await asyncio.sleep(0.3)
         assert not await camera_online(FELIX)
         with pytest.raises(ApiError) as unreachable:
             await ops.post(f"/api/cloud/orgs/{org}/camera-users/{users['Felix Garcia']}/start")
-        assert (unreachable.value.status, unreachable.value.code) == (409, "camera_offline")
+        assert (unreachable.value.status, unreachable.value.code) == (409, "streaming_disabled")
         # …and when it does connect (its profile now reports positions), the camera itself
         # refuses, and says why: streaming is off in its profile (S7).
         api = f"/controller/{system.id}/api"
@@ -172,7 +172,7 @@ async def test_remote_start_acknowledge_and_long_press_stop(appliance, demo_lab,
         await manager.put(api + "/profiles/Record only", settings)
         await fleet.dock(FELIX, "Dock B", 3)
         await _undock_online(fleet, FELIX, poll, camera_online)
-        listed = await poll(lambda: _camera_user(ops, org, users["Felix Garcia"]), "Felix among the camera users")
+        listed = await poll(lambda: _online_user(ops, org, users["Felix Garcia"]), "Felix online among the camera users")
         assert listed["remote_start"] is False and listed["remote_start_reason"] == "streaming_disabled"
         with pytest.raises(ApiError) as refused:
             await ops.post(f"/api/cloud/orgs/{org}/camera-users/{users['Felix Garcia']}/start")
@@ -185,6 +185,11 @@ async def test_remote_start_acknowledge_and_long_press_stop(appliance, demo_lab,
 async def _camera_user(ops, org: str, user_id: str) -> dict | None:
     users = (await ops.get(f"/api/cloud/orgs/{org}/camera-users"))["camera_users"]
     return next((u for u in users if u["id"] == user_id), None)
+
+
+async def _online_user(ops, org: str, user_id: str) -> dict | None:
+    user = await _camera_user(ops, org, user_id)
+    return user if user and user["online"] else None
 
 
 async def _not(awaitable) -> bool:

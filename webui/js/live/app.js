@@ -30,6 +30,7 @@ const app = {
 
 const REMOTE_REASONS = {
   camera_offline: 'Camera not connected (docked, out of network, or not provisioned).',
+  no_camera: 'No camera assigned in AXIS Body Worn Manager.',
   streaming_disabled: 'Streaming is off in the camera profile (S7).',
   remote_activation_disabled: 'Remote stream activation is off in the camera profile (S7).',
   not_recording: 'Remote start in mode “While recording” needs the camera to be recording (S7).',

@@ -1,0 +1,163 @@
+"""A connected controller keeps the cloud's list of its camera users current.
+
+Whenever something the list depends on may have changed — a camera user, a profile, a camera,
+a dock (a self-assigned camera takes its user there), or the connection itself (the last step of
+S3) — the controller sends the cloud its whole list again (``cloud/system_sync.py``): each camera
+user's id and name, whether their profile streams and with which remote activation (S7), and
+their cameras. It goes over the controller's own network settings (proxy) with the token the
+cloud gave it, like every other call of the Manager to the cloud.
+
+A change marks the system; a single task sends the marked systems after a short debounce (a
+scenario or the Manager changes many things in a row) and, when the cloud cannot be reached,
+tries again with a growing pause (1 s up to 60 s, wall-clock: network retry, not a lab-time
+rule). The Manager shows the outcome (``cloud_sync`` in the system overview).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from bwlab.clock import monotonic
+
+from ..context import APPLIANCE
+from ..errors import BwlabError
+from .cloud_client import CloudClient
+
+log = logging.getLogger(__name__)
+
+DEBOUNCE = 0.1
+RETRY_FIRST, RETRY_MAX = 1.0, 60.0
+
+
+@dataclass
+class SyncStatus:
+    synced_at: float | None = None  # lab time of the last list the cloud accepted
+    camera_users: int | None = None
+    error: str | None = None
+    pending: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"synced_at": self.synced_at, "camera_users": self.camera_users, "error": self.error,
+                "pending": self.pending}
+
+
+class CameraUserSync:
+    """Sends each connected system's camera users to the cloud when they change."""
+
+    def __init__(self, app: web.Application):
+        self.app = app
+        self.status: dict[str, SyncStatus] = {}
+        self._marked: set[str] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    def changed(self, system_id: str) -> None:
+        self._marked.add(system_id)
+        self.status.setdefault(system_id, SyncStatus()).pending = True
+        self._wake.set()
+
+    def describe(self, system_id: str) -> dict[str, Any]:
+        return self.status.get(system_id, SyncStatus()).as_dict()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="camera user sync")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        pause = RETRY_FIRST
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await asyncio.sleep(DEBOUNCE)
+            failed = False
+            for system_id in sorted(self._marked):
+                self._marked.discard(system_id)
+                if not await self.push(system_id):
+                    self._marked.add(system_id)
+                    failed = True
+            if not failed:
+                pause = RETRY_FIRST
+                continue
+            deadline = monotonic() + pause
+            pause = min(pause * 2, RETRY_MAX)
+            try:  # a new change wakes the task at once; otherwise try again after the pause
+                await asyncio.wait_for(self._wake.wait(), max(0.0, deadline - monotonic()))
+            except asyncio.TimeoutError:
+                self._wake.set()
+
+    async def push(self, system_id: str) -> bool:
+        """Send one system's list now; False if it must be tried again."""
+        ctx = self.app[APPLIANCE]
+        status = self.status.setdefault(system_id, SyncStatus())
+        row = await ctx.controller_db.fetchone("SELECT connection, settings FROM ctl_systems WHERE id = ?", (system_id,))
+        connection = json.loads(row["connection"]) if row else {}
+        if connection.get("state") != "connected":
+            status.pending = False  # nothing to tell: the system is not connected to the cloud
+            return True
+        users = await camera_user_list(ctx.controller_db, system_id)
+        proxy = (json.loads(row["settings"]).get("network") or {}).get("proxy")
+        client = CloudClient(ctx.config.url, ctx.tls.ca_pem, proxy=proxy, token=connection["system_token"])
+        try:
+            await client.request("PUT", f"/systems/{connection['cloud_system_id']}/camera-users", {"camera_users": users})
+        except BwlabError as exc:
+            status.error = exc.message
+            log.info("camera users of system %s not sent to the cloud: %s", system_id, exc.message)
+            return False
+        status.synced_at, status.camera_users, status.error = ctx.clock.now(), len(users), None
+        status.pending = system_id in self._marked
+        return True
+
+
+async def camera_user_list(db, system_id: str) -> list[dict[str, Any]]:
+    """The list the cloud gets: every camera user with profile settings and assigned cameras."""
+    users = await db.fetchall(
+        "SELECT u.id, u.name, p.settings FROM ctl_camera_users u LEFT JOIN ctl_profiles p ON p.id = u.profile_id "
+        "WHERE u.system_id = ? ORDER BY u.name", (system_id,))
+    cameras = await db.fetchall(
+        "SELECT serial, model, COALESCE(camera_user_id, docked_user_id) AS user_id FROM ctl_cameras "
+        "WHERE system_id = ? ORDER BY serial", (system_id,))
+    out = []
+    for u in users:
+        profile = json.loads(u["settings"]) if u["settings"] else {}
+        streaming = bool(profile.get("streaming"))
+        remote = profile.get("remote_mode", "while_recording") if streaming and profile.get("remote_activation") else None
+        out.append({
+            "id": u["id"], "name": u["name"], "streaming": streaming, "remote_activation": remote,
+            "cameras": [{"serial": c["serial"], "model": c["model"]} for c in cameras if c["user_id"] == u["id"]],
+        })
+    return out
+
+
+@web.middleware
+async def sync_middleware(request: web.Request, handler):
+    """After a change through a system's Manager API, mark the system for a sync."""
+    response = await handler(request)
+    system_id = request.match_info.get("system_id")
+    if request.method not in ("GET", "HEAD", "OPTIONS") and system_id and response.status < 400:
+        request.config_dict[CAMERA_USER_SYNC].changed(system_id)
+    return response
+
+
+def setup_camera_user_sync(app: web.Application) -> None:
+    async def ctx(app: web.Application):
+        sync = app[CAMERA_USER_SYNC] = CameraUserSync(app)
+        sync.start()
+        for row in await app[APPLIANCE].controller_db.fetchall("SELECT id FROM ctl_systems"):
+            sync.changed(row["id"])  # after a restart, whatever changed while the cloud was away
+        yield
+        await sync.stop()
+
+    app.cleanup_ctx.append(ctx)
+
+
+CAMERA_USER_SYNC = web.AppKey("camera_user_sync", CameraUserSync)

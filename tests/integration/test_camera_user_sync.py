@@ -1,0 +1,126 @@
+"""A connected system keeps the cloud's list of its camera users current (the manual's metadata
+"related to the user: user id, user name"; D4, D7, S7).
+
+Live lists every camera user of the organization's systems before any camera has connected, with
+why a remote start cannot happen; a camera user added or a profile changed in the Manager shows
+in Live; a controller that cannot reach the cloud keeps the change and sends it once its network
+settings are fixed; a bad list is refused with the bad key and changes nothing.
+
+covers: D4, D7, S7, S3
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from bwlab.client import ApiError, Session
+from tests.conftest import free_port
+
+REASONS = {  # the demo's camera users, none of whose cameras has reached the hub
+    "Anna Berg": "camera_offline", "Ben Carter": "camera_offline", "Chloe Dubois": "camera_offline",
+    "David Eriksson": "camera_offline", "Emma Fischer": "camera_offline",
+    "Felix Garcia": "streaming_disabled",  # profile "Record only" (S7)
+}
+
+
+async def _listed(viewer) -> dict[str, dict]:
+    users = (await viewer.session.get(f"/api/cloud/orgs/{viewer.org_id}/camera-users"))["camera_users"]
+    return {u["name"]: u for u in users}
+
+
+def _connection(data_dir, system_id: str) -> dict:
+    with sqlite3.connect(f"file:{data_dir / 'controller.sqlite3'}?mode=ro", uri=True) as db:
+        (connection,) = db.execute("SELECT connection FROM ctl_systems WHERE id = ?", (system_id,)).fetchone()
+    return json.loads(connection)
+
+
+async def test_live_lists_the_systems_camera_users_before_any_camera_connects(appliance, demo_lab, demo_viewer,
+                                                                              camera_online, poll):
+    listed = await poll(lambda: _all_listed(demo_viewer), "the six demo camera users in Live")
+    assert {name: u["remote_start_reason"] for name, u in listed.items()} == REASONS
+    assert not any(u["online"] or u["remote_start"] for u in listed.values())
+    assert listed["Anna Berg"]["serial"] == "B8A44F000101" and listed["Anna Berg"]["model"] == "W100"
+    assert not await camera_online("B8A44F000101")
+    with pytest.raises(ApiError) as refused:
+        await demo_viewer.session.post(
+            f"/api/cloud/orgs/{demo_viewer.org_id}/camera-users/{listed['Felix Garcia']['id']}/start")
+    assert (refused.value.status, refused.value.code) == (409, "streaming_disabled")
+
+
+async def _all_listed(viewer):
+    listed = await _listed(viewer)
+    return listed if set(REASONS) <= set(listed) else None
+
+
+async def test_manager_changes_reach_live_and_wait_out_an_unreachable_cloud(appliance, demo_lab, demo_viewer, poll):
+    system = demo_lab.systems[0]
+    api = f"/controller/{system.id}/api"
+    async with appliance.session() as manager:
+        await manager.sign_in_manager(system.id, system.admin_password)
+        await poll(lambda: _all_listed(demo_viewer), "the demo camera users in Live")
+
+        # A new camera user without a camera; then one of "Record only" moves to "Patrol live".
+        await manager.post(api + "/camera-users", {"name": "Gina Holm", "profile": "Patrol live"})
+        gina = await poll(lambda: _user(demo_viewer, "Gina Holm"), "Gina in Live")
+        assert gina["remote_start_reason"] == "no_camera" and gina["serial"] is None
+        await manager.put(api + "/camera-users/Felix Garcia", {"profile": "Patrol live"})
+        await poll(lambda: _reason(demo_viewer, "Felix Garcia", "camera_offline"), "Felix streaming in Live's list")
+        overview = await manager.get(api)
+        assert overview["cloud_sync"]["error"] is None and overview["cloud_sync"]["camera_users"] == 7
+
+        # The controller's proxy goes dead (T2 row 1): the next change waits, and says why.
+        settings = overview["settings"]
+        dead_proxy = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+        await manager.put(api + "/settings", {**settings, "network": {**settings["network"], "proxy": dead_proxy}})
+        await manager.put(api + "/camera-users/Felix Garcia", {"profile": "Record only"})
+        stuck = await poll(lambda: _sync_error(manager, api), "the sync to report the unreachable cloud")
+        assert stuck["pending"] is True and "network settings" in stuck["error"]
+        assert (await _user(demo_viewer, "Felix Garcia"))["remote_start_reason"] == "camera_offline", "not sent yet"
+
+        # Fixed: the waiting list goes out by itself (the retry, or the settings change itself).
+        await manager.put(api + "/settings", {**settings, "network": {**settings["network"], "proxy": None}})
+        await poll(lambda: _reason(demo_viewer, "Felix Garcia", "streaming_disabled"), "Felix back to Record only",
+                   timeout=10)
+        synced = (await manager.get(api))["cloud_sync"]
+        assert synced["error"] is None and synced["pending"] is False
+
+
+async def _user(viewer, name):
+    return (await _listed(viewer)).get(name)
+
+
+async def _reason(viewer, name, reason):
+    user = await _user(viewer, name)
+    return user if user and user["remote_start_reason"] == reason else None
+
+
+async def _sync_error(manager, api):
+    status = (await manager.get(api))["cloud_sync"]
+    return status if status["error"] else None
+
+
+async def test_a_bad_list_is_refused_and_changes_nothing(appliance, demo_lab, demo_viewer, poll):
+    system = demo_lab.systems[0]
+    connection = _connection(appliance.data_dir, system.id)
+    before = await poll(lambda: _all_listed(demo_viewer), "the demo camera users in Live")
+    path = f"/api/cloud/systems/{connection['cloud_system_id']}/camera-users"
+    async with Session(appliance.url, appliance.ca_pem, token=connection["system_token"]) as controller:
+        bad = [
+            ({"camera_users": [{"id": "u1", "name": "A"}, {"id": "u1", "name": "B"}]}, "each camera user id may appear once"),
+            ({"camera_users": [{"id": "u1", "name": "A", "remote_activation": "sometimes"}]},
+             "camera_users[0].remote_activation"),
+            ({"camera_users": [{"id": "u1", "name": ""}]}, "camera_users[0].name"),
+            ({"camera_users": [{"id": "u1", "name": "A", "cameras": [{"serial": "X"}]}]}, "camera_users[0].cameras[0].model"),
+            ({"users": []}, "users"),
+        ]
+        for body, says in bad:
+            with pytest.raises(ApiError) as refused:
+                await controller.put(path, body)
+            assert refused.value.status == 400 and says in refused.value.message, (body, refused.value.message)
+        with pytest.raises(ApiError) as foreign:
+            await controller.put("/api/cloud/systems/sys_0000000000000000/camera-users", {"camera_users": []})
+        assert foreign.value.status == 403
+    assert await _listed(demo_viewer) == before
