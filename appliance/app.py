@@ -29,7 +29,6 @@ from .cloud.soc import setup_soc
 from .cloud.positions import routes as position_routes
 from .cloud.streams import routes as stream_routes
 from .cloud.system_sync import routes as system_sync_routes
-from .cloud.usage import setup_usage
 from .context import APPLIANCE, Appliance, ApplianceConfig
 from .controller.routes import routes as controller_routes
 from .controller.cloud_sync import setup_camera_user_sync, sync_middleware
@@ -83,7 +82,6 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
     setup_routes(app)
     setup_hub(app)
     setup_soc(app)  # after the hub: observes its streams (S12)
-    setup_usage(app)
     setup_lab(app)
     setup_dns(app)  # /api/lab/dns/* and /api/lab/faults/blocked-hosts (T5, T2)
     setup_controller_time(app)  # after the lab: its NTP server is the controllers' default

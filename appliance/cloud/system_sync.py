@@ -10,8 +10,9 @@ list replaces the previous one in one transaction.
 Live's *Camera users* then shows every camera user of the organization's systems, even one whose
 camera has never reached the device hub, and can say why a remote start (D4) cannot happen (no
 camera, streaming off) without asking a camera that is not there. What a connected camera reports
-about itself (online, recording, streaming) is laid over this list (``cloud/streams.py``).
-No position, media or key travels here.
+about itself (online, recording, streaming) is laid over this list (``cloud/streams.py``), and
+the cameras assigned to users whose profile streams are what the licence count is made of (S15,
+``cloud/usage.py``). No position, media or key travels here.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from aiohttp import web
 from ..auth import PRINCIPAL_KEY
 from ..context import APPLIANCE
 from ..http import SYSTEM, access, json_response, read_body
+from . import usage
 
 routes = web.RouteTableDef()
 
@@ -54,6 +56,9 @@ class CameraUserList:
         ids = [u.id for u in self.camera_users]
         if len(set(ids)) != len(ids):
             raise ValueError("camera_users: each camera user id may appear once")
+        serials = [c.serial for u in self.camera_users for c in u.cameras]
+        if len(set(serials)) != len(serials):
+            raise ValueError("camera_users: a camera is assigned to one camera user at a time")
 
 
 @routes.put("/systems/{cloud_system_id}/camera-users")
@@ -63,8 +68,12 @@ async def put_camera_users(request: web.Request) -> web.Response:
     system = request[PRINCIPAL_KEY]
     body = await read_body(request, CameraUserList)
     now = ctx.clock.now()
-    statements: list[tuple[str, tuple]] = [
-        ("DELETE FROM system_camera_users WHERE cloud_system_id = ?", (system.cloud_system_id,))]
+    before = await ctx.db.fetchall("SELECT cameras FROM system_camera_users WHERE cloud_system_id = ?",
+                                   (system.cloud_system_id,))
+    serials_before = {c["serial"] for r in before for c in json.loads(r["cameras"])}
+    assigned = {c.serial: (u.id, u.streaming) for u in body.camera_users for c in u.cameras}
+    statements = await usage.assignment_statements(ctx.db, system.org_id, serials_before, assigned, now)  # S15
+    statements.append(("DELETE FROM system_camera_users WHERE cloud_system_id = ?", (system.cloud_system_id,)))
     statements += [(
         "INSERT INTO system_camera_users (cloud_system_id, user_id, name, streaming, remote_activation, cameras, "
         "synced_at) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -1,73 +1,57 @@
-"""Where the cloud learns licence usage (SPEC S15): the cameras' own reports to the device hub.
+"""Where the cloud learns licence usage (SPEC S15): the assignments each connected system sends.
 
-The cloud and the system controllers are separate boxes; the cloud never reads the Manager's
-assignment table. What it does see is each camera's state report over the device hub: the camera
-user it is assigned to and that user's profile (with its streaming flag), from the moment it is
-out of its dock and connected until it docks again or drops off. Each change of (camera user,
-streaming) opens a new ``licence_periods`` row and closes the previous one; a disconnection
-closes it. ``appliance.cloud.licences`` turns those periods into daily counts and the seven-day
-average. The decision and its consequences are in docs/decisions.md ("Licensing").
+The manual counts "the cameras assigned to camera users with a camera profile enabled for live
+streaming during a 24-hour period". Each connected system controller sends the cloud its camera
+users — with their profile's streaming flag and the cameras assigned to them, fixed or
+self-assigned at the dock — whenever they change (``cloud/system_sync.py``). Every such list
+brings the system's cameras in step: a camera whose (camera user, streaming) differs from its
+open ``licence_periods`` row has that row closed and the next one opened; a camera no longer
+listed (deleted, or no longer assigned) has its row closed. Periods stay open across restarts:
+an assignment holds while the appliance is down, as it does in the Manager.
+``appliance.cloud.licences`` turns the periods into daily counts and the seven-day average. The
+decision and its consequences are in docs/decisions.md ("Licensing").
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
-
-from aiohttp import web
 
 from bwlab.clock import isoformat
 
-from ..context import APPLIANCE
 from ..db import Database
 from . import licences
-
-log = logging.getLogger(__name__)
 
 KEEP_PERIODS = (licences.WINDOW_DAYS + 1) * licences.DAY
 """Closed periods older than the averaging window (plus a day) are pruned."""
 
 
-def _facts(state: dict[str, Any]) -> tuple[str | None, bool]:
-    user = state.get("user") if isinstance(state.get("user"), dict) else None
-    profile = state.get("profile") if isinstance(state.get("profile"), dict) else None
-    user_id = str(user["id"]) if user and user.get("id") else None
-    return user_id, bool(user_id and profile and profile.get("streaming") is True)
+async def assignment_statements(db: Database, org_id: str, serials_before: set[str],
+                                assigned: dict[str, tuple[str, bool]], now: float) -> list[tuple[str, tuple]]:
+    """The statements that bring the periods of a system's cameras in step with its new list.
 
-
-async def camera_reported(db: Database, org_id: str, serial: str, state: dict[str, Any], now: float) -> None:
-    """A camera reported its state to the hub: keep its open period in step with it."""
-    user_id, streaming = _facts(state)
-    row = await db.fetchone(
-        "SELECT id, org_id, user_id, streaming FROM licence_periods WHERE serial = ? AND ended_at IS NULL "
-        "ORDER BY id DESC LIMIT 1", (serial,))
-    if row is not None and (row["org_id"], row["user_id"], bool(row["streaming"])) == (org_id, user_id, streaming):
-        return
+    ``serials_before``: the cameras the system's previous list named; ``assigned``: serial →
+    (camera user id, whether that user's profile streams) in the new list."""
+    serials = sorted(serials_before | set(assigned))
+    open_rows = {}
+    if serials:
+        marks = ",".join("?" * len(serials))
+        for r in await db.fetchall(
+                f"SELECT serial, org_id, user_id, streaming FROM licence_periods WHERE ended_at IS NULL "
+                f"AND serial IN ({marks})", tuple(serials)):
+            open_rows[r["serial"]] = (r["org_id"], r["user_id"], bool(r["streaming"]))
     statements: list[tuple[str, tuple]] = [
-        ("UPDATE licence_periods SET ended_at = MAX(started_at, ?) WHERE serial = ? AND ended_at IS NULL",
-         (now, serial)),
-        ("DELETE FROM licence_periods WHERE ended_at IS NOT NULL AND ended_at < ?", (now - KEEP_PERIODS,)),
-    ]
-    if user_id is not None:
-        statements.append((
-            "INSERT INTO licence_periods (org_id, serial, user_id, streaming, started_at) VALUES (?, ?, ?, ?, ?)",
-            (org_id, serial, user_id, int(streaming), now)))
-    await db.transaction(statements)
-
-
-async def camera_offline(db: Database, serial: str, now: float) -> None:
-    """The camera left the hub (docked, out of coverage, refused): its period ends now."""
-    await db.execute("UPDATE licence_periods SET ended_at = MAX(started_at, ?) WHERE serial = ? AND ended_at IS NULL",
-                     (now, serial))
-
-
-async def close_stale_periods(db: Database) -> int:
-    """After a restart no camera is connected yet: periods left open end when their camera was
-    last heard of (so the appliance's downtime is not counted as use)."""
-    return await db.execute(
-        "UPDATE licence_periods SET ended_at = MAX(started_at, COALESCE("
-        "(SELECT d.last_seen_at FROM device_state d WHERE d.serial = licence_periods.serial), started_at)) "
-        "WHERE ended_at IS NULL")
+        ("DELETE FROM licence_periods WHERE ended_at IS NOT NULL AND ended_at < ?", (now - KEEP_PERIODS,))]
+    for serial in serials:
+        fact = assigned.get(serial)
+        if fact is not None and open_rows.get(serial) == (org_id, *fact):
+            continue
+        statements.append(("UPDATE licence_periods SET ended_at = MAX(started_at, ?) WHERE serial = ? "
+                           "AND ended_at IS NULL", (now, serial)))
+        if fact is not None:
+            statements.append((
+                "INSERT INTO licence_periods (org_id, serial, user_id, streaming, started_at) VALUES (?, ?, ?, ?, ?)",
+                (org_id, serial, fact[0], int(fact[1]), now)))
+    return statements
 
 
 async def organization_usage(db: Database, org_id: str, now: float) -> licences.Usage:
@@ -91,13 +75,3 @@ def usage_json(u: licences.Usage) -> dict[str, Any]:
         "window_days": len(u.days),
         "daily": [{"date": isoformat(d.start)[:10], "start": d.start, "cameras": d.cameras} for d in u.days],
     }
-
-
-def setup_usage(app: web.Application) -> None:
-    async def usage_ctx(app: web.Application):
-        closed = await close_stale_periods(app[APPLIANCE].db)
-        if closed:
-            log.info("licence usage: closed %d periods left open by the last run", closed)
-        yield
-
-    app.cleanup_ctx.append(usage_ctx)

@@ -25,7 +25,6 @@ from bwlab.wire import messages as m
 from bwlab.wire import positions as wire_positions
 
 from .. import pki
-from ..cloud import usage
 from ..cloud.routes import licence_valid
 from ..context import APPLIANCE
 from ..http import DEVICE, access
@@ -187,7 +186,6 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
             del registry.sessions[session.serial]
             await ctx.db.execute("UPDATE device_state SET online = 0, last_seen_at = ? WHERE serial = ?",
                                  (ctx.clock.now(), session.serial))
-            await usage.camera_offline(ctx.db, session.serial, ctx.clock.now())  # S15
     return ws
 
 
@@ -269,7 +267,6 @@ async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, me
         session.state = state
         await ctx.db.execute("UPDATE device_state SET state = ?, last_seen_at = ? WHERE serial = ?",
                              (json.dumps(state), now, session.serial))
-        await usage.camera_reported(ctx.db, session.org_id, session.serial, state, now)  # S15
     elif isinstance(message, m.StreamStart):
         await _start_stream(ws, ctx, session, streams, message, now)
     elif isinstance(message, m.StreamStop):

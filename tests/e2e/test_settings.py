@@ -145,7 +145,7 @@ async def test_an_admin_adds_a_signed_soc_integration_sees_the_secret_once_and_i
     assert json.loads(body)["data"]["stream_id"]
 
     # Settings again (by way of Streams, so the old page is gone): the secret is gone for good;
-    # the licence block counts Anna's camera today
+    # the licence block counts the five cameras assigned to camera users whose profile streams
     await page.locator('#nav button[data-view="streams"]').click()
     await page.locator("#active-streams").wait_for()
     await page.locator('#nav button[data-view="settings"]').click()
@@ -155,9 +155,9 @@ async def test_an_admin_adds_a_signed_soc_integration_sees_the_secret_once_and_i
     assert await page.get_by_label("Signing secret", exact=True).count() == 0
     await page.get_by_text("A valid licence covers this organization").wait_for()
     needed = page.locator("dd.licences-needed")
-    assert await needed.inner_text() == "1"
+    assert await needed.inner_text() == "5"
     today = page.locator("table.licence-daily tbody tr").last
-    assert (await today.locator("td").last.inner_text()) == "1"
+    assert (await today.locator("td").last.inner_text()) == "5"
 
     await soc.get_by_role("button", name="Delivery log of SOC desk").click()
     delivered = soc.locator('.delivery-log tr.attempt[data-ok="true"]', has_text="New live stream")
