@@ -11,6 +11,7 @@ covers: D4, D7, S7, S3
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 
@@ -124,3 +125,78 @@ async def test_a_bad_list_is_refused_and_changes_nothing(appliance, demo_lab, de
             await controller.put("/api/cloud/systems/sys_0000000000000000/camera-users", {"camera_users": []})
         assert foreign.value.status == 403
     assert await _listed(demo_viewer) == before
+
+
+class ConnectProxy:
+    """A minimal HTTP CONNECT proxy on 127.0.0.1 (what a site's web proxy does for HTTPS): it
+    counts the tunnels it opened and pipes bytes both ways."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.tunnels: list[str] = []
+        self.server: asyncio.base_events.Server | None = None
+        self._pipes: set[asyncio.Task] = set()
+
+    async def start(self) -> "ConnectProxy":
+        self.server = await asyncio.start_server(self._client, "127.0.0.1", self.port)
+        return self
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+        for task in list(self._pipes):
+            task.cancel()
+        await asyncio.gather(*self._pipes, return_exceptions=True)
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+        method, target, _ = request.split("\r\n", 1)[0].split(" ", 2)
+        host, port = target.rsplit(":", 1)
+        if method != "CONNECT" or host not in ("127.0.0.1", "localhost"):
+            writer.write(b"HTTP/1.1 403 Forbidden\r\n\r\n")
+            writer.close()
+            return
+        up_reader, up_writer = await asyncio.open_connection(host, int(port))
+        self.tunnels.append(target)
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        for src, dst in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.create_task(self._pipe(src, dst))
+            self._pipes.add(task)
+            task.add_done_callback(self._pipes.discard)
+
+    @staticmethod
+    async def _pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        try:
+            while data := await src.read(65536):
+                dst.write(data)
+                await dst.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            dst.close()
+
+
+async def test_a_change_waits_for_the_proxy_and_goes_out_through_it_by_itself(appliance, demo_lab, demo_viewer, poll):
+    """The controller's proxy is down when the Manager changes a profile; nobody touches the
+    Manager again; once the proxy answers, the retry sends the list through it."""
+    system = demo_lab.systems[0]
+    api = f"/controller/{system.id}/api"
+    port = free_port()
+    async with appliance.session() as manager:
+        await manager.sign_in_manager(system.id, system.admin_password)
+        await poll(lambda: _all_listed(demo_viewer), "the demo camera users in Live")
+        settings = (await manager.get(api))["settings"]
+        await manager.put(api + "/settings", {**settings, "network": {**settings["network"],
+                                                                      "proxy": f"http://127.0.0.1:{port}"}})
+        await manager.put(api + "/camera-users/Felix Garcia", {"profile": "Patrol live"})
+        await poll(lambda: _sync_error(manager, api), "the sync to fail while the proxy is down")
+        proxy = await ConnectProxy(port).start()
+        try:
+            await poll(lambda: _reason(demo_viewer, "Felix Garcia", "camera_offline"), "the retry through the proxy",
+                       timeout=15)
+            assert proxy.tunnels, "the list went through the controller's proxy"
+            status = (await manager.get(api))["cloud_sync"]
+            assert status["error"] is None and status["pending"] is False
+        finally:
+            await proxy.close()
