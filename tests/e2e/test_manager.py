@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 import pytest_asyncio
-from e2e_lab import ADMIN, screenshot, start_lab
+from e2e_lab import ADMIN, screenshot, start_lab, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
 
@@ -53,6 +53,7 @@ async def test_an_admin_connects_a_system_and_sets_it_up_in_the_manager(env, con
     await page.get_by_role("button", name="Finish").click()
     await page.get_by_role("heading", name="Axis-hosted overview").wait_for()
     assert "North Security" in await page.locator("dl").inner_text()
+    assert await page.locator("dd.time-sync").inner_text(), "the Manager shows the system time"
 
     # S4–S6: keys.
     await page.get_by_label("Key name", exact=True).fill("North key")
@@ -122,6 +123,21 @@ async def test_an_admin_connects_a_system_and_sets_it_up_in_the_manager(env, con
     await page.get_by_role("button", name="Add", exact=True).click()
     await page.get_by_role("cell", name="Dock N", exact=True).wait_for()
     await screenshot(page, "manager-docks")
+
+    # The controller told Body Worn Live about Nina and her camera: the overview says so.
+    async with env.session() as manager:
+        await manager.sign_in_manager(north["id"], "north-pass")
+
+        async def sent():
+            status = (await manager.get(f"/controller/{north['id']}/api"))["cloud_sync"]
+            return not status["pending"] and status["camera_users"] == 1
+
+        await wait_for(sent, "the camera users sent to the cloud")
+    await page.get_by_role("button", name="Add-on services").click()
+    await page.get_by_role("heading", name="Axis-hosted overview").wait_for()
+    synced = await page.locator("dd.cloud-sync").inner_text()
+    assert synced.startswith("1 camera user sent"), synced
+    await screenshot(page, "manager-overview")
 
     async with env.session() as manager:
         await manager.sign_in_manager(north["id"], "north-pass")

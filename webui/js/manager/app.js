@@ -155,12 +155,35 @@ async function addonView() {
     } });
     body = h('div', {}, h('h3', {}, 'Axis-hosted overview'),
       h('dl', {}, h('dt', {}, 'Organization'), h('dd', {}, connection.org_name), h('dt', {}, 'Storage location'), h('dd', {}, connection.region),
-        h('dt', {}, 'Connected'), h('dd', {}, dateTime(connection.connected_at)), h('dt', {}, 'Licence'), h('dd', {}, 'A 30-day trial started when the system was connected.')),
+        h('dt', {}, 'Connected'), h('dd', {}, dateTime(connection.connected_at)), h('dt', {}, 'Licence'), h('dd', {}, 'A 30-day trial started when the system was connected.'),
+        h('dt', {}, 'Camera users in AXIS Body Worn Live'), h('dd', { class: 'cloud-sync' }, cloudSyncText(overview.cloud_sync)),
+        h('dt', {}, 'System time'), h('dd', { class: 'time-sync' }, timeSyncText(overview))),
       h('details', {}, h('summary', {}, 'Show more'), h('label', { class: 'check' }, allow, 'Allow troubleshooting mode')));
   }
   show('addon',
     card('h-addon', 'Add-on services > AXIS Body Worn Live', state === 'connected' ? null : steps, body, out),
     await keysCard());
+}
+
+/** What the controller last managed to tell the cloud about its camera users. */
+function cloudSyncText(sync) {
+  if (!sync) return '—';
+  if (sync.error) {
+    return h('span', { class: 'reason', dataset: { code: 'cloud_sync_failed' } },
+      `Not sent: ${sync.error}${sync.pending ? ' Trying again.' : ''}`);
+  }
+  const users = `${sync.camera_users} camera user${sync.camera_users === 1 ? '' : 's'}`;
+  if (sync.synced_at) return `${users} sent ${dateTime(sync.synced_at)}${sync.pending ? ' · a change is on its way' : ''}`;
+  return sync.pending ? 'Sending…' : 'Not sent yet.';
+}
+
+/** The controller's clock (S1): its time and its last NTP sync. */
+function timeSyncText(overview) {
+  const t = overview.time_sync || {};
+  const now = dateTime(overview.time);
+  if (t.error) return [now, ' · ', h('span', { class: 'reason' }, t.error)];
+  if (t.synced_at) return `${now} · NTP ${t.server}, stratum ${t.stratum}, synced ${dateTime(t.synced_at)}`;
+  return now;
 }
 
 async function keysCard() {
