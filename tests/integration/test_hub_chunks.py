@@ -274,3 +274,24 @@ async def test_bad_chunks_are_refused_and_lose_nothing(appliance, demo_lab, demo
 
 async def _recorded(viewer, stream_id: str) -> bool:
     return any(s["id"] == stream_id for s in await viewer.streams("recorded"))
+
+
+# covers: S17
+async def test_a_frame_over_the_socket_limit_closes_with_1009_and_the_camera_carries_on(
+        appliance, demo_lab, demo_viewer, hub_camera):
+    """A binary frame larger than the hub's WebSocket limit (the largest chunk plus its header
+    room) is not read into the evidence store: the hub closes the socket with 1009 (message too
+    big, RFC 6455), and the camera reconnects and goes on with the stream it had."""
+    anna = await hub_camera(ANNA)
+    mime, media = await asyncio.to_thread(_encode_media, "Anna Berg", appliance.clock.now(), 0.6)
+    stream = await anna.open_stream(mime)
+    good = [stream.frame(seq, chunk) for seq, chunk in enumerate(media)]
+    await anna.stored(good[0])
+    await anna.ws.send_bytes(os.urandom(MAX_CHUNK + 64 * 1024))
+    closing = await anna.ws.receive(timeout=5)
+    assert (closing.type, closing.data) == (aiohttp.WSMsgType.CLOSE, aiohttp.WSCloseCode.MESSAGE_TOO_BIG), closing
+
+    await anna.connect()
+    for frame in good[1:]:
+        await anna.stored(frame)
+    assert [seq for seq, _ in _stored_rows(appliance.data_dir, stream.stream_id)] == list(range(len(good)))
