@@ -19,7 +19,8 @@ cameras." Here that sentence is a pure function of the assignment history:
 * Licences are whole: ``needed`` is the average rounded up.
 
 ``usage(assignments, now, since)`` returns the daily counts of the window, the average and
-``needed``. Where the facts come from (the device hub's reports) is ``appliance.cloud.usage``.
+``needed``. Where the facts come from (the assignments each connected controller sends) is
+``appliance.cloud.usage``.
 """
 
 from __future__ import annotations
