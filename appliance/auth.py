@@ -10,8 +10,15 @@ Principals:
 - the lab (trainers and the camera fleet: the physical world — docking, buttons, faults), by
   bearer ``bwlab_…`` (the token ``bwlab up`` prints and keeps in the data directory) or cookie
   ``bwlab_lab``.
-Cookies are first-party, ``Secure``, ``HttpOnly`` and ``SameSite=Lax`` so the web client works in
-VMS embedded browsers without third-party cookies (S9).
+Cookies are ``Secure`` and ``HttpOnly``. The Live session cookie is also ``SameSite=None;
+Partitioned`` (CHIPS): the web client works as a top-level page of a VMS's embedded browser and
+inside a web VMS's frame on another site, where the browser keeps the cookie in that site's own
+partition, so no third-party cookie is needed (S9). The Manager's and the lab's cookies are
+``SameSite=Lax``. Because a cookie may now ride along from another site's frame, a request that
+relies on a session cookie to change something (any method but GET/HEAD/OPTIONS, and every
+WebSocket upgrade) must come from this origin: ``cross_site_middleware`` refuses it when the
+browser says it comes from another site (``Sec-Fetch-Site``) or another origin (``Origin``).
+Bearer tokens are not ambient, so API clients are not concerned.
 """
 
 from __future__ import annotations
@@ -267,7 +274,41 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     raise Unauthenticated("this needs " + " or ".join(dict.fromkeys(reasons)))
 
 
-def set_cookie(response: web.StreamResponse, name: str, token: str, *, path: str = "/") -> None:
-    response.set_cookie(
-        name, token, max_age=SESSION_IDLE_LIMIT, path=path, secure=True, httponly=True, samesite="Lax"
-    )
+EMBEDDABLE_COOKIES = frozenset({CLOUD_COOKIE})
+"""The cookies of the web client that VMSs embed (S9): partitioned, usable in another site's frame."""
+
+
+def set_cookie(response: web.StreamResponse, name: str, token: str, *, path: str = "/",
+               max_age: int = SESSION_IDLE_LIMIT) -> None:
+    if name in EMBEDDABLE_COOKIES:
+        # Written by hand: Python's http.cookies (before 3.14) refuses the Partitioned attribute.
+        response.headers.add(
+            "Set-Cookie", f"{name}={token}; Max-Age={max_age}; Path={path}; Secure; HttpOnly; SameSite=None; Partitioned")
+    else:
+        response.set_cookie(name, token, max_age=max_age, path=path, secure=True, httponly=True, samesite="Lax")
+
+
+def clear_cookie(response: web.StreamResponse, name: str, *, path: str = "/") -> None:
+    """Remove a cookie from the browser (with the attributes it was set with, so a partitioned
+    cookie is found in its partition)."""
+    set_cookie(response, name, "", path=path, max_age=0)
+
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_SESSION_COOKIES = (CLOUD_COOKIE, MANAGER_COOKIE, LAB_COOKIE)
+
+
+@web.middleware
+async def cross_site_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse a change (or a WebSocket) made with a session cookie from another site or origin."""
+    upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
+    if ((request.method not in _SAFE_METHODS or upgrade) and _bearer(request) is None
+            and any(name in request.cookies for name in _SESSION_COOKIES)):
+        site = request.headers.get("Sec-Fetch-Site")
+        origin = request.headers.get("Origin")
+        own = f"{request.scheme}://{request.host}"
+        if site in ("cross-site", "same-site") or (origin is not None and origin != own):
+            raise Forbidden(
+                f"a request from another site or origin ({origin or site}) cannot use this site's session "
+                f"cookie; open the web client at {own}", code="cross_site_request")
+    return await handler(request)

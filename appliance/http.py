@@ -102,8 +102,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 @web.middleware
 async def security_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Headers for a web client that must also work inside VMS embedded browsers (S9):
-    no third-party cookies are used, so nothing here forbids framing by the VMS."""
+    """Headers for a web client that must also work inside VMS embedded browsers and frames (S9):
+    nothing here forbids framing by the VMS (see ``auth.py`` for the cookie and the cross-site
+    guard that make framing safe)."""
     response = await handler(request)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")

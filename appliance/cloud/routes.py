@@ -14,8 +14,8 @@ from aiohttp import web
 from bwlab.regions import REGIONS
 
 from .. import pki
-from ..auth import (ACCOUNT_KEY, ROLE_KEY, CLOUD_COOKIE, ROLES, hash_password, new_token, set_cookie, token_hash,
-                    verify_password)
+from ..auth import (ACCOUNT_KEY, ROLE_KEY, CLOUD_COOKIE, ROLES, clear_cookie, hash_password, new_token, set_cookie,
+                    token_hash, verify_password)
 from ..context import APPLIANCE
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from ..http import ACCOUNT, ORG_ADMIN, ORG_MEMBER, PUBLIC, access, json_response, read_body
@@ -137,7 +137,7 @@ async def sign_out(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     await ctx.db.execute("DELETE FROM sessions WHERE token_hash = ?", (request[ACCOUNT_KEY].session_hash,))
     response = json_response({"signed_out": True})
-    response.del_cookie(CLOUD_COOKIE, path="/")
+    clear_cookie(response, CLOUD_COOKIE)
     return response
 
 

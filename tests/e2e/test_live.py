@@ -298,3 +298,94 @@ async def test_the_client_works_in_a_frame_without_pop_ups_or_dialogs(env, conte
     await frame.get_by_role("button", name="Settings").click()
     await frame.get_by_role("heading", name="End-to-end encryption").wait_for()
     assert not popups and not dialogs
+
+
+class WebVms:
+    """A web VMS on another site (http://127.0.0.1:<port>, while the lab is https://localhost):
+    one page that frames the Live client, as a VMS's web page tile does."""
+
+    def __init__(self, src: str):
+        self.src = src
+        self.runner = None
+        self.url = ""
+
+    async def __aenter__(self):
+        from aiohttp import web
+
+        async def page(request):
+            return web.Response(content_type="text/html", text=(
+                '<!doctype html><title>Web VMS</title><h1>Web VMS</h1>'
+                f'<iframe title="Body Worn Live" src="{self.src}" width="1180" height="720"></iframe>'))
+
+        app = web.Application()
+        app.router.add_get("/", page)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/"  # type: ignore[union-attr]
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.runner.cleanup()
+
+
+async def test_the_client_works_in_a_web_vms_frame_on_another_site_without_third_party_cookies(env):
+    """S9: a web VMS on another site frames the link with key. In a Chromium that blocks
+    third-party cookies, the operator signs in inside the frame (the partitioned session cookie),
+    sees Active streams and the key's fingerprint (kept in the page's memory, since that browser
+    refuses the frame IndexedDB, and the page says so), and plays a camera's live stream with that
+    key; nothing opens a pop-up or a dialog."""
+    from playwright.async_api import async_playwright
+
+    from e2e_lab import CHROMIUM, CHROMIUM_ARGS
+
+    async with async_playwright() as p, WebVms(env.system.link) as vms:
+        browser = await p.chromium.launch(executable_path=CHROMIUM,
+                                          args=[*CHROMIUM_ARGS, "--test-third-party-cookie-phaseout"])
+        try:
+            context = await browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 860},
+                                                locale="en-GB", timezone_id="UTC")
+            context.set_default_timeout(10_000)
+            page = await context.new_page()
+            popups, dialogs = [], []
+            page.on("popup", lambda p: popups.append(p))
+            page.on("dialog", lambda d: dialogs.append(d))
+            errors = []
+            page.on("pageerror", lambda e: errors.append(e))
+            await page.goto(vms.url)
+            frame = page.frame_locator("iframe")
+            await sign_in_live(frame, *OPERATOR)
+            await frame.get_by_role("heading", name="Active streams").wait_for()
+            await frame.get_by_role("button", name="Settings").click()
+            fingerprint = frame.locator("td.fingerprint")
+            await fingerprint.wait_for()
+            assert await fingerprint.inner_text() == env.system.fingerprint
+            # This browser refuses the frame any storage: the key works, kept for the page only, and
+            # the page says so.
+            assert "kept for this page only" in await frame.locator('[data-code="keys_in_memory"]').inner_text()
+            await screenshot(page, "live-in-a-web-vms")
+
+            # Anna streams; the frame decrypts and plays her video with the key it holds.
+            async with env.lab() as lab:
+                await _set_docked(env, ANNA, False)
+                try:
+                    await wait_for(lambda: _online(env, ANNA), "Anna's camera online with the hub")
+                    await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record"})
+                    await frame.get_by_role("button", name="Streams").click()
+                    await frame.locator("#active-streams button.stream", has_text="Anna Berg").click()
+                    player = frame.locator(".player")
+                    await wait_for(lambda: _int_at_least(player.get_attribute("data-frames"), 10),
+                                   "Anna's frames decrypted and shown in the web VMS's frame")
+                    await screenshot(page, "live-in-a-web-vms-stream")
+                finally:
+                    await lab.post(f"/api/lab/cameras/{ANNA}/actions",
+                                   {"action": "press", "button": "record", "gesture": "long"})
+                    await _set_docked(env, ANNA, True)
+            assert not popups and not dialogs and not errors
+            cookies = await context.cookies(env.url)
+            session = next(c for c in cookies if c["name"] == "bwl_session")
+            assert session["sameSite"] == "None" and session["secure"] and session["httpOnly"]
+            await context.close()
+        finally:
+            await browser.close()

@@ -6,6 +6,7 @@ by the lab API."""
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 
 from bwlab.client import ApiError
@@ -103,15 +104,18 @@ async def test_used_every_five_days_it_stays_alive_over_twenty_days(kind, travel
 
 
 async def test_cookie_sessions_follow_the_same_rule(appliance, cloud_account, travel):
-    """The web client holds its session in a first-party cookie (S9: Secure, HttpOnly,
-    SameSite=Lax, no third-party cookie needed) that lives seven days."""
+    """The web client holds its session in a cookie that lives seven days: Secure, HttpOnly and
+    partitioned (S9: SameSite=None; Partitioned, so it also works in a web VMS's frame on another
+    site without third-party cookies)."""
     await cloud_account("cookie@sessions.test", "cookie-pass")
     async with appliance.session() as browser:
         async with browser.http.post(appliance.url + "/api/cloud/sessions", ssl=browser.ssl,
                                      json={"email": "cookie@sessions.test", "password": "cookie-pass"}) as r:
             assert r.status == 201
             cookie = r.cookies["bwl_session"]
-        assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Lax"
+            (header,) = [h for h in r.headers.getall("Set-Cookie") if h.startswith("bwl_session=")]
+        attributes = {a.strip() for a in header.split(";")[1:]}
+        assert {"Secure", "HttpOnly", "SameSite=None", "Partitioned", "Path=/"} <= attributes, header
         assert int(cookie["max-age"]) == 7 * DAY
         assert browser.token is None
         assert (await browser.get("/api/cloud/me"))["email"] == "cookie@sessions.test"
@@ -127,3 +131,48 @@ async def test_signing_out_ends_the_session_at_once(cloud):
     await s.delete("/api/cloud/sessions/current")
     assert not await alive(s, path)
     assert await alive(other, path), "signing out ends only that session"
+
+
+async def test_a_session_cookie_cannot_act_from_another_site(appliance, cloud_account):
+    """The partitioned cookie may ride along from another site's frame, so a change made with it
+    must come from this origin: from another site or origin it is refused (403, and nothing
+    happens), while this origin's own requests and bearer-token clients go through. The same
+    holds for a WebSocket opened with the cookie (the organization's live events)."""
+    await cloud_account("csrf@sessions.test", "csrf-pass")
+    async with appliance.session() as browser:
+        async with browser.http.post(appliance.url + "/api/cloud/sessions", ssl=browser.ssl,
+                                     json={"email": "csrf@sessions.test", "password": "csrf-pass"}) as r:
+            assert r.status == 201
+        own = appliance.url
+        attempts = [
+            ({"Sec-Fetch-Site": "cross-site", "Origin": "https://vms.example"}, 403),
+            ({"Sec-Fetch-Site": "same-site", "Origin": "https://localhost:1"}, 403),
+            ({"Origin": "https://evil.example"}, 403),  # a browser without Fetch Metadata
+            ({"Origin": "null"}, 403),
+            ({"Sec-Fetch-Site": "same-origin", "Origin": own}, 201),
+            ({}, 201),  # no browser headers at all: not a browser, nothing ambient to abuse
+        ]
+        for i, (headers, status) in enumerate(attempts):
+            async with browser.http.post(appliance.url + "/api/cloud/orgs", ssl=browser.ssl, headers=headers,
+                                         json={"name": f"Org {i}"}) as r:
+                body = await r.json()
+                assert r.status == status, (headers, body)
+                if status == 403:
+                    assert body["error"]["code"] == "cross_site_request" and own in body["error"]["message"]
+        orgs = (await browser.get("/api/cloud/me"))["organizations"]
+        assert sorted(o["name"] for o in orgs) == ["Org 4", "Org 5"], "the refused requests changed nothing"
+
+        org_id = orgs[0]["id"]
+        events = appliance.url.replace("https://", "wss://") + f"/api/cloud/orgs/{org_id}/events"
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await browser.http.ws_connect(events, ssl=browser.ssl, origin="https://vms.example")
+        assert refused.value.status == 403
+        async with browser.http.ws_connect(events, ssl=browser.ssl, origin=own) as ws:
+            assert (await ws.receive_json(timeout=5))["type"] == "hello"
+
+    async with appliance.session() as api_client:  # a bearer token is never sent by a browser on its own
+        await api_client.sign_in_cloud("csrf@sessions.test", "csrf-pass")
+        async with api_client.http.post(appliance.url + "/api/cloud/orgs", ssl=api_client.ssl,
+                                        headers={"Authorization": f"Bearer {api_client.token}",
+                                                 "Sec-Fetch-Site": "cross-site"}, json={"name": "By API"}) as r:
+            assert r.status == 201

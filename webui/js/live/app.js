@@ -12,7 +12,7 @@
 import { ApiError, LiveSocket, api, labClock } from '../api.js';
 import { dateTime, duration, field, h, message, onSubmit, put, showError, time } from '../dom.js';
 import { importLinkFragment, linkKind } from '../e2e.js';
-import { listKeys, removeKey, saveKey } from '../keystore.js';
+import { keysArePersistent, listKeys, removeKey, saveKey } from '../keystore.js';
 import { mountMap } from '../map.js';
 import { GroupStore, draggableUser, groupsSection } from './groups.js';
 import { StreamPlayer } from './player.js';
@@ -39,6 +39,10 @@ const REMOTE_REASONS = {
 
 // ---- link with key (S5, S16) ---------------------------------------------------------------
 
+const IN_MEMORY = 'this browser does not let the client store data here (a web VMS on another site, with '
+  + 'third-party site data blocked), so the key lasts until the page is closed. Open the link with key again next '
+  + 'time, or open Body Worn Live on its own page.';
+
 function takeLinkFromAddressBar() {
   const hash = location.hash;
   if (!/(^#|&)[kp]\d+=/.test(hash)) return;
@@ -58,7 +62,9 @@ function linkName(link) {
 async function keep(record) {
   await saveKey(record);
   app.keys = await listKeys();
-  renderBanner(message('ok', `Key “${record.name || 'unnamed'}” saved in this browser. Fingerprint ${record.fingerprint}.`, 'key_saved'));
+  renderBanner(keysArePersistent()
+    ? message('ok', `Key “${record.name || 'unnamed'}” saved in this browser. Fingerprint ${record.fingerprint}.`, 'key_saved')
+    : message('info', `Key “${record.name || 'unnamed'}” kept for this page only (fingerprint ${record.fingerprint}): ${IN_MEMORY}`, 'key_in_memory'));
 }
 
 function passphraseView(link) {
@@ -447,6 +453,7 @@ async function settingsView() {
   show('settings',
     h('section', { class: 'card', 'aria-labelledby': 'h-e2e' }, h('h2', { id: 'h-e2e' }, 'End-to-end encryption'),
       h('p', { class: 'hint' }, 'The fingerprint here must be identical to the one in the Manager’s key list, for every system you watch (S6).'),
+      keysArePersistent() ? null : message('info', `Keys are kept for this page only: ${IN_MEMORY}`, 'keys_in_memory'),
       keysBox, importForm, importOut),
     h('section', { class: 'card', 'aria-labelledby': 'h-licence' }, h('h2', { id: 'h-licence' }, 'Licence'), licenceBox),
     app.org.role === 'admin' ? socSection(app.org.id) : null,
