@@ -128,3 +128,15 @@ async def wait_for(predicate, what: str, timeout: float = 10.0, step: float = 0.
         if monotonic() > deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {what}")
         await asyncio.sleep(step)
+
+
+async def serve_on_loopback(app) -> tuple["web.AppRunner", str]:
+    """Serve an aiohttp application on 127.0.0.1 (a free port): (its runner, ``http://127.0.0.1:P``)."""
+    from aiohttp import web
+
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"

@@ -14,7 +14,7 @@ import pytest_asyncio
 
 from bwlab.clock import monotonic
 
-from e2e_lab import ADMIN, OPERATOR, open_lab_panel, screenshot, sign_in_live, start_lab, wait_for
+from e2e_lab import ADMIN, OPERATOR, open_lab_panel, screenshot, serve_on_loopback, sign_in_live, start_lab, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
 
@@ -319,11 +319,8 @@ class WebVms:
 
         app = web.Application()
         app.router.add_get("/", page)
-        self.runner = web.AppRunner(app, access_log=None)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/"  # type: ignore[union-attr]
+        self.runner, base = await serve_on_loopback(app)
+        self.url = base + "/"
         return self
 
     async def __aexit__(self, *exc):

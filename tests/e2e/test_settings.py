@@ -13,7 +13,7 @@ import pytest_asyncio
 from aiohttp import web
 from standardwebhooks import Webhook
 
-from e2e_lab import ADMIN, OPERATOR, screenshot, sign_in_live, start_lab, wait_for
+from e2e_lab import ADMIN, OPERATOR, screenshot, serve_on_loopback, sign_in_live, start_lab, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
 
@@ -42,12 +42,8 @@ class SocDesk:
 
         app = web.Application()
         app.router.add_post("/soc/notifications", notify)
-        self.runner = web.AppRunner(app, access_log=None)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}/soc/notifications"
+        self.runner, base = await serve_on_loopback(app)
+        self.url = f"{base}/soc/notifications"
         return self
 
     async def close(self):
