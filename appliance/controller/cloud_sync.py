@@ -9,8 +9,8 @@ cloud gave it, like every other call of the Manager to the cloud.
 
 A change marks the system; a single task sends the marked systems after a short debounce (a
 scenario or the Manager changes many things in a row) and, when the cloud cannot be reached,
-tries again with a growing pause (1 s up to 60 s, wall-clock: network retry, not a lab-time
-rule). The Manager shows the outcome (``cloud_sync`` in the system overview).
+tries again with a growing pause (1 s up to 60 s on the event loop's clock: a network retry,
+not a lab-time rule); a new change tries at once. The Manager shows the outcome (``cloud_sync`` in the system overview).
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ from typing import Any
 
 from aiohttp import web
 
-from bwlab.clock import monotonic
-
 from ..context import APPLIANCE
 from ..errors import BwlabError
 from .cloud_client import CloudClient
@@ -33,6 +31,7 @@ log = logging.getLogger(__name__)
 
 DEBOUNCE = 0.1
 RETRY_FIRST, RETRY_MAX = 1.0, 60.0
+STOP_TIMEOUT = 5.0
 
 
 @dataclass
@@ -56,6 +55,7 @@ class CameraUserSync:
         self._marked: set[str] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._retry: asyncio.TimerHandle | None = None
 
     def changed(self, system_id: str) -> None:
         self._marked.add(system_id)
@@ -69,31 +69,37 @@ class CameraUserSync:
         self._task = asyncio.create_task(self._run(), name="camera user sync")
 
     async def stop(self) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
         if self._task is not None:
             self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await asyncio.wait({self._task}, timeout=STOP_TIMEOUT)
 
     async def _run(self) -> None:
         pause = RETRY_FIRST
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if self._retry is not None:
+                self._retry.cancel()
+                self._retry = None
             await asyncio.sleep(DEBOUNCE)
             failed = False
             for system_id in sorted(self._marked):
                 self._marked.discard(system_id)
-                if not await self.push(system_id):
+                try:
+                    sent = await self.push(system_id)
+                except Exception:  # a bug must not end the syncing of every system
+                    log.exception("camera users of system %s: the sync failed", system_id)
+                    sent = False
+                if not sent:
                     self._marked.add(system_id)
                     failed = True
-            if not failed:
+            if failed:  # try again after the pause, or at once on a new change
+                self._retry = asyncio.get_running_loop().call_later(pause, self._wake.set)
+                pause = min(pause * 2, RETRY_MAX)
+            else:
                 pause = RETRY_FIRST
-                continue
-            deadline = monotonic() + pause
-            pause = min(pause * 2, RETRY_MAX)
-            try:  # a new change wakes the task at once; otherwise try again after the pause
-                await asyncio.wait_for(self._wake.wait(), max(0.0, deadline - monotonic()))
-            except asyncio.TimeoutError:
-                self._wake.set()
 
     async def push(self, system_id: str) -> bool:
         """Send one system's list now; False if it must be tried again."""
