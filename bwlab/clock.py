@@ -101,6 +101,22 @@ class ManualClock:
         return self.t
 
 
+async def wait_event(event: asyncio.Event, timeout: float) -> bool:
+    """Wait until ``event`` is set or ``timeout`` seconds pass; True if it was set.
+
+    Loops that sleep "until woken or until the next round" use this rather than
+    ``asyncio.wait_for(event.wait(), timeout)`` + ``except TimeoutError``: on Python 3.11 a
+    cancellation that arrives just as the timeout ends can come out of ``wait_for`` as a
+    ``TimeoutError``, which such a loop swallows, so the task never stops (seen as an appliance
+    shutdown that hung). ``asyncio.wait`` never turns a cancellation into anything else."""
+    waiter = asyncio.ensure_future(event.wait())
+    try:
+        done, _ = await asyncio.wait({waiter}, timeout=timeout)
+    finally:
+        waiter.cancel()
+    return bool(done)
+
+
 async def run_every(clock: LabClock, interval: float, job: Callable[[], Awaitable[object]]) -> None:
     """Run ``job`` now, then every ``interval`` seconds and at once after each time travel, until
     cancelled: the housekeeping loop of every rule that time travel must trigger at once
@@ -115,10 +131,7 @@ async def run_every(clock: LabClock, interval: float, job: Callable[[], Awaitabl
         while True:
             wake.clear()  # before the job: a travel while it runs brings the next round forward
             await job()
-            try:
-                await asyncio.wait_for(wake.wait(), interval)
-            except asyncio.TimeoutError:
-                pass
+            await wait_event(wake, interval)
     finally:
         clock.unsubscribe(on_travel)
 

@@ -36,7 +36,7 @@ import ntplib
 
 from appliance.lab.faults import Impairment, camera_impairment, impair
 from appliance.lab.radio import LinkQuality, WifiNetwork
-from bwlab.clock import Clock, monotonic, system_time
+from bwlab.clock import Clock, monotonic, system_time, wait_event
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import envelope
 from bwlab.wire import messages as m
@@ -336,10 +336,7 @@ class CameraDriver:
         while not self._closed:
             await self.sync_clock()
             self._ntp_wake.clear()
-            try:
-                await asyncio.wait_for(self._ntp_wake.wait(), NTP_POLL)
-            except asyncio.TimeoutError:
-                pass
+            await wait_event(self._ntp_wake, NTP_POLL)
 
     async def sync_clock(self) -> None:
         """Set the camera's clock from NTP (S1): the system's NTP server, else the lab's."""
@@ -388,10 +385,7 @@ class CameraDriver:
             deadline = self.firmware.get_timer()
             self._wake.clear()
             delay = 3600.0 if deadline is None else max(0.0, deadline - self.clock.now())
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=min(delay, 1.0))
-            except asyncio.TimeoutError:
-                pass
+            await wait_event(self._wake, min(delay, 1.0))
             deadline = self.firmware.get_timer()
             if deadline is not None and self.clock.now() >= deadline:
                 await self.feed(ev.TimerFired(self.clock.now()))

@@ -27,6 +27,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bwlab.clock import wait_event
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import envelope
 from bwlab.wire import positions as wire_positions
@@ -163,10 +164,7 @@ class PositionUplink:
                 if record is not None:
                     await self._send(record)
                 delay = min(1.0, max(0.02, self.sampler.next_due(self.driver.clock.now()) - self.driver.clock.now()))
-            try:
-                await asyncio.wait_for(self._wake.wait(), delay)
-            except asyncio.TimeoutError:
-                pass
+            await wait_event(self._wake, delay)
 
     def _live_stream(self):
         out = self.driver._out

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from bwlab.clock import LabClock, monotonic
+from bwlab.clock import LabClock, monotonic, wait_event
 from bwlab.wire import webhooks
 
 from ..db import Database
@@ -139,10 +139,7 @@ class DeliveryWorker:
                 wait = IDLE_WAKE
             if self._stopping:
                 break
-            try:
-                await asyncio.wait_for(self._wake.wait(), max(0.0, min(wait, IDLE_WAKE)))
-            except asyncio.TimeoutError:
-                pass
+            await wait_event(self._wake, max(0.0, min(wait, IDLE_WAKE)))
 
     async def _seconds_to_next(self) -> float:
         row = await self.db.fetchone(

@@ -56,6 +56,7 @@ class CameraUserSync:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._retry: asyncio.TimerHandle | None = None
+        self._stopping = False
 
     def changed(self, system_id: str) -> None:
         self._marked.add(system_id)
@@ -69,6 +70,9 @@ class CameraUserSync:
         self._task = asyncio.create_task(self._run(), name="camera user sync")
 
     async def stop(self) -> None:
+        # The flag ends the loop even if a library turns the cancel into an error of its own
+        # (an HTTP client's timeout can), which push() then reports as a failed send.
+        self._stopping = True
         if self._retry is not None:
             self._retry.cancel()
         if self._task is not None:
@@ -77,7 +81,7 @@ class CameraUserSync:
 
     async def _run(self) -> None:
         pause = RETRY_FIRST
-        while True:
+        while not self._stopping:
             await self._wake.wait()
             self._wake.clear()
             if self._retry is not None:
@@ -86,6 +90,8 @@ class CameraUserSync:
             await asyncio.sleep(DEBOUNCE)
             failed = False
             for system_id in sorted(self._marked):
+                if self._stopping:
+                    return
                 self._marked.discard(system_id)
                 try:
                     sent = await self.push(system_id)
@@ -95,6 +101,8 @@ class CameraUserSync:
                 if not sent:
                     self._marked.add(system_id)
                     failed = True
+            if self._stopping:
+                return
             if failed:  # try again after the pause, or at once on a new change
                 self._retry = asyncio.get_running_loop().call_later(pause, self._wake.set)
                 pause = min(pause * 2, RETRY_MAX)

@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from bwlab.clock import LabClock, SkewedClock, run_every
+from bwlab.clock import LabClock, SkewedClock, run_every, wait_event
 
 
 def fixed(t: float):
@@ -53,3 +53,28 @@ async def test_run_every_runs_at_once_after_a_travel_and_stops_listening_when_ca
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert clock._listeners == []
+
+
+async def test_wait_event_returns_whether_the_event_came_and_never_swallows_a_cancel():
+    event = asyncio.Event()
+    assert await wait_event(event, 0.01) is False
+    event.set()
+    assert await wait_event(event, 10) is True
+
+    # A loop that sleeps on it stops on a cancel, whenever the cancel lands.
+    quiet = asyncio.Event()
+    rounds = 0
+
+    async def loop():
+        nonlocal rounds
+        while True:
+            rounds += 1
+            await wait_event(quiet, 0.001)
+
+    for _ in range(200):
+        task = asyncio.create_task(loop())
+        await asyncio.sleep(0.001)
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=5)
+        assert done and task.cancelled(), "the loop stopped on cancel"
+    assert rounds > 0

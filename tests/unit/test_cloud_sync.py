@@ -96,3 +96,25 @@ async def test_a_bug_in_one_send_does_not_end_the_loop(quick):
         assert sync.attempts == ["sys-1", "sys-1"]
     finally:
         await sync.stop()
+
+
+async def test_a_cancel_turned_into_a_failed_send_still_stops_the_loop(quick):
+    """An HTTP client may turn a cancellation into its own timeout error, which push() reports
+    as a failed send; stopping must end the loop all the same."""
+    class SwallowsCancel(FlakySync):
+        async def push(self, system_id):
+            self.attempts.append(system_id)
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                return False  # what a client converting the cancel into a timeout amounts to
+            return True
+
+    sync = SwallowsCancel(failures=0)
+    sync.start()
+    sync.changed("sys-1")
+    while not sync.attempts:
+        await asyncio.sleep(0.01)
+    await asyncio.wait_for(sync.stop(), 10)
+    assert sync._task.done(), "the loop ended"
+    assert sync.attempts == ["sys-1"]
