@@ -32,6 +32,17 @@ class FlakySync(CameraUserSync):
         return True
 
 
+async def _first_attempt_made(sync: FlakySync) -> FlakySync:
+    """Start the loop, mark a change, and return once the first send has begun."""
+    sync.start()
+    sync.changed("sys-1")
+    for _ in range(1000):
+        if sync.attempts:
+            return sync
+        await asyncio.sleep(0.01)
+    raise AssertionError("no send was attempted")
+
+
 @pytest.fixture
 def quick(monkeypatch):
     monkeypatch.setattr(cloud_sync, "DEBOUNCE", 0.0)
@@ -53,12 +64,8 @@ async def test_a_failed_send_is_tried_again_until_it_goes_through(quick):
 async def test_a_new_change_does_not_wait_for_the_pause(monkeypatch):
     monkeypatch.setattr(cloud_sync, "DEBOUNCE", 0.0)
     monkeypatch.setattr(cloud_sync, "RETRY_FIRST", 3600.0)  # the retry alone would take an hour
-    sync = FlakySync(failures=1)
-    sync.start()
+    sync = await _first_attempt_made(FlakySync(failures=1))
     try:
-        sync.changed("sys-1")
-        while not sync.attempts:
-            await asyncio.sleep(0.01)
         sync.changed("sys-1")
         await asyncio.wait_for(sync.sent.wait(), 10)
         assert sync.attempts == ["sys-1", "sys-1"]
@@ -69,11 +76,7 @@ async def test_a_new_change_does_not_wait_for_the_pause(monkeypatch):
 async def test_stopping_during_a_long_pause_ends_the_loop(monkeypatch):
     monkeypatch.setattr(cloud_sync, "DEBOUNCE", 0.0)
     monkeypatch.setattr(cloud_sync, "RETRY_FIRST", 3600.0)
-    sync = FlakySync(failures=100)
-    sync.start()
-    sync.changed("sys-1")
-    while not sync.attempts:
-        await asyncio.sleep(0.01)
+    sync = await _first_attempt_made(FlakySync(failures=100))
     await asyncio.wait_for(sync.stop(), 10)
     assert sync._task.done() and sync._task.cancelled()
     assert sync._retry is None or sync._retry.cancelled()
@@ -110,11 +113,7 @@ async def test_a_cancel_turned_into_a_failed_send_still_stops_the_loop(quick):
                 return False  # what a client converting the cancel into a timeout amounts to
             return True
 
-    sync = SwallowsCancel(failures=0)
-    sync.start()
-    sync.changed("sys-1")
-    while not sync.attempts:
-        await asyncio.sleep(0.01)
+    sync = await _first_attempt_made(SwallowsCancel(failures=0))
     await asyncio.wait_for(sync.stop(), 10)
     assert sync._task.done(), "the loop ended"
     assert sync.attempts == ["sys-1"]
