@@ -1,7 +1,7 @@
 """The operators' web client and the Lab panel in a real headless Chromium (SPEC D3, D6, D7, D8,
 S1, S5, S6, S14, S16; issue 4 "Must show").
 
-covers: D3, D6, D7, D8, S1, S5, S6, S14, S16
+covers: D3, D6, D7, D8, S1, S5, S6, S9, S14, S16
 """
 
 from __future__ import annotations
@@ -386,3 +386,34 @@ async def test_the_client_works_in_a_web_vms_frame_on_another_site_without_third
             await context.close()
         finally:
             await browser.close()
+
+
+async def test_a_key_of_another_system_says_which_key_the_stream_needs(env, context):
+    """S5, S6: the browser holds a key, but of another system. Opening Anna's stream says that
+    the stream is sealed for another key, naming both fingerprints, and shows no image."""
+    async with env.lab() as lab:
+        other = await lab.post("/controller/systems", {"name": "Other station", "admin_password": "other-pass"})
+    async with env.session() as manager:
+        await manager.sign_in_manager(other["id"], "other-pass")
+        api = f"/controller/{other['id']}/api"
+        key = await manager.post(api + "/keys", {"name": "Other key"})
+        other_link = (await manager.post(api + f"/keys/{key['id']}/link", {}))["link"]
+    live = await context.new_page()
+    await live.goto(other_link)
+    await sign_in_live(live, *OPERATOR)
+    await live.get_by_role("heading", name="Active streams").wait_for()
+    async with env.lab() as lab:
+        await _set_docked(env, ANNA, False)
+        try:
+            await wait_for(lambda: _online(env, ANNA), "Anna's camera online with the hub")
+            await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record"})
+            await live.locator("#active-streams button.stream", has_text="Anna Berg").click()
+            wrong = live.locator('.player[data-error="key_wrong"]')
+            await wrong.wait_for()
+            text = await wrong.inner_text()
+            assert env.system.fingerprint in text and key["fingerprint"] in text, text
+            assert await live.locator(".player video").count() == 0
+            await screenshot(live, "live-key-wrong")
+        finally:
+            await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record", "gesture": "long"})
+            await _set_docked(env, ANNA, True)
