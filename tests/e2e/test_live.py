@@ -7,6 +7,7 @@ covers: D3, D6, D7, D8, S1, S5, S6, S9, S14, S16
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import pytest
@@ -364,21 +365,13 @@ async def test_the_client_works_in_a_web_vms_frame_on_another_site_without_third
             await screenshot(page, "live-in-a-web-vms")
 
             # Anna streams; the frame decrypts and plays her video with the key it holds.
-            async with env.lab() as lab:
-                await _set_docked(env, ANNA, False)
-                try:
-                    await wait_for(lambda: _online(env, ANNA), "Anna's camera online with the hub")
-                    await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record"})
-                    await frame.get_by_role("button", name="Streams").click()
-                    await frame.locator("#active-streams button.stream", has_text="Anna Berg").click()
-                    player = frame.locator(".player")
-                    await wait_for(lambda: _int_at_least(player.get_attribute("data-frames"), 10),
-                                   "Anna's frames decrypted and shown in the web VMS's frame")
-                    await screenshot(page, "live-in-a-web-vms-stream")
-                finally:
-                    await lab.post(f"/api/lab/cameras/{ANNA}/actions",
-                                   {"action": "press", "button": "record", "gesture": "long"})
-                    await _set_docked(env, ANNA, True)
+            async with _anna_streaming(env):
+                await frame.get_by_role("button", name="Streams").click()
+                await frame.locator("#active-streams button.stream", has_text="Anna Berg").click()
+                player = frame.locator(".player")
+                await wait_for(lambda: _int_at_least(player.get_attribute("data-frames"), 10),
+                               "Anna's frames decrypted and shown in the web VMS's frame")
+                await screenshot(page, "live-in-a-web-vms-stream")
             assert not popups and not dialogs and not errors
             cookies = await context.cookies(env.url)
             session = next(c for c in cookies if c["name"] == "bwl_session")
@@ -402,18 +395,26 @@ async def test_a_key_of_another_system_says_which_key_the_stream_needs(env, cont
     await live.goto(other_link)
     await sign_in_live(live, *OPERATOR)
     await live.get_by_role("heading", name="Active streams").wait_for()
+    async with _anna_streaming(env):
+        await live.locator("#active-streams button.stream", has_text="Anna Berg").click()
+        wrong = live.locator('.player[data-error="key_wrong"]')
+        await wrong.wait_for()
+        text = await wrong.inner_text()
+        assert env.system.fingerprint in text and key["fingerprint"] in text, text
+        assert await live.locator(".player video").count() == 0
+        await screenshot(live, "live-key-wrong")
+
+
+@contextlib.asynccontextmanager
+async def _anna_streaming(env):
+    """Anna out of her dock with her record button pressed (a live stream) for the block; then
+    her stream ended by a long press and her camera back in its dock."""
     async with env.lab() as lab:
         await _set_docked(env, ANNA, False)
         try:
             await wait_for(lambda: _online(env, ANNA), "Anna's camera online with the hub")
             await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record"})
-            await live.locator("#active-streams button.stream", has_text="Anna Berg").click()
-            wrong = live.locator('.player[data-error="key_wrong"]')
-            await wrong.wait_for()
-            text = await wrong.inner_text()
-            assert env.system.fingerprint in text and key["fingerprint"] in text, text
-            assert await live.locator(".player video").count() == 0
-            await screenshot(live, "live-key-wrong")
+            yield
         finally:
             await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record", "gesture": "long"})
             await _set_docked(env, ANNA, True)
