@@ -157,7 +157,8 @@ async def sync_middleware(request: web.Request, handler):
     """After a change through a system's Manager API, mark the system for a sync."""
     response = await handler(request)
     system_id = request.match_info.get("system_id")
-    if request.method not in ("GET", "HEAD", "OPTIONS") and system_id and response.status < 400:
+    if (request.method not in ("GET", "HEAD", "OPTIONS") and system_id and response.status < 400
+            and not request.path.endswith("/login")):  # signing in to the Manager changes nothing
         request.config_dict[CAMERA_USER_SYNC].changed(system_id)
     return response
 
