@@ -713,6 +713,11 @@ class WifiRadio:
         """The APs the camera hears now, strongest first (any SSID)."""
         return [(h.ap, h.rssi) for h in self._heard()]
 
+    def _ap_fields(self, ap) -> dict:
+        """The troubleshooting fields read from an access point the camera hears."""
+        return {"ssid": ap.ssid, "ap_mac": ap.bssid, "signal_db": round(self.rssi(ap)), "band": ap.band,
+                "channel": ap.channel, "ap": ap.name, "country": ap.country, "degraded": self.degraded_reason(ap)}
+
     def status(self, now: float) -> WifiStatus:
         """The troubleshooting view of the radio at ``now`` (T1); runs any timer already due."""
         self._run(now)
@@ -721,43 +726,29 @@ class WifiRadio:
             ap, net = self._current, self._network
             assert ap is not None and net is not None
             rssi = self.rssi(ap)
-            degraded = self.degraded_reason(ap)
+            heard = self._ap_fields(ap)
             return WifiStatus(
                 state=state,
-                ssid=ap.ssid,
                 auth_method=net.auth_method,
                 ipv4=self._ipv4,
                 auth_status=_AUTH_STATUS[state],
-                ap_mac=ap.bssid,
-                signal_db=round(rssi),
-                band=ap.band,
-                channel=ap.channel,
-                ap=ap.name,
-                country=ap.country,
                 weak_signal=rssi < self.config.weak_signal_dbm,
-                degraded=degraded,
                 dns_servers=ap.dns,
                 last_roam_at=self._last_roam_at,
-                link=link_quality(rssi, ap.band, self.config, degraded=degraded is not None),
+                link=link_quality(rssi, ap.band, self.config, degraded=heard["degraded"] is not None),
+                **heard,
             )
         if state == "roaming":
             ap, net = self._target, self._network
             assert ap is not None and net is not None
             return WifiStatus(
                 state=state,
-                ssid=ap.ssid,
                 auth_method=net.auth_method,
                 ipv4=self._ipv4,
                 auth_status=_AUTH_STATUS[state],
-                ap_mac=ap.bssid,
-                signal_db=round(self.rssi(ap)),
-                band=ap.band,
-                channel=ap.channel,
-                ap=ap.name,
-                country=ap.country,
-                degraded=self.degraded_reason(ap),
                 dns_servers=ap.dns,
                 last_roam_at=self._last_roam_at,
+                **self._ap_fields(ap),
             )
         if state == "disabled":
             return WifiStatus(state, None, None, None, _AUTH_STATUS[state], None, None, None, None, failure="disabled")
@@ -766,19 +757,12 @@ class WifiRadio:
         if state == "failed" and ap is not None:
             return WifiStatus(
                 state=state,
-                ssid=ap.ssid,
                 auth_method=net.auth_method if net else None,
                 ipv4=None,
                 auth_status=_FAILED_STATUS.get(self._failure or "", "Failed"),
-                ap_mac=ap.bssid,
-                signal_db=round(self.rssi(ap)),
-                band=ap.band,
-                channel=ap.channel,
-                ap=ap.name,
-                country=ap.country,
                 failure=self._failure,
-                degraded=self.degraded_reason(ap),
                 last_roam_at=self._last_roam_at,
+                **self._ap_fields(ap),
             )
         return WifiStatus(
             state="searching",
