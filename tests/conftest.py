@@ -152,26 +152,28 @@ def travel(lab):
 # ---- appended: fixtures for the streaming tests (no plaintext, durability, hub input, rules) ----
 
 
-@pytest.fixture
-def poll():
-    """``await poll(predicate, what, timeout=5)``: call the (sync or async) predicate every 0.05 s
-    until it returns something truthy, and return that; fail naming ``what`` when time runs out."""
+async def poll_until(predicate, what: str, timeout: float = 5.0, step: float = 0.05):
+    """Call the (sync or async) predicate every ``step`` s until it returns something truthy, and
+    return that; fail naming ``what`` (and the last value) when ``timeout`` runs out."""
     from bwlab.clock import monotonic
 
-    async def go(predicate, what: str, timeout: float = 5.0, step: float = 0.05):
-        deadline = monotonic() + timeout
-        last = None
-        while True:
-            last = predicate()
-            if asyncio.iscoroutine(last):
-                last = await last
-            if last:
-                return last
-            if monotonic() >= deadline:
-                pytest.fail(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
-            await asyncio.sleep(step)
+    deadline = monotonic() + timeout
+    last = None
+    while True:
+        last = predicate()
+        if asyncio.iscoroutine(last):
+            last = await last
+        if last:
+            return last
+        if monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+        await asyncio.sleep(step)
 
-    return go
+
+@pytest.fixture
+def poll():
+    """``await poll(predicate, what, timeout=5)``: ``poll_until``."""
+    return poll_until
 
 
 @pytest.fixture

@@ -14,15 +14,16 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+from aiohttp import web
 
 from appliance.app import serve
 from appliance.context import ApplianceConfig
 from bwlab.apply import LabInfo, apply_scenario
 from bwlab.client import Session
-from bwlab.clock import LabClock, monotonic
+from bwlab.clock import LabClock
 from bwlab.scenario import load_scenario
 from firmware_stub.fleet import Fleet
+from tests.conftest import poll_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
@@ -118,22 +119,11 @@ async def open_lab_panel(page, env: LabEnv) -> None:
 
 async def wait_for(predicate, what: str, timeout: float = 10.0, step: float = 0.05):
     """Poll a sync or async predicate until it returns something truthy; fail naming ``what``."""
-    deadline = monotonic() + timeout
-    while True:
-        result = predicate()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(step)
+    return await poll_until(predicate, what, timeout, step)
 
 
-async def serve_on_loopback(app) -> tuple["web.AppRunner", str]:
+async def serve_on_loopback(app: web.Application) -> tuple[web.AppRunner, str]:
     """Serve an aiohttp application on 127.0.0.1 (a free port): (its runner, ``http://127.0.0.1:P``)."""
-    from aiohttp import web
-
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
