@@ -177,43 +177,68 @@ async def camera_users(request: web.Request) -> web.Response:
     org_id = request.match_info["org_id"]
     registry = request.config_dict[HUB]
     rows = await ctx.db.fetchall(
-        "SELECT d.serial, d.state, d.online FROM device_state d JOIN cloud_systems s ON s.id = d.cloud_system_id "
+        "SELECT d.serial, d.state FROM device_state d JOIN cloud_systems s ON s.id = d.cloud_system_id "
         "WHERE s.org_id = ?", (org_id,))
     synced = await synced_camera_users(ctx.db, org_id)
-    users: dict[str, dict] = {user_id: _listed_offline(u) for user_id, u in synced.items()}
+    users: dict[str, dict] = {}
+    for u in synced.values():
+        camera = u["cameras"][0] if u["cameras"] else {}
+        users[u["id"]] = _listed(u["id"], u["name"], camera.get("serial"), camera.get("model"), {}, online=False,
+                                 reason=_offline_refusal(u))
     for r in rows:
         state = json.loads(r["state"] or "{}")
         user = state.get("user") or {}
         if not user.get("id"):
             continue
         online = r["serial"] in registry.sessions
-        profile = state.get("profile") or {}
-        remote = profile.get("remote_activation")
-        reason = None
+        listed, current = synced.get(user["id"]), users.get(user["id"])
         if not online:
-            reason = "camera_offline"
-        elif not profile.get("streaming"):
-            reason = "streaming_disabled"
-        elif remote is None:
-            reason = "remote_activation_disabled"
-        elif remote == "while_recording" and not state.get("recording"):
-            reason = "not_recording"
-        elif state.get("streaming") == "live":
-            reason = "already_streaming"
-        current = users.get(user["id"])
-        if not online and current is not None and current["online"]:
-            continue  # the camera user's connected camera tells more than an idle one
-        if not online and user["id"] in synced:
-            if r["serial"] not in {c["serial"] for c in synced[user["id"]]["cameras"]}:
+            if current is not None and current["online"]:
+                continue  # the camera user's connected camera tells more than an idle one
+            if listed is not None and r["serial"] not in {c["serial"] for c in listed["cameras"]}:
                 continue  # a camera no longer theirs: the controller's list knows better
-            reason = _listed_offline(synced[user["id"]])["remote_start_reason"]
-        users[user["id"]] = {
-            "id": user["id"], "name": (synced.get(user["id"]) or user).get("name"), "serial": r["serial"],
-            "model": state.get("model"),
-            "online": online, "recording": state.get("recording"), "streaming": state.get("streaming"),
-            "stream_id": state.get("stream_id"), "remote_start": reason is None, "remote_start_reason": reason,
-        }
+        profile = state.get("profile") or {}
+        if online:
+            reason = _refusal(bool(profile.get("streaming")), profile.get("remote_activation"), online=True,
+                              recording=bool(state.get("recording")), live=state.get("streaming") == "live")
+        else:
+            reason = _offline_refusal(listed) if listed is not None else "camera_offline"
+        users[user["id"]] = _listed(user["id"], (listed or user).get("name"), r["serial"], state.get("model"), state,
+                                    online=online, reason=reason)
     return json_response({"camera_users": sorted(users.values(), key=lambda u: u["name"] or "")})
+
+
+def _listed(user_id: str, name: str | None, serial: str | None, model: str | None, state: dict, *, online: bool,
+            reason: str | None) -> dict:
+    """One camera user as Live lists them: their camera, what it does now, and whether (or why
+    not) a remote start is possible."""
+    return {"id": user_id, "name": name, "serial": serial, "model": model, "online": online,
+            "recording": state.get("recording"), "streaming": state.get("streaming"), "stream_id": state.get("stream_id"),
+            "remote_start": reason is None, "remote_start_reason": reason}
+
+
+def _refusal(streaming: bool, remote: str | None, *, online: bool, recording: bool = False,
+             live: bool = False) -> str | None:
+    """Why a remote start (D4) cannot happen, by the profile (S7) and the camera; None if it can."""
+    if not streaming:
+        return "streaming_disabled"
+    if remote is None:
+        return "remote_activation_disabled"
+    if not online:
+        return "camera_offline"
+    if remote == "while_recording" and not recording:
+        return "not_recording"
+    if live:
+        return "already_streaming"
+    return None
+
+
+def _offline_refusal(listed: dict) -> str | None:
+    """Why a camera user the controller listed, whose camera is not connected, cannot be started
+    (never None: an offline camera cannot be started)."""
+    if not listed["cameras"]:
+        return "no_camera"
+    return _refusal(listed["streaming"], listed["remote_activation"], online=False)
 
 
 _OFFLINE_REASONS = {
@@ -222,22 +247,6 @@ _OFFLINE_REASONS = {
     "streaming_disabled": "streaming is off in the camera user's profile (S7), so the camera does not react",
     "remote_activation_disabled": "remote stream activation is off in the camera user's profile (S7)",
 }
-
-
-def _listed_offline(user: dict) -> dict:
-    """A camera user the controller listed, whose camera is not connected to the hub now."""
-    camera = user["cameras"][0] if user["cameras"] else {}
-    if not user["cameras"]:
-        reason = "no_camera"
-    elif not user["streaming"]:
-        reason = "streaming_disabled"
-    elif user["remote_activation"] is None:
-        reason = "remote_activation_disabled"
-    else:
-        reason = "camera_offline"
-    return {"id": user["id"], "name": user["name"], "serial": camera.get("serial"), "model": camera.get("model"),
-            "online": False, "recording": None, "streaming": None, "stream_id": None,
-            "remote_start": False, "remote_start_reason": reason}
 
 
 @routes.post(ORG + "/camera-users/{user_id}/start")
@@ -255,7 +264,7 @@ async def remote_start(request: web.Request) -> web.Response:
         (request_id, org_id, user_id, session.serial if session else None, account.name, ctx.clock.now()))
     if session is None:
         listed = (await synced_camera_users(ctx.db, org_id)).get(user_id)
-        reason = _listed_offline(listed)["remote_start_reason"] if listed else "camera_offline"
+        reason = _offline_refusal(listed) if listed else "camera_offline"
         await ctx.db.execute("UPDATE remote_starts SET ok = 0, reason = ? WHERE id = ?", (reason, request_id))
         raise Conflict(_OFFLINE_REASONS[reason], code=reason)
     future: asyncio.Future = asyncio.get_running_loop().create_future()
