@@ -22,6 +22,26 @@ const EXTRA_EVENTS = [
 ];
 const EVENT_NAMES = { 'stream.started': 'New live stream', 'stream.acknowledged': 'Stream acknowledged', 'stream.ended': 'Stream ended' };
 
+/** The fields an integration is made and edited with; `i`: the integration being edited. */
+function integrationFields(i = null) {
+  return [
+    field('SOC URL', h('input', { type: 'url', name: 'url', required: true, value: i ? i.url : undefined,
+      placeholder: 'https://soc.example/notifications', autocomplete: 'off' })),
+    field('Name (optional)', h('input', { name: 'name', maxlength: 120, value: i ? i.name || '' : undefined, autocomplete: 'off' })),
+    h('fieldset', {}, h('legend', {}, 'Events'),
+      h('p', { class: 'check' }, '✓ New live stream (always sent)'),
+      EXTRA_EVENTS.map(([event, text]) => h('label', { class: 'check' },
+        h('input', { type: 'checkbox', name: `event:${event}`, checked: Boolean(i && i.events.includes(event)) }), text))),
+    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'sign_messages', checked: Boolean(i && i.signed) }), 'Sign messages'),
+  ];
+}
+
+/** The API body of those fields' values. */
+function integrationBody(v) {
+  const events = EXTRA_EVENTS.map(([event]) => event).filter((event) => v[`event:${event}`]);
+  return { url: v.url.trim(), name: v.name.trim(), events, sign_messages: Boolean(v.sign_messages) };
+}
+
 /** The SOC integrations card for organization `orgId` (admins only). */
 export function socSection(orgId) {
   const base = `/api/cloud/orgs/${orgId}/soc-integrations`;
@@ -108,19 +128,12 @@ export function socSection(orgId) {
       : h('button', { type: 'button', class: 'small', 'aria-label': `Rotate the signing secret of ${label(i)}`,
         onclick: () => { rotating = i.id; render(); } }, 'Rotate secret');
     const form = h('form', { 'aria-label': `Edit SOC integration ${label(i)}` },
-      field('SOC URL', h('input', { type: 'url', name: 'url', required: true, value: i.url, autocomplete: 'off' })),
-      field('Name (optional)', h('input', { name: 'name', maxlength: 120, value: i.name || '', autocomplete: 'off' })),
-      h('fieldset', {}, h('legend', {}, 'Events'),
-        h('p', { class: 'check' }, '✓ New live stream (always sent)'),
-        EXTRA_EVENTS.map(([event, text]) => h('label', { class: 'check' },
-          h('input', { type: 'checkbox', name: `event:${event}`, checked: i.events.includes(event) }), text))),
-      h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'sign_messages', checked: i.signed }), 'Sign messages'),
+      integrationFields(i),
       h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, 'Save'),
         h('button', { type: 'button', onclick: () => { editing = null; render(); } }, 'Cancel'), rotate),
       formOut);
     return onSubmit(form, formOut, async (v) => {
-      const events = EXTRA_EVENTS.map(([event]) => event).filter((event) => v[`event:${event}`]);
-      const changed = await api(`${base}/${i.id}`, { method: 'PUT', body: { url: v.url.trim(), name: v.name.trim(), events, sign_messages: Boolean(v.sign_messages) } });
+      const changed = await api(`${base}/${i.id}`, { method: 'PUT', body: integrationBody(v) });
       editing = null;
       put(secretBox);
       if (changed.secret) showSecret(changed);
@@ -208,19 +221,13 @@ export function socSection(orgId) {
     const formOut = h('div', { class: 'out', 'aria-live': 'polite' });
     const form = h('form', { 'aria-label': 'New SOC integration' },
       h('h3', {}, '+ New SOC integration'),
-      field('SOC URL', h('input', { type: 'url', name: 'url', required: true, placeholder: 'https://soc.example/notifications', autocomplete: 'off' })),
-      field('Name (optional)', h('input', { name: 'name', maxlength: 120, autocomplete: 'off' })),
-      h('fieldset', {}, h('legend', {}, 'Events'),
-        h('p', { class: 'check' }, '✓ New live stream (always sent)'),
-        EXTRA_EVENTS.map(([event, text]) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: `event:${event}` }), text))),
-      h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'sign_messages' }), 'Sign messages'),
+      integrationFields(),
       field('Signing secret (optional; empty: one is generated)', h('input', { name: 'secret', autocomplete: 'off', placeholder: 'whsec_…' })),
       h('button', { type: 'submit', class: 'primary' }, 'Add'), formOut);
     return onSubmit(form, formOut, async (v) => {
-      const events = EXTRA_EVENTS.map(([event]) => event).filter((event) => v[`event:${event}`]);
       const secret = v.secret.trim();
-      const body = { url: v.url.trim(), name: v.name.trim(), events, sign_messages: v.sign_messages || Boolean(secret) };
-      if (secret) body.secret = secret;
+      const body = integrationBody(v);
+      if (secret) Object.assign(body, { secret, sign_messages: true });
       const created = await api(base, { method: 'POST', body });
       form.reset();
       put(secretBox);
