@@ -138,7 +138,9 @@ async def _system(system: System, scenario: Scenario, sessions: dict[str, Sessio
         await mgr.put(api + "/settings", {**overview["settings"], "ntp_server": system.ntp_server})
         await mgr.put(api + "/troubleshooting", {"allow": system.allow_troubleshooting})
         if system.connect and overview["connection"].get("state") != "connected":
-            await _connect(mgr, api, system, scenario, org_id)
+            owner = scenario.account(scenario.organization.owner)
+            await connect_system(mgr, api, email=owner.email, password=owner.password, org_id=org_id,
+                                 region=system.region)
         info = SystemInfo(id=system_id, name=system.name, admin_password=system.admin_password,
                           connected=system.connect, link_passphrase=system.link_passphrase)
         await _key(mgr, api, system, done, info)
@@ -146,17 +148,18 @@ async def _system(system: System, scenario: Scenario, sessions: dict[str, Sessio
         return info
 
 
-async def _connect(mgr: Session, api: str, system: System, scenario: Scenario, org_id: str | None) -> None:
-    """S3, step by step, as in the Manager."""
-    owner = scenario.account(scenario.organization.owner)
+async def connect_system(mgr: Session, api: str, *, email: str, password: str, org_id: str | None,
+                         region: str) -> None:
+    """S3, step by step, as in the Manager: ``mgr`` is signed in to the system's Manager (``api``);
+    ``email``/``password`` are the cloud account that connects it into organization ``org_id``."""
     state = (await mgr.get(api))["connection"].get("state", "not_installed")
     if state == "not_installed":
         await mgr.post(api + "/addon/install", {"hosting": "axis-hosted"})
     await mgr.put(api + "/addon/cloud-extensions", {"enabled": True})
     await mgr.put(api + "/addon/eula", {"accepted": True})
-    await mgr.post(api + "/addon/sign-in", {"email": owner.email, "password": owner.password})
+    await mgr.post(api + "/addon/sign-in", {"email": email, "password": password})
     await mgr.post(api + "/addon/organization", {"id": org_id})
-    await mgr.post(api + "/addon/storage", {"region": system.region})
+    await mgr.post(api + "/addon/storage", {"region": region})
     code = (await mgr.get(api + "/addon/authorization-code"))["authorization_code"]
     await mgr.post(api + "/addon/finish", {"authorization_code": code})
 

@@ -33,6 +33,7 @@ from appliance.auth import access_middleware
 from appliance.context import ApplianceConfig
 from appliance.http import (ACCOUNT, DEVICE, LAB, LEVELS, MANAGER, ORG_ADMIN, ORG_MEMBER, PUBLIC, SYSTEM,
                             error_middleware)
+from bwlab.apply import connect_system
 from bwlab.wire import messages as m
 
 PRINCIPALS = ("none", "account", "user", "operator", "admin", "manager", "other_manager", "system", "other_system",
@@ -242,7 +243,8 @@ async def world(appliance, demo_lab, lab, cloud_account, new_system) -> World:
 
         await manager.sign_in_manager(system.id, system.admin_password)
         other_id, other_manager = await new_system("Another station")
-        await _connect(other_manager, other_id, org_id)
+        await connect_system(other_manager, f"/controller/{other_id}/api", email="admin@demo.bwlab.test",
+                             password="demo-admin-pass", org_id=org_id, region="eu")
         connections = _connections(appliance.data_dir)
         await manager.post(api + "/wifi-networks", {"ssid": "Spare-net"})
         await manager.post(api + "/profiles", {"name": "Spare profile"})
@@ -263,19 +265,6 @@ async def world(appliance, demo_lab, lab, cloud_account, new_system) -> World:
                     "serial": "SPARE001", "dock": "Dock A", "bay": "1", "path": "live/", "fault_id": "f1",
                     "cloud_system_id": connections[system.id]["cloud_system_id"]},
         )
-
-
-async def _connect(manager, system_id: str, org_id: str) -> None:
-    """S3 for a second system, into the demo organization, as the demo's admin."""
-    api = f"/controller/{system_id}/api"
-    await manager.post(api + "/addon/install", {"hosting": "axis-hosted"})
-    await manager.put(api + "/addon/cloud-extensions", {"enabled": True})
-    await manager.put(api + "/addon/eula", {"accepted": True})
-    await manager.post(api + "/addon/sign-in", {"email": "admin@demo.bwlab.test", "password": "demo-admin-pass"})
-    await manager.post(api + "/addon/organization", {"id": org_id})
-    await manager.post(api + "/addon/storage", {"region": "eu"})
-    code = (await manager.get(api + "/addon/authorization-code"))["authorization_code"]
-    await manager.post(api + "/addon/finish", {"authorization_code": code})
 
 
 def _connections(data_dir: Path) -> dict[str, dict]:
