@@ -4,7 +4,9 @@ connected demo-like system built through the public APIs (CONVENTIONS 15, 17).""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
+import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,6 +152,14 @@ def travel(lab):
 
 
 # ---- appended: fixtures for the streaming tests (no plaintext, durability, hub input, rules) ----
+
+
+def controller_connections(data_dir: Path) -> dict[str, dict]:
+    """Each system controller's connection to the cloud, read from its database (read-only),
+    with the system token the Manager's API never shows."""
+    with sqlite3.connect(f"file:{data_dir / 'controller.sqlite3'}?mode=ro", uri=True) as db:
+        return {system_id: json.loads(connection)
+                for system_id, connection in db.execute("SELECT id, connection FROM ctl_systems")}
 
 
 async def poll_until(predicate, what: str, timeout: float = 5.0, step: float = 0.05):

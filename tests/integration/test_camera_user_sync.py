@@ -12,13 +12,11 @@ covers: D4, D7, S7, S3
 from __future__ import annotations
 
 import asyncio
-import json
-import sqlite3
 
 import pytest
 
 from bwlab.client import ApiError, Session
-from tests.conftest import free_port
+from tests.conftest import controller_connections, free_port
 
 REASONS = {  # the demo's camera users, none of whose cameras has reached the hub
     "Anna Berg": "camera_offline", "Ben Carter": "camera_offline", "Chloe Dubois": "camera_offline",
@@ -30,12 +28,6 @@ REASONS = {  # the demo's camera users, none of whose cameras has reached the hu
 async def _listed(viewer) -> dict[str, dict]:
     users = (await viewer.session.get(f"/api/cloud/orgs/{viewer.org_id}/camera-users"))["camera_users"]
     return {u["name"]: u for u in users}
-
-
-def _connection(data_dir, system_id: str) -> dict:
-    with sqlite3.connect(f"file:{data_dir / 'controller.sqlite3'}?mode=ro", uri=True) as db:
-        (connection,) = db.execute("SELECT connection FROM ctl_systems WHERE id = ?", (system_id,)).fetchone()
-    return json.loads(connection)
 
 
 async def test_live_lists_the_systems_camera_users_before_any_camera_connects(appliance, demo_lab, demo_viewer,
@@ -105,7 +97,7 @@ async def _sync_error(manager, api):
 
 async def test_a_bad_list_is_refused_and_changes_nothing(appliance, demo_lab, demo_viewer, poll):
     system = demo_lab.systems[0]
-    connection = _connection(appliance.data_dir, system.id)
+    connection = controller_connections(appliance.data_dir)[system.id]
     before = await poll(lambda: _all_listed(demo_viewer), "the demo camera users in Live")
     path = f"/api/cloud/systems/{connection['cloud_system_id']}/camera-users"
     async with Session(appliance.url, appliance.ca_pem, token=connection["system_token"]) as controller:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import sqlite3
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from appliance.http import (ACCOUNT, DEVICE, LAB, LEVELS, MANAGER, ORG_ADMIN, OR
                             error_middleware)
 from bwlab.apply import connect_system
 from bwlab.wire import messages as m
+from tests.conftest import controller_connections
 
 PRINCIPALS = ("none", "account", "user", "operator", "admin", "manager", "other_manager", "system", "other_system",
               "lab")
@@ -245,7 +245,7 @@ async def world(appliance, demo_lab, lab, cloud_account, new_system) -> World:
         other_id, other_manager = await new_system("Another station")
         await connect_system(other_manager, f"/controller/{other_id}/api", email="admin@demo.bwlab.test",
                              password="demo-admin-pass", org_id=org_id, region="eu")
-        connections = _connections(appliance.data_dir)
+        connections = controller_connections(appliance.data_dir)
         await manager.post(api + "/wifi-networks", {"ssid": "Spare-net"})
         await manager.post(api + "/profiles", {"name": "Spare profile"})
         await manager.post(api + "/cameras", {"serial": "SPARE001", "model": "W110"})
@@ -265,13 +265,6 @@ async def world(appliance, demo_lab, lab, cloud_account, new_system) -> World:
                     "serial": "SPARE001", "dock": "Dock A", "bay": "1", "path": "live/", "fault_id": "f1",
                     "cloud_system_id": connections[system.id]["cloud_system_id"]},
         )
-
-
-def _connections(data_dir: Path) -> dict[str, dict]:
-    """Each system controller's connection, with the cloud token the Manager never shows."""
-    with sqlite3.connect(f"file:{data_dir / 'controller.sqlite3'}?mode=ro", uri=True) as db:
-        return {system_id: json.loads(connection)
-                for system_id, connection in db.execute("SELECT id, connection FROM ctl_systems")}
 
 
 def fill(path: str, params: dict[str, str]) -> str:
