@@ -19,6 +19,7 @@ import datetime as dt
 import ipaddress
 import json
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,8 @@ def load_settings(directory: Path, *, encrypt: bool, user: str | None = None, si
     on for good. ``user``/``container_type`` can only be given when they agree with a store
     that exists (changing them would orphan what is stored)."""
     path = directory / "destination.json"
+    if user is not None and not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", user):
+        raise SettingsError(f"--user {user!r}: 1 to 64 letters, digits, '.', '_' or '-'")
     if path.exists():
         try:
             doc = json.loads(path.read_text())
@@ -118,7 +121,7 @@ def ensure_certificate(directory: Path, names: list[str], now: float) -> tuple[P
             alt.append(x509.IPAddress(ipaddress.ip_address(name)))
         except ValueError:
             alt.append(x509.DNSName(name))
-    start = dt.datetime.fromtimestamp(now - 3600, tz=dt.timezone.utc)
+    start = dt.datetime.fromtimestamp(now - 86400, tz=dt.timezone.utc)  # a day's margin for clock skew
     cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(start)
             .not_valid_after(start + dt.timedelta(days=CERT_DAYS))
