@@ -27,6 +27,7 @@ and — when the destination holds the content key — encrypted clips and trail
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import logging
@@ -43,6 +44,7 @@ from bwlab.clock import Clock
 from bwlab.wire import content_destination as cd
 
 from .auth import TokenAuthority
+from .faults import Faults
 from .store import BadRequest, ContainerInfo, LengthRequired, ObjectInfo, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,8 @@ STORE = web.AppKey("store", Store)
 AUTHORITY = web.AppKey("authority", TokenAuthority)
 PRIVATE_KEY = web.AppKey("private_key", object)  # rsa.RSAPrivateKey | None
 SITE_NAME = web.AppKey("site_name", str)
+FAULTS = web.AppKey("faults", Faults)
+QUOTA = web.AppKey("quota", object)  # the configured quota (int | None), restored when faults clear
 
 SYSTEM_CONTAINERS = (cd.SYSTEM_CONTAINER, cd.USERS_CONTAINER, cd.DEVICES_CONTAINER)
 
@@ -67,6 +71,7 @@ class DestinationApp:
     capabilities: cd.Capabilities = field(default_factory=lambda: cd.Capabilities(
         store_and_read=frozenset(cd.KNOWN_CAPABILITIES)))
     categories: tuple[cd.Category, ...] = cd.DEFAULT_CATEGORIES
+    faults: Faults = field(default_factory=Faults)
 
 
 # ---- errors ------------------------------------------------------------------------------------
@@ -84,6 +89,19 @@ async def error_middleware(request: web.Request, handler):
         return _error(exc.status, exc.code, exc.message)
     except cd.ContentDestinationError as exc:
         return _error(400, "bad_request", str(exc))
+
+
+@web.middleware
+async def fault_middleware(request: web.Request, handler):
+    """Faults on the API paths (faults.py): a delay, then a status on the next N requests."""
+    if request.path.startswith(("/v1/", "/auth/")):
+        faults = request.app[FAULTS]
+        if faults.delay:
+            await asyncio.sleep(faults.delay)
+        status = faults.next_status()
+        if status is not None:
+            return _error(status, "lab_fault", f"the lab answers {status} (an injected fault)")
+    return await handler(request)
 
 
 @web.middleware
@@ -265,7 +283,10 @@ async def post_object(request: web.Request, account: str, container: str, obj: s
 async def get_object(request: web.Request, account: str, container: str, obj: str) -> web.StreamResponse:
     store = request.app[STORE]
     info = await store.object(account, container, obj)
-    response = web.StreamResponse(status=200, headers=_object_headers(info))
+    headers = _object_headers(info)
+    if (container, obj) == (cd.SYSTEM_CONTAINER, cd.CAPABILITIES_OBJECT) and request.app[FAULTS].corrupt_capabilities_etag:
+        headers["Etag"] = "0" * 32
+    response = web.StreamResponse(status=200, headers=headers)
     response.content_length = info.bytes
     await response.prepare(request)
     if request.method == "GET":
@@ -416,6 +437,33 @@ async def browse_object(request: web.Request) -> web.StreamResponse:
     return response
 
 
+# ---- lab faults --------------------------------------------------------------------------------
+
+
+async def lab_faults(request: web.Request) -> web.Response:
+    """``GET`` the faults armed, ``PUT`` a JSON object to arm some (faults.py), ``DELETE`` to
+    clear them; Basic auth as the browse pages."""
+    _browse_auth(request)
+    faults = request.app[FAULTS]
+    if request.method == "PUT":
+        try:
+            doc = await request.json()
+        except ValueError:
+            raise BadRequest("a JSON object is expected") from None
+        revoke, full = faults.update(doc)
+        if revoke:
+            request.app[AUTHORITY].revoke_all()
+        if full:
+            store = request.app[STORE]
+            store.quota_bytes = sum(c.bytes_used for c in await store.containers(request.app[AUTHORITY].account))
+    elif request.method == "DELETE":
+        faults.clear()
+        request.app[STORE].quota_bytes = request.app[QUOTA]
+    elif request.method != "GET":
+        return _error(405, "method_not_allowed", "GET, PUT or DELETE")
+    return web.json_response({**faults.as_json(), "quota_bytes": request.app[STORE].quota_bytes})
+
+
 # ---- the application ---------------------------------------------------------------------------
 
 
@@ -443,15 +491,18 @@ async def publish_system_objects(dest: DestinationApp) -> None:
 
 
 def create_app(dest: DestinationApp) -> web.Application:
-    app = web.Application(middlewares=[error_middleware, log_middleware], client_max_size=1024 ** 2)
+    app = web.Application(middlewares=[error_middleware, log_middleware, fault_middleware], client_max_size=1024 ** 2)
     app[STORE] = dest.store
     app[AUTHORITY] = dest.authority
     app[PRIVATE_KEY] = dest.private_key
     app[SITE_NAME] = dest.site_name
+    app[FAULTS] = dest.faults
+    app[QUOTA] = dest.store.quota_bytes
     app.router.add_get("/auth/v1.0", get_auth)
     app.router.add_get("/auth/v1.0/", get_auth)
     app.router.add_get("/healthcheck", healthcheck)
     app.router.add_route("*", r"/v1/{path:.+}", storage)
+    app.router.add_route("*", "/lab/faults", lab_faults)
     app.router.add_get("/", browse_index)
     app.router.add_get("/browse/{container}", browse_container)
     app.router.add_get("/browse/{container}/{object:.+}", browse_object)

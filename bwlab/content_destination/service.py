@@ -13,6 +13,7 @@ from bwlab.clock import Clock
 from bwlab.wire import content_destination as cd
 
 from .auth import DEFAULT_LIFETIME, TokenAuthority
+from .faults import Faults
 from .server import DestinationApp, create_app, publish_system_objects
 from .settings import (PUBLIC_KEY_ID, SettingsError, connection_file_for_swift, ensure_certificate, ensure_content_key,
                        load_settings, write_private)
@@ -50,6 +51,7 @@ class RunningDestination:
     private_key_path: Path | None
     store: Store
     authority: TokenAuthority
+    faults: Faults
     runner: web.AppRunner = field(repr=False)
 
     async def close(self) -> None:
@@ -113,7 +115,8 @@ async def start(options: ServeOptions, clock: Clock) -> RunningDestination:
         raise
     return RunningDestination(url=f"{scheme}://{_url_host(hosts[0])}:{port}", auth_urls=auth_urls,
                               connection_path=connection_path, connection=connection, certificate_path=cert_path,
-                              private_key_path=private_key_path, store=store, authority=authority, runner=runner)
+                              private_key_path=private_key_path, store=store, authority=authority,
+                              faults=dest.faults, runner=runner)
 
 
 def _url_host(host: str) -> str:

@@ -338,9 +338,10 @@ class Store:
             raise TooLarge(f"an object is at most {MAX_OBJECT_SIZE} bytes")
         if _read_json(objects.parent / "container.json") is None:
             raise NotFound("no such container")
+        used = None
         if self.quota_bytes is not None:
             used = sum(c.bytes_used for c in await self.containers(account))
-            if used + (content_length or 0) > self.quota_bytes:
+            if used + (content_length if content_length is not None else 1) > self.quota_bytes:
                 raise InsufficientStorage("the content destination is full (its quota is used up)")
         data = self._under(objects / f"{disk_name(name)}.{secrets.token_hex(6)}.data")
         digest = hashlib.md5(usedforsecurity=False)
@@ -356,6 +357,8 @@ class Store:
                     size += len(chunk)
                     if size > MAX_OBJECT_SIZE:
                         raise TooLarge(f"an object is at most {MAX_OBJECT_SIZE} bytes")
+                    if used is not None and self.quota_bytes is not None and used + size > self.quota_bytes:
+                        raise InsufficientStorage("the content destination is full (its quota is used up)")
                     digest.update(chunk)
                     await loop.run_in_executor(None, f.write, chunk)
                 await loop.run_in_executor(None, _flush_sync, f)

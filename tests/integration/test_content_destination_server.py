@@ -161,6 +161,15 @@ async def test_a_full_destination_answers_507_and_keeps_nothing(destination):
     status, _, body = await c.call("PUT", "/rec/b.mkv", data=b"b" * 100_000)
     assert status == 507 and json.loads(body)["error"]["code"] == "insufficient_storage"
     assert (await c.call("HEAD", "/rec/b.mkv"))[0] == 404
+
+    async def chunks():  # a chunked upload (no Content-Length) is cut off once over the quota
+        for _ in range(10):
+            yield b"c" * 10_000
+
+    status, _, _ = await c.call("PUT", "/rec/c.mkv", data=chunks())
+    assert status == 507
+    assert (await c.call("HEAD", "/rec/c.mkv"))[0] == 404
+    assert not [f for f in (c.running.store.root).rglob("*.data") if f.name.startswith("c.mkv")]
     _, listing_headers, _ = await c.call("HEAD", "/rec")
     assert listing_headers["X-Container-Object-Count"] == "1"
 
@@ -271,3 +280,49 @@ def test_serve_refuses_a_busy_port_clearly(tmp_path):
         done = _cli("serve", "--dir", str(tmp_path / "cd"), "--port", str(port), check=False)
     assert done.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in done.stderr
 
+
+
+async def test_lab_faults_on_the_destination_path(destination):
+    c = await destination()
+    auth = _basic(c.running.connection.blob_api_user_name, c.running.connection.blob_api_key)
+    faults = c.base + "/lab/faults"
+
+    async def arm(doc):
+        async with c.session.put(faults, json=doc, headers=auth) as r:
+            return r.status, await r.json()
+
+    async with c.session.put(faults, json={"status": 503}) as r:
+        assert r.status == 401  # the fault API needs the destination's credentials
+    status, body = await arm({"status": 999})
+    assert status == 400 and "status" in body["error"]["message"]
+    status, body = await arm({"surprise": 1})
+    assert status == 400 and "surprise" in body["error"]["message"]
+    assert (await arm({}))[1]["status"] is None  # nothing was armed by the refused ones
+
+    # a status on the next N requests, nothing stored meanwhile
+    status, body = await arm({"status": 503, "count": 2})
+    assert status == 200 and body["count"] == 2
+    assert (await c.call("PUT", "/rec"))[0] == 503
+    assert (await c.call("PUT", "/rec"))[0] == 503
+    assert (await c.call("HEAD", "/rec"))[0] == 404
+    assert (await c.call("PUT", "/rec"))[0] == 201
+
+    # a wrong capabilities Etag: "object corrupt"
+    await arm({"corrupt_capabilities_etag": True})
+    _, headers, body = await c.call("GET", "/System/Capabilities.json")
+    with pytest.raises(cd.ContentDestinationError, match="object corrupt"):
+        cd.Capabilities.parse(body, headers["Etag"])
+
+    # token expiry: every token forgotten, the client logs in again
+    await arm({"revoke_tokens": True})
+    assert (await c.call("HEAD", "/rec"))[0] == 401
+    assert (await c.login()).status == 200
+
+    # a full destination, until the faults are cleared
+    await arm({"full": True})
+    assert (await c.call("PUT", "/rec/a.mkv", data=b"a"))[0] == 507
+    async with c.session.delete(faults, headers=auth) as r:
+        assert (await r.json())["corrupt_capabilities_etag"] is False
+    assert (await c.call("PUT", "/rec/a.mkv", data=b"a"))[0] == 201
+    _, headers, body = await c.call("GET", "/System/Capabilities.json")
+    assert cd.Capabilities.parse(body, headers["Etag"]).supports(cd.STORE_BOOKMARKS)
