@@ -7,6 +7,7 @@ pages with decryption, and the connection-file and decrypt commands."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -57,7 +58,8 @@ async def destination(tmp_path):
 
     async def make(**kw):
         running = await start(ServeOptions(directory=tmp_path / "cd", port=0, **kw), clock)
-        ctx = ssl.create_default_context(cadata=running.connection.certificates_pem())
+        pinned = running.connection.certificates_pem()
+        ctx = ssl.create_default_context(cadata=pinned) if pinned else False
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx))
         opened.append((running, session))
         client = Client(running, session)
@@ -326,3 +328,20 @@ async def test_lab_faults_on_the_destination_path(destination):
     assert (await c.call("PUT", "/rec/a.mkv", data=b"a"))[0] == 201
     _, headers, body = await c.call("GET", "/System/Capabilities.json")
     assert cd.Capabilities.parse(body, headers["Etag"]).supports(cd.STORE_BOOKMARKS)
+
+
+async def test_a_put_without_length_or_chunking_gets_411(destination):
+    c = await destination(https=False)
+    assert (await c.call("PUT", "/rec"))[0] == 201
+    port = c.running.runner.addresses[0][1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(f"PUT /v1/AUTH_bwc/rec/x.mkv HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Auth-Token: {c.token}\r\n"
+                     "Connection: close\r\n\r\n".encode())
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 10)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    assert status_line.split()[1] == b"411"
+    assert (await c.call("HEAD", "/rec/x.mkv"))[0] == 404
