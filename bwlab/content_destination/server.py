@@ -349,11 +349,18 @@ async def browse_index(request: web.Request) -> web.Response:
     store, account = request.app[STORE], request.app[AUTHORITY].account
     containers = await store.containers(account)
     recordings = [c for c in containers if c.name not in SYSTEM_CONTAINERS]
+    names = {}  # "Name (UserID)" as the README recommends, from the Users/ and Devices/ objects
+    for listing in (cd.USERS_CONTAINER, cd.DEVICES_CONTAINER):
+        if any(c.name == listing for c in containers):
+            for o in await store.objects(account, listing):
+                nice = _decoded(o.metadata).get("Name")
+                names[o.name] = f"{nice} ({o.name})" if nice else o.name
     rows = []
     for c in recordings:
         m = _decoded(c.metadata)
+        user, camera = m.get("Userid", ""), m.get("Bwcserialnumber", "")
         rows.append(f"<tr><td><a href='/browse/{quote(c.name, safe='')}'>{html.escape(c.name)}</a></td>"
-                    f"<td>{html.escape(m.get('Userid', ''))}</td><td>{html.escape(m.get('Bwcserialnumber', ''))}</td>"
+                    f"<td>{html.escape(names.get(user, user))}</td><td>{html.escape(names.get(camera, camera))}</td>"
                     f"<td>{html.escape(m.get('Triggerontimeiso', ''))}</td>"
                     f"<td>{html.escape(m.get('Triggeron', ''))} / {html.escape(m.get('Triggeroff', ''))}</td>"
                     f"<td>{_status(c)}</td><td>{c.object_count}</td><td>{c.bytes_used}</td></tr>")

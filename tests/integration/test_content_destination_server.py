@@ -212,7 +212,7 @@ async def test_browse_pages_show_recordings_and_decrypt_clips(destination):
         assert r.status == 401
     async with c.session.get(c.base + "/", headers=auth) as r:
         page = await r.text()
-    assert name in page and "B8A44F000003" in page and "Complete" in page and "Åsa" in page
+    assert name in page and "B8A44F000003" in page and "Complete" in page and "Åsa (user-1)" in page
     async with c.session.get(f"{c.base}/browse/{name}", headers=auth) as r:
         page = await r.text()
     assert clip in page and "decrypted" in page and "StartTime".lower() in page.lower()
