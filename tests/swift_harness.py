@@ -228,26 +228,6 @@ def start_swift(root: Path, *, token_life: int = 86400, log_level: str = "INFO",
     ports = {name: _free_port() for name in ("account", "container", "object", "proxy", "memcached")}
     cluster = SwiftCluster(root=root, proxy_port=ports["proxy"], memcached_port=ports["memcached"])
     try:
-        # rings, the three built in parallel with the real swift-ring-builder
-        builder = _script("swift-ring-builder")
-        steps = {name: [[builder, str(swift_dir / f"{name}.builder"), "create", "4", "1", "1"],
-                        [builder, str(swift_dir / f"{name}.builder"), "add",
-                         f"r1z1-127.0.0.1:{ports[name]}/d1", "100"],
-                        [builder, str(swift_dir / f"{name}.builder"), "rebalance"]]
-                 for name in ("account", "container", "object")}
-        for i in range(3):
-            running = [(name, subprocess.Popen(cmds[i], stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
-                       for name, cmds in steps.items()]
-            for name, proc in running:
-                out, _ = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
-                # rebalance exits 1 with a warning on a one-device ring ("balance" is fine)
-                if proc.returncode not in (0, 1) or (i < 2 and proc.returncode != 0):
-                    raise RuntimeError(f"swift-ring-builder {' '.join(steps[name][i][2:])} for {name}: "
-                                       f"status {proc.returncode}: {out.decode(errors='replace')}")
-        for name in ("account", "container", "object"):
-            if not (swift_dir / f"{name}.ring.gz").exists():
-                raise RuntimeError(f"swift-ring-builder wrote no {name}.ring.gz")
-
         memcached_cmd = [shutil.which("memcached") or "/usr/bin/memcached", "-l", "127.0.0.1",
                          "-p", str(ports["memcached"]), "-U", "0", "-m", "16", "-t", "1"]
         if os.geteuid() == 0:
@@ -263,10 +243,35 @@ def start_swift(root: Path, *, token_life: int = 86400, log_level: str = "INFO",
             path.write_text(text)
             commands[name] = [_script(f"swift-{name}-server"), str(path), "--verbose"]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        for name, cmd in commands.items():
+
+        def launch(name: str) -> None:
             with open(logs / f"{name}.log", "ab") as out:
-                cluster.processes[name] = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                cluster.processes[name] = subprocess.Popen(commands[name], stdout=out, stderr=subprocess.STDOUT,
                                                            stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+
+        # memcached and the storage servers need no ring to start: they start while the rings are built
+        for name in ("memcached", "account", "container", "object"):
+            launch(name)
+
+        # rings, the three built in parallel with the real swift-ring-builder
+        builder = _script("swift-ring-builder")
+        steps = {name: [[builder, str(swift_dir / f"{name}.builder"), "create", "4", "1", "1"],
+                        [builder, str(swift_dir / f"{name}.builder"), "add",
+                         f"r1z1-127.0.0.1:{ports[name]}/d1", "100"],
+                        [builder, str(swift_dir / f"{name}.builder"), "rebalance"]]
+                 for name in ("account", "container", "object")}
+        for i in range(3):
+            running = [(name, subprocess.Popen(cmds[i], stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+                       for name, cmds in steps.items()]
+            for name, proc in running:
+                out, _ = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
+                if proc.returncode != 0:
+                    raise RuntimeError(f"swift-ring-builder {' '.join(steps[name][i][2:])} for {name}: "
+                                       f"status {proc.returncode}: {out.decode(errors='replace')}")
+        for name in ("account", "container", "object"):
+            if not (swift_dir / f"{name}.ring.gz").exists():
+                raise RuntimeError(f"swift-ring-builder wrote no {name}.ring.gz")
+        launch("proxy")
         for name, proc in cluster.processes.items():
             _wait_port(ports[name], deadline, proc, name)
 
