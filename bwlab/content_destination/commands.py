@@ -35,7 +35,7 @@ def add_parser(sub) -> None:
                        help="where it keeps its objects, keys and connection file (default: DATA_DIR/content-destination)")
     serve.add_argument("--data-dir", type=Path, default=None, help=argparse.SUPPRESS)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8443, help="port (default 8443; 0: any free port)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080, as Axis's example server; 0: any free port)")
     serve.add_argument("--encrypt", action="store_true",
                        help="make an RSA key pair and ask for end-to-end encryption (stays on once on)")
     serve.add_argument("--http", action="store_true", help="plain HTTP (no certificate; for debugging only)")

@@ -24,7 +24,7 @@ from .store import Store
 class ServeOptions:
     directory: Path
     host: str = "127.0.0.1"
-    port: int = 8443
+    port: int = 8080
     encrypt: bool = False
     https: bool = True
     url_hosts: tuple[str, ...] = ()
