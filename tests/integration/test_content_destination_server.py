@@ -375,3 +375,9 @@ def test_serve_refuses_bad_categories_naming_the_file(tmp_path):
     done = _cli("serve", "--dir", str(tmp_path / "cd"), "--port", "0", "--categories", str(bad), check=False)
     assert done.returncode == 2 and str(bad) in done.stderr and "Categories.json[0]" in done.stderr
     assert not (tmp_path / "cd").exists()
+
+
+def test_serve_refuses_a_bad_site_name_and_keeps_nothing(tmp_path):
+    done = _cli("serve", "--dir", str(tmp_path / "cd"), "--port", "0", "--site-name", "s" * 65, check=False)
+    assert done.returncode == 2 and "--site-name" in done.stderr
+    assert not (tmp_path / "cd" / "destination.json").exists()
