@@ -381,3 +381,13 @@ def test_serve_refuses_a_bad_site_name_and_keeps_nothing(tmp_path):
     done = _cli("serve", "--dir", str(tmp_path / "cd"), "--port", "0", "--site-name", "s" * 65, check=False)
     assert done.returncode == 2 and "--site-name" in done.stderr
     assert not (tmp_path / "cd" / "destination.json").exists()
+
+
+async def test_every_api_request_is_logged_with_its_status(destination, caplog):
+    caplog.set_level("INFO", logger="bwlab.content_destination.server")
+    c = await destination()
+    await c.call("PUT", "/rec")
+    await c.call("HEAD", "/rec", token="AUTH_tkbad")
+    lines = [r.getMessage() for r in caplog.records if r.name == "bwlab.content_destination.server"]
+    assert "GET /auth/v1.0 200" in lines and "PUT /v1/AUTH_bwc/rec 201" in lines
+    assert "HEAD /v1/AUTH_bwc/rec 401" in lines
