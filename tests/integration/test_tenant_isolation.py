@@ -310,3 +310,137 @@ def test_the_proof_names_the_organization_and_the_code():
     assert not authorization.verify_proof(ca, "org_b", "1A2B-3C4D-5E6F-7081", proof)
     assert not authorization.verify_proof(ca, "org_a", "1A2B-3C4D-5E6F-7082", proof)
     assert not authorization.verify_proof(ca, "org_a", "1A2B-3C4D-5E6F-7081", "not-base64!")
+
+
+# ---------------------------------------------------------------------------------------------
+# Two organizations, each with a real camera (firmware stub) of the same serial, stream at once.
+
+HARBOUR = """
+name = "harbour"
+[[accounts]]
+email = "admin@harbour.test"
+name = "Hana Admin"
+password = "harbour-admin-pass"
+[[accounts]]
+email = "operator@harbour.test"
+name = "Hugo Operator"
+password = "harbour-operator-pass"
+[organization]
+name = "Harbour Watch"
+owner = "admin@harbour.test"
+members = [{ email = "operator@harbour.test", role = "operator" }]
+[[systems]]
+name = "Harbour station"
+admin_password = "harbour-manager-pass"
+region = "eu"
+key = { generate = true, name = "Harbour key" }
+[[systems.profiles]]
+name = "Remote live"
+streaming = true
+live_stream_on_record = true
+remote_activation = true
+remote_mode = "always"
+[[systems.camera_users]]
+name = "Rita Nilsson"
+profile = "Remote live"
+[[systems.docks]]
+name = "Dock H"
+bays = 2
+[[systems.cameras]]
+serial = "%s"
+model = "W100"
+camera_user = "Rita Nilsson"
+dock = "Dock H"
+bay = 1
+""" % VICTIM_SERIAL
+
+
+async def _live(viewer, stream_id: str) -> dict:
+    return await viewer.session.get(f"/api/cloud/orgs/{viewer.org_id}/streams/{stream_id}")
+
+
+async def _online(viewer, user_name: str) -> dict | None:
+    users = (await viewer.session.get(f"/api/cloud/orgs/{viewer.org_id}/camera-users"))["camera_users"]
+    return next((u for u in users if u["name"] == user_name and u["online"]), None)
+
+
+# covers: S13, S17, D3, D4, D5, D6, D8
+async def test_two_organizations_with_cameras_of_the_same_serial_stream_undisturbed(
+        appliance, demo_lab, demo_fleet, demo_viewer, tmp_path, poll):
+    from bwlab.apply import apply_scenario
+    from bwlab.scenario import load_scenario
+    from bwlab.viewer import Viewer
+    from bwlab.wire import envelope
+    from firmware_stub.fleet import Fleet
+
+    path = tmp_path / "harbour.toml"
+    path.write_text(HARBOUR)
+    scenario, _ = load_scenario(path)
+    harbour = await apply_scenario(scenario, appliance.url, appliance.ca_pem, appliance.lab_token)
+    demo = await demo_fleet({VICTIM_SERIAL})
+    other = Fleet(url=appliance.url, ca_pem=appliance.ca_pem, lab_token=appliance.lab_token, clock=appliance.clock)
+    try:
+        await other.start(scenario, only={VICTIM_SERIAL})
+        async with Viewer(appliance.url, appliance.ca_pem, email="operator@harbour.test",
+                          password="harbour-operator-pass", link=harbour.systems[0].link,
+                          clock=appliance.clock) as hv:
+            anna, rita = demo.cameras[VICTIM_SERIAL], other.cameras[VICTIM_SERIAL]
+            await demo.undock(VICTIM_SERIAL)
+            await other.undock(VICTIM_SERIAL)
+            await poll(lambda: _online(demo_viewer, "Anna Berg"), "Anna's camera online in Demo Security", 10)
+            await poll(lambda: _online(hv, "Rita Nilsson"), "Rita's camera online in Harbour Watch", 10)
+
+            # D3: Anna presses record; only Demo Security sees a stream.
+            await anna.press("record")
+            a = await demo_viewer.wait_for_stream(timeout=10)
+            assert a["user_name"] == "Anna Berg" and await hv.streams("live") == []
+
+            # D4: Harbour's operator starts Rita's camera remotely; Anna's camera is not asked.
+            rita_user = await _online(hv, "Rita Nilsson")
+            started = await hv.session.post(f"/api/cloud/orgs/{hv.org_id}/camera-users/{rita_user['id']}/start")
+            assert started["started"]
+            b = await hv.wait_for_stream(timeout=10)
+            assert b["user_name"] == "Rita Nilsson" and b["serial"] == a["serial"] == VICTIM_SERIAL
+            assert b["system_id"] != a["system_id"]
+            assert [s["id"] for s in await demo_viewer.streams("live")] == [a["id"]]
+            assert [s["id"] for s in await hv.streams("live")] == [b["id"]]
+
+            # Each viewer decrypts its own stream live; neither reaches nor opens the other's.
+            seen_a, seen_b = await asyncio.gather(demo_viewer.watch(a["id"], seconds=2.0),
+                                                  hv.watch(b["id"], seconds=2.0))
+            assert seen_a.user_name == "Anna Berg" and seen_a.video_frames > 0 and not seen_a.ended
+            assert seen_b.user_name == "Rita Nilsson" and seen_b.video_frames > 0 and not seen_b.ended
+            for viewer, foreign in ((demo_viewer, b), (hv, a)):
+                with pytest.raises(ApiError) as hidden:
+                    await _live(viewer, foreign["id"])
+                assert hidden.value.status == 404
+                with pytest.raises(Exception):
+                    envelope.unwrap_content_key(viewer.key.private_key, foreign["id"], foreign["wrapped_key"])
+
+            # D6: an acknowledgement makes only its own camera vibrate.
+            await demo_viewer.session.post(f"/api/cloud/orgs/{demo_viewer.org_id}/streams/{a['id']}/acknowledge")
+            await poll(lambda: anna.vibrations >= 1, "Anna's camera to vibrate")
+            assert rita.vibrations == 0
+
+            # D5: Rita's long press ends Rita's stream; Anna's goes on and keeps being stored.
+            await rita.press("record", "long")
+            await poll(lambda: _ended(hv, b["id"]), "Rita's stream to end")
+            before = anna.chunks_acked
+            await poll(lambda: anna.chunks_acked >= before + 5, "Anna's camera to keep streaming", 10)
+            assert (await _live(demo_viewer, a["id"]))["live"]
+            await anna.press("record", "long")
+            await poll(lambda: _ended(demo_viewer, a["id"]), "Anna's stream to end")
+            await poll(lambda: anna.unacked == 0 and rita.unacked == 0, "every chunk acknowledged")
+
+            # Every chunk each camera sent is stored in its own recording, and each plays whole.
+            for viewer, stream, camera in ((demo_viewer, a, anna), (hv, b, rita)):
+                recording = await _live(viewer, stream["id"])
+                assert recording["chunks"] == camera.chunks_sent and recording["end_reason"] != "certificate_expired"
+                played = await viewer.watch(stream["id"], recording=True)
+                assert played.seqs == list(range(camera.chunks_sent)) and played.video_frames > 0
+    finally:
+        await other.close()
+
+
+async def _ended(viewer, stream_id: str) -> bool:
+    return not (await _live(viewer, stream_id))["live"]
