@@ -444,3 +444,23 @@ async def test_two_organizations_with_cameras_of_the_same_serial_stream_undistur
 
 async def _ended(viewer, stream_id: str) -> bool:
     return not (await _live(viewer, stream_id))["live"]
+
+
+# covers: S15, S13
+async def test_another_systems_list_with_the_same_serials_leaves_the_licence_count_alone(appliance, demo_lab, attacker,
+                                                                                        travel, poll):
+    """S15 counts a camera per day while it is assigned to a streaming camera user. Another
+    organization's system listing the same serials must not close the demo's periods."""
+    async with appliance.session() as admin:
+        await admin.sign_in_cloud("admin@demo.bwlab.test", "demo-admin-pass")
+        url = f"/api/cloud/orgs/{demo_lab.org_id}/licence"
+        today = await poll(lambda: _today_cameras(admin, url), "the demo's cameras to be counted")
+        serials = [f"B8A44F00010{i}" for i in range(1, 7)]
+        await attacker.register_cameras([{"id": "usr_x", "name": "X", "streaming": False,
+                                          "cameras": [{"serial": s, "model": "W110"} for s in serials]}])
+        await travel(2 * 86400)
+        assert await _today_cameras(admin, url) == today
+
+
+async def _today_cameras(admin: Session, url: str) -> int:
+    return (await admin.get(url))["daily"][-1]["cameras"]
