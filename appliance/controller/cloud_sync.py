@@ -6,8 +6,10 @@ S3) — the controller sends the cloud its whole list again (``cloud/system_sync
 user's id and name, whether their profile streams and with which remote activation (S7), and
 their cameras; and every camera registered in the system, assigned or not (the device hub accepts
 a camera only once its system has told the cloud about it, issue 10). Docking a camera the cloud
-has not heard of yet sends the list at once, before the camera can reach the hub. It goes over the controller's own network settings (proxy) with the token the
-cloud gave it, like every other call of the Manager to the cloud.
+has not heard of yet sends the list at once, before the camera can reach the hub. It goes over
+the controller's own network settings (proxy) with the token the cloud gave it, like every other
+call of the Manager to the cloud. One system's lists are sent one at a time, each read when its
+turn comes, so an older list never lands after a newer one.
 
 A change marks the system; a single task sends the marked systems after a short debounce (a
 scenario or the Manager changes many things in a row) and, when the cloud cannot be reached,
@@ -57,6 +59,7 @@ class CameraUserSync:
         self.app = app
         self.status: dict[str, SyncStatus] = {}
         self._marked: set[str] = set()
+        self._sending: dict[str, asyncio.Lock] = {}  # per system: one list on the way at a time
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._retry: asyncio.TimerHandle | None = None
@@ -127,6 +130,10 @@ class CameraUserSync:
 
     async def push(self, system_id: str, timeout: float = 5.0) -> bool:
         """Send one system's list now; False if it must be tried again."""
+        async with self._sending.setdefault(system_id, asyncio.Lock()):
+            return await self._push(system_id, timeout)
+
+    async def _push(self, system_id: str, timeout: float) -> bool:
         ctx = self.app[APPLIANCE]
         status = self.status.setdefault(system_id, SyncStatus())
         row = await ctx.controller_db.fetchone("SELECT connection, settings FROM ctl_systems WHERE id = ?", (system_id,))
