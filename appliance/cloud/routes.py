@@ -19,7 +19,7 @@ from .. import pki
 from ..auth import (ACCOUNT_KEY, ROLE_KEY, CLOUD_COOKIE, ROLES, clear_cookie, hash_password, new_token, set_cookie,
                     token_hash, verify_password)
 from ..context import APPLIANCE
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from ..errors import BwlabError, Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from ..http import ACCOUNT, ORG_ADMIN, ORG_MEMBER, PUBLIC, access, json_response, read_body
 from .usage import organization_usage, usage_json
 
@@ -27,6 +27,7 @@ routes = web.RouteTableDef()
 
 TRIAL_DAYS = 30  # S3
 AUTHORIZATION_CODE_TTL = 15 * 60  # lab seconds a Manager's authorization code stays valid (S3)
+MAX_OPEN_CODES = 20  # unused, unexpired authorization codes an organization may hold at once
 
 
 def new_id(prefix: str) -> str:
@@ -352,12 +353,18 @@ async def issue_authorization_code(request: web.Request) -> web.Response:
     fingerprint = authorization.key_fingerprint(_device_ca(body.device_ca_pem))
     await _refuse_registered_ca(ctx.db, fingerprint)
     now = ctx.clock.now()
+    org_id = request.match_info["org_id"]
+    open_codes = await ctx.db.fetchone("SELECT COUNT(*) AS n FROM authorization_codes WHERE org_id = ? "
+                                       "AND used_at IS NULL AND expires_at > ?", (org_id, now))
+    if open_codes["n"] >= MAX_OPEN_CODES:
+        raise BwlabError(f"the organization holds {MAX_OPEN_CODES} unused authorization codes; use one or wait "
+                         f"{AUTHORIZATION_CODE_TTL // 60} minutes", code="too_many_authorization_codes", status=429)
     code = authorization.new_code()
     await ctx.db.transaction([
         ("DELETE FROM authorization_codes WHERE expires_at < ?", (now - 86400,)),
         ("INSERT INTO authorization_codes (code_hash, org_id, account_id, device_ca_fingerprint, created_at, "
          "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-         (token_hash(code), request.match_info["org_id"], request[ACCOUNT_KEY].account_id, fingerprint, now,
+         (token_hash(code), org_id, request[ACCOUNT_KEY].account_id, fingerprint, now,
           now + AUTHORIZATION_CODE_TTL)),
     ])
     return json_response({"authorization_code": code, "expires_at": now + AUTHORIZATION_CODE_TTL}, status=201)

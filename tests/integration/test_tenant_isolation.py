@@ -223,7 +223,7 @@ async def _refused(call, status: int, code: str) -> None:
 
 
 # covers: S3
-async def test_an_authorization_code_is_used_once(appliance, cloud_account):
+async def test_an_authorization_code_is_used_once(appliance, cloud_account, travel):
     account = await cloud_account("owner@codes.test")
     org = await account.post("/api/cloud/orgs", {"name": "Codes"})
     controller = OutsideController(appliance, account, org["id"], "Station one")
@@ -239,6 +239,12 @@ async def test_an_authorization_code_is_used_once(appliance, cloud_account):
     # The same controller (device CA) cannot be connected a second time with a new code either.
     await _refused(controller.code(), 409, "device_ca_registered")
     assert len(await _systems(account, org["id"])) == 1
+    # An organization holds at most 20 open codes at a time; once they expire it may ask again.
+    for _ in range(20):
+        await other.code()
+    await _refused(other.code(), 429, "too_many_authorization_codes")
+    await travel(15 * 60)
+    assert await other.code()
 
 
 # covers: S3
