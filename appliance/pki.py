@@ -21,6 +21,7 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -38,13 +39,16 @@ class CertificateRefused(Exception):
     """A certificate or proof of possession that the hub does not accept; str() says why.
 
     ``authentic`` is true when the camera is who it says it is (the chain and the proof verify)
-    and only the time is wrong: the refusal may then be recorded against its serial.
+    and only the time is wrong: the refusal may then be recorded against ``device``, the
+    (issuer id, serial) the certificate names.
     """
 
-    def __init__(self, message: str, *, authentic: bool = False, code: str = "certificate_refused"):
+    def __init__(self, message: str, *, authentic: bool = False, code: str = "certificate_refused",
+                 device: tuple[str, str] | None = None):
         super().__init__(message)
         self.authentic = authentic
         self.code = code
+        self.device = device
 
 
 def _utc(ts: float) -> dt.datetime:
@@ -176,34 +180,46 @@ def issue_device_cert(ca_key_pem: str, ca_cert_pem: str, csr_pem: str, serial: s
 class VerifiedDevice:
     serial: str
     not_after: float
-    ca_pem: str
+    issuer_id: str  # the key of the trusted CA that signed the certificate (a cloud system id)
 
 
-def verify_device(cert_pem_text: str, trusted_ca_pems: list[str], challenge: bytes, signature: bytes,
+def verify_device(cert_pem_text: str, trusted: Mapping[str, str], challenge: bytes, signature: bytes,
                   now: float) -> VerifiedDevice:
-    """Check a camera's certificate against the connected systems' CAs at lab time ``now``,
-    and its signature over the hub's fresh ``challenge`` (proof of possession: a copied
-    certificate without its key, or a replayed signature, is refused)."""
+    """Check a camera's certificate against the connected systems' CAs (``trusted``: system id →
+    CA PEM) at lab time ``now``, and its signature over the hub's fresh ``challenge`` (proof of
+    possession: a copied certificate without its key, or a replayed signature, is refused).
+
+    The issuing system is the one whose CA *verifies* the chain, not one whose CA merely has the
+    issuer's name (anyone can make a CA with any name); a chain that verifies under two systems'
+    CAs names no system and is refused (issue 10: device identity is (system, serial))."""
     try:
         cert = load_cert(cert_pem_text)
     except ValueError:
         raise CertificateRefused("the certificate is not a PEM X.509 certificate") from None
-    if not trusted_ca_pems:
+    if not trusted:
         raise CertificateRefused("no connected system: no device CA is trusted")
-    cas = [load_cert(p) for p in trusted_ca_pems]
-    issuer = next((ca for ca in cas if ca.subject == cert.issuer), None)
-    if issuer is None:
+    candidates = [(issuer_id, ca) for issuer_id, ca in ((i, load_cert(p)) for i, p in trusted.items())
+                  if ca.subject == cert.issuer]
+    if not candidates:
         raise CertificateRefused("the certificate was not issued by a connected system's device CA")
     not_after = cert.not_valid_after_utc.timestamp()
     expired = now > not_after
     # An expired certificate is still checked in full, at its last valid second, so that the
     # refusal can be told apart from a forgery and recorded against the real camera.
     at = min(now, not_after - 1)
-    verifier = PolicyBuilder().store(Store([issuer])).time(_utc(at)).build_client_verifier()
-    try:
-        verifier.verify(cert, [])
-    except VerificationError as exc:
-        raise CertificateRefused(f"the certificate does not verify: {exc}") from None
+    issuers, failure = [], ""
+    for issuer_id, ca in candidates:
+        verifier = PolicyBuilder().store(Store([ca])).time(_utc(at)).build_client_verifier()
+        try:
+            verifier.verify(cert, [])
+        except VerificationError as exc:
+            failure = str(exc)
+            continue
+        issuers.append(issuer_id)
+    if not issuers:
+        raise CertificateRefused(f"the certificate does not verify: {failure}")
+    if len(issuers) > 1:
+        raise CertificateRefused("the certificate's device CA is registered by more than one system")
     key = cert.public_key()
     if not isinstance(key, ec.EllipticCurvePublicKey):
         raise CertificateRefused("the certificate does not carry an EC key")
@@ -211,13 +227,16 @@ def verify_device(cert_pem_text: str, trusted_ca_pems: list[str], challenge: byt
         key.verify(signature, challenge, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature:
         raise CertificateRefused("the proof of possession does not verify for this certificate") from None
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if not names:
+        raise CertificateRefused("the certificate names no camera (no common name)")
+    serial = str(names[0].value)
     if expired:
         raise CertificateRefused(
             "the certificate expired: the camera has not been docked for more than six days (D1)",
-            authentic=True, code="certificate_expired",
+            authentic=True, code="certificate_expired", device=(issuers[0], serial),
         )
-    serial = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
-    return VerifiedDevice(serial=str(serial), not_after=not_after, ca_pem=cert_pem(issuer))
+    return VerifiedDevice(serial=serial, not_after=not_after, issuer_id=issuers[0])
 
 
 def fingerprint_sha256(pem: str) -> str:

@@ -21,6 +21,7 @@ from ..auth import ACCOUNT_KEY
 from ..context import APPLIANCE
 from ..errors import Conflict, NotFound
 from ..hub.routes import HUB
+from ..hub.streams import DeviceId
 from ..http import ORG_MEMBER, access, json_response
 from .system_sync import synced_camera_users
 
@@ -159,7 +160,7 @@ async def acknowledge(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     account = request[ACCOUNT_KEY]
     registry = request.config_dict[HUB]
-    session = registry.sessions.get(meta["serial"])
+    session = registry.sessions.get(DeviceId(meta["system_id"], meta["serial"]))
     if session is None:
         raise Conflict("the camera is not connected now; try again when it is", code="camera_offline")
     await session.ws.send_str(m.encode(m.Acknowledge(stream_id=meta["id"], operator=account.name)))
@@ -177,8 +178,8 @@ async def camera_users(request: web.Request) -> web.Response:
     org_id = request.match_info["org_id"]
     registry = request.config_dict[HUB]
     rows = await ctx.db.fetchall(
-        "SELECT d.serial, d.state FROM device_state d JOIN cloud_systems s ON s.id = d.cloud_system_id "
-        "WHERE s.org_id = ?", (org_id,))
+        "SELECT d.cloud_system_id, d.serial, d.state FROM device_state d "
+        "JOIN cloud_systems s ON s.id = d.cloud_system_id WHERE s.org_id = ?", (org_id,))
     synced = await synced_camera_users(ctx.db, org_id)
     users: dict[str, dict] = {}
     for u in synced.values():
@@ -190,7 +191,7 @@ async def camera_users(request: web.Request) -> web.Response:
         user = state.get("user") or {}
         if not user.get("id"):
             continue
-        online = r["serial"] in registry.sessions
+        online = DeviceId(r["cloud_system_id"], r["serial"]) in registry.sessions
         listed, current = synced.get(user["id"]), users.get(user["id"])
         if not online:
             if current is not None and current["online"]:
@@ -268,7 +269,7 @@ async def remote_start(request: web.Request) -> web.Response:
         await ctx.db.execute("UPDATE remote_starts SET ok = 0, reason = ? WHERE id = ?", (reason, request_id))
         raise Conflict(_OFFLINE_REASONS[reason], code=reason)
     future: asyncio.Future = asyncio.get_running_loop().create_future()
-    registry.remote_results[request_id] = future
+    registry.remote_results[request_id] = (session.device, future)
     await session.ws.send_str(m.encode(m.RemoteStart(request_id=request_id, operator=account.name)))
     try:
         result = await asyncio.wait_for(future, REMOTE_START_TIMEOUT)

@@ -13,6 +13,10 @@ camera, streaming off) without asking a camera that is not there. What a connect
 about itself (online, recording, streaming) is laid over this list (``cloud/streams.py``), and
 the cameras assigned to users whose profile streams are what the licence count is made of (S15,
 ``cloud/usage.py``). No position, media or key travels here.
+
+The list also names every camera registered in the system (``cameras``, assigned or not): the
+device hub accepts a certificate only for a camera its system registered (issue 10, device
+identity is (system, serial)); a camera dropped from the list is disconnected.
 """
 
 from __future__ import annotations
@@ -26,11 +30,13 @@ from aiohttp import web
 from ..auth import PRINCIPAL_KEY
 from ..context import APPLIANCE
 from ..http import SYSTEM, access, json_response, read_body
+from ..hub.routes import HUB
 from . import usage
 
 routes = web.RouteTableDef()
 
 MAX_CAMERA_USERS = 2000
+MAX_CAMERAS = 4000
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,7 @@ class SyncedCameraUser:
 @dataclass(frozen=True)
 class CameraUserList:
     camera_users: list[SyncedCameraUser] = field(metadata={"max_items": MAX_CAMERA_USERS})
+    cameras: list[AssignedCamera] = field(default_factory=list, metadata={"max_items": MAX_CAMERAS})
 
     def __post_init__(self):
         ids = [u.id for u in self.camera_users]
@@ -72,7 +79,13 @@ async def put_camera_users(request: web.Request) -> web.Response:
                                    (system.cloud_system_id,))
     serials_before = {c["serial"] for r in before for c in json.loads(r["cameras"])}
     assigned = {c.serial: (u.id, u.streaming) for u in body.camera_users for c in u.cameras}
-    statements = await usage.assignment_statements(ctx.db, system.org_id, serials_before, assigned, now)  # S15
+    statements = await usage.assignment_statements(ctx.db, system.org_id, system.cloud_system_id, serials_before,
+                                                   assigned, now)  # S15
+    registered = {c.serial: c.model for c in body.cameras} | {c.serial: c.model for u in body.camera_users
+                                                              for c in u.cameras}
+    statements.append(("DELETE FROM system_cameras WHERE cloud_system_id = ?", (system.cloud_system_id,)))
+    statements += [("INSERT INTO system_cameras (cloud_system_id, serial, model) VALUES (?, ?, ?)",
+                    (system.cloud_system_id, serial, model)) for serial, model in registered.items()]
     statements.append(("DELETE FROM system_camera_users WHERE cloud_system_id = ?", (system.cloud_system_id,)))
     statements += [(
         "INSERT INTO system_camera_users (cloud_system_id, user_id, name, streaming, remote_activation, cameras, "
@@ -81,6 +94,7 @@ async def put_camera_users(request: web.Request) -> web.Response:
          json.dumps([{"serial": c.serial, "model": c.model} for c in u.cameras]), now))
         for u in body.camera_users]
     await ctx.db.transaction(statements)
+    await request.config_dict[HUB].drop_unregistered(system.cloud_system_id, set(registered))
     return json_response({"system": system.cloud_system_id, "camera_users": len(body.camera_users), "synced_at": now})
 
 

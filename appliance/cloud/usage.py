@@ -25,9 +25,10 @@ KEEP_PERIODS = (licences.WINDOW_DAYS + 1) * licences.DAY
 """Closed periods older than the averaging window (plus a day) are pruned."""
 
 
-async def assignment_statements(db: Database, org_id: str, serials_before: set[str],
+async def assignment_statements(db: Database, org_id: str, cloud_system_id: str, serials_before: set[str],
                                 assigned: dict[str, tuple[str, bool]], now: float) -> list[tuple[str, tuple]]:
     """The statements that bring the periods of a system's cameras in step with its new list.
+    A camera is (system, serial): another system's camera with the same serial is not touched.
 
     ``serials_before``: the cameras the system's previous list named; ``assigned``: serial →
     (camera user id, whether that user's profile streams) in the new list."""
@@ -37,7 +38,7 @@ async def assignment_statements(db: Database, org_id: str, serials_before: set[s
         marks = ",".join("?" * len(serials))
         for r in await db.fetchall(
                 f"SELECT serial, org_id, user_id, streaming FROM licence_periods WHERE ended_at IS NULL "
-                f"AND serial IN ({marks})", tuple(serials)):
+                f"AND cloud_system_id = ? AND serial IN ({marks})", (cloud_system_id, *serials)):
             open_rows[r["serial"]] = (r["org_id"], r["user_id"], bool(r["streaming"]))
     statements: list[tuple[str, tuple]] = [
         ("DELETE FROM licence_periods WHERE ended_at IS NOT NULL AND ended_at < ?", (now - KEEP_PERIODS,))]
@@ -45,12 +46,12 @@ async def assignment_statements(db: Database, org_id: str, serials_before: set[s
         fact = assigned.get(serial)
         if fact is not None and open_rows.get(serial) == (org_id, *fact):
             continue
-        statements.append(("UPDATE licence_periods SET ended_at = MAX(started_at, ?) WHERE serial = ? "
-                           "AND ended_at IS NULL", (now, serial)))
+        statements.append(("UPDATE licence_periods SET ended_at = MAX(started_at, ?) WHERE cloud_system_id = ? "
+                           "AND serial = ? AND ended_at IS NULL", (now, cloud_system_id, serial)))
         if fact is not None:
             statements.append((
-                "INSERT INTO licence_periods (org_id, serial, user_id, streaming, started_at) VALUES (?, ?, ?, ?, ?)",
-                (org_id, serial, fact[0], int(fact[1]), now)))
+                "INSERT INTO licence_periods (org_id, cloud_system_id, serial, user_id, streaming, started_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)", (org_id, cloud_system_id, serial, fact[0], int(fact[1]), now)))
     return statements
 
 

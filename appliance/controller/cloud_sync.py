@@ -4,8 +4,12 @@ Whenever something the list depends on may have changed — a camera user, a pro
 a dock (a self-assigned camera takes its user there), or the connection itself (the last step of
 S3) — the controller sends the cloud its whole list again (``cloud/system_sync.py``): each camera
 user's id and name, whether their profile streams and with which remote activation (S7), and
-their cameras. It goes over the controller's own network settings (proxy) with the token the
-cloud gave it, like every other call of the Manager to the cloud.
+their cameras; and every camera registered in the system, assigned or not (the device hub accepts
+a camera only once its system has told the cloud about it, issue 10). Docking a camera the cloud
+has not heard of yet sends the list at once, before the camera can reach the hub. It goes over
+the controller's own network settings (proxy) with the token the cloud gave it, like every other
+call of the Manager to the cloud. One system's lists are sent one at a time, each read when its
+turn comes, so an older list never lands after a newer one.
 
 A change marks the system; a single task sends the marked systems after a short debounce (a
 scenario or the Manager changes many things in a row) and, when the cloud cannot be reached,
@@ -32,6 +36,7 @@ log = logging.getLogger(__name__)
 DEBOUNCE = 0.1
 RETRY_FIRST, RETRY_MAX = 1.0, 60.0
 STOP_TIMEOUT = 5.0
+ENSURE_TIMEOUT = 5.0  # a dock waits at most this long for the cloud to learn of a new camera
 
 
 @dataclass
@@ -40,6 +45,7 @@ class SyncStatus:
     camera_users: int | None = None
     error: str | None = None
     pending: bool = False
+    serials: frozenset[str] = frozenset()  # the cameras of the last list the cloud accepted
 
     def as_dict(self) -> dict[str, Any]:
         return {"synced_at": self.synced_at, "camera_users": self.camera_users, "error": self.error,
@@ -53,6 +59,7 @@ class CameraUserSync:
         self.app = app
         self.status: dict[str, SyncStatus] = {}
         self._marked: set[str] = set()
+        self._sending: dict[str, asyncio.Lock] = {}  # per system: one list on the way at a time
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._retry: asyncio.TimerHandle | None = None
@@ -109,8 +116,24 @@ class CameraUserSync:
             else:
                 pause = RETRY_FIRST
 
-    async def push(self, system_id: str) -> bool:
+    async def ensure_known(self, system_id: str, serial: str) -> None:
+        """Before a docked camera can reach the hub: if the cloud has not been told of it yet, send
+        the list now (a failure leaves the system marked, and the camera is refused until then)."""
+        if serial in self.status.get(system_id, SyncStatus()).serials:
+            return
+        try:
+            if not await self.push(system_id, timeout=ENSURE_TIMEOUT):
+                self.changed(system_id)
+        except Exception:
+            log.exception("camera users of system %s: the sync failed", system_id)
+            self.changed(system_id)
+
+    async def push(self, system_id: str, timeout: float = 5.0) -> bool:
         """Send one system's list now; False if it must be tried again."""
+        async with self._sending.setdefault(system_id, asyncio.Lock()):
+            return await self._push(system_id, timeout)
+
+    async def _push(self, system_id: str, timeout: float) -> bool:
         ctx = self.app[APPLIANCE]
         status = self.status.setdefault(system_id, SyncStatus())
         row = await ctx.controller_db.fetchone("SELECT connection, settings FROM ctl_systems WHERE id = ?", (system_id,))
@@ -119,15 +142,19 @@ class CameraUserSync:
             status.pending = False  # nothing to tell: the system is not connected to the cloud
             return True
         users = await camera_user_list(ctx.controller_db, system_id)
+        cameras = await camera_list(ctx.controller_db, system_id)
         proxy = (json.loads(row["settings"]).get("network") or {}).get("proxy")
-        client = CloudClient(ctx.config.url, ctx.tls.ca_pem, proxy=proxy, token=connection["system_token"])
+        client = CloudClient(ctx.config.url, ctx.tls.ca_pem, proxy=proxy, token=connection["system_token"],
+                             timeout=timeout)
         try:
-            await client.request("PUT", f"/systems/{connection['cloud_system_id']}/camera-users", {"camera_users": users})
+            await client.request("PUT", f"/systems/{connection['cloud_system_id']}/camera-users",
+                                 {"camera_users": users, "cameras": cameras})
         except BwlabError as exc:
             status.error = exc.message
             log.info("camera users of system %s not sent to the cloud: %s", system_id, exc.message)
             return False
         status.synced_at, status.camera_users, status.error = ctx.clock.now(), len(users), None
+        status.serials = frozenset(c["serial"] for c in cameras)
         status.pending = system_id in self._marked
         return True
 
@@ -150,6 +177,12 @@ async def camera_user_list(db, system_id: str) -> list[dict[str, Any]]:
             "cameras": [{"serial": c["serial"], "model": c["model"]} for c in cameras if c["user_id"] == u["id"]],
         })
     return out
+
+
+async def camera_list(db, system_id: str) -> list[dict[str, str]]:
+    """Every camera registered in the system, assigned or not."""
+    rows = await db.fetchall("SELECT serial, model FROM ctl_cameras WHERE system_id = ? ORDER BY serial", (system_id,))
+    return [{"serial": r["serial"], "model": r["model"]} for r in rows]
 
 
 @web.middleware

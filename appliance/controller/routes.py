@@ -19,7 +19,7 @@ from aiohttp import web
 from bwlab import schema
 from bwlab.models import MODELS
 from bwlab.regions import REGIONS
-from bwlab.wire import envelope
+from bwlab.wire import authorization, envelope
 
 from .. import pki
 from ..auth import MANAGER_COOKIE, hash_password, new_token, set_cookie, token_hash, verify_password
@@ -236,7 +236,7 @@ async def _settings(request: web.Request) -> SystemSettings:
 
 
 def _public_connection(connection: dict) -> dict:
-    hidden = {"cloud_token", "system_token", "authorization_code"}
+    hidden = {"cloud_token", "system_token", "authorization_code", "authorization_code_expires_at"}
     return {k: v for k, v in connection.items() if k not in hidden}
 
 
@@ -479,16 +479,26 @@ async def addon_organization(request: web.Request) -> web.Response:
     return json_response(_public_connection(connection))
 
 
+async def _new_authorization_code(request: web.Request, system, connection: dict) -> None:
+    """Ask the cloud for an authorization code bound to this controller's device CA (S3 step 9)."""
+    cloud = await _cloud(request, connection["cloud_token"])
+    issued = await cloud.request("POST", f"/orgs/{connection['org_id']}/authorization-codes",
+                                 {"device_ca_pem": system["device_ca_cert_pem"]})
+    connection.update(authorization_code=issued["authorization_code"],
+                      authorization_code_expires_at=issued["expires_at"])
+
+
 @routes.post(API + "/addon/storage")
 @access(MANAGER)
 async def addon_storage(request: web.Request) -> web.Response:
-    """S3 step 8: the country/region where evidence is stored (S17, T5)."""
+    """S3 step 8: the country/region where evidence is stored (S17, T5); the cloud then issues
+    this controller its authorization code."""
     body = await read_body(request, StorageChoice)
-    connection = await _connection(request)
+    system = await _system(request)
+    connection = json.loads(system["connection"])
     _require_step(connection, "organization_chosen")
+    await _new_authorization_code(request, system, connection)
     connection.update(state="storage_chosen", region=body.region)
-    if "authorization_code" not in connection:
-        connection["authorization_code"] = "-".join(secrets.token_hex(2).upper() for _ in range(4))
     await _save_connection(request, connection)
     return json_response(_public_connection(connection))
 
@@ -496,27 +506,35 @@ async def addon_storage(request: web.Request) -> web.Response:
 @routes.get(API + "/addon/authorization-code")
 @access(MANAGER)
 async def addon_authorization_code(request: web.Request) -> web.Response:
-    """S3 step 9: the Manager's authorization code, to copy into the last step."""
-    connection = await _connection(request)
+    """S3 step 9: the Manager's authorization code, to copy into the last step (a new one once
+    the last has expired)."""
+    system = await _system(request)
+    connection = json.loads(system["connection"])
     _require_step(connection, "storage_chosen")
-    return json_response({"authorization_code": connection["authorization_code"]})
+    if _ctx(request).clock.now() >= connection.get("authorization_code_expires_at", 0):
+        await _new_authorization_code(request, system, connection)
+        await _save_connection(request, connection)
+    return json_response({"authorization_code": connection["authorization_code"],
+                          "expires_at": connection["authorization_code_expires_at"]})
 
 
 @routes.post(API + "/addon/finish")
 @access(MANAGER)
 async def addon_finish(request: web.Request) -> web.Response:
-    """S3 steps 10–11: paste the code and Finish; the cloud registers the system's device CA
-    and starts the 30-day trial licence."""
+    """S3 steps 10–11: paste the code and Finish; the controller proves it holds its device CA
+    key, the cloud registers that CA and starts the 30-day trial licence."""
     body = await read_body(request, Finish)
     system = await _system(request)
     connection = json.loads(system["connection"])
     _require_step(connection, "storage_chosen")
-    if not secrets.compare_digest(body.authorization_code.strip().upper(), connection["authorization_code"]):
+    code = authorization.normalise(body.authorization_code)
+    if not secrets.compare_digest(code.encode(), connection["authorization_code"].encode()):
         raise Conflict("the authorization code does not match this Manager's code", code="bad_authorization_code")
     cloud = await _cloud(request, connection["cloud_token"])
     result = await cloud.request("POST", f"/orgs/{connection['org_id']}/systems", {
-        "name": system["name"], "authorization_code": connection["authorization_code"],
+        "name": system["name"], "authorization_code": code,
         "device_ca_pem": system["device_ca_cert_pem"], "region": connection["region"],
+        "proof": authorization.sign_proof(pki.load_key(system["device_ca_key_pem"]), connection["org_id"], code),
     })
     try:
         await cloud.request("DELETE", "/sessions/current")
@@ -525,8 +543,8 @@ async def addon_finish(request: web.Request) -> web.Response:
             state="connected", cloud_system_id=result["id"], system_token=result["system_token"],
             hub_url=result["hub_url"], connected_at=_ctx(request).clock.now(),
         )
-        connection.pop("cloud_token", None)
-        connection.pop("authorization_code", None)
+        for key in ("cloud_token", "authorization_code", "authorization_code_expires_at"):
+            connection.pop(key, None)
         await _save_connection(request, connection)
     return json_response(_public_connection(connection))
 
@@ -867,14 +885,16 @@ async def add_camera(request: web.Request) -> web.Response:
         key = "sim_pin" if body.sim_pin else "apn"
         raise InvalidInput(f"{key}: the {body.model} has no LTE modem, so it takes no SIM PIN or APN", path=key)
     serial = body.serial.upper()
-    if await ctx.controller_db.fetchone("SELECT 1 FROM ctl_cameras WHERE serial = ?", (serial,)):
+    system_id = request.match_info["system_id"]
+    if await ctx.controller_db.fetchone("SELECT 1 FROM ctl_cameras WHERE system_id = ? AND serial = ?",
+                                        (system_id, serial)):
         raise Conflict(f"camera {serial} is registered already", code="exists")
     await ctx.controller_db.execute(
         "INSERT INTO ctl_cameras (serial, system_id, model, imei, sim_pin, apn, camera_user_id, self_assign, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (serial, request.match_info["system_id"], body.model, body.imei, body.sim_pin, body.apn,
          user["id"] if user else None, int(body.self_assign), ctx.clock.now()))
-    row = await ctx.controller_db.fetchone("SELECT * FROM ctl_cameras WHERE serial = ?", (serial,))
+    row = await _camera_row(request, serial)
     return json_response(_camera_json(row, ctx.clock.now()), status=201)
 
 
@@ -907,8 +927,8 @@ async def update_camera(request: web.Request) -> web.Response:
         raise InvalidInput(f"{key}: the {row['model']} has no LTE modem, so it takes no SIM PIN or APN", path=key)
     await ctx.controller_db.execute(
         "UPDATE ctl_cameras SET camera_user_id = ?, self_assign = ?, sim_pin = COALESCE(?, sim_pin), "
-        "apn = COALESCE(?, apn) WHERE serial = ?",
-        (user_id, int(self_assign), body.sim_pin, body.apn, row["serial"]))
+        "apn = COALESCE(?, apn) WHERE system_id = ? AND serial = ?",
+        (user_id, int(self_assign), body.sim_pin, body.apn, row["system_id"], row["serial"]))
     row = await _camera_row(request, row["serial"])
     return json_response(_camera_json(row, ctx.clock.now()))
 
@@ -917,7 +937,8 @@ async def update_camera(request: web.Request) -> web.Response:
 @access(MANAGER)
 async def remove_camera(request: web.Request) -> web.Response:
     row = await _camera_row(request, request.match_info["serial"])
-    await _ctx(request).controller_db.execute("DELETE FROM ctl_cameras WHERE serial = ?", (row["serial"],))
+    await _ctx(request).controller_db.execute("DELETE FROM ctl_cameras WHERE system_id = ? AND serial = ?",
+                                              (row["system_id"], row["serial"]))
     return json_response({"deleted": row["serial"]})
 
 
@@ -1008,20 +1029,23 @@ async def dock_camera(request: web.Request) -> web.Response:
     not_after = pki.load_cert(cert).not_valid_after_utc.timestamp()
     await ctx.controller_db.execute(
         "UPDATE ctl_cameras SET dock_id = ?, bay = ?, docked_user_id = ?, last_docked_at = ?, cert_serial = ?, "
-        "cert_not_after = ? WHERE serial = ?",
-        (dock["id"], bay, user_id, now, str(pki.load_cert(cert).serial_number), not_after, camera["serial"]))
+        "cert_not_after = ? WHERE system_id = ? AND serial = ?",
+        (dock["id"], bay, user_id, now, str(pki.load_cert(cert).serial_number), not_after, system["id"],
+         camera["serial"]))
+    await request.config_dict[CAMERA_USER_SYNC].ensure_known(system["id"], camera["serial"])  # issue 10
     if body.modem is not None and MODELS[camera["model"]].lte:
         alert = body.modem.dock_alert
         await ctx.controller_db.execute(
-            "UPDATE ctl_cameras SET sim_status = ?, sim_alert = ?, sim_alert_at = ? WHERE serial = ?",
-            (body.modem.sim_status, alert, now if alert else None, camera["serial"]))
+            "UPDATE ctl_cameras SET sim_status = ?, sim_alert = ?, sim_alert_at = ? WHERE system_id = ? AND serial = ?",
+            (body.modem.sim_status, alert, now if alert else None, system["id"], camera["serial"]))
     return json_response(await _provisioning(request, system, camera["serial"], cert, not_after, user_id), status=201)
 
 
 async def _provisioning(request: web.Request, system, serial: str, cert: str, not_after: float,
                         user_id: str | None) -> dict:
     ctx = _ctx(request)
-    camera = await ctx.controller_db.fetchone("SELECT * FROM ctl_cameras WHERE serial = ?", (serial,))
+    camera = await ctx.controller_db.fetchone("SELECT * FROM ctl_cameras WHERE system_id = ? AND serial = ?",
+                                              (system["id"], serial))
     connection = json.loads(system["connection"])
     settings = schema.from_mapping(SystemSettings, json.loads(system["settings"]))
     key = await ctx.controller_db.fetchone("SELECT public_key, fingerprint FROM ctl_keys WHERE system_id = ? AND active = 1",
@@ -1066,5 +1090,6 @@ async def undock_camera(request: web.Request) -> web.Response:
     row = await ctx.controller_db.fetchone("SELECT serial FROM ctl_cameras WHERE dock_id = ? AND bay = ?", (dock["id"], bay))
     if row is None:
         raise Conflict(f"bay {bay} of {dock['name']} is empty", code="bay_empty")
-    await ctx.controller_db.execute("UPDATE ctl_cameras SET dock_id = NULL, bay = NULL WHERE serial = ?", (row["serial"],))
+    await ctx.controller_db.execute("UPDATE ctl_cameras SET dock_id = NULL, bay = NULL WHERE system_id = ? AND serial = ?",
+                                    (dock["system_id"], row["serial"]))
     return json_response({"serial": row["serial"], "undocked_at": ctx.clock.now()})

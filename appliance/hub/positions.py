@@ -30,7 +30,7 @@ from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import positions as wire_positions
 
 from ..db import Database
-from .streams import MAX_SEQ_GAP, RETENTION, ChunkRejected, EvidenceStore, StreamHub
+from .streams import MAX_SEQ_GAP, RETENTION, ChunkRejected, DeviceId, EvidenceStore, StreamHub
 
 log = logging.getLogger(__name__)
 
@@ -45,21 +45,21 @@ class Container:
     id: str
     kind: str  # "stream" | "track"
     org_id: str
-    serial: str
+    device: DeviceId
     user_id: str
     user_name: str
     wrapped_key: dict
     started_at: float
 
     def message(self) -> dict:
-        return {"type": "container", "id": self.id, "kind": self.kind, "serial": self.serial,
+        return {"type": "container", "id": self.id, "kind": self.kind, "serial": self.device.serial,
                 "user_id": self.user_id, "user_name": self.user_name, "wrapped_key": self.wrapped_key,
                 "started_at": self.started_at}
 
 
 @dataclass
 class _Camera:
-    serial: str
+    device: DeviceId
     container: Container
     frames: deque = field(default_factory=lambda: deque(maxlen=FEED_MAX_PER_CAMERA))  # (t, container, seq, frame)
     closed: bool = False
@@ -69,7 +69,7 @@ class _Camera:
 class _Track:
     id: str
     org_id: str
-    serial: str
+    device: DeviceId
     region: str
     upload_key: bytes
     ended_at: float | None
@@ -96,15 +96,15 @@ class PositionHub:
         self.streams = streams
         self._tracks: dict[str, _Track] = {}
         self._containers: dict[str, Container] = {}  # open containers seen by the feed
-        self._cameras: dict[str, dict[str, _Camera]] = {}  # org → serial → feed state
+        self._cameras: dict[str, dict[DeviceId, _Camera]] = {}  # org → camera → feed state
         self._subscribers: dict[str, set[asyncio.Queue]] = {}
 
     async def load(self) -> None:
         rows = await self.db.fetchall(
-            "SELECT id, org_id, serial, region, upload_key, ended_at, last_seq FROM location_tracks")
+            "SELECT id, org_id, cloud_system_id, serial, region, upload_key, ended_at, last_seq FROM location_tracks")
         for r in rows:
-            self._tracks[r["id"]] = _Track(r["id"], r["org_id"], r["serial"], r["region"],
-                                           bytes.fromhex(r["upload_key"]), r["ended_at"], r["last_seq"])
+            self._tracks[r["id"]] = _Track(r["id"], r["org_id"], DeviceId(r["cloud_system_id"], r["serial"]),
+                                           r["region"], bytes.fromhex(r["upload_key"]), r["ended_at"], r["last_seq"])
 
     # ---------------------------------------------------------------- tracks
 
@@ -113,14 +113,14 @@ class PositionHub:
         cid = frame_container_id(frame)
         return cid is not None and cid in self._tracks
 
-    async def open_track(self, msg: wire_positions.TrackStart, *, org_id: str, cloud_system_id: str, serial: str,
+    async def open_track(self, msg: wire_positions.TrackStart, *, org_id: str, device: DeviceId,
                          region: str, upload_key: bytes, now: float) -> int:
         """Create (or, after a reconnect, find) a track; returns the next sequence number expected."""
         if not wire_positions.is_track_id(msg.track_id) or not msg.track_id.isascii():
             raise ChunkRejected("bad_track", f"a track id starts with {wire_positions.TRACK_PREFIX!r} and is ASCII")
         track = self._tracks.get(msg.track_id)
         if track is not None:
-            if track.serial != serial:
+            if track.device != device:
                 raise ChunkRejected("foreign_stream", "that track id belongs to another camera")
             if track.upload_key != upload_key:
                 raise ChunkRejected("stream_conflict", "that track exists with another upload key")
@@ -128,19 +128,20 @@ class PositionHub:
             await self.db.execute(
                 "INSERT INTO location_tracks (id, org_id, cloud_system_id, serial, user_id, user_name, mode, region, "
                 "wrapped_key, upload_key, started_at, created_lab_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (msg.track_id, org_id, cloud_system_id, serial, msg.user_id, msg.user_name, msg.mode, region,
+                (msg.track_id, org_id, device.system_id, device.serial, msg.user_id, msg.user_name, msg.mode, region,
                  json.dumps(msg.wrapped_key), upload_key.hex(), msg.started_at, now))
-            track = _Track(msg.track_id, org_id, serial, region, upload_key, None, None)
+            track = _Track(msg.track_id, org_id, device, region, upload_key, None, None)
             self._tracks[msg.track_id] = track
         if track.ended_at is None:
-            self._containers[msg.track_id] = Container(msg.track_id, "track", org_id, serial, msg.user_id,
+            self._containers[msg.track_id] = Container(msg.track_id, "track", org_id, device, msg.user_id,
                                                        msg.user_name, msg.wrapped_key, msg.started_at)
         top = await self.db.fetchone("SELECT MAX(seq) AS s FROM track_chunks WHERE track_id = ?", (msg.track_id,))
         return 0 if top["s"] is None else top["s"] + 1
 
-    async def end_track(self, track_id: str, serial: str, reason: str, last_seq: int | None, ended_at: float) -> None:
+    async def end_track(self, track_id: str, device: DeviceId, reason: str, last_seq: int | None,
+                        ended_at: float) -> None:
         track = self._tracks.get(track_id)
-        if track is None or track.serial != serial:
+        if track is None or track.device != device:
             raise ChunkRejected("foreign_stream", "no such track for this camera")
         if track.ended_at is None:
             await self.db.execute("UPDATE location_tracks SET ended_at = ?, end_reason = ?, last_seq = ? WHERE id = ?",
@@ -148,7 +149,7 @@ class PositionHub:
             track.ended_at, track.last_seq = ended_at, last_seq
         self.container_closed(track_id)
 
-    async def store_chunk(self, frame: bytes, serial: str, max_size: int, now: float) -> wire_chunk.Chunk:
+    async def store_chunk(self, frame: bytes, device: DeviceId, max_size: int, now: float) -> wire_chunk.Chunk:
         """Validate and store a track's position chunk durably; raises ChunkRejected, storing nothing."""
         try:
             c = wire_chunk.decode(frame, max_size)
@@ -157,7 +158,7 @@ class PositionHub:
         track = self._tracks.get(c.stream_id)
         if track is None:
             raise ChunkRejected("unknown_stream", f"no track {c.stream_id}; send track_start first")
-        if track.serial != serial:
+        if track.device != device:
             raise ChunkRejected("foreign_stream", "the chunk is for another camera's track")
         if c.kind != wire_chunk.KIND_POSITION:
             raise ChunkRejected("bad_kind", "a location track holds positions only")
@@ -225,7 +226,7 @@ class PositionHub:
 
     # ---------------------------------------------------------------- the live feed
 
-    def on_position(self, org_id: str, serial: str, c: wire_chunk.Chunk, frame: bytes) -> None:
+    def on_position(self, org_id: str, device: DeviceId, c: wire_chunk.Chunk, frame: bytes) -> None:
         """A position chunk was stored (in a stream or a track): show it to the org's maps."""
         container = self._containers.get(c.stream_id)
         if container is None:
@@ -233,14 +234,14 @@ class PositionHub:
             if live is None:
                 return  # a late resend into an ended stream: history, not live
             meta = live.meta
-            container = Container(c.stream_id, "stream", org_id, serial, meta.get("user_id", ""),
+            container = Container(c.stream_id, "stream", org_id, device, meta.get("user_id", ""),
                                   meta.get("user_name", ""), meta.get("wrapped_key") or {}, meta.get("started_at", 0.0))
             self._containers[c.stream_id] = container
         cameras = self._cameras.setdefault(org_id, {})
-        cam = cameras.get(serial)
+        cam = cameras.get(device)
         announce = cam is None or cam.container.id != container.id or cam.closed
         if cam is None:
-            cam = cameras[serial] = _Camera(serial, container)
+            cam = cameras[device] = _Camera(device, container)
         if any(seq == c.seq and held.id == container.id for _, held, seq, _ in cam.frames):
             return  # a resend after a reconnect: already shown
         cam.container, cam.closed = container, False
@@ -257,10 +258,10 @@ class PositionHub:
         container = self._containers.pop(container_id, None)
         if container is None:
             return
-        cam = self._cameras.get(container.org_id, {}).get(container.serial)
+        cam = self._cameras.get(container.org_id, {}).get(container.device)
         if cam is not None and cam.container.id == container_id:
             cam.closed = True
-            self._publish(container.org_id, {"type": "closed", "id": container_id, "serial": container.serial})
+            self._publish(container.org_id, {"type": "closed", "id": container_id, "serial": container.device.serial})
 
     def subscribe(self, org_id: str) -> tuple[asyncio.Queue, list]:
         """A map joins: its queue, and the recent positions of every camera still reporting."""
@@ -342,7 +343,7 @@ async def on_track_message(ws, ctx, session, hub: PositionHub, message, now: flo
 
     if isinstance(message, wire_positions.TrackStop):
         try:
-            await hub.end_track(message.track_id, session.serial, message.reason, message.last_seq,
+            await hub.end_track(message.track_id, session.device, message.reason, message.last_seq,
                                 message.ended_at if message.ended_at is not None else now)
         except ChunkRejected as exc:
             await ws.send_str(m.encode(m.Error(code=exc.code, message=exc.message, ref=message.track_id)))
@@ -355,8 +356,8 @@ async def on_track_message(ws, ctx, session, hub: PositionHub, message, now: flo
         return
     system = await ctx.db.fetchone("SELECT region FROM cloud_systems WHERE id = ?", (session.cloud_system_id,))
     try:
-        next_seq = await hub.open_track(message, org_id=session.org_id, cloud_system_id=session.cloud_system_id,
-                                        serial=session.serial, region=system["region"], upload_key=upload_key, now=now)
+        next_seq = await hub.open_track(message, org_id=session.org_id, device=session.device,
+                                        region=system["region"], upload_key=upload_key, now=now)
     except ChunkRejected as exc:
         await ws.send_str(m.encode(wire_positions.TrackRefused(track_id=message.track_id, code=exc.code,
                                                                message=exc.message)))

@@ -2,9 +2,15 @@
 
 ``/hub/v1/devices``: challenge → hello (certificate + proof of possession) → welcome, then the
 camera reports its state. The hub refuses a camera whose certificate has expired (not docked
-for six days, D1), was not issued by a connected system's device CA, or whose proof does not
-verify; it records every refusal so that the UI and the diagnosis can name the cause. A camera
-whose certificate expires while connected is disconnected at the next message or clock jump.
+for six days, D1), was not issued by a connected system's device CA, names a camera that system
+has not registered, or whose proof does not verify; it records every refusal so that the UI and
+the diagnosis can name the cause. A camera whose certificate expires while connected is
+disconnected at the next message or clock jump.
+
+A camera is (system, serial) — ``DeviceId``, the system being the one whose device CA signed
+its certificate. Sessions, streams, tracks, state and refusals are kept by it, so a camera of
+another system with the same serial never displaces a session, sees a stream or touches one
+(issue 10; docs/decisions.md "Device identity").
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from ..context import APPLIANCE
 from ..http import DEVICE, access
 from ..lab.hostnames import blocked_camera_host
 from .positions import PositionHub, on_track_message, positions_ctx
-from .streams import ChunkRejected, EvidenceStore, StreamHub
+from .streams import ChunkRejected, DeviceId, EvidenceStore, StreamHub
 
 log = logging.getLogger(__name__)
 
@@ -41,21 +47,28 @@ CLOSE_PROTOCOL = 4400
 
 @dataclass
 class DeviceSession:
-    serial: str
-    cloud_system_id: str
+    device: DeviceId
     org_id: str
     not_after: float
     ws: web.WebSocketResponse
     state: dict = field(default_factory=dict)
 
+    @property
+    def serial(self) -> str:
+        return self.device.serial
+
+    @property
+    def cloud_system_id(self) -> str:
+        return self.device.system_id
+
 
 class HubRegistry:
-    """The cameras connected now, by serial, and the answers to remote starts awaited."""
+    """The cameras connected now, by (system, serial), and the answers to remote starts awaited."""
 
     def __init__(self) -> None:
-        self.sessions: dict[str, DeviceSession] = {}
+        self.sessions: dict[DeviceId, DeviceSession] = {}
         self.sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
-        self.remote_results: dict[str, asyncio.Future] = {}
+        self.remote_results: dict[str, tuple[DeviceId, asyncio.Future]] = {}  # request id → (asked camera, answer)
         self.streams: StreamHub | None = None
         self.positions: PositionHub | None = None  # location tracks and the live positions feed (D9)
 
@@ -64,6 +77,14 @@ class HubRegistry:
             if session.org_id == org_id and (session.state.get("user") or {}).get("id") == user_id:
                 return session
         return None
+
+    async def drop_unregistered(self, system_id: str, serials: set[str]) -> None:
+        """A system's list no longer names these connected cameras: disconnect them."""
+        for device, session in list(self.sessions.items()):
+            if device.system_id == system_id and device.serial not in serials and not session.ws.closed:
+                await session.ws.send_str(m.encode(m.Error(code="certificate_refused",
+                                                           message="the camera is no longer registered in its system")))
+                await session.ws.close(code=CLOSE_REFUSED, message=b"certificate_refused")
 
 
 HUB = web.AppKey("hub", HubRegistry)
@@ -104,24 +125,28 @@ async def _close_sockets(app: web.Application) -> None:
         await ws.close(code=1001, message=b"appliance shutting down")
 
 
-async def record_event(db, serial: str | None, at: float, kind: str, detail: str) -> None:
-    await db.execute("INSERT INTO device_events (serial, at, kind, detail) VALUES (?, ?, ?, ?)",
-                     (serial, at, kind, detail))
+async def record_event(db, serial: str | None, at: float, kind: str, detail: str,
+                       system_id: str | None = None) -> None:
+    await db.execute("INSERT INTO device_events (serial, cloud_system_id, at, kind, detail) VALUES (?, ?, ?, ?, ?)",
+                     (serial, system_id, at, kind, detail))
 
 
 async def _refuse(ws: web.WebSocketResponse, ctx, serial: str | None, code: str, message: str, *,
-                  authentic: bool = False) -> web.WebSocketResponse:
+                  device: DeviceId | None = None) -> web.WebSocketResponse:
     """Refuse a camera with an error and close. The refusal is logged under the serial the
     camera claims; it is kept as the camera's ``last_refusal`` only when the camera proved who it
-    is (``authentic``), so a forged hello cannot change a real camera's record. Whether a camera
-    is online is the business of its own session alone."""
+    is (``device``: the system whose CA signed its certificate, and its serial), so a forged hello
+    cannot change a real camera's record. Whether a camera is online is the business of its own
+    session alone."""
     now = ctx.clock.now()
-    await record_event(ctx.db, serial, now, code, message)
-    if serial and authentic:
+    await record_event(ctx.db, device.serial if device else serial, now, code, message,
+                       device.system_id if device else None)
+    if device is not None:
         await ctx.db.execute(
-            "INSERT INTO device_state (serial, cloud_system_id, last_seen_at, last_refusal) VALUES (?, '', ?, ?) "
-            "ON CONFLICT(serial) DO UPDATE SET last_seen_at = excluded.last_seen_at, last_refusal = excluded.last_refusal",
-            (serial, now, json.dumps({"code": code, "message": message, "at": now})))
+            "INSERT INTO device_state (cloud_system_id, serial, last_seen_at, last_refusal) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(cloud_system_id, serial) DO UPDATE SET last_seen_at = excluded.last_seen_at, "
+            "last_refusal = excluded.last_refusal",
+            (device.system_id, device.serial, now, json.dumps({"code": code, "message": message, "at": now})))
     ctx.count("hub_refusals_total")
     await ws.send_str(m.encode(m.Error(code=code, message=message)))
     await ws.close(code=CLOSE_REFUSED, message=code.encode()[:120])
@@ -151,41 +176,49 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
         return await _refuse(ws, ctx, None, exc.code, str(exc))
     except ValueError:
         return await _refuse(ws, ctx, None, "bad_message", "hello.signature is not base64url")
-    systems = await ctx.db.fetchall("SELECT id, org_id, device_ca_pem, region FROM cloud_systems")
+    systems = {s["id"]: s for s in await ctx.db.fetchall("SELECT id, org_id, device_ca_pem, region FROM cloud_systems")}
     now = ctx.clock.now()
     try:
-        verified = pki.verify_device(hello.certificate, [s["device_ca_pem"] for s in systems],
+        verified = pki.verify_device(hello.certificate, {i: s["device_ca_pem"] for i, s in systems.items()},
                                      m.CHALLENGE_PREFIX + nonce, signature, now)
     except pki.CertificateRefused as exc:
-        return await _refuse(ws, ctx, hello.serial, exc.code, str(exc), authentic=exc.authentic)
+        return await _refuse(ws, ctx, hello.serial, exc.code, str(exc),
+                             device=DeviceId(*exc.device) if exc.authentic and exc.device else None)
     if verified.serial != hello.serial:
         return await _refuse(ws, ctx, hello.serial, "certificate_refused",
                              f"the certificate names camera {verified.serial}, not {hello.serial}")
-    system = next(s for s in systems if s["device_ca_pem"] == verified.ca_pem)
+    system = systems[verified.issuer_id]
+    device = DeviceId(system["id"], verified.serial)
+    if await ctx.db.fetchone("SELECT 1 FROM system_cameras WHERE cloud_system_id = ? AND serial = ?",
+                             (device.system_id, device.serial)) is None:
+        return await _refuse(ws, ctx, device.serial, "certificate_refused",
+                             f"camera {device.serial} is not registered in the system whose device CA signed its "
+                             "certificate", device=device)
     blocked = await blocked_camera_host(ctx.db, system["region"])
     if blocked is not None:  # T2 row 5, T5: the lab blocks a host name this camera needs
-        return await _refuse(ws, ctx, verified.serial, "service_unreachable",
-                             f"the camera cannot reach {blocked}:443 (blocked host name, T5)", authentic=True)
-    session = DeviceSession(verified.serial, system["id"], system["org_id"], verified.not_after, ws)
-    previous = registry.sessions.get(session.serial)
+        return await _refuse(ws, ctx, device.serial, "service_unreachable",
+                             f"the camera cannot reach {blocked}:443 (blocked host name, T5)", device=device)
+    session = DeviceSession(device, system["org_id"], verified.not_after, ws)
+    previous = registry.sessions.get(device)
     if previous is not None:
         await previous.ws.close(code=4409, message=b"replaced by a newer connection")
-    registry.sessions[session.serial] = session
+    registry.sessions[device] = session
     await ctx.db.execute(
-        "INSERT INTO device_state (serial, cloud_system_id, online, cert_not_after, last_seen_at) VALUES (?, ?, 1, ?, ?) "
-        "ON CONFLICT(serial) DO UPDATE SET cloud_system_id = excluded.cloud_system_id, online = 1, "
-        "cert_not_after = excluded.cert_not_after, last_seen_at = excluded.last_seen_at, last_refusal = NULL",
-        (session.serial, session.cloud_system_id, session.not_after, now))
-    await record_event(ctx.db, session.serial, now, "connected", "certificate accepted")
-    await ws.send_str(m.encode(m.Welcome(serial=session.serial, system_id=session.cloud_system_id,
+        "INSERT INTO device_state (cloud_system_id, serial, online, cert_not_after, last_seen_at) VALUES (?, ?, 1, ?, ?) "
+        "ON CONFLICT(cloud_system_id, serial) DO UPDATE SET online = 1, cert_not_after = excluded.cert_not_after, "
+        "last_seen_at = excluded.last_seen_at, last_refusal = NULL",
+        (device.system_id, device.serial, session.not_after, now))
+    await record_event(ctx.db, device.serial, now, "connected", "certificate accepted", device.system_id)
+    await ws.send_str(m.encode(m.Welcome(serial=device.serial, system_id=device.system_id,
                                          not_after=session.not_after, server_time=now)))
     try:
         await _serve(ws, ctx, session, registry)
     finally:
-        if registry.sessions.get(session.serial) is session:
-            del registry.sessions[session.serial]
-            await ctx.db.execute("UPDATE device_state SET online = 0, last_seen_at = ? WHERE serial = ?",
-                                 (ctx.clock.now(), session.serial))
+        if registry.sessions.get(device) is session:
+            del registry.sessions[device]
+            await ctx.db.execute(
+                "UPDATE device_state SET online = 0, last_seen_at = ? WHERE cloud_system_id = ? AND serial = ?",
+                (ctx.clock.now(), device.system_id, device.serial))
     return ws
 
 
@@ -211,7 +244,7 @@ async def _serve(ws: web.WebSocketResponse, ctx, session: DeviceSession, registr
         elif msg.type == WSMsgType.BINARY:
             try:
                 store = registry.positions if registry.positions.owns(msg.data) else streams
-                c = await store.store_chunk(msg.data, session.serial, ctx.config.max_chunk, now)
+                c = await store.store_chunk(msg.data, session.device, ctx.config.max_chunk, now)
             except ChunkRejected as exc:
                 ctx.count("chunks_refused_total")
                 await ws.send_str(m.encode(m.ChunkRefused(code=exc.code, message=exc.message, stream_id=exc.stream_id,
@@ -221,7 +254,7 @@ async def _serve(ws: web.WebSocketResponse, ctx, session: DeviceSession, registr
             ctx.count("chunk_bytes_total", len(msg.data))
             await ws.send_str(m.encode(m.ChunkAck(stream_id=c.stream_id, seq=c.seq)))
             if c.kind == wire_chunk.KIND_POSITION:
-                registry.positions.on_position(session.org_id, session.serial, c, msg.data)
+                registry.positions.on_position(session.org_id, session.device, c, msg.data)
         elif msg.type == WSMsgType.ERROR:
             log.info("device %s socket error: %s", session.serial, ws.exception())
             return
@@ -243,12 +276,13 @@ def without_locations(value):
 async def _expire(ctx, streams: StreamHub, session: DeviceSession, now: float) -> None:
     """D1: the camera's certificate has expired while connected: end its streams, refuse, close."""
     for stream_id, live in list(streams.live.items()):
-        if live.meta.get("serial") == session.serial:
-            await streams.end_stream(stream_id, session.serial, "certificate_expired", None, now)
-    await ctx.db.execute("UPDATE device_state SET online = 0 WHERE serial = ?", (session.serial,))
+        if DeviceId(live.meta.get("system_id", ""), live.meta.get("serial", "")) == session.device:
+            await streams.end_stream(stream_id, session.device, "certificate_expired", None, now)
+    await ctx.db.execute("UPDATE device_state SET online = 0 WHERE cloud_system_id = ? AND serial = ?",
+                         (session.device.system_id, session.device.serial))
     await _refuse(session.ws, ctx, session.serial, "certificate_expired",
                   "the certificate expired: the camera has not been docked for more than six days (D1)",
-                  authentic=True)
+                  device=session.device)
 
 
 async def expire_sessions(ctx, registry: HubRegistry) -> int:
@@ -265,31 +299,36 @@ async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, me
     if isinstance(message, m.State):
         state = without_locations(message.state)
         session.state = state
-        await ctx.db.execute("UPDATE device_state SET state = ?, last_seen_at = ? WHERE serial = ?",
-                             (json.dumps(state), now, session.serial))
+        await ctx.db.execute(
+            "UPDATE device_state SET state = ?, last_seen_at = ? WHERE cloud_system_id = ? AND serial = ?",
+            (json.dumps(state), now, session.device.system_id, session.device.serial))
     elif isinstance(message, m.StreamStart):
         await _start_stream(ws, ctx, session, streams, message, now)
     elif isinstance(message, m.StreamStop):
         if message.stream_id is not None:
             try:
-                await streams.end_stream(message.stream_id, session.serial, message.reason, message.last_seq,
+                await streams.end_stream(message.stream_id, session.device, message.reason, message.last_seq,
                                          message.ended_at if message.ended_at is not None else now)
             except ChunkRejected as exc:
                 await ws.send_str(m.encode(m.Error(code=exc.code, message=exc.message, ref=message.stream_id)))
     elif isinstance(message, m.RemoteStartResult):
-        future = registry.remote_results.pop(message.request_id, None)
-        if future is not None and not future.done():
-            future.set_result(message)
+        pending = registry.remote_results.get(message.request_id)
+        if pending is not None and pending[0] == session.device:  # only the camera that was asked answers
+            registry.remote_results.pop(message.request_id)
+            if not pending[1].done():
+                pending[1].set_result(message)
     elif isinstance(message, (wire_positions.TrackStart, wire_positions.TrackStop)):
         await on_track_message(ws, ctx, session, registry.positions, message, now)
     elif isinstance(message, m.Log):
-        await record_event(ctx.db, session.serial, now, f"camera:{message.code}", message.message)
+        await record_event(ctx.db, session.serial, now, f"camera:{message.code}", message.message,
+                           session.cloud_system_id)
 
 
 async def _start_stream(ws, ctx, session: DeviceSession, streams: StreamHub, message: m.StreamStart, now: float) -> None:
     """D3, D4: open a stream, unless the organization's licence has expired (S15, T2)."""
     if not message.resume and not await licence_valid(ctx.db, session.org_id, now):
-        await record_event(ctx.db, session.serial, now, "licence_expired", "stream refused: the licence has expired")
+        await record_event(ctx.db, session.serial, now, "licence_expired", "stream refused: the licence has expired",
+                           session.cloud_system_id)
         await ws.send_str(m.encode(m.StreamRefused(stream_id=message.stream_id, code="licence_expired",
                                                    message="the organization's licence has expired (S15)")))
         return
@@ -302,8 +341,7 @@ async def _start_stream(ws, ctx, session: DeviceSession, streams: StreamHub, mes
     system = await ctx.db.fetchone("SELECT region FROM cloud_systems WHERE id = ?", (session.cloud_system_id,))
     try:
         next_seq = await streams.open_stream(
-            stream_id=message.stream_id, org_id=session.org_id, cloud_system_id=session.cloud_system_id,
-            serial=session.serial, user_id=message.user_id, user_name=message.user_name, reason=message.reason,
+            stream_id=message.stream_id, org_id=session.org_id, device=session.device, user_id=message.user_id, user_name=message.user_name, reason=message.reason,
             request_id=message.request_id, region=system["region"], mime=message.mime,
             wrapped_key=message.wrapped_key, upload_key=upload_key, started_at=message.started_at, now=now,
             resume=message.resume)

@@ -31,6 +31,16 @@ SUBSCRIBER_QUEUE = 256  # frames; about 50 s of media
 MAX_SEQ_GAP = 100_000
 
 
+@dataclass(frozen=True)
+class DeviceId:
+    """A camera as the cloud knows it: the system whose device CA signed its certificate, and its
+    serial. Two systems may each have a camera with the same serial; neither sees, stops or
+    writes into the other's streams (issue 10)."""
+
+    system_id: str
+    serial: str
+
+
 class ChunkRejected(Exception):
     def __init__(self, code: str, message: str, stream_id: str | None = None, seq: int | None = None):
         super().__init__(message)
@@ -42,7 +52,7 @@ class ChunkRejected(Exception):
 
 @dataclass
 class _StreamInfo:
-    serial: str
+    device: DeviceId
     org_id: str
     region: str
     upload_key: bytes
@@ -138,13 +148,15 @@ class StreamHub:
 
     # ---------------------------------------------------------------- streams
 
-    async def open_stream(self, *, stream_id: str, org_id: str, cloud_system_id: str, serial: str, user_id: str,
+    async def open_stream(self, *, stream_id: str, org_id: str, device: DeviceId, user_id: str,
                           user_name: str, reason: str, request_id: str | None, region: str, mime: str,
                           wrapped_key: dict, upload_key: bytes, started_at: float, now: float, resume: bool) -> int:
         """Create (or resume) a stream; returns the next sequence number the hub expects."""
-        row = await self.db.fetchone("SELECT serial, ended_at, upload_key FROM streams WHERE id = ?", (stream_id,))
+        cloud_system_id, serial = device.system_id, device.serial
+        row = await self.db.fetchone("SELECT cloud_system_id, serial, ended_at, upload_key FROM streams WHERE id = ?",
+                                     (stream_id,))
         if row is not None:
-            if row["serial"] != serial:
+            if DeviceId(row["cloud_system_id"], row["serial"]) != device:
                 raise ChunkRejected("foreign_stream", "that stream id belongs to another camera")
             if bytes.fromhex(row["upload_key"]) != upload_key:
                 raise ChunkRejected("stream_conflict", "that stream exists with another upload key")
@@ -165,9 +177,10 @@ class StreamHub:
         last = await self.db.fetchone("SELECT MAX(seq) AS s FROM chunks WHERE stream_id = ?", (stream_id,))
         return 0 if last["s"] is None else last["s"] + 1
 
-    async def end_stream(self, stream_id: str, serial: str, reason: str, last_seq: int | None, ended_at: float) -> None:
-        row = await self.db.fetchone("SELECT serial, ended_at FROM streams WHERE id = ?", (stream_id,))
-        if row is None or row["serial"] != serial:
+    async def end_stream(self, stream_id: str, device: DeviceId, reason: str, last_seq: int | None,
+                         ended_at: float) -> None:
+        row = await self.db.fetchone("SELECT cloud_system_id, serial, ended_at FROM streams WHERE id = ?", (stream_id,))
+        if row is None or DeviceId(row["cloud_system_id"], row["serial"]) != device:
             raise ChunkRejected("foreign_stream", "no such stream for this camera")
         if row["ended_at"] is None:
             await self.db.execute("UPDATE streams SET ended_at = ?, end_reason = ?, last_seq = ? WHERE id = ?",
@@ -184,14 +197,14 @@ class StreamHub:
                     pass
         await self._changed({"type": "stream_ended", "stream": await self.metadata(stream_id)})
 
-    async def store_chunk(self, frame: bytes, serial: str, max_size: int, now: float) -> wire_chunk.Chunk:
+    async def store_chunk(self, frame: bytes, device: DeviceId, max_size: int, now: float) -> wire_chunk.Chunk:
         """Validate and store one chunk frame durably; raises ChunkRejected, storing nothing."""
         try:
             c = wire_chunk.decode(frame, max_size)
         except wire_chunk.ChunkError as exc:
             raise ChunkRejected(exc.code, str(exc)) from None
         try:
-            return await self._store(c, frame, serial, now)
+            return await self._store(c, frame, device, now)
         except ChunkRejected as exc:
             exc.stream_id, exc.seq = c.stream_id, c.seq  # the camera can tell which chunk it was
             raise
@@ -201,20 +214,22 @@ class StreamHub:
         info = self._info_cache.get(stream_id)
         if info is None:
             row = await self.db.fetchone(
-                "SELECT serial, org_id, region, ended_at, last_seq, upload_key FROM streams WHERE id = ?", (stream_id,))
+                "SELECT cloud_system_id, serial, org_id, region, ended_at, last_seq, upload_key FROM streams WHERE id = ?",
+                (stream_id,))
             if row is None:
                 return None
             top = await self.db.fetchone("SELECT MAX(seq) AS s FROM chunks WHERE stream_id = ?", (stream_id,))
-            info = _StreamInfo(row["serial"], row["org_id"], row["region"], bytes.fromhex(row["upload_key"]),
-                               row["ended_at"], row["last_seq"], -1 if top["s"] is None else top["s"])
+            info = _StreamInfo(DeviceId(row["cloud_system_id"], row["serial"]), row["org_id"], row["region"],
+                               bytes.fromhex(row["upload_key"]), row["ended_at"], row["last_seq"],
+                               -1 if top["s"] is None else top["s"])
             self._info_cache[stream_id] = info
         return info
 
-    async def _store(self, c: wire_chunk.Chunk, frame: bytes, serial: str, now: float) -> wire_chunk.Chunk:
+    async def _store(self, c: wire_chunk.Chunk, frame: bytes, device: DeviceId, now: float) -> wire_chunk.Chunk:
         info = await self._info(c.stream_id)
         if info is None:
             raise ChunkRejected("unknown_stream", f"no stream {c.stream_id}; send stream_start first")
-        if info.serial != serial:
+        if info.device != device:
             raise ChunkRejected("foreign_stream", "the chunk is for another camera's stream")
         if not wire_chunk.verify_upload_tag(info.upload_key, frame):
             raise ChunkRejected("tampered_chunk", "the chunk's upload tag does not match: it was altered")

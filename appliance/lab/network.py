@@ -237,12 +237,17 @@ async def _facts(request: web.Request, serial: str, row) -> CameraFacts:
                        streaming_enabled=streaming_enabled, licence_valid=licence, blocked_hostnames=blocked)
 
 
-async def _hub_facts(request: web.Request, serial: str) -> dict[str, Any]:
+async def _hub_facts(request: web.Request, serial: str, camera) -> dict[str, Any]:
+    """What the hub knows of the camera of this system (a camera is (system, serial), issue 10)."""
     ctx = request.config_dict[APPLIANCE]
-    row = await ctx.db.fetchone("SELECT online, last_refusal FROM device_state WHERE serial = ?", (serial,))
+    system = None if camera is None else await ctx.controller_db.fetchone(
+        "SELECT connection FROM ctl_systems WHERE id = ?", (camera["system_id"],))
+    cloud_system_id = json.loads(system["connection"] or "{}").get("cloud_system_id") if system else None
+    row = await ctx.db.fetchone("SELECT online, last_refusal FROM device_state WHERE cloud_system_id = ? AND serial = ?",
+                                (cloud_system_id, serial))
     events = await ctx.db.fetchall(
-        "SELECT at, kind, detail FROM device_events WHERE serial = ? AND kind NOT LIKE 'camera:%' "
-        "ORDER BY id DESC LIMIT 5", (serial,))
+        "SELECT at, kind, detail FROM device_events WHERE serial = ? AND (cloud_system_id IS NULL OR cloud_system_id = ?) "
+        "AND kind NOT LIKE 'camera:%' ORDER BY id DESC LIMIT 5", (serial, cloud_system_id))
     return {"online": bool(row and row["online"]),
             "last_refusal": json.loads(row["last_refusal"]) if row and row["last_refusal"] else None,
             "recent_events": [dict(e) for e in events]}
@@ -267,7 +272,7 @@ async def _diagnose(request: web.Request, serial: str) -> dict[str, Any]:
                   "licence_valid": telemetry.licence_valid, "camera_clock_offset_s": telemetry.camera_clock_offset_s,
                   "mode": radio.get("mode"), "wifi_failure": (radio.get("wifi") or {}).get("failure"),
                   "mobile_problem": (radio.get("mobile") or {}).get("problem")},
-        "hub": await _hub_facts(request, serial),
+        "hub": await _hub_facts(request, serial, row),
     }
 
 

@@ -113,7 +113,8 @@ async def status(request: web.Request) -> web.Response:
         "SELECT c.*, u.name AS user_name, d.name AS dock_name "
         "FROM ctl_cameras c LEFT JOIN ctl_camera_users u ON u.id = COALESCE(c.docked_user_id, c.camera_user_id) "
         "LEFT JOIN ctl_docks d ON d.id = c.dock_id ORDER BY c.system_id, c.serial")
-    hub = {r["serial"]: r for r in await ctx.db.fetchall("SELECT serial, online, state, last_refusal FROM device_state")}
+    hub = {(r["cloud_system_id"], r["serial"]): r for r in await ctx.db.fetchall(
+        "SELECT cloud_system_id, serial, online, state, last_refusal FROM device_state")}  # by (system, serial)
     out_systems = []
     for s in systems:
         conn = json.loads(s["connection"])
@@ -125,7 +126,7 @@ async def status(request: web.Request) -> web.Response:
         })
     by_id = {s["id"]: s for s in out_systems}
     for c in cameras:
-        seen = hub.get(c["serial"])
+        seen = hub.get((by_id[c["system_id"]]["cloud_system_id"], c["serial"]))
         state = json.loads(seen["state"]) if seen and seen["state"] else {}
         by_id[c["system_id"]]["cameras"].append({
             "serial": c["serial"], "model": c["model"], "camera_user": c["user_name"],

@@ -7,7 +7,9 @@
 2. Every route is then called over real HTTPS as each principal — no session, a signed-in
    account that is not a member, org ``user``, ``operator``, ``admin``, the Manager admin of the
    system, the Manager admin of another system, a connected system by its cloud token, another
-   connected system, the lab — with real ids from the demo. Principals
+   connected system, the admin of another organization whose system has a camera with a demo
+   camera's serial and that system's token (issue 10: a camera is (system, serial)), the lab —
+   with real ids from the demo. Principals
    that are not allowed get 401 (no credentials) or 403 (wrong credentials), never 2xx or 5xx;
    allowed ones never get 401/403. WebSocket upgrades are refused to principals not allowed;
    the device hub lets anyone upgrade and closes a socket without a valid hello with an error.
@@ -37,9 +39,9 @@ from bwlab.wire import messages as m
 from tests.conftest import controller_connections
 
 PRINCIPALS = ("none", "account", "user", "operator", "admin", "manager", "other_manager", "system", "other_system",
-              "lab")
+              "foreign_admin", "foreign_system", "lab")
 EVERYONE = frozenset(PRINCIPALS)
-ACCOUNTS = frozenset({"account", "user", "operator", "admin"})
+ACCOUNTS = frozenset({"account", "user", "operator", "admin", "foreign_admin"})
 MEMBERS = frozenset({"user", "operator", "admin"})
 ADMIN = frozenset({"admin"})
 MGR = frozenset({"manager"})
@@ -86,6 +88,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("PUT", "/api/cloud/orgs/{org_id}/members/{account_id}"): ADMIN,
     ("DELETE", "/api/cloud/orgs/{org_id}/members/{account_id}"): ADMIN,
     ("POST", "/api/cloud/orgs/{org_id}/systems"): ADMIN,
+    ("POST", "/api/cloud/orgs/{org_id}/authorization-codes"): ADMIN,
     # a connected system tells the cloud its camera users, with its own token only
     ("PUT", "/api/cloud/systems/{cloud_system_id}/camera-users"): SYS,
     # the system controllers
@@ -245,6 +248,15 @@ async def world(appliance, demo_lab, lab, cloud_account, new_system) -> World:
         other_id, other_manager = await new_system("Another station")
         await connect_system(other_manager, f"/controller/{other_id}/api", email="admin@demo.bwlab.test",
                              password="demo-admin-pass", org_id=org_id, region="eu")
+        # Another organization, whose own system registers a camera with a demo camera's serial.
+        foreign = await cloud_account("foreign@roles.test")
+        foreign_org = await foreign.post("/api/cloud/orgs", {"name": "Foreign Org"})
+        foreign_id, foreign_manager = await new_system("Foreign station")
+        await connect_system(foreign_manager, f"/controller/{foreign_id}/api", email="foreign@roles.test",
+                             password="account-pass", org_id=foreign_org["id"], region="eu")
+        await foreign_manager.post(f"/controller/{foreign_id}/api/camera-users", {"name": "Anna Berg"})
+        await foreign_manager.post(f"/controller/{foreign_id}/api/cameras",
+                                   {"serial": "B8A44F000101", "model": "W100", "camera_user": "Anna Berg"})
         connections = controller_connections(appliance.data_dir)
         await manager.post(api + "/wifi-networks", {"ssid": "Spare-net"})
         await manager.post(api + "/profiles", {"name": "Spare profile"})
@@ -258,7 +270,8 @@ async def world(appliance, demo_lab, lab, cloud_account, new_system) -> World:
             tokens={"none": None, "account": outsider.token, "user": user.token, "operator": operator.token,
                     "admin": admin.token, "manager": manager.token, "other_manager": other_manager.token,
                     "system": connections[system.id]["system_token"],
-                    "other_system": connections[other_id]["system_token"], "lab": appliance.lab_token},
+                    "other_system": connections[other_id]["system_token"], "foreign_admin": foreign.token,
+                    "foreign_system": connections[foreign_id]["system_token"], "lab": appliance.lab_token},
             params={"org_id": org_id, "account_id": victim_id, "invitation_id": pending["id"],
                     "stream_id": "str_0123456789abcdef", "user_id": camera_user["id"], "system_id": system.id,
                     "key_id": key_id, "network_id": "Spare-net", "profile": "Spare profile", "user": "Anna Berg",
@@ -339,10 +352,10 @@ def _judge(route: Route, who: str, allowed: bool, status: int, body: object) -> 
     if who == "none" and status != 401:
         return f"no credentials: expected 401, got {status}"
     wrong_credentials = (
-        (who == "account" and route.path.startswith("/api/cloud/orgs/{org_id}"))
+        (who in ("account", "foreign_admin") and route.path.startswith("/api/cloud/orgs/{org_id}"))
         or (who in ("user", "operator") and allowed_by(route.handler.access) == ADMIN)
         or (who == "other_manager" and MANAGER in route.handler.access)
-        or (who == "other_system" and SYSTEM in route.handler.access)
+        or (who in ("other_system", "foreign_system") and SYSTEM in route.handler.access)
     )
     if wrong_credentials and status != 403:
         return f"signed in, but without the right: expected 403, got {status}: {body}"
