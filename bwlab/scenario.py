@@ -19,13 +19,13 @@ from appliance.lab.events import ConfigError
 from appliance.lab.faults import parse_fault
 from appliance.lab.mobile import Cell, MobileConfig, Sim
 from appliance.lab.radio import RadioConfig, access_points_from_list
+from bwlab.expect import check_expectation
 from bwlab.models import MODELS
 from bwlab.regions import REGIONS
 from bwlab.schema import SchemaError, from_mapping
 
-#: What an ``expect`` step may check (bwlab/timeline.py says what each means).
-EXPECT_KEYS = ("diagnosis", "no_diagnosis", "viewer", "troubleshooting")
-EXPECT_PREFIXES = ("state.", "radio.", "troubleshooting.", "status.", "manager.")
+#: The longest a timeline may run, in real seconds: a step later than this can never be reached.
+MAX_TIMELINE_S = 3600.0
 
 
 class ScenarioError(ValueError):
@@ -207,14 +207,19 @@ class System:
 class Step:
     """One timeline entry: ``at`` seconds after the timeline starts, do ``action``.
 
+    Steps run in file order; ``at`` may not go back (a step earlier than the one before it could
+    never run at its time). Without ``at`` a step runs as soon as the one before it is done.
     The timeline's seconds are real seconds (``bwlab/timeline.py``): a ``travel`` moves lab time
     forward but not the timeline. ``fault`` adds ``fault`` (``{kind, target, set, id}``, see
     appliance/lab/faults.py); ``clear`` clears the fault ``fault_id`` (all faults without one);
     ``move`` puts ``camera`` at ``position`` (metres), walking there in ``seconds`` if given;
-    ``expect`` waits up to ``within`` seconds (default 10) for every key of ``expect`` to hold.
+    ``expect`` waits up to ``within`` real seconds (default 10) for every key of ``expect`` to hold,
+    or, with ``eventually``, until that many seconds of *lab* time have passed (a ``travel`` in
+    between counts), polling; the keys and value forms are those of bwlab/expect.py.
     """
 
-    at: float = field(metadata={"min": 0})
+    action: Literal["dock", "undock", "press", "travel", "expect", "gps", "fault", "clear", "move"]
+    at: float | None = field(default=None, metadata={"min": 0})
     action: Literal["dock", "undock", "press", "travel", "expect", "gps", "fault", "clear", "move"]
     camera: str | None = None
     button: Literal["record", "function", "top"] | None = None
@@ -228,12 +233,14 @@ class Step:
     fault_id: str | None = None
     position: list[float] | None = field(default=None, metadata={"max_items": 2})
     within: float | None = field(default=None, metadata={"min": 0.1, "max": 600})
+    eventually: float | None = field(default=None, metadata={"min": 0.1, "max": 30 * 86400})
 
 
 @dataclass(frozen=True)
 class Scenario:
     name: str
     description: str = ""
+    tags: list[str] = field(default_factory=list)  # for ``bwlab test -k``
     accounts: list[Account] = field(default_factory=list)
     organization: Organization | None = None
     systems: list[System] = field(default_factory=list)
@@ -372,12 +379,27 @@ def _check_network(s: Scenario) -> None:
         if step.action == "expect":
             if not step.expect:
                 raise SchemaError(f"{p}.expect", "at least one expectation")
-            for key in step.expect:
-                if key not in EXPECT_KEYS and not key.startswith(EXPECT_PREFIXES):
-                    raise SchemaError(f"{p}.expect.{key}", "one of " + ", ".join(EXPECT_KEYS)
-                                      + " or a key starting with " + ", ".join(EXPECT_PREFIXES))
+            if step.within is not None and step.eventually is not None:
+                raise SchemaError(f"{p}.eventually", "either within (real seconds) or eventually (lab seconds), not both")
+            for key, value in step.expect.items():
+                why = check_expectation(key, value)
+                if why is not None:
+                    raise SchemaError(f"{p}.expect.{key}", why, value)
                 if key != "viewer" and step.camera is None:
                     raise SchemaError(f"{p}.camera", f"the camera whose {key} to check")
+        elif step.expect or step.within is not None or step.eventually is not None:
+            raise SchemaError(f"{p}.{'expect' if step.expect else 'within' if step.within is not None else 'eventually'}",
+                              "nothing: only an expect step takes expect, within and eventually")
+    last = 0.0
+    for ti, step in enumerate(s.timeline):
+        if step.at is None:
+            continue
+        if step.at < last:
+            raise SchemaError(f"timeline[{ti}].at", f"a time no earlier than the step before it ({last:g} s): "
+                              "steps run in file order, so this one could never run at its time", step.at)
+        if step.at > MAX_TIMELINE_S:
+            raise SchemaError(f"timeline[{ti}].at", f"at most {MAX_TIMELINE_S:g} s (a timeline's longest run)", step.at)
+        last = step.at
 
 
 def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:

@@ -1,15 +1,18 @@
 """A scenario's timeline, run against a running lab through its API (SPEC L1, L2, L3).
 
-``run_timeline(scenario, lab)`` carries out each ``[[timeline]]`` step at its time — dock, undock,
-press, travel, gps, fault, clear, move — and checks each ``expect`` step, so the same scenario
-file is a demo and a regression test. Steps run ``at`` seconds after the timeline starts, in real
-seconds (a ``travel`` moves lab time, not the timeline), in file order when equal. A ``fault`` is
-any kind of ``appliance/lab/faults.py``, or ``{kind = "hostname", target = <a T5 name>}`` for the
-lab's blocked host names; ``clear`` without ``fault_id`` clears both.
+``Timeline(scenario, lab).run()`` carries out each ``[[timeline]]`` step in file order at its time —
+dock, undock, press, travel, gps, fault, clear, move — and checks each ``expect`` step, so the same
+scenario file is a demo and a regression test (``bwlab test``, bwlab/regression.py). Steps run ``at``
+seconds after the timeline starts, in real seconds (a ``travel`` moves lab time, not the timeline);
+a step without ``at`` runs as soon as the one before it is done. A ``fault`` is any kind of
+``appliance/lab/faults.py``, or ``{kind = "hostname", target = <a T5 name>}`` for the lab's blocked
+host names; ``clear`` without ``fault_id`` clears both.
 
-An ``expect`` step waits (up to ``within`` seconds, 10 by default, polling) until all of its keys
-hold for its ``camera``, then goes on; when they do not hold in time ``ExpectationFailed`` names
-each key, what was expected and what was seen. The keys:
+An ``expect`` step polls until all of its keys hold for its ``camera`` — up to ``within`` real
+seconds (10 by default) or, with ``eventually``, until that many seconds of lab time have passed —
+then goes on; when they do not hold in time ``ExpectationFailed`` names the file, the step and each
+key, what was expected, what was seen and why it does not match. The keys (bwlab/expect.py checks
+them when the scenario loads, and judges the values):
 
 ==============================  ===========================================================
 ``state.<path>``                the camera's reported state (``GET /api/lab/cameras``), e.g.
@@ -29,10 +32,7 @@ each key, what was expected and what was seen. The keys:
                                 user's live stream with the reference viewer (S1)
 ==============================  ===========================================================
 
-Values: ``""`` means "shows nothing" (no value), ``"*"`` any value; ``"<-75"``, ``">=200"``
-compare numbers; anything else must be equal.
-"""
-
+A path that does not exist in its view fails the step (it never passes for "shows nothing").
 from __future__ import annotations
 
 import asyncio
@@ -42,6 +42,7 @@ from typing import Any, Callable
 
 from bwlab.client import ApiError, Session
 from bwlab.clock import Clock, LabClock, monotonic
+from bwlab.expect import Missing, dig, judge
 from bwlab.scenario import Scenario, Step
 
 log = logging.getLogger(__name__)
@@ -52,8 +53,23 @@ POLL = 0.1
 VIEW_SECONDS = 3.0
 
 
+@dataclass(frozen=True)
+class Mismatch:
+    key: str
+    expected: Any
+    seen: Any
+    why: str
+
+
 class ExpectationFailed(AssertionError):
-    """An ``expect`` step did not hold in time; the message lists each mismatch."""
+    """An ``expect`` step did not hold in time; the message names the file, the step and each key."""
+
+    def __init__(self, message: str, index: int | None = None, mismatches: tuple[Mismatch, ...] = (),
+                 observed: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.index = index
+        self.mismatches = mismatches
+        self.observed = observed or {}
 
 
 @dataclass
@@ -62,6 +78,9 @@ class StepResult:
     step: Step
     ok: bool = True
     detail: Any = None
+    started: float = 0.0  # real seconds after the timeline started
+    seconds: float = 0.0  # how long the step took
+    lab_time: float = 0.0  # lab time when it ended
 
 
 @dataclass
@@ -81,6 +100,7 @@ class Timeline:
 
     scenario: Scenario
     lab: Session
+    source: str = ""  # the scenario's file, for messages
     viewing: Viewing | None = None
     clock: Clock = field(default_factory=LabClock)  # the viewer's clock (lab time, S1)
     on_step: Callable[[StepResult], None] | None = None
@@ -90,17 +110,25 @@ class Timeline:
     async def run(self) -> list[StepResult]:
         started = monotonic()
         results = []
-        order = sorted(range(len(self.scenario.timeline)), key=lambda i: (self.scenario.timeline[i].at, i))
-        for i in order:
-            step = self.scenario.timeline[i]
-            wait = started + step.at - monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            result = StepResult(i, step, detail=await self.do(i, step))
+        for i, step in enumerate(self.scenario.timeline):
+            if step.at is not None:
+                wait = started + step.at - monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            began = monotonic()
+            detail = await self.do(i, step)
+            result = StepResult(i, step, detail=detail, started=began - started, seconds=monotonic() - began,
+                                lab_time=self.clock.now())
             results.append(result)
             if self.on_step is not None:
                 self.on_step(result)
         return results
+
+    def where(self, index: int) -> str:
+        step = self.scenario.timeline[index]
+        at = f"at {step.at:g} s" if step.at is not None else "after the step before"
+        return (f"{self.source or self.scenario.name}: timeline[{index}] ({step.action} {at}"
+                + (f", camera {step.camera}" if step.camera else "") + ")")
 
     async def do(self, index: int, step: Step) -> Any:
         serial = step.camera.upper() if step.camera else None
@@ -140,39 +168,50 @@ class Timeline:
     # ---------------------------------------------------------------- expectations
 
     async def expect(self, index: int, step: Step) -> dict[str, Any]:
-        within = step.within if step.within is not None else DEFAULT_WITHIN
-        deadline = monotonic() + within
+        if step.eventually is not None:
+            lab_deadline = self.clock.now() + step.eventually
+            expired = lambda: self.clock.now() >= lab_deadline  # noqa: E731
+            budget = f"{step.eventually:g} s of lab time"
+        else:
+            within = step.within if step.within is not None else DEFAULT_WITHIN
+            deadline = monotonic() + within
+            expired = lambda: monotonic() >= deadline  # noqa: E731
+            budget = f"{within:g} s"
         while True:
             observed, mismatches = await self._check(step)
             if not mismatches:
                 return observed
-            if monotonic() >= deadline:
-                lines = "\n".join(f"  {key}: expected {exp!r}, got {got!r}" for key, exp, got in mismatches)
-                raise ExpectationFailed(
-                    f"{self.scenario.name}: timeline[{index}] (at {step.at:g} s, camera {step.camera}) did not hold "
-                    f"within {within:g} s:\n{lines}")
+            if expired():
+                lines = "\n".join(f"  {m.key}: expected {m.expected!r}, saw {m.seen!r} — {m.why}" for m in mismatches)
+                raise ExpectationFailed(f"{self.where(index)} did not hold within {budget}:\n{lines}",
+                                        index, tuple(mismatches), observed)
             await asyncio.sleep(POLL)
 
-    async def _check(self, step: Step) -> tuple[dict[str, Any], list[tuple[str, Any, Any]]]:
+    async def _check(self, step: Step) -> tuple[dict[str, Any], list[Mismatch]]:
         serial = step.camera.upper() if step.camera else ""
         views = _Views(self, serial)
         observed: dict[str, Any] = {}
         mismatches = []
+        now = self.clock.now()
         for key, expected in step.expect.items():
+            why = ""
             if key == "viewer":
                 got = await self._view(serial)
                 ok = got == expected
+                why = "" if ok else "the viewer saw otherwise"
             elif key in ("diagnosis", "no_diagnosis"):
                 codes = (await views.diagnosis())["codes"]
                 wanted = [expected] if isinstance(expected, str) else list(expected)
-                ok = all((c in codes) == (key == "diagnosis") for c in wanted)
-                got = codes
+                wrong = [c for c in wanted if (c in codes) != (key == "diagnosis")]
+                ok, got = not wrong, codes
+                why = "" if ok else ("not named: " if key == "diagnosis" else "named: ") + ", ".join(wrong)
             else:
                 got = await views.value(key)
-                ok = matches(expected, got)
-            observed[key] = got
+                verdict = judge(expected, got, now)
+                ok, why = verdict.ok, verdict.why
+            observed[key] = got if not isinstance(got, Missing) else repr(got)
             if not ok:
-                mismatches.append((key, expected, got))
+                mismatches.append(Mismatch(key, expected, observed[key], why))
         return observed, mismatches
 
     async def _view(self, serial: str) -> str:
@@ -241,47 +280,13 @@ class _Views:
         if head == "radio":
             return dig((await self._get("state")).get("radio"), path)
         if head == "troubleshooting":
-            return (await self._get("troubleshooting")).get("fields", {}).get(path)
+            pages = await self._get("troubleshooting")
+            if pages.get("unavailable"):
+                return None  # the pages cannot be read: nothing is shown (``troubleshooting`` says why)
+            return dig(pages.get("fields", {}), path)
         return dig(await self._get(head), path)
 
 
 async def _camera_state(lab: Session, serial: str) -> dict | None:
     cameras = (await lab.get("/api/lab/cameras"))["cameras"]
     return next((c["state"] for c in cameras if c["serial"] == serial), None)
-
-
-def dig(data: Any, path: str) -> Any:
-    """``data`` at a dotted ``path`` (list items by number); None where it does not exist."""
-    for part in path.split(".") if path else []:
-        if isinstance(data, dict):
-            data = data.get(part)
-        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
-            data = data[int(part)]
-        else:
-            return None
-    return data
-
-
-def _empty(value: Any) -> bool:
-    return value is None or value == "" or value == [] or value == {}
-
-
-def matches(expected: Any, actual: Any) -> bool:
-    """Whether ``actual`` satisfies ``expected`` (module docstring: ``""``, ``"*"``, comparisons)."""
-    if expected == "":
-        return _empty(actual)
-    if expected == "*":
-        return not _empty(actual)
-    if isinstance(expected, str) and expected[:1] in "<>" and isinstance(actual, (int, float)) \
-            and not isinstance(actual, bool):
-        op = expected[:2] if expected[1:2] == "=" else expected[:1]
-        try:
-            bound = float(expected[len(op):])
-        except ValueError:
-            return False
-        return {"<": actual < bound, ">": actual > bound, "<=": actual <= bound, ">=": actual >= bound}[op]
-    if isinstance(expected, bool) or isinstance(actual, bool):
-        return expected is actual
-    if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
-        return float(expected) == float(actual)
-    return expected == actual
