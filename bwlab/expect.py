@@ -100,7 +100,7 @@ def _number(value: Any) -> bool:
 
 
 def _check_value(expected: Any) -> str | None:
-    if isinstance(expected, str) and expected[:1] in "<>":
+    if isinstance(expected, str) and expected.startswith(("<", ">")):
         if not _COMPARISON.match(expected):
             return "a comparison with a number, like \"<-75\" or \">=200\""
         return None
@@ -159,7 +159,7 @@ def judge(expected: Any, actual: Any, now: float) -> Verdict:
         return HOLDS if _empty(actual) else Verdict(False, "expected nothing shown")
     if expected == "*":
         return HOLDS if not _empty(actual) else Verdict(False, "expected something shown")
-    if isinstance(expected, str) and expected[:1] in "<>":
+    if isinstance(expected, str) and expected.startswith(("<", ">")):
         m = _COMPARISON.match(expected)
         if m is None or not _number(actual):
             return Verdict(False, f"type mismatch: a number is compared, the value is a {_type(actual)}")
