@@ -50,7 +50,7 @@ VIEWS = {
 VIEWERS = ("plays", "refused", "no_stream", "no_image")
 _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|[0-9]+))*$")
 _COMPARISON = re.compile(r"^(<=|>=|<|>)\s*(-?[0-9]+(\.[0-9]+)?)$")
-_DIAGNOSIS_CODE = re.compile(r"^T[1-5]-[0-9]+[a-z]?$")
+_DIAGNOSIS_CODE = re.compile(r"^T[1-5]-[0-9]+[a-z]?(-[a-z]+)?$")
 TABLE_FORMS = {"min", "max", "approx", "tolerance", "within_s", "one_of", "contains"}
 
 
