@@ -33,6 +33,8 @@ them when the scenario loads, and judges the values):
 ==============================  ===========================================================
 
 A path that does not exist in its view fails the step (it never passes for "shows nothing").
+"""
+
 from __future__ import annotations
 
 import asyncio
@@ -94,6 +96,21 @@ class Viewing:
     ca_pem: str | None = None
 
 
+def viewing_for(scenario: Scenario, links: list[tuple[str | None, str | None, str | None]],
+                ca_pem: str) -> Viewing | None:
+    """The operator who watches for ``viewer`` expectations: the organization's first operator or
+    admin, with the first system's link with key — ``links`` holds (link, protected link,
+    passphrase) per system, in the scenario's order — the protected one where there is one."""
+    member = next((m for m in (scenario.organization.members if scenario.organization else [])
+                   if m.role in ("operator", "admin")), None)
+    link = next((entry for entry in links if entry[0]), None)
+    if member is None or link is None:
+        return None
+    account = scenario.account(member.email)
+    plain, protected, passphrase = link
+    return Viewing(account.email, account.password, protected or plain or "", passphrase if protected else None, ca_pem)
+
+
 @dataclass
 class Timeline:
     """Runs one scenario's timeline against the lab behind ``lab`` (a lab-token session)."""
@@ -104,6 +121,7 @@ class Timeline:
     viewing: Viewing | None = None
     clock: Clock = field(default_factory=LabClock)  # the viewer's clock (lab time, S1)
     on_step: Callable[[StepResult], None] | None = None
+    viewer_reports: list[dict[str, Any]] = field(default_factory=list)  # what each ``viewer`` check saw
     fault_ids: dict[str, str] = field(default_factory=dict)
     blocked: dict[str, str] = field(default_factory=dict)  # fault id → blocked host name
 
@@ -231,8 +249,10 @@ class Timeline:
                 return "no_stream"
             try:
                 report = await viewer.watch(stream["id"], seconds=VIEW_SECONDS)
-            except ClockMismatch:
+            except ClockMismatch as exc:
+                self.viewer_reports.append({"camera": serial, "refused": str(exc)})
                 return "refused"
+        self.viewer_reports.append({"camera": serial, **report.as_dict()})
         return "plays" if report.video_frames > 0 else "no_image"
 
 
