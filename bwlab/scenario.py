@@ -203,6 +203,22 @@ class System:
     cameras: list[Camera] = field(default_factory=list)
 
 
+#: Every timeline action, the keys it takes (besides ``action``, ``at`` and ``camera``) and what it does.
+ACTIONS: dict[str, tuple[str, str]] = {
+    "dock": ("dock, bay", "put the camera in a dock bay (D1: it is provisioned and its certificate renewed)"),
+    "undock": ("", "take the camera out of its dock"),
+    "press": ("button, gesture", "press the camera's record, function or top button (press, double, long)"),
+    "travel": ("seconds", "move lab time forward by that many seconds (the timeline's own time does not move)"),
+    "gps": ("fix", "the camera's GPS gets (true) or loses (false) its fix (D9)"),
+    "move": ("position, seconds", "put the camera at [x, y] metres on the site, walking there in `seconds` if given"),
+    "fault": ("fault", "inject a lab fault {kind, target, set, id} (`bwlab fault list` lists the kinds), "
+                       "or {kind = \"hostname\", target = <a T5 name>} to stop answering for a host name"),
+    "clear": ("fault_id", "clear the fault named by `fault_id` (its `id`), or every fault without one"),
+    "expect": ("expect, within | eventually", "wait until every key of `expect` holds for the camera, up to "
+                                              "`within` real seconds (10 by default) or `eventually` lab seconds"),
+}
+
+
 @dataclass(frozen=True)
 class Step:
     """One timeline entry: ``at`` seconds after the timeline starts, do ``action``.
