@@ -128,6 +128,17 @@ def render() -> str:
               "failure names the keys that do exist there.\n",
               _table([(f"`{k}`", v) for k, v in expect.FINDINGS.items()], ("finding", "value")), "",
               _table([(f"`{k}.<path>`", v) for k, v in expect.VIEWS.items()], ("view", "what it is")), ""]
+    parts += ["## Watch keys\n",
+              "A `watch` step's `expect` table judges what the reference viewer saw, with the same value forms.\n",
+              _table([(f"`{k}`", v) for k, v in scenario.WATCH_KEYS.items()], ("key", "what the viewer saw")), ""]
+    parts += ["## Manager changes\n",
+              "A `manager` step's `set` takes the keys of the Manager screen its `change` names, checked like the "
+              "file's own tables before anything starts: `profile` — the keys of [Profile](#profile) "
+              "(`target` is its name; keys left out keep their value); `wifi_network` — `password` "
+              "(`target` is the SSID); `camera` and `settings` — the keys below.\n"]
+    for cls in (scenario.CameraChange, scenario.SettingsChange):
+        parts += [f"### {cls.__name__}\n", (cls.__doc__ or "").strip() + "\n",
+                  _table(_fields(cls), ("key", "type", "default")), ""]
     forms = expect.__doc__.split("The forms of an expected value:")[1].strip()
     parts += ["## Expected values\n", "```", forms, "```", ""]
     return "\n".join(parts)

@@ -45,7 +45,7 @@ from typing import Any, Callable
 from bwlab.client import ApiError, Session
 from bwlab.clock import Clock, LabClock, monotonic
 from bwlab.expect import Missing, dig, judge
-from bwlab.scenario import Scenario, Step
+from bwlab.scenario import Scenario, Step, manager_system
 
 log = logging.getLogger(__name__)
 
@@ -121,25 +121,33 @@ class Timeline:
     viewing: Viewing | None = None
     clock: Clock = field(default_factory=LabClock)  # the viewer's clock (lab time, S1)
     on_step: Callable[[StepResult], None] | None = None
-    viewer_reports: list[dict[str, Any]] = field(default_factory=list)  # what each ``viewer`` check saw
+    viewer_reports: list[dict[str, Any]] = field(default_factory=list)  # what each viewer check and watch saw
+    _operator: Any = None  # the signed-in operator (a bwlab.viewer.Viewer) of remote starts, acks and watches
+    _managers: dict[str, Session] = field(default_factory=dict)  # system name → its signed-in Manager
     fault_ids: dict[str, str] = field(default_factory=dict)
     blocked: dict[str, str] = field(default_factory=dict)  # fault id → blocked host name
 
     async def run(self) -> list[StepResult]:
         started = monotonic()
         results = []
-        for i, step in enumerate(self.scenario.timeline):
-            if step.at is not None:
-                wait = started + step.at - monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-            began = monotonic()
-            detail = await self.do(i, step)
-            result = StepResult(i, step, detail=detail, started=began - started, seconds=monotonic() - began,
-                                lab_time=self.clock.now())
-            results.append(result)
-            if self.on_step is not None:
-                self.on_step(result)
+        try:
+            for i, step in enumerate(self.scenario.timeline):
+                if step.at is not None:
+                    wait = started + step.at - monotonic()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                began = monotonic()
+                detail = await self.do(i, step)
+                result = StepResult(i, step, detail=detail, started=began - started, seconds=monotonic() - began,
+                                    lab_time=self.clock.now())
+                results.append(result)
+                if self.on_step is not None:
+                    self.on_step(result)
+        finally:
+            if self._operator is not None:
+                await self._operator.__aexit__(None, None, None)
+            for session in self._managers.values():
+                await session.close()
         return results
 
     def where(self, index: int) -> str:
@@ -181,7 +189,122 @@ class Timeline:
             if step.fault_id in self.blocked:
                 return await self.lab.request("DELETE", BLOCKED_HOSTS, {"hostname": self.blocked[step.fault_id]})
             return await self.lab.delete(f"/api/lab/faults/{self.fault_ids.get(step.fault_id, step.fault_id)}")
+        if action in ("remote_start", "acknowledge"):
+            return await self._operator_action(index, step)
+        if action == "watch":
+            return await self._watch(index, step)
+        if action == "manager":
+            return await self._manager(step)
         return await self.expect(index, step)
+
+    # ---------------------------------------------------------------- what people do
+
+    async def operator(self) -> Any:
+        """The scenario's operator, signed in to Live (the account of ``viewing``)."""
+        from bwlab.viewer import Viewer
+
+        if self._operator is None:
+            if self.viewing is None:
+                raise ExpectationFailed("remote starts, acknowledgements and watching need the scenario's operator "
+                                        "account and a system with a link with key")
+            v = self.viewing
+            viewer = Viewer(self.lab.base_url, v.ca_pem, email=v.email, password=v.password, link=v.link,
+                            passphrase=v.passphrase, clock=self.clock)
+            await viewer.__aenter__()
+            self._operator = viewer
+        return self._operator
+
+    async def _camera_user(self, serial: str, *, streaming: bool = False) -> dict[str, Any]:
+        """The camera user Live lists with this camera (with a live stream, when ``streaming``)."""
+        op = await self.operator()
+        deadline = monotonic() + DEFAULT_WITHIN
+        while True:
+            users = (await op.session.get(f"/api/cloud/orgs/{op.org_id}/camera-users"))["camera_users"]
+            user = next((u for u in users if (u.get("serial") or "").upper() == serial), None)
+            if user is not None and (not streaming or user.get("stream_id")):
+                return user
+            if monotonic() >= deadline:
+                raise ExpectationFailed(f"camera {serial}: Live lists no camera user with it"
+                                        + (" streaming live" if user is not None else ""))
+            await asyncio.sleep(POLL)
+
+    async def _operator_action(self, index: int, step: Step) -> dict[str, Any]:
+        serial = (step.camera or "").upper()
+        op = await self.operator()
+        try:
+            if step.action == "remote_start":
+                user = await self._camera_user(serial)
+                done = await op.session.post(f"/api/cloud/orgs/{op.org_id}/camera-users/{user['id']}/start", {})
+            else:
+                user = await self._camera_user(serial, streaming=True)
+                done = await op.session.post(f"/api/cloud/orgs/{op.org_id}/streams/{user['stream_id']}/acknowledge", {})
+        except ApiError as exc:
+            if step.refusal is not None and exc.code == step.refusal:
+                return {"refused": exc.code}
+            raise ExpectationFailed(f"{self.where(index)}: Live refused it: {exc}", index,
+                                    (Mismatch("refusal", step.refusal or "", exc.code, str(exc)),)) from None
+        if step.refusal is not None:
+            raise ExpectationFailed(f"{self.where(index)}: expected a refusal {step.refusal!r}, but it went through",
+                                    index, (Mismatch("refusal", step.refusal, None, "not refused"),))
+        return done
+
+    async def _watch(self, index: int, step: Step) -> dict[str, Any]:
+        from bwlab.viewer import ClockMismatch
+
+        serial = (step.camera or "").upper()
+        op = await self.operator()
+        state = await _camera_state(self.lab, serial)
+        user_name = ((state or {}).get("user") or {}).get("name")
+        seen: dict[str, Any] = {"camera": serial, "refusal": None}
+        try:
+            stream = await op.wait_for_stream(DEFAULT_WITHIN, user_name)
+            report = await op.watch(stream["id"], seconds=step.seconds or VIEW_SECONDS)
+            times = sorted(report.capture_times)
+            gaps = [1000 * (b - a) for a, b in zip(times, times[1:])]
+            seen.update(report.as_dict(), max_gap_ms=round(max(gaps), 1) if gaps else None)
+        except TimeoutError:
+            seen["refusal"] = "no_stream"
+        except ClockMismatch as exc:
+            seen.update(refusal="clock_mismatch", message=str(exc))
+        self.viewer_reports.append(seen)
+        mismatches = []
+        for key, expected in step.expect.items():
+            got = seen.get("refusal") if key == "refusal" else dig(seen, key)
+            verdict = judge(expected, got, self.clock.now())
+            if not verdict.ok:
+                mismatches.append(Mismatch(key, expected, got if not isinstance(got, Missing) else repr(got),
+                                           verdict.why))
+        if mismatches:
+            lines = "\n".join(f"  {m.key}: expected {m.expected!r}, saw {m.seen!r} — {m.why}" for m in mismatches)
+            raise ExpectationFailed(f"{self.where(index)}: the viewer did not see what was expected:\n{lines}",
+                                    index, tuple(mismatches), seen)
+        return seen
+
+    async def _manager(self, step: Step) -> Any:
+        """An administrator's change in the Manager, through the Manager's own API."""
+        system = manager_system(self.scenario, step)
+        mgr = self._managers.get(system.name)
+        systems = {s["name"]: s["id"] for s in (await self.lab.get("/controller/systems"))["systems"]}
+        api = f"/controller/{systems[system.name]}/api"
+        if mgr is None:
+            mgr = Session(self.lab.base_url, self.lab.ca_pem)
+            await mgr.sign_in_manager(systems[system.name], system.admin_password)
+            self._managers[system.name] = mgr
+        values = dict(step.set or {})
+        if step.change == "profile":
+            profiles = {p["name"]: p for p in (await mgr.get(api + "/profiles"))["profiles"]}
+            if step.target in profiles:
+                return await mgr.put(api + f"/profiles/{step.target}", {**_profile_body(profiles[step.target]), **values})
+            return await mgr.post(api + "/profiles", {"name": step.target, **values})
+        if step.change == "wifi_network":
+            networks = {n["ssid"]: n for n in (await mgr.get(api + "/wifi-networks"))["wifi_networks"]}
+            if step.target in networks:  # the Manager changes a network by replacing it
+                await mgr.delete(api + f"/wifi-networks/{networks[step.target]['id']}")
+            return await mgr.post(api + "/wifi-networks", {"ssid": step.target, **values})
+        if step.change == "camera":
+            return await mgr.put(api + f"/cameras/{(step.target or step.camera or '').upper()}", values)
+        overview = await mgr.get(api)
+        return await mgr.put(api + "/settings", {**overview["settings"], **values})
 
     # ---------------------------------------------------------------- expectations
 
@@ -305,6 +428,13 @@ class _Views:
                 return None  # the pages cannot be read: nothing is shown (``troubleshooting`` says why)
             return dig(pages.get("fields", {}), path)
         return dig(await self._get(head), path)
+
+
+def _profile_body(profile: dict[str, Any]) -> dict[str, Any]:
+    """The keys of a profile the Manager takes back in a PUT (what it lists, less what it adds)."""
+    keys = ("name", "streaming", "live_stream_on_record", "remote_activation", "remote_mode", "location",
+            "wifi_networks")
+    return {k: profile[k] for k in keys if k in profile}
 
 
 async def _camera_state(lab: Session, serial: str) -> dict | None:

@@ -108,17 +108,31 @@ BAD_FILES = {
 }
 
 
+PEOPLE = HERE / "t2-2a-fix-and-recover.toml"
+BAD_PEOPLE_FILES = {
+    "bad-manager-value.toml": ("set = { streaming = true,", 'set = { streaming = "yes",', "timeline[4].set.streaming"),
+    "bad-manager-network.toml": ('remote_mode = "always" }', 'wifi_networks = ["NoSuchNet"] }',
+                                 "timeline[4].set.wifi_networks[0]"),
+    "bad-watch-key.toml": ('video_frames = ">=20"', 'frames = ">=20"', "timeline[9].expect.frames"),
+    "bad-refusal.toml": ('refusal = ""', 'refusal = "denied"', "timeline[9].expect.refusal"),
+}
+
+
 def test_bad_scenario_files_are_refused_before_anything_starts_naming_file_step_and_key(tmp_path):
     source = (HERE / "t2-3a-no-network-assigned.toml").read_text()
     for name, (old, new, _) in BAD_FILES.items():
         assert old in source, name
         (tmp_path / name).write_text(source.replace(old, new, 1))
+    people = PEOPLE.read_text()
+    for name, (old, new, _) in BAD_PEOPLE_FILES.items():
+        assert old in people, name
+        (tmp_path / name).write_text(people.replace(old, new, 1))
     (tmp_path / "late.toml").write_text(source.replace("at = 0.5", "at = 1000"))
     report = tmp_path / "report"
     run = bwlab_test(str(tmp_path), "--report", str(report), "--timeout", "120", timeout=60)
     assert run.returncode == 2, run.stdout + run.stderr
     assert "nothing was run" in run.stderr and not report.exists()  # no lab started, no report
-    for name, (_, _, where) in BAD_FILES.items():
+    for name, (_, _, where) in {**BAD_FILES, **BAD_PEOPLE_FILES}.items():
         line = next((l for l in run.stderr.splitlines() if name in l), "")
         assert str(tmp_path / name) in line and where in line, (name, run.stderr)
     assert "late.toml: timeline: a step at 1000 s can never run within the scenario time limit" in run.stderr
