@@ -171,12 +171,14 @@ class Outcome:
     viewer: list[dict[str, Any]] = field(default_factory=list)  # what the viewer saw (frames, latency)
     pcaps: list[str] = field(default_factory=list)  # report-relative paths of the 802.11 captures
     log: str = ""  # the appliance's output, for an error
+    phases: dict[str, float] = field(default_factory=dict)  # seconds: lab start, cameras, timeline, teardown
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.scenario.name, "file": str(self.path), "tags": self.scenario.tags,
                 "status": self.status, "seconds": round(self.seconds, 2), "message": self.message,
                 "failed_step": self.failed_step, "failed_keys": self.failed_keys, "steps": self.steps,
-                "cameras": self.cameras, "viewer": self.viewer, "pcaps": self.pcaps}
+                "cameras": self.cameras, "viewer": self.viewer, "pcaps": self.pcaps,
+                "phases": {k: round(v, 2) for k, v in self.phases.items()}}
 
 
 def free_port() -> int:
@@ -264,12 +266,22 @@ async def run_one(path: Path, scenario: Scenario, workdir: Path, report_dir: Pat
     lab = _Lab(path, workdir / scenario.name, workdir / f"{scenario.name}.log")
     fleet: Fleet | None = None
     timeline: Timeline | None = None
+    mark = began
+
+    def phase(name: str) -> None:
+        nonlocal mark
+        now = monotonic()
+        outcome.phases[name] = now - mark
+        mark = now
+
     try:
         await lab.start()
+        phase("lab")
         fleet = Fleet(url=lab.url, ca_pem=lab.ca_pem, lab_token=lab.facts["lab_token"], media="shared", seed=seed)
         async with Session(lab.url, lab.ca_pem, token=lab.facts["lab_token"]) as session:
             await fleet.start(scenario)
             await _wait_for_cameras(session, scenario)
+            phase("cameras")
             links = [(s.get("link_with_key"), s.get("protected_link_with_key"), s.get("link_passphrase"))
                      for s in lab.facts["systems"]]
             viewing = viewing_for(scenario, links, lab.ca_pem)
@@ -294,7 +306,9 @@ async def run_one(path: Path, scenario: Scenario, workdir: Path, report_dir: Pat
                 index = len(outcome.steps)
                 where = timeline.where(index) if index < len(scenario.timeline) else str(path)
                 outcome.status, outcome.message, outcome.failed_step = "error", f"{where}: the lab refused: {exc}", index
+            phase("timeline")
             await _snapshot(session, scenario, outcome, report_dir)
+            phase("snapshot")
         if timeline is not None:
             outcome.viewer = timeline.viewer_reports
     except Exception as exc:  # the lab did not start, a camera broke: the scenario errs, the run goes on
@@ -302,9 +316,12 @@ async def run_one(path: Path, scenario: Scenario, workdir: Path, report_dir: Pat
         outcome.message = outcome.message or f"{path}: {type(exc).__name__}: {exc}"
         log.debug("scenario %s", scenario.name, exc_info=True)
     finally:
+        mark = monotonic()
         if fleet is not None:
             await fleet.close()
+        phase("fleet_close")
         await lab.stop()
+        phase("lab_stop")
         outcome.seconds = monotonic() - began
         if outcome.status == "error" and lab.log_path.exists():
             outcome.log = lab.log_path.read_text(errors="replace")[-4000:]

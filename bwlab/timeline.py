@@ -214,18 +214,23 @@ class Timeline:
             self._operator = viewer
         return self._operator
 
-    async def _camera_user(self, serial: str, *, streaming: bool = False) -> dict[str, Any]:
-        """The camera user Live lists with this camera (with a live stream, when ``streaming``)."""
+    async def _camera_user(self, serial: str, *, wait_for: str | None = None) -> dict[str, Any]:
+        """The camera user Live lists with this camera; with ``wait_for``, once Live shows that
+        field true or set (``stream_id``: a live stream; ``remote_start``: the Start button), as an
+        operator waits for the list to say so — it follows the controllers' changes a moment later."""
         op = await self.operator()
         deadline = monotonic() + DEFAULT_WITHIN
         while True:
             users = (await op.session.get(f"/api/cloud/orgs/{op.org_id}/camera-users"))["camera_users"]
             user = next((u for u in users if (u.get("serial") or "").upper() == serial), None)
-            if user is not None and (not streaming or user.get("stream_id")):
+            if user is not None and (wait_for is None or user.get(wait_for)):
                 return user
             if monotonic() >= deadline:
-                raise ExpectationFailed(f"camera {serial}: Live lists no camera user with it"
-                                        + (" streaming live" if user is not None else ""))
+                if user is None:
+                    raise ExpectationFailed(f"camera {serial}: Live lists no camera user with it")
+                if wait_for == "remote_start":
+                    return user  # the start is tried anyway: Live says why it cannot happen
+                raise ExpectationFailed(f"camera {serial}: Live shows no live stream of {user.get('name')!r}")
             await asyncio.sleep(POLL)
 
     async def _operator_action(self, index: int, step: Step) -> dict[str, Any]:
@@ -233,10 +238,10 @@ class Timeline:
         op = await self.operator()
         try:
             if step.action == "remote_start":
-                user = await self._camera_user(serial)
+                user = await self._camera_user(serial, wait_for=None if step.refusal is not None else "remote_start")
                 done = await op.session.post(f"/api/cloud/orgs/{op.org_id}/camera-users/{user['id']}/start", {})
             else:
-                user = await self._camera_user(serial, streaming=True)
+                user = await self._camera_user(serial, wait_for="stream_id")
                 done = await op.session.post(f"/api/cloud/orgs/{op.org_id}/streams/{user['stream_id']}/acknowledge", {})
         except ApiError as exc:
             if step.refusal is not None and exc.code == step.refusal:
