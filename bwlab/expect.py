@@ -33,7 +33,8 @@ from typing import Any
 
 #: Whole-finding keys and what each takes.
 FINDINGS = {
-    "diagnosis": "a diagnosis code or a list of codes the diagnosis (L3) must name, e.g. [\"T3-2b\"]",
+    "diagnosis": "a diagnosis code or a list of codes the diagnosis (L3) must name, e.g. [\"T3-2b\"]; [] for none "
+                 "at all (a healthy camera)",
     "no_diagnosis": "a diagnosis code or a list of codes the diagnosis must not name",
     "viewer": "what an operator sees of the camera user's live stream: \"plays\", \"refused\", \"no_stream\" "
               "or \"no_image\" (S1)",
@@ -79,8 +80,9 @@ def check_expectation(key: str, expected: Any) -> str | None:
                     + ", ".join(f"{v}." for v in VIEWS))
         if key in ("diagnosis", "no_diagnosis"):
             codes = [expected] if isinstance(expected, str) else expected
-            if not isinstance(codes, list) or not codes or not all(isinstance(c, str) and _DIAGNOSIS_CODE.match(c)
-                                                                    for c in codes):
+            if not isinstance(codes, list) or not all(isinstance(c, str) and _DIAGNOSIS_CODE.match(c) for c in codes):
+                return "a diagnosis code like \"T3-2b\" or a list of them"
+            if not codes and key == "no_diagnosis":
                 return "a diagnosis code like \"T3-2b\" or a non-empty list of them"
         elif key == "viewer":
             if expected not in VIEWERS:

@@ -348,9 +348,12 @@ class Timeline:
             elif key in ("diagnosis", "no_diagnosis"):
                 codes = (await views.diagnosis())["codes"]
                 wanted = [expected] if isinstance(expected, str) else list(expected)
-                wrong = [c for c in wanted if (c in codes) != (key == "diagnosis")]
+                if key == "diagnosis" and not wanted:  # a healthy camera: nothing at all is named
+                    wrong = list(codes)
+                else:
+                    wrong = [c for c in wanted if (c in codes) != (key == "diagnosis")]
                 ok, got = not wrong, codes
-                why = "" if ok else ("not named: " if key == "diagnosis" else "named: ") + ", ".join(wrong)
+                why = "" if ok else ("not named: " if key == "diagnosis" and wanted else "named: ") + ", ".join(wrong)
             else:
                 got = await views.value(key)
                 verdict = judge(expected, got, now)

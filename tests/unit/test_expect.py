@@ -52,7 +52,7 @@ def test_ranges_tolerances_timestamps_and_sets():
     ("diagnosys", ["T3-1"], "a known expectation"),
     ("state.leds..wifi", "red", "a dotted path"),
     ("diagnosis", ["3-1"], "a diagnosis code"),
-    ("diagnosis", [], "a diagnosis code"),
+    ("no_diagnosis", [], "a diagnosis code"),
     ("viewer", "works", "one of"),
     ("radio.wifi.signal_db", "<weak", "a comparison"),
     ("radio.wifi.signal_db", {"minimum": 3}, "unknown: minimum"),
