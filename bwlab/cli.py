@@ -33,6 +33,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bwlab import regression
 from bwlab.clock import isoformat
 from bwlab.content_destination import commands as content_destination
 
@@ -174,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(move)
 
     content_destination.add_parser(sub)
+    regression.add_parser(sub)  # bwlab test
     return parser
 
 
@@ -287,17 +289,10 @@ async def _run_timeline(scenario, info, url: str, ca_pem: str, token: str, clock
     time travel, expectations), saying what each step did."""
     from bwlab.client import ApiError, Session
     from bwlab.clock import monotonic
-    from bwlab.timeline import ExpectationFailed, Timeline, Viewing
+    from bwlab.timeline import ExpectationFailed, Timeline, viewing_for
 
     serials = {c.serial.upper() for system in scenario.systems for c in system.cameras}
-    viewing = None
-    member = next((m for m in (scenario.organization.members if scenario.organization else [])
-                   if m.role in ("operator", "admin")), None)
-    system = next((s for s in info.systems if s.link), None)
-    if member is not None and system is not None:
-        account = scenario.account(member.email)
-        viewing = Viewing(account.email, account.password, system.protected_link or system.link,
-                          system.link_passphrase if system.protected_link else None, ca_pem)
+    viewing = viewing_for(scenario, [(s.link, s.protected_link, s.link_passphrase) for s in info.systems], ca_pem)
     async with Session(url, ca_pem, token=token) as lab:
         deadline = monotonic() + 120
         while monotonic() < deadline:
@@ -690,8 +685,8 @@ async def cmd_content_destination(args: argparse.Namespace) -> int:
 
 COMMANDS = {"view": cmd_view, "up": cmd_up, "fleet": cmd_fleet, "status": cmd_status, "travel": cmd_travel, "press": cmd_press,
             "dock": cmd_dock, "undock": cmd_undock, "soc-receiver": cmd_soc_receiver, "dns": cmd_dns,
-            "fault": cmd_fault, "doctor": cmd_doctor, "pages": cmd_pages, "pcap": cmd_pcap, "move": cmd_move}
-COMMANDS["content-destination"] = cmd_content_destination
+            "fault": cmd_fault, "doctor": cmd_doctor, "pages": cmd_pages, "pcap": cmd_pcap, "move": cmd_move,
+            "content-destination": cmd_content_destination, "test": regression.cmd_test}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,6 +32,7 @@ class Session:
 
     def __init__(self, base_url: str, ca_pem: str | None, *, token: str | None = None, timeout: float = 30.0):
         self.base_url = base_url.rstrip("/")
+        self.ca_pem = ca_pem
         self.ssl = ssl_context(ca_pem)
         self.token = token
         self._http = aiohttp.ClientSession(

@@ -19,13 +19,13 @@ from appliance.lab.events import ConfigError
 from appliance.lab.faults import parse_fault
 from appliance.lab.mobile import Cell, MobileConfig, Sim
 from appliance.lab.radio import RadioConfig, access_points_from_list
+from bwlab.expect import check_expectation
 from bwlab.models import MODELS
 from bwlab.regions import REGIONS
 from bwlab.schema import SchemaError, from_mapping
 
-#: What an ``expect`` step may check (bwlab/timeline.py says what each means).
-EXPECT_KEYS = ("diagnosis", "no_diagnosis", "viewer", "troubleshooting")
-EXPECT_PREFIXES = ("state.", "radio.", "troubleshooting.", "status.", "manager.")
+#: The longest a timeline may run, in real seconds: a step later than this can never be reached.
+MAX_TIMELINE_S = 3600.0
 
 
 class ScenarioError(ValueError):
@@ -203,19 +203,79 @@ class System:
     cameras: list[Camera] = field(default_factory=list)
 
 
+#: Every timeline action, the keys it takes (besides ``action``, ``at`` and ``camera``) and what it does.
+ACTIONS: dict[str, tuple[str, str]] = {
+    "dock": ("dock, bay", "put the camera in a dock bay (D1: it is provisioned and its certificate renewed)"),
+    "undock": ("", "take the camera out of its dock"),
+    "press": ("button, gesture", "press the camera's record, function or top button (press, double, long)"),
+    "travel": ("seconds", "move lab time forward by that many seconds (the timeline's own time does not move)"),
+    "gps": ("fix", "the camera's GPS gets (true) or loses (false) its fix (D9)"),
+    "move": ("position, seconds", "put the camera at [x, y] metres on the site, walking there in `seconds` if given"),
+    "fault": ("fault", "inject a lab fault {kind, target, set, id} (`bwlab fault list` lists the kinds), "
+                       "or {kind = \"hostname\", target = <a T5 name>} to stop answering for a host name"),
+    "clear": ("fault_id", "clear the fault named by `fault_id` (its `id`), or every fault without one"),
+    "expect": ("expect, within | eventually", "wait until every key of `expect` holds for the camera, up to "
+                                              "`within` real seconds (10 by default) or `eventually` lab seconds"),
+    "remote_start": ("refusal", "an operator starts the camera user's live stream from Live (D4); with `refusal` "
+                                "the start must be refused with that code (e.g. \"streaming_disabled\")"),
+    "acknowledge": ("refusal", "an operator acknowledges the camera user's live stream (the camera vibrates)"),
+    "watch": ("seconds, expect", "an operator watches the camera user's live stream for `seconds` (3 by default) "
+                                 "with the reference viewer; `expect` judges what it saw (the watch keys below)"),
+    "manager": ("system, change, target, set", "an administrator changes a setting in the Manager of `system` "
+                                               "(the camera's, or the only one): `change` is profile, wifi_network, "
+                                               "camera or settings, `target` the profile name, SSID or serial, and "
+                                               "`set` the values (the manual's fixes: a profile's streaming, a Wi-Fi "
+                                               "password, an APN or SIM PIN, the NTP server)"),
+}
+
+#: What a ``watch`` step's ``expect`` may judge: the reference viewer's report (bwlab/viewer.py).
+WATCH_KEYS = {
+    "refusal": "null when the stream played; \"no_stream\" (none appeared in 10 s) or \"clock_mismatch\" (S1)",
+    "video_frames": "video frames decoded", "audio_frames": "audio frames decoded",
+    "chunks": "chunks received", "ended": "the stream ended while watched",
+    "latency_ms.p50": "glass-to-glass latency, median (ms)", "latency_ms.p95": "… 95th percentile (ms)",
+    "latency_ms.p99": "… 99th percentile (ms)", "latency_ms.mean": "… mean (ms)",
+    "max_gap_ms": "the longest gap between two consecutive video frames' capture times (ms)",
+}
+
+
+@dataclass(frozen=True)
+class CameraChange:
+    """A ``manager`` step's ``set`` for ``change = "camera"``: Manager > Cameras (T4's fixes)."""
+
+    camera_user: str | None = None
+    self_assign: bool | None = None
+    sim_pin: str | None = field(default=None, metadata={"max_len": 8})
+    apn: str | None = field(default=None, metadata={"max_len": 100})
+
+
+@dataclass(frozen=True)
+class SettingsChange:
+    """A ``manager`` step's ``set`` for ``change = "settings"``: Settings > System (S1)."""
+
+    ntp_server: str | None = field(default=None, metadata={"max_len": 253})
+
+
 @dataclass(frozen=True)
 class Step:
     """One timeline entry: ``at`` seconds after the timeline starts, do ``action``.
 
+    Steps run in file order; ``at`` may not go back (a step earlier than the one before it could
+    never run at its time). Without ``at`` a step runs as soon as the one before it is done.
     The timeline's seconds are real seconds (``bwlab/timeline.py``): a ``travel`` moves lab time
     forward but not the timeline. ``fault`` adds ``fault`` (``{kind, target, set, id}``, see
     appliance/lab/faults.py); ``clear`` clears the fault ``fault_id`` (all faults without one);
     ``move`` puts ``camera`` at ``position`` (metres), walking there in ``seconds`` if given;
-    ``expect`` waits up to ``within`` seconds (default 10) for every key of ``expect`` to hold.
+    ``expect`` waits up to ``within`` real seconds (default 10) for every key of ``expect`` to hold,
+    or, with ``eventually``, until that many seconds of *lab* time have passed (a ``travel`` in
+    between counts), polling; the keys and value forms are those of bwlab/expect.py.
     """
 
-    at: float = field(metadata={"min": 0})
-    action: Literal["dock", "undock", "press", "travel", "expect", "gps", "fault", "clear", "move"]
+    action: Literal["dock", "undock", "press", "travel", "expect", "gps", "fault", "clear", "move",
+                    "remote_start", "acknowledge", "watch", "manager"]
+    at: float | None = field(default=None, metadata={"min": 0})
+    action: Literal["dock", "undock", "press", "travel", "expect", "gps", "fault", "clear", "move",
+                    "remote_start", "acknowledge", "watch", "manager"]
     camera: str | None = None
     button: Literal["record", "function", "top"] | None = None
     gesture: Literal["press", "double", "long"] | None = None
@@ -228,12 +288,19 @@ class Step:
     fault_id: str | None = None
     position: list[float] | None = field(default=None, metadata={"max_items": 2})
     within: float | None = field(default=None, metadata={"min": 0.1, "max": 600})
+    eventually: float | None = field(default=None, metadata={"min": 0.1, "max": 30 * 86400})
+    refusal: str | None = field(default=None, metadata={"max_len": 80})  # remote_start, acknowledge
+    system: str | None = None  # manager: the system's name
+    change: Literal["profile", "wifi_network", "camera", "settings"] | None = None
+    target: str | None = field(default=None, metadata={"max_len": 80})
+    set: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
 class Scenario:
     name: str
     description: str = ""
+    tags: list[str] = field(default_factory=list)  # for ``bwlab test -k``
     accounts: list[Account] = field(default_factory=list)
     organization: Organization | None = None
     systems: list[System] = field(default_factory=list)
@@ -372,12 +439,109 @@ def _check_network(s: Scenario) -> None:
         if step.action == "expect":
             if not step.expect:
                 raise SchemaError(f"{p}.expect", "at least one expectation")
-            for key in step.expect:
-                if key not in EXPECT_KEYS and not key.startswith(EXPECT_PREFIXES):
-                    raise SchemaError(f"{p}.expect.{key}", "one of " + ", ".join(EXPECT_KEYS)
-                                      + " or a key starting with " + ", ".join(EXPECT_PREFIXES))
+            if step.within is not None and step.eventually is not None:
+                raise SchemaError(f"{p}.eventually", "either within (real seconds) or eventually (lab seconds), not both")
+            for key, value in step.expect.items():
+                why = check_expectation(key, value)
+                if why is not None:
+                    raise SchemaError(f"{p}.expect.{key}", why, value)
                 if key != "viewer" and step.camera is None:
                     raise SchemaError(f"{p}.camera", f"the camera whose {key} to check")
+        elif step.action == "watch":
+            _check_watch(step, p)
+        elif step.expect or step.within is not None or step.eventually is not None:
+            raise SchemaError(f"{p}.{'expect' if step.expect else 'within' if step.within is not None else 'eventually'}",
+                              "nothing: only an expect or watch step takes expect, within and eventually")
+        if step.action in ("remote_start", "acknowledge", "watch") and step.camera is None:
+            raise SchemaError(f"{p}.camera", f"the camera whose camera user's stream to {step.action.replace('_', ' ')}")
+        if step.action in ("remote_start", "acknowledge", "watch") and s.organization is None:
+            raise SchemaError(f"{p}.action", f"an [organization] with an operator or admin member to {step.action}")
+        if step.action == "manager":
+            _check_manager(s, step, p)
+        else:
+            for key in ("system", "change", "target", "set"):
+                if getattr(step, key) is not None:
+                    raise SchemaError(f"{p}.{key}", "nothing: only a manager step takes system, change, target and set")
+    last = 0.0
+    for ti, step in enumerate(s.timeline):
+        if step.at is None:
+            continue
+        if step.at < last:
+            raise SchemaError(f"timeline[{ti}].at", f"a time no earlier than the step before it ({last:g} s): "
+                              "steps run in file order, so this one could never run at its time", step.at)
+        if step.at > MAX_TIMELINE_S:
+            raise SchemaError(f"timeline[{ti}].at", f"at most {MAX_TIMELINE_S:g} s (a timeline's longest run)", step.at)
+        last = step.at
+
+
+def _check_watch(step: Step, p: str) -> None:
+    if step.within is not None or step.eventually is not None:
+        raise SchemaError(f"{p}.seconds", "how long to watch, in seconds (a watch step takes no within or eventually)")
+    if step.seconds is not None and not 0.5 <= step.seconds <= 120:
+        raise SchemaError(f"{p}.seconds", "from 0.5 to 120 seconds of watching", step.seconds)
+    for key, value in step.expect.items():
+        if key not in WATCH_KEYS:
+            raise SchemaError(f"{p}.expect.{key}", "one of " + ", ".join(WATCH_KEYS))
+        if key == "refusal":
+            if value not in ("", "no_stream", "clock_mismatch"):
+                raise SchemaError(f"{p}.expect.refusal", '"" (it played), "no_stream" or "clock_mismatch"', value)
+            continue
+        why = check_expectation(f"state.{key}", value)
+        if why is not None:
+            raise SchemaError(f"{p}.expect.{key}", why, value)
+
+
+def _check_manager(s: Scenario, step: Step, p: str) -> None:
+    """A Manager change is checked like the scenario's own tables: an invalid value never reaches
+    the Manager, and nothing starts."""
+    systems = {sys.name: sys for sys in s.systems}
+    if step.system is not None:
+        system = systems.get(step.system)
+        if system is None:
+            raise SchemaError(f"{p}.system", "the name of a system of the scenario", step.system)
+    else:
+        owner = [sys for sys in s.systems if step.camera and any(c.serial.upper() == step.camera.upper()
+                                                                 for c in sys.cameras)]
+        if not owner and len(s.systems) != 1:
+            raise SchemaError(f"{p}.system", "the name of the system whose Manager to change")
+        system = (owner or s.systems)[0]
+    if step.change is None:
+        raise SchemaError(f"{p}.change", "one of 'profile', 'wifi_network', 'camera', 'settings'")
+    if step.set is None or not step.set:
+        raise SchemaError(f"{p}.set", "a table of the values to set")
+    target = step.target
+    if step.change == "camera":
+        target = target or step.camera
+        if target is None or target.upper() not in {c.serial.upper() for c in system.cameras}:
+            raise SchemaError(f"{p}.target", f"the serial of a camera of system {system.name!r}", target)
+    elif step.change != "settings" and not target:
+        raise SchemaError(f"{p}.target", "the profile name" if step.change == "profile" else "the network's SSID")
+    kind = {"profile": Profile, "wifi_network": WifiNetwork, "camera": CameraChange, "settings": SettingsChange}
+    body = dict(step.set)
+    if step.change == "profile":
+        body = {"name": target, **body}
+    elif step.change == "wifi_network":
+        body = {"ssid": target, **body}
+    try:
+        value = from_mapping(kind[step.change], body)
+    except SchemaError as exc:
+        raise SchemaError(f"{p}.set.{exc.path.removeprefix('(top level)')}".rstrip("."), exc.expected) from None
+    if isinstance(value, Profile):
+        ssids = {n.ssid for n in system.wifi_networks}
+        for ni, ssid in enumerate(value.wifi_networks):
+            if ssid not in ssids:
+                raise SchemaError(f"{p}.set.wifi_networks[{ni}]", f"the SSID of a Wi-Fi network of {system.name!r}", ssid)
+    if isinstance(value, CameraChange) and value.camera_user is not None \
+            and value.camera_user not in {u.name for u in system.camera_users}:
+        raise SchemaError(f"{p}.set.camera_user", f"the name of a camera user of {system.name!r}", value.camera_user)
+
+
+def manager_system(s: Scenario, step: Step) -> System:
+    """The system a ``manager`` step changes (checked when the scenario loaded)."""
+    if step.system is not None:
+        return next(sys for sys in s.systems if sys.name == step.system)
+    return next((sys for sys in s.systems if step.camera and any(c.serial.upper() == step.camera.upper()
+                                                                 for c in sys.cameras)), s.systems[0])
 
 
 def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:

@@ -103,7 +103,7 @@ class CameraDriver:
     def __init__(self, serial: str, model: str, *, url: str, ca_pem: str, lab_token: str, clock: Clock,
                  system_id: str, media: str = "live", fragment_frames: int = DEFAULT_FRAGMENT_FRAMES,
                  on_state: Callable[[dict], Awaitable[None]] | None = None,
-                 net: CameraNetwork | None = None, lab_clock: Clock | None = None):
+                 net: CameraNetwork | None = None, lab_clock: Clock | None = None, seed: int | None = None):
         self.serial = serial.upper()
         self.model = model
         self.url = url.rstrip("/")
@@ -136,7 +136,8 @@ class CameraDriver:
         self.weak_signal = False
         self.net = net  # the lab network as this camera lives it (None: an ideal network)
         self.lab_clock: Clock = lab_clock or getattr(clock, "base", clock)  # the physical world's time
-        self._rng = random.Random(self.serial)
+        # the link's random draws (loss, retransmissions): per camera, and reproducible with a run's seed
+        self._rng = random.Random(self.serial if seed is None else f"{seed}:{self.serial}")
         self._uplink: ShapedUplink | None = None
         self._impairment: Impairment | None = None  # link faults when there is no radio model
         self._firmware_state: dict = {}

@@ -46,6 +46,7 @@ class Fleet:
     media: str = "live"
     fragment_frames: int = DEFAULT_FRAGMENT_FRAMES
     clock: LabClock = field(default_factory=LabClock)
+    seed: int | None = None  # the random draws of every camera's link (``bwlab test --seed``)
     cameras: dict[str, CameraDriver] = field(default_factory=dict)
     where: dict[str, tuple[str, int]] = field(default_factory=dict)  # serial → (dock, bay) while docked
     _ws: aiohttp.ClientWebSocketResponse | None = None
@@ -82,7 +83,7 @@ class Fleet:
                                       clock=SkewedClock(self.clock), system_id=systems[system.name], media=self.media,
                                       fragment_frames=self.fragment_frames,
                                       on_state=lambda state, serial=serial: self._report(serial, state),
-                                      net=net, lab_clock=self.clock)
+                                      net=net, lab_clock=self.clock, seed=self.seed)
                 driver.ntp_server = ntp_server
                 if cam.clock_skew_s:
                     self._clock_skews[serial] = cam.clock_skew_s

@@ -26,7 +26,9 @@ Decisions (the manual is silent):
   from the fix column (``lab_derived``).
 * **T2 row 7** is the conjunction the manual states: system in Europe (``system_country``, or the
   country the AP advertises when the system's is not given), a W100/W101, on channel 12 or 13.
-* **T3 row 1** fires when a SIM is in the camera while it holds Wi-Fi networks: they are unused.
+* **T3 row 1** fires when the camera, in troubleshooting mode (where the manual's symptom is seen),
+  shows Sub-mode LTE while it holds Wi-Fi networks: a SIM is in it, so they are unused. Out of
+  troubleshooting mode such a W120 is healthy (it streams on LTE) and nothing is named.
   **T4 row 1** fires for an LTE model without a SIM that is not on Wi-Fi either.
 * **T3 row 5** (roaming lag, "sometimes") fires while streaming within ``roam_window_s`` (30 s)
   after a hand-over.
@@ -91,6 +93,7 @@ class CameraTelemetry:
     camera_clock_offset_s: float = 0.0
     system_clock_offset_s: float = 0.0
     wifi_networks: int | None = None
+    troubleshooting_mode: bool = False  # the camera shows its troubleshooting pages (T1) now
     wifi: WifiStatus | None = None
     mobile: MobileStatus | None = None
     blocked_hostnames: tuple[str, ...] = ()
@@ -502,7 +505,9 @@ TABLE: tuple[Row, ...] = (
         "Lorsque j'allume le mode dépannage, le sous-mode est LTE.",
         "La caméra contient une carte SIM.",
         "Éteignez la caméra et retirez la carte SIM.",
-        lambda t, s: on_lte(t) and (t.wifi_networks or 0) > 0,
+        # the symptom is seen in troubleshooting mode: a W120 on LTE that merely also holds Wi-Fi
+        # networks is healthy (the manual: they are unused, not a fault)
+        lambda t, s: t.troubleshooting_mode and on_lte(t) and (t.wifi_networks or 0) > 0,
     ),
     Row(
         "T3-2a", "T3", _P_WIFI, _S_NOIPV4,

@@ -126,6 +126,7 @@ def camera_telemetry(now: float, facts: CameraFacts, state: Mapping[str, Any] | 
     if state.get("provisioned"):
         wifi_networks = len(state.get("wifi_ssids") or [])
     docked = bool(state["docked"]) if "docked" in state else facts.docked
+    pages = state.get("troubleshooting") if isinstance(state.get("troubleshooting"), Mapping) else {}
     return CameraTelemetry(
         camera_id=facts.serial,
         model=facts.model,
@@ -138,6 +139,7 @@ def camera_telemetry(now: float, facts: CameraFacts, state: Mapping[str, Any] | 
         streaming=state.get("streaming") == "live",
         camera_clock_offset_s=float(radio.get("clock_offset_s") or 0.0),
         wifi_networks=wifi_networks,
+        troubleshooting_mode=bool(pages.get("active")),
         wifi=wifi_status(radio.get("wifi")),
         mobile=mobile_status(radio.get("mobile")),
         endpoint_response_code=radio.get("endpoint_response_code"),

@@ -89,7 +89,7 @@ REPRODUCE: dict[str, Callable[[], CameraTelemetry]] = {
     "T2-9a": lambda: camera(viewers=(ViewerTelemetry(embedded_in="axis-camera-station", acs_version="5.46.1"),)),
     "T2-9b": lambda: camera(viewers=(ViewerTelemetry(embedded_in="axis-camera-station", acs_version="6.2", windows_outdated=True),)),
     "T2-10": lambda: camera(viewers=(ViewerTelemetry(request_blocked=True),)),
-    "T3-1": lambda: camera("W120", mobile=mobile(SIM), wifi_networks=1),
+    "T3-1": lambda: camera("W120", mobile=mobile(SIM), wifi_networks=1, troubleshooting_mode=True),
     "T3-2a": lambda: camera(wifi=wifi(aps=[ap(security="wpa3-only")])),
     "T3-2b": lambda: camera(wifi=wifi(networks=[WifiNetwork("LabNet", "not the password")])),
     "T3-3": lambda: camera(wifi=wifi(networks=[WifiNetwork("LabNett", PASSWORD)])),
@@ -133,6 +133,11 @@ def test_manual_wording_is_kept():
 
 def test_a_healthy_camera_has_no_finding():
     assert diagnose(camera()) == []
+
+
+def test_a_w120_on_lte_that_also_holds_wifi_networks_is_healthy():
+    # covers: T3, L3 — T3 row 1's symptom is seen in troubleshooting mode, not on every LTE camera
+    assert diagnose(camera("W120", mobile=mobile(SIM), wifi_networks=2)) == []
 
 
 @pytest.mark.parametrize("code", list(REPRODUCE))
