@@ -258,6 +258,10 @@ async def cmd_up(args: argparse.Namespace) -> int:
             cmd.insert(4, str(args.scenario))
         fleet_proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
     _print_lab(info, public_url, token, ca_path, args.json)
+    if not args.json and fleet_proc is not None:
+        for cam in (c for s in scenario.systems for c in s.cameras if c.taken_out):
+            print(f"\nReady to stream: {cam.camera_user or cam.serial}'s camera is out of its dock: "
+                  f"bwlab press {cam.serial} record", flush=True)
     timeline = None
     if fleet_proc is not None and scenario.timeline and not args.no_timeline:
         timeline = asyncio.create_task(_run_timeline(scenario, info, local_url, ca_path.read_text(), token, clock),
@@ -407,8 +411,15 @@ async def cmd_travel(args: argparse.Namespace) -> int:
 async def cmd_press(args: argparse.Namespace) -> int:
     result = await _lab_call(args, "POST", f"/api/lab/cameras/{args.serial}/actions",
                              {"action": "press", "button": args.button, "gesture": args.gesture})
-    print(json.dumps(result, indent=2) if args.json else f"{args.serial}: {args.button} {args.gesture}")
-    return 0
+    ignored = (result.get("press") or {}).get("ignored")
+    if args.json:
+        print(json.dumps(result, indent=2))
+    elif ignored:
+        print(f"{args.serial}: {args.button} {args.gesture} did nothing: {ignored['message']} ({ignored['code']})",
+              file=sys.stderr)
+    else:
+        print(f"{args.serial}: {args.button} {args.gesture}")
+    return 1 if ignored else 0
 
 
 async def cmd_dock(args: argparse.Namespace) -> int:
@@ -625,13 +636,18 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
             print(f"system {system['name']} ({system['id']})\n  {f['code']:<15} {f['symptom']}\n"
                   f"  {'':<15} cause: {f['cause']}\n  {'':<15} fix:   {f['fix']}")
     for cam in cameras:
-        if not cam["findings"] and not (args.all or args.serial):
+        press = cam.get("last_press") or {}
+        ignored = press.get("ignored")
+        if not cam["findings"] and not ignored and not (args.all or args.serial):
             continue
         shown += 1
         print(f"{cam['serial']} ({cam['model']}){'' if cam['reporting'] else '  [not running]'}")
         for f in cam["findings"]:
             print(f"  {f['code']:<15} {f['symptom']}\n  {'':<15} cause: {f['cause']}\n  {'':<15} fix:   {f['fix']}")
-        if not cam["findings"]:
+        if ignored:
+            print(f"  {'last press':<15} {press['button']} {press['gesture']} did nothing\n"
+                  f"  {'':<15} why:   {ignored['message']} ({ignored['code']})")
+        elif not cam["findings"]:
             print("  no problem found")
     if not shown:
         print("no system or camera shows a problem the manual's troubleshooting tables name")

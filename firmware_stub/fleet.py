@@ -97,6 +97,8 @@ class Fleet:
                 serial = cam.serial.upper()
                 if serial in self.cameras and cam.docked:
                     await self.dock(serial, cam.dock, cam.bay, cam.camera_user if cam.self_assign else None)
+                    if cam.taken_out:  # provisioned in its bay, then out in its camera user's hands
+                        await self.undock(serial)
 
     async def _connect_control(self) -> None:
         assert self._session is not None
@@ -131,6 +133,7 @@ class Fleet:
             action = data["action"]
             if action == "press":
                 await driver.press(data["button"], data.get("gesture") or "press")
+                reply["press"] = driver.firmware.state().get("last_press")  # and why it did nothing, if so
             elif action == "dock":
                 dock, bay = data.get("dock"), data.get("bay")
                 if dock is None or bay is None:
