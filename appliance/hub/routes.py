@@ -197,6 +197,13 @@ _CAMERA_MESSAGES = (m.State, m.Ping, m.StreamStart, m.StreamStop, m.RemoteStartR
 
 
 async def _serve(ws: web.WebSocketResponse, ctx, session: DeviceSession, registry: HubRegistry) -> None:
+    try:
+        await _read(ws, ctx, session, registry)
+    except ConnectionResetError:  # the camera or the appliance went away mid-answer (shutdown)
+        log.debug("device %s: connection closed while answering", session.serial)
+
+
+async def _read(ws: web.WebSocketResponse, ctx, session: DeviceSession, registry: HubRegistry) -> None:
     streams = registry.streams
     assert streams is not None
     async for msg in ws:
