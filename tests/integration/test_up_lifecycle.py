@@ -22,21 +22,12 @@ import psutil
 import pytest
 
 from tests.conftest import free_port
+from tests.integration.test_cli_up import _wait
 
 REPO = Path(__file__).resolve().parents[2]
 DAVID = "B8A44F000104"  # the demo's camera out of its dock, ready to stream
 
 pytestmark = pytest.mark.timeout(240)
-
-
-def _wait(predicate, what: str, timeout: float):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
 def _bwlab(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
