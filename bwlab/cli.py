@@ -376,10 +376,12 @@ async def cmd_fleet(args: argparse.Namespace) -> int:
     if args.exit_with_parent is not None:
         lifecycle.exit_with_parent(args.exit_with_parent)  # `bwlab up` killed: its cameras go too
     data_dir = (args.data_dir or default_data_dir()).resolve()
-    try:
-        fleet_lock = lifecycle.hold(data_dir, "fleet")  # one fleet per data directory
-    except lifecycle.AlreadyRunning as exc:
-        raise CliError(f"a fleet (pid {exc.pid}) already runs the cameras of {data_dir}") from None
+    fleet_lock = None
+    if not args.only:  # one whole fleet per data directory (fleets of some cameras each may share one)
+        try:
+            fleet_lock = lifecycle.hold(data_dir, "fleet")
+        except lifecycle.AlreadyRunning as exc:
+            raise CliError(f"a fleet (pid {exc.pid}) already runs the cameras of {data_dir}") from None
     scenario, _ = load_scenario(args.scenario)
     url, token, ca_pem = lab_facts(args)
     fleet = Fleet(url=url, ca_pem=ca_pem, lab_token=token, media=args.media, fragment_frames=args.fragment_frames)
@@ -394,7 +396,8 @@ async def cmd_fleet(args: argparse.Namespace) -> int:
         await stop.wait()
     finally:
         await fleet.close()
-        fleet_lock.close()
+        if fleet_lock is not None:
+            fleet_lock.close()
     return 0
 
 

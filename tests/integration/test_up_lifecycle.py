@@ -117,6 +117,8 @@ def test_a_fleet_left_running_reconnects_and_the_next_up_starts_no_second_fleet(
         log = (tmp_path / "up2.log").read_text()
         assert f"a fleet (pid {fleet.pid}) already runs" in log
         assert [p.pid for p in _fleets(data)] == [fleet.pid], "a second fleet for the same data directory"
+        again = _bwlab("fleet", "--data-dir", str(data), "--media", "shared")
+        assert again.returncode == 2 and f"a fleet (pid {fleet.pid}) already runs" in again.stderr
         # the control link is back: a press reaches the camera
         press = _wait(lambda: (r := _bwlab("press", DAVID, "record", "--data-dir", str(data))).returncode == 0 and r,
                       "a press through the fleet's reconnected control link", 60)
