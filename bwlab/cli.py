@@ -368,10 +368,9 @@ def _print_lab(info, public_url: str, token: str, ca_path: Path, as_json: bool) 
 
 
 async def cmd_fleet(args: argparse.Namespace) -> int:
+    from bwlab import lifecycle
     from bwlab.scenario import load_scenario
     from firmware_stub.fleet import Fleet
-
-    from bwlab import lifecycle
 
     if args.exit_with_parent is not None:
         lifecycle.exit_with_parent(args.exit_with_parent)  # `bwlab up` killed: its cameras go too
