@@ -170,7 +170,11 @@ async def serve(config: ApplianceConfig, clock: LabClock | None = None, *, ready
     ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ssl_ctx.load_cert_chain(ctx.tls.server_cert_path, ctx.tls.server_key_path)
     site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_ctx, reuse_address=True)
-    await site.start()
+    try:
+        await site.start()
+    except OSError:  # the port is taken: release what startup opened (database threads, NTP) and say so
+        await runner.cleanup()
+        raise
     log.info("appliance listening on %s (lab CA %s)", config.url, ctx.tls.ca_cert_path)
     zeroconf = None
     if config.zeroconf:

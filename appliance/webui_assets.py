@@ -6,7 +6,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-_PAGES = {"": "live.html", "live": "live.html", "manager": "manager.html", "lab": "lab.html", "map": "map.html"}
+_PAGES = {"": "index.html", "live": "live.html", "manager": "manager.html", "lab": "lab.html", "map": "map.html"}
 
 
 def _webui_root() -> Path:

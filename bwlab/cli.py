@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--fragment-frames", type=int, choices=(1, 2, 3), default=2,
                        help="video frames per media fragment at 15 fps: 1 = 67 ms, 2 = 133 ms (default), 3 = 200 ms")
     fleet.add_argument("--only", default=None, help="comma-separated serials to run (default all)")
+    fleet.add_argument("--exit-with-parent", type=int, default=None, metavar="PID",
+                       help="stop when process PID (the `bwlab up` that started this fleet) ends")
     common(fleet)
 
     status = sub.add_parser("status", help="the running lab's systems and cameras")
@@ -227,12 +229,17 @@ def _discover() -> str | None:
 async def cmd_up(args: argparse.Namespace) -> int:
     from appliance.app import serve
     from appliance.context import ApplianceConfig
+    from bwlab import lifecycle
     from bwlab.apply import apply_scenario
     from bwlab.clock import LabClock
     from bwlab.scenario import load_scenario
 
     scenario, source = load_scenario(args.scenario)
     data_dir = (args.data_dir or default_data_dir()).resolve()
+    try:
+        up_lock = lifecycle.hold(data_dir, "up")  # one `bwlab up` per data directory
+    except lifecycle.AlreadyRunning as exc:
+        raise CliError(f"another `bwlab up` (pid {exc.pid}) runs with the data directory {data_dir}") from None
     public_url = args.public_url or f"https://localhost:{args.port}"
     config = ApplianceConfig(data_dir=data_dir, host=args.host, port=args.port, public_url=public_url,
                              zeroconf=not args.no_zeroconf, ntp_port=args.ntp_port)
@@ -246,7 +253,11 @@ async def cmd_up(args: argparse.Namespace) -> int:
     await asyncio.wait({server, waiter}, return_when=asyncio.FIRST_COMPLETED)
     if server.done():
         waiter.cancel()
-        server.result()
+        try:
+            server.result()
+        except OSError as exc:
+            raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}; "
+                           "another program uses the port? choose another with --port") from None
         return 1
     ca_path = data_dir / "tls" / "lab-ca.pem"
     token = (data_dir / "lab-token").read_text().strip()
@@ -257,13 +268,21 @@ async def cmd_up(args: argparse.Namespace) -> int:
     print(f"bwlab: appliance on {public_url} (scenario {source}); building the lab…", file=sys.stderr, flush=True)
     info = await apply_scenario(scenario, local_url, ca_path.read_text(), token)
     fleet_proc = None
-    if not args.no_fleet:
+    running_fleet = lifecycle.holder(data_dir, "fleet")
+    if running_fleet is not None and not args.no_fleet:
+        print(f"bwlab: a fleet (pid {running_fleet}) already runs this data directory's cameras; "
+              "not starting another (it reconnects to this appliance)", file=sys.stderr, flush=True)
+    elif not args.no_fleet:
         cmd = [sys.executable, "-m", "bwlab", "fleet", "--data-dir", str(data_dir), "--media", args.media,
-               "--fragment-frames", str(args.fragment_frames)]
+               "--fragment-frames", str(args.fragment_frames), "--exit-with-parent", str(os.getpid())]
         if args.scenario:
             cmd.insert(4, str(args.scenario))
         fleet_proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
     _print_lab(info, public_url, token, ca_path, args.json)
+    if not args.json and fleet_proc is not None:
+        for cam in (c for s in scenario.systems for c in s.cameras if c.taken_out):
+            print(f"\nReady to stream: {cam.camera_user or cam.serial}'s camera is out of its dock: "
+                  f"bwlab press {cam.serial} record", flush=True)
     timeline = None
     if fleet_proc is not None and scenario.timeline and not args.no_timeline:
         timeline = asyncio.create_task(_run_timeline(scenario, info, local_url, ca_path.read_text(), token, clock),
@@ -281,6 +300,8 @@ async def cmd_up(args: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 fleet_proc.kill()
         await server
+        up_lock.close()
+        print("bwlab: stopped.", file=sys.stderr, flush=True)
     return 0
 
 
@@ -346,9 +367,19 @@ def _print_lab(info, public_url: str, token: str, ca_path: Path, as_json: bool) 
 
 
 async def cmd_fleet(args: argparse.Namespace) -> int:
+    from bwlab import lifecycle
     from bwlab.scenario import load_scenario
     from firmware_stub.fleet import Fleet
 
+    if args.exit_with_parent is not None:
+        lifecycle.exit_with_parent(args.exit_with_parent)  # `bwlab up` killed: its cameras go too
+    data_dir = (args.data_dir or default_data_dir()).resolve()
+    fleet_lock = None
+    if not args.only:  # one whole fleet per data directory (fleets of some cameras each may share one)
+        try:
+            fleet_lock = lifecycle.hold(data_dir, "fleet")
+        except lifecycle.AlreadyRunning as exc:
+            raise CliError(f"a fleet (pid {exc.pid}) already runs the cameras of {data_dir}") from None
     scenario, _ = load_scenario(args.scenario)
     url, token, ca_pem = lab_facts(args)
     fleet = Fleet(url=url, ca_pem=ca_pem, lab_token=token, media=args.media, fragment_frames=args.fragment_frames)
@@ -363,6 +394,8 @@ async def cmd_fleet(args: argparse.Namespace) -> int:
         await stop.wait()
     finally:
         await fleet.close()
+        if fleet_lock is not None:
+            fleet_lock.close()
     return 0
 
 
@@ -406,8 +439,15 @@ async def cmd_travel(args: argparse.Namespace) -> int:
 async def cmd_press(args: argparse.Namespace) -> int:
     result = await _lab_call(args, "POST", f"/api/lab/cameras/{args.serial}/actions",
                              {"action": "press", "button": args.button, "gesture": args.gesture})
-    print(json.dumps(result, indent=2) if args.json else f"{args.serial}: {args.button} {args.gesture}")
-    return 0
+    ignored = (result.get("press") or {}).get("ignored")
+    if args.json:
+        print(json.dumps(result, indent=2))
+    elif ignored:
+        print(f"{args.serial}: {args.button} {args.gesture} did nothing: {ignored['message']} ({ignored['code']})",
+              file=sys.stderr)
+    else:
+        print(f"{args.serial}: {args.button} {args.gesture}")
+    return 1 if ignored else 0
 
 
 async def cmd_dock(args: argparse.Namespace) -> int:
@@ -624,13 +664,18 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
             print(f"system {system['name']} ({system['id']})\n  {f['code']:<15} {f['symptom']}\n"
                   f"  {'':<15} cause: {f['cause']}\n  {'':<15} fix:   {f['fix']}")
     for cam in cameras:
-        if not cam["findings"] and not (args.all or args.serial):
+        press = cam.get("last_press") or {}
+        ignored = press.get("ignored")
+        if not cam["findings"] and not ignored and not (args.all or args.serial):
             continue
         shown += 1
         print(f"{cam['serial']} ({cam['model']}){'' if cam['reporting'] else '  [not running]'}")
         for f in cam["findings"]:
             print(f"  {f['code']:<15} {f['symptom']}\n  {'':<15} cause: {f['cause']}\n  {'':<15} fix:   {f['fix']}")
-        if not cam["findings"]:
+        if ignored:
+            print(f"  {'last press':<15} {press['button']} {press['gesture']} did nothing\n"
+                  f"  {'':<15} why:   {ignored['message']} ({ignored['code']})")
+        elif not cam["findings"]:
             print("  no problem found")
     if not shown:
         print("no system or camera shows a problem the manual's troubleshooting tables name")

@@ -163,6 +163,8 @@ class Camera:
     dock: str | None = None
     bay: int | None = field(default=None, metadata={"min": 1, "max": 8})
     docked: bool = True
+    # provisioned in its bay at the start, then taken out by its camera user: ready to stream
+    taken_out: bool = False
     imei: str | None = None
     sim_pin: str | None = None
     apn: str | None = None
@@ -370,6 +372,9 @@ def _check_references(s: Scenario) -> None:
                 raise SchemaError(f"{cp}.route", "the name of a [[routes]] table", cam.route)
             if cam.camera_user is not None and cam.camera_user not in users:
                 raise SchemaError(f"{cp}.camera_user", "the name of a camera user of this system", cam.camera_user)
+            if cam.taken_out and not cam.docked:
+                raise SchemaError(f"{cp}.taken_out", "docked = true: a camera is provisioned in its bay before "
+                                  "it is taken out", cam.taken_out)
             if cam.docked:
                 if cam.dock not in docks:
                     raise SchemaError(f"{cp}.dock", "the name of a dock of this system (the camera starts docked)", cam.dock)

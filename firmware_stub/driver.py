@@ -331,7 +331,7 @@ class CameraDriver:
 
     def frames(self) -> list:
         """The camera's 802.11 frame log (for the pcap, L4)."""
-        return list(self.net.frames()) if self.net is not None else []
+        return list(self.net.frames(self.lab_clock.now())) if self.net is not None else []
 
     async def _ntp_loop(self) -> None:
         while not self._closed:

@@ -127,6 +127,17 @@ ERROR_MESSAGES: dict[str, str] = {
 }
 
 
+PRESS_MESSAGES: dict[str, str] = {
+    "docked": "The camera is in its dock: its buttons do nothing while it charges. Take it out of the dock first.",
+    "not_provisioned": "The camera has not been provisioned in a dock yet: dock it once, then take it out.",
+    "no_action": "This gesture of this button does nothing; a double press of the function button starts a stream (D3).",
+    "already_recording": "The camera is already recording; a long press of the record button stops (D5).",
+    "nothing_to_stop": "Nothing to stop: the camera is neither recording nor streaming.",
+    "troubleshooting_unavailable": "Troubleshooting mode needs a W102 or W120 and 'Allow troubleshooting mode' (T1).",
+}
+"""Why a button press did nothing, by code (with the codes of ERROR_MESSAGES: streaming_disabled)."""
+
+
 def _message(code: str) -> str:
     return ERROR_MESSAGES.get(code, f"The cloud refused the stream ({code}).")
 
@@ -175,6 +186,7 @@ class Firmware:
         self._troubleshooting_page: int | None = None
         self._location_reporting = False
         self._last_error: dict[str, Any] | None = None
+        self._last_press: dict[str, Any] | None = None  # the last gesture and, if it did nothing, why
         self._reported: dict[str, Any] | None = None
         self._out: list[Command] = []
         self._handlers: dict[type[Event], Callable[[Any], None]] = {
@@ -275,6 +287,7 @@ class Firmware:
             "profile": None if prov is None else prov.profile.as_dict(),
             "wifi_ssids": [] if prov is None else [n.ssid for n in prov.wifi_networks],
             "last_error": None if self._last_error is None else dict(self._last_error),
+            "last_press": None if self._last_press is None else dict(self._last_press),
             "cert_not_after": None if prov is None else prov.cert_not_after,
             "certificate_valid": cert_valid,
             "clock_offset": self._clock_offset,
@@ -324,6 +337,8 @@ class Firmware:
             self._on_gesture(gesture)
 
     def _on_gesture(self, event: ButtonGesture) -> None:
+        self._last_press = {"button": event.button, "gesture": event.gesture, "at": self.camera_time(event.now),
+                            "ignored": None}
         if event.button == "top":
             self._on_top_button(event)
             return
@@ -338,9 +353,11 @@ class Firmware:
             if event.gesture == "long":
                 if self._recording or self._stream is not None:
                     self._stop_all("user")
+                else:
+                    self._ignored_gesture(event, "nothing_to_stop")
                 return
             if self._recording:
-                self._log("debug", "already_recording", "Record pressed while recording: nothing to do.")
+                self._ignored_gesture(event, "already_recording")
                 return
             self._start_recording()
             if prov.profile.live_stream_on_record and prov.profile.streaming:
@@ -352,6 +369,7 @@ class Firmware:
             return
         if not prov.profile.streaming:
             self._start_ignored(event.now, "function", "streaming_disabled")
+            self._press_ignored("streaming_disabled")
             return
         self._start_stream(event.now, "function")
 
@@ -359,8 +377,10 @@ class Firmware:
         page = self._troubleshooting_page
         if page is None:
             if event.gesture != "double":
+                self._ignored_gesture(event, "no_action")
                 return
             if not self._troubleshooting_available():
+                self._press_ignored("troubleshooting_unavailable")
                 self._log(
                     "info",
                     "troubleshooting_unavailable",
@@ -522,7 +542,13 @@ class Firmware:
         self._log("warning", code, _message(code), trigger=trigger)
 
     def _ignored_gesture(self, event: ButtonGesture, why: str) -> None:
+        self._press_ignored(why)
         self._log("debug", "gesture_ignored", "Button gesture ignored.", button=event.button, gesture=event.gesture, why=why)
+
+    def _press_ignored(self, code: str) -> None:
+        """The gesture being handled does nothing: say why in the state (CLI, Lab panel, doctor)."""
+        if self._last_press is not None:
+            self._last_press["ignored"] = {"code": code, "message": PRESS_MESSAGES.get(code) or _message(code)}
 
     def _hub_failed(self, now: float, reason: str, *, close: bool) -> None:
         if close:

@@ -37,6 +37,8 @@ from .positions import route_from_spec
 
 log = logging.getLogger(__name__)
 
+CONTROL_RETRY = (0.5, 5.0)  # first and longest wait between attempts to reconnect the control link
+
 
 @dataclass
 class Fleet:
@@ -98,16 +100,40 @@ class Fleet:
                 serial = cam.serial.upper()
                 if serial in self.cameras and cam.docked:
                     await self.dock(serial, cam.dock, cam.bay, cam.camera_user if cam.self_assign else None)
+                    if cam.taken_out:  # provisioned in its bay, then out in its camera user's hands
+                        await self.undock(serial)
 
     async def _connect_control(self) -> None:
+        await self._open_control()
+        task = asyncio.create_task(self._control_link(), name="fleet control")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _open_control(self) -> None:
         assert self._session is not None
         self._ws = await self._session.http.ws_connect(
             self.url + "/api/lab/fleet", ssl=self._session.ssl, headers=self._session.headers(), heartbeat=20.0)
         world = self.world.as_dict() if self.world is not None else None
         await self._ws.send_json({"type": "register", "serials": sorted(self.cameras), "world": world})
-        task = asyncio.create_task(self._control_loop(), name="fleet control")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+
+    async def _control_link(self) -> None:
+        """Carry out the lab's messages; when the link drops (the appliance stopped or was
+        killed), connect again until it is back, register, and report every camera's state."""
+        wait = 0.0
+        while True:
+            try:
+                if self._ws is None or self._ws.closed:
+                    await self._open_control()
+                    for serial, driver in self.cameras.items():
+                        if driver.state:
+                            await self._report(serial, driver.state)
+                    log.info("fleet: control link to %s back", self.url)
+                wait = 0.0
+                await self._control_loop()
+            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+                log.debug("fleet: control link: %s", exc)
+            wait = min(max(2 * wait, CONTROL_RETRY[0]), CONTROL_RETRY[1])
+            await asyncio.sleep(wait)
 
     async def _control_loop(self) -> None:
         assert self._ws is not None
@@ -132,6 +158,7 @@ class Fleet:
             action = data["action"]
             if action == "press":
                 await driver.press(data["button"], data.get("gesture") or "press")
+                reply["press"] = driver.firmware.state().get("last_press")  # and why it did nothing, if so
             elif action == "dock":
                 dock, bay = data.get("dock"), data.get("bay")
                 if dock is None or bay is None:

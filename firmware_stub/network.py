@@ -229,8 +229,9 @@ class CameraNetwork:
             "roams": list(self.roams),
         }
 
-    def frames(self) -> tuple:
-        return self.wifi.frames
+    def frames(self, now: float | None = None) -> tuple:
+        """The 802.11 frames sent so far (up to ``now`` when given: a capture taken then, L4)."""
+        return self.wifi.frames if now is None else self.wifi.frames_until(now)
 
     # -- internals ------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README's test command: install bwlab with its test extras, then run the whole suite.
+# The README's test command (called by .ci/run): install bwlab with its test extras into its
+# virtualenv (.venv, see scripts/venv.sh), then run the whole suite there. Arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m pip install -q -e '.[test]'
-python3 -m pytest -q -p no:cacheprovider "$@"
+bash scripts/venv.sh test
+exec "${BWLAB_VENV:-.venv}/bin/python" -m pytest -q -p no:cacheprovider "$@"

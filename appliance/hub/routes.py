@@ -52,6 +52,8 @@ class DeviceSession:
     not_after: float
     ws: web.WebSocketResponse
     state: dict = field(default_factory=dict)
+    streams: set[str] = field(default_factory=set)  # streams started or resumed in this session
+    reconciled: bool = False  # the first state told which stream the camera has
 
     @property
     def serial(self) -> str:
@@ -104,11 +106,12 @@ async def _streams_ctx(app: web.Application):
     and certificate expiry of connected cameras (D1), every 30 s and at once after time travel."""
     ctx = app[APPLIANCE]
     hub = StreamHub(ctx.db, EvidenceStore(ctx.config.data_dir / "evidence"))
-    await hub.recover()
+    await hub.recover(ctx.clock.now())
     app[HUB].streams = hub
 
     async def housekeeping() -> None:
         await expire_sessions(ctx, app[HUB])  # D1 at once after a time jump
+        await hub.end_unresumed(ctx.clock.now())  # streams live at the last stop, not resumed
         purged = await hub.purge(ctx.clock.now())
         if purged:
             log.info("retention: purged %d recordings older than 24 h", purged)
@@ -227,6 +230,13 @@ _CAMERA_MESSAGES = (m.State, m.Ping, m.StreamStart, m.StreamStop, m.RemoteStartR
 
 
 async def _serve(ws: web.WebSocketResponse, ctx, session: DeviceSession, registry: HubRegistry) -> None:
+    try:
+        await _read(ws, ctx, session, registry)
+    except ConnectionResetError:  # the camera or the appliance went away mid-answer (shutdown)
+        log.debug("device %s: connection closed while answering", session.serial)
+
+
+async def _read(ws: web.WebSocketResponse, ctx, session: DeviceSession, registry: HubRegistry) -> None:
     streams = registry.streams
     assert streams is not None
     async for msg in ws:
@@ -302,6 +312,9 @@ async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, me
         await ctx.db.execute(
             "UPDATE device_state SET state = ?, last_seen_at = ? WHERE cloud_system_id = ? AND serial = ?",
             (json.dumps(state), now, session.device.system_id, session.device.serial))
+        if not session.reconciled:  # a fresh connection: the camera's streams are the ones it has
+            session.reconciled = True
+            await streams.reconcile_camera(session.device, session.streams | {state.get("stream_id")} - {None})
     elif isinstance(message, m.StreamStart):
         await _start_stream(ws, ctx, session, streams, message, now)
     elif isinstance(message, m.StreamStop):
@@ -348,4 +361,5 @@ async def _start_stream(ws, ctx, session: DeviceSession, streams: StreamHub, mes
     except ChunkRejected as exc:
         await ws.send_str(m.encode(m.StreamRefused(stream_id=message.stream_id, code=exc.code, message=exc.message)))
         return
+    session.streams.add(message.stream_id)
     await ws.send_str(m.encode(m.StreamAccepted(stream_id=message.stream_id, next_seq=next_seq)))

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 RETENTION = 24 * 3600  # D8
 SUBSCRIBER_QUEUE = 256  # frames; about 50 s of media
+RESUME_GRACE = 120.0  # lab seconds a stream live at a restart waits for its camera to resume it
+NOT_RESUMED = "not_resumed"  # the end reason of a stream its camera did not resume
 MAX_SEQ_GAP = 100_000
 
 
@@ -140,6 +142,7 @@ class StreamHub:
         self.db = db
         self.evidence = evidence
         self.live: dict[str, LiveStream] = {}
+        self.recovered: dict[str, float] = {}  # streams live at the last stop → lab time of the restart
         self._info_cache: dict[str, _StreamInfo] = {}
         self.changes: set[asyncio.Queue] = set()  # Active streams listeners
         # Called with ("stream.started" | "stream.acknowledged" | "stream.ended", S17 metadata) right
@@ -174,14 +177,21 @@ class StreamHub:
             await self._changed({"type": "stream_started", "stream": meta})
         if row is None:
             await self._notify("stream.started", stream_id)
+        self.recovered.pop(stream_id, None)  # its camera resumed it
         last = await self.db.fetchone("SELECT MAX(seq) AS s FROM chunks WHERE stream_id = ?", (stream_id,))
         return 0 if last["s"] is None else last["s"] + 1
 
     async def end_stream(self, stream_id: str, device: DeviceId, reason: str, last_seq: int | None,
                          ended_at: float) -> None:
-        row = await self.db.fetchone("SELECT cloud_system_id, serial, ended_at FROM streams WHERE id = ?", (stream_id,))
+        row = await self.db.fetchone("SELECT cloud_system_id, serial, ended_at, end_reason FROM streams WHERE id = ?",
+                                     (stream_id,))
         if row is None or DeviceId(row["cloud_system_id"], row["serial"]) != device:
             raise ChunkRejected("foreign_stream", "no such stream for this camera")
+        if row["ended_at"] is not None and row["end_reason"] == NOT_RESUMED and reason != NOT_RESUMED:
+            # the camera's own stop, sent after the hub had given up on it: the camera knows better
+            await self.db.execute("UPDATE streams SET ended_at = ?, end_reason = ?, last_seq = ? WHERE id = ?",
+                                  (ended_at, reason, last_seq, stream_id))
+            self._info_cache.pop(stream_id, None)
         if row["ended_at"] is None:
             await self.db.execute("UPDATE streams SET ended_at = ?, end_reason = ?, last_seq = ? WHERE id = ?",
                                   (ended_at, reason, last_seq, stream_id))
@@ -336,10 +346,37 @@ class StreamHub:
             self._info_cache.pop(r["id"], None)
         return len(rows)
 
-    async def recover(self) -> None:
-        """After a restart, streams that had not ended are live again (their cameras will resend)."""
+    async def end_not_resumed(self, stream_id: str) -> None:
+        """End a live stream its camera does not go on with (it restarted, or the appliance did
+        and the camera never came back for it): a recording up to its last chunk."""
+        self.recovered.pop(stream_id, None)
+        meta = await self.metadata(stream_id)
+        if meta and meta["live"]:
+            log.info("stream %s of camera %s: not resumed by its camera, ended", stream_id, meta["serial"])
+            await self.end_stream(stream_id, DeviceId(meta["system_id"], meta["serial"]), NOT_RESUMED, None,
+                                  meta["started_at"] + meta["duration"])
+
+    async def reconcile_camera(self, device: DeviceId, keep: set[str]) -> int:
+        """A camera connected afresh and said which stream it has: end its other live streams."""
+        ghosts = [sid for sid, live in self.live.items()
+                  if DeviceId(live.meta.get("system_id", ""), live.meta.get("serial", "")) == device and sid not in keep]
+        for stream_id in ghosts:
+            await self.end_not_resumed(stream_id)
+        return len(ghosts)
+
+    async def end_unresumed(self, now: float, grace: float = RESUME_GRACE) -> int:
+        """Streams live at the last stop that no camera resumed within ``grace`` lab seconds."""
+        due = [sid for sid, at in self.recovered.items() if now - at >= grace]
+        for stream_id in due:
+            await self.end_not_resumed(stream_id)
+        return len(due)
+
+    async def recover(self, now: float) -> None:
+        """After a restart, streams that had not ended are live again (their cameras will resend);
+        those not resumed within ``RESUME_GRACE`` are ended by ``end_unresumed``."""
         rows = await self.db.fetchall("SELECT id, org_id, region FROM streams WHERE ended_at IS NULL")
         for r in rows:
+            self.recovered[r["id"]] = now
             live = LiveStream(r["id"], r["org_id"], r["region"], await self.metadata(r["id"]))
             frames = await self.chunk_frames(r["id"], -1, 100_000)
             for frame in frames[-400:] if len(frames) > 400 else frames:

@@ -273,6 +273,7 @@ async def _diagnose(request: web.Request, serial: str) -> dict[str, Any]:
                   "mode": radio.get("mode"), "wifi_failure": (radio.get("wifi") or {}).get("failure"),
                   "mobile_problem": (radio.get("mobile") or {}).get("problem")},
         "hub": await _hub_facts(request, serial, row),
+        "last_press": (state or {}).get("last_press"),  # a press that did nothing says why (L3's doctor too)
     }
 
 

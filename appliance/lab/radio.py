@@ -45,6 +45,14 @@ Model and lab decisions (where the manual is silent; DESIGN "Lab network"):
   recorded as one directed probe request per network, one beacon per AP heard and the probe
   responses (beacons are not recorded every 102.4 ms: a pcap of an hour stays small). The frame
   log keeps the last ``frame_log_limit`` frames.
+* **Causality (L4).** The log reads like one radio's capture: a frame is in ``frames`` only once
+  lab time has reached it (``get_timer`` includes the next frame due); the radio runs one attempt
+  at a time, each from where the previous one's frames end; a failing attempt (a wrong password
+  takes ``handshake_attempts`` seconds of retransmitted message 1, all with the same ANonce, then
+  the AP's deauthentication) takes effect when its last frame is sent, and the next candidate AP
+  is tried only then; a change of the networks, of the access points or of the radio's power
+  during an attempt cuts it at that time (its frames after it are never sent) and the radio acts
+  on the change then. A successful attempt (a few milliseconds) takes effect at once.
 * **Roaming (T3 row 5, L4).** While connected, the camera moves to another AP of its SSID only
   when that AP has been at least ``roam_hysteresis_db`` (6 dB) stronger for
   ``roam_hysteresis_s`` (3 s). The hand-over then takes ``handover_gap_s`` (1.5 s) during which
@@ -560,6 +568,20 @@ class _Heard:
     rssi: float
 
 
+@dataclass
+class _Trial:
+    """The attempts of one scan (or one roam), one at a time: those to come and the one whose
+    failure takes effect at ``ends_at``."""
+
+    started: float
+    queue: deque[tuple[_Heard, WifiNetwork]]
+    reassociate_from: AccessPoint | None = None  # a roam's hand-over from this AP
+    current: tuple[_Heard, WifiNetwork] | None = None
+    failure: str | None = None
+    ends_at: float = 0.0
+    first_failure: tuple[str, AccessPoint, WifiNetwork] | None = None
+
+
 # --------------------------------------------------------------------------------------------
 # The per-camera radio
 
@@ -606,39 +628,48 @@ class WifiRadio:
         self._aid = 0
         self._replay = 0
         self._frames: deque[Frame] = deque(maxlen=config.frame_log_limit)
+        self._pending: deque[Frame] = deque()  # logged, not yet sent: after the lab time seen last
+        self._busy_until = -math.inf  # when the radio's last logged frame is sent
+        self._trial: _Trial | None = None
         self._events: deque[WifiEvent] = deque()
 
     # -- inputs ---------------------------------------------------------------------------
 
     def move(self, now: float, position: tuple[float, float]) -> None:
         """The camera is now at ``position`` (metres on the site plan)."""
+        self._advance(now)
         self.position = (float(position[0]), float(position[1]))
         self._run(now)
 
     def set_networks(self, now: float, networks: Iterable[WifiNetwork]) -> None:
         """The camera's effective network list changed (docking, Assistant app, S8)."""
+        self._advance(now)
         self._networks = tuple(networks)
         self._blacklist.clear()
+        self._cut(now, "network_removed")
         if self._state in ("connected", "roaming") and self._network not in self._networks:
             ap = self._current or self._roam_from
             assert ap is not None
-            self._log(Deauthentication(now, self.station_mac, ap.bssid, ap.bssid, 3, ap.channel))
+            self._log(Deauthentication(self._free(now), self.station_mac, ap.bssid, ap.bssid, 3, ap.channel))
             self._drop(now, ap, "network_removed")
         self._next_scan_at = None
         self._run(now)
 
     def set_access_points(self, now: float, access_points: Iterable[AccessPoint]) -> None:
         """The lab's APs changed (added, moved, switched off, reconfigured: L2 faults)."""
+        self._advance(now)
         old = self._aps
         self._aps = {ap.bssid: ap for ap in access_points}
+        if old != self._aps:
+            self._cut(now, "ap_changed")  # the change takes effect now, also on an attempt under way
         ap = self._current if self._state == "connected" else None
         if ap is not None:
             new = self._aps.get(ap.bssid)
             if new is None or not new.enabled:
-                self._log(Deauthentication(now, ap.bssid, self.station_mac, ap.bssid, 3, ap.channel))
+                self._log(Deauthentication(self._free(now), ap.bssid, self.station_mac, ap.bssid, 3, ap.channel))
                 self._drop(now, ap, "ap_gone")
             elif new.radio_identity() != ap.radio_identity():
-                self._log(Deauthentication(now, ap.bssid, self.station_mac, ap.bssid, 3, ap.channel))
+                self._log(Deauthentication(self._free(now), ap.bssid, self.station_mac, ap.bssid, 3, ap.channel))
                 self._drop(now, ap, "ap_changed")
             else:
                 self._current = new
@@ -649,10 +680,12 @@ class WifiRadio:
 
     def set_enabled(self, now: float, enabled: bool) -> None:
         """Switch the camera's Wi-Fi on or off (off while a SIM is in use, T3 row 1)."""
+        self._advance(now)
         if not enabled and self._state != "disabled":
+            self._cut(now, "disabled")
             ap = self._current if self._state == "connected" else self._roam_from if self._state == "roaming" else None
             if ap is not None:
-                self._log(Deauthentication(now, self.station_mac, ap.bssid, ap.bssid, 3, ap.channel))
+                self._log(Deauthentication(self._free(now), self.station_mac, ap.bssid, ap.bssid, 3, ap.channel))
                 self._drop(now, ap, "disabled")
             self._state = "disabled"
             self._clear_failure()
@@ -673,7 +706,14 @@ class WifiRadio:
 
         A new radio has not scanned yet: its timer is due at once (0.0), so a driver that only
         follows timers starts it; any call with a time (``status``, ``move`` …) starts it too.
+        The next logged frame to be sent and an attempt's end are timers too.
         """
+        due = [t for t in (self._state_timer(), self._pending[0].at if self._pending else None) if t is not None]
+        return min(due) if due else None
+
+    def _state_timer(self) -> float | None:
+        if self._trial is not None:
+            return self._trial.ends_at
         if self._state == "roaming":
             return self._roam_done_at
         if self._state == "connected":
@@ -689,8 +729,14 @@ class WifiRadio:
 
     @property
     def frames(self) -> tuple[Frame, ...]:
-        """The recorded 802.11 frames, oldest first (bounded by ``frame_log_limit``)."""
+        """The 802.11 frames sent up to the lab time seen last, oldest first (bounded by
+        ``frame_log_limit``)."""
         return tuple(self._frames)
+
+    def frames_until(self, now: float) -> tuple[Frame, ...]:
+        """The frames sent up to ``now`` (running what is due by then): a capture taken at ``now``."""
+        self._run(now)
+        return self.frames
 
     def pop_frames(self) -> list[Frame]:
         frames = list(self._frames)
@@ -795,13 +841,47 @@ class WifiRadio:
 
     # -- the machine ----------------------------------------------------------------------
 
+    def _advance(self, now: float) -> None:
+        """What was due by ``now`` has happened: frames sent, attempts ended (and the ones after)."""
+        self._send_due(now)
+        while self._trial is not None and now >= self._trial.ends_at:
+            self._attempt_failed(self._trial)
+            self._send_due(now)
+
     def _run(self, now: float) -> None:
+        self._advance(now)
+        if self._trial is not None:
+            return  # one attempt at a time: nothing else until it ends
         if self._state == "roaming" and self._roam_done_at is not None and now >= self._roam_done_at:
             self._complete_roam(self._roam_done_at)
         if self._state == "connected":
             self._check_connected(now)
-        if self._state in ("searching", "failed") and (self._next_scan_at is None or now >= self._next_scan_at):
+        if self._trial is None and self._state in ("searching", "failed") and (
+                self._next_scan_at is None or now >= self._next_scan_at):
             self._scan_and_connect(now)
+        self._send_due(now)
+
+    def _send_due(self, now: float) -> None:
+        while self._pending and self._pending[0].at <= now:
+            self._frames.append(self._pending.popleft())
+
+    def _free(self, now: float) -> float:
+        """When the radio can send a frame that happens at ``now``: after the ones logged."""
+        return max(now, self._busy_until)
+
+    def _cut(self, now: float, reason: str) -> None:
+        """Something changed at ``now``: an attempt under way stops there; its frames after
+        ``now`` are never sent. A roam cut short leaves the camera without Wi-Fi."""
+        trial, self._trial = self._trial, None
+        if trial is None:
+            return
+        self._pending = deque(f for f in self._pending if f.at <= now)
+        self._busy_until = self._pending[-1].at if self._pending else -math.inf
+        old = trial.reassociate_from
+        if old is not None:
+            self._events.append(WifiDisconnected(now, old.bssid, old.name, reason))
+            self._ipv4 = self._network = self._current = None
+        self._next_scan_at = None
 
     def _heard(self) -> list[_Heard]:
         heard = []
@@ -823,7 +903,7 @@ class WifiRadio:
         assert ap is not None
         rssi = self.rssi(ap)
         if rssi < self.config.sensitivity_dbm:
-            self._log(Deauthentication(now, self.station_mac, ap.bssid, ap.bssid, 4, ap.channel))
+            self._log(Deauthentication(self._free(now), self.station_mac, ap.bssid, ap.bssid, 4, ap.channel))
             self._drop(now, ap, "out_of_range")
             self._next_scan_at = None
             return
@@ -849,7 +929,7 @@ class WifiRadio:
         self._roam_done_at = now + self.config.handover_gap_s
         self._candidate = self._better_since = None
         assert self._network is not None
-        t = self._probe(now, target.ap.ssid)
+        t = self._probe(self._free(now), target.ap.ssid)
         self._log(self._probe_response(t, target))
         self._events.append(
             WifiRoamStarted(now, old.bssid, target.ap.bssid, old.name, target.ap.name, self.position)
@@ -874,22 +954,12 @@ class WifiRadio:
             self._current = None
             self._scan_and_connect(at)
             return
-        failure, _ = self._attempt(at, _Heard(current, rssi), net, reassociate_from=old)
-        if failure is None:
-            self._last_roam_at = at
-            self._events.append(WifiRoamed(at, old.bssid, current.bssid, old.name, current.name, self.config.handover_gap_s, self.position))
-            self._connect(at, current, net, rssi, announce=False)
-            return
-        self._blacklist[current.bssid] = at + self.config.blacklist_s
-        self._events.append(WifiDisconnected(at, old.bssid, old.name, failure))
-        self._ipv4 = None
-        self._network = None
-        self._current = None
-        self._scan_and_connect(at)
+        self._trial = _Trial(at, deque([(_Heard(current, rssi), net)]), reassociate_from=old)
+        self._next_attempt(self._free(at))
 
     def _scan_and_connect(self, now: float) -> None:
         heard = self._heard()
-        t = now
+        t = self._free(now)
         for net in self._networks:
             t = self._probe(t, net.ssid)
         for h in heard:
@@ -906,28 +976,63 @@ class WifiRadio:
                 if h.ap.ssid == net.ssid and self._compatible(h.ap, net):
                     candidates.append((i, self._blacklisted(h.ap, now), -h.rssi, h, net))
         candidates.sort(key=lambda c: (c[0], c[1], c[2], c[3].ap.bssid))
-        first_failure: tuple[str, AccessPoint, WifiNetwork] | None = None
+        queue: deque[tuple[_Heard, WifiNetwork]] = deque()
         seen: set[str] = set()
         for _, _, _, h, net in candidates:
-            if h.ap.bssid in seen:
-                continue
-            seen.add(h.ap.bssid)
-            failure, t = self._attempt(t, h, net)
-            if failure is None:
-                self._connect(now, h.ap, net, h.rssi, announce=True)
+            if h.ap.bssid not in seen:
+                seen.add(h.ap.bssid)
+                queue.append((h, net))
+        self._trial = _Trial(now, queue)
+        self._next_attempt(t)
+
+    def _next_attempt(self, t: float) -> None:
+        """Try the trial's next candidate from ``t``: a success connects at once, a failure takes
+        effect when its frames end (``_attempt_failed``); with none left, the scan's outcome."""
+        trial = self._trial
+        assert trial is not None
+        if trial.queue:
+            h, net = trial.queue.popleft()
+            old = trial.reassociate_from
+            failure, end = self._attempt(t, h, net, reassociate_from=old)
+            if failure is not None:
+                trial.current, trial.failure, trial.ends_at = (h, net), failure, end
                 return
-            self._blacklist[h.ap.bssid] = now + self.config.blacklist_s
-            if first_failure is None:
-                first_failure = (failure, h.ap, net)
-        if first_failure is not None:
+            self._trial = None
+            if old is not None:
+                self._last_roam_at = trial.started
+                self._events.append(WifiRoamed(trial.started, old.bssid, h.ap.bssid, old.name, h.ap.name,
+                                               self.config.handover_gap_s, self.position))
+            self._connect(trial.started, h.ap, net, h.rssi, announce=old is None)
+            return
+        self._trial = None
+        if trial.first_failure is not None:
+            failure, ap, net = trial.first_failure
             self._state = "failed"
-            self._set_failure(now, first_failure[0], first_failure[1], first_failure[2])
-            self._next_scan_at = now + self.config.auth_retry_s
+            self._set_failure(t, failure, ap, net)
+            self._next_scan_at = t + self.config.auth_retry_s
             return
         self._state = "searching"
-        failure, net = self._explain_missing()
-        self._set_failure(now, failure, None, net)
-        self._next_scan_at = now + self.config.scan_interval_s
+        failure_code, missing = self._explain_missing()
+        self._set_failure(trial.started, failure_code, None, missing)
+        self._next_scan_at = trial.started + self.config.scan_interval_s
+
+    def _attempt_failed(self, trial: _Trial) -> None:
+        """The trial's current attempt has ended in failure: the next candidate from then on (a
+        failed hand-over loses the link and scans)."""
+        assert trial.current is not None and trial.failure is not None
+        (h, net), end = trial.current, trial.ends_at
+        self._blacklist[h.ap.bssid] = end + self.config.blacklist_s
+        if trial.first_failure is None:
+            trial.first_failure = (trial.failure, h.ap, net)
+        trial.current = None
+        old = trial.reassociate_from
+        if old is not None:
+            self._trial = None
+            self._events.append(WifiDisconnected(end, old.bssid, old.name, trial.failure))
+            self._ipv4 = self._network = self._current = None
+            self._scan_and_connect(end)
+            return
+        self._next_attempt(self._free(end))
 
     def _explain_missing(self) -> tuple[str, WifiNetwork | None]:
         if not self._networks:
@@ -978,10 +1083,10 @@ class WifiRadio:
             return None, t
         assert ap.password is not None and net.password is not None
         snonce = _nonce("snonce", sta, ap.bssid, t)
+        anonce = _nonce("anonce", ap.bssid, sta, t)  # one per handshake: a retransmitted message 1 keeps it
         ok = net.password == ap.password
         for attempt in range(1 if ok else self.config.handshake_attempts):
             self._replay += 1
-            anonce = _nonce("anonce", ap.bssid, sta, t)
             self._log(EapolKey(t, ap.bssid, sta, ap.bssid, ap.ssid, 1, self._replay, anonce, snonce, ap.password, ch, rssi))
             t += step
             self._log(EapolKey(t, sta, ap.bssid, ap.bssid, ap.ssid, 2, self._replay, anonce, snonce, net.password, ch))
@@ -1039,7 +1144,9 @@ class WifiRadio:
         return ProbeResponse(t, ap.bssid, self.station_mac, ap.ssid, ap.channel, ap.band, ap.security, ap.country, round(h.rssi, 1))
 
     def _log(self, frame: Frame) -> None:
-        self._frames.append(frame)
+        """Log a frame the radio sends or receives at ``frame.at``: sent once lab time reaches it."""
+        self._pending.append(frame)
+        self._busy_until = max(self._busy_until, frame.at)
 
 
 def _nonce(label: str, a: str, b: str, t: float) -> bytes:

@@ -291,4 +291,5 @@ async def camera_action(request: web.Request) -> web.Response:
     body = await read_body(request, CameraAction)
     serial = request.match_info["serial"].upper()
     result = await link.ask(serial, schema.as_json(body), ACTION_TIMEOUT)
-    return json_response({"serial": serial, "state": result.get("state"), "stats": result.get("stats")})
+    return json_response({"serial": serial, "state": result.get("state"), "stats": result.get("stats"),
+                          "press": result.get("press")})

@@ -5,8 +5,18 @@ module, a fresh context (cookies, IndexedDB, localStorage) per test. Helpers: e2
 
 from __future__ import annotations
 
+import pytest
 import pytest_asyncio
-from e2e_lab import launch_browser
+from e2e_lab import _run_screenshots, launch_browser
+
+
+@pytest.fixture(scope="session", autouse=True)
+def screenshot_folder(tmp_path_factory):
+    """The run's screenshots go to a temporary folder, never into the checkout (unless
+    $BWLAB_SCREENSHOTS says where: scripts/refresh-screenshots.sh)."""
+    _run_screenshots.append(tmp_path_factory.mktemp("screenshots"))
+    yield _run_screenshots[-1]
+    _run_screenshots.pop()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

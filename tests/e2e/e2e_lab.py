@@ -3,7 +3,9 @@ Playwright through its executable path; never a downloaded browser).
 
 One appliance, the demo scenario, a fleet of its cameras and one browser per test module, all
 in the module's event loop; a fresh browser context (cookies, IndexedDB, localStorage) per
-test. Pages are screenshotted into docs/screenshots/ by the tests that show them.
+test. The tests that show a page screenshot it into ``screenshots_dir()``: a temporary folder of the
+test run, or ``$BWLAB_SCREENSHOTS`` when set (``scripts/refresh-screenshots.sh`` points it at
+docs/screenshots/), so a test run never changes the checkout.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from firmware_stub.fleet import Fleet
 from tests.conftest import poll_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"  # the README's pictures: refreshed only on purpose
+SCREENSHOTS_ENV = "BWLAB_SCREENSHOTS"
+_run_screenshots: list[Path] = []  # the test run's temporary folder (set by conftest.py)
 CHROMIUM = os.environ.get("BWLAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--headless=new", "--disable-gpu", "--autoplay-policy=no-user-gesture-required",
@@ -97,10 +101,20 @@ async def launch_browser(playwright):
     return await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
+def screenshots_dir() -> Path:
+    """Where screenshots go: ``$BWLAB_SCREENSHOTS``, else the test run's temporary folder."""
+    if os.environ.get(SCREENSHOTS_ENV):
+        return Path(os.environ[SCREENSHOTS_ENV])
+    if not _run_screenshots:
+        raise RuntimeError(f"no screenshot folder: set {SCREENSHOTS_ENV} or run under tests/e2e/conftest.py")
+    return _run_screenshots[-1]
+
+
 async def screenshot(page, name: str) -> Path:
-    """Save the page as docs/screenshots/<name>.png (shown in README.md)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    """Save the page as <name>.png in ``screenshots_dir()`` (docs/screenshots/ only on a refresh)."""
+    folder = screenshots_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     await page.screenshot(path=str(path), full_page=True, animations="disabled")
     return path
 

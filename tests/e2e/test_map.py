@@ -149,6 +149,42 @@ async def test_live_toggle_switches_a_user_from_the_map_to_live_video(env, page)
     assert detail["streamId"], "Ben streams: the live toggle names his stream"
 
 
+async def test_access_point_labels_lie_under_camera_pins_and_never_on_each_other(env, page):
+    """L4 with D9 (issue 12): the site plan's access-point labels are drawn under the camera pins,
+    so they never hide a camera user, and the labels of a 2.4 GHz and a 5 GHz access point at the
+    same place stand one under the other instead of on top of each other."""
+    # covers: L4, D9
+    await wait_for(lambda: _shows(page, {CHLOE}), "Chloe on the map", timeout=20)
+    layout = await page.evaluate("""() => {
+        const z = (el) => Number(getComputedStyle(el.closest('.leaflet-pane')).zIndex || 0);
+        const markers = document.querySelector('.leaflet-marker-pane');
+        const labels = [...document.querySelectorAll('.leaflet-tooltip.bw-ap-label')];
+        const pins = [...document.querySelectorAll('.leaflet-marker-icon .bw-pin')];
+        const box = (el) => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+        const hidden = [];  // a pin under a label: what the browser shows on top there
+        for (const pin of pins) for (const label of labels) {
+            const [a, b] = [pin.getBoundingClientRect(), label.getBoundingClientRect()];
+            const x = (Math.max(a.left, b.left) + Math.min(a.right, b.right)) / 2;
+            const y = (Math.max(a.top, b.top) + Math.min(a.bottom, b.bottom)) / 2;
+            const top = a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom
+                && document.elementFromPoint(x, y);
+            if (top && top.closest('.leaflet-tooltip')) hidden.push(label.textContent);
+        }
+        return {markerZ: Number(getComputedStyle(markers).zIndex), labelZ: labels.map(z),
+                labels: labels.map((l) => [l.textContent, box(l)]), hidden};
+    }""")
+    assert len(layout["labels"]) == 7  # the demo's access points
+    assert all(z < layout["markerZ"] for z in layout["labelZ"]), layout
+    assert not layout["hidden"], layout["hidden"]
+    by_place: dict[str, list] = {}
+    for text, box in layout["labels"]:
+        by_place.setdefault(text.split(" AP ")[0], []).append(box)
+    together = [boxes for boxes in by_place.values() if len(boxes) > 1]
+    assert len(together) == 2  # Gatehouse and Warehouse: a 2.4 GHz and a 5 GHz access point each
+    for a, b in together:
+        assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+
+
 # ---------------------------------------------------------------- helpers
 
 

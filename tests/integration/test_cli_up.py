@@ -45,7 +45,15 @@ def _wait(predicate, what: str, timeout: float):
     pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
-def test_up_builds_the_demo_and_status_lists_six_docked_cameras(tmp_path):
+DAVID = "B8A44F000104"  # the demo's camera out of its dock, ready to stream
+ANNA = "B8A44F000101"  # docked
+
+
+def test_up_builds_the_demo_and_status_lists_its_cameras_one_ready_to_stream(tmp_path):
+    """The demo: five cameras docked, David's provisioned and out of its dock. A press on a docked
+    camera does nothing and says why (exit status 1, the firmware's reason, `bwlab doctor`); a
+    record press on David's camera starts a stream that `bwlab status` shows (issue 12)."""
+    # covers: D1, D3
     port, ntp_port = free_port(), _free_udp_port()
     data_dir = tmp_path / "lab"
     up = subprocess.Popen(
@@ -59,10 +67,10 @@ def test_up_builds_the_demo_and_status_lists_six_docked_cameras(tmp_path):
                 return None
             lab = json.loads(run.stdout)
             cams = lab["systems"][0]["cameras"] if lab["systems"] else []
-            ready = len(cams) == 6 and all(c["docked"] and c["cert_valid"] for c in cams)
+            ready = len(cams) == 6 and all(c["docked"] == (c["serial"] != DAVID) and c["cert_valid"] for c in cams)
             return lab if ready else None
 
-        lab = _wait(status, "six docked cameras in `bwlab status --json`", 90)
+        lab = _wait(status, "five docked cameras and David's out in `bwlab status --json`", 90)
         system = lab["systems"][0]
         assert system["name"] == "Main station" and system["connected"] and system["organization"] == "Demo Security"
         assert sorted(c["model"] for c in system["cameras"]) == ["W100", "W101", "W102", "W102", "W110", "W120"]
@@ -72,6 +80,23 @@ def test_up_builds_the_demo_and_status_lists_six_docked_cameras(tmp_path):
         # S1: the lab's NTP server answers on the port asked for, with lab time (no travel yet)
         answer = ntplib.NTPClient().request("127.0.0.1", port=ntp_port, version=4, timeout=2)
         assert abs(answer.offset) < 1.0 and answer.stratum >= 1
+        # a press that does nothing says why: the CLI, the doctor
+        press = _bwlab("press", ANNA, "record", "--data-dir", str(data_dir))
+        assert press.returncode == 1, press.stdout + press.stderr
+        assert "did nothing" in press.stderr and "in its dock" in press.stderr and "(docked)" in press.stderr
+        doctor = _bwlab("doctor", "--data-dir", str(data_dir))
+        assert doctor.returncode == 0 and f"{ANNA} (W100)" in doctor.stdout
+        assert "record press did nothing" in doctor.stdout and "in its dock" in doctor.stdout
+        # the camera ready to stream streams on a record press
+        press = _bwlab("press", DAVID, "record", "--data-dir", str(data_dir))
+        assert press.returncode == 0, press.stdout + press.stderr
+
+        def streaming():
+            run = _bwlab("status", "--json", "--data-dir", str(data_dir))
+            cams = json.loads(run.stdout)["systems"][0]["cameras"] if run.returncode == 0 else []
+            return any(c["serial"] == DAVID and c["stream"] == "live" for c in cams)
+
+        _wait(streaming, "David's stream live in `bwlab status`", 60)
     finally:
         up.send_signal(signal.SIGTERM)
         out, _ = up.communicate(timeout=30)

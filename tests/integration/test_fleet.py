@@ -17,10 +17,11 @@ async def demo(appliance):
     await fleet.close()
 
 
-# covers: D1
-async def test_demo_fleet_docks_six_cameras_with_valid_certificates(appliance, demo, lab):
+# covers: D1, D3
+async def test_demo_fleet_provisions_six_cameras_and_takes_davids_out_ready_to_stream(appliance, demo, lab):
     status = await lab.get("/api/lab/status")
     cams = status["systems"][0]["cameras"]
     assert len(cams) == 6
-    assert all(c["docked"] and c["cert_valid"] for c in cams)
+    assert all(c["cert_valid"] for c in cams)
+    assert [c["serial"] for c in cams if not c["docked"]] == ["B8A44F000104"]  # David's: out, ready to stream
     assert all(c["cert_not_after"] - status["lab_time"] == pytest.approx(6 * 86400, abs=600) for c in cams)

@@ -34,6 +34,7 @@ def ap(**kw) -> AccessPoint:
 
 def wifi(model="W102", networks=(NET,), aps=None, position=(8.0, 0.0), now=T0):
     r = WifiRadio(get_model(model), derive_mac("cam"), networks=networks, access_points=aps or [ap()], position=position)
+    r.status(now - 5)  # attempts take time (a failing handshake seconds): by ``now`` the outcome is in
     return r.status(now)
 
 

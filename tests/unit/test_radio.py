@@ -159,7 +159,7 @@ def test_connects_with_right_password_and_shows_page_two_fields():
     assert s.dns_servers == a.dns and s.link.up
     [connected] = events(r)
     assert isinstance(connected, WifiConnected) and connected.bssid == a.bssid
-    assert [f.message for f in r.frames if isinstance(f, EapolKey)] == [1, 2, 3, 4]
+    assert [f.message for f in r.frames_until(T0 + 1) if isinstance(f, EapolKey)] == [1, 2, 3, 4]
 
 
 def test_open_network_needs_no_handshake():
@@ -188,7 +188,8 @@ def test_wpa3_only_ap_shows_its_mac_but_no_ipv4():
     """T3 row 2a: WPA2 is not allowed by the access point."""
     a = ap(security="wpa3-only")
     r = radio(aps=[a])
-    s = r.status(T0)
+    r.status(T0)  # scans, authenticates, asks to associate
+    s = r.status(T0 + 1)  # the rejection takes effect when the association response arrives
     assert s.ap_mac == a.bssid and s.ipv4 is None
     assert s.failure == "wpa2_not_allowed" and s.auth_status == "Association rejected"
     [resp] = [f for f in r.frames if isinstance(f, AssociationResponse)]
@@ -205,7 +206,10 @@ def test_wrong_password_fails_the_handshake_and_is_deauthenticated():
     """T3 row 2b / T2 row 3c: the AP drops message 2 (bad MIC), retries, then deauthenticates."""
     a = ap()
     r = radio(networks=[WifiNetwork("LabNet", "not the password")], aps=[a])
-    s = r.status(T0)
+    r.status(T0)
+    during = r.status(T0 + 1.5)  # the handshake takes a second per message 1 sent
+    assert during.failure is None and not any(isinstance(f, Deauthentication) for f in r.frames)
+    s = r.status(T0 + RadioConfig().handshake_attempts + 1)
     assert s.ap_mac == a.bssid and s.ipv4 is None
     assert s.failure == "wrong_password" and s.auth_status == "Authentication failed"
     eapol = [f.message for f in r.frames if isinstance(f, EapolKey)]
@@ -293,7 +297,7 @@ def test_roams_after_hysteresis_with_a_handover_gap():
     assert isinstance(started, WifiRoamStarted) and (started.from_ap, started.to_ap) == ("west", "east")
     assert isinstance(roamed, WifiRoamed) and roamed.gap_s == RadioConfig().handover_gap_s
     assert roamed.at - started.at == pytest.approx(RadioConfig().handover_gap_s)
-    reassoc = [f for f in r.frames if isinstance(f, AssociationRequest) and f.current_ap]
+    reassoc = [f for f in r.frames_until(T0 + 6) if isinstance(f, AssociationRequest) and f.current_ap]
     assert reassoc and reassoc[0].current_ap == west.bssid and reassoc[0].bssid == east.bssid
 
 
@@ -335,16 +339,18 @@ def test_ap_reconfigured_to_wpa3_only_kicks_the_camera_off():
     r = radio(aps=[a])
     assert r.status(T0).connected
     r.set_access_points(T0 + 5, [AccessPoint(**{**a.__dict__, "security": "wpa3-only"})])
-    s = r.status(T0 + 5)
+    s = r.status(T0 + 6)
     assert s.failure == "wpa2_not_allowed" and s.ipv4 is None and s.ap_mac == a.bssid
 
 
 def test_failed_attempt_retries_later_and_fixing_the_password_connects_at_once():
     r = radio(networks=[WifiNetwork("LabNet", "not the password")], aps=[ap()])
-    assert r.status(T0).failure == "wrong_password"
-    assert r.get_timer() == pytest.approx(T0 + RadioConfig().auth_retry_s)
-    r.set_networks(T0 + 2, [WifiNetwork("LabNet", PASSWORD)])
-    assert r.status(T0 + 2).connected
+    ends = T0 + RadioConfig().handshake_attempts  # a second per message 1 sent, then the deauthentication
+    r.status(T0)
+    assert r.status(ends + 1).failure == "wrong_password"
+    assert r.get_timer() == pytest.approx(ends + RadioConfig().auth_retry_s, abs=0.05)
+    r.set_networks(ends + 2, [WifiNetwork("LabNet", PASSWORD)])
+    assert r.status(ends + 2).connected
 
 
 def test_walking_into_range_connects_at_the_next_scan():

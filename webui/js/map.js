@@ -182,35 +182,56 @@ function escapeHtml(text) {
   return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 }
 
+export const SITE_LABEL_PANE = 'bwSiteLabels';
+const AP_LABEL_SPACING_PX = 17; // labels of access points at one place, one under the other
+
+/** The site plan's labels (streets, buildings, access points) go in a pane under the camera
+ * pins (Leaflet's tooltip pane is above the markers): a label never hides a camera user. */
+function siteLabelPane(map) {
+  if (!map.getPane(SITE_LABEL_PANE)) {
+    const pane = map.createPane(SITE_LABEL_PANE);
+    pane.style.zIndex = '450'; // over the plan's shapes (overlay pane 400), under markers (600)
+    pane.style.pointerEvents = 'none';
+  }
+  return SITE_LABEL_PANE;
+}
+
 function drawSitePlan(L, map, config) {
   const site = config.site;
   const layers = [];
+  const pane = siteLabelPane(map);
   if (site) {
     for (const street of site.streets || []) {
       layers.push(L.polyline(street.points, { color: '#b9b4a6', weight: 14, opacity: 1, interactive: false, className: 'bw-street-casing' }));
       const line = L.polyline(street.points, { color: '#ffffff', weight: 10, opacity: 1, className: 'bw-street' });
-      if (street.name) line.bindTooltip(street.name, { permanent: true, direction: 'center', className: 'bw-street-label' });
+      if (street.name) line.bindTooltip(street.name, { permanent: true, direction: 'center', className: 'bw-street-label', pane });
       layers.push(line);
     }
     for (const building of site.buildings || []) {
       const poly = L.polygon(building.points, { color: '#8c8478', weight: 1, fillColor: '#d8d2c4', fillOpacity: 1, className: 'bw-building' });
-      if (building.name) poly.bindTooltip(building.name, { permanent: true, direction: 'center', className: 'bw-building-label' });
+      if (building.name) poly.bindTooltip(building.name, { permanent: true, direction: 'center', className: 'bw-building-label', pane });
       layers.push(poly);
     }
   }
   const origin = site ? site.origin : null;
+  // Access points at one place (a 2.4 GHz and a 5 GHz radio of one box): their labels one under the other.
+  const place = (ap) => `${ap.position[0]},${ap.position[1]}`;
+  const together = new Map();
+  for (const ap of config.access_points || []) together.set(place(ap), [...(together.get(place(ap)) || []), ap]);
   for (const ap of config.access_points || []) {
     if (!origin) break;
     const at = siteToLatLng(origin, ap.position[0], ap.position[1]);
     const band = ap.band === '5' ? 'band-5' : 'band-24';
     const label = `${ap.name} · ${ap.band} GHz ch ${ap.channel}`;
+    const group = together.get(place(ap));
+    const offset = L.point(8, (group.indexOf(ap) - (group.length - 1) / 2) * AP_LABEL_SPACING_PX);
     if (ap.coverage) {
       // coverage: where the camera hears the AP at all (dashed), and where the signal is not weak (T3)
       layers.push(L.circle(at, { radius: ap.coverage.range_m, weight: 1, dashArray: '4 4', fillOpacity: 0.02, className: `bw-ap-range ${band}`, interactive: false }));
       layers.push(L.circle(at, { radius: ap.coverage.good_m, weight: 1, opacity: 0.6, fillOpacity: 0.04, className: `bw-ap-good ${band}`, interactive: false }));
     }
     layers.push(L.circleMarker(at, { radius: 5, weight: 2, fillOpacity: 1, className: `bw-ap ${band}` })
-      .bindTooltip(label, { permanent: true, direction: 'right', className: `bw-ap-label ${band}` }));
+      .bindTooltip(label, { permanent: true, direction: 'right', offset, className: `bw-ap-label ${band}`, pane }));
   }
   return L.layerGroup(layers).addTo(map);
 }

@@ -196,10 +196,19 @@ function update(c, state) {
   put(stateLine,
     `${s.recording ? 'Recording' : 'Not recording'} · stream ${s.streaming || 'off'}`,
     s.acknowledged_by ? ` · acknowledged by ${s.acknowledged_by}` : '',
-    s.last_error ? h('span', { class: 'reason' }, ` · ${s.last_error.message}`) : '');
+    s.last_error ? h('span', { class: 'reason' }, ` · ${s.last_error.message}`) : '',
+    ignoredPress(s.last_press));
   dock.textContent = s.docked ? 'Undock' : 'Dock';
   dock.setAttribute('aria-label', `${s.docked ? 'Undock' : 'Dock'} camera ${c.info.serial}`);
   drawVibration(c);
+}
+
+/** A press that did nothing says why (the firmware's reason), until the next press. */
+function ignoredPress(press) {
+  if (!press || !press.ignored) return '';
+  const gesture = press.gesture === 'press' ? 'press' : `${press.gesture} press`;
+  return h('span', { class: 'reason ignored-press', dataset: { code: press.ignored.code } },
+    ` · the last ${press.button} ${gesture} did nothing: ${press.ignored.message}`);
 }
 
 /** The device itself: LEDs or screen (with the troubleshooting page on it), lens, dock state. */

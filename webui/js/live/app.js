@@ -469,6 +469,7 @@ async function settingsView() {
 
 nav.addEventListener('click', (event) => {
   const view = event.target.dataset && event.target.dataset.view;
+  if (!app.org) return; // the views need a signed-in account in an organization
   if (view === 'streams') streamsView();
   else if (view === 'recordings') recordingsView();
   else if (view === 'map') mapView();

@@ -48,6 +48,7 @@ function table(headers, rows) {
 
 async function pickSystem() {
   nav.hidden = true;
+  Object.assign(sys, { id: null, name: null, base: null });
   put(who);
   const out = h('div', { class: 'out' });
   let systems = [];
@@ -388,7 +389,8 @@ const VIEWS = { addon: addonView, profiles: () => profilesView(), wifi: wifiView
 
 nav.addEventListener('click', (event) => {
   const view = VIEWS[event.target.dataset && event.target.dataset.view];
-  if (view) view().catch((err) => show('error', message('error', err.message, err.code)));
+  // no view before a system is picked (its API base is unknown until then)
+  if (view && sys.base) view().catch((err) => show('error', message('error', err.message, err.code)));
 });
 
 pickSystem().catch((err) => put(main, message('error', err.message, err.code)));

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Refresh the README's screenshots: run the end-to-end tests (headless Chromium) with their
+# screenshots written into docs/screenshots/ instead of a temporary folder. Extra arguments go to
+# pytest (e.g. -k map). Review and commit the changed pictures yourself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export BWLAB_SCREENSHOTS="$PWD/docs/screenshots"
+bash scripts/venv.sh test
+exec "${BWLAB_VENV:-.venv}/bin/python" -m pytest -q -p no:cacheprovider tests/e2e "$@"
