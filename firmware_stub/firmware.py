@@ -32,7 +32,8 @@ Behaviour, by SPEC id (the manual wins over SPEC, see docs/manual-vs-spec.md):
   it cannot authenticate: it ends a running stream (``StopStream(reason="certificate_expired")``),
   closes its hub connection and opens none; the Wi-Fi LED turns red (Wi-Fi and service warnings
   on models with a screen). A start still records locally but its stream shows the error.
-  Docking and provisioning renew the certificate. A hub that refuses the certificate
+  Docking and provisioning renew the certificate, and the dock keeps renewing it while the
+  camera sits in its bay (a docked camera never expires). A hub that refuses the certificate
   (``HubDisconnected("certificate_expired")``, e.g. under clock skew) gives the same picture.
 - **No network** A stream cannot start or go on: the LED shows red, the recording goes on
   locally, and the stream (re)starts by itself once the network is back.
@@ -296,6 +297,8 @@ class Firmware:
             )
             return
         self._provisioning = event
+        if self._last_error is not None and self._last_error["code"] in CERTIFICATE_CODES:
+            self._last_error = None  # D1: renewed in the dock
         self._clock_offset = event.time - event.now
         self._cert_expires_at = event.cert_not_after - self._clock_offset
         self._cert_valid = self._certificate_valid(event.now)
