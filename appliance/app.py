@@ -23,6 +23,7 @@ from bwlab.clock import LabClock
 from bwlab.regions import SERVICE_HOSTS
 
 from .auth import access_middleware, cross_site_middleware
+from .cloud.licensing import routes as licensing_routes
 from .cloud.routes import routes as cloud_routes
 from .cloud.soc import routes as soc_routes
 from .cloud.soc import setup_soc
@@ -96,6 +97,7 @@ def setup_routes(app: web.Application) -> None:
     cloud.add_routes(position_routes)
     cloud.add_routes(soc_routes)
     cloud.add_routes(system_sync_routes)
+    cloud.add_routes(licensing_routes)
     app.add_subapp("/api/cloud", cloud)
     controller = web.Application(middlewares=[sync_middleware])
     controller.add_routes(controller_routes)

@@ -545,6 +545,8 @@ class CameraDriver:
             await self.feed(ev.RemoteStartRequested(now, request_id=message.request_id, operator=message.operator))
         elif isinstance(message, m.Acknowledge):
             await self.feed(ev.Acknowledged(now, stream_id=message.stream_id, operator=message.operator))
+        elif isinstance(message, m.Licence):
+            await self.feed(ev.LicenceChanged(now, valid=message.valid, until=message.until))
         elif isinstance(message, (m.ChunkRefused, m.Error)):
             self.log.warning("hub refused: %s %s", message.code, message.message)
 

@@ -531,6 +531,18 @@ async def addon_finish(request: web.Request) -> web.Response:
     return json_response(_public_connection(connection))
 
 
+@routes.get(API + "/addon/licence")
+@access(MANAGER)
+async def addon_licence(request: web.Request) -> web.Response:
+    """The Axis-hosted overview's licence line (S3, S15): trial, purchased or expired, as the
+    cloud tells this connected system."""
+    connection = await _connection(request)
+    if connection.get("state") != "connected":
+        raise Conflict("the system is not connected to AXIS Body Worn Live (S3)", code="not_connected")
+    cloud = await _cloud(request, connection["system_token"])
+    return json_response(await cloud.request("GET", f"/systems/{connection['cloud_system_id']}/licence"))
+
+
 # ---------------------------------------------------------------------------------------------
 # S4–S6: end-to-end encryption keys
 

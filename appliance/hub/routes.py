@@ -26,6 +26,7 @@ from bwlab.wire import positions as wire_positions
 
 from .. import pki
 from ..cloud.routes import licence_valid
+from ..cloud.usage import organization_standing
 from ..context import APPLIANCE
 from ..http import DEVICE, access
 from ..lab.hostnames import blocked_camera_host
@@ -179,6 +180,7 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
     await record_event(ctx.db, session.serial, now, "connected", "certificate accepted")
     await ws.send_str(m.encode(m.Welcome(serial=session.serial, system_id=session.cloud_system_id,
                                          not_after=session.not_after, server_time=now)))
+    await ws.send_str(m.encode(await licence_message(ctx.db, session.org_id, now)))
     try:
         await _serve(ws, ctx, session, registry)
     finally:
@@ -258,6 +260,25 @@ async def expire_sessions(ctx, registry: HubRegistry) -> int:
     for session in expired:
         await _expire(ctx, registry.streams, session, now)
     return len(expired)
+
+
+async def licence_message(db, org_id: str, now: float) -> m.Licence:
+    standing = await organization_standing(db, org_id, now)
+    return m.Licence(valid=standing.valid, until=standing.covered_until)
+
+
+async def push_licence(ctx, registry: HubRegistry, org_id: str) -> int:
+    """S15: the organization's licences changed (an order, a renewal): tell its connected cameras."""
+    message = m.encode(await licence_message(ctx.db, org_id, ctx.clock.now()))
+    sent = 0
+    for session in list(registry.sessions.values()):
+        if session.org_id == org_id and not session.ws.closed:
+            try:
+                await session.ws.send_str(message)
+                sent += 1
+            except ConnectionError:
+                pass
+    return sent
 
 
 async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, message, now: float) -> None:

@@ -231,3 +231,18 @@ class Log:
     message: str = field(metadata={"max_len": 500})
     at: float
     type: Literal["log"] = "log"
+
+
+# ---- licence (S15, T2 row 2b) -----------------------------------------------------------------
+
+
+@register
+@dataclass(frozen=True)
+class Licence:
+    """hub → camera: whether the organization holds a valid licence, and until when its cover
+    runs without a gap (cloud time). Sent after ``welcome`` and whenever the organization orders
+    or renews licences; with it the camera knows, at a start, that it must not react (T2 row 2b)."""
+
+    valid: bool
+    until: float | None = None
+    type: Literal["licence"] = "licence"

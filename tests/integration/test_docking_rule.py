@@ -259,3 +259,25 @@ async def test_a_camera_left_in_its_dock_is_kept_renewed(appliance, lab, camera,
 async def _valid_after(lab, serial: str, not_after: float):
     cam = await status_of(lab, serial)
     return cam if cam["cert_valid"] and cam["cert_not_after"] > not_after else None
+
+
+async def test_status_does_not_show_live_a_stream_the_hub_ended(appliance, lab, camera, travel):
+    """`bwlab status` (the lab status) reads ``live`` from the hub: when the hub ends a stream (here
+    the certificate expires while streaming, D1) the camera's last report to the hub may still
+    say live — the status must not."""
+    # covers: D1, L2
+    await action(lab, CHLOE, action="undock")
+    await wait_until(lambda: online(lab, CHLOE), "the undocked camera connects")
+    await action(lab, CHLOE, action="press", button="function", gesture="double")
+    cam = await wait_until(lambda: _streaming(lab, CHLOE, "live"), "the stream goes live")
+    assert cam["stream"] == "live"
+    await travel(6 * DAY + HOUR)
+    await wait_until(_offline_and(lab, CHLOE), "the hub drops the expired camera and ends its stream")
+    await asyncio.sleep(0.3)
+    cam = await status_of(lab, CHLOE)
+    assert cam["stream"] != "live", cam
+
+
+async def _streaming(lab, serial: str, stream: str):
+    cam = await status_of(lab, serial)
+    return cam if cam["stream"] == stream else None
