@@ -16,7 +16,8 @@ import { keysArePersistent, listKeys, removeKey, saveKey } from '../keystore.js'
 import { mountMap } from '../map.js';
 import { GroupStore, draggableUser, groupsSection } from './groups.js';
 import { StreamPlayer } from './player.js';
-import { licenceBlock, socSection } from './soc.js';
+import { licenceSection } from './licence.js';
+import { socSection } from './soc.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -449,22 +450,17 @@ async function settingsView() {
     importForm.reset();
     renderKeys();
   });
-  const licenceBox = h('div', {}, 'Loading…');
   show('settings',
     h('section', { class: 'card', 'aria-labelledby': 'h-e2e' }, h('h2', { id: 'h-e2e' }, 'End-to-end encryption'),
       h('p', { class: 'hint' }, 'The fingerprint here must be identical to the one in the Manager’s key list, for every system you watch (S6).'),
       keysArePersistent() ? null : message('info', `Keys are kept for this page only: ${IN_MEMORY}`, 'keys_in_memory'),
       keysBox, importForm, importOut),
-    h('section', { class: 'card', 'aria-labelledby': 'h-licence' }, h('h2', { id: 'h-licence' }, 'Licence'), licenceBox),
+    h('section', { class: 'card', 'aria-labelledby': 'h-licence' }, h('h2', { id: 'h-licence' }, 'Licence'),
+      licenceSection(app.org.id, app.org.role === 'admin')),
     app.org.role === 'admin' ? socSection(app.org.id) : null,
     h('section', { class: 'card', 'aria-labelledby': 'h-account' }, h('h2', { id: 'h-account' }, 'Account'),
       h('dl', {}, h('dt', {}, 'Name'), h('dd', {}, app.me.name), h('dt', {}, 'E-mail'), h('dd', {}, app.me.email),
         h('dt', {}, 'Organization'), h('dd', {}, app.org.name), h('dt', {}, 'Role'), h('dd', {}, app.org.role))));
-  try {
-    put(licenceBox, licenceBlock(await api(`/api/cloud/orgs/${app.org.id}/licence`)));
-  } catch (err) {
-    showError(licenceBox, err);
-  }
 }
 
 nav.addEventListener('click', (event) => {
