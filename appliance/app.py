@@ -22,7 +22,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from bwlab.clock import LabClock
 from bwlab.regions import SERVICE_HOSTS
 
-from .auth import access_middleware, cross_site_middleware
+from .auth import access_middleware, cross_site_middleware, session_cookie_middleware
 from .cloud.licensing import routes as licensing_routes
 from .cloud.routes import routes as cloud_routes
 from .cloud.soc import routes as soc_routes
@@ -59,7 +59,8 @@ def _lab_token(data_dir: Path) -> str:
 def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Application:
     clock = clock or LabClock()
     app = web.Application(
-        middlewares=[error_middleware, security_headers_middleware, cross_site_middleware, access_middleware],
+        middlewares=[error_middleware, security_headers_middleware, cross_site_middleware, session_cookie_middleware,
+                     access_middleware],
         client_max_size=config.max_chunk + 64 * 1024,
     )
 
