@@ -70,6 +70,11 @@ class SystemSettings:
     time_zone: str = "UTC"
     ntp_server: str | None = None
     network: NetworkSettings = field(default_factory=NetworkSettings)
+    country: str | None = field(default=None, metadata={"max_len": 2})  # where the system is (T2 row 7)
+
+    def __post_init__(self):
+        if self.country is not None and not (len(self.country) == 2 and self.country.isascii() and self.country.isalpha()):
+            raise ValueError(f"country: expected a two-letter ISO 3166 country code (e.g. SE), got {self.country!r}")
 
 
 @dataclass(frozen=True)
