@@ -453,11 +453,13 @@ async def test_the_link_with_key_can_be_bookmarked_and_the_bookmark_restores_a_c
                                                           r.onsuccess = ok; r.onerror = ko; r.onblocked = ok; })""")
     await live.goto(env.url + "/live/")
     await sign_in_live(live, *OPERATOR)
+    await live.get_by_role("heading", name="Active streams").wait_for()
     await live.locator('#banner [data-code="key_missing"]').wait_for()
 
     # The bookmark brings it back.
     await live.goto("about:blank")
     await live.goto(bookmark)
     await live.locator('#banner [data-code="key_saved"]').wait_for()
+    await live.get_by_role("heading", name="Active streams").wait_for()
     await live.get_by_role("button", name="Settings").click()
     assert await live.locator("td.fingerprint").inner_text() == env.system.fingerprint
