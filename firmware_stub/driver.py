@@ -504,6 +504,8 @@ class CameraDriver:
                 uplink_task = asyncio.create_task(self._uplink.run(), name=f"camera {self.serial} uplink")
                 self._ws = ShapedSocket(ws, self._uplink)  # type: ignore[assignment]  # every send is shaped
                 await self.feed(ev.HubConnected(self.clock.now()))
+                await self.feed(ev.LicenceChanged(self.clock.now(), valid=reply.licence_valid,
+                                                  until=reply.licence_until))  # S15, T2 row 2b
                 await self._send(m.State(state=self.state))
                 for msg in self._pending_control:
                     await self._send(msg)

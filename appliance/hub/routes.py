@@ -178,9 +178,10 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
         "cert_not_after = excluded.cert_not_after, last_seen_at = excluded.last_seen_at, last_refusal = NULL",
         (session.serial, session.cloud_system_id, session.not_after, now))
     await record_event(ctx.db, session.serial, now, "connected", "certificate accepted")
+    licence = await licence_message(ctx.db, session.org_id, now)
     await ws.send_str(m.encode(m.Welcome(serial=session.serial, system_id=session.cloud_system_id,
-                                         not_after=session.not_after, server_time=now)))
-    await ws.send_str(m.encode(await licence_message(ctx.db, session.org_id, now)))
+                                         not_after=session.not_after, server_time=now,
+                                         licence_valid=licence.valid, licence_until=licence.until)))
     try:
         await _serve(ws, ctx, session, registry)
     finally:
