@@ -38,6 +38,8 @@ from .positions import route_from_spec
 
 log = logging.getLogger(__name__)
 
+RENEWALS_AT_ONCE = 16  # D1: certificate renewals in flight at once after a time travel (large fleets)
+
 
 @dataclass
 class Fleet:
@@ -166,7 +168,13 @@ class Fleet:
         """D1: lab time moved — the docks renew the certificates of the cameras in their bays
         that near expiry, so a camera left docked over a weekend (or a time travel) comes out valid."""
         due = [d for d in self.cameras.values() if d.renewal_due()]
-        results = await asyncio.gather(*(d.renew_in_dock() for d in due), return_exceptions=True)
+        gate = asyncio.Semaphore(RENEWALS_AT_ONCE)
+
+        async def renew(driver: CameraDriver) -> bool:
+            async with gate:
+                return await driver.renew_in_dock()
+
+        results = await asyncio.gather(*(renew(d) for d in due), return_exceptions=True)
         for driver, result in zip(due, results):
             if isinstance(result, BaseException):
                 log.warning("camera %s: the dock could not renew its certificate: %s", driver.serial, result)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 
 import pytest
@@ -20,17 +21,9 @@ DAY = 86400
 async def _bwlab(appliance, *args: str, password: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bwlab", *args, "--data-dir", str(appliance.data_dir), "--url", appliance.url,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={"BWLAB_PASSWORD": password,
-                                                                             "PATH": "/usr/bin:/bin",
-                                                                             **_pythonpath()})
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={**os.environ, "BWLAB_PASSWORD": password})
     out, err = await proc.communicate()
     return proc.returncode, out.decode(), err.decode()
-
-
-def _pythonpath() -> dict[str, str]:
-    import os
-
-    return {k: v for k, v in os.environ.items() if k in ("PYTHONPATH", "HOME", "VIRTUAL_ENV")}
 
 
 @pytest.fixture
