@@ -155,6 +155,7 @@ class CameraDriver:
         self._ntp_wake = asyncio.Event()
         self.positions = PositionUplink(self)  # GPS positions, sealed like media (S11, D9)
         self.in_bay: tuple[str, int] | None = None  # the dock and bay the camera sits in
+        self._bay_lock = asyncio.Lock()  # docking, undocking and the dock's renewals, one at a time
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -191,11 +192,12 @@ class CameraDriver:
 
     async def dock(self, dock: str, bay: int, camera_user: str | None = None) -> dict:
         """Put the camera in a bay: the dock provisions it over the controller's API (D1)."""
-        await self.feed(ev.Docked(self.clock.now(), bay=f"{dock}/{bay}"))  # its last words go out where it is
-        if self.net is not None:
-            self.net.dock(self.lab_clock.now())
-        data = await self._provision(dock, bay, camera_user)
-        self.in_bay = (dock, bay)
+        async with self._bay_lock:
+            await self.feed(ev.Docked(self.clock.now(), bay=f"{dock}/{bay}"))  # its last words go out where it is
+            if self.net is not None:
+                self.net.dock(self.lab_clock.now())
+            data = await self._provision(dock, bay, camera_user)
+            self.in_bay = (dock, bay)
         if self.net is not None:
             await self._follow_radio()
         self._ntp_wake.set()  # docked: the camera sets its clock
@@ -214,10 +216,11 @@ class CameraDriver:
         """D1: the dock keeps a docked camera renewed — the manual asks only that a camera be
         docked at least once every six days, so one left in its bay never expires. Returns
         whether a renewal was made."""
-        if not self.renewal_due():
-            return False
-        dock, bay = self.in_bay  # type: ignore[misc]
-        await self._provision(dock, bay, None)
+        async with self._bay_lock:  # never re-dock a camera that is being taken out
+            if not self.renewal_due():
+                return False
+            dock, bay = self.in_bay  # type: ignore[misc]
+            await self._provision(dock, bay, None)
         self.log.info("certificate renewed in the dock, valid until %s", self.provisioning["not_after"])
         return True
 
@@ -266,11 +269,12 @@ class CameraDriver:
 
     async def undock(self, dock: str, bay: int) -> None:
         assert self._http is not None
-        async with self._http.delete(f"{self.url}/controller/{self.system_id}/api/docks/{dock}/bays/{bay}",
-                                     headers={"Authorization": f"Bearer {self._lab_token}"}, ssl=self._ssl) as r:
-            if r.status >= 400:
-                raise RuntimeError(f"undock refused: {(await r.json()).get('error')}")
-        self.in_bay = None
+        async with self._bay_lock:
+            async with self._http.delete(f"{self.url}/controller/{self.system_id}/api/docks/{dock}/bays/{bay}",
+                                         headers={"Authorization": f"Bearer {self._lab_token}"}, ssl=self._ssl) as r:
+                if r.status >= 400:
+                    raise RuntimeError(f"undock refused: {(await r.json()).get('error')}")
+            self.in_bay = None
         await self.feed(ev.Undocked(self.clock.now()))
         if self.net is not None:
             self.net.undock(self.lab_clock.now())
