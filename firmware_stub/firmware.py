@@ -701,6 +701,8 @@ class Firmware:
             return "not_recording"
         if not self._certificate_valid(now):
             return "certificate_expired"
+        if self._licence_lapsed(now):
+            return "licence_expired"  # T2 row 2b: no reaction, and the operator is told why
         return None
 
     def _location_should_report(self) -> bool:

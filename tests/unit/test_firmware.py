@@ -522,13 +522,17 @@ def test_licence_expired_camera_does_not_react_to_a_start(clock):
 
 
 def test_told_the_licence_expired_the_camera_does_not_react(clock):
-    # covers: T2, S15, D3 — T2 row 2b: the hub said the licence is not valid; a purchase restores it
-    fw, pb = out_of_dock(clock, profile=STREAMING)
+    # covers: T2, S15, D3, D4 — T2 row 2b: the hub said the licence is not valid; a purchase restores it
+    fw, pb = out_of_dock(clock, profile=ProfileSettings(streaming=True, remote_activation="always"))
     assert pb >> LicenceChanged(now(clock), valid=False)
     assert pb >> ButtonGesture(now(clock), "function", "double")  # nothing: no recording, no stream
     state = fw.state()
     assert state["recording"] is False and state["streaming"] is None and state["leds"]["wifi"] == "off"
     assert state["last_error"]["code"] == "licence_expired"
+    # an operator's remote start is refused with the reason, without recording
+    assert (pb >> RemoteStartRequested(now(clock), "rq-1", "op")
+            << RemoteStartResult("rq-1", False, "licence_expired"))
+    assert fw.state()["recording"] is False
     # an order: the hub tells the camera, which streams again
     cover_end = fw.camera_time(now(clock)) + 365 * DAY
     assert pb >> LicenceChanged(now(clock), valid=True, until=cover_end)
