@@ -64,9 +64,9 @@ export function licenceSection(orgId, admin) {
           h('td', {}, l.term_months ? `${l.term_months} month${l.term_months === 1 ? '' : 's'}` : '30 days'),
           h('td', {}, dateTime(l.starts_at)), h('td', {}, dateTime(l.ends_at)),
           h('td', {}, admin && l.kind === 'subscription' && l === subs[subs.length - 1] ? renewForm(l) : null))))) : null,
-      days(lic),
       admin ? orderForm() : h('p', { class: 'hint' }, 'Only an organization admin orders and renews licences (S14).'),
       out,
+      days(lic),
     ];
   };
   const renewForm = (l) => onSubmit(h('form', { class: 'row renew', 'aria-label': `Renew licence ${l.id}` },
