@@ -212,6 +212,15 @@ async def test_the_overview_follows_the_licence_and_open_opens_the_client(env, c
     await sign_in()
     await page.locator('dd.licence[data-state="trial"]').wait_for()
     assert await page.get_by_role("button", name="Importer").count() == 0
+    # T2 row 7 reads where the system is: its location is set in the Manager
+    await page.get_by_text("Show more").click()
+    location = page.get_by_role("form", name="System location")
+    await location.get_by_label("Country where the system is", exact=False).fill("se")
+    await location.get_by_role("button", name="Save").click()
+    await page.locator('[data-code="location_saved"]').wait_for()
+    async with env.session() as manager:
+        await manager.sign_in_manager(system.id, system.admin_password)
+        assert (await manager.get(f"/controller/{system.id}/api"))["settings"]["country"] == "SE"
     await page.wait_for_function("document.querySelector('a.open-live').href.includes('#k1=')")
     async with context.expect_page() as opened:
         await page.get_by_role("link", name="Open AXIS Body Worn Live").click()

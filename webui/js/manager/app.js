@@ -158,11 +158,24 @@ async function addonView() {
         h('dt', {}, 'Connected'), h('dd', {}, dateTime(connection.connected_at)), h('dt', {}, 'Licence'), licenceLine(),
         h('dt', {}, 'Camera users in AXIS Body Worn Live'), h('dd', { class: 'cloud-sync' }, cloudSyncText(overview.cloud_sync)),
         h('dt', {}, 'System time'), h('dd', { class: 'time-sync' }, timeSyncText(overview))),
-      h('details', {}, h('summary', {}, 'Show more'), h('label', { class: 'check' }, allow, 'Allow troubleshooting mode')));
+      h('details', {}, h('summary', {}, 'Show more'), h('label', { class: 'check' }, allow, 'Allow troubleshooting mode'),
+        locationForm(overview.settings, out)));
   }
   show('addon',
     card('h-addon', 'Add-on services > AXIS Body Worn Live', state === 'connected' ? null : steps, body, out),
     await keysCard());
+}
+
+/** Where the system is (a country, ISO 3166): support asks for it, and T2 row 7 reads it. */
+function locationForm(settings, out) {
+  return onSubmit(h('form', { class: 'row', 'aria-label': 'System location' },
+    field('Country where the system is (two-letter code, e.g. SE)', h('input', { name: 'country', value: settings.country || '',
+      pattern: '[A-Za-z]{2}', maxlength: 2, autocomplete: 'off' })),
+    h('button', { type: 'submit' }, 'Save')), out, async (v) => {
+    const country = v.country.trim().toUpperCase() || null;
+    await call('/settings', { method: 'PUT', body: { ...(await call('')).settings, country } });
+    put(out, message('ok', country ? `The system is in ${country}.` : 'The system\'s location is not set.', 'location_saved'));
+  });
 }
 
 /** The overview's licence line (S3, S15): the trial, a purchase or an expiry, as the cloud says. */
