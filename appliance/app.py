@@ -22,7 +22,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from bwlab.clock import LabClock
 from bwlab.regions import SERVICE_HOSTS
 
-from .auth import access_middleware, cross_site_middleware
+from .auth import access_middleware, cross_site_middleware, session_cookie_middleware
+from .cloud.licensing import routes as licensing_routes
 from .cloud.routes import routes as cloud_routes
 from .cloud.soc import routes as soc_routes
 from .cloud.soc import setup_soc
@@ -58,7 +59,8 @@ def _lab_token(data_dir: Path) -> str:
 def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Application:
     clock = clock or LabClock()
     app = web.Application(
-        middlewares=[error_middleware, security_headers_middleware, cross_site_middleware, access_middleware],
+        middlewares=[error_middleware, security_headers_middleware, cross_site_middleware, session_cookie_middleware,
+                     access_middleware],
         client_max_size=config.max_chunk + 64 * 1024,
     )
 
@@ -96,6 +98,7 @@ def setup_routes(app: web.Application) -> None:
     cloud.add_routes(position_routes)
     cloud.add_routes(soc_routes)
     cloud.add_routes(system_sync_routes)
+    cloud.add_routes(licensing_routes)
     app.add_subapp("/api/cloud", cloud)
     controller = web.Application(middlewares=[sync_middleware])
     controller.add_routes(controller_routes)

@@ -132,6 +132,7 @@ async def account_of(request: web.Request) -> AccountPrincipal | None:
             continue
         if now - row["last_used_at"] > 60:
             await ctx.db.execute("UPDATE sessions SET last_used_at = ? WHERE token_hash = ?", (now, h))
+            _refresh_cookie(request, CLOUD_COOKIE, token, "/")
         return AccountPrincipal(row["id"], row["email"], row["name"], h)
     return None
 
@@ -151,6 +152,7 @@ async def manager_of(request: web.Request, system_id: str) -> ManagerPrincipal |
             continue
         if now - row["last_used_at"] > 60:
             await ctx.controller_db.execute("UPDATE ctl_sessions SET last_used_at = ? WHERE token_hash = ?", (now, h))
+            _refresh_cookie(request, MANAGER_COOKIE, token, f"/controller/{system_id}")
         return ManagerPrincipal(system_id, h)
     return None
 
@@ -292,6 +294,30 @@ def clear_cookie(response: web.StreamResponse, name: str, *, path: str = "/") ->
     """Remove a cookie from the browser (with the attributes it was set with, so a partitioned
     cookie is found in its partition)."""
     set_cookie(response, name, "", path=path, max_age=0)
+
+
+_REFRESH_KEY = web.RequestKey("session_cookie_refresh", tuple)
+
+
+def _refresh_cookie(request: web.Request, name: str, token: str, path: str) -> None:
+    """D2: the session was used and came by its cookie: give the cookie seven more days."""
+    if request.cookies.get(name) == token:
+        request[_REFRESH_KEY] = (name, token, path)
+
+
+@web.middleware
+async def session_cookie_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """D2: a session lives while it is used and ends after seven idle days (on the lab clock, by
+    ``last_used_at``); its cookie's lifetime is renewed on use, so the browser does not drop the
+    cookie seven days after sign-in of a session in daily use. Not on a response that sets the
+    cookie itself (sign-in, sign-out) or that has already been sent (a WebSocket)."""
+    response = await handler(request)
+    refresh = request.get(_REFRESH_KEY)
+    if refresh is not None and not response.prepared:
+        name, token, path = refresh
+        if not any(v.startswith(name + "=") for v in response.headers.getall("Set-Cookie", [])) and name not in response.cookies:
+            set_cookie(response, name, token, path=path)
+    return response
 
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -135,7 +135,8 @@ async def _system(system: System, scenario: Scenario, sessions: dict[str, Sessio
     async with Session(url, ca_pem) as mgr:
         await mgr.sign_in_manager(system_id, system.admin_password)
         overview = await mgr.get(api)
-        await mgr.put(api + "/settings", {**overview["settings"], "ntp_server": system.ntp_server})
+        await mgr.put(api + "/settings", {**overview["settings"], "ntp_server": system.ntp_server,
+                                                 "country": system.country})
         await mgr.put(api + "/troubleshooting", {"allow": system.allow_troubleshooting})
         if system.connect and overview["connection"].get("state") != "connected":
             owner = scenario.account(scenario.organization.owner)

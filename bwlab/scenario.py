@@ -198,6 +198,7 @@ class System:
     link_passphrase: str | None = None
     allow_troubleshooting: bool = False
     ntp_server: str | None = None
+    country: str | None = None  # where the system is (Manager Settings > System; T2 row 7)
     wifi_networks: list[WifiNetwork] = field(default_factory=list)
     profiles: list[Profile] = field(default_factory=list)
     camera_users: list[CameraUser] = field(default_factory=list)

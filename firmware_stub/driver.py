@@ -1,7 +1,9 @@
 """The asyncio driver of one camera: it shuttles bytes and timers for the sans-I/O firmware.
 
 It talks to the appliance only over the network, like a real camera: docking is the dock's
-HTTPS call to the controller (with the lab token: the lab plays the physical dock), the
+HTTPS call to the controller (with the lab token: the lab plays the physical dock), which the
+dock repeats while the camera sits in its bay whenever the certificate nears expiry on the lab
+clock (checked every minute and on every time travel, D1), the
 device-to-cloud link is the hub's WebSocket with the camera's own certificate and key, and
 media goes up as sealed chunk frames (bwlab.wire.chunk) that the camera keeps until the hub
 acknowledges them durable, resending them after a reconnect or an appliance restart.
@@ -59,6 +61,8 @@ RADIO_TICK = 0.1  # seconds between two looks at the radio (walks, hand-overs, f
 RADIO_REPORT_EVERY = 1.0  # a radio change that matters goes out at once, signal drift at most this often
 NTP_POLL = 64.0  # seconds between two NTP syncs of the camera's clock
 NTP_TIMEOUT = 1.0
+RENEW_BEFORE = 86400.0  # D1: the dock renews a docked camera's certificate in its last day (lab time)
+RENEW_CHECK_EVERY = 60.0  # seconds between two looks at a docked camera's certificate (and on time travel)
 # Control messages that must still reach the hub after a reconnect when the link lost them.
 _NOT_REQUEUED = (m.State, m.Log, m.StreamStart, m.RemoteStartResult)
 
@@ -151,6 +155,8 @@ class CameraDriver:
         self._synced_skew = 0.0
         self._ntp_wake = asyncio.Event()
         self.positions = PositionUplink(self)  # GPS positions, sealed like media (S11, D9)
+        self.in_bay: tuple[str, int] | None = None  # the dock and bay the camera sits in
+        self._bay_lock = asyncio.Lock()  # docking, undocking and the dock's renewals, one at a time
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -158,6 +164,7 @@ class CameraDriver:
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
         self._spawn(self._timer_loop(), "timers")
         self._spawn(self._ntp_loop(), "ntp")
+        self._spawn(self._renewal_loop(), "dock renewal")
         if self.net is not None:
             self.network = self.net.network(self.lab_clock.now())
             self._spawn(self._radio_loop(), "radio")
@@ -186,10 +193,49 @@ class CameraDriver:
 
     async def dock(self, dock: str, bay: int, camera_user: str | None = None) -> dict:
         """Put the camera in a bay: the dock provisions it over the controller's API (D1)."""
-        assert self._http is not None
-        await self.feed(ev.Docked(self.clock.now(), bay=f"{dock}/{bay}"))  # its last words go out where it is
+        async with self._bay_lock:
+            await self.feed(ev.Docked(self.clock.now(), bay=f"{dock}/{bay}"))  # its last words go out where it is
+            if self.net is not None:
+                self.net.dock(self.lab_clock.now())
+            data = await self._provision(dock, bay, camera_user)
+            self.in_bay = (dock, bay)
         if self.net is not None:
-            self.net.dock(self.lab_clock.now())
+            await self._follow_radio()
+        self._ntp_wake.set()  # docked: the camera sets its clock
+        return data
+
+    def renewal_due(self, now: float | None = None) -> bool:
+        """D1: whether the dock should renew this docked camera's certificate now (it is within
+        ``RENEW_BEFORE`` of its expiry, or past it, on the lab clock)."""
+        prov = getattr(self, "provisioning", None)
+        if self.in_bay is None or prov is None:
+            return False
+        now = self.lab_clock.now() if now is None else now
+        return now >= float(prov["not_after"]) - RENEW_BEFORE
+
+    async def renew_in_dock(self) -> bool:
+        """D1: the dock keeps a docked camera renewed — the manual asks only that a camera be
+        docked at least once every six days, so one left in its bay never expires. Returns
+        whether a renewal was made."""
+        async with self._bay_lock:  # never re-dock a camera that is being taken out
+            if not self.renewal_due():
+                return False
+            dock, bay = self.in_bay  # type: ignore[misc]
+            await self._provision(dock, bay, None)
+        self.log.info("certificate renewed in the dock, valid until %s", self.provisioning["not_after"])
+        return True
+
+    async def _renewal_loop(self) -> None:
+        while not self._closed:
+            await asyncio.sleep(RENEW_CHECK_EVERY)
+            try:
+                await self.renew_in_dock()
+            except (aiohttp.ClientError, OSError, asyncio.TimeoutError, RuntimeError) as exc:
+                self.log.warning("the dock could not renew the certificate: %s", exc)
+
+    async def _provision(self, dock: str, bay: int, camera_user: str | None) -> dict:
+        """The dock's call to the controller: a certificate for the camera's key, its settings (D1)."""
+        assert self._http is not None
         body: dict[str, Any] = {"serial": self.serial, "csr": make_csr(self._key, self.serial), "camera_user": camera_user}
         modem = self.net.mobile_status(self.lab_clock.now()) if self.net is not None else None
         if modem is not None:  # the dock reads the SIM state; the Manager raises its alert (T4 rows 2, 4, 5)
@@ -220,16 +266,16 @@ class CameraDriver:
             self.net.provisioned(self.lab_clock.now(),
                                  [WifiNetwork(n["ssid"], n.get("password") or None) for n in data["wifi_networks"]],
                                  pin=sim.get("pin"), apn=sim.get("apn"))
-            await self._follow_radio()
-        self._ntp_wake.set()  # docked: the camera sets its clock
         return data
 
     async def undock(self, dock: str, bay: int) -> None:
         assert self._http is not None
-        async with self._http.delete(f"{self.url}/controller/{self.system_id}/api/docks/{dock}/bays/{bay}",
-                                     headers={"Authorization": f"Bearer {self._lab_token}"}, ssl=self._ssl) as r:
-            if r.status >= 400:
-                raise RuntimeError(f"undock refused: {(await r.json()).get('error')}")
+        async with self._bay_lock:
+            async with self._http.delete(f"{self.url}/controller/{self.system_id}/api/docks/{dock}/bays/{bay}",
+                                         headers={"Authorization": f"Bearer {self._lab_token}"}, ssl=self._ssl) as r:
+                if r.status >= 400:
+                    raise RuntimeError(f"undock refused: {(await r.json()).get('error')}")
+            self.in_bay = None
         await self.feed(ev.Undocked(self.clock.now()))
         if self.net is not None:
             self.net.undock(self.lab_clock.now())
@@ -463,6 +509,8 @@ class CameraDriver:
                 uplink_task = asyncio.create_task(self._uplink.run(), name=f"camera {self.serial} uplink")
                 self._ws = ShapedSocket(ws, self._uplink)  # type: ignore[assignment]  # every send is shaped
                 await self.feed(ev.HubConnected(self.clock.now()))
+                await self.feed(ev.LicenceChanged(self.clock.now(), valid=reply.licence_valid,
+                                                  until=reply.licence_until))  # S15, T2 row 2b
                 await self._send(m.State(state=self.state))
                 for msg in self._pending_control:
                     await self._send(msg)
@@ -504,6 +552,8 @@ class CameraDriver:
             await self.feed(ev.RemoteStartRequested(now, request_id=message.request_id, operator=message.operator))
         elif isinstance(message, m.Acknowledge):
             await self.feed(ev.Acknowledged(now, stream_id=message.stream_id, operator=message.operator))
+        elif isinstance(message, m.Licence):
+            await self.feed(ev.LicenceChanged(now, valid=message.valid, until=message.until))
         elif isinstance(message, (m.ChunkRefused, m.Error)):
             self.log.warning("hub refused: %s %s", message.code, message.message)
 

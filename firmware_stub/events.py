@@ -161,6 +161,16 @@ class HubConnected(Event):
 
 
 @dataclass(frozen=True)
+class LicenceChanged(Event):
+    """The hub told the camera where the organization's licence stands (S15, T2 row 2b): whether
+    it is valid, and until when (the cloud's time; the firmware reads it like its certificate's
+    ``not_after``, through the clock offset taken at provisioning)."""
+
+    valid: bool
+    until: float | None = None
+
+
+@dataclass(frozen=True)
 class HubDisconnected(Event):
     """The device-to-cloud connection failed or dropped.
 

@@ -23,16 +23,20 @@ Behaviour, by SPEC id (the manual wins over SPEC, see docs/manual-vs-spec.md):
 - **D5** Only a long press of the record button stops, and it stops stream and recording
   together. There is no remote stop and no way to stop the stream alone.
 - **T2 row 2 / S15** "The camera does not react when I try to start a live stream": with
-  streaming disabled in the profile, a function double press does nothing at all; when the
-  cloud refuses a stream because the licence expired (or streaming is disabled cloud-side),
-  the Wi-Fi indication simply goes back to how it was. The reason is still kept in
-  ``last_error`` and reported with ``LogEvent`` for the cloud and the lab's diagnosis. A
-  recording that the start already began goes on: only a long press stops a recording (D5).
+  streaming disabled in the profile, or with the organization's licence expired (the hub tells
+  the camera where the licence stands on connecting and whenever licences are ordered or
+  renewed, ``LicenceChanged``; the cover's end is read on the camera's clock), a function double
+  press does nothing at all — no recording, no LED — and a record press records without a
+  stream. When the cloud refuses a stream anyway (the camera was not told yet), the recording
+  that start began is taken back and the Wi-Fi indication goes back to how it was; a recording
+  the user started with the record button goes on (D5). The reason is still kept in
+  ``last_error`` and reported with ``LogEvent`` for the cloud and the lab's diagnosis.
 - **D1 / T2 rows 3b and 5** The camera knows its certificate's ``not_after``. From that moment
   it cannot authenticate: it ends a running stream (``StopStream(reason="certificate_expired")``),
   closes its hub connection and opens none; the Wi-Fi LED turns red (Wi-Fi and service warnings
   on models with a screen). A start still records locally but its stream shows the error.
-  Docking and provisioning renew the certificate. A hub that refuses the certificate
+  Docking and provisioning renew the certificate, and the dock keeps renewing it while the
+  camera sits in its bay (a docked camera never expires). A hub that refuses the certificate
   (``HubDisconnected("certificate_expired")``, e.g. under clock skew) gives the same picture.
 - **No network** A stream cannot start or go on: the LED shows red, the recording goes on
   locally, and the stream (re)starts by itself once the network is back.
@@ -70,6 +74,7 @@ from firmware_stub.events import (
     Event,
     HubConnected,
     HubDisconnected,
+    LicenceChanged,
     LogEvent,
     NetworkChanged,
     OpenHubConnection,
@@ -154,6 +159,7 @@ class _Stream:
     retry: bool = True  # an error that clears by itself once its cause is gone
     deadline: float | None = None  # the hub must answer the request by then
     media: bool = False  # StartMedia sent and not stopped
+    started_recording: bool = False  # the start began the recording (none ran before)
     acknowledged_by: str | None = None
 
 
@@ -178,6 +184,8 @@ class Firmware:
         self._hub = "down"  # down | connecting | up | backoff
         self._hub_deadline: float | None = None
         self._hub_refusal: str | None = None  # the hub refused our certificate
+        self._licence_until: float | None = None  # licensed until (events' time base); None: not told
+        self._licence_expired = False  # the hub said the licence is not valid (or refused a start for it)
         self._backoff_step = 0
         self._network_up = False
         self._network_mode: str | None = None
@@ -197,6 +205,7 @@ class Firmware:
             ButtonEdge: self._on_edge,
             HubConnected: self._on_hub_connected,
             HubDisconnected: self._on_hub_disconnected,
+            LicenceChanged: self._on_licence_changed,
             StreamAccepted: self._on_stream_accepted,
             StreamRefused: self._on_stream_refused,
             RemoteStartRequested: self._on_remote_start,
@@ -290,6 +299,8 @@ class Firmware:
             "last_press": None if self._last_press is None else dict(self._last_press),
             "cert_not_after": None if prov is None else prov.cert_not_after,
             "certificate_valid": cert_valid,
+            "licence": {"told": self._licence_expired or self._licence_until is not None,
+                        "valid": now is None or not self._licence_lapsed(now)},
             "clock_offset": self._clock_offset,
         }
 
@@ -309,6 +320,8 @@ class Firmware:
             )
             return
         self._provisioning = event
+        if self._last_error is not None and self._last_error["code"] in CERTIFICATE_CODES:
+            self._last_error = None  # D1: renewed in the dock
         self._clock_offset = event.time - event.now
         self._cert_expires_at = event.cert_not_after - self._clock_offset
         self._cert_valid = self._certificate_valid(event.now)
@@ -361,7 +374,10 @@ class Firmware:
                 return
             self._start_recording()
             if prov.profile.live_stream_on_record and prov.profile.streaming:
-                self._start_stream(event.now, "record")
+                if self._licence_lapsed(event.now):
+                    self._start_ignored(event.now, "record", "licence_expired")  # it records; no stream (T2 row 2b)
+                else:
+                    self._start_stream(event.now, "record")
             return
         # function button: a double press is the stream button (D3)
         if event.gesture != "double":
@@ -370,6 +386,9 @@ class Firmware:
         if not prov.profile.streaming:
             self._start_ignored(event.now, "function", "streaming_disabled")
             self._press_ignored("streaming_disabled")
+            return
+        if self._licence_lapsed(event.now):
+            self._start_ignored(event.now, "function", "licence_expired")  # T2 row 2b: no reaction at all
             return
         self._start_stream(event.now, "function")
 
@@ -401,6 +420,12 @@ class Firmware:
         self._hub_refusal = None
         self._backoff_step = 0
         self._log("info", "hub_connected", "Connected to the device hub.")
+
+    def _on_licence_changed(self, event: LicenceChanged) -> None:
+        self._licence_expired = not event.valid
+        self._licence_until = None if event.until is None else event.until - self._clock_offset
+        if event.valid and self._last_error is not None and self._last_error["code"] == "licence_expired":
+            self._last_error = None
 
     def _on_hub_disconnected(self, event: HubDisconnected) -> None:
         if self._hub not in ("connecting", "up"):
@@ -449,8 +474,15 @@ class Firmware:
         s.stream_id = None
         s.deadline = None
         if code in IGNORED_START_CODES:
-            # T2 row 2: the camera does not react; its recording goes on (D5).
+            # T2 row 2: the camera does not react. A recording that only this start began (a
+            # function double press, a remote start) is taken back; one the user started with the
+            # record button goes on (D5).
+            if code == "licence_expired":
+                self._licence_expired = True
             self._stream = None
+            if s.started_recording and self._recording:
+                self._recording = False
+                self._emit(StopRecording(code))
         else:
             s.phase, s.error, s.retry = "error", code, False
 
@@ -505,8 +537,9 @@ class Firmware:
         if self._stream is not None:
             self._rearm_stream()
             return
+        began = not self._recording
         self._start_recording()
-        self._stream = _Stream(reason=reason, request_id=request_id)
+        self._stream = _Stream(reason=reason, request_id=request_id, started_recording=began and reason != "record")
         if self._hub == "backoff":
             self._hub = "down"  # the user is waiting: reconnect now
             self._hub_deadline = None
@@ -648,6 +681,10 @@ class Firmware:
     def _certificate_valid(self, now: float) -> bool:
         return self._cert_expires_at is not None and now < self._cert_expires_at
 
+    def _licence_lapsed(self, now: float) -> bool:
+        """S15: the hub said the licence is not valid, or the cover it announced has run out."""
+        return self._licence_expired or (self._licence_until is not None and now >= self._licence_until)
+
     def _uses_network(self) -> bool:
         prov = self._provisioning
         return prov is not None and (prov.profile.streaming or self._location_reporting)
@@ -690,6 +727,8 @@ class Firmware:
             return "not_recording"
         if not self._certificate_valid(now):
             return "certificate_expired"
+        if self._licence_lapsed(now):
+            return "licence_expired"  # T2 row 2b: no reaction, and the operator is told why
         return None
 
     def _location_should_report(self) -> bool:

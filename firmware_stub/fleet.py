@@ -1,6 +1,7 @@
 """A fleet: the cameras of a scenario, run in one process (``bwlab fleet``).
 
-The fleet follows the appliance's lab clock (the offset is pushed on every time travel),
+The fleet follows the appliance's lab clock (the offset is pushed on every time travel, and the
+docks then renew the certificates of the cameras in their bays that near expiry, D1),
 docks the cameras that the scenario starts docked, and keeps a control link to the lab
 (``/api/lab/fleet``) over which the Lab panel and the CLI press buttons, dock and undock,
 and on which every camera's physical state (LEDs, screen, vibration) is reported live.
@@ -38,6 +39,7 @@ from .positions import route_from_spec
 log = logging.getLogger(__name__)
 
 CONTROL_RETRY = (0.5, 5.0)  # first and longest wait between attempts to reconnect the control link
+RENEWALS_AT_ONCE = 16  # D1: certificate renewals in flight at once after a time travel (large fleets)
 
 
 @dataclass
@@ -143,6 +145,7 @@ class Fleet:
             data = json.loads(msg.data)
             if data.get("type") == "clock":
                 self.clock.set_offset(max(self.clock.offset, float(data["offset"])))
+                await self.renew_docked()  # before any later action (an undock) is carried out
             elif data.get("type") == "faults":
                 await self.apply_faults(faults_from_list(data.get("faults") or []))
             elif data.get("type") == "action":
@@ -187,6 +190,21 @@ class Fleet:
             reply.update(ok=False, error=str(exc), code="action_failed")
         if self._ws is not None and not self._ws.closed:
             await self._ws.send_json(reply)
+
+    async def renew_docked(self) -> None:
+        """D1: lab time moved — the docks renew the certificates of the cameras in their bays
+        that near expiry, so a camera left docked over a weekend (or a time travel) comes out valid."""
+        due = [d for d in self.cameras.values() if d.renewal_due()]
+        gate = asyncio.Semaphore(RENEWALS_AT_ONCE)
+
+        async def renew(driver: CameraDriver) -> bool:
+            async with gate:
+                return await driver.renew_in_dock()
+
+        results = await asyncio.gather(*(renew(d) for d in due), return_exceptions=True)
+        for driver, result in zip(due, results):
+            if isinstance(result, BaseException):
+                log.warning("camera %s: the dock could not renew its certificate: %s", driver.serial, result)
 
     async def apply_faults(self, faults: list[Fault]) -> None:
         """The lab's fault list changed: every camera's world, link and clock follow (L2)."""

@@ -21,13 +21,25 @@ cameras." Here that sentence is a pure function of the assignment history:
 ``usage(assignments, now, since)`` returns the daily counts of the window, the average and
 ``needed``. Where the facts come from (the assignments each connected controller sends) is
 ``appliance.cloud.usage``.
+
+What the organization holds (S3, S15) is a list of ``Licence`` rows: the 30-day trial that S3
+starts, and subscriptions an organization admin orders or renews, each a quantity of licences
+for a term of whole calendar months. ``standing(licences, now)`` says where the organization is:
+``trial``, ``purchased`` (a subscription covers now), ``expired`` or ``none``, with the quantity
+held now and until when it is covered without a gap (``covered_until``: consecutive and
+overlapping licences join). An order starts now; a renewal continues a licence from its end (or
+now, when it has ended). The counting rule above is not touched: the quantity held is shown next
+to ``needed``, and exceeding it has no effect (the manual says nothing about it); only the end of
+cover matters (T2 row 2b).
 """
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Literal
 
 DAY = 86400
 WINDOW_DAYS = 7
@@ -121,3 +133,81 @@ def usage(assignments: Iterable[Assignment], now: float, since: float | None = N
     counts = daily_counts(list(assignments), first, last, now)
     average = rolling_average(c.cameras for c in counts)
     return Usage(counts, average, licences_needed(average))
+
+
+# ---- what the organization holds (S3, S15) ---------------------------------------------------
+
+TERMS_MONTHS = (1, 12, 24, 36)
+"""The subscription terms an organization admin may order or renew, in calendar months."""
+
+MAX_QUANTITY = 10000
+
+
+@dataclass(frozen=True)
+class Licence:
+    id: str
+    kind: Literal["trial", "subscription"]
+    starts_at: float
+    ends_at: float
+    quantity: int | None = None  # None for the trial (it is not a count of licences)
+
+    def covers(self, now: float) -> bool:
+        return self.starts_at <= now < self.ends_at
+
+
+@dataclass(frozen=True)
+class Standing:
+    state: Literal["trial", "purchased", "expired", "none"]
+    valid: bool
+    quantity: int  # subscribed licences that cover now
+    covered_until: float | None  # the end of the cover that holds now, without a gap; None when not valid
+    last_ended_at: float | None  # when the last cover ended (for "expired since")
+
+
+def add_months(t: float, months: int) -> float:
+    """``t`` moved ``months`` calendar months on (UTC), the day clamped to the month's length."""
+    d = dt.datetime.fromtimestamp(t, tz=dt.timezone.utc)
+    index = d.month - 1 + months
+    year, month = d.year + index // 12, index % 12 + 1
+    day = min(d.day, calendar.monthrange(year, month)[1])
+    return d.replace(year=year, month=month, day=day).timestamp()
+
+
+def covered_until(licences: Iterable[Licence], now: float) -> float | None:
+    """The end of the uninterrupted cover that holds at ``now``, or None if nothing covers now."""
+    spans = sorted((lic.starts_at, lic.ends_at) for lic in licences)
+    end: float | None = None
+    for start, stop in spans:
+        if end is None:
+            if start <= now < stop:
+                end = stop
+        elif start <= end:
+            end = max(end, stop)
+    return end
+
+
+def standing(licences: Iterable[Licence], now: float) -> Standing:
+    """S15 at ``now``: trial, purchased, expired (or none yet), with the quantity held now."""
+    held = list(licences)
+    current = [lic for lic in held if lic.covers(now)]
+    until = covered_until(held, now)
+    quantity = sum(lic.quantity or 0 for lic in current if lic.kind == "subscription")
+    ended = [lic.ends_at for lic in held if lic.ends_at <= now]
+    if any(lic.kind == "subscription" for lic in current):
+        state = "purchased"
+    elif current:
+        state = "trial"
+    else:
+        state = "expired" if held else "none"
+    return Standing(state, bool(current), quantity, until, max(ended) if ended else None)
+
+
+def order_period(now: float, term_months: int) -> tuple[float, float]:
+    """A new order: from now for ``term_months`` months."""
+    return now, add_months(now, term_months)
+
+
+def renewal_period(renewed: Licence, now: float, term_months: int) -> tuple[float, float]:
+    """A renewal continues ``renewed`` from its end, or from now when it has ended."""
+    start = max(renewed.ends_at, now)
+    return start, add_months(start, term_months)

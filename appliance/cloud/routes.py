@@ -21,7 +21,7 @@ from ..auth import (ACCOUNT_KEY, ROLE_KEY, CLOUD_COOKIE, ROLES, clear_cookie, ha
 from ..context import APPLIANCE
 from ..errors import BwlabError, Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from ..http import ACCOUNT, ORG_ADMIN, ORG_MEMBER, PUBLIC, access, json_response, read_body
-from .usage import organization_usage, usage_json
+from .usage import organization_standing, organization_usage, standing_json, usage_json
 
 routes = web.RouteTableDef()
 
@@ -460,17 +460,18 @@ async def list_systems(request: web.Request) -> web.Response:
 @routes.get("/orgs/{org_id}/licence")
 @access(ORG_MEMBER)
 async def licence(request: web.Request) -> web.Response:
-    """The organization's licences, whether one is valid now (S3, S15), and how many it needs:
-    cameras of streaming-enabled camera users per day, averaged over the last seven days."""
+    """The organization's licences, whether one is valid now (S3, S15), where it stands (trial,
+    purchased, expired; the quantity held now, covered until), and how many it needs: cameras of
+    streaming-enabled camera users per day, averaged over the last seven days."""
     ctx = request.config_dict[APPLIANCE]
     now = ctx.clock.now()
+    org_id = request.match_info["org_id"]
     rows = await ctx.db.fetchall(
-        "SELECT id, kind, starts_at, ends_at FROM licences WHERE org_id = ? ORDER BY starts_at",
-        (request.match_info["org_id"],),
-    )
-    valid = any(r["starts_at"] <= now < r["ends_at"] for r in rows)
-    used = usage_json(await organization_usage(ctx.db, request.match_info["org_id"], now))
-    return json_response({"valid": valid, "licences": [dict(r) for r in rows], **used})
+        "SELECT id, kind, starts_at, ends_at, quantity, term_months, renews, ordered_at FROM licences "
+        "WHERE org_id = ? ORDER BY starts_at, id", (org_id,))
+    used = usage_json(await organization_usage(ctx.db, org_id, now))
+    return json_response({**standing_json(await organization_standing(ctx.db, org_id, now)),
+                          "licences": [dict(r) for r in rows], **used})
 
 
 async def licence_valid(db, org_id: str, now: float) -> bool:

@@ -10,6 +10,9 @@ listed (deleted, or no longer assigned) has its row closed. Periods stay open ac
 an assignment holds while the appliance is down, as it does in the Manager.
 ``appliance.cloud.licences`` turns the periods into daily counts and the seven-day average. The
 decision and its consequences are in docs/decisions.md ("Licensing").
+
+``organization_licences`` and ``organization_standing`` read what the organization holds (the
+trial, the subscriptions ordered and renewed) for the licence routes and the device hub.
 """
 
 from __future__ import annotations
@@ -67,6 +70,22 @@ async def organization_usage(db: Database, org_id: str, now: float) -> licences.
                                    None if r["ended_at"] is None else max(r["ended_at"], r["started_at"]))
                for r in rows]
     return licences.usage(periods, now, since)
+
+
+async def organization_licences(db: Database, org_id: str) -> list[licences.Licence]:
+    rows = await db.fetchall("SELECT id, kind, starts_at, ends_at, quantity FROM licences WHERE org_id = ? "
+                             "ORDER BY starts_at, id", (org_id,))
+    return [licences.Licence(r["id"], r["kind"], r["starts_at"], r["ends_at"], r["quantity"]) for r in rows]
+
+
+async def organization_standing(db: Database, org_id: str, now: float) -> licences.Standing:
+    """S15: trial, purchased or expired, the quantity held now and until when it is covered."""
+    return licences.standing(await organization_licences(db, org_id), now)
+
+
+def standing_json(s: licences.Standing) -> dict[str, Any]:
+    return {"state": s.state, "valid": s.valid, "quantity": s.quantity, "covered_until": s.covered_until,
+            "ended_at": None if s.valid else s.last_ended_at}
 
 
 def usage_json(u: licences.Usage) -> dict[str, Any]:

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 DEBOUNCE = 0.1
 RETRY_FIRST, RETRY_MAX = 1.0, 60.0
 STOP_TIMEOUT = 5.0
-ENSURE_TIMEOUT = 5.0  # a dock waits at most this long for the cloud to learn of a new camera
+ENSURE_TIMEOUT = 15.0  # a dock waits at most this long for the cloud to learn of a new camera (ms when idle)
 
 
 @dataclass

@@ -70,6 +70,11 @@ class SystemSettings:
     time_zone: str = "UTC"
     ntp_server: str | None = None
     network: NetworkSettings = field(default_factory=NetworkSettings)
+    country: str | None = field(default=None, metadata={"max_len": 2})  # where the system is (T2 row 7)
+
+    def __post_init__(self):
+        if self.country is not None and not (len(self.country) == 2 and self.country.isascii() and self.country.isalpha()):
+            raise ValueError(f"country: expected a two-letter ISO 3166 country code (e.g. SE), got {self.country!r}")
 
 
 @dataclass(frozen=True)
@@ -547,6 +552,18 @@ async def addon_finish(request: web.Request) -> web.Response:
             connection.pop(key, None)
         await _save_connection(request, connection)
     return json_response(_public_connection(connection))
+
+
+@routes.get(API + "/addon/licence")
+@access(MANAGER)
+async def addon_licence(request: web.Request) -> web.Response:
+    """The Axis-hosted overview's licence line (S3, S15): trial, purchased or expired, as the
+    cloud tells this connected system."""
+    connection = await _connection(request)
+    if connection.get("state") != "connected":
+        raise Conflict("the system is not connected to AXIS Body Worn Live (S3)", code="not_connected")
+    cloud = await _cloud(request, connection["system_token"])
+    return json_response(await cloud.request("GET", f"/systems/{connection['cloud_system_id']}/licence"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from bwlab.wire import positions as wire_positions
 
 from .. import pki
 from ..cloud.routes import licence_valid
+from ..cloud.usage import organization_standing
 from ..context import APPLIANCE
 from ..http import DEVICE, access
 from ..lab.hostnames import blocked_camera_host
@@ -212,8 +213,10 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
         "last_seen_at = excluded.last_seen_at, last_refusal = NULL",
         (device.system_id, device.serial, session.not_after, now))
     await record_event(ctx.db, device.serial, now, "connected", "certificate accepted", device.system_id)
+    licence = await licence_message(ctx.db, session.org_id, now)
     await ws.send_str(m.encode(m.Welcome(serial=device.serial, system_id=device.system_id,
-                                         not_after=session.not_after, server_time=now)))
+                                         not_after=session.not_after, server_time=now,
+                                         licence_valid=licence.valid, licence_until=licence.until)))
     try:
         await _serve(ws, ctx, session, registry)
     finally:
@@ -302,6 +305,25 @@ async def expire_sessions(ctx, registry: HubRegistry) -> int:
     for session in expired:
         await _expire(ctx, registry.streams, session, now)
     return len(expired)
+
+
+async def licence_message(db, org_id: str, now: float) -> m.Licence:
+    standing = await organization_standing(db, org_id, now)
+    return m.Licence(valid=standing.valid, until=standing.covered_until)
+
+
+async def push_licence(ctx, registry: HubRegistry, org_id: str) -> int:
+    """S15: the organization's licences changed (an order, a renewal): tell its connected cameras."""
+    message = m.encode(await licence_message(ctx.db, org_id, ctx.clock.now()))
+    sent = 0
+    for session in list(registry.sessions.values()):
+        if session.org_id == org_id and not session.ws.closed:
+            try:
+                await session.ws.send_str(message)
+                sent += 1
+            except ConnectionError:
+                pass
+    return sent
 
 
 async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, message, now: float) -> None:

@@ -24,8 +24,9 @@ Decisions (the manual is silent):
 * **T2 row 5, hostnames.** The manual's cause is only the six-day lapse; its fix also says to make
   sure the system reaches the host names of T5. ``T2-5-hostnames`` is that second cause, derived
   from the fix column (``lab_derived``).
-* **T2 row 7** is the conjunction the manual states: system in Europe (``system_country``, or the
-  country the AP advertises when the system's is not given), a W100/W101, on channel 12 or 13.
+* **T2 row 7** is the conjunction the manual states: the system is in Europe (``system_country``,
+  the system's location set in the Manager — not the country an access point advertises; a
+  system whose location is not set is not known to be in Europe), a W100/W101, on channel 12 or 13.
 * **T3 row 1** fires when the camera, in troubleshooting mode (where the manual's symptom is seen),
   shows Sub-mode LTE while it holds Wi-Fi networks: a SIM is in it, so they are unused. Out of
   troubleshooting mode such a W120 is healthy (it streams on LTE) and nothing is named.
@@ -211,8 +212,7 @@ def _eu_channel_12_13(t: CameraTelemetry, s: DiagnosisSettings) -> bool:
         return False
     if w.state not in ("connected", "roaming") or w.band != "2.4" or w.channel not in (12, 13):
         return False
-    country = t.system_country or w.country
-    return country is not None and country.upper() in EUROPE
+    return t.system_country is not None and t.system_country.upper() in EUROPE
 
 
 def _recent_roam(t: CameraTelemetry, s: DiagnosisSettings) -> bool:

@@ -5,12 +5,17 @@ T5 lists the host names a body-worn system must reach, all on port 443 (bwlab's 
 ``dnsmasq_conf`` write them for an ``/etc/hosts`` or a lab DNS (dnsmasq) pointing at the
 appliance's address.
 
+Both files carry the T5 table as the manual has it, as comments: each lab name with the manual's
+name it stands for, its purpose and who uses it (browsers, cameras, system controllers).
+
 T2 row 5, "I get an error message about AXIS Body Worn Live" → "make sure the system can reach
 the host names listed" (a cause derived from the fix column, docs/manual-vs-spec.md row 17): the
-lab can block any T5 name. A camera needs two of them (manual-vs-spec row 24): device-to-cloud
-messaging, and the video storage host of the region its evidence goes to (the storage location
-chosen when its system was connected, S3/S17). When either is blocked the device hub refuses the
-camera with ``service_unreachable``, which the camera shows as its service error.
+lab can block any T5 name. A camera needs the names the table gives to cameras (manual-vs-spec
+row 24): the body-worn APIs (``*.bodyworn.axis.com``), device-to-cloud messaging, and the video
+storage host of the region its evidence goes to (the storage location chosen when its system was
+connected, S3/S17) — not the common APIs (``*.axis.com``) nor the controllers' body-worn APIs
+(``*.bodyworn.axis.cloud``). When one it needs is blocked the device hub refuses the camera with
+``service_unreachable``, which the camera shows as its service error.
 
 The blocked set lives in the cloud database's ``lab_state`` (key ``blocked_hosts``), so it
 survives a restart of the appliance like the lab clock does.
@@ -22,7 +27,7 @@ import ipaddress
 import json
 from typing import Iterable
 
-from bwlab.regions import REGIONS, SERVICE_HOSTS
+from bwlab.regions import CAMERAS, REGIONS, SERVICE_HOSTS
 
 from ..db import Database
 
@@ -31,12 +36,23 @@ KNOWN = tuple(h.name for h in SERVICE_HOSTS)
 STATE_KEY = "blocked_hosts"
 
 
+STORAGE = frozenset(r.hostname for r in REGIONS.values())
+CAMERA_GENERAL = tuple(h.name for h in SERVICE_HOSTS if CAMERAS in h.used_by and h.name not in STORAGE)
+
+
 def camera_hosts(region: str) -> tuple[str, ...]:
-    """The T5 names a camera whose evidence goes to ``region`` must reach."""
-    names = [DEVICE_TO_CLOUD]
+    """The T5 names a camera whose evidence goes to ``region`` must reach: the general names the
+    table gives to cameras, and its region's storage host."""
+    names = list(CAMERA_GENERAL)
     if region in REGIONS:
         names.append(REGIONS[region].hostname)
     return tuple(names)
+
+
+def t5_table() -> list[str]:
+    """The T5 table (the manual's names, purposes and users) beside the lab's names, as comment lines."""
+    width = max(len(h.name) for h in SERVICE_HOSTS)
+    return [f"#   {h.name:<{width}}  = {h.manual} ({h.purpose}; {h.clients})" for h in SERVICE_HOSTS]
 
 
 def check_address(address: str) -> str:
@@ -49,7 +65,7 @@ def check_address(address: str) -> str:
 def hosts_file(address: str, names: Iterable[str] = KNOWN) -> str:
     """``/etc/hosts`` lines pointing every T5 name at ``address``."""
     address = check_address(address)
-    lines = ["# bwlab: the service's host names (SPEC T5, port 443) all point at the lab appliance"]
+    lines = ["# bwlab: the service's host names (SPEC T5, port 443) all point at the lab appliance", *t5_table()]
     lines += [f"{address}\t{name}" for name in names]
     return "\n".join(lines) + "\n"
 
@@ -57,7 +73,7 @@ def hosts_file(address: str, names: Iterable[str] = KNOWN) -> str:
 def dnsmasq_conf(address: str, names: Iterable[str] = KNOWN) -> str:
     """A dnsmasq snippet (``/etc/dnsmasq.d/bwlab.conf``) answering every T5 name with ``address``."""
     address = check_address(address)
-    lines = ["# bwlab: the service's host names (SPEC T5, port 443) all point at the lab appliance"]
+    lines = ["# bwlab: the service's host names (SPEC T5, port 443) all point at the lab appliance", *t5_table()]
     lines += [f"address=/{name}/{address}" for name in names]
     return "\n".join(lines) + "\n"
 

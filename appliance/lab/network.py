@@ -212,8 +212,11 @@ async def _facts(request: web.Request, serial: str, row) -> CameraFacts:
     streaming_enabled = None
     licence = True
     blocked: tuple[str, ...] = ()
-    system = await ctx.controller_db.fetchone("SELECT connection FROM ctl_systems WHERE id = ?", (row["system_id"],))
+    country = None
+    system = await ctx.controller_db.fetchone("SELECT connection, settings FROM ctl_systems WHERE id = ?",
+                                              (row["system_id"],))
     if system is not None:
+        country = json.loads(system["settings"] or "{}").get("country")  # T2 row 7: where the system is
         conn = json.loads(system["connection"] or "{}")
         cloud_system = conn.get("cloud_system_id")
         if conn.get("region"):  # T2 row 5 (derived): the T5 names this camera needs, blocked by the lab
@@ -234,7 +237,8 @@ async def _facts(request: web.Request, serial: str, row) -> CameraFacts:
             streaming_enabled = False
     return CameraFacts(serial=serial, model=row["model"], docked=row["dock_id"] is not None,
                        last_docked_at=row["last_docked_at"], cert_not_after=row["cert_not_after"],
-                       streaming_enabled=streaming_enabled, licence_valid=licence, blocked_hostnames=blocked)
+                       streaming_enabled=streaming_enabled, licence_valid=licence, blocked_hostnames=blocked,
+                       system_country=country)
 
 
 async def _hub_facts(request: web.Request, serial: str, camera) -> dict[str, Any]:

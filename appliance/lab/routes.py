@@ -23,6 +23,7 @@ from ..auth import LAB_COOKIE, set_cookie
 from ..context import APPLIANCE
 from ..errors import Conflict, Unauthenticated
 from ..http import LAB, PUBLIC, access, json_response, read_body
+from ..hub.routes import HUB
 from .network import LAB_NETWORK, setup_network
 from .network import routes as network_routes
 from .site import routes as site_routes
@@ -115,6 +116,9 @@ async def status(request: web.Request) -> web.Response:
         "LEFT JOIN ctl_docks d ON d.id = c.dock_id ORDER BY c.system_id, c.serial")
     hub = {(r["cloud_system_id"], r["serial"]): r for r in await ctx.db.fetchall(
         "SELECT cloud_system_id, serial, online, state, last_refusal FROM device_state")}  # by (system, serial)
+    streams = request.config_dict[HUB].streams
+    live = {(s.meta.get("system_id"), s.meta.get("serial")) for s in streams.live.values()} if streams is not None else set()
+    fleet_states = request.config_dict[FLEET].states
     out_systems = []
     for s in systems:
         conn = json.loads(s["connection"])
@@ -126,7 +130,8 @@ async def status(request: web.Request) -> web.Response:
         })
     by_id = {s["id"]: s for s in out_systems}
     for c in cameras:
-        seen = hub.get((by_id[c["system_id"]]["cloud_system_id"], c["serial"]))
+        device = (by_id[c["system_id"]]["cloud_system_id"], c["serial"])
+        seen = hub.get(device)
         state = json.loads(seen["state"]) if seen and seen["state"] else {}
         by_id[c["system_id"]]["cameras"].append({
             "serial": c["serial"], "model": c["model"], "camera_user": c["user_name"],
@@ -134,12 +139,22 @@ async def status(request: web.Request) -> web.Response:
             "cert_not_after": c["cert_not_after"],
             "cert_valid": c["cert_not_after"] is not None and now < c["cert_not_after"],
             "online": bool(seen and seen["online"]),
-            "stream": state.get("streaming"),
-            "recording": state.get("recording"),
+            "stream": _stream_state(device in live, fleet_states.get(c["serial"]) or state),
+            "recording": (fleet_states.get(c["serial"]) or state).get("recording"),
             "last_refusal": json.loads(seen["last_refusal"]) if seen and seen["last_refusal"] else None,
         })
     return json_response({"lab_time": now, "clock_offset": ctx.clock.offset, "url": ctx.config.url,
                           "systems": out_systems})
+
+
+def _stream_state(hub_live: bool, camera_state: dict) -> str | None:
+    """``live`` only while the device hub holds the camera's stream open; otherwise what the
+    camera says of its stream (connecting, error) — never a ``live`` the hub has already ended
+    (certificate expiry, a restart), which a camera cut off from the hub may still report."""
+    if hub_live:
+        return "live"
+    reported = camera_state.get("streaming")
+    return None if reported == "live" else reported
 
 
 # ---- the fleet: camera processes that connect here to be driven by the Lab panel and the CLI ----

@@ -106,6 +106,7 @@ class CameraFacts:
     licence_valid: bool = True
     wifi_networks: int | None = None
     blocked_hostnames: tuple[str, ...] = ()  # T5 names this camera needs that the lab blocks
+    system_country: str | None = None  # where its system is, as set in the Manager (T2 row 7)
 
 
 #: The lab's reference viewer: a computer on lab time, as a browser using the lab's NTP server is
@@ -144,5 +145,6 @@ def camera_telemetry(now: float, facts: CameraFacts, state: Mapping[str, Any] | 
         mobile=mobile_status(radio.get("mobile")),
         endpoint_response_code=radio.get("endpoint_response_code"),
         blocked_hostnames=facts.blocked_hostnames,
+        system_country=facts.system_country,
         viewers=viewers,
     )

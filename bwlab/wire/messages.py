@@ -42,10 +42,15 @@ class Hello:
 
 @dataclass(frozen=True)
 class Welcome:
+    """``licence_valid``/``licence_until``: where the organization's licence stands (S15, T2 row
+    2b), as in ``Licence``, which the hub sends later when it changes."""
+
     serial: str
     system_id: str
     not_after: float
     server_time: float
+    licence_valid: bool = True
+    licence_until: float | None = None
     type: Literal["welcome"] = "welcome"
 
 
@@ -231,3 +236,19 @@ class Log:
     message: str = field(metadata={"max_len": 500})
     at: float
     type: Literal["log"] = "log"
+
+
+# ---- licence (S15, T2 row 2b) -----------------------------------------------------------------
+
+
+@register
+@dataclass(frozen=True)
+class Licence:
+    """hub → camera: whether the organization holds a valid licence, and until when its cover
+    runs without a gap (cloud time). ``welcome`` carries the same; this is sent whenever the
+    organization orders or renews licences. With it the camera knows, at a start, that it must not
+    react (T2 row 2b)."""
+
+    valid: bool
+    until: float | None = None
+    type: Literal["licence"] = "licence"

@@ -418,3 +418,48 @@ async def _anna_streaming(env):
         finally:
             await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record", "gesture": "long"})
             await _set_docked(env, ANNA, True)
+
+
+async def test_the_link_with_key_can_be_bookmarked_and_the_bookmark_restores_a_cleared_key(env, context):
+    """S16, the manual: the browser deletes the key with the site's cookies and data, and the
+    bookmarked link with key restores it. The key stays out of the address bar and non-extractable;
+    the page that opened the link offers "Bookmark this link", which puts the link with key back
+    for Ctrl+D and as a link to drag to the bookmarks bar."""
+    live = await context.new_page()
+    await live.goto(env.system.link)
+    saved = live.locator('#banner [data-code="key_saved"]')
+    await saved.wait_for()
+    assert "bookmark the link with key" in await saved.inner_text()
+    assert "#k1=" not in live.url, "the key is not left in the address bar"
+    await sign_in_live(live, *OPERATOR)
+    await live.get_by_role("heading", name="Active streams").wait_for()
+    await live.get_by_role("button", name="Bookmark this link").click()  # still offered after signing in
+    await live.locator('[data-code="bookmark_ready"]').wait_for()
+    bookmark = live.url
+    assert bookmark == env.system.link, "the address bar holds the link with key, ready for Ctrl+D"
+    assert await live.locator("a.bookmark-link").get_attribute("href") == bookmark
+    await live.get_by_role("button", name="Hide the key again").click()
+    assert "#" not in live.url
+    assert await live.evaluate("""async () => {
+        const db = await new Promise((ok, ko) => { const r = indexedDB.open('bwlab-live'); r.onsuccess = () => ok(r.result); r.onerror = ko; });
+        const keys = await new Promise((ok) => { const r = db.transaction('keys').objectStore('keys').getAll(); r.onsuccess = () => ok(r.result); });
+        db.close();
+        return keys.length === 1 && keys[0].privateKey.extractable === false;
+    }""")
+
+    # The operator clears the browser's cookies and site data: the key is gone.
+    await context.clear_cookies()
+    await live.evaluate("""() => new Promise((ok, ko) => { const r = indexedDB.deleteDatabase('bwlab-live');
+                                                          r.onsuccess = ok; r.onerror = ko; r.onblocked = ok; })""")
+    await live.goto(env.url + "/live/")
+    await sign_in_live(live, *OPERATOR)
+    await live.get_by_role("heading", name="Active streams").wait_for()
+    await live.locator('#banner [data-code="key_missing"]').wait_for()
+
+    # The bookmark brings it back.
+    await live.goto("about:blank")
+    await live.goto(bookmark)
+    await live.locator('#banner [data-code="key_saved"]').wait_for()
+    await live.get_by_role("heading", name="Active streams").wait_for()
+    await live.get_by_role("button", name="Settings").click()
+    assert await live.locator("td.fingerprint").inner_text() == env.system.fingerprint

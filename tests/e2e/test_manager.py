@@ -53,6 +53,8 @@ async def test_an_admin_connects_a_system_and_sets_it_up_in_the_manager(env, con
     await page.get_by_role("button", name="Finish").click()
     await page.get_by_role("heading", name="Axis-hosted overview").wait_for()
     assert "North Security" in await page.locator("dl").inner_text()
+    await page.locator('dd.licence[data-state="trial"]').wait_for()
+    assert "A 30-day trial started" in await page.locator("dd.licence").inner_text()
     assert await page.locator("dd.time-sync").inner_text(), "the Manager shows the system time"
 
     # S4–S6: keys.
@@ -62,7 +64,7 @@ async def test_an_admin_connects_a_system_and_sets_it_up_in_the_manager(env, con
     await row.wait_for()
     north_fp = await row.locator("td.fingerprint").inner_text()
     assert len(north_fp) > 20
-    await page.get_by_text("Open AXIS Body Worn Live ∨").click()
+    await page.get_by_label("Open AXIS Body Worn Live: more options", exact=True).click()
     await page.get_by_role("button", name="Copy link with key", exact=True).click()
     await page.locator('[data-code="link_copied"]').wait_for()
     link = await page.get_by_label("Copied link with key", exact=True).input_value()
@@ -73,7 +75,7 @@ async def test_an_admin_connects_a_system_and_sets_it_up_in_the_manager(env, con
     await page.get_by_text("Import link with key").click()
     await page.get_by_label("Name of the link with key", exact=True).fill("Main station key")
     await page.get_by_label("Link with key", exact=True).fill(env.system.link)
-    await page.get_by_role("button", name="Importer").click()
+    await page.get_by_role("button", name="Import", exact=True).click()
     imported = page.locator("tr", has_text="Main station key")
     await imported.wait_for()
     assert await imported.locator("td.fingerprint").inner_text() == env.system.fingerprint  # S5, S6
@@ -190,3 +192,52 @@ async def test_an_admin_edits_a_profile_and_the_change_shows_after_reload(env, c
     assert saved["streaming"] and saved["remote_activation"] and saved["remote_mode"] == "while_recording"
     assert saved["location"]["W102"] == {"enabled": True, "mode": "always"}
     assert not saved["location"]["W101"]["enabled"]
+
+
+async def test_the_overview_follows_the_licence_and_open_opens_the_client(env, context):
+    """S10: "Open AXIS Body Worn Live" opens the web client in a new tab, with this system's key;
+    the Import button of Import link with key is in English; S3, S15: the overview's licence
+    line says trial, then expired after 30 days, then purchased once an admin orders licences.
+    Runs last in this module: it moves lab time a month on."""
+    system = env.system
+    page = await context.new_page()
+
+    async def sign_in():
+        await page.goto("about:blank")
+        await page.goto(f"{env.url}/manager/#{system.id}")
+        await page.get_by_label("Administrator password", exact=True).fill(system.admin_password)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.get_by_role("heading", name="Axis-hosted overview").wait_for()
+
+    await sign_in()
+    await page.locator('dd.licence[data-state="trial"]').wait_for()
+    assert await page.get_by_role("button", name="Importer").count() == 0
+    # T2 row 7 reads where the system is: its location is set in the Manager
+    await page.get_by_text("Show more").click()
+    location = page.get_by_role("form", name="System location")
+    await location.get_by_label("Country where the system is", exact=False).fill("se")
+    await location.get_by_role("button", name="Save").click()
+    await page.locator('[data-code="location_saved"]').wait_for()
+    async with env.session() as manager:
+        await manager.sign_in_manager(system.id, system.admin_password)
+        assert (await manager.get(f"/controller/{system.id}/api"))["settings"]["country"] == "SE"
+    await page.wait_for_function("document.querySelector('a.open-live').href.includes('#k1=')")
+    async with context.expect_page() as opened:
+        await page.get_by_role("link", name="Open AXIS Body Worn Live").click()
+    live = await opened.value
+    await live.locator('[data-code="key_saved"]').wait_for()  # the client took the system's key
+    assert "#k1=" not in live.url and live.url.startswith(env.url + "/live/")
+    await live.close()
+
+    async with env.lab() as lab:
+        await lab.post("/api/lab/time/travel", {"seconds": 31 * 86400})
+    await sign_in()  # seven idle days end the Manager session (D2)
+    await page.locator('dd.licence[data-state="expired"]').wait_for()
+    assert "Expired" in await page.locator("dd.licence").inner_text()
+    assert "started" not in await page.locator("dd.licence").inner_text()
+    async with env.session() as admin:
+        await admin.sign_in_cloud(*ADMIN)
+        await admin.post(f"/api/cloud/orgs/{env.info.org_id}/licences", {"quantity": 7, "term_months": 12})
+    await page.reload()
+    await page.locator('dd.licence[data-state="purchased"]').wait_for()
+    assert "Purchased: 7 licences" in await page.locator("dd.licence").inner_text()

@@ -128,7 +128,12 @@ async def test_the_lost_gps_icon_shows_the_time_of_the_last_position(env, page):
     await page.locator(f'.bw-map-user[data-serial="{CHLOE}"] .bw-map-center').click()
     await pin.wait_for()
     assert float(await pin.get_attribute("data-last-fix")) == pytest.approx(last_fix_t, abs=1e-3)
-    expected = await page.evaluate(f"new Date({last_fix_t} * 1000).toLocaleTimeString('en-GB', {{hour12: false}})")
+    # D9: the hover gives the date and time of the last position (a GPS lost yesterday is not lost today)
+    expected = await page.evaluate(f"""(() => {{ const d = new Date({last_fix_t} * 1000);
+        const p = (n) => String(n).padStart(2, '0');
+        return `${{d.getFullYear()}}-${{p(d.getMonth() + 1)}}-${{p(d.getDate())}} `
+            + d.toLocaleTimeString('en-GB', {{hour12: false}}); }})()""")
+    assert len(expected) == 19 and expected[4] == "-" and expected[10] == " "
     await pin.hover()
     assert await pin.get_attribute("title") == f"GPS lost — last position {expected}"
     status = page.locator(f'.bw-map-user[data-serial="{CHLOE}"] .bw-map-user-status')

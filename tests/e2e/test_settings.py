@@ -1,7 +1,7 @@
 """Live → Settings in a real headless Chromium: SOC integrations for admins (S12, S14) and the
 licences needed next to the licence's validity (S15).
 
-covers: S12, S14, S15
+covers: S12, S14, S15, T2
 """
 
 from __future__ import annotations
@@ -203,6 +203,37 @@ async def test_an_operator_does_not_see_soc_integrations_and_the_api_refuses_the
     await page.locator("dd.licences-needed").wait_for()
     assert await page.get_by_role("heading", name="SOC integrations").count() == 0
     assert await page.get_by_role("form", name="New SOC integration").count() == 0
+    assert await page.get_by_role("form", name="Order licences").count() == 0  # S15: the admin orders
     status = await page.evaluate(
         "async (org) => (await fetch(`/api/cloud/orgs/${org}/soc-integrations`)).status", env.info.org_id)
     assert status == 403
+
+
+async def test_after_the_trial_an_admin_orders_and_renews_licences_in_settings(env, context):
+    """S15: once the 30-day trial is over Settings says the licence expired (cameras do not react,
+    T2 row 2b); the admin orders licences (quantity, term) and renews the subscription, in the page.
+    Runs last in this module: it moves lab time a month on."""
+    async with env.lab() as lab:
+        await lab.post("/api/lab/time/travel", {"seconds": 31 * 86400})
+    page = await _open_settings(env, context, ADMIN)
+    await page.locator('[data-code="licence_expired"]').wait_for()
+    assert "do not react" in await page.locator('[data-code="licence_expired"]').inner_text()
+    form = page.get_by_role("form", name="Order licences")
+    await form.get_by_label("Quantity").fill("3")
+    await form.get_by_label("Term").select_option("12")
+    await form.get_by_role("button", name="Order licences").click()
+    await page.locator('[data-code="licence_ordered"]').wait_for()
+    await page.locator('[data-code="licence_purchased"]').wait_for()
+    assert await page.locator("dd.licences-held").inner_text() == "3"
+    renew = page.locator("form.renew")
+    await renew.get_by_label("Renewal term").select_option("24")
+    await renew.get_by_label("Quantity").fill("4")
+    await renew.get_by_role("button", name="Renew").click()
+    rows = page.get_by_role("table", name="Licences").locator("tbody tr")
+    await wait_for(lambda: _count_is(rows, 3), "the renewal listed next to the trial and the order")
+    assert "renewal" in await rows.nth(2).inner_text() and "24 months" in await rows.nth(2).inner_text()
+    assert await page.locator("dd.licences-held").inner_text() == "3"  # the renewal starts when the order ends
+
+
+async def _count_is(locator, n: int) -> bool:
+    return await locator.count() == n

@@ -232,3 +232,52 @@ async def test_the_hub_drops_a_silent_camera_when_lab_time_jumps_past_its_certif
             await ws.close()
     cam = await status_of(lab, "RAWCAM1")
     assert not cam["online"] and cam["last_refusal"]["code"] == "certificate_expired"
+
+
+async def test_a_camera_left_in_its_dock_is_kept_renewed(appliance, lab, camera, travel):
+    """D1: the manual asks only that a camera be docked at least once every six days, so one left
+    in its bay over six days of lab time — in one jump or in steps — comes out valid; the dock
+    renews it on the lab clock. The six-day rule still bites once it is out (tested above)."""
+    # covers: D1, T2
+    driver = camera.cameras[CHLOE]
+    first = (await status_of(lab, CHLOE))["cert_not_after"]
+    await travel(6 * DAY + HOUR)  # one jump past the first certificate's expiry
+    cam = await wait_until(lambda: _valid_after(lab, CHLOE, first), "the dock renews the certificate")
+    lab_time = (await lab.get("/api/lab/time"))["lab_time"]
+    assert cam["docked"] and cam["cert_not_after"] == pytest.approx(lab_time + 6 * DAY, abs=600)
+    for _ in range(3):  # three more days, one at a time: the dock keeps it valid
+        await travel(3 * DAY)
+    cam = await wait_until(lambda: _valid_after(lab, CHLOE, cam["cert_not_after"] - 1), "renewed again")
+    await action(lab, CHLOE, action="undock")
+    back = await wait_until(lambda: online(lab, CHLOE), "the camera taken out after 15 days in its bay connects")
+    assert back["last_refusal"] is None and back["cert_valid"]
+    assert driver.state["last_error"] is None and driver.state["certificate_valid"]
+    welcome = await hub_handshake(appliance, driver)
+    assert welcome["type"] == "welcome" and welcome["not_after"] > first + 9 * DAY
+
+
+async def _valid_after(lab, serial: str, not_after: float):
+    cam = await status_of(lab, serial)
+    return cam if cam["cert_valid"] and cam["cert_not_after"] > not_after else None
+
+
+async def test_status_does_not_show_live_a_stream_the_hub_ended(appliance, lab, camera, travel):
+    """`bwlab status` (the lab status) reads ``live`` from the hub: when the hub ends a stream (here
+    the certificate expires while streaming, D1) the camera's last report to the hub may still
+    say live — the status must not."""
+    # covers: D1, L2
+    await action(lab, CHLOE, action="undock")
+    await wait_until(lambda: online(lab, CHLOE), "the undocked camera connects")
+    await action(lab, CHLOE, action="press", button="function", gesture="double")
+    cam = await wait_until(lambda: _streaming(lab, CHLOE, "live"), "the stream goes live")
+    assert cam["stream"] == "live"
+    await travel(6 * DAY + HOUR)
+    await wait_until(_offline_and(lab, CHLOE), "the hub drops the expired camera and ends its stream")
+    await asyncio.sleep(0.3)
+    cam = await status_of(lab, CHLOE)
+    assert cam["stream"] != "live", cam
+
+
+async def _streaming(lab, serial: str, stream: str):
+    cam = await status_of(lab, serial)
+    return cam if cam["stream"] == stream else None

@@ -55,6 +55,13 @@ async def test_a_blocked_host_name_gives_the_camera_a_service_error_until_unbloc
     answer = await lab.post("/api/lab/faults/blocked-hosts", {"hostname": "storage-japan.bwlab.test"})
     assert answer["blocked"] == ["storage-japan.bwlab.test"]
     assert await camera_online(ANNA)
+    # T5: cameras do not use the common Axis APIs (*.axis.com) nor the controllers' body-worn
+    # APIs (*.bodyworn.axis.cloud): blocking them leaves the camera connected
+    for name in ("common.bwlab.test", "controllers.bwlab.test"):
+        await lab.post("/api/lab/faults/blocked-hosts", {"hostname": name})
+        await asyncio.sleep(0.3)
+        assert await camera_online(ANNA), name
+        await lab.request("DELETE", "/api/lab/faults/blocked-hosts", {"hostname": name})
 
     # the storage host of the camera's region: the hub drops and then refuses it (T2 row 5)
     answer = await lab.post("/api/lab/faults/blocked-hosts", {"hostname": "storage-eu.bwlab.test"})
@@ -85,3 +92,29 @@ async def test_a_blocked_host_name_gives_the_camera_a_service_error_until_unbloc
     assert cleared["blocked"] == []
     await travel(60)  # past the camera's reconnection backoff
     await poll(lambda: camera_online(ANNA), "the camera back on the hub", timeout=10)
+
+
+def test_the_t5_table_is_the_manuals():
+    """T5 as the manual has it: *.axis.com for browsers and controllers (not cameras), and the
+    controllers-only *.bodyworn.axis.cloud as its own row; a camera needs *.bodyworn.axis.com,
+    the device-to-cloud host and its region's storage host, nothing else."""
+    from appliance.lab.hostnames import camera_hosts, hosts_file
+    from bwlab.regions import BROWSERS, CAMERAS, CONTROLLERS
+
+    table = {h.manual: (h.purpose, set(h.used_by)) for h in SERVICE_HOSTS}
+    assert table["*.mysystems.axis.com"] == ("web application", {BROWSERS})
+    assert table["*.bodyworn.axis.com"] == ("body-worn-specific APIs", {BROWSERS, CAMERAS, CONTROLLERS})
+    assert table["*.bodyworn.axis.cloud"] == ("body-worn-specific APIs", {CONTROLLERS})
+    assert table["*.axis.com"] == ("common Axis APIs", {BROWSERS, CONTROLLERS})
+    assert table["axisbwsprod.webpubsub.azure.com"][1] == {BROWSERS}
+    assert table["axisbws-prod.azure-devices.net"][1] == {CAMERAS, CONTROLLERS}
+    storage = [h for h in SERVICE_HOSTS if h.manual.endswith(".blob.core.windows.net")]
+    assert len(storage) == 11 and all(set(h.used_by) == {BROWSERS, CAMERAS} for h in storage)
+    assert table["axislivee6dc2820e149af9f.blob.core.windows.net"][0] == "video storage, EU"
+    assert all(h.port == 443 for h in SERVICE_HOSTS) and len(SERVICE_HOSTS) == 17
+    by_manual = {h.manual: h.name for h in SERVICE_HOSTS}
+    assert camera_hosts("eu") == (by_manual["*.bodyworn.axis.com"], by_manual["axisbws-prod.azure-devices.net"],
+                                  by_manual["axislivee6dc2820e149af9f.blob.core.windows.net"])
+    text = hosts_file("10.0.0.1")
+    assert "= *.bodyworn.axis.cloud (body-worn-specific APIs; controllers)" in text
+    assert "= *.axis.com (common Axis APIs; browsers, controllers)" in text

@@ -89,8 +89,12 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("DELETE", "/api/cloud/orgs/{org_id}/members/{account_id}"): ADMIN,
     ("POST", "/api/cloud/orgs/{org_id}/systems"): ADMIN,
     ("POST", "/api/cloud/orgs/{org_id}/authorization-codes"): ADMIN,
+    # only the admin orders and renews licences (S15)
+    ("POST", "/api/cloud/orgs/{org_id}/licences"): ADMIN,
+    ("POST", "/api/cloud/orgs/{org_id}/licences/{licence_id}/renewal"): ADMIN,
     # a connected system tells the cloud its camera users, with its own token only
     ("PUT", "/api/cloud/systems/{cloud_system_id}/camera-users"): SYS,
+    ("GET", "/api/cloud/systems/{cloud_system_id}/licence"): SYS,
     # the system controllers
     ("GET", "/controller/systems"): EVERYONE,
     ("POST", "/controller/systems"): LAB_ONLY,
@@ -265,6 +269,7 @@ async def world(appliance, demo_lab, lab, cloud_account, new_system) -> World:
         camera_user = next(u for u in (await manager.get(api + "/camera-users"))["camera_users"]
                            if u["name"] == "Anna Berg")
         victim_id = (await victim.get("/api/cloud/me"))["id"]
+        trial_id = (await admin.get(f"/api/cloud/orgs/{org_id}/licence"))["licences"][0]["id"]
         # Bearer tokens outlive the client sessions that obtained them.
         return World(
             tokens={"none": None, "account": outsider.token, "user": user.token, "operator": operator.token,
@@ -276,6 +281,7 @@ async def world(appliance, demo_lab, lab, cloud_account, new_system) -> World:
                     "stream_id": "str_0123456789abcdef", "user_id": camera_user["id"], "system_id": system.id,
                     "key_id": key_id, "network_id": "Spare-net", "profile": "Spare profile", "user": "Anna Berg",
                     "serial": "SPARE001", "dock": "Dock A", "bay": "1", "path": "live/", "fault_id": "f1",
+                    "licence_id": trial_id,
                     "cloud_system_id": connections[system.id]["cloud_system_id"]},
         )
 

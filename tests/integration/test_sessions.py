@@ -125,6 +125,39 @@ async def test_cookie_sessions_follow_the_same_rule(appliance, cloud_account, tr
         assert not await alive(browser, "/api/cloud/me")
 
 
+async def test_a_cookie_in_daily_use_is_renewed_and_outlives_seven_days_after_sign_in(appliance, cloud_account,
+                                                                                     new_system, travel):
+    """D2, the manual: the connection stays active while it is used (the browser open) and ends
+    after seven days idle. The cookie's lifetime is renewed on use, so a session used every day
+    keeps a cookie that expires seven days after the *last* use — not seven days after sign-in,
+    which would sign out an operator in the middle of a working week. Same for the Manager."""
+    await cloud_account("daily@sessions.test", "daily-pass")
+    system_id, _ = await new_system("Daily", "daily-manager-pass")
+    cases = [("/api/cloud/sessions", {"email": "daily@sessions.test", "password": "daily-pass"}, "bwl_session",
+              "/api/cloud/me", "/"),
+             (f"/controller/{system_id}/api/login", {"password": "daily-manager-pass"}, "bwm_session",
+              f"/controller/{system_id}/api", f"/controller/{system_id}")]
+    for sign_in, body, name, path, cookie_path in cases:
+        async with appliance.session() as browser:
+            async with browser.http.post(appliance.url + sign_in, ssl=browser.ssl, json=body) as r:
+                assert r.status == 201
+                token = r.cookies[name].value
+            for day in range(1, 10):
+                await travel(DAY)
+                async with browser.http.get(appliance.url + path, ssl=browser.ssl) as r:
+                    assert r.status == 200, f"{name}: used every day, alive on day {day}"
+                    headers = [h for h in r.headers.getall("Set-Cookie", []) if h.startswith(name + "=")]
+                    assert len(headers) == 1, f"{name}: the cookie's lifetime is renewed on day {day}"
+                    assert f"Max-Age={7 * DAY}" in headers[0] and f"Path={cookie_path}" in headers[0]
+                    assert r.cookies[name].value == token  # the same session, not a new one
+            async with browser.http.get(appliance.url + path, ssl=browser.ssl) as r:
+                assert not [h for h in r.headers.getall("Set-Cookie", []) if h.startswith(name + "=")], \
+                    "used a second time within the minute: no need to send the cookie again"
+            await travel(7 * DAY + 120)
+            async with browser.http.get(appliance.url + path, ssl=browser.ssl) as r:
+                assert r.status == 401, f"{name}: seven idle days end it"
+
+
 async def test_signing_out_ends_the_session_at_once(cloud):
     make, path = cloud
     s, other = await make(), await make()

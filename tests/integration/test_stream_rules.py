@@ -99,6 +99,40 @@ async def test_after_the_trial_a_record_press_records_but_does_not_stream(applia
     assert cam.state["recording"] is False
 
 
+# covers: S15, T2, D3
+async def test_after_the_trial_a_double_press_does_nothing_until_an_admin_orders_licences(
+        appliance, demo_lab, demo_fleet, travel, poll, camera_online):
+    """T2 row 2b as the manual has it: with the licence expired the camera does not react (no
+    recording, no stream); the fix — buying licences (S15) — lets it stream again at once."""
+    fleet = await demo_fleet({ANNA})
+    cam = fleet.cameras[ANNA]
+    await travel(31 * DAY)
+    await poll(lambda: fleet.clock.offset >= 31 * DAY, "the cameras' clocks to follow lab time")
+    await fleet.dock(ANNA, "Dock A", 1)
+    await _undock_online(fleet, ANNA, poll, camera_online)
+    await poll(lambda: cam.state.get("licence", {}).get("told") and cam.state, "the hub to tell the licence")
+    assert cam.state["licence"]["valid"] is False
+    await cam.press("function", "double")
+    state = cam.state
+    assert state["recording"] is False and state["leds"]["record"] == "off"  # it does not react at all
+    assert state["streaming"] is None and state["last_error"]["code"] == "licence_expired"
+    await asyncio.sleep(0.3)
+    assert cam.state["recording"] is False and cam.chunks_sent == 0
+
+    async with appliance.session() as admin:
+        await admin.sign_in_cloud("admin@demo.bwlab.test", "demo-admin-pass")
+        order = await admin.post(f"/api/cloud/orgs/{demo_lab.org_id}/licences", {"quantity": 3, "term_months": 12})
+        assert order["state"] == "purchased" and order["valid"] and order["quantity"] == 3
+    await poll(lambda: cam.state["licence"]["valid"], "the hub to tell the camera of the purchase")
+    system = demo_lab.systems[0]
+    async with Viewer(appliance.url, appliance.ca_pem, email="operator@demo.bwlab.test",
+                      password="demo-operator-pass", link=system.link, clock=appliance.clock) as viewer:
+        await cam.press("function", "double")
+        live = await viewer.wait_for_stream(timeout=10)
+        assert live["serial"] == ANNA and cam.state["recording"] is True
+    await cam.press("record", "long")
+
+
 # covers: D4, D5, D6, S7, D3
 async def test_remote_start_acknowledge_and_long_press_stop(appliance, demo_lab, demo_fleet, demo_viewer, poll,
                                                             camera_online):

@@ -85,7 +85,7 @@ REPRODUCE: dict[str, Callable[[], CameraTelemetry]] = {
     "T2-5": lambda: camera(last_docked_at=T0 - SIX_DAYS_S - 60, cert_not_after=T0 - 60),
     "T2-5-hostnames": lambda: camera(blocked_hostnames=("axisbws-prod.azure-devices.net",)),
     "T2-6": lambda: camera(viewers=(ViewerTelemetry(clock_offset_s=-42.0),)),
-    "T2-7": lambda: camera("W101", wifi=wifi("W101", aps=[ap(channel=13, country="FR")])),
+    "T2-7": lambda: camera("W101", wifi=wifi("W101", aps=[ap(channel=13, country="FR")]), system_country="FR"),
     "T2-8": lambda: camera(viewers=(ViewerTelemetry(embedded_in="genetec", browser="chrome"),)),
     "T2-9a": lambda: camera(viewers=(ViewerTelemetry(embedded_in="axis-camera-station", acs_version="5.46.1"),)),
     "T2-9b": lambda: camera(viewers=(ViewerTelemetry(embedded_in="axis-camera-station", acs_version="6.2", windows_outdated=True),)),
@@ -169,13 +169,19 @@ def test_findings_name_only_the_causes_that_hold(snapshot, expected):
 
 
 def test_t2_7_needs_europe_and_w100_w101_and_channel_12_or_13():
+    # covers: T2 — "the system is in Europe" is the system's location (Manager), not the AP's country
     on13 = [ap(channel=13, country="SE")]
-    assert "T2-7" in {f.code for f in diagnose(camera("W100", wifi=wifi("W100", aps=on13)))}
-    assert "T2-7" not in {f.code for f in diagnose(camera("W102", wifi=wifi("W102", aps=on13)))}
-    assert "T2-7" not in {f.code for f in diagnose(camera("W100", wifi=wifi("W100", aps=[ap(channel=11, country="SE")])))}
+    assert "T2-7" in {f.code for f in diagnose(camera("W100", wifi=wifi("W100", aps=on13), system_country="SE"))}
+    assert "T2-7" not in {f.code for f in diagnose(camera("W102", wifi=wifi("W102", aps=on13), system_country="SE"))}
+    assert "T2-7" not in {f.code for f in diagnose(camera("W100", wifi=wifi("W100", aps=[ap(channel=11, country="SE")]),
+                                                          system_country="SE"))}
     japan = camera("W100", wifi=wifi("W100", aps=[ap(channel=13, country="JP")]))
     assert "T2-7" not in {f.code for f in diagnose(japan)}
     assert "T2-7" in {f.code for f in diagnose(dataclasses.replace(japan, system_country="DE"))}
+    # an access point advertising a European country does not put the system in Europe
+    swedish_ap = camera("W100", wifi=wifi("W100", aps=on13))
+    assert "T2-7" not in {f.code for f in diagnose(swedish_ap)}
+    assert "T2-7" not in {f.code for f in diagnose(dataclasses.replace(swedish_ap, system_country="US"))}
 
 
 def test_clock_tolerance_is_a_setting():

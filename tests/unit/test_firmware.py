@@ -17,6 +17,7 @@ import pytest
 from bwlab.clock import ManualClock
 from bwlab.models import get_model
 from firmware_stub.events import (
+    LicenceChanged,
     VIBRATION_PATTERNS,
     Acknowledged,
     ButtonEdge,
@@ -499,7 +500,7 @@ def test_streaming_disabled_in_profile_camera_does_not_react(clock):
 
 
 def test_licence_expired_camera_does_not_react_to_a_start(clock):
-    # covers: T2, S15, D3 — the cloud refuses; the stream indication just goes away
+    # covers: T2, S15, D3 — the cloud refuses before the camera knew: the start is taken back
     fw, pb = out_of_dock(clock, profile=STREAMING)
     pb.ignore = (ReportState,)
     assert (
@@ -509,13 +510,44 @@ def test_licence_expired_camera_does_not_react_to_a_start(clock):
         << RequestStreamStart(None, "function")
         >> StreamRefused(now(clock), "licence_expired")
         << LogEvent("warning", "licence_expired", ANY, ANY)
+        << StopRecording("licence_expired")
     )
     state = fw.state()
     assert state["streaming"] is None
-    assert state["leds"]["wifi"] == "off"
+    assert state["leds"] == {"record": "off", "wifi": "off"}
     assert state["last_error"]["code"] == "licence_expired"
-    # the recording it began goes on: only a long press stops a recording (D5)
-    assert state["recording"] is True
+    # now it knows: a new double press does nothing at all — no recording, no request
+    assert pb >> ButtonGesture(now(clock), "function", "double") << LogEvent("warning", "licence_expired", ANY, ANY)
+    assert fw.state()["recording"] is False
+
+
+def test_told_the_licence_expired_the_camera_does_not_react(clock):
+    # covers: T2, S15, D3, D4 — T2 row 2b: the hub said the licence is not valid; a purchase restores it
+    fw, pb = out_of_dock(clock, profile=ProfileSettings(streaming=True, remote_activation="always"))
+    assert pb >> LicenceChanged(now(clock), valid=False)
+    assert pb >> ButtonGesture(now(clock), "function", "double")  # nothing: no recording, no stream
+    state = fw.state()
+    assert state["recording"] is False and state["streaming"] is None and state["leds"]["wifi"] == "off"
+    assert state["last_error"]["code"] == "licence_expired"
+    # an operator's remote start is refused with the reason, without recording
+    assert (pb >> RemoteStartRequested(now(clock), "rq-1", "op")
+            << RemoteStartResult("rq-1", False, "licence_expired"))
+    assert fw.state()["recording"] is False
+    # an order: the hub tells the camera, which streams again
+    cover_end = fw.camera_time(now(clock)) + 365 * DAY
+    assert pb >> LicenceChanged(now(clock), valid=True, until=cover_end)
+    assert fw.state()["last_error"] is None
+    assert (pb >> ButtonGesture(now(clock), "function", "double")
+            << StartRecording() << RequestStreamStart(None, "function"))
+
+
+def test_the_cover_the_hub_announced_runs_out_on_the_camera_clock(clock):
+    # covers: T2, S15 — valid until a moment: after it the camera does not react, without being told
+    fw, pb = out_of_dock(clock, profile=STREAMING)
+    assert pb >> LicenceChanged(now(clock), valid=True, until=fw.camera_time(now(clock)) + DAY)
+    clock.advance(DAY + 1)
+    assert pb >> ButtonGesture(now(clock), "function", "double")
+    assert fw.state()["recording"] is False
 
 
 def test_other_cloud_refusals_show_an_error_and_a_new_start_retries(clock):

@@ -140,3 +140,53 @@ def test_whole_licences_and_float_noise():
 def test_an_assignment_cannot_end_before_it_starts():
     with pytest.raises(ValueError, match="ends"):
         Assignment("A", "anna", True, t(2), t(1))
+
+
+# ---- what the organization holds: trial, orders, renewals (S3, S15) ---------------------------
+
+from appliance.cloud.licences import (Licence, add_months, covered_until, order_period,  # noqa: E402
+                                      renewal_period, standing)
+
+T0 = 1_767_225_600.0  # 2026-01-01 00:00 UTC
+
+
+def test_add_months_counts_calendar_months_and_clamps_the_day():
+    # covers: S15
+    assert add_months(T0, 12) == 1_798_761_600.0  # 2027-01-01
+    jan31 = T0 + 30 * DAY
+    assert add_months(jan31, 1) == T0 + (31 + 27) * DAY  # 2026-02-28: February has no 31st
+    assert add_months(T0, 1) == T0 + 31 * DAY
+
+
+def test_standing_trial_expired_purchased_and_the_cover_without_a_gap():
+    # covers: S15, S3, T2
+    trial = Licence("lic_t", "trial", T0, T0 + 30 * DAY)
+    assert standing([], T0).state == "none"
+    s = standing([trial], T0 + DAY)
+    assert (s.state, s.valid, s.quantity, s.covered_until) == ("trial", True, 0, T0 + 30 * DAY)
+    s = standing([trial], T0 + 31 * DAY)
+    assert (s.state, s.valid, s.covered_until, s.last_ended_at) == ("expired", False, None, T0 + 30 * DAY)
+    # an order after the trial: purchased, with its quantity, from now for the term
+    start, end = order_period(T0 + 31 * DAY, 12)
+    sub = Licence("lic_a", "subscription", start, end, 5)
+    s = standing([trial, sub], T0 + 31 * DAY)
+    assert (s.state, s.valid, s.quantity, s.covered_until) == ("purchased", True, 5, end)
+    # a renewal continues from the end: the cover runs on without a gap; quantities of licences
+    # that cover now add up, a renewal not started yet does not count now
+    r_start, r_end = renewal_period(sub, T0 + 40 * DAY, 12)
+    assert r_start == end and r_end == add_months(end, 12)
+    renewal = Licence("lic_b", "subscription", r_start, r_end, 7)
+    extra = Licence("lic_c", "subscription", T0 + 40 * DAY, T0 + 100 * DAY, 2)
+    s = standing([trial, sub, renewal, extra], T0 + 41 * DAY)
+    assert (s.quantity, s.covered_until) == (7, r_end)
+    assert standing([trial, sub, renewal, extra], r_start + 1).quantity == 7
+    # a renewal of a licence that has ended starts now
+    assert renewal_period(sub, end + 5 * DAY, 1)[0] == end + 5 * DAY
+
+
+def test_cover_with_a_gap_ends_at_the_gap():
+    # covers: S15
+    a = Licence("a", "subscription", T0, T0 + 10 * DAY, 1)
+    b = Licence("b", "subscription", T0 + 11 * DAY, T0 + 20 * DAY, 1)
+    assert covered_until([a, b], T0 + DAY) == T0 + 10 * DAY
+    assert covered_until([a, b], T0 + 10.5 * DAY) is None

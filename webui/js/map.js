@@ -11,7 +11,7 @@
  *
  * D9 exactly: only camera users with a position are shown (the list too); nearby users are
  * clustered with their count (Leaflet.markercluster); trails of the last TRAIL_SECONDS (toggle);
- * a camera whose GPS lost its fix shows the lost-GPS icon at its last position, with the time of
+ * a camera whose GPS lost its fix shows the lost-GPS icon at its last position, with the date and time of
  * that position on hover; "centre" in the list centres the map on that user; "Live" switches that
  * user to live video (D6: the `bw-map-open-live` event, or the `onOpenLive` callback).
  * L4: with no tile server configured (the lab works offline) the basemap is the lab's site plan —
@@ -83,6 +83,13 @@ export function siteToLatLng(origin, x, y) {
 /** "HH:MM:SS" of a time in seconds since the epoch, in the browser's time zone. */
 export function formatTime(t) {
   return new Date(t * 1000).toLocaleTimeString('en-GB', { hour12: false });
+}
+
+/** D9: the date and time of a last position, e.g. "2026-12-06 21:50:03" (local time). */
+export function formatDateTime(t) {
+  const d = new Date(t * 1000);
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${formatTime(t)}`;
 }
 
 /**
@@ -307,7 +314,7 @@ export async function mountMap(element, { orgId, keyRecord, api = defaultApi, on
   function icon(cam) {
     const lost = PositionModel.lost(cam);
     const title = lost
-      ? `GPS lost — last position ${formatTime(cam.last.last_fix_t)}`
+      ? `GPS lost — last position ${formatDateTime(cam.last.last_fix_t)}`
       : `${cam.userName} — ${formatTime(cam.lastFix.t)}`;
     const glyph = lost ? LOST_GPS_SVG : escapeHtml(initials(cam.userName));
     return L.divIcon({
@@ -381,7 +388,7 @@ export async function mountMap(element, { orgId, keyRecord, api = defaultApi, on
       entry.key = key;
       entry.marker.setIcon(icon(cam));
       entry.item.classList.toggle('lost', lost);
-      entry.item.status.textContent = lost ? `GPS lost since ${formatTime(cam.last.last_fix_t)}` : '';
+      entry.item.status.textContent = lost ? `GPS lost since ${formatDateTime(cam.last.last_fix_t)}` : '';
     }
     entry.trail.setLatLngs(cam.trail.map((p) => [p.lat, p.lon]));
     if (entry.roamCount !== cam.roams.length || (cam.roams[0] && entry.firstRoam !== cam.roams[0].t)) {

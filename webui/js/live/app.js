@@ -3,7 +3,10 @@
  *
  * Flow: the link with key's fragment is read and wiped from the address bar at once; a plain
  * key is imported, a protected one asks for its passphrase; the key stays non-extractable in
- * IndexedDB (keystore.js). Then sign in, pick the organization, and use Streams (Active
+ * IndexedDB (keystore.js). Clearing the site's data deletes it, and the manual's remedy is to
+ * bookmark the link with key (S16): the page that opened a link keeps it in memory (never on
+ * disk) and offers "Bookmark this link", which puts the link with key back in the address bar
+ * for Ctrl+D and shows it as a link to drag to the bookmarks bar, until "Hide the key again". Then sign in, pick the organization, and use Streams (Active
  * streams, live over the events WebSocket; camera users with Start stream; groups),
  * Recordings and Settings. No pop-ups and only first-party cookies, so it runs in VMS
  * embedded browsers and iframes (S9).
@@ -16,7 +19,8 @@ import { keysArePersistent, listKeys, removeKey, saveKey } from '../keystore.js'
 import { mountMap } from '../map.js';
 import { GroupStore, draggableUser, groupsSection } from './groups.js';
 import { StreamPlayer } from './player.js';
-import { licenceBlock, socSection } from './soc.js';
+import { licenceSection } from './licence.js';
+import { socSection } from './soc.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -26,6 +30,8 @@ const banner = document.getElementById('banner');
 const app = {
   me: null, org: null, keys: [], pendingLink: null, view: null, players: [], events: null,
   live: [], users: [], refreshTimer: null, onChange: null, map: null,
+  openedLink: null, // the link with key this page opened (memory only), for "Bookmark this link" (S16)
+  notice: null, // the key notice, kept on the banner until another replaces it
 };
 
 const REMOTE_REASONS = {
@@ -47,7 +53,39 @@ function takeLinkFromAddressBar() {
   const hash = location.hash;
   if (!/(^#|&)[kp]\d+=/.test(hash)) return;
   app.pendingLink = hash;
+  app.openedLink = location.origin + location.pathname + location.search + hash;
   history.replaceState(history.state, '', location.pathname + location.search); // never leave the key in the URL
+}
+
+/** The full link with key of a pasted link (a whole URL, or only its fragment). */
+function fullLink(text) {
+  const value = text.trim();
+  if (/^https?:\/\//.test(value)) return value;
+  return `${location.origin}${location.pathname}#${value.replace(/^.*#/, '')}`;
+}
+
+/**
+ * S16: "Bookmark this link" — the manual's remedy for a key lost with the site's data. The link
+ * with key goes back into the address bar (for Ctrl+D / ⌘D) and is shown as a link that can be
+ * dragged to the bookmarks bar or copied; "Hide the key again" wipes it from the address bar.
+ */
+function bookmarkControl(link, name) {
+  const box = h('div', { class: 'bookmark' });
+  const hide = () => {
+    history.replaceState(history.state, '', location.pathname + location.search);
+    put(box, offer);
+  };
+  const offer = h('button', { type: 'button', class: 'small', onclick: () => {
+    history.replaceState(history.state, '', link);
+    put(box, h('span', { dataset: { code: 'bookmark_ready' } },
+      'The link with key is in the address bar: press Ctrl+D (⌘D on a Mac) to bookmark it, or drag this link to your bookmarks bar: ',
+      h('a', { href: link, class: 'bookmark-link', draggable: 'true', title: 'AXIS Body Worn Live with the key — drag me to the bookmarks bar' },
+        `AXIS Body Worn Live${name ? ` (${name})` : ''}`),
+      '. Keep the bookmark private: it holds the key. ',
+      h('button', { type: 'button', class: 'small', onclick: hide }, 'Hide the key again')));
+  } }, 'Bookmark this link');
+  put(box, offer);
+  return box;
 }
 
 function linkName(link) {
@@ -59,12 +97,14 @@ function linkName(link) {
   }
 }
 
-async function keep(record) {
+async function keep(record, link = app.openedLink) {
   await saveKey(record);
   app.keys = await listKeys();
-  renderBanner(keysArePersistent()
-    ? message('ok', `Key “${record.name || 'unnamed'}” saved in this browser. Fingerprint ${record.fingerprint}.`, 'key_saved')
-    : message('info', `Key “${record.name || 'unnamed'}” kept for this page only (fingerprint ${record.fingerprint}): ${IN_MEMORY}`, 'key_in_memory'));
+  const name = record.name || 'unnamed';
+  const kept = keysArePersistent()
+    ? message('ok', `Key “${name}” saved in this browser. Fingerprint ${record.fingerprint}. Clearing the browser's cookies and site data deletes it: bookmark the link with key to get it back (S16).`, 'key_saved')
+    : message('info', `Key “${name}” kept for this page only (fingerprint ${record.fingerprint}): ${IN_MEMORY}`, 'key_in_memory');
+  renderBanner(link ? h('div', { class: 'key-notice' }, kept, bookmarkControl(link, record.name)) : kept, true);
 }
 
 function passphraseView(link) {
@@ -115,9 +155,12 @@ async function openPendingLink() {
   return true;
 }
 
-function renderBanner(extra) {
+/** The banner: the key notice (kept until replaced, ``sticky``), a passing ``extra``, a missing key. */
+function renderBanner(extra, sticky = false) {
+  if (sticky) app.notice = extra;
   const parts = [];
-  if (extra) parts.push(extra);
+  if (app.notice) parts.push(app.notice);
+  if (extra && !sticky) parts.push(extra);
   if (!app.keys.length && !app.pendingLink) {
     parts.push(message('error', 'No end-to-end key in this browser: streams cannot be opened. Open the link with key that your '
       + 'administrator copied from the Manager (Add-on services > AXIS Body Worn Live > Open AXIS Body Worn Live), '
@@ -436,7 +479,7 @@ async function settingsView() {
       h('td', {}, k.name || '—'), h('td', { class: 'mono fingerprint' }, k.fingerprint),
       h('td', {}, k.kind === 'passphrase' ? 'password-protected' : 'plain'), h('td', {}, dateTime(k.importedAt)),
       h('td', {}, h('button', { type: 'button', class: 'small', 'aria-label': `Remove key ${k.name || k.fingerprint} from this browser`,
-        onclick: async () => { await removeKey(k.fingerprint); app.keys = await listKeys(); renderKeys(); renderBanner(); } }, 'Remove')))))) :
+        onclick: async () => { await removeKey(k.fingerprint); app.keys = await listKeys(); renderKeys(); app.notice = null; renderBanner(); } }, 'Remove')))))) :
     message('error', 'No key in this browser.', 'key_missing'));
   renderKeys();
   const importOut = h('div', { class: 'out' });
@@ -445,26 +488,21 @@ async function settingsView() {
     field('Passphrase (for a password-protected link)', h('input', { type: 'password', name: 'passphrase', autocomplete: 'off' })),
     h('button', { type: 'submit' }, 'Open link'));
   onSubmit(importForm, importOut, async (v) => {
-    await keep(await importLinkFragment(v.link, v.passphrase || undefined));
+    await keep(await importLinkFragment(v.link, v.passphrase || undefined), fullLink(v.link));
     importForm.reset();
     renderKeys();
   });
-  const licenceBox = h('div', {}, 'Loading…');
   show('settings',
     h('section', { class: 'card', 'aria-labelledby': 'h-e2e' }, h('h2', { id: 'h-e2e' }, 'End-to-end encryption'),
       h('p', { class: 'hint' }, 'The fingerprint here must be identical to the one in the Manager’s key list, for every system you watch (S6).'),
       keysArePersistent() ? null : message('info', `Keys are kept for this page only: ${IN_MEMORY}`, 'keys_in_memory'),
       keysBox, importForm, importOut),
-    h('section', { class: 'card', 'aria-labelledby': 'h-licence' }, h('h2', { id: 'h-licence' }, 'Licence'), licenceBox),
+    h('section', { class: 'card', 'aria-labelledby': 'h-licence' }, h('h2', { id: 'h-licence' }, 'Licence'),
+      licenceSection(app.org.id, app.org.role === 'admin')),
     app.org.role === 'admin' ? socSection(app.org.id) : null,
     h('section', { class: 'card', 'aria-labelledby': 'h-account' }, h('h2', { id: 'h-account' }, 'Account'),
       h('dl', {}, h('dt', {}, 'Name'), h('dd', {}, app.me.name), h('dt', {}, 'E-mail'), h('dd', {}, app.me.email),
         h('dt', {}, 'Organization'), h('dd', {}, app.org.name), h('dt', {}, 'Role'), h('dd', {}, app.org.role))));
-  try {
-    put(licenceBox, licenceBlock(await api(`/api/cloud/orgs/${app.org.id}/licence`)));
-  } catch (err) {
-    showError(licenceBox, err);
-  }
 }
 
 nav.addEventListener('click', (event) => {

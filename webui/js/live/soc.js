@@ -1,5 +1,5 @@
 /**
- * Settings → SOC integrations (SPEC S12, S14) and the licence block (S15) of the Live client.
+ * Settings → SOC integrations (SPEC S12, S14) of the Live client.
  *
  * SOC integrations are the admin's: the section is drawn only for the admin role, and the API
  * (/api/cloud/orgs/{org}/soc-integrations, ORG_ADMIN) refuses everyone else anyway. "+ New SOC
@@ -239,24 +239,4 @@ export function socSection(orgId) {
 
   load();
   return section;
-}
-
-/** The licence block (S3, S15): validity, licences, and how many are needed (7-day average). */
-export function licenceBlock(lic) {
-  const days = lic.daily || [];
-  return [
-    lic.valid ? message('ok', 'A valid licence covers this organization.', 'licence_valid')
-      : message('error', 'No valid licence: cameras do not react to a start (T2). Renew the licence.', 'licence_expired'),
-    lic.licences.length ? h('table', { 'aria-label': 'Licences' }, h('thead', {}, h('tr', {}, h('th', {}, 'Kind'), h('th', {}, 'From'), h('th', {}, 'Until'))),
-      h('tbody', {}, lic.licences.map((l) => h('tr', {}, h('td', {}, l.kind), h('td', {}, dateTime(l.starts_at)), h('td', {}, dateTime(l.ends_at))))))
-      : h('p', {}, 'No licence yet: connecting a system starts a 30-day trial (S3).'),
-    h('dl', { class: 'licence-usage' },
-      h('dt', {}, 'Licences needed'), h('dd', { class: 'licences-needed', dataset: { needed: String(lic.needed) } }, String(lic.needed)),
-      h('dt', {}, 'Rolling average'), h('dd', {}, `${Number(lic.average).toFixed(2)} cameras a day over the last ${lic.window_days} day${lic.window_days === 1 ? '' : 's'}`)),
-    h('p', { class: 'hint' }, 'Licences needed: cameras assigned to camera users whose profile streams, counted per 24-hour day and '
-      + 'averaged over the last seven days, rounded up (S15).'),
-    days.length ? h('table', { class: 'licence-daily', 'aria-label': 'Cameras per day' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Day (UTC)'), h('th', {}, 'Cameras'))),
-      h('tbody', {}, days.map((d) => h('tr', { dataset: { date: d.date } }, h('td', {}, d.date), h('td', {}, String(d.cameras)))))) : null,
-  ];
 }

@@ -156,14 +156,44 @@ async function addonView() {
     } });
     body = h('div', {}, h('h3', {}, 'Axis-hosted overview'),
       h('dl', {}, h('dt', {}, 'Organization'), h('dd', {}, connection.org_name), h('dt', {}, 'Storage location'), h('dd', {}, connection.region),
-        h('dt', {}, 'Connected'), h('dd', {}, dateTime(connection.connected_at)), h('dt', {}, 'Licence'), h('dd', {}, 'A 30-day trial started when the system was connected.'),
+        h('dt', {}, 'Connected'), h('dd', {}, dateTime(connection.connected_at)), h('dt', {}, 'Licence'), licenceLine(),
         h('dt', {}, 'Camera users in AXIS Body Worn Live'), h('dd', { class: 'cloud-sync' }, cloudSyncText(overview.cloud_sync)),
         h('dt', {}, 'System time'), h('dd', { class: 'time-sync' }, timeSyncText(overview))),
-      h('details', {}, h('summary', {}, 'Show more'), h('label', { class: 'check' }, allow, 'Allow troubleshooting mode')));
+      h('details', {}, h('summary', {}, 'Show more'), h('label', { class: 'check' }, allow, 'Allow troubleshooting mode'),
+        locationForm(overview.settings, out)));
   }
   show('addon',
     card('h-addon', 'Add-on services > AXIS Body Worn Live', state === 'connected' ? null : steps, body, out),
     await keysCard());
+}
+
+/** Where the system is (a country, ISO 3166): support asks for it, and T2 row 7 reads it. */
+function locationForm(settings, out) {
+  return onSubmit(h('form', { class: 'row', 'aria-label': 'System location' },
+    field('Country where the system is (two-letter code, e.g. SE)', h('input', { name: 'country', value: settings.country || '',
+      pattern: '[A-Za-z]{2}', maxlength: 2, autocomplete: 'off' })),
+    h('button', { type: 'submit' }, 'Save')), out, async (v) => {
+    const country = v.country.trim().toUpperCase() || null;
+    await call('/settings', { method: 'PUT', body: { ...(await call('')).settings, country } });
+    put(out, message('ok', country ? `The system is in ${country}.` : 'The system\'s location is not set.', 'location_saved'));
+  });
+}
+
+/** The overview's licence line (S3, S15): the trial, a purchase or an expiry, as the cloud says. */
+function licenceLine() {
+  const dd = h('dd', { class: 'licence' }, 'Reading the licence…');
+  call('/addon/licence').then((lic) => {
+    dd.dataset.state = lic.state;
+    const trial = lic.trial ? `A 30-day trial started when the system was connected (${dateTime(lic.trial.starts_at)})` : 'No trial';
+    const text = {
+      trial: `${trial}; it runs until ${dateTime(lic.covered_until)}.`,
+      purchased: `Purchased: ${lic.quantity} licence${lic.quantity === 1 ? '' : 's'}, covered until ${dateTime(lic.covered_until)}.`,
+      expired: `Expired ${dateTime(lic.ended_at)}: cameras do not react to a start. Order licences in AXIS Body Worn Live > Settings.`,
+      none: 'No licence.',
+    }[lic.state];
+    put(dd, lic.valid ? text : h('span', { class: 'reason' }, text));
+  }).catch((err) => put(dd, h('span', { class: 'reason' }, `The licence cannot be read: ${err.message}`)));
+  return dd;
 }
 
 /** What the controller last managed to tell the cloud about its camera users. */
@@ -199,7 +229,11 @@ async function keysCard() {
     put(out, message('ok', `${r.protected ? 'Password-protected link' : 'Link'} with key ${copied ? 'copied to the clipboard' : 'ready: press Ctrl+C to copy it'}. Share it with operators by a secure channel (S10).`, 'link_copied'));
   };
   const passphrase = h('input', { type: 'password', name: 'passphrase', autocomplete: 'new-password' });
-  const menu = active ? h('details', { class: 'menu' }, h('summary', {}, 'Open AXIS Body Worn Live ∨'), h('div', { class: 'menu-body' },
+  // S10: Open AXIS Body Worn Live opens the client in a new tab — with this system's key (the plain
+  // link with key: the client takes the key and wipes it from the address bar); ∨ lists the copies.
+  const open = h('a', { class: 'button primary open-live', href: '/live/', target: '_blank', rel: 'noopener' }, 'Open AXIS Body Worn Live');
+  if (active) call(`/keys/${active.id}/link`, { method: 'POST', body: {} }).then((r) => { open.href = r.link; }).catch(() => {});
+  const menu = active ? h('details', { class: 'menu' }, h('summary', { 'aria-label': 'Open AXIS Body Worn Live: more options', title: 'Copy a link with key' }, '∨'), h('div', { class: 'menu-body' },
     h('button', { type: 'button', onclick: () => copyLink(null).catch((err) => showError(out, err)) }, 'Copy link with key'),
     h('hr'), field('Passphrase', passphrase),
     h('button', { type: 'button', onclick: () => (passphrase.value ? copyLink(passphrase.value).catch((err) => showError(out, err))
@@ -211,14 +245,14 @@ async function keysCard() {
     field('Name of the link with key', h('input', { name: 'name', required: true })),
     field('Link with key', h('input', { name: 'link', required: true, autocomplete: 'off' })),
     field('Passphrase (if the link is password-protected)', h('input', { type: 'password', name: 'passphrase', autocomplete: 'off' })),
-    h('button', { type: 'submit' }, 'Importer')), out,
+    h('button', { type: 'submit' }, 'Import')), out,
   async (v) => { await call('/keys/import', { method: 'POST', body: { name: v.name, link: v.link, ...(v.passphrase ? { passphrase: v.passphrase } : {}) } }); await addonView(); });
   return card('h-e2e', 'End-to-end encryption',
     keys.length ? table(['Name', 'Fingerprint', 'Origin', 'Active', 'Created'], keys.map((k) => h('tr', {},
       h('td', {}, k.name), h('td', { class: 'mono fingerprint' }, k.fingerprint), h('td', {}, k.origin),
       h('td', {}, k.active ? 'active' : ''), h('td', {}, dateTime(k.created_at)))))
       : message('info', 'No key yet: end-to-end encryption is mandatory; generate a key.'),
-    generate, menu, linkBox, h('details', {}, h('summary', {}, 'Import link with key'), importForm), out);
+    generate, h('div', { class: 'row open-live-row' }, open, menu), linkBox, h('details', {}, h('summary', {}, 'Import link with key'), importForm), out);
 }
 
 // ---- Camera profiles (S7, S8, S11) -----------------------------------------------------------------
