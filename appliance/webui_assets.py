@@ -32,7 +32,10 @@ def vendor_roots() -> dict[str, Path]:
 
 
 def resolve(path: str) -> Path | None:
-    """The file a web client path names, or None; never a file outside the allowed roots."""
+    """The file a web client path names, or None; never a file outside the allowed roots, and
+    None for a path with a NUL or another control character (``%00``), which no file has."""
+    if not path.isprintable():
+        return None
     path = path.strip("/")
     head, _, rest = path.partition("/")
     if path in _PAGES or (head in _PAGES and not rest):

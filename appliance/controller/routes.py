@@ -29,7 +29,7 @@ from ..errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from ..http import LAB, MANAGER, PUBLIC, access, json_response, read_body
 from .cloud_client import CloudClient
 from .cloud_sync import CAMERA_USER_SYNC
-from .timesync import CONTROLLER_CLOCKS, server_of
+from .timesync import CONTROLLER_CLOCKS, check_server, server_of
 from .provisioning import ProfileSettings, WifiCredential, effective_networks
 
 routes = web.RouteTableDef()
@@ -58,18 +58,22 @@ class Login:
 
 @dataclass(frozen=True)
 class NetworkSettings:
-    ipv4: str = "dhcp"
+    ipv4: str = field(default="dhcp", metadata={"max_len": 64})
     dns: list[str] = field(default_factory=list, metadata={"max_items": 4})
-    proxy: str | None = None
+    proxy: str | None = field(default=None, metadata={"max_len": 2048})
 
 
 @dataclass(frozen=True)
 class SystemSettings:
     """Settings > System: date and time (S1) and network (S3: cloud extensions need them)."""
 
-    time_zone: str = "UTC"
-    ntp_server: str | None = None
+    time_zone: str = field(default="UTC", metadata={"max_len": 64})
+    ntp_server: str | None = field(default=None, metadata={"max_len": 260})
     network: NetworkSettings = field(default_factory=NetworkSettings)
+
+    def __post_init__(self):
+        if self.ntp_server:
+            check_server(self.ntp_server)  # refused before it is saved
 
 
 @dataclass(frozen=True)
