@@ -49,7 +49,10 @@ def resolve(path: str) -> Path | None:
         root, rel = _webui_root() / head, rest
     else:
         return None
-    target = (root / rel).resolve()
-    if not target.is_file() or root.resolve() not in target.parents:
+    try:
+        target = (root / rel).resolve()
+        if not target.is_file() or root.resolve() not in target.parents:
+            return None
+    except OSError:  # a name longer than the file system allows, a loop of links
         return None
     return target
