@@ -338,11 +338,14 @@ class HubProbe:
 
     async def _exchange(self, payload: str | bytes) -> list | None:
         ws = self.camera.ws
-        if isinstance(payload, bytes):
-            await ws.send_bytes(payload)
-        else:
-            await ws.send_str(payload)
-        await ws.send_str(SYNC)
+        try:
+            if isinstance(payload, bytes):
+                await ws.send_bytes(payload)
+            else:
+                await ws.send_str(payload)
+            await ws.send_str(SYNC)
+        except (aiohttp.ClientConnectionResetError, ConnectionResetError):
+            return None
         replies = []
         while True:
             msg = await ws.receive(timeout=10)
