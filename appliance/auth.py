@@ -61,7 +61,8 @@ def new_token(prefix: str) -> str:
 
 
 def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    # "replace": a header or cookie may carry bytes that are not UTF-8; such a token matches nothing
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,19 @@ async def test_a_non_ascii_lab_token_is_401(appliance):
         assert envelope_of(status, body, 401)["code"] == "unauthenticated"
 
 
+async def test_non_ascii_tokens_and_cookies_of_every_kind_are_401(appliance, demo_lab):
+    system = demo_lab.systems[0]
+    cloud_system = "/api/cloud/systems/sys_0000000000000000/camera-users"
+    for prefix, method, path in [("bws", "GET", "/api/cloud/me"), ("bwm", "GET", f"/controller/{system.id}/api"),
+                                 ("bwsys", "PUT", cloud_system), ("bwlab", "GET", "/api/lab/status")]:
+        for tail in ("\u00e9".encode(), b"\xff\xfe", b"\xed\xa0\x80"):
+            for header in (b"Authorization: Bearer ", b"Cookie: bwl_session=", b"Cookie: bwm_session=",
+                           b"Cookie: bwlab_lab="):
+                head = f"{method} {path} HTTP/1.1\r\n".encode() + header + prefix.encode() + b"_" + tail
+                status, _, body = await raw_request(appliance, head)
+                assert envelope_of(status, body, 401)["code"] == "unauthenticated", (prefix, header, tail)
+
+
 async def test_nul_and_control_characters_in_static_paths_are_404(appliance):
     for path in ("/js/%00.js", "/live/%00", "/css/app.css%00.png", "/vendor/leaflet/%00/x.js", "/js/%0a"):
         status, _, body = await raw_request(appliance, f"GET {path} HTTP/1.1")
