@@ -10,6 +10,7 @@ priority (S8), camera users, cameras, docks, "Allow troubleshooting mode" (T1), 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from dataclasses import dataclass, field
 from typing import Literal
@@ -31,6 +32,8 @@ from .cloud_client import CloudClient
 from .cloud_sync import CAMERA_USER_SYNC
 from .timesync import CONTROLLER_CLOCKS, check_server, server_of
 from .provisioning import ProfileSettings, WifiCredential, effective_networks
+
+log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 
@@ -235,8 +238,27 @@ async def _save_connection(request: web.Request, connection: dict) -> None:
     )
 
 
+def stored_settings(system) -> SystemSettings:
+    """A system's saved settings. A value no check accepts now (saved before the check existed)
+    is dropped with a warning rather than failing every page that reads the settings."""
+    data = json.loads(system["settings"])
+    try:
+        return schema.from_mapping(SystemSettings, data)
+    except schema.SchemaError as exc:
+        log.warning("system %s: a saved setting is ignored: %s", system["id"], exc)
+        return schema.from_mapping(SystemSettings, {k: v for k, v in data.items() if _valid_setting(k, v)})
+
+
+def _valid_setting(key: str, value) -> bool:
+    try:
+        schema.from_mapping(SystemSettings, {key: value})
+    except schema.SchemaError:
+        return False
+    return True
+
+
 async def _settings(request: web.Request) -> SystemSettings:
-    return schema.from_mapping(SystemSettings, json.loads((await _system(request))["settings"]))
+    return stored_settings(await _system(request))
 
 
 def _public_connection(connection: dict) -> dict:
@@ -356,7 +378,7 @@ async def overview(request: web.Request) -> web.Response:
     connection = json.loads(system["connection"])
     return json_response({
         "id": system["id"], "name": system["name"],
-        "settings": json.loads(system["settings"]),
+        "settings": schema.as_json(stored_settings(system)),
         "connection": _public_connection(connection),
         "allow_troubleshooting": bool(system["allow_troubleshooting"]),
         "device_ca_fingerprint": pki.fingerprint_sha256(system["device_ca_cert_pem"]),
@@ -1027,7 +1049,7 @@ async def _provisioning(request: web.Request, system, serial: str, cert: str, no
     ctx = _ctx(request)
     camera = await ctx.controller_db.fetchone("SELECT * FROM ctl_cameras WHERE serial = ?", (serial,))
     connection = json.loads(system["connection"])
-    settings = schema.from_mapping(SystemSettings, json.loads(system["settings"]))
+    settings = stored_settings(system)
     key = await ctx.controller_db.fetchone("SELECT public_key, fingerprint FROM ctl_keys WHERE system_id = ? AND active = 1",
                                 (system["id"],))
     user = await ctx.controller_db.fetchone("SELECT * FROM ctl_camera_users WHERE id = ?", (user_id,)) if user_id else None

@@ -182,6 +182,19 @@ async def test_a_300_character_ntp_server_is_refused_before_it_is_saved(applianc
     saved = await manager.put(api + "/settings", {"ntp_server": "pool.ntp.org:123"})
     assert saved["ntp_server"] == "pool.ntp.org:123"
 
+    # Saved before the check existed (written here straight into the database): the Manager
+    # still answers, without it, and the controller's clock keeps syncing (lab time).
+    with sqlite3.connect(appliance.data_dir / "controller.sqlite3") as db:
+        db.execute("UPDATE ctl_systems SET settings = ? WHERE id = ?",
+                   (json.dumps({**before, "ntp_server": "n" * 300}), system_id))
+    db.close()
+    shown = await manager.get(api)
+    assert shown["settings"]["ntp_server"] is None and shown["settings"]["time_zone"] == before["time_zone"]
+    async with appliance.lab() as lab:
+        await lab.post("/api/lab/time/travel", {"seconds": 60})  # every controller syncs at once
+        assert (await lab.get("/healthz"))["status"] == "ok"
+    assert (await manager.get(api))["settings"]["ntp_server"] is None
+
 
 async def _serve_failing_app(caplog) -> tuple[web.AppRunner, int]:
     from appliance.http import error_middleware, setup_security_headers
