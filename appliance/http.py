@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from typing import Any, Awaitable, Callable, TypeVar
 
 from aiohttp import web
@@ -17,7 +18,7 @@ from aiohttp import web
 from bwlab.schema import SchemaError, from_mapping
 from bwlab.wire import jsontext
 
-from .errors import BwlabError, InvalidInput, PayloadTooLarge
+from .errors import BwlabError, InvalidInput, PayloadTooLarge, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    """The one error envelope: ``{"error": {"code", "message"}}`` with its status."""
+    """The error envelope ``{"error": {"code", "message"}}`` for a failure that is no ``BwlabError``."""
     response = json_response({"error": {"code": code, "message": message}}, status=status)
     response.headers.update(headers or {})
     return response
@@ -123,15 +124,16 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except BwlabError as exc:
         return json_response(exc.as_dict(), status=exc.status)
     except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        if exc.content_type == "application/json":
+        if exc.status < 400 or exc.content_type == "application/json":
             raise
         retry = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
         return error_response(exc.status, _HTTP_CODES.get(exc.status, "http_error"), exc.reason, retry)
     except ConnectionResetError:  # the client went away: nobody to answer
         raise
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
+            busy = ServiceUnavailable("the database is busy; try again in a moment")
+            return error_response(busy.status, busy.code, busy.message, {"Retry-After": "1"})
         log.exception("unexpected error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "the appliance failed on this request; the lab log says why")
 

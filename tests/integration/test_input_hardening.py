@@ -202,9 +202,13 @@ async def _serve_failing_app(caplog) -> tuple[web.AppRunner, int]:
     async def broken(request):
         raise RuntimeError("internal detail: /srv/secret.key")
 
+    async def busy(request):
+        raise sqlite3.OperationalError("database is locked")
+
     app = web.Application(middlewares=[error_middleware])
     setup_security_headers(app)
     app.router.add_get("/broken", broken)
+    app.router.add_get("/busy", busy)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -212,7 +216,7 @@ async def _serve_failing_app(caplog) -> tuple[web.AppRunner, int]:
     return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
 
-async def test_an_internal_failure_is_a_500_without_internals_and_is_logged(caplog):
+async def test_an_internal_failure_is_a_500_without_internals_and_is_logged_and_a_busy_database_a_503(caplog):
     runner, port = await _serve_failing_app(caplog)
     try:
         with caplog.at_level(logging.ERROR, logger="appliance.http"):
@@ -224,6 +228,10 @@ async def test_an_internal_failure_is_a_500_without_internals_and_is_logged(capl
         assert b"Traceback" not in body and b"secret" not in body and b"RuntimeError" not in body
         assert headers["X-Content-Type-Options"] == "nosniff" and "aiohttp" not in headers.get("Server", "")
         assert any(rec.exc_info and "secret.key" in str(rec.exc_info[1]) for rec in caplog.records), caplog.text
+        # A database that stays locked beyond its busy timeout: 503 and when to try again.
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/busy") as r:
+            assert envelope_of(r.status, await r.read(), 503)["code"] == "unavailable"
+            assert r.headers["Retry-After"] == "1"
     finally:
         await runner.cleanup()
 
