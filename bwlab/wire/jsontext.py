@@ -19,8 +19,9 @@ from typing import Any
 MAX_DEPTH = 32
 """Nesting levels of objects and arrays accepted; bwlab's deepest schema uses fewer than ten."""
 
-_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKETS = re.compile(rb"[\[\]{}]")
+# A string (closed, or running to the end of the text: never retried from inside, so the scan is
+# linear whatever the text) or a bracket.
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*+(?:"|\\?\Z)|[\[\]{}]', re.DOTALL)
 
 
 class JSONTextError(ValueError):
@@ -34,11 +35,12 @@ class JSONTextError(ValueError):
 def _depth(raw: bytes) -> int:
     """The deepest nesting of objects and arrays, brackets inside strings not counted."""
     depth = deepest = 0
-    for match in _BRACKETS.finditer(_STRINGS.sub(b'""', raw)):
-        if match.group() in (b"[", b"{"):
+    for match in _TOKENS.finditer(raw):
+        token = match.group()
+        if token in (b"[", b"{"):
             depth += 1
             deepest = max(deepest, depth)
-        else:
+        elif token in (b"]", b"}"):
             depth -= 1
     return deepest
 
