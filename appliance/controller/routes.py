@@ -21,6 +21,7 @@ from bwlab import schema
 from bwlab.models import MODELS
 from bwlab.regions import REGIONS
 from bwlab.wire import envelope
+from bwlab.wire.identifiers import SERIAL
 
 from .. import pki
 from ..auth import MANAGER_COOKIE, hash_password, new_token, set_cookie, token_hash, verify_password
@@ -160,7 +161,7 @@ class AssistantNetwork:
 
 @dataclass(frozen=True)
 class NewCamera:
-    serial: str = field(metadata={"max_len": 32, "nonempty": True})
+    serial: str = field(metadata=SERIAL)  # the pattern the device hub accepts in a hello
     model: str = field(metadata={"choices": tuple(MODELS)})
     camera_user: str | None = None
     self_assign: bool = False
@@ -169,8 +170,6 @@ class NewCamera:
     apn: str | None = field(default=None, metadata={"max_len": 100})
 
     def __post_init__(self):
-        if not self.serial.replace("-", "").isalnum():
-            raise ValueError("serial must be letters and digits")
         if self.camera_user is not None and self.self_assign:
             raise ValueError("a camera is either assigned to a camera user or self-assigned, not both")
 
