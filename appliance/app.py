@@ -184,12 +184,18 @@ async def serve(config: ApplianceConfig, clock: LabClock | None = None, *, ready
     """Run the appliance over HTTPS until ``stop`` is set (or forever)."""
     app = create_app(config, clock)
     runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    ctx = app[APPLIANCE]
-    ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ssl_ctx.load_cert_chain(ctx.tls.server_cert_path, ctx.tls.server_key_path)
-    site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_ctx, reuse_address=True)
-    await site.start()
+    try:
+        await runner.setup()
+        ctx = app[APPLIANCE]
+        ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ssl_ctx.load_cert_chain(ctx.tls.server_cert_path, ctx.tls.server_key_path)
+        site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_ctx, reuse_address=True)
+        await site.start()
+    except BaseException:
+        # Stop what had started (the databases' threads, background tasks): a failed start-up
+        # ends with its error instead of a process that hangs without listening.
+        await runner.cleanup()
+        raise
     log.info("appliance listening on %s (lab CA %s)", config.url, ctx.tls.ca_cert_path)
     zeroconf = None
     if config.zeroconf:

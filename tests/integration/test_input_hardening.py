@@ -27,6 +27,7 @@ import ssl
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp import web
 
 from bwlab.wire import chunk as wire_chunk
@@ -449,3 +450,22 @@ async def test_bad_rows_stored_before_the_checks_do_not_stop_a_restart(tmp_path,
     assert set(moved) == {"huge-start", "nan-end", "trk-bad"}, moved
     assert "started_at" in moved["huge-start"] and "NaN" in moved["nan-end"] and "upload_key" in moved["trk-bad"]
     assert sum("quarantined" in r.getMessage() for r in caplog.records) == 3, caplog.text
+
+
+async def test_a_start_up_that_fails_ends_with_its_error_instead_of_hanging(tmp_path):
+    """A failure part-way through start-up (here the lab NTP port is taken) used to leave the
+    databases' threads running, so the process hung without listening; now what had started is
+    stopped and the error comes out (the autouse fixture checks that no thread is left)."""
+    import socket
+
+    from appliance.app import serve
+    from appliance.context import ApplianceConfig
+    from tests.conftest import free_port
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = free_port()
+        config = ApplianceConfig(data_dir=tmp_path / "data", host="127.0.0.1", port=port, zeroconf=False,
+                                 ntp_port=taken.getsockname()[1], public_url=f"https://127.0.0.1:{port}")
+        with pytest.raises(OSError):
+            await asyncio.wait_for(serve(config), 20)
