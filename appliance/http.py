@@ -81,8 +81,7 @@ async def read_json(request: web.Request, max_size: int = MAX_JSON_BODY) -> Any:
     try:
         return jsontext.loads(raw)
     except jsontext.JSONTextError as exc:
-        raise InvalidInput(f"request body is {exc}" if str(exc).startswith("not valid JSON")
-                           else f"request body is not valid JSON: {exc}", code=exc.code) from None
+        raise InvalidInput(f"request body is not valid JSON: {exc}", code=exc.code) from None
 
 
 async def read_body(request: web.Request, cls: type[T]) -> T:

@@ -82,9 +82,7 @@ def loads(text: str | bytes | bytearray, *, max_depth: int = MAX_DEPTH) -> Any:
         value = json.loads(raw, parse_constant=_constant, parse_float=_float)
     except JSONTextError:
         raise
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise JSONTextError(f"not valid JSON: {exc}") from None
-    except (RecursionError, ValueError) as exc:  # ints of more than 4300 digits, nesting the scan missed
-        raise JSONTextError(f"not valid JSON: {exc}") from None
+    except (RecursionError, ValueError) as exc:  # syntax, not UTF-8, ints of more than 4300 digits
+        raise JSONTextError(str(exc)) from None
     _check_strings(value)
     return value
