@@ -79,7 +79,8 @@ def loads(text: str | bytes | bytearray, *, max_depth: int = MAX_DEPTH) -> Any:
     if _depth(raw) > max_depth:
         raise JSONTextError(f"JSON nested deeper than {max_depth} levels")
     try:
-        value = json.loads(raw, parse_constant=_constant, parse_float=_float)
+        # UTF-8 only (RFC 8259 §8.1): no guessing UTF-16/32 from the first bytes as json.loads would
+        value = json.loads(raw.decode("utf-8"), parse_constant=_constant, parse_float=_float)
     except JSONTextError:
         raise
     except (RecursionError, ValueError) as exc:  # syntax, not UTF-8, ints of more than 4300 digits

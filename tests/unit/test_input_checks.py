@@ -25,7 +25,7 @@ from bwlab.wire import messages as m
     "[" * 33 + "]" * 33, '{"a":' * 40 + "1" + "}" * 40, "[" * 5000 + "]" * 5000,
     '"\\ud800"', '{"\\udfff": 1}', '["ok", "x\\ud83d"]',
     "NaN", "[Infinity]", '{"a": -Infinity}', "1e400", "-1e999",
-    b"\xff\xfe", "", "{", '{"a": 1', "1" * 5000,
+    b"\xff\xfe", "", "{", '{"a": 1', "1" * 5000, '{"a": 1}'.encode("utf-16"), '[1]'.encode("utf-32-le"),
 ])
 def test_the_loader_refuses_what_cannot_be_stored_or_computed(text):
     with pytest.raises(jsontext.JSONTextError) as exc:
