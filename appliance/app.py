@@ -13,6 +13,7 @@ import base64
 import functools
 import hashlib
 import logging
+import math
 import re
 import secrets
 import socket
@@ -59,6 +60,19 @@ def _lab_token(data_dir: Path) -> str:
     return token
 
 
+def _stored_offset(value) -> float:
+    """The lab clock's saved offset; a value no travel could have made is ignored, with a warning
+    (a restart never depends on a stored row being valid)."""
+    try:
+        offset = float(value)
+    except (TypeError, ValueError):
+        offset = math.nan
+    if not (math.isfinite(offset) and offset >= 0):  # lab time only travels forward
+        log.warning("the saved lab clock offset %r is ignored", value)
+        return 0.0
+    return offset
+
+
 def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Application:
     clock = clock or LabClock()
     app = web.Application(
@@ -72,7 +86,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
         controller_db = await Database.open(config.data_dir / "controller.sqlite3", "appliance.migrations.controller")
         row = await db.fetchone("SELECT value FROM lab_state WHERE key = 'clock_offset'")
         if row is not None:
-            clock.set_offset(max(clock.offset, float(row["value"])))
+            clock.set_offset(max(clock.offset, _stored_offset(row["value"])))
         tls = ensure_lab_tls(config.data_dir, clock.now(), [h.name for h in SERVICE_HOSTS])  # T5 names too
         app[APPLIANCE] = Appliance(
             config=config, clock=clock, db=db, controller_db=controller_db, tls=tls, lab_token=_lab_token(config.data_dir),
