@@ -400,7 +400,7 @@ async def test_bad_rows_stored_before_the_checks_do_not_stop_a_restart(tmp_path,
     """``started_at: 1e308`` once hung the restart in the SOC outbox's catch-up; an ``ended_at``
     NaN (stored by SQLite as NULL beside an end reason) left a stream live for ever. Both rows,
     and a location track with an unreadable key, are quarantined and logged; a saved lab clock
-    offset of NaN is ignored; the appliance starts and serves."""
+    offset of infinity is ignored; the appliance starts and serves."""
     data = tmp_path / "data"
     handle, stop, task = await start_appliance(data)
     try:
@@ -430,7 +430,7 @@ async def test_bad_rows_stored_before_the_checks_do_not_stop_a_restart(tmp_path,
                    "region, wrapped_key, upload_key, started_at, created_lab_at) VALUES ('trk-bad', ?, 's', 'CAM1', "
                    "'u', 'U', 'always', 'eu', '{}', 'not hex', ?, ?)", (org_id, now - 60, now - 60))
         assert db.execute("SELECT ended_at FROM streams WHERE id = 'nan-end'").fetchone() == (None,)
-        db.execute("INSERT OR REPLACE INTO lab_state (key, value) VALUES ('clock_offset', 'nan')")
+        db.execute("INSERT OR REPLACE INTO lab_state (key, value) VALUES ('clock_offset', 'inf')")
     db.close()
 
     with caplog.at_level(logging.WARNING, logger="appliance.quarantine"):
@@ -438,7 +438,7 @@ async def test_bad_rows_stored_before_the_checks_do_not_stop_a_restart(tmp_path,
         try:
             async with handle.lab() as lab:
                 assert (await lab.get("/healthz"))["status"] == "ok"
-                assert (await lab.get("/api/lab/time"))["offset"] == 0  # the saved NaN offset is ignored
+                assert (await lab.get("/api/lab/time"))["offset"] == 0  # the saved infinite offset is ignored
             async with handle.session() as s:
                 await s.sign_in_cloud("q@quarantine.test", "correct-horse-battery-7")
                 listed = {st["id"] for st in (await s.get(f"/api/cloud/orgs/{org_id}/streams"))["streams"]}
