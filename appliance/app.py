@@ -9,7 +9,12 @@ the web client (``/``), ``/healthz``, Prometheus ``/metrics`` and the lab CA cer
 from __future__ import annotations
 
 import asyncio
+import base64
+import functools
+import hashlib
 import logging
+import math
+import re
 import secrets
 import socket
 import ssl
@@ -35,7 +40,7 @@ from .controller.routes import routes as controller_routes
 from .controller.cloud_sync import setup_camera_user_sync, sync_middleware
 from .controller.timesync import setup_controller_time
 from .db import Database
-from .http import PUBLIC, access, error_middleware, json_response, security_headers_middleware
+from .http import PUBLIC, access, content_security_policy, error_middleware, json_response, setup_security_headers
 from .hub.routes import setup_hub
 from .lab.dns import setup_dns
 from .lab.routes import setup_lab
@@ -56,11 +61,23 @@ def _lab_token(data_dir: Path) -> str:
     return token
 
 
+def _stored_offset(value) -> float:
+    """The lab clock's saved offset; a value no travel could have made is ignored, with a warning
+    (a restart never depends on a stored row being valid)."""
+    try:
+        offset = float(value)
+    except (TypeError, ValueError):
+        offset = math.nan
+    if not (math.isfinite(offset) and offset >= 0):  # lab time only travels forward
+        log.warning("the saved lab clock offset %r is ignored", value)
+        return 0.0
+    return offset
+
+
 def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Application:
     clock = clock or LabClock()
     app = web.Application(
-        middlewares=[error_middleware, security_headers_middleware, cross_site_middleware, session_cookie_middleware,
-                     access_middleware],
+        middlewares=[error_middleware, cross_site_middleware, session_cookie_middleware, access_middleware],
         client_max_size=config.max_chunk + 64 * 1024,
     )
 
@@ -70,7 +87,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
         controller_db = await Database.open(config.data_dir / "controller.sqlite3", "appliance.migrations.controller")
         row = await db.fetchone("SELECT value FROM lab_state WHERE key = 'clock_offset'")
         if row is not None:
-            clock.set_offset(max(clock.offset, float(row["value"])))
+            clock.set_offset(max(clock.offset, _stored_offset(row["value"])))
         tls = ensure_lab_tls(config.data_dir, clock.now(), [h.name for h in SERVICE_HOSTS])  # T5 names too
         app[APPLIANCE] = Appliance(
             config=config, clock=clock, db=db, controller_db=controller_db, tls=tls, lab_token=_lab_token(config.data_dir),
@@ -81,6 +98,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
         await controller_db.close()
 
     app.cleanup_ctx.append(appliance_ctx)
+    setup_security_headers(app)
     setup_routes(app)
     setup_hub(app)
     setup_soc(app)  # after the hub: observes its streams (S12)
@@ -149,6 +167,17 @@ async def lab_ca(request: web.Request) -> web.Response:
 
 _CONTENT_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml",
                   ".png": "image/png", ".json": "application/json", ".map": "application/json"}
+_FRAMED_BY_ANYONE = frozenset({"live.html", "map.html"})
+"""Live's pages: a web VMS on another site frames them (S9, docs/decisions.md "Sessions");
+the Manager and the lab panel are framed only by this origin."""
+_INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=32)
+def _inline_script_hashes(path: Path, mtime_ns: int) -> tuple[str, ...]:
+    """The CSP hashes of a page's inline scripts (the map page has one)."""
+    return tuple(base64.b64encode(hashlib.sha256(m.group(1)).digest()).decode()
+                 for m in _INLINE_SCRIPT.finditer(path.read_bytes()))
 
 
 @access(PUBLIC)
@@ -159,8 +188,11 @@ async def webui_file(request: web.Request) -> web.StreamResponse:
     path = request.match_info.get("path", "")
     target = resolve(path)
     if target is None:
-        raise web.HTTPNotFound(reason=f"no web client file {path!r}")
-    return web.FileResponse(target, headers={"Content-Type": _CONTENT_TYPES.get(target.suffix, "application/octet-stream")})
+        raise web.HTTPNotFound(reason="no such web client file")
+    hashes = _inline_script_hashes(target, target.stat().st_mtime_ns) if target.suffix == ".html" else ()
+    csp = content_security_policy("*" if target.name in _FRAMED_BY_ANYONE else "'self'", hashes)
+    return web.FileResponse(target, headers={"Content-Type": _CONTENT_TYPES.get(target.suffix, "application/octet-stream"),
+                                             "Content-Security-Policy": csp})
 
 
 async def serve(config: ApplianceConfig, clock: LabClock | None = None, *, ready: asyncio.Event | None = None,
@@ -168,14 +200,16 @@ async def serve(config: ApplianceConfig, clock: LabClock | None = None, *, ready
     """Run the appliance over HTTPS until ``stop`` is set (or forever)."""
     app = create_app(config, clock)
     runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    ctx = app[APPLIANCE]
-    ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ssl_ctx.load_cert_chain(ctx.tls.server_cert_path, ctx.tls.server_key_path)
-    site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_ctx, reuse_address=True)
     try:
+        await runner.setup()
+        ctx = app[APPLIANCE]
+        ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ssl_ctx.load_cert_chain(ctx.tls.server_cert_path, ctx.tls.server_key_path)
+        site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_ctx, reuse_address=True)
         await site.start()
-    except OSError:  # the port is taken: release what startup opened (database threads, NTP) and say so
+    except BaseException:
+        # Stop what had started (the databases' threads, background tasks): a failed start-up
+        # ends with its error instead of a process that hangs without listening.
         await runner.cleanup()
         raise
     log.info("appliance listening on %s (lab CA %s)", config.url, ctx.tls.ca_cert_path)

@@ -61,7 +61,8 @@ def new_token(prefix: str) -> str:
 
 
 def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    # "replace": a header or cookie may carry bytes that are not UTF-8; such a token matches nothing
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,8 @@ async def system_of(request: web.Request) -> tuple[SystemPrincipal | None, bool]
 def is_lab(request: web.Request) -> bool:
     expected = request.config_dict[APPLIANCE].lab_token
     for token in _candidates(request, "bwlab", LAB_COOKIE):
-        if secrets.compare_digest(token, expected):
+        # bytes: compare_digest refuses str with non-ASCII characters (a header may hold any)
+        if secrets.compare_digest(token.encode("utf-8", "replace"), expected.encode()):
             return True
     return False
 

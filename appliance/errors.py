@@ -64,6 +64,13 @@ class Conflict(BwlabError):
     code = "conflict"
 
 
+class ServiceUnavailable(BwlabError):
+    """The appliance cannot serve the request now (its database is busy); try again shortly."""
+
+    status = 503
+    code = "unavailable"
+
+
 class DeviceRefused(BwlabError):
     """The device hub refuses a camera (expired or foreign certificate, bad proof)."""
 

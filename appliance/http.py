@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from typing import Any, Awaitable, Callable, TypeVar
 
 from aiohttp import web
 
 from bwlab.schema import SchemaError, from_mapping
+from bwlab.wire import jsontext
 
-from .errors import BwlabError, InvalidInput, PayloadTooLarge
+from .errors import BwlabError, InvalidInput, PayloadTooLarge, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -54,19 +56,32 @@ def json_response(data: Any, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, separators=(",", ":")))
 
 
-async def read_json(request: web.Request, max_size: int = MAX_JSON_BODY) -> Any:
-    """The request's JSON body, with size and syntax checked."""
+async def read_body_bytes(request: web.Request, max_size: int = MAX_JSON_BODY) -> bytes:
+    """The whole request body, however it is framed (Content-Length or chunked, in one write or
+    many), refused with 413 as soon as it is known to be larger than ``max_size``."""
     if request.content_length is not None and request.content_length > max_size:
         raise PayloadTooLarge(f"request body is {request.content_length} bytes; at most {max_size} are accepted")
-    raw = await request.content.read(max_size + 1)
-    if len(raw) > max_size:
-        raise PayloadTooLarge(f"request body is larger than {max_size} bytes")
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        part = await request.content.read(max_size + 1 - size)
+        if not part:
+            return b"".join(parts)
+        size += len(part)
+        if size > max_size:
+            raise PayloadTooLarge(f"request body is larger than {max_size} bytes")
+        parts.append(part)
+
+
+async def read_json(request: web.Request, max_size: int = MAX_JSON_BODY) -> Any:
+    """The request's JSON body, with size and syntax checked (``bwlab.wire.jsontext``)."""
+    raw = await read_body_bytes(request, max_size)
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"request body is not valid JSON: {exc}", code="malformed_json") from None
+        return jsontext.loads(raw)
+    except jsontext.JSONTextError as exc:
+        raise InvalidInput(f"request body is not valid JSON: {exc}", code=exc.code) from None
 
 
 async def read_body(request: web.Request, cls: type[T]) -> T:
@@ -85,28 +100,77 @@ def parse(cls: type[T], data: Any, path: str = "") -> T:
         raise InvalidInput(str(exc), path=exc.path) from None
 
 
+_HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 408: "request_timeout", 413: "payload_too_large",
+               415: "unsupported_media_type", 422: "invalid_input", 429: "too_many_requests"}
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    """The error envelope ``{"error": {"code", "message"}}`` for a failure that is no ``BwlabError``."""
+    response = json_response({"error": {"code": code, "message": message}}, status=status)
+    response.headers.update(headers or {})
+    return response
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure leaves as the error envelope: a ``BwlabError`` with its 4xx/5xx, an aiohttp
+    HTTP error with its status, and anything unexpected as a 500 that names no internals (the
+    traceback goes to the log only). Client input never gets this far: it is refused as a
+    ``BwlabError`` before anything is changed."""
     try:
         return await handler(request)
     except BwlabError as exc:
         return json_response(exc.as_dict(), status=exc.status)
     except web.HTTPException as exc:
-        if exc.status >= 400 and exc.content_type != "application/json":
-            code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
-                exc.status, "http_error"
-            )
-            return json_response({"error": {"code": code, "message": exc.reason}}, status=exc.status)
+        if exc.status < 400 or exc.content_type == "application/json":
+            raise
+        retry = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
+        return error_response(exc.status, _HTTP_CODES.get(exc.status, "http_error"), exc.reason, retry)
+    except ConnectionResetError:  # the client went away: nobody to answer
         raise
+    except Exception as exc:
+        if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
+            busy = ServiceUnavailable("the database is busy; try again in a moment")
+            return error_response(busy.status, busy.code, busy.message, {"Retry-After": "1"})
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "the appliance failed on this request; the lab log says why")
 
 
-@web.middleware
-async def security_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+def content_security_policy(frame_ancestors: str, script_hashes: tuple[str, ...] = ()) -> str:
+    """The web client's policy: everything from this origin, media and workers from blob: URLs
+    (MSE), map tiles from an https tile server (S11), inline styles (Leaflet positions its
+    panes with them); ``frame_ancestors`` says who may frame the page."""
+    scripts = " ".join(("'self'", *(f"'sha256-{h}'" for h in script_hashes)))
+    return ("default-src 'self'; "
+            f"script-src {scripts}; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; "
+            "media-src 'self' blob:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; "
+            f"base-uri 'self'; form-action 'self'; frame-ancestors {frame_ancestors}")
+
+
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+"""Responses that are not pages (JSON, certificates, metrics) load nothing and are framed by nobody."""
+
+SERVER_NAME = "bwlab"
+HSTS = "max-age=31536000"
+
+
+async def _security_headers(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """Headers on every response, whatever produced it (handlers, static files, errors, the
+    WebSocket handshake): set when the response is prepared. A page may set its own
+    Content-Security-Policy (``webui_file`` does, to let a web VMS frame Live, S9)."""
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Cache-Control", "no-store")
+    headers.setdefault("Content-Security-Policy", API_CSP)
+    if request.secure:
+        headers.setdefault("Strict-Transport-Security", HSTS)
+    headers["Server"] = SERVER_NAME  # not aiohttp's name and version
+
+
+def setup_security_headers(app: web.Application) -> None:
     """Headers for a web client that must also work inside VMS embedded browsers and frames (S9):
-    nothing here forbids framing by the VMS (see ``auth.py`` for the cookie and the cross-site
-    guard that make framing safe)."""
-    response = await handler(request)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
+    nothing here forbids framing Live by a VMS on another site (see ``auth.py`` for the cookie
+    and the cross-site guard that make framing safe)."""
+    app.on_response_prepare.append(_security_headers)

@@ -32,7 +32,10 @@ def vendor_roots() -> dict[str, Path]:
 
 
 def resolve(path: str) -> Path | None:
-    """The file a web client path names, or None; never a file outside the allowed roots."""
+    """The file a web client path names, or None; never a file outside the allowed roots, and
+    None for a path with a NUL or another control character (``%00``), which no file has."""
+    if not path.isprintable():
+        return None
     path = path.strip("/")
     head, _, rest = path.partition("/")
     if path in _PAGES or (head in _PAGES and not rest):
@@ -46,7 +49,10 @@ def resolve(path: str) -> Path | None:
         root, rel = _webui_root() / head, rest
     else:
         return None
-    target = (root / rel).resolve()
-    if not target.is_file() or root.resolve() not in target.parents:
+    try:
+        target = (root / rel).resolve()
+        if not target.is_file() or root.resolve() not in target.parents:
+            return None
+    except OSError:  # a name longer than the file system allows, a loop of links
         return None
     return target

@@ -3,12 +3,16 @@
 Request bodies, WebSocket payloads and scenario files all pass through ``from_mapping``: unknown
 keys are rejected, every value is checked against the dataclass field's type, and the error
 names the path of the bad key (``profiles[1].remote_activation``) and what was expected.
-Field metadata may add constraints: ``field(metadata={"min": 0, "max": 10, "max_len": 64})``.
+Field metadata may add constraints: ``field(metadata={"min": 0, "max": 10, "max_len": 64})``,
+``"pattern"`` (a regular expression the whole string must match). Whatever the metadata, a number
+must be finite and an integer must fit SQLite's 64 bits: nothing loaded here fails to store.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import types
 import typing
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
@@ -133,13 +137,22 @@ def _convert(tp: Any, value: Any, path: str, meta: typing.Mapping[str, Any]) -> 
             raise SchemaError(path, f"a string of at most {meta['max_len']} characters")
         if meta.get("nonempty") and not value.strip():
             raise SchemaError(path, "a non-empty string", value)
+        if "pattern" in meta and re.fullmatch(meta["pattern"], value) is None:
+            raise SchemaError(path, f"a string matching {meta['pattern']}", value)
         if "choices" in meta and value not in meta["choices"]:
             raise SchemaError(path, "one of " + ", ".join(map(repr, meta["choices"])), value)
         return value
     raise TypeError(f"schema type {tp!r} at {path} is not supported")
 
 
+_INT64 = 2**63
+
+
 def _check_range(value: float, path: str, meta: typing.Mapping[str, Any]) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SchemaError(path, "a finite number", value)
+    if isinstance(value, int) and not -_INT64 <= value < _INT64:
+        raise SchemaError(path, "an integer that fits in 64 bits", value)
     if "min" in meta and value < meta["min"]:
         raise SchemaError(path, f"a value ≥ {meta['min']}", value)
     if "max" in meta and value > meta["max"]:

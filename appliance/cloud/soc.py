@@ -170,7 +170,10 @@ class SocNotifier:
                                        (webhooks.STREAM_ACKNOWLEDGED, r["acknowledged_at"]),
                                        (webhooks.STREAM_ENDED, r["ended_at"])):
                     if at is not None and at >= since:
-                        added += await self.enqueue(event_type, meta, at, [integration])
+                        try:
+                            added += await self.enqueue(event_type, meta, at, [integration])
+                        except (ValueError, OverflowError) as exc:  # a stored value no payload can carry
+                            log.warning("SOC outbox: %s of stream %s not enqueued: %s", event_type, r["id"], exc)
         return added
 
 

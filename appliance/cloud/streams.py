@@ -259,15 +259,14 @@ async def remote_start(request: web.Request) -> web.Response:
     org_id, user_id = request.match_info["org_id"], request.match_info["user_id"]
     account = request[ACCOUNT_KEY]
     session = registry.by_user(org_id, user_id)
+    if session is None:  # refused before any camera hears of it: nothing is recorded
+        listed = (await synced_camera_users(ctx.db, org_id)).get(user_id)
+        reason = _offline_refusal(listed) if listed else "camera_offline"
+        raise Conflict(_OFFLINE_REASONS[reason], code=reason)
     request_id = secrets.token_hex(8)
     await ctx.db.execute(
         "INSERT INTO remote_starts (id, org_id, user_id, serial, operator, requested_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (request_id, org_id, user_id, session.serial if session else None, account.name, ctx.clock.now()))
-    if session is None:
-        listed = (await synced_camera_users(ctx.db, org_id)).get(user_id)
-        reason = _offline_refusal(listed) if listed else "camera_offline"
-        await ctx.db.execute("UPDATE remote_starts SET ok = 0, reason = ? WHERE id = ?", (reason, request_id))
-        raise Conflict(_OFFLINE_REASONS[reason], code=reason)
+        (request_id, org_id, user_id, session.serial, account.name, ctx.clock.now()))
     future: asyncio.Future = asyncio.get_running_loop().create_future()
     registry.remote_results[request_id] = (session.device, future)
     await session.ws.send_str(m.encode(m.RemoteStart(request_id=request_id, operator=account.name)))

@@ -10,6 +10,7 @@ priority (S8), camera users, cameras, docks, "Allow troubleshooting mode" (T1), 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from dataclasses import dataclass, field
 from typing import Literal
@@ -20,6 +21,7 @@ from bwlab import schema
 from bwlab.models import MODELS
 from bwlab.regions import REGIONS
 from bwlab.wire import authorization, envelope
+from bwlab.wire.identifiers import SERIAL
 
 from .. import pki
 from ..auth import MANAGER_COOKIE, hash_password, new_token, set_cookie, token_hash, verify_password
@@ -29,8 +31,10 @@ from ..errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from ..http import LAB, MANAGER, PUBLIC, access, json_response, read_body
 from .cloud_client import CloudClient
 from .cloud_sync import CAMERA_USER_SYNC
-from .timesync import CONTROLLER_CLOCKS, server_of
+from .timesync import CONTROLLER_CLOCKS, check_server, server_of
 from .provisioning import ProfileSettings, WifiCredential, effective_networks
+
+log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 
@@ -58,23 +62,25 @@ class Login:
 
 @dataclass(frozen=True)
 class NetworkSettings:
-    ipv4: str = "dhcp"
+    ipv4: str = field(default="dhcp", metadata={"max_len": 64})
     dns: list[str] = field(default_factory=list, metadata={"max_items": 4})
-    proxy: str | None = None
+    proxy: str | None = field(default=None, metadata={"max_len": 2048})
 
 
 @dataclass(frozen=True)
 class SystemSettings:
     """Settings > System: date and time (S1) and network (S3: cloud extensions need them)."""
 
-    time_zone: str = "UTC"
-    ntp_server: str | None = None
+    time_zone: str = field(default="UTC", metadata={"max_len": 64})
+    ntp_server: str | None = field(default=None, metadata={"max_len": 260})
     network: NetworkSettings = field(default_factory=NetworkSettings)
     country: str | None = field(default=None, metadata={"max_len": 2})  # where the system is (T2 row 7)
 
     def __post_init__(self):
         if self.country is not None and not (len(self.country) == 2 and self.country.isascii() and self.country.isalpha()):
             raise ValueError(f"country: expected a two-letter ISO 3166 country code (e.g. SE), got {self.country!r}")
+        if self.ntp_server:
+            check_server(self.ntp_server)  # refused before it is saved
 
 
 @dataclass(frozen=True)
@@ -158,7 +164,7 @@ class AssistantNetwork:
 
 @dataclass(frozen=True)
 class NewCamera:
-    serial: str = field(metadata={"max_len": 32, "nonempty": True})
+    serial: str = field(metadata=SERIAL)  # the pattern the device hub accepts in a hello
     model: str = field(metadata={"choices": tuple(MODELS)})
     camera_user: str | None = None
     self_assign: bool = False
@@ -167,8 +173,6 @@ class NewCamera:
     apn: str | None = field(default=None, metadata={"max_len": 100})
 
     def __post_init__(self):
-        if not self.serial.replace("-", "").isalnum():
-            raise ValueError("serial must be letters and digits")
         if self.camera_user is not None and self.self_assign:
             raise ValueError("a camera is either assigned to a camera user or self-assigned, not both")
 
@@ -236,8 +240,27 @@ async def _save_connection(request: web.Request, connection: dict) -> None:
     )
 
 
+def stored_settings(system) -> SystemSettings:
+    """A system's saved settings. A value no check accepts now (saved before the check existed)
+    is dropped with a warning rather than failing every page that reads the settings."""
+    data = json.loads(system["settings"])
+    try:
+        return schema.from_mapping(SystemSettings, data)
+    except schema.SchemaError as exc:
+        log.warning("system %s: a saved setting is ignored: %s", system["id"], exc)
+        return schema.from_mapping(SystemSettings, {k: v for k, v in data.items() if _valid_setting(k, v)})
+
+
+def _valid_setting(key: str, value) -> bool:
+    try:
+        schema.from_mapping(SystemSettings, {key: value})
+    except schema.SchemaError:
+        return False
+    return True
+
+
 async def _settings(request: web.Request) -> SystemSettings:
-    return schema.from_mapping(SystemSettings, json.loads((await _system(request))["settings"]))
+    return stored_settings(await _system(request))
 
 
 def _public_connection(connection: dict) -> dict:
@@ -357,7 +380,7 @@ async def overview(request: web.Request) -> web.Response:
     connection = json.loads(system["connection"])
     return json_response({
         "id": system["id"], "name": system["name"],
-        "settings": json.loads(system["settings"]),
+        "settings": schema.as_json(stored_settings(system)),
         "connection": _public_connection(connection),
         "allow_troubleshooting": bool(system["allow_troubleshooting"]),
         "device_ca_fingerprint": pki.fingerprint_sha256(system["device_ca_cert_pem"]),
@@ -1064,7 +1087,7 @@ async def _provisioning(request: web.Request, system, serial: str, cert: str, no
     camera = await ctx.controller_db.fetchone("SELECT * FROM ctl_cameras WHERE system_id = ? AND serial = ?",
                                               (system["id"], serial))
     connection = json.loads(system["connection"])
-    settings = schema.from_mapping(SystemSettings, json.loads(system["settings"]))
+    settings = stored_settings(system)
     key = await ctx.controller_db.fetchone("SELECT public_key, fingerprint FROM ctl_keys WHERE system_id = ? AND active = 1",
                                 (system["id"],))
     user = await ctx.controller_db.fetchone("SELECT * FROM ctl_camera_users WHERE id = ?", (user_id,)) if user_id else None

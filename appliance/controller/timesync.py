@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,7 +67,7 @@ class ControllerClocks:
         status.server = f"{host}:{port}"
         try:
             stats = await asyncio.to_thread(_query, host, port)
-        except (ntplib.NTPException, OSError) as exc:
+        except (ntplib.NTPException, OSError, ValueError) as exc:  # ValueError: a name the resolver refuses
             status.error = f"no answer from {host}:{port} ({type(exc).__name__})"
             return status
         if stats.stratum == 0:
@@ -79,6 +80,9 @@ class ControllerClocks:
         return status
 
 
+_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
 def parse_server(text: str | None) -> tuple[str, int] | None:
     """``host`` or ``host:port`` (port 123 by default); None for none."""
     if not text:
@@ -87,6 +91,16 @@ def parse_server(text: str | None) -> tuple[str, int] | None:
     if sep and port.isdigit():
         return host, int(port)
     return text, 123
+
+
+def check_server(text: str) -> None:
+    """ValueError unless ``text`` is ``host`` or ``host:port`` with a DNS name or an IPv4 address
+    and a port 1–65535: what the Manager stores is what a sync can ask."""
+    host, port = parse_server(text) or ("", 0)
+    if not 1 <= port <= 65535:
+        raise ValueError("ntp_server: the port must be 1 to 65535")
+    if len(host) > 253 or not all(_HOST_LABEL.match(label) for label in host.split(".")):
+        raise ValueError("ntp_server: expected a host name or IPv4 address, optionally with :port")
 
 
 def _query(host: str, port: int) -> ntplib.NTPStats:

@@ -29,6 +29,7 @@ from bwlab.clock import run_every
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import positions as wire_positions
 
+from .. import quarantine
 from ..db import Database
 from .streams import MAX_SEQ_GAP, RETENTION, ChunkRejected, DeviceId, EvidenceStore, StreamHub
 
@@ -176,8 +177,7 @@ class PositionHub:
         top = await self.db.fetchone("SELECT MAX(seq) AS s FROM track_chunks WHERE track_id = ?", (c.stream_id,))
         if c.seq > (top["s"] if top["s"] is not None else -1) + MAX_SEQ_GAP:
             raise ChunkRejected("wrong_sequence", f"seq {c.seq} is too far ahead of the track")
-        path = self.evidence.chunk_path(track.region, track.org_id, c.stream_id, c.seq)
-        await asyncio.to_thread(self.evidence.write, path, frame)
+        await asyncio.to_thread(self.evidence.write_chunk, track.region, track.org_id, c.stream_id, c.seq, frame)
         await self.db.execute(
             "INSERT OR IGNORE INTO track_chunks (track_id, seq, capture_time, size, digest, stored_at) "
             "VALUES (?, ?, ?, ?, ?, ?)", (c.stream_id, c.seq, c.capture_time, len(frame), digest, now))
@@ -201,8 +201,7 @@ class PositionHub:
         if track is None:
             return []
         rows = await self.db.fetchall("SELECT seq FROM track_chunks WHERE track_id = ? ORDER BY seq", (track_id,))
-        return [await asyncio.to_thread(self.evidence.read,
-                                        self.evidence.chunk_path(track.region, track.org_id, track_id, r["seq"]))
+        return [await asyncio.to_thread(self.evidence.read_chunk, track.region, track.org_id, track_id, r["seq"])
                 for r in rows]
 
     # ---------------------------------------------------------------- retention (24 h per position)
@@ -214,8 +213,8 @@ class PositionHub:
         for r in rows:
             track = self._tracks.get(r["track_id"])
             if track is not None:
-                path = self.evidence.chunk_path(track.region, track.org_id, r["track_id"], r["seq"])
-                await asyncio.to_thread(path.unlink, True)
+                await asyncio.to_thread(self.evidence.remove_chunk, track.region, track.org_id, r["track_id"],
+                                        r["seq"])
         await self.db.execute("DELETE FROM track_chunks WHERE stored_at < ?", (cutoff,))
         ended = await self.db.fetchall("SELECT id, org_id, region FROM location_tracks WHERE ended_at < ?", (cutoff,))
         for r in ended:
@@ -322,6 +321,7 @@ async def positions_ctx(app):
     registry = app[HUB]
     assert registry.streams is not None
     hub = PositionHub(ctx.db, registry.streams.evidence, registry.streams)
+    await quarantine.sweep(ctx.db, "location_tracks", ctx.clock.now())  # a bad stored row never stops a restart
     await hub.load()
     registry.positions = hub
     async def retention() -> None:

@@ -107,6 +107,7 @@ async def _streams_ctx(app: web.Application):
     and certificate expiry of connected cameras (D1), every 30 s and at once after time travel."""
     ctx = app[APPLIANCE]
     hub = StreamHub(ctx.db, EvidenceStore(ctx.config.data_dir / "evidence"))
+    await hub.quarantine_bad_rows(ctx.clock.now())  # a bad stored row never stops a restart
     await hub.recover(ctx.clock.now())
     app[HUB].streams = hub
 

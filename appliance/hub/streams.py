@@ -22,6 +22,8 @@ from typing import Awaitable, Callable
 
 from bwlab.wire import chunk as wire_chunk
 
+from .. import quarantine
+from ..datadir import UnsafePath, under
 from ..db import Database
 
 log = logging.getLogger(__name__)
@@ -64,19 +66,23 @@ class _StreamInfo:
 
 
 class EvidenceStore:
-    """Evidence files per region (S17, T5): ``evidence/<region>/<org>/<stream>/<seq>.bwc``."""
+    """Evidence files per region (S17, T5): ``evidence/<region>/<org>/<stream>/<seq>.bwc``.
+
+    Every path is built with ``datadir.under`` inside the method that writes, reads or deletes
+    (these run in a worker thread), so no name can lead outside the evidence directory."""
 
     def __init__(self, root: Path):
         self.root = root
 
     def stream_dir(self, region: str, org_id: str, stream_id: str) -> Path:
-        return self.root / region / org_id / stream_id
+        return under(self.root, region, org_id, stream_id)
 
     def chunk_path(self, region: str, org_id: str, stream_id: str, seq: int) -> Path:
-        return self.stream_dir(region, org_id, stream_id) / f"{seq:012d}.bwc"
+        return under(self.root, region, org_id, stream_id, f"{seq:012d}.bwc")
 
-    def write(self, path: Path, frame: bytes) -> None:
+    def write_chunk(self, region: str, org_id: str, stream_id: str, seq: int, frame: bytes) -> None:
         """Write durably: temp file, fsync, rename, fsync of the directory."""
+        path = self.chunk_path(region, org_id, stream_id, seq)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -92,8 +98,11 @@ class EvidenceStore:
         finally:
             os.close(dfd)
 
-    def read(self, path: Path) -> bytes:
-        return path.read_bytes()
+    def read_chunk(self, region: str, org_id: str, stream_id: str, seq: int) -> bytes:
+        return self.chunk_path(region, org_id, stream_id, seq).read_bytes()
+
+    def remove_chunk(self, region: str, org_id: str, stream_id: str, seq: int) -> None:
+        self.chunk_path(region, org_id, stream_id, seq).unlink(missing_ok=True)
 
     def remove_stream(self, region: str, org_id: str, stream_id: str) -> None:
         shutil.rmtree(self.stream_dir(region, org_id, stream_id), ignore_errors=True)
@@ -255,9 +264,10 @@ class StreamHub:
             raise ChunkRejected("wrong_sequence", f"seq {c.seq} is after the stream's last chunk {info.last_seq}")
         if c.seq > info.top + MAX_SEQ_GAP:
             raise ChunkRejected("wrong_sequence", f"seq {c.seq} is too far ahead of the stream")
-        row = {"region": info.region, "org_id": info.org_id}
-        path = self.evidence.chunk_path(row["region"], row["org_id"], c.stream_id, c.seq)
-        await asyncio.to_thread(self.evidence.write, path, frame)
+        try:
+            await asyncio.to_thread(self.evidence.write_chunk, info.region, info.org_id, c.stream_id, c.seq, frame)
+        except UnsafePath as exc:  # a stored row older than the wire's identifier check
+            raise ChunkRejected("invalid_stream", exc.message) from None
         await self.db.execute_grouped(
             "INSERT OR IGNORE INTO chunks (stream_id, seq, kind, capture_time, duration, keyframe, size, digest, stored_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -294,8 +304,8 @@ class StreamHub:
             "SELECT seq FROM chunks WHERE stream_id = ? AND seq > ? ORDER BY seq LIMIT ?", (stream_id, after_seq, limit))
         frames = []
         for row in rows:
-            path = self.evidence.chunk_path(r["region"], r["org_id"], stream_id, row["seq"])
-            frames.append(await asyncio.to_thread(self.evidence.read, path))
+            frames.append(await asyncio.to_thread(self.evidence.read_chunk, r["region"], r["org_id"], stream_id,
+                                                  row["seq"]))
         return frames
 
     def subscribe(self, stream_id: str) -> tuple[asyncio.Queue, list[bytes]] | None:
@@ -337,14 +347,31 @@ class StreamHub:
     # ---------------------------------------------------------------- retention (D8)
 
     async def purge(self, now: float) -> int:
-        """Delete recordings that ended more than 24 hours (lab time) ago."""
+        """Delete recordings that ended more than 24 hours (lab time) ago, and the evidence of
+        rows quarantined as long ago (their end time could not be trusted)."""
         rows = await self.db.fetchall(
-            "SELECT id, org_id, region FROM streams WHERE ended_at IS NOT NULL AND ended_at < ?", (now - RETENTION,))
+            "SELECT * FROM streams WHERE ended_at IS NOT NULL AND ended_at < ?", (now - RETENTION,))
+        purged = 0
         for r in rows:
-            await asyncio.to_thread(self.evidence.remove_stream, r["region"], r["org_id"], r["id"])
+            try:
+                await asyncio.to_thread(self.evidence.remove_stream, r["region"], r["org_id"], r["id"])
+            except UnsafePath as exc:
+                await quarantine.move_aside(self.db, "streams", r, f"evidence path refused: {exc.message}", now)
+                continue
             await self.db.execute("DELETE FROM streams WHERE id = ?", (r["id"],))
             self._info_cache.pop(r["id"], None)
-        return len(rows)
+            purged += 1
+        for q in await quarantine.expired(self.db, now - RETENTION):
+            try:
+                await asyncio.to_thread(self.evidence.remove_stream, q.get("region"), q.get("org_id"), q.get("id"))
+            except UnsafePath as exc:  # nothing of it can be where a bad name points
+                log.warning("quarantined row %s: evidence left alone: %s", q["quarantine_id"], exc.message)
+            await quarantine.forget(self.db, q["quarantine_id"])
+        return purged
+
+    async def quarantine_bad_rows(self, now: float) -> int:
+        """At start-up: move aside stream rows no check would accept now (issue 10)."""
+        return await quarantine.sweep(self.db, "streams", now)
 
     async def end_not_resumed(self, stream_id: str) -> None:
         """End a live stream its camera does not go on with (it restarted, or the appliance did
@@ -373,15 +400,21 @@ class StreamHub:
 
     async def recover(self, now: float) -> None:
         """After a restart, streams that had not ended are live again (their cameras will resend);
-        those not resumed within ``RESUME_GRACE`` are ended by ``end_unresumed``."""
+        those not resumed within ``RESUME_GRACE`` are ended by ``end_unresumed``. A stream whose
+        evidence cannot be read back is live without its cached frames."""
         rows = await self.db.fetchall("SELECT id, org_id, region FROM streams WHERE ended_at IS NULL")
         for r in rows:
             self.recovered[r["id"]] = now
             live = LiveStream(r["id"], r["org_id"], r["region"], await self.metadata(r["id"]))
-            frames = await self.chunk_frames(r["id"], -1, 100_000)
-            for frame in frames[-400:] if len(frames) > 400 else frames:
-                c = wire_chunk.decode(frame)
-                live.add(c, frame)
+            try:
+                frames = await self.chunk_frames(r["id"], -1, 100_000)
+                for frame in frames[-400:] if len(frames) > 400 else frames:
+                    c = wire_chunk.decode(frame)
+                    live.add(c, frame)
+            except (OSError, ValueError, UnsafePath) as exc:
+                log.warning("stream %s: its evidence cannot be read back (%s); live without cached frames", r["id"], exc)
+                live = LiveStream(r["id"], r["org_id"], r["region"], live.meta)
+                frames = []
             if frames and live.init is None:
                 live.init = frames[0]
             self.live[r["id"]] = live

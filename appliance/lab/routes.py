@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from bwlab import schema
+from bwlab.wire import jsontext
 
 from ..auth import LAB_COOKIE, set_cookie
 from ..context import APPLIANCE
@@ -250,9 +251,9 @@ async def fleet_socket(request: web.Request) -> web.WebSocketResponse:
             if msg.type != WSMsgType.TEXT:
                 continue
             try:
-                data = json.loads(msg.data)
+                data = jsontext.loads(msg.data)
                 kind = data.get("type")
-            except (ValueError, AttributeError):
+            except (jsontext.JSONTextError, AttributeError):
                 continue
             if kind == "register":
                 for serial in data.get("serials", [])[:1000]:

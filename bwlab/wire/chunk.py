@@ -31,6 +31,8 @@ import hmac
 import struct
 from dataclasses import dataclass
 
+from .identifiers import MAX_SEQ, is_id
+
 MAGIC = b"BWC1"
 _HEAD = struct.Struct(">4sBBHQqI")
 HEADER_SIZE = _HEAD.size
@@ -111,6 +113,10 @@ def decode(frame: bytes, max_size: int | None = None) -> Chunk:
         stream_id = frame[HEADER_SIZE:end].decode("ascii")
     except UnicodeDecodeError:
         raise ChunkError("stream id is not ASCII", "bad_chunk") from None
+    if seq > MAX_SEQ:
+        raise ChunkError(f"seq {seq} is larger than {MAX_SEQ}", "bad_chunk")
+    if not is_id(stream_id):
+        raise ChunkError("stream id must be letters, digits, '_' and '-' (identifiers.ID_PATTERN)", "bad_chunk")
     return Chunk(stream_id=stream_id, kind=kind, seq=seq, capture_time=capture_us / 1_000_000,
                  duration=duration_us / 1_000_000, keyframe=bool(flags & FLAG_KEYFRAME),
                  payload=bytes(frame[end:-UPLOAD_TAG_SIZE]))

@@ -19,6 +19,9 @@ from typing import Any, Literal
 
 from bwlab.schema import SchemaError, as_json, from_mapping
 
+from . import jsontext
+from .identifiers import ID, SEQ, SERIAL, TIMESTAMP
+
 PROTOCOL = "bwlab-hub-v1"
 CHALLENGE_PREFIX = PROTOCOL.encode()
 MAX_TEXT_FRAME = 64 * 1024
@@ -33,7 +36,7 @@ class Challenge:
 
 @dataclass(frozen=True)
 class Hello:
-    serial: str = field(metadata={"max_len": 32})
+    serial: str = field(metadata=SERIAL)
     certificate: str = field(metadata={"max_len": 8192})
     signature: str = field(metadata={"max_len": 512})  # base64url DER ECDSA
     firmware: str = field(default="bwlab-stub", metadata={"max_len": 64})
@@ -108,9 +111,9 @@ def decode(text: str | bytes, allowed: tuple[type, ...] | None = None) -> Any:
     if len(text) > MAX_TEXT_FRAME:
         raise ProtocolError(f"text frame of {len(text)} bytes is larger than {MAX_TEXT_FRAME}", "frame_too_large")
     try:
-        data = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProtocolError(f"frame is not JSON: {exc}", "malformed_json") from None
+        data = jsontext.loads(text)
+    except jsontext.JSONTextError as exc:
+        raise ProtocolError(f"frame is not JSON bwlab accepts: {exc}", exc.code) from None
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise ProtocolError("frame must be an object with a string 'type'")
     cls = MESSAGES.get(data["type"])
@@ -131,15 +134,15 @@ class StreamStart:
     """camera → hub: open a stream. The camera names it (the content key is bound to the id),
     and sends the content key wrapped for the system key (envelope.wrap_content_key)."""
 
-    stream_id: str = field(metadata={"max_len": 64, "nonempty": True})
+    stream_id: str = field(metadata=ID)
     reason: Literal["record", "function", "remote"]
     wrapped_key: dict[str, Any]
     mime: str = field(metadata={"max_len": 200})
-    started_at: float  # camera clock
+    started_at: float = field(metadata=TIMESTAMP)  # camera clock
     user_id: str = field(metadata={"max_len": 64})
     user_name: str = field(metadata={"max_len": 120})
     upload_key: str = field(metadata={"max_len": 64})  # base64url, 32 bytes: keys the chunks' upload tags
-    request_id: str | None = field(default=None, metadata={"max_len": 64})
+    request_id: str | None = field(default=None, metadata=ID)
     resume: bool = False
     type: Literal["stream_start"] = "stream_start"
 
@@ -166,10 +169,10 @@ class StreamRefused:
 class StreamStop:
     """camera → hub: the stream ended (D5 long press, docked, certificate expired)."""
 
-    stream_id: str | None = field(metadata={"max_len": 64})
+    stream_id: str | None = field(metadata=ID)
     reason: str = field(metadata={"max_len": 64})
-    last_seq: int | None = None
-    ended_at: float | None = None
+    last_seq: int | None = field(default=None, metadata=SEQ)
+    ended_at: float | None = field(default=None, metadata=TIMESTAMP)
     type: Literal["stream_stop"] = "stream_stop"
 
 
@@ -210,7 +213,7 @@ class RemoteStart:
 class RemoteStartResult:
     """camera → hub: whether the camera honours the remote start, and why not (D4, S7)."""
 
-    request_id: str = field(metadata={"max_len": 64})
+    request_id: str = field(metadata=ID)
     ok: bool
     reason: str | None = field(default=None, metadata={"max_len": 64})
     type: Literal["remote_start_result"] = "remote_start_result"
@@ -234,7 +237,7 @@ class Log:
     level: str = field(metadata={"max_len": 16})
     code: str = field(metadata={"max_len": 64})
     message: str = field(metadata={"max_len": 500})
-    at: float
+    at: float = field(metadata=TIMESTAMP)
     type: Literal["log"] = "log"
 
 

@@ -28,6 +28,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from . import jsontext
+from .identifiers import ID, SEQ, TIMESTAMP
 from .messages import register
 
 POSITION_INTERVAL = 1.0
@@ -56,8 +58,8 @@ def decode_record(plaintext: bytes) -> dict[str, Any]:
     if len(plaintext) > MAX_RECORD:
         raise PositionError(f"position record of {len(plaintext)} bytes is larger than {MAX_RECORD}")
     try:
-        record = json.loads(plaintext)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        record = jsontext.loads(plaintext)
+    except jsontext.JSONTextError as exc:
         raise PositionError(f"position record is not JSON: {exc}") from None
     check_record(record)
     return record
@@ -103,9 +105,9 @@ class TrackStart:
     """camera → hub: open a location track (S11 reporting without a live stream). Like
     ``stream_start``: the camera names it and sends its content key wrapped for the system key."""
 
-    track_id: str = field(metadata={"max_len": 64, "nonempty": True})
+    track_id: str = field(metadata=ID)
     wrapped_key: dict[str, Any]
-    started_at: float  # camera clock
+    started_at: float = field(metadata=TIMESTAMP)  # camera clock
     user_id: str = field(metadata={"max_len": 64})
     user_name: str = field(metadata={"max_len": 120})
     upload_key: str = field(metadata={"max_len": 64})  # base64url, 32 bytes
@@ -135,8 +137,8 @@ class TrackRefused:
 class TrackStop:
     """camera → hub: reporting stopped (docked, recording ended, a stream took over)."""
 
-    track_id: str = field(metadata={"max_len": 64})
+    track_id: str = field(metadata=ID)
     reason: str = field(metadata={"max_len": 64})
-    last_seq: int | None = None
-    ended_at: float | None = None
+    last_seq: int | None = field(default=None, metadata=SEQ)
+    ended_at: float | None = field(default=None, metadata=TIMESTAMP)
     type: Literal["track_stop"] = "track_stop"
