@@ -165,7 +165,6 @@ class Camera:
     docked: bool = True
     imei: str | None = None
     sim_pin: str | None = None
-    apn: str | None = None
     route: str | None = None  # the name of a [[routes]] table the camera user walks (L1)
     route_offset_s: float = field(default=0.0, metadata={"min": 0})  # start this far into the route
     gps_fix: bool = True  # whether the GPS has a fix at the start (D9)
@@ -196,6 +195,7 @@ class System:
     link_passphrase: str | None = None
     allow_troubleshooting: bool = False
     ntp_server: str | None = None
+    apn: str | None = None  # Settings > Camera > Mobile networks > Show advanced: every LTE camera's APN
     wifi_networks: list[WifiNetwork] = field(default_factory=list)
     profiles: list[Profile] = field(default_factory=list)
     camera_users: list[CameraUser] = field(default_factory=list)

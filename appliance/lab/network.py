@@ -37,7 +37,7 @@ from bwlab.models import MODELS
 
 from ..cloud.routes import licence_valid
 from ..context import APPLIANCE
-from ..controller.cloud_client import CloudClient
+from ..controller.cloud_client import system_client
 from ..errors import BwlabError, Conflict, InvalidInput, NotFound
 from ..http import LAB, access, json_response, read_json
 from . import diagnosis, hostnames, troubleshooting
@@ -289,9 +289,8 @@ async def _system_diagnosis(request: web.Request, system) -> dict[str, Any]:
     state = connection.get("state", "not_installed")
     error = None
     if state in _BEFORE_EXTENSIONS:
-        proxy = (json.loads(system["settings"] or "{}").get("network") or {}).get("proxy")
         try:
-            await CloudClient(ctx.config.url, ctx.tls.ca_pem, proxy=proxy, timeout=3.0).request("GET", "/ping")
+            await system_client(ctx, system["settings"], timeout=3.0).request("GET", "/ping")
         except BwlabError as exc:
             error = exc.message
     telemetry = diagnosis.CameraTelemetry(camera_id=system["id"], model="", now=ctx.clock.now(),
