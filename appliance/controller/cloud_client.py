@@ -18,6 +18,7 @@ cloud extensions cannot be enabled (S3, T2 row 1) and the camera-user sync says 
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import json
 import socket
@@ -72,9 +73,9 @@ class NetworkPath(AbstractResolver):
         try:
             answer = await resolver.resolve(host, "A")
         except dns.resolver.NXDOMAIN:
-            raise OSError(f"the DNS servers {', '.join(self.network.dns)} know no host {host!r}") from None
+            raise OSError(errno.EHOSTUNREACH, f"the DNS servers {', '.join(self.network.dns)} know no host {host!r}") from None
         except (dns.exception.DNSException, OSError) as exc:
-            raise OSError(f"no answer from the DNS servers {', '.join(self.network.dns)} for {host!r} "
+            raise OSError(errno.EHOSTUNREACH, f"no answer from the DNS servers {', '.join(self.network.dns)} for {host!r} "
                           f"({type(exc).__name__})") from None
         return [r.address for r in answer]
 
@@ -83,7 +84,7 @@ class NetworkPath(AbstractResolver):
             return results
         near = [r for r in results if ipaddress.ip_address(r["host"]) in self.interface.network]
         if not near:
-            raise OSError(f"no route to {results[0]['host'] if results else 'the host'}: it is outside the system's "
+            raise OSError(errno.ENETUNREACH, f"no route to {results[0]['host'] if results else 'the host'}: it is outside the system's "
                           f"network {self.interface.network} and no gateway is set")
         return near
 
