@@ -5,12 +5,14 @@
  * AXIS Body Worn Live (the S3 connection flow, end-to-end keys: generate, copy link with key
  * plain or password-protected, import, fingerprints; Allow troubleshooting mode), Camera
  * profiles made and edited (S7 streaming, S8 networks, S11 Location per model with GPS),
- * Settings > Camera Wi-Fi networks (S8), Users (camera users), Cameras (with an LTE camera's
- * SIM status and the alert its last docking raised, T4) and Docks. UI labels follow the manual's English labels (docs/manual-vs-spec.md §2).
+ * Users (camera users), Cameras (click a camera: its IMEI and SIM PIN; an LTE camera's SIM status
+ * and the alert its last docking raised, T4), Docks, and Settings (settings.js: System > Date and
+ * time, Network, Camera > Wi-Fi networks and Mobile networks). UI labels follow the manual's English labels (docs/manual-vs-spec.md §2).
  */
 
 import { api } from '../api.js';
 import { copyText, dateTime, field, h, message, onSubmit, put, showError } from '../dom.js';
+import { settingsView } from './settings.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -180,7 +182,7 @@ function cloudSyncText(sync) {
 /** The controller's clock (S1): its time and its last NTP sync. */
 function timeSyncText(overview) {
   const t = overview.time_sync || {};
-  const now = dateTime(overview.time);
+  const now = overview.local_time || dateTime(overview.time);
   if (t.error) return [now, ' · ', h('span', { class: 'reason' }, t.error)];
   if (t.synced_at) return `${now} · NTP ${t.server}, stratum ${t.stratum}, synced ${dateTime(t.synced_at)}`;
   return now;
@@ -287,22 +289,6 @@ async function profilesView(editId = null, note = null) {
   if (editing) document.getElementById('h-edit-profile').scrollIntoView({ block: 'nearest' });
 }
 
-// ---- Settings > Camera: Wi-Fi networks (S8 option 1) ---------------------------------------------
-
-async function wifiView() {
-  const { wifi_networks: nets } = await call('/wifi-networks');
-  const out = h('div', { class: 'out', 'aria-live': 'polite' });
-  const form = onSubmit(h('form', { class: 'row', 'aria-label': 'Add Wi-Fi network' },
-    field('Name (SSID)', h('input', { name: 'ssid', required: true, maxlength: 32 })),
-    field('Password', h('input', { type: 'password', name: 'password', maxlength: 63, autocomplete: 'new-password' })),
-    h('button', { type: 'submit', class: 'primary' }, 'Add')), out,
-  async (v) => { await call('/wifi-networks', { method: 'POST', body: { ssid: v.ssid, password: v.password } }); await wifiView(); });
-  show('wifi', card('h-wifi', 'Settings > Camera: Wi-Fi networks',
-    table(['Name (SSID)', ''], nets.map((n) => h('tr', {}, h('td', {}, n.ssid), h('td', {}, h('button', { type: 'button', class: 'small', 'aria-label': `Delete ${n.ssid}`,
-      onclick: () => call(`/wifi-networks/${n.id}`, { method: 'DELETE' }).then(wifiView).catch((err) => showError(out, err)) }, 'Delete'))))),
-    form, out));
-}
-
 // ---- Users (camera users; S8 option 2a) ------------------------------------------------------------
 
 async function usersView() {
@@ -344,30 +330,27 @@ async function camerasView(note = null) {
       `Camera ${c.serial} (${c.model}): ${c.sim_alert.message}. Docked ${dateTime(c.sim_alert.at)}; SIM status ${c.sim_status || 'unknown'}. `
       + 'Enter the SIM PIN for the camera below, or replace the SIM card (T4).', 'sim_alert'))) : null,
     table(['Serial', 'Model', 'Camera user', 'Dock', 'Certificate valid until', 'SIM'], cameras.map((c) => h('tr', { dataset: { serial: c.serial } },
-      h('td', { class: 'mono' }, c.serial), h('td', {}, c.model), h('td', {}, c.self_assign ? `self-assigned${c.docked_user_id ? ` (${nameOf(c.docked_user_id)})` : ''}` : nameOf(c.camera_user_id)),
+      h('td', { class: 'mono' }, cameraPage(c, out)), h('td', {}, c.model), h('td', {}, c.self_assign ? `self-assigned${c.docked_user_id ? ` (${nameOf(c.docked_user_id)})` : ''}` : nameOf(c.camera_user_id)),
       h('td', {}, c.docked ? `docked, bay ${c.bay}` : 'out of dock'),
       h('td', { class: c.cert_valid ? '' : 'reason' }, c.cert_not_after ? `${dateTime(c.cert_not_after)}${c.cert_valid ? '' : ' (expired: dock the camera)'}` : '—'),
       h('td', { class: 'sim' }, c.capabilities.lte ? [
         h('div', { class: 'sim-status', dataset: { status: c.sim_status || '' } }, `SIM status: ${c.sim_status || 'not read yet (dock the camera)'}`),
         c.sim_alert ? h('div', { class: 'reason sim-alert' }, `⚠ ${c.sim_alert.message}`) : null,
-        h('small', {}, `IMEI ${c.imei || '—'} · PIN ${c.sim_pin_set ? 'set' : 'not set'}${c.apn ? ` · APN ${c.apn}` : ''}`),
-        simForm(c, out)] : '—')))),
+        h('small', {}, `PIN ${c.sim_pin_set ? 'set' : 'not set'}`)] : '—')))),
     form, out));
 }
 
-/** T4 fixes made in the Manager: the SIM PIN and the APN of an LTE camera (sent when docked). */
-function simForm(camera, out) {
-  return h('details', {}, h('summary', {}, 'SIM PIN and APN'),
-    onSubmit(h('form', { class: 'row', 'aria-label': `SIM of camera ${camera.serial}` },
-      field('SIM PIN', h('input', { name: 'sim_pin', inputmode: 'numeric', pattern: '[0-9]{4,8}', maxlength: 8, autocomplete: 'off' })),
-      field('APN', h('input', { name: 'apn', maxlength: 100, value: camera.apn || '' })),
+/** A camera, clicked: its IMEI (T2 row 4d) and, on LTE models, its SIM PIN (T2 row 4a, T4 row 5),
+ * sent when docked. The APN is the system's: Settings > Camera > Mobile networks. */
+function cameraPage(camera, out) {
+  return h('details', { class: 'camera-page' }, h('summary', { 'aria-label': `Camera ${camera.serial}` }, camera.serial),
+    h('dl', {}, h('dt', {}, 'Model'), h('dd', {}, camera.model), h('dt', {}, 'IMEI'), h('dd', { class: 'mono' }, camera.imei || '—')),
+    camera.capabilities.lte ? onSubmit(h('form', { class: 'row', 'aria-label': `SIM of camera ${camera.serial}` },
+      field('SIM PIN', h('input', { name: 'sim_pin', inputmode: 'numeric', pattern: '[0-9]{4,8}', maxlength: 8, required: true, autocomplete: 'off' })),
       h('button', { type: 'submit' }, 'Save')), out, async (v) => {
-      const body = {};
-      if (v.sim_pin) body.sim_pin = v.sim_pin;
-      if (v.apn) body.apn = v.apn;
-      await call(`/cameras/${camera.serial}`, { method: 'PUT', body });
-      await camerasView(message('ok', `Camera ${camera.serial}: saved; the camera receives it when docked.`));
-    }));
+      await call(`/cameras/${camera.serial}`, { method: 'PUT', body: { sim_pin: v.sim_pin } });
+      await camerasView(message('ok', `Camera ${camera.serial}: SIM PIN saved; the camera receives it when docked.`));
+    }) : null);
 }
 
 async function docksView() {
@@ -384,7 +367,8 @@ async function docksView() {
     h('p', { class: 'hint' }, 'Cameras are put in and taken out of the bays in the Lab panel (the physical world).'), form, out));
 }
 
-const VIEWS = { addon: addonView, profiles: () => profilesView(), wifi: wifiView, users: usersView, cameras: () => camerasView(), docks: docksView };
+const VIEWS = { addon: addonView, profiles: () => profilesView(), users: usersView, cameras: () => camerasView(), docks: docksView,
+  settings: () => settingsView({ call, show, card }) };
 
 nav.addEventListener('click', (event) => {
   const view = VIEWS[event.target.dataset && event.target.dataset.view];
