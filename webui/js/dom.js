@@ -47,13 +47,13 @@ export function field(label, input) {
   return h('div', { class: 'field' }, h('label', { for: id }, label), input);
 }
 
-/** A form's values by input name (checkboxes as booleans). */
+/** A form's values by input name (checkboxes as booleans, radios as the checked one's value). */
 export function values(form) {
   const out = {};
   for (const el of form.elements) {
     if (!el.name) continue;
     if (el.type === 'checkbox') out[el.name] = el.checked;
-    else out[el.name] = el.value;
+    else if (el.type === 'radio') { if (el.checked) out[el.name] = el.value; } else out[el.name] = el.value;
   }
   return out;
 }

@@ -103,7 +103,8 @@ async function cameraScreen({ call, card }, overview, out, again) {
   const apn = overview.settings.mobile_networks.apn;
   const mobileForm = onSubmit(h('form', { 'aria-label': 'Mobile networks' },
     h('p', { class: 'hint' }, 'Cameras with a SIM card (AXIS W120) use the mobile network; the SIM PIN is set per camera in Cameras.'),
-    h('details', { class: 'advanced', open: Boolean(apn) }, h('summary', {}, 'Show advanced'),
+    h('p', { class: 'apn-now' }, apn ? `Access point name: ${apn}` : 'Access point name: supplied by the mobile network.'),
+    h('details', { class: 'advanced' }, h('summary', {}, 'Show advanced'),
       field('APN (access point name)', h('input', { name: 'apn', value: apn || '', maxlength: 100, placeholder: 'as your network provider gives it', autocomplete: 'off' })),
       h('p', { class: 'hint' }, 'Needed when the operator requires an access point name; empty: the network supplies it.')),
     h('button', { type: 'submit', class: 'primary' }, 'Save')), out, async (v) => {
