@@ -88,7 +88,7 @@ CASES = [
     Case("cloud: invite", "admin", "POST", "/api/cloud/orgs/{org}/invitations",
          {"email": "invitee@bad.test", "role": "operator"}, ("role", 1), "email",
          lambda w: w.admin.get(f"/api/cloud/orgs/{w.org_id}/members"),
-         [({"email": "invitee@bad.test", "role": "superuser"}, "role")]),
+         [({"email": "invitee@bad.test", "role": "superuser"}, "role"), ({"email": "invitee", "role": "user"}, "email")]),
     Case("cloud: set role", "admin", "PUT", "/api/cloud/orgs/{org}/members/{operator}", {"role": "user"},
          ("role", True), "role", lambda w: w.admin.get(f"/api/cloud/orgs/{w.org_id}/members")),
     Case("manager: system settings", "manager", "PUT", "{api}/settings",
