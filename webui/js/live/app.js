@@ -3,9 +3,10 @@
  *
  * Flow: the link with key's fragment is read and wiped from the address bar at once; a plain
  * key is imported, a protected one asks for its passphrase; the key stays non-extractable in
- * IndexedDB (keystore.js). Then sign in, pick the organization, and use Streams (Active
- * streams, live over the events WebSocket; camera users with Start stream; groups),
- * Recordings and Settings. No pop-ups and only first-party cookies, so it runs in VMS
+ * IndexedDB (keystore.js). Then sign in (an account invited but not a member yet accepts its
+ * invitation, S10), pick the organization, and use Streams (Active streams, live over the events
+ * WebSocket; camera users with Start stream; groups), Recordings and Settings (for admins also
+ * Users: members, roles and invitations, members.js). No pop-ups and only first-party cookies, so it runs in VMS
  * embedded browsers and iframes (S9).
  */
 
@@ -16,6 +17,7 @@ import { keysArePersistent, listKeys, removeKey, saveKey } from '../keystore.js'
 import { mountMap } from '../map.js';
 import { GroupStore, draggableUser, groupsSection } from './groups.js';
 import { StreamPlayer } from './player.js';
+import { invitationsBlock, usersSection } from './members.js';
 import { licenceBlock, socSection } from './soc.js';
 
 const main = document.getElementById('main');
@@ -142,7 +144,8 @@ async function startSession() {
     renderWho();
     return show('no-org', h('section', { class: 'card narrow' }, h('h2', {}, 'No organization'),
       message('error', `The account ${me.email} is not a member of any organization, so it may not view streams. `
-        + 'Ask an admin of your organization to invite you and give you a role (S10, S14).', 'not_member')));
+        + 'Ask an admin of your organization to invite you and give you a role (S10, S14).', 'not_member'),
+      invitationsBlock(() => startSession())));
   }
   const current = me.organizations.find((o) => o.id === me.org_id);
   if (current) return useOrg(current, false);
@@ -456,10 +459,12 @@ async function settingsView() {
       keysArePersistent() ? null : message('info', `Keys are kept for this page only: ${IN_MEMORY}`, 'keys_in_memory'),
       keysBox, importForm, importOut),
     h('section', { class: 'card', 'aria-labelledby': 'h-licence' }, h('h2', { id: 'h-licence' }, 'Licence'), licenceBox),
+    app.org.role === 'admin' ? usersSection(app.org, app.me) : null,
     app.org.role === 'admin' ? socSection(app.org.id) : null,
     h('section', { class: 'card', 'aria-labelledby': 'h-account' }, h('h2', { id: 'h-account' }, 'Account'),
       h('dl', {}, h('dt', {}, 'Name'), h('dd', {}, app.me.name), h('dt', {}, 'E-mail'), h('dd', {}, app.me.email),
-        h('dt', {}, 'Organization'), h('dd', {}, app.org.name), h('dt', {}, 'Role'), h('dd', {}, app.org.role))));
+        h('dt', {}, 'Organization'), h('dd', {}, app.org.name), h('dt', {}, 'Role'), h('dd', {}, app.org.role)),
+      invitationsBlock(() => startSession())));
   try {
     put(licenceBox, licenceBlock(await api(`/api/cloud/orgs/${app.org.id}/licence`)));
   } catch (err) {
