@@ -14,6 +14,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
 from pathlib import Path
 
 import dns.message
@@ -191,3 +193,32 @@ async def test_t2_4c_apn_from_settings_camera_mobile_networks_reaches_the_modem(
 
 async def _has(codes, code: str) -> bool:
     return code in await codes()
+
+
+async def test_a_database_with_apns_per_camera_keeps_the_first_as_the_systems(tmp_path):
+    """The migration that makes the APN the system's: a system whose cameras had one keeps the
+    first camera's (Settings > Camera > Mobile networks), its other settings stay, and the
+    per-camera column goes; a system without any keeps no APN."""
+    from appliance.db import Database, migrations
+
+    path = tmp_path / "controller.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+        for number, name, sql in migrations("appliance.migrations.controller")[:2]:
+            conn.executescript(sql)
+            conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (number, name))
+        for sid, settings in (("ctl_a", '{"time_zone": "Europe/Paris", "ntp_server": null}'), ("ctl_b", "{}")):
+            conn.execute("INSERT INTO ctl_systems (id, name, admin_password_hash, settings, device_ca_key_pem, "
+                          "device_ca_cert_pem, created_at) VALUES (?, ?, 'x', ?, 'k', 'c', 0)", (sid, sid, settings))
+        conn.executemany("INSERT INTO ctl_cameras (serial, system_id, model, apn, created_at) VALUES (?, ?, 'W120', ?, ?)",
+                         [("CAM2", "ctl_a", "later.apn", 2.0), ("CAM1", "ctl_a", "first.apn", 1.0),
+                          ("CAM3", "ctl_b", None, 1.0)])
+    db = await Database.open(path, "appliance.migrations.controller")
+    try:
+        rows = {r["id"]: json.loads(r["settings"]) for r in await db.fetchall("SELECT id, settings FROM ctl_systems")}
+        assert rows["ctl_a"] == {"time_zone": "Europe/Paris", "ntp_server": None, "mobile_networks": {"apn": "first.apn"}}
+        assert rows["ctl_b"] == {}
+        columns = {r["name"] for r in await db.fetchall("PRAGMA table_info(ctl_cameras)")}
+        assert "apn" not in columns and "sim_pin" in columns
+    finally:
+        await db.close()
