@@ -19,6 +19,7 @@ from aiohttp import web
 from bwlab import schema
 from bwlab.models import MODELS
 from bwlab.regions import REGIONS
+from bwlab.schema import FieldError
 from bwlab.wire import envelope
 
 from .. import pki
@@ -136,6 +137,12 @@ class AssistantNetwork:
     network: WifiCredential | None
 
 
+def _check_sim_pin(pin: str | None) -> None:
+    """Cameras > the camera > SIM PIN (T2 row 4a, T4 row 5): 4 to 8 digits, as a SIM takes."""
+    if pin is not None and not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8):
+        raise FieldError("sim_pin", "a SIM PIN of 4 to 8 digits", pin)
+
+
 @dataclass(frozen=True)
 class NewCamera:
     serial: str = field(metadata={"max_len": 32, "nonempty": True})
@@ -146,6 +153,7 @@ class NewCamera:
     sim_pin: str | None = field(default=None, metadata={"max_len": 8})
 
     def __post_init__(self):
+        _check_sim_pin(self.sim_pin)
         if not self.serial.replace("-", "").isalnum():
             raise ValueError("serial must be letters and digits")
         if self.camera_user is not None and self.self_assign:
@@ -157,6 +165,9 @@ class CameraUpdate:
     camera_user: str | None = None
     self_assign: bool | None = None
     sim_pin: str | None = field(default=None, metadata={"max_len": 8})
+
+    def __post_init__(self):
+        _check_sim_pin(self.sim_pin)
 
 
 @dataclass(frozen=True)
