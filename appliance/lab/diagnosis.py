@@ -348,13 +348,16 @@ TABLE: tuple[Row, ...] = (
         "No wireless network has been assigned to the camera user.",
         "Add a Wi-Fi network and assign it to the camera user (S8): in AXIS Body Worn Manager go to Settings > "
         "Camera > Wi-Fi networks, enter its Name (SSID) and Password and click Add, then go to Camera profiles > "
-        "Wireless connection and select it in the camera user's profile; or add it in AXIS Body Worn Assistant.",
+        "Wireless connection and select it in the camera user's profile; or go to Users and, under the camera "
+        "user's Network, add its Name (SSID) and Password (streaming must be on in the profile); or add it in AXIS "
+        "Body Worn Assistant.",
         _CAMERA, _S_NOWIFI_FR,
         "Aucun réseau sans fil n'a été assigné à l'utilisateur de la caméra.",
         "Cf. la section « Ajouter des réseaux Wi-Fi ».",
         lambda t, s: not on_lte(t) and (t.wifi_networks == 0 or _wifi_failure(t, "no_network_assigned")),
         manager=(ManagerScreen(("Settings", "Camera", "Wi-Fi networks"), ("Name (SSID)", "Password")),
-                 ManagerScreen(("Camera profiles", "Wireless connection"))),
+                 ManagerScreen(("Camera profiles", "Wireless connection")),
+                 ManagerScreen(("Users",), ("Name (SSID)", "Password"), "Network")),
     ),
     Row(
         "T2-3b", "T2", "General", _S_NOWIFI,

@@ -4,7 +4,7 @@ fix names a Manager path, the test clicks the menu entries the fix names (the to
 then Settings' tabs), finds each section it names, clicks what the fix says to click (Show
 advanced, the camera) and finds each field it names, visible. Then the new Settings screens are
 used as a user would: a refused value names its field and changes nothing; the APN saved in
-Settings > Camera > Mobile networks is the system's.
+Settings > Camera > Mobile networks is the system's; a camera user's own network comes first.
 
 covers: L3, T2, T3, T4, S1, S3, S7, S8
 """
@@ -77,13 +77,14 @@ async def test_every_manager_fix_path_leads_to_its_fields(env, context):
             if screen.reveal == "the camera":
                 await page.locator("tr", has_text=LTE_MODEL).locator("summary").first.click()
             elif screen.reveal:
-                await page.get_by_text(screen.reveal, exact=True).click()
+                await page.get_by_text(screen.reveal, exact=True).first.click()
             for name in screen.fields:
                 await expect(_field(page, name), f"{row.code}: {' > '.join(screen.menu)}: {name}").to_be_visible()
             walked.append((row.code, " > ".join(screen.menu)))
     codes = {code for code, _ in walked}
     assert {"T2-1", "T2-2a", "T2-3a", "T2-4a", "T2-4c", "T2-4d", "T2-6", "T3-2b", "T4-3b", "T4-5", "T4-7"} <= codes
     assert ("T2-4c", "Settings > Camera > Mobile networks") in walked
+    assert ("T2-3a", "Users") in walked
 
 
 async def test_the_settings_screens_save_check_and_refuse(env, context):
@@ -131,6 +132,21 @@ async def test_the_settings_screens_save_check_and_refuse(env, context):
     async with env.session() as manager:
         await manager.sign_in_manager(env.system.id, env.system.admin_password)
         assert (await manager.get(api))["settings"]["mobile_networks"] == {"apn": "corp.lab"}
+
+    # Users: a camera user's own Wi-Fi network (S8 option 2a, T2 row 3a), first in the camera's list.
+    await _click_and_render(page, nav.get_by_role("button", name="Users", exact=True))
+    anna = page.locator("tr", has_text="Anna Berg")
+    await anna.get_by_text("Network", exact=True).click()
+    await anna.get_by_label("Name (SSID)").fill("Anna van")
+    await anna.get_by_label("Password").fill("anna-van-pass")
+    await anna.get_by_role("button", name="Add").click()
+    await page.locator('[data-code="user_network_saved"]').wait_for()
+    await expect(page.locator("tr", has_text="Anna Berg").locator(".ssid")).to_have_text("Anna van")
+    async with env.session() as manager:
+        await manager.sign_in_manager(env.system.id, env.system.admin_password)
+        nets = (await manager.get(api + "/camera-users/Anna Berg/networks"))["networks"]
+        assert nets[0]["ssid"] == "Anna van", nets
+    await screenshot(page, "manager-user-network")
 
     # Cameras: click the camera for its IMEI and SIM PIN (T2 rows 4a, 4d).
     await _click_and_render(page, nav.get_by_role("button", name="Cameras", exact=True))

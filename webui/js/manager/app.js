@@ -307,8 +307,26 @@ async function usersView() {
       select.addEventListener('change', () => call(`/camera-users/${u.id}`, { method: 'PUT', body: { profile: select.value } })
         .then(() => put(out, message('ok', `${u.name} now uses the profile ${select.selectedOptions[0].textContent}; the camera learns it when docked.`)))
         .catch((err) => showError(out, err)));
-      return h('tr', {}, h('td', {}, u.name), h('td', {}, select), h('td', {}, u.network ? u.network.ssid : '—'), h('td', {}, u.assistant_network ? u.assistant_network.ssid : '—'));
+      return h('tr', { dataset: { user: u.id } }, h('td', {}, u.name), h('td', {}, select), h('td', {}, userNetwork(u, out)),
+        h('td', {}, u.assistant_network ? u.assistant_network.ssid : '—'));
     })), form, out));
+}
+
+/** S8 option 2a: a Wi-Fi network given to the camera user in the Manager (before the profile's;
+ * the camera user's profile must stream). */
+function userNetwork(user, out) {
+  const done = (text) => usersView().then(() => put(document.querySelector('#main .out'), message('ok', text, 'user_network_saved')));
+  return h('div', {}, h('span', { class: 'ssid' }, user.network ? user.network.ssid : '—'),
+    h('details', {}, h('summary', {}, 'Network'),
+      onSubmit(h('form', { class: 'row', 'aria-label': `Network of ${user.name}` },
+        field('Name (SSID)', h('input', { name: 'ssid', required: true, maxlength: 32 })),
+        field('Password', h('input', { type: 'password', name: 'password', maxlength: 63, autocomplete: 'new-password' })),
+        h('button', { type: 'submit' }, 'Add')), out, async (v) => {
+        await call(`/camera-users/${user.id}`, { method: 'PUT', body: { network: { ssid: v.ssid, password: v.password } } });
+        await done(`${user.name} gets the Wi-Fi network ${v.ssid} first, when the camera is docked (S8).`);
+      }),
+      user.network ? h('button', { type: 'button', class: 'small', onclick: () => call(`/camera-users/${user.id}`, { method: 'PUT', body: { clear_network: true } })
+        .then(() => done(`${user.name}'s own Wi-Fi network is removed.`)).catch((err) => showError(out, err)) }, 'Remove network') : null));
 }
 
 // ---- Cameras and docks --------------------------------------------------------------------------------
