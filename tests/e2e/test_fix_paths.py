@@ -11,6 +11,9 @@ covers: L3, T2, T3, T4, S1, S3, S7, S8
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 import pytest_asyncio
 from e2e_lab import screenshot, start_lab
@@ -100,6 +103,14 @@ async def test_the_settings_screens_save_check_and_refuse(env, context):
     local = await page.locator(".local-time").inner_text()
     assert local.endswith(("+01:00", "+02:00")), local
     await screenshot(page, "manager-settings-date-time")
+    # The Manager shows its dates in the system's time zone, not the browser's (UTC here).
+    await _click_and_render(page, nav.get_by_role("button", name="Add-on services", exact=True))
+    async with env.session() as manager:
+        await manager.sign_in_manager(env.system.id, env.system.admin_password)
+        connected_at = (await manager.get(api))["connection"]["connected_at"]
+    stockholm = datetime.fromtimestamp(connected_at, ZoneInfo("Europe/Stockholm")).strftime("%Y-%m-%d %H:%M:%S")
+    await expect(page.locator("dt:text-is('Connected') + dd")).to_have_text(stockholm)
+    await _click_and_render(page, nav.get_by_role("button", name="Settings", exact=True))
     await page.get_by_label("Time zone", exact=True).fill("Europe/Atlantis")
     await page.get_by_role("button", name="Save").click()
     await expect(page.get_by_text("time_zone: expected an IANA time zone")).to_be_visible()

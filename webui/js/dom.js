@@ -82,9 +82,14 @@ export function time(ts) {
   return new Date(ts * 1000).toLocaleTimeString([], { hour12: false });
 }
 
-export function dateTime(ts) {
+/** `ts` as "YYYY-MM-DD HH:MM:SS", in the browser's time zone or in `timeZone` (an IANA name). */
+export function dateTime(ts, timeZone = undefined) {
   if (ts === null || ts === undefined) return '—';
   const d = new Date(ts * 1000);
+  if (timeZone) {
+    return new Intl.DateTimeFormat('sv-SE', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit',
+      hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }).format(d);
+  }
   return `${d.toISOString().slice(0, 10)} ${d.toLocaleTimeString([], { hour12: false })}`;
 }
 

@@ -17,7 +17,9 @@ import { settingsView } from './settings.js';
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 const who = document.getElementById('who');
-const sys = { id: null, name: null, base: null };
+const sys = { id: null, name: null, base: null, zone: null };
+/** A date and time as the system shows it: in its time zone (Settings > System > Date and time). */
+const when = (ts) => dateTime(ts, sys.zone);
 
 const STEPS = [
   ['not_installed', 'Install (Axis-hosted)'], ['installed', 'Enable cloud extensions'],
@@ -97,6 +99,7 @@ function start() {
 
 async function addonView() {
   const overview = await call('');
+  sys.zone = overview.settings.time_zone;
   const connection = overview.connection;
   const state = connection.state || 'not_installed';
   const index = STEPS.findIndex(([s]) => s === state);
@@ -157,7 +160,7 @@ async function addonView() {
     } });
     body = h('div', {}, h('h3', {}, 'Axis-hosted overview'),
       h('dl', {}, h('dt', {}, 'Organization'), h('dd', {}, connection.org_name), h('dt', {}, 'Storage location'), h('dd', {}, connection.region),
-        h('dt', {}, 'Connected'), h('dd', {}, dateTime(connection.connected_at)), h('dt', {}, 'Licence'), h('dd', {}, 'A 30-day trial started when the system was connected.'),
+        h('dt', {}, 'Connected'), h('dd', {}, when(connection.connected_at)), h('dt', {}, 'Licence'), h('dd', {}, 'A 30-day trial started when the system was connected.'),
         h('dt', {}, 'Camera users in AXIS Body Worn Live'), h('dd', { class: 'cloud-sync' }, cloudSyncText(overview.cloud_sync)),
         h('dt', {}, 'System time'), h('dd', { class: 'time-sync' }, timeSyncText(overview))),
       h('details', {}, h('summary', {}, 'Show more'), h('label', { class: 'check' }, allow, 'Allow troubleshooting mode')));
@@ -175,16 +178,16 @@ function cloudSyncText(sync) {
       `Not sent: ${sync.error}${sync.pending ? ' Trying again.' : ''}`);
   }
   const users = `${sync.camera_users} camera user${sync.camera_users === 1 ? '' : 's'}`;
-  if (sync.synced_at) return `${users} sent ${dateTime(sync.synced_at)}${sync.pending ? ' · a change is on its way' : ''}`;
+  if (sync.synced_at) return `${users} sent ${when(sync.synced_at)}${sync.pending ? ' · a change is on its way' : ''}`;
   return sync.pending ? 'Sending…' : 'Not sent yet.';
 }
 
 /** The controller's clock (S1): its time and its last NTP sync. */
 function timeSyncText(overview) {
   const t = overview.time_sync || {};
-  const now = overview.local_time || dateTime(overview.time);
+  const now = overview.local_time || when(overview.time);
   if (t.error) return [now, ' · ', h('span', { class: 'reason' }, t.error)];
-  if (t.synced_at) return `${now} · NTP ${t.server}, stratum ${t.stratum}, synced ${dateTime(t.synced_at)}`;
+  if (t.synced_at) return `${now} · NTP ${t.server}, stratum ${t.stratum}, synced ${when(t.synced_at)}`;
   return now;
 }
 
@@ -217,7 +220,7 @@ async function keysCard() {
   return card('h-e2e', 'End-to-end encryption',
     keys.length ? table(['Name', 'Fingerprint', 'Origin', 'Active', 'Created'], keys.map((k) => h('tr', {},
       h('td', {}, k.name), h('td', { class: 'mono fingerprint' }, k.fingerprint), h('td', {}, k.origin),
-      h('td', {}, k.active ? 'active' : ''), h('td', {}, dateTime(k.created_at)))))
+      h('td', {}, k.active ? 'active' : ''), h('td', {}, when(k.created_at)))))
       : message('info', 'No key yet: end-to-end encryption is mandatory; generate a key.'),
     generate, menu, linkBox, h('details', {}, h('summary', {}, 'Import link with key'), importForm), out);
 }
@@ -345,12 +348,12 @@ async function camerasView(note = null) {
   async (v) => { await call('/cameras', { method: 'POST', body: { serial: v.serial, model: v.model, ...(v.user ? { camera_user: v.user } : { self_assign: true }) } }); await camerasView(); });
   show('cameras', card('h-cameras', 'Cameras',
     alerts.length ? h('div', { class: 'alerts', 'aria-label': 'Alerts' }, alerts.map((c) => message('error',
-      `Camera ${c.serial} (${c.model}): ${c.sim_alert.message}. Docked ${dateTime(c.sim_alert.at)}; SIM status ${c.sim_status || 'unknown'}. `
+      `Camera ${c.serial} (${c.model}): ${c.sim_alert.message}. Docked ${when(c.sim_alert.at)}; SIM status ${c.sim_status || 'unknown'}. `
       + 'Enter the SIM PIN for the camera below, or replace the SIM card (T4).', 'sim_alert'))) : null,
     table(['Serial', 'Model', 'Camera user', 'Dock', 'Certificate valid until', 'SIM'], cameras.map((c) => h('tr', { dataset: { serial: c.serial } },
       h('td', { class: 'mono' }, cameraPage(c, out)), h('td', {}, c.model), h('td', {}, c.self_assign ? `self-assigned${c.docked_user_id ? ` (${nameOf(c.docked_user_id)})` : ''}` : nameOf(c.camera_user_id)),
       h('td', {}, c.docked ? `docked, bay ${c.bay}` : 'out of dock'),
-      h('td', { class: c.cert_valid ? '' : 'reason' }, c.cert_not_after ? `${dateTime(c.cert_not_after)}${c.cert_valid ? '' : ' (expired: dock the camera)'}` : '—'),
+      h('td', { class: c.cert_valid ? '' : 'reason' }, c.cert_not_after ? `${when(c.cert_not_after)}${c.cert_valid ? '' : ' (expired: dock the camera)'}` : '—'),
       h('td', { class: 'sim' }, c.capabilities.lte ? [
         h('div', { class: 'sim-status', dataset: { status: c.sim_status || '' } }, `SIM status: ${c.sim_status || 'not read yet (dock the camera)'}`),
         c.sim_alert ? h('div', { class: 'reason sim-alert' }, `⚠ ${c.sim_alert.message}`) : null,
@@ -386,7 +389,7 @@ async function docksView() {
 }
 
 const VIEWS = { addon: addonView, profiles: () => profilesView(), users: usersView, cameras: () => camerasView(), docks: docksView,
-  settings: () => settingsView({ call, show, card }) };
+  settings: () => settingsView({ call, show, card, when, setZone: (zone) => { sys.zone = zone; } }) };
 
 nav.addEventListener('click', (event) => {
   const view = VIEWS[event.target.dataset && event.target.dataset.view];

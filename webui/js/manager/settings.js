@@ -11,14 +11,16 @@
  * Each screen saves its own section; the server checks every field and names the bad one.
  */
 
-import { dateTime, field, h, message, onSubmit, put, showError } from '../dom.js';
+import { field, h, message, onSubmit, put, showError } from '../dom.js';
 
 const TABS = [['system', 'System'], ['network', 'Network'], ['camera', 'Camera']];
 
-/** `deps`: { call(path, options), show(view, ...content), card(id, title, ...content) }. */
+/** `deps`: { call(path, options), show(view, ...content), card(id, title, ...content), when(ts): a
+ * date and time in the system's zone, setZone(zone) }. */
 export async function settingsView(deps, tab = 'system', note = null) {
   const { call, show, card } = deps;
   const overview = await call('');
+  deps.setZone(overview.settings.time_zone);
   const out = h('div', { class: 'out', 'aria-live': 'polite' });
   if (note) put(out, note);
   const again = (t, n) => settingsView(deps, t, n);
@@ -32,14 +34,14 @@ export async function settingsView(deps, tab = 'system', note = null) {
 
 // ---- Settings > System > Date and time ------------------------------------------------------------
 
-function clockText(r) {
+function clockText(r, when) {
   const t = r.time_sync || {};
   const sync = t.error ? h('span', { class: 'reason' }, t.error)
-    : (t.synced_at ? `NTP ${t.server}, stratum ${t.stratum}, synced ${dateTime(t.synced_at)}` : 'not synced yet');
+    : (t.synced_at ? `NTP ${t.server}, stratum ${t.stratum}, synced ${when(t.synced_at)}` : 'not synced yet');
   return [h('span', { class: 'local-time' }, r.local_time), ' · ', sync];
 }
 
-async function systemScreen({ call, card }, overview, out, again) {
+async function systemScreen({ call, card, when }, overview, out, again) {
   const s = overview.settings;
   const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
   const form = onSubmit(h('form', { 'aria-label': 'Date and time' },
@@ -53,7 +55,7 @@ async function systemScreen({ call, card }, overview, out, again) {
       `Date and time saved. System time ${r.local_time}${r.time_sync.error ? ` — ${r.time_sync.error}` : ''}.`, 'date_time_saved'));
   });
   return [card('h-date-time', 'Date and time',
-    h('dl', {}, h('dt', {}, 'System time'), h('dd', { class: 'time-sync' }, clockText(overview))), form)];
+    h('dl', {}, h('dt', {}, 'System time'), h('dd', { class: 'time-sync' }, clockText(overview, when))), form)];
 }
 
 // ---- Settings > Network -----------------------------------------------------------------------------
