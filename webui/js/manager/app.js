@@ -349,7 +349,7 @@ async function camerasView(note = null) {
   show('cameras', card('h-cameras', 'Cameras',
     alerts.length ? h('div', { class: 'alerts', 'aria-label': 'Alerts' }, alerts.map((c) => message('error',
       `Camera ${c.serial} (${c.model}): ${c.sim_alert.message}. Docked ${when(c.sim_alert.at)}; SIM status ${c.sim_status || 'unknown'}. `
-      + 'Enter the SIM PIN for the camera below, or replace the SIM card (T4).', 'sim_alert'))) : null,
+      + 'Click the camera below and enter its SIM PIN, or replace the SIM card (T4).', 'sim_alert'))) : null,
     table(['Serial', 'Model', 'Camera user', 'Dock', 'Certificate valid until', 'SIM'], cameras.map((c) => h('tr', { dataset: { serial: c.serial } },
       h('td', { class: 'mono' }, cameraPage(c, out)), h('td', {}, c.model), h('td', {}, c.self_assign ? `self-assigned${c.docked_user_id ? ` (${nameOf(c.docked_user_id)})` : ''}` : nameOf(c.camera_user_id)),
       h('td', {}, c.docked ? `docked, bay ${c.bay}` : 'out of dock'),
