@@ -136,7 +136,7 @@ async def _system(system: System, scenario: Scenario, sessions: dict[str, Sessio
         await mgr.sign_in_manager(system_id, system.admin_password)
         overview = await mgr.get(api)
         await mgr.put(api + "/settings", {**overview["settings"], "ntp_server": system.ntp_server,
-                                                 "country": system.country})
+                                          "country": system.country, "mobile_networks": {"apn": system.apn}})
         await mgr.put(api + "/troubleshooting", {"allow": system.allow_troubleshooting})
         if system.connect and overview["connection"].get("state") != "connected":
             owner = scenario.account(scenario.organization.owner)
@@ -212,5 +212,5 @@ async def _inventory(mgr: Session, lab: Session, api: str, system: System, info:
         if cam.serial.upper() not in cams:
             await mgr.post(api + "/cameras", {
                 "serial": cam.serial, "model": cam.model, "camera_user": cam.camera_user,
-                "self_assign": cam.self_assign, "imei": cam.imei, "sim_pin": cam.sim_pin, "apn": cam.apn,
+                "self_assign": cam.self_assign, "imei": cam.imei, "sim_pin": cam.sim_pin,
             })

@@ -167,7 +167,6 @@ class Camera:
     taken_out: bool = False
     imei: str | None = None
     sim_pin: str | None = None
-    apn: str | None = None
     route: str | None = None  # the name of a [[routes]] table the camera user walks (L1)
     route_offset_s: float = field(default=0.0, metadata={"min": 0})  # start this far into the route
     gps_fix: bool = True  # whether the GPS has a fix at the start (D9)
@@ -199,6 +198,7 @@ class System:
     allow_troubleshooting: bool = False
     ntp_server: str | None = None
     country: str | None = None  # where the system is (Manager Settings > System; T2 row 7)
+    apn: str | None = None  # Settings > Camera > Mobile networks > Show advanced: every LTE camera's APN
     wifi_networks: list[WifiNetwork] = field(default_factory=list)
     profiles: list[Profile] = field(default_factory=list)
     camera_users: list[CameraUser] = field(default_factory=list)
@@ -228,7 +228,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
                                                "(the camera's, or the only one): `change` is profile, wifi_network, "
                                                "camera or settings, `target` the profile name, SSID or serial, and "
                                                "`set` the values (the manual's fixes: a profile's streaming, a Wi-Fi "
-                                               "password, an APN or SIM PIN, the NTP server)"),
+                                               "password, a SIM PIN, the APN, the NTP server)"),
 }
 
 #: What a ``watch`` step's ``expect`` may judge: the reference viewer's report (bwlab/viewer.py).
@@ -244,19 +244,24 @@ WATCH_KEYS = {
 
 @dataclass(frozen=True)
 class CameraChange:
-    """A ``manager`` step's ``set`` for ``change = "camera"``: Manager > Cameras (T4's fixes)."""
+    """A ``manager`` step's ``set`` for ``change = "camera"``: Manager > Cameras > the camera
+    (its camera user, and the SIM PIN of T2 row 4a / T4 row 5)."""
 
     camera_user: str | None = None
     self_assign: bool | None = None
     sim_pin: str | None = field(default=None, metadata={"max_len": 8})
-    apn: str | None = field(default=None, metadata={"max_len": 100})
 
 
 @dataclass(frozen=True)
 class SettingsChange:
-    """A ``manager`` step's ``set`` for ``change = "settings"``: Settings > System (S1)."""
+    """A ``manager`` step's ``set`` for ``change = "settings"``: Settings > System > Date and time
+    (S1, T2 row 6), the system's country (T2 row 7) and Settings > Camera > Mobile networks > Show
+    advanced, the APN (T2 row 4c, T4 row 7)."""
 
     ntp_server: str | None = field(default=None, metadata={"max_len": 253})
+    time_zone: str | None = field(default=None, metadata={"max_len": 64})
+    country: str | None = field(default=None, metadata={"max_len": 2})
+    apn: str | None = field(default=None, metadata={"max_len": 100})
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,15 @@ class SchemaError(ValueError):
         super().__init__(message)
 
 
+class FieldError(ValueError):
+    """Raised by a dataclass's ``__post_init__`` to name the bad field (relative to the dataclass,
+    ``dns[1]``); ``from_mapping`` prefixes it with the dataclass's own path (``network.dns[1]``)."""
+
+    def __init__(self, field: str, expected: str, got: Any = dataclasses.MISSING):
+        self.field, self.expected, self.got = field, expected, got
+        super().__init__(str(SchemaError(field, expected, got)))
+
+
 def _describe(value: Any) -> str:
     if value is None:
         return "null"
@@ -181,6 +190,8 @@ def from_mapping(cls: type[T], data: Any, path: str = "") -> T:
         kwargs[name] = _convert(hints[name], data[name], sub, f.metadata)
     try:
         return cls(**kwargs)
+    except FieldError as exc:
+        raise SchemaError(_join(path, exc.field), exc.expected, exc.got) from None
     except SchemaError:
         raise
     except (ValueError, TypeError) as exc:

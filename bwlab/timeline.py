@@ -309,7 +309,10 @@ class Timeline:
         if step.change == "camera":
             return await mgr.put(api + f"/cameras/{(step.target or step.camera or '').upper()}", values)
         overview = await mgr.get(api)
-        return await mgr.put(api + "/settings", {**overview["settings"], **values})
+        settings = {**overview["settings"], **{k: v for k, v in values.items() if k != "apn"}}
+        if "apn" in values:  # Settings > Camera > Mobile networks > Show advanced
+            settings["mobile_networks"] = {**(settings.get("mobile_networks") or {}), "apn": values["apn"]}
+        return await mgr.put(api + "/settings", settings)
 
     # ---------------------------------------------------------------- expectations
 

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bwlab.regions import REGIONS
 from bwlab.wire import authorization
+from bwlab.schema import FieldError
 
 from .. import pki
 from ..auth import (ACCOUNT_KEY, ROLE_KEY, CLOUD_COOKIE, ROLES, clear_cookie, hash_password, new_token, set_cookie,
@@ -67,6 +68,10 @@ class NewOrganization:
 class NewInvitation:
     email: str = field(metadata={"max_len": 254, "nonempty": True})
     role: str = field(default="operator", metadata={"choices": ROLES})
+
+    def __post_init__(self):
+        if "@" not in self.email.strip()[1:-1]:
+            raise FieldError("email", "the e-mail address of a My Axis account", self.email)
 
 
 @dataclass(frozen=True)
@@ -258,6 +263,17 @@ async def invite(request: web.Request) -> web.Response:
         (inv_id, org_id, email, body.role, request[ACCOUNT_KEY].account_id, ctx.clock.now()),
     )
     return json_response({"id": inv_id, "email": email, "role": body.role}, status=201)
+
+
+@routes.delete("/orgs/{org_id}/invitations/{invitation_id}")
+@access(ORG_ADMIN)
+async def withdraw_invitation(request: web.Request) -> web.Response:
+    """S10: an admin withdraws an invitation not accepted yet."""
+    ctx = request.config_dict[APPLIANCE]
+    if not await ctx.db.execute("DELETE FROM invitations WHERE id = ? AND org_id = ? AND accepted_at IS NULL",
+                                (request.match_info["invitation_id"], request.match_info["org_id"])):
+        raise NotFound("no pending invitation with that id in this organization")
+    return json_response({"withdrawn": request.match_info["invitation_id"]})
 
 
 @routes.get("/invitations")

@@ -29,7 +29,7 @@ from aiohttp import web
 
 from ..context import APPLIANCE
 from ..errors import BwlabError
-from .cloud_client import CloudClient
+from .cloud_client import system_client
 
 log = logging.getLogger(__name__)
 
@@ -143,9 +143,7 @@ class CameraUserSync:
             return True
         users = await camera_user_list(ctx.controller_db, system_id)
         cameras = await camera_list(ctx.controller_db, system_id)
-        proxy = (json.loads(row["settings"]).get("network") or {}).get("proxy")
-        client = CloudClient(ctx.config.url, ctx.tls.ca_pem, proxy=proxy, token=connection["system_token"],
-                             timeout=timeout)
+        client = system_client(ctx, row["settings"], token=connection["system_token"], timeout=timeout)
         try:
             await client.request("PUT", f"/systems/{connection['cloud_system_id']}/camera-users",
                                  {"camera_users": users, "cameras": cameras})

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from aiohttp import web
@@ -20,6 +20,7 @@ from aiohttp import web
 from bwlab import schema
 from bwlab.models import MODELS
 from bwlab.regions import REGIONS
+from bwlab.schema import FieldError
 from bwlab.wire import authorization, envelope
 from bwlab.wire.identifiers import SERIAL
 
@@ -27,11 +28,12 @@ from .. import pki
 from ..auth import MANAGER_COOKIE, hash_password, new_token, set_cookie, token_hash, verify_password
 from ..cloud.routes import new_id
 from ..context import APPLIANCE
-from ..errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from ..errors import BwlabError, Conflict, InvalidInput, NotFound, Unauthenticated
 from ..http import LAB, MANAGER, PUBLIC, access, json_response, read_body
-from .cloud_client import CloudClient
+from .cloud_client import CloudClient, system_client
 from .cloud_sync import CAMERA_USER_SYNC
-from .timesync import CONTROLLER_CLOCKS, check_server, server_of
+from .settings import DateTime, MobileNetworks, NetworkSettings, SystemSettings, local_time
+from .timesync import CONTROLLER_CLOCKS, server_of
 from .provisioning import ProfileSettings, WifiCredential, effective_networks
 
 log = logging.getLogger(__name__)
@@ -58,29 +60,6 @@ class NewSystem:
 @dataclass(frozen=True)
 class Login:
     password: str = field(metadata={"max_len": 256})
-
-
-@dataclass(frozen=True)
-class NetworkSettings:
-    ipv4: str = field(default="dhcp", metadata={"max_len": 64})
-    dns: list[str] = field(default_factory=list, metadata={"max_items": 4})
-    proxy: str | None = field(default=None, metadata={"max_len": 2048})
-
-
-@dataclass(frozen=True)
-class SystemSettings:
-    """Settings > System: date and time (S1) and network (S3: cloud extensions need them)."""
-
-    time_zone: str = field(default="UTC", metadata={"max_len": 64})
-    ntp_server: str | None = field(default=None, metadata={"max_len": 260})
-    network: NetworkSettings = field(default_factory=NetworkSettings)
-    country: str | None = field(default=None, metadata={"max_len": 2})  # where the system is (T2 row 7)
-
-    def __post_init__(self):
-        if self.country is not None and not (len(self.country) == 2 and self.country.isascii() and self.country.isalpha()):
-            raise ValueError(f"country: expected a two-letter ISO 3166 country code (e.g. SE), got {self.country!r}")
-        if self.ntp_server:
-            check_server(self.ntp_server)  # refused before it is saved
 
 
 @dataclass(frozen=True)
@@ -162,6 +141,12 @@ class AssistantNetwork:
     network: WifiCredential | None
 
 
+def _check_sim_pin(pin: str | None) -> None:
+    """Cameras > the camera > SIM PIN (T2 row 4a, T4 row 5): 4 to 8 digits, as a SIM takes."""
+    if pin is not None and not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8):
+        raise FieldError("sim_pin", "a SIM PIN of 4 to 8 digits", pin)
+
+
 @dataclass(frozen=True)
 class NewCamera:
     serial: str = field(metadata=SERIAL)  # the pattern the device hub accepts in a hello
@@ -170,9 +155,9 @@ class NewCamera:
     self_assign: bool = False
     imei: str | None = field(default=None, metadata={"max_len": 20})
     sim_pin: str | None = field(default=None, metadata={"max_len": 8})
-    apn: str | None = field(default=None, metadata={"max_len": 100})
 
     def __post_init__(self):
+        _check_sim_pin(self.sim_pin)
         if self.camera_user is not None and self.self_assign:
             raise ValueError("a camera is either assigned to a camera user or self-assigned, not both")
 
@@ -182,7 +167,9 @@ class CameraUpdate:
     camera_user: str | None = None
     self_assign: bool | None = None
     sim_pin: str | None = field(default=None, metadata={"max_len": 8})
-    apn: str | None = field(default=None, metadata={"max_len": 100})
+
+    def __post_init__(self):
+        _check_sim_pin(self.sim_pin)
 
 
 @dataclass(frozen=True)
@@ -285,9 +272,7 @@ def _require_step(connection: dict, at_least: str) -> None:
 
 
 async def _cloud(request: web.Request, token: str | None = None) -> CloudClient:
-    ctx = _ctx(request)
-    settings = await _settings(request)
-    return CloudClient(ctx.config.url, ctx.tls.ca_pem, proxy=settings.network.proxy, token=token)
+    return system_client(_ctx(request), (await _system(request))["settings"], token=token)
 
 
 async def _profile_row(request: web.Request, ref: str):
@@ -384,24 +369,69 @@ async def overview(request: web.Request) -> web.Response:
         "connection": _public_connection(connection),
         "allow_troubleshooting": bool(system["allow_troubleshooting"]),
         "device_ca_fingerprint": pki.fingerprint_sha256(system["device_ca_cert_pem"]),
-        "time": request.config_dict[CONTROLLER_CLOCKS].now(system["id"]),
-        "time_sync": request.config_dict[CONTROLLER_CLOCKS].describe(system["id"]),
+        **_clock_json(request, system["id"], schema.from_mapping(SystemSettings, json.loads(system["settings"]))),
         "cloud_sync": request.config_dict[CAMERA_USER_SYNC].describe(system["id"]),
     })
+
+
+def _clock_json(request: web.Request, system_id: str, settings: SystemSettings) -> dict:
+    """The controller's clock (S1): its time, the same in its time zone, and its last NTP sync."""
+    clocks = request.config_dict[CONTROLLER_CLOCKS]
+    now = clocks.now(system_id)
+    return {"time": now, "local_time": local_time(now, settings.time_zone), "time_sync": clocks.describe(system_id)}
+
+
+async def _save_settings(request: web.Request, settings: SystemSettings, extra: dict | None = None) -> web.Response:
+    system_id = request.match_info["system_id"]
+    await _ctx(request).controller_db.execute(
+        "UPDATE ctl_systems SET settings = ? WHERE id = ?", (json.dumps(schema.as_json(settings)), system_id)
+    )
+    clocks = request.config_dict[CONTROLLER_CLOCKS]  # S1: a new NTP server is used at once
+    await clocks.sync(system_id, await server_of(request.config_dict, _ctx(request).controller_db, system_id))
+    return json_response({**schema.as_json(settings), **_clock_json(request, system_id, settings), **(extra or {})})
 
 
 @routes.put(API + "/settings")
 @access(MANAGER)
 async def put_settings(request: web.Request) -> web.Response:
-    """Settings > System: date and time, NTP server (S1), network (S3)."""
+    """All of Settings at once: date and time (S1), network (S3), mobile networks (T2 row 4c)."""
     body = await read_body(request, SystemSettings)
-    system_id = request.match_info["system_id"]
-    await _ctx(request).controller_db.execute(
-        "UPDATE ctl_systems SET settings = ? WHERE id = ?", (json.dumps(schema.as_json(body)), system_id)
-    )
-    clocks = request.config_dict[CONTROLLER_CLOCKS]  # S1: a new NTP server is used at once
-    await clocks.sync(system_id, await server_of(request.config_dict, _ctx(request).controller_db, system_id))
-    return json_response({**schema.as_json(body), "time_sync": clocks.describe(system_id)})
+    await _system(request)
+    return await _save_settings(request, body)
+
+
+@routes.put(API + "/settings/date-time")
+@access(MANAGER)
+async def put_date_time(request: web.Request) -> web.Response:
+    """Settings > System > Date and time: time zone and NTP server (S1); the clock syncs at once."""
+    body = await read_body(request, DateTime)
+    settings = replace(await _settings(request), time_zone=body.time_zone, ntp_server=body.ntp_server)
+    return await _save_settings(request, settings)
+
+
+@routes.put(API + "/settings/network")
+@access(MANAGER)
+async def put_network(request: web.Request) -> web.Response:
+    """Settings > Network: IP address, gateway, DNS servers, proxy (S3, T2 row 1). Saved, then
+    tried: the answer says whether the cloud can be reached through them."""
+    body = await read_body(request, NetworkSettings)
+    settings = replace(await _settings(request), network=body)
+    ctx = _ctx(request)
+    try:
+        await CloudClient(ctx.config.url, ctx.tls.ca_pem, network=body, timeout=3.0).request("GET", "/ping")
+        cloud = {"reachable": True, "error": None}
+    except BwlabError as exc:
+        cloud = {"reachable": False, "error": exc.message}
+    return await _save_settings(request, settings, {"cloud": cloud})
+
+
+@routes.put(API + "/settings/mobile-networks")
+@access(MANAGER)
+async def put_mobile_networks(request: web.Request) -> web.Response:
+    """Settings > Camera > Mobile networks (Show advanced: APN; T2 row 4c, T4 row 7): every LTE
+    camera of the system receives it when docked."""
+    body = await read_body(request, MobileNetworks)
+    return await _save_settings(request, replace(await _settings(request), mobile_networks=body))
 
 
 @routes.put(API + "/troubleshooting")
@@ -893,7 +923,7 @@ def _camera_json(row, now: float) -> dict:
     return {
         "serial": row["serial"], "model": row["model"], "capabilities": MODELS[row["model"]].as_dict(),
         "camera_user_id": row["camera_user_id"], "self_assign": bool(row["self_assign"]),
-        "imei": row["imei"], "sim_pin_set": row["sim_pin"] is not None, "apn": row["apn"],
+        "imei": row["imei"], "sim_pin_set": row["sim_pin"] is not None,
         "dock_id": row["dock_id"], "bay": row["bay"], "docked": row["dock_id"] is not None,
         "docked_user_id": row["docked_user_id"], "last_docked_at": row["last_docked_at"],
         "cert_not_after": row["cert_not_after"],
@@ -921,18 +951,17 @@ async def add_camera(request: web.Request) -> web.Response:
     user = await _user_row(request, body.camera_user) if body.camera_user else None
     if body.imei is not None and not body.imei.isdigit():
         raise InvalidInput("imei: expected digits", path="imei")
-    if (body.sim_pin or body.apn) and not MODELS[body.model].lte:
-        key = "sim_pin" if body.sim_pin else "apn"
-        raise InvalidInput(f"{key}: the {body.model} has no LTE modem, so it takes no SIM PIN or APN", path=key)
+    if body.sim_pin and not MODELS[body.model].lte:
+        raise InvalidInput(f"sim_pin: the {body.model} has no LTE modem, so it takes no SIM PIN", path="sim_pin")
     serial = body.serial.upper()
     system_id = request.match_info["system_id"]
     if await ctx.controller_db.fetchone("SELECT 1 FROM ctl_cameras WHERE system_id = ? AND serial = ?",
                                         (system_id, serial)):
         raise Conflict(f"camera {serial} is registered already", code="exists")
     await ctx.controller_db.execute(
-        "INSERT INTO ctl_cameras (serial, system_id, model, imei, sim_pin, apn, camera_user_id, self_assign, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (serial, request.match_info["system_id"], body.model, body.imei, body.sim_pin, body.apn,
+        "INSERT INTO ctl_cameras (serial, system_id, model, imei, sim_pin, camera_user_id, self_assign, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (serial, request.match_info["system_id"], body.model, body.imei, body.sim_pin,
          user["id"] if user else None, int(body.self_assign), ctx.clock.now()))
     row = await _camera_row(request, serial)
     return json_response(_camera_json(row, ctx.clock.now()), status=201)
@@ -949,7 +978,8 @@ async def _camera_row(request: web.Request, serial: str):
 @routes.put(API + "/cameras/{serial}")
 @access(MANAGER)
 async def update_camera(request: web.Request) -> web.Response:
-    """Cameras: assignment, SIM PIN and APN (T4 fixes are made here)."""
+    """Cameras: assignment and SIM PIN (T2 row 4a, T4 row 5 are fixed here; the APN is the
+    system's, Settings > Camera > Mobile networks)."""
     row = await _camera_row(request, request.match_info["serial"])
     body = await read_body(request, CameraUpdate)
     ctx = _ctx(request)
@@ -962,13 +992,12 @@ async def update_camera(request: web.Request) -> web.Response:
         self_assign = body.self_assign
         if self_assign:
             user_id = None
-    if (body.sim_pin or body.apn) and not MODELS[row["model"]].lte:
-        key = "sim_pin" if body.sim_pin else "apn"
-        raise InvalidInput(f"{key}: the {row['model']} has no LTE modem, so it takes no SIM PIN or APN", path=key)
+    if body.sim_pin and not MODELS[row["model"]].lte:
+        raise InvalidInput(f"sim_pin: the {row['model']} has no LTE modem, so it takes no SIM PIN", path="sim_pin")
     await ctx.controller_db.execute(
-        "UPDATE ctl_cameras SET camera_user_id = ?, self_assign = ?, sim_pin = COALESCE(?, sim_pin), "
-        "apn = COALESCE(?, apn) WHERE system_id = ? AND serial = ?",
-        (user_id, int(self_assign), body.sim_pin, body.apn, row["system_id"], row["serial"]))
+        "UPDATE ctl_cameras SET camera_user_id = ?, self_assign = ?, sim_pin = COALESCE(?, sim_pin) "
+        "WHERE system_id = ? AND serial = ?",
+        (user_id, int(self_assign), body.sim_pin, row["system_id"], row["serial"]))
     row = await _camera_row(request, row["serial"])
     return json_response(_camera_json(row, ctx.clock.now()))
 
@@ -1113,8 +1142,10 @@ async def _provisioning(request: web.Request, system, serial: str, cert: str, no
         "wifi_networks": networks,
         "profile": profile,
         "allow_troubleshooting": bool(system["allow_troubleshooting"]) and MODELS[camera["model"]].troubleshooting,
-        "sim": {"pin": camera["sim_pin"], "apn": camera["apn"]} if MODELS[camera["model"]].lte else None,
+        # Cameras: the SIM PIN; Settings > Camera > Mobile networks > Show advanced: the APN (T2 row 4c)
+        "sim": {"pin": camera["sim_pin"], "apn": settings.mobile_networks.apn} if MODELS[camera["model"]].lte else None,
         "time": request.config_dict[CONTROLLER_CLOCKS].now(system["id"]),  # the controller's clock (S1)
+        "time_zone": settings.time_zone,
         "ntp_server": settings.ntp_server,
         "lab_ca": ctx.tls.ca_pem,
     }

@@ -125,6 +125,22 @@ Check = Callable[[CameraTelemetry, DiagnosisSettings], bool]
 
 
 @dataclass(frozen=True)
+class ManagerScreen:
+    """Where a fix text sends the user in AXIS Body Worn Manager: the menu entries in the order the
+    text names them (``Settings``, ``Camera``, ``Mobile networks``), what to click there to show
+    the fields (``Show advanced``, or ``the camera``: a camera of the Cameras list), and the fields
+    the text names. Every one of them is in the fix text, and the Manager has them (a unit test
+    and an end-to-end test in Chromium walk every path)."""
+
+    menu: tuple[str, ...]
+    fields: tuple[str, ...] = ()
+    reveal: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"menu": list(self.menu), "fields": list(self.fields), "reveal": self.reveal}
+
+
+@dataclass(frozen=True)
 class Row:
     """One row of the manual's tables and its rule."""
 
@@ -140,6 +156,7 @@ class Row:
     fix_fr: str
     check: Check
     lab_derived: bool = False
+    manager: tuple[ManagerScreen, ...] = ()  # where the fix is made in AXIS Body Worn Manager
 
     def finding(self) -> Finding:
         return Finding(self.code, self.symptom, self.cause, self.fix, self.spec_id, self.observed)
@@ -157,6 +174,7 @@ class Row:
             "cause_fr": self.cause_fr,
             "fix_fr": self.fix_fr,
             "lab_derived": self.lab_derived,
+            "manager": [m.as_dict() for m in self.manager],
         }
 
 
@@ -256,6 +274,7 @@ _S_NOLTE = "[icon] (the mobile signal) does not appear on the camera screen."
 _S_NOLTE_FR = "[icône] n'apparaît pas à l'écran de la caméra."
 
 _F_PIN = "In AXIS Body Worn Manager go to Cameras, click the camera and enter the correct PIN."
+_M_PIN = (ManagerScreen(("Cameras",), ("PIN",), "the camera"),)
 _F_PIN_FR = "Dans Axis Body Worn Manager, allez à Cameras (Caméras) et cliquez sur la caméra. Saisissez le PIN correct."
 _C_SWAP = "The SIM card was replaced while the camera was on and out of the dock."
 _C_SWAP_FR = "La carte SIM a été remplacée alors que la caméra était allumée et en dehors de la station d'accueil."
@@ -267,6 +286,7 @@ _F_APN = (
     "Add the APN in AXIS Body Worn Manager: 1. Go to Settings > Camera > Mobile networks. 2. Click Show advanced. "
     "3. Enter the access point name your network provider uses."
 )
+_M_APN = (ManagerScreen(("Settings", "Camera", "Mobile networks"), ("access point name",), "Show advanced"),)
 _C_IMEI = "The camera has not been activated by the network provider."
 _C_IMEI_FR = "La caméra n'est pas activée par le fournisseur de réseau."
 _F_IMEI = (
@@ -274,6 +294,7 @@ _F_IMEI = (
     "Identity). 2. Check whether the IMEI is blocked, for example at imeicheck.com. 3. If the IMEI is blocked, "
     "ask the operator to allow it."
 )
+_M_IMEI = (ManagerScreen(("Cameras",), ("IMEI",), "the camera"),)
 _F_IMEI_FR = (
     "1. Dans Axis Body Worn Manager, allez à Cameras (Caméras) et cliquez sur la caméra pour trouver son numéro IMEI "
     "(International Mobile Equipment Identity). 2. Vérifiez si l'IMEI est bloqué, par exemple à l'adresse "
@@ -303,15 +324,18 @@ TABLE: tuple[Row, ...] = (
         "du réseau, notamment adresse IP, paramètres DNS, serveur proxy et règles du pare-feu, pour vous assurer que "
         "le système de caméras-piétons peut établir une connexion.",
         lambda t, s: t.cloud_extensions_error is not None,
+        manager=(ManagerScreen(("Settings", "Network"), ("IP address", "DNS", "proxy server")),),
     ),
     Row(
         "T2-2a", "T2", "General", _S_START,
         "Streaming is not enabled in the camera user's camera profile.",
-        "Enable live streaming in the camera profile (Settings > Camera profiles > Streaming; see S7).",
+        "In AXIS Body Worn Manager go to Camera profiles, select the camera user's profile and, under AXIS Body "
+        "Worn Live, turn on Streaming (S7).",
         _CAMERA, _S_START_FR,
         "La diffusion en continu n'est pas activée dans le profil de caméra de l'utilisateur.",
         "Cf. la section « Activer la diffusion en direct » (profil de caméra).",
         lambda t, s: not t.streaming_enabled,
+        manager=(ManagerScreen(("Camera profiles", "AXIS Body Worn Live"), ("Streaming",)),),
     ),
     Row(
         "T2-2b", "T2", "General", _S_START,
@@ -325,11 +349,18 @@ TABLE: tuple[Row, ...] = (
     Row(
         "T2-3a", "T2", "General", _S_NOWIFI,
         "No wireless network has been assigned to the camera user.",
-        "Add a Wi-Fi network and assign it to the camera user (profile, Manager or Assistant; see S8).",
+        "Add a Wi-Fi network and assign it to the camera user (S8): in AXIS Body Worn Manager go to Settings > "
+        "Camera > Wi-Fi networks, enter its Name (SSID) and Password and click Add, then go to Camera profiles > "
+        "Wireless connection and select it in the camera user's profile; or go to Users and, under the camera "
+        "user's Network, add its Name (SSID) and Password (streaming must be on in the profile); or add it in AXIS "
+        "Body Worn Assistant.",
         _CAMERA, _S_NOWIFI_FR,
         "Aucun réseau sans fil n'a été assigné à l'utilisateur de la caméra.",
         "Cf. la section « Ajouter des réseaux Wi-Fi ».",
         lambda t, s: not on_lte(t) and (t.wifi_networks == 0 or _wifi_failure(t, "no_network_assigned")),
+        manager=(ManagerScreen(("Settings", "Camera", "Wi-Fi networks"), ("Name (SSID)", "Password")),
+                 ManagerScreen(("Camera profiles", "Wireless connection")),
+                 ManagerScreen(("Users",), ("Name (SSID)", "Password"), "Network")),
     ),
     Row(
         "T2-3b", "T2", "General", _S_NOWIFI,
@@ -383,6 +414,7 @@ TABLE: tuple[Row, ...] = (
         "Le PIN de la carte SIM est erroné ou manquant.",
         _F_PIN_FR,
         lambda t, s: _mobile_problem(t, "pin_wrong", "pin_missing"),
+        manager=_M_PIN,
     ),
     Row(
         "T2-4b", "T2", "General", _S_NOMOBILE, _C_SWAP, "Dock the camera.", _SCREEN, _S_NOMOBILE_FR, _C_SWAP_FR,
@@ -395,10 +427,12 @@ TABLE: tuple[Row, ...] = (
         "Caméra > Réseaux mobiles). 2. Cliquez sur Show advanced (Afficher les paramètres avancés). 3. Saisissez le "
         "nom du point d'accès utilisé par votre fournisseur de réseau.",
         lambda t, s: _mobile_problem(t, "apn_missing"),
+        manager=_M_APN,
     ),
     Row(
         "T2-4d", "T2", "General", _S_NOMOBILE, _C_IMEI, _F_IMEI, _SCREEN, _S_NOMOBILE_FR, _C_IMEI_FR, _F_IMEI_FR,
         lambda t, s: _mobile_problem(t, "not_activated"),
+        manager=_M_IMEI,
     ),
     Row(
         "T2-4e", "T2", "General", _S_NOMOBILE,
@@ -431,14 +465,15 @@ TABLE: tuple[Row, ...] = (
     Row(
         "T2-6", "T2", "General", "I see no image in the live-stream player.",
         "The body worn system's time differs from the time on the computer used for AXIS Body Worn Live.",
-        "Use an NTP server to set the date and time on both the body worn system and the computer used for AXIS "
-        "Body Worn Live.",
+        "Use an NTP server to set the date and time on both the body worn system (in AXIS Body Worn Manager go to "
+        "Settings > System > Date and time and set the NTP server) and the computer used for AXIS Body Worn Live.",
         _WEB,
         "Je ne vois pas d'image dans le lecteur du flux en direct.",
         "L'heure du système de caméras-piétons diffère de l'heure sur l'ordinateur utilisé pour AXIS Body Worn Live.",
         "Utilisez un serveur NTP pour régler la date et l'heure à la fois dans le système de caméras-piétons et sur "
         "l'ordinateur utilisé pour AXIS Body Worn Live.",
         _clock_apart,
+        manager=(ManagerScreen(("Settings", "System", "Date and time"), ("NTP server",)),),
     ),
     Row(
         "T2-7", "T2", "General", "Live streaming does not work optimally.",
@@ -521,11 +556,13 @@ TABLE: tuple[Row, ...] = (
     Row(
         "T3-2b", "T3", _P_WIFI, _S_NOIPV4,
         "The Wi-Fi network's password is wrong.",
-        "Enter the correct password in AXIS Body Worn Manager or AXIS Body Worn Assistant.",
+        "Enter the correct password in AXIS Body Worn Manager (go to Settings > Camera > Wi-Fi networks, delete the "
+        "network and add it again with its Password) or in AXIS Body Worn Assistant.",
         _TSMODE, _S_NOIPV4_FR,
         "Le mot de passe du réseau Wi-Fi est erroné.",
         "Dans AXIS Body Worn Manager ou AXIS Body Worn Assistant, saisissez le mot de passe correct.",
         lambda t, s: _wifi_failure(t, "wrong_password"),
+        manager=(ManagerScreen(("Settings", "Camera", "Wi-Fi networks"), ("Password",)),),
     ),
     Row(
         "T3-3", "T3", _P_WIFI, "In troubleshooting mode the access point has no MAC address.",
@@ -587,6 +624,7 @@ TABLE: tuple[Row, ...] = (
     Row(
         "T4-3b", "T4", _P_MOBILE, _S_ICON, _C_IMEI, _F_IMEI, _SCREEN, _S_ICON_FR, _C_IMEI_FR, _F_IMEI_FR,
         lambda t, s: _mobile_problem(t, "not_activated"),
+        manager=_M_IMEI,
     ),
     Row(
         "T4-4", "T4", _P_MOBILE,
@@ -611,6 +649,7 @@ TABLE: tuple[Row, ...] = (
         "Le PIN de la carte SIM est erroné ou manquant.",
         _F_PIN_FR,
         lambda t, s: _mobile_problem(t, "pin_wrong", "pin_missing"),
+        manager=_M_PIN,
     ),
     Row(
         "T4-6a", "T4", _P_MOBILE, _S_NOLTE,
@@ -639,6 +678,7 @@ TABLE: tuple[Row, ...] = (
         "Caméra > Réseaux mobiles). 2. Cliquez sur Show more (Afficher la suite). 3. Saisissez le nom du point "
         "d'accès utilisé par votre fournisseur de réseau.",
         lambda t, s: _mobile_problem(t, "apn_missing"),
+        manager=_M_APN,
     ),
     Row(
         "T4-8", "T4", _P_MOBILE, "In troubleshooting mode the camera has no IPv4 address and roaming is inactive.",

@@ -37,7 +37,7 @@ from bwlab.models import MODELS
 
 from ..cloud.routes import licence_valid
 from ..context import APPLIANCE
-from ..controller.cloud_client import CloudClient
+from ..controller.cloud_client import system_client
 from ..errors import BwlabError, Conflict, InvalidInput, NotFound
 from ..http import LAB, access, json_response, read_json
 from . import diagnosis, hostnames, troubleshooting
@@ -268,8 +268,10 @@ async def _diagnose(request: web.Request, serial: str) -> dict[str, Any]:
     radio = (state or {}).get("radio") or {}
     return {
         "serial": serial, "model": facts.model, "lab_time": now, "reporting": state is not None,
+        "system_id": row["system_id"] if row is not None else None,
         "findings": [{"code": f.code, "spec_id": f.spec_id, "symptom": f.symptom, "cause": f.cause, "fix": f.fix,
-                      "observed": f.observed, "lab_derived": diagnosis.ROWS[f.code].lab_derived} for f in findings],
+                      "observed": f.observed, "lab_derived": diagnosis.ROWS[f.code].lab_derived,
+                      "manager": diagnosis.ROWS[f.code].as_dict()["manager"]} for f in findings],
         "codes": [f.code for f in findings],
         "facts": {"docked": telemetry.docked, "cert_not_after": telemetry.cert_not_after,
                   "last_docked_at": telemetry.last_docked_at, "streaming_enabled": telemetry.streaming_enabled,
@@ -299,9 +301,8 @@ async def _system_diagnosis(request: web.Request, system) -> dict[str, Any]:
     state = connection.get("state", "not_installed")
     error = None
     if state in _BEFORE_EXTENSIONS:
-        proxy = (json.loads(system["settings"] or "{}").get("network") or {}).get("proxy")
         try:
-            await CloudClient(ctx.config.url, ctx.tls.ca_pem, proxy=proxy, timeout=3.0).request("GET", "/ping")
+            await system_client(ctx, system["settings"], timeout=3.0).request("GET", "/ping")
         except BwlabError as exc:
             error = exc.message
     telemetry = diagnosis.CameraTelemetry(camera_id=system["id"], model="", now=ctx.clock.now(),
@@ -310,7 +311,8 @@ async def _system_diagnosis(request: web.Request, system) -> dict[str, Any]:
     return {"id": system["id"], "name": system["name"], "connection_state": state, "cloud_error": error,
             "codes": [f.code for f in findings],
             "findings": [{"code": f.code, "spec_id": f.spec_id, "symptom": f.symptom, "cause": f.cause, "fix": f.fix,
-                          "observed": f.observed, "lab_derived": False} for f in findings]}
+                          "observed": f.observed, "lab_derived": False,
+                          "manager": diagnosis.ROWS[f.code].as_dict()["manager"]} for f in findings]}
 
 
 @routes.get("/diagnosis")

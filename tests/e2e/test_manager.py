@@ -82,7 +82,8 @@ async def test_an_admin_connects_a_system_and_sets_it_up_in_the_manager(env, con
     await screenshot(page, "manager-addon-keys")
 
     # S8 option 1, S7: networks and profiles; camera users, cameras, docks.
-    await page.get_by_role("button", name="Settings > Camera").click()
+    await page.get_by_role("button", name="Settings", exact=True).click()
+    await page.get_by_role("tab", name="Camera", exact=True).click()
     await page.get_by_label("Name (SSID)", exact=True).fill("NorthNet")
     await page.get_by_label("Password", exact=True).fill("northnet-pass")
     await page.get_by_role("button", name="Add", exact=True).click()

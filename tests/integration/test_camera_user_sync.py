@@ -126,6 +126,7 @@ class ConnectProxy:
     def __init__(self, port: int):
         self.port = port
         self.tunnels: list[str] = []
+        self.peers: list[str] = []  # the address each client came from
         self.server: asyncio.base_events.Server | None = None
         self._pipes: set[asyncio.Task] = set()
 
@@ -142,6 +143,7 @@ class ConnectProxy:
         await asyncio.gather(*self._pipes, return_exceptions=True)
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.peers.append(writer.get_extra_info("peername")[0])
         request = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
         method, target, _ = request.split("\r\n", 1)[0].split(" ", 2)
         host, port = target.rsplit(":", 1)

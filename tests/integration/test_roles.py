@@ -84,6 +84,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/cloud/orgs/{org_id}/streams/{stream_id}/acknowledge"): MEMBERS,
     # only the admin manages the organization: invites, roles, members, systems (S10, S14, S3)
     ("POST", "/api/cloud/orgs/{org_id}/invitations"): ADMIN,
+    ("DELETE", "/api/cloud/orgs/{org_id}/invitations/{invitation_id}"): ADMIN,  # S10, Live's Settings > Users
     ("GET", "/api/cloud/orgs/{org_id}/members"): ADMIN,
     ("PUT", "/api/cloud/orgs/{org_id}/members/{account_id}"): ADMIN,
     ("DELETE", "/api/cloud/orgs/{org_id}/members/{account_id}"): ADMIN,
@@ -105,6 +106,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/controller/{system_id}/api/docks/{dock}/bays/{bay}"): LAB_ONLY,
     ("DELETE", "/controller/{system_id}/api/docks/{dock}/bays/{bay}"): LAB_ONLY,
     ("PUT", "/controller/{system_id}/api/assistant/camera-users/{user}/network"): LAB_ONLY,
+    # the Manager's Settings screens (S1, S3, T2 rows 1 and 4c): that system's Manager admin only
+    ("PUT", "/controller/{system_id}/api/settings/date-time"): MGR,
+    ("PUT", "/controller/{system_id}/api/settings/network"): MGR,
+    ("PUT", "/controller/{system_id}/api/settings/mobile-networks"): MGR,
     # the lab
     ("POST", "/api/lab/login"): EVERYONE,
     ("POST", "/api/lab/time/travel"): LAB_ONLY,

@@ -210,3 +210,30 @@ def test_roaming_lag_only_while_streaming_and_recently():
 def test_a_sim_camera_with_working_lte_and_no_wifi_is_fine():
     """S8: a camera with a SIM that only uses mobile networks needs no Wi-Fi."""
     assert diagnose(w120_on(SIM)) == []
+
+
+# covers: L3, T2, T4, S1, S3, S7, S8
+def test_every_fix_that_sends_the_user_to_the_manager_names_a_screen_the_manager_has():
+    """Every English fix text naming AXIS Body Worn Manager carries the path it names (menu entries
+    in order, what to click, the fields), and the path is in the text: the e2e test in Chromium
+    (tests/e2e/test_fix_paths.py) walks each one in the Manager. No fix names a menu the Manager
+    does not have (issue 12: "Settings > Camera profiles" does not exist; Camera profiles is a
+    top-level entry as in the manual)."""
+    top_level = {"Add-on services", "Camera profiles", "Users", "Cameras", "Docks", "Settings"}
+    for row in TABLE:
+        names_manager = "AXIS Body Worn Manager" in row.fix
+        assert names_manager == bool(row.manager), row.code
+        for screen in row.manager:
+            assert screen.menu[0] in top_level, (row.code, screen.menu)
+            at = 0
+            for entry in screen.menu:  # every entry, in the text's order
+                found = row.fix.find(entry, at)
+                assert found >= 0, (row.code, entry, row.fix)
+                at = found + len(entry)
+            for name in screen.fields + ((screen.reveal,) if screen.reveal else ()):
+                assert name.lower() in row.fix.lower(), (row.code, name)
+    assert "Settings > Camera profiles" not in " ".join(r.fix for r in TABLE)
+    assert [s.menu for s in ROWS["T2-4c"].manager] == [("Settings", "Camera", "Mobile networks")]
+    assert ROWS["T2-4c"].manager[0].reveal == "Show advanced" and ROWS["T4-7"].manager == ROWS["T2-4c"].manager
+    assert [s.menu for s in ROWS["T2-1"].manager] == [("Settings", "Network")]
+    assert [s.menu for s in ROWS["T2-6"].manager] == [("Settings", "System", "Date and time")]

@@ -47,13 +47,13 @@ export function field(label, input) {
   return h('div', { class: 'field' }, h('label', { for: id }, label), input);
 }
 
-/** A form's values by input name (checkboxes as booleans). */
+/** A form's values by input name (checkboxes as booleans, radios as the checked one's value). */
 export function values(form) {
   const out = {};
   for (const el of form.elements) {
     if (!el.name) continue;
     if (el.type === 'checkbox') out[el.name] = el.checked;
-    else out[el.name] = el.value;
+    else if (el.type === 'radio') { if (el.checked) out[el.name] = el.value; } else out[el.name] = el.value;
   }
   return out;
 }
@@ -82,9 +82,14 @@ export function time(ts) {
   return new Date(ts * 1000).toLocaleTimeString([], { hour12: false });
 }
 
-export function dateTime(ts) {
+/** `ts` as "YYYY-MM-DD HH:MM:SS", in the browser's time zone or in `timeZone` (an IANA name). */
+export function dateTime(ts, timeZone = undefined) {
   if (ts === null || ts === undefined) return '—';
   const d = new Date(ts * 1000);
+  if (timeZone) {
+    return new Intl.DateTimeFormat('sv-SE', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit',
+      hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }).format(d);
+  }
   return `${d.toISOString().slice(0, 10)} ${d.toLocaleTimeString([], { hour12: false })}`;
 }
 

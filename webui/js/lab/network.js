@@ -6,7 +6,8 @@
  * - the troubleshooting screen of a W102/W120 in troubleshooting mode (T1): the four pages with
  *   the manual's fields from GET /api/lab/cameras/{serial}/troubleshooting, the camera's current
  *   page marked, re-read whenever the camera reports a change (a press of the top button);
- * - the diagnosis (L3): each finding's symptom, cause and fix from GET /api/lab/diagnosis;
+ * - the diagnosis (L3): each finding's symptom, cause and fix from GET /api/lab/diagnosis, with a
+ *   link to the system's Manager naming the screen the fix is made in;
  * - the pcap of the camera's emulated 802.11 management frames (L4).
  */
 
@@ -122,6 +123,13 @@ export class TroubleshootingView {
   }
 }
 
+/** Where the fix is made in AXIS Body Worn Manager, as a link to that system's Manager (L3). */
+function managerLinks(f, systemId) {
+  if (!f.manager || !f.manager.length || !systemId) return null;
+  return h('div', { class: 'manager-path' }, h('strong', {}, 'In the Manager: '), f.manager.map((m, i) => [i ? ' · ' : null,
+    h('a', { href: `/manager/#${encodeURIComponent(systemId)}`, target: '_self' }, m.menu.join(' > '))]));
+}
+
 /** The diagnosis of one camera (L3): each finding with the manual's symptom, cause and fix. */
 export function diagnosisView(diag) {
   if (!diag) return [];
@@ -131,7 +139,7 @@ export function diagnosisView(diag) {
       h('div', {}, h('span', { class: 'code' }, f.code), f.lab_derived ? h('small', { class: 'hint' }, ' (lab-derived)') : null),
       h('div', { class: 'symptom' }, h('strong', {}, 'Symptom: '), f.symptom),
       h('div', { class: 'cause' }, h('strong', {}, 'Cause: '), f.cause),
-      h('div', { class: 'fix' }, h('strong', {}, 'Fix: '), f.fix))))
+      h('div', { class: 'fix' }, h('strong', {}, 'Fix: '), f.fix), managerLinks(f, diag.system_id))))
       : h('p', { class: 'empty no-findings' }, diag.reporting ? 'Nothing in the manual’s tables applies.' : 'Not reporting: no finding.')];
 }
 
@@ -143,5 +151,5 @@ export function systemsDiagnosisView(systems) {
     h('div', {}, h('span', { class: 'code' }, f.code), ` ${s.name}`),
     h('div', { class: 'symptom' }, h('strong', {}, 'Symptom: '), f.symptom),
     h('div', { class: 'cause' }, h('strong', {}, 'Cause: '), f.cause),
-    h('div', { class: 'fix' }, h('strong', {}, 'Fix: '), f.fix)))))];
+    h('div', { class: 'fix' }, h('strong', {}, 'Fix: '), f.fix), managerLinks(f, s.id)))))];
 }

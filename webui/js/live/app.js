@@ -6,9 +6,11 @@
  * IndexedDB (keystore.js). Clearing the site's data deletes it, and the manual's remedy is to
  * bookmark the link with key (S16): the page that opened a link keeps it in memory (never on
  * disk) and offers "Bookmark this link", which puts the link with key back in the address bar
- * for Ctrl+D and shows it as a link to drag to the bookmarks bar, until "Hide the key again". Then sign in, pick the organization, and use Streams (Active
- * streams, live over the events WebSocket; camera users with Start stream; groups),
- * Recordings and Settings. No pop-ups and only first-party cookies, so it runs in VMS
+ * for Ctrl+D and shows it as a link to drag to the bookmarks bar, until "Hide the key again".
+ * Then sign in (an account invited but not a member yet accepts its invitation, S10), pick the
+ * organization, and use Streams (Active streams, live over the events WebSocket; camera users
+ * with Start stream; groups), Recordings and Settings (for admins also Users: members, roles and
+ * invitations, members.js). No pop-ups and only first-party cookies, so it runs in VMS
  * embedded browsers and iframes (S9).
  */
 
@@ -20,6 +22,7 @@ import { mountMap } from '../map.js';
 import { GroupStore, draggableUser, groupsSection } from './groups.js';
 import { StreamPlayer } from './player.js';
 import { licenceSection } from './licence.js';
+import { invitationsBlock, usersSection } from './members.js';
 import { socSection } from './soc.js';
 
 const main = document.getElementById('main');
@@ -185,7 +188,8 @@ async function startSession() {
     renderWho();
     return show('no-org', h('section', { class: 'card narrow' }, h('h2', {}, 'No organization'),
       message('error', `The account ${me.email} is not a member of any organization, so it may not view streams. `
-        + 'Ask an admin of your organization to invite you and give you a role (S10, S14).', 'not_member')));
+        + 'Ask an admin of your organization to invite you and give you a role (S10, S14).', 'not_member'),
+      invitationsBlock(() => startSession())));
   }
   const current = me.organizations.find((o) => o.id === me.org_id);
   if (current) return useOrg(current, false);
@@ -499,10 +503,12 @@ async function settingsView() {
       keysBox, importForm, importOut),
     h('section', { class: 'card', 'aria-labelledby': 'h-licence' }, h('h2', { id: 'h-licence' }, 'Licence'),
       licenceSection(app.org.id, app.org.role === 'admin')),
+    app.org.role === 'admin' ? usersSection(app.org, app.me) : null,
     app.org.role === 'admin' ? socSection(app.org.id) : null,
     h('section', { class: 'card', 'aria-labelledby': 'h-account' }, h('h2', { id: 'h-account' }, 'Account'),
       h('dl', {}, h('dt', {}, 'Name'), h('dd', {}, app.me.name), h('dt', {}, 'E-mail'), h('dd', {}, app.me.email),
-        h('dt', {}, 'Organization'), h('dd', {}, app.org.name), h('dt', {}, 'Role'), h('dd', {}, app.org.role))));
+        h('dt', {}, 'Organization'), h('dd', {}, app.org.name), h('dt', {}, 'Role'), h('dd', {}, app.org.role)),
+      invitationsBlock(() => startSession())));
 }
 
 nav.addEventListener('click', (event) => {

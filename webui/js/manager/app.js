@@ -5,17 +5,21 @@
  * AXIS Body Worn Live (the S3 connection flow, end-to-end keys: generate, copy link with key
  * plain or password-protected, import, fingerprints; Allow troubleshooting mode), Camera
  * profiles made and edited (S7 streaming, S8 networks, S11 Location per model with GPS),
- * Settings > Camera Wi-Fi networks (S8), Users (camera users), Cameras (with an LTE camera's
- * SIM status and the alert its last docking raised, T4) and Docks. UI labels follow the manual's English labels (docs/manual-vs-spec.md §2).
+ * Users (camera users), Cameras (click a camera: its IMEI and SIM PIN; an LTE camera's SIM status
+ * and the alert its last docking raised, T4), Docks, and Settings (settings.js: System > Date and
+ * time, Network, Camera > Wi-Fi networks and Mobile networks). UI labels follow the manual's English labels (docs/manual-vs-spec.md §2).
  */
 
 import { api } from '../api.js';
 import { copyText, dateTime, field, h, message, onSubmit, put, showError } from '../dom.js';
+import { settingsView } from './settings.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 const who = document.getElementById('who');
-const sys = { id: null, name: null, base: null };
+const sys = { id: null, name: null, base: null, zone: null };
+/** A date and time as the system shows it: in its time zone (Settings > System > Date and time). */
+const when = (ts) => dateTime(ts, sys.zone);
 
 const STEPS = [
   ['not_installed', 'Install (Axis-hosted)'], ['installed', 'Enable cloud extensions'],
@@ -96,6 +100,7 @@ function start() {
 
 async function addonView() {
   const overview = await call('');
+  sys.zone = overview.settings.time_zone;
   const connection = overview.connection;
   const state = connection.state || 'not_installed';
   const index = STEPS.findIndex(([s]) => s === state);
@@ -156,7 +161,7 @@ async function addonView() {
     } });
     body = h('div', {}, h('h3', {}, 'Axis-hosted overview'),
       h('dl', {}, h('dt', {}, 'Organization'), h('dd', {}, connection.org_name), h('dt', {}, 'Storage location'), h('dd', {}, connection.region),
-        h('dt', {}, 'Connected'), h('dd', {}, dateTime(connection.connected_at)), h('dt', {}, 'Licence'), licenceLine(),
+        h('dt', {}, 'Connected'), h('dd', {}, when(connection.connected_at)), h('dt', {}, 'Licence'), licenceLine(),
         h('dt', {}, 'Camera users in AXIS Body Worn Live'), h('dd', { class: 'cloud-sync' }, cloudSyncText(overview.cloud_sync)),
         h('dt', {}, 'System time'), h('dd', { class: 'time-sync' }, timeSyncText(overview))),
       h('details', {}, h('summary', {}, 'Show more'), h('label', { class: 'check' }, allow, 'Allow troubleshooting mode'),
@@ -184,11 +189,11 @@ function licenceLine() {
   const dd = h('dd', { class: 'licence' }, 'Reading the licence…');
   call('/addon/licence').then((lic) => {
     dd.dataset.state = lic.state;
-    const trial = lic.trial ? `A 30-day trial started when the system was connected (${dateTime(lic.trial.starts_at)})` : 'No trial';
+    const trial = lic.trial ? `A 30-day trial started when the system was connected (${when(lic.trial.starts_at)})` : 'No trial';
     const text = {
-      trial: `${trial}; it runs until ${dateTime(lic.covered_until)}.`,
-      purchased: `Purchased: ${lic.quantity} licence${lic.quantity === 1 ? '' : 's'}, covered until ${dateTime(lic.covered_until)}.`,
-      expired: `Expired ${dateTime(lic.ended_at)}: cameras do not react to a start. Order licences in AXIS Body Worn Live > Settings.`,
+      trial: `${trial}; it runs until ${when(lic.covered_until)}.`,
+      purchased: `Purchased: ${lic.quantity} licence${lic.quantity === 1 ? '' : 's'}, covered until ${when(lic.covered_until)}.`,
+      expired: `Expired ${when(lic.ended_at)}: cameras do not react to a start. Order licences in AXIS Body Worn Live > Settings.`,
       none: 'No licence.',
     }[lic.state];
     put(dd, lic.valid ? text : h('span', { class: 'reason' }, text));
@@ -204,16 +209,16 @@ function cloudSyncText(sync) {
       `Not sent: ${sync.error}${sync.pending ? ' Trying again.' : ''}`);
   }
   const users = `${sync.camera_users} camera user${sync.camera_users === 1 ? '' : 's'}`;
-  if (sync.synced_at) return `${users} sent ${dateTime(sync.synced_at)}${sync.pending ? ' · a change is on its way' : ''}`;
+  if (sync.synced_at) return `${users} sent ${when(sync.synced_at)}${sync.pending ? ' · a change is on its way' : ''}`;
   return sync.pending ? 'Sending…' : 'Not sent yet.';
 }
 
 /** The controller's clock (S1): its time and its last NTP sync. */
 function timeSyncText(overview) {
   const t = overview.time_sync || {};
-  const now = dateTime(overview.time);
+  const now = overview.local_time || when(overview.time);
   if (t.error) return [now, ' · ', h('span', { class: 'reason' }, t.error)];
-  if (t.synced_at) return `${now} · NTP ${t.server}, stratum ${t.stratum}, synced ${dateTime(t.synced_at)}`;
+  if (t.synced_at) return `${now} · NTP ${t.server}, stratum ${t.stratum}, synced ${when(t.synced_at)}`;
   return now;
 }
 
@@ -250,7 +255,7 @@ async function keysCard() {
   return card('h-e2e', 'End-to-end encryption',
     keys.length ? table(['Name', 'Fingerprint', 'Origin', 'Active', 'Created'], keys.map((k) => h('tr', {},
       h('td', {}, k.name), h('td', { class: 'mono fingerprint' }, k.fingerprint), h('td', {}, k.origin),
-      h('td', {}, k.active ? 'active' : ''), h('td', {}, dateTime(k.created_at)))))
+      h('td', {}, k.active ? 'active' : ''), h('td', {}, when(k.created_at)))))
       : message('info', 'No key yet: end-to-end encryption is mandatory; generate a key.'),
     generate, h('div', { class: 'row open-live-row' }, open, menu), linkBox, h('details', {}, h('summary', {}, 'Import link with key'), importForm), out);
 }
@@ -322,22 +327,6 @@ async function profilesView(editId = null, note = null) {
   if (editing) document.getElementById('h-edit-profile').scrollIntoView({ block: 'nearest' });
 }
 
-// ---- Settings > Camera: Wi-Fi networks (S8 option 1) ---------------------------------------------
-
-async function wifiView() {
-  const { wifi_networks: nets } = await call('/wifi-networks');
-  const out = h('div', { class: 'out', 'aria-live': 'polite' });
-  const form = onSubmit(h('form', { class: 'row', 'aria-label': 'Add Wi-Fi network' },
-    field('Name (SSID)', h('input', { name: 'ssid', required: true, maxlength: 32 })),
-    field('Password', h('input', { type: 'password', name: 'password', maxlength: 63, autocomplete: 'new-password' })),
-    h('button', { type: 'submit', class: 'primary' }, 'Add')), out,
-  async (v) => { await call('/wifi-networks', { method: 'POST', body: { ssid: v.ssid, password: v.password } }); await wifiView(); });
-  show('wifi', card('h-wifi', 'Settings > Camera: Wi-Fi networks',
-    table(['Name (SSID)', ''], nets.map((n) => h('tr', {}, h('td', {}, n.ssid), h('td', {}, h('button', { type: 'button', class: 'small', 'aria-label': `Delete ${n.ssid}`,
-      onclick: () => call(`/wifi-networks/${n.id}`, { method: 'DELETE' }).then(wifiView).catch((err) => showError(out, err)) }, 'Delete'))))),
-    form, out));
-}
-
 // ---- Users (camera users; S8 option 2a) ------------------------------------------------------------
 
 async function usersView() {
@@ -356,8 +345,26 @@ async function usersView() {
       select.addEventListener('change', () => call(`/camera-users/${u.id}`, { method: 'PUT', body: { profile: select.value } })
         .then(() => put(out, message('ok', `${u.name} now uses the profile ${select.selectedOptions[0].textContent}; the camera learns it when docked.`)))
         .catch((err) => showError(out, err)));
-      return h('tr', {}, h('td', {}, u.name), h('td', {}, select), h('td', {}, u.network ? u.network.ssid : '—'), h('td', {}, u.assistant_network ? u.assistant_network.ssid : '—'));
+      return h('tr', { dataset: { user: u.id } }, h('td', {}, u.name), h('td', {}, select), h('td', {}, userNetwork(u, out)),
+        h('td', {}, u.assistant_network ? u.assistant_network.ssid : '—'));
     })), form, out));
+}
+
+/** S8 option 2a: a Wi-Fi network given to the camera user in the Manager (before the profile's;
+ * the camera user's profile must stream). */
+function userNetwork(user, out) {
+  const done = (text) => usersView().then(() => put(document.querySelector('#main .out'), message('ok', text, 'user_network_saved')));
+  return h('div', {}, h('span', { class: 'ssid' }, user.network ? user.network.ssid : '—'),
+    h('details', {}, h('summary', {}, 'Network'),
+      onSubmit(h('form', { class: 'row', 'aria-label': `Network of ${user.name}` },
+        field('Name (SSID)', h('input', { name: 'ssid', required: true, maxlength: 32 })),
+        field('Password', h('input', { type: 'password', name: 'password', maxlength: 63, autocomplete: 'new-password' })),
+        h('button', { type: 'submit' }, 'Add')), out, async (v) => {
+        await call(`/camera-users/${user.id}`, { method: 'PUT', body: { network: { ssid: v.ssid, password: v.password } } });
+        await done(`${user.name} gets the Wi-Fi network ${v.ssid} first, when the camera is docked (S8).`);
+      }),
+      user.network ? h('button', { type: 'button', class: 'small', onclick: () => call(`/camera-users/${user.id}`, { method: 'PUT', body: { clear_network: true } })
+        .then(() => done(`${user.name}'s own Wi-Fi network is removed.`)).catch((err) => showError(out, err)) }, 'Remove network') : null));
 }
 
 // ---- Cameras and docks --------------------------------------------------------------------------------
@@ -376,33 +383,30 @@ async function camerasView(note = null) {
   async (v) => { await call('/cameras', { method: 'POST', body: { serial: v.serial, model: v.model, ...(v.user ? { camera_user: v.user } : { self_assign: true }) } }); await camerasView(); });
   show('cameras', card('h-cameras', 'Cameras',
     alerts.length ? h('div', { class: 'alerts', 'aria-label': 'Alerts' }, alerts.map((c) => message('error',
-      `Camera ${c.serial} (${c.model}): ${c.sim_alert.message}. Docked ${dateTime(c.sim_alert.at)}; SIM status ${c.sim_status || 'unknown'}. `
-      + 'Enter the SIM PIN for the camera below, or replace the SIM card (T4).', 'sim_alert'))) : null,
+      `Camera ${c.serial} (${c.model}): ${c.sim_alert.message}. Docked ${when(c.sim_alert.at)}; SIM status ${c.sim_status || 'unknown'}. `
+      + 'Click the camera below and enter its SIM PIN, or replace the SIM card (T4).', 'sim_alert'))) : null,
     table(['Serial', 'Model', 'Camera user', 'Dock', 'Certificate valid until', 'SIM'], cameras.map((c) => h('tr', { dataset: { serial: c.serial } },
-      h('td', { class: 'mono' }, c.serial), h('td', {}, c.model), h('td', {}, c.self_assign ? `self-assigned${c.docked_user_id ? ` (${nameOf(c.docked_user_id)})` : ''}` : nameOf(c.camera_user_id)),
+      h('td', { class: 'mono' }, cameraPage(c, out)), h('td', {}, c.model), h('td', {}, c.self_assign ? `self-assigned${c.docked_user_id ? ` (${nameOf(c.docked_user_id)})` : ''}` : nameOf(c.camera_user_id)),
       h('td', {}, c.docked ? `docked, bay ${c.bay}` : 'out of dock'),
-      h('td', { class: c.cert_valid ? '' : 'reason' }, c.cert_not_after ? `${dateTime(c.cert_not_after)}${c.cert_valid ? '' : ' (expired: dock the camera)'}` : '—'),
+      h('td', { class: c.cert_valid ? '' : 'reason' }, c.cert_not_after ? `${when(c.cert_not_after)}${c.cert_valid ? '' : ' (expired: dock the camera)'}` : '—'),
       h('td', { class: 'sim' }, c.capabilities.lte ? [
         h('div', { class: 'sim-status', dataset: { status: c.sim_status || '' } }, `SIM status: ${c.sim_status || 'not read yet (dock the camera)'}`),
         c.sim_alert ? h('div', { class: 'reason sim-alert' }, `⚠ ${c.sim_alert.message}`) : null,
-        h('small', {}, `IMEI ${c.imei || '—'} · PIN ${c.sim_pin_set ? 'set' : 'not set'}${c.apn ? ` · APN ${c.apn}` : ''}`),
-        simForm(c, out)] : '—')))),
+        h('small', {}, `PIN ${c.sim_pin_set ? 'set' : 'not set'}`)] : '—')))),
     form, out));
 }
 
-/** T4 fixes made in the Manager: the SIM PIN and the APN of an LTE camera (sent when docked). */
-function simForm(camera, out) {
-  return h('details', {}, h('summary', {}, 'SIM PIN and APN'),
-    onSubmit(h('form', { class: 'row', 'aria-label': `SIM of camera ${camera.serial}` },
-      field('SIM PIN', h('input', { name: 'sim_pin', inputmode: 'numeric', pattern: '[0-9]{4,8}', maxlength: 8, autocomplete: 'off' })),
-      field('APN', h('input', { name: 'apn', maxlength: 100, value: camera.apn || '' })),
+/** A camera, clicked: its IMEI (T2 row 4d) and, on LTE models, its SIM PIN (T2 row 4a, T4 row 5),
+ * sent when docked. The APN is the system's: Settings > Camera > Mobile networks. */
+function cameraPage(camera, out) {
+  return h('details', { class: 'camera-page' }, h('summary', { 'aria-label': `Camera ${camera.serial}` }, camera.serial),
+    h('dl', {}, h('dt', {}, 'Model'), h('dd', {}, camera.model), h('dt', {}, 'IMEI'), h('dd', { class: 'mono' }, camera.imei || '—')),
+    camera.capabilities.lte ? onSubmit(h('form', { class: 'row', 'aria-label': `SIM of camera ${camera.serial}` },
+      field('SIM PIN', h('input', { name: 'sim_pin', inputmode: 'numeric', pattern: '[0-9]{4,8}', maxlength: 8, required: true, autocomplete: 'off' })),
       h('button', { type: 'submit' }, 'Save')), out, async (v) => {
-      const body = {};
-      if (v.sim_pin) body.sim_pin = v.sim_pin;
-      if (v.apn) body.apn = v.apn;
-      await call(`/cameras/${camera.serial}`, { method: 'PUT', body });
-      await camerasView(message('ok', `Camera ${camera.serial}: saved; the camera receives it when docked.`));
-    }));
+      await call(`/cameras/${camera.serial}`, { method: 'PUT', body: { sim_pin: v.sim_pin } });
+      await camerasView(message('ok', `Camera ${camera.serial}: SIM PIN saved; the camera receives it when docked.`));
+    }) : null);
 }
 
 async function docksView() {
@@ -419,7 +423,8 @@ async function docksView() {
     h('p', { class: 'hint' }, 'Cameras are put in and taken out of the bays in the Lab panel (the physical world).'), form, out));
 }
 
-const VIEWS = { addon: addonView, profiles: () => profilesView(), wifi: wifiView, users: usersView, cameras: () => camerasView(), docks: docksView };
+const VIEWS = { addon: addonView, profiles: () => profilesView(), users: usersView, cameras: () => camerasView(), docks: docksView,
+  settings: () => settingsView({ call, show, card, when, setZone: (zone) => { sys.zone = zone; } }) };
 
 nav.addEventListener('click', (event) => {
   const view = VIEWS[event.target.dataset && event.target.dataset.view];
