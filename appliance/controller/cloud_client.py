@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-import json
 import socket
 import ssl
 from typing import Any
@@ -32,10 +31,9 @@ import dns.nameserver
 import dns.resolver
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from bwlab import schema
 
 from ..errors import BwlabError, Conflict
-from .settings import NetworkSettings, SystemSettings
+from .settings import NetworkSettings, settings_from_json
 
 DNS_LIFETIME = 2.0
 
@@ -129,5 +127,5 @@ class CloudClient:
 def system_client(ctx, settings_json: str | None, *, token: str | None = None, timeout: float = 5.0) -> CloudClient:
     """The cloud client of one system controller: ``settings_json`` is its stored settings
     (``ctl_systems.settings``), whose Settings > Network decide the way to the cloud."""
-    settings = schema.from_mapping(SystemSettings, json.loads(settings_json or "{}"))
+    settings = settings_from_json(settings_json, "?")
     return CloudClient(ctx.config.url, ctx.tls.ca_pem, network=settings.network, token=token, timeout=timeout)

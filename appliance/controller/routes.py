@@ -32,7 +32,7 @@ from ..errors import BwlabError, Conflict, InvalidInput, NotFound, Unauthenticat
 from ..http import LAB, MANAGER, PUBLIC, access, json_response, read_body
 from .cloud_client import CloudClient, system_client
 from .cloud_sync import CAMERA_USER_SYNC
-from .settings import DateTime, MobileNetworks, NetworkSettings, SystemSettings, local_time
+from .settings import DateTime, MobileNetworks, NetworkSettings, SystemSettings, local_time, settings_from_json
 from .timesync import CONTROLLER_CLOCKS, server_of
 from .provisioning import ProfileSettings, WifiCredential, effective_networks
 
@@ -228,22 +228,7 @@ async def _save_connection(request: web.Request, connection: dict) -> None:
 
 
 def stored_settings(system) -> SystemSettings:
-    """A system's saved settings. A value no check accepts now (saved before the check existed)
-    is dropped with a warning rather than failing every page that reads the settings."""
-    data = json.loads(system["settings"])
-    try:
-        return schema.from_mapping(SystemSettings, data)
-    except schema.SchemaError as exc:
-        log.warning("system %s: a saved setting is ignored: %s", system["id"], exc)
-        return schema.from_mapping(SystemSettings, {k: v for k, v in data.items() if _valid_setting(k, v)})
-
-
-def _valid_setting(key: str, value) -> bool:
-    try:
-        schema.from_mapping(SystemSettings, {key: value})
-    except schema.SchemaError:
-        return False
-    return True
+    return settings_from_json(system["settings"], system["id"])
 
 
 async def _settings(request: web.Request) -> SystemSettings:
@@ -369,7 +354,7 @@ async def overview(request: web.Request) -> web.Response:
         "connection": _public_connection(connection),
         "allow_troubleshooting": bool(system["allow_troubleshooting"]),
         "device_ca_fingerprint": pki.fingerprint_sha256(system["device_ca_cert_pem"]),
-        **_clock_json(request, system["id"], schema.from_mapping(SystemSettings, json.loads(system["settings"]))),
+        **_clock_json(request, system["id"], stored_settings(system)),
         "cloud_sync": request.config_dict[CAMERA_USER_SYNC].describe(system["id"]),
     })
 

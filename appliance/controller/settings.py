@@ -18,6 +18,8 @@ bodies of their own (one screen saves one section).
 from __future__ import annotations
 
 import ipaddress
+import json
+import logging
 import re
 import zoneinfo
 from dataclasses import dataclass, field
@@ -26,7 +28,10 @@ from functools import cache
 
 from yarl import URL
 
+from bwlab import schema
 from bwlab.schema import FieldError
+
+log = logging.getLogger(__name__)
 
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
@@ -165,6 +170,25 @@ class SystemSettings:
         _check_date_time(self.time_zone, self.ntp_server)
         if self.country is not None and not (len(self.country) == 2 and self.country.isascii() and self.country.isalpha()):
             raise FieldError("country", "a two-letter ISO 3166 country code (e.g. SE)", self.country)
+
+
+def settings_from_json(settings_json: str | None, system_id: str) -> SystemSettings:
+    """A system's saved settings. A value no check accepts now (saved before the check existed)
+    is dropped with a warning rather than failing every page or sync that reads the settings."""
+    data = json.loads(settings_json or "{}")
+    try:
+        return schema.from_mapping(SystemSettings, data)
+    except schema.SchemaError as exc:
+        log.warning("system %s: a saved setting is ignored: %s", system_id, exc)
+        return schema.from_mapping(SystemSettings, {k: v for k, v in data.items() if _valid_setting(k, v)})
+
+
+def _valid_setting(key: str, value) -> bool:
+    try:
+        schema.from_mapping(SystemSettings, {key: value})
+    except schema.SchemaError:
+        return False
+    return True
 
 
 def local_time(epoch: float, time_zone: str) -> str:

@@ -40,7 +40,6 @@ from urllib.parse import quote, unquote
 from aiohttp import BasicAuth, web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bwlab.clock import Clock
 from bwlab.wire import content_destination as cd
 
 from .auth import TokenAuthority
