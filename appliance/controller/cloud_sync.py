@@ -119,8 +119,8 @@ class CameraUserSync:
     async def ensure_known(self, system_id: str, serial: str) -> None:
         """Before a docked camera can reach the hub: if the cloud has not been told of it yet, send
         the list now (a failure leaves the system marked, and the camera is refused until then)."""
-        if serial in self.status.get(system_id, SyncStatus()).serials:
-            return
+        if serial in self.status.get(system_id, SyncStatus()).serials and system_id not in self._marked:
+            return  # the cloud knows it, and no change since (a removal, say) is waiting to be sent
         try:
             if not await self.push(system_id, timeout=ENSURE_TIMEOUT):
                 self.changed(system_id)
