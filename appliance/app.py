@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from bwlab.clock import LabClock
+from bwlab.private_files import private_dir, write_private
 from bwlab.regions import SERVICE_HOSTS
 
 from .auth import access_middleware, cross_site_middleware
@@ -50,8 +51,7 @@ def _lab_token(data_dir: Path) -> str:
     if path.exists():
         return path.read_text().strip()
     token = f"bwlab_{secrets.token_urlsafe(32)}"
-    path.touch(mode=0o600)
-    path.write_text(token)
+    write_private(path, token)
     return token
 
 
@@ -63,7 +63,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
     )
 
     async def appliance_ctx(app: web.Application):
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(config.data_dir)  # 0700: it holds every secret of the lab
         db = await Database.open(config.data_dir / "cloud.sqlite3", "appliance.migrations.cloud")
         controller_db = await Database.open(config.data_dir / "controller.sqlite3", "appliance.migrations.controller")
         row = await db.fetchone("SELECT value FROM lab_state WHERE key = 'clock_offset'")

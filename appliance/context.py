@@ -17,7 +17,8 @@ from .pki import LabTLS
 class ApplianceConfig:
     """How the appliance runs; from flags, environment (BWLAB_*) and the scenario.
 
-    host/port: where HTTPS listens (default 0.0.0.0:8443; 443 in the VM).
+    host/port: where HTTPS listens (default 127.0.0.1:8443: this machine only; ``bwlab up --host
+      0.0.0.0`` opens it to the lab network; 443 in the VM).
     data_dir: the lab's database, certificates, evidence and tokens.
     public_url: the URL the web client, controller and cameras use to reach the cloud; by
       default https://localhost:<port>.
@@ -27,7 +28,7 @@ class ApplianceConfig:
     """
 
     data_dir: Path
-    host: str = "0.0.0.0"
+    host: str = "127.0.0.1"
     port: int = 8443
     public_url: str | None = None
     ntp_port: int | None = 0

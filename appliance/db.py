@@ -18,6 +18,8 @@ from typing import Any, Iterable
 
 import aiosqlite
 
+from bwlab.private_files import create_private
+
 log = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -51,6 +53,8 @@ class Database:
 
     @classmethod
     async def open(cls, path: Path | str, migrations_package: str = "appliance.migrations.cloud") -> "Database":
+        if str(path) != ":memory:":
+            create_private(Path(path))  # 0600 from the start; SQLite gives -wal and -shm the same mode
         conn = await aiosqlite.connect(str(path))
         conn.row_factory = aiosqlite.Row
         await conn.execute("PRAGMA journal_mode=WAL")

@@ -62,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="run the appliance and the scenario's cameras")
     up.add_argument("scenario", nargs="?", type=Path, help="scenario TOML file (default: the built-in demo)")
     up.add_argument("--port", type=int, default=8443, help="HTTPS port (default 8443)")
-    up.add_argument("--host", default="0.0.0.0", help="address to listen on (default all)")
+    up.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for the lab network: "
+                         "see README, the demo passwords are public)")
     up.add_argument("--data-dir", type=Path, default=None, help="the lab's data directory")
     up.add_argument("--public-url", default=None, help="URL clients use to reach the appliance")
     up.add_argument("--no-fleet", action="store_true", help="do not start the cameras")
@@ -223,6 +225,7 @@ async def cmd_up(args: argparse.Namespace) -> int:
     from appliance.context import ApplianceConfig
     from bwlab.apply import apply_scenario
     from bwlab.clock import LabClock
+    from bwlab.private_files import write_private
     from bwlab.scenario import load_scenario
 
     scenario, source = load_scenario(args.scenario)
@@ -247,7 +250,7 @@ async def cmd_up(args: argparse.Namespace) -> int:
     local_url = f"https://127.0.0.1:{args.port}" if args.host in ("0.0.0.0", "::", "127.0.0.1") else public_url
     facts = {"url": local_url, "public_url": public_url, "lab_token": token, "ca_path": str(ca_path),
              "scenario": str(args.scenario) if args.scenario else None, "pid": os.getpid()}
-    (data_dir / "lab.json").write_text(json.dumps(facts, indent=2))
+    write_private(data_dir / "lab.json", json.dumps(facts, indent=2))  # 0600: it holds the lab token
     print(f"bwlab: appliance on {public_url} (scenario {source}); building the lab…", file=sys.stderr, flush=True)
     info = await apply_scenario(scenario, local_url, ca_path.read_text(), token)
     fleet_proc = None
