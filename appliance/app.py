@@ -40,6 +40,7 @@ from .hub.routes import setup_hub
 from .lab.dns import setup_dns
 from .lab.routes import setup_lab
 from .pki import ensure_lab_tls
+from .throttle import setup_sign_in_throttle
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
     setup_dns(app)  # /api/lab/dns/* and /api/lab/faults/blocked-hosts (T5, T2)
     setup_controller_time(app)  # after the lab: its NTP server is the controllers' default
     setup_camera_user_sync(app)
+    setup_sign_in_throttle(app)  # docs/security.md, item 5
     return app
 
 

@@ -90,7 +90,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except BwlabError as exc:
-        return json_response(exc.as_dict(), status=exc.status)
+        response = json_response(exc.as_dict(), status=exc.status)
+        response.headers.update(exc.headers)
+        return response
     except web.HTTPException as exc:
         if exc.status >= 400 and exc.content_type != "application/json":
             code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(

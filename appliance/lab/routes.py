@@ -23,6 +23,7 @@ from ..auth import LAB_COOKIE, set_cookie
 from ..context import APPLIANCE
 from ..errors import Conflict, Unauthenticated
 from ..http import LAB, PUBLIC, access, json_response, read_body
+from ..throttle import throttled
 from .network import LAB_NETWORK, setup_network
 from .network import routes as network_routes
 from .site import routes as site_routes
@@ -65,8 +66,11 @@ async def login(request: web.Request) -> web.Response:
     """The Lab panel signs in with the lab token and gets a cookie."""
     ctx = request.config_dict[APPLIANCE]
     body = await read_body(request, LabLogin)
-    if not secrets.compare_digest(body.token, ctx.lab_token):
-        raise Unauthenticated("wrong lab token", code="bad_credentials")
+
+    async def check():
+        return True if secrets.compare_digest(body.token.encode(), ctx.lab_token.encode()) else None
+
+    await throttled(request, None, check, Unauthenticated("wrong lab token", code="bad_credentials"))
     response = json_response({"lab": True})
     set_cookie(response, LAB_COOKIE, ctx.lab_token)
     return response
