@@ -39,6 +39,7 @@ from .http import PUBLIC, access, error_middleware, json_response, security_head
 from .hub.routes import setup_hub
 from .lab.dns import setup_dns
 from .lab.routes import setup_lab
+from .lab.settings import setup_lab_settings
 from .pki import ensure_lab_tls
 from .throttle import setup_sign_in_throttle
 
@@ -80,6 +81,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
         await controller_db.close()
 
     app.cleanup_ctx.append(appliance_ctx)
+    setup_lab_settings(app)  # before the SOC worker reads them (docs/security.md, item 4)
     setup_routes(app)
     setup_hub(app)
     setup_soc(app)  # after the hub: observes its streams (S12)

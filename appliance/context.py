@@ -25,6 +25,8 @@ class ApplianceConfig:
     ntp_port: the lab NTP server's UDP port (0 = pick a free one; None = no NTP server).
     zeroconf: advertise the appliance with mDNS.
     max_chunk: the largest media chunk the device hub accepts, in bytes.
+    soc_private_targets: turn on the lab setting that lets SOC integrations reach the lab network
+      and this machine, over http:// too (appliance/lab/settings.py).
     """
 
     data_dir: Path
@@ -34,6 +36,7 @@ class ApplianceConfig:
     ntp_port: int | None = 0
     zeroconf: bool = True
     max_chunk: int = 2 * 1024 * 1024
+    soc_private_targets: bool = False
 
     @property
     def url(self) -> str:

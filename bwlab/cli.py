@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--data-dir", type=Path, default=None, help="the lab's data directory")
     up.add_argument("--public-url", default=None, help="URL clients use to reach the appliance")
     up.add_argument("--no-fleet", action="store_true", help="do not start the cameras")
+    up.add_argument("--soc-private-targets", action="store_true",
+                    help="let SOC integrations send to the lab network and this machine, over http:// too "
+                         "(e.g. bwlab soc-receiver); kept until the lab API turns it off")
     up.add_argument("--ntp-port", type=int, default=0,
                     help="UDP port of the lab NTP server serving lab time (default 0: a free port; 123 in the VM)")
     up.add_argument("--no-timeline", action="store_true", help="do not run the scenario's timeline")
@@ -232,7 +235,8 @@ async def cmd_up(args: argparse.Namespace) -> int:
     data_dir = (args.data_dir or default_data_dir()).resolve()
     public_url = args.public_url or f"https://localhost:{args.port}"
     config = ApplianceConfig(data_dir=data_dir, host=args.host, port=args.port, public_url=public_url,
-                             zeroconf=not args.no_zeroconf, ntp_port=args.ntp_port)
+                             zeroconf=not args.no_zeroconf, ntp_port=args.ntp_port,
+                             soc_private_targets=args.soc_private_targets)
     clock = LabClock()
     ready, stop = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()

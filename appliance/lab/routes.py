@@ -26,6 +26,7 @@ from ..http import LAB, PUBLIC, access, json_response, read_body
 from ..throttle import throttled
 from .network import LAB_NETWORK, setup_network
 from .network import routes as network_routes
+from .settings import routes as settings_routes
 from .site import routes as site_routes
 
 routes = web.RouteTableDef()
@@ -47,6 +48,7 @@ def setup_lab(app: web.Application) -> None:
     lab = web.Application()
     lab.add_routes(routes)
     lab.add_routes(site_routes)  # the map's site plan (D9, L4)
+    lab.add_routes(settings_routes)  # what the trainer allows (docs/security.md)
     lab.add_routes(network_routes)  # NTP, faults, troubleshooting, diagnosis, pcap (S1, T1-T4, L2-L4)
     app[FLEET] = FleetLink()
     setup_network(app, app[FLEET], travel=lambda seconds: travel_lab_time(app, seconds))
