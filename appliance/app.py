@@ -27,6 +27,7 @@ from .auth import access_middleware, cross_site_middleware
 from .cloud.routes import routes as cloud_routes
 from .cloud.soc import routes as soc_routes
 from .cloud.soc import setup_soc
+from .cloud.socket_limits import setup_account_sockets
 from .cloud.positions import routes as position_routes
 from .cloud.streams import routes as stream_routes
 from .cloud.system_sync import routes as system_sync_routes
@@ -40,6 +41,7 @@ from .hub.routes import setup_hub
 from .lab.dns import setup_dns
 from .lab.routes import setup_lab
 from .lab.settings import setup_lab_settings
+from .listener import HandshakeBoundSite, runner_options
 from .pki import ensure_lab_tls
 from .throttle import setup_sign_in_throttle
 
@@ -90,6 +92,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
     setup_controller_time(app)  # after the lab: its NTP server is the controllers' default
     setup_camera_user_sync(app)
     setup_sign_in_throttle(app)  # docs/security.md, item 5
+    setup_account_sockets(app)  # docs/security.md, item 10
     return app
 
 
@@ -168,12 +171,13 @@ async def serve(config: ApplianceConfig, clock: LabClock | None = None, *, ready
                 stop: asyncio.Event | None = None) -> None:
     """Run the appliance over HTTPS until ``stop`` is set (or forever)."""
     app = create_app(config, clock)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, **runner_options(config.handshake_timeout))
     await runner.setup()
     ctx = app[APPLIANCE]
     ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ssl_ctx.load_cert_chain(ctx.tls.server_cert_path, ctx.tls.server_key_path)
-    site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_ctx, reuse_address=True)
+    site = HandshakeBoundSite(runner, config.host, config.port, ssl_context=ssl_ctx,
+                              ssl_handshake_timeout=config.handshake_timeout)
     await site.start()
     log.info("appliance listening on %s (lab CA %s)", config.url, ctx.tls.ca_cert_path)
     zeroconf = None

@@ -25,6 +25,9 @@ class ApplianceConfig:
     ntp_port: the lab NTP server's UDP port (0 = pick a free one; None = no NTP server).
     zeroconf: advertise the appliance with mDNS.
     max_chunk: the largest media chunk the device hub accepts, in bytes.
+    handshake_timeout: seconds a connection has to finish its TLS handshake, then to send each
+      request's headers (also the longest idle keep-alive), and a camera to send its hello on the
+      device hub (docs/security.md, item 10).
     soc_private_targets: turn on the lab setting that lets SOC integrations reach the lab network
       and this machine, over http:// too (appliance/lab/settings.py).
     """
@@ -37,6 +40,7 @@ class ApplianceConfig:
     zeroconf: bool = True
     max_chunk: int = 2 * 1024 * 1024
     soc_private_targets: bool = False
+    handshake_timeout: float = 10.0
 
     @property
     def url(self) -> str:

@@ -42,13 +42,13 @@ class RunningAppliance:
 
 
 async def start_appliance(data_dir: Path, clock: LabClock | None = None, port: int | None = None,
-                          ntp_port: int | None = None):
+                          ntp_port: int | None = None, **config_options):
     """Start the appliance in this event loop; returns (handle, stop event, task). ``ntp_port=0``
-    runs the lab NTP server on a free loopback port."""
+    runs the lab NTP server on a free loopback port; other ``ApplianceConfig`` fields may be given."""
     clock = clock or LabClock()
     port = port or free_port()
     config = ApplianceConfig(data_dir=data_dir, host="127.0.0.1", port=port, zeroconf=False, ntp_port=ntp_port,
-                             public_url=f"https://127.0.0.1:{port}")
+                             public_url=f"https://127.0.0.1:{port}", **config_options)
     ready, stop = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(serve(config, clock, ready=ready, stop=stop), name="appliance")
     done, _ = await asyncio.wait({task, asyncio.create_task(ready.wait())}, timeout=15,
