@@ -43,6 +43,7 @@ from .lab.routes import setup_lab
 from .lab.settings import setup_lab_settings
 from .listener import HandshakeBoundSite, runner_options
 from .pki import ensure_lab_tls
+from .storage import STORAGE, setup_storage, storage_middleware
 from .throttle import setup_sign_in_throttle
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,8 @@ def _lab_token(data_dir: Path) -> str:
 def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Application:
     clock = clock or LabClock()
     app = web.Application(
-        middlewares=[error_middleware, security_headers_middleware, cross_site_middleware, access_middleware],
+        middlewares=[error_middleware, storage_middleware, security_headers_middleware, cross_site_middleware,
+                     access_middleware],
         client_max_size=config.max_chunk + 64 * 1024,
     )
 
@@ -84,6 +86,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
 
     app.cleanup_ctx.append(appliance_ctx)
     setup_lab_settings(app)  # before the SOC worker reads them (docs/security.md, item 4)
+    setup_storage(app, config.data_dir)  # a full disk: 507, refusal to cameras, /healthz (item 8)
     setup_routes(app)
     setup_hub(app)
     setup_soc(app)  # after the hub: observes its streams (S12)
@@ -118,7 +121,10 @@ def setup_routes(app: web.Application) -> None:
 async def healthz(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     await ctx.db.fetchone("SELECT 1")
-    return json_response({"status": "ok", "lab_time": ctx.clock.now(), "clock_offset": ctx.clock.offset})
+    storage = request.config_dict[STORAGE].status()
+    problems = ["insufficient_storage"] if storage["full"] else []
+    return json_response({"status": "degraded" if problems else "ok", "problems": problems, "storage": storage,
+                          "lab_time": ctx.clock.now(), "clock_offset": ctx.clock.offset})
 
 
 @access(PUBLIC)

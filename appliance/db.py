@@ -108,9 +108,14 @@ class Database:
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run one statement and commit; returns the number of rows changed."""
         async with self._write_lock:
-            async with self.conn.execute(sql, tuple(params)) as cur:
-                count = cur.rowcount
-            await self.conn.commit()
+            try:
+                async with self.conn.execute(sql, tuple(params)) as cur:
+                    count = cur.rowcount
+                await self.conn.commit()
+            except BaseException:  # e.g. a full disk: leave no half transaction on the shared connection
+                if self.conn.in_transaction:
+                    await self.conn.rollback()
+                raise
         return count
 
     async def execute_grouped(self, sql: str, params: Iterable[Any] = ()) -> None:

@@ -29,6 +29,7 @@ from ..cloud.routes import licence_valid
 from ..context import APPLIANCE
 from ..http import DEVICE, access
 from ..lab.hostnames import blocked_camera_host
+from ..storage import HUB_SOCKET, refuse_when_disk_full
 from .positions import PositionHub, on_track_message, positions_ctx
 from .streams import ChunkRejected, EvidenceStore, StreamHub
 
@@ -137,11 +138,13 @@ async def _refuse(ws: web.WebSocketResponse, ctx, serial: str | None, code: str,
 
 
 @access(DEVICE)
+@refuse_when_disk_full  # a full disk: insufficient_storage, close 4507; the camera keeps and resends (item 8)
 async def device_socket(request: web.Request) -> web.WebSocketResponse:
     ctx = request.config_dict[APPLIANCE]
     registry = request.config_dict[HUB]
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=ctx.config.max_chunk + 4096)
     await ws.prepare(request)
+    request[HUB_SOCKET] = ws
     registry.sockets.add(ws)
     nonce = os.urandom(32)
     await ws.send_str(m.encode(m.Challenge(nonce=base64.urlsafe_b64encode(nonce).decode().rstrip("="),
