@@ -177,7 +177,7 @@ async def serve(config: ApplianceConfig, clock: LabClock | None = None, *, ready
                 stop: asyncio.Event | None = None) -> None:
     """Run the appliance over HTTPS until ``stop`` is set (or forever)."""
     app = create_app(config, clock)
-    runner = web.AppRunner(app, access_log=None, **runner_options(config.handshake_timeout))
+    runner = web.AppRunner(app, access_log=None, **runner_options(config.header_timeout))
     await runner.setup()
     ctx = app[APPLIANCE]
     ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

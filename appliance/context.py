@@ -25,9 +25,11 @@ class ApplianceConfig:
     ntp_port: the lab NTP server's UDP port (0 = pick a free one; None = no NTP server).
     zeroconf: advertise the appliance with mDNS.
     max_chunk: the largest media chunk the device hub accepts, in bytes.
-    handshake_timeout: seconds a connection has to finish its TLS handshake, then to send each
-      request's headers (also the longest idle keep-alive), and a camera to send its hello on the
-      device hub (docs/security.md, item 10).
+    handshake_timeout: seconds a connection has to finish its TLS handshake, and a camera to send
+      its hello on the device hub (docs/security.md, item 10).
+    header_timeout: seconds a connection has to send a request's headers after the handshake or
+      the previous answer (also the longest idle keep-alive); above the 15 s after which aiohttp
+      clients drop an idle connection themselves, so that they never reuse one the server is closing.
     soc_private_targets: turn on the lab setting that lets SOC integrations reach the lab network
       and this machine, over http:// too (appliance/lab/settings.py).
     """
@@ -41,6 +43,7 @@ class ApplianceConfig:
     max_chunk: int = 2 * 1024 * 1024
     soc_private_targets: bool = False
     handshake_timeout: float = 10.0
+    header_timeout: float = 20.0
 
     @property
     def url(self) -> str:

@@ -2,10 +2,10 @@
 
 A connection that never completes its TLS handshake is dropped after ``handshake_timeout``
 (asyncio's own default is a minute; aiohttp's ``TCPSite`` does not pass one), and one whose
-request headers do not arrive within the same bound after the handshake or the previous answer
-is closed: aiohttp's keep-alive timer also runs while it waits for a request's headers, so the
-runner's ``keepalive_timeout`` is that bound. The device hub gives a camera the same time for its
-hello (appliance/hub/routes.py).
+request headers do not arrive within ``header_timeout`` after the handshake or the previous
+answer is closed: aiohttp's keep-alive timer also runs while it waits for a request's headers,
+so the runner's ``keepalive_timeout`` is that bound (aiohttp's default is an hour). The device
+hub gives a camera ``handshake_timeout`` for its hello (appliance/hub/routes.py).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import ssl
 from aiohttp import web
 
 
-def runner_options(handshake_timeout: float) -> dict:
+def runner_options(header_timeout: float) -> dict:
     """Options of the ``AppRunner``: a request's headers, and an idle keep-alive, within the bound."""
-    return {"keepalive_timeout": handshake_timeout}
+    return {"keepalive_timeout": header_timeout}
 
 
 class HandshakeBoundSite(web.TCPSite):

@@ -21,13 +21,13 @@ from appliance.hub.routes import DEVICE_EVENTS_KEEP
 from bwlab.wire import messages as m
 from tests.conftest import start_appliance
 
-BOUND = 1.5  # the handshake bound these tests run with (the default is 10 s)
+BOUND = 1.5  # the handshake and header bounds these tests run with (the defaults are 10 s and 20 s)
 CLOSED_WITHIN = 8.0  # how long a test waits for the close: well past BOUND, well before asyncio's 60 s
 
 
 @pytest.fixture
 async def bounded(tmp_path):
-    handle, stop, task = await start_appliance(tmp_path / "data", handshake_timeout=BOUND)
+    handle, stop, task = await start_appliance(tmp_path / "data", handshake_timeout=BOUND, header_timeout=BOUND)
     yield handle
     stop.set()
     await asyncio.wait_for(task, 15)

@@ -12,13 +12,11 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
-import pytest
-
 from tests.conftest import free_port
+from tests.integration.test_cli_up import _wait
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,16 +46,6 @@ SECRET_FILES = ("lab.json", "lab-token", "cloud.sqlite3", "cloud.sqlite3-wal", "
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
-
-
-def _wait(predicate, what: str, timeout: float):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
 def test_up_keeps_secrets_to_its_user_and_listens_on_loopback_by_default(tmp_path):
