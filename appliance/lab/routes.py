@@ -90,10 +90,11 @@ async def get_time(request: web.Request) -> web.Response:
 async def travel_lab_time(app: Any, seconds: float) -> float:
     """Move lab time forward, keep the offset across restarts, and tell every fleet (L2)."""
     ctx = app[APPLIANCE]
-    offset = ctx.clock.travel(seconds)
+    # kept first, moved after: a travel that cannot be kept (a full disk) changes nothing
     await ctx.db.execute(
         "INSERT INTO lab_state (key, value) VALUES ('clock_offset', ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (repr(offset),))
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (repr(ctx.clock.offset + seconds),))
+    offset = ctx.clock.travel(seconds)
     await app[FLEET].broadcast({"type": "clock", "offset": offset})
     return offset
 

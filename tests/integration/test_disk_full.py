@@ -78,6 +78,13 @@ async def test_clients_get_507_and_nothing_changes_while_the_disk_is_full(applia
                 await call
             assert (refused.value.status, refused.value.code) == (507, "insufficient_storage")
 
+        # the lab's own changes too: a time travel that cannot be kept does not happen
+        async with appliance.lab() as lab:
+            offset = (await lab.get("/api/lab/time"))["offset"]
+            with pytest.raises(ApiError) as refused:
+                await lab.post("/api/lab/time/travel", {"seconds": 3600})
+            assert refused.value.status == 507 and (await lab.get("/api/lab/time"))["offset"] == offset
+
         small_disk.free()
         assert (await s.get("/healthz"))["status"] == "ok"
         await s.sign_in_cloud("full@disk.test", "full-disk-pass")
