@@ -90,6 +90,8 @@ async def get_time(request: web.Request) -> web.Response:
 async def travel_lab_time(app: Any, seconds: float) -> float:
     """Move lab time forward, keep the offset across restarts, and tell every fleet (L2)."""
     ctx = app[APPLIANCE]
+    if seconds < 0:
+        raise ValueError("lab time only travels forward")
     # kept first, moved after: a travel that cannot be kept (a full disk) changes nothing
     await ctx.db.execute(
         "INSERT INTO lab_state (key, value) VALUES ('clock_offset', ?) "
