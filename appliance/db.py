@@ -54,7 +54,7 @@ class Database:
     @classmethod
     async def open(cls, path: Path | str, migrations_package: str = "appliance.migrations.cloud") -> "Database":
         if str(path) != ":memory:":
-            create_private(Path(path))  # 0600 from the start; SQLite gives -wal and -shm the same mode
+            create_private(Path(path), "-wal", "-shm")  # 0600 from the start; SQLite gives -wal and -shm its mode
         conn = await aiosqlite.connect(str(path))
         conn.row_factory = aiosqlite.Row
         await conn.execute("PRAGMA journal_mode=WAL")

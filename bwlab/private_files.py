@@ -51,9 +51,14 @@ def _open_private(path: Path, flags: int) -> int:
     return fd
 
 
-def create_private(path: Path) -> Path:
-    """Make sure ``path`` exists as a 0600 file (empty if new), e.g. before SQLite opens it."""
+def create_private(path: Path, *companions: str) -> Path:
+    """Make sure ``path`` exists as a 0600 file (empty if new), e.g. before SQLite opens it; the
+    ``companions`` (suffixes such as ``-wal``) are narrowed too if an older run left them wide."""
     os.close(_open_private(path, os.O_WRONLY))
+    for suffix in companions:
+        other = path.with_name(path.name + suffix)
+        if other.exists() and stat.S_IMODE(other.stat().st_mode) & 0o077:
+            os.chmod(other, FILE_MODE)
     return path
 
 

@@ -80,9 +80,10 @@ def test_up_keeps_secrets_to_its_user_and_listens_on_loopback_by_default(tmp_pat
 
 
 def test_an_older_lab_with_wide_modes_is_narrowed_before_secrets_are_written(tmp_path):
-    """A data directory and lab.json left 0755/0644 by an older bwlab are narrowed when the
-    appliance starts and the CLI writes lab.json again (the secret never sits in a wide file)."""
-    from bwlab.private_files import private_dir, write_private
+    """A data directory, lab.json, a database and its WAL left 0755/0644 by an older bwlab are
+    narrowed when the appliance starts and the CLI writes lab.json again (the secret never sits in
+    a wide file)."""
+    from bwlab.private_files import create_private, private_dir, write_private
 
     data_dir = tmp_path / "old-lab"
     data_dir.mkdir(mode=0o755)
@@ -94,3 +95,10 @@ def test_an_older_lab_with_wide_modes_is_narrowed_before_secrets_are_written(tmp
     write_private(old, '{"lab_token": "bwlab_x"}')
     assert _mode(data_dir) == 0o700 and _mode(old) == 0o600
     assert json.loads(old.read_text())["lab_token"] == "bwlab_x"
+    # a database and the WAL a crash left behind, both 0644
+    for name in ("cloud.sqlite3", "cloud.sqlite3-wal"):
+        (data_dir / name).write_bytes(b"")
+        (data_dir / name).chmod(0o644)
+    create_private(data_dir / "cloud.sqlite3", "-wal", "-shm")
+    assert _mode(data_dir / "cloud.sqlite3") == _mode(data_dir / "cloud.sqlite3-wal") == 0o600
+    assert not (data_dir / "cloud.sqlite3-shm").exists()
