@@ -25,6 +25,7 @@ from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from bwlab.clock import LabClock
+from bwlab.private_files import private_dir, write_private
 from bwlab.regions import SERVICE_HOSTS
 
 from .auth import access_middleware, cross_site_middleware, session_cookie_middleware
@@ -32,6 +33,7 @@ from .cloud.licensing import routes as licensing_routes
 from .cloud.routes import routes as cloud_routes
 from .cloud.soc import routes as soc_routes
 from .cloud.soc import setup_soc
+from .cloud.socket_limits import setup_account_sockets
 from .cloud.positions import routes as position_routes
 from .cloud.streams import routes as stream_routes
 from .cloud.system_sync import routes as system_sync_routes
@@ -44,7 +46,11 @@ from .http import PUBLIC, access, content_security_policy, error_middleware, jso
 from .hub.routes import setup_hub
 from .lab.dns import setup_dns
 from .lab.routes import setup_lab
+from .lab.settings import setup_lab_settings
+from .listener import HandshakeBoundSite, runner_options
 from .pki import ensure_lab_tls
+from .storage import STORAGE, setup_storage, storage_middleware
+from .throttle import setup_sign_in_throttle
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +62,7 @@ def _lab_token(data_dir: Path) -> str:
     if path.exists():
         return path.read_text().strip()
     token = f"bwlab_{secrets.token_urlsafe(32)}"
-    path.touch(mode=0o600)
-    path.write_text(token)
+    write_private(path, token)
     return token
 
 
@@ -77,12 +82,13 @@ def _stored_offset(value) -> float:
 def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Application:
     clock = clock or LabClock()
     app = web.Application(
-        middlewares=[error_middleware, cross_site_middleware, session_cookie_middleware, access_middleware],
+        middlewares=[error_middleware, storage_middleware, cross_site_middleware, session_cookie_middleware,
+                     access_middleware],
         client_max_size=config.max_chunk + 64 * 1024,
     )
 
     async def appliance_ctx(app: web.Application):
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(config.data_dir)  # 0700: it holds every secret of the lab
         db = await Database.open(config.data_dir / "cloud.sqlite3", "appliance.migrations.cloud")
         controller_db = await Database.open(config.data_dir / "controller.sqlite3", "appliance.migrations.controller")
         row = await db.fetchone("SELECT value FROM lab_state WHERE key = 'clock_offset'")
@@ -99,6 +105,8 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
 
     app.cleanup_ctx.append(appliance_ctx)
     setup_security_headers(app)
+    setup_lab_settings(app)  # before the SOC worker reads them (docs/security.md, item 4)
+    setup_storage(app, config.data_dir)  # a full disk: 507, refusal to cameras, /healthz (item 8)
     setup_routes(app)
     setup_hub(app)
     setup_soc(app)  # after the hub: observes its streams (S12)
@@ -106,6 +114,8 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
     setup_dns(app)  # /api/lab/dns/* and /api/lab/faults/blocked-hosts (T5, T2)
     setup_controller_time(app)  # after the lab: its NTP server is the controllers' default
     setup_camera_user_sync(app)
+    setup_sign_in_throttle(app)  # docs/security.md, item 5
+    setup_account_sockets(app)  # docs/security.md, item 10
     return app
 
 
@@ -132,7 +142,10 @@ def setup_routes(app: web.Application) -> None:
 async def healthz(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     await ctx.db.fetchone("SELECT 1")
-    return json_response({"status": "ok", "lab_time": ctx.clock.now(), "clock_offset": ctx.clock.offset})
+    storage = request.config_dict[STORAGE].status()
+    problems = ["insufficient_storage"] if storage["full"] else []
+    return json_response({"status": "degraded" if problems else "ok", "problems": problems, "storage": storage,
+                          "lab_time": ctx.clock.now(), "clock_offset": ctx.clock.offset})
 
 
 @access(PUBLIC)
@@ -199,13 +212,14 @@ async def serve(config: ApplianceConfig, clock: LabClock | None = None, *, ready
                 stop: asyncio.Event | None = None) -> None:
     """Run the appliance over HTTPS until ``stop`` is set (or forever)."""
     app = create_app(config, clock)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, **runner_options(config.header_timeout))
     try:
         await runner.setup()
         ctx = app[APPLIANCE]
         ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ssl_ctx.load_cert_chain(ctx.tls.server_cert_path, ctx.tls.server_key_path)
-        site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_ctx, reuse_address=True)
+        site = HandshakeBoundSite(runner, config.host, config.port, ssl_context=ssl_ctx,
+                                  ssl_handshake_timeout=config.handshake_timeout)
         await site.start()
     except BaseException:
         # Stop what had started (the databases' threads, background tasks): a failed start-up

@@ -23,6 +23,7 @@ Bearer tokens are not ambient, so API clients are not concerned.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -49,11 +50,19 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(stored: str, password: str) -> bool:
+def verify_password(stored: str | None, password: str) -> bool:
+    """Whether ``password`` matches the ``stored`` hash. With no stored hash (an unknown account)
+    the same Argon2 work is done against a dummy hash, so that the answer's timing does not tell
+    which accounts exist (docs/security.md, item 5)."""
     try:
-        return _hasher.verify(stored, password)
+        return _hasher.verify(stored or _dummy_hash(), password) and stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def new_token(prefix: str) -> str:

@@ -17,22 +17,33 @@ from .pki import LabTLS
 class ApplianceConfig:
     """How the appliance runs; from flags, environment (BWLAB_*) and the scenario.
 
-    host/port: where HTTPS listens (default 0.0.0.0:8443; 443 in the VM).
+    host/port: where HTTPS listens (default 127.0.0.1:8443: this machine only; ``bwlab up --host
+      0.0.0.0`` opens it to the lab network; 443 in the VM).
     data_dir: the lab's database, certificates, evidence and tokens.
     public_url: the URL the web client, controller and cameras use to reach the cloud; by
       default https://localhost:<port>.
     ntp_port: the lab NTP server's UDP port (0 = pick a free one; None = no NTP server).
     zeroconf: advertise the appliance with mDNS.
     max_chunk: the largest media chunk the device hub accepts, in bytes.
+    handshake_timeout: seconds a connection has to finish its TLS handshake, and a camera to send
+      its hello on the device hub (docs/security.md, item 10).
+    header_timeout: seconds a connection has to send a request's headers after the handshake or
+      the previous answer (also the longest idle keep-alive); above the 15 s after which aiohttp
+      clients drop an idle connection themselves, so that they never reuse one the server is closing.
+    soc_private_targets: turn on the lab setting that lets SOC integrations reach the lab network
+      and this machine, over http:// too (appliance/lab/settings.py).
     """
 
     data_dir: Path
-    host: str = "0.0.0.0"
+    host: str = "127.0.0.1"
     port: int = 8443
     public_url: str | None = None
     ntp_port: int | None = 0
     zeroconf: bool = True
     max_chunk: int = 2 * 1024 * 1024
+    soc_private_targets: bool = False
+    handshake_timeout: float = 10.0
+    header_timeout: float = 20.0
 
     @property
     def url(self) -> str:

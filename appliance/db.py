@@ -18,6 +18,8 @@ from typing import Any, Iterable
 
 import aiosqlite
 
+from bwlab.private_files import create_private
+
 log = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -51,6 +53,8 @@ class Database:
 
     @classmethod
     async def open(cls, path: Path | str, migrations_package: str = "appliance.migrations.cloud") -> "Database":
+        if str(path) != ":memory:":
+            create_private(Path(path), "-wal", "-shm")  # 0600 from the start; SQLite gives -wal and -shm its mode
         conn = await aiosqlite.connect(str(path))
         conn.row_factory = aiosqlite.Row
         await conn.execute("PRAGMA journal_mode=WAL")
@@ -104,9 +108,14 @@ class Database:
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run one statement and commit; returns the number of rows changed."""
         async with self._write_lock:
-            async with self.conn.execute(sql, tuple(params)) as cur:
-                count = cur.rowcount
-            await self.conn.commit()
+            try:
+                async with self.conn.execute(sql, tuple(params)) as cur:
+                    count = cur.rowcount
+                await self.conn.commit()
+            except BaseException:  # e.g. a full disk: leave no half transaction on the shared connection
+                if self.conn.in_transaction:
+                    await self.conn.rollback()
+                raise
         return count
 
     async def execute_grouped(self, sql: str, params: Iterable[Any] = ()) -> None:

@@ -15,9 +15,11 @@ class BwlabError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None, **details):
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
+                 headers: dict[str, str] | None = None, **details):
         super().__init__(message)
         self.message = message
+        self.headers = dict(headers or {})  # e.g. Retry-After on a 429
         if code is not None:
             self.code = code
         if status is not None:
@@ -69,6 +71,18 @@ class ServiceUnavailable(BwlabError):
 
     status = 503
     code = "unavailable"
+class TooManyRequests(BwlabError):
+    """A limit on attempts or connections is reached (a ``Retry-After`` header says when to retry)."""
+
+    status = 429
+    code = "too_many_requests"
+
+
+class InsufficientStorage(BwlabError):
+    """The data directory's disk is full: nothing was changed; retry once space is freed."""
+
+    status = 507
+    code = "insufficient_storage"
 
 
 class DeviceRefused(BwlabError):

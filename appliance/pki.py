@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+
+from bwlab.private_files import write_private
 
 DEVICE_CERT_VALIDITY = dt.timedelta(days=6)  # D1
 _CA_VALIDITY = dt.timedelta(days=3650)
@@ -268,20 +269,16 @@ def ensure_lab_tls(data_dir: Path, now: float, extra_names: list[str] = ()) -> L
     ca_key_path, ca_cert_path = tls_dir / "lab-ca.key", tls_dir / "lab-ca.pem"
     if not ca_cert_path.exists():
         ca_key, ca_cert = make_ca("bwlab lab CA", now)
-        _write_private(ca_key_path, ca_key)
+        write_private(ca_key_path, ca_key)
         ca_cert_path.write_text(ca_cert)
     names = server_names(list(extra_names))
     key_path, cert_path = tls_dir / "server.key", tls_dir / "server.pem"
     names_path = tls_dir / "server.names"
     if not cert_path.exists() or not names_path.exists() or names_path.read_text() != "\n".join(names):
         key, cert = make_server_cert(ca_key_path.read_text(), ca_cert_path.read_text(), names, now)
-        _write_private(key_path, key)
+        write_private(key_path, key)
         cert_path.write_text(cert)
         names_path.write_text("\n".join(names))
     return LabTLS(ca_cert_path, cert_path, key_path)
 
 
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)

@@ -43,12 +43,12 @@ class LabInfo:
 async def _account_session(url: str, ca: str, email: str, password: str, name: str) -> Session:
     s = Session(url, ca)
     try:
+        # the same answer whether or not the account exists (docs/security.md): signing in tells
         await s.post("/api/cloud/accounts", {"email": email, "name": name, "password": password})
-    except ApiError as exc:
-        if exc.code != "account_exists":
-            await s.close()
-            raise
-    await s.sign_in_cloud(email, password)
+        await s.sign_in_cloud(email, password)
+    except BaseException:
+        await s.close()
+        raise
     return s
 
 

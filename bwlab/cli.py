@@ -66,10 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="run the appliance and the scenario's cameras")
     up.add_argument("scenario", nargs="?", type=Path, help="scenario TOML file (default: the built-in demo)")
     up.add_argument("--port", type=int, default=8443, help="HTTPS port (default 8443)")
-    up.add_argument("--host", default="0.0.0.0", help="address to listen on (default all)")
+    up.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for the lab network: "
+                         "see README, the demo passwords are public)")
     up.add_argument("--data-dir", type=Path, default=None, help="the lab's data directory")
     up.add_argument("--public-url", default=None, help="URL clients use to reach the appliance")
     up.add_argument("--no-fleet", action="store_true", help="do not start the cameras")
+    up.add_argument("--soc-private-targets", action="store_true",
+                    help="let SOC integrations send to the lab network and this machine, over http:// too "
+                         "(e.g. bwlab soc-receiver); kept until the lab API turns it off")
     up.add_argument("--ntp-port", type=int, default=0,
                     help="UDP port of the lab NTP server serving lab time (default 0: a free port; 123 in the VM)")
     up.add_argument("--no-timeline", action="store_true", help="do not run the scenario's timeline")
@@ -243,6 +248,7 @@ async def cmd_up(args: argparse.Namespace) -> int:
     from bwlab import lifecycle
     from bwlab.apply import apply_scenario
     from bwlab.clock import LabClock
+    from bwlab.private_files import write_private
     from bwlab.scenario import load_scenario
 
     scenario, source = load_scenario(args.scenario)
@@ -253,7 +259,8 @@ async def cmd_up(args: argparse.Namespace) -> int:
         raise CliError(f"another `bwlab up` (pid {exc.pid}) runs with the data directory {data_dir}") from None
     public_url = args.public_url or f"https://localhost:{args.port}"
     config = ApplianceConfig(data_dir=data_dir, host=args.host, port=args.port, public_url=public_url,
-                             zeroconf=not args.no_zeroconf, ntp_port=args.ntp_port)
+                             zeroconf=not args.no_zeroconf, ntp_port=args.ntp_port,
+                             soc_private_targets=args.soc_private_targets)
     clock = LabClock()
     ready, stop = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -275,7 +282,7 @@ async def cmd_up(args: argparse.Namespace) -> int:
     local_url = f"https://127.0.0.1:{args.port}" if args.host in ("0.0.0.0", "::", "127.0.0.1") else public_url
     facts = {"url": local_url, "public_url": public_url, "lab_token": token, "ca_path": str(ca_path),
              "scenario": str(args.scenario) if args.scenario else None, "pid": os.getpid()}
-    (data_dir / "lab.json").write_text(json.dumps(facts, indent=2))
+    write_private(data_dir / "lab.json", json.dumps(facts, indent=2))  # 0600: it holds the lab token
     print(f"bwlab: appliance on {public_url} (scenario {source}); building the lab…", file=sys.stderr, flush=True)
     info = await apply_scenario(scenario, local_url, ca_path.read_text(), token)
     fleet_proc = None

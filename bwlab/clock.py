@@ -12,10 +12,13 @@ This module is the only place in bwlab that reads the system time.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Awaitable, Callable, Protocol
+
+log = logging.getLogger(__name__)
 
 
 class Clock(Protocol):
@@ -120,17 +123,25 @@ async def wait_event(event: asyncio.Event, timeout: float) -> bool:
 async def run_every(clock: LabClock, interval: float, job: Callable[[], Awaitable[object]]) -> None:
     """Run ``job`` now, then every ``interval`` seconds and at once after each time travel, until
     cancelled: the housekeeping loop of every rule that time travel must trigger at once
-    (retention, certificate expiry, clock syncs)."""
+    (retention, certificate expiry, clock syncs). A round that fails is logged (once while it keeps
+    failing) and the next one runs as planned."""
     wake = asyncio.Event()
 
     def on_travel(_offset: float) -> None:
         wake.set()
 
     clock.subscribe(on_travel)
+    failing = False
     try:
         while True:
             wake.clear()  # before the job: a travel while it runs brings the next round forward
-            await job()
+            try:
+                await job()
+                failing = False
+            except Exception:  # one failed round (a full disk, say) must not end the housekeeping for good
+                (log.debug if failing else log.exception)("%s failed; trying again in %.0f s",
+                                                          getattr(job, "__qualname__", job), interval)
+                failing = True
             await wait_event(wake, interval)
     finally:
         clock.unsubscribe(on_travel)

@@ -21,6 +21,7 @@ from appliance.lab.mobile import Cell, MobileConfig, Sim
 from appliance.lab.radio import RadioConfig, access_points_from_list
 from bwlab.expect import check_expectation
 from bwlab.models import MODELS
+from bwlab.passwords import password_problem
 from bwlab.regions import REGIONS
 from bwlab.schema import SchemaError, from_mapping
 
@@ -37,6 +38,11 @@ class Account:
     email: str
     name: str
     password: str
+
+    def __post_init__(self) -> None:  # the appliance's policy, said here with the file and key
+        problem = password_problem(self.password, (self.email, self.name))
+        if problem:
+            raise ValueError(f"password: {problem}")
 
 
 @dataclass(frozen=True)
@@ -204,6 +210,11 @@ class System:
     camera_users: list[CameraUser] = field(default_factory=list)
     docks: list[Dock] = field(default_factory=list)
     cameras: list[Camera] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        problem = password_problem(self.admin_password, (self.name,))
+        if problem:
+            raise ValueError(f"admin_password: {problem}")
 
 
 #: Every timeline action, the keys it takes (besides ``action``, ``at`` and ``camera``) and what it does.

@@ -141,7 +141,7 @@ fi
 
 # 3. source and virtualenv ------------------------------------------------------------------------
 ensure_dir "$PREFIX" 0755
-ensure_dir "$STATE" 0750 bwlab:bwlab
+ensure_dir "$STATE" 0700 bwlab:bwlab  # the lab's secrets (docs/security.md)
 rsync_args=(-a --omit-dir-times --checksum --delete --itemize-changes
   --include=/pyproject.toml --include=/README.md --include=/LICENSE
   --include='/appliance/***' --include='/bwlab/***' --include='/firmware_stub/***' --include='/webui/***'

@@ -42,13 +42,14 @@ class RunningAppliance:
 
 
 async def start_appliance(data_dir: Path, clock: LabClock | None = None, port: int | None = None,
-                          ntp_port: int | None = None, host_name: str = "127.0.0.1"):
+                          ntp_port: int | None = None, host_name: str = "127.0.0.1", **config_options):
     """Start the appliance in this event loop; returns (handle, stop event, task). ``ntp_port=0``
-    runs the lab NTP server on a free loopback port; ``host_name`` is the public URL's host."""
+    runs the lab NTP server on a free loopback port; ``host_name`` is the public URL's host; other
+    ``ApplianceConfig`` fields may be given."""
     clock = clock or LabClock()
     port = port or free_port()
     config = ApplianceConfig(data_dir=data_dir, host="127.0.0.1", port=port, zeroconf=False, ntp_port=ntp_port,
-                             public_url=f"https://{host_name}:{port}")
+                             public_url=f"https://{host_name}:{port}", **config_options)
     ready, stop = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(serve(config, clock, ready=ready, stop=stop), name="appliance")
     done, _ = await asyncio.wait({task, asyncio.create_task(ready.wait())}, timeout=15,

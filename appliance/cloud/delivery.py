@@ -16,7 +16,9 @@ due, oldest first, and records every attempt in ``soc_deliveries`` (the log admi
 
 HTTPS to the integration's URL trusts the system CA bundle plus the lab CA, so a receiver in the
 lab may use a certificate from either. Redirects are not followed: the URL is what the admin
-entered. ``RetryPolicy`` is the sans-I/O part; ``DeliveryWorker`` the asyncio driver.
+entered. Unless the lab setting ``soc_private_targets`` is on, a plain ``http://`` URL is not
+tried and the HTTP client's sockets refuse every non-public address it resolves to
+(appliance/cloud/soc_targets.py): such an attempt is logged as ``refused: private address``. ``RetryPolicy`` is the sans-I/O part; ``DeliveryWorker`` the asyncio driver.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import asyncio
 import logging
 import ssl
 from dataclasses import dataclass
+from typing import Callable
 
 import aiohttp
 
@@ -32,6 +35,7 @@ from bwlab.clock import LabClock, monotonic, wait_event
 from bwlab.wire import webhooks
 
 from ..db import Database
+from .soc_targets import REFUSED_HTTP, REFUSED_PRIVATE, guarded_socket_factory, refused_by_guard
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +88,12 @@ class DeliveryWorker:
     """Sends due outbox rows; one named task, started and stopped by a cleanup context."""
 
     def __init__(self, db: Database, clock: LabClock, ssl_context: ssl.SSLContext,
-                 policy: RetryPolicy = RetryPolicy()):
+                 policy: RetryPolicy = RetryPolicy(), allow_private: Callable[[], bool] = lambda: False):
         self.db = db
         self.clock = clock
         self.ssl_context = ssl_context
         self.policy = policy
+        self.allow_private = allow_private  # the lab setting soc_private_targets, read at each attempt
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task | None = None
@@ -98,8 +103,9 @@ class DeliveryWorker:
     # ---------------------------------------------------------------- life cycle
 
     def start(self) -> None:
-        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=ATTEMPT_TIMEOUT),
-                                           headers={"User-Agent": USER_AGENT})
+        self._http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(socket_factory=guarded_socket_factory(self.allow_private)),
+            timeout=aiohttp.ClientTimeout(total=ATTEMPT_TIMEOUT), headers={"User-Agent": USER_AGENT})
         self.clock.subscribe(self._on_travel)
         self._task = asyncio.create_task(self._run(), name="soc-delivery")
 
@@ -194,6 +200,8 @@ class DeliveryWorker:
     async def _post(self, url: str, headers: dict[str, str], body: bytes) -> AttemptResult:
         assert self._http is not None
         started = monotonic()
+        if not url.startswith("https:") and not self.allow_private():
+            return AttemptResult(False, None, REFUSED_HTTP, 0.0)
         ssl_arg = self.ssl_context if url.startswith("https:") else None
         try:
             async with self._http.post(url, data=body, headers=headers, ssl=ssl_arg, allow_redirects=False) as r:
@@ -202,6 +210,8 @@ class DeliveryWorker:
                 return AttemptResult(ok, r.status, None if ok else f"HTTP {r.status} {r.reason or ''}".strip(),
                                      (monotonic() - started) * 1000)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
+            if refused_by_guard(exc):  # nothing was asked, so nothing about what is there is told
+                return AttemptResult(False, None, REFUSED_PRIVATE, (monotonic() - started) * 1000)
             message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             return AttemptResult(False, None, message[:300], (monotonic() - started) * 1000)
 

@@ -29,6 +29,7 @@ from ..errors import NotFound
 from ..hub.positions import FEED_WINDOW
 from ..hub.routes import HUB
 from ..http import ORG_MEMBER, access, json_response
+from .socket_limits import counted_socket
 from ..lab.site import load_plan
 from .streams import _CLOSED, _drain, _next
 
@@ -40,6 +41,7 @@ TRAIL_SECONDS = 25  # D9: trails of the last 20 to 30 seconds
 
 @routes.get(ORG + "/positions")
 @access(ORG_MEMBER)
+@counted_socket  # at most MAX_PER_ACCOUNT per account (docs/security.md)
 async def positions_feed(request: web.Request) -> web.WebSocketResponse:
     """D9: the live positions of the organization's camera users, sealed (see the module doc)."""
     registry = request.config_dict[HUB]
@@ -89,6 +91,7 @@ async def location_tracks(request: web.Request) -> web.Response:
 
 @routes.get(ORG + "/location-tracks/{track_id}")
 @access(ORG_MEMBER)
+@counted_socket  # at most MAX_PER_ACCOUNT per account (docs/security.md)
 async def location_track(request: web.Request) -> web.WebSocketResponse:
     """A location track's positions: its metadata (with the wrapped key), every sealed position, ``end``."""
     hub = request.config_dict[HUB].positions

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from bwlab.passwords import password_problem
 from bwlab.regions import REGIONS
 from bwlab.wire import authorization
-from bwlab.schema import FieldError
+from bwlab.schema import FieldError, SchemaError
 
 from .. import pki
 from ..auth import (ACCOUNT_KEY, ROLE_KEY, CLOUD_COOKIE, ROLES, clear_cookie, hash_password, new_token, set_cookie,
@@ -22,6 +23,7 @@ from ..auth import (ACCOUNT_KEY, ROLE_KEY, CLOUD_COOKIE, ROLES, clear_cookie, ha
 from ..context import APPLIANCE
 from ..errors import BwlabError, Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from ..http import ACCOUNT, ORG_ADMIN, ORG_MEMBER, PUBLIC, access, json_response, read_body
+from ..throttle import throttled
 from .usage import organization_standing, organization_usage, standing_json, usage_json
 
 routes = web.RouteTableDef()
@@ -43,9 +45,10 @@ class NewAccount:
 
     def __post_init__(self):
         if "@" not in self.email:
-            raise ValueError("email must be an e-mail address")
-        if len(self.password) < 8:
-            raise ValueError("password must have at least 8 characters")
+            raise SchemaError("email", "must be an e-mail address")
+        problem = password_problem(self.password, (self.email, self.name))
+        if problem:
+            raise SchemaError("password", problem)
 
 
 @dataclass(frozen=True)
@@ -107,34 +110,45 @@ async def regions(request: web.Request) -> web.Response:
     return json_response({"regions": [r.as_dict() for r in REGIONS.values()]})
 
 
+SIGN_UP_ANSWER = ("if no account uses this e-mail address, one was created with this password: sign in with it "
+                  "(an address has one account only; its owner keeps theirs)")
+
+
 @routes.post("/accounts")
 @access(PUBLIC)
 async def create_account(request: web.Request) -> web.Response:
-    """S2: an account is created once."""
+    """S2: an account is created once. The answer (202, the same body) and its work (one Argon2
+    hash) are the same whether or not the address had an account, so sign-up cannot be used to
+    find out which e-mail addresses have one (docs/security.md, item 5); an existing account is
+    left untouched."""
     ctx = request.config_dict[APPLIANCE]
     body = await read_body(request, NewAccount)
     email = body.email.strip().lower()
-    if await ctx.db.fetchone("SELECT 1 FROM accounts WHERE email = ?", (email,)):
-        raise Conflict(f"an account for {email} exists already", code="account_exists")
-    account_id = new_id("acc")
+    password_hash = hash_password(body.password)
     await ctx.db.execute(
-        "INSERT INTO accounts (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-        (account_id, email, body.name, hash_password(body.password), ctx.clock.now()),
+        "INSERT INTO accounts (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT(email) DO NOTHING",
+        (new_id("acc"), email, body.name, password_hash, ctx.clock.now()),
     )
-    return json_response({"id": account_id, "email": email, "name": body.name}, status=201)
+    return json_response({"email": email, "message": SIGN_UP_ANSWER}, status=202)
 
 
 @routes.post("/sessions")
 @access(PUBLIC)
 async def sign_in(request: web.Request) -> web.Response:
-    """D2: sign in; the session cookie lives while used and dies after 7 unused days."""
+    """D2: sign in; the session cookie lives while used and dies after 7 unused days. Throttled per
+    account and per address; an unknown address costs the same Argon2 work as a known one."""
     ctx = request.config_dict[APPLIANCE]
     body = await read_body(request, Credentials)
-    row = await ctx.db.fetchone(
-        "SELECT id, password_hash FROM accounts WHERE email = ?", (body.email.strip().lower(),)
-    )
-    if row is None or not verify_password(row["password_hash"], body.password):
-        raise Unauthenticated("wrong e-mail or password", code="bad_credentials")
+    email = body.email.strip().lower()
+
+    async def check():
+        row = await ctx.db.fetchone("SELECT id, password_hash FROM accounts WHERE email = ?", (email,))
+        ok = verify_password(row["password_hash"] if row else None, body.password)
+        return row if ok else None
+
+    row = await throttled(request, ("account", email), check,
+                          Unauthenticated("wrong e-mail or password", code="bad_credentials"))
     token = new_token("bws")
     now = ctx.clock.now()
     await ctx.db.execute(

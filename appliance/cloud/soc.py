@@ -6,6 +6,10 @@ here is ``ORG_ADMIN``. An organization may have several integrations (at most
 ``MAX_INTEGRATIONS``). Each receives ``stream.started``; ``stream.acknowledged`` and
 ``stream.ended`` are opt-in lab extras.
 
+Targets: ``https://`` to public addresses only, unless the lab setting ``soc_private_targets``
+allows the lab network and this machine (appliance/cloud/soc_targets.py; checked when the URL
+is entered and at every delivery).
+
 Signing (bwlab/wire/webhooks.py) follows Standard Webhooks. The manual has the admin *enter* a
 "payload signature"; bwlab accepts one (``secret``, in the ``whsec_<base64>`` form the standard
 libraries read) or, with ``sign_messages`` and no secret, generates one. A generated secret is
@@ -37,8 +41,10 @@ from ..db import Database
 from ..errors import Conflict, InvalidInput, NotFound
 from ..hub.routes import HUB
 from ..http import ORG_ADMIN, access, json_response, read_body
+from ..lab.settings import LAB_SETTINGS
 from .delivery import DeliveryWorker, client_ssl_context
 from .routes import new_id
+from .soc_targets import check_url
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +209,9 @@ async def _soc_ctx(app: web.Application):
     hub = app[HUB].streams
     assert hub is not None, "setup_soc must come after setup_hub"
     service = app[SOC]
-    service.worker = DeliveryWorker(ctx.db, ctx.clock, client_ssl_context(ctx.tls.ca_pem))
+    settings = app[LAB_SETTINGS]
+    service.worker = DeliveryWorker(ctx.db, ctx.clock, client_ssl_context(ctx.tls.ca_pem),
+                                    allow_private=lambda: settings.current.soc_private_targets)
     service.notifier = SocNotifier(ctx.db, ctx.clock, hub.metadata, service.worker.wake)
     missed = await service.notifier.enqueue_missed()
     if missed:
@@ -216,6 +224,13 @@ async def _soc_ctx(app: web.Application):
 
 
 # ---------------------------------------------------------------- routes (admin only, S12/S14)
+
+
+async def _check_target(request: web.Request, url: str) -> None:
+    """https:// and public addresses only, unless the lab allows its own network (soc_targets.py)."""
+    problem = await check_url(url, request.config_dict[LAB_SETTINGS].current.soc_private_targets)
+    if problem is not None:
+        raise InvalidInput(problem, path="url")
 
 
 def _integration_json(row, stats: dict | None = None) -> dict[str, Any]:
@@ -261,6 +276,7 @@ async def create_integration(request: web.Request) -> web.Response:
     """S12: + New SOC integration. A generated signing secret is in this answer only."""
     ctx = request.config_dict[APPLIANCE]
     body = await read_body(request, NewIntegration)
+    await _check_target(request, body.url)
     org_id = request.match_info["org_id"]
     count = await ctx.db.fetchone("SELECT COUNT(*) AS n FROM soc_integrations WHERE org_id = ?", (org_id,))
     if count["n"] >= MAX_INTEGRATIONS:
@@ -295,6 +311,8 @@ async def update_integration(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     row = await _integration(request)
     body = await read_body(request, IntegrationChange)
+    if body.url is not None:
+        await _check_target(request, body.url)
     secret = row["secret"]
     generated = None
     if body.sign_messages is False:

@@ -23,6 +23,7 @@ from ..errors import Conflict, NotFound
 from ..hub.routes import HUB
 from ..hub.streams import DeviceId
 from ..http import ORG_MEMBER, access, json_response
+from .socket_limits import counted_socket
 from .system_sync import synced_camera_users
 
 routes = web.RouteTableDef()
@@ -68,6 +69,7 @@ async def get_stream(request: web.Request) -> web.Response:
 
 @routes.get(ORG + "/streams/{stream_id}/live")
 @access(ORG_MEMBER)
+@counted_socket  # at most MAX_PER_ACCOUNT per account (docs/security.md)
 async def live(request: web.Request) -> web.WebSocketResponse:
     """The live view: stream metadata, then the init segment and the current GOP, a
     ``live_edge`` marker, then every chunk as it lands, as ciphertext frames (bwlab.wire.chunk).
@@ -129,6 +131,7 @@ async def _drain(ws: web.WebSocketResponse) -> None:
 
 @routes.get(ORG + "/streams/{stream_id}/recording")
 @access(ORG_MEMBER)
+@counted_socket  # at most MAX_PER_ACCOUNT per account (docs/security.md)
 async def recording(request: web.Request) -> web.WebSocketResponse:
     """Play a recording (D8): metadata, then every stored frame in order, then ``end``."""
     meta = await _stream_meta(request)
@@ -285,6 +288,7 @@ async def remote_start(request: web.Request) -> web.Response:
 
 @routes.get(ORG + "/events")
 @access(ORG_MEMBER)
+@counted_socket  # at most MAX_PER_ACCOUNT per account (docs/security.md)
 async def events(request: web.Request) -> web.WebSocketResponse:
     """Active streams, live: stream_started / stream_ended / stream_acknowledged events."""
     hub = _streams(request)

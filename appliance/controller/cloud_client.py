@@ -115,6 +115,8 @@ class CloudClient:
                         raise BwlabError(
                             f"the cloud refused: {err.get('message', response.reason)}",
                             code=err.get("code", "cloud_error"), status=response.status if response.status < 500 else 502,
+                            headers={"Retry-After": response.headers["Retry-After"]}
+                            if "Retry-After" in response.headers else None,
                         )
                     return data
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:

@@ -19,8 +19,9 @@ from aiohttp import web
 
 from bwlab import schema
 from bwlab.models import MODELS
+from bwlab.passwords import password_problem
 from bwlab.regions import REGIONS
-from bwlab.schema import FieldError
+from bwlab.schema import FieldError, SchemaError
 from bwlab.wire import authorization, envelope
 from bwlab.wire.identifiers import SERIAL
 
@@ -30,6 +31,7 @@ from ..cloud.routes import new_id
 from ..context import APPLIANCE
 from ..errors import BwlabError, Conflict, InvalidInput, NotFound, Unauthenticated
 from ..http import LAB, MANAGER, PUBLIC, access, json_response, read_body
+from ..throttle import throttled
 from .cloud_client import CloudClient, system_client
 from .cloud_sync import CAMERA_USER_SYNC
 from .settings import DateTime, MobileNetworks, NetworkSettings, SystemSettings, local_time, settings_from_json
@@ -53,8 +55,9 @@ class NewSystem:
     admin_password: str = field(metadata={"max_len": 256})
 
     def __post_init__(self):
-        if len(self.admin_password) < 8:
-            raise ValueError("admin_password must have at least 8 characters")
+        problem = password_problem(self.admin_password, (self.name,))
+        if problem:
+            raise SchemaError("admin_password", problem)
 
 
 @dataclass(frozen=True)
@@ -330,8 +333,12 @@ async def login(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     system = await _system(request)
     body = await read_body(request, Login)
-    if not verify_password(system["admin_password_hash"], body.password):
-        raise Unauthenticated("wrong Manager administrator password", code="bad_credentials")
+
+    async def check():
+        return system if verify_password(system["admin_password_hash"], body.password) else None
+
+    await throttled(request, ("manager", system["id"]), check,
+                    Unauthenticated("wrong Manager administrator password", code="bad_credentials"))
     token = new_token("bwm")
     now = ctx.clock.now()
     await ctx.controller_db.execute(

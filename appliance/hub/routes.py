@@ -36,12 +36,12 @@ from ..cloud.usage import organization_standing
 from ..context import APPLIANCE
 from ..http import DEVICE, access
 from ..lab.hostnames import blocked_camera_host
+from ..storage import HUB_SOCKET, refuse_when_disk_full
 from .positions import PositionHub, on_track_message, positions_ctx
 from .streams import ChunkRejected, DeviceId, EvidenceStore, StreamHub
 
 log = logging.getLogger(__name__)
 
-HELLO_TIMEOUT = 10.0
 CLOSE_REFUSED = 4403
 CLOSE_PROTOCOL = 4400
 
@@ -92,6 +92,7 @@ class HubRegistry:
 
 HUB = web.AppKey("hub", HubRegistry)
 PURGE_INTERVAL = 30.0
+DEVICE_EVENTS_KEEP = 7 * 24 * 3600.0  # the hub's event log (refusals, connections) is kept a week of lab time
 
 
 def setup_hub(app: web.Application) -> None:
@@ -103,8 +104,9 @@ def setup_hub(app: web.Application) -> None:
 
 
 async def _streams_ctx(app: web.Application):
-    """The stream hub over the database and evidence store, and its housekeeping: retention (D8)
-    and certificate expiry of connected cameras (D1), every 30 s and at once after time travel."""
+    """The stream hub over the database and evidence store, and its housekeeping: retention (D8,
+    and a week for the hub's event log) and certificate expiry of connected cameras (D1), every
+    30 s and at once after time travel."""
     ctx = app[APPLIANCE]
     hub = StreamHub(ctx.db, EvidenceStore(ctx.config.data_dir / "evidence"))
     await hub.quarantine_bad_rows(ctx.clock.now())  # a bad stored row never stops a restart
@@ -118,6 +120,7 @@ async def _streams_ctx(app: web.Application):
         if purged:
             log.info("retention: purged %d recordings older than 24 h", purged)
             ctx.count("recordings_purged_total", purged)
+        await purge_device_events(ctx.db, ctx.clock.now())
 
     task = asyncio.create_task(run_every(ctx.clock, PURGE_INTERVAL, housekeeping), name="retention")
     yield
@@ -128,6 +131,11 @@ async def _streams_ctx(app: web.Application):
 async def _close_sockets(app: web.Application) -> None:
     for ws in list(app[HUB].sockets):
         await ws.close(code=1001, message=b"appliance shutting down")
+
+
+async def purge_device_events(db, now: float) -> int:
+    """Retention of the hub's event log: rows older than ``DEVICE_EVENTS_KEEP`` of lab time go."""
+    return await db.execute("DELETE FROM device_events WHERE at < ?", (now - DEVICE_EVENTS_KEEP,))
 
 
 async def record_event(db, serial: str | None, at: float, kind: str, detail: str,
@@ -144,8 +152,9 @@ async def _refuse(ws: web.WebSocketResponse, ctx, serial: str | None, code: str,
     cannot change a real camera's record. Whether a camera is online is the business of its own
     session alone."""
     now = ctx.clock.now()
-    await record_event(ctx.db, device.serial if device else serial, now, code, message,
-                       device.system_id if device else None)
+    if device is not None or serial is not None:  # a socket that never named a camera leaves no row (item 10)
+        await record_event(ctx.db, device.serial if device else serial, now, code, message,
+                           device.system_id if device else None)
     if device is not None:
         await ctx.db.execute(
             "INSERT INTO device_state (cloud_system_id, serial, last_seen_at, last_refusal) VALUES (?, ?, ?, ?) "
@@ -159,17 +168,19 @@ async def _refuse(ws: web.WebSocketResponse, ctx, serial: str | None, code: str,
 
 
 @access(DEVICE)
+@refuse_when_disk_full  # a full disk: insufficient_storage, close 4507; the camera keeps and resends (item 8)
 async def device_socket(request: web.Request) -> web.WebSocketResponse:
     ctx = request.config_dict[APPLIANCE]
     registry = request.config_dict[HUB]
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=ctx.config.max_chunk + 4096)
     await ws.prepare(request)
+    request[HUB_SOCKET] = ws
     registry.sockets.add(ws)
     nonce = os.urandom(32)
     await ws.send_str(m.encode(m.Challenge(nonce=base64.urlsafe_b64encode(nonce).decode().rstrip("="),
                                            server_time=ctx.clock.now())))
     try:
-        msg = await ws.receive(timeout=HELLO_TIMEOUT)
+        msg = await ws.receive(timeout=ctx.config.handshake_timeout)
     except asyncio.TimeoutError:
         return await _refuse(ws, ctx, None, "hello_timeout", "no hello within the time allowed")
     if msg.type != WSMsgType.TEXT:

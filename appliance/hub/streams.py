@@ -11,6 +11,7 @@ dropped rather than allowed to hold memory. Recordings are kept 24 hours of lab 
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import json
 import logging
@@ -87,10 +88,15 @@ class EvidenceStore:
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            os.write(fd, frame)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            try:
+                if os.write(fd, frame) != len(frame):
+                    raise OSError(errno.ENOSPC, "short write: no space left on the device", str(tmp))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except BaseException:  # e.g. a full disk: leave no partial file behind
+            tmp.unlink(missing_ok=True)
+            raise
         os.replace(tmp, path)
         dfd = os.open(path.parent, os.O_RDONLY)
         try:

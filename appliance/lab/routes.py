@@ -25,8 +25,10 @@ from ..context import APPLIANCE
 from ..errors import Conflict, Unauthenticated
 from ..http import LAB, PUBLIC, access, json_response, read_body
 from ..hub.routes import HUB
+from ..throttle import throttled
 from .network import LAB_NETWORK, setup_network
 from .network import routes as network_routes
+from .settings import routes as settings_routes
 from .site import routes as site_routes
 
 routes = web.RouteTableDef()
@@ -48,6 +50,7 @@ def setup_lab(app: web.Application) -> None:
     lab = web.Application()
     lab.add_routes(routes)
     lab.add_routes(site_routes)  # the map's site plan (D9, L4)
+    lab.add_routes(settings_routes)  # what the trainer allows (docs/security.md)
     lab.add_routes(network_routes)  # NTP, faults, troubleshooting, diagnosis, pcap (S1, T1-T4, L2-L4)
     app[FLEET] = FleetLink()
     setup_network(app, app[FLEET], travel=lambda seconds: travel_lab_time(app, seconds))
@@ -67,8 +70,11 @@ async def login(request: web.Request) -> web.Response:
     """The Lab panel signs in with the lab token and gets a cookie."""
     ctx = request.config_dict[APPLIANCE]
     body = await read_body(request, LabLogin)
-    if not secrets.compare_digest(body.token, ctx.lab_token):
-        raise Unauthenticated("wrong lab token", code="bad_credentials")
+
+    async def check():
+        return True if secrets.compare_digest(body.token.encode(), ctx.lab_token.encode()) else None
+
+    await throttled(request, None, check, Unauthenticated("wrong lab token", code="bad_credentials"))
     response = json_response({"lab": True})
     set_cookie(response, LAB_COOKIE, ctx.lab_token)
     return response
@@ -86,10 +92,13 @@ async def get_time(request: web.Request) -> web.Response:
 async def travel_lab_time(app: Any, seconds: float) -> float:
     """Move lab time forward, keep the offset across restarts, and tell every fleet (L2)."""
     ctx = app[APPLIANCE]
-    offset = ctx.clock.travel(seconds)
+    if seconds < 0:
+        raise ValueError("lab time only travels forward")
+    # kept first, moved after: a travel that cannot be kept (a full disk) changes nothing
     await ctx.db.execute(
         "INSERT INTO lab_state (key, value) VALUES ('clock_offset', ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (repr(offset),))
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (repr(ctx.clock.offset + seconds),))
+    offset = ctx.clock.travel(seconds)
     await app[FLEET].broadcast({"type": "clock", "offset": offset})
     return offset
 

@@ -23,6 +23,8 @@ ANNA = "B8A44F000101"  # W100, profile "Patrol live": live stream on record
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def env(tmp_path_factory):
     lab_env, shutdown = await start_lab(tmp_path_factory.mktemp("e2e-settings") / "data", cameras={ANNA})
+    async with lab_env.lab() as lab:  # the SOC desk listens on 127.0.0.1: the lab allows it explicitly
+        await lab.put("/api/lab/settings", {"soc_private_targets": True})
     yield lab_env
     await shutdown()
 

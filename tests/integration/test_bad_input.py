@@ -444,9 +444,9 @@ async def test_hub_refuses_foreign_replayed_and_mismatched_certificates(applianc
 
     # A system that exists but is not connected to the cloud: its dock issues certificates the
     # hub does not trust (T2: the system must be connected first).
-    system = await lab.post("/controller/systems", {"name": "Unconnected", "admin_password": "unconnected"})
+    system = await lab.post("/controller/systems", {"name": "Unconnected", "admin_password": "unconnected-pass"})
     async with appliance.session() as mgr:
-        await mgr.sign_in_manager(system["id"], "unconnected")
+        await mgr.sign_in_manager(system["id"], "unconnected-pass")
         await mgr.post(f"/controller/{system['id']}/api/docks", {"name": "D", "bays": 1})
         await mgr.post(f"/controller/{system['id']}/api/cameras", {"serial": "LONELY1", "model": "W110"})
     key = new_device_key()

@@ -114,7 +114,7 @@ def test_the_install_holds_the_appliance_its_units_and_settings(installed):
         assert sorted(p.name for p in wants.iterdir()) == ["bwlab-appliance.service", "bwlab-fleet.service",
                                                            "bwlab-trust-ca.path"]
     stat_state = (root / "var/lib/bwlab").stat()
-    assert stat.S_IMODE(stat_state.st_mode) == 0o750
+    assert stat.S_IMODE(stat_state.st_mode) == 0o700  # the lab's secrets (docs/security.md)
     # the virtualenv's bwlab is the one the units start
     bwlab = root / "opt/bwlab/venv/bin/bwlab"
     result = run(bwlab, "--help")

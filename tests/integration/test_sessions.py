@@ -25,11 +25,11 @@ async def alive(session, path: str) -> bool:
 
 @pytest.fixture
 async def cloud(appliance, cloud_account):
-    await cloud_account("d2@sessions.test", "d2-password")
+    await cloud_account("d2@sessions.test", "d2-session-pass")
 
     async def sign_in():
         s = appliance.session()
-        await s.sign_in_cloud("d2@sessions.test", "d2-password")
+        await s.sign_in_cloud("d2@sessions.test", "d2-session-pass")
         return s
 
     sessions = []

@@ -68,7 +68,9 @@ async def signed_in(appliance, who):
 
 
 async def test_admin_manages_integrations_and_every_stream_event_reaches_the_soc_signed(
-        appliance, demo_lab, demo_fleet, receivers, camera_online, poll):
+        appliance, demo_lab, demo_fleet, receivers, camera_online, poll, lab):
+    # the receivers listen on 127.0.0.1: the lab allows its own network explicitly (docs/security.md)
+    await lab.put("/api/lab/settings", {"soc_private_targets": True})
     org = demo_lab.org_id
     base = f"/api/cloud/orgs/{org}/soc-integrations"
     async with await signed_in(appliance, ADMIN) as admin, await signed_in(appliance, OPERATOR) as operator:
@@ -166,6 +168,8 @@ async def test_deliveries_survive_a_soc_outage_and_an_appliance_restart_exactly_
     try:
         scenario, _ = load_scenario(None)
         info = await apply_scenario(scenario, handle.url, handle.ca_pem, handle.lab_token)
+        async with handle.lab() as lab:  # a receiver on 127.0.0.1: allowed explicitly, kept across the restart
+            await lab.put("/api/lab/settings", {"soc_private_targets": True})
         soc_port = free_port()  # nothing listens here yet: the SOC is down
         async with handle.session() as admin:
             await admin.sign_in_cloud(*ADMIN)

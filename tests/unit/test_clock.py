@@ -55,6 +55,33 @@ async def test_run_every_runs_at_once_after_a_travel_and_stops_listening_when_ca
     assert clock._listeners == []
 
 
+async def test_run_every_goes_on_after_a_round_that_fails(caplog):
+    """A housekeeping round that fails (a full disk, issue 10 item 8) is logged once and the next
+    rounds still run: retention and certificate expiry must not stop for good."""
+    import errno
+
+    clock = LabClock(source=fixed(0.0))
+    runs: list[float] = []
+    ran = asyncio.Event()
+
+    async def job():
+        runs.append(clock.offset)
+        ran.set()
+        if len(runs) <= 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    task = asyncio.create_task(run_every(clock, 3600, job))
+    for offset in (0.0, 60.0, 120.0):
+        if offset:
+            clock.travel(60)
+        await asyncio.wait_for(ran.wait(), 2)
+        ran.clear()
+    assert runs == [0.0, 60.0, 120.0]
+    assert len([r for r in caplog.records if r.levelname == "ERROR"]) == 1  # logged once, not per round
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
 async def test_wait_event_returns_whether_the_event_came_and_never_swallows_a_cancel():
     event = asyncio.Event()
     assert await wait_event(event, 0.01) is False

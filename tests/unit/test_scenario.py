@@ -18,7 +18,7 @@ name = "unit"
 [[accounts]]
 email = "a@x.test"
 name = "A"
-password = "password-a"
+password = "unit-account-pass"
 
 [organization]
 name = "Org"
@@ -117,7 +117,7 @@ BAD = {
         ("remote_mode = \"always\"", "remote_mode = \"never\""), "systems[0].profiles[0].remote_mode",
         ["'while_recording'", "'always'", "string 'never'"]),
     "missing required key": (
-        ("password = \"password-a\"\n", ""), "accounts[0].password", ["required key is missing"]),
+        ("password = \"unit-account-pass\"\n", ""), "accounts[0].password", ["required key is missing"]),
     "bay out of range for its type": (
         ("bay = 2\n", "bay = 9\n"), "systems[0].cameras[1].bay", ["≤ 8", "number 9"]),
     "profile name not defined": (
@@ -146,6 +146,12 @@ BAD = {
         ["the name of a camera user of this system", "'U9'"]),
     "serial used twice": (
         ("serial = \"CAM2\"", "serial = \"cam1\""), "systems[0].cameras[1].serial", ["used once", "'cam1'"]),
+    "common account password": (  # the appliance's policy (docs/security.md, item 5), said at load
+        ("password = \"unit-account-pass\"", "password = \"12345678\""), "accounts[0]",
+        ["password: is too easy to guess", "common password"]),
+    "Manager password of spaces": (
+        ("admin_password = \"manager-pass\"", "admin_password = \"        \""), "systems[0]",
+        ["admin_password: must not be only spaces"]),
     "owner without an account": (
         ("owner = \"a@x.test\"", "owner = \"b@x.test\""), "organization.owner", ["a@x.test", "'b@x.test'"]),
 }

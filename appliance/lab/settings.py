@@ -1,0 +1,97 @@
+"""Lab settings: what the trainer allows on this lab box that a hosted service never would.
+
+``soc_private_targets`` (default off, docs/security.md item 4): SOC integrations may then send to
+addresses of the lab network or of this machine (loopback, private, link-local, …) and over plain
+``http://``, e.g. to ``bwlab soc-receiver`` on the trainer's laptop. Off, an integration's URL must
+be ``https://`` and every address its host name has must be a public one, checked when the URL is
+entered and again at every delivery, after DNS resolution (appliance/cloud/soc_targets.py).
+
+Set with ``GET``/``PUT /api/lab/settings`` (lab token) or ``bwlab up --soc-private-targets``
+(turns it on at start). Kept in the cloud database's ``lab_state`` (key ``settings``), so a
+restart keeps it, like the lab's faults.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+
+from aiohttp import web
+
+from bwlab import schema
+
+from ..context import APPLIANCE
+from ..db import Database
+from ..http import LAB, access, json_response, read_body
+
+STATE_KEY = "settings"
+
+routes = web.RouteTableDef()
+
+
+@dataclass(frozen=True)
+class LabSettings:
+    soc_private_targets: bool = False
+
+
+@dataclass(frozen=True)
+class SettingsChange:
+    soc_private_targets: bool | None = None
+
+
+@dataclass
+class LabSettingsStore:
+    """The settings in force (read by the cloud's SOC routes and delivery worker)."""
+
+    current: LabSettings = field(default_factory=LabSettings)
+
+    async def load(self, db: Database) -> LabSettings:
+        row = await db.fetchone("SELECT value FROM lab_state WHERE key = ?", (STATE_KEY,))
+        if row is not None:
+            try:
+                self.current = schema.from_mapping(LabSettings, json.loads(row["value"]))
+            except (ValueError, schema.SchemaError):
+                self.current = LabSettings()  # a bad row never stops a start: the safe defaults
+        return self.current
+
+    async def save(self, db: Database, settings: LabSettings) -> LabSettings:
+        await db.execute("INSERT INTO lab_state (key, value) VALUES (?, ?) "
+                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                         (STATE_KEY, json.dumps(schema.as_json(settings))))
+        self.current = settings
+        return settings
+
+
+LAB_SETTINGS = web.AppKey("lab_settings", LabSettingsStore)
+
+
+def setup_lab_settings(app: web.Application) -> None:
+    """The store (loaded at start; ``config.soc_private_targets`` turns that setting on)."""
+    app[LAB_SETTINGS] = LabSettingsStore()
+
+    async def load(app: web.Application):
+        ctx = app[APPLIANCE]
+        store = app[LAB_SETTINGS]
+        settings = await store.load(ctx.db)
+        if ctx.config.soc_private_targets and not settings.soc_private_targets:
+            await store.save(ctx.db, replace(settings, soc_private_targets=True))
+        yield
+
+    app.cleanup_ctx.append(load)
+
+
+@routes.get("/settings")
+@access(LAB)
+async def get_settings(request: web.Request) -> web.Response:
+    return json_response(schema.as_json(request.config_dict[LAB_SETTINGS].current))
+
+
+@routes.put("/settings")
+@access(LAB)
+async def put_settings(request: web.Request) -> web.Response:
+    """Change the keys given; the others keep their values."""
+    change = await read_body(request, SettingsChange)
+    store = request.config_dict[LAB_SETTINGS]
+    changed = {k: v for k, v in schema.as_json(change).items() if v is not None}
+    settings = await store.save(request.config_dict[APPLIANCE].db, replace(store.current, **changed))
+    return json_response(schema.as_json(settings))
