@@ -49,6 +49,11 @@ class Database:
         self.migrations_package = migrations_package
         self._write_lock = asyncio.Lock()
         self._group: list[tuple[str, tuple, asyncio.Future]] = []
+        # Readers share the one connection, so they would see a transaction's statements before
+        # its COMMIT: a reader waits while a transaction that replaces rows (DELETE then INSERT)
+        # is under way, so it never sees the rows gone in between (quiet = no such transaction).
+        self._quiet = asyncio.Event()
+        self._quiet.set()
         self._flusher: asyncio.Task | None = None
 
     @classmethod
@@ -97,11 +102,17 @@ class Database:
             done.append(number)
         return done
 
+    async def _until_quiet(self) -> None:
+        while not self._quiet.is_set():
+            await self._quiet.wait()
+
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        await self._until_quiet()
         async with self.conn.execute(sql, tuple(params)) as cur:
             return await cur.fetchone()
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        await self._until_quiet()
         async with self.conn.execute(sql, tuple(params)) as cur:
             return list(await cur.fetchall())
 
@@ -135,7 +146,7 @@ class Database:
         while self._group:
             batch, self._group = self._group, []
             try:
-                await self.transaction([(sql, params) for sql, params, _ in batch])
+                await self.transaction([(sql, params) for sql, params, _ in batch], isolated=False)
             except Exception:
                 for sql, params, future in batch:
                     try:
@@ -151,19 +162,26 @@ class Database:
                 if not future.done():
                     future.set_result(None)
 
-    async def transaction(self, statements: list[tuple[str, Iterable[Any]]]) -> int:
-        """Run several statements atomically; returns the number of rows they changed."""
+    async def transaction(self, statements: list[tuple[str, Iterable[Any]]], *, isolated: bool = True) -> int:
+        """Run several statements atomically; returns the number of rows they changed. Readers
+        wait until it is done (``isolated``); the group commit of appended rows, which nothing
+        reads half-way, lets them go on."""
         async with self._write_lock:
-            await self.conn.execute("BEGIN")
-            changed = 0
+            if isolated:
+                self._quiet.clear()
             try:
-                for sql, params in statements:
-                    async with self.conn.execute(sql, tuple(params)) as cur:
-                        changed += max(cur.rowcount, 0)
-                await self.conn.commit()
-            except BaseException:  # cancelled too: never leave the shared connection inside a transaction
-                await self.conn.rollback()
-                raise
+                await self.conn.execute("BEGIN")
+                changed = 0
+                try:
+                    for sql, params in statements:
+                        async with self.conn.execute(sql, tuple(params)) as cur:
+                            changed += max(cur.rowcount, 0)
+                    await self.conn.commit()
+                except BaseException:  # cancelled too: never leave the shared connection inside a transaction
+                    await self.conn.rollback()
+                    raise
+            finally:
+                self._quiet.set()
         return changed
 
 
