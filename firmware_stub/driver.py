@@ -137,6 +137,7 @@ class CameraDriver:
         self.chunks_acked = 0
         self._closed = False
         self.network = (True, "WLAN")  # the lab's default network when the scenario has no radio model
+        self._network_down: tuple[bool, str | None] | None = None  # the lab pulled the network (L2): holds
         self.weak_signal = False
         self.net = net  # the lab network as this camera lives it (None: an ideal network)
         self.lab_clock: Clock = lab_clock or getattr(clock, "base", clock)  # the physical world's time
@@ -279,12 +280,21 @@ class CameraDriver:
         await self.feed(ev.Undocked(self.clock.now()))
         if self.net is not None:
             self.net.undock(self.lab_clock.now())
-            self.network = self.net.network(self.lab_clock.now())
+            self.network = self._network_down or self.net.network(self.lab_clock.now())
             self.weak_signal = self.net.weak_signal(self.lab_clock.now())
         await self.set_network(*self.network)
 
     async def press(self, button: str, gesture: str = "press") -> None:
         await self.feed(ev.ButtonGesture(self.clock.now(), button=button, gesture=gesture))
+
+    async def lab_network(self, up: bool, mode: str | None) -> None:
+        """The lab's network action (L2): down stays down whatever the radio model says, until the
+        lab brings it up again; up gives the camera back to its radio model (or this mode)."""
+        self._network_down = None if up else (False, mode)
+        if up and self.net is not None:
+            await self.set_network(*self.net.network(self.lab_clock.now()))
+        else:
+            await self.set_network(up, mode)
 
     async def set_network(self, up: bool, mode: str | None) -> None:
         self.network = (up, mode)
@@ -339,7 +349,7 @@ class CameraDriver:
         assert self.net is not None
         now = self.lab_clock.now()
         self.net.tick(now)
-        network = self.net.network(now)
+        network = self._network_down or self.net.network(now)
         weak = self.net.weak_signal(now)
         if network != self.network or weak != self.weak_signal:
             self.weak_signal = weak

@@ -170,7 +170,7 @@ class Fleet:
             elif action == "undock":
                 await self.undock(serial)
             elif action == "network":
-                await driver.set_network(bool(data.get("up")), data.get("mode"))
+                await driver.lab_network(bool(data.get("up")), data.get("mode"))
             elif action == "stats":
                 reply["stats"] = {"chunks_sent": driver.chunks_sent, "chunks_acked": driver.chunks_acked,
                                   "unacked": driver.unacked}

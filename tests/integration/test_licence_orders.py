@@ -14,6 +14,7 @@ import sys
 import pytest
 
 from bwlab.client import ApiError
+from tests.conftest import poll_until
 
 DAY = 86400
 
@@ -42,6 +43,11 @@ async def test_admins_order_and_renew_licences_after_the_trial(appliance, demo_l
         await manager.sign_in_manager(system.id, system.admin_password)
         seen = await manager.get(f"/controller/{system.id}/api/addon/licence")
         assert seen["state"] == "trial" and seen["trial"]["ends_at"] == licence["covered_until"]
+
+        async def sent() -> bool:  # cameras count from the moment the controller's list reaches the cloud
+            sync = (await manager.get(f"/controller/{system.id}/api"))["cloud_sync"]
+            return sync["synced_at"] is not None and not sync["pending"]
+        await poll_until(sent, "the controller sends its camera users to the cloud", timeout=15)
 
         await travel(31 * DAY)  # sessions end after 7 idle days (D2): sign in again
         await admin.sign_in_cloud("admin@demo.bwlab.test", "demo-admin-pass")
