@@ -35,6 +35,7 @@ from pathlib import Path
 
 from bwlab.clock import isoformat
 from bwlab.content_destination import commands as content_destination
+from bwlab.realnet import commands as realnet
 
 log = logging.getLogger("bwlab")
 
@@ -141,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     fault_sub = fault.add_subparsers(dest="fault_command", required=True)
     fault_add = fault_sub.add_parser("add", help="inject a fault, e.g. `bwlab fault add ap AP-1 security=wpa3-only`")
     fault_add.add_argument("kind", help="ap, cell, sim, link, clock_skew, ntp, travel (`bwlab fault list` explains), "
-                                        "or hostname NAME (a T5 host name the lab stops answering for)")
+                                        "or hostname NAME (a T5 host name the lab stops answering for); on the "
+                                        "real lab network: firewall, dns, bandwidth, loss (docs/network.md)")
     fault_add.add_argument("changes", nargs="*", metavar="[TARGET] KEY=VALUE",
                            help="the AP, cell or camera (not for ntp and travel), then what changes")
     fault_add.add_argument("--id", default=None, help="name the fault, to clear it by name")
@@ -174,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(move)
 
     content_destination.add_parser(sub)
+    realnet.add_parser(sub)  # bwlab net … (issue 15)
     return parser
 
 
@@ -567,6 +570,14 @@ def parse_changes(kind: str, words: list[str]) -> tuple[str | None, dict]:
 
 
 async def cmd_fault(args: argparse.Namespace) -> int:
+    if args.fault_command == "add" and args.kind in realnet.FAULT_KINDS:  # packets on the real lab network
+        fault = _net(realnet.add_fault, args.kind, *parse_changes(args.kind, args.changes), args.id)
+        print(json.dumps(fault, indent=2) if args.json else f"{fault['id']}: {fault['summary']}")
+        return 0
+    if args.fault_command == "clear" and (args.id or "").startswith("net-"):
+        cleared = _net(realnet.clear_faults, args.id)
+        print(json.dumps({"cleared": cleared}) if args.json else f"cleared: {', '.join(cleared)}")
+        return 0
     if args.fault_command == "add" and args.kind == "hostname":  # T5: the lab blocks a host name
         if len(args.changes) != 1:
             raise CliError("bwlab fault add hostname NAME: one of the service's host names (`bwlab dns` lists them)")
@@ -590,6 +601,7 @@ async def cmd_fault(args: argparse.Namespace) -> int:
             unblocked = await _lab_call(args, "GET", BLOCKED_HOSTS)
             await _lab_call(args, "DELETE", BLOCKED_HOSTS)
             result["cleared"] += [f"hostname {name}" for name in unblocked["blocked"]]
+            result["cleared"] += _net(realnet.clear_faults, None)  # the real lab network's, if one runs
         print(json.dumps(result) if args.json else f"cleared: {', '.join(result['cleared']) or 'nothing'}")
         return 0
     listing = await _lab_call(args, "GET", "/api/lab/faults")
@@ -688,10 +700,22 @@ async def cmd_content_destination(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
 
 
+def _net(fn, *a):
+    try:
+        return fn(*a)
+    except realnet.CommandError as exc:
+        raise CliError(str(exc)) from None
+
+
+async def cmd_net(args: argparse.Namespace) -> int:
+    return await asyncio.to_thread(_net, realnet.run, args)
+
+
 COMMANDS = {"view": cmd_view, "up": cmd_up, "fleet": cmd_fleet, "status": cmd_status, "travel": cmd_travel, "press": cmd_press,
             "dock": cmd_dock, "undock": cmd_undock, "soc-receiver": cmd_soc_receiver, "dns": cmd_dns,
             "fault": cmd_fault, "doctor": cmd_doctor, "pages": cmd_pages, "pcap": cmd_pcap, "move": cmd_move}
 COMMANDS["content-destination"] = cmd_content_destination
+COMMANDS["net"] = cmd_net
 
 
 def main(argv: list[str] | None = None) -> int:

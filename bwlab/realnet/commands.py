@@ -1,0 +1,132 @@
+"""``bwlab net up | down | status | exec`` and the network kinds of ``bwlab fault`` (issue 15).
+
+    bwlab net up [--prefix P] [--subnet S] [--cameras S1,S2] [--browsers N]   a lab network, no appliance
+    bwlab net down [--prefix P]        remove everything of the prefix (also after a crash)
+    bwlab net status [--prefix P]      the plan, the faults, and what exists of it on the machine
+    bwlab net exec NODE -- CMD…        run a command in a node's namespace (e.g. curl, tshark)
+
+The prefix defaults to ``$BWLAB_NET_PREFIX``, else the one lab network running, else ``bwl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+from . import lab
+from .faults import KINDS as FAULT_KINDS
+from .faults import FaultError
+from .plan import DEFAULT_SUBNET, Plan, PlanError
+from .runner import NetError
+
+__all__ = ["FAULT_KINDS", "CommandError", "add_parser", "run", "add_fault", "clear_faults", "default_prefix"]
+
+
+class CommandError(Exception):
+    """A user error, printed by the CLI as ``bwlab: <message>``."""
+
+
+def default_prefix() -> str:
+    env = os.environ.get("BWLAB_NET_PREFIX")
+    if env:
+        return env
+    running = sorted(p.parent.name for p in lab.RUN_DIR.glob("*/plan.json")) if lab.RUN_DIR.exists() else []
+    return running[0] if len(running) == 1 else "bwl"
+
+
+def add_parser(sub) -> None:
+    net = sub.add_parser("net", help="the real lab network: namespaces, bridge, lab DNS (root; issue 15)")
+    net_sub = net.add_subparsers(dest="net_command", required=True)
+    up = net_sub.add_parser("up", help="build a lab network (bridge, namespaces, lab DNS) without the appliance")
+    up.add_argument("--subnet", default=DEFAULT_SUBNET, help=f"an IPv4 /24 (default {DEFAULT_SUBNET})")
+    up.add_argument("--cameras", default="", help="comma-separated serials, one namespace each")
+    up.add_argument("--browsers", type=int, default=1, help="browser namespaces (default 1)")
+    down = net_sub.add_parser("down", help="remove every namespace, veth, bridge, nft table and dnsmasq of the prefix")
+    status = net_sub.add_parser("status", help="the plan, its faults, and what of it exists on the machine")
+    exe = net_sub.add_parser("exec", help="run a command inside a node's namespace")
+    exe.add_argument("node", help="a camera's serial, a browser's name, a namespace or an address")
+    exe.add_argument("cmd", nargs=argparse.REMAINDER, help="the command (after --)")
+    for p in (up, down, status, exe):
+        p.add_argument("--prefix", default=None, help="the lab network's name prefix (default: see `bwlab net -h`)")
+        p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except (NetError, PlanError, FaultError) as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _run(args: argparse.Namespace) -> int:
+    prefix = args.prefix or default_prefix()
+    if args.net_command == "up":
+        plan = Plan(prefix=prefix, subnet=args.subnet)
+        plan = plan.with_nodes("camera", [s.strip().upper() for s in args.cameras.split(",") if s.strip()])
+        plan = plan.with_nodes("browser", [f"browser{i + 1}" for i in range(args.browsers)])
+        lab.build(plan)
+        _print(args, plan.as_dict(), f"lab network {prefix}: bridge {plan.bridge} {plan.subnet}, "
+                                     f"{len(plan.nodes)} namespaces, lab DNS on {plan.gateway}")
+        return 0
+    if args.net_command == "down":
+        removed = lab.teardown(prefix)
+        left = lab.leftovers(prefix)
+        _print(args, {"removed": removed, "left": left},
+               f"removed: {', '.join(f'{len(v)} {k}' for k, v in removed.items()) or 'nothing'}")
+        if left:
+            raise CommandError(f"still there after teardown: {left}")
+        return 0
+    plan = lab.load(prefix)
+    if args.net_command == "status":
+        faults, _ = lab.load_faults(prefix)
+        data = {"plan": plan.as_dict() if plan else None, "faults": [f.as_dict() | {"summary": f.summary} for f in faults],
+                "on_machine": lab.leftovers(prefix)}
+        text = "\n".join([f"lab network {prefix}: " + (f"{plan.subnet} on {plan.bridge}" if plan else "not running")]
+                         + [f"  {n.kind:<10} {n.name:<14} {n.netns:<28} {n.ip:<15} {n.mac}" for n in (plan.nodes if plan else ())]
+                         + [f"  {f.id:<10} {f.summary}" for f in faults])
+        _print(args, data, text)
+        return 0
+    if plan is None:
+        raise CommandError(f"no lab network {prefix!r} is running (`bwlab net up` or `bwlab up --network real`)")
+    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    if not cmd:
+        raise CommandError("bwlab net exec NODE -- CMD…: which command?")
+    return subprocess.call(["ip", "netns", "exec", plan.node(args.node).netns, *cmd])
+
+
+def _running(prefix: str) -> Plan:
+    plan = lab.load(prefix)
+    if plan is None:
+        raise CommandError(f"no lab network {prefix!r} is running; network faults need `bwlab up --network real`")
+    return plan
+
+
+def add_fault(kind: str, target: str | None, changes: dict, fault_id: str | None) -> dict:
+    """``bwlab fault add firewall|dns|bandwidth|loss …``."""
+    plan = _running(default_prefix())
+    try:
+        fault = lab.add_fault(plan, kind, target, changes, fault_id)
+    except (NetError, PlanError, FaultError) as exc:
+        raise CommandError(str(exc)) from None
+    return fault.as_dict() | {"summary": fault.summary}
+
+
+def clear_faults(fault_id: str | None) -> list[str]:
+    """``bwlab fault clear [net-N]``: the cleared faults' summaries (none when no network runs)."""
+    prefix = default_prefix()
+    plan = lab.load(prefix)
+    if plan is None:
+        if fault_id is not None:
+            raise CommandError(f"no lab network {prefix!r} is running")
+        return []
+    try:
+        return [f"{f.id} {f.summary}" for f in lab.clear_faults(plan, fault_id)]
+    except (NetError, FaultError) as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _print(args: argparse.Namespace, data: dict, text: str) -> None:
+    print(json.dumps(data, indent=2) if args.json else text, file=sys.stdout, flush=True)
