@@ -39,6 +39,7 @@ from .hub.routes import setup_hub
 from .lab.dns import setup_dns
 from .lab.routes import setup_lab
 from .pki import ensure_lab_tls
+from .sni import ensure_name_certs, sni_callback
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
         row = await db.fetchone("SELECT value FROM lab_state WHERE key = 'clock_offset'")
         if row is not None:
             clock.set_offset(max(clock.offset, float(row["value"])))
-        tls = ensure_lab_tls(config.data_dir, clock.now(), [h.name for h in SERVICE_HOSTS])  # T5 names too
+        tls = ensure_lab_tls(config.data_dir, clock.now(), [*(h.name for h in SERVICE_HOSTS), *config.tls_names])  # T5 too
         app[APPLIANCE] = Appliance(
             config=config, clock=clock, db=db, controller_db=controller_db, tls=tls, lab_token=_lab_token(config.data_dir),
             started_at=clock.now(),
@@ -169,8 +170,12 @@ async def serve(config: ApplianceConfig, clock: LabClock | None = None, *, ready
     ctx = app[APPLIANCE]
     ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ssl_ctx.load_cert_chain(ctx.tls.server_cert_path, ctx.tls.server_key_path)
+    ssl_ctx.sni_callback = sni_callback(ensure_name_certs(  # T5: each host name its own certificate
+        config.data_dir, ctx.clock.now(), [h.name for h in SERVICE_HOSTS]))
     site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_ctx, reuse_address=True)
     await site.start()
+    for address in config.service_addresses:  # issue 15: the T5 names' addresses on the lab bridge
+        await web.TCPSite(runner, address, config.service_port, ssl_context=ssl_ctx, reuse_address=True).start()
     log.info("appliance listening on %s (lab CA %s)", config.url, ctx.tls.ca_cert_path)
     zeroconf = None
     if config.zeroconf:

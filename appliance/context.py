@@ -24,6 +24,9 @@ class ApplianceConfig:
     ntp_port: the lab NTP server's UDP port (0 = pick a free one; None = no NTP server).
     zeroconf: advertise the appliance with mDNS.
     max_chunk: the largest media chunk the device hub accepts, in bytes.
+    service_addresses: on a real lab network (issue 15), the addresses of the T5 host names on
+      the lab bridge; HTTPS also listens on each, port ``service_port``, certificate by SNI.
+    tls_names: more names or addresses for the server certificate (the lab bridge's address).
     """
 
     data_dir: Path
@@ -33,6 +36,9 @@ class ApplianceConfig:
     ntp_port: int | None = 0
     zeroconf: bool = True
     max_chunk: int = 2 * 1024 * 1024
+    service_addresses: tuple[str, ...] = ()
+    service_port: int = 443
+    tls_names: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:

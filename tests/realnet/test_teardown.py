@@ -9,7 +9,7 @@ import sys
 
 from bwlab.realnet import lab
 
-from .conftest import machine_state
+from tests.realnet.conftest import machine_state
 
 
 def test_build_makes_every_part_and_teardown_removes_every_part(small_net):
