@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--fragment-frames", type=int, choices=(1, 2, 3), default=2,
                     help="video frames per media fragment at 15 fps: 1 = 67 ms, 2 = 133 ms (default), 3 = 200 ms")
     up.add_argument("--json", action="store_true", help="print the lab's facts as JSON once ready")
+    up.add_argument("--network", choices=("loopback", "real"), default="loopback",
+                    help="real (root): cameras in namespaces on a lab bridge, T5 names over DNS and SNI (docs/network.md)")
+    up.add_argument("--net-prefix", default=None, help="the real lab network's name prefix (default bwl)")
+    up.add_argument("--net-subnet", default="10.77.0.0/24", help="the real lab network's /24 (default 10.77.0.0/24)")
 
     fleet = sub.add_parser("fleet", help="run a scenario's cameras in this process")
     fleet.add_argument("scenario", nargs="?", type=Path, help="scenario TOML file (default: the built-in demo)")
@@ -85,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--fragment-frames", type=int, choices=(1, 2, 3), default=2,
                        help="video frames per media fragment at 15 fps: 1 = 67 ms, 2 = 133 ms (default), 3 = 200 ms")
     fleet.add_argument("--only", default=None, help="comma-separated serials to run (default all)")
+    fleet.add_argument("--network", choices=("loopback", "real"), default="loopback",
+                       help="real: the cameras reach the service by its T5 host names (issue 15, docs/network.md)")
     common(fleet)
 
     status = sub.add_parser("status", help="the running lab's systems and cameras")
@@ -228,15 +234,22 @@ def _discover() -> str | None:
 async def cmd_up(args: argparse.Namespace) -> int:
     from appliance.app import serve
     from appliance.context import ApplianceConfig
-    from bwlab.apply import apply_scenario
     from bwlab.clock import LabClock
     from bwlab.scenario import load_scenario
 
     scenario, source = load_scenario(args.scenario)
     data_dir = (args.data_dir or default_data_dir()).resolve()
     public_url = args.public_url or f"https://localhost:{args.port}"
+    net_plan, net_options = None, {}
+    if args.network == "real":  # issue 15: the lab on its own bridge (bwlab/realnet/up.py)
+        from bwlab.realnet import up as realnet_up
+
+        serials = [c.serial.upper() for system in scenario.systems for c in system.cameras]
+        net_plan = await asyncio.to_thread(_net, realnet_up.build_for, serials, args.net_prefix or realnet.default_prefix(),
+                                           args.net_subnet, args.port)
+        net_options = realnet_up.appliance_options(net_plan)
     config = ApplianceConfig(data_dir=data_dir, host=args.host, port=args.port, public_url=public_url,
-                             zeroconf=not args.no_zeroconf, ntp_port=args.ntp_port)
+                             zeroconf=not args.no_zeroconf, ntp_port=args.ntp_port, **net_options)
     clock = LabClock()
     ready, stop = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -244,29 +257,45 @@ async def cmd_up(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     server = asyncio.create_task(serve(config, clock, ready=ready, stop=stop), name="appliance")
     waiter = asyncio.create_task(ready.wait(), name="appliance ready")
-    await asyncio.wait({server, waiter}, return_when=asyncio.FIRST_COMPLETED)
-    if server.done():
-        waiter.cancel()
-        server.result()
-        return 1
+    try:
+        await asyncio.wait({server, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if server.done():
+            waiter.cancel()
+            server.result()
+            return 1
+        return await _up_running(args, scenario, source, data_dir, public_url, clock, stop, server, net_plan)
+    finally:
+        if net_plan is not None:
+            await asyncio.to_thread(realnet.teardown, net_plan.prefix)
+
+
+async def _up_running(args, scenario, source, data_dir, public_url, clock, stop, server, net_plan) -> int:
+    from bwlab.apply import apply_scenario
+
     ca_path = data_dir / "tls" / "lab-ca.pem"
     token = (data_dir / "lab-token").read_text().strip()
     local_url = f"https://127.0.0.1:{args.port}" if args.host in ("0.0.0.0", "::", "127.0.0.1") else public_url
     facts = {"url": local_url, "public_url": public_url, "lab_token": token, "ca_path": str(ca_path),
-             "scenario": str(args.scenario) if args.scenario else None, "pid": os.getpid()}
+             "scenario": str(args.scenario) if args.scenario else None, "pid": os.getpid(),
+             "network_prefix": net_plan.prefix if net_plan else None}
     (data_dir / "lab.json").write_text(json.dumps(facts, indent=2))
     print(f"bwlab: appliance on {public_url} (scenario {source}); building the lab…", file=sys.stderr, flush=True)
     info = await apply_scenario(scenario, local_url, ca_path.read_text(), token)
-    fleet_proc = None
+    fleet_procs: list[subprocess.Popen] = []
     if not args.no_fleet:
         cmd = [sys.executable, "-m", "bwlab", "fleet", "--data-dir", str(data_dir), "--media", args.media,
                "--fragment-frames", str(args.fragment_frames)]
         if args.scenario:
             cmd.insert(4, str(args.scenario))
-        fleet_proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+        if net_plan is not None:  # one fleet per camera, each in its namespace
+            from bwlab.realnet.up import start_fleets
+
+            fleet_procs = start_fleets(net_plan, cmd[4:], token)
+        else:
+            fleet_procs = [subprocess.Popen(cmd, stdin=subprocess.DEVNULL)]
     _print_lab(info, public_url, token, ca_path, args.json)
     timeline = None
-    if fleet_proc is not None and scenario.timeline and not args.no_timeline:
+    if fleet_procs and scenario.timeline and not args.no_timeline:
         timeline = asyncio.create_task(_run_timeline(scenario, info, local_url, ca_path.read_text(), token, clock),
                                        name="timeline")
     try:
@@ -275,8 +304,9 @@ async def cmd_up(args: argparse.Namespace) -> int:
         if timeline is not None:
             timeline.cancel()
             await asyncio.gather(timeline, return_exceptions=True)
-        if fleet_proc is not None:
+        for fleet_proc in fleet_procs:
             fleet_proc.terminate()
+        for fleet_proc in fleet_procs:
             try:
                 await asyncio.to_thread(fleet_proc.wait, 10)
             except subprocess.TimeoutExpired:
@@ -356,10 +386,12 @@ def _print_lab(info, public_url: str, token: str, ca_path: Path, as_json: bool) 
 async def cmd_fleet(args: argparse.Namespace) -> int:
     from bwlab.scenario import load_scenario
     from firmware_stub.fleet import Fleet
+    from firmware_stub.services import ServiceRoute
 
     scenario, _ = load_scenario(args.scenario)
     url, token, ca_pem = lab_facts(args)
-    fleet = Fleet(url=url, ca_pem=ca_pem, lab_token=token, media=args.media, fragment_frames=args.fragment_frames)
+    fleet = Fleet(url=url, ca_pem=ca_pem, lab_token=token, media=args.media, fragment_frames=args.fragment_frames,
+                  route=ServiceRoute() if args.network == "real" else None)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -389,6 +421,10 @@ async def _lab_call(args: argparse.Namespace, method: str, path: str, body=None)
 
 async def cmd_status(args: argparse.Namespace) -> int:
     status = await _lab_call(args, "GET", "/api/lab/status")
+    if realnet.running_prefix(args.data_dir or default_data_dir()):  # issue 15: namespace, MAC, address
+        from bwlab.realnet.up import annotate_status
+
+        status = annotate_status(status, realnet.running_prefix(args.data_dir or default_data_dir()))
     if args.json:
         print(json.dumps(status, indent=2))
         return 0
@@ -647,6 +683,8 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
         print(f"{cam['serial']} ({cam['model']}){'' if cam['reporting'] else '  [not running]'}")
         for f in cam["findings"]:
             print(f"  {f['code']:<15} {f['symptom']}\n  {'':<15} cause: {f['cause']}\n  {'':<15} fix:   {f['fix']}")
+            for h in f.get("hostnames") or []:  # T2 row 5: which T5 name, as the camera saw it
+                print(f"  {'':<15} not reached: {h['hostname']} port {h['port']} (T5 row: {h['t5_row']}; {h['observed']})")
         if not cam["findings"]:
             print("  no problem found")
     if not shown:

@@ -34,6 +34,7 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 
 from bwlab.models import MODELS
+from bwlab.regions import SERVICE_HOSTS
 
 from ..cloud.routes import licence_valid
 from ..context import APPLIANCE
@@ -260,7 +261,9 @@ async def _diagnose(request: web.Request, serial: str) -> dict[str, Any]:
     return {
         "serial": serial, "model": facts.model, "lab_time": now, "reporting": state is not None,
         "findings": [{"code": f.code, "spec_id": f.spec_id, "symptom": f.symptom, "cause": f.cause, "fix": f.fix,
-                      "observed": f.observed, "lab_derived": diagnosis.ROWS[f.code].lab_derived} for f in findings],
+                      "observed": f.observed, "lab_derived": diagnosis.ROWS[f.code].lab_derived}
+                     | ({"hostnames": _hostnames(telemetry.blocked_hostnames, radio)} if f.code == "T2-5-hostnames" else {})
+                     for f in findings],
         "codes": [f.code for f in findings],
         "facts": {"docked": telemetry.docked, "cert_not_after": telemetry.cert_not_after,
                   "last_docked_at": telemetry.last_docked_at, "streaming_enabled": telemetry.streaming_enabled,
@@ -269,6 +272,14 @@ async def _diagnose(request: web.Request, serial: str) -> dict[str, Any]:
                   "mobile_problem": (radio.get("mobile") or {}).get("problem")},
         "hub": await _hub_facts(request, serial),
     }
+
+
+def _hostnames(names: tuple[str, ...], radio: dict) -> list[dict]:
+    """T2 row 5 (derived): each name not reached, its T5 row, and what the camera saw (issue 15)."""
+    rows = {h.name: h.purpose for h in SERVICE_HOSTS}
+    seen = radio.get("services") if isinstance(radio.get("services"), dict) else {}
+    return [{"hostname": n, "t5_row": rows.get(n), "port": 443, "observed": (seen.get(n) or {}).get("error") or "blocked"}
+            for n in names]
 
 
 @routes.get("/cameras/{serial}/diagnosis")

@@ -22,7 +22,8 @@ from .faults import FaultError
 from .plan import DEFAULT_SUBNET, Plan, PlanError
 from .runner import NetError
 
-__all__ = ["FAULT_KINDS", "CommandError", "add_parser", "run", "add_fault", "clear_faults", "default_prefix"]
+__all__ = ["FAULT_KINDS", "CommandError", "add_parser", "run", "add_fault", "clear_faults", "default_prefix",
+           "running_prefix", "teardown"]
 
 
 class CommandError(Exception):
@@ -95,6 +96,19 @@ def _run(args: argparse.Namespace) -> int:
     if not cmd:
         raise CommandError("bwlab net exec NODE -- CMD…: which command?")
     return subprocess.call(["ip", "netns", "exec", plan.node(args.node).netns, *cmd])
+
+
+def running_prefix(data_dir) -> str | None:
+    """The prefix of the lab network the lab in ``data_dir`` runs on, if it still runs."""
+    try:
+        prefix = json.loads((data_dir / "lab.json").read_text()).get("network_prefix")
+    except (OSError, ValueError):
+        return None
+    return prefix if prefix and lab.load(prefix) is not None else None
+
+
+def teardown(prefix: str) -> dict:
+    return lab.teardown(prefix)
 
 
 def _running(prefix: str) -> Plan:
