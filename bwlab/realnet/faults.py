@@ -168,8 +168,9 @@ def nft_script(table: str, faults: list[NetFault], bridge: str | None = None) ->
                 rules[chain].append(f"{match} {verdict} {comment}")
         elif f.kind == "loss":
             chains = {"out": ["output"], "in": ["input"], "both": ["output", "input"]}[f.direction]
+            chance = "" if f.percent >= 100 else f"numgen random mod 1000 < {round(f.percent * 10)} "
             for chain in chains:
-                rules[chain].append(f"numgen random mod 1000 < {round(f.percent * 10)} drop {comment}")
+                rules[chain].append(f"{chance}drop {comment}")
     if not any(rules.values()):
         return head
     body = "".join(

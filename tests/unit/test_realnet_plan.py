@@ -65,6 +65,8 @@ def test_firewall_rule_by_host_name_is_resolved_at_add_time():
 def test_loss_bandwidth_and_dns_rules():
     loss = parse("net-3", "loss", "viewer", {"percent": 12.5, "direction": "both"}, plan(), None)
     assert nft_script("t", [loss]).count("numgen random mod 1000 < 125 drop") == 2
+    total = parse("net-7", "loss", "viewer", {"percent": 100}, plan(), None)
+    assert 'chain output' in nft_script("t", [total]) and '    drop comment "net-7"' in nft_script("t", [total])
     assert nft_script("t", []) == "table inet t\ndelete table inet t\n"  # no faults: the table goes
     cap = parse("net-4", "bandwidth", "B8A44F000101", {"rate": "2mbit"}, plan(), None)
 
