@@ -753,7 +753,7 @@ COMMANDS = {"view": cmd_view, "up": cmd_up, "fleet": cmd_fleet, "status": cmd_st
             "dock": cmd_dock, "undock": cmd_undock, "soc-receiver": cmd_soc_receiver, "dns": cmd_dns,
             "fault": cmd_fault, "doctor": cmd_doctor, "pages": cmd_pages, "pcap": cmd_pcap, "move": cmd_move}
 COMMANDS["content-destination"] = cmd_content_destination
-COMMANDS["net"] = cmd_net
+COMMANDS["net"] = COMMANDS["capture"] = cmd_net
 
 
 def main(argv: list[str] | None = None) -> int:

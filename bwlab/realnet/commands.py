@@ -4,6 +4,7 @@
     bwlab net down [--prefix P]        remove everything of the prefix (also after a crash)
     bwlab net status [--prefix P]      the plan, the faults, and what exists of it on the machine
     bwlab net exec NODE -- CMD…        run a command in a node's namespace (e.g. curl, tshark)
+    bwlab capture [NODE|bridge] [--seconds S] [-o FILE]   a real pcap (dumpcap) for Wireshark
 
 The prefix defaults to ``$BWLAB_NET_PREFIX``, else the one lab network running, else ``bwl``.
 """
@@ -50,7 +51,12 @@ def add_parser(sub) -> None:
     exe = net_sub.add_parser("exec", help="run a command inside a node's namespace")
     exe.add_argument("node", help="a camera's serial, a browser's name, a namespace or an address")
     exe.add_argument("cmd", nargs=argparse.REMAINDER, help="the command (after --)")
-    for p in (up, down, status, exe):
+    cap = sub.add_parser("capture", help="a real pcap on the lab bridge or in a node's namespace (dumpcap)")
+    cap.add_argument("where", nargs="?", default="bridge", help="bridge (default), or a camera's serial, a browser…")
+    cap.add_argument("--seconds", type=float, default=10.0, help="how long to capture (default 10)")
+    cap.add_argument("--filter", default=None, help="a capture filter, e.g. 'tcp port 443'")
+    cap.add_argument("-o", "--output", default=None, help="the pcapng file (default WHERE.pcapng)")
+    for p in (up, down, status, exe, cap):
         p.add_argument("--prefix", default=None, help="the lab network's name prefix (default: see `bwlab net -h`)")
         p.add_argument("--json", action="store_true", help="print JSON")
 
@@ -64,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     prefix = args.prefix or default_prefix()
+    if args.command == "capture":
+        return _capture(args, _running(prefix))
     if args.net_command == "up":
         plan = Plan(prefix=prefix, subnet=args.subnet)
         plan = plan.with_nodes("camera", [s.strip().upper() for s in args.cameras.split(",") if s.strip()])
@@ -96,6 +104,28 @@ def _run(args: argparse.Namespace) -> int:
     if not cmd:
         raise CommandError("bwlab net exec NODE -- CMD…: which command?")
     return subprocess.call(["ip", "netns", "exec", plan.node(args.node).netns, *cmd])
+
+
+def _capture(args: argparse.Namespace, plan: Plan) -> int:
+    """dumpcap on the bridge (every node's traffic) or on ``eth0`` inside one node's namespace."""
+    if not 0 < args.seconds <= 3600:
+        raise CommandError(f"--seconds: expected 0 < seconds ≤ 3600, got {args.seconds:g}")
+    node = None if args.where == "bridge" else plan.node(args.where)
+    out = os.path.abspath(args.output or f"{'bridge' if node is None else node.name}.pcapng")
+    cmd = ["dumpcap", "-q", "-i", plan.bridge if node is None else "eth0", "-a", f"duration:{args.seconds:g}",
+           "-w", out] + (["-f", args.filter] if args.filter else [])
+    if node is not None:
+        cmd = ["ip", "netns", "exec", node.netns, *cmd]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.seconds + 30)
+    except FileNotFoundError:
+        raise CommandError("dumpcap: not installed (Debian package wireshark-common, with tshark)") from None
+    if done.returncode != 0:
+        raise CommandError(f"dumpcap: {done.stderr.strip()}")
+    _print(args, {"file": out, "interface": cmd[cmd.index("-i") + 1], "netns": node.netns if node else None},
+           f"{out}: {args.seconds:g} s on {'the bridge ' + plan.bridge if node is None else node.netns}; "
+           "open it with Wireshark")
+    return 0
 
 
 def running_prefix(data_dir) -> str | None:

@@ -117,3 +117,29 @@ def test_bad_network_faults_are_refused_and_change_nothing(small_net, args, mess
     run = _bwlab_fault(plan.prefix, *args)
     assert run.returncode == 2 and message in run.stderr, run.stderr
     assert lab.load_faults(plan.prefix) == ([], {})
+
+
+async def test_capture_writes_a_real_pcap_of_the_bridge_and_of_one_namespace(real_appliance, tmp_path):
+    import asyncio
+    import os
+
+    plan, appliance = real_appliance
+    env = dict(os.environ, BWLAB_NET_PREFIX=plan.prefix)
+    captures = {}
+    for where in ("bridge", "viewer"):
+        out = tmp_path / f"{where}.pcapng"
+        captures[where] = (out, await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bwlab", "capture", where, "--seconds", "4", "-o", str(out), env=env))
+    await asyncio.sleep(1.5)  # dumpcap is listening
+    assert (await _probe(plan, appliance, "viewer", "live.bwlab.test"))[0] == 0
+    assert (await _probe(plan, appliance, CAM, "devices.bwlab.test"))[0] == 0
+    for where, (out, proc) in captures.items():
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+        hellos = subprocess.run(["tshark", "-r", str(out), "-Y", "tls.handshake.type == 1", "-T", "fields",
+                                 "-e", "ip.src", "-e", "tls.handshake.extensions_server_name"],
+                                capture_output=True, text=True, timeout=30, check=True).stdout.split("\n")
+        got = {tuple(line.split("\t")) for line in hellos if line}
+        if where == "bridge":
+            assert got == {(plan.node("viewer").ip, "live.bwlab.test"), (plan.node(CAM).ip, "devices.bwlab.test")}
+        else:  # inside the viewer's namespace: only its own traffic
+            assert got == {(plan.node("viewer").ip, "live.bwlab.test")}
