@@ -27,7 +27,7 @@ from bwlab.regions import REGIONS, SERVICE_HOSTS
 
 DEVICE_TO_CLOUD = next(h.name for h in SERVICE_HOSTS if h.purpose == "device-to-cloud messaging")
 STORAGE_EVERY = 5.0
-PROBE_TIMEOUT = 3.0
+PROBE_TIMEOUT = 8.0  # generous: a loaded lab machine must not look like a firewall
 
 
 @dataclass(frozen=True)
