@@ -30,6 +30,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
+from urllib.parse import urlsplit
 
 import aiohttp
 import ntplib
@@ -48,7 +49,7 @@ from .media import LiveEncoder, MediaChunk, SharedSource
 from .network import LINK_IDEAL, CameraNetwork
 from .uplink import ShapedSocket, ShapedUplink
 from .positions import PositionUplink
-from .services import STORAGE_EVERY, Reachability, ServiceRoute, check_storage, failure, storage_session
+from .services import STORAGE_EVERY, Reachability, ServiceRoute, check_storage, failure, lan_facts, storage_session
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,7 @@ class CameraDriver:
         self.positions = PositionUplink(self)  # GPS positions, sealed like media (S11, D9)
         self.route = route  # the real lab network: the T5 names it reaches (services.py); None: self.url
         self.reach = Reachability()
+        self.lan: dict | None = None  # its address, MAC and namespace on the real lab network
         self._storage_http: aiohttp.ClientSession | None = None
 
     # ---------------------------------------------------------------- lifecycle
@@ -161,6 +163,7 @@ class CameraDriver:
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
         if self.route is not None:
             self._storage_http = storage_session()
+            self.lan = lan_facts(urlsplit(self.url).hostname or "127.0.0.1")  # shown in the Lab panel
         self._spawn(self._timer_loop(), "timers")
         self._spawn(self._ntp_loop(), "ntp")
         if self.net is not None:
@@ -321,6 +324,7 @@ class CameraDriver:
         summary["uplink_queue"] = self._uplink.queued if self._uplink is not None else 0
         if self.route is not None:
             summary["services"] = self.reach.as_dict()  # what it observed per T5 host name (issue 15)
+            summary["lan"] = self.lan
         if self.net is None:
             summary["impairment"] = self._impairment.as_dict() if self._impairment is not None else None
         return summary

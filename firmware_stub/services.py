@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
+import socket
 import ssl
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -104,3 +107,20 @@ async def check_storage(session: aiohttp.ClientSession, route: ServiceRoute, hos
             return None if r.status < 500 else "refused"
     except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
         return failure(exc)
+
+
+def lan_facts(toward: str) -> dict | None:
+    """The camera's own place on the lab network: the address it would use toward ``toward`` (no
+    packet is sent), that interface's MAC, and its namespace (``BWLAB_NETNS``, set by the lab)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect((toward, 9))
+            ip = s.getsockname()[0]
+    except OSError:
+        return None
+    names = [name for _, name in socket.if_nameindex() if name != "lo"]  # in its namespace: eth0
+    try:
+        mac = Path(f"/sys/class/net/{names[0]}/address").read_text().strip() if len(names) == 1 else None
+    except OSError:
+        mac = None
+    return {"ip": ip, "mac": mac, "netns": os.environ.get("BWLAB_NETNS")}

@@ -9,6 +9,7 @@ namespace. ``bwlab status`` shows each camera's namespace, MAC and address.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -37,7 +38,7 @@ def start_fleets(plan: Plan, fleet_args: list[str], token: str) -> list[subproce
             continue
         cmd = ["ip", "netns", "exec", node.netns, sys.executable, "-m", "bwlab", "fleet", *fleet_args,
                "--only", node.name, "--url", plan.lab_url, "--token", token, "--network", "real"]
-        procs.append(subprocess.Popen(cmd, stdin=subprocess.DEVNULL))
+        procs.append(subprocess.Popen(cmd, stdin=subprocess.DEVNULL, env={**os.environ, "BWLAB_NETNS": node.netns}))
     return procs
 
 

@@ -110,6 +110,10 @@ def test_demo_fleet_on_the_real_network_firewall_and_dns_faults_from_packets(net
             assert bwlab("undock", serial).returncode == 0
             assert bwlab("press", serial, "record").returncode == 0
         _wait(lambda: streaming(STREAMING), "three cameras streaming over the T5 names", 90)
+        lan = {serial: (state.get("radio") or {}).get("lan") for serial, state in states().items()}
+        for serial in STREAMING:  # the camera's own view of its place on the network, for the Lab panel
+            assert lan[serial] == {"ip": cams[serial]["network"]["ip"], "mac": cams[serial]["network"]["mac"],
+                                   "netns": cams[serial]["network"]["netns"]}
 
         # A site firewall's rule, written by hand: drop the EU storage name's address in one namespace.
         eu_address = plan["services"][EU]
