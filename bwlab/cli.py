@@ -641,14 +641,15 @@ async def cmd_fault(args: argparse.Namespace) -> int:
         print(json.dumps(result) if args.json else f"cleared: {', '.join(result['cleared']) or 'nothing'}")
         return 0
     listing = await _lab_call(args, "GET", "/api/lab/faults")
+    listing["network_faults"] = _net(realnet.list_faults)  # packets on the real lab network (issue 15)
     if args.json:
         print(json.dumps(listing, indent=2))
         return 0
-    for f in listing["faults"]:
-        print(f"{f['id']:<12} {f['summary']}{'' if f['reversible'] else '  (lab time does not go back)'}")
+    for f in listing["faults"] + listing["network_faults"]:
+        print(f"{f['id']:<12} {f['summary']}{'' if f.get('reversible', True) else '  (lab time does not go back)'}")
     for name in listing.get("blocked_hosts") or []:
         print(f"{'hostname':<12} {name} blocked (clear all to unblock)")
-    if not listing["faults"] and not listing.get("blocked_hosts"):
+    if not listing["faults"] and not listing.get("blocked_hosts") and not listing["network_faults"]:
         print("no faults injected")
     ntp = listing.get("ntp")
     if ntp:

@@ -24,7 +24,7 @@ from .plan import DEFAULT_SUBNET, Plan, PlanError
 from .runner import NetError
 
 __all__ = ["FAULT_KINDS", "CommandError", "add_parser", "run", "add_fault", "clear_faults", "default_prefix",
-           "running_prefix", "teardown"]
+           "running_prefix", "teardown", "list_faults"]
 
 
 class CommandError(Exception):
@@ -156,6 +156,12 @@ def add_fault(kind: str, target: str | None, changes: dict, fault_id: str | None
     except (NetError, PlanError, FaultError) as exc:
         raise CommandError(str(exc)) from None
     return fault.as_dict() | {"summary": fault.summary}
+
+
+def list_faults() -> list[dict]:
+    """The real lab network's faults now (none when no network runs)."""
+    faults, _ = lab.load_faults(default_prefix())
+    return [f.as_dict() | {"summary": f.summary} for f in faults]
 
 
 def clear_faults(fault_id: str | None) -> list[str]:

@@ -3,7 +3,9 @@ and clearing them restores the path (issue 15)."""
 
 # covers: T5, T2
 
+import asyncio
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,8 +27,6 @@ async def _probe(plan, appliance, node: str, name: str) -> tuple[int, str]:
 
 
 def _bwlab_fault(prefix: str, *args: str) -> subprocess.CompletedProcess:
-    import os
-
     return subprocess.run([sys.executable, "-m", "bwlab", "fault", *args], capture_output=True, text=True,
                           timeout=60, env=dict(os.environ, BWLAB_NET_PREFIX=prefix))
 
@@ -38,6 +38,12 @@ async def test_firewall_by_host_name_in_one_namespace_blocks_that_name_there_onl
     assert added.returncode == 0, added.stderr
     fault = json.loads(added.stdout)
     assert fault["address"] == plan.services["storage-eu.bwlab.test"]  # resolved by the lab DNS when added
+    listed = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bwlab", "fault", "list", "--url", appliance.url, "--token", appliance.lab_token,
+        "--data-dir", str(appliance.data_dir), env=dict(os.environ, BWLAB_NET_PREFIX=plan.prefix),
+        stdout=asyncio.subprocess.PIPE)
+    out, _ = await asyncio.wait_for(listed.communicate(), 60)
+    assert f"{fault['id']:<12} firewall in {CAM}: reject out storage-eu.bwlab.test" in out.decode()
     rc, err = await _probe(plan, appliance, CAM, "storage-eu.bwlab.test")
     assert rc != 0 and "ConnectionRefused" in err  # the reject answers with a TCP reset
     assert (await _probe(plan, appliance, CAM, "devices.bwlab.test"))[0] == 0  # another name passes
@@ -120,9 +126,6 @@ def test_bad_network_faults_are_refused_and_change_nothing(small_net, args, mess
 
 
 async def test_capture_writes_a_real_pcap_of_the_bridge_and_of_one_namespace(real_appliance, tmp_path):
-    import asyncio
-    import os
-
     plan, appliance = real_appliance
     env = dict(os.environ, BWLAB_NET_PREFIX=plan.prefix)
     captures = {}
