@@ -18,6 +18,9 @@ import signal
 import time
 from pathlib import Path
 
+import dns.exception
+import dns.resolver
+
 from . import dnsmasq
 from .faults import NS_TABLE, FaultError, NetFault, dns_records, nft_script, tc_commands
 from .faults import parse as parse_fault
@@ -205,9 +208,6 @@ def _save_faults(prefix: str, faults: list[NetFault], resolvers: dict[str, int])
 
 def resolve(plan: Plan, resolvers: dict[str, int], target: str, name: str) -> str | None:
     """``name`` as the lab DNS answers it for ``target`` now (its own resolver if it has one)."""
-    import dns.exception
-    import dns.resolver
-
     r = dns.resolver.Resolver(configure=False)
     r.nameservers = [plan.resolver(resolvers[target]) if target in resolvers else plan.gateway]
     try:

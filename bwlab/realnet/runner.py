@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -51,8 +52,6 @@ class Runner:
 
 def check_machine() -> None:
     """Root and the tools: the real lab network needs both (NetError saying which is missing)."""
-    import os
-
     if os.geteuid() != 0:
         raise NetError("the real lab network needs root (network namespaces, a bridge, nftables)")
     missing = [f"{tool} ({pkg})" for tool, pkg in TOOLS.items() if shutil.which(tool) is None]

@@ -96,3 +96,77 @@ async def in_netns(netns: str, *cmd: str, timeout: float = 30.0) -> tuple[int, s
         await proc.wait()
         raise
     return proc.returncode, out.decode(), err.decode()
+
+
+def wait_until(predicate, what: str, timeout: float):
+    """Poll a sync predicate every half second until it returns something truthy; fail naming ``what``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.5)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+def site_firewall(address: str, table: str = "sitefw") -> str:
+    """A site firewall's rule as a network engineer writes it by hand: drop what goes to ``address``."""
+    return (f"table inet {table} {{\n chain output {{\n  type filter hook output priority 0; policy accept;\n"
+            f"  ip daddr {address} tcp dport 443 drop\n }}\n}}\n")
+
+
+class RealLab:
+    """``bwlab up --network real`` run as a user runs it (the demo, shared media, no timeline), and
+    the ``bwlab`` commands against it."""
+
+    def __init__(self, prefix: str, subnet: str, data_dir):
+        import sys
+
+        from tests.conftest import free_port
+
+        self.prefix, self.data_dir = prefix, data_dir
+        self._stopped: tuple[int, str] | None = None
+        self.env = dict(os.environ, BWLAB_NET_PREFIX=prefix)
+        self.up = subprocess.Popen(
+            [sys.executable, "-m", "bwlab", "up", "--network", "real", "--net-prefix", prefix, "--net-subnet", subnet,
+             "--port", str(free_port()), "--data-dir", str(data_dir), "--no-zeroconf", "--media", "shared",
+             "--no-timeline"],
+            env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def bwlab(self, *args: str) -> subprocess.CompletedProcess:
+        import sys
+
+        return subprocess.run([sys.executable, "-m", "bwlab", *args, "--data-dir", str(self.data_dir)], env=self.env,
+                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+    def status(self) -> dict | None:
+        import json
+
+        run = self.bwlab("status", "--json")
+        return json.loads(run.stdout) if run.returncode == 0 else None
+
+    def ready(self) -> dict:
+        """Once the demo's six cameras are listed with the network: the status."""
+        def listed():
+            lab = self.status() or {}
+            return lab if lab.get("network") and len(lab["systems"][0]["cameras"]) == 6 else None
+
+        return wait_until(listed, "the demo's six cameras on the real lab network", 120)
+
+    def stop(self) -> tuple[int, str]:
+        import signal
+
+        if self._stopped is None:
+            self.up.send_signal(signal.SIGTERM)
+            out, _ = self.up.communicate(timeout=60)
+            self._stopped = (self.up.returncode, out)
+        return self._stopped
+
+
+@pytest.fixture
+def real_lab(net_name, tmp_path):
+    lab_run = RealLab(*net_name, tmp_path / "lab")
+    yield lab_run
+    lab_run.stop()

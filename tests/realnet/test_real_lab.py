@@ -11,35 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from bwlab.client import Session
 from bwlab.regions import SERVICE_HOSTS
-from tests.conftest import free_port
-from tests.realnet.conftest import machine_state
+from tests.realnet.conftest import machine_state, site_firewall, wait_until
 
-REPO = Path(__file__).resolve().parents[2]
 PROBE = str(Path(__file__).with_name("probe_tls.py"))
 STREAMING = ["B8A44F000101", "B8A44F000102", "B8A44F000103"]
 BLOCKED = STREAMING[0]
 EU = "storage-eu.bwlab.test"
-
-
-def _wait(predicate, what: str, timeout: float):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.5)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
 def _hellos(capture: Path) -> str:
@@ -50,18 +36,8 @@ def _hellos(capture: Path) -> str:
 
 
 @pytest.mark.timeout(420)
-def test_demo_fleet_on_the_real_network_firewall_and_dns_faults_from_packets(net_name, tmp_path):
-    prefix, subnet = net_name
-    port, data_dir = free_port(), tmp_path / "lab"
-    env = dict(os.environ, BWLAB_NET_PREFIX=prefix)
-
-    def bwlab(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "bwlab", *args, "--data-dir", str(data_dir)], env=env,
-                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, cwd=REPO)
-
-    def status() -> dict | None:
-        run = bwlab("status", "--json")
-        return json.loads(run.stdout) if run.returncode == 0 else None
+def test_demo_fleet_on_the_real_network_firewall_and_dns_faults_from_packets(real_lab, tmp_path):
+    prefix, data_dir, bwlab, status = real_lab.prefix, real_lab.data_dir, real_lab.bwlab, real_lab.status
 
     def cameras() -> dict[str, dict]:
         return {c["serial"]: c for s in (status() or {}).get("systems", []) for c in s["cameras"]}
@@ -86,15 +62,10 @@ def test_demo_fleet_on_the_real_network_firewall_and_dns_faults_from_packets(net
         return ((state.get("last_error") or {}).get("code") == "service_unreachable"
                 and (services.get(EU) or {}).get("error") == seen and serial in cams and not cams[serial]["online"])
 
-    up = subprocess.Popen(
-        [sys.executable, "-m", "bwlab", "up", "--network", "real", "--net-prefix", prefix, "--net-subnet", subnet,
-         "--port", str(port), "--data-dir", str(data_dir), "--no-zeroconf", "--media", "shared", "--no-timeline"],
-        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
     capture = tmp_path / "bridge.pcapng"
     dumpcap = None
     try:
-        lab = _wait(lambda: (lambda s: s if s and len(cameras()) == 6 and "network" in s else None)(status()),
-                    "the demo's six cameras on the real lab network", 120)
+        lab = real_lab.ready()
         plan = lab["network"]
         cams = {c["serial"]: c for c in lab["systems"][0]["cameras"]}
         for serial, cam in cams.items():  # bwlab status --json: namespace, MAC, address per camera
@@ -104,12 +75,12 @@ def test_demo_fleet_on_the_real_network_firewall_and_dns_faults_from_packets(net
         viewer = next(n for n in plan["nodes"] if n["kind"] == "browser")
         dumpcap = subprocess.Popen(["dumpcap", "-q", "-i", plan["bridge"], "-f", "tcp port 443", "-w", str(capture)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait(lambda: capture.exists() and capture.stat().st_size > 0, "dumpcap on the bridge", 20)
+        wait_until(lambda: capture.exists() and capture.stat().st_size > 0, "dumpcap on the bridge", 20)
 
         for serial in STREAMING:
             assert bwlab("undock", serial).returncode == 0
             assert bwlab("press", serial, "record").returncode == 0
-        _wait(lambda: streaming(STREAMING), "three cameras streaming over the T5 names", 90)
+        wait_until(lambda: streaming(STREAMING), "three cameras streaming over the T5 names", 90)
         lan = {serial: (state.get("radio") or {}).get("lan") for serial, state in states().items()}
         for serial in STREAMING:  # the camera's own view of its place on the network, for the Lab panel
             assert lan[serial] == {"ip": cams[serial]["network"]["ip"], "mac": cams[serial]["network"]["mac"],
@@ -118,10 +89,9 @@ def test_demo_fleet_on_the_real_network_firewall_and_dns_faults_from_packets(net
         # A site firewall's rule, written by hand: drop the EU storage name's address in one namespace.
         eu_address = plan["services"][EU]
         netns = cams[BLOCKED]["network"]["netns"]
-        subprocess.run(["ip", "netns", "exec", netns, "nft", "-f", "-"], check=True, text=True, input=(
-            "table inet sitefw {\n chain output {\n  type filter hook output priority 0; policy accept;\n"
-            f"  ip daddr {eu_address} tcp dport 443 drop\n }}\n}}\n"))
-        _wait(lambda: service_error(BLOCKED, "timeout"), "T2 row 5's service error on the blocked camera", 60)
+        subprocess.run(["ip", "netns", "exec", netns, "nft", "-f", "-"], check=True, text=True,
+                       input=site_firewall(eu_address))
+        wait_until(lambda: service_error(BLOCKED, "timeout"), "T2 row 5's service error on the blocked camera", 60)
         assert streaming(STREAMING[1:])  # the others stream on
         doctor = bwlab("doctor", BLOCKED)
         assert "T2-5-hostnames" in doctor.stdout and f"not reached: {EU} port 443" in doctor.stdout, doctor.stdout
@@ -130,19 +100,19 @@ def test_demo_fleet_on_the_real_network_firewall_and_dns_faults_from_packets(net
         assert "T2-5-hostnames" not in others["cameras"][0]["codes"]
 
         subprocess.run(["ip", "netns", "exec", netns, "nft", "delete", "table", "inet", "sitefw"], check=True)
-        _wait(lambda: streaming(STREAMING), "the camera back on the hub and streaming", 90)
+        wait_until(lambda: streaming(STREAMING), "the camera back on the hub and streaming", 90)
         assert "T2-5-hostnames" not in json.loads(bwlab("doctor", BLOCKED, "--json").stdout)["cameras"][0]["codes"]
 
         # The same with the lab DNS: the name is missing for that camera only.
         added = bwlab("fault", "add", "dns", BLOCKED, f"name={EU}", "--json")
         assert added.returncode == 0, added.stderr
         fault = json.loads(added.stdout)
-        _wait(lambda: service_error(BLOCKED, "dns"), "the service error from a missing DNS name", 60)
+        wait_until(lambda: service_error(BLOCKED, "dns"), "the service error from a missing DNS name", 60)
         assert streaming(STREAMING[1:])
         doctor = bwlab("doctor", BLOCKED)
         assert f"not reached: {EU} port 443" in doctor.stdout and "dns" in doctor.stdout, doctor.stdout
         assert bwlab("fault", "clear", fault["id"]).returncode == 0
-        _wait(lambda: streaming(STREAMING), "recovery once the name resolves again", 90)
+        wait_until(lambda: streaming(STREAMING), "recovery once the name resolves again", 90)
 
         # A browser: every T5 name from the viewer's namespace, each with its own certificate.
         ca = str(data_dir / "tls" / "lab-ca.pem")
@@ -151,14 +121,13 @@ def test_demo_fleet_on_the_real_network_firewall_and_dns_faults_from_packets(net
             probe = subprocess.run(["ip", "netns", "exec", viewer["netns"], sys.executable, PROBE, name, ca],
                                    capture_output=True, text=True, timeout=30)
             assert probe.returncode == 0 and json.loads(probe.stdout)["subject"]["commonName"] == name, probe.stderr
-        _wait(lambda: browser_names[-1] in _hellos(capture), "the last ClientHello in the capture file", 20)
+        wait_until(lambda: browser_names[-1] in _hellos(capture), "the last ClientHello in the capture file", 20)
     finally:
         if dumpcap is not None:
             dumpcap.send_signal(signal.SIGINT)
             dumpcap.wait(timeout=10)
-        up.send_signal(signal.SIGTERM)
-        out, _ = up.communicate(timeout=60)
-    assert up.returncode == 0, out[-3000:]
+        returncode, out = real_lab.stop()
+    assert returncode == 0, out[-3000:]
 
     seen: dict[str, set[str]] = {}
     for line in _hellos(capture).splitlines():
