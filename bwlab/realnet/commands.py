@@ -132,9 +132,9 @@ def running_prefix(data_dir) -> str | None:
     """The prefix of the lab network the lab in ``data_dir`` runs on, if it still runs."""
     try:
         prefix = json.loads((data_dir / "lab.json").read_text()).get("network_prefix")
+        return prefix if prefix and lab.load(prefix) is not None else None
     except (OSError, ValueError):
         return None
-    return prefix if prefix and lab.load(prefix) is not None else None
 
 
 def teardown(prefix: str) -> dict:
@@ -160,7 +160,10 @@ def add_fault(kind: str, target: str | None, changes: dict, fault_id: str | None
 
 def list_faults() -> list[dict]:
     """The real lab network's faults now (none when no network runs)."""
-    faults, _ = lab.load_faults(default_prefix())
+    try:
+        faults, _ = lab.load_faults(default_prefix())
+    except PermissionError:  # a lab network root runs; this user cannot read it
+        return []
     return [f.as_dict() | {"summary": f.summary} for f in faults]
 
 
