@@ -437,7 +437,8 @@ async def cmd_status(args: argparse.Namespace) -> int:
             cert = ("valid until " + isoformat(c["cert_not_after"])) if c["cert_valid"] else (
                 "EXPIRED" if c["cert_not_after"] else "none")
             print(f"  {c['serial']}  {c['model']}  {c['camera_user'] or '-':<16} {where:<12} cert {cert}"
-                  f"  stream {c['stream'] or '-'}")
+                  f"  stream {c['stream'] or '-'}"
+                  + (f"  {c['network']['ip']} {c['network']['mac']} {c['network']['netns']}" if c.get("network") else ""))
     return 0
 
 

@@ -72,6 +72,8 @@ def test_demo_fleet_on_the_real_network_firewall_and_dns_faults_from_packets(rea
             node = next(n for n in plan["nodes"] if n["name"] == serial)
             assert cam["network"] == {"netns": f"{prefix}-camera-{serial}", "mac": node["mac"], "ip": node["ip"]}
         camera_ips = {n["ip"] for n in plan["nodes"] if n["kind"] == "camera"}
+        human = bwlab("status").stdout  # and in the plain listing
+        assert all(f'{c["network"]["ip"]} {c["network"]["mac"]} {c["network"]["netns"]}' in human for c in cams.values())
         viewer = next(n for n in plan["nodes"] if n["kind"] == "browser")
         dumpcap = subprocess.Popen(["dumpcap", "-q", "-i", plan["bridge"], "-f", "tcp port 443", "-w", str(capture)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
