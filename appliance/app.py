@@ -51,6 +51,7 @@ from .listener import HandshakeBoundSite, runner_options
 from .pki import ensure_lab_tls
 from .storage import STORAGE, setup_storage, storage_middleware
 from .throttle import setup_sign_in_throttle
+from .sni import ensure_name_certs, sni_callback
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
         row = await db.fetchone("SELECT value FROM lab_state WHERE key = 'clock_offset'")
         if row is not None:
             clock.set_offset(max(clock.offset, _stored_offset(row["value"])))
-        tls = ensure_lab_tls(config.data_dir, clock.now(), [h.name for h in SERVICE_HOSTS])  # T5 names too
+        tls = ensure_lab_tls(config.data_dir, clock.now(), [*(h.name for h in SERVICE_HOSTS), *config.tls_names])  # T5 too
         app[APPLIANCE] = Appliance(
             config=config, clock=clock, db=db, controller_db=controller_db, tls=tls, lab_token=_lab_token(config.data_dir),
             started_at=clock.now(),
@@ -218,9 +219,14 @@ async def serve(config: ApplianceConfig, clock: LabClock | None = None, *, ready
         ctx = app[APPLIANCE]
         ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ssl_ctx.load_cert_chain(ctx.tls.server_cert_path, ctx.tls.server_key_path)
+        ssl_ctx.sni_callback = sni_callback(ensure_name_certs(  # T5: each host name its own certificate
+            config.data_dir, ctx.clock.now(), [h.name for h in SERVICE_HOSTS]))
         site = HandshakeBoundSite(runner, config.host, config.port, ssl_context=ssl_ctx,
                                   ssl_handshake_timeout=config.handshake_timeout)
         await site.start()
+        for address in config.service_addresses:  # issue 15: the T5 names' addresses on the lab bridge
+            await HandshakeBoundSite(runner, address, config.service_port, ssl_context=ssl_ctx,
+                                     ssl_handshake_timeout=config.handshake_timeout).start()
     except BaseException:
         # Stop what had started (the databases' threads, background tasks): a failed start-up
         # ends with its error instead of a process that hangs without listening.

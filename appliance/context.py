@@ -32,6 +32,9 @@ class ApplianceConfig:
       clients drop an idle connection themselves, so that they never reuse one the server is closing.
     soc_private_targets: turn on the lab setting that lets SOC integrations reach the lab network
       and this machine, over http:// too (appliance/lab/settings.py).
+    service_addresses: on a real lab network (issue 15), the addresses of the T5 host names on
+      the lab bridge; HTTPS also listens on each, port ``service_port``, certificate by SNI.
+    tls_names: more names or addresses for the server certificate (the lab bridge's address).
     """
 
     data_dir: Path
@@ -44,6 +47,9 @@ class ApplianceConfig:
     soc_private_targets: bool = False
     handshake_timeout: float = 10.0
     header_timeout: float = 20.0
+    service_addresses: tuple[str, ...] = ()
+    service_port: int = 443
+    tls_names: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:

@@ -2,6 +2,7 @@
 
     python bench/bench_streaming.py --cameras 20 --viewers 5 --seconds 30
     python bench/bench_streaming.py --cameras 100 --viewers 5 --seconds 30 --media shared
+    sudo python bench/bench_streaming.py --cameras 20 --viewers 5 --seconds 30 --network real
 
 Runs the appliance (`bwlab up --no-fleet`) and the fleet (`bwlab fleet`, split over --fleets
 processes) as subprocesses on 127.0.0.1 with a generated scenario, starts every camera's
@@ -9,7 +10,9 @@ stream through the lab API (undock, press record), attaches V viewers (bwlab.vie
 streams round-robin, then stops the streams and checks the evidence store. Prints JSON:
 glass-to-glass latency p50/p95/p99 over every video frame the viewers received, chunks lost
 (seq gaps in storage plus chunks a camera still holds unacknowledged at the end), the
-appliance's CPU % per stream and its peak RSS.
+appliance's CPU % per stream and its peak RSS. With ``--network real`` (root) the lab runs on its
+own network (docs/network.md): every camera in its namespace, one fleet process each, reaching the
+appliance by the T5 names through the lab DNS; the viewers stay on loopback.
 """
 
 from __future__ import annotations
@@ -80,8 +83,11 @@ async def run(args: argparse.Namespace) -> dict:
     scen.write_text(scenario_text(args.cameras))
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    real = ["--network", "real", "--net-prefix", "bwbench", "--net-subnet", "10.79.0.0/24"] \
+        if args.network == "real" else []
     appliance = subprocess.Popen(
-        [sys.executable, "-m", "bwlab", "up", str(scen), "--no-fleet", "--no-zeroconf", "--host", "127.0.0.1",
+        [sys.executable, "-m", "bwlab", "up", str(scen), "--no-fleet", "--no-zeroconf",
+         "--host", "0.0.0.0" if real else "127.0.0.1", *real,
          "--port", str(port), "--data-dir", str(data_dir), "--json"],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     fleets: list[subprocess.Popen] = []
@@ -94,13 +100,19 @@ async def run(args: argparse.Namespace) -> dict:
         system = facts["systems"][0]
         serials = [f"BE0000{i + 1:06d}" for i in range(args.cameras)]
         per = (len(serials) + args.fleets - 1) // args.fleets
-        for k in range(args.fleets):
+        fleet_cmd = [sys.executable, "-m", "bwlab", "fleet", str(scen), "--data-dir", str(data_dir), "--media",
+                     args.media, "--fragment-frames", str(args.fragment_frames)]
+        for k in range(args.fleets if not real else 0):
             part = serials[k * per:(k + 1) * per]
             if part:
                 fleets.append(subprocess.Popen(
-                    [sys.executable, "-m", "bwlab", "fleet", str(scen), "--data-dir", str(data_dir), "--media",
-                     args.media, "--fragment-frames", str(args.fragment_frames), "--only", ",".join(part)],
+                    [*fleet_cmd, "--only", ",".join(part)],
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
+        for serial in serials if real else ():  # one fleet per camera, inside its namespace
+            fleets.append(subprocess.Popen(
+                ["ip", "netns", "exec", f"bwbench-camera-{serial}", *fleet_cmd, "--only", serial,
+                 "--url", f"https://10.79.0.1:{port}", "--token", token, "--network", "real"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
         lab = Session(url, ca, token=token, timeout=60)
         try:
             async def all_docked():
@@ -125,7 +137,7 @@ async def run(args: argparse.Namespace) -> dict:
             async def all_live():
                 streams = await viewers[0].streams("live")
                 return streams if len(streams) == args.cameras else None
-            streams = await wait_for(all_live, 60)
+            streams = await wait_for(all_live, 180 if real else 60)
             proc = psutil.Process(appliance.pid)
             await asyncio.sleep(1.0)  # let the first GOPs land before measuring
             cpu0, t0 = proc.cpu_times(), time.monotonic()
@@ -176,7 +188,7 @@ async def run(args: argparse.Namespace) -> dict:
         return {
             "cameras": args.cameras, "viewers": args.viewers, "seconds": args.seconds, "media": args.media,
             "fragment_frames": args.fragment_frames,
-            "fleet_processes": len(fleets),
+            "fleet_processes": len(fleets), "network": args.network,
             "glass_to_glass_ms": {"p50": pct(50), "p95": pct(95), "p99": pct(99), "frames": len(latencies)},
             "viewer_video_frames": sum(r.video_frames for r in reports),
             "decode_ms_per_frame": round(sum(r.decode_ms_per_frame for r in reports) / max(1, len(reports)), 2),
@@ -231,6 +243,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--media", choices=("live", "shared"), default="live")
     parser.add_argument("--fleets", type=int, default=2, help="fleet processes (default 2: one per core)")
+    parser.add_argument("--network", choices=("loopback", "real"), default="loopback",
+                        help="real (root): cameras in namespaces on the lab bridge, one fleet each (docs/network.md)")
     parser.add_argument("--fragment-frames", type=int, choices=(1, 2, 3), default=2,
                         help="video frames per fragment (default 2 = 133 ms, as the lab's cameras)")
     args = parser.parse_args()

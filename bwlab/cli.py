@@ -37,6 +37,7 @@ from pathlib import Path
 from bwlab import regression
 from bwlab.clock import isoformat
 from bwlab.content_destination import commands as content_destination
+from bwlab.realnet import commands as realnet
 
 log = logging.getLogger("bwlab")
 
@@ -84,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--fragment-frames", type=int, choices=(1, 2, 3), default=2,
                     help="video frames per media fragment at 15 fps: 1 = 67 ms, 2 = 133 ms (default), 3 = 200 ms")
     up.add_argument("--json", action="store_true", help="print the lab's facts as JSON once ready")
+    up.add_argument("--network", choices=("loopback", "real"), default="loopback",
+                    help="real (root): cameras in namespaces on a lab bridge, T5 names over DNS and SNI (docs/network.md)")
+    up.add_argument("--net-prefix", default=None, help="the real lab network's name prefix (default bwl)")
+    up.add_argument("--net-subnet", default="10.77.0.0/24", help="the real lab network's /24 (default 10.77.0.0/24)")
 
     fleet = sub.add_parser("fleet", help="run a scenario's cameras in this process")
     fleet.add_argument("scenario", nargs="?", type=Path, help="scenario TOML file (default: the built-in demo)")
@@ -93,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--only", default=None, help="comma-separated serials to run (default all)")
     fleet.add_argument("--exit-with-parent", type=int, default=None, metavar="PID",
                        help="stop when process PID (the `bwlab up` that started this fleet) ends")
+    fleet.add_argument("--network", choices=("loopback", "real"), default="loopback",
+                       help="real: the cameras reach the service by its T5 host names (issue 15, docs/network.md)")
     common(fleet)
 
     status = sub.add_parser("status", help="the running lab's systems and cameras")
@@ -150,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     fault_sub = fault.add_subparsers(dest="fault_command", required=True)
     fault_add = fault_sub.add_parser("add", help="inject a fault, e.g. `bwlab fault add ap AP-1 security=wpa3-only`")
     fault_add.add_argument("kind", help="ap, cell, sim, link, clock_skew, ntp, travel (`bwlab fault list` explains), "
-                                        "or hostname NAME (a T5 host name the lab stops answering for)")
+                                        "or hostname NAME (a T5 host name the lab stops answering for); on the "
+                                        "real lab network: firewall, dns, bandwidth, loss (docs/network.md)")
     fault_add.add_argument("changes", nargs="*", metavar="[TARGET] KEY=VALUE",
                            help="the AP, cell or camera (not for ntp and travel), then what changes")
     fault_add.add_argument("--id", default=None, help="name the fault, to clear it by name")
@@ -194,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     licence.add_argument("--password", default=None, help="its password (default: $BWLAB_PASSWORD)")
     licence.add_argument("--org", default=None, help="the organization's name or id (default: the account's only one)")
     common(licence)
+    realnet.add_parser(sub)  # bwlab net … (issue 15)
     return parser
 
 
@@ -246,9 +255,7 @@ async def cmd_up(args: argparse.Namespace) -> int:
     from appliance.app import serve
     from appliance.context import ApplianceConfig
     from bwlab import lifecycle
-    from bwlab.apply import apply_scenario
     from bwlab.clock import LabClock
-    from bwlab.private_files import write_private
     from bwlab.scenario import load_scenario
 
     scenario, source = load_scenario(args.scenario)
@@ -258,34 +265,56 @@ async def cmd_up(args: argparse.Namespace) -> int:
     except lifecycle.AlreadyRunning as exc:
         raise CliError(f"another `bwlab up` (pid {exc.pid}) runs with the data directory {data_dir}") from None
     public_url = args.public_url or f"https://localhost:{args.port}"
-    config = ApplianceConfig(data_dir=data_dir, host=args.host, port=args.port, public_url=public_url,
-                             zeroconf=not args.no_zeroconf, ntp_port=args.ntp_port,
-                             soc_private_targets=args.soc_private_targets)
-    clock = LabClock()
-    ready, stop = asyncio.Event(), asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    server = asyncio.create_task(serve(config, clock, ready=ready, stop=stop), name="appliance")
-    waiter = asyncio.create_task(ready.wait(), name="appliance ready")
-    await asyncio.wait({server, waiter}, return_when=asyncio.FIRST_COMPLETED)
-    if server.done():
-        waiter.cancel()
-        try:
-            server.result()
-        except OSError as exc:
-            raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}; "
-                           "another program uses the port? choose another with --port") from None
-        return 1
+    net_plan, net_options = None, {}
+    try:
+        if args.network == "real":  # issue 15: the lab on its own bridge (bwlab/realnet/up.py)
+            from bwlab.realnet import up as realnet_up
+
+            serials = [c.serial.upper() for system in scenario.systems for c in system.cameras]
+            net_plan = await asyncio.to_thread(_net, realnet_up.build_for, serials,
+                                               args.net_prefix or realnet.default_prefix(), args.net_subnet, args.port)
+            net_options = realnet_up.appliance_options(net_plan)
+        config = ApplianceConfig(data_dir=data_dir, host=args.host, port=args.port, public_url=public_url,
+                                 zeroconf=not args.no_zeroconf, ntp_port=args.ntp_port,
+                                 soc_private_targets=args.soc_private_targets, **net_options)
+        clock = LabClock()
+        ready, stop = asyncio.Event(), asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        server = asyncio.create_task(serve(config, clock, ready=ready, stop=stop), name="appliance")
+        waiter = asyncio.create_task(ready.wait(), name="appliance ready")
+        await asyncio.wait({server, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if server.done():
+            waiter.cancel()
+            try:
+                server.result()
+            except OSError as exc:
+                raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}; "
+                               "another program uses the port? choose another with --port") from None
+            return 1
+        return await _up_running(args, scenario, source, data_dir, public_url, clock, stop, server, net_plan)
+    finally:
+        if net_plan is not None:
+            await asyncio.to_thread(realnet.teardown, net_plan.prefix)
+        up_lock.close()
+
+
+async def _up_running(args, scenario, source, data_dir, public_url, clock, stop, server, net_plan) -> int:
+    from bwlab import lifecycle
+    from bwlab.apply import apply_scenario
+    from bwlab.private_files import write_private
+
     ca_path = data_dir / "tls" / "lab-ca.pem"
     token = (data_dir / "lab-token").read_text().strip()
     local_url = f"https://127.0.0.1:{args.port}" if args.host in ("0.0.0.0", "::", "127.0.0.1") else public_url
     facts = {"url": local_url, "public_url": public_url, "lab_token": token, "ca_path": str(ca_path),
-             "scenario": str(args.scenario) if args.scenario else None, "pid": os.getpid()}
+             "scenario": str(args.scenario) if args.scenario else None, "pid": os.getpid(),
+             "network_prefix": net_plan.prefix if net_plan else None}
     write_private(data_dir / "lab.json", json.dumps(facts, indent=2))  # 0600: it holds the lab token
     print(f"bwlab: appliance on {public_url} (scenario {source}); building the lab…", file=sys.stderr, flush=True)
     info = await apply_scenario(scenario, local_url, ca_path.read_text(), token)
-    fleet_proc = None
+    fleet_procs: list[subprocess.Popen] = []
     running_fleet = lifecycle.holder(data_dir, "fleet")
     if running_fleet is not None and not args.no_fleet:
         print(f"bwlab: a fleet (pid {running_fleet}) already runs this data directory's cameras; "
@@ -295,14 +324,19 @@ async def cmd_up(args: argparse.Namespace) -> int:
                "--fragment-frames", str(args.fragment_frames), "--exit-with-parent", str(os.getpid())]
         if args.scenario:
             cmd.insert(4, str(args.scenario))
-        fleet_proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+        if net_plan is not None:  # one fleet per camera, each in its namespace
+            from bwlab.realnet.up import start_fleets
+
+            fleet_procs = start_fleets(net_plan, cmd[4:], token)
+        else:
+            fleet_procs = [subprocess.Popen(cmd, stdin=subprocess.DEVNULL)]
     _print_lab(info, public_url, token, ca_path, args.json)
-    if not args.json and fleet_proc is not None:
+    if not args.json and fleet_procs:
         for cam in (c for s in scenario.systems for c in s.cameras if c.taken_out):
             print(f"\nReady to stream: {cam.camera_user or cam.serial}'s camera is out of its dock: "
                   f"bwlab press {cam.serial} record", flush=True)
     timeline = None
-    if fleet_proc is not None and scenario.timeline and not args.no_timeline:
+    if fleet_procs and scenario.timeline and not args.no_timeline:
         timeline = asyncio.create_task(_run_timeline(scenario, info, local_url, ca_path.read_text(), token, clock),
                                        name="timeline")
     try:
@@ -311,14 +345,14 @@ async def cmd_up(args: argparse.Namespace) -> int:
         if timeline is not None:
             timeline.cancel()
             await asyncio.gather(timeline, return_exceptions=True)
-        if fleet_proc is not None:
+        for fleet_proc in fleet_procs:
             fleet_proc.terminate()
+        for fleet_proc in fleet_procs:
             try:
                 await asyncio.to_thread(fleet_proc.wait, 10)
             except subprocess.TimeoutExpired:
                 fleet_proc.kill()
         await server
-        up_lock.close()
         print("bwlab: stopped.", file=sys.stderr, flush=True)
     return 0
 
@@ -388,6 +422,7 @@ async def cmd_fleet(args: argparse.Namespace) -> int:
     from bwlab import lifecycle
     from bwlab.scenario import load_scenario
     from firmware_stub.fleet import Fleet
+    from firmware_stub.services import ServiceRoute
 
     if args.exit_with_parent is not None:
         lifecycle.exit_with_parent(args.exit_with_parent)  # `bwlab up` killed: its cameras go too
@@ -400,7 +435,8 @@ async def cmd_fleet(args: argparse.Namespace) -> int:
             raise CliError(f"a fleet (pid {exc.pid}) already runs the cameras of {data_dir}") from None
     scenario, _ = load_scenario(args.scenario)
     url, token, ca_pem = lab_facts(args)
-    fleet = Fleet(url=url, ca_pem=ca_pem, lab_token=token, media=args.media, fragment_frames=args.fragment_frames)
+    fleet = Fleet(url=url, ca_pem=ca_pem, lab_token=token, media=args.media, fragment_frames=args.fragment_frames,
+                  route=ServiceRoute() if args.network == "real" else None)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -432,6 +468,10 @@ async def _lab_call(args: argparse.Namespace, method: str, path: str, body=None)
 
 async def cmd_status(args: argparse.Namespace) -> int:
     status = await _lab_call(args, "GET", "/api/lab/status")
+    if realnet.running_prefix(args.data_dir or default_data_dir()):  # issue 15: namespace, MAC, address
+        from bwlab.realnet.up import annotate_status
+
+        status = annotate_status(status, realnet.running_prefix(args.data_dir or default_data_dir()))
     if args.json:
         print(json.dumps(status, indent=2))
         return 0
@@ -444,7 +484,8 @@ async def cmd_status(args: argparse.Namespace) -> int:
             cert = ("valid until " + isoformat(c["cert_not_after"])) if c["cert_valid"] else (
                 "EXPIRED" if c["cert_not_after"] else "none")
             print(f"  {c['serial']}  {c['model']}  {c['camera_user'] or '-':<16} {where:<12} cert {cert}"
-                  f"  stream {c['stream'] or '-'}")
+                  f"  stream {c['stream'] or '-'}"
+                  + (f"  {c['network']['ip']} {c['network']['mac']} {c['network']['netns']}" if c.get("network") else ""))
     return 0
 
 
@@ -620,6 +661,14 @@ def parse_changes(kind: str, words: list[str]) -> tuple[str | None, dict]:
 
 
 async def cmd_fault(args: argparse.Namespace) -> int:
+    if args.fault_command == "add" and args.kind in realnet.FAULT_KINDS:  # packets on the real lab network
+        fault = _net(realnet.add_fault, args.kind, *parse_changes(args.kind, args.changes), args.id)
+        print(json.dumps(fault, indent=2) if args.json else f"{fault['id']}: {fault['summary']}")
+        return 0
+    if args.fault_command == "clear" and (args.id or "").startswith("net-"):
+        cleared = _net(realnet.clear_faults, args.id)
+        print(json.dumps({"cleared": cleared}) if args.json else f"cleared: {', '.join(cleared)}")
+        return 0
     if args.fault_command == "add" and args.kind == "hostname":  # T5: the lab blocks a host name
         if len(args.changes) != 1:
             raise CliError("bwlab fault add hostname NAME: one of the service's host names (`bwlab dns` lists them)")
@@ -643,17 +692,19 @@ async def cmd_fault(args: argparse.Namespace) -> int:
             unblocked = await _lab_call(args, "GET", BLOCKED_HOSTS)
             await _lab_call(args, "DELETE", BLOCKED_HOSTS)
             result["cleared"] += [f"hostname {name}" for name in unblocked["blocked"]]
+            result["cleared"] += _net(realnet.clear_faults, None)  # the real lab network's, if one runs
         print(json.dumps(result) if args.json else f"cleared: {', '.join(result['cleared']) or 'nothing'}")
         return 0
     listing = await _lab_call(args, "GET", "/api/lab/faults")
+    listing["network_faults"] = _net(realnet.list_faults)  # packets on the real lab network (issue 15)
     if args.json:
         print(json.dumps(listing, indent=2))
         return 0
-    for f in listing["faults"]:
-        print(f"{f['id']:<12} {f['summary']}{'' if f['reversible'] else '  (lab time does not go back)'}")
+    for f in listing["faults"] + listing["network_faults"]:
+        print(f"{f['id']:<12} {f['summary']}{'' if f.get('reversible', True) else '  (lab time does not go back)'}")
     for name in listing.get("blocked_hosts") or []:
         print(f"{'hostname':<12} {name} blocked (clear all to unblock)")
-    if not listing["faults"] and not listing.get("blocked_hosts"):
+    if not listing["faults"] and not listing.get("blocked_hosts") and not listing["network_faults"]:
         print("no faults injected")
     ntp = listing.get("ntp")
     if ntp:
@@ -690,6 +741,8 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
         print(f"{cam['serial']} ({cam['model']}){'' if cam['reporting'] else '  [not running]'}")
         for f in cam["findings"]:
             print(f"  {f['code']:<15} {f['symptom']}\n  {'':<15} cause: {f['cause']}\n  {'':<15} fix:   {f['fix']}")
+            for h in f.get("hostnames") or []:  # T2 row 5: which T5 name, as the camera saw it
+                print(f"  {'':<15} not reached: {h['hostname']} port {h['port']} (T5 row: {h['t5_row']}; {h['observed']})")
         if ignored:
             print(f"  {'last press':<15} {press['button']} {press['gesture']} did nothing\n"
                   f"  {'':<15} why:   {ignored['message']} ({ignored['code']})")
@@ -794,10 +847,22 @@ async def cmd_licence(args: argparse.Namespace) -> int:
     return 0
 
 
+def _net(fn, *a):
+    try:
+        return fn(*a)
+    except realnet.CommandError as exc:
+        raise CliError(str(exc)) from None
+
+
+async def cmd_net(args: argparse.Namespace) -> int:
+    return await asyncio.to_thread(_net, realnet.run, args)
+
+
 COMMANDS = {"licence": cmd_licence, "view": cmd_view, "up": cmd_up, "fleet": cmd_fleet, "status": cmd_status, "travel": cmd_travel, "press": cmd_press,
             "dock": cmd_dock, "undock": cmd_undock, "soc-receiver": cmd_soc_receiver, "dns": cmd_dns,
             "fault": cmd_fault, "doctor": cmd_doctor, "pages": cmd_pages, "pcap": cmd_pcap, "move": cmd_move,
             "content-destination": cmd_content_destination, "test": regression.cmd_test}
+COMMANDS["net"] = COMMANDS["capture"] = cmd_net
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,6 +32,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
+from urllib.parse import urlsplit
 
 import aiohttp
 import ntplib
@@ -50,6 +51,7 @@ from .media import LiveEncoder, MediaChunk, SharedSource
 from .network import LINK_IDEAL, CameraNetwork
 from .uplink import ShapedSocket, ShapedUplink
 from .positions import PositionUplink
+from .services import STORAGE_EVERY, Reachability, ServiceRoute, check_storage, failure, lan_facts, storage_session
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +109,8 @@ class CameraDriver:
     def __init__(self, serial: str, model: str, *, url: str, ca_pem: str, lab_token: str, clock: Clock,
                  system_id: str, media: str = "live", fragment_frames: int = DEFAULT_FRAGMENT_FRAMES,
                  on_state: Callable[[dict], Awaitable[None]] | None = None,
-                 net: CameraNetwork | None = None, lab_clock: Clock | None = None, seed: int | None = None):
+                 net: CameraNetwork | None = None, lab_clock: Clock | None = None, seed: int | None = None,
+                 route: ServiceRoute | None = None):
         self.serial = serial.upper()
         self.model = model
         self.url = url.rstrip("/")
@@ -158,11 +161,18 @@ class CameraDriver:
         self.positions = PositionUplink(self)  # GPS positions, sealed like media (S11, D9)
         self.in_bay: tuple[str, int] | None = None  # the dock and bay the camera sits in
         self._bay_lock = asyncio.Lock()  # docking, undocking and the dock's renewals, one at a time
+        self.route = route  # the real lab network: the T5 names it reaches (services.py); None: self.url
+        self.reach = Reachability()
+        self.lan: dict | None = None  # its address, MAC and namespace on the real lab network
+        self._storage_http: aiohttp.ClientSession | None = None
 
     # ---------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+        if self.route is not None:
+            self._storage_http = storage_session()
+            self.lan = lan_facts(urlsplit(self.url).hostname or "127.0.0.1")  # shown in the Lab panel
         self._spawn(self._timer_loop(), "timers")
         self._spawn(self._ntp_loop(), "ntp")
         self._spawn(self._renewal_loop(), "dock renewal")
@@ -183,6 +193,8 @@ class CameraDriver:
         await asyncio.gather(*self._tasks, *(t for t in (self._media_task, self._hub_task) if t), return_exceptions=True)
         if self._http is not None:
             await self._http.close()
+        if self._storage_http is not None:
+            await self._storage_http.close()
 
     def _spawn(self, coro, name: str) -> asyncio.Task:
         task = asyncio.create_task(coro, name=f"camera {self.serial} {name}")
@@ -368,6 +380,9 @@ class CameraDriver:
         summary["ntp"] = dict(self.ntp)
         summary["endpoint_response_code"] = self.endpoint_response_code
         summary["uplink_queue"] = self._uplink.queued if self._uplink is not None else 0
+        if self.route is not None:
+            summary["services"] = self.reach.as_dict()  # what it observed per T5 host name (issue 15)
+            summary["lan"] = self.lan
         if self.net is None:
             summary["impairment"] = self._impairment.as_dict() if self._impairment is not None else None
         return summary
@@ -503,9 +518,19 @@ class CameraDriver:
         hub_url = (self.provisioning.get("system") or {}).get("hub_url") or self.url.replace("https", "wss") + "/hub/v1/devices"
         reason = "connection_lost"
         uplink_task: asyncio.Task | None = None
+        storage_watch: asyncio.Task | None = None
+        storage = None
+        if self.route is not None:  # issue 15: the T5 names through the lab DNS, SNI on port 443
+            hub_url = self.route.hub_url
+            storage = self.route.storage((self.provisioning.get("system") or {}).get("region"))
         try:
+            if storage is not None and not await self._storage_reached(storage):
+                reason = "service_unreachable"
+                return
             async with self._http.ws_connect(hub_url, ssl=self._ssl, heartbeat=20.0,
                                              max_msg_size=4 * 1024 * 1024) as ws:
+                if self.route is not None:
+                    await self._observed(self.route.messaging, None)
                 challenge = m.decode((await ws.receive(timeout=10)).data, (m.Challenge,))
                 await ws.send_str(m.encode(m.Hello(serial=self.serial, certificate=self.provisioning["certificate"],
                                                    signature=answer_challenge(self._key, challenge.nonce))))
@@ -526,16 +551,26 @@ class CameraDriver:
                     await self._send(msg)
                 self._pending_control.clear()
                 await self._resend_unacked()
+                if storage is not None:
+                    storage_watch = asyncio.create_task(self._watch_storage(storage, ws),
+                                                        name=f"camera {self.serial} storage")
                 async for frame in ws:
                     if frame.type != aiohttp.WSMsgType.TEXT:
                         continue
                     await self._on_hub_message(m.decode(frame.data))
+                if storage_watch is not None and storage_watch.done() and not storage_watch.cancelled():
+                    reason = "service_unreachable"  # the storage host stopped answering
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError, m.ProtocolError, TypeError) as exc:
             reason = f"connection_failed: {type(exc).__name__}"
             if self._ws is None:
                 self.endpoint_response_code = _no_answer_code(exc)
+                if self.route is not None:
+                    await self._observed(self.route.messaging, failure(exc))
             self.log.debug("hub link: %s", exc)
         finally:
+            if storage_watch is not None:
+                storage_watch.cancel()
+                await asyncio.gather(storage_watch, return_exceptions=True)
             self._ws = None
             if uplink_task is not None:
                 uplink_task.cancel()
@@ -546,6 +581,27 @@ class CameraDriver:
             if not self._closed:
                 await asyncio.sleep(RECONNECT_FLOOR)
                 await self.feed(ev.HubDisconnected(self.clock.now(), reason=reason))
+
+    async def _storage_reached(self, host: str) -> bool:
+        assert self._storage_http is not None and self.route is not None
+        error = await check_storage(self._storage_http, self.route, host, self._ssl)
+        await self._observed(host, error)
+        return error is None
+
+    async def _watch_storage(self, host: str, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """While online, the storage host must stay reachable; when it stops, the link goes."""
+        while True:
+            await asyncio.sleep(STORAGE_EVERY)
+            if not await self._storage_reached(host):
+                self.log.warning("storage host %s unreachable: %s", host, self.reach.hosts[host]["error"])
+                await ws.close()
+                return
+
+    async def _observed(self, host: str, error: str | None) -> None:
+        now = self.lab_clock.now()
+        changed = self.reach.ok(host, now) if error is None else self.reach.failed(host, error, now)
+        if changed:
+            await self._publish()
 
     async def _on_hub_message(self, message: Any) -> None:
         now = self.clock.now()

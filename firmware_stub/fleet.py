@@ -35,6 +35,7 @@ from .driver import DEFAULT_FRAGMENT_FRAMES, CameraDriver
 from .gps import SiteFrame
 from .network import CameraNetwork, PositionSource
 from .positions import route_from_spec
+from .services import ServiceRoute
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class Fleet:
     faults: list[Fault] = field(default_factory=list)
     _clock_skews: dict[str, float] = field(default_factory=dict)  # the scenario's clock_skew_s per camera
     _fault_skews: dict[str, float | None] = field(default_factory=dict)  # the clock_skew fault applied
+    route: ServiceRoute | None = None  # the real lab network: cameras reach the T5 names (issue 15)
 
     async def start(self, scenario: Scenario, only: set[str] | None = None) -> None:
         self._session = Session(self.url, self.ca_pem, token=self.lab_token)
@@ -87,7 +89,7 @@ class Fleet:
                                       clock=SkewedClock(self.clock), system_id=systems[system.name], media=self.media,
                                       fragment_frames=self.fragment_frames,
                                       on_state=lambda state, serial=serial: self._report(serial, state),
-                                      net=net, lab_clock=self.clock, seed=self.seed)
+                                      net=net, lab_clock=self.clock, seed=self.seed, route=self.route)
                 driver.ntp_server = ntp_server
                 if cam.clock_skew_s:
                     self._clock_skews[serial] = cam.clock_skew_s

@@ -1128,7 +1128,7 @@ async def _provisioning(request: web.Request, system, serial: str, cert: str, no
         "system": {
             "id": system["id"], "name": system["name"], "connected": connection.get("state") == "connected",
             "cloud_system_id": connection.get("cloud_system_id"), "hub_url": connection.get("hub_url"),
-            "cloud_url": ctx.config.url,
+            "cloud_url": ctx.config.url, "region": connection.get("region"),  # T5: its storage host
         },
         "e2e": {"public_key": key["public_key"], "fingerprint": key["fingerprint"]} if key else None,
         "wifi_networks": networks,

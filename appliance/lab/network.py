@@ -34,6 +34,7 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 
 from bwlab.models import MODELS
+from bwlab.regions import SERVICE_HOSTS
 
 from ..cloud.routes import licence_valid
 from ..context import APPLIANCE
@@ -271,7 +272,9 @@ async def _diagnose(request: web.Request, serial: str) -> dict[str, Any]:
         "system_id": row["system_id"] if row is not None else None,
         "findings": [{"code": f.code, "spec_id": f.spec_id, "symptom": f.symptom, "cause": f.cause, "fix": f.fix,
                       "observed": f.observed, "lab_derived": diagnosis.ROWS[f.code].lab_derived,
-                      "manager": diagnosis.ROWS[f.code].as_dict()["manager"]} for f in findings],
+                      "manager": diagnosis.ROWS[f.code].as_dict()["manager"]}
+                     | ({"hostnames": _hostnames(telemetry.blocked_hostnames, radio)} if f.code == "T2-5-hostnames" else {})
+                     for f in findings],
         "codes": [f.code for f in findings],
         "facts": {"docked": telemetry.docked, "cert_not_after": telemetry.cert_not_after,
                   "last_docked_at": telemetry.last_docked_at, "streaming_enabled": telemetry.streaming_enabled,
@@ -281,6 +284,14 @@ async def _diagnose(request: web.Request, serial: str) -> dict[str, Any]:
         "hub": await _hub_facts(request, serial, row),
         "last_press": (state or {}).get("last_press"),  # a press that did nothing says why (L3's doctor too)
     }
+
+
+def _hostnames(names: tuple[str, ...], radio: dict) -> list[dict]:
+    """T2 row 5 (derived): each name not reached, its T5 row, and what the camera saw (issue 15)."""
+    rows = {h.name: h.purpose for h in SERVICE_HOSTS}
+    seen = radio.get("services") if isinstance(radio.get("services"), dict) else {}
+    return [{"hostname": n, "t5_row": rows.get(n), "port": 443, "observed": (seen.get(n) or {}).get("error") or "blocked"}
+            for n in names]
 
 
 @routes.get("/cameras/{serial}/diagnosis")

@@ -144,7 +144,14 @@ def camera_telemetry(now: float, facts: CameraFacts, state: Mapping[str, Any] | 
         wifi=wifi_status(radio.get("wifi")),
         mobile=mobile_status(radio.get("mobile")),
         endpoint_response_code=radio.get("endpoint_response_code"),
-        blocked_hostnames=facts.blocked_hostnames,
+        blocked_hostnames=tuple(dict.fromkeys(facts.blocked_hostnames + unreached_hosts(radio))),
         system_country=facts.system_country,
         viewers=viewers,
     )
+
+
+def unreached_hosts(radio: Mapping[str, Any]) -> tuple[str, ...]:
+    """The T5 names a camera on the real lab network last failed to reach (its own observation:
+    DNS, timeout, refused, unreachable, TLS), in the order it reported them (issue 15)."""
+    services = radio.get("services") if isinstance(radio.get("services"), Mapping) else {}
+    return tuple(h for h, seen in services.items() if isinstance(seen, Mapping) and seen.get("ok") is False)

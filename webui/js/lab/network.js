@@ -8,7 +8,8 @@
  *   page marked, re-read whenever the camera reports a change (a press of the top button);
  * - the diagnosis (L3): each finding's symptom, cause and fix from GET /api/lab/diagnosis, with a
  *   link to the system's Manager naming the screen the fix is made in;
- * - the pcap of the camera's emulated 802.11 management frames (L4).
+ * - the pcap of the camera's emulated 802.11 management frames (L4);
+ * - on the real lab network, its address, MAC, namespace and unreached T5 names (issue 15).
  */
 
 import { api } from '../api.js';
@@ -41,7 +42,19 @@ export function radioView(state) {
     'aria-label': 'Radio status' },
   h('dt', {}, 'Mode'), h('dd', { class: 'radio-mode' }, `${mode} · ${up ? 'up' : 'down'}`),
   h('dt', {}, mode === 'LTE' ? 'Mobile' : 'SSID / AP'), h('dd', { class: 'radio-where' }, where),
-  h('dt', {}, 'Signal'), h('dd', { class: 'radio-signal' }, signal === null || signal === undefined ? '—' : `${signal} dB${weak ? ' (weak)' : ''}`));
+  h('dt', {}, 'Signal'), h('dd', { class: 'radio-signal' }, signal === null || signal === undefined ? '—' : `${signal} dB${weak ? ' (weak)' : ''}`),
+  ...lanView(radio));
+}
+
+/** On the real lab network (docs/network.md): the camera's address, MAC and namespace, and the
+ * T5 host names it could not reach, as it observed them. */
+function lanView(radio) {
+  const lan = radio.lan;
+  if (!lan) return [];
+  const failed = Object.entries(radio.services || {}).filter(([, seen]) => seen && seen.ok === false)
+    .map(([name, seen]) => `${name} (${seen.error})`);
+  return [h('dt', {}, 'Lab network'), h('dd', { class: 'radio-lan' }, `${lan.ip} · ${lan.mac || '—'} · ${lan.netns || '—'}`),
+    h('dt', {}, 'Host names'), h('dd', { class: 'radio-hosts' }, failed.length ? `not reached: ${failed.join(', ')}` : 'all reached')];
 }
 
 /** The pcap download link (L4): a plain link the browser saves; no pop-up. */
