@@ -224,6 +224,9 @@ async def serve(config: ApplianceConfig, clock: LabClock | None = None, *, ready
         site = HandshakeBoundSite(runner, config.host, config.port, ssl_context=ssl_ctx,
                                   ssl_handshake_timeout=config.handshake_timeout)
         await site.start()
+        for address in config.backplane_addresses:  # issue 15: the lab's own link on the bridge (fleets, docks)
+            await HandshakeBoundSite(runner, address, config.port, ssl_context=ssl_ctx,
+                                     ssl_handshake_timeout=config.handshake_timeout).start()
         for address in config.service_addresses:  # issue 15: the T5 names' addresses on the lab bridge
             await HandshakeBoundSite(runner, address, config.service_port, ssl_context=ssl_ctx,
                                      ssl_handshake_timeout=config.handshake_timeout).start()

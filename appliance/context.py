@@ -49,6 +49,7 @@ class ApplianceConfig:
     header_timeout: float = 20.0
     service_addresses: tuple[str, ...] = ()
     service_port: int = 443
+    backplane_addresses: tuple[str, ...] = ()  # more addresses on ``port`` (the lab bridge's own: fleets, docks)
     tls_names: tuple[str, ...] = ()
 
     @property

@@ -14,7 +14,9 @@ import ssl
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .pki import _write_private, make_server_cert
+from bwlab.private_files import write_private
+
+from .pki import make_server_cert
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +32,7 @@ def ensure_name_certs(data_dir: Path, now: float, names: Iterable[str]) -> dict[
         cert_path, key_path = out_dir / f"{name}.pem", out_dir / f"{name}.key"
         if not cert_path.exists() or not key_path.exists():
             key, cert = make_server_cert(ca_key, ca_cert, [name], now)
-            _write_private(key_path, key)
+            write_private(key_path, key)
             cert_path.write_text(cert)
         made[name] = (cert_path, key_path)
     return made

@@ -148,6 +148,8 @@ class Fleet:
             if data.get("type") == "clock":
                 self.clock.set_offset(max(self.clock.offset, float(data["offset"])))
                 await self.renew_docked()  # before any later action (an undock) is carried out
+                if data.get("id") is not None:  # the travel waits for every fleet to live at the new time
+                    await self._ws.send_json({"type": "result", "id": data["id"], "ok": True})
             elif data.get("type") == "faults":
                 await self.apply_faults(faults_from_list(data.get("faults") or []))
             elif data.get("type") == "action":

@@ -99,7 +99,7 @@ async def travel_lab_time(app: Any, seconds: float) -> float:
         "INSERT INTO lab_state (key, value) VALUES ('clock_offset', ?) "
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (repr(ctx.clock.offset + seconds),))
     offset = ctx.clock.travel(seconds)
-    await app[FLEET].broadcast({"type": "clock", "offset": offset})
+    await app[FLEET].travelled(offset)
     return offset
 
 
@@ -170,6 +170,9 @@ def _stream_state(hub_live: bool, camera_state: dict) -> str | None:
 # ---- the fleet: camera processes that connect here to be driven by the Lab panel and the CLI ----
 
 
+CLOCK_TIMEOUT = 10.0  # the longest a travel waits for a fleet to take the new lab time
+
+
 class FleetLink:
     """The fleets connected now, which camera each one runs, and the cameras' physical state."""
 
@@ -199,6 +202,30 @@ class FleetLink:
         if not result.get("ok"):
             raise Conflict(result.get("error") or "the camera refused", code=result.get("code") or "action_failed")
         return result
+
+    async def travelled(self, offset: float, timeout: float = CLOCK_TIMEOUT) -> None:
+        """Tell every fleet the new lab time and wait (at most ``timeout``) until each has taken
+        it and renewed its docked cameras (D1): when a travel returns, the cameras live at the new
+        time, so a dock, an undock or a check that follows never meets a fleet still in the past
+        (whose dock would hand a camera a controller time days off its own clock)."""
+        message = {"type": "clock", "offset": offset}
+        waits: dict[str, asyncio.Future[dict]] = {}
+        for ws in list(self.all):
+            if ws.closed:
+                continue
+            clock_id = secrets.token_hex(8)
+            waits[clock_id] = self.pending[clock_id] = asyncio.get_running_loop().create_future()
+            try:
+                await ws.send_json({**message, "id": clock_id})
+            except ConnectionError:
+                waits.pop(clock_id).cancel()
+        try:
+            if waits:
+                await asyncio.wait(waits.values(), timeout=timeout)
+        finally:
+            for clock_id in waits:
+                self.pending.pop(clock_id, None)
+        await self.broadcast(message, to_fleets=False)
 
     async def broadcast(self, message: dict, *, to_fleets: bool = True, to_listeners: bool = True) -> None:
         targets = (list(self.all) if to_fleets else []) + (list(self.listeners) if to_listeners else [])

@@ -6,7 +6,7 @@ browser is a network namespace joined to the bridge by a veth pair. In a /24 (de
 
     .1            the bridge's host address: the lab DNS (dnsmasq) and the lab's own control
                   link (``https://.1:8443``, the fleet ↔ lab backplane, not a T5 name)
-    .10 – .25     the service: one address per T5 host name, in ``SERVICE_HOSTS`` order, all the
+    .10 – .26     the service: one address per T5 host name, in ``SERVICE_HOSTS`` order, all the
                   appliance, port 443, one certificate per name (SNI)
     .64 – .95     system controllers
     .100 – .199   cameras

@@ -27,7 +27,8 @@ def build_for(serials: list[str], prefix: str, subnet: str, port: int) -> Plan:
 
 def appliance_options(plan: Plan) -> dict:
     """What ``ApplianceConfig`` needs to serve the plan's names."""
-    return {"service_addresses": tuple(plan.services.values()), "tls_names": (plan.gateway,)}
+    return {"service_addresses": tuple(plan.services.values()), "tls_names": (plan.gateway,),
+            "backplane_addresses": (plan.gateway,)}  # listening on 127.0.0.1 alone (the default) is not enough
 
 
 def start_fleets(plan: Plan, fleet_args: list[str], token: str) -> list[subprocess.Popen]:

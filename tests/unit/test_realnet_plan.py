@@ -19,7 +19,9 @@ def test_every_t5_name_has_its_own_address_and_nodes_their_ranges():
     assert p.gateway == "10.77.0.1" and p.bridge == "bwlbr"
     assert list(p.services) == [h.name for h in SERVICE_HOSTS]
     assert len(set(p.services.values())) == len(SERVICE_HOSTS)  # a firewall can tell them apart
-    assert p.services["live.bwlab.test"] == "10.77.0.10" and p.services["storage-eu.bwlab.test"] == "10.77.0.17"
+    names = [h.name for h in SERVICE_HOSTS]  # .10 onwards, in the T5 table's order
+    assert p.services["live.bwlab.test"] == "10.77.0.10"
+    assert p.services["storage-eu.bwlab.test"] == f"10.77.0.{10 + names.index('storage-eu.bwlab.test')}"
     cam = p.node("b8a44f000102")
     assert (cam.netns, cam.veth, cam.ip) == ("bwl-camera-B8A44F000102", "bwlc1", "10.77.0.101")
     assert p.node("viewer").ip == "10.77.0.200"
@@ -31,7 +33,7 @@ def test_every_t5_name_has_its_own_address_and_nodes_their_ranges():
 def test_commands_build_bridge_addresses_then_nodes_without_a_default_route():
     cmds = up_commands(plan())
     assert cmds[0] == ["ip", "link", "add", "bwlbr", "type", "bridge"]
-    assert ["ip", "addr", "add", "10.77.0.17/24", "dev", "bwlbr"] in cmds
+    assert ["ip", "addr", "add", plan().services["storage-eu.bwlab.test"] + "/24", "dev", "bwlbr"] in cmds
     assert ["ip", "-n", "bwl-camera-B8A44F000101", "addr", "add", "10.77.0.100/24", "dev", "eth0"] in cmds
     assert not any("route" in c for c in cmds)
 
