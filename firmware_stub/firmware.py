@@ -84,6 +84,7 @@ from firmware_stub.events import (
     StopMedia,
     StopRecording,
     StopStream,
+    StorageChanged,
     StreamAccepted,
     StreamRefused,
     TimerFired,
@@ -124,6 +125,7 @@ ERROR_MESSAGES: dict[str, str] = {
     "not_recording": "Remote stream activation is 'While recording' and the camera is not recording (S7, D4).",
     "docked": "The camera is in its dock.",
     "not_provisioned": "The camera has not been provisioned in a dock yet.",
+    "storage_full": "The camera's storage is full: dock it so that its recordings are offloaded.",
 }
 
 
@@ -163,6 +165,7 @@ class Firmware:
         self._docked = False
         self._bay: str | None = None
         self._recording = False
+        self._storage_full = False
         self._stream: _Stream | None = None
         self._hub = "down"  # down | connecting | up | backoff
         self._hub_deadline: float | None = None
@@ -190,6 +193,7 @@ class Firmware:
             RemoteStartRequested: self._on_remote_start,
             Acknowledged: self._on_acknowledged,
             NetworkChanged: self._on_network_changed,
+            StorageChanged: self._on_storage_changed,
             TimerFired: lambda event: None,
         }
 
@@ -253,6 +257,7 @@ class Firmware:
             "bay": self._bay,
             "charging": self._docked,
             "recording": self._recording,
+            "storage_full": self._storage_full,
             "streaming": streaming,
             "stream_id": None if s is None else s.stream_id,
             "stream_reason": None if s is None else s.reason,
@@ -342,7 +347,10 @@ class Firmware:
             if self._recording:
                 self._log("debug", "already_recording", "Record pressed while recording: nothing to do.")
                 return
-            self._start_recording()
+            if self._storage_full:
+                self._start_ignored(event.now, "record", "storage_full")
+                return
+            self._start_recording("record")
             if prov.profile.live_stream_on_record and prov.profile.streaming:
                 self._start_stream(event.now, "record")
             return
@@ -459,6 +467,14 @@ class Firmware:
         self._emit(Vibrate("acknowledged", until))
         self._log("info", "acknowledged", "An operator acknowledged the stream.", operator=event.operator)
 
+    def _on_storage_changed(self, event: StorageChanged) -> None:
+        """Issue 13: a full storage ends the recording (and, D5, the stream with it)."""
+        self._storage_full = event.full
+        if event.full and self._recording:
+            self._set_error(event.now, "storage_full")
+            self._log("warning", "storage_full", _message("storage_full"))
+            self._stop_all("storage_full")
+
     def _on_network_changed(self, event: NetworkChanged) -> None:
         was_up = self._network_up
         self._network_up = event.up
@@ -475,17 +491,18 @@ class Firmware:
 
     # ---------------------------------------------------------------- actions
 
-    def _start_recording(self) -> None:
-        if not self._recording:
+    def _start_recording(self, trigger: str) -> None:
+        if not self._recording and not self._storage_full:
             self._recording = True
-            self._emit(StartRecording())
+            self._emit(StartRecording(trigger))
 
     def _start_stream(self, now: float, reason: str, request_id: str | None = None) -> None:
-        """D3/D4: start a stream (and a recording if none runs); the hub part runs in ``_sync``."""
+        """D3/D4: start a stream (and a recording if none runs and the storage has room); the
+        hub part runs in ``_sync``."""
         if self._stream is not None:
             self._rearm_stream()
             return
-        self._start_recording()
+        self._start_recording(reason)
         self._stream = _Stream(reason=reason, request_id=request_id)
         if self._hub == "backoff":
             self._hub = "down"  # the user is waiting: reconnect now
