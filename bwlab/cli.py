@@ -352,7 +352,8 @@ async def cmd_fleet(args: argparse.Namespace) -> int:
 
     scenario, _ = load_scenario(args.scenario)
     url, token, ca_pem = lab_facts(args)
-    fleet = Fleet(url=url, ca_pem=ca_pem, lab_token=token, media=args.media, fragment_frames=args.fragment_frames)
+    fleet = Fleet(url=url, ca_pem=ca_pem, lab_token=token, media=args.media, fragment_frames=args.fragment_frames,
+                  data_dir=(args.data_dir or default_data_dir()).resolve() / "fleet")  # cameras' storage (issue 13)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

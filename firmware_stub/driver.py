@@ -29,6 +29,7 @@ import ssl
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import aiohttp
@@ -48,6 +49,8 @@ from .media import LiveEncoder, MediaChunk, SharedSource
 from .network import LINK_IDEAL, CameraNetwork
 from .uplink import ShapedSocket, ShapedUplink
 from .positions import PositionUplink
+from .recorder import DEFAULT_CAPACITY
+from .recording_driver import RecordingUnit
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +106,8 @@ class CameraDriver:
     def __init__(self, serial: str, model: str, *, url: str, ca_pem: str, lab_token: str, clock: Clock,
                  system_id: str, media: str = "live", fragment_frames: int = DEFAULT_FRAGMENT_FRAMES,
                  on_state: Callable[[dict], Awaitable[None]] | None = None,
-                 net: CameraNetwork | None = None, lab_clock: Clock | None = None):
+                 net: CameraNetwork | None = None, lab_clock: Clock | None = None,
+                 storage_dir: Path | None = None, storage_bytes: int = DEFAULT_CAPACITY):
         self.serial = serial.upper()
         self.model = model
         self.url = url.rstrip("/")
@@ -150,6 +154,7 @@ class CameraDriver:
         self._synced_skew = 0.0
         self._ntp_wake = asyncio.Event()
         self.positions = PositionUplink(self)  # GPS positions, sealed like media (S11, D9)
+        self.recordings = RecordingUnit(self, storage_dir, storage_bytes)  # local recordings, dock offload (issue 13)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -161,9 +166,23 @@ class CameraDriver:
             self.network = self.net.network(self.lab_clock.now())
             self._spawn(self._radio_loop(), "radio")
 
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        assert self._http is not None
+        return self._http
+
+    @property
+    def ssl(self) -> ssl.SSLContext:
+        return self._ssl
+
+    @property
+    def lab_token(self) -> str:
+        return self._lab_token
+
     async def close(self) -> None:
         self._closed = True
         await self.positions.close()
+        await self.recordings.close()
         for task in (self._media_task, self._hub_task):
             if task is not None:
                 task.cancel()
@@ -221,6 +240,7 @@ class CameraDriver:
                                  pin=sim.get("pin"), apn=sim.get("apn"))
             await self._follow_radio()
         self._ntp_wake.set()  # docked: the camera sets its clock
+        self.recordings.docked(dock, bay, data)  # the dock moves the recordings to the controller
         return data
 
     async def undock(self, dock: str, bay: int) -> None:
@@ -229,6 +249,7 @@ class CameraDriver:
                                      headers={"Authorization": f"Bearer {self._lab_token}"}, ssl=self._ssl) as r:
             if r.status >= 400:
                 raise RuntimeError(f"undock refused: {(await r.json()).get('error')}")
+        self.recordings.undocked()
         await self.feed(ev.Undocked(self.clock.now()))
         if self.net is not None:
             self.net.undock(self.lab_clock.now())
@@ -319,10 +340,12 @@ class CameraDriver:
         """Send the camera's state (firmware + radio) to the hub and the lab."""
         radio = self._radio_summary(self.lab_clock.now())
         self._radio_key, self._radio_last, self._radio_sent_at = _radio_key(radio), radio, monotonic()
-        self.state = {**self._firmware_state, "radio": radio}
+        self.state = {**self._firmware_state, "radio": radio, "storage": self.recordings.state()}
         await self._send(m.State(state=self.state))
         if self._on_state is not None:
             await self._on_state(self.state)
+
+    publish = _publish
 
     def _sent(self, nbytes: int) -> None:
         if self.net is not None:
@@ -426,7 +449,10 @@ class CameraDriver:
                                    at=self.clock.now()))
         elif isinstance(command, ev.SetLocationReporting):
             await self.positions.set_reporting(command.active)
-        # StartRecording / StopRecording: local state, shown in ReportState.
+        elif isinstance(command, ev.StartRecording):
+            await self.recordings.start(command.trigger)
+        elif isinstance(command, ev.StopRecording):
+            await self.recordings.stop(command.reason)
 
     async def _send(self, message: Any) -> bool:
         ws = self._ws
