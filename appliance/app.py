@@ -32,6 +32,8 @@ from .cloud.system_sync import routes as system_sync_routes
 from .context import APPLIANCE, Appliance, ApplianceConfig
 from .controller.routes import routes as controller_routes
 from .controller.cloud_sync import setup_camera_user_sync, sync_middleware
+from .controller.offload.routes import routes as offload_routes
+from .controller.offload.service import setup_offload
 from .controller.timesync import setup_controller_time
 from .db import Database
 from .http import PUBLIC, access, error_middleware, json_response, security_headers_middleware
@@ -86,6 +88,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
     setup_dns(app)  # /api/lab/dns/* and /api/lab/faults/blocked-hosts (T5, T2)
     setup_controller_time(app)  # after the lab: its NTP server is the controllers' default
     setup_camera_user_sync(app)
+    setup_offload(app)  # the controllers push docked recordings to their content destinations
     return app
 
 
@@ -99,6 +102,7 @@ def setup_routes(app: web.Application) -> None:
     app.add_subapp("/api/cloud", cloud)
     controller = web.Application(middlewares=[sync_middleware])
     controller.add_routes(controller_routes)
+    controller.add_routes(offload_routes)  # content destination, recordings, the dock's transfer (issue 13)
     app.add_subapp("/controller", controller)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)

@@ -29,6 +29,7 @@ from ..errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from ..http import LAB, MANAGER, PUBLIC, access, json_response, read_body
 from .cloud_client import CloudClient
 from .cloud_sync import CAMERA_USER_SYNC
+from .offload.routes import recording_settings
 from .timesync import CONTROLLER_CLOCKS, server_of
 from .provisioning import ProfileSettings, WifiCredential, effective_networks
 
@@ -1053,6 +1054,7 @@ async def _provisioning(request: web.Request, system, serial: str, cert: str, no
         "time": request.config_dict[CONTROLLER_CLOCKS].now(system["id"]),  # the controller's clock (S1)
         "ntp_server": settings.ntp_server,
         "lab_ca": ctx.tls.ca_pem,
+        "recording": await recording_settings(ctx.controller_db, system["id"], settings.time_zone),  # issue 13
     }
 
 
