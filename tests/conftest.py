@@ -230,3 +230,18 @@ def camera_online(lab):
         return any(c["serial"] == serial and c["online"] for s in status["systems"] for c in s["cameras"])
 
     return check
+
+
+# ---- appended: a real OpenStack Swift on loopback, the standard content destination (issue 13) ----
+
+
+@pytest.fixture(scope="session")
+def swift_cluster(tmp_path_factory):
+    """A real Swift (proxy with tempauth, account/container/object servers, memcached) shared by
+    the session; tests/swift_harness.py. A test that takes a server down starts its own with
+    ``swift_harness.start_swift``."""
+    from swift_harness import start_swift
+
+    cluster = start_swift(tmp_path_factory.mktemp("swift"))
+    yield cluster
+    cluster.stop()
