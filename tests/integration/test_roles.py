@@ -98,6 +98,17 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/controller/{system_id}/api/docks/{dock}/bays/{bay}"): LAB_ONLY,
     ("DELETE", "/controller/{system_id}/api/docks/{dock}/bays/{bay}"): LAB_ONLY,
     ("PUT", "/controller/{system_id}/api/assistant/camera-users/{user}/network"): LAB_ONLY,
+    # issue 13: only the system's admin imports a connection file; the dock moves recordings
+    ("POST", "/controller/{system_id}/api/content-destination"): MGR,
+    ("GET", "/controller/{system_id}/api/content-destination"): MGR | LAB_ONLY,
+    ("PUT", "/controller/{system_id}/api/recording-settings"): MGR,
+    ("GET", "/controller/{system_id}/api/recording-settings"): MGR | LAB_ONLY,
+    ("GET", "/controller/{system_id}/api/recordings"): MGR | LAB_ONLY,
+    ("GET", "/controller/{system_id}/api/recordings/{recording}"): MGR | LAB_ONLY,
+    ("GET", "/controller/{system_id}/api/recordings/{recording}/files/{name}"): MGR,
+    ("PUT", "/controller/{system_id}/api/docks/{dock}/bays/{bay}/recordings/{recording}"): LAB_ONLY,
+    ("PUT", "/controller/{system_id}/api/docks/{dock}/bays/{bay}/recordings/{recording}/files/{name}"): LAB_ONLY,
+    ("POST", "/controller/{system_id}/api/docks/{dock}/bays/{bay}/recordings/{recording}/done"): LAB_ONLY,
     # the lab
     ("POST", "/api/lab/login"): EVERYONE,
     ("POST", "/api/lab/time/travel"): LAB_ONLY,
