@@ -47,8 +47,9 @@ def format_location(location: Location | None) -> str | None:
 
 @dataclass(frozen=True)
 class Request:
-    """One request of a recording's upload. ``name`` is the object (or the container for
-    ``container``/``complete``) and the key under which its confirmation is kept."""
+    """One request of a recording's upload. ``name`` is the key under which its confirmation is
+    kept: the object's path, the container's name, or for the last request the container's name
+    with ``#Complete`` (the container was confirmed once already, with ``Status: Transferring``)."""
 
     step: Literal["container", "clip", "gnss", "bookmark", "complete"]
     method: Literal["PUT", "POST"]
@@ -62,6 +63,8 @@ class Request:
 
     @property
     def name(self) -> str:
+        if self.step == "complete":
+            return f"{self.container}#{cd.STATUS_COMPLETE}"
         return self.container if self.object is None else f"{self.container}/{self.object}"
 
 
