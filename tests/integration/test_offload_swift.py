@@ -16,21 +16,13 @@ import subprocess
 
 from bwlab.wire import content_destination as cd
 from bwlab.wire.recordings import Category
+from tests.integration.offload_support import connection_file, manager, record as record_plain
 
 BEN = "B8A44F000102"  # W101 (GPS), "Patrol live"
 
 
-def connection_file(swift, **kw) -> bytes:
-    return cd.ConnectionFile(
-        site_name="Lab site", application_name="OpenStack Swift", application_version="2.x",
-        authentication_token_uri=(swift.auth_url,), blob_api_key=swift.key, blob_api_user_name=swift.auth_user,
-        **{"container_type": "mkv", "full_store_and_read_support": True, **kw}).to_json()
-
-
-async def manager(appliance, system):
-    session = appliance.session()
-    await session.sign_in_manager(system.id, "manager-pass")
-    return session
+def swift_connection_file(swift, **kw) -> bytes:
+    return connection_file(swift.auth_url, swift.auth_user, swift.key, **kw)
 
 
 def ffprobe(path) -> dict:
@@ -57,11 +49,11 @@ async def record(fleet, serial: str, seconds: float, *, bookmark: str | None = N
 async def test_a_docked_recording_lands_in_swift_with_every_header(appliance, demo_lab, demo_fleet, swift_cluster,
                                                                    poll, tmp_path):
     system = demo_lab.systems[0]
-    mgr = await manager(appliance, system)
+    mgr = await manager(appliance, system.id)
     try:
         await mgr.put(f"/controller/{system.id}/api/recording-settings", {"clip_seconds": 5})
         dest = await mgr.request("POST", f"/controller/{system.id}/api/content-destination",
-                                 raw=connection_file(swift_cluster))
+                                 raw=swift_connection_file(swift_cluster))
         assert dest["configured"] and dest["connection"]["BlobAPIKey"] == "••••"
         fleet = await demo_fleet({BEN})
         await record(fleet, BEN, 7.0, bookmark="suspect ran north", category=Category("4", "Traffic"))
@@ -135,5 +127,66 @@ async def test_a_docked_recording_lands_in_swift_with_every_header(appliance, de
         assert device["Model"] == "W101" and device["Active"] == "True"
         sysobj = cd.read_meta("Object", swift.head_object("System", system.id))
         assert sysobj["Connectionid"] == dest["connection_id"] and sysobj["Systemname"] == "Main station"
+    finally:
+        swift.close()
+
+
+async def test_with_want_encryption_key_objects_unwrap_with_openssl_into_playable_clips(
+        appliance, demo_lab, demo_fleet, swift_cluster, poll, tmp_path):
+    private, public = cd.new_key_pair()
+    (tmp_path / "private_key.pem").write_bytes(cd.private_key_pem(private))
+    system = demo_lab.systems[0]
+    mgr = await manager(appliance, system.id)
+    try:
+        await mgr.request("POST", f"/controller/{system.id}/api/content-destination", raw=swift_connection_file(
+            swift_cluster, container_type="mp4", want_encryption=True, public_key=public, public_key_id="lab-key-1"))
+        fleet = await demo_fleet({BEN})
+        await record_plain(fleet, BEN, 3.0)
+
+        async def complete():
+            recs = (await mgr.get(f"/controller/{system.id}/api/recordings"))["recordings"]
+            return recs[0] if recs and recs[0]["state"] == "complete" else None
+
+        rec = await poll(complete, "the encrypted recording to be Complete", timeout=60, step=0.5)
+        # WantEncryption cannot be turned off again: refused with the field named, nothing changes
+        refused = await mgr.request("POST", f"/controller/{system.id}/api/content-destination",
+                                    raw=swift_connection_file(swift_cluster, container_type="mp4"), expect=(409,))
+        assert refused["error"]["code"] == "invalid_connection_file" and "WantEncryption" in refused["error"]["message"]
+        dest = await mgr.get(f"/controller/{system.id}/api/content-destination")
+        assert dest["connection"]["WantEncryption"] is True
+    finally:
+        await mgr.close()
+    swift = swift_cluster.connection()
+    try:
+        _, objects = swift.get_container(rec["container"])
+        names = sorted(o["name"] for o in objects)
+        clip = next(n for n in names if n.endswith(".mp4"))
+        trail = next(n for n in names if n.endswith("_gpstrail.json"))
+        for content in (clip, trail):
+            key_name = cd.key_object_name(content)
+            assert key_name in names
+            _, key_body = swift.get_object(rec["container"], key_name)
+            _, body = swift.get_object(rec["container"], content)
+            (tmp_path / "videofile.key").write_bytes(key_body)
+            (tmp_path / "encrypted").write_bytes(body)
+            # the README's recipe, step by step (EXAMPLE.md "File decryption"; od for xxd, pkeyutl for rsautl)
+            script = (
+                "grep EncryptedKey videofile.key | cut -d'\"' -f 4 > wrapped.b64 && base64 -d wrapped.b64 > wrapped && "
+                "openssl pkeyutl -decrypt -pkeyopt rsa_padding_mode:oaep -inkey private_key.pem -in wrapped "
+                "-out encryption.key && "
+                "grep ContentEncryptionIV videofile.key | cut -d'\"' -f 4 > iv.b64 && base64 -d iv.b64 > iv && "
+                "openssl enc -d -aes-256-cbc -iv $(od -An -tx1 iv | tr -d ' \\n') -K $(od -An -tx1 encryption.key | tr -d ' \\n') "
+                "-in encrypted -out decrypted")
+            subprocess.run(["bash", "-c", script], cwd=tmp_path, check=True)
+            plain = (tmp_path / "decrypted").read_bytes()
+            if content == trail:
+                assert cd.parse_gnss_trail(plain)
+            else:
+                path = tmp_path / "decrypted.mp4"
+                path.write_bytes(plain)
+                probe = ffprobe(path)
+                assert sorted(s["codec_name"] for s in probe["streams"]) == ["aac", "h264"]
+                assert 2.0 <= float(probe["format"]["duration"]) <= 4.0
+        assert b"PublicKeyId" in key_body and b"lab-key-1" in key_body
     finally:
         swift.close()
