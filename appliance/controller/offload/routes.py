@@ -48,7 +48,7 @@ MAX_CLIP = 4 * 1024**3
 class RecordingSettings:
     """What the dock hands the cameras (issue 13): clip length (s) and the dock's rate (bytes/s)."""
 
-    clip_seconds: float = field(default=300.0, metadata={"min": 5, "max": 3600})
+    clip_seconds: float = field(default=300.0, metadata={"min": 1, "max": 3600})
     dock_transfer_rate: float = field(default=40 * 1024 * 1024, metadata={"min": 10_000, "max": 10 * 1024**3})
 
 
