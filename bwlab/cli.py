@@ -13,6 +13,7 @@
     bwlab pages SERIAL                              the camera's troubleshooting pages (T1)
     bwlab pcap SERIAL [-o FILE]                     the camera's 802.11 frames for Wireshark (L4)
     bwlab move SERIAL X Y [--walk S]                put a camera somewhere on the site (metres)
+    bwlab content-destination serve|connection-file|decrypt   the lab's content destination (issue 13)
 
 A running lab writes ``lab.json`` (URL, lab token, CA path) in its data directory; the other
 commands read it from ``--data-dir`` (default ``$BWLAB_DATA_DIR`` or ~/.local/share/bwlab) unless
@@ -33,6 +34,7 @@ import sys
 from pathlib import Path
 
 from bwlab.clock import isoformat
+from bwlab.content_destination import commands as content_destination
 
 log = logging.getLogger("bwlab")
 
@@ -170,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     move.add_argument("y", type=float)
     move.add_argument("--walk", type=float, default=0.0, help="walk there in this many seconds")
     common(move)
+
+    content_destination.add_parser(sub)
     return parser
 
 
@@ -678,9 +682,17 @@ async def cmd_move(args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_content_destination(args: argparse.Namespace) -> int:
+    try:
+        return await content_destination.run(args, getattr(args, "data_dir", None) or default_data_dir())
+    except content_destination.CommandError as exc:
+        raise CliError(str(exc)) from None
+
+
 COMMANDS = {"view": cmd_view, "up": cmd_up, "fleet": cmd_fleet, "status": cmd_status, "travel": cmd_travel, "press": cmd_press,
             "dock": cmd_dock, "undock": cmd_undock, "soc-receiver": cmd_soc_receiver, "dns": cmd_dns,
             "fault": cmd_fault, "doctor": cmd_doctor, "pages": cmd_pages, "pcap": cmd_pcap, "move": cmd_move}
+COMMANDS["content-destination"] = cmd_content_destination
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,3 +42,29 @@ def test_a_wrong_key_gets_401(swift_cluster):
         assert err.value.http_status == 401
     finally:
         conn.close()
+
+
+def test_an_outage_and_a_recovery(tmp_path):
+    """A server taken down (the destination unreachable) and brought back keeps what it stored."""
+    from swiftclient.exceptions import ClientException as SwiftError
+    from swift_harness import start_swift
+
+    cluster = start_swift(tmp_path / "swift")
+    try:
+        conn = cluster.connection()
+        conn.put_container("rec")
+        conn.put_object("rec", "a.mkv", b"before")
+        conn.close()
+        cluster.stop_server("proxy")
+        down = cluster.connection()
+        with pytest.raises((SwiftError, OSError)) as err:
+            down.get_auth()
+        assert getattr(err.value, "http_status", None) is None  # no answer at all: connection refused
+        down.close()
+        cluster.start_server("proxy")
+        conn = cluster.connection()
+        assert conn.get_object("rec", "a.mkv")[1] == b"before"
+        conn.close()
+    finally:
+        cluster.stop()
+    assert not cluster.processes
