@@ -59,7 +59,8 @@ class RecordingUnit:
     # ---------------------------------------------------------------- state
 
     def state(self) -> dict[str, Any]:
-        return {**self._summary, "recording_id": self.recording.id if self.recording else None,
+        return {**self._summary, "used": self.storage.used, "full": self.storage.full,
+                "recording_id": self.recording.id if self.recording else None,
                 "offload": dict(self.offload)}
 
     async def _refresh(self) -> None:

@@ -113,6 +113,9 @@ async def _destination_json(request: web.Request, system_id: str) -> dict:
     if row is None:
         return {"configured": False, "system_id": system_id}
     conn = cd.ConnectionFile.parse(row["connection_file"])
+    log = await _ctx(request).controller_db.fetchall(
+        "SELECT at, method, target, status, outcome, message FROM ctl_transfer_log WHERE system_id = ? "
+        "AND recording_id IS NULL ORDER BY id DESC LIMIT 50", (system_id,))
     return {
         "configured": True, "system_id": system_id, "connection_id": row["connection_id"],
         "imported_at": row["imported_at"], "status": row["status"], "status_message": row["status_message"],
@@ -122,6 +125,7 @@ async def _destination_json(request: web.Request, system_id: str) -> dict:
         "categories": json.loads(row["categories"]) if row["categories"] else [],
         "system_id_stored": bool(row["system_id_stored"]),
         "connection": conn.summary(),
+        "log": [dict(entry) for entry in reversed(log)],  # the system's own requests (auth, System/, Users/…)
     }
 
 

@@ -19,7 +19,7 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, AsyncIterator
 
 import aiohttp
 from aiohttp import web
@@ -371,14 +371,32 @@ class OffloadService:
     async def _call(self, system_id: str, recording_id: str | None, link: _Link, method: str, container: str,
                     obj: str | None = None, headers: dict[str, str] | None = None, body: Any = None,
                     length: int | None = None) -> Answer:
+        """One request, logged. The system's own requests (no recording: bodies in memory)
+        authenticate again on a 401 and are repeated once; a recording's requests do that in
+        ``_send``, which can start their streamed bodies again."""
+        answer = await self._call_once(system_id, recording_id, link, method, container, obj, headers, body, length)
+        if answer.status != 401 or recording_id is not None or isinstance(body, AsyncIterator):
+            return answer
+        try:
+            auth = await link.client.authenticate()
+        except AuthFailed as exc:
+            await self._log(system_id, None, "GET", "token URIs", exc.answer.status, "auth_failed",
+                            exc.answer.error or "the destination refused the credentials")
+            return answer
+        await self._log(system_id, None, "GET", link.client.auth_uri or "", auth.status, "reauthenticated")
+        return await self._call_once(system_id, recording_id, link, method, container, obj, headers, body, length)
+
+    async def _call_once(self, system_id: str, recording_id: str | None, link: _Link, method: str, container: str,
+                         obj: str | None, headers: dict[str, str] | None, body: Any, length: int | None) -> Answer:
         answer = await link.client.request(method, container, obj, headers, body, length)
         result = plan.outcome(answer.status)
         target = container if obj is None else f"{container}/{obj}"
-        message = answer.error if answer.status is None else (None if result == "confirmed"
-                                                              else plan.message(result, answer.status))
+        if answer.status == 404 and method in ("GET", "HEAD") and container == cd.SYSTEM_CONTAINER:
+            result, message = "absent", None  # System/… not there (yet): an answer, not an error
+        else:
+            message = answer.error if answer.status is None else (None if result == "confirmed"
+                                                                  else plan.message(result, answer.status))
         await self._log(system_id, recording_id, method, target, answer.status, result, message)
-        if answer.status == 401:
-            link.client.token = None if recording_id is None else link.client.token
         return answer
 
     async def _log(self, system_id: str, recording_id: str | None, method: str, target: str, status: int | None,
