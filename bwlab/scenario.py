@@ -10,7 +10,7 @@ the key path and what was expected, e.g.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -201,6 +201,8 @@ class System:
     camera_users: list[CameraUser] = field(default_factory=list)
     docks: list[Dock] = field(default_factory=list)
     cameras: list[Camera] = field(default_factory=list)
+    content_destination: str | None = field(default=None, metadata={"max_len": 1024})
+    """A connection file (issue 13) the system's admin imports; a path relative to the scenario."""
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,8 @@ class Step:
     """
 
     at: float = field(metadata={"min": 0})
-    action: Literal["dock", "undock", "press", "travel", "expect", "gps", "fault", "clear", "move"]
+    action: Literal["dock", "undock", "press", "travel", "expect", "gps", "fault", "clear", "move", "bookmark",
+                    "category"]
     camera: str | None = None
     button: Literal["record", "function", "top"] | None = None
     gesture: Literal["press", "double", "long"] | None = None
@@ -228,6 +231,10 @@ class Step:
     fault_id: str | None = None
     position: list[float] | None = field(default=None, metadata={"max_items": 2})
     within: float | None = field(default=None, metadata={"min": 0.1, "max": 600})
+    text: str | None = field(default=None, metadata={"max_len": 1024})  # bookmark: its description
+    tags: str | None = field(default=None, metadata={"max_len": 256})  # bookmark: key:value;… tags
+    category_id: str | None = field(default=None, metadata={"max_len": 64})  # category
+    category_name: str | None = field(default=None, metadata={"max_len": 64})
 
 
 @dataclass(frozen=True)
@@ -365,6 +372,10 @@ def _check_network(s: Scenario) -> None:
         if step.action == "move" and (step.camera is None or step.position is None or len(step.position) != 2):
             raise SchemaError(f"{p}.{'camera' if step.camera is None else 'position'}",
                               "a camera and a position [x, y] in metres for a move step")
+        if step.action in ("bookmark", "category") and step.camera is None:
+            raise SchemaError(f"{p}.camera", f"the camera whose user adds the {step.action} (issue 13)")
+        if step.action == "category" and (not step.category_id or not step.category_name):
+            raise SchemaError(f"{p}.category_id", "category_id and category_name for a category")
         if step.action in ("dock", "undock", "press") and step.camera is None:
             raise SchemaError(f"{p}.camera", f"the serial of the camera to {step.action}")
         if step.action == "travel" and (step.seconds is None or step.seconds <= 0):
@@ -407,4 +418,10 @@ def load_scenario(path: str | Path | None) -> tuple[Scenario, str]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
-    return parse_scenario(data, source), source
+    scenario = parse_scenario(data, source)
+    if path is not None:  # connection files are relative to the scenario file
+        base = Path(path).resolve().parent
+        scenario = replace(scenario, systems=[
+            replace(s, content_destination=str(base / s.content_destination)) if s.content_destination else s
+            for s in scenario.systems])
+    return scenario, source

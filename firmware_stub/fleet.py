@@ -161,9 +161,8 @@ class Fleet:
             elif action == "bookmark":  # issue 13: what a camera user adds in the Assistant app
                 await driver.recordings.annotate(text=str(data.get("text") or ""), tags=str(data.get("tags") or ""))
             elif action == "category":
-                category = data.get("category") or {}
-                await driver.recordings.annotate(category=Category(str(category.get("id", "")),
-                                                                   str(category.get("name", ""))))
+                await driver.recordings.annotate(category=Category(str(data.get("category_id") or ""),
+                                                                   str(data.get("category_name") or "")))
             elif action == "frames":
                 reply["frames"] = [frame_to_dict(f) for f in driver.frames()]  # L4: for the pcap
             reply["state"] = driver.state
