@@ -167,6 +167,15 @@ class RecordingUnit:
                 await d.publish()
                 await asyncio.sleep(OFFLOAD_RETRY)
 
+    async def _report(self, base: str) -> None:
+        """The dock tells the controller what it reads of the camera's storage (the Manager shows it)."""
+        d = self.driver
+        body = {k: v for k, v in self.state().items() if k in ("capacity", "used", "recordings", "full", "offload")}
+        async with d.http.put(base.removesuffix("/recordings") + "/storage", json=body,
+                              headers={"Authorization": f"Bearer {d.lab_token}"}, ssl=d.ssl) as r:
+            await r.read()
+        await d.publish()
+
     async def _offload_all(self, base: str) -> None:
         d = self.driver
         http = d.http
@@ -174,7 +183,7 @@ class RecordingUnit:
         manifests = await asyncio.to_thread(self.storage.finished)
         self.offload.update(active=bool(manifests), total_bytes=sum(m.size for m in manifests), sent_bytes=0,
                             recordings_left=len(manifests), error=None)
-        await d.publish()
+        await self._report(base)
         rate = float(self.settings.get("dock_transfer_rate") or DEFAULT_DOCK_RATE)
         for manifest in manifests:
             async with http.put(f"{base}/{manifest.id}", json=manifest.as_dict(), headers=headers, ssl=d.ssl) as r:
@@ -193,6 +202,7 @@ class RecordingUnit:
                                     ssl=d.ssl, timeout=aiohttp.ClientTimeout(total=None, sock_read=60)) as r:
                     if r.status >= 400:
                         raise RuntimeError(f"the controller refused {clip.file}: {(await r.json()).get('error')}")
+                await self._report(base)  # the Manager shows the transfer's progress
             async with http.post(f"{base}/{manifest.id}/done", headers=headers, ssl=d.ssl) as r:
                 if r.status >= 400:
                     raise RuntimeError(f"the controller did not take recording {manifest.id}: {(await r.json()).get('error')}")
@@ -201,9 +211,9 @@ class RecordingUnit:
             await self._refresh()
             if d.firmware.state().get("storage_full") and not self.storage.full:
                 await d.feed(ev.StorageChanged(d.clock.now(), full=False))
-            await d.publish()
+            await self._report(base)
         self.offload.update(active=False)
-        await d.publish()
+        await self._report(base)
 
     async def _read(self, path: Path, rate: float) -> AsyncIterator[bytes]:
         """The file in blocks, no faster than ``rate`` bytes per second (the dock's link)."""

@@ -66,6 +66,9 @@ async def test_a_docked_recording_lands_in_swift_with_every_header(appliance, de
         recs = await poll(complete, "the recording to be Complete on Swift", timeout=60, step=0.5)
         assert len(recs) == 1 and len(recs[0]["clips"]) == 2  # 7 s in clips of 5 s
         assert cam.recordings.state()["recordings"] == 0  # off the camera once the controller had it
+        seen = (await mgr.get(f"/controller/{system.id}/api/camera-storage"))["cameras"][BEN]
+        assert seen["storage"]["recordings"] == 0 and seen["storage"]["capacity"] > 0  # what the dock read
+        assert seen["storage"]["offload"]["active"] is False and seen["controller"] == {"complete": 1}
         detail = await mgr.get(f"/controller/{system.id}/api/recordings/{recs[0]['id']}")
         assert detail["log"][-1]["outcome"] == "complete"
         dest = await mgr.get(f"/controller/{system.id}/api/content-destination")

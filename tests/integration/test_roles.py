@@ -109,6 +109,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("PUT", "/controller/{system_id}/api/docks/{dock}/bays/{bay}/recordings/{recording}"): LAB_ONLY,
     ("PUT", "/controller/{system_id}/api/docks/{dock}/bays/{bay}/recordings/{recording}/files/{name}"): LAB_ONLY,
     ("POST", "/controller/{system_id}/api/docks/{dock}/bays/{bay}/recordings/{recording}/done"): LAB_ONLY,
+    ("PUT", "/controller/{system_id}/api/docks/{dock}/bays/{bay}/storage"): LAB_ONLY,
+    ("GET", "/controller/{system_id}/api/camera-storage"): MGR | LAB_ONLY,
     # the lab
     ("POST", "/api/lab/login"): EVERYONE,
     ("POST", "/api/lab/time/travel"): LAB_ONLY,

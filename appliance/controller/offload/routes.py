@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from bwlab import schema
 from bwlab.schema import SchemaError
 from bwlab.wire import content_destination as cd
 from bwlab.wire.recordings import Manifest, ManifestError
@@ -40,8 +41,29 @@ from .service import OFFLOAD
 routes = web.RouteTableDef()
 
 API = "/{system_id}/api"
-DOCK = API + "/docks/{dock}/bays/{bay}/recordings/{recording}"
+BAY = API + "/docks/{dock}/bays/{bay}"
+DOCK = BAY + "/recordings/{recording}"
 MAX_CLIP = 4 * 1024**3
+
+
+@dataclass(frozen=True)
+class Offload:
+    active: bool = False
+    sent_bytes: int = field(default=0, metadata={"min": 0})
+    total_bytes: int = field(default=0, metadata={"min": 0})
+    recordings_left: int = field(default=0, metadata={"min": 0})
+    error: str | None = field(default=None, metadata={"max_len": 300})
+
+
+@dataclass(frozen=True)
+class CameraStorage:
+    """What the dock reads of a docked camera's storage and of its transfer (issue 13)."""
+
+    capacity: int = field(metadata={"min": 0})
+    used: int = field(metadata={"min": 0})
+    recordings: int = field(default=0, metadata={"min": 0})
+    full: bool = False
+    offload: Offload = field(default_factory=Offload)
 
 
 @dataclass(frozen=True)
@@ -241,6 +263,35 @@ def _int(text: str) -> int:
         return int(text)
     except ValueError:
         raise InvalidInput("bay: expected a bay number", path="bay") from None
+
+
+@routes.put(BAY + "/storage")
+@access(LAB)
+async def dock_storage(request: web.Request) -> web.Response:
+    serial = await _docked_camera(request)
+    body = await read_body(request, CameraStorage)
+    await _ctx(request).controller_db.execute(
+        "INSERT INTO ctl_camera_storage (serial, system_id, storage, reported_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (serial) DO UPDATE SET storage = excluded.storage, reported_at = excluded.reported_at",
+        (serial, request.match_info["system_id"], json.dumps(schema.as_json(body)), _ctx(request).clock.now()))
+    return json_response({"serial": serial})
+
+
+@routes.get(API + "/camera-storage")
+@access(MANAGER, LAB)
+async def camera_storage(request: web.Request) -> web.Response:
+    """Each camera's storage as the dock last read it, and what the controller is receiving."""
+    system = await _system(request)
+    db = _ctx(request).controller_db
+    rows = await db.fetchall("SELECT serial, storage, reported_at FROM ctl_camera_storage WHERE system_id = ?",
+                             (system["id"],))
+    counts = await db.fetchall("SELECT serial, state, COUNT(*) AS n FROM ctl_recordings WHERE system_id = ? "
+                               "GROUP BY serial, state", (system["id"],))
+    out: dict[str, dict] = {r["serial"]: {"storage": json.loads(r["storage"]), "reported_at": r["reported_at"],
+                                          "controller": {}} for r in rows}
+    for c in counts:
+        out.setdefault(c["serial"], {"storage": None, "reported_at": None, "controller": {}})["controller"][c["state"]] = c["n"]
+    return json_response({"cameras": out})
 
 
 @routes.put(DOCK)

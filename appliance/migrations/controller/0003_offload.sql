@@ -68,3 +68,10 @@ CREATE TABLE ctl_recording_settings (
     system_id TEXT PRIMARY KEY REFERENCES ctl_systems(id) ON DELETE CASCADE,
     settings TEXT NOT NULL
 );
+-- What the dock last read of each docked camera's storage and of its transfer to the controller.
+CREATE TABLE ctl_camera_storage (
+    serial TEXT PRIMARY KEY,
+    system_id TEXT NOT NULL REFERENCES ctl_systems(id) ON DELETE CASCADE,
+    storage TEXT NOT NULL,
+    reported_at REAL NOT NULL
+);
