@@ -13,7 +13,7 @@ import asyncio
 
 import pytest
 import pytest_asyncio
-from e2e_lab import screenshot, start_lab, wait_for
+from e2e_lab import open_lab_panel, screenshot, start_lab, wait_for
 
 from bwlab.clock import ManualClock, system_time
 from bwlab.content_destination.service import ServeOptions, start
@@ -46,7 +46,7 @@ async def sign_in(page, env) -> None:
     await page.get_by_role("button", name="Main station").click()
     await page.get_by_label("Administrator password", exact=True).fill("manager-pass")
     await page.get_by_role("button", name="Sign in").click()
-    await page.get_by_role("button", name="Content destination").wait_for()
+    await page.get_by_role("heading", name="End-to-end encryption").wait_for()  # the first view is drawn
 
 
 async def test_an_admin_imports_the_destination_and_follows_the_recordings(env, context, tmp_path):
@@ -124,3 +124,37 @@ async def test_an_admin_imports_the_destination_and_follows_the_recordings(env, 
     finally:
         await proxy.close()
         await destination.close()
+
+
+async def test_the_camera_user_bookmarks_and_categorises_from_the_lab_panel(env, context):
+    page = await context.new_page()
+    await open_lab_panel(page, env)
+    ben = page.locator(f'article[data-serial="{BEN}"]')
+    await ben.get_by_role("button", name=f"Undock camera {BEN}").click()
+    await wait_for(lambda: _is(ben, "data-docked", "false"), "the camera out of its dock")
+    await ben.get_by_role("button", name="Record button: press").click()
+    await wait_for(lambda: _is(ben, "data-recording", "true"), "the camera to record")
+    await ben.get_by_text("Assistant app: bookmark and category").click()
+    await ben.get_by_label(f"Bookmark text for {BEN}").fill("witness spoke")
+    await ben.get_by_role("button", name="Add bookmark").click()
+    await ben.get_by_label(f"Category ID for {BEN}").fill("5")
+    await ben.get_by_label(f"Category name for {BEN}").fill("Theft")
+    await ben.get_by_role("button", name="Set category").click()
+    await asyncio.sleep(1.0)
+    await ben.get_by_role("button", name="Record button: long press").click()
+    await wait_for(lambda: _is(ben, "data-recording", "false"), "the recording to stop")
+    assert "recording" in await ben.locator("p.state-line").inner_text()  # the storage line
+    await ben.get_by_role("button", name=f"Dock camera {BEN}").click()
+    async with env.session() as mgr:
+        await mgr.sign_in_manager(env.system.id, "manager-pass")
+
+        async def arrived():
+            recs = (await mgr.get(f"/controller/{env.system.id}/api/recordings"))["recordings"]
+            return next((r for r in recs if r["category"] and r["category"]["name"] == "Theft"), None)
+
+        rec = await wait_for(arrived, "the categorised recording at the controller", timeout=30, step=0.5)
+    assert [b["text"] for b in rec["bookmarks"]] == ["witness spoke"]
+
+
+async def _is(locator, attribute: str, value: str) -> bool:
+    return await locator.get_attribute(attribute) == value

@@ -193,6 +193,8 @@ def _recording_json(row, objects: int) -> dict:
         "received_at": row["received_at"], "completed_at": row["completed_at"],
         "attempts": row["attempts"], "next_attempt_at": row["next_attempt_at"], "last_error": row["last_error"],
         "objects_confirmed": objects,
+        "bookmarks": [{"at": b["at"], "text": b["text"]} for b in manifest.get("bookmarks", [])],
+        "category": manifest.get("category"),
         "downloadable": row["state"] in ("buffered", "transferring", "not_transferred"),
     }
 

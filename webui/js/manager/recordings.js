@@ -80,6 +80,7 @@ export async function recordingsView(ui, open = null) {
   const rows = recordings.map((r) => h('tr', { dataset: { recording: r.id, state: r.state } },
     h('td', { class: 'mono' }, r.serial), h('td', {}, r.user_name || '—'), h('td', {}, dateTime(r.trigger_on_time)),
     h('td', {}, `${r.trigger_on} → ${r.trigger_off || '…'}`), h('td', {}, `${r.clips.length} · ${size(r.size)}`),
+    h('td', { class: 'rec-notes' }, [r.category ? r.category.name : null, r.bookmarks.length ? `${r.bookmarks.length} bookmark${r.bookmarks.length === 1 ? '' : 's'}` : null].filter(Boolean).join(' · ') || '—'),
     h('td', { class: `rec-state${r.state === 'not_transferred' ? ' reason' : ''}` }, STATES[r.state] || r.state,
       r.last_error && r.state !== 'complete' ? h('small', { class: 'reason' }, ` ${r.last_error}`) : null),
     h('td', {}, h('button', { type: 'button', class: 'small', 'aria-label': `Transfer log of ${r.serial} ${dateTime(r.trigger_on_time)}`,
@@ -95,7 +96,7 @@ export async function recordingsView(ui, open = null) {
       logTable(ui, r.log));
   }
   ui.show('recordings', ui.card('h-recordings', 'Recordings',
-    recordings.length ? ui.table(['Camera', 'Camera user', 'Started', 'Trigger', 'Clips', 'Transfer', ''], rows)
+    recordings.length ? ui.table(['Camera', 'Camera user', 'Started', 'Trigger', 'Clips', 'Category, bookmarks', 'Transfer', ''], rows)
       : message('info', 'No recording yet: cameras hand their recordings over when they are docked.'), out), detail);
 }
 
