@@ -43,6 +43,9 @@ Behaviour, by SPEC id (the manual wins over SPEC, see docs/manual-vs-spec.md):
 - **T1** On W102 and W120, when the Manager allows it, a double press of the top button enters
   troubleshooting mode on page 1, a press shows the next page (1→2→3→4→1), a 5 s hold leaves.
   A double press while already in the mode is ignored. The pages' contents are the lab's.
+- **Issue 13** Every start records locally (``StartRecording`` names its trigger: ``record``,
+  ``function`` or ``remote``), whether or not a stream runs; ``StorageChanged(full=True)`` ends
+  the recording (and, D5, the stream) and no recording starts until there is room again.
 - **S11** Positions are reported (``SetLocationReporting``) on models with GPS when the profile's
   Location is on: *Always* out of the dock, or *While recording or streaming*.
 
