@@ -41,6 +41,14 @@ async def record_and_dock(env) -> None:
     await fleet.dock(BEN, dock, bay)
 
 
+async def newest_is(page, state: str) -> bool:
+    """Open Recordings: is the newest recording in ``state``?"""
+    await page.get_by_role("button", name="Recordings").click()
+    row = page.locator("tr[data-state]").first
+    await row.wait_for()
+    return await row.get_attribute("data-state") == state
+
+
 async def sign_in(page, env) -> None:
     await page.goto(env.url + "/manager/")
     await page.get_by_role("button", name="Main station").click()
@@ -83,13 +91,7 @@ async def test_an_admin_imports_the_destination_and_follows_the_recordings(env, 
         assert "StoreReadSystemID" in caps and "StoreBookmarks" in caps
         await screenshot(page, "manager-content-destination")
 
-        async def complete():
-            await page.get_by_role("button", name="Recordings").click()
-            row = page.locator("tr[data-state]").first
-            await row.wait_for()
-            return await row.get_attribute("data-state") == "complete"
-
-        await wait_for(complete, "the recording to show Complete", timeout=40, step=1.0)
+        await wait_for(lambda: newest_is(page, "complete"), "the recording to show Complete", timeout=40, step=1.0)
         await page.get_by_role("button", name="Log", exact=False).first.click()
         await page.get_by_role("heading", name="Transfer log", exact=False).wait_for()
         assert await page.locator('tr[data-outcome="complete"]').count() == 1
@@ -104,13 +106,8 @@ async def test_an_admin_imports_the_destination_and_follows_the_recordings(env, 
         proxy.add("PUT", r"\.mkv$", status=400, times=10)
         await record_and_dock(env)
 
-        async def refused():
-            await page.get_by_role("button", name="Recordings").click()
-            row = page.locator("tr[data-state]").first
-            await row.wait_for()
-            return await row.get_attribute("data-state") == "not_transferred"
-
-        await wait_for(refused, "the recording to show Recording not transferred", timeout=40, step=1.0)
+        await wait_for(lambda: newest_is(page, "not_transferred"), "the recording to show Recording not transferred",
+                       timeout=40, step=1.0)
         assert "Recording not transferred" in await page.locator("tr[data-state]").first.inner_text()
         await page.get_by_role("button", name="Log", exact=False).first.click()
         link = page.get_by_role("link", name="Download clip-0000.mp4")
