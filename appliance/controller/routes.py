@@ -142,6 +142,7 @@ class NewCameraUser:
 
 @dataclass(frozen=True)
 class CameraUserUpdate:
+    name: str | None = field(default=None, metadata={"max_len": 80, "nonempty": True})  # a rename (issue 13: Users/)
     profile: str | None = None
     network: WifiCredential | None = None
     clear_network: bool = False
@@ -784,8 +785,12 @@ async def update_camera_user(request: web.Request) -> web.Response:
     if network is not None and not await _profile_streaming(request, profile_id):
         raise Conflict("a Wi-Fi network can be assigned to a camera user only when streaming is on in the "
                        "camera user's profile (S8 option 2a)", code="streaming_required")
-    await ctx.controller_db.execute("UPDATE ctl_camera_users SET profile_id = ?, manager_network = ? WHERE id = ?",
-                         (profile_id, network, row["id"]))
+    if body.name is not None and body.name != row["name"] and await ctx.controller_db.fetchone(
+            "SELECT 1 FROM ctl_camera_users WHERE system_id = ? AND name = ?", (row["system_id"], body.name)):
+        raise Conflict(f"a camera user named {body.name!r} exists already", code="exists")
+    await ctx.controller_db.execute(
+        "UPDATE ctl_camera_users SET name = COALESCE(?, name), profile_id = ?, manager_network = ? WHERE id = ?",
+        (body.name, profile_id, network, row["id"]))
     row = await _user_row(request, row["id"])
     profile = await ctx.controller_db.fetchone("SELECT name FROM ctl_profiles WHERE id = ?", (profile_id,)) if profile_id else None
     return json_response(_user_json(row, profile["name"] if profile else None))
