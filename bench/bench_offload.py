@@ -69,7 +69,7 @@ def write_recordings(root: Path, serial: str, minutes: float, width: int, height
     start = time.time() - minutes * 60 - 3600
     rec = Recording(storage, start, trigger="record", serial=serial, model="W110", user_id="bench",
                     user_name=serial, timezone="UTC", clip_seconds=300,
-                    source=lambda: SharedSource(width=width, height=height, fragment_frames=3))
+                    source=lambda: SharedSource(width=width, height=height, fragment_frames=3, max_catch_up=30.0))
     t = start
     while t < start + minutes * 60:
         t = min(t + 1.0, start + minutes * 60)

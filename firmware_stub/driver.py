@@ -160,6 +160,7 @@ class CameraDriver:
 
     async def start(self) -> None:
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+        await self.recordings.power_on()
         self._spawn(self._timer_loop(), "timers")
         self._spawn(self._ntp_loop(), "ntp")
         if self.net is not None:

@@ -9,8 +9,8 @@ on the camera's storage, a directory under the fleet's data directory:
     <root>/<recording id>/clip-0000.mp4      the clips, fragmented MP4 (H.264 + AAC)
 
 A recording is split into clips of ``clip_seconds`` of media; a clip is also cut when the camera
-clock jumps (lab time travel, an NTP step), so that each clip's start and stop times are those of
-the media it holds. The media is the process's shared loop (``media.SharedSource``: real H.264
+clock jumps (lab time travel, an NTP step; ``MAX_CLOCK_GAP``), so that each clip's start and
+stop times are those of the media it holds. The media is the process's shared loop (``media.SharedSource``: real H.264
 and AAC, encoded once and restamped), written fragment by fragment as it becomes due — never a
 whole clip in memory. While recording, a GNSS reading is kept every ``GNSS_INTERVAL`` seconds on
 models with GPS; the camera user's bookmarks and category go into the manifest.
@@ -57,13 +57,20 @@ DEFAULT_CAPACITY = 32 * 1024**3
 """A camera's storage when the scenario says nothing (bytes)."""
 
 GNSS_INTERVAL = 5.0
-MAX_CLOCK_GAP = 2.0
-"""A camera clock step beyond this (seconds, either way) ends the clip; the next starts then."""
+MAX_CLOCK_GAP = 30.0
+"""A camera clock step beyond this (seconds, either way: lab time travel, an NTP step) ends the
+clip and the next starts then; a shorter one (a driver that fell behind on a loaded machine) is
+caught up, so that no media is lost."""
 
 TRIGGER_ON = {"record": "Button", "function": "LiveStream", "remote": "RemoteActivation"}
 TRIGGER_OFF = {"user": "Button", "docked": "Docked", "storage_full": "StorageFull"}
 
 Source = Callable[[], Any]  # returns a fresh media source (``SharedSource``'s API)
+
+
+def shared_source() -> SharedSource:
+    """The default media of a clip: the shared loop, catching up on gaps shorter than a jump."""
+    return SharedSource(max_catch_up=MAX_CLOCK_GAP)
 
 
 class StorageError(RuntimeError):
@@ -194,7 +201,7 @@ class Recording:
 
     def __init__(self, storage: CameraStorage, now: float, *, trigger: str, serial: str, model: str,
                  user_id: str, user_name: str, timezone: str, location: Location | None = None,
-                 clip_seconds: float = DEFAULT_CLIP_SECONDS, source: Source = SharedSource,
+                 clip_seconds: float = DEFAULT_CLIP_SECONDS, source: Source = shared_source,
                  firmware_version: str = FIRMWARE_VERSION) -> None:
         if clip_seconds <= 0:
             raise ValueError("clip_seconds: expected a positive number of seconds")

@@ -47,7 +47,6 @@ class RecordingUnit:
             self._tmp = tempfile.TemporaryDirectory(prefix=f"bwlab-camera-{driver.serial}-")
             storage_dir = Path(self._tmp.name)
         self.storage = CameraStorage(storage_dir, capacity)
-        self.storage.recover(driver.clock.now())
         self.recording: Recording | None = None
         self._task: asyncio.Task | None = None
         self._offload_task: asyncio.Task | None = None
@@ -55,6 +54,11 @@ class RecordingUnit:
         self.offload: dict[str, Any] = {"active": False, "sent_bytes": 0, "total_bytes": 0, "recordings_left": 0,
                                         "error": None}
         self.settings: dict[str, Any] = {}
+
+    async def power_on(self) -> None:
+        """Finish what a power loss left unfinished (``CameraStorage.recover``)."""
+        await asyncio.to_thread(self.storage.recover, self.driver.clock.now())
+        await self._refresh()
 
     # ---------------------------------------------------------------- state
 

@@ -8,6 +8,7 @@ python-swiftclient and decrypted with ``bwlab content-destination decrypt``."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import subprocess
@@ -53,7 +54,7 @@ async def test_recordings_reach_the_lab_destination_encrypted_and_decrypt(
         await poll(lambda: cam.recordings.recording is not None, "the recording to start")
         await cam.recordings.annotate(text="", tags="")  # a bare bookmark: only its timestamp
         await cam.recordings.annotate(category=Category("2", "Disorderly conduct"))
-        await poll(lambda: cam.recordings.state()["used"] > 100_000, "some media on the camera", timeout=10)
+        await poll(lambda: cam.recordings.state()["used"] > 100_000, "some media on the camera", timeout=30)
         await cam.press("record", "long")
         await fleet.dock(BEN, dock, bay)
 
@@ -115,3 +116,4 @@ def read_back(lab_destination, rec: dict, system_id: str, connection_id: str, tm
         assert cd.read_meta("Object", swift.head_object("System", system_id))["Connectionid"] == connection_id
     finally:
         swift.close()
+        gc.collect()  # swiftclient's auth request leaves its connection to the garbage collector

@@ -64,6 +64,16 @@ def test_a_clock_jump_ends_the_clip_and_the_next_starts_at_the_new_time(tmp_path
     assert [(c.start_time - T0, round(c.stop_time - T0, 3)) for c in manifest.clips] == [(0.0, 4.0), (3600.0, 3603.0)]
 
 
+def test_a_driver_that_falls_behind_loses_no_media(tmp_path):
+    # a loaded machine: the recording loop is fed 10 s late; the media is caught up, one clip
+    storage = CameraStorage(tmp_path / "cam")
+    rec = record(storage, 2.0, clip_seconds=60)
+    rec.feed(T0 + 12.0)
+    manifest = rec.stop(T0 + 12.0, "user")
+    assert [(c.start_time - T0, round(c.stop_time - T0, 3)) for c in manifest.clips] == [(0.0, 12.0)]
+    assert ffprobe_duration(storage.file(manifest.id, "clip-0000.mp4")) == pytest.approx(12.0, abs=0.05)
+
+
 def test_gnss_bookmarks_and_category_go_into_the_manifest(tmp_path):
     storage = CameraStorage(tmp_path / "cam")
     rec = record(storage, 2.0)

@@ -92,5 +92,9 @@ class Buffer:
         os.replace(tmp, dst)
         return dst
 
+    def discard_prepared(self, recording: str, name: str, container_type: str) -> None:
+        """The destination has the clip: its remuxed copy is no longer needed (disk stays bounded)."""
+        (self.directory(recording) / "out" / f"{name.removesuffix('.mp4')}.{container_type}").unlink(missing_ok=True)
+
     def delete(self, recording: str) -> None:
         shutil.rmtree(self.directory(recording), ignore_errors=True)

@@ -62,7 +62,9 @@ class OffloadService:
     # ---------------------------------------------------------------- lifecycle
 
     async def run(self) -> None:
-        self._http = aiohttp.ClientSession()
+        # One connection per request: a destination that restarts (or a lab one stopped in a test)
+        # is never left holding the controller's idle keep-alive connections.
+        self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
         try:
             while True:
                 self.wake.clear()
@@ -296,6 +298,8 @@ class OffloadService:
             if result == "confirmed":
                 await self.db.execute("INSERT OR IGNORE INTO ctl_recording_objects VALUES (?, ?, ?)",
                                       (rec["id"], req.name, self.ctx.clock.now()))
+                if req.clip is not None:
+                    await asyncio.to_thread(buffer.discard_prepared, rec["id"], req.clip, conn.container_type)
                 continue
             if result == "not_transferred":
                 await self.db.execute(
