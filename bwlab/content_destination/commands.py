@@ -47,6 +47,8 @@ def add_parser(sub) -> None:
     serve.add_argument("--quota", type=int, default=None, help="bytes it may hold; past that it answers 507")
     serve.add_argument("--capabilities", default="all",
                        help="comma-separated capabilities in System/Capabilities.json (default: all; 'none')")
+    serve.add_argument("--categories", type=Path, default=None,
+                       help='System/Categories.json to serve: a JSON list of {"Id", "Name"} (default: the lab\'s six)')
     serve.add_argument("--full-store-and-read", action="store_true", help="set FullStoreAndReadSupport")
     serve.add_argument("--user", default=None, help="BlobAPIUserName (default bwc; fixed once made)")
     serve.add_argument("--site-name", default=None, help="SiteName in the connection file")
@@ -105,12 +107,21 @@ async def serve(args: argparse.Namespace, data_dir: Path) -> int:
         unknown = sorted(caps - set(cd.KNOWN_CAPABILITIES))
         if unknown:
             raise CommandError(f"--capabilities: unknown {', '.join(unknown)} (known: {', '.join(cd.KNOWN_CAPABILITIES)})")
+    categories = cd.DEFAULT_CATEGORIES
+    if args.categories is not None:
+        try:
+            categories = cd.parse_categories(args.categories.read_bytes())
+        except OSError as exc:
+            raise CommandError(f"--categories {args.categories}: {exc.strerror}") from None
+        except cd.ContentDestinationError as exc:
+            raise CommandError(f"--categories {args.categories}: {exc}") from None
     if len(args.url_host) > cd.MAX_URIS:
         raise CommandError(f"--url-host: at most {cd.MAX_URIS}")
     options = ServeOptions(directory=args.dir or data_dir / "content-destination", host=args.host, port=args.port,
                            encrypt=args.encrypt, https=not args.http, url_hosts=tuple(args.url_host),
                            tls_cert=args.tls_cert, tls_key=args.tls_key, token_lifetime=args.token_life,
-                           quota_bytes=args.quota, capabilities=caps, full_store_and_read=args.full_store_and_read,
+                           quota_bytes=args.quota, capabilities=caps, categories=categories,
+                           full_store_and_read=args.full_store_and_read,
                            user=args.user, site_name=args.site_name, container_type=args.container_type)
     running = await start(options, LabClock())
     try:

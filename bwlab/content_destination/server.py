@@ -106,10 +106,18 @@ async def fault_middleware(request: web.Request, handler):
 
 @web.middleware
 async def log_middleware(request: web.Request, handler):
-    response = await handler(request)
-    if request.path.startswith(("/v1", "/auth")):
-        log.info("%s %s %s", request.method, request.path, response.status)
-    return response
+    """One line per API request with its status (what a trainer watches during an offload)."""
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        if request.path.startswith(("/v1", "/auth")):
+            log.info("%s %s %s", request.method, request.path, status)
 
 
 # ---- auth --------------------------------------------------------------------------------------
@@ -498,7 +506,7 @@ async def publish_system_objects(dest: DestinationApp) -> None:
 
 
 def create_app(dest: DestinationApp) -> web.Application:
-    app = web.Application(middlewares=[error_middleware, log_middleware, fault_middleware], client_max_size=1024 ** 2)
+    app = web.Application(middlewares=[log_middleware, error_middleware, fault_middleware], client_max_size=1024 ** 2)
     app[STORE] = dest.store
     app[AUTHORITY] = dest.authority
     app[PRIVATE_KEY] = dest.private_key

@@ -35,6 +35,7 @@ class ServeOptions:
     token_lifetime: float = DEFAULT_LIFETIME
     quota_bytes: int | None = None
     capabilities: frozenset[str] = frozenset(cd.KNOWN_CAPABILITIES)
+    categories: tuple[cd.Category, ...] = cd.DEFAULT_CATEGORIES
     full_store_and_read: bool = False
     user: str | None = None
     site_name: str | None = None
@@ -90,7 +91,8 @@ async def start(options: ServeOptions, clock: Clock) -> RunningDestination:
     store = Store(directory / "store", clock, quota_bytes=options.quota_bytes)
     authority = TokenAuthority(settings.user, settings.key, clock, options.token_lifetime)
     dest = DestinationApp(store=store, authority=authority, private_key=private_key, site_name=settings.site_name,
-                          capabilities=cd.Capabilities(store_and_read=frozenset(options.capabilities)))
+                          capabilities=cd.Capabilities(store_and_read=frozenset(options.capabilities)),
+                          categories=options.categories)
     await publish_system_objects(dest)
     runner = web.AppRunner(create_app(dest), access_log=None)
     await runner.setup()

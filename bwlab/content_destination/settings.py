@@ -74,6 +74,8 @@ def load_settings(directory: Path, *, encrypt: bool, user: str | None = None, si
     path = directory / "destination.json"
     if user is not None and not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", user):
         raise SettingsError(f"--user {user!r}: 1 to 64 letters, digits, '.', '_' or '-'")
+    if site_name is not None and not (0 < len(site_name) <= 64 and site_name.isprintable()):
+        raise SettingsError("--site-name: 1 to 64 printable characters (the connection file's SiteName)")
     if path.exists():
         try:
             doc = json.loads(path.read_text())

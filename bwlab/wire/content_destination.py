@@ -482,6 +482,9 @@ DEVICE_META = ("Active", "Name", "Model")
 META_LIMITS = {"TriggerOnLocation": 64, "TriggerOffLocation": 64, "ConnectionId": 100, "SystemName": 100,
                "Name": 100, "UserID": 100}
 """Byte limits the README gives explicitly (String[64], String[100])."""
+SWIFT_MAX_META_VALUE = 256
+"""Swift refuses (400) a metadata value over 256 bytes as sent, i.e. after URL-encoding: a name of
+100 bytes that is all non-ASCII travels as 300 characters."""
 
 
 def meta_key(key: str) -> str:
@@ -516,7 +519,11 @@ def meta_headers(kind: Kind, values: Mapping[str, str]) -> dict[str, str]:
         limit = META_LIMITS.get(key)
         if limit is not None and len(value.encode()) > limit:
             raise ContentDestinationError(key, f"at most {limit} bytes, not {len(value.encode())}")
-        out[meta_header(kind, key)] = encode_meta_value(value)
+        encoded = encode_meta_value(value)
+        if len(encoded) > SWIFT_MAX_META_VALUE:
+            raise ContentDestinationError(key, f"at most {SWIFT_MAX_META_VALUE} characters once URL-encoded "
+                                               f"(Swift's limit), not {len(encoded)}")
+        out[meta_header(kind, key)] = encoded
     return out
 
 

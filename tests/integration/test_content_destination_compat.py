@@ -193,3 +193,18 @@ def test_capabilities_with_their_etag(destination, conn):
     with pytest.raises(ClientException) as err:
         conn.get_object(cd.SYSTEM_CONTAINER, "no-such-object")
     assert err.value.http_status == 404
+
+
+def test_swift_metadata_limits(destination, conn):
+    """A value over 256 characters as sent (e.g. a 100-byte non-ASCII name, URL-encoded) is refused
+    by Swift with 400, and so by the lab destination; the shared wire refuses to build it."""
+    container = "limits-" + uuid.uuid4().hex
+    conn.put_container(container)
+    with pytest.raises(ClientException) as err:
+        conn.post_container(container, {"X-Container-Meta-Name": "%C3%A9" * 50})
+    assert err.value.http_status == 400
+    with pytest.raises(ClientException) as err:
+        conn.put_object(container, "o", b"x", headers={"X-Object-Meta-Name": "v" * 257})
+    assert err.value.http_status == 400
+    conn.post_container(container, cd.meta_headers("Container", {"Name": "é" * 42}))
+    assert cd.read_meta("Container", conn.head_container(container)) == {"Name": "é" * 42}

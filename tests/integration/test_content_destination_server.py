@@ -345,3 +345,49 @@ async def test_a_put_without_length_or_chunking_gets_411(destination):
         await writer.wait_closed()
     assert status_line.split()[1] == b"411"
     assert (await c.call("HEAD", "/rec/x.mkv"))[0] == 404
+
+
+async def test_custom_categories_and_decrypt_with_the_destinations_own_key(destination, tmp_path):
+    mine = (cd.Category("7", "Trafic routier"), cd.Category("8", "Témoignage"))
+    c = await destination(encrypt=True, categories=mine)
+    _, headers, body = await c.call("GET", "/System/Categories.json")
+    assert cd.parse_categories(body) == mine and cd.etag_matches(body, headers["Etag"])
+    conn = c.running.connection
+    cipher, key_object = cd.encrypt_content(b"clip" * 1000, conn.rsa_public_key(), conn.public_key_id)
+    (tmp_path / "c.mkv").write_bytes(cipher)
+    (tmp_path / "c.key").write_bytes(key_object.to_json())
+    done = await asyncio.to_thread(_cli, "decrypt", str(tmp_path / "c.key"), str(tmp_path / "c.mkv"),
+                                   "--dir", str(tmp_path / "cd"), "-o", str(tmp_path / "plain.mkv"))
+    assert done.stdout.strip() == str(tmp_path / "plain.mkv")
+    assert (tmp_path / "plain.mkv").read_bytes() == b"clip" * 1000
+    # a key object for another key pair does not decrypt, and says so
+    other, other_public = cd.new_key_pair()
+    _, wrong = cd.encrypt_content(b"x", cd.load_public_key(other_public), "other")
+    (tmp_path / "w.key").write_bytes(wrong.to_json())
+    done = await asyncio.to_thread(_cli, "decrypt", str(tmp_path / "w.key"), str(tmp_path / "c.mkv"),
+                                   "--dir", str(tmp_path / "cd"), check=False)
+    assert done.returncode == 2 and "EncryptedKey" in done.stderr
+
+
+def test_serve_refuses_bad_categories_naming_the_file(tmp_path):
+    bad = tmp_path / "categories.json"
+    bad.write_text('[{"Id": 1}]')
+    done = _cli("serve", "--dir", str(tmp_path / "cd"), "--port", "0", "--categories", str(bad), check=False)
+    assert done.returncode == 2 and str(bad) in done.stderr and "Categories.json[0]" in done.stderr
+    assert not (tmp_path / "cd").exists()
+
+
+def test_serve_refuses_a_bad_site_name_and_keeps_nothing(tmp_path):
+    done = _cli("serve", "--dir", str(tmp_path / "cd"), "--port", "0", "--site-name", "s" * 65, check=False)
+    assert done.returncode == 2 and "--site-name" in done.stderr
+    assert not (tmp_path / "cd" / "destination.json").exists()
+
+
+async def test_every_api_request_is_logged_with_its_status(destination, caplog):
+    caplog.set_level("INFO", logger="bwlab.content_destination.server")
+    c = await destination()
+    await c.call("PUT", "/rec")
+    await c.call("HEAD", "/rec", token="AUTH_tkbad")
+    lines = [r.getMessage() for r in caplog.records if r.name == "bwlab.content_destination.server"]
+    assert "GET /auth/v1.0 200" in lines and "PUT /v1/AUTH_bwc/rec 201" in lines
+    assert "HEAD /v1/AUTH_bwc/rec 401" in lines

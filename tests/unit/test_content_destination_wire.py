@@ -215,6 +215,11 @@ def test_metadata_headers_follow_the_capitalization_and_encoding_rule():
     assert err.value.field == "TriggerOnLocation"
     with pytest.raises(cd.ContentDestinationError):
         cd.meta_headers("Object", {"Name": "a\rb"})
+    # 100 bytes of UTF-8 is within the README's String[100] but 300 characters once encoded: over Swift's 256
+    assert len(cd.meta_headers("Object", {"Name": "é" * 42})["X-Object-Meta-Name"]) == 252
+    with pytest.raises(cd.ContentDestinationError) as err:
+        cd.meta_headers("Object", {"Name": "é" * 50})
+    assert err.value.field == "Name" and "URL-encoded" in str(err.value)
     with pytest.raises(cd.ContentDestinationError):
         cd.meta_header("Object", "Bad Key")
 
