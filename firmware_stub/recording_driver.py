@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 RECORD_TICK = 0.25  # the longest the recording loop sleeps between two feeds
 DEFAULT_DOCK_RATE = 40 * 1024 * 1024  # bytes/s: what the dock moves when the controller says nothing
-OFFLOAD_RETRY = 2.0  # seconds between two offload attempts while docked
+OFFLOAD_RETRY = (2.0, 4.0, 8.0, 16.0, 30.0)  # seconds between offload attempts while docked (the last repeats)
 READ_BLOCK = 256 * 1024
 
 
@@ -161,15 +161,19 @@ class RecordingUnit:
     async def _offload(self, dock: str, bay: int) -> None:
         d = self.driver
         base = f"{d.url}/controller/{d.system_id}/api/docks/{dock}/bays/{bay}/recordings"
+        attempt = 0
         while True:
             try:
                 await self._offload_all(base)
                 return
             except (aiohttp.ClientError, OSError, asyncio.TimeoutError, RuntimeError) as exc:
-                self.offload["error"] = str(exc)[:200]
-                d.log.info("offload to the controller failed (%s); retrying", exc)
+                error = str(exc)[:200]
+                if error != self.offload["error"]:  # log once per distinct failure
+                    d.log.info("offload to the controller failed (%s); retrying", exc)
+                self.offload["error"] = error
                 await d.publish()
-                await asyncio.sleep(OFFLOAD_RETRY)
+                await asyncio.sleep(OFFLOAD_RETRY[min(attempt, len(OFFLOAD_RETRY) - 1)])
+                attempt += 1
 
     async def _report(self, base: str) -> None:
         """The dock tells the controller what it reads of the camera's storage (the Manager shows it)."""
@@ -186,7 +190,7 @@ class RecordingUnit:
         headers = {"Authorization": f"Bearer {d.lab_token}"}
         manifests = await asyncio.to_thread(self.storage.finished)
         self.offload.update(active=bool(manifests), total_bytes=sum(m.size for m in manifests), sent_bytes=0,
-                            recordings_left=len(manifests), error=None)
+                            recordings_left=len(manifests))
         await self._report(base)
         rate = float(self.settings.get("dock_transfer_rate") or DEFAULT_DOCK_RATE)
         for manifest in manifests:
@@ -216,7 +220,7 @@ class RecordingUnit:
             if d.firmware.state().get("storage_full") and not self.storage.full:
                 await d.feed(ev.StorageChanged(d.clock.now(), full=False))
             await self._report(base)
-        self.offload.update(active=False)
+        self.offload.update(active=False, error=None)
         await self._report(base)
 
     async def _read(self, path: Path, rate: float) -> AsyncIterator[bytes]:
