@@ -65,15 +65,19 @@ class OffloadService:
         # One connection per request: a destination that restarts (or a lab one stopped in a test)
         # is never left holding the controller's idle keep-alive connections.
         self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
+        last_failure = None
         try:
             while True:
                 self.wake.clear()
                 try:
                     await self.pass_once()
+                    last_failure = None
                 except asyncio.CancelledError:
                     raise
-                except Exception:  # a bug must not stop the offload of every system for ever
-                    log.exception("offload pass failed")
+                except Exception as exc:  # a bug must not stop the offload of every system for ever
+                    if repr(exc) != last_failure:  # once, not every pass
+                        log.exception("offload pass failed")
+                    last_failure = repr(exc)
                 await wait_event(self.wake, PASS_EVERY)
         finally:
             await self._http.close()
