@@ -76,6 +76,18 @@ async def test_recordings_reach_the_lab_destination_encrypted_and_decrypt(
         log = [(e["status"], e["outcome"]) for e in (await mgr.get(
             f"/controller/{system.id}/api/content-destination"))["log"]]
         assert (401, "reauth") in log and log[log.index((401, "reauth")) + 1] == (200, "reauthenticated"), "\n".join(map(str, log))
+
+        # capabilities and categories are read again once per lab day, without any recording to send
+        def reads(dest: dict) -> int:
+            return sum(1 for e in dest["log"] if e["method"] == "GET" and e["target"].endswith("Categories.json"))
+
+        before = reads(await mgr.get(f"/controller/{system.id}/api/content-destination"))
+        await travel(86_400)
+
+        async def read_again():
+            return reads(await mgr.get(f"/controller/{system.id}/api/content-destination")) > before
+
+        await poll(read_again, "System/Categories.json to be read again the next lab day", timeout=20)
     finally:
         await mgr.close()
 
