@@ -29,7 +29,7 @@ from ..errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from ..http import LAB, MANAGER, PUBLIC, access, json_response, read_body
 from .cloud_client import CloudClient
 from .cloud_sync import CAMERA_USER_SYNC
-from .offload.routes import recording_settings
+from .offload.settings import recording_settings
 from .timesync import CONTROLLER_CLOCKS, server_of
 from .provisioning import ProfileSettings, WifiCredential, effective_networks
 

@@ -69,7 +69,7 @@ async def test_import_annotate_and_list_from_the_command_line(appliance, demo_la
     assert data["cameras"][0]["serial"] == BEN and data["cameras"][0]["storage"]["recordings"] == 0
     assert data["controllers"][0]["destination"]["status"] == "connected"
     code, out, _ = await bwlab(appliance, "recordings")
-    assert code == 0 and "complete" in out and f"Controller 'Main station': connected" in out
+    assert code == 0 and "complete" in out and "Controller 'Main station': connected" in out
 
 
 def test_the_scenario_key_is_a_path_next_to_the_scenario(tmp_path):

@@ -72,7 +72,7 @@ async def test_recordings_reach_the_lab_destination_encrypted_and_decrypt(
         # the token expires (the destination's lifetime is an hour of lab time): a new recording re-authenticates
         await travel(2 * 3600)
         await record(fleet, BEN, 2.5)
-        recs = await poll(lambda: complete(2), "the second recording to be Complete", timeout=60, step=0.5)
+        await poll(lambda: complete(2), "the second recording to be Complete", timeout=60, step=0.5)
         log = [(e["status"], e["outcome"]) for e in (await mgr.get(
             f"/controller/{system.id}/api/content-destination"))["log"]]
         assert (401, "reauth") in log and log[log.index((401, "reauth")) + 1] == (200, "reauthenticated"), "\n".join(map(str, log))

@@ -32,11 +32,12 @@ from bwlab.schema import SchemaError
 from bwlab.wire import content_destination as cd
 from bwlab.wire.recordings import Manifest, ManifestError
 
-from ...context import APPLIANCE
 from ...errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from ...http import LAB, MANAGER, access, json_response, read_body
+from ..routes import _ctx, _system
 from .buffer import Buffer
 from .service import OFFLOAD
+from .settings import RecordingSettings, recording_settings
 
 routes = web.RouteTableDef()
 
@@ -64,33 +65,6 @@ class CameraStorage:
     recordings: int = field(default=0, metadata={"min": 0})
     full: bool = False
     offload: Offload = field(default_factory=Offload)
-
-
-@dataclass(frozen=True)
-class RecordingSettings:
-    """What the dock hands the cameras (issue 13): clip length (s) and the dock's rate (bytes/s)."""
-
-    clip_seconds: float = field(default=300.0, metadata={"min": 1, "max": 3600})
-    dock_transfer_rate: float = field(default=40 * 1024 * 1024, metadata={"min": 10_000, "max": 10 * 1024**3})
-
-
-async def recording_settings(db, system_id: str, time_zone: str) -> dict:
-    """The ``recording`` part of a camera's provisioning."""
-    row = await db.fetchone("SELECT settings FROM ctl_recording_settings WHERE system_id = ?", (system_id,))
-    settings = json.loads(row["settings"]) if row else {}
-    return {**RecordingSettings().__dict__, **settings, "timezone": time_zone}
-
-
-def _ctx(request: web.Request):
-    return request.config_dict[APPLIANCE]
-
-
-async def _system(request: web.Request):
-    row = await _ctx(request).controller_db.fetchone("SELECT id, name FROM ctl_systems WHERE id = ?",
-                                                     (request.match_info["system_id"],))
-    if row is None:
-        raise NotFound(f"no system controller {request.match_info['system_id']!r}")
-    return row
 
 
 # ---------------------------------------------------------------------------------------------
