@@ -72,6 +72,12 @@ async def test_an_admin_imports_the_destination_and_follows_the_recordings(env, 
         await sign_in(page, env)
         await page.get_by_role("button", name="Content destination").click()
         await page.get_by_text("No content destination yet").wait_for()
+        await page.get_by_label("Clip length (s)", exact=True).fill("60")
+        await page.get_by_role("button", name="Save").click()
+        await page.locator('[data-code="recording_settings_saved"]').wait_for()
+        async with env.session() as mgr:
+            await mgr.sign_in_manager(env.system.id, "manager-pass")
+            assert (await mgr.get(f"/controller/{env.system.id}/api/recording-settings"))["clip_seconds"] == 60
         await page.get_by_label("Connection file", exact=True).set_input_files(str(bad))
         await page.get_by_role("button", name="Import").click()
         await page.get_by_role("alert").filter(has_text="ConnectionFileVersion").wait_for()

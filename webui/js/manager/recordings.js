@@ -64,7 +64,21 @@ export async function contentDestinationView(ui, note = null) {
   }
   ui.show('content-destination', ui.card('h-cd', 'Content destination',
     status || message('info', 'No content destination yet: import the connection file your evidence management system or VMS gave you.'),
-    form, out));
+    form, out), await settingsCard(ui));
+}
+
+/** Clip length and the dock's transfer rate: what the docks hand to the cameras. */
+async function settingsCard(ui) {
+  const s = await ui.call('/recording-settings');
+  const out = h('div', { class: 'out', 'aria-live': 'polite' });
+  const form = onSubmit(h('form', { class: 'row', 'aria-label': 'Recording settings' },
+    field('Clip length (s)', h('input', { type: 'number', name: 'clip_seconds', min: '1', max: '3600', value: String(s.clip_seconds), required: true })),
+    field('Dock transfer rate (MB/s)', h('input', { type: 'number', name: 'rate', min: '0.01', step: 'any', value: String(s.dock_transfer_rate / 1e6), required: true })),
+    h('button', { type: 'submit' }, 'Save')), out, async (v) => {
+    await ui.call('/recording-settings', { method: 'PUT', body: { clip_seconds: Number(v.clip_seconds), dock_transfer_rate: Number(v.rate) * 1e6 } });
+    put(out, message('ok', 'Saved; the cameras receive it when docked.', 'recording_settings_saved'));
+  });
+  return ui.card('h-rec-settings', 'Recording settings', form, out);
 }
 
 function logTable(ui, log) {
