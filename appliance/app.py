@@ -40,6 +40,8 @@ from .cloud.system_sync import routes as system_sync_routes
 from .context import APPLIANCE, Appliance, ApplianceConfig
 from .controller.routes import routes as controller_routes
 from .controller.cloud_sync import setup_camera_user_sync, sync_middleware
+from .controller.offload.routes import routes as offload_routes
+from .controller.offload.service import setup_offload
 from .controller.timesync import setup_controller_time
 from .db import Database
 from .http import PUBLIC, access, content_security_policy, error_middleware, json_response, setup_security_headers
@@ -117,6 +119,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
     setup_camera_user_sync(app)
     setup_sign_in_throttle(app)  # docs/security.md, item 5
     setup_account_sockets(app)  # docs/security.md, item 10
+    setup_offload(app)  # the controllers push docked recordings to their content destinations
     return app
 
 
@@ -131,6 +134,7 @@ def setup_routes(app: web.Application) -> None:
     app.add_subapp("/api/cloud", cloud)
     controller = web.Application(middlewares=[sync_middleware])
     controller.add_routes(controller_routes)
+    controller.add_routes(offload_routes)  # content destination, recordings, the dock's transfer (issue 13)
     app.add_subapp("/controller", controller)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bwlab import schema
 from bwlab.client import ApiError, Session
-from bwlab.scenario import Scenario, System
+from bwlab.scenario import Scenario, ScenarioError, System
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +147,19 @@ async def _system(system: System, scenario: Scenario, sessions: dict[str, Sessio
                           connected=system.connect, link_passphrase=system.link_passphrase)
         await _key(mgr, api, system, done, info)
         await _inventory(mgr, lab, api, system, info)
+        if system.content_destination:  # issue 13: the admin imports the destination's connection file
+            await import_connection_file(mgr, api, Path(system.content_destination),
+                                         f"systems[{system.name}].content_destination")
         return info
+
+
+async def import_connection_file(mgr: Session, api: str, path: Path, where: str) -> dict:
+    """POST a content destination's connection file as the system's admin (issue 13)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(f"{where}: cannot read {path}: {exc.strerror}") from None
+    return await mgr.request("POST", api + "/content-destination", raw=raw)
 
 
 async def connect_system(mgr: Session, api: str, *, email: str, password: str, org_id: str | None,

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from bwlab import regression
 from bwlab.clock import isoformat
+from bwlab import recordings_commands
 from bwlab.content_destination import commands as content_destination
 from bwlab.realnet import commands as realnet
 
@@ -203,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     licence.add_argument("--org", default=None, help="the organization's name or id (default: the account's only one)")
     common(licence)
     realnet.add_parser(sub)  # bwlab net … (issue 15)
+    recordings_commands.add_import_parser(sub.choices["content-destination"], common)  # issue 13
+    recordings_commands.add_recordings_parser(sub, common)
     return parser
 
 
@@ -436,7 +439,8 @@ async def cmd_fleet(args: argparse.Namespace) -> int:
     scenario, _ = load_scenario(args.scenario)
     url, token, ca_pem = lab_facts(args)
     fleet = Fleet(url=url, ca_pem=ca_pem, lab_token=token, media=args.media, fragment_frames=args.fragment_frames,
-                  route=ServiceRoute() if args.network == "real" else None)
+                  route=ServiceRoute() if args.network == "real" else None,
+                  data_dir=(args.data_dir or default_data_dir()).resolve() / "fleet")  # cameras' storage (issue 13)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -793,6 +797,14 @@ async def cmd_move(args: argparse.Namespace) -> int:
 
 
 async def cmd_content_destination(args: argparse.Namespace) -> int:
+    if args.cd_command == "import":  # the Manager's side (issue 13): recordings_commands
+        url, token, ca_pem = lab_facts(args)
+        facts_path = (args.data_dir or default_data_dir()) / "lab.json"
+        scenario = json.loads(facts_path.read_text()).get("scenario") if facts_path.exists() else None
+        try:
+            return await recordings_commands.cmd_import(args, url, token, ca_pem, scenario)
+        except recordings_commands.RecordingsCommandError as exc:
+            raise CliError(str(exc)) from None
     try:
         return await content_destination.run(args, getattr(args, "data_dir", None) or default_data_dir())
     except content_destination.CommandError as exc:
@@ -863,6 +875,25 @@ COMMANDS = {"licence": cmd_licence, "view": cmd_view, "up": cmd_up, "fleet": cmd
             "fault": cmd_fault, "doctor": cmd_doctor, "pages": cmd_pages, "pcap": cmd_pcap, "move": cmd_move,
             "content-destination": cmd_content_destination, "test": regression.cmd_test}
 COMMANDS["net"] = COMMANDS["capture"] = cmd_net
+
+
+async def cmd_recordings(args: argparse.Namespace) -> int:
+    url, token, ca_pem = lab_facts(args)
+    try:
+        return await recordings_commands.cmd_recordings(args, url, token, ca_pem)
+    except OSError as exc:
+        raise CliError(f"cannot reach the lab at {url}: {exc}") from None
+
+
+async def cmd_annotate(args: argparse.Namespace) -> int:
+    """``bwlab bookmark`` / ``bwlab category``: on the recording being made, else the camera's last one."""
+    result = await _lab_call(args, "POST", f"/api/lab/cameras/{args.serial}/actions",
+                             recordings_commands.annotation(args))
+    print(json.dumps(result, indent=2) if args.json else f"{args.serial}: {args.command} added")
+    return 0
+
+
+COMMANDS.update({"recordings": cmd_recordings, "bookmark": cmd_annotate, "category": cmd_annotate})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ the key path and what was expected, e.g.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -210,6 +210,8 @@ class System:
     camera_users: list[CameraUser] = field(default_factory=list)
     docks: list[Dock] = field(default_factory=list)
     cameras: list[Camera] = field(default_factory=list)
+    content_destination: str | None = field(default=None, metadata={"max_len": 1024})
+    """A connection file (issue 13) the system's admin imports; a path relative to the scenario."""
 
     def __post_init__(self) -> None:
         problem = password_problem(self.admin_password, (self.name,))
@@ -230,6 +232,9 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "clear": ("fault_id", "clear the fault named by `fault_id` (its `id`), or every fault without one"),
     "expect": ("expect, within | eventually", "wait until every key of `expect` holds for the camera, up to "
                                               "`within` real seconds (10 by default) or `eventually` lab seconds"),
+    "bookmark": ("text, tags", "the camera user bookmarks the recording now (issue 13; as in the Assistant app): "
+                               "a description and key:value;… tags"),
+    "category": ("category_id, category_name", "the camera user sets the recording's category (issue 13)"),
     "remote_start": ("refusal", "an operator starts the camera user's live stream from Live (D4); with `refusal` "
                                 "the start must be refused with that code (e.g. \"streaming_disabled\")"),
     "acknowledge": ("refusal", "an operator acknowledges the camera user's live stream (the camera vibrates)"),
@@ -291,10 +296,8 @@ class Step:
     """
 
     action: Literal["dock", "undock", "press", "travel", "expect", "gps", "fault", "clear", "move",
-                    "remote_start", "acknowledge", "watch", "manager"]
+                    "remote_start", "acknowledge", "watch", "manager", "bookmark", "category"]
     at: float | None = field(default=None, metadata={"min": 0})
-    action: Literal["dock", "undock", "press", "travel", "expect", "gps", "fault", "clear", "move",
-                    "remote_start", "acknowledge", "watch", "manager"]
     camera: str | None = None
     button: Literal["record", "function", "top"] | None = None
     gesture: Literal["press", "double", "long"] | None = None
@@ -313,6 +316,10 @@ class Step:
     change: Literal["profile", "wifi_network", "camera", "settings"] | None = None
     target: str | None = field(default=None, metadata={"max_len": 80})
     set: dict[str, Any] | None = None
+    text: str | None = field(default=None, metadata={"max_len": 1024})  # bookmark: its description
+    tags: str | None = field(default=None, metadata={"max_len": 256})  # bookmark: key:value;… tags
+    category_id: str | None = field(default=None, metadata={"max_len": 64})  # category
+    category_name: str | None = field(default=None, metadata={"max_len": 64})
 
 
 @dataclass(frozen=True)
@@ -454,6 +461,10 @@ def _check_network(s: Scenario) -> None:
         if step.action == "move" and (step.camera is None or step.position is None or len(step.position) != 2):
             raise SchemaError(f"{p}.{'camera' if step.camera is None else 'position'}",
                               "a camera and a position [x, y] in metres for a move step")
+        if step.action in ("bookmark", "category") and step.camera is None:
+            raise SchemaError(f"{p}.camera", f"the camera whose user adds the {step.action} (issue 13)")
+        if step.action == "category" and (not step.category_id or not step.category_name):
+            raise SchemaError(f"{p}.category_id", "category_id and category_name for a category")
         if step.action in ("dock", "undock", "press") and step.camera is None:
             raise SchemaError(f"{p}.camera", f"the serial of the camera to {step.action}")
         if step.action == "travel" and (step.seconds is None or step.seconds <= 0):
@@ -593,4 +604,10 @@ def load_scenario(path: str | Path | None) -> tuple[Scenario, str]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
-    return parse_scenario(data, source), source
+    scenario = parse_scenario(data, source)
+    if path is not None:  # connection files are relative to the scenario file
+        base = Path(path).resolve().parent
+        scenario = replace(scenario, systems=[
+            replace(s, content_destination=str(base / s.content_destination)) if s.content_destination else s
+            for s in scenario.systems])
+    return scenario, source

@@ -159,7 +159,7 @@ class Timeline:
     async def do(self, index: int, step: Step) -> Any:
         serial = step.camera.upper() if step.camera else None
         action = step.action
-        if action in ("dock", "undock", "press", "gps", "move"):
+        if action in ("dock", "undock", "press", "gps", "move", "bookmark", "category"):
             body: dict[str, Any] = {"action": action}
             if action == "dock":
                 body.update(dock=step.dock, bay=step.bay)
@@ -169,6 +169,10 @@ class Timeline:
                 body.update(fix=step.fix)
             elif action == "move":
                 body.update(position=step.position, seconds=step.seconds)
+            elif action == "bookmark":  # issue 13: as the camera user would in the Assistant app
+                body.update(text=step.text or "", tags=step.tags or "")
+            elif action == "category":
+                body.update(category_id=step.category_id, category_name=step.category_name)
             return await self.lab.post(f"/api/lab/cameras/{serial}/actions", body)
         if action == "travel":
             return await self.lab.post("/api/lab/time/travel", {"seconds": step.seconds})

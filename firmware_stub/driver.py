@@ -31,6 +31,7 @@ import ssl
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
@@ -52,6 +53,8 @@ from .network import LINK_IDEAL, CameraNetwork
 from .uplink import ShapedSocket, ShapedUplink
 from .positions import PositionUplink
 from .services import STORAGE_EVERY, Reachability, ServiceRoute, check_storage, failure, lan_facts, storage_session
+from .recorder import DEFAULT_CAPACITY
+from .recording_driver import RecordingUnit
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +113,8 @@ class CameraDriver:
                  system_id: str, media: str = "live", fragment_frames: int = DEFAULT_FRAGMENT_FRAMES,
                  on_state: Callable[[dict], Awaitable[None]] | None = None,
                  net: CameraNetwork | None = None, lab_clock: Clock | None = None, seed: int | None = None,
-                 route: ServiceRoute | None = None):
+                 route: ServiceRoute | None = None, storage_dir: Path | None = None,
+                 storage_bytes: int = DEFAULT_CAPACITY):
         self.serial = serial.upper()
         self.model = model
         self.url = url.rstrip("/")
@@ -165,6 +169,7 @@ class CameraDriver:
         self.reach = Reachability()
         self.lan: dict | None = None  # its address, MAC and namespace on the real lab network
         self._storage_http: aiohttp.ClientSession | None = None
+        self.recordings = RecordingUnit(self, storage_dir, storage_bytes)  # local recordings, dock offload (issue 13)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -173,6 +178,7 @@ class CameraDriver:
         if self.route is not None:
             self._storage_http = storage_session()
             self.lan = lan_facts(urlsplit(self.url).hostname or "127.0.0.1")  # shown in the Lab panel
+        await self.recordings.power_on()
         self._spawn(self._timer_loop(), "timers")
         self._spawn(self._ntp_loop(), "ntp")
         self._spawn(self._renewal_loop(), "dock renewal")
@@ -180,9 +186,23 @@ class CameraDriver:
             self.network = self.net.network(self.lab_clock.now())
             self._spawn(self._radio_loop(), "radio")
 
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        assert self._http is not None
+        return self._http
+
+    @property
+    def ssl(self) -> ssl.SSLContext:
+        return self._ssl
+
+    @property
+    def lab_token(self) -> str:
+        return self._lab_token
+
     async def close(self) -> None:
         self._closed = True
         await self.positions.close()
+        await self.recordings.close()
         for task in (self._media_task, self._hub_task):
             if task is not None:
                 task.cancel()
@@ -212,6 +232,7 @@ class CameraDriver:
                 self.net.dock(self.lab_clock.now())
             data = await self._provision(dock, bay, camera_user)
             self.in_bay = (dock, bay)
+        self.recordings.docked(dock, bay, data)  # the dock moves the recordings to the controller (issue 13)
         if self.net is not None:
             await self._follow_radio()
         self._ntp_wake.set()  # docked: the camera sets its clock
@@ -297,6 +318,7 @@ class CameraDriver:
                 if r.status >= 400:
                     raise RuntimeError(f"undock refused: {(await r.json()).get('error')}")
             self.in_bay = None
+        self.recordings.undocked()
         await self.feed(ev.Undocked(self.clock.now()))
         if self.net is not None:
             self.net.undock(self.lab_clock.now())
@@ -399,10 +421,12 @@ class CameraDriver:
         """Send the camera's state (firmware + radio) to the hub and the lab."""
         radio = self._radio_summary(self.lab_clock.now())
         self._radio_key, self._radio_last, self._radio_sent_at = _radio_key(radio), radio, monotonic()
-        self.state = {**self._firmware_state, "radio": radio}
+        self.state = {**self._firmware_state, "radio": radio, "storage": self.recordings.state()}
         await self._send(m.State(state=self.state))
         if self._on_state is not None:
             await self._on_state(self.state)
+
+    publish = _publish
 
     def _sent(self, nbytes: int) -> None:
         if self.net is not None:
@@ -506,7 +530,10 @@ class CameraDriver:
                                    at=self.clock.now()))
         elif isinstance(command, ev.SetLocationReporting):
             await self.positions.set_reporting(command.active)
-        # StartRecording / StopRecording: local state, shown in ReportState.
+        elif isinstance(command, ev.StartRecording):
+            await self.recordings.start(command.trigger)
+        elif isinstance(command, ev.StopRecording):
+            await self.recordings.stop(command.reason)
 
     async def _send(self, message: Any) -> bool:
         ws = self._ws

@@ -229,6 +229,14 @@ class NetworkChanged(Event):
 
 
 @dataclass(frozen=True)
+class StorageChanged(Event):
+    """The camera's storage became full (or has room again, e.g. after an offload in the dock):
+    a full camera stops recording and starts none (issue 13)."""
+
+    full: bool
+
+
+@dataclass(frozen=True)
 class TimerFired(Event):
     """The time asked for by ``Firmware.get_timer()`` has come (same as ``handle_timer(now)``)."""
 
@@ -290,12 +298,19 @@ class StopStream(Command):
 
 @dataclass(frozen=True)
 class StartRecording(Command):
-    """Start the local recording (recording LED red)."""
+    """Start the local recording (recording LED red).
+
+    ``trigger`` says why (``"record"``: the record button, ``"function"``: the stream button,
+    ``"remote"``: an operator's remote start); it goes into the recording's metadata (issue 13)
+    and is left out of comparisons, so that scenes state only that a recording starts."""
+
+    trigger: str = field(default="record", compare=False)
 
 
 @dataclass(frozen=True)
 class StopRecording(Command):
-    """Stop the local recording; ``reason`` is ``"user"`` (long press, D5) or ``"docked"``."""
+    """Stop the local recording; ``reason`` is ``"user"`` (long press, D5), ``"docked"`` or
+    ``"storage_full"``."""
 
     reason: str
 
@@ -380,6 +395,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     RemoteStartRequested,
     Acknowledged,
     NetworkChanged,
+    StorageChanged,
     TimerFired,
 )
 

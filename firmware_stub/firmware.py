@@ -47,6 +47,9 @@ Behaviour, by SPEC id (the manual wins over SPEC, see docs/manual-vs-spec.md):
 - **T1** On W102 and W120, when the Manager allows it, a double press of the top button enters
   troubleshooting mode on page 1, a press shows the next page (1→2→3→4→1), a 5 s hold leaves.
   A double press while already in the mode is ignored. The pages' contents are the lab's.
+- **Issue 13** Every start records locally (``StartRecording`` names its trigger: ``record``,
+  ``function`` or ``remote``), whether or not a stream runs; ``StorageChanged(full=True)`` ends
+  the recording (and, D5, the stream) and no recording starts until there is room again.
 - **S11** Positions are reported (``SetLocationReporting``) on models with GPS when the profile's
   Location is on: *Always* out of the dock, or *While recording or streaming*.
 
@@ -89,6 +92,7 @@ from firmware_stub.events import (
     StopMedia,
     StopRecording,
     StopStream,
+    StorageChanged,
     StreamAccepted,
     StreamRefused,
     TimerFired,
@@ -129,6 +133,7 @@ ERROR_MESSAGES: dict[str, str] = {
     "not_recording": "Remote stream activation is 'While recording' and the camera is not recording (S7, D4).",
     "docked": "The camera is in its dock.",
     "not_provisioned": "The camera has not been provisioned in a dock yet.",
+    "storage_full": "The camera's storage is full: dock it so that its recordings are offloaded.",
 }
 
 
@@ -180,6 +185,7 @@ class Firmware:
         self._docked = False
         self._bay: str | None = None
         self._recording = False
+        self._storage_full = False
         self._stream: _Stream | None = None
         self._hub = "down"  # down | connecting | up | backoff
         self._hub_deadline: float | None = None
@@ -211,6 +217,7 @@ class Firmware:
             RemoteStartRequested: self._on_remote_start,
             Acknowledged: self._on_acknowledged,
             NetworkChanged: self._on_network_changed,
+            StorageChanged: self._on_storage_changed,
             TimerFired: lambda event: None,
         }
 
@@ -274,6 +281,7 @@ class Firmware:
             "bay": self._bay,
             "charging": self._docked,
             "recording": self._recording,
+            "storage_full": self._storage_full,
             "streaming": streaming,
             "stream_id": None if s is None else s.stream_id,
             "stream_reason": None if s is None else s.reason,
@@ -372,7 +380,10 @@ class Firmware:
             if self._recording:
                 self._ignored_gesture(event, "already_recording")
                 return
-            self._start_recording()
+            if self._storage_full:
+                self._start_ignored(event.now, "record", "storage_full")
+                return
+            self._start_recording("record")
             if prov.profile.live_stream_on_record and prov.profile.streaming:
                 if self._licence_lapsed(event.now):
                     self._start_ignored(event.now, "record", "licence_expired")  # it records; no stream (T2 row 2b)
@@ -511,6 +522,14 @@ class Firmware:
         self._emit(Vibrate("acknowledged", until))
         self._log("info", "acknowledged", "An operator acknowledged the stream.", operator=event.operator)
 
+    def _on_storage_changed(self, event: StorageChanged) -> None:
+        """Issue 13: a full storage ends the recording (and, D5, the stream with it)."""
+        self._storage_full = event.full
+        if event.full and self._recording:
+            self._set_error(event.now, "storage_full")
+            self._log("warning", "storage_full", _message("storage_full"))
+            self._stop_all("storage_full")
+
     def _on_network_changed(self, event: NetworkChanged) -> None:
         was_up = self._network_up
         self._network_up = event.up
@@ -527,18 +546,19 @@ class Firmware:
 
     # ---------------------------------------------------------------- actions
 
-    def _start_recording(self) -> None:
-        if not self._recording:
+    def _start_recording(self, trigger: str) -> None:
+        if not self._recording and not self._storage_full:
             self._recording = True
-            self._emit(StartRecording())
+            self._emit(StartRecording(trigger))
 
     def _start_stream(self, now: float, reason: str, request_id: str | None = None) -> None:
-        """D3/D4: start a stream (and a recording if none runs); the hub part runs in ``_sync``."""
+        """D3/D4: start a stream (and a recording if none runs and the storage has room); the
+        hub part runs in ``_sync``."""
         if self._stream is not None:
             self._rearm_stream()
             return
         began = not self._recording
-        self._start_recording()
+        self._start_recording(reason)
         self._stream = _Stream(reason=reason, request_id=request_id, started_recording=began and reason != "record")
         if self._hub == "backoff":
             self._hub = "down"  # the user is waiting: reconnect now

@@ -18,6 +18,7 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -36,6 +37,8 @@ from .gps import SiteFrame
 from .network import CameraNetwork, PositionSource
 from .positions import route_from_spec
 from .services import ServiceRoute
+from .recorder import DEFAULT_CAPACITY
+from bwlab.wire.recordings import Category
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,8 @@ class Fleet:
     _clock_skews: dict[str, float] = field(default_factory=dict)  # the scenario's clock_skew_s per camera
     _fault_skews: dict[str, float | None] = field(default_factory=dict)  # the clock_skew fault applied
     route: ServiceRoute | None = None  # the real lab network: cameras reach the T5 names (issue 15)
+    data_dir: Path | None = None  # the cameras' storage lives under <data_dir>/cameras/<serial> (issue 13)
+    storage_bytes: int = DEFAULT_CAPACITY  # each camera's storage
 
     async def start(self, scenario: Scenario, only: set[str] | None = None) -> None:
         self._session = Session(self.url, self.ca_pem, token=self.lab_token)
@@ -89,7 +94,8 @@ class Fleet:
                                       clock=SkewedClock(self.clock), system_id=systems[system.name], media=self.media,
                                       fragment_frames=self.fragment_frames,
                                       on_state=lambda state, serial=serial: self._report(serial, state),
-                                      net=net, lab_clock=self.clock, seed=self.seed, route=self.route)
+                                      net=net, lab_clock=self.clock, seed=self.seed, route=self.route,
+                                      storage_dir=self._storage_dir(serial), storage_bytes=self.storage_bytes)
                 driver.ntp_server = ntp_server
                 if cam.clock_skew_s:
                     self._clock_skews[serial] = cam.clock_skew_s
@@ -187,6 +193,11 @@ class Fleet:
                 if len(position) != 2:
                     raise ValueError("position: expected [x, y] in metres")
                 await driver.move((float(position[0]), float(position[1])), float(data.get("seconds") or 0.0))
+            elif action == "bookmark":  # issue 13: what a camera user adds in the Assistant app
+                await driver.recordings.annotate(text=str(data.get("text") or ""), tags=str(data.get("tags") or ""))
+            elif action == "category":
+                await driver.recordings.annotate(category=Category(str(data.get("category_id") or ""),
+                                                                   str(data.get("category_name") or "")))
             elif action == "frames":
                 reply["frames"] = [frame_to_dict(f) for f in driver.frames()]  # L4: for the pcap
             reply["state"] = driver.state
@@ -222,6 +233,15 @@ class Fleet:
                 driver.set_clock_skew(skew if skew is not None else self._clock_skews.get(serial))
             if ntp_changed:
                 driver.request_clock_sync()
+
+    def _storage_dir(self, serial: str) -> Path | None:
+        if self.data_dir is None:
+            return None
+        root = (self.data_dir / "cameras").resolve()
+        path = (root / serial).resolve()
+        if path.parent != root:
+            raise ValueError(f"camera serial {serial!r}: not a name for a directory under {root}")
+        return path
 
     def _walk(self, scenario: Scenario, cam: Camera) -> PositionSource | None:
         """Where the camera user's GPS route puts them, on the site's metre grid (L1, L4)."""

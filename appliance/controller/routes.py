@@ -35,6 +35,7 @@ from ..throttle import throttled
 from .cloud_client import CloudClient, system_client
 from .cloud_sync import CAMERA_USER_SYNC
 from .settings import DateTime, MobileNetworks, NetworkSettings, SystemSettings, local_time, settings_from_json
+from .offload.settings import recording_settings
 from .timesync import CONTROLLER_CLOCKS, server_of
 from .provisioning import ProfileSettings, WifiCredential, effective_networks
 
@@ -134,6 +135,7 @@ class NewCameraUser:
 
 @dataclass(frozen=True)
 class CameraUserUpdate:
+    name: str | None = field(default=None, metadata={"max_len": 80, "nonempty": True})  # a rename (issue 13: Users/)
     profile: str | None = None
     network: WifiCredential | None = None
     clear_network: bool = False
@@ -863,8 +865,12 @@ async def update_camera_user(request: web.Request) -> web.Response:
     if network is not None and not await _profile_streaming(request, profile_id):
         raise Conflict("a Wi-Fi network can be assigned to a camera user only when streaming is on in the "
                        "camera user's profile (S8 option 2a)", code="streaming_required")
-    await ctx.controller_db.execute("UPDATE ctl_camera_users SET profile_id = ?, manager_network = ? WHERE id = ?",
-                         (profile_id, network, row["id"]))
+    if body.name is not None and body.name != row["name"] and await ctx.controller_db.fetchone(
+            "SELECT 1 FROM ctl_camera_users WHERE system_id = ? AND name = ?", (row["system_id"], body.name)):
+        raise Conflict(f"a camera user named {body.name!r} exists already", code="exists")
+    await ctx.controller_db.execute(
+        "UPDATE ctl_camera_users SET name = COALESCE(?, name), profile_id = ?, manager_network = ? WHERE id = ?",
+        (body.name, profile_id, network, row["id"]))
     row = await _user_row(request, row["id"])
     profile = await ctx.controller_db.fetchone("SELECT name FROM ctl_profiles WHERE id = ?", (profile_id,)) if profile_id else None
     return json_response(_user_json(row, profile["name"] if profile else None))
@@ -1140,6 +1146,7 @@ async def _provisioning(request: web.Request, system, serial: str, cert: str, no
         "time_zone": settings.time_zone,
         "ntp_server": settings.ntp_server,
         "lab_ca": ctx.tls.ca_pem,
+        "recording": await recording_settings(ctx.controller_db, system["id"], settings.time_zone),  # issue 13
     }
 
 

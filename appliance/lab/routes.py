@@ -245,7 +245,8 @@ ACTION_TIMEOUT = 20.0
 class CameraAction:
     """A physical action on a camera: its buttons, its dock."""
 
-    action: str = field(metadata={"choices": ("press", "dock", "undock", "network", "skew", "stats", "gps", "move")})
+    action: str = field(metadata={"choices": ("press", "dock", "undock", "network", "skew", "stats", "gps", "move",
+                                              "bookmark", "category")})
     button: str | None = field(default=None, metadata={"choices": ("record", "function", "top")})
     gesture: str = field(default="press", metadata={"choices": ("press", "double", "long")})
     dock: str | None = field(default=None, metadata={"max_len": 80})
@@ -256,6 +257,10 @@ class CameraAction:
     seconds: float | None = field(default=None, metadata={"min": -10 * 86400, "max": 10 * 86400})
     fix: bool | None = None  # action "gps": the GPS gets (true) or loses (false) its fix (D9)
     position: list[float] | None = field(default=None, metadata={"max_items": 2})  # action "move": [x, y] m
+    text: str | None = field(default=None, metadata={"max_len": 1024})  # action "bookmark" (issue 13)
+    tags: str | None = field(default=None, metadata={"max_len": 256})
+    category_id: str | None = field(default=None, metadata={"max_len": 64})  # action "category"
+    category_name: str | None = field(default=None, metadata={"max_len": 64})
 
     def __post_init__(self):
         if self.action == "move" and (self.position is None or len(self.position) != 2):
@@ -264,6 +269,8 @@ class CameraAction:
             raise ValueError("seconds: required for a clock skew (the camera clock's offset from lab time)")
         if self.action == "gps" and self.fix is None:
             raise ValueError("fix: required for gps (true: the GPS has a fix, false: it lost it)")
+        if self.action == "category" and (not self.category_id or not self.category_name):
+            raise ValueError("category_id and category_name: required for a category (issue 13)")
         if self.action == "press" and self.button is None:
             raise ValueError("button: required for a press (record, function or top)")
 

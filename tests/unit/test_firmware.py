@@ -1028,3 +1028,33 @@ def test_random_walks_keep_the_camera_consistent(seed):
             assert (state["leds"]["wifi"] == "green") == (state["streaming"] == "live")
         timer = fw.get_timer()
         assert timer is None or timer > clock.now()
+
+
+# ------------------------------------------------------------------------------------ issue 13
+
+
+def test_each_start_names_its_trigger_for_the_recording(clock):
+    # covers: D3, D4 (issue 13: TriggerOn)
+    fw, pb = out_of_dock(clock, profile=ProfileSettings(streaming=True, remote_activation="always"))
+
+    def triggers(event: Event) -> list[str]:
+        return [c.trigger for c in fw.handle_event(event) if isinstance(c, StartRecording)]
+
+    assert triggers(ButtonGesture(now(clock), "record", "press")) == ["record"]
+    assert triggers(ButtonGesture(now(clock), "record", "long")) == []
+    assert triggers(RemoteStartRequested(now(clock), "rq-1", "op")) == ["remote"]
+    assert triggers(ButtonGesture(now(clock), "record", "long")) == []
+    assert triggers(ButtonGesture(now(clock), "function", "double")) == ["function"]
+
+
+def test_a_full_storage_stops_the_recording_and_starts_none(clock):
+    # covers: D5 (issue 13: camera storage is finite)
+    from firmware_stub.events import StorageChanged
+
+    fw, pb = out_of_dock(clock, profile=STREAMING)
+    assert pb >> ButtonGesture(now(clock), "record", "press") << StartRecording()
+    assert pb >> StorageChanged(now(clock), True) << StopRecording("storage_full")
+    assert fw.state()["storage_full"] is True and fw.state()["leds"]["record"] == "off"
+    assert pb >> ButtonGesture(now(clock), "record", "press")  # nothing: no room
+    assert fw.state()["last_error"]["code"] == "storage_full"
+    assert pb >> StorageChanged(now(clock), False) >> ButtonGesture(now(clock), "record", "press") << StartRecording()

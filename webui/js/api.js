@@ -14,10 +14,14 @@ export class ApiError extends Error {
   }
 }
 
-/** Call a JSON API: `api('/api/cloud/me')`, `api(path, {method: 'POST', body})`. */
-export async function api(path, { method = 'GET', body } = {}) {
+/** Call a JSON API: `api('/api/cloud/me')`, `api(path, {method: 'POST', body})`; `raw` sends a
+ * file's text as it is (the server, not the browser, judges it). */
+export async function api(path, { method = 'GET', body, raw } = {}) {
   const init = { method, credentials: 'same-origin', headers: {} };
-  if (body !== undefined) {
+  if (raw !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = raw;
+  } else if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }

@@ -142,6 +142,7 @@ function card(info) {
     pcap: pcapLink(info.serial),
     diagnosis: h('div', { class: 'diagnosis', 'aria-live': 'polite' }),
     troubleshooting: new TroubleshootingView(info.serial),
+    assistant: assistantForm(info.serial, (body) => act(c, body)),
     out,
   };
   const buttons = h('div', { class: 'buttons', role: 'group', 'aria-label': 'Buttons' }, BUTTONS.map(([button, label]) =>
@@ -156,12 +157,30 @@ function card(info) {
       h('label', { class: 'row' }, 'Skew (s)', parts.skew),
       h('button', { type: 'button', class: 'small', onclick: () => act(c, { action: 'skew', seconds: Number(parts.skew.value) || 0 }) }, 'Set clock'),
       parts.pcap),
-    out, parts.troubleshooting.el, parts.diagnosis);
+    parts.assistant, out, parts.troubleshooting.el, parts.diagnosis);
   const c = { el, info, state: null, parts };
   parts.troubleshooting.onDraw = () => drawFace(c);
   cards.set(info.serial, c);
   update(c, null);
   return c;
+}
+
+/** What the camera user does in the Assistant app (issue 13): a bookmark, the recording's category. */
+function assistantForm(serial, send) {
+  const text = h('input', { name: 'text', maxlength: 1024, 'aria-label': `Bookmark text for ${serial}` });
+  const catId = h('input', { name: 'category_id', maxlength: 64, size: 4, 'aria-label': `Category ID for ${serial}` });
+  const catName = h('input', { name: 'category_name', maxlength: 64, 'aria-label': `Category name for ${serial}` });
+  return h('details', { class: 'assistant' }, h('summary', {}, 'Assistant app: bookmark and category'),
+    h('div', { class: 'row' }, text, h('button', { type: 'button', class: 'small', onclick: () => send({ action: 'bookmark', text: text.value }) }, 'Add bookmark')),
+    h('div', { class: 'row' }, catId, catName, h('button', { type: 'button', class: 'small',
+      onclick: () => send({ action: 'category', category_id: catId.value, category_name: catName.value }) }, 'Set category')));
+}
+
+function storageText(st) {
+  if (!st) return '';
+  const mb = (n) => `${(n / 1e6).toFixed(1)} MB`;
+  const moving = st.offload && st.offload.active ? `, moving ${mb(st.offload.sent_bytes)} of ${mb(st.offload.total_bytes)} to the controller` : '';
+  return ` · storage ${mb(st.used)} of ${(st.capacity / 1e9).toFixed(0)} GB${st.full ? ' FULL' : ''}, ${st.recordings} recording${st.recordings === 1 ? '' : 's'}${moving}`;
 }
 
 async function act(c, body) {
@@ -194,7 +213,7 @@ function update(c, state) {
   drawFace(c);
   put(c.parts.radio, radioView(s));
   put(stateLine,
-    `${s.recording ? 'Recording' : 'Not recording'} · stream ${s.streaming || 'off'}`,
+    `${s.recording ? 'Recording' : 'Not recording'} · stream ${s.streaming || 'off'}`, storageText(s.storage),
     s.acknowledged_by ? ` · acknowledged by ${s.acknowledged_by}` : '',
     s.last_error ? h('span', { class: 'reason' }, ` · ${s.last_error.message}`) : '',
     ignoredPress(s.last_press));

@@ -6,13 +6,15 @@
  * plain or password-protected, import, fingerprints; Allow troubleshooting mode), Camera
  * profiles made and edited (S7 streaming, S8 networks, S11 Location per model with GPS),
  * Users (camera users), Cameras (click a camera: its IMEI and SIM PIN; an LTE camera's SIM status
- * and the alert its last docking raised, T4), Docks, and Settings (settings.js: System > Date and
- * time, Network, Camera > Wi-Fi networks and Mobile networks). UI labels follow the manual's English labels (docs/manual-vs-spec.md §2).
+ * and the alert its last docking raised, T4; its storage), Docks, Settings (settings.js: System > Date and
+ * time, Network, Camera > Wi-Fi networks and Mobile networks), Content destination and Recordings
+ * (issue 13, recordings.js). UI labels follow the manual's English labels (docs/manual-vs-spec.md §2).
  */
 
 import { api } from '../api.js';
 import { copyText, dateTime, field, h, message, onSubmit, put, showError } from '../dom.js';
 import { settingsView } from './settings.js';
+import { cameraStorage, contentDestinationView, recordingsView } from './recordings.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -47,6 +49,9 @@ function checkbox(name, label, checked = false) {
 function table(headers, rows) {
   return h('table', {}, h('thead', {}, h('tr', {}, headers.map((t) => h('th', {}, t)))), h('tbody', {}, rows));
 }
+
+/** What the content destination and recordings views (recordings.js) use of this page. */
+const ui = { call, show, card, table, base: () => sys.base };
 
 // ---- system picker and sign-in ----------------------------------------------------------------
 
@@ -370,7 +375,7 @@ function userNetwork(user, out) {
 // ---- Cameras and docks --------------------------------------------------------------------------------
 
 async function camerasView(note = null) {
-  const [{ cameras }, { camera_users: users }, { models }] = await Promise.all([call('/cameras'), call('/camera-users'), call('/models')]);
+  const [{ cameras }, { camera_users: users }, { models }, storage] = await Promise.all([call('/cameras'), call('/camera-users'), call('/models'), cameraStorage(ui)]);
   const out = h('div', { class: 'out', 'aria-live': 'polite' });
   if (note) put(out, note);
   const nameOf = (id) => (users.find((u) => u.id === id) || {}).name || '—';
@@ -385,10 +390,11 @@ async function camerasView(note = null) {
     alerts.length ? h('div', { class: 'alerts', 'aria-label': 'Alerts' }, alerts.map((c) => message('error',
       `Camera ${c.serial} (${c.model}): ${c.sim_alert.message}. Docked ${when(c.sim_alert.at)}; SIM status ${c.sim_status || 'unknown'}. `
       + 'Click the camera below and enter its SIM PIN, or replace the SIM card (T4).', 'sim_alert'))) : null,
-    table(['Serial', 'Model', 'Camera user', 'Dock', 'Certificate valid until', 'SIM'], cameras.map((c) => h('tr', { dataset: { serial: c.serial } },
+    table(['Serial', 'Model', 'Camera user', 'Dock', 'Certificate valid until', 'Storage and recordings', 'SIM'], cameras.map((c) => h('tr', { dataset: { serial: c.serial } },
       h('td', { class: 'mono' }, cameraPage(c, out)), h('td', {}, c.model), h('td', {}, c.self_assign ? `self-assigned${c.docked_user_id ? ` (${nameOf(c.docked_user_id)})` : ''}` : nameOf(c.camera_user_id)),
       h('td', {}, c.docked ? `docked, bay ${c.bay}` : 'out of dock'),
       h('td', { class: c.cert_valid ? '' : 'reason' }, c.cert_not_after ? `${when(c.cert_not_after)}${c.cert_valid ? '' : ' (expired: dock the camera)'}` : '—'),
+      h('td', { class: 'storage' }, storage[c.serial] || '—'),
       h('td', { class: 'sim' }, c.capabilities.lte ? [
         h('div', { class: 'sim-status', dataset: { status: c.sim_status || '' } }, `SIM status: ${c.sim_status || 'not read yet (dock the camera)'}`),
         c.sim_alert ? h('div', { class: 'reason sim-alert' }, `⚠ ${c.sim_alert.message}`) : null,
@@ -410,7 +416,7 @@ function cameraPage(camera, out) {
 }
 
 async function docksView() {
-  const { docks } = await call('/docks');
+  const [{ docks }, storage] = await Promise.all([call('/docks'), cameraStorage(ui)]);
   const out = h('div', { class: 'out', 'aria-live': 'polite' });
   const form = onSubmit(h('form', { class: 'row', 'aria-label': 'Add dock' },
     field('Dock name', h('input', { name: 'name', required: true })),
@@ -419,12 +425,14 @@ async function docksView() {
   async (v) => { await call('/docks', { method: 'POST', body: { name: v.name, bays: Number(v.bays) } }); await docksView(); });
   show('docks', card('h-docks', 'Docks',
     table(['Dock', 'Bays'], docks.map((d) => h('tr', {}, h('td', {}, d.name),
-      h('td', {}, h('div', { class: 'row' }, d.bays.map((b) => h('span', { class: 'count' }, `${b.bay}: ${b.serial || 'empty'}`))))))),
+      h('td', {}, h('div', { class: 'row' }, d.bays.map((b) => h('span', { class: 'count', title: b.serial ? storage[b.serial] || '' : '' },
+        `${b.bay}: ${b.serial || 'empty'}`, b.serial && storage[b.serial] ? h('small', { class: 'bay-storage' }, ` ${storage[b.serial]}`) : null))))))),
     h('p', { class: 'hint' }, 'Cameras are put in and taken out of the bays in the Lab panel (the physical world).'), form, out));
 }
 
 const VIEWS = { addon: addonView, profiles: () => profilesView(), users: usersView, cameras: () => camerasView(), docks: docksView,
-  settings: () => settingsView({ call, show, card, when, setZone: (zone) => { sys.zone = zone; } }) };
+  settings: () => settingsView({ call, show, card, when, setZone: (zone) => { sys.zone = zone; } }),
+  'content-destination': () => contentDestinationView(ui), recordings: () => recordingsView(ui) };
 
 nav.addEventListener('click', (event) => {
   const view = VIEWS[event.target.dataset && event.target.dataset.view];
