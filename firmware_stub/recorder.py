@@ -30,6 +30,7 @@ import json
 import os
 import secrets
 import shutil
+import threading
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -77,10 +78,16 @@ class StorageError(RuntimeError):
     """A recording id or file the storage does not hold (or a path that would leave it)."""
 
 
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, separators=(",", ":")))
-    os.replace(tmp, path)
+_SAVING = threading.Lock()  # manifests are saved from worker threads (the media loop, a bookmark, a stop)
+
+
+def _write_json(path: Path, data: Callable[[], dict]) -> None:
+    """Replace ``path`` atomically with ``data()``, read under the lock: two threads saving one
+    manifest neither share a temporary file nor put an older snapshot over a newer one."""
+    with _SAVING:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(data(), separators=(",", ":")))
+        os.replace(tmp, path)
 
 
 class CameraStorage:
@@ -154,7 +161,7 @@ class CameraStorage:
     # ------------------------------------------------------------------ changes
 
     def save(self, manifest: Manifest) -> None:
-        _write_json(self.directory(manifest.id) / MANIFEST_FILE, manifest.as_dict())
+        _write_json(self.directory(manifest.id) / MANIFEST_FILE, manifest.as_dict)
 
     def delete(self, recording: str) -> None:
         """Remove a recording (the controller holds it now)."""

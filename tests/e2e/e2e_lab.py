@@ -136,6 +136,13 @@ async def wait_for(predicate, what: str, timeout: float = 10.0, step: float = 0.
     return await poll_until(predicate, what, timeout, step)
 
 
+async def wait_in_page(page, expression: str, what: str, timeout: float = 10.0):
+    """Poll a JavaScript expression in the page until it is truthy. Not ``page.wait_for_function``:
+    its polling evaluates a string inside the page, which the pages' Content-Security-Policy
+    (no 'unsafe-eval', docs/security.md item 11) refuses; ``evaluate`` runs from outside."""
+    return await poll_until(lambda: page.evaluate(expression), what, timeout)
+
+
 async def serve_on_loopback(app: web.Application) -> tuple[web.AppRunner, str]:
     """Serve an aiohttp application on 127.0.0.1 (a free port): (its runner, ``http://127.0.0.1:P``)."""
     runner = web.AppRunner(app, access_log=None)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
-from e2e_lab import screenshot, start_lab
+from e2e_lab import screenshot, start_lab, wait_in_page
 from playwright.async_api import expect
 
 from appliance.lab.diagnosis import TABLE
@@ -58,8 +58,8 @@ async def _click_and_render(page, control) -> None:
     """Click a menu entry or tab and wait until the screen is drawn anew."""
     await page.evaluate("for (const el of document.getElementById('main').children) el.dataset.old = '1'")
     await control.click()
-    await page.wait_for_function("document.getElementById('main').children.length"
-                                 " && !document.querySelector('#main > [data-old]')")
+    await wait_in_page(page, "document.getElementById('main').children.length"
+                             " && !document.querySelector('#main > [data-old]')", "the screen drawn anew")
 
 
 async def test_every_manager_fix_path_leads_to_its_fields(env, context):

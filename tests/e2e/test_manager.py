@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 import pytest_asyncio
-from e2e_lab import ADMIN, screenshot, start_lab, wait_for
+from e2e_lab import ADMIN, screenshot, start_lab, wait_for, wait_in_page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
 
@@ -71,7 +71,8 @@ async def test_an_admin_connects_a_system_and_sets_it_up_in_the_manager(env, con
     assert link.startswith(env.url + "/live/#k1=")
     await page.get_by_label("Passphrase", exact=True).fill("north passphrase")
     await page.get_by_role("button", name="Copy password-protected link with key").click()
-    await page.wait_for_function("document.querySelector('textarea.linkbox').value.includes('#p1=')")
+    await wait_in_page(page, "document.querySelector('textarea.linkbox').value.includes('#p1=')",
+                       "the password-protected link with key in the box")
     await page.get_by_text("Import link with key").click()
     await page.get_by_label("Name of the link with key", exact=True).fill("Main station key")
     await page.get_by_label("Link with key", exact=True).fill(env.system.link)
@@ -222,7 +223,8 @@ async def test_the_overview_follows_the_licence_and_open_opens_the_client(env, c
     async with env.session() as manager:
         await manager.sign_in_manager(system.id, system.admin_password)
         assert (await manager.get(f"/controller/{system.id}/api"))["settings"]["country"] == "SE"
-    await page.wait_for_function("document.querySelector('a.open-live').href.includes('#k1=')")
+    await wait_in_page(page, "document.querySelector('a.open-live').href.includes('#k1=')",
+                       "Open AXIS Body Worn Live carries the key")
     async with context.expect_page() as opened:
         await page.get_by_role("link", name="Open AXIS Body Worn Live").click()
     live = await opened.value
