@@ -29,12 +29,11 @@ import json
 import logging
 import os
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from bwlab import regression
+from bwlab import lifecycle, regression
 from bwlab.clock import isoformat
 from bwlab import recordings_commands
 from bwlab.content_destination import commands as content_destination
@@ -257,7 +256,6 @@ def _discover() -> str | None:
 async def cmd_up(args: argparse.Namespace) -> int:
     from appliance.app import serve
     from appliance.context import ApplianceConfig
-    from bwlab import lifecycle
     from bwlab.clock import LabClock
     from bwlab.scenario import load_scenario
 
@@ -281,10 +279,7 @@ async def cmd_up(args: argparse.Namespace) -> int:
                                  zeroconf=not args.no_zeroconf, ntp_port=args.ntp_port,
                                  soc_private_targets=args.soc_private_targets, **net_options)
         clock = LabClock()
-        ready, stop = asyncio.Event(), asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        ready, stop = asyncio.Event(), lifecycle.stop_on_signals()
         server = asyncio.create_task(serve(config, clock, ready=ready, stop=stop), name="appliance")
         waiter = asyncio.create_task(ready.wait(), name="appliance ready")
         await asyncio.wait({server, waiter}, return_when=asyncio.FIRST_COMPLETED)
@@ -304,7 +299,6 @@ async def cmd_up(args: argparse.Namespace) -> int:
 
 
 async def _up_running(args, scenario, source, data_dir, public_url, clock, stop, server, net_plan) -> int:
-    from bwlab import lifecycle
     from bwlab.apply import apply_scenario
     from bwlab.private_files import write_private
 
@@ -422,7 +416,6 @@ def _print_lab(info, public_url: str, token: str, ca_path: Path, as_json: bool) 
 
 
 async def cmd_fleet(args: argparse.Namespace) -> int:
-    from bwlab import lifecycle
     from bwlab.scenario import load_scenario
     from firmware_stub.fleet import Fleet
     from firmware_stub.services import ServiceRoute
@@ -441,10 +434,7 @@ async def cmd_fleet(args: argparse.Namespace) -> int:
     fleet = Fleet(url=url, ca_pem=ca_pem, lab_token=token, media=args.media, fragment_frames=args.fragment_frames,
                   route=ServiceRoute() if args.network == "real" else None,
                   data_dir=(args.data_dir or default_data_dir()).resolve() / "fleet")  # cameras' storage (issue 13)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = lifecycle.stop_on_signals()
     only = {s.strip().upper() for s in args.only.split(",")} if args.only else None
     try:
         await fleet.start(scenario, only)
@@ -609,10 +599,7 @@ async def cmd_soc_receiver(args: argparse.Namespace) -> int:
         print(f"bwlab soc-receiver: listening on {scheme}://{args.host}:{args.port}/ "
               f"({'verifying signatures' if args.secret else 'accepting unsigned notifications'})",
               file=sys.stderr, flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        stop = lifecycle.stop_on_signals()
         await stop.wait()
     finally:
         await runner.cleanup()

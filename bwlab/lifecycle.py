@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import fcntl
 import os
@@ -19,6 +20,15 @@ from pathlib import Path
 from typing import IO
 
 PR_SET_PDEATHSIG = 1
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM: a long-running command waits on it, then cleans up."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
 
 
 class AlreadyRunning(Exception):

@@ -7,17 +7,17 @@
     bwlab content-destination decrypt KEY_OBJECT CONTENT (--private-key PEM | --dir D) [-o OUT]
         decrypt an encrypted clip or GNSS trail with its key object
 
-Only ``argparse`` and ``pathlib`` are imported here; the rest when a command runs.
+Only ``argparse``, ``pathlib`` and the signal helper are imported here; the rest when a command runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
-import signal
 import sys
 from pathlib import Path
+
+from bwlab.lifecycle import stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -130,10 +130,7 @@ async def serve(args: argparse.Namespace, data_dir: Path) -> int:
               f"the key in the connection file); auth {', '.join(running.auth_urls)}"
               + (f"; content key {running.private_key_path}" if running.private_key_path else ""),
               file=sys.stderr, flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        stop = stop_on_signals()
         await stop.wait()
     finally:
         await running.close()
