@@ -248,7 +248,7 @@ async def dock_storage(request: web.Request) -> web.Response:
     body = await read_body(request, CameraStorage)
     await _ctx(request).controller_db.execute(
         "INSERT INTO ctl_camera_storage (serial, system_id, storage, reported_at) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (serial) DO UPDATE SET storage = excluded.storage, reported_at = excluded.reported_at",
+        "ON CONFLICT (system_id, serial) DO UPDATE SET storage = excluded.storage, reported_at = excluded.reported_at",
         (serial, request.match_info["system_id"], json.dumps(schema.as_json(body)), _ctx(request).clock.now()))
     return json_response({"serial": serial})
 

@@ -70,8 +70,9 @@ CREATE TABLE ctl_recording_settings (
 );
 -- What the dock last read of each docked camera's storage and of its transfer to the controller.
 CREATE TABLE ctl_camera_storage (
-    serial TEXT PRIMARY KEY,
+    serial TEXT NOT NULL,
     system_id TEXT NOT NULL REFERENCES ctl_systems(id) ON DELETE CASCADE,
     storage TEXT NOT NULL,
-    reported_at REAL NOT NULL
+    reported_at REAL NOT NULL,
+    PRIMARY KEY (system_id, serial)  -- a camera is (system, serial): issue 10
 );
