@@ -15,15 +15,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from appliance.lab.events import ConfigError
-from appliance.lab.faults import parse_fault
-from appliance.lab.mobile import Cell, MobileConfig, Sim
-from appliance.lab.radio import RadioConfig, access_points_from_list
 from bwlab.expect import check_expectation
 from bwlab.models import MODELS
 from bwlab.passwords import password_problem
 from bwlab.regions import REGIONS
 from bwlab.schema import SchemaError, from_mapping
+from labnet.config import ConfigError
+from labnet.faults import parse_fault
+from labnet.mobile import Cell, MobileConfig, Sim
+from labnet.radio_config import RadioConfig, access_points_from_list
 
 #: The longest a timeline may run, in real seconds: a step later than this can never be reached.
 MAX_TIMELINE_S = 3600.0
@@ -177,7 +177,7 @@ class Camera:
     route_offset_s: float = field(default=0.0, metadata={"min": 0})  # start this far into the route
     gps_fix: bool = True  # whether the GPS has a fix at the start (D9)
     # The lab network (L1, L2): where the camera is on the site's metre grid while docked (and
-    # out of the dock without a route), the SIM card in it (W120; keys of appliance.lab.mobile.Sim),
+    # out of the dock without a route), the SIM card in it (W120; keys of labnet.mobile.Sim),
     # and a clock that runs off lab time from the start and does not sync with NTP (S1).
     position: list[float] | None = field(default=None, metadata={"max_items": 2})
     sim: dict[str, Any] | None = None
@@ -288,7 +288,7 @@ class Step:
     never run at its time). Without ``at`` a step runs as soon as the one before it is done.
     The timeline's seconds are real seconds (``bwlab/timeline.py``): a ``travel`` moves lab time
     forward but not the timeline. ``fault`` adds ``fault`` (``{kind, target, set, id}``, see
-    appliance/lab/faults.py); ``clear`` clears the fault ``fault_id`` (all faults without one);
+    labnet/faults.py); ``clear`` clears the fault ``fault_id`` (all faults without one);
     ``move`` puts ``camera`` at ``position`` (metres), walking there in ``seconds`` if given;
     ``expect`` waits up to ``within`` real seconds (default 10) for every key of ``expect`` to hold,
     or, with ``eventually``, until that many seconds of *lab* time have passed (a ``travel`` in
@@ -333,7 +333,7 @@ class Scenario:
     site: Site | None = None
     routes: list[GpsRoute] = field(default_factory=list)
     # The lab network (L1, L4): access points and mobile cells on the site's metre grid (keys of
-    # appliance.lab.radio.AccessPoint and appliance.lab.mobile.Cell), and the radio models' tunables.
+    # labnet.radio_config.AccessPoint and labnet.mobile.Cell), and the radio models' tunables.
     access_points: list[dict[str, Any]] = field(default_factory=list)
     cells: list[dict[str, Any]] = field(default_factory=list)
     radio: dict[str, Any] = field(default_factory=dict)

@@ -23,10 +23,6 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from appliance.lab.faults import Fault, World, camera_clock_skew, faults_from_list, ntp_settings
-from appliance.lab.mobile import NO_SIM, Cell, MobileConfig, Sim
-from appliance.lab.radio import RadioConfig, access_points_from_list
-from appliance.lab.telemetry import frame_to_dict
 from bwlab.client import Session
 from bwlab.clock import LabClock, SkewedClock
 from bwlab.models import get_model
@@ -39,6 +35,10 @@ from .positions import route_from_spec
 from .services import ServiceRoute
 from .recorder import DEFAULT_CAPACITY
 from bwlab.wire.recordings import Category
+from labnet.faults import Fault, World, camera_clock_skew, faults_from_list, ntp_settings
+from labnet.mobile import NO_SIM, Cell, MobileConfig, Sim
+from labnet.radio_config import RadioConfig, access_points_from_list
+from labnet.telemetry import frame_to_dict
 
 log = logging.getLogger(__name__)
 

@@ -41,10 +41,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from .events import ConfigError, MappingReader
+from .config import ConfigError, MappingReader
 from .mobile import NO_SIM, Cell, Sim
 from .ntp import KISS_CODES, MODES
-from .radio import AccessPoint, LinkQuality
+from .propagation import LinkQuality
+from .radio_config import AccessPoint
 
 #: What each kind of fault is for (shown by ``bwlab fault kinds`` and the API).
 FAULT_KINDS: dict[str, str] = {

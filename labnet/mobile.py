@@ -71,8 +71,9 @@ from typing import Any, Iterable, Mapping
 
 from bwlab.models import CameraModel
 
-from .events import ConfigError, MappingReader, MobileEvent, MobileStatusChanged, SimSwapDetected, build
-from .radio import LINK_DOWN, LinkQuality, PathLossModel, distance
+from .config import ConfigError, MappingReader, build
+from .events import MobileEvent, MobileStatusChanged, SimSwapDetected
+from .propagation import LINK_DOWN, LinkQuality, PathLossModel, distance
 
 SIM_STATES = ("absent", "ok", "pin_required", "pin_wrong", "puk_locked", "dead", "incompatible")
 

@@ -9,8 +9,8 @@ seconds), an ``outage`` (no answer at all) and ``kiss-o-death`` (stratum 0 with 
 tells a client to stop using the server).
 
 ``NtpResponder`` is the sans-I/O core: ``handle_datagram(data, received_at)`` turns one client
-packet into the response bytes (or None). ``NtpServerProtocol`` is the asyncio adapter and
-``start_ntp_server`` binds it.
+packet into the response bytes (or None). The UDP adapter that serves it is in the appliance
+(``appliance/lab/ntp_server.py``).
 
 Decisions:
 
@@ -31,14 +31,10 @@ Decisions:
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import struct
 from dataclasses import dataclass
 
 from bwlab.clock import Clock
-
-logger = logging.getLogger(__name__)
 
 NTP_EPOCH_OFFSET = 2_208_988_800  # seconds from 1900-01-01 to 1970-01-01
 MODES = ("serve", "outage", "kiss-o-death")
@@ -209,36 +205,3 @@ class NtpResponder:
             receive=time_to_ntp(receive),
             transmit=time_to_ntp(transmit),
         ).to_bytes()
-
-
-class NtpServerProtocol(asyncio.DatagramProtocol):
-    """asyncio adapter: reads lab time on arrival, asks the responder, sends the answer back."""
-
-    def __init__(self, responder: NtpResponder):
-        self.responder = responder
-        self.transport: asyncio.DatagramTransport | None = None
-        self._warned = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  # a datagram endpoint's transport
-
-    def datagram_received(self, data: bytes, addr: tuple) -> None:
-        reply = self.responder.handle_datagram(data, self.responder.clock.now())
-        if reply is not None and self.transport is not None:
-            self.transport.sendto(reply, addr)
-
-    def error_received(self, exc: Exception) -> None:
-        if not self._warned:  # log once: a client that went away makes this repeat
-            self._warned = True
-            logger.warning("NTP server socket error: %s", exc)
-
-
-async def start_ntp_server(
-    clock: Clock, host: str = "127.0.0.1", port: int = 123, **responder_options
-) -> tuple[asyncio.DatagramTransport, NtpResponder]:
-    """Serve lab time on UDP ``host:port`` (port 0 picks a free one; read it from the transport's
-    ``get_extra_info("sockname")``). Close the transport to stop."""
-    responder = NtpResponder(clock, **responder_options)
-    loop = asyncio.get_running_loop()
-    transport, _ = await loop.create_datagram_endpoint(lambda: NtpServerProtocol(responder), local_addr=(host, port))
-    return transport, responder

@@ -1,4 +1,4 @@
-"""Wi-Fi of the lab network: access points, path loss, association, roaming (SPEC S8, T2, T3, L4).
+"""Wi-Fi of the lab network: the per-camera state machine — scanning, association, roaming (SPEC S8, T2, T3, L4).
 
 A sans-I/O core in the style of aioquic's ``QuicConnection``: one ``WifiRadio`` per camera is fed
 what happens with the lab time (``move(now, position)``, ``set_networks(now, ...)``,
@@ -6,7 +6,9 @@ what happens with the lab time (``move(now, position)``, ``set_networks(now, ...
 (the fields of the troubleshooting pages, T1), ``link_quality(now)`` (what the driver applies to
 the camera's real uplink), ``next_event()`` (link events for the firmware and the trails) and
 ``frames`` / ``pop_frames()`` (802.11 frames for the pcap, L4). ``get_timer()`` says when to call
-``handle_timer`` next. Nothing here opens a socket or reads the system time.
+``handle_timer`` next. Nothing here opens a socket or reads the system time. What the radio is
+configured with (access points, networks, tunables) is in ``radio_config.py``; the signal model
+(path loss, link quality) in ``propagation.py``.
 
 Model and lab decisions (where the manual is silent; DESIGN "Lab network"):
 
@@ -74,7 +76,7 @@ import ipaddress
 import math
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Iterable
 
 from bwlab.models import CameraModel
 
@@ -83,12 +85,9 @@ from .events import (
     AssociationResponse,
     Authentication,
     Beacon,
-    ConfigError,
     Deauthentication,
     EapolKey,
     Frame,
-    MappingReader,
-    build,
     ProbeRequest,
     ProbeResponse,
     WifiConnected,
@@ -98,25 +97,8 @@ from .events import (
     WifiRoamed,
     WifiRoamStarted,
 )
-
-BANDS = ("2.4", "5")
-SECURITIES = ("open", "wpa2", "wpa2-wpa3", "wpa3-only")
-
-#: Countries whose APs count as "in Europe" for T2 row 7 (EU, EEA, UK, Switzerland and the rest
-#: of the CEPT countries that open 2.4 GHz channels 12 and 13).
-EUROPE = frozenset(
-    "AD AL AT BA BE BG BY CH CY CZ DE DK EE ES FI FO FR GB GI GR HR HU IE IS IT LI LT LU LV MC MD "
-    "ME MK MT NL NO PL PT RO RS SE SI SK SM UA VA XK".split()
-)
-#: Countries where 2.4 GHz stops at channel 11.
-_CHANNELS_1_11 = frozenset("US CA MX TW PR CO PA DO GT UZ".split())
-_CHANNELS_5 = (
-    tuple(range(36, 65, 4)) + tuple(range(100, 145, 4)) + tuple(range(149, 166, 4))
-)
-_CHANNELS_5_EUROPE = tuple(range(36, 65, 4)) + tuple(range(100, 141, 4))
-
-#: The models whose radio streams poorly on channels 12/13 in Europe (T2 row 7).
-MODELS_POOR_ON_12_13 = frozenset({"W100", "W101"})
+from .propagation import LINK_DOWN, LinkQuality, distance
+from .radio_config import EUROPE, MODELS_POOR_ON_12_13, AccessPoint, RadioConfig, WifiNetwork, camera_hears, normalize_mac
 
 #: Lab-side explanation of why a camera is not on Wi-Fi (``WifiStatus.failure``).
 WIFI_FAILURES: dict[str, str] = {
@@ -139,362 +121,9 @@ _MISSING_RANK = {
     "out_of_range": 5,
 }
 
-_MAC_HEX = set("0123456789abcdef")
-
-
-def derive_mac(name: str) -> str:
-    """A stable, locally administered unicast MAC for a lab device called ``name``."""
-    raw = bytearray(hashlib.sha256(name.encode()).digest()[:6])
-    raw[0] = (raw[0] & 0xFC) | 0x02
-    return ":".join(f"{b:02x}" for b in raw)
-
-
-def normalize_mac(value: str) -> str | None:
-    """``value`` as lower-case ``aa:bb:cc:dd:ee:ff``, or None if it is not a MAC address."""
-    parts = value.replace("-", ":").lower().split(":")
-    if len(parts) != 6 or any(len(p) != 2 or not set(p) <= _MAC_HEX for p in parts):
-        return None
-    return ":".join(parts)
-
-
-def allowed_channels(band: str, country: str) -> tuple[int, ...]:
-    """The channels an AP in ``country`` may use on ``band`` (regulatory domain, simplified)."""
-    if band == "2.4":
-        if country in _CHANNELS_1_11:
-            return tuple(range(1, 12))
-        if country == "JP":
-            return tuple(range(1, 15))
-        return tuple(range(1, 14))
-    return _CHANNELS_5_EUROPE if country in EUROPE else _CHANNELS_5
-
-
-def channel_frequency_mhz(band: str, channel: int) -> float:
-    """Centre frequency of a Wi-Fi channel."""
-    if band == "2.4":
-        return 2484.0 if channel == 14 else 2407.0 + 5 * channel
-    return 5000.0 + 5 * channel
-
-
-def camera_hears(model: CameraModel, band: str, channel: int) -> bool:
-    """Whether a camera of ``model`` can use an AP on ``band``/``channel`` at all."""
-    if not model.supports_band(band):
-        return False
-    if band == "2.4":
-        return 1 <= channel <= 13
-    return channel in _CHANNELS_5
-
-
-def distance(a: tuple[float, float], b: tuple[float, float]) -> float:
-    return math.hypot(a[0] - b[0], a[1] - b[1])
-
-
-# --------------------------------------------------------------------------------------------
-# Configuration
-
-
-@dataclass(frozen=True)
-class PathLossModel:
-    """Log-distance path loss: free space up to ``reference_m``, then exponent ``exponent``."""
-
-    exponent: float = 3.0
-    reference_m: float = 1.0
-    extra_loss_db: float = 0.0  # walls, body of the wearer
-
-    _KEYS = ("exponent", "reference_m", "extra_loss_db")
-
-    def loss_db(self, frequency_mhz: float, distance_m: float) -> float:
-        d = max(distance_m, self.reference_m)
-        free_space_at_reference = 20 * math.log10(self.reference_m) + 20 * math.log10(frequency_mhz) - 27.55
-        return free_space_at_reference + 10 * self.exponent * math.log10(d / self.reference_m) + self.extra_loss_db
-
-    def received_dbm(self, tx_power_dbm: float, frequency_mhz: float, distance_m: float) -> float:
-        return tx_power_dbm - self.loss_db(frequency_mhz, distance_m)
-
-    def range_m(self, tx_power_dbm: float, frequency_mhz: float, threshold_dbm: float) -> float:
-        """The distance at which the signal falls to ``threshold_dbm`` (coverage on the map)."""
-        budget = tx_power_dbm - threshold_dbm - self.extra_loss_db
-        at_reference = self.loss_db(frequency_mhz, self.reference_m) - self.extra_loss_db
-        if budget <= at_reference:
-            return 0.0
-        return self.reference_m * 10 ** ((budget - at_reference) / (10 * self.exponent))
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], path: str = "path_loss") -> PathLossModel:
-        r = MappingReader(data, path, cls._KEYS)
-        return cls(
-            exponent=r.number("exponent", 3.0, min=1.5, max=6.0),
-            reference_m=r.number("reference_m", 1.0, min=0.1, max=100.0),
-            extra_loss_db=r.number("extra_loss_db", 0.0, min=0.0, max=100.0),
-        )
-
-
-@dataclass(frozen=True)
-class RadioConfig:
-    """Tunables of the Wi-Fi model (defaults as in the module docstring)."""
-
-    path_loss: PathLossModel = PathLossModel()
-    sensitivity_dbm: float = -82.0
-    weak_signal_dbm: float = -75.0
-    good_signal_dbm: float = -55.0
-    roam_hysteresis_db: float = 6.0
-    roam_hysteresis_s: float = 3.0
-    handover_gap_s: float = 1.5
-    scan_interval_s: float = 5.0
-    auth_retry_s: float = 10.0
-    blacklist_s: float = 60.0
-    handshake_attempts: int = 4
-    frame_log_limit: int = 20_000
-    max_throughput_24_kbps: float = 30_000.0
-    max_throughput_5_kbps: float = 80_000.0
-    min_throughput_kbps: float = 500.0
-    degraded_throughput_factor: float = 0.05
-    degraded_loss: float = 0.05
-    degraded_latency_ms: float = 80.0
-
-    def __post_init__(self) -> None:
-        if not self.sensitivity_dbm < self.weak_signal_dbm < self.good_signal_dbm:
-            raise ConfigError(
-                "weak_signal_dbm",
-                f"sensitivity_dbm < weak_signal_dbm < good_signal_dbm "
-                f"({self.sensitivity_dbm} < {self.weak_signal_dbm} < {self.good_signal_dbm})",
-            )
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], path: str = "wifi") -> RadioConfig:
-        keys = [f for f in cls.__dataclass_fields__]
-        r = MappingReader(data, path, keys)
-        kwargs: dict[str, Any] = {}
-        if r.has("path_loss"):
-            kwargs["path_loss"] = PathLossModel.from_mapping(data["path_loss"], r.at("path_loss"))
-        for name in ("sensitivity_dbm", "weak_signal_dbm", "good_signal_dbm"):
-            if r.has(name):
-                kwargs[name] = r.number(name, min=-120.0, max=0.0)
-        for name in (
-            "roam_hysteresis_db",
-            "roam_hysteresis_s",
-            "handover_gap_s",
-            "scan_interval_s",
-            "auth_retry_s",
-            "blacklist_s",
-            "max_throughput_24_kbps",
-            "max_throughput_5_kbps",
-            "min_throughput_kbps",
-            "degraded_loss",
-            "degraded_latency_ms",
-        ):
-            if r.has(name):
-                kwargs[name] = r.number(name, min=0.0)
-        if r.has("degraded_throughput_factor"):
-            kwargs["degraded_throughput_factor"] = r.number("degraded_throughput_factor", min=0.0, max=1.0)
-        if r.has("handshake_attempts"):
-            kwargs["handshake_attempts"] = r.integer("handshake_attempts", min=1, max=10)
-        if r.has("frame_log_limit"):
-            kwargs["frame_log_limit"] = r.integer("frame_log_limit", min=100)
-        return build(cls, path, kwargs)
-
-
-def _default_subnet(ssid: str) -> ipaddress.IPv4Network:
-    h = hashlib.sha256(b"ssid:" + ssid.encode()).digest()
-    return ipaddress.IPv4Network(f"10.{64 + h[0] % 64}.{h[1]}.0/24")
-
-
-@dataclass(frozen=True)
-class AccessPoint:
-    """One lab access point (DESIGN "Lab network"; L4 shows it on the map with its coverage).
-
-    ``bssid`` defaults to a MAC derived from ``name``; ``subnet`` (the DHCP scope behind the
-    SSID) to one derived from ``ssid``; ``dns`` to the subnet's gateway. ``enabled = False`` is an
-    AP switched off (a fault).
-    """
-
-    name: str
-    ssid: str
-    band: str = "2.4"
-    channel: int = 6
-    security: str = "wpa2"
-    password: str | None = None
-    country: str = "SE"
-    position: tuple[float, float] = (0.0, 0.0)
-    tx_power_dbm: float = 20.0
-    bssid: str = ""
-    subnet: str = ""
-    dns: tuple[str, ...] = ()
-    enabled: bool = True
-
-    _KEYS = (
-        "name",
-        "ssid",
-        "band",
-        "channel",
-        "security",
-        "password",
-        "country",
-        "position",
-        "tx_power_dbm",
-        "bssid",
-        "subnet",
-        "dns",
-        "enabled",
-    )
-
-    def __post_init__(self) -> None:
-        if not self.name:
-            raise ConfigError("name", "a non-empty string", self.name)
-        if not 1 <= len(self.ssid.encode()) <= 32:
-            raise ConfigError("ssid", "an SSID of 1 to 32 bytes", self.ssid)
-        if self.band not in BANDS:
-            raise ConfigError("band", 'one of "2.4", "5"', self.band)
-        if len(self.country) != 2 or not self.country.isalpha() or not self.country.isupper():
-            raise ConfigError("country", "a two-letter upper-case ISO 3166 country code such as 'SE'", self.country)
-        allowed = allowed_channels(self.band, self.country)
-        if self.channel not in allowed:
-            raise ConfigError(
-                "channel", f"a {self.band} GHz channel allowed in {self.country} ({_ranges(allowed)})", self.channel
-            )
-        if self.security not in SECURITIES:
-            raise ConfigError("security", "one of " + ", ".join(repr(s) for s in SECURITIES), self.security)
-        if self.security == "open":
-            if self.password:
-                raise ConfigError("password", "no password for an open access point", self.password)
-        elif self.password is None or not 8 <= len(self.password) <= 63:
-            raise ConfigError("password", f"a passphrase of 8 to 63 characters for security {self.security!r}", self.password)
-        if not -10.0 <= self.tx_power_dbm <= 36.0:
-            raise ConfigError("tx_power_dbm", "a transmit power between -10 and 36 dBm", self.tx_power_dbm)
-        if self.bssid:
-            mac = normalize_mac(self.bssid)
-            if mac is None:
-                raise ConfigError("bssid", "a MAC address like '02:11:22:33:44:55'", self.bssid)
-        else:
-            mac = derive_mac("ap:" + self.name)
-        object.__setattr__(self, "bssid", mac)
-        if self.subnet:
-            try:
-                net = ipaddress.IPv4Network(self.subnet, strict=False)
-            except ValueError:
-                raise ConfigError("subnet", "an IPv4 network like '10.1.2.0/24'", self.subnet) from None
-            if net.prefixlen > 24:
-                raise ConfigError("subnet", "an IPv4 network of /24 or larger", self.subnet)
-        else:
-            net = _default_subnet(self.ssid)
-        object.__setattr__(self, "subnet", str(net))
-        if not self.dns:
-            object.__setattr__(self, "dns", (str(net.network_address + 1),))
-        for i, server in enumerate(self.dns):
-            try:
-                ipaddress.ip_address(server)
-            except ValueError:
-                raise ConfigError(f"dns[{i}]", "an IP address", server) from None
-        object.__setattr__(self, "dns", tuple(self.dns))
-
-    @property
-    def frequency_mhz(self) -> float:
-        return channel_frequency_mhz(self.band, self.channel)
-
-    @property
-    def network(self) -> ipaddress.IPv4Network:
-        return ipaddress.IPv4Network(self.subnet)
-
-    def radio_identity(self) -> tuple:
-        """What a connected station notices when it changes (an AP restart deauthenticates)."""
-        return (self.bssid, self.ssid, self.band, self.channel, self.security, self.password, self.subnet)
-
-    def coverage_m(self, threshold_dbm: float, path_loss: PathLossModel = PathLossModel()) -> float:
-        """Radius in metres where the signal is at least ``threshold_dbm`` (map overlay, L4)."""
-        return path_loss.range_m(self.tx_power_dbm, self.frequency_mhz, threshold_dbm)
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], path: str = "access_point") -> AccessPoint:
-        r = MappingReader(data, path, cls._KEYS)
-        band = r.data.get("band", "2.4")
-        if isinstance(band, (int, float)) and not isinstance(band, bool) and float(band) in (2.4, 5.0):
-            band = "2.4" if float(band) == 2.4 else "5"
-        elif not isinstance(band, str) or band not in BANDS:
-            raise ConfigError(r.at("band"), 'one of "2.4", "5"', band)
-        kwargs: dict[str, Any] = {
-            "name": r.text("name", nonempty=True),
-            "ssid": r.text("ssid", nonempty=True),
-            "band": band,
-            "channel": r.integer("channel", 6 if band == "2.4" else 36),
-            "security": r.text("security", "wpa2", choices=SECURITIES),
-            "password": r.optional_text("password"),
-            "country": r.text("country", "SE"),
-            "position": r.position("position", (0.0, 0.0)),
-            "tx_power_dbm": r.number("tx_power_dbm", 20.0),
-            "bssid": r.text("bssid", ""),
-            "subnet": r.text("subnet", ""),
-            "enabled": r.flag("enabled", True),
-        }
-        dns = r.items("dns", [])
-        for i, server in enumerate(dns):
-            if not isinstance(server, str):
-                raise ConfigError(f"{r.at('dns')}[{i}]", "an IP address", server)
-        kwargs["dns"] = tuple(dns)
-        return build(cls, path, kwargs)
-
-
-def access_points_from_list(items: Any, path: str = "access_points") -> tuple[AccessPoint, ...]:
-    """A scenario's list of APs; names and BSSIDs must be unique."""
-    if not isinstance(items, (list, tuple)):
-        raise ConfigError(path, "a list of access points", items)
-    aps = tuple(AccessPoint.from_mapping(item, f"{path}[{i}]") for i, item in enumerate(items))
-    seen: dict[str, int] = {}
-    seen_bssid: dict[str, int] = {}
-    for i, ap in enumerate(aps):
-        if ap.name in seen:
-            raise ConfigError(f"{path}[{i}].name", f"a name not used by {path}[{seen[ap.name]}]", ap.name)
-        if ap.bssid in seen_bssid:
-            raise ConfigError(f"{path}[{i}].bssid", f"a BSSID not used by {path}[{seen_bssid[ap.bssid]}]", ap.bssid)
-        seen[ap.name] = i
-        seen_bssid[ap.bssid] = i
-    return aps
-
-
-def _ranges(channels: Sequence[int]) -> str:
-    if list(channels) == list(range(channels[0], channels[-1] + 1)):
-        return f"{channels[0]}–{channels[-1]}"
-    return ", ".join(str(c) for c in channels)
-
-
-@dataclass(frozen=True)
-class WifiNetwork:
-    """A Wi-Fi network the camera holds (S8): name and password; no password = open network."""
-
-    ssid: str
-    password: str | None = None
-
-    _KEYS = ("ssid", "password")
-
-    def __post_init__(self) -> None:
-        if not 1 <= len(self.ssid.encode()) <= 32:
-            raise ConfigError("ssid", "an SSID of 1 to 32 bytes", self.ssid)
-        if self.password == "":
-            object.__setattr__(self, "password", None)
-
-    @property
-    def auth_method(self) -> str:
-        return "WPA2-PSK" if self.password else "Open"
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], path: str = "network") -> WifiNetwork:
-        r = MappingReader(data, path, cls._KEYS)
-        return build(cls, path, {"ssid": r.text("ssid", nonempty=True), "password": r.optional_text("password")})
-
 
 # --------------------------------------------------------------------------------------------
 # Link quality
-
-
-@dataclass(frozen=True)
-class LinkQuality:
-    """What the driver applies to the camera's real uplink (delay, loss, rate limit)."""
-
-    up: bool
-    latency_ms: float
-    loss_ratio: float
-    throughput_kbps: float
-
-
-LINK_DOWN = LinkQuality(up=False, latency_ms=0.0, loss_ratio=1.0, throughput_kbps=0.0)
 
 
 def link_quality(rssi_dbm: float, band: str, config: RadioConfig = RadioConfig(), *, degraded: bool = False) -> LinkQuality:

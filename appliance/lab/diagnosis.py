@@ -44,9 +44,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 from bwlab.models import MODELS
-
-from .mobile import MobileStatus
-from .radio import EUROPE, MODELS_POOR_ON_12_13, WifiStatus
+from labnet.mobile import MobileStatus
+from labnet.radio_config import EUROPE, MODELS_POOR_ON_12_13
+from labnet.wifi import WifiStatus
 
 SIX_DAYS_S = 6 * 24 * 3600
 

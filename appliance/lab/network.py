@@ -35,6 +35,10 @@ from aiohttp import web
 
 from bwlab.models import MODELS
 from bwlab.regions import SERVICE_HOSTS
+from labnet.config import ConfigError
+from labnet.faults import FAULT_KINDS, Fault, FaultBook, World, check_against, ntp_settings, parse_fault
+from labnet.ntp import NtpResponder
+from labnet.telemetry import frames_from_list, mobile_status, wifi_status
 
 from ..cloud.routes import licence_valid
 from ..context import APPLIANCE
@@ -42,11 +46,9 @@ from ..controller.cloud_client import system_client
 from ..errors import BwlabError, Conflict, InvalidInput, NotFound
 from ..http import LAB, access, json_response, read_json
 from . import diagnosis, hostnames, troubleshooting
-from .events import ConfigError
-from .faults import FAULT_KINDS, Fault, FaultBook, World, check_against, ntp_settings, parse_fault
-from .ntp import NtpResponder, start_ntp_server
+from .facts import CameraFacts, camera_telemetry
+from .ntp_server import start_ntp_server
 from .pcap import pcap_bytes
-from .telemetry import CameraFacts, camera_telemetry, frames_from_list, mobile_status, wifi_status
 
 log = logging.getLogger(__name__)
 

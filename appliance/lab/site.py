@@ -18,9 +18,10 @@ from aiohttp import web
 from bwlab import schema
 from bwlab.scenario import Site
 
+from labnet.propagation import PathLossModel, channel_frequency_mhz
+from labnet.radio_config import BANDS, RadioConfig, allowed_channels
 from ..context import APPLIANCE
 from ..http import LAB, access, json_response, read_body
-from .radio import BANDS, PathLossModel, RadioConfig, allowed_channels, channel_frequency_mhz
 
 routes = web.RouteTableDef()
 

@@ -39,9 +39,8 @@ from datetime import datetime, timezone
 from typing import Sequence
 
 from bwlab.models import CameraModel
-
-from .mobile import MobileStatus
-from .radio import WifiStatus
+from labnet.mobile import MobileStatus
+from labnet.wifi import WifiStatus
 
 HOLD_TO_EXIT_S = 5.0
 PAGE_COUNT = 4

@@ -6,8 +6,10 @@ import ipaddress
 
 import pytest
 
-from appliance.lab.events import ConfigError, MobileStatusChanged, SimSwapDetected
-from appliance.lab.mobile import (
+from bwlab.models import get_model
+from labnet.config import ConfigError
+from labnet.events import MobileStatusChanged, SimSwapDetected
+from labnet.mobile import (
     DOCK_ALERT_LOCKED,
     DOCK_ALERT_PIN,
     Cell,
@@ -17,7 +19,6 @@ from appliance.lab.mobile import (
     Sim,
     lte_link_quality,
 )
-from bwlab.models import get_model
 
 T0 = 1_800_000_000.0
 IMEI = "356938035643809"

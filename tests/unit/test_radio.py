@@ -6,10 +6,11 @@ import ipaddress
 
 import pytest
 
-from appliance.lab.events import (
+from bwlab.models import get_model
+from labnet.config import ConfigError
+from labnet.events import (
     AssociationRequest,
     AssociationResponse,
-    ConfigError,
     Deauthentication,
     EapolKey,
     ProbeRequest,
@@ -20,18 +21,9 @@ from appliance.lab.events import (
     WifiRoamed,
     WifiRoamStarted,
 )
-from appliance.lab.radio import (
-    LINK_DOWN,
-    AccessPoint,
-    PathLossModel,
-    RadioConfig,
-    WifiNetwork,
-    WifiRadio,
-    access_points_from_list,
-    derive_mac,
-    link_quality,
-)
-from bwlab.models import get_model
+from labnet.propagation import LINK_DOWN, PathLossModel
+from labnet.radio_config import AccessPoint, RadioConfig, WifiNetwork, access_points_from_list, derive_mac
+from labnet.wifi import WifiRadio, link_quality
 
 PASSWORD = "correct horse battery"
 T0 = 1_800_000_000.0
