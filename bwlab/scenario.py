@@ -20,7 +20,6 @@ from bwlab.models import MODELS
 from bwlab.passwords import password_problem
 from bwlab.regions import REGIONS
 from bwlab.schema import SchemaError, from_mapping
-from labnet.config import ConfigError
 from labnet.faults import parse_fault
 from labnet.mobile import Cell, MobileConfig, Sim
 from labnet.radio_config import RadioConfig, access_points_from_list
@@ -415,24 +414,17 @@ def _check_references(s: Scenario) -> None:
                               "a camera and fix = true or false for a gps step")
 
 
-def _schema_error(exc: ConfigError) -> SchemaError:
-    return SchemaError(exc.path, exc.expected) if exc.got is ... else SchemaError(exc.path, exc.expected, exc.got)
-
-
 def _check_network(s: Scenario) -> None:
     """The lab network's parts, checked by the radio models themselves (paths name the key)."""
-    try:
-        access_points_from_list(s.access_points, "access_points")
-        cell_names: set[str] = set()
-        for i, cell in enumerate(s.cells):
-            name = Cell.from_mapping(cell, f"cells[{i}]").name
-            if name in cell_names:
-                raise ConfigError(f"cells[{i}].name", "a cell name used once in the scenario", name)
-            cell_names.add(name)
-        RadioConfig.from_mapping(s.radio, "radio")
-        MobileConfig.from_mapping(s.mobile, "mobile")
-    except ConfigError as exc:
-        raise _schema_error(exc) from None
+    access_points_from_list(s.access_points, "access_points")
+    cell_names: set[str] = set()
+    for i, cell in enumerate(s.cells):
+        name = Cell.from_mapping(cell, f"cells[{i}]").name
+        if name in cell_names:
+            raise SchemaError(f"cells[{i}].name", "a cell name used once in the scenario", name)
+        cell_names.add(name)
+    RadioConfig.from_mapping(s.radio, "radio")
+    MobileConfig.from_mapping(s.mobile, "mobile")
     for si, sys in enumerate(s.systems):
         for ci, cam in enumerate(sys.cameras):
             cp = f"systems[{si}].cameras[{ci}]"
@@ -441,10 +433,7 @@ def _check_network(s: Scenario) -> None:
             if cam.sim is not None:
                 if not MODELS[cam.model].lte:
                     raise SchemaError(f"{cp}.sim", f"no SIM: the {cam.model} has no LTE modem (only the W120 has one)")
-                try:
-                    Sim.from_mapping(cam.sim, f"{cp}.sim")
-                except ConfigError as exc:
-                    raise _schema_error(exc) from None
+                Sim.from_mapping(cam.sim, f"{cp}.sim")
     for ti, step in enumerate(s.timeline):
         p = f"timeline[{ti}]"
         if step.action == "fault":
@@ -454,10 +443,7 @@ def _check_network(s: Scenario) -> None:
                 if set(step.fault) - {"kind", "target", "id"} or not isinstance(step.fault.get("target"), str):
                     raise SchemaError(f"{p}.fault", "{kind = \"hostname\", target = \"<a T5 host name>\"}")
                 continue
-            try:
-                parse_fault(step.fault, fault_id="f", now=0.0, path=f"{p}.fault")
-            except ConfigError as exc:
-                raise _schema_error(exc) from None
+            parse_fault(step.fault, fault_id="f", now=0.0, path=f"{p}.fault")
         if step.action == "move" and (step.camera is None or step.position is None or len(step.position) != 2):
             raise SchemaError(f"{p}.{'camera' if step.camera is None else 'position'}",
                               "a camera and a position [x, y] in metres for a move step")

@@ -17,7 +17,7 @@ Two families:
 * **Link events** (``WifiConnected``, ``WifiRoamed`` …, ``MobileStatusChanged``): what the
   firmware stub, the trails on the map (L4: roaming events on trails) and the lab panel need.
 
-The configuration readers and their error (``ConfigError``) are in ``config.py``.
+How the lab network's configuration is read is in ``config.py``.
 """
 
 from __future__ import annotations

@@ -41,7 +41,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from .config import ConfigError, MappingReader
+from bwlab import schema
+from bwlab.schema import FieldError, SchemaError, join_path
+
+from .config import keys, limits
 from .mobile import NO_SIM, Cell, Sim
 from .ntp import KISS_CODES, MODES
 from .propagation import LinkQuality
@@ -62,7 +65,6 @@ TARGETED = {"ap": "access point name", "cell": "cell name", "sim": "camera seria
 
 _AP_KEYS = ("ssid", "band", "channel", "security", "password", "country", "position", "tx_power_dbm", "enabled")
 _CELL_KEYS = ("bands", "position", "tx_power_dbm", "operator", "enabled")
-_LINK_KEYS = ("latency_ms", "loss", "bandwidth_kbps", "up")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
 MAX_TRAVEL_S = 400 * 86400
 MAX_SKEW_S = 10 * 86400
@@ -96,68 +98,85 @@ class Fault:
 # Parsing (request bodies, scenario steps, CLI)
 
 
+@dataclass(frozen=True)
+class FaultTable:
+    """A fault as a request body, a scenario step or the CLI writes it (before ``parse_fault``)."""
+
+    kind: str = field(metadata={"choices": tuple(FAULT_KINDS)})
+    target: str | None = None
+    set: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class LinkChange:
+    """The ``set`` of a ``link`` fault."""
+
+    latency_ms: float | None = limits(None, min=0.0, max=60_000.0)
+    loss: float | None = limits(None, min=0.0, max=1.0)
+    bandwidth_kbps: float | None = limits(None, min=1.0, max=10_000_000.0)
+    up: bool | None = None
+
+
+@dataclass(frozen=True)
+class ClockSkewChange:
+    """The ``set`` of a ``clock_skew`` fault."""
+
+    seconds: float | None = limits(None, min=-MAX_SKEW_S, max=MAX_SKEW_S)
+
+
+@dataclass(frozen=True)
+class NtpChange:
+    """The ``set`` of an ``ntp`` fault."""
+
+    offset_s: float | None = limits(None, min=-MAX_SKEW_S, max=MAX_SKEW_S)
+    mode: str | None = limits(None, choices=MODES)
+    kiss_code: str | None = limits(None, choices=KISS_CODES)
+
+
+@dataclass(frozen=True)
+class TravelChange:
+    """The ``set`` of a ``travel`` fault."""
+
+    seconds: float | None = limits(None, min=1.0, max=MAX_TRAVEL_S)
+
+
+_CHANGES: dict[str, type] = {"link": LinkChange, "clock_skew": ClockSkewChange, "ntp": NtpChange,
+                             "travel": TravelChange}
+
+
 def parse_fault(data: Any, *, fault_id: str, now: float, path: str = "fault") -> Fault:
-    """A ``Fault`` from ``{"kind", "target", "set", "id"}``; ``ConfigError`` names the bad key.
+    """A ``Fault`` from ``{"kind", "target", "set", "id"}``; ``SchemaError`` names the bad key.
 
     Checks what can be checked without the world (kinds, keys, types, ranges); whether the target
     exists and whether the change makes a valid AP, cell or SIM is ``check_against``'s job.
     """
-    r = MappingReader(data, path, ("kind", "target", "set", "id"))
-    kind = r.text("kind", choices=tuple(FAULT_KINDS))
-    target = r.optional_text("target")
+    table = schema.from_mapping(FaultTable, data, path)
+    kind, target = table.kind, table.target
     if kind in TARGETED:
         if not target:
-            raise ConfigError(r.at("target"), f"the {TARGETED[kind]} this {kind} fault applies to (required)")
+            raise SchemaError(join_path(path, "target"), f"the {TARGETED[kind]} this {kind} fault applies to (required)")
     elif target is not None:
-        raise ConfigError(r.at("target"), f"no target: a {kind} fault applies to the whole lab", target)
-    if r.has("id"):
-        fault_id = r.text("id")
+        raise SchemaError(join_path(path, "target"), f"no target: a {kind} fault applies to the whole lab", target)
+    if table.id is not None:
+        fault_id = table.id
         if not _ID.fullmatch(fault_id):
-            raise ConfigError(r.at("id"), "an id of letters, digits, '.', '_' or '-' (at most 40)", fault_id)
-    raw = data.get("set", {})
-    where = r.at("set")
-    values = _parse_set(kind, raw, where)
+            raise SchemaError(join_path(path, "id"), "an id of letters, digits, '.', '_' or '-' (at most 40)", fault_id)
+    where = join_path(path, "set")
+    values = _parse_set(kind, table.set, where)
     if not values:
-        raise ConfigError(where, f"at least one change for a {kind} fault")
+        raise SchemaError(where, f"at least one change for a {kind} fault")
     return Fault(fault_id, kind, target.upper() if kind in ("sim", "link", "clock_skew") and target else target,
                  values, now)
 
 
-def _parse_set(kind: str, raw: Any, path: str) -> dict[str, Any]:
+def _parse_set(kind: str, raw: dict[str, Any], path: str) -> dict[str, Any]:
+    if kind in _CHANGES:
+        change = schema.from_mapping(_CHANGES[kind], raw, path)
+        return {k: getattr(change, k) for k in raw if getattr(change, k) is not None}
     # AP, cell and SIM values are checked by AccessPoint / Cell / Sim when applied to the base.
-    if kind == "ap":
-        return dict(MappingReader(raw, path, _AP_KEYS).data)
-    if kind == "cell":
-        return dict(MappingReader(raw, path, _CELL_KEYS).data)
-    if kind == "sim":
-        return dict(MappingReader(raw, path, Sim._KEYS).data)
-    if kind == "link":
-        r = MappingReader(raw, path, _LINK_KEYS)
-        out: dict[str, Any] = {}
-        if r.has("latency_ms"):
-            out["latency_ms"] = r.number("latency_ms", min=0.0, max=60_000.0)
-        if r.has("loss"):
-            out["loss"] = r.number("loss", min=0.0, max=1.0)
-        if r.has("bandwidth_kbps"):
-            out["bandwidth_kbps"] = r.number("bandwidth_kbps", min=1.0, max=10_000_000.0)
-        if r.has("up"):
-            out["up"] = r.flag("up")
-        return out
-    if kind == "clock_skew":
-        r = MappingReader(raw, path, ("seconds",))
-        return {"seconds": r.number("seconds", min=-MAX_SKEW_S, max=MAX_SKEW_S)} if r.has("seconds") else {}
-    if kind == "ntp":
-        r = MappingReader(raw, path, ("offset_s", "mode", "kiss_code"))
-        out = {}
-        if r.has("offset_s"):
-            out["offset_s"] = r.number("offset_s", min=-MAX_SKEW_S, max=MAX_SKEW_S)
-        if r.has("mode"):
-            out["mode"] = r.text("mode", choices=MODES)
-        if r.has("kiss_code"):
-            out["kiss_code"] = r.text("kiss_code", choices=KISS_CODES)
-        return out
-    r = MappingReader(raw, path, ("seconds",))  # travel
-    return {"seconds": r.number("seconds", min=1.0, max=MAX_TRAVEL_S)} if r.has("seconds") else {}
+    schema.check_table(raw, path, {"ap": _AP_KEYS, "cell": _CELL_KEYS, "sim": keys(Sim)}[kind])
+    return dict(raw)
 
 
 # --------------------------------------------------------------------------------------------
@@ -184,16 +203,21 @@ class World:
                 "sims": {serial: sim_mapping(sim) for serial, sim in self.sims.items()}}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], path: str = "world") -> World:
-        r = MappingReader(data, path, ("access_points", "cells", "sims"))
-        aps = tuple(AccessPoint.from_mapping(a, f"{path}.access_points[{i}]")
-                    for i, a in enumerate(r.items("access_points", [])))
-        cells = tuple(Cell.from_mapping(c, f"{path}.cells[{i}]") for i, c in enumerate(r.items("cells", [])))
-        sims_raw = data.get("sims") or {}
-        if not isinstance(sims_raw, Mapping):
-            raise ConfigError(r.at("sims"), "a table of camera serial → SIM", sims_raw)
-        sims = {str(k).upper(): Sim.from_mapping(v, f"{path}.sims.{k}") for k, v in sims_raw.items()}
+    def from_dict(cls, data: Any, path: str = "world") -> World:
+        table = schema.from_mapping(WorldTable, data, path)
+        aps = tuple(AccessPoint.from_mapping(a, f"{path}.access_points[{i}]") for i, a in enumerate(table.access_points))
+        cells = tuple(Cell.from_mapping(c, f"{path}.cells[{i}]") for i, c in enumerate(table.cells))
+        sims = {k.upper(): Sim.from_mapping(v, f"{path}.sims.{k}") for k, v in table.sims.items()}
         return cls(aps, cells, sims)
+
+
+@dataclass(frozen=True)
+class WorldTable:
+    """A ``World`` as a fleet declares it (JSON): each part is read by its own dataclass."""
+
+    access_points: list[dict[str, Any]] = field(default_factory=list)
+    cells: list[dict[str, Any]] = field(default_factory=list)
+    sims: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def ap_mapping(ap: AccessPoint) -> dict[str, Any]:
@@ -209,7 +233,7 @@ def cell_mapping(cell: Cell) -> dict[str, Any]:
 
 
 def sim_mapping(sim: Sim) -> dict[str, Any]:
-    out = {k: getattr(sim, k) for k in Sim._KEYS}
+    out = {k: getattr(sim, k) for k in keys(Sim)}
     return {k: v for k, v in out.items() if v is not None}
 
 
@@ -239,27 +263,27 @@ def _changed_sim(sim: Sim, changes: Mapping[str, Any], path: str) -> Sim:
 
 
 def check_against(fault: Fault, world: World, cameras: Iterable[str]) -> None:
-    """Raise ``ConfigError`` unless ``fault`` applies to something in ``world``/``cameras`` and
+    """Raise ``SchemaError`` unless ``fault`` applies to something in ``world``/``cameras`` and
     the change makes a valid AP, cell or SIM there."""
     if fault.kind == "ap":
         ap = world.access_point(fault.target or "")
         if ap is None:
             names = ", ".join(a.name for a in world.access_points) or "none: no running fleet declares one"
-            raise ConfigError("target", f"the name of an access point of the running lab ({names})", fault.target)
+            raise SchemaError("target", f"the name of an access point of the running lab ({names})", fault.target)
         _changed_ap(ap, fault.set, "set")
     elif fault.kind == "cell":
         cell = world.cell(fault.target or "")
         if cell is None:
             names = ", ".join(c.name for c in world.cells) or "none: no running fleet declares one"
-            raise ConfigError("target", f"the name of a mobile cell of the running lab ({names})", fault.target)
+            raise SchemaError("target", f"the name of a mobile cell of the running lab ({names})", fault.target)
         _changed_cell(cell, fault.set, "set")
     elif fault.kind in ("sim", "link", "clock_skew"):
         known = {c.upper() for c in cameras}
         if (fault.target or "").upper() not in known:
-            raise ConfigError("target", "the serial of a camera a running fleet has", fault.target)
+            raise SchemaError("target", "the serial of a camera a running fleet has", fault.target)
         if fault.kind == "sim":
             if fault.target not in world.sims:
-                raise ConfigError("target", "a camera with an LTE modem (only those take a SIM card)", fault.target)
+                raise SchemaError("target", "a camera with an LTE modem (only those take a SIM card)", fault.target)
             _changed_sim(world.sims[fault.target], fault.set, "set")
 
 
@@ -277,7 +301,7 @@ def apply_world(world: World, faults: Iterable[Fault]) -> World:
                 cells[f.target] = _changed_cell(cells[f.target], f.set, f"fault {f.id}")
             elif f.kind == "sim" and f.target is not None and f.target in sims:
                 sims[f.target] = _changed_sim(sims[f.target], f.set, f"fault {f.id}")
-        except ConfigError:
+        except (SchemaError, FieldError):
             continue
     return World(tuple(aps.values()), tuple(cells.values()), sims)
 
@@ -372,7 +396,7 @@ class FaultBook:
 
     def add(self, fault: Fault) -> Fault:
         if fault.id in self._faults:
-            raise ConfigError("id", "an id no injected fault has", fault.id)
+            raise SchemaError("id", "an id no injected fault has", fault.id)
         self._faults[fault.id] = fault
         return fault
 

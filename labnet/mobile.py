@@ -66,12 +66,13 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from collections import deque
-from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Iterable
 
 from bwlab.models import CameraModel
+from bwlab.schema import FieldError
 
-from .config import ConfigError, MappingReader, build
+from .config import FromMapping, limits, position
 from .events import MobileEvent, MobileStatusChanged, SimSwapDetected
 from .propagation import LINK_DOWN, LinkQuality, PathLossModel, distance
 
@@ -140,57 +141,35 @@ _REGISTERED = frozenset({None, "roaming_disabled", "apn_missing", "no_credit"})
 
 
 @dataclass(frozen=True)
-class Cell:
+class Cell(FromMapping):
     """One lab mobile cell (a mast): its LTE bands, position on the site plan, power, operator."""
 
-    name: str
+    name: str = field(metadata={"nonempty": True})
     bands: tuple[int, ...]
-    position: tuple[float, float] = (0.0, 0.0)
+    position: tuple[float, float] = position()
     tx_power_dbm: float = 43.0
-    operator: str = "lab"
+    operator: str = field(default="lab", metadata={"nonempty": True})
     enabled: bool = True
-
-    _KEYS = ("name", "bands", "position", "tx_power_dbm", "operator", "enabled")
 
     def __post_init__(self) -> None:
         if not self.name:
-            raise ConfigError("name", "a non-empty string", self.name)
+            raise FieldError("name", "a non-empty string", self.name)
         if not self.bands:
-            raise ConfigError("bands", "at least one LTE band", list(self.bands))
+            raise FieldError("bands", "at least one LTE band", list(self.bands))
         for i, band in enumerate(self.bands):
             if band not in LTE_BAND_MHZ:
-                raise ConfigError(
+                raise FieldError(
                     f"bands[{i}]", "an LTE band among " + ", ".join(str(b) for b in LTE_BAND_MHZ), band
                 )
         object.__setattr__(self, "bands", tuple(self.bands))
         if not 0.0 <= self.tx_power_dbm <= 60.0:
-            raise ConfigError("tx_power_dbm", "a transmit power between 0 and 60 dBm", self.tx_power_dbm)
+            raise FieldError("tx_power_dbm", "a transmit power between 0 and 60 dBm", self.tx_power_dbm)
         if not self.operator:
-            raise ConfigError("operator", "a non-empty operator name", self.operator)
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], path: str = "cell") -> Cell:
-        r = MappingReader(data, path, cls._KEYS)
-        bands = r.items("bands")
-        for i, band in enumerate(bands):
-            if isinstance(band, bool) or not isinstance(band, int):
-                raise ConfigError(f"{r.at('bands')}[{i}]", "an LTE band number", band)
-        return build(
-            cls,
-            path,
-            {
-                "name": r.text("name", nonempty=True),
-                "bands": tuple(bands),
-                "position": r.position("position", (0.0, 0.0)),
-                "tx_power_dbm": r.number("tx_power_dbm", 43.0),
-                "operator": r.text("operator", "lab", nonempty=True),
-                "enabled": r.flag("enabled", True),
-            },
-        )
+            raise FieldError("operator", "a non-empty operator name", self.operator)
 
 
 @dataclass(frozen=True)
-class Sim:
+class Sim(FromMapping):
     """A SIM card and its subscription (DESIGN "Lab network": SIM states, APN, roaming, credit).
 
     ``state`` is one of ``SIM_STATES``. ``apn_required``: the operator needs an APN configured on
@@ -201,76 +180,41 @@ class Sim:
     state: str = "ok"
     iccid: str = ""
     pin: str | None = None
-    operator: str = "lab"
-    apn: str = "internet"
+    operator: str = field(default="lab", metadata={"nonempty": True})
+    apn: str = field(default="internet", metadata={"nonempty": True})
     apn_required: bool = False
     roaming_allowed: bool = False
     credit_mb: float | None = None
     imei_blocked: bool = False
     activated: bool = True
 
-    _KEYS = (
-        "state",
-        "iccid",
-        "pin",
-        "operator",
-        "apn",
-        "apn_required",
-        "roaming_allowed",
-        "credit_mb",
-        "imei_blocked",
-        "activated",
-    )
-
     def __post_init__(self) -> None:
         if self.state not in SIM_STATES:
-            raise ConfigError("state", "one of " + ", ".join(repr(s) for s in SIM_STATES), self.state)
+            raise FieldError("state", "one of " + ", ".join(repr(s) for s in SIM_STATES), self.state)
         if self.state != "absent" and not (self.iccid.isdigit() and 18 <= len(self.iccid) <= 22):
-            raise ConfigError("iccid", "an ICCID of 18 to 22 digits (required unless state is 'absent')", self.iccid)
+            raise FieldError("iccid", "an ICCID of 18 to 22 digits (required unless state is 'absent')", self.iccid)
         if self.pin is not None and not (self.pin.isdigit() and 4 <= len(self.pin) <= 8):
-            raise ConfigError("pin", "a PIN of 4 to 8 digits", self.pin)
+            raise FieldError("pin", "a PIN of 4 to 8 digits", self.pin)
         if self.state in ("pin_required", "pin_wrong") and self.pin is None:
-            raise ConfigError("pin", f"the SIM's PIN (state {self.state!r} needs one)", self.pin)
+            raise FieldError("pin", f"the SIM's PIN (state {self.state!r} needs one)", self.pin)
         if self.credit_mb is not None and self.credit_mb < 0:
-            raise ConfigError("credit_mb", "a credit ≥ 0 MB (or no key for unlimited)", self.credit_mb)
+            raise FieldError("credit_mb", "a credit ≥ 0 MB (or no key for unlimited)", self.credit_mb)
 
     @property
     def present(self) -> bool:
         return self.state != "absent"
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], path: str = "sim") -> Sim:
-        r = MappingReader(data, path, cls._KEYS)
-        return build(
-            cls,
-            path,
-            {
-                "state": r.text("state", "ok", choices=SIM_STATES),
-                "iccid": r.text("iccid", ""),
-                "pin": r.optional_text("pin"),
-                "operator": r.text("operator", "lab", nonempty=True),
-                "apn": r.text("apn", "internet", nonempty=True),
-                "apn_required": r.flag("apn_required", False),
-                "roaming_allowed": r.flag("roaming_allowed", False),
-                "credit_mb": r.optional_number("credit_mb"),
-                "imei_blocked": r.flag("imei_blocked", False),
-                "activated": r.flag("activated", True),
-            },
-        )
 
 
 NO_SIM = Sim(state="absent")
 
 
 @dataclass(frozen=True)
-class ModemSettings:
+class ModemSettings(FromMapping):
     """What the Manager configures for the camera's modem: the SIM PIN (Cameras → camera) and
     the APN (Settings > Camera > Mobile networks > Show advanced)."""
 
     pin: str | None = None
     apn: str | None = None
-
-    _KEYS = ("pin", "apn")
 
     def __post_init__(self) -> None:
         if self.pin == "":
@@ -278,47 +222,26 @@ class ModemSettings:
         if self.apn is not None and not self.apn.strip():
             object.__setattr__(self, "apn", None)
 
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], path: str = "modem") -> ModemSettings:
-        r = MappingReader(data, path, cls._KEYS)
-        return build(cls, path, {"pin": r.optional_text("pin"), "apn": r.optional_text("apn")})
-
 
 @dataclass(frozen=True)
-class MobileConfig:
+class MobileConfig(FromMapping):
     """Tunables of the LTE model (defaults as in the module docstring)."""
 
     path_loss: PathLossModel = PathLossModel(exponent=3.5)
-    sensitivity_dbm: float = -115.0
-    good_signal_dbm: float = -80.0
+    sensitivity_dbm: float = limits(-115.0, min=-150.0, max=0.0)
+    good_signal_dbm: float = limits(-80.0, min=-150.0, max=0.0)
     dns_servers: tuple[str, ...] = ("100.64.0.53", "100.64.0.54")
-    max_throughput_kbps: float = 20_000.0
-    min_throughput_kbps: float = 300.0
+    max_throughput_kbps: float = limits(20_000.0, min=0.0)
+    min_throughput_kbps: float = limits(300.0, min=0.0)
 
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], path: str = "mobile") -> MobileConfig:
-        r = MappingReader(data, path, cls.__dataclass_fields__)
-        kwargs: dict[str, Any] = {}
-        if r.has("path_loss"):
-            kwargs["path_loss"] = PathLossModel.from_mapping(data["path_loss"], r.at("path_loss"))
-        for name in ("sensitivity_dbm", "good_signal_dbm"):
-            if r.has(name):
-                kwargs[name] = r.number(name, min=-150.0, max=0.0)
-        for name in ("max_throughput_kbps", "min_throughput_kbps"):
-            if r.has(name):
-                kwargs[name] = r.number(name, min=0.0)
-        if r.has("dns_servers"):
-            servers = r.items("dns_servers")
-            for i, server in enumerate(servers):
-                try:
-                    ipaddress.ip_address(server)
-                except (TypeError, ValueError):
-                    raise ConfigError(f"{r.at('dns_servers')}[{i}]", "an IP address", server) from None
-            kwargs["dns_servers"] = tuple(servers)
-        config = build(cls, path, kwargs)
-        if config.sensitivity_dbm >= config.good_signal_dbm:
-            raise ConfigError(r.at("good_signal_dbm"), "a value above sensitivity_dbm", config.good_signal_dbm)
-        return config
+    def __post_init__(self) -> None:
+        for i, server in enumerate(self.dns_servers):
+            try:
+                ipaddress.ip_address(server)
+            except ValueError:
+                raise FieldError(f"dns_servers[{i}]", "an IP address", server) from None
+        if self.sensitivity_dbm >= self.good_signal_dbm:
+            raise FieldError("good_signal_dbm", "a value above sensitivity_dbm", self.good_signal_dbm)
 
 
 def lte_link_quality(signal_dbm: float, config: MobileConfig = MobileConfig()) -> LinkQuality:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
 
-from .config import MappingReader
+from .config import FromMapping, limits
 
 
 def distance(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -31,14 +30,12 @@ def channel_frequency_mhz(band: str, channel: int) -> float:
 
 
 @dataclass(frozen=True)
-class PathLossModel:
+class PathLossModel(FromMapping):
     """Log-distance path loss: free space up to ``reference_m``, then exponent ``exponent``."""
 
-    exponent: float = 3.0
-    reference_m: float = 1.0
-    extra_loss_db: float = 0.0  # walls, body of the wearer
-
-    _KEYS = ("exponent", "reference_m", "extra_loss_db")
+    exponent: float = limits(3.0, min=1.5, max=6.0)
+    reference_m: float = limits(1.0, min=0.1, max=100.0)
+    extra_loss_db: float = limits(0.0, min=0.0, max=100.0)  # walls, body of the wearer
 
     def loss_db(self, frequency_mhz: float, distance_m: float) -> float:
         d = max(distance_m, self.reference_m)
@@ -55,15 +52,6 @@ class PathLossModel:
         if budget <= at_reference:
             return 0.0
         return self.reference_m * 10 ** ((budget - at_reference) / (10 * self.exponent))
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], path: str = "path_loss") -> PathLossModel:
-        r = MappingReader(data, path, cls._KEYS)
-        return cls(
-            exponent=r.number("exponent", 3.0, min=1.5, max=6.0),
-            reference_m=r.number("reference_m", 1.0, min=0.1, max=100.0),
-            extra_loss_db=r.number("extra_loss_db", 0.0, min=0.0, max=100.0),
-        )
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Sequence
 
+from bwlab import schema
 from bwlab.models import CameraModel
+from bwlab.schema import FieldError, SchemaError
 
-from .config import ConfigError, MappingReader, build
+from .config import FromMapping, limits, position
 from .propagation import PathLossModel, channel_frequency_mhz
 
 BANDS = ("2.4", "5")
@@ -76,68 +78,35 @@ def camera_hears(model: CameraModel, band: str, channel: int) -> bool:
 
 
 @dataclass(frozen=True)
-class RadioConfig:
-    """Tunables of the Wi-Fi model (defaults as in the module docstring)."""
+class RadioConfig(FromMapping):
+    """Tunables of the Wi-Fi model (defaults as in ``labnet.wifi``'s docstring)."""
 
     path_loss: PathLossModel = PathLossModel()
-    sensitivity_dbm: float = -82.0
-    weak_signal_dbm: float = -75.0
-    good_signal_dbm: float = -55.0
-    roam_hysteresis_db: float = 6.0
-    roam_hysteresis_s: float = 3.0
-    handover_gap_s: float = 1.5
-    scan_interval_s: float = 5.0
-    auth_retry_s: float = 10.0
-    blacklist_s: float = 60.0
-    handshake_attempts: int = 4
-    frame_log_limit: int = 20_000
-    max_throughput_24_kbps: float = 30_000.0
-    max_throughput_5_kbps: float = 80_000.0
-    min_throughput_kbps: float = 500.0
-    degraded_throughput_factor: float = 0.05
-    degraded_loss: float = 0.05
-    degraded_latency_ms: float = 80.0
+    sensitivity_dbm: float = limits(-82.0, min=-120.0, max=0.0)
+    weak_signal_dbm: float = limits(-75.0, min=-120.0, max=0.0)
+    good_signal_dbm: float = limits(-55.0, min=-120.0, max=0.0)
+    roam_hysteresis_db: float = limits(6.0, min=0.0)
+    roam_hysteresis_s: float = limits(3.0, min=0.0)
+    handover_gap_s: float = limits(1.5, min=0.0)
+    scan_interval_s: float = limits(5.0, min=0.0)
+    auth_retry_s: float = limits(10.0, min=0.0)
+    blacklist_s: float = limits(60.0, min=0.0)
+    handshake_attempts: int = limits(4, min=1, max=10)
+    frame_log_limit: int = limits(20_000, min=100)
+    max_throughput_24_kbps: float = limits(30_000.0, min=0.0)
+    max_throughput_5_kbps: float = limits(80_000.0, min=0.0)
+    min_throughput_kbps: float = limits(500.0, min=0.0)
+    degraded_throughput_factor: float = limits(0.05, min=0.0, max=1.0)
+    degraded_loss: float = limits(0.05, min=0.0)
+    degraded_latency_ms: float = limits(80.0, min=0.0)
 
     def __post_init__(self) -> None:
         if not self.sensitivity_dbm < self.weak_signal_dbm < self.good_signal_dbm:
-            raise ConfigError(
+            raise FieldError(
                 "weak_signal_dbm",
                 f"sensitivity_dbm < weak_signal_dbm < good_signal_dbm "
                 f"({self.sensitivity_dbm} < {self.weak_signal_dbm} < {self.good_signal_dbm})",
             )
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], path: str = "wifi") -> RadioConfig:
-        keys = [f for f in cls.__dataclass_fields__]
-        r = MappingReader(data, path, keys)
-        kwargs: dict[str, Any] = {}
-        if r.has("path_loss"):
-            kwargs["path_loss"] = PathLossModel.from_mapping(data["path_loss"], r.at("path_loss"))
-        for name in ("sensitivity_dbm", "weak_signal_dbm", "good_signal_dbm"):
-            if r.has(name):
-                kwargs[name] = r.number(name, min=-120.0, max=0.0)
-        for name in (
-            "roam_hysteresis_db",
-            "roam_hysteresis_s",
-            "handover_gap_s",
-            "scan_interval_s",
-            "auth_retry_s",
-            "blacklist_s",
-            "max_throughput_24_kbps",
-            "max_throughput_5_kbps",
-            "min_throughput_kbps",
-            "degraded_loss",
-            "degraded_latency_ms",
-        ):
-            if r.has(name):
-                kwargs[name] = r.number(name, min=0.0)
-        if r.has("degraded_throughput_factor"):
-            kwargs["degraded_throughput_factor"] = r.number("degraded_throughput_factor", min=0.0, max=1.0)
-        if r.has("handshake_attempts"):
-            kwargs["handshake_attempts"] = r.integer("handshake_attempts", min=1, max=10)
-        if r.has("frame_log_limit"):
-            kwargs["frame_log_limit"] = r.integer("frame_log_limit", min=100)
-        return build(cls, path, kwargs)
 
 
 def _default_subnet(ssid: str) -> ipaddress.IPv4Network:
@@ -146,7 +115,7 @@ def _default_subnet(ssid: str) -> ipaddress.IPv4Network:
 
 
 @dataclass(frozen=True)
-class AccessPoint:
+class AccessPoint(FromMapping):
     """One lab access point (DESIGN "Lab network"; L4 shows it on the map with its coverage).
 
     ``bssid`` defaults to a MAC derived from ``name``; ``subnet`` (the DHCP scope behind the
@@ -154,63 +123,47 @@ class AccessPoint:
     AP switched off (a fault).
     """
 
-    name: str
-    ssid: str
+    name: str = field(metadata={"nonempty": True})
+    ssid: str = field(metadata={"nonempty": True})
     band: str = "2.4"
-    channel: int = 6
+    channel: int = 6  # 36 on 5 GHz when a table gives none (from_mapping)
     security: str = "wpa2"
     password: str | None = None
     country: str = "SE"
-    position: tuple[float, float] = (0.0, 0.0)
+    position: tuple[float, float] = position()
     tx_power_dbm: float = 20.0
     bssid: str = ""
     subnet: str = ""
     dns: tuple[str, ...] = ()
     enabled: bool = True
 
-    _KEYS = (
-        "name",
-        "ssid",
-        "band",
-        "channel",
-        "security",
-        "password",
-        "country",
-        "position",
-        "tx_power_dbm",
-        "bssid",
-        "subnet",
-        "dns",
-        "enabled",
-    )
-
     def __post_init__(self) -> None:
         if not self.name:
-            raise ConfigError("name", "a non-empty string", self.name)
+            raise FieldError("name", "a non-empty string", self.name)
         if not 1 <= len(self.ssid.encode()) <= 32:
-            raise ConfigError("ssid", "an SSID of 1 to 32 bytes", self.ssid)
+            raise FieldError("ssid", "an SSID of 1 to 32 bytes", self.ssid)
         if self.band not in BANDS:
-            raise ConfigError("band", 'one of "2.4", "5"', self.band)
+            raise FieldError("band", 'one of "2.4", "5"', self.band)
         if len(self.country) != 2 or not self.country.isalpha() or not self.country.isupper():
-            raise ConfigError("country", "a two-letter upper-case ISO 3166 country code such as 'SE'", self.country)
+            raise FieldError("country", "a two-letter upper-case ISO 3166 country code such as 'SE'", self.country)
         allowed = allowed_channels(self.band, self.country)
         if self.channel not in allowed:
-            raise ConfigError(
+            raise FieldError(
                 "channel", f"a {self.band} GHz channel allowed in {self.country} ({_ranges(allowed)})", self.channel
             )
         if self.security not in SECURITIES:
-            raise ConfigError("security", "one of " + ", ".join(repr(s) for s in SECURITIES), self.security)
+            raise FieldError("security", "one of " + ", ".join(repr(s) for s in SECURITIES), self.security)
         if self.security == "open":
             if self.password:
-                raise ConfigError("password", "no password for an open access point", self.password)
+                raise FieldError("password", "no password for an open access point", self.password)
         elif self.password is None or not 8 <= len(self.password) <= 63:
-            raise ConfigError("password", f"a passphrase of 8 to 63 characters for security {self.security!r}", self.password)
+            raise FieldError("password", f"a passphrase of 8 to 63 characters for security {self.security!r}", self.password)
         if not -10.0 <= self.tx_power_dbm <= 36.0:
-            raise ConfigError("tx_power_dbm", "a transmit power between -10 and 36 dBm", self.tx_power_dbm)
+            raise FieldError("tx_power_dbm", "a transmit power between -10 and 36 dBm", self.tx_power_dbm)
         if self.bssid:
             mac = normalize_mac(self.bssid)
             if mac is None:
-                raise ConfigError("bssid", "a MAC address like '02:11:22:33:44:55'", self.bssid)
+                raise FieldError("bssid", "a MAC address like '02:11:22:33:44:55'", self.bssid)
         else:
             mac = derive_mac("ap:" + self.name)
         object.__setattr__(self, "bssid", mac)
@@ -218,9 +171,9 @@ class AccessPoint:
             try:
                 net = ipaddress.IPv4Network(self.subnet, strict=False)
             except ValueError:
-                raise ConfigError("subnet", "an IPv4 network like '10.1.2.0/24'", self.subnet) from None
+                raise FieldError("subnet", "an IPv4 network like '10.1.2.0/24'", self.subnet) from None
             if net.prefixlen > 24:
-                raise ConfigError("subnet", "an IPv4 network of /24 or larger", self.subnet)
+                raise FieldError("subnet", "an IPv4 network of /24 or larger", self.subnet)
         else:
             net = _default_subnet(self.ssid)
         object.__setattr__(self, "subnet", str(net))
@@ -230,7 +183,7 @@ class AccessPoint:
             try:
                 ipaddress.ip_address(server)
             except ValueError:
-                raise ConfigError(f"dns[{i}]", "an IP address", server) from None
+                raise FieldError(f"dns[{i}]", "an IP address", server) from None
         object.__setattr__(self, "dns", tuple(self.dns))
 
     @property
@@ -250,47 +203,30 @@ class AccessPoint:
         return path_loss.range_m(self.tx_power_dbm, self.frequency_mhz, threshold_dbm)
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], path: str = "access_point") -> AccessPoint:
-        r = MappingReader(data, path, cls._KEYS)
-        band = r.data.get("band", "2.4")
-        if isinstance(band, (int, float)) and not isinstance(band, bool) and float(band) in (2.4, 5.0):
-            band = "2.4" if float(band) == 2.4 else "5"
-        elif not isinstance(band, str) or band not in BANDS:
-            raise ConfigError(r.at("band"), 'one of "2.4", "5"', band)
-        kwargs: dict[str, Any] = {
-            "name": r.text("name", nonempty=True),
-            "ssid": r.text("ssid", nonempty=True),
-            "band": band,
-            "channel": r.integer("channel", 6 if band == "2.4" else 36),
-            "security": r.text("security", "wpa2", choices=SECURITIES),
-            "password": r.optional_text("password"),
-            "country": r.text("country", "SE"),
-            "position": r.position("position", (0.0, 0.0)),
-            "tx_power_dbm": r.number("tx_power_dbm", 20.0),
-            "bssid": r.text("bssid", ""),
-            "subnet": r.text("subnet", ""),
-            "enabled": r.flag("enabled", True),
-        }
-        dns = r.items("dns", [])
-        for i, server in enumerate(dns):
-            if not isinstance(server, str):
-                raise ConfigError(f"{r.at('dns')}[{i}]", "an IP address", server)
-        kwargs["dns"] = tuple(dns)
-        return build(cls, path, kwargs)
+    def from_mapping(cls, data: Any, path: str = "") -> AccessPoint:
+        """Read by ``bwlab.schema``; a band may also be written as the number 2.4 or 5, and a 5 GHz
+        access point without a channel is on channel 36."""
+        if isinstance(data, dict):
+            band = data.get("band", "2.4")
+            if isinstance(band, (int, float)) and not isinstance(band, bool) and float(band) in (2.4, 5.0):
+                data = {**data, "band": "2.4" if float(band) == 2.4 else "5"}
+            if data.get("band") == "5" and "channel" not in data:
+                data = {**data, "channel": 36}
+        return schema.from_mapping(cls, data, path)
 
 
 def access_points_from_list(items: Any, path: str = "access_points") -> tuple[AccessPoint, ...]:
     """A scenario's list of APs; names and BSSIDs must be unique."""
     if not isinstance(items, (list, tuple)):
-        raise ConfigError(path, "a list of access points", items)
+        raise SchemaError(path, "a list of access points", items)
     aps = tuple(AccessPoint.from_mapping(item, f"{path}[{i}]") for i, item in enumerate(items))
     seen: dict[str, int] = {}
     seen_bssid: dict[str, int] = {}
     for i, ap in enumerate(aps):
         if ap.name in seen:
-            raise ConfigError(f"{path}[{i}].name", f"a name not used by {path}[{seen[ap.name]}]", ap.name)
+            raise SchemaError(f"{path}[{i}].name", f"a name not used by {path}[{seen[ap.name]}]", ap.name)
         if ap.bssid in seen_bssid:
-            raise ConfigError(f"{path}[{i}].bssid", f"a BSSID not used by {path}[{seen_bssid[ap.bssid]}]", ap.bssid)
+            raise SchemaError(f"{path}[{i}].bssid", f"a BSSID not used by {path}[{seen_bssid[ap.bssid]}]", ap.bssid)
         seen[ap.name] = i
         seen_bssid[ap.bssid] = i
     return aps
@@ -303,25 +239,18 @@ def _ranges(channels: Sequence[int]) -> str:
 
 
 @dataclass(frozen=True)
-class WifiNetwork:
+class WifiNetwork(FromMapping):
     """A Wi-Fi network the camera holds (S8): name and password; no password = open network."""
 
-    ssid: str
+    ssid: str = field(metadata={"nonempty": True})
     password: str | None = None
-
-    _KEYS = ("ssid", "password")
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.ssid.encode()) <= 32:
-            raise ConfigError("ssid", "an SSID of 1 to 32 bytes", self.ssid)
+            raise FieldError("ssid", "an SSID of 1 to 32 bytes", self.ssid)
         if self.password == "":
             object.__setattr__(self, "password", None)
 
     @property
     def auth_method(self) -> str:
         return "WPA2-PSK" if self.password else "Open"
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], path: str = "network") -> WifiNetwork:
-        r = MappingReader(data, path, cls._KEYS)
-        return build(cls, path, {"ssid": r.text("ssid", nonempty=True), "password": r.optional_text("password")})

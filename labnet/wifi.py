@@ -98,7 +98,15 @@ from .events import (
     WifiRoamStarted,
 )
 from .propagation import LINK_DOWN, LinkQuality, distance
-from .radio_config import EUROPE, MODELS_POOR_ON_12_13, AccessPoint, RadioConfig, WifiNetwork, camera_hears, normalize_mac
+from .radio_config import (
+    EUROPE,
+    MODELS_POOR_ON_12_13,
+    AccessPoint,
+    RadioConfig,
+    WifiNetwork,
+    camera_hears,
+    normalize_mac,
+)
 
 #: Lab-side explanation of why a camera is not on Wi-Fi (``WifiStatus.failure``).
 WIFI_FAILURES: dict[str, str] = {

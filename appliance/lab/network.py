@@ -35,7 +35,7 @@ from aiohttp import web
 
 from bwlab.models import MODELS
 from bwlab.regions import SERVICE_HOSTS
-from labnet.config import ConfigError
+from bwlab.schema import SchemaError
 from labnet.faults import FAULT_KINDS, Fault, FaultBook, World, check_against, ntp_settings, parse_fault
 from labnet.ntp import NtpResponder
 from labnet.telemetry import frames_from_list, mobile_status, wifi_status
@@ -80,7 +80,7 @@ class LabNetwork:
         """A fleet registered with the world of its scenario (APs, cells, SIM cards)."""
         try:
             self.worlds[id(ws)] = World.from_dict(data) if isinstance(data, dict) else World()
-        except ConfigError as exc:
+        except SchemaError as exc:
             log.warning("a fleet declared a world the lab cannot read: %s", exc)
             self.worlds[id(ws)] = World()
 
@@ -143,7 +143,7 @@ async def add_fault(config: Any, data: Any) -> Fault:
         fault = parse_fault(data, fault_id=net.book.next_id(), now=ctx.clock.now(), path="")
         check_against(fault, net.world(), net.fleet.sockets.keys())
         net.book.add(fault)
-    except ConfigError as exc:
+    except SchemaError as exc:
         raise InvalidInput(str(exc), path=exc.path) from None
     if fault.kind == "travel":
         await net.travel(float(fault.set["seconds"]))

@@ -1,4 +1,3 @@
-from labnet.config import ConfigError
 from labnet.faults import (
     FaultBook,
     Impairment,
