@@ -5,7 +5,7 @@ Pure, time-injected cores (a driver feeds them events with the lab time and read
 events and 802.11 frames), shared by the fleet (``firmware_stub``), the scenario files (``bwlab``)
 and the appliance's lab adapters. It imports neither ``appliance`` nor ``firmware_stub``.
 
-* ``config``: the error and the reader of every ``from_mapping`` here;
+* ``config``: how its configuration is read (through ``bwlab.schema``, the project's one reader);
 * ``events``: 802.11 frames and link events;
 * ``propagation``: path loss, channel frequencies, link quality;
 * ``radio_config``: access points, a camera's networks, the radio's tunables;

@@ -155,7 +155,8 @@ def parse_fault(data: Any, *, fault_id: str, now: float, path: str = "fault") ->
     kind, target = table.kind, table.target
     if kind in TARGETED:
         if not target:
-            raise SchemaError(join_path(path, "target"), f"the {TARGETED[kind]} this {kind} fault applies to (required)")
+            raise SchemaError(join_path(path, "target"),
+                              f"the {TARGETED[kind]} this {kind} fault applies to (required)")
     elif target is not None:
         raise SchemaError(join_path(path, "target"), f"no target: a {kind} fault applies to the whole lab", target)
     if table.id is not None:
@@ -172,7 +173,7 @@ def parse_fault(data: Any, *, fault_id: str, now: float, path: str = "fault") ->
 
 def _parse_set(kind: str, raw: dict[str, Any], path: str) -> dict[str, Any]:
     if kind in _CHANGES:
-        change = schema.from_mapping(_CHANGES[kind], raw, path)
+        change: Any = schema.from_mapping(_CHANGES[kind], raw, path)
         return {k: getattr(change, k) for k in raw if getattr(change, k) is not None}
     # AP, cell and SIM values are checked by AccessPoint / Cell / Sim when applied to the base.
     schema.check_table(raw, path, {"ap": _AP_KEYS, "cell": _CELL_KEYS, "sim": keys(Sim)}[kind])
@@ -205,7 +206,8 @@ class World:
     @classmethod
     def from_dict(cls, data: Any, path: str = "world") -> World:
         table = schema.from_mapping(WorldTable, data, path)
-        aps = tuple(AccessPoint.from_mapping(a, f"{path}.access_points[{i}]") for i, a in enumerate(table.access_points))
+        aps = tuple(AccessPoint.from_mapping(a, f"{path}.access_points[{i}]")
+                    for i, a in enumerate(table.access_points))
         cells = tuple(Cell.from_mapping(c, f"{path}.cells[{i}]") for i, c in enumerate(table.cells))
         sims = {k.upper(): Sim.from_mapping(v, f"{path}.sims.{k}") for k, v in table.sims.items()}
         return cls(aps, cells, sims)
@@ -282,9 +284,10 @@ def check_against(fault: Fault, world: World, cameras: Iterable[str]) -> None:
         if (fault.target or "").upper() not in known:
             raise SchemaError("target", "the serial of a camera a running fleet has", fault.target)
         if fault.kind == "sim":
-            if fault.target not in world.sims:
+            sim = world.sims.get(fault.target or "")
+            if sim is None:
                 raise SchemaError("target", "a camera with an LTE modem (only those take a SIM card)", fault.target)
-            _changed_sim(world.sims[fault.target], fault.set, "set")
+            _changed_sim(sim, fault.set, "set")
 
 
 def apply_world(world: World, faults: Iterable[Fault]) -> World:

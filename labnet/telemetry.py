@@ -70,7 +70,7 @@ def frame_from_dict(data: Mapping[str, Any]) -> Any:
     cls = _FRAME_TYPES.get(str(data.get("type")))
     if cls is None:
         raise ValueError(f"not an 802.11 frame event: {data.get('type')!r}")
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     for f in fields(cls):
         if f.name in data:
             value = data[f.name]
@@ -92,5 +92,5 @@ def frames_from_list(items: Iterable[Any]) -> list[Any]:
 def unreached_hosts(radio: Mapping[str, Any]) -> tuple[str, ...]:
     """The T5 names a camera on the real lab network last failed to reach (its own observation:
     DNS, timeout, refused, unreachable, TLS), in the order it reported them (issue 15)."""
-    services = radio.get("services") if isinstance(radio.get("services"), Mapping) else {}
+    services: Mapping[str, Any] = radio["services"] if isinstance(radio.get("services"), Mapping) else {}
     return tuple(h for h, seen in services.items() if isinstance(seen, Mapping) and seen.get("ok") is False)

@@ -41,7 +41,7 @@ def camera_telemetry(now: float, facts: CameraFacts, state: Mapping[str, Any] | 
                      viewers: tuple[ViewerTelemetry, ...] = (LAB_VIEWER,)) -> CameraTelemetry:
     """The diagnosis input for one camera from its reported ``state`` and the system's facts."""
     state = state or {}
-    radio = state.get("radio") if isinstance(state.get("radio"), Mapping) else {}
+    radio: Mapping[str, Any] = state["radio"] if isinstance(state.get("radio"), Mapping) else {}
     profile = state.get("profile") if isinstance(state.get("profile"), Mapping) else None
     streaming_enabled = facts.streaming_enabled
     if profile is not None:
@@ -50,7 +50,7 @@ def camera_telemetry(now: float, facts: CameraFacts, state: Mapping[str, Any] | 
     if state.get("provisioned"):
         wifi_networks = len(state.get("wifi_ssids") or [])
     docked = bool(state["docked"]) if "docked" in state else facts.docked
-    pages = state.get("troubleshooting") if isinstance(state.get("troubleshooting"), Mapping) else {}
+    pages: Mapping[str, Any] = state["troubleshooting"] if isinstance(state.get("troubleshooting"), Mapping) else {}
     return CameraTelemetry(
         camera_id=facts.serial,
         model=facts.model,
