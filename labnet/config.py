@@ -38,7 +38,7 @@ def limits(default: Any, *, min: float | None = None, max: float | None = None, 
     return dataclasses.field(default=default, metadata={**bounds, **metadata})
 
 
-def position(default: tuple[float, float] = (0.0, 0.0)) -> Any:
+def site_position(default: tuple[float, float] = (0.0, 0.0)) -> Any:
     """A position field on the site plan: two numbers, ``[x, y]`` in metres."""
     return dataclasses.field(default=default, metadata={"expected": POSITION})
 

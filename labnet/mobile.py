@@ -72,7 +72,7 @@ from typing import Any, Iterable
 from bwlab.models import CameraModel
 from bwlab.schema import FieldError
 
-from .config import FromMapping, limits, position
+from .config import FromMapping, limits, site_position
 from .events import MobileEvent, MobileStatusChanged, SimSwapDetected
 from .propagation import LINK_DOWN, LinkQuality, PathLossModel, distance
 
@@ -146,7 +146,7 @@ class Cell(FromMapping):
 
     name: str = field(metadata={"nonempty": True})
     bands: tuple[int, ...]
-    position: tuple[float, float] = position()
+    position: tuple[float, float] = site_position()
     tx_power_dbm: float = 43.0
     operator: str = field(default="lab", metadata={"nonempty": True})
     enabled: bool = True

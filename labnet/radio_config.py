@@ -18,7 +18,7 @@ from bwlab import schema
 from bwlab.models import CameraModel
 from bwlab.schema import FieldError, SchemaError
 
-from .config import FromMapping, limits, position
+from .config import FromMapping, limits, site_position
 from .propagation import PathLossModel, channel_frequency_mhz
 
 BANDS = ("2.4", "5")
@@ -130,7 +130,7 @@ class AccessPoint(FromMapping):
     security: str = "wpa2"
     password: str | None = None
     country: str = "SE"
-    position: tuple[float, float] = position()
+    position: tuple[float, float] = site_position()
     tx_power_dbm: float = 20.0
     bssid: str = ""
     subnet: str = ""
