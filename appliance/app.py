@@ -25,6 +25,7 @@ from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from bwlab.clock import LabClock
+from bwlab.discovery import advertise
 from bwlab.private_files import private_dir, write_private
 from bwlab.regions import SERVICE_HOSTS
 
@@ -54,6 +55,7 @@ from .pki import ensure_lab_tls
 from .storage import STORAGE, setup_storage, storage_middleware
 from .throttle import setup_sign_in_throttle
 from .sni import ensure_name_certs, sni_callback
+from .webui_assets import resolve
 
 log = logging.getLogger(__name__)
 
@@ -200,9 +202,8 @@ def _inline_script_hashes(path: Path, mtime_ns: int) -> tuple[str, ...]:
 
 @access(PUBLIC)
 async def webui_file(request: web.Request) -> web.StreamResponse:
-    """The static web client (webui/): an HTML page per client, ES modules, styles."""
-    from .webui_assets import resolve  # the vendor libraries come from installed packages
-
+    """The static web client (webui/): an HTML page per client, ES modules, styles (the vendor
+    libraries come from installed packages: appliance/webui_assets.py)."""
     path = request.match_info.get("path", "")
     target = resolve(path)
     if target is None:
@@ -242,8 +243,6 @@ async def serve(config: ApplianceConfig, clock: LabClock | None = None, *, ready
     log.info("appliance listening on %s (lab CA %s)", config.url, ctx.tls.ca_cert_path)
     zeroconf = None
     if config.zeroconf:
-        from bwlab.discovery import advertise
-
         try:
             zeroconf = await advertise(f"bwlab on {socket.gethostname()}", config.port, config.url)
         except OSError as exc:

@@ -24,8 +24,8 @@ from ..context import APPLIANCE
 from ..errors import Conflict, NotFound
 from ..http import ORG_ADMIN, SYSTEM, access, json_response, read_body
 from ..hub.routes import HUB, push_licence
+from ..ids import new_id
 from . import licences
-from .routes import new_id
 from .usage import organization_licences, organization_standing, standing_json
 
 routes = web.RouteTableDef()

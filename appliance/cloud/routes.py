@@ -6,7 +6,6 @@ Mounted at /api/cloud. Every handler declares its access (appliance.http.access)
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
 from dataclasses import dataclass, field
 
@@ -23,6 +22,7 @@ from ..auth import (ACCOUNT_KEY, ROLE_KEY, CLOUD_COOKIE, ROLES, clear_cookie, ha
 from ..context import APPLIANCE
 from ..errors import BwlabError, Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from ..http import ACCOUNT, ORG_ADMIN, ORG_MEMBER, PUBLIC, access, json_response, read_body
+from ..ids import new_id
 from ..throttle import throttled
 from .usage import organization_standing, organization_usage, standing_json, usage_json
 
@@ -31,10 +31,6 @@ routes = web.RouteTableDef()
 TRIAL_DAYS = 30  # S3
 AUTHORIZATION_CODE_TTL = 15 * 60  # lab seconds a Manager's authorization code stays valid (S3)
 MAX_OPEN_CODES = 20  # unused, unexpired authorization codes an organization may hold at once
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(8)}"
 
 
 @dataclass(frozen=True)
@@ -502,10 +498,3 @@ async def licence(request: web.Request) -> web.Response:
     used = usage_json(await organization_usage(ctx.db, org_id, now))
     return json_response({**standing_json(await organization_standing(ctx.db, org_id, now)),
                           "licences": [dict(r) for r in rows], **used})
-
-
-async def licence_valid(db, org_id: str, now: float) -> bool:
-    row = await db.fetchone(
-        "SELECT 1 FROM licences WHERE org_id = ? AND starts_at <= ? AND ends_at > ?", (org_id, now, now)
-    )
-    return row is not None

@@ -27,10 +27,10 @@ from bwlab.wire.identifiers import SERIAL
 
 from .. import pki
 from ..auth import MANAGER_COOKIE, hash_password, new_token, set_cookie, token_hash, verify_password
-from ..cloud.routes import new_id
 from ..context import APPLIANCE
 from ..errors import BwlabError, Conflict, InvalidInput, NotFound, Unauthenticated
 from ..http import LAB, MANAGER, PUBLIC, access, json_response, read_body
+from ..ids import new_id
 from ..throttle import throttled
 from .cloud_client import CloudClient, system_client
 from .cloud_sync import CAMERA_USER_SYNC

@@ -25,6 +25,8 @@ from aiohttp import web
 
 from bwlab.clock import Clock, run_every, system_time
 
+from ..context import APPLIANCE, LAB_NTP_SERVER
+
 log = logging.getLogger(__name__)
 
 NTP_POLL = 64.0  # seconds between two syncs of every controller
@@ -115,12 +117,8 @@ def _query(host: str, port: int) -> ntplib.NTPStats:
 
 def lab_ntp_server(app) -> tuple[str, int] | None:
     """The NTP server the lab network hands out: the appliance's own, when it runs one."""
-    from ..lab.network import LAB_NETWORK
-
-    net = app.get(LAB_NETWORK)
-    if net is None or net.ntp_port is None:
-        return None
-    return (net.ntp_host or "127.0.0.1", net.ntp_port)
+    where = app.get(LAB_NTP_SERVER)
+    return where() if where is not None else None
 
 
 async def server_of(app, db, system_id: str) -> tuple[str, int] | None:
@@ -131,8 +129,6 @@ async def server_of(app, db, system_id: str) -> tuple[str, int] | None:
 
 def setup_controller_time(app) -> None:
     """Keep every controller's clock with NTP: at start, every NTP_POLL seconds, after time travel."""
-    from ..context import APPLIANCE
-
     async def ctx(app: web.Application):
         appliance = app[APPLIANCE]
         clocks = app[CONTROLLER_CLOCKS] = ControllerClocks(appliance.clock)

@@ -25,11 +25,11 @@ import logging
 from collections import deque
 from dataclasses import dataclass, field
 
-from bwlab.clock import run_every
 from bwlab.wire import chunk as wire_chunk
+from bwlab.wire import messages as m
 from bwlab.wire import positions as wire_positions
 
-from .. import quarantine
+from ..cloud.store import system_region
 from ..db import Database
 from .streams import MAX_SEQ_GAP, RETENTION, ChunkRejected, DeviceId, EvidenceStore, StreamHub
 
@@ -306,41 +306,8 @@ class PositionHub:
             self.streams.changes.discard(q)
 
 
-# ---------------------------------------------------------------- wiring into the device hub
-
-PURGE_INTERVAL = 30.0
-
-
-async def positions_ctx(app):
-    """Cleanup context (after the stream hub's): the position hub, its stream follower and its
-    retention job."""
-    from ..context import APPLIANCE
-    from .routes import HUB
-
-    ctx = app[APPLIANCE]
-    registry = app[HUB]
-    assert registry.streams is not None
-    hub = PositionHub(ctx.db, registry.streams.evidence, registry.streams)
-    await quarantine.sweep(ctx.db, "location_tracks", ctx.clock.now())  # a bad stored row never stops a restart
-    await hub.load()
-    registry.positions = hub
-    async def retention() -> None:
-        purged = await hub.purge(ctx.clock.now())
-        if purged:
-            log.info("retention: purged %d positions older than 24 h", purged)
-
-    tasks = [asyncio.create_task(run_every(ctx.clock, PURGE_INTERVAL, retention), name="positions retention"),
-             asyncio.create_task(hub.follow_streams(), name="positions follow streams")]
-    yield
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-
-
 async def on_track_message(ws, ctx, session, hub: PositionHub, message, now: float) -> None:
     """``track_start`` / ``track_stop`` from a camera (S11)."""
-    from bwlab.wire import messages as m
-
     if isinstance(message, wire_positions.TrackStop):
         try:
             await hub.end_track(message.track_id, session.device, message.reason, message.last_seq,
@@ -354,10 +321,10 @@ async def on_track_message(ws, ctx, session, hub: PositionHub, message, now: flo
         await ws.send_str(m.encode(wire_positions.TrackRefused(track_id=message.track_id, code="invalid_message",
                                                                message="upload_key must be 32 bytes, base64url")))
         return
-    system = await ctx.db.fetchone("SELECT region FROM cloud_systems WHERE id = ?", (session.cloud_system_id,))
+    region = await system_region(ctx.db, session.cloud_system_id)
     try:
         next_seq = await hub.open_track(message, org_id=session.org_id, device=session.device,
-                                        region=system["region"], upload_key=upload_key, now=now)
+                                        region=region, upload_key=upload_key, now=now)
     except ChunkRejected as exc:
         await ws.send_str(m.encode(wire_positions.TrackRefused(track_id=message.track_id, code=exc.code,
                                                                message=exc.message)))

@@ -30,14 +30,14 @@ from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import messages as m
 from bwlab.wire import positions as wire_positions
 
-from .. import pki
-from ..cloud.routes import licence_valid
-from ..cloud.usage import organization_standing
+from .. import pki, quarantine
+from ..cloud.store import (cloud_systems, licence_valid, organization_standing, system_camera_registered,
+                           system_region)
 from ..context import APPLIANCE
 from ..http import DEVICE, access
 from ..lab.hostnames import blocked_camera_host
 from ..storage import HUB_SOCKET, refuse_when_disk_full
-from .positions import PositionHub, on_track_message, positions_ctx
+from .positions import PositionHub, on_track_message
 from .streams import ChunkRejected, DeviceId, EvidenceStore, StreamHub
 
 log = logging.getLogger(__name__)
@@ -192,7 +192,7 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
         return await _refuse(ws, ctx, None, exc.code, str(exc))
     except ValueError:
         return await _refuse(ws, ctx, None, "bad_message", "hello.signature is not base64url")
-    systems = {s["id"]: s for s in await ctx.db.fetchall("SELECT id, org_id, device_ca_pem, region FROM cloud_systems")}
+    systems = await cloud_systems(ctx.db)
     now = ctx.clock.now()
     try:
         verified = pki.verify_device(hello.certificate, {i: s["device_ca_pem"] for i, s in systems.items()},
@@ -205,8 +205,7 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
                              f"the certificate names camera {verified.serial}, not {hello.serial}")
     system = systems[verified.issuer_id]
     device = DeviceId(system["id"], verified.serial)
-    if await ctx.db.fetchone("SELECT 1 FROM system_cameras WHERE cloud_system_id = ? AND serial = ?",
-                             (device.system_id, device.serial)) is None:
+    if not await system_camera_registered(ctx.db, device.system_id, device.serial):
         return await _refuse(ws, ctx, device.serial, "certificate_refused",
                              f"camera {device.serial} is not registered in the system whose device CA signed its "
                              "certificate", device=device)
@@ -385,11 +384,11 @@ async def _start_stream(ws, ctx, session: DeviceSession, streams: StreamHub, mes
         await ws.send_str(m.encode(m.StreamRefused(stream_id=message.stream_id, code="invalid_message",
                                                    message="upload_key must be 32 bytes, base64url")))
         return
-    system = await ctx.db.fetchone("SELECT region FROM cloud_systems WHERE id = ?", (session.cloud_system_id,))
+    region = await system_region(ctx.db, session.cloud_system_id)
     try:
         next_seq = await streams.open_stream(
             stream_id=message.stream_id, org_id=session.org_id, device=session.device, user_id=message.user_id, user_name=message.user_name, reason=message.reason,
-            request_id=message.request_id, region=system["region"], mime=message.mime,
+            request_id=message.request_id, region=region, mime=message.mime,
             wrapped_key=message.wrapped_key, upload_key=upload_key, started_at=message.started_at, now=now,
             resume=message.resume)
     except ChunkRejected as exc:
@@ -397,3 +396,26 @@ async def _start_stream(ws, ctx, session: DeviceSession, streams: StreamHub, mes
         return
     session.streams.add(message.stream_id)
     await ws.send_str(m.encode(m.StreamAccepted(stream_id=message.stream_id, next_seq=next_seq)))
+
+
+async def positions_ctx(app):
+    """Cleanup context (after the stream hub's): the position hub, its stream follower and its
+    retention job."""
+    ctx = app[APPLIANCE]
+    registry = app[HUB]
+    assert registry.streams is not None
+    hub = PositionHub(ctx.db, registry.streams.evidence, registry.streams)
+    await quarantine.sweep(ctx.db, "location_tracks", ctx.clock.now())  # a bad stored row never stops a restart
+    await hub.load()
+    registry.positions = hub
+    async def retention() -> None:
+        purged = await hub.purge(ctx.clock.now())
+        if purged:
+            log.info("retention: purged %d positions older than 24 h", purged)
+
+    tasks = [asyncio.create_task(run_every(ctx.clock, PURGE_INTERVAL, retention), name="positions retention"),
+             asyncio.create_task(hub.follow_streams(), name="positions follow streams")]
+    yield
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

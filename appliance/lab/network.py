@@ -36,8 +36,8 @@ from aiohttp import web
 from bwlab.models import MODELS
 from bwlab.regions import SERVICE_HOSTS
 
-from ..cloud.routes import licence_valid
-from ..context import APPLIANCE
+from ..cloud.store import licence_valid
+from ..context import APPLIANCE, LAB_NTP_SERVER
 from ..controller.cloud_client import system_client
 from ..errors import BwlabError, Conflict, InvalidInput, NotFound
 from ..http import LAB, access, json_response, read_json
@@ -94,6 +94,12 @@ class LabNetwork:
             self.responder.set_offset(settings.offset_s)
             self.responder.set_mode(settings.mode, settings.kiss_code)
 
+    def ntp_server(self) -> tuple[str, int] | None:
+        """(host, port) of the lab NTP server for the system controllers; None when none runs."""
+        if self.ntp_port is None:
+            return None
+        return (self.ntp_host or "127.0.0.1", self.ntp_port)
+
     def ntp_info(self) -> dict[str, Any] | None:
         if self.responder is None:
             return None
@@ -107,6 +113,7 @@ LAB_NETWORK = web.AppKey("lab_network", LabNetwork)
 
 def setup_network(app: web.Application, fleet: Any, travel: Callable[[float], Awaitable[Any]]) -> None:
     app[LAB_NETWORK] = LabNetwork(fleet, travel)
+    app[LAB_NTP_SERVER] = app[LAB_NETWORK].ntp_server
 
     async def ntp_ctx(app: web.Application):
         net = app[LAB_NETWORK]
