@@ -39,7 +39,7 @@ from .cloud.positions import routes as position_routes
 from .cloud.streams import routes as stream_routes
 from .cloud.system_sync import routes as system_sync_routes
 from .context import APPLIANCE, Appliance, ApplianceConfig
-from .controller.routes import routes as controller_routes
+from .controller.api import routes as controller_routes
 from .controller.cloud_sync import setup_camera_user_sync, sync_middleware
 from .controller.offload.routes import routes as offload_routes
 from .controller.offload.service import setup_offload
