@@ -245,6 +245,35 @@ async def set_assistant_network(db: Database, user_id: str, network: str | None)
     await db.execute("UPDATE ctl_camera_users SET assistant_network = ? WHERE id = ?", (network, user_id))
 
 
+# ---- what the cloud is told (issue 10: appliance/controller/cloud_sync.py)
+
+
+async def camera_user_list(db: Database, system_id: str) -> list[dict[str, Any]]:
+    """The list the cloud gets: every camera user with profile settings and assigned cameras."""
+    users = await db.fetchall(
+        "SELECT u.id, u.name, p.settings FROM ctl_camera_users u LEFT JOIN ctl_profiles p ON p.id = u.profile_id "
+        "WHERE u.system_id = ? ORDER BY u.name", (system_id,))
+    cameras = await db.fetchall(
+        "SELECT serial, model, COALESCE(camera_user_id, docked_user_id) AS user_id FROM ctl_cameras "
+        "WHERE system_id = ? ORDER BY serial", (system_id,))
+    out = []
+    for u in users:
+        profile = json.loads(u["settings"]) if u["settings"] else {}
+        streaming = bool(profile.get("streaming"))
+        remote = profile.get("remote_mode", "while_recording") if streaming and profile.get("remote_activation") else None
+        out.append({
+            "id": u["id"], "name": u["name"], "streaming": streaming, "remote_activation": remote,
+            "cameras": [{"serial": c["serial"], "model": c["model"]} for c in cameras if c["user_id"] == u["id"]],
+        })
+    return out
+
+
+async def camera_list(db: Database, system_id: str) -> list[dict[str, str]]:
+    """Every camera registered in the system, assigned or not."""
+    rows = await db.fetchall("SELECT serial, model FROM ctl_cameras WHERE system_id = ? ORDER BY serial", (system_id,))
+    return [{"serial": r["serial"], "model": r["model"]} for r in rows]
+
+
 # ---- cameras and docks (D1, T4)
 
 

@@ -26,6 +26,7 @@ from aiohttp import web
 from bwlab.clock import Clock, run_every, system_time
 
 from ..context import APPLIANCE, LAB_NTP_SERVER
+from . import store
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +123,8 @@ def lab_ntp_server(app) -> tuple[str, int] | None:
 
 
 async def server_of(app, db, system_id: str) -> tuple[str, int] | None:
-    row = await db.fetchone("SELECT settings FROM ctl_systems WHERE id = ?", (system_id,))
-    configured = json.loads(row["settings"]).get("ntp_server") if row else None
+    settings = await store.settings_json(db, system_id)
+    configured = json.loads(settings).get("ntp_server") if settings is not None else None
     return parse_server(configured) or lab_ntp_server(app)
 
 
@@ -134,8 +135,8 @@ def setup_controller_time(app) -> None:
         clocks = app[CONTROLLER_CLOCKS] = ControllerClocks(appliance.clock)
 
         async def sync_all() -> None:
-            for row in await appliance.controller_db.fetchall("SELECT id FROM ctl_systems"):
-                await clocks.sync(row["id"], await server_of(app, appliance.controller_db, row["id"]))
+            for system_id in await store.system_ids(appliance.controller_db):
+                await clocks.sync(system_id, await server_of(app, appliance.controller_db, system_id))
 
         task = asyncio.create_task(run_every(appliance.clock, NTP_POLL, sync_all), name="controller time sync")
         yield

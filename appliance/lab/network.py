@@ -38,6 +38,7 @@ from bwlab.regions import SERVICE_HOSTS
 
 from ..cloud.store import licence_valid
 from ..context import APPLIANCE, LAB_NTP_SERVER
+from ..controller import store as controller_store
 from ..controller.cloud_client import system_client
 from ..errors import BwlabError, Conflict, InvalidInput, NotFound
 from ..http import LAB, access, json_response, read_json
@@ -206,7 +207,7 @@ async def clear_fault(request: web.Request) -> web.Response:
 
 async def _camera_row(request: web.Request, serial: str):
     ctx = request.config_dict[APPLIANCE]
-    row = await ctx.controller_db.fetchone("SELECT * FROM ctl_cameras WHERE serial = ?", (serial,))
+    row = await controller_store.camera_anywhere(ctx.controller_db, serial)
     if row is None and serial not in _net(request).fleet.states:
         raise NotFound(f"no camera {serial!r} in the lab")
     return row
@@ -338,9 +339,9 @@ async def _system_diagnosis(request: web.Request, system) -> dict[str, Any]:
 async def lab_diagnosis(request: web.Request) -> web.Response:
     """L3 for every system and every camera the controllers know or a fleet runs (``bwlab doctor``)."""
     ctx = request.config_dict[APPLIANCE]
-    serials = {r["serial"] for r in await ctx.controller_db.fetchall("SELECT serial FROM ctl_cameras")}
+    serials = await controller_store.all_serials(ctx.controller_db)
     serials |= set(_net(request).fleet.states)
-    systems = await ctx.controller_db.fetchall("SELECT id, name, connection, settings FROM ctl_systems ORDER BY created_at")
+    systems = [row for row, _ in await controller_store.systems_with_connection(ctx.controller_db)]
     return json_response({"lab_time": ctx.clock.now(),
                           "systems": [await _system_diagnosis(request, s) for s in systems],
                           "cameras": [await _diagnose(request, s) for s in sorted(serials)]})

@@ -22,6 +22,7 @@ from bwlab.wire import jsontext
 
 from ..auth import LAB_COOKIE, set_cookie
 from ..context import APPLIANCE
+from ..controller import store as controller_store
 from ..errors import Conflict, Unauthenticated
 from ..http import LAB, PUBLIC, access, json_response, read_body
 from ..hub.routes import HUB
@@ -119,23 +120,19 @@ async def status(request: web.Request) -> web.Response:
     state, certificate expiry and stream state (what ``bwlab status`` prints)."""
     ctx = request.config_dict[APPLIANCE]
     now = ctx.clock.now()
-    systems = await ctx.controller_db.fetchall("SELECT id, name, connection FROM ctl_systems ORDER BY created_at")
-    cameras = await ctx.controller_db.fetchall(
-        "SELECT c.*, u.name AS user_name, d.name AS dock_name "
-        "FROM ctl_cameras c LEFT JOIN ctl_camera_users u ON u.id = COALESCE(c.docked_user_id, c.camera_user_id) "
-        "LEFT JOIN ctl_docks d ON d.id = c.dock_id ORDER BY c.system_id, c.serial")
+    systems = await controller_store.systems_with_connection(ctx.controller_db)
+    cameras = await controller_store.cameras_for_status(ctx.controller_db)
     hub = {(r["cloud_system_id"], r["serial"]): r for r in await ctx.db.fetchall(
         "SELECT cloud_system_id, serial, online, state, last_refusal FROM device_state")}  # by (system, serial)
     streams = request.config_dict[HUB].streams
     live = {(s.meta.get("system_id"), s.meta.get("serial")) for s in streams.live.values()} if streams is not None else set()
     fleet_states = request.config_dict[FLEET].states
     out_systems = []
-    for s in systems:
-        conn = json.loads(s["connection"])
+    for s, conn in systems:
         out_systems.append({
-            "id": s["id"], "name": s["name"], "connected": conn.get("state") == "connected",
-            "connection_state": conn.get("state"), "cloud_system_id": conn.get("cloud_system_id"),
-            "organization": conn.get("org_name"), "region": conn.get("region"),
+            "id": s["id"], "name": s["name"], "connected": conn.connected,
+            "connection_state": conn.state, "cloud_system_id": conn.cloud_system_id,
+            "organization": conn.org_name, "region": conn.region,
             "cameras": [],
         })
     by_id = {s["id"]: s for s in out_systems}
