@@ -26,6 +26,7 @@ from aiohttp import web
 
 from ..context import APPLIANCE
 from ..errors import NotFound
+from ..fanout import TooSlow
 from ..hub.positions import FEED_WINDOW
 from ..hub.routes import HUB
 from ..http import ORG_MEMBER, access, json_response
@@ -63,8 +64,8 @@ async def positions_feed(request: web.Request) -> web.WebSocketResponse:
             if item is _CLOSED:
                 break
             await _send(ws, item)
-        if getattr(queue, "put_nowait_overflow", False):
-            await ws.close(code=4408, message=b"map too slow; rejoin")
+    except TooSlow:
+        await ws.close(code=4408, message=b"map too slow; rejoin")
     finally:
         hub.unsubscribe(org_id, queue)
         reader.cancel()

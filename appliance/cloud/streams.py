@@ -20,6 +20,7 @@ from bwlab.wire import messages as m
 from ..auth import ACCOUNT_KEY
 from ..context import APPLIANCE
 from ..errors import Conflict, NotFound
+from ..fanout import FeedEnded, Subscriber, TooSlow
 from ..hub.routes import HUB
 from ..hub.streams import DeviceId
 from ..http import ORG_MEMBER, access, json_response
@@ -96,12 +97,11 @@ async def live(request: web.Request) -> web.WebSocketResponse:
             frame = await _next(queue, reader)
             if frame is _CLOSED:
                 break
-            if frame is None:
-                await ws.send_json({"type": "ended", "stream_id": meta["id"]})
-                break
             await ws.send_bytes(frame)
-        if getattr(queue, "put_nowait_overflow", False):
-            await ws.close(code=4408, message=b"viewer too slow; rejoin")
+    except FeedEnded:
+        await ws.send_json({"type": "ended", "stream_id": meta["id"]})
+    except TooSlow:
+        await ws.close(code=4408, message=b"viewer too slow; rejoin")
     finally:
         hub.unsubscribe(meta["id"], queue)
         reader.cancel()
@@ -113,8 +113,9 @@ async def live(request: web.Request) -> web.WebSocketResponse:
 _CLOSED = object()
 
 
-async def _next(queue: asyncio.Queue, reader: asyncio.Task):
-    """The queue's next item, or ``_CLOSED`` once the client's side of the socket is done."""
+async def _next(queue: Subscriber, reader: asyncio.Task):
+    """The subscriber's next item, or ``_CLOSED`` once the client's side of the socket is done
+    (``TooSlow``/``FeedEnded`` from the subscriber pass through)."""
     getter = asyncio.create_task(queue.get())
     done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
     if getter not in done:
@@ -296,8 +297,7 @@ async def events(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
     request.config_dict[HUB].sockets.add(ws)
-    queue: asyncio.Queue = asyncio.Queue(256)
-    hub.changes.add(queue)
+    queue = hub.changes.subscribe()
     reader = asyncio.create_task(_drain(ws), name="events reader")
     try:
         await ws.send_json({"type": "hello", "server_time": request.config_dict[APPLIANCE].clock.now()})
@@ -307,8 +307,10 @@ async def events(request: web.Request) -> web.WebSocketResponse:
                 break
             if event.get("stream", {}).get("org_id") == org_id:
                 await ws.send_json(event)
+    except TooSlow:
+        await ws.close(code=4408, message=b"listener too slow; rejoin")
     finally:
-        hub.changes.discard(queue)
+        hub.changes.unsubscribe(queue)
         reader.cancel()
         await asyncio.gather(reader, return_exceptions=True)
     return ws

@@ -24,6 +24,7 @@ from ..auth import LAB_COOKIE, set_cookie
 from ..context import APPLIANCE
 from ..controller import store as controller_store
 from ..errors import Conflict, Unauthenticated
+from ..fanout import FeedEnded, Subscriber, TooSlow
 from ..http import LAB, PUBLIC, access, json_response, read_body
 from ..hub.routes import HUB
 from ..throttle import throttled
@@ -168,10 +169,15 @@ def _stream_state(hub_live: bool, camera_state: dict) -> str | None:
 
 
 CLOCK_TIMEOUT = 10.0  # the longest a travel waits for a fleet to take the new lab time
+OUTBOX = 1024  # messages a fleet or a Lab panel may fall behind before it is cut off (it reconnects)
 
 
 class FleetLink:
-    """The fleets connected now, which camera each one runs, and the cameras' physical state."""
+    """The fleets connected now, which camera each one runs, and the cameras' physical state.
+
+    Every message to a socket goes through its own bounded outbox (``appliance.fanout``) and a
+    task that writes it: a broadcast never waits for a socket, so one slow fleet or Lab panel
+    stalls no other; one that falls ``OUTBOX`` messages behind is closed (4408) and reconnects."""
 
     def __init__(self) -> None:
         self.sockets: dict[str, web.WebSocketResponse] = {}  # serial → the fleet socket running it
@@ -179,6 +185,36 @@ class FleetLink:
         self.pending: dict[str, "asyncio.Future[dict]"] = {}
         self.all: "weakref.WeakSet[web.WebSocketResponse]" = weakref.WeakSet()
         self.listeners: "weakref.WeakSet[web.WebSocketResponse]" = weakref.WeakSet()
+        self.outboxes: "weakref.WeakKeyDictionary[web.WebSocketResponse, Subscriber[dict]]" = \
+            weakref.WeakKeyDictionary()
+        self.dropped = 0  # messages lost to sockets that were cut off
+
+    def attach(self, ws: web.WebSocketResponse) -> Subscriber[dict]:
+        """Give ``ws`` its outbox (before anything is sent to it through ``send``)."""
+        outbox: Subscriber[dict] = Subscriber(OUTBOX)
+        self.outboxes[ws] = outbox
+        return outbox
+
+    def send(self, ws: web.WebSocketResponse, message: dict) -> bool:
+        """Queue ``message`` for ``ws`` without waiting; False when it is closed or cut off."""
+        outbox = self.outboxes.get(ws)
+        if outbox is None or ws.closed:
+            return False
+        before = outbox.dropped
+        queued = outbox.offer(message)
+        self.dropped += outbox.dropped - before
+        return queued
+
+    @staticmethod
+    async def pump(ws: web.WebSocketResponse, outbox: Subscriber[dict]) -> None:
+        """Write the outbox to the socket, in order, until it closes (run as the socket's task)."""
+        try:
+            while not ws.closed:
+                await ws.send_json(await outbox.get())
+        except TooSlow:
+            await ws.close(code=4408, message=b"too slow; reconnect")
+        except (ConnectionError, FeedEnded):
+            pass
 
     async def ask(self, serial: str, body: dict, timeout: float) -> dict:
         """Have the fleet running ``serial`` carry out ``body`` (an action) and return its result;
@@ -189,7 +225,7 @@ class FleetLink:
         action_id = secrets.token_hex(8)
         future: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
         self.pending[action_id] = future
-        await ws.send_json({"type": "action", "id": action_id, "serial": serial, **body})
+        self.send(ws, {"type": "action", "id": action_id, "serial": serial, **body})
         try:
             result = await asyncio.wait_for(future, timeout)
         except asyncio.TimeoutError:
@@ -212,10 +248,9 @@ class FleetLink:
                 continue
             clock_id = secrets.token_hex(8)
             waits[clock_id] = self.pending[clock_id] = asyncio.get_running_loop().create_future()
-            try:
-                await ws.send_json({**message, "id": clock_id})
-            except ConnectionError:
+            if not self.send(ws, {**message, "id": clock_id}):
                 waits.pop(clock_id).cancel()
+                self.pending.pop(clock_id, None)
         try:
             if waits:
                 await asyncio.wait(waits.values(), timeout=timeout)
@@ -225,13 +260,10 @@ class FleetLink:
         await self.broadcast(message, to_fleets=False)
 
     async def broadcast(self, message: dict, *, to_fleets: bool = True, to_listeners: bool = True) -> None:
+        """Queue ``message`` for every fleet and/or Lab panel; waits for none of them."""
         targets = (list(self.all) if to_fleets else []) + (list(self.listeners) if to_listeners else [])
         for ws in targets:
-            if not ws.closed:
-                try:
-                    await ws.send_json(message)
-                except ConnectionError:
-                    pass
+            self.send(ws, message)
 
 
 FLEET = web.AppKey("fleet", FleetLink)
@@ -282,9 +314,11 @@ async def fleet_socket(request: web.Request) -> web.WebSocketResponse:
     network = request.config_dict[LAB_NETWORK]
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=64 * 1024 * 1024)  # frame logs for pcaps
     await ws.prepare(request)
+    outbox = link.attach(ws)
     link.all.add(ws)
-    await ws.send_json({"type": "clock", "offset": ctx.clock.offset})
-    await ws.send_json(network.faults_message())
+    link.send(ws, {"type": "clock", "offset": ctx.clock.offset})
+    link.send(ws, network.faults_message())
+    writer = asyncio.create_task(link.pump(ws, outbox), name="fleet link writer")
     mine: set[str] = set()
     try:
         async for msg in ws:
@@ -309,6 +343,8 @@ async def fleet_socket(request: web.Request) -> web.WebSocketResponse:
                 if future is not None and not future.done():
                     future.set_result(data)
     finally:
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
         network.forget(ws)
         for serial in mine:
             if link.sockets.get(serial) is ws:
@@ -323,11 +359,17 @@ async def lab_events(request: web.Request) -> web.WebSocketResponse:
     link = request.config_dict[FLEET]
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
+    outbox = link.attach(ws)  # what changes while the snapshot is written is queued behind it
     link.listeners.add(ws)
     for serial, state in list(link.states.items()):
         await ws.send_json({"type": "state", "serial": serial, "state": state})
-    async for _ in ws:
-        pass
+    writer = asyncio.create_task(link.pump(ws, outbox), name="lab events writer")
+    try:
+        async for _ in ws:
+            pass
+    finally:
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
     return ws
 
 
