@@ -35,6 +35,7 @@ from aiohttp import web
 
 from bwlab.models import MODELS
 from bwlab.regions import SERVICE_HOSTS
+from bwlab.wire import fleet_link
 
 from ..cloud.store import licence_valid
 from ..context import APPLIANCE, LAB_NTP_SERVER
@@ -86,8 +87,8 @@ class LabNetwork:
     def forget(self, ws: Any) -> None:
         self.worlds.pop(id(ws), None)
 
-    def faults_message(self) -> dict[str, Any]:
-        return {"type": "faults", "faults": self.book.as_list()}
+    def faults_message(self) -> fleet_link.Faults:
+        return fleet_link.Faults(faults=self.book.as_list())
 
     def apply_ntp(self) -> None:
         if self.responder is not None:
@@ -396,8 +397,8 @@ async def camera_troubleshooting(request: web.Request) -> web.Response:
 async def camera_pcap(request: web.Request) -> web.Response:
     """L4: the camera's emulated 802.11 management frames (and EAPOL) as a pcap for Wireshark."""
     serial = request.match_info["serial"].upper()
-    result = await _net(request).fleet.ask(serial, {"action": "frames"}, PCAP_TIMEOUT)
-    frames = frames_from_list(result.get("frames") or [])
+    result = await _net(request).fleet.ask(serial, fleet_link.CameraAction(action="frames"), PCAP_TIMEOUT)
+    frames = frames_from_list(result.frames or [])
     data = await asyncio.to_thread(pcap_bytes, frames)
     return web.Response(body=data, content_type="application/vnd.tcpdump.pcap", headers={
         "Content-Disposition": f'attachment; filename="{serial}-80211.pcap"', "X-Frames": str(len(frames))})

@@ -7,6 +7,7 @@ oldest items, and the drops are counted."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -14,6 +15,7 @@ from appliance.fanout import Fanout, FeedEnded, Subscriber, TooSlow
 from appliance.hub.streams import SUBSCRIBER_QUEUE, LiveStream
 from appliance.lab.routes import OUTBOX, FleetLink
 from bwlab.wire import chunk as wire_chunk
+from bwlab.wire import fleet_link
 
 
 async def test_a_consumer_that_keeps_up_gets_everything_in_order():
@@ -92,14 +94,14 @@ class FakeSocket:
 
     def __init__(self, stuck: bool = False) -> None:
         self.stuck = stuck
-        self.sent: list[dict] = []
+        self.sent: list[dict] = []  # the JSON objects written
         self.closed = False
         self.close_code: int | None = None
 
-    async def send_json(self, message: dict) -> None:
+    async def send_str(self, text: str) -> None:
         if self.stuck:
             await asyncio.Event().wait()
-        self.sent.append(message)
+        self.sent.append(json.loads(text))
 
     async def close(self, *, code: int = 1000, message: bytes = b"") -> None:
         self.closed, self.close_code = True, code
@@ -115,14 +117,14 @@ async def test_one_stuck_lab_socket_stalls_no_other_and_is_cut_off_when_it_falls
         outbox = link.attach(ws)  # type: ignore[arg-type]
         group.add(ws)  # type: ignore[arg-type]
         pumps.append(asyncio.create_task(link.pump(ws, outbox)))  # type: ignore[arg-type]
-    await asyncio.wait_for(link.broadcast({"type": "faults", "faults": []}), 1.0)
+    await asyncio.wait_for(link.broadcast(fleet_link.Faults(faults=[])), 1.0)
     for _ in range(10):
         await asyncio.sleep(0)
     assert fleet.sent == [{"type": "faults", "faults": []}]
     for i in range(OUTBOX + 1):
-        await link.broadcast({"type": "state", "serial": "B1", "state": {"n": i}}, to_fleets=False)
+        await link.broadcast(fleet_link.State(serial="B1", state={"n": i}), to_fleets=False)
     await asyncio.sleep(0)
-    assert link.dropped > 0 and not link.send(stuck, {"type": "late"})  # type: ignore[arg-type]
+    assert link.dropped > 0 and not link.send(stuck, fleet_link.Clock(offset=1.0))  # type: ignore[arg-type]
     for task in pumps:
         task.cancel()
     await asyncio.gather(*pumps, return_exceptions=True)
