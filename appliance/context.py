@@ -74,9 +74,6 @@ class Appliance:
 
 
 APPLIANCE = web.AppKey("appliance", Appliance)
-CONFIG = web.AppKey("config", ApplianceConfig)
-CLOCK = web.AppKey("clock", LabClock)
-DATA_DIR = web.AppKey("data_dir", Path)
 
 LabNtpServer = Callable[[], Optional[tuple[str, int]]]
 LAB_NTP_SERVER: web.AppKey[LabNtpServer] = web.AppKey("lab_ntp_server")

@@ -43,7 +43,6 @@ from .streams import ChunkRejected, DeviceId, EvidenceStore, StreamHub
 log = logging.getLogger(__name__)
 
 CLOSE_REFUSED = 4403
-CLOSE_PROTOCOL = 4400
 
 
 @dataclass

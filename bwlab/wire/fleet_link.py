@@ -139,7 +139,6 @@ MESSAGES: dict[str, type] = {cls.__dataclass_fields__["type"].default: cls
                              for cls in (Clock, Faults, Action, Register, State, Result)}
 TO_FLEET = (Clock, Faults, Action)
 FROM_FLEET = (Register, State, Result)
-TO_PANEL = (State, Clock, Faults)
 
 
 def as_dict(message: Any) -> dict[str, Any]:
