@@ -30,14 +30,10 @@ from bwlab.private_files import private_dir, write_private
 from bwlab.regions import SERVICE_HOSTS
 
 from .auth import access_middleware, cross_site_middleware, session_cookie_middleware
-from .cloud.licensing import routes as licensing_routes
-from .cloud.routes import routes as cloud_routes
+from .cloud.api import routes as cloud_routes
 from .cloud.soc import routes as soc_routes
 from .cloud.soc import setup_soc
 from .cloud.socket_limits import setup_account_sockets
-from .cloud.positions import routes as position_routes
-from .cloud.streams import routes as stream_routes
-from .cloud.system_sync import routes as system_sync_routes
 from .context import APPLIANCE, Appliance, ApplianceConfig
 from .controller.api import routes as controller_routes
 from .controller.cloud_sync import setup_camera_user_sync, sync_middleware
@@ -128,11 +124,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
 def setup_routes(app: web.Application) -> None:
     cloud = web.Application()
     cloud.add_routes(cloud_routes)
-    cloud.add_routes(stream_routes)
-    cloud.add_routes(position_routes)
     cloud.add_routes(soc_routes)
-    cloud.add_routes(system_sync_routes)
-    cloud.add_routes(licensing_routes)
     app.add_subapp("/api/cloud", cloud)
     controller = web.Application(middlewares=[sync_middleware])
     controller.add_routes(controller_routes)

@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from ..auth import ACCOUNT_KEY, PRINCIPAL_KEY
-from ..context import APPLIANCE
-from ..errors import Conflict, NotFound
-from ..http import ORG_ADMIN, SYSTEM, access, json_response, read_body
-from ..hub.routes import HUB, push_licence
-from ..ids import new_id
-from . import licences
-from .usage import organization_licences, organization_standing, standing_json
+from ...auth import ACCOUNT_KEY, PRINCIPAL_KEY
+from ...context import APPLIANCE
+from ...errors import Conflict, NotFound
+from ...http import ORG_ADMIN, SYSTEM, access, json_response, read_body
+from ...hub.routes import HUB, push_licence
+from ...ids import new_id
+from .. import licences
+from ..usage import organization_licences, organization_standing, standing_json
 
 routes = web.RouteTableDef()
 

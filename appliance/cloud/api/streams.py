@@ -17,14 +17,14 @@ from aiohttp import WSMsgType, web
 
 from bwlab.wire import messages as m
 
-from ..auth import ACCOUNT_KEY
-from ..context import APPLIANCE
-from ..errors import Conflict, NotFound
-from ..fanout import FeedEnded, Subscriber, TooSlow
-from ..hub.routes import HUB
-from ..hub.streams import DeviceId
-from ..http import ORG_MEMBER, access, json_response
-from .socket_limits import counted_socket
+from ...auth import ACCOUNT_KEY
+from ...context import APPLIANCE
+from ...errors import Conflict, NotFound
+from ...fanout import FeedEnded, Subscriber, TooSlow
+from ...hub.routes import HUB
+from ...hub.streams import DeviceId
+from ...http import ORG_MEMBER, access, json_response
+from ..socket_limits import counted_socket
 from .system_sync import synced_camera_users
 
 routes = web.RouteTableDef()

@@ -24,14 +24,14 @@ import asyncio
 
 from aiohttp import web
 
-from ..context import APPLIANCE
-from ..errors import NotFound
-from ..fanout import TooSlow
-from ..hub.positions import FEED_WINDOW
-from ..hub.routes import HUB
-from ..http import ORG_MEMBER, access, json_response
-from .socket_limits import counted_socket
-from ..lab.site import load_plan
+from ...context import APPLIANCE
+from ...errors import NotFound
+from ...fanout import TooSlow
+from ...hub.positions import FEED_WINDOW
+from ...hub.routes import HUB
+from ...http import ORG_MEMBER, access, json_response
+from ..socket_limits import counted_socket
+from ...lab.site import load_plan
 from .streams import _CLOSED, _drain, _next
 
 routes = web.RouteTableDef()

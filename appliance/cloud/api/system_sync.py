@@ -27,11 +27,11 @@ from typing import Literal
 
 from aiohttp import web
 
-from ..auth import PRINCIPAL_KEY
-from ..context import APPLIANCE
-from ..http import SYSTEM, access, json_response, read_body
-from ..hub.routes import HUB
-from . import usage
+from ...auth import PRINCIPAL_KEY
+from ...context import APPLIANCE
+from ...http import SYSTEM, access, json_response, read_body
+from ...hub.routes import HUB
+from .. import usage
 
 routes = web.RouteTableDef()
 
