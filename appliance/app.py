@@ -43,6 +43,7 @@ from .controller.timesync import setup_controller_time
 from .db import Database
 from .http import PUBLIC, access, content_security_policy, error_middleware, json_response, setup_security_headers
 from .hub.routes import setup_hub
+from .lab import store as lab_store
 from .lab.dns import setup_dns
 from .lab.routes import setup_lab
 from .lab.settings import setup_lab_settings
@@ -92,9 +93,9 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
         private_dir(config.data_dir)  # 0700: it holds every secret of the lab
         db = await Database.open(config.data_dir / "cloud.sqlite3", "appliance.migrations.cloud")
         controller_db = await Database.open(config.data_dir / "controller.sqlite3", "appliance.migrations.controller")
-        row = await db.fetchone("SELECT value FROM lab_state WHERE key = 'clock_offset'")
-        if row is not None:
-            clock.set_offset(max(clock.offset, _stored_offset(row["value"])))
+        saved = await lab_store.clock_offset(db)
+        if saved is not None:
+            clock.set_offset(max(clock.offset, _stored_offset(saved)))
         tls = ensure_lab_tls(config.data_dir, clock.now(), [*(h.name for h in SERVICE_HOSTS), *config.tls_names])  # T5 too
         app[APPLIANCE] = Appliance(
             config=config, clock=clock, db=db, controller_db=controller_db, tls=tls, lab_token=_lab_token(config.data_dir),

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 import os
 import weakref
@@ -37,6 +36,7 @@ from ..context import APPLIANCE
 from ..http import DEVICE, access
 from ..lab.hostnames import blocked_camera_host
 from ..storage import HUB_SOCKET, refuse_when_disk_full
+from . import store
 from .positions import PositionHub, on_track_message
 from .streams import ChunkRejected, DeviceId, EvidenceStore, StreamHub
 
@@ -91,7 +91,6 @@ class HubRegistry:
 
 HUB = web.AppKey("hub", HubRegistry)
 PURGE_INTERVAL = 30.0
-DEVICE_EVENTS_KEEP = 7 * 24 * 3600.0  # the hub's event log (refusals, connections) is kept a week of lab time
 
 
 def setup_hub(app: web.Application) -> None:
@@ -119,7 +118,7 @@ async def _streams_ctx(app: web.Application):
         if purged:
             log.info("retention: purged %d recordings older than 24 h", purged)
             ctx.count("recordings_purged_total", purged)
-        await purge_device_events(ctx.db, ctx.clock.now())
+        await store.purge_device_events(ctx.db, ctx.clock.now())
 
     task = asyncio.create_task(run_every(ctx.clock, PURGE_INTERVAL, housekeeping), name="retention")
     yield
@@ -132,17 +131,6 @@ async def _close_sockets(app: web.Application) -> None:
         await ws.close(code=1001, message=b"appliance shutting down")
 
 
-async def purge_device_events(db, now: float) -> int:
-    """Retention of the hub's event log: rows older than ``DEVICE_EVENTS_KEEP`` of lab time go."""
-    return await db.execute("DELETE FROM device_events WHERE at < ?", (now - DEVICE_EVENTS_KEEP,))
-
-
-async def record_event(db, serial: str | None, at: float, kind: str, detail: str,
-                       system_id: str | None = None) -> None:
-    await db.execute("INSERT INTO device_events (serial, cloud_system_id, at, kind, detail) VALUES (?, ?, ?, ?, ?)",
-                     (serial, system_id, at, kind, detail))
-
-
 async def _refuse(ws: web.WebSocketResponse, ctx, serial: str | None, code: str, message: str, *,
                   device: DeviceId | None = None) -> web.WebSocketResponse:
     """Refuse a camera with an error and close. The refusal is logged under the serial the
@@ -152,14 +140,11 @@ async def _refuse(ws: web.WebSocketResponse, ctx, serial: str | None, code: str,
     session alone."""
     now = ctx.clock.now()
     if device is not None or serial is not None:  # a socket that never named a camera leaves no row (item 10)
-        await record_event(ctx.db, device.serial if device else serial, now, code, message,
+        await store.record_event(ctx.db, device.serial if device else serial, now, code, message,
                            device.system_id if device else None)
     if device is not None:
-        await ctx.db.execute(
-            "INSERT INTO device_state (cloud_system_id, serial, last_seen_at, last_refusal) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(cloud_system_id, serial) DO UPDATE SET last_seen_at = excluded.last_seen_at, "
-            "last_refusal = excluded.last_refusal",
-            (device.system_id, device.serial, now, json.dumps({"code": code, "message": message, "at": now})))
+        await store.record_refusal(ctx.db, device.system_id, device.serial,
+                                   {"code": code, "message": message, "at": now}, now)
     ctx.count("hub_refusals_total")
     await ws.send_str(m.encode(m.Error(code=code, message=message)))
     await ws.close(code=CLOSE_REFUSED, message=code.encode()[:120])
@@ -217,12 +202,8 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
     if previous is not None:
         await previous.ws.close(code=4409, message=b"replaced by a newer connection")
     registry.sessions[device] = session
-    await ctx.db.execute(
-        "INSERT INTO device_state (cloud_system_id, serial, online, cert_not_after, last_seen_at) VALUES (?, ?, 1, ?, ?) "
-        "ON CONFLICT(cloud_system_id, serial) DO UPDATE SET online = 1, cert_not_after = excluded.cert_not_after, "
-        "last_seen_at = excluded.last_seen_at, last_refusal = NULL",
-        (device.system_id, device.serial, session.not_after, now))
-    await record_event(ctx.db, device.serial, now, "connected", "certificate accepted", device.system_id)
+    await store.record_online(ctx.db, device.system_id, device.serial, session.not_after, now)
+    await store.record_event(ctx.db, device.serial, now, "connected", "certificate accepted", device.system_id)
     licence = await licence_message(ctx.db, session.org_id, now)
     await ws.send_str(m.encode(m.Welcome(serial=device.serial, system_id=device.system_id,
                                          not_after=session.not_after, server_time=now,
@@ -232,9 +213,7 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
     finally:
         if registry.sessions.get(device) is session:
             del registry.sessions[device]
-            await ctx.db.execute(
-                "UPDATE device_state SET online = 0, last_seen_at = ? WHERE cloud_system_id = ? AND serial = ?",
-                (ctx.clock.now(), device.system_id, device.serial))
+            await store.record_offline(ctx.db, device.system_id, device.serial, ctx.clock.now())
     return ws
 
 
@@ -301,8 +280,7 @@ async def _expire(ctx, streams: StreamHub, session: DeviceSession, now: float) -
     for stream_id, live in list(streams.live.items()):
         if DeviceId(live.meta.get("system_id", ""), live.meta.get("serial", "")) == session.device:
             await streams.end_stream(stream_id, session.device, "certificate_expired", None, now)
-    await ctx.db.execute("UPDATE device_state SET online = 0 WHERE cloud_system_id = ? AND serial = ?",
-                         (session.device.system_id, session.device.serial))
+    await store.record_offline(ctx.db, session.device.system_id, session.device.serial)
     await _refuse(session.ws, ctx, session.serial, "certificate_expired",
                   "the certificate expired: the camera has not been docked for more than six days (D1)",
                   device=session.device)
@@ -341,9 +319,7 @@ async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, me
     if isinstance(message, m.State):
         state = without_locations(message.state)
         session.state = state
-        await ctx.db.execute(
-            "UPDATE device_state SET state = ?, last_seen_at = ? WHERE cloud_system_id = ? AND serial = ?",
-            (json.dumps(state), now, session.device.system_id, session.device.serial))
+        await store.record_state(ctx.db, session.device.system_id, session.device.serial, state, now)
         if not session.reconciled:  # a fresh connection: the camera's streams are the ones it has
             session.reconciled = True
             await streams.reconcile_camera(session.device, session.streams | {state.get("stream_id")} - {None})
@@ -365,14 +341,14 @@ async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, me
     elif isinstance(message, (wire_positions.TrackStart, wire_positions.TrackStop)):
         await on_track_message(ws, ctx, session, registry.positions, message, now)
     elif isinstance(message, m.Log):
-        await record_event(ctx.db, session.serial, now, f"camera:{message.code}", message.message,
+        await store.record_event(ctx.db, session.serial, now, f"camera:{message.code}", message.message,
                            session.cloud_system_id)
 
 
 async def _start_stream(ws, ctx, session: DeviceSession, streams: StreamHub, message: m.StreamStart, now: float) -> None:
     """D3, D4: open a stream, unless the organization's licence has expired (S15, T2)."""
     if not message.resume and not await licence_valid(ctx.db, session.org_id, now):
-        await record_event(ctx.db, session.serial, now, "licence_expired", "stream refused: the licence has expired",
+        await store.record_event(ctx.db, session.serial, now, "licence_expired", "stream refused: the licence has expired",
                            session.cloud_system_id)
         await ws.send_str(m.encode(m.StreamRefused(stream_id=message.stream_id, code="licence_expired",
                                                    message="the organization's licence has expired (S15)")))

@@ -27,8 +27,10 @@ from ..controller import store as controller_store
 from ..errors import Conflict, Unauthenticated
 from ..fanout import FeedEnded, Subscriber, TooSlow
 from ..http import LAB, PUBLIC, access, json_response, read_body
+from ..hub import store as hub_store
 from ..hub.routes import HUB
 from ..throttle import throttled
+from . import store as lab_store
 from .network import LAB_NETWORK, setup_network
 from .network import routes as network_routes
 from .settings import routes as settings_routes
@@ -100,9 +102,7 @@ async def travel_lab_time(app: Any, seconds: float) -> float:
     if seconds < 0:
         raise ValueError("lab time only travels forward")
     # kept first, moved after: a travel that cannot be kept (a full disk) changes nothing
-    await ctx.db.execute(
-        "INSERT INTO lab_state (key, value) VALUES ('clock_offset', ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (repr(ctx.clock.offset + seconds),))
+    await lab_store.save_clock_offset(ctx.db, ctx.clock.offset + seconds)
     offset = ctx.clock.travel(seconds)
     await app[FLEET].travelled(offset)
     return offset
@@ -126,8 +126,7 @@ async def status(request: web.Request) -> web.Response:
     now = ctx.clock.now()
     systems = await controller_store.systems_with_connection(ctx.controller_db)
     cameras = await controller_store.cameras_for_status(ctx.controller_db)
-    hub = {(r["cloud_system_id"], r["serial"]): r for r in await ctx.db.fetchall(
-        "SELECT cloud_system_id, serial, online, state, last_refusal FROM device_state")}  # by (system, serial)
+    hub = await hub_store.device_states(ctx.db)  # by (system, serial)
     streams = request.config_dict[HUB].streams
     live = {(s.meta.get("system_id"), s.meta.get("serial")) for s in streams.live.values()} if streams is not None else set()
     fleet_states = request.config_dict[FLEET].states

@@ -20,6 +20,7 @@ from bwlab.scenario import Site
 
 from ..context import APPLIANCE
 from ..http import LAB, access, json_response, read_body
+from . import store as lab_store
 from .radio import BANDS, PathLossModel, RadioConfig, allowed_channels, channel_frequency_mhz
 
 routes = web.RouteTableDef()
@@ -67,8 +68,8 @@ def plan_json(plan: SitePlan) -> dict:
 
 
 async def load_plan(db) -> dict | None:
-    row = await db.fetchone("SELECT value FROM lab_state WHERE key = ?", (STATE_KEY,))
-    return None if row is None else json.loads(row["value"])
+    value = await lab_store.get(db, STATE_KEY)
+    return None if value is None else json.loads(value)
 
 
 @routes.put("/site")
@@ -78,8 +79,7 @@ async def put_site(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     plan = await read_body(request, SitePlan)
     data = plan_json(plan)
-    await ctx.db.execute("INSERT INTO lab_state (key, value) VALUES (?, ?) "
-                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (STATE_KEY, json.dumps(data)))
+    await lab_store.put(ctx.db, STATE_KEY, json.dumps(data))
     return json_response(data)
 
 

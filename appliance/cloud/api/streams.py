@@ -21,6 +21,7 @@ from ...auth import ACCOUNT_KEY
 from ...context import APPLIANCE
 from ...errors import Conflict, NotFound
 from ...fanout import FeedEnded, Subscriber, TooSlow
+from ...hub import store as hub_store
 from ...hub.routes import HUB
 from ...hub.streams import DeviceId
 from ...http import ORG_MEMBER, access, json_response
@@ -181,9 +182,7 @@ async def camera_users(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     org_id = request.match_info["org_id"]
     registry = request.config_dict[HUB]
-    rows = await ctx.db.fetchall(
-        "SELECT d.cloud_system_id, d.serial, d.state FROM device_state d "
-        "JOIN cloud_systems s ON s.id = d.cloud_system_id WHERE s.org_id = ?", (org_id,))
+    rows = await hub_store.org_device_states(ctx.db, org_id)
     synced = await synced_camera_users(ctx.db, org_id)
     users: dict[str, dict] = {}
     for u in synced.values():
