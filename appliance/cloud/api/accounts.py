@@ -18,6 +18,7 @@ from ...errors import Forbidden, Unauthenticated
 from ...http import ACCOUNT, PUBLIC, access, json_response, read_body
 from ...ids import new_id
 from ...throttle import throttled
+from .. import store
 
 routes = web.RouteTableDef()
 
@@ -77,11 +78,7 @@ async def create_account(request: web.Request) -> web.Response:
     body = await read_body(request, NewAccount)
     email = body.email.strip().lower()
     password_hash = hash_password(body.password)
-    await ctx.db.execute(
-        "INSERT INTO accounts (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT(email) DO NOTHING",
-        (new_id("acc"), email, body.name, password_hash, ctx.clock.now()),
-    )
+    await store.create_account(ctx.db, new_id("acc"), email, body.name, password_hash, ctx.clock.now())
     return json_response({"email": email, "message": SIGN_UP_ANSWER}, status=202)
 
 
@@ -95,18 +92,14 @@ async def sign_in(request: web.Request) -> web.Response:
     email = body.email.strip().lower()
 
     async def check():
-        row = await ctx.db.fetchone("SELECT id, password_hash FROM accounts WHERE email = ?", (email,))
+        row = await store.account_credentials(ctx.db, email)
         ok = verify_password(row["password_hash"] if row else None, body.password)
         return row if ok else None
 
     row = await throttled(request, ("account", email), check,
                           Unauthenticated("wrong e-mail or password", code="bad_credentials"))
     token = new_token("bws")
-    now = ctx.clock.now()
-    await ctx.db.execute(
-        "INSERT INTO sessions (token_hash, account_id, created_at, last_used_at) VALUES (?, ?, ?, ?)",
-        (token_hash(token), row["id"], now, now),
-    )
+    await store.add_session(ctx.db, token_hash(token), row["id"], ctx.clock.now())
     response = json_response({"token": token, "account_id": row["id"]}, status=201)
     set_cookie(response, CLOUD_COOKIE, token)
     return response
@@ -116,7 +109,7 @@ async def sign_in(request: web.Request) -> web.Response:
 @access(ACCOUNT)
 async def sign_out(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
-    await ctx.db.execute("DELETE FROM sessions WHERE token_hash = ?", (request[ACCOUNT_KEY].session_hash,))
+    await store.delete_session(ctx.db, request[ACCOUNT_KEY].session_hash)
     response = json_response({"signed_out": True})
     clear_cookie(response, CLOUD_COOKIE)
     return response
@@ -129,13 +122,11 @@ async def choose_organization(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     body = await read_body(request, SessionChoice)
     account = request[ACCOUNT_KEY]
-    role = await ctx.db.fetchone(
-        "SELECT role FROM memberships WHERE org_id = ? AND account_id = ?", (body.org_id, account.account_id)
-    )
+    role = await store.member_role(ctx.db, body.org_id, account.account_id)
     if role is None:
         raise Forbidden("you are not a member of that organization")
-    await ctx.db.execute("UPDATE sessions SET org_id = ? WHERE token_hash = ?", (body.org_id, account.session_hash))
-    return json_response({"org_id": body.org_id, "role": role["role"]})
+    await store.set_session_org(ctx.db, account.session_hash, body.org_id)
+    return json_response({"org_id": body.org_id, "role": role})
 
 
 @routes.get("/me")
@@ -143,17 +134,12 @@ async def choose_organization(request: web.Request) -> web.Response:
 async def me(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     account = request[ACCOUNT_KEY]
-    orgs = await ctx.db.fetchall(
-        "SELECT o.id, o.name, m.role, o.owner_account_id = ? AS owner FROM memberships m "
-        "JOIN organizations o ON o.id = m.org_id WHERE m.account_id = ? ORDER BY o.name",
-        (account.account_id, account.account_id),
-    )
-    session = await ctx.db.fetchone("SELECT org_id FROM sessions WHERE token_hash = ?", (account.session_hash,))
+    orgs = await store.account_organizations(ctx.db, account.account_id)
     return json_response({
         "id": account.account_id,
         "email": account.email,
         "name": account.name,
-        "org_id": session["org_id"] if session else None,
+        "org_id": await store.session_org(ctx.db, account.session_hash),
         "organizations": [
             {"id": o["id"], "name": o["name"], "role": o["role"], "owner": bool(o["owner"])} for o in orgs
         ],

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from bwlab.schema import FieldError
 
-from ...auth import (ACCOUNT_KEY, ROLE_KEY, ROLES)
+from ...auth import ACCOUNT_KEY, ROLE_KEY, ROLES
 from ...context import APPLIANCE
 from ...errors import Conflict, NotFound
 from ...http import ACCOUNT, ORG_ADMIN, ORG_MEMBER, access, json_response, read_body

@@ -13,12 +13,13 @@ from bwlab.regions import REGIONS
 from bwlab.wire import authorization
 
 from ... import pki
-from ...auth import (ACCOUNT_KEY, new_token, token_hash)
+from ...auth import ACCOUNT_KEY, new_token, token_hash
 from ...context import APPLIANCE
 from ...errors import BwlabError, Conflict, Forbidden, InvalidInput
 from ...http import ORG_ADMIN, ORG_MEMBER, access, json_response, read_body
 from ...ids import new_id
-from ..usage import organization_standing, organization_usage, standing_json, usage_json
+from ..store import organization_standing, organization_usage
+from .licensing import standing_json, usage_json
 
 routes = web.RouteTableDef()
 
