@@ -69,3 +69,16 @@ async def org_device_states(db: Database, org_id: str) -> list[Row]:
     return await db.fetchall(
         "SELECT d.cloud_system_id, d.serial, d.state FROM device_state d "
         "JOIN cloud_systems s ON s.id = d.cloud_system_id WHERE s.org_id = ?", (org_id,))
+
+
+async def device_record(db: Database, cloud_system_id: str | None, serial: str) -> Row | None:
+    """online and last_refusal of one camera (a camera is (system, serial), issue 10)."""
+    return await db.fetchone("SELECT online, last_refusal FROM device_state WHERE cloud_system_id = ? AND serial = ?",
+                             (cloud_system_id, serial))
+
+
+async def recent_events(db: Database, serial: str, cloud_system_id: str | None, limit: int = 5) -> list[Row]:
+    """The hub's last events about the camera (not the camera's own log lines), newest first."""
+    return await db.fetchall(
+        "SELECT at, kind, detail FROM device_events WHERE serial = ? AND (cloud_system_id IS NULL OR cloud_system_id = ?) "
+        "AND kind NOT LIKE 'camera:%' ORDER BY id DESC LIMIT ?", (serial, cloud_system_id, limit))
