@@ -10,7 +10,6 @@ the sensitivity, and where it is above the weak-signal level), in metres.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -24,8 +23,6 @@ from . import store as lab_store
 from .radio import BANDS, PathLossModel, RadioConfig, allowed_channels, channel_frequency_mhz
 
 routes = web.RouteTableDef()
-
-STATE_KEY = "site"
 
 
 @dataclass(frozen=True)
@@ -67,11 +64,6 @@ def plan_json(plan: SitePlan) -> dict:
     return data
 
 
-async def load_plan(db) -> dict | None:
-    value = await lab_store.get(db, STATE_KEY)
-    return None if value is None else json.loads(value)
-
-
 @routes.put("/site")
 @access(LAB)
 async def put_site(request: web.Request) -> web.Response:
@@ -79,11 +71,11 @@ async def put_site(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     plan = await read_body(request, SitePlan)
     data = plan_json(plan)
-    await lab_store.put(ctx.db, STATE_KEY, json.dumps(data))
+    await lab_store.save_site_plan(ctx.db, data)
     return json_response(data)
 
 
 @routes.get("/site")
 @access(LAB)
 async def get_site(request: web.Request) -> web.Response:
-    return json_response(await load_plan(request.config_dict[APPLIANCE].db) or {"site": None, "access_points": []})
+    return json_response(await lab_store.site_plan(request.config_dict[APPLIANCE].db) or {"site": None, "access_points": []})

@@ -8,9 +8,13 @@ the structured ones); the appliance's start-up reads the clock offset through ``
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from ..db import Database
 
 CLOCK_OFFSET = "clock_offset"
+SITE_PLAN = "site"
 
 
 async def get(db: Database, key: str) -> str | None:
@@ -32,3 +36,13 @@ async def clock_offset(db: Database) -> str | None:
 
 async def save_clock_offset(db: Database, offset: float) -> None:
     await put(db, CLOCK_OFFSET, repr(offset))
+
+
+async def site_plan(db: Database) -> dict[str, Any] | None:
+    """The map's site plan as the lab panel last set it (``site.py``; the cloud's map reads it)."""
+    value = await get(db, SITE_PLAN)
+    return None if value is None else json.loads(value)
+
+
+async def save_site_plan(db: Database, plan: dict[str, Any]) -> None:
+    await put(db, SITE_PLAN, json.dumps(plan))

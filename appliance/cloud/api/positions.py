@@ -31,7 +31,7 @@ from ...hub.positions import FEED_WINDOW
 from ...hub.routes import HUB
 from ...http import ORG_MEMBER, access, json_response
 from ..socket_limits import counted_socket
-from ...lab.site import load_plan
+from ...lab import store as lab_store
 from .streams import _CLOSED, _drain, _next
 
 routes = web.RouteTableDef()
@@ -115,7 +115,7 @@ async def location_track(request: web.Request) -> web.WebSocketResponse:
 async def map_config(request: web.Request) -> web.Response:
     """The map's basemap: the lab's site plan (streets, buildings, access points with coverage,
     band and channel) and the tile server, if one is configured (L4)."""
-    plan = await load_plan(request.config_dict[APPLIANCE].db)
+    plan = await lab_store.site_plan(request.config_dict[APPLIANCE].db)
     if plan is None:
         plan = {"site": None, "access_points": []}
     site = plan.get("site") or {}
