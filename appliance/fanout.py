@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Generic, Iterator, Literal, TypeVar
+from collections.abc import Iterator
+from typing import Generic, Literal, TypeVar
 
 T = TypeVar("T")
 

@@ -138,8 +138,8 @@ class CameraUserSync:
         ctx = self.app[APPLIANCE]
         status = self.status.setdefault(system_id, SyncStatus())
         row = await store.system(ctx.controller_db, system_id)
-        connection = Connection.from_json(row["connection"] if row else None)
-        if not connection.connected:
+        connection = Connection.from_json(row["connection"]) if row is not None else Connection()
+        if row is None or not connection.connected:
             status.pending = False  # nothing to tell: the system is not connected to the cloud
             return True
         users = await store.camera_user_list(ctx.controller_db, system_id)

@@ -81,15 +81,17 @@ async def add_session(db: Database, token_hash: str, system_id: str, now: float)
 
 
 async def add_active_key(db: Database, key_id: str, system_id: str, name: str, public_key: str, private_key: str,
-                         fingerprint: str, origin: str, now: float) -> Row | None:
-    """A new key becomes the system's active one (the others stay, inactive)."""
+                         fingerprint: str, origin: str, now: float) -> Row:
+    """A new key becomes the system's active one (the others stay, inactive); its row."""
     await db.transaction([
         ("UPDATE ctl_keys SET active = 0 WHERE system_id = ?", (system_id,)),
         ("INSERT INTO ctl_keys (id, system_id, name, public_key, private_key, fingerprint, origin, active, created_at) "
          "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)",
          (key_id, system_id, name, public_key, private_key, fingerprint, origin, now)),
     ])
-    return await db.fetchone("SELECT * FROM ctl_keys WHERE id = ?", (key_id,))
+    row = await db.fetchone("SELECT * FROM ctl_keys WHERE id = ?", (key_id,))
+    assert row is not None  # written just above
+    return row
 
 
 async def keys(db: Database, system_id: str) -> list[Row]:

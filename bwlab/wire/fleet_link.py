@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from bwlab.schema import as_json
 
@@ -134,8 +134,8 @@ class Result:
     type: Literal["result"] = "result"
 
 
-Message = Union[Clock, Faults, Action, Register, State, Result]
-MESSAGES: dict[str, type] = {cls.__dataclass_fields__["type"].default: cls
+Message = Clock | Faults | Action | Register | State | Result
+MESSAGES: dict[str, type] = {str(cls.__dataclass_fields__["type"].default): cls
                              for cls in (Clock, Faults, Action, Register, State, Result)}
 TO_FLEET = (Clock, Faults, Action)
 FROM_FLEET = (Register, State, Result)

@@ -193,10 +193,11 @@ async def addon_finish(request: web.Request) -> web.Response:
     if not secrets.compare_digest(code.encode(), (current.authorization_code or "").encode()):
         raise Conflict("the authorization code does not match this Manager's code", code="bad_authorization_code")
     client = await cloud(request, current.cloud_token)
-    result = await client.request("POST", f"/orgs/{current.org_id}/systems", {
+    org_id = current.org_id or ""  # set since organization_chosen
+    result = await client.request("POST", f"/orgs/{org_id}/systems", {
         "name": row["name"], "authorization_code": code,
         "device_ca_pem": row["device_ca_cert_pem"], "region": current.region,
-        "proof": authorization.sign_proof(pki.load_key(row["device_ca_key_pem"]), current.org_id, code),
+        "proof": authorization.sign_proof(pki.load_key(row["device_ca_key_pem"]), org_id, code),
     })
     try:
         await client.request("DELETE", "/sessions/current")

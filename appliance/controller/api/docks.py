@@ -121,7 +121,7 @@ async def dock_camera(request: web.Request) -> web.Response:
 async def _provisioning(request: web.Request, system_row: Row, serial: str, cert: str, not_after: float,
                         user_id: str | None) -> dict:
     ctx = appliance(request)
-    camera = await store.camera(ctx.controller_db, system_row["id"], serial)
+    camera = await camera_row(request, serial)
     connection = Connection.from_json(system_row["connection"])
     settings = stored_settings(system_row)
     key = await store.active_key(ctx.controller_db, system_row["id"])

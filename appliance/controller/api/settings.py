@@ -60,6 +60,7 @@ async def put_network(request: web.Request) -> web.Response:
     body = await read_body(request, NetworkSettings)
     value = replace(await settings(request), network=body)
     ctx = appliance(request)
+    cloud: dict[str, object]
     try:
         await CloudClient(ctx.config.url, ctx.tls.ca_pem, network=body, timeout=3.0).request("GET", "/ping")
         cloud = {"reachable": True, "error": None}
