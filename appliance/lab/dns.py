@@ -23,7 +23,7 @@ from ..cloud import store as cloud_store
 from ..context import APPLIANCE
 from ..errors import InvalidInput
 from ..http import LAB, access, json_response, parse, read_body, read_json
-from ..hub.routes import CLOSE_REFUSED, HUB
+from ..hub.registry import CLOSE_REFUSED, HUB
 from . import hostnames
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from ..errors import Conflict, Unauthenticated
 from ..fanout import FeedEnded, Subscriber, TooSlow
 from ..http import LAB, PUBLIC, access, json_response, read_body
 from ..hub import store as hub_store
-from ..hub.routes import HUB
+from ..hub.registry import HUB
 from ..throttle import throttled
 from . import store as lab_store
 from .network import LAB_NETWORK, setup_network

@@ -8,7 +8,7 @@ system sees it (the Manager's Axis-hosted overview).
   its quantity unless another is given. The trial is not renewed: an order follows it.
 - ``GET /systems/{cloud_system_id}/licence``: trial, purchased or expired, for the Manager.
 
-Both changes tell the organization's connected cameras at once (``hub.routes.push_licence``), so
+Both changes tell the organization's connected cameras at once (``hub.registry.push_licence``), so
 a camera that did not react to a start with an expired licence (T2 row 2b) streams again. The
 counting rule (``licences.usage``) is not touched. Mounted at /api/cloud.
 """
@@ -26,7 +26,7 @@ from ...auth import ACCOUNT_KEY, PRINCIPAL_KEY
 from ...context import APPLIANCE
 from ...errors import Conflict, NotFound
 from ...http import ORG_ADMIN, SYSTEM, access, json_response, read_body
-from ...hub.routes import HUB, push_licence
+from ...hub.registry import HUB, push_licence
 from ...ids import new_id
 from .. import licences
 from ..store import organization_licences, organization_standing

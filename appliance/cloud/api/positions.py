@@ -28,7 +28,7 @@ from ...context import APPLIANCE
 from ...errors import NotFound
 from ...fanout import TooSlow
 from ...hub.positions import FEED_WINDOW
-from ...hub.routes import HUB
+from ...hub.registry import HUB
 from ...http import ORG_MEMBER, access, json_response
 from ..socket_limits import counted_socket
 from ...lab import store as lab_store

@@ -22,7 +22,7 @@ from ...context import APPLIANCE
 from ...errors import Conflict, NotFound
 from ...fanout import FeedEnded, Subscriber, TooSlow
 from ...hub import store as hub_store
-from ...hub.routes import HUB
+from ...hub.registry import HUB
 from ...hub.streams import DeviceId
 from ...http import ORG_MEMBER, access, json_response
 from ..socket_limits import counted_socket

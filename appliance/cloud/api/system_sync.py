@@ -30,7 +30,7 @@ from aiohttp import web
 from ...auth import PRINCIPAL_KEY
 from ...context import APPLIANCE
 from ...http import SYSTEM, access, json_response, read_body
-from ...hub.routes import HUB
+from ...hub.registry import HUB
 from .. import store
 
 routes = web.RouteTableDef()
