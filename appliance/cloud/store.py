@@ -165,3 +165,88 @@ async def account_organizations(db: Database, account_id: str) -> list[Row]:
         "JOIN organizations o ON o.id = m.org_id WHERE m.account_id = ? ORDER BY o.name",
         (account_id, account_id),
     )
+
+
+# ---- organizations, members, invitations (S2, S10, S13, S14)
+
+
+async def create_organization(db: Database, org_id: str, name: str, owner_account_id: str, now: float) -> None:
+    """A new organization; its creator is its owner, with the admin role."""
+    await db.transaction([
+        ("INSERT INTO organizations (id, name, owner_account_id, created_at) VALUES (?, ?, ?, ?)",
+         (org_id, name, owner_account_id, now)),
+        ("INSERT INTO memberships (org_id, account_id, role) VALUES (?, ?, 'admin')", (org_id, owner_account_id)),
+    ])
+
+
+async def organization(db: Database, org_id: str) -> Row | None:
+    return await db.fetchone("SELECT * FROM organizations WHERE id = ?", (org_id,))
+
+
+async def members(db: Database, org_id: str) -> list[Row]:
+    """id, email, name and role of each member, by e-mail."""
+    return await db.fetchall(
+        "SELECT a.id, a.email, a.name, m.role FROM memberships m JOIN accounts a ON a.id = m.account_id "
+        "WHERE m.org_id = ? ORDER BY a.email", (org_id,))
+
+
+async def pending_invitations(db: Database, org_id: str) -> list[Row]:
+    return await db.fetchall(
+        "SELECT id, email, role, accepted_at FROM invitations WHERE org_id = ? AND accepted_at IS NULL", (org_id,))
+
+
+async def is_member_email(db: Database, org_id: str, email: str) -> bool:
+    return await db.fetchone(
+        "SELECT 1 FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE m.org_id = ? AND a.email = ?",
+        (org_id, email)) is not None
+
+
+async def is_invited(db: Database, org_id: str, email: str) -> bool:
+    return await db.fetchone("SELECT 1 FROM invitations WHERE org_id = ? AND email = ?", (org_id, email)) is not None
+
+
+async def add_invitation(db: Database, inv_id: str, org_id: str, email: str, role: str, invited_by: str,
+                         now: float) -> None:
+    await db.execute(
+        "INSERT INTO invitations (id, org_id, email, role, invited_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (inv_id, org_id, email, role, invited_by, now))
+
+
+async def withdraw_invitation(db: Database, inv_id: str, org_id: str) -> bool:
+    """Delete a pending invitation; False when there is no such pending invitation."""
+    return bool(await db.execute("DELETE FROM invitations WHERE id = ? AND org_id = ? AND accepted_at IS NULL",
+                                 (inv_id, org_id)))
+
+
+async def invitations_for(db: Database, email: str) -> list[Row]:
+    """The pending invitations of an address, with the organization's name."""
+    return await db.fetchall(
+        "SELECT i.id, i.org_id, o.name AS org_name, i.role FROM invitations i JOIN organizations o ON o.id = i.org_id "
+        "WHERE i.email = ? AND i.accepted_at IS NULL", (email,))
+
+
+async def invitation(db: Database, inv_id: str) -> Row | None:
+    return await db.fetchone("SELECT * FROM invitations WHERE id = ?", (inv_id,))
+
+
+async def accept_invitation(db: Database, inv_id: str, org_id: str, account_id: str, role: str, now: float) -> None:
+    await db.transaction([
+        ("UPDATE invitations SET accepted_at = ? WHERE id = ?", (now, inv_id)),
+        ("INSERT INTO memberships (org_id, account_id, role) VALUES (?, ?, ?)", (org_id, account_id, role)),
+    ])
+
+
+async def organization_owner(db: Database, org_id: str) -> str | None:
+    row = await db.fetchone("SELECT owner_account_id FROM organizations WHERE id = ?", (org_id,))
+    return row["owner_account_id"] if row is not None else None
+
+
+async def set_role(db: Database, org_id: str, account_id: str, role: str) -> bool:
+    """False when the account is not a member."""
+    return bool(await db.execute("UPDATE memberships SET role = ? WHERE org_id = ? AND account_id = ?",
+                                 (role, org_id, account_id)))
+
+
+async def remove_member(db: Database, org_id: str, account_id: str) -> bool:
+    """False when the account is not a member."""
+    return bool(await db.execute("DELETE FROM memberships WHERE org_id = ? AND account_id = ?", (org_id, account_id)))

@@ -13,6 +13,7 @@ from ...context import APPLIANCE
 from ...errors import Conflict, NotFound
 from ...http import ACCOUNT, ORG_ADMIN, ORG_MEMBER, access, json_response, read_body
 from ...ids import new_id
+from .. import store
 
 routes = web.RouteTableDef()
 
@@ -37,7 +38,6 @@ class RoleChange:
     role: str = field(metadata={"choices": ROLES})
 
 
-
 @routes.post("/orgs")
 @access(ACCOUNT)
 async def create_organization(request: web.Request) -> web.Response:
@@ -47,11 +47,7 @@ async def create_organization(request: web.Request) -> web.Response:
     account = request[ACCOUNT_KEY]
     org_id = new_id("org")
     now = ctx.clock.now()
-    await ctx.db.transaction([
-        ("INSERT INTO organizations (id, name, owner_account_id, created_at) VALUES (?, ?, ?, ?)",
-         (org_id, body.name, account.account_id, now)),
-        ("INSERT INTO memberships (org_id, account_id, role) VALUES (?, ?, 'admin')", (org_id, account.account_id)),
-    ])
+    await store.create_organization(ctx.db, org_id, body.name, account.account_id, now)
     return json_response({"id": org_id, "name": body.name, "role": "admin", "owner": True}, status=201)
 
 
@@ -59,7 +55,7 @@ async def create_organization(request: web.Request) -> web.Response:
 @access(ORG_MEMBER)
 async def get_organization(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
-    org = await ctx.db.fetchone("SELECT * FROM organizations WHERE id = ?", (request.match_info["org_id"],))
+    org = await store.organization(ctx.db, request.match_info["org_id"])
     return json_response({
         "id": org["id"], "name": org["name"], "storage_region": org["storage_region"],
         "owner_account_id": org["owner_account_id"], "role": request[ROLE_KEY],
@@ -70,15 +66,8 @@ async def get_organization(request: web.Request) -> web.Response:
 @access(ORG_ADMIN)
 async def list_members(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
-    rows = await ctx.db.fetchall(
-        "SELECT a.id, a.email, a.name, m.role FROM memberships m JOIN accounts a ON a.id = m.account_id "
-        "WHERE m.org_id = ? ORDER BY a.email",
-        (request.match_info["org_id"],),
-    )
-    invitations = await ctx.db.fetchall(
-        "SELECT id, email, role, accepted_at FROM invitations WHERE org_id = ? AND accepted_at IS NULL",
-        (request.match_info["org_id"],),
-    )
+    rows = await store.members(ctx.db, request.match_info["org_id"])
+    invitations = await store.pending_invitations(ctx.db, request.match_info["org_id"])
     return json_response({
         "members": [dict(r) for r in rows],
         "pending_invitations": [dict(r) for r in invitations],
@@ -93,19 +82,13 @@ async def invite(request: web.Request) -> web.Response:
     body = await read_body(request, NewInvitation)
     org_id = request.match_info["org_id"]
     email = body.email.strip().lower()
-    member = await ctx.db.fetchone(
-        "SELECT 1 FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE m.org_id = ? AND a.email = ?",
-        (org_id, email),
-    )
-    if member:
+    if await store.is_member_email(ctx.db, org_id, email):
         raise Conflict(f"{email} is a member already", code="already_member")
-    if await ctx.db.fetchone("SELECT 1 FROM invitations WHERE org_id = ? AND email = ?", (org_id, email)):
+    if await store.is_invited(ctx.db, org_id, email):
         raise Conflict(f"{email} is invited already", code="already_invited")
     inv_id = new_id("inv")
-    await ctx.db.execute(
-        "INSERT INTO invitations (id, org_id, email, role, invited_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (inv_id, org_id, email, body.role, request[ACCOUNT_KEY].account_id, ctx.clock.now()),
-    )
+    await store.add_invitation(ctx.db, inv_id, org_id, email, body.role, request[ACCOUNT_KEY].account_id,
+                               ctx.clock.now())
     return json_response({"id": inv_id, "email": email, "role": body.role}, status=201)
 
 
@@ -114,8 +97,7 @@ async def invite(request: web.Request) -> web.Response:
 async def withdraw_invitation(request: web.Request) -> web.Response:
     """S10: an admin withdraws an invitation not accepted yet."""
     ctx = request.config_dict[APPLIANCE]
-    if not await ctx.db.execute("DELETE FROM invitations WHERE id = ? AND org_id = ? AND accepted_at IS NULL",
-                                (request.match_info["invitation_id"], request.match_info["org_id"])):
+    if not await store.withdraw_invitation(ctx.db, request.match_info["invitation_id"], request.match_info["org_id"]):
         raise NotFound("no pending invitation with that id in this organization")
     return json_response({"withdrawn": request.match_info["invitation_id"]})
 
@@ -124,11 +106,7 @@ async def withdraw_invitation(request: web.Request) -> web.Response:
 @access(ACCOUNT)
 async def my_invitations(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
-    rows = await ctx.db.fetchall(
-        "SELECT i.id, i.org_id, o.name AS org_name, i.role FROM invitations i JOIN organizations o ON o.id = i.org_id "
-        "WHERE i.email = ? AND i.accepted_at IS NULL",
-        (request[ACCOUNT_KEY].email,),
-    )
+    rows = await store.invitations_for(ctx.db, request[ACCOUNT_KEY].email)
     return json_response({"invitations": [dict(r) for r in rows]})
 
 
@@ -138,16 +116,12 @@ async def accept_invitation(request: web.Request) -> web.Response:
     """S10: each invited account accepts."""
     ctx = request.config_dict[APPLIANCE]
     account = request[ACCOUNT_KEY]
-    inv = await ctx.db.fetchone("SELECT * FROM invitations WHERE id = ?", (request.match_info["invitation_id"],))
+    inv = await store.invitation(ctx.db, request.match_info["invitation_id"])
     if inv is None or inv["email"] != account.email:
         raise NotFound("no such invitation for this account")
     if inv["accepted_at"] is not None:
         raise Conflict("the invitation was accepted already", code="already_accepted")
-    await ctx.db.transaction([
-        ("UPDATE invitations SET accepted_at = ? WHERE id = ?", (ctx.clock.now(), inv["id"])),
-        ("INSERT INTO memberships (org_id, account_id, role) VALUES (?, ?, ?)",
-         (inv["org_id"], account.account_id, inv["role"])),
-    ])
+    await store.accept_invitation(ctx.db, inv["id"], inv["org_id"], account.account_id, inv["role"], ctx.clock.now())
     return json_response({"org_id": inv["org_id"], "role": inv["role"]})
 
 
@@ -158,13 +132,9 @@ async def set_role(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     body = await read_body(request, RoleChange)
     org_id, account_id = request.match_info["org_id"], request.match_info["account_id"]
-    org = await ctx.db.fetchone("SELECT owner_account_id FROM organizations WHERE id = ?", (org_id,))
-    if account_id == org["owner_account_id"] and body.role != "admin":
+    if account_id == await store.organization_owner(ctx.db, org_id) and body.role != "admin":
         raise Conflict("the owner of the organization keeps the admin role", code="owner_is_admin")
-    changed = await ctx.db.execute(
-        "UPDATE memberships SET role = ? WHERE org_id = ? AND account_id = ?", (body.role, org_id, account_id)
-    )
-    if not changed:
+    if not await store.set_role(ctx.db, org_id, account_id, body.role):
         raise NotFound("no such member")
     return json_response({"account_id": account_id, "role": body.role})
 
@@ -174,9 +144,8 @@ async def set_role(request: web.Request) -> web.Response:
 async def remove_member(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     org_id, account_id = request.match_info["org_id"], request.match_info["account_id"]
-    org = await ctx.db.fetchone("SELECT owner_account_id FROM organizations WHERE id = ?", (org_id,))
-    if account_id == org["owner_account_id"]:
+    if account_id == await store.organization_owner(ctx.db, org_id):
         raise Conflict("the owner cannot be removed", code="owner_is_admin")
-    if not await ctx.db.execute("DELETE FROM memberships WHERE org_id = ? AND account_id = ?", (org_id, account_id)):
+    if not await store.remove_member(ctx.db, org_id, account_id):
         raise NotFound("no such member")
     return json_response({"removed": account_id})
