@@ -83,10 +83,3 @@ class InsufficientStorage(BwlabError):
 
     status = 507
     code = "insufficient_storage"
-
-
-class DeviceRefused(BwlabError):
-    """The device hub refuses a camera (expired or foreign certificate, bad proof)."""
-
-    status = 403
-    code = "device_refused"

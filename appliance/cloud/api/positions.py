@@ -24,13 +24,14 @@ import asyncio
 
 from aiohttp import web
 
-from ..context import APPLIANCE
-from ..errors import NotFound
-from ..hub.positions import FEED_WINDOW
-from ..hub.routes import HUB
-from ..http import ORG_MEMBER, access, json_response
-from .socket_limits import counted_socket
-from ..lab.site import load_plan
+from ...context import APPLIANCE
+from ...errors import NotFound
+from ...fanout import TooSlow
+from ...hub.positions import FEED_WINDOW
+from ...hub.registry import HUB
+from ...http import ORG_MEMBER, access, json_response
+from ..socket_limits import counted_socket
+from ...lab import store as lab_store
 from .streams import _CLOSED, _drain, _next
 
 routes = web.RouteTableDef()
@@ -63,8 +64,8 @@ async def positions_feed(request: web.Request) -> web.WebSocketResponse:
             if item is _CLOSED:
                 break
             await _send(ws, item)
-        if getattr(queue, "put_nowait_overflow", False):
-            await ws.close(code=4408, message=b"map too slow; rejoin")
+    except TooSlow:
+        await ws.close(code=4408, message=b"map too slow; rejoin")
     finally:
         hub.unsubscribe(org_id, queue)
         reader.cancel()
@@ -114,7 +115,7 @@ async def location_track(request: web.Request) -> web.WebSocketResponse:
 async def map_config(request: web.Request) -> web.Response:
     """The map's basemap: the lab's site plan (streets, buildings, access points with coverage,
     band and channel) and the tile server, if one is configured (L4)."""
-    plan = await load_plan(request.config_dict[APPLIANCE].db)
+    plan = await lab_store.site_plan(request.config_dict[APPLIANCE].db)
     if plan is None:
         plan = {"site": None, "access_points": []}
     site = plan.get("site") or {}

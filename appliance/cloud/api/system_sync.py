@@ -12,7 +12,7 @@ camera has never reached the device hub, and can say why a remote start (D4) can
 camera, streaming off) without asking a camera that is not there. What a connected camera reports
 about itself (online, recording, streaming) is laid over this list (``cloud/streams.py``), and
 the cameras assigned to users whose profile streams are what the licence count is made of (S15,
-``cloud/usage.py``). No position, media or key travels here.
+``cloud/store.py``). No position, media or key travels here.
 
 The list also names every camera registered in the system (``cameras``, assigned or not): the
 device hub accepts a certificate only for a camera its system registered (issue 10, device
@@ -27,11 +27,11 @@ from typing import Literal
 
 from aiohttp import web
 
-from ..auth import PRINCIPAL_KEY
-from ..context import APPLIANCE
-from ..http import SYSTEM, access, json_response, read_body
-from ..hub.routes import HUB
-from . import usage
+from ...auth import PRINCIPAL_KEY
+from ...context import APPLIANCE
+from ...http import SYSTEM, access, json_response, read_body
+from ...hub.registry import HUB
+from .. import store
 
 routes = web.RouteTableDef()
 
@@ -79,7 +79,7 @@ async def put_camera_users(request: web.Request) -> web.Response:
                                    (system.cloud_system_id,))
     serials_before = {c["serial"] for r in before for c in json.loads(r["cameras"])}
     assigned = {c.serial: (u.id, u.streaming) for u in body.camera_users for c in u.cameras}
-    statements = await usage.assignment_statements(ctx.db, system.org_id, system.cloud_system_id, serials_before,
+    statements = await store.assignment_statements(ctx.db, system.org_id, system.cloud_system_id, serials_before,
                                                    assigned, now)  # S15
     registered = {c.serial: c.model for c in body.cameras} | {c.serial: c.model for u in body.camera_users
                                                               for c in u.cameras}

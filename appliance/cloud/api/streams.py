@@ -17,13 +17,15 @@ from aiohttp import WSMsgType, web
 
 from bwlab.wire import messages as m
 
-from ..auth import ACCOUNT_KEY
-from ..context import APPLIANCE
-from ..errors import Conflict, NotFound
-from ..hub.routes import HUB
-from ..hub.streams import DeviceId
-from ..http import ORG_MEMBER, access, json_response
-from .socket_limits import counted_socket
+from ...auth import ACCOUNT_KEY
+from ...context import APPLIANCE
+from ...errors import Conflict, NotFound
+from ...fanout import FeedEnded, Subscriber, TooSlow
+from ...hub import store as hub_store
+from ...hub.registry import HUB
+from ...hub.streams import DeviceId
+from ...http import ORG_MEMBER, access, json_response
+from ..socket_limits import counted_socket
 from .system_sync import synced_camera_users
 
 routes = web.RouteTableDef()
@@ -96,12 +98,11 @@ async def live(request: web.Request) -> web.WebSocketResponse:
             frame = await _next(queue, reader)
             if frame is _CLOSED:
                 break
-            if frame is None:
-                await ws.send_json({"type": "ended", "stream_id": meta["id"]})
-                break
             await ws.send_bytes(frame)
-        if getattr(queue, "put_nowait_overflow", False):
-            await ws.close(code=4408, message=b"viewer too slow; rejoin")
+    except FeedEnded:
+        await ws.send_json({"type": "ended", "stream_id": meta["id"]})
+    except TooSlow:
+        await ws.close(code=4408, message=b"viewer too slow; rejoin")
     finally:
         hub.unsubscribe(meta["id"], queue)
         reader.cancel()
@@ -113,8 +114,9 @@ async def live(request: web.Request) -> web.WebSocketResponse:
 _CLOSED = object()
 
 
-async def _next(queue: asyncio.Queue, reader: asyncio.Task):
-    """The queue's next item, or ``_CLOSED`` once the client's side of the socket is done."""
+async def _next(queue: Subscriber, reader: asyncio.Task):
+    """The subscriber's next item, or ``_CLOSED`` once the client's side of the socket is done
+    (``TooSlow``/``FeedEnded`` from the subscriber pass through)."""
     getter = asyncio.create_task(queue.get())
     done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
     if getter not in done:
@@ -180,9 +182,7 @@ async def camera_users(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     org_id = request.match_info["org_id"]
     registry = request.config_dict[HUB]
-    rows = await ctx.db.fetchall(
-        "SELECT d.cloud_system_id, d.serial, d.state FROM device_state d "
-        "JOIN cloud_systems s ON s.id = d.cloud_system_id WHERE s.org_id = ?", (org_id,))
+    rows = await hub_store.org_device_states(ctx.db, org_id)
     synced = await synced_camera_users(ctx.db, org_id)
     users: dict[str, dict] = {}
     for u in synced.values():
@@ -296,8 +296,7 @@ async def events(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
     request.config_dict[HUB].sockets.add(ws)
-    queue: asyncio.Queue = asyncio.Queue(256)
-    hub.changes.add(queue)
+    queue = hub.changes.subscribe()
     reader = asyncio.create_task(_drain(ws), name="events reader")
     try:
         await ws.send_json({"type": "hello", "server_time": request.config_dict[APPLIANCE].clock.now()})
@@ -307,8 +306,10 @@ async def events(request: web.Request) -> web.WebSocketResponse:
                 break
             if event.get("stream", {}).get("org_id") == org_id:
                 await ws.send_json(event)
+    except TooSlow:
+        await ws.close(code=4408, message=b"listener too slow; rejoin")
     finally:
-        hub.changes.discard(queue)
+        hub.changes.unsubscribe(queue)
         reader.cancel()
         await asyncio.gather(reader, return_exceptions=True)
     return ws

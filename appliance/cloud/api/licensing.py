@@ -8,7 +8,7 @@ system sees it (the Manager's Axis-hosted overview).
   its quantity unless another is given. The trial is not renewed: an order follows it.
 - ``GET /systems/{cloud_system_id}/licence``: trial, purchased or expired, for the Manager.
 
-Both changes tell the organization's connected cameras at once (``hub.routes.push_licence``), so
+Both changes tell the organization's connected cameras at once (``hub.registry.push_licence``), so
 a camera that did not react to a start with an expired licence (T2 row 2b) streams again. The
 counting rule (``licences.usage``) is not touched. Mounted at /api/cloud.
 """
@@ -16,19 +16,37 @@ counting rule (``licences.usage``) is not touched. Mounted at /api/cloud.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
-from ..auth import ACCOUNT_KEY, PRINCIPAL_KEY
-from ..context import APPLIANCE
-from ..errors import Conflict, NotFound
-from ..http import ORG_ADMIN, SYSTEM, access, json_response, read_body
-from ..hub.routes import HUB, push_licence
-from . import licences
-from .routes import new_id
-from .usage import organization_licences, organization_standing, standing_json
+from bwlab.clock import isoformat
+
+from ...auth import ACCOUNT_KEY, PRINCIPAL_KEY
+from ...context import APPLIANCE
+from ...errors import Conflict, NotFound
+from ...http import ORG_ADMIN, SYSTEM, access, json_response, read_body
+from ...hub.registry import HUB, push_licence
+from ...ids import new_id
+from .. import licences
+from ..store import organization_licences, organization_standing
 
 routes = web.RouteTableDef()
+
+
+def standing_json(s: licences.Standing) -> dict[str, Any]:
+    return {"state": s.state, "valid": s.valid, "quantity": s.quantity, "covered_until": s.covered_until,
+            "ended_at": None if s.valid else s.last_ended_at}
+
+
+def usage_json(u: licences.Usage) -> dict[str, Any]:
+    return {
+        "needed": u.needed,
+        "average": round(u.average, 3),
+        "window_days": len(u.days),
+        "daily": [{"date": isoformat(d.start)[:10], "start": d.start, "cameras": d.cameras} for d in u.days],
+    }
+
 
 
 def _check_term(term_months: int) -> None:
