@@ -23,6 +23,8 @@ from bwlab.client import Session
 from bwlab.clock import Clock, LabClock, monotonic
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import envelope
+from bwlab.wire.fmp4 import parse_fragment, parse_init
+from bwlab.wire.media_probe import probe
 
 CLOCK_TOLERANCE = 5.0  # seconds (S1: "a few seconds"; docs/decisions.md)
 
@@ -155,8 +157,6 @@ class Viewer:
         return report
 
     def _decode(self, plain: list[tuple[wire_chunk.Chunk, bytes, float]], report: ViewReport, live: bool) -> None:
-        from firmware_stub.media import parse_fragment, parse_init, probe
-
         inits = [p for c, p, _ in plain if c.kind == wire_chunk.KIND_INIT]
         media = [(c, p, t) for c, p, t in plain if c.kind == wire_chunk.KIND_MEDIA]
         if not inits or not media:

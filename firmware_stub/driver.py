@@ -48,7 +48,9 @@ from bwlab.wire.device_auth import answer_challenge, make_csr, new_device_key
 
 from . import events as ev
 from .firmware import Firmware
-from .media import LiveEncoder, MediaChunk, SharedSource
+from .media.live import LiveEncoder
+from .media.shared import SharedSource
+from .media.stream import MediaChunk
 from .network import LINK_IDEAL, CameraNetwork
 from .uplink import ShapedSocket, ShapedUplink
 from .positions import PositionUplink

@@ -48,7 +48,8 @@ from bwlab.wire.recordings import (
     check_recording_id,
 )
 
-from .media import MediaChunk, SharedSource
+from .media.shared import SharedSource
+from .media.stream import MediaChunk
 
 FIRMWARE_VERSION = "11.11.73-bwlab"
 """The firmware version the emulated cameras report (the recordings' ``FirmwareVersion``)."""
