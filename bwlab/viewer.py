@@ -9,7 +9,7 @@ Latency is measured per video frame: the time this viewer holds the frame decryp
 frame's capture time (the chunk's capture time is its first sample's; later frames in the chunk
 are one frame duration apart), plus the mean decode time per frame measured on the same media.
 S1: when the newest chunk's capture time and the viewer's clock differ by more than
-``CLOCK_TOLERANCE`` seconds, the viewer refuses to play and says why, as the web client does.
+``CLOCK_TOLERANCE_S`` seconds, the viewer refuses to play and says why, as the web client does.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from bwlab.client import Session
 from bwlab.clock import Clock, LabClock, monotonic
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import envelope
+from bwlab.wire.constants import CLOCK_TOLERANCE_S
 from bwlab.wire.fmp4 import parse_fragment, parse_init
 from bwlab.wire.media_probe import probe
 
-CLOCK_TOLERANCE = 5.0  # seconds (S1: "a few seconds"; docs/decisions.md)
 
 
 class ClockMismatch(Exception):
@@ -144,10 +144,10 @@ class Viewer:
                 received = self.clock.now()
                 if check_clock and not recording and c.kind == wire_chunk.KIND_MEDIA:
                     skew = received - (c.capture_time + c.duration)
-                    if abs(skew) > CLOCK_TOLERANCE:
+                    if abs(skew) > CLOCK_TOLERANCE_S:
                         raise ClockMismatch(
                             f"the camera's clock and this viewer's clock differ by {skew:+.1f} s, more than the "
-                            f"{CLOCK_TOLERANCE:.0f} s allowed (S1): the stream is refused. Set the body-worn system "
+                            f"{CLOCK_TOLERANCE_S:.0f} s allowed (S1): the stream is refused. Set the body-worn system "
                             "and this computer to the same NTP server.")
                 plain.append((c, payload, received if at_live_edge else None))
                 report.chunks += 1
