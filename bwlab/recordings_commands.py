@@ -6,7 +6,7 @@
     bwlab recordings [SERIAL] [--json]
         what each camera and each controller holds, and each recording's transfer status
 
-The CLI (bwlab/cli.py) hands each command the running lab's facts (URL, lab token, CA).
+The CLI (bwlab/cli/recordings.py, content_destination.py) hands each command the running lab's facts (URL, lab token, CA).
 """
 
 from __future__ import annotations
