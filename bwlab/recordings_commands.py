@@ -19,10 +19,11 @@ from typing import Any, Callable
 from bwlab.apply import import_connection_file
 from bwlab.client import ApiError, Session
 from bwlab.clock import isoformat
+from bwlab.errors import BwlabError
 from bwlab.scenario import load_scenario
 
 
-class RecordingsCommandError(Exception):
+class RecordingsCommandError(BwlabError):
     """A user error, printed by the CLI."""
 
 

@@ -19,6 +19,7 @@ from appliance.lab.events import ConfigError
 from appliance.lab.faults import parse_fault
 from appliance.lab.mobile import Cell, MobileConfig, Sim
 from appliance.lab.radio import RadioConfig, access_points_from_list
+from bwlab.errors import InputError
 from bwlab.expect import check_expectation
 from bwlab.models import MODELS
 from bwlab.passwords import password_problem
@@ -29,7 +30,7 @@ from bwlab.schema import SchemaError, from_mapping
 MAX_TIMELINE_S = 3600.0
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InputError, ValueError):
     """A scenario file that cannot be used; the message names file, key and expectation."""
 
 

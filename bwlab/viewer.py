@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from bwlab.client import Session
 from bwlab.clock import Clock, LabClock, monotonic
+from bwlab.errors import Refused
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import envelope
 from bwlab.wire.constants import CLOCK_TOLERANCE_S
@@ -28,8 +29,7 @@ from bwlab.wire.fmp4 import parse_fragment, parse_init
 from bwlab.wire.media_probe import probe
 
 
-
-class ClockMismatch(Exception):
+class ClockMismatch(Refused):
     """S1: the camera's clock and the viewer's disagree; the stream is refused."""
 
 

@@ -36,6 +36,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
+from bwlab.errors import Unavailable
 from bwlab.wire.recordings import (
     MANIFEST_FILE,
     Bookmark,
@@ -75,7 +76,7 @@ def shared_source() -> SharedSource:
     return SharedSource(max_catch_up=MAX_CLOCK_GAP)
 
 
-class StorageError(RuntimeError):
+class StorageError(Unavailable, RuntimeError):
     """A recording id or file the storage does not hold (or a path that would leave it)."""
 
 

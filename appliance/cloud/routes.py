@@ -21,7 +21,7 @@ from .. import pki
 from ..auth import (ACCOUNT_KEY, ROLE_KEY, CLOUD_COOKIE, ROLES, clear_cookie, hash_password, new_token, set_cookie,
                     token_hash, verify_password)
 from ..context import APPLIANCE
-from ..errors import BwlabError, Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from ..errors import ClientError, Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from ..http import ACCOUNT, ORG_ADMIN, ORG_MEMBER, PUBLIC, access, json_response, read_body
 from ..throttle import throttled
 from .usage import organization_standing, organization_usage, standing_json, usage_json
@@ -387,7 +387,7 @@ async def issue_authorization_code(request: web.Request) -> web.Response:
     open_codes = await ctx.db.fetchone("SELECT COUNT(*) AS n FROM authorization_codes WHERE org_id = ? "
                                        "AND used_at IS NULL AND expires_at > ?", (org_id, now))
     if open_codes["n"] >= MAX_OPEN_CODES:
-        raise BwlabError(f"the organization holds {MAX_OPEN_CODES} unused authorization codes; use one or wait "
+        raise ClientError(f"the organization holds {MAX_OPEN_CODES} unused authorization codes; use one or wait "
                          f"{AUTHORIZATION_CODE_TTL // 60} minutes", code="too_many_authorization_codes", status=429)
     code = authorization.new_code()
     await ctx.db.transaction([

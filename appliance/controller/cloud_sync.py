@@ -28,7 +28,7 @@ from typing import Any
 from aiohttp import web
 
 from ..context import APPLIANCE
-from ..errors import BwlabError
+from ..errors import ClientError
 from .cloud_client import system_client
 
 log = logging.getLogger(__name__)
@@ -147,7 +147,7 @@ class CameraUserSync:
         try:
             await client.request("PUT", f"/systems/{connection['cloud_system_id']}/camera-users",
                                  {"camera_users": users, "cameras": cameras})
-        except BwlabError as exc:
+        except ClientError as exc:
             status.error = exc.message
             log.info("camera users of system %s not sent to the cloud: %s", system_id, exc.message)
             return False

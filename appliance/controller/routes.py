@@ -29,7 +29,7 @@ from .. import pki
 from ..auth import MANAGER_COOKIE, hash_password, new_token, set_cookie, token_hash, verify_password
 from ..cloud.routes import new_id
 from ..context import APPLIANCE
-from ..errors import BwlabError, Conflict, InvalidInput, NotFound, Unauthenticated
+from ..errors import ClientError, Conflict, InvalidInput, NotFound, Unauthenticated
 from ..http import LAB, MANAGER, PUBLIC, access, json_response, read_body
 from ..throttle import throttled
 from .cloud_client import CloudClient, system_client
@@ -414,7 +414,7 @@ async def put_network(request: web.Request) -> web.Response:
     try:
         await CloudClient(ctx.config.url, ctx.tls.ca_pem, network=body, timeout=3.0).request("GET", "/ping")
         cloud = {"reachable": True, "error": None}
-    except BwlabError as exc:
+    except ClientError as exc:
         cloud = {"reachable": False, "error": exc.message}
     return await _save_settings(request, settings, {"cloud": cloud})
 

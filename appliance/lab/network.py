@@ -39,7 +39,7 @@ from bwlab.regions import SERVICE_HOSTS
 from ..cloud.routes import licence_valid
 from ..context import APPLIANCE
 from ..controller.cloud_client import system_client
-from ..errors import BwlabError, Conflict, InvalidInput, NotFound
+from ..errors import ClientError, Conflict, InvalidInput, NotFound
 from ..http import LAB, access, json_response, read_json
 from . import diagnosis, hostnames, troubleshooting
 from .events import ConfigError
@@ -314,7 +314,7 @@ async def _system_diagnosis(request: web.Request, system) -> dict[str, Any]:
     if state in _BEFORE_EXTENSIONS:
         try:
             await system_client(ctx, system["settings"], timeout=3.0).request("GET", "/ping")
-        except BwlabError as exc:
+        except ClientError as exc:
             error = exc.message
     telemetry = diagnosis.CameraTelemetry(camera_id=system["id"], model="", now=ctx.clock.now(),
                                           cloud_extensions_error=error)

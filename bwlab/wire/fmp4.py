@@ -20,7 +20,7 @@ _SAMPLE_IS_NON_SYNC = 0x00010000
 _FULL_BOX_HEADER = 4
 
 
-class Mp4Error(WireError):
+class Mp4Error(WireError, ValueError):
     """Bytes that are not the fragmented MP4 the cameras write and the viewers read."""
 
     code = "bad_mp4"

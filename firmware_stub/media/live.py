@@ -11,7 +11,6 @@ from fractions import Fraction
 
 import av
 
-from bwlab.errors import InputError
 from bwlab.wire.fmp4 import Mp4Error, mime_type, parse_init
 
 from .mp4_writer import (
@@ -31,17 +30,18 @@ from .stream import (
     DEFAULT_MAX_CATCH_UP,
     MAX_FRAGMENT_SECONDS,
     TIME_SLACK,
+    FormatError,
     MediaChunk,
 )
 
 
 def check_format(width: int, height: int, fps: int, sample_rate: int) -> None:
     if width < 64 or height < 64 or width % 2 or height % 2:
-        raise InputError(f"picture size {width}x{height}: need even sizes of at least 64")
+        raise FormatError(f"picture size {width}x{height}: need even sizes of at least 64")
     if not 1 <= fps <= 60 or int(fps) != fps:
-        raise InputError(f"frame rate {fps}: need a whole number of frames per second, 1 to 60")
+        raise FormatError(f"frame rate {fps}: need a whole number of frames per second, 1 to 60")
     if sample_rate not in AAC_SAMPLE_RATES:
-        raise InputError(f"sample rate {sample_rate}: need one of {AAC_SAMPLE_RATES}")
+        raise FormatError(f"sample rate {sample_rate}: need one of {AAC_SAMPLE_RATES}")
 
 
 def fragment_frames_for(fps: int, fragment_frames: int | None = None) -> int:
@@ -51,7 +51,7 @@ def fragment_frames_for(fps: int, fragment_frames: int | None = None) -> int:
     if fragment_frames is None:
         return most
     if int(fragment_frames) != fragment_frames or not 1 <= fragment_frames <= most:
-        raise InputError(
+        raise FormatError(
             f"fragments of {fragment_frames} frames: need 1 to {most} at {fps} fps "
             f"(at most {MAX_FRAGMENT_SECONDS * 1000:.0f} ms of media)"
         )

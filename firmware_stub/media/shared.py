@@ -10,7 +10,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bwlab.errors import InputError
 from bwlab.wire.fmp4 import Mp4Error, TrackInfo, restamp_fragment
 
 from .live import LiveEncoder, check_format, fragment_frames_for
@@ -21,6 +20,7 @@ from .stream import (
     MAX_FRAGMENT_SECONDS,
     SHARED_SOURCE_LABEL,
     TIME_SLACK,
+    FormatError,
     MediaChunk,
 )
 
@@ -98,7 +98,7 @@ def shared_loop(
     if seconds is None:
         seconds = shared_loop_seconds(sample_rate)
     elif seconds != shared_loop_seconds(sample_rate, seconds):
-        raise InputError(
+        raise FormatError(
             f"a shared loop of {seconds} s does not replay seamlessly; "
             f"try {shared_loop_seconds(sample_rate, seconds)} s"
         )

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bwlab.errors import InputError
+
 MAX_FRAGMENT_SECONDS = 0.2
 """Upper bound of the media in one fragment (live latency; DESIGN "Media")."""
 
@@ -19,6 +21,12 @@ DEFAULT_MAX_CATCH_UP = 2.0
 """A clock jump beyond this many seconds re-bases the media timeline instead of catching up."""
 
 SHARED_SOURCE_LABEL = "shared source"
+
+
+class FormatError(InputError, ValueError):
+    """A picture size, frame rate, sample rate, fragment or loop length the camera cannot encode."""
+
+    code = "bad_media_format"
 
 TIME_SLACK = 1e-6
 """Seconds by which a camera time may fall short of a due time and still count as reaching it."""
