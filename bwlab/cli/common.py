@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,7 +15,7 @@ from bwlab.discovery import discover_url
 from bwlab.errors import BwlabError
 from bwlab.realnet import commands as realnet
 
-Command = Callable[[argparse.Namespace], Awaitable[int]]
+Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 """A command: the parsed arguments in, the exit status out."""
 
 Commands = dict[str, Command]
@@ -50,8 +50,9 @@ def parse_duration(text: str) -> float:
     return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
 
 
-def lab_facts(args: argparse.Namespace, need_token: bool = True) -> tuple[str, str, str]:
-    """(url, lab token, CA PEM) from the flags or the data directory's lab.json."""
+def lab_facts(args: argparse.Namespace, need_token: bool = True) -> tuple[str, Any, str]:
+    """(url, lab token, CA PEM) from the flags or the data directory's lab.json; the token is None when
+    ``need_token`` is false and none is known."""
     data_dir = args.data_dir or default_data_dir()
     facts_path = data_dir / "lab.json"
     facts = {}

@@ -41,8 +41,9 @@ def register(sub: argparse._SubParsersAction) -> Commands:
 
 async def cmd_status(args: argparse.Namespace) -> int:
     status = await lab_call(args, "GET", "/api/lab/status")
-    if realnet.running_prefix(args.data_dir or default_data_dir()):  # issue 15: namespace, MAC, address
-        status = realnet_up.annotate_status(status, realnet.running_prefix(args.data_dir or default_data_dir()))
+    prefix = realnet.running_prefix(args.data_dir or default_data_dir())
+    if prefix:  # issue 15: namespace, MAC, address
+        status = realnet_up.annotate_status(status, prefix)
     if args.json:
         print(json.dumps(status, indent=2))
         return 0

@@ -41,7 +41,7 @@ def probe(init: bytes, chunks: Iterable[bytes]) -> dict:
             for frame in packet.decode():
                 if isinstance(frame, av.VideoFrame):
                     plane = frame.planes[0]
-                    luma = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+                    luma = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)
                     luma = luma[: frame.height, : frame.width]
                     if frame.key_frame:
                         result["keyframes"].append(result["video_frames"])
@@ -50,6 +50,7 @@ def probe(init: bytes, chunks: Iterable[bytes]) -> dict:
                     result["counters"].append(read_frame_code(luma))
                     result["width"], result["height"] = frame.width, frame.height
                 elif isinstance(frame, av.AudioFrame):
+                    assert frame.time is not None  # demuxed MP4 samples all have a time stamp
                     result["audio_frames"] += 1
                     result["audio_samples"] += frame.samples
                     result["audio_times"].append(float(frame.time))

@@ -35,12 +35,12 @@ def test_the_appliance_registers_itself_as_a_part() -> None:
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
     assert project["project"]["entry-points"][parts.PARTS_GROUP] == {"appliance": "appliance.part:serve_lab"}
     serve = parts.appliance_server()
-    assert serve.__module__ == "appliance.part" and serve.__name__ == "serve_lab"
+    assert (serve.__module__, getattr(serve, "__name__", None)) == ("appliance.part", "serve_lab")
     assert list(inspect.signature(serve).parameters) == ["options", "clock", "ready", "stop"]
 
 
 def _imported_modules(path: Path) -> set[str]:
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
