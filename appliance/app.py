@@ -9,12 +9,8 @@ the web client (``/``), ``/healthz``, Prometheus ``/metrics`` and the lab CA cer
 from __future__ import annotations
 
 import asyncio
-import base64
-import functools
-import hashlib
 import logging
 import math
-import re
 import secrets
 import socket
 import ssl
@@ -183,14 +179,6 @@ _CONTENT_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/
 _FRAMED_BY_ANYONE = frozenset({"live.html", "map.html"})
 """Live's pages: a web VMS on another site frames them (S9, docs/decisions.md "Sessions");
 the Manager and the lab panel are framed only by this origin."""
-_INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
-
-
-@functools.lru_cache(maxsize=32)
-def _inline_script_hashes(path: Path, mtime_ns: int) -> tuple[str, ...]:
-    """The CSP hashes of a page's inline scripts (the map page has one)."""
-    return tuple(base64.b64encode(hashlib.sha256(m.group(1)).digest()).decode()
-                 for m in _INLINE_SCRIPT.finditer(path.read_bytes()))
 
 
 @access(PUBLIC)
@@ -201,8 +189,7 @@ async def webui_file(request: web.Request) -> web.StreamResponse:
     target = resolve(path)
     if target is None:
         raise web.HTTPNotFound(reason="no such web client file")
-    hashes = _inline_script_hashes(target, target.stat().st_mtime_ns) if target.suffix == ".html" else ()
-    csp = content_security_policy("*" if target.name in _FRAMED_BY_ANYONE else "'self'", hashes)
+    csp = content_security_policy("*" if target.name in _FRAMED_BY_ANYONE else "'self'")
     return web.FileResponse(target, headers={"Content-Type": _CONTENT_TYPES.get(target.suffix, "application/octet-stream"),
                                              "Content-Security-Policy": csp})
 

@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from bwlab.errors import InputError
 from bwlab.expect import check_expectation
 from bwlab.models import MODELS
 from bwlab.passwords import password_problem
@@ -28,7 +29,7 @@ from labnet.radio_config import RadioConfig, access_points_from_list
 MAX_TIMELINE_S = 3600.0
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InputError, ValueError):
     """A scenario file that cannot be used; the message names file, key and expectation."""
 
 

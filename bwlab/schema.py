@@ -19,10 +19,12 @@ import types
 import typing
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
+from bwlab.errors import InputError
+
 T = TypeVar("T")
 
 
-class SchemaError(ValueError):
+class SchemaError(InputError, ValueError):
     """A value does not fit its schema; ``path`` names where, ``expected`` says what fits."""
 
     def __init__(self, path: str, expected: str, got: Any = dataclasses.MISSING):
@@ -35,7 +37,7 @@ class SchemaError(ValueError):
         super().__init__(message)
 
 
-class FieldError(ValueError):
+class FieldError(InputError, ValueError):
     """Raised by a dataclass's ``__post_init__`` to name the bad field (relative to the dataclass,
     ``dns[1]``); ``from_mapping`` prefixes it with the dataclass's own path (``network.dns[1]``)."""
 

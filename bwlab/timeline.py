@@ -44,6 +44,7 @@ from typing import Any, Callable
 
 from bwlab.client import ApiError, Session
 from bwlab.clock import Clock, LabClock, monotonic
+from bwlab.errors import BwlabError
 from bwlab.expect import Missing, dig, judge
 from bwlab.scenario import Scenario, Step, manager_system
 
@@ -63,7 +64,7 @@ class Mismatch:
     why: str
 
 
-class ExpectationFailed(AssertionError):
+class ExpectationFailed(BwlabError, AssertionError):
     """An ``expect`` step did not hold in time; the message names the file, the step and each key."""
 
     def __init__(self, message: str, index: int | None = None, mismatches: tuple[Mismatch, ...] = (),

@@ -49,7 +49,9 @@ from labnet.radio_config import WifiNetwork
 
 from . import events as ev
 from .firmware import Firmware
-from .media import LiveEncoder, MediaChunk, SharedSource
+from .media.live import LiveEncoder
+from .media.shared import SharedSource
+from .media.stream import MediaChunk
 from .network import LINK_IDEAL, CameraNetwork
 from .uplink import ShapedSocket, ShapedUplink
 from .positions import PositionUplink

@@ -27,7 +27,7 @@ from typing import Any
 from aiohttp import web
 
 from ..context import APPLIANCE
-from ..errors import BwlabError
+from ..errors import ClientError
 from . import store
 from .cloud_client import system_client
 from .connection import Connection
@@ -148,7 +148,7 @@ class CameraUserSync:
         try:
             await client.request("PUT", f"/systems/{connection.cloud_system_id}/camera-users",
                                  {"camera_users": users, "cameras": cameras})
-        except BwlabError as exc:
+        except ClientError as exc:
             status.error = exc.message
             log.info("camera users of system %s not sent to the cloud: %s", system_id, exc.message)
             return False

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable
 
+from bwlab.errors import Refused
 from bwlab.wire import chunk as wire_chunk
 
 from .. import quarantine
@@ -48,7 +49,7 @@ class DeviceId:
     serial: str
 
 
-class ChunkRejected(Exception):
+class ChunkRejected(Refused):
     def __init__(self, code: str, message: str, stream_id: str | None = None, seq: int | None = None):
         super().__init__(message)
         self.code = code

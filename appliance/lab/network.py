@@ -45,7 +45,7 @@ from ..cloud.store import licence_valid
 from ..context import APPLIANCE, LAB_NTP_SERVER
 from ..controller import store as controller_store
 from ..controller.cloud_client import system_client
-from ..errors import BwlabError, Conflict, InvalidInput, NotFound
+from ..errors import ClientError, Conflict, InvalidInput, NotFound
 from ..http import LAB, access, json_response, read_json
 from . import diagnosis, hostnames, troubleshooting
 from .facts import CameraFacts, camera_telemetry
@@ -325,7 +325,7 @@ async def _system_diagnosis(request: web.Request, system) -> dict[str, Any]:
     if state in _BEFORE_EXTENSIONS:
         try:
             await system_client(ctx, system["settings"], timeout=3.0).request("GET", "/ping")
-        except BwlabError as exc:
+        except ClientError as exc:
             error = exc.message
     telemetry = diagnosis.CameraTelemetry(camera_id=system["id"], model="", now=ctx.clock.now(),
                                           cloud_extensions_error=error)

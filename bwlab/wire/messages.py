@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bwlab.errors import WireError
 from bwlab.schema import SchemaError, as_json, from_mapping
 
 from . import jsontext
@@ -88,7 +89,7 @@ MESSAGES: dict[str, type] = {
 }
 
 
-class ProtocolError(ValueError):
+class ProtocolError(WireError, ValueError):
     """A frame that is not a valid message; ``code`` is stable."""
 
     def __init__(self, message: str, code: str = "bad_message"):

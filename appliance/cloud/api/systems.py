@@ -15,7 +15,7 @@ from bwlab.wire import authorization
 from ... import pki
 from ...auth import ACCOUNT_KEY, new_token, token_hash
 from ...context import APPLIANCE
-from ...errors import BwlabError, Conflict, Forbidden, InvalidInput
+from ...errors import ClientError, Conflict, Forbidden, InvalidInput
 from ...http import ORG_ADMIN, ORG_MEMBER, access, json_response, read_body
 from ...ids import new_id
 from ..store import organization_standing, organization_usage
@@ -77,7 +77,7 @@ async def issue_authorization_code(request: web.Request) -> web.Response:
     open_codes = await ctx.db.fetchone("SELECT COUNT(*) AS n FROM authorization_codes WHERE org_id = ? "
                                        "AND used_at IS NULL AND expires_at > ?", (org_id, now))
     if open_codes["n"] >= MAX_OPEN_CODES:
-        raise BwlabError(f"the organization holds {MAX_OPEN_CODES} unused authorization codes; use one or wait "
+        raise ClientError(f"the organization holds {MAX_OPEN_CODES} unused authorization codes; use one or wait "
                          f"{AUTHORIZATION_CODE_TTL // 60} minutes", code="too_many_authorization_codes", status=429)
     code = authorization.new_code()
     await ctx.db.transaction([

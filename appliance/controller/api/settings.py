@@ -9,7 +9,7 @@ from aiohttp import web
 
 from bwlab import schema
 
-from ...errors import BwlabError
+from ...errors import ClientError
 from ...http import MANAGER, access, json_response, read_body
 from .. import store
 from ..cloud_client import CloudClient
@@ -64,7 +64,7 @@ async def put_network(request: web.Request) -> web.Response:
     try:
         await CloudClient(ctx.config.url, ctx.tls.ca_pem, network=body, timeout=3.0).request("GET", "/ping")
         cloud = {"reachable": True, "error": None}
-    except BwlabError as exc:
+    except ClientError as exc:
         cloud = {"reachable": False, "error": exc.message}
     return await _save_settings(request, value, {"cloud": cloud})
 
