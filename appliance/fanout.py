@@ -22,17 +22,23 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Generic, Literal, TypeVar
 
+from bwlab.errors import Refused, Unavailable
+
 T = TypeVar("T")
 
 Policy = Literal["disconnect", "drop_oldest"]
 
 
-class TooSlow(Exception):
+class TooSlow(Refused):
     """The consumer fell more than ``maxsize`` items behind and was cut off."""
 
+    code = "too_slow"
 
-class FeedEnded(Exception):
+
+class FeedEnded(Unavailable):
     """The publisher closed the feed (a stream ended); everything queued was delivered."""
+
+    code = "feed_ended"
 
 
 class Subscriber(Generic[T]):

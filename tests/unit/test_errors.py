@@ -18,7 +18,7 @@ from bwlab.client import ApiError
 from bwlab.errors import BwlabError, InputError, Refused, Unavailable, WireError
 from bwlab.wire.chunk import ChunkError
 
-PACKAGES = ("bwlab", "firmware_stub", "appliance")
+PACKAGES = ("bwlab", "firmware_stub", "labnet", "appliance")
 
 
 def _project_exceptions() -> list[type[BaseException]]:
