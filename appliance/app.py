@@ -30,15 +30,16 @@ from .cloud.api import routes as cloud_routes
 from .cloud.soc import routes as soc_routes
 from .cloud.soc import setup_soc
 from .cloud.socket_limits import setup_account_sockets
-from .context import APPLIANCE, Appliance, ApplianceConfig
+from .context import APPLIANCE, CLOUD_PROBE, Appliance, ApplianceConfig
 from .controller.api import routes as controller_routes
+from .controller.cloud_client import cloud_probe
 from .controller.cloud_sync import setup_camera_user_sync, sync_middleware
 from .controller.offload.routes import routes as offload_routes
 from .controller.offload.service import setup_offload
 from .controller.timesync import setup_controller_time
 from .db import Database
 from .http import PUBLIC, access, content_security_policy, error_middleware, json_response, setup_security_headers
-from .hub.routes import setup_hub
+from .hub.api import setup_hub
 from .lab import store as lab_store
 from .lab.dns import setup_dns
 from .lab.routes import setup_lab
@@ -102,6 +103,11 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
         await controller_db.close()
 
     app.cleanup_ctx.append(appliance_ctx)
+
+    async def probe(settings_json: str | None) -> str | None:  # the lab asks the controller's way to the cloud
+        return await cloud_probe(app[APPLIANCE], settings_json)
+
+    app[CLOUD_PROBE] = probe
     setup_security_headers(app)
     setup_lab_settings(app)  # before the SOC worker reads them (docs/security.md, item 4)
     setup_storage(app, config.data_dir)  # a full disk: 507, refusal to cameras, /healthz (item 8)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Awaitable, Callable, Optional
 
 from aiohttp import web
 
@@ -79,3 +79,15 @@ LabNtpServer = Callable[[], Optional[tuple[str, int]]]
 LAB_NTP_SERVER: web.AppKey[LabNtpServer] = web.AppKey("lab_ntp_server")
 """Where the lab's NTP server answers (host, port), None when it runs none: set by the lab,
 read by the system controllers, whose default NTP server it is (S1)."""
+
+SocPrivateTargets = Callable[[], bool]
+SOC_PRIVATE_TARGETS: web.AppKey[SocPrivateTargets] = web.AppKey("soc_private_targets")
+"""Whether SOC integrations may reach the lab network and this machine (docs/security.md item 4):
+the lab's setting in force, registered by the lab (``lab/settings.py``), read by the cloud's SOC
+routes and delivery worker."""
+
+CloudProbe = Callable[[Optional[str]], Awaitable[Optional[str]]]
+CLOUD_PROBE: web.AppKey[CloudProbe] = web.AppKey("cloud_probe")
+"""Can a system controller reach the cloud with its network settings (``ctl_systems.settings``,
+S3)? None when it can, else the error it would show: registered by ``app.py`` from the
+controller's cloud client, asked by the lab's diagnosis (T2 row 1)."""

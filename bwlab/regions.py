@@ -81,3 +81,15 @@ SERVICE_HOSTS: tuple[ServiceHost, ...] = (
                 "axisbws-prod.azure-devices.net"),
 ) + tuple(ServiceHost(r.hostname, f"video storage, {r.name}", (BROWSERS, CAMERAS), r.manual_host)
           for r in REGIONS.values())
+
+STORAGE_HOSTS = frozenset(r.hostname for r in REGIONS.values())
+CAMERA_GENERAL = tuple(h.name for h in SERVICE_HOSTS if CAMERAS in h.used_by and h.name not in STORAGE_HOSTS)
+
+
+def camera_hosts(region: str) -> tuple[str, ...]:
+    """The T5 names a camera whose evidence goes to ``region`` must reach: the general names the
+    table gives to cameras, and its region's storage host (docs/manual-vs-spec.md row 24)."""
+    names = list(CAMERA_GENERAL)
+    if region in REGIONS:
+        names.append(REGIONS[region].hostname)
+    return tuple(names)

@@ -727,16 +727,33 @@ class CameraDriver:
         sealed = envelope.seal_chunk(out.content_key, out.stream_id, kind, seq, media.data)
         frame = wire_chunk.Chunk(stream_id=out.stream_id, kind=kind, seq=seq, capture_time=media.capture_time,
                                  duration=media.duration, keyframe=media.keyframe, payload=sealed).encode(out.upload_key)
-        self._unacked[(out.stream_id, seq)] = frame
+        self.chunks_sent += 1
+        await self.send_frame(out.stream_id, seq, frame)
+
+    # ---------------------------------------------------------------- the link the position uplink uses
+
+    @property
+    def outgoing(self) -> _Outgoing | None:
+        """The stream being sent now, if any."""
+        return self._out
+
+    async def send_frame(self, container: str, seq: int, frame: bytes) -> None:
+        """Send a chunk frame; it waits in the unacknowledged buffer until the hub acknowledges it
+        (resent after a reconnection)."""
+        self._unacked[(container, seq)] = frame
         while len(self._unacked) > MAX_UNACKED:
             self._unacked.popitem(last=False)
-        self.chunks_sent += 1
         ws = self._ws
         if ws is not None and not ws.closed:
             try:
                 await ws.send_bytes(frame)
             except (ConnectionError, RuntimeError):
                 pass
+
+    async def send_or_queue(self, message: Any) -> None:
+        """Send a control message now, or first after the next connection."""
+        if not await self._send(message):
+            self._pending_control.append(message)
 
     async def _stop_media(self) -> None:
         task, self._media_task = self._media_task, None

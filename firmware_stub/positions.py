@@ -25,20 +25,48 @@ import logging
 import os
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from bwlab.clock import wait_event
+from bwlab.clock import Clock, wait_event
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import envelope
 from bwlab.wire import positions as wire_positions
 from bwlab.wire.positions import LOST_REPEAT, POSITION_INTERVAL, TrackStart, TrackStop
 
+from .firmware import Firmware
 from .gps import FixLost, FixRegained, GpsReceiver, Route
 
-if TYPE_CHECKING:
-    from .driver import CameraDriver
-
 log = logging.getLogger(__name__)
+
+
+class OutgoingStream(Protocol):
+    """The stream the camera is sending now (positions ride in it while it is live)."""
+
+    stream_id: str
+    content_key: bytes
+    upload_key: bytes
+    next_seq: int
+    stop_sent: bool
+
+
+class CameraLink(Protocol):
+    """What the position uplink uses of its camera (``driver.CameraDriver``): its clock, firmware
+    and state, the stream it sends now, and its link to the hub (frames wait in its unacknowledged
+    buffer until the hub acknowledges them; a control message that cannot be sent now goes out
+    first after the next connection)."""
+
+    @property
+    def serial(self) -> str: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def firmware(self) -> Firmware: ...
+    @property
+    def state(self) -> dict: ...
+    @property
+    def outgoing(self) -> OutgoingStream | None: ...
+    async def send_frame(self, container: str, seq: int, frame: bytes) -> None: ...
+    async def send_or_queue(self, message: Any) -> None: ...
 
 
 def route_from_spec(spec: Any) -> Route | None:
@@ -94,7 +122,7 @@ class _Track:
 class PositionUplink:
     """Positions of one camera: GPS → sealed kind-3 chunks → the device hub."""
 
-    def __init__(self, driver: "CameraDriver") -> None:
+    def __init__(self, driver: CameraLink) -> None:
         self.driver = driver
         self.receiver: GpsReceiver | None = None
         self.sampler: PositionSampler | None = None
@@ -167,7 +195,7 @@ class PositionUplink:
             await wait_event(self._wake, delay)
 
     def _live_stream(self):
-        out = self.driver._out
+        out = self.driver.outgoing
         state = self.driver.state
         if out is not None and not out.stop_sent and state.get("streaming") == "live" \
                 and state.get("stream_id") == out.stream_id:
@@ -229,24 +257,8 @@ class PositionUplink:
                                                  last_seq=track.next_seq - 1 if track.next_seq else None,
                                                  ended_at=self.driver.clock.now()))
 
-    # The driver's link, used the way its own media uplink uses it (same package): frames wait in
-    # its unacknowledged buffer until the hub acknowledges them, control messages that cannot be
-    # sent now go out first after the next connection.
-
     async def _send_frame(self, container: str, seq: int, frame: bytes) -> None:
-        from .driver import MAX_UNACKED
-
-        d = self.driver
-        d._unacked[(container, seq)] = frame
-        while len(d._unacked) > MAX_UNACKED:
-            d._unacked.popitem(last=False)
-        ws = d._ws
-        if ws is not None and not ws.closed:
-            try:
-                await ws.send_bytes(frame)
-            except (ConnectionError, RuntimeError):
-                pass
+        await self.driver.send_frame(container, seq, frame)
 
     async def _send_control(self, message: Any) -> None:
-        if not await self.driver._send(message):
-            self.driver._pending_control.append(message)
+        await self.driver.send_or_queue(message)

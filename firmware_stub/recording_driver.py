@@ -14,20 +14,51 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import ssl
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from typing import Any, AsyncIterator, Protocol
 
 import aiohttp
 
-from bwlab.clock import monotonic
+from bwlab.clock import Clock, monotonic
 from bwlab.wire.recordings import Bookmark, Category, Location, Manifest
 
 from . import events as ev
+from .firmware import Firmware
+from .positions import PositionUplink
 from .recorder import DEFAULT_CAPACITY, DEFAULT_CLIP_SECONDS, CameraStorage, Recording
 
-if TYPE_CHECKING:
-    from .driver import CameraDriver
+
+class CameraHost(Protocol):
+    """What the recording unit uses of its camera (``driver.CameraDriver``): who it is, its clock,
+    firmware and GPS, its HTTPS session to the appliance (the dock's link to the controller), and
+    how it tells the firmware and the lab what changed."""
+
+    @property
+    def serial(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def system_id(self) -> str: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def firmware(self) -> Firmware: ...
+    @property
+    def positions(self) -> PositionUplink: ...
+    @property
+    def log(self) -> logging.LoggerAdapter: ...
+    @property
+    def http(self) -> aiohttp.ClientSession: ...
+    @property
+    def ssl(self) -> ssl.SSLContext: ...
+    @property
+    def lab_token(self) -> str: ...
+    async def feed(self, event: ev.Event) -> None: ...
+    async def publish(self) -> None: ...
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +71,7 @@ READ_BLOCK = 256 * 1024
 class RecordingUnit:
     """One camera's recordings: storage, the recording in progress, the dock's offload."""
 
-    def __init__(self, driver: "CameraDriver", storage_dir: Path | None, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(self, driver: CameraHost, storage_dir: Path | None, capacity: int = DEFAULT_CAPACITY) -> None:
         self.driver = driver
         self._tmp: tempfile.TemporaryDirectory | None = None
         if storage_dir is None:  # a camera run without a fleet data directory: a private one

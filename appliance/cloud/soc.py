@@ -36,13 +36,12 @@ from yarl import URL
 from bwlab.wire import webhooks
 
 from ..auth import ACCOUNT_KEY
-from ..context import APPLIANCE
+from ..context import APPLIANCE, SOC_PRIVATE_TARGETS
+from ..devices import DEVICE_HUB
 from ..db import Database
 from ..errors import Conflict, InvalidInput, NotFound
-from ..hub.registry import HUB
 from ..http import ORG_ADMIN, access, json_response, read_body
 from ..ids import new_id
-from ..lab.settings import LAB_SETTINGS
 from .delivery import DeliveryWorker, client_ssl_context
 from .soc_targets import check_url
 
@@ -206,12 +205,11 @@ def setup_soc(app: web.Application) -> None:
 
 async def _soc_ctx(app: web.Application):
     ctx = app[APPLIANCE]
-    hub = app[HUB].streams
+    hub = app[DEVICE_HUB].live_streams
     assert hub is not None, "setup_soc must come after setup_hub"
     service = app[SOC]
-    settings = app[LAB_SETTINGS]
     service.worker = DeliveryWorker(ctx.db, ctx.clock, client_ssl_context(ctx.tls.ca_pem),
-                                    allow_private=lambda: settings.current.soc_private_targets)
+                                    allow_private=app[SOC_PRIVATE_TARGETS])
     service.notifier = SocNotifier(ctx.db, ctx.clock, hub.metadata, service.worker.wake)
     missed = await service.notifier.enqueue_missed()
     if missed:
@@ -228,7 +226,7 @@ async def _soc_ctx(app: web.Application):
 
 async def _check_target(request: web.Request, url: str) -> None:
     """https:// and public addresses only, unless the lab allows its own network (soc_targets.py)."""
-    problem = await check_url(url, request.config_dict[LAB_SETTINGS].current.soc_private_targets)
+    problem = await check_url(url, request.config_dict[SOC_PRIVATE_TARGETS]())
     if problem is not None:
         raise InvalidInput(problem, path="url")
 

@@ -126,6 +126,16 @@ class CloudClient:
             ) from None
 
 
+async def cloud_probe(ctx, settings_json: str | None) -> str | None:
+    """Can a system controller with these stored settings reach the cloud? None when it can, else
+    the error it would show (the lab's T2 row 1 diagnosis asks it through ``context.CLOUD_PROBE``)."""
+    try:
+        await system_client(ctx, settings_json, timeout=3.0).request("GET", "/ping")
+    except ClientError as exc:
+        return exc.message
+    return None
+
+
 def system_client(ctx, settings_json: str | None, *, token: str | None = None, timeout: float = 5.0) -> CloudClient:
     """The cloud client of one system controller: ``settings_json`` is its stored settings
     (``ctl_systems.settings``), whose Settings > Network decide the way to the cloud."""

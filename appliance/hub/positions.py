@@ -31,12 +31,12 @@ from bwlab.wire import positions as wire_positions
 
 from ..cloud.store import system_region
 from ..db import Database
+from ..devices import FEED_WINDOW, DeviceId
 from ..fanout import Fanout, Subscriber
-from .streams import MAX_SEQ_GAP, RETENTION, ChunkRejected, DeviceId, EvidenceStore, StreamHub
+from .streams import MAX_SEQ_GAP, RETENTION, ChunkRejected, EvidenceStore, StreamHub
 
 log = logging.getLogger(__name__)
 
-FEED_WINDOW = 30.0  # seconds of recent positions a joining map receives (D9: trails of 20–30 s)
 FEED_MAX_PER_CAMERA = 64
 FEED_QUEUE = 2048  # messages; a map that falls further behind is dropped and reconnects
 

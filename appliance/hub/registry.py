@@ -1,7 +1,8 @@
 """The device hub's live registry: the cameras connected now, by (system, serial), their
 sessions, and what the cloud's handlers and the lab ask of them (push a licence change, S15;
 drop a camera its system no longer lists, issue 10; close every hub socket). Kept under the
-``HUB`` app key; the hub's WebSocket handler (``routes.py``) fills it.
+``HUB`` app key (and ``devices.DEVICE_HUB`` for the other parts); the hub's WebSocket handler
+(``api/devices.py``) fills it.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from aiohttp import web
 from bwlab.wire import messages as m
 
 from ..cloud.store import organization_standing
+from ..db import Database
+from ..devices import CLOSE_REFUSED, DeviceId
 from .positions import PositionHub
-from .streams import DeviceId, StreamHub
-
-CLOSE_REFUSED = 4403
+from .streams import StreamHub
 
 
 @dataclass
@@ -41,7 +42,8 @@ class DeviceSession:
 
 
 class HubRegistry:
-    """The cameras connected now, by (system, serial), and the answers to remote starts awaited."""
+    """The cameras connected now, by (system, serial), and the answers to remote starts awaited
+    (the other parts see it as ``devices.DeviceHub``)."""
 
     def __init__(self) -> None:
         self.sessions: dict[DeviceId, DeviceSession] = {}
@@ -49,6 +51,20 @@ class HubRegistry:
         self.remote_results: dict[str, tuple[DeviceId, asyncio.Future]] = {}  # request id → (asked camera, answer)
         self.streams: StreamHub | None = None
         self.positions: PositionHub | None = None  # location tracks and the live positions feed (D9)
+
+    @property
+    def live_streams(self) -> StreamHub:
+        assert self.streams is not None, "the stream hub starts with the appliance"
+        return self.streams
+
+    @property
+    def live_positions(self) -> PositionHub:
+        assert self.positions is not None, "the position hub starts with the appliance"
+        return self.positions
+
+    def track_socket(self, ws: web.WebSocketResponse) -> None:
+        """A socket closed at shutdown (a camera's, a viewer's, a map's)."""
+        self.sockets.add(ws)
 
     def by_user(self, org_id: str, user_id: str) -> DeviceSession | None:
         for session in self.sessions.values():
@@ -64,24 +80,23 @@ class HubRegistry:
                                                            message="the camera is no longer registered in its system")))
                 await session.ws.close(code=CLOSE_REFUSED, message=b"certificate_refused")
 
+    async def push_licence(self, db: Database, org_id: str, now: float) -> int:
+        """S15: the organization's licences changed (an order, a renewal): tell its connected cameras."""
+        message = m.encode(await licence_message(db, org_id, now))
+        sent = 0
+        for session in list(self.sessions.values()):
+            if session.org_id == org_id and not session.ws.closed:
+                try:
+                    await session.ws.send_str(message)
+                    sent += 1
+                except ConnectionError:
+                    pass
+        return sent
+
 
 HUB = web.AppKey("hub", HubRegistry)
 
 
-async def licence_message(db, org_id: str, now: float) -> m.Licence:
+async def licence_message(db: Database, org_id: str, now: float) -> m.Licence:
     standing = await organization_standing(db, org_id, now)
     return m.Licence(valid=standing.valid, until=standing.covered_until)
-
-
-async def push_licence(ctx, registry: HubRegistry, org_id: str) -> int:
-    """S15: the organization's licences changed (an order, a renewal): tell its connected cameras."""
-    message = m.encode(await licence_message(ctx.db, org_id, ctx.clock.now()))
-    sent = 0
-    for session in list(registry.sessions.values()):
-        if session.org_id == org_id and not session.ws.closed:
-            try:
-                await session.ws.send_str(message)
-                sent += 1
-            except ConnectionError:
-                pass
-    return sent

@@ -27,6 +27,7 @@ from bwlab.wire import chunk as wire_chunk
 from .. import quarantine
 from ..datadir import UnsafePath, under
 from ..db import Database
+from ..devices import DeviceId
 from ..fanout import Fanout, Subscriber
 
 log = logging.getLogger(__name__)
@@ -37,16 +38,6 @@ CHANGES_QUEUE = 256  # Active streams events a listener may fall behind before i
 RESUME_GRACE = 120.0  # lab seconds a stream live at a restart waits for its camera to resume it
 NOT_RESUMED = "not_resumed"  # the end reason of a stream its camera did not resume
 MAX_SEQ_GAP = 100_000
-
-
-@dataclass(frozen=True)
-class DeviceId:
-    """A camera as the cloud knows it: the system whose device CA signed its certificate, and its
-    serial. Two systems may each have a camera with the same serial; neither sees, stops or
-    writes into the other's streams (issue 10)."""
-
-    system_id: str
-    serial: str
 
 
 class ChunkRejected(Refused):

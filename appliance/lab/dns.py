@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from bwlab.regions import camera_hosts
+
 from ..cloud import store as cloud_store
 from ..context import APPLIANCE
+from ..devices import CLOSE_REFUSED, DEVICE_HUB
 from ..errors import InvalidInput
 from ..http import LAB, access, json_response, parse, read_body, read_json
-from ..hub.registry import CLOSE_REFUSED, HUB
 from . import hostnames
 
 log = logging.getLogger(__name__)
@@ -113,9 +115,9 @@ async def _drop_cameras_that_need(request: web.Request, names: set[str]) -> None
     """Close the hub connection of every camera that needs a blocked name; it reconnects and is
     refused, as a real camera would fail to reach the service."""
     ctx = request.config_dict[APPLIANCE]
-    registry = request.config_dict[HUB]
+    registry = request.config_dict[DEVICE_HUB]
     regions = {i: s["region"] for i, s in (await cloud_store.cloud_systems(ctx.db)).items()}
     for session in list(registry.sessions.values()):
-        needed = hostnames.camera_hosts(regions.get(session.cloud_system_id, ""))
+        needed = camera_hosts(regions.get(session.cloud_system_id, ""))
         if names.intersection(needed):
             await session.ws.close(code=CLOSE_REFUSED, message=b"service_unreachable")

@@ -17,37 +17,23 @@ connected, S3/S17) — not the common APIs (``*.axis.com``) nor the controllers'
 (``*.bodyworn.axis.cloud``). When one it needs is blocked the device hub refuses the camera with
 ``service_unreachable``, which the camera shows as its service error.
 
-The blocked set lives in the cloud database's ``lab_state`` (key ``blocked_hosts``), so it
-survives a restart of the appliance like the lab clock does.
+The blocked set lives in the cloud database's ``lab_state`` (key ``blocked_hosts``, read and written
+by ``store.py``; the hub asks ``store.blocked_camera_host``), so it survives a restart of the
+appliance like the lab clock does. Which names a camera needs: ``bwlab.regions.camera_hosts``.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 from typing import Iterable
 
-from bwlab.regions import CAMERAS, REGIONS, SERVICE_HOSTS
+from bwlab.regions import SERVICE_HOSTS
 
 from ..db import Database
 from . import store as lab_store
 
 DEVICE_TO_CLOUD = next(h.name for h in SERVICE_HOSTS if h.purpose == "device-to-cloud messaging")
 KNOWN = tuple(h.name for h in SERVICE_HOSTS)
-STATE_KEY = "blocked_hosts"
-
-
-STORAGE = frozenset(r.hostname for r in REGIONS.values())
-CAMERA_GENERAL = tuple(h.name for h in SERVICE_HOSTS if CAMERAS in h.used_by and h.name not in STORAGE)
-
-
-def camera_hosts(region: str) -> tuple[str, ...]:
-    """The T5 names a camera whose evidence goes to ``region`` must reach: the general names the
-    table gives to cameras, and its region's storage host."""
-    names = list(CAMERA_GENERAL)
-    if region in REGIONS:
-        names.append(REGIONS[region].hostname)
-    return tuple(names)
 
 
 def t5_table() -> list[str]:
@@ -88,17 +74,10 @@ def check_hostname(name: str) -> str:
 
 
 async def blocked(db: Database) -> list[str]:
-    value = await lab_store.get(db, STATE_KEY)
-    return [] if value is None else list(json.loads(value))
+    return await lab_store.blocked_hosts(db)
 
 
 async def set_blocked(db: Database, names: Iterable[str]) -> list[str]:
     ordered = [n for n in KNOWN if n in set(names)]
-    await lab_store.put(db, STATE_KEY, json.dumps(ordered))
+    await lab_store.save_blocked_hosts(db, ordered)
     return ordered
-
-
-async def blocked_camera_host(db: Database, region: str) -> str | None:
-    """The first host name a camera of ``region`` needs that the lab blocks, or None."""
-    names = set(await blocked(db))
-    return next((n for n in camera_hosts(region) if n in names), None)

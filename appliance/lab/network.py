@@ -34,7 +34,7 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 
 from bwlab.models import MODELS
-from bwlab.regions import SERVICE_HOSTS
+from bwlab.regions import SERVICE_HOSTS, camera_hosts
 from bwlab.schema import SchemaError
 from labnet.faults import FAULT_KINDS, Fault, FaultBook, World, check_against, ntp_settings, parse_fault
 from labnet.ntp import NtpResponder
@@ -42,10 +42,9 @@ from labnet.telemetry import frames_from_list, mobile_status, wifi_status
 from bwlab.wire import fleet_link
 
 from ..cloud.store import licence_valid
-from ..context import APPLIANCE, LAB_NTP_SERVER
+from ..context import APPLIANCE, CLOUD_PROBE, LAB_NTP_SERVER
 from ..controller import store as controller_store
-from ..controller.cloud_client import system_client
-from ..errors import ClientError, Conflict, InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
 from ..http import LAB, access, json_response, read_json
 from . import diagnosis, hostnames, troubleshooting
 from .facts import CameraFacts, camera_telemetry
@@ -233,7 +232,7 @@ async def _facts(request: web.Request, serial: str, row) -> CameraFacts:
         cloud_system = conn.get("cloud_system_id")
         if conn.get("region"):  # T2 row 5 (derived): the T5 names this camera needs, blocked by the lab
             names = set(await hostnames.blocked(ctx.db))
-            blocked = tuple(n for n in hostnames.camera_hosts(conn["region"]) if n in names)
+            blocked = tuple(n for n in camera_hosts(conn["region"]) if n in names)
         if cloud_system:
             org = await ctx.db.fetchone("SELECT org_id FROM cloud_systems WHERE id = ?", (cloud_system,))
             if org is not None:
@@ -323,10 +322,7 @@ async def _system_diagnosis(request: web.Request, system) -> dict[str, Any]:
     state = connection.get("state", "not_installed")
     error = None
     if state in _BEFORE_EXTENSIONS:
-        try:
-            await system_client(ctx, system["settings"], timeout=3.0).request("GET", "/ping")
-        except ClientError as exc:
-            error = exc.message
+        error = await request.config_dict[CLOUD_PROBE](system["settings"])
     telemetry = diagnosis.CameraTelemetry(camera_id=system["id"], model="", now=ctx.clock.now(),
                                           cloud_extensions_error=error)
     findings = [f for f in diagnosis.diagnose(telemetry) if f.code in SYSTEM_ROWS]

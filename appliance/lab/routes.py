@@ -23,12 +23,12 @@ from bwlab.wire.messages import ProtocolError
 
 from ..auth import LAB_COOKIE, set_cookie
 from ..context import APPLIANCE
+from ..devices import DEVICE_HUB
 from ..controller import store as controller_store
 from ..errors import Conflict, Unauthenticated
 from ..fanout import FeedEnded, Subscriber, TooSlow
 from ..http import LAB, PUBLIC, access, json_response, read_body
 from ..hub import store as hub_store
-from ..hub.registry import HUB
 from ..throttle import throttled
 from . import store as lab_store
 from .network import LAB_NETWORK, setup_network
@@ -127,8 +127,8 @@ async def status(request: web.Request) -> web.Response:
     systems = await controller_store.systems_with_connection(ctx.controller_db)
     cameras = await controller_store.cameras_for_status(ctx.controller_db)
     hub = await hub_store.device_states(ctx.db)  # by (system, serial)
-    streams = request.config_dict[HUB].streams
-    live = {(s.meta.get("system_id"), s.meta.get("serial")) for s in streams.live.values()} if streams is not None else set()
+    streams = request.config_dict[DEVICE_HUB].live_streams
+    live = {(s.meta.get("system_id"), s.meta.get("serial")) for s in streams.live.values()}
     fleet_states = request.config_dict[FLEET].states
     out_systems = []
     for s, conn in systems:

@@ -20,7 +20,7 @@ from aiohttp import web
 
 from bwlab import schema
 
-from ..context import APPLIANCE
+from ..context import APPLIANCE, SOC_PRIVATE_TARGETS
 from ..db import Database
 from ..http import LAB, access, json_response, read_body
 from . import store as lab_store
@@ -66,7 +66,8 @@ LAB_SETTINGS = web.AppKey("lab_settings", LabSettingsStore)
 
 def setup_lab_settings(app: web.Application) -> None:
     """The store (loaded at start; ``config.soc_private_targets`` turns that setting on)."""
-    app[LAB_SETTINGS] = LabSettingsStore()
+    app[LAB_SETTINGS] = store = LabSettingsStore()
+    app[SOC_PRIVATE_TARGETS] = lambda: store.current.soc_private_targets  # what the cloud's SOC routes read
 
     async def load(app: web.Application):
         ctx = app[APPLIANCE]

@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bwlab.regions import camera_hosts
+
 from ..db import Database
 
 CLOCK_OFFSET = "clock_offset"
 SITE_PLAN = "site"
+BLOCKED_HOSTS = "blocked_hosts"
 
 
 async def get(db: Database, key: str) -> str | None:
@@ -46,3 +49,20 @@ async def site_plan(db: Database) -> dict[str, Any] | None:
 
 async def save_site_plan(db: Database, plan: dict[str, Any]) -> None:
     await put(db, SITE_PLAN, json.dumps(plan))
+
+
+async def blocked_hosts(db: Database) -> list[str]:
+    """The T5 host names the lab blocks (``hostnames.py``), in the table's order."""
+    value = await get(db, BLOCKED_HOSTS)
+    return [] if value is None else list(json.loads(value))
+
+
+async def save_blocked_hosts(db: Database, names: list[str]) -> None:
+    await put(db, BLOCKED_HOSTS, json.dumps(names))
+
+
+async def blocked_camera_host(db: Database, region: str) -> str | None:
+    """The first host name a camera of ``region`` needs that the lab blocks, or None (the device
+    hub refuses such a camera with ``service_unreachable``, T2 row 5, T5)."""
+    names = set(await blocked_hosts(db))
+    return next((n for n in camera_hosts(region) if n in names), None)

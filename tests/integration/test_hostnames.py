@@ -98,8 +98,8 @@ def test_the_t5_table_is_the_manuals():
     """T5 as the manual has it: *.axis.com for browsers and controllers (not cameras), and the
     controllers-only *.bodyworn.axis.cloud as its own row; a camera needs *.bodyworn.axis.com,
     the device-to-cloud host and its region's storage host, nothing else."""
-    from appliance.lab.hostnames import camera_hosts, hosts_file
-    from bwlab.regions import BROWSERS, CAMERAS, CONTROLLERS
+    from appliance.lab.hostnames import hosts_file
+    from bwlab.regions import BROWSERS, CAMERAS, CONTROLLERS, camera_hosts
 
     table = {h.manual: (h.purpose, set(h.used_by)) for h in SERVICE_HOSTS}
     assert table["*.mysystems.axis.com"] == ("web application", {BROWSERS})

@@ -13,8 +13,8 @@ from types import SimpleNamespace
 from aiohttp import ClientConnectionResetError, WSMsgType
 
 from appliance.hub.registry import DeviceSession, HubRegistry
-from appliance.hub.routes import _serve
-from appliance.hub.streams import DeviceId
+from appliance.hub.api.devices import _serve
+from appliance.devices import DeviceId
 from bwlab.clock import ManualClock
 
 

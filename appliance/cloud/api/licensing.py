@@ -8,7 +8,7 @@ system sees it (the Manager's Axis-hosted overview).
   its quantity unless another is given. The trial is not renewed: an order follows it.
 - ``GET /systems/{cloud_system_id}/licence``: trial, purchased or expired, for the Manager.
 
-Both changes tell the organization's connected cameras at once (``hub.registry.push_licence``), so
+Both changes tell the organization's connected cameras at once (``DeviceHub.push_licence``, appliance/devices.py), so
 a camera that did not react to a start with an expired licence (T2 row 2b) streams again. The
 counting rule (``licences.usage``) is not touched. Mounted at /api/cloud.
 """
@@ -24,9 +24,9 @@ from bwlab.clock import isoformat
 
 from ...auth import ACCOUNT_KEY, PRINCIPAL_KEY
 from ...context import APPLIANCE
+from ...devices import DEVICE_HUB
 from ...errors import Conflict, NotFound
 from ...http import ORG_ADMIN, SYSTEM, access, json_response, read_body
-from ...hub.registry import HUB, push_licence
 from ...ids import new_id
 from .. import licences
 from ..store import organization_licences, organization_standing
@@ -81,7 +81,7 @@ async def _record(request: web.Request, org_id: str, quantity: int, term_months:
         "INSERT INTO licences (id, org_id, kind, starts_at, ends_at, quantity, term_months, ordered_by, ordered_at, "
         "renews) VALUES (?, ?, 'subscription', ?, ?, ?, ?, ?, ?, ?)",
         (licence_id, org_id, period[0], period[1], quantity, term_months, request[ACCOUNT_KEY].account_id, now, renews))
-    await push_licence(ctx, request.config_dict[HUB], org_id)
+    await request.config_dict[DEVICE_HUB].push_licence(ctx.db, org_id, ctx.clock.now())
     standing = await organization_standing(ctx.db, org_id, now)
     return {"licence": {"id": licence_id, "kind": "subscription", "quantity": quantity, "term_months": term_months,
                         "starts_at": period[0], "ends_at": period[1], "renews": renews},

@@ -25,10 +25,9 @@ import asyncio
 from aiohttp import web
 
 from ...context import APPLIANCE
+from ...devices import DEVICE_HUB, FEED_WINDOW
 from ...errors import NotFound
 from ...fanout import TooSlow
-from ...hub.positions import FEED_WINDOW
-from ...hub.registry import HUB
 from ...http import ORG_MEMBER, access, json_response
 from ..socket_limits import counted_socket
 from ...lab import store as lab_store
@@ -45,12 +44,12 @@ TRAIL_SECONDS = 25  # D9: trails of the last 20 to 30 seconds
 @counted_socket  # at most MAX_PER_ACCOUNT per account (docs/security.md)
 async def positions_feed(request: web.Request) -> web.WebSocketResponse:
     """D9: the live positions of the organization's camera users, sealed (see the module doc)."""
-    registry = request.config_dict[HUB]
-    hub = registry.positions
+    registry = request.config_dict[DEVICE_HUB]
+    hub = registry.live_positions
     org_id = request.match_info["org_id"]
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
-    registry.sockets.add(ws)
+    registry.track_socket(ws)
     queue, snapshot = hub.subscribe(org_id)
     reader = asyncio.create_task(_drain(ws), name=f"positions reader {org_id}")
     try:
@@ -85,7 +84,7 @@ async def _send(ws: web.WebSocketResponse, item) -> None:
 @access(ORG_MEMBER)
 async def location_tracks(request: web.Request) -> web.Response:
     """Location tracks (S11 positions reported outside a stream), kept 24 h: metadata in clear."""
-    hub = request.config_dict[HUB].positions
+    hub = request.config_dict[DEVICE_HUB].live_positions
     live_only = request.query.get("state") == "live"
     return json_response({"tracks": await hub.track_metadata(request.match_info["org_id"], live_only=live_only)})
 
@@ -95,7 +94,7 @@ async def location_tracks(request: web.Request) -> web.Response:
 @counted_socket  # at most MAX_PER_ACCOUNT per account (docs/security.md)
 async def location_track(request: web.Request) -> web.WebSocketResponse:
     """A location track's positions: its metadata (with the wrapped key), every sealed position, ``end``."""
-    hub = request.config_dict[HUB].positions
+    hub = request.config_dict[DEVICE_HUB].live_positions
     tracks = await hub.track_metadata(request.match_info["org_id"])
     meta = next((t for t in tracks if t["id"] == request.match_info["track_id"]), None)
     if meta is None:

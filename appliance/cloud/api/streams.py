@@ -19,11 +19,10 @@ from bwlab.wire import messages as m
 
 from ...auth import ACCOUNT_KEY
 from ...context import APPLIANCE
+from ...devices import DEVICE_HUB, DeviceId
 from ...errors import Conflict, NotFound
 from ...fanout import FeedEnded, Subscriber, TooSlow
 from ...hub import store as hub_store
-from ...hub.registry import HUB
-from ...hub.streams import DeviceId
 from ...http import ORG_MEMBER, access, json_response
 from ..socket_limits import counted_socket
 from .system_sync import synced_camera_users
@@ -35,7 +34,7 @@ ORG = "/orgs/{org_id}"
 
 
 def _streams(request: web.Request):
-    return request.config_dict[HUB].streams
+    return request.config_dict[DEVICE_HUB].live_streams
 
 
 async def _stream_meta(request: web.Request) -> dict:
@@ -81,7 +80,7 @@ async def live(request: web.Request) -> web.WebSocketResponse:
     hub = _streams(request)
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
-    request.config_dict[HUB].sockets.add(ws)
+    request.config_dict[DEVICE_HUB].track_socket(ws)
     await ws.send_json({"type": "stream", "stream": meta, "server_time": request.config_dict[APPLIANCE].clock.now()})
     sub = hub.subscribe(meta["id"])
     if sub is None:
@@ -164,7 +163,7 @@ async def acknowledge(request: web.Request) -> web.Response:
         raise Conflict("the stream has ended", code="stream_ended")
     ctx = request.config_dict[APPLIANCE]
     account = request[ACCOUNT_KEY]
-    registry = request.config_dict[HUB]
+    registry = request.config_dict[DEVICE_HUB]
     session = registry.sessions.get(DeviceId(meta["system_id"], meta["serial"]))
     if session is None:
         raise Conflict("the camera is not connected now; try again when it is", code="camera_offline")
@@ -181,7 +180,7 @@ async def camera_users(request: web.Request) -> web.Response:
     (D4) is possible, and why not."""
     ctx = request.config_dict[APPLIANCE]
     org_id = request.match_info["org_id"]
-    registry = request.config_dict[HUB]
+    registry = request.config_dict[DEVICE_HUB]
     rows = await hub_store.org_device_states(ctx.db, org_id)
     synced = await synced_camera_users(ctx.db, org_id)
     users: dict[str, dict] = {}
@@ -258,7 +257,7 @@ _OFFLINE_REASONS = {
 async def remote_start(request: web.Request) -> web.Response:
     """D4: Streams → camera user → Start stream. The camera decides by its profile (S7)."""
     ctx = request.config_dict[APPLIANCE]
-    registry = request.config_dict[HUB]
+    registry = request.config_dict[DEVICE_HUB]
     org_id, user_id = request.match_info["org_id"], request.match_info["user_id"]
     account = request[ACCOUNT_KEY]
     session = registry.by_user(org_id, user_id)
@@ -295,7 +294,7 @@ async def events(request: web.Request) -> web.WebSocketResponse:
     org_id = request.match_info["org_id"]
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
-    request.config_dict[HUB].sockets.add(ws)
+    request.config_dict[DEVICE_HUB].track_socket(ws)
     queue = hub.changes.subscribe()
     reader = asyncio.create_task(_drain(ws), name="events reader")
     try:

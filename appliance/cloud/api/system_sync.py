@@ -29,8 +29,8 @@ from aiohttp import web
 
 from ...auth import PRINCIPAL_KEY
 from ...context import APPLIANCE
+from ...devices import DEVICE_HUB
 from ...http import SYSTEM, access, json_response, read_body
-from ...hub.registry import HUB
 from .. import store
 
 routes = web.RouteTableDef()
@@ -94,7 +94,7 @@ async def put_camera_users(request: web.Request) -> web.Response:
          json.dumps([{"serial": c.serial, "model": c.model} for c in u.cameras]), now))
         for u in body.camera_users]
     await ctx.db.transaction(statements)
-    await request.config_dict[HUB].drop_unregistered(system.cloud_system_id, set(registered))
+    await request.config_dict[DEVICE_HUB].drop_unregistered(system.cloud_system_id, set(registered))
     return json_response({"system": system.cloud_system_id, "camera_users": len(body.camera_users), "synced_at": now})
 
 

@@ -27,16 +27,17 @@ from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import messages as m
 from bwlab.wire import positions as wire_positions
 
-from .. import pki, quarantine
-from ..cloud.store import cloud_systems, licence_valid, system_camera_registered, system_region
-from ..context import APPLIANCE
-from ..http import DEVICE, access
-from ..lab.hostnames import blocked_camera_host
-from ..storage import HUB_SOCKET, refuse_when_disk_full
-from . import store
-from .positions import PositionHub, on_track_message
-from .registry import CLOSE_REFUSED, HUB, DeviceSession, HubRegistry, licence_message
-from .streams import ChunkRejected, DeviceId, EvidenceStore, StreamHub
+from ... import pki, quarantine
+from ...cloud.store import cloud_systems, licence_valid, system_camera_registered, system_region
+from ...context import APPLIANCE
+from ...devices import CLOSE_REFUSED, DEVICE_HUB, DeviceId
+from ...http import DEVICE, access
+from ...lab.store import blocked_camera_host
+from ...storage import HUB_SOCKET, refuse_when_disk_full
+from .. import store
+from ..positions import PositionHub, on_track_message
+from ..registry import HUB, DeviceSession, HubRegistry, licence_message
+from ..streams import ChunkRejected, EvidenceStore, StreamHub
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,8 @@ PURGE_INTERVAL = 30.0
 
 
 def setup_hub(app: web.Application) -> None:
-    app[HUB] = HubRegistry()
+    app[HUB] = registry = HubRegistry()
+    app[DEVICE_HUB] = registry  # what the cloud and the lab see of it (appliance/devices.py)
     app.router.add_get("/hub/v1/devices", device_socket)
     app.on_shutdown.append(_close_sockets)
     app.cleanup_ctx.append(_streams_ctx)
