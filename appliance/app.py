@@ -41,8 +41,7 @@ from .db import Database
 from .http import PUBLIC, access, content_security_policy, error_middleware, json_response, setup_security_headers
 from .hub.api import setup_hub
 from .lab import store as lab_store
-from .lab.dns import setup_dns
-from .lab.routes import setup_lab
+from .lab.api import setup_dns, setup_lab
 from .lab.settings import setup_lab_settings
 from .listener import HandshakeBoundSite, runner_options
 from .pki import ensure_lab_tls

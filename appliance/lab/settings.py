@@ -22,13 +22,9 @@ from bwlab import schema
 
 from ..context import APPLIANCE, SOC_PRIVATE_TARGETS
 from ..db import Database
-from ..http import LAB, access, json_response, read_body
 from . import store as lab_store
 
 STATE_KEY = "settings"
-
-routes = web.RouteTableDef()
-
 
 @dataclass(frozen=True)
 class LabSettings:
@@ -78,20 +74,3 @@ def setup_lab_settings(app: web.Application) -> None:
         yield
 
     app.cleanup_ctx.append(load)
-
-
-@routes.get("/settings")
-@access(LAB)
-async def get_settings(request: web.Request) -> web.Response:
-    return json_response(schema.as_json(request.config_dict[LAB_SETTINGS].current))
-
-
-@routes.put("/settings")
-@access(LAB)
-async def put_settings(request: web.Request) -> web.Response:
-    """Change the keys given; the others keep their values."""
-    change = await read_body(request, SettingsChange)
-    store = request.config_dict[LAB_SETTINGS]
-    changed = {k: v for k, v in schema.as_json(change).items() if v is not None}
-    settings = await store.save(request.config_dict[APPLIANCE].db, replace(store.current, **changed))
-    return json_response(schema.as_json(settings))

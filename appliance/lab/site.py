@@ -12,18 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aiohttp import web
-
 from bwlab import schema
 from bwlab.scenario import Site
 
 from labnet.propagation import PathLossModel, channel_frequency_mhz
 from labnet.radio_config import BANDS, RadioConfig, allowed_channels
-from ..context import APPLIANCE
-from ..http import LAB, access, json_response, read_body
-from . import store as lab_store
-
-routes = web.RouteTableDef()
 
 
 @dataclass(frozen=True)
@@ -63,20 +56,3 @@ def plan_json(plan: SitePlan) -> dict:
     for ap, out in zip(plan.access_points, data["access_points"]):
         out["coverage"] = coverage(ap)
     return data
-
-
-@routes.put("/site")
-@access(LAB)
-async def put_site(request: web.Request) -> web.Response:
-    """Set the site plan (streets, buildings, access points, optional tile server) the map draws."""
-    ctx = request.config_dict[APPLIANCE]
-    plan = await read_body(request, SitePlan)
-    data = plan_json(plan)
-    await lab_store.save_site_plan(ctx.db, data)
-    return json_response(data)
-
-
-@routes.get("/site")
-@access(LAB)
-async def get_site(request: web.Request) -> web.Response:
-    return json_response(await lab_store.site_plan(request.config_dict[APPLIANCE].db) or {"site": None, "access_points": []})

@@ -13,7 +13,7 @@ import pytest
 
 from appliance.fanout import Fanout, FeedEnded, Subscriber, TooSlow
 from appliance.hub.streams import SUBSCRIBER_QUEUE, LiveStream
-from appliance.lab.routes import OUTBOX, FleetLink
+from appliance.lab.fleet import OUTBOX, FleetLink
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import fleet_link
 

@@ -21,12 +21,12 @@ from aiohttp import web
 
 from bwlab.regions import camera_hosts
 
-from ..cloud import store as cloud_store
-from ..context import APPLIANCE
-from ..devices import CLOSE_REFUSED, DEVICE_HUB
-from ..errors import InvalidInput
-from ..http import LAB, access, json_response, parse, read_body, read_json
-from . import hostnames
+from ...cloud import store as cloud_store
+from ...context import APPLIANCE
+from ...devices import CLOSE_REFUSED, DEVICE_HUB
+from ...errors import InvalidInput
+from ...http import LAB, access, json_response, parse, read_body, read_json
+from .. import hostnames
 
 log = logging.getLogger(__name__)
 
