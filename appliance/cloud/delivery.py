@@ -35,6 +35,7 @@ from bwlab.clock import LabClock, monotonic, wait_event
 from bwlab.wire import webhooks
 
 from ..db import Database
+from . import store
 from .soc_targets import REFUSED_HTTP, REFUSED_PRIVATE, guarded_socket_factory, refused_by_guard
 
 log = logging.getLogger(__name__)
@@ -148,21 +149,15 @@ class DeliveryWorker:
             await wait_event(self._wake, max(0.0, min(wait, IDLE_WAKE)))
 
     async def _seconds_to_next(self) -> float:
-        row = await self.db.fetchone(
-            "SELECT MIN(o.next_attempt_at) AS t FROM soc_outbox o JOIN soc_integrations i ON i.id = o.integration_id "
-            "WHERE o.state = 'pending' AND i.enabled = 1")
-        if row is None or row["t"] is None:
+        due = await store.soc_next_attempt(self.db)
+        if due is None:
             return IDLE_WAKE
-        return row["t"] - self.clock.now()
+        return due - self.clock.now()
 
     async def deliver_due(self) -> int:
         """Make one attempt for each row due now (at most ``BATCH``); returns how many."""
         now = self.clock.now()
-        rows = await self.db.fetchall(
-            "SELECT o.id, o.integration_id, o.event_id, o.event_type, o.body, o.created_at, o.attempts, "
-            "i.url, i.secret FROM soc_outbox o JOIN soc_integrations i ON i.id = o.integration_id "
-            "WHERE o.state = 'pending' AND o.next_attempt_at <= ? AND i.enabled = 1 "
-            "ORDER BY o.next_attempt_at, o.id LIMIT ?", (now, BATCH))
+        rows = await store.soc_due(self.db, now, BATCH)
         if not rows:
             return 0
         gate = asyncio.Semaphore(CONCURRENCY)
@@ -186,15 +181,8 @@ class DeliveryWorker:
         else:
             next_at = self.policy.next_attempt(row["created_at"], attempt, now)
             state = "pending" if next_at is not None else "failed"
-        await self.db.transaction([
-            ("INSERT INTO soc_deliveries (outbox_id, integration_id, event_id, event_type, attempt, at, status, ok, "
-             "error, duration_ms, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-             (row["id"], row["integration_id"], row["event_id"], row["event_type"], attempt, now, result.status,
-              int(result.ok), result.error, round(result.duration_ms, 1), next_at)),
-            ("UPDATE soc_outbox SET attempts = ?, state = ?, next_attempt_at = COALESCE(?, next_attempt_at), "
-             "finished_at = CASE WHEN ? = 'pending' THEN NULL ELSE ? END WHERE id = ?",
-             (attempt, state, next_at, state, now, row["id"])),
-        ])
+        await store.record_soc_attempt(self.db, row, attempt, now, result.status, result.ok, result.error,
+                                       result.duration_ms, next_at, state)
         self._log_outcome(row, attempt, result, state)
 
     async def _post(self, url: str, headers: dict[str, str], body: bytes) -> AttemptResult:
@@ -235,5 +223,4 @@ class DeliveryWorker:
 
     async def prune(self) -> int:
         """Forget delivered and failed rows (and their log) a week after they finished."""
-        return await self.db.execute(
-            "DELETE FROM soc_outbox WHERE state != 'pending' AND finished_at < ?", (self.clock.now() - KEEP_FINISHED,))
+        return await store.prune_soc_outbox(self.db, self.clock.now() - KEEP_FINISHED)

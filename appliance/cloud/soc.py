@@ -41,7 +41,9 @@ from ..devices import DEVICE_HUB
 from ..db import Database
 from ..errors import Conflict, InvalidInput, NotFound
 from ..http import ORG_ADMIN, access, json_response, read_body
+from ..hub import store as hub_store
 from ..ids import new_id
+from . import store
 from .delivery import DeliveryWorker, client_ssl_context
 from .soc_targets import check_url
 
@@ -141,8 +143,7 @@ class SocNotifier:
         """One outbox row per enabled integration of the stream's organization that wants the
         event; returns how many were new."""
         if integrations is None:
-            integrations = await self.db.fetchall(
-                "SELECT id, events FROM soc_integrations WHERE org_id = ? AND enabled = 1", (meta["org_id"],))
+            integrations = await store.enabled_soc_integrations(self.db, meta["org_id"])
         wanted = [i["id"] for i in integrations if event_type in json.loads(i["events"])]
         if not wanted:
             return 0
@@ -150,25 +151,17 @@ class SocNotifier:
         eid = webhooks.event_id(event_type, meta["id"], discriminator)
         body = webhooks.payload(event_type, meta, at).decode()
         now = self.clock.now()
-        return await self.db.transaction([
-            ("INSERT OR IGNORE INTO soc_outbox (integration_id, event_id, event_type, body, created_at, "
-             "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)", (integration_id, eid, event_type, body, now, now))
-            for integration_id in wanted
-        ])
+        return await store.enqueue_soc_event(self.db, wanted, eid, event_type, body, now)
 
     async def enqueue_missed(self) -> int:
         """Events of the last 24 hours that no outbox row holds yet (the appliance stopped right
         after committing the stream event); ``INSERT OR IGNORE`` keeps this idempotent."""
         now = self.clock.now()
         added = 0
-        integrations = await self.db.fetchall(
-            "SELECT id, org_id, events, created_at FROM soc_integrations WHERE enabled = 1")
+        integrations = await store.enabled_soc_integrations(self.db)
         for integration in integrations:
             since = max(integration["created_at"], now - RECONCILE_WINDOW)
-            rows = await self.db.fetchall(
-                "SELECT id, created_lab_at, ended_at, acknowledged_at FROM streams WHERE org_id = ? AND "
-                "(created_lab_at >= ? OR ended_at >= ? OR acknowledged_at >= ?) LIMIT 10000",
-                (integration["org_id"], since, since, since))
+            rows = await hub_store.stream_events_since(self.db, integration["org_id"], since)
             for r in rows:
                 meta = await self.metadata(r["id"])
                 for event_type, at in ((webhooks.STREAM_STARTED, r["created_lab_at"]),
@@ -243,17 +236,14 @@ def _integration_json(row, stats: dict | None = None) -> dict[str, Any]:
 
 
 async def _stats(db: Database, integration_id: str) -> dict[str, int]:
-    rows = await db.fetchall("SELECT state, COUNT(*) AS n FROM soc_outbox WHERE integration_id = ? GROUP BY state",
-                             (integration_id,))
     counts = {"pending": 0, "delivered": 0, "failed": 0}
-    counts.update({r["state"]: r["n"] for r in rows})
+    counts.update(await store.soc_outbox_counts(db, integration_id))
     return counts
 
 
 async def _integration(request: web.Request):
     ctx = request.config_dict[APPLIANCE]
-    row = await ctx.db.fetchone("SELECT * FROM soc_integrations WHERE id = ? AND org_id = ?",
-                                (request.match_info["integration_id"], request.match_info["org_id"]))
+    row = await store.soc_integration(ctx.db, request.match_info["integration_id"], request.match_info["org_id"])
     if row is None:
         raise NotFound(f"no SOC integration {request.match_info['integration_id']!r} in this organization")
     return row
@@ -263,8 +253,7 @@ async def _integration(request: web.Request):
 @access(ORG_ADMIN)
 async def list_integrations(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
-    rows = await ctx.db.fetchall("SELECT * FROM soc_integrations WHERE org_id = ? ORDER BY created_at, id",
-                                 (request.match_info["org_id"],))
+    rows = await store.soc_integrations(ctx.db, request.match_info["org_id"])
     return json_response({"integrations": [_integration_json(r, await _stats(ctx.db, r["id"])) for r in rows]})
 
 
@@ -276,19 +265,15 @@ async def create_integration(request: web.Request) -> web.Response:
     body = await read_body(request, NewIntegration)
     await _check_target(request, body.url)
     org_id = request.match_info["org_id"]
-    count = await ctx.db.fetchone("SELECT COUNT(*) AS n FROM soc_integrations WHERE org_id = ?", (org_id,))
-    if count["n"] >= MAX_INTEGRATIONS:
+    if await store.soc_integration_count(ctx.db, org_id) >= MAX_INTEGRATIONS:
         raise Conflict(f"an organization has at most {MAX_INTEGRATIONS} SOC integrations", code="too_many_integrations")
     generated = webhooks.new_secret() if body.sign_messages and body.secret is None else None
     secret = body.secret or generated
     now = ctx.clock.now()
     integration_id = new_id("soc")
-    await ctx.db.execute(
-        "INSERT INTO soc_integrations (id, org_id, name, url, secret, events, enabled, created_by, created_at, "
-        "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (integration_id, org_id, body.name, body.url, secret, json.dumps(_events(list(body.events))),
-         int(body.enabled), request[ACCOUNT_KEY].account_id, now, now))
-    row = await ctx.db.fetchone("SELECT * FROM soc_integrations WHERE id = ?", (integration_id,))
+    await store.add_soc_integration(ctx.db, integration_id, org_id, body.name, body.url, secret,
+                                    _events(list(body.events)), body.enabled, request[ACCOUNT_KEY].account_id, now)
+    row = await store.soc_integration(ctx.db, integration_id)
     out = _integration_json(row, await _stats(ctx.db, integration_id))
     if generated is not None:
         out["secret"] = generated
@@ -322,19 +307,13 @@ async def update_integration(request: web.Request) -> web.Response:
     now = ctx.clock.now()
     url = body.url if body.url is not None else row["url"]
     enabled = row["enabled"] if body.enabled is None else int(body.enabled)
-    statements: list[tuple[str, tuple]] = [(
-        "UPDATE soc_integrations SET name = ?, url = ?, secret = ?, events = ?, enabled = ?, updated_at = ? "
-        "WHERE id = ?",
-        (row["name"] if body.name is None else body.name, url, secret,
-         json.dumps(_events(list(body.events)) if body.events is not None else json.loads(row["events"])),
-         enabled, now, row["id"]))]
-    if url != row["url"] or (enabled and not row["enabled"]):
-        # the admin fixed the address or switched it back on: try what waits now, not after the backoff
-        statements.append(("UPDATE soc_outbox SET next_attempt_at = ? WHERE integration_id = ? AND state = 'pending'",
-                           (now, row["id"])))
-    await ctx.db.transaction(statements)
+    # the admin fixed the address or switched it back on: try what waits now, not after the backoff
+    await store.update_soc_integration(
+        ctx.db, row["id"], row["name"] if body.name is None else body.name, url, secret,
+        _events(list(body.events)) if body.events is not None else json.loads(row["events"]), enabled, now,
+        retry_now=url != row["url"] or bool(enabled and not row["enabled"]))
     request.config_dict[SOC].wake()
-    row = await ctx.db.fetchone("SELECT * FROM soc_integrations WHERE id = ?", (row["id"],))
+    row = await store.soc_integration(ctx.db, row["id"])
     out = _integration_json(row, await _stats(ctx.db, row["id"]))
     if generated is not None:
         out["secret"] = generated
@@ -346,7 +325,7 @@ async def update_integration(request: web.Request) -> web.Response:
 async def delete_integration(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     row = await _integration(request)
-    await ctx.db.execute("DELETE FROM soc_integrations WHERE id = ?", (row["id"],))
+    await store.delete_soc_integration(ctx.db, row["id"])
     return json_response({"deleted": row["id"]})
 
 
@@ -370,12 +349,8 @@ async def delivery_log(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     row = await _integration(request)
     limit = _limit(request)
-    attempts = await ctx.db.fetchall(
-        "SELECT id, event_id, event_type, attempt, at, status, ok, error, duration_ms, next_attempt_at "
-        "FROM soc_deliveries WHERE integration_id = ? ORDER BY id DESC LIMIT ?", (row["id"], limit))
-    events = await ctx.db.fetchall(
-        "SELECT event_id, event_type, state, attempts, created_at, next_attempt_at, finished_at "
-        "FROM soc_outbox WHERE integration_id = ? ORDER BY id DESC LIMIT ?", (row["id"], limit))
+    attempts = await store.soc_deliveries(ctx.db, row["id"], limit)
+    events = await store.soc_events(ctx.db, row["id"], limit)
     return json_response({
         "integration_id": row["id"],
         "outbox": await _stats(ctx.db, row["id"]),

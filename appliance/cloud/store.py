@@ -18,11 +18,13 @@ consequences are in docs/decisions.md ("Licensing").
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aiosqlite import Row
 
 from ..db import Database
+from ..ids import new_id
 from . import licences
 
 KEEP_PERIODS = (licences.WINDOW_DAYS + 1) * licences.DAY
@@ -250,3 +252,252 @@ async def set_role(db: Database, org_id: str, account_id: str, role: str) -> boo
 async def remove_member(db: Database, org_id: str, account_id: str) -> bool:
     """False when the account is not a member."""
     return bool(await db.execute("DELETE FROM memberships WHERE org_id = ? AND account_id = ?", (org_id, account_id)))
+
+
+# ---- connected systems and their authorization codes (S3)
+
+AUTHORIZATION_CODES_KEEP = 86400.0  # lab seconds an expired authorization code is kept
+
+
+async def ca_registered(db: Database, fingerprint: str) -> bool:
+    """Whether a connected system has this device CA (by its key fingerprint)."""
+    return await db.fetchone("SELECT 1 FROM cloud_systems WHERE device_ca_fingerprint = ?", (fingerprint,)) is not None
+
+
+async def open_authorization_codes(db: Database, org_id: str, now: float) -> int:
+    """The organization's unused, unexpired authorization codes."""
+    row = await db.fetchone("SELECT COUNT(*) AS n FROM authorization_codes WHERE org_id = ? "
+                            "AND used_at IS NULL AND expires_at > ?", (org_id, now))
+    return int(row["n"]) if row is not None else 0
+
+
+async def add_authorization_code(db: Database, code_hash: str, org_id: str, account_id: str, fingerprint: str,
+                                 now: float, expires_at: float) -> None:
+    """Keep a new code (and forget the codes expired for a day)."""
+    await db.transaction([
+        ("DELETE FROM authorization_codes WHERE expires_at < ?", (now - AUTHORIZATION_CODES_KEEP,)),
+        ("INSERT INTO authorization_codes (code_hash, org_id, account_id, device_ca_fingerprint, created_at, "
+         "expires_at) VALUES (?, ?, ?, ?, ?, ?)", (code_hash, org_id, account_id, fingerprint, now, expires_at)),
+    ])
+
+
+async def authorization_code(db: Database, code_hash: str) -> Row | None:
+    return await db.fetchone("SELECT * FROM authorization_codes WHERE code_hash = ?", (code_hash,))
+
+
+async def take_authorization_code(db: Database, code_hash: str, now: float) -> bool:
+    """Mark the code used, unless it is used or expired already; whether this call took it."""
+    return bool(await db.execute(
+        "UPDATE authorization_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?",
+        (now, code_hash, now)))
+
+
+async def give_back_authorization_code(db: Database, code_hash: str) -> None:
+    await db.execute("UPDATE authorization_codes SET used_at = NULL WHERE code_hash = ?", (code_hash,))
+
+
+async def add_system(db: Database, *, system_id: str, org_id: str, name: str, device_ca_pem: str, fingerprint: str,
+                     token_hash: str, region: str, code_hash: str, now: float, trial_seconds: float) -> None:
+    """Connect a system (S3) in one transaction: the system, the code that connected it, the
+    organization's storage region (its first system's), and the trial licence if the organization
+    never had one. An ``sqlite3.IntegrityError`` when the device CA was connected meanwhile."""
+    statements: list[tuple[str, tuple]] = [
+        ("INSERT INTO cloud_systems (id, org_id, name, device_ca_pem, device_ca_fingerprint, token_hash, region, "
+         "connected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         (system_id, org_id, name, device_ca_pem, fingerprint, token_hash, region, now)),
+        ("UPDATE authorization_codes SET cloud_system_id = ? WHERE code_hash = ?", (system_id, code_hash)),
+        ("UPDATE organizations SET storage_region = COALESCE(storage_region, ?) WHERE id = ?", (region, org_id)),
+    ]
+    trial = await db.fetchone("SELECT 1 FROM licences WHERE org_id = ? AND kind = 'trial'", (org_id,))
+    if trial is None:
+        statements.append((
+            "INSERT INTO licences (id, org_id, kind, starts_at, ends_at) VALUES (?, ?, 'trial', ?, ?)",
+            (new_id("lic"), org_id, now, now + trial_seconds),
+        ))
+    await db.transaction(statements)
+
+
+async def org_systems(db: Database, org_id: str) -> list[Row]:
+    """id, name, region, connected_at, device_ca_pem of the organization's systems, by name."""
+    return await db.fetchall(
+        "SELECT id, name, region, connected_at, device_ca_pem FROM cloud_systems WHERE org_id = ? ORDER BY name",
+        (org_id,))
+
+
+async def org_licence_rows(db: Database, org_id: str) -> list[Row]:
+    return await db.fetchall(
+        "SELECT id, kind, starts_at, ends_at, quantity, term_months, renews, ordered_at FROM licences "
+        "WHERE org_id = ? ORDER BY starts_at, id", (org_id,))
+
+
+async def add_subscription(db: Database, licence_id: str, org_id: str, period: tuple[float, float], quantity: int,
+                           term_months: int, ordered_by: str, now: float, renews: str | None) -> None:
+    """An order or a renewal (S15)."""
+    await db.execute(
+        "INSERT INTO licences (id, org_id, kind, starts_at, ends_at, quantity, term_months, ordered_by, ordered_at, "
+        "renews) VALUES (?, ?, 'subscription', ?, ?, ?, ?, ?, ?, ?)",
+        (licence_id, org_id, period[0], period[1], quantity, term_months, ordered_by, now, renews))
+
+
+# ---- what the systems send: their cameras and camera users (S8, issue 10)
+
+
+async def replace_system_lists(db: Database, org_id: str, cloud_system_id: str, assigned: dict[str, tuple[str, bool]],
+                               registered: dict[str, str], users: list[dict[str, Any]], now: float) -> None:
+    """A system sent its lists (S8): its cameras (serial → model) and camera users (``id``, ``name``,
+    ``streaming``, ``remote_activation``, ``cameras``) replace the previous ones, and the licence
+    periods of its cameras follow (``assignment_statements``, S15), in one transaction."""
+    rows = await db.fetchall("SELECT cameras FROM system_camera_users WHERE cloud_system_id = ?", (cloud_system_id,))
+    serials_before = {c["serial"] for r in rows for c in json.loads(r["cameras"])}
+    statements = await assignment_statements(db, org_id, cloud_system_id, serials_before, assigned, now)
+    statements.append(("DELETE FROM system_cameras WHERE cloud_system_id = ?", (cloud_system_id,)))
+    statements += [("INSERT INTO system_cameras (cloud_system_id, serial, model) VALUES (?, ?, ?)",
+                    (cloud_system_id, serial, model)) for serial, model in registered.items()]
+    statements.append(("DELETE FROM system_camera_users WHERE cloud_system_id = ?", (cloud_system_id,)))
+    statements += [(
+        "INSERT INTO system_camera_users (cloud_system_id, user_id, name, streaming, remote_activation, cameras, "
+        "synced_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (cloud_system_id, u["id"], u["name"], int(u["streaming"]), u["remote_activation"], json.dumps(u["cameras"]), now))
+        for u in users]
+    await db.transaction(statements)
+
+
+async def synced_camera_users(db: Database, org_id: str) -> dict[str, dict]:
+    """The camera users the organization's systems have sent, by user id."""
+    rows = await db.fetchall(
+        "SELECT u.* FROM system_camera_users u JOIN cloud_systems s ON s.id = u.cloud_system_id WHERE s.org_id = ?",
+        (org_id,))
+    return {r["user_id"]: {"id": r["user_id"], "name": r["name"], "streaming": bool(r["streaming"]),
+                           "remote_activation": r["remote_activation"], "cameras": json.loads(r["cameras"])}
+            for r in rows}
+
+
+# ---- remote starts (D4)
+
+
+async def add_remote_start(db: Database, request_id: str, org_id: str, user_id: str, serial: str, operator: str,
+                           now: float) -> None:
+    await db.execute(
+        "INSERT INTO remote_starts (id, org_id, user_id, serial, operator, requested_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (request_id, org_id, user_id, serial, operator, now))
+
+
+async def remote_start_answered(db: Database, request_id: str, ok: bool, reason: str | None) -> None:
+    await db.execute("UPDATE remote_starts SET ok = ?, reason = ? WHERE id = ?", (int(ok), reason, request_id))
+
+
+# ---- SOC integrations, their outbox and delivery log (S12)
+
+
+async def enabled_soc_integrations(db: Database, org_id: str | None = None) -> list[Row]:
+    """id, org_id, events, created_at of the enabled integrations (of one organization, or all)."""
+    if org_id is None:
+        return await db.fetchall("SELECT id, org_id, events, created_at FROM soc_integrations WHERE enabled = 1")
+    return await db.fetchall("SELECT id, org_id, events, created_at FROM soc_integrations WHERE org_id = ? "
+                             "AND enabled = 1", (org_id,))
+
+
+async def enqueue_soc_event(db: Database, integration_ids: list[str], event_id: str, event_type: str, body: str,
+                            now: float) -> int:
+    """One outbox row per integration (``INSERT OR IGNORE``: idempotent); how many were new."""
+    return await db.transaction([
+        ("INSERT OR IGNORE INTO soc_outbox (integration_id, event_id, event_type, body, created_at, "
+         "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)", (integration_id, event_id, event_type, body, now, now))
+        for integration_id in integration_ids
+    ])
+
+
+async def soc_outbox_counts(db: Database, integration_id: str) -> dict[str, int]:
+    """The integration's outbox rows by state."""
+    rows = await db.fetchall("SELECT state, COUNT(*) AS n FROM soc_outbox WHERE integration_id = ? GROUP BY state",
+                             (integration_id,))
+    return {r["state"]: r["n"] for r in rows}
+
+
+async def soc_integration(db: Database, integration_id: str, org_id: str | None = None) -> Row | None:
+    if org_id is None:
+        return await db.fetchone("SELECT * FROM soc_integrations WHERE id = ?", (integration_id,))
+    return await db.fetchone("SELECT * FROM soc_integrations WHERE id = ? AND org_id = ?", (integration_id, org_id))
+
+
+async def soc_integrations(db: Database, org_id: str) -> list[Row]:
+    return await db.fetchall("SELECT * FROM soc_integrations WHERE org_id = ? ORDER BY created_at, id", (org_id,))
+
+
+async def soc_integration_count(db: Database, org_id: str) -> int:
+    row = await db.fetchone("SELECT COUNT(*) AS n FROM soc_integrations WHERE org_id = ?", (org_id,))
+    return int(row["n"]) if row is not None else 0
+
+
+async def add_soc_integration(db: Database, integration_id: str, org_id: str, name: str, url: str, secret: str | None,
+                              events: list[str], enabled: bool, created_by: str, now: float) -> None:
+    await db.execute(
+        "INSERT INTO soc_integrations (id, org_id, name, url, secret, events, enabled, created_by, created_at, "
+        "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (integration_id, org_id, name, url, secret, json.dumps(events), int(enabled), created_by, now, now))
+
+
+async def update_soc_integration(db: Database, integration_id: str, name: str, url: str, secret: str | None,
+                                 events: list[str], enabled: int, now: float, *, retry_now: bool) -> None:
+    """Change an integration; ``retry_now``: what waits in its outbox is tried now, not after the backoff."""
+    statements: list[tuple[str, tuple]] = [(
+        "UPDATE soc_integrations SET name = ?, url = ?, secret = ?, events = ?, enabled = ?, updated_at = ? "
+        "WHERE id = ?", (name, url, secret, json.dumps(events), enabled, now, integration_id))]
+    if retry_now:
+        statements.append(("UPDATE soc_outbox SET next_attempt_at = ? WHERE integration_id = ? AND state = 'pending'",
+                           (now, integration_id)))
+    await db.transaction(statements)
+
+
+async def delete_soc_integration(db: Database, integration_id: str) -> None:
+    await db.execute("DELETE FROM soc_integrations WHERE id = ?", (integration_id,))
+
+
+async def soc_deliveries(db: Database, integration_id: str, limit: int) -> list[Row]:
+    """The integration's last delivery attempts, newest first."""
+    return await db.fetchall(
+        "SELECT id, event_id, event_type, attempt, at, status, ok, error, duration_ms, next_attempt_at "
+        "FROM soc_deliveries WHERE integration_id = ? ORDER BY id DESC LIMIT ?", (integration_id, limit))
+
+
+async def soc_events(db: Database, integration_id: str, limit: int) -> list[Row]:
+    """The integration's last outbox rows, newest first."""
+    return await db.fetchall(
+        "SELECT event_id, event_type, state, attempts, created_at, next_attempt_at, finished_at "
+        "FROM soc_outbox WHERE integration_id = ? ORDER BY id DESC LIMIT ?", (integration_id, limit))
+
+
+async def soc_next_attempt(db: Database) -> float | None:
+    """When the next pending row of an enabled integration is due; None when none waits."""
+    row = await db.fetchone(
+        "SELECT MIN(o.next_attempt_at) AS t FROM soc_outbox o JOIN soc_integrations i ON i.id = o.integration_id "
+        "WHERE o.state = 'pending' AND i.enabled = 1")
+    return None if row is None else row["t"]
+
+
+async def soc_due(db: Database, now: float, limit: int) -> list[Row]:
+    """The pending rows of enabled integrations due now, with the integration's URL and secret."""
+    return await db.fetchall(
+        "SELECT o.id, o.integration_id, o.event_id, o.event_type, o.body, o.created_at, o.attempts, "
+        "i.url, i.secret FROM soc_outbox o JOIN soc_integrations i ON i.id = o.integration_id "
+        "WHERE o.state = 'pending' AND o.next_attempt_at <= ? AND i.enabled = 1 "
+        "ORDER BY o.next_attempt_at, o.id LIMIT ?", (now, limit))
+
+
+async def record_soc_attempt(db: Database, row: Row, attempt: int, now: float, status: int | None, ok: bool,
+                             error: str | None, duration_ms: float, next_at: float | None, state: str) -> None:
+    """One delivery attempt of an outbox row: logged, and the row's state moved on."""
+    await db.transaction([
+        ("INSERT INTO soc_deliveries (outbox_id, integration_id, event_id, event_type, attempt, at, status, ok, "
+         "error, duration_ms, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         (row["id"], row["integration_id"], row["event_id"], row["event_type"], attempt, now, status,
+          int(ok), error, round(duration_ms, 1), next_at)),
+        ("UPDATE soc_outbox SET attempts = ?, state = ?, next_attempt_at = COALESCE(?, next_attempt_at), "
+         "finished_at = CASE WHEN ? = 'pending' THEN NULL ELSE ? END WHERE id = ?",
+         (attempt, state, next_at, state, now, row["id"])),
+    ])
+
+
+async def prune_soc_outbox(db: Database, before: float) -> int:
+    """Forget delivered and failed rows (and their log) that finished before ``before``."""
+    return await db.execute("DELETE FROM soc_outbox WHERE state != 'pending' AND finished_at < ?", (before,))

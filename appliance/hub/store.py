@@ -82,3 +82,21 @@ async def recent_events(db: Database, serial: str, cloud_system_id: str | None, 
     return await db.fetchall(
         "SELECT at, kind, detail FROM device_events WHERE serial = ? AND (cloud_system_id IS NULL OR cloud_system_id = ?) "
         "AND kind NOT LIKE 'camera:%' ORDER BY id DESC LIMIT ?", (serial, cloud_system_id, limit))
+
+
+async def org_stream_ids(db: Database, org_id: str, which: str = "all") -> list[str]:
+    """The organization's streams (``live``, ``recorded`` or ``all``), newest first, at most 500."""
+    sql = "SELECT id FROM streams WHERE org_id = ?"
+    if which == "live":
+        sql += " AND ended_at IS NULL"
+    elif which == "recorded":
+        sql += " AND ended_at IS NOT NULL"
+    return [r["id"] for r in await db.fetchall(sql + " ORDER BY started_at DESC LIMIT 500", (org_id,))]
+
+
+async def stream_events_since(db: Database, org_id: str, since: float) -> list[Row]:
+    """id, created_lab_at, ended_at, acknowledged_at of the organization's streams started, ended or
+    acknowledged since ``since`` (the SOC outbox's catch-up at start, S12)."""
+    return await db.fetchall(
+        "SELECT id, created_lab_at, ended_at, acknowledged_at FROM streams WHERE org_id = ? AND "
+        "(created_lab_at >= ? OR ended_at >= ? OR acknowledged_at >= ?) LIMIT 10000", (org_id, since, since, since))

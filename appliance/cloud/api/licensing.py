@@ -28,7 +28,7 @@ from ...devices import DEVICE_HUB
 from ...errors import Conflict, NotFound
 from ...http import ORG_ADMIN, SYSTEM, access, json_response, read_body
 from ...ids import new_id
-from .. import licences
+from .. import licences, store
 from ..store import organization_licences, organization_standing
 
 routes = web.RouteTableDef()
@@ -77,10 +77,8 @@ async def _record(request: web.Request, org_id: str, quantity: int, term_months:
     ctx = request.config_dict[APPLIANCE]
     now = ctx.clock.now()
     licence_id = new_id("lic")
-    await ctx.db.execute(
-        "INSERT INTO licences (id, org_id, kind, starts_at, ends_at, quantity, term_months, ordered_by, ordered_at, "
-        "renews) VALUES (?, ?, 'subscription', ?, ?, ?, ?, ?, ?, ?)",
-        (licence_id, org_id, period[0], period[1], quantity, term_months, request[ACCOUNT_KEY].account_id, now, renews))
+    await store.add_subscription(ctx.db, licence_id, org_id, period, quantity, term_months,
+                                 request[ACCOUNT_KEY].account_id, now, renews)
     await request.config_dict[DEVICE_HUB].push_licence(ctx.db, org_id, ctx.clock.now())
     standing = await organization_standing(ctx.db, org_id, now)
     return {"licence": {"id": licence_id, "kind": "subscription", "quantity": quantity, "term_months": term_months,

@@ -24,8 +24,8 @@ from ...errors import Conflict, NotFound
 from ...fanout import FeedEnded, Subscriber, TooSlow
 from ...hub import store as hub_store
 from ...http import ORG_MEMBER, access, json_response
+from .. import store as cloud_store
 from ..socket_limits import counted_socket
-from .system_sync import synced_camera_users
 
 routes = web.RouteTableDef()
 
@@ -52,13 +52,8 @@ async def list_streams(request: web.Request) -> web.Response:
     which = request.query.get("state", "all")
     if which not in ("all", "live", "recorded"):
         raise web.HTTPBadRequest(reason="state: expected all, live or recorded")
-    sql = "SELECT id FROM streams WHERE org_id = ?"
-    if which == "live":
-        sql += " AND ended_at IS NULL"
-    elif which == "recorded":
-        sql += " AND ended_at IS NOT NULL"
-    rows = await ctx.db.fetchall(sql + " ORDER BY started_at DESC LIMIT 500", (request.match_info["org_id"],))
-    streams = [await _streams(request).metadata(r["id"]) for r in rows]
+    ids = await hub_store.org_stream_ids(ctx.db, request.match_info["org_id"], which)
+    streams = [await _streams(request).metadata(stream_id) for stream_id in ids]
     return json_response({"streams": streams, "server_time": ctx.clock.now()})
 
 
@@ -182,7 +177,7 @@ async def camera_users(request: web.Request) -> web.Response:
     org_id = request.match_info["org_id"]
     registry = request.config_dict[DEVICE_HUB]
     rows = await hub_store.org_device_states(ctx.db, org_id)
-    synced = await synced_camera_users(ctx.db, org_id)
+    synced = await cloud_store.synced_camera_users(ctx.db, org_id)
     users: dict[str, dict] = {}
     for u in synced.values():
         camera = u["cameras"][0] if u["cameras"] else {}
@@ -262,13 +257,12 @@ async def remote_start(request: web.Request) -> web.Response:
     account = request[ACCOUNT_KEY]
     session = registry.by_user(org_id, user_id)
     if session is None:  # refused before any camera hears of it: nothing is recorded
-        listed = (await synced_camera_users(ctx.db, org_id)).get(user_id)
+        listed = (await cloud_store.synced_camera_users(ctx.db, org_id)).get(user_id)
         reason = _offline_refusal(listed) if listed else "camera_offline"
         raise Conflict(_OFFLINE_REASONS[reason], code=reason)
     request_id = secrets.token_hex(8)
-    await ctx.db.execute(
-        "INSERT INTO remote_starts (id, org_id, user_id, serial, operator, requested_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (request_id, org_id, user_id, session.serial, account.name, ctx.clock.now()))
+    await cloud_store.add_remote_start(ctx.db, request_id, org_id, user_id, session.serial, account.name,
+                                       ctx.clock.now())
     future: asyncio.Future = asyncio.get_running_loop().create_future()
     registry.remote_results[request_id] = (session.device, future)
     await session.ws.send_str(m.encode(m.RemoteStart(request_id=request_id, operator=account.name)))
@@ -278,8 +272,7 @@ async def remote_start(request: web.Request) -> web.Response:
         raise Conflict("the camera did not answer the remote start", code="camera_timeout") from None
     finally:
         registry.remote_results.pop(request_id, None)
-    await ctx.db.execute("UPDATE remote_starts SET ok = ?, reason = ? WHERE id = ?",
-                         (int(result.ok), result.reason, request_id))
+    await cloud_store.remote_start_answered(ctx.db, request_id, result.ok, result.reason)
     if not result.ok:
         raise Conflict(f"the camera refused the remote start: {result.reason}", code=result.reason or "refused")
     return json_response({"request_id": request_id, "started": True, "reason": result.reason})

@@ -21,7 +21,6 @@ identity is (system, serial)); a camera dropped from the list is disconnected.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -75,34 +74,13 @@ async def put_camera_users(request: web.Request) -> web.Response:
     system = request[PRINCIPAL_KEY]
     body = await read_body(request, CameraUserList)
     now = ctx.clock.now()
-    before = await ctx.db.fetchall("SELECT cameras FROM system_camera_users WHERE cloud_system_id = ?",
-                                   (system.cloud_system_id,))
-    serials_before = {c["serial"] for r in before for c in json.loads(r["cameras"])}
     assigned = {c.serial: (u.id, u.streaming) for u in body.camera_users for c in u.cameras}
-    statements = await store.assignment_statements(ctx.db, system.org_id, system.cloud_system_id, serials_before,
-                                                   assigned, now)  # S15
     registered = {c.serial: c.model for c in body.cameras} | {c.serial: c.model for u in body.camera_users
                                                               for c in u.cameras}
-    statements.append(("DELETE FROM system_cameras WHERE cloud_system_id = ?", (system.cloud_system_id,)))
-    statements += [("INSERT INTO system_cameras (cloud_system_id, serial, model) VALUES (?, ?, ?)",
-                    (system.cloud_system_id, serial, model)) for serial, model in registered.items()]
-    statements.append(("DELETE FROM system_camera_users WHERE cloud_system_id = ?", (system.cloud_system_id,)))
-    statements += [(
-        "INSERT INTO system_camera_users (cloud_system_id, user_id, name, streaming, remote_activation, cameras, "
-        "synced_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (system.cloud_system_id, u.id, u.name, int(u.streaming), u.remote_activation if u.streaming else None,
-         json.dumps([{"serial": c.serial, "model": c.model} for c in u.cameras]), now))
-        for u in body.camera_users]
-    await ctx.db.transaction(statements)
+    await store.replace_system_lists(ctx.db, system.org_id, system.cloud_system_id, assigned, registered, [
+        {"id": u.id, "name": u.name, "streaming": u.streaming,
+         "remote_activation": u.remote_activation if u.streaming else None,
+         "cameras": [{"serial": c.serial, "model": c.model} for c in u.cameras]} for u in body.camera_users], now)
     await request.config_dict[DEVICE_HUB].drop_unregistered(system.cloud_system_id, set(registered))
     return json_response({"system": system.cloud_system_id, "camera_users": len(body.camera_users), "synced_at": now})
 
-
-async def synced_camera_users(db, org_id: str) -> dict[str, dict]:
-    """The camera users the organization's systems have sent, by user id."""
-    rows = await db.fetchall(
-        "SELECT u.* FROM system_camera_users u JOIN cloud_systems s ON s.id = u.cloud_system_id WHERE s.org_id = ?",
-        (org_id,))
-    return {r["user_id"]: {"id": r["user_id"], "name": r["name"], "streaming": bool(r["streaming"]),
-                           "remote_activation": r["remote_activation"], "cameras": json.loads(r["cameras"])}
-            for r in rows}

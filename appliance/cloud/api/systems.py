@@ -18,6 +18,7 @@ from ...context import APPLIANCE
 from ...errors import ClientError, Conflict, Forbidden, InvalidInput
 from ...http import ORG_ADMIN, ORG_MEMBER, access, json_response, read_body
 from ...ids import new_id
+from .. import store
 from ..store import organization_standing, organization_usage
 from .licensing import standing_json, usage_json
 
@@ -58,7 +59,7 @@ def _device_ca(pem: str) -> pki.x509.Certificate:
 
 
 async def _refuse_registered_ca(db, fingerprint: str) -> None:
-    if await db.fetchone("SELECT 1 FROM cloud_systems WHERE device_ca_fingerprint = ?", (fingerprint,)):
+    if await store.ca_registered(db, fingerprint):
         raise Conflict("a system with this device CA is connected already", code="device_ca_registered")
 
 
@@ -74,19 +75,12 @@ async def issue_authorization_code(request: web.Request) -> web.Response:
     await _refuse_registered_ca(ctx.db, fingerprint)
     now = ctx.clock.now()
     org_id = request.match_info["org_id"]
-    open_codes = await ctx.db.fetchone("SELECT COUNT(*) AS n FROM authorization_codes WHERE org_id = ? "
-                                       "AND used_at IS NULL AND expires_at > ?", (org_id, now))
-    if open_codes["n"] >= MAX_OPEN_CODES:
+    if await store.open_authorization_codes(ctx.db, org_id, now) >= MAX_OPEN_CODES:
         raise ClientError(f"the organization holds {MAX_OPEN_CODES} unused authorization codes; use one or wait "
                          f"{AUTHORIZATION_CODE_TTL // 60} minutes", code="too_many_authorization_codes", status=429)
     code = authorization.new_code()
-    await ctx.db.transaction([
-        ("DELETE FROM authorization_codes WHERE expires_at < ?", (now - 86400,)),
-        ("INSERT INTO authorization_codes (code_hash, org_id, account_id, device_ca_fingerprint, created_at, "
-         "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-         (token_hash(code), org_id, request[ACCOUNT_KEY].account_id, fingerprint, now,
-          now + AUTHORIZATION_CODE_TTL)),
-    ])
+    await store.add_authorization_code(ctx.db, token_hash(code), org_id, request[ACCOUNT_KEY].account_id, fingerprint,
+                                       now, now + AUTHORIZATION_CODE_TTL)
     return json_response({"authorization_code": code, "expires_at": now + AUTHORIZATION_CODE_TTL}, status=201)
 
 
@@ -97,7 +91,7 @@ async def _claim_authorization_code(request: web.Request, body: NewSystem, ca) -
     org_id = request.match_info["org_id"]
     code = authorization.normalise(body.authorization_code)
     code_hash = token_hash(code)
-    row = await ctx.db.fetchone("SELECT * FROM authorization_codes WHERE code_hash = ?", (code_hash,))
+    row = await store.authorization_code(ctx.db, code_hash)
     if row is None or row["org_id"] != org_id:
         raise Forbidden("unknown authorization code: copy the code the Manager shows", code="bad_authorization_code")
     fingerprint = authorization.key_fingerprint(ca)
@@ -113,10 +107,7 @@ async def _claim_authorization_code(request: web.Request, body: NewSystem, ca) -
         raise Conflict("this authorization code has expired; ask the Manager for a new one",
                        code="authorization_code_expired")
     await _refuse_registered_ca(ctx.db, fingerprint)
-    taken = await ctx.db.execute(
-        "UPDATE authorization_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?",
-        (now, code_hash, now))
-    if not taken:  # another request took it between the check and now
+    if not await store.take_authorization_code(ctx.db, code_hash, now):  # another request took it between the check and now
         raise Conflict("this authorization code was used already", code="authorization_code_used")
     return code_hash, fingerprint
 
@@ -135,23 +126,13 @@ async def connect_system(request: web.Request) -> web.Response:
     now = ctx.clock.now()
     system_id = new_id("sys")
     system_token = new_token("bwsys")
-    statements = [
-        ("INSERT INTO cloud_systems (id, org_id, name, device_ca_pem, device_ca_fingerprint, token_hash, region, "
-         "connected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-         (system_id, org_id, body.name, body.device_ca_pem, fingerprint, token_hash(system_token), body.region, now)),
-        ("UPDATE authorization_codes SET cloud_system_id = ? WHERE code_hash = ?", (system_id, code_hash)),
-        ("UPDATE organizations SET storage_region = COALESCE(storage_region, ?) WHERE id = ?", (body.region, org_id)),
-    ]
-    trial = await ctx.db.fetchone("SELECT 1 FROM licences WHERE org_id = ? AND kind = 'trial'", (org_id,))
-    if trial is None:
-        statements.append((
-            "INSERT INTO licences (id, org_id, kind, starts_at, ends_at) VALUES (?, ?, 'trial', ?, ?)",
-            (new_id("lic"), org_id, now, now + TRIAL_DAYS * 86400),
-        ))
     try:
-        await ctx.db.transaction(statements)
+        await store.add_system(ctx.db, system_id=system_id, org_id=org_id, name=body.name,
+                               device_ca_pem=body.device_ca_pem, fingerprint=fingerprint,
+                               token_hash=token_hash(system_token), region=body.region, code_hash=code_hash, now=now,
+                               trial_seconds=TRIAL_DAYS * 86400)
     except BaseException as exc:  # give the code back: a refused request changes nothing
-        await ctx.db.execute("UPDATE authorization_codes SET used_at = NULL WHERE code_hash = ?", (code_hash,))
+        await store.give_back_authorization_code(ctx.db, code_hash)
         if isinstance(exc, sqlite3.IntegrityError):  # the same CA connected by a concurrent request
             raise Conflict("a system with this device CA is connected already", code="device_ca_registered") from None
         raise
@@ -166,10 +147,7 @@ async def connect_system(request: web.Request) -> web.Response:
 @access(ORG_MEMBER)
 async def list_systems(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
-    rows = await ctx.db.fetchall(
-        "SELECT id, name, region, connected_at, device_ca_pem FROM cloud_systems WHERE org_id = ? ORDER BY name",
-        (request.match_info["org_id"],),
-    )
+    rows = await store.org_systems(ctx.db, request.match_info["org_id"])
     return json_response({"systems": [
         {"id": r["id"], "name": r["name"], "region": r["region"], "connected_at": r["connected_at"],
          "device_ca_fingerprint": pki.fingerprint_sha256(r["device_ca_pem"])}
@@ -186,9 +164,7 @@ async def licence(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     now = ctx.clock.now()
     org_id = request.match_info["org_id"]
-    rows = await ctx.db.fetchall(
-        "SELECT id, kind, starts_at, ends_at, quantity, term_months, renews, ordered_at FROM licences "
-        "WHERE org_id = ? ORDER BY starts_at, id", (org_id,))
+    rows = await store.org_licence_rows(ctx.db, org_id)
     used = usage_json(await organization_usage(ctx.db, org_id, now))
     return json_response({**standing_json(await organization_standing(ctx.db, org_id, now)),
                           "licences": [dict(r) for r in rows], **used})
