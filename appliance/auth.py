@@ -32,7 +32,9 @@ from aiohttp import web
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from .cloud import store as cloud_store
 from .context import APPLIANCE
+from .controller import store as controller_store
 from .errors import Forbidden, NotFound, Unauthenticated
 from .http import ACCOUNT, DEVICE, LAB, MANAGER, ORG_ADMIN, ORG_MEMBER, PUBLIC, SYSTEM, Handler
 
@@ -130,18 +132,14 @@ async def account_of(request: web.Request) -> AccountPrincipal | None:
     now = ctx.clock.now()
     for token in _candidates(request, "bws", CLOUD_COOKIE):
         h = token_hash(token)
-        row = await ctx.db.fetchone(
-            "SELECT s.last_used_at, a.id, a.email, a.name FROM sessions s JOIN accounts a ON a.id = s.account_id "
-            "WHERE s.token_hash = ?",
-            (h,),
-        )
+        row = await cloud_store.session_account(ctx.db, h)
         if row is None:
             continue
         if now - row["last_used_at"] > SESSION_IDLE_LIMIT:
-            await ctx.db.execute("DELETE FROM sessions WHERE token_hash = ?", (h,))
+            await cloud_store.delete_session(ctx.db, h)
             continue
         if now - row["last_used_at"] > 60:
-            await ctx.db.execute("UPDATE sessions SET last_used_at = ? WHERE token_hash = ?", (now, h))
+            await cloud_store.touch_session(ctx.db, h, now)
             _refresh_cookie(request, CLOUD_COOKIE, token, "/")
         return AccountPrincipal(row["id"], row["email"], row["name"], h)
     return None
@@ -152,16 +150,14 @@ async def manager_of(request: web.Request, system_id: str) -> ManagerPrincipal |
     now = ctx.clock.now()
     for token in _candidates(request, "bwm", MANAGER_COOKIE):
         h = token_hash(token)
-        row = await ctx.controller_db.fetchone(
-            "SELECT system_id, last_used_at FROM ctl_sessions WHERE token_hash = ?", (h,)
-        )
+        row = await controller_store.session(ctx.controller_db, h)
         if row is None or row["system_id"] != system_id:
             continue
         if now - row["last_used_at"] > SESSION_IDLE_LIMIT:
-            await ctx.controller_db.execute("DELETE FROM ctl_sessions WHERE token_hash = ?", (h,))
+            await controller_store.delete_session(ctx.controller_db, h)
             continue
         if now - row["last_used_at"] > 60:
-            await ctx.controller_db.execute("UPDATE ctl_sessions SET last_used_at = ? WHERE token_hash = ?", (now, h))
+            await controller_store.touch_session(ctx.controller_db, h, now)
             _refresh_cookie(request, MANAGER_COOKIE, token, f"/controller/{system_id}")
         return ManagerPrincipal(system_id, h)
     return None
@@ -172,9 +168,7 @@ async def manager_of_another_system(request: web.Request, system_id: str) -> boo
     ctx = request.config_dict[APPLIANCE]
     now = ctx.clock.now()
     for token in _candidates(request, "bwm", MANAGER_COOKIE):
-        row = await ctx.controller_db.fetchone(
-            "SELECT system_id, last_used_at FROM ctl_sessions WHERE token_hash = ?", (token_hash(token),)
-        )
+        row = await controller_store.session(ctx.controller_db, token_hash(token))
         if row is not None and row["system_id"] != system_id and now - row["last_used_at"] <= SESSION_IDLE_LIMIT:
             return True
     return False
@@ -186,8 +180,7 @@ async def system_of(request: web.Request) -> tuple[SystemPrincipal | None, bool]
     token = _bearer(request)
     if not token or not token.startswith("bwsys_"):
         return None, False
-    row = await request.config_dict[APPLIANCE].db.fetchone(
-        "SELECT id, org_id FROM cloud_systems WHERE token_hash = ?", (token_hash(token),))
+    row = await cloud_store.system_by_token(request.config_dict[APPLIANCE].db, token_hash(token))
     if row is None:
         return None, False
     if row["id"] != request.match_info.get("cloud_system_id"):
@@ -205,10 +198,7 @@ def is_lab(request: web.Request) -> bool:
 
 
 async def org_role(request: web.Request, account_id: str, org_id: str) -> str | None:
-    row = await request.config_dict[APPLIANCE].db.fetchone(
-        "SELECT role FROM memberships WHERE org_id = ? AND account_id = ?", (org_id, account_id)
-    )
-    return row["role"] if row else None
+    return await cloud_store.member_role(request.config_dict[APPLIANCE].db, org_id, account_id)
 
 
 def _handler_access(request: web.Request) -> tuple[str, ...] | None:
@@ -270,9 +260,7 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
             org_id = request.match_info.get("org_id", "")
             role = await org_role(request, account.account_id, org_id)
             if role is None:
-                exists = await request.config_dict[APPLIANCE].db.fetchone(
-                    "SELECT 1 FROM organizations WHERE id = ?", (org_id,)
-                )
+                exists = await cloud_store.organization(request.config_dict[APPLIANCE].db, org_id)
                 if exists is None:
                     raise NotFound(f"no organization {org_id!r}")
                 reasons.append("membership of this organization")

@@ -144,6 +144,22 @@ async def delete_session(db: Database, token_hash: str) -> None:
     await db.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
 
 
+async def session_account(db: Database, token_hash: str) -> Row | None:
+    """last_used_at of the session and id, email, name of its account; None for no such session."""
+    return await db.fetchone(
+        "SELECT s.last_used_at, a.id, a.email, a.name FROM sessions s JOIN accounts a ON a.id = s.account_id "
+        "WHERE s.token_hash = ?", (token_hash,))
+
+
+async def touch_session(db: Database, token_hash: str, now: float) -> None:
+    await db.execute("UPDATE sessions SET last_used_at = ? WHERE token_hash = ?", (now, token_hash))
+
+
+async def system_by_token(db: Database, token_hash: str) -> Row | None:
+    """id and org_id of the connected system whose token this is."""
+    return await db.fetchone("SELECT id, org_id FROM cloud_systems WHERE token_hash = ?", (token_hash,))
+
+
 async def session_org(db: Database, token_hash: str) -> str | None:
     """The organization the session works in (None: none chosen, or no such session)."""
     row = await db.fetchone("SELECT org_id FROM sessions WHERE token_hash = ?", (token_hash,))

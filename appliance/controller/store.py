@@ -77,6 +77,19 @@ async def add_session(db: Database, token_hash: str, system_id: str, now: float)
     )
 
 
+async def session(db: Database, token_hash: str) -> Row | None:
+    """system_id and last_used_at of a Manager session; None for no such session."""
+    return await db.fetchone("SELECT system_id, last_used_at FROM ctl_sessions WHERE token_hash = ?", (token_hash,))
+
+
+async def delete_session(db: Database, token_hash: str) -> None:
+    await db.execute("DELETE FROM ctl_sessions WHERE token_hash = ?", (token_hash,))
+
+
+async def touch_session(db: Database, token_hash: str, now: float) -> None:
+    await db.execute("UPDATE ctl_sessions SET last_used_at = ? WHERE token_hash = ?", (now, token_hash))
+
+
 # ---- end-to-end keys (S4–S6)
 
 

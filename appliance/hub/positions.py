@@ -33,6 +33,7 @@ from ..cloud.store import system_region
 from ..db import Database
 from ..devices import FEED_WINDOW, DeviceId
 from ..fanout import Fanout, Subscriber
+from . import store
 from .streams import MAX_SEQ_GAP, RETENTION, ChunkRejected, EvidenceStore, StreamHub
 
 log = logging.getLogger(__name__)
@@ -102,8 +103,7 @@ class PositionHub:
         self._subscribers: dict[str, Fanout[dict | bytes]] = {}  # org → its maps
 
     async def load(self) -> None:
-        rows = await self.db.fetchall(
-            "SELECT id, org_id, cloud_system_id, serial, region, upload_key, ended_at, last_seq FROM location_tracks")
+        rows = await store.tracks(self.db)
         for r in rows:
             self._tracks[r["id"]] = _Track(r["id"], r["org_id"], DeviceId(r["cloud_system_id"], r["serial"]),
                                            r["region"], bytes.fromhex(r["upload_key"]), r["ended_at"], r["last_seq"])
@@ -127,18 +127,16 @@ class PositionHub:
             if track.upload_key != upload_key:
                 raise ChunkRejected("stream_conflict", "that track exists with another upload key")
         else:
-            await self.db.execute(
-                "INSERT INTO location_tracks (id, org_id, cloud_system_id, serial, user_id, user_name, mode, region, "
-                "wrapped_key, upload_key, started_at, created_lab_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (msg.track_id, org_id, device.system_id, device.serial, msg.user_id, msg.user_name, msg.mode, region,
-                 json.dumps(msg.wrapped_key), upload_key.hex(), msg.started_at, now))
+            await store.add_track(self.db, (msg.track_id, org_id, device.system_id, device.serial, msg.user_id,
+                                            msg.user_name, msg.mode, region, json.dumps(msg.wrapped_key),
+                                            upload_key.hex(), msg.started_at, now))
             track = _Track(msg.track_id, org_id, device, region, upload_key, None, None)
             self._tracks[msg.track_id] = track
         if track.ended_at is None:
             self._containers[msg.track_id] = Container(msg.track_id, "track", org_id, device, msg.user_id,
                                                        msg.user_name, msg.wrapped_key, msg.started_at)
-        top = await self.db.fetchone("SELECT MAX(seq) AS s FROM track_chunks WHERE track_id = ?", (msg.track_id,))
-        return 0 if top["s"] is None else top["s"] + 1
+        top = await store.track_top_seq(self.db, msg.track_id)
+        return 0 if top is None else top + 1
 
     async def end_track(self, track_id: str, device: DeviceId, reason: str, last_seq: int | None,
                         ended_at: float) -> None:
@@ -146,8 +144,7 @@ class PositionHub:
         if track is None or track.device != device:
             raise ChunkRejected("foreign_stream", "no such track for this camera")
         if track.ended_at is None:
-            await self.db.execute("UPDATE location_tracks SET ended_at = ?, end_reason = ?, last_seq = ? WHERE id = ?",
-                                  (ended_at, reason, last_seq, track_id))
+            await store.end_track(self.db, track_id, ended_at, reason, last_seq)
             track.ended_at, track.last_seq = ended_at, last_seq
         self.container_closed(track_id)
 
@@ -167,33 +164,28 @@ class PositionHub:
         if not wire_chunk.verify_upload_tag(track.upload_key, frame):
             raise ChunkRejected("tampered_chunk", "the chunk's upload tag does not match: it was altered")
         digest = hashlib.sha256(frame).hexdigest()
-        existing = await self.db.fetchone("SELECT digest FROM track_chunks WHERE track_id = ? AND seq = ?",
-                                          (c.stream_id, c.seq))
+        existing = await store.track_chunk_digest(self.db, c.stream_id, c.seq)
         if existing is not None:
-            if existing["digest"] != digest:
+            if existing != digest:
                 raise ChunkRejected("sequence_conflict", f"seq {c.seq} is stored already with other content")
             return c
         if track.ended_at is not None and track.last_seq is not None and c.seq > track.last_seq:
             raise ChunkRejected("wrong_sequence", f"seq {c.seq} is after the track's last position {track.last_seq}")
-        top = await self.db.fetchone("SELECT MAX(seq) AS s FROM track_chunks WHERE track_id = ?", (c.stream_id,))
-        if c.seq > (top["s"] if top["s"] is not None else -1) + MAX_SEQ_GAP:
+        top = await store.track_top_seq(self.db, c.stream_id)
+        if c.seq > (top if top is not None else -1) + MAX_SEQ_GAP:
             raise ChunkRejected("wrong_sequence", f"seq {c.seq} is too far ahead of the track")
         await asyncio.to_thread(self.evidence.write_chunk, track.region, track.org_id, c.stream_id, c.seq, frame)
-        await self.db.execute(
-            "INSERT OR IGNORE INTO track_chunks (track_id, seq, capture_time, size, digest, stored_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)", (c.stream_id, c.seq, c.capture_time, len(frame), digest, now))
+        await store.add_track_chunk(self.db, (c.stream_id, c.seq, c.capture_time, len(frame), digest, now))
         return c
 
     async def track_metadata(self, org_id: str, *, live_only: bool = False) -> list[dict]:
-        sql = "SELECT * FROM location_tracks WHERE org_id = ?" + (" AND ended_at IS NULL" if live_only else "")
-        rows = await self.db.fetchall(sql + " ORDER BY started_at DESC LIMIT 500", (org_id,))
         out = []
-        for r in rows:
-            n = await self.db.fetchone("SELECT COUNT(*) AS n FROM track_chunks WHERE track_id = ?", (r["id"],))
+        for r in await store.org_tracks(self.db, org_id, live_only=live_only):
+            n = await store.track_chunk_count(self.db, r["id"])
             out.append({"id": r["id"], "org_id": r["org_id"], "system_id": r["cloud_system_id"], "serial": r["serial"],
                         "user_id": r["user_id"], "user_name": r["user_name"], "mode": r["mode"],
                         "region": r["region"], "started_at": r["started_at"], "ended_at": r["ended_at"],
-                        "end_reason": r["end_reason"], "positions": n["n"], "live": r["ended_at"] is None,
+                        "end_reason": r["end_reason"], "positions": n, "live": r["ended_at"] is None,
                         "wrapped_key": json.loads(r["wrapped_key"])})
         return out
 
@@ -201,26 +193,25 @@ class PositionHub:
         track = self._tracks.get(track_id)
         if track is None:
             return []
-        rows = await self.db.fetchall("SELECT seq FROM track_chunks WHERE track_id = ? ORDER BY seq", (track_id,))
-        return [await asyncio.to_thread(self.evidence.read_chunk, track.region, track.org_id, track_id, r["seq"])
-                for r in rows]
+        return [await asyncio.to_thread(self.evidence.read_chunk, track.region, track.org_id, track_id, seq)
+                for seq in await store.track_seqs(self.db, track_id)]
 
     # ---------------------------------------------------------------- retention (24 h per position)
 
     async def purge(self, now: float) -> int:
         """Delete positions stored more than 24 hours (lab time) ago, and tracks that ended as long ago."""
         cutoff = now - RETENTION
-        rows = await self.db.fetchall("SELECT track_id, seq FROM track_chunks WHERE stored_at < ?", (cutoff,))
+        rows = await store.track_chunks_before(self.db, cutoff)
         for r in rows:
             track = self._tracks.get(r["track_id"])
             if track is not None:
                 await asyncio.to_thread(self.evidence.remove_chunk, track.region, track.org_id, r["track_id"],
                                         r["seq"])
-        await self.db.execute("DELETE FROM track_chunks WHERE stored_at < ?", (cutoff,))
-        ended = await self.db.fetchall("SELECT id, org_id, region FROM location_tracks WHERE ended_at < ?", (cutoff,))
+        await store.delete_track_chunks_before(self.db, cutoff)
+        ended = await store.tracks_ended_before(self.db, cutoff)
         for r in ended:
             await asyncio.to_thread(self.evidence.remove_stream, r["region"], r["org_id"], r["id"])
-            await self.db.execute("DELETE FROM location_tracks WHERE id = ?", (r["id"],))
+            await store.delete_track(self.db, r["id"])
             self._tracks.pop(r["id"], None)
         return len(rows)
 

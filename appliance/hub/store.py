@@ -100,3 +100,146 @@ async def stream_events_since(db: Database, org_id: str, since: float) -> list[R
     return await db.fetchall(
         "SELECT id, created_lab_at, ended_at, acknowledged_at FROM streams WHERE org_id = ? AND "
         "(created_lab_at >= ? OR ended_at >= ? OR acknowledged_at >= ?) LIMIT 10000", (org_id, since, since, since))
+
+
+# ---- streams and their chunks (D3–D8; ``streams.StreamHub``)
+
+
+async def stream(db: Database, stream_id: str) -> Row | None:
+    return await db.fetchone("SELECT * FROM streams WHERE id = ?", (stream_id,))
+
+
+async def add_stream(db: Database, values: tuple) -> None:
+    """(id, org_id, cloud_system_id, serial, user_id, user_name, reason, request_id, region, mime,
+    wrapped_key, upload_key, started_at, created_lab_at)"""
+    await db.execute(
+        "INSERT INTO streams (id, org_id, cloud_system_id, serial, user_id, user_name, reason, request_id, region, "
+        "mime, wrapped_key, upload_key, started_at, created_lab_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        values)
+
+
+async def end_stream(db: Database, stream_id: str, ended_at: float, reason: str, last_seq: int | None) -> None:
+    await db.execute("UPDATE streams SET ended_at = ?, end_reason = ?, last_seq = ? WHERE id = ?",
+                     (ended_at, reason, last_seq, stream_id))
+
+
+async def acknowledge_stream(db: Database, stream_id: str, operator: str, now: float) -> None:
+    await db.execute("UPDATE streams SET acknowledged_by = ?, acknowledged_at = ? WHERE id = ?",
+                     (operator, now, stream_id))
+
+
+async def streams_ended_before(db: Database, cutoff: float) -> list[Row]:
+    return await db.fetchall("SELECT * FROM streams WHERE ended_at IS NOT NULL AND ended_at < ?", (cutoff,))
+
+
+async def delete_stream(db: Database, stream_id: str) -> None:
+    await db.execute("DELETE FROM streams WHERE id = ?", (stream_id,))
+
+
+async def unended_streams(db: Database) -> list[Row]:
+    """id, org_id, region of every stream that has not ended (live at the last stop)."""
+    return await db.fetchall("SELECT id, org_id, region FROM streams WHERE ended_at IS NULL")
+
+
+async def top_seq(db: Database, stream_id: str) -> int | None:
+    """The highest sequence number stored for the stream; None when none is."""
+    row = await db.fetchone("SELECT MAX(seq) AS s FROM chunks WHERE stream_id = ?", (stream_id,))
+    return None if row is None else row["s"]
+
+
+async def chunk_digest(db: Database, stream_id: str, seq: int) -> str | None:
+    row = await db.fetchone("SELECT digest FROM chunks WHERE stream_id = ? AND seq = ?", (stream_id, seq))
+    return None if row is None else row["digest"]
+
+
+async def add_chunk(db: Database, values: tuple) -> None:
+    """(stream_id, seq, kind, capture_time, duration, keyframe, size, digest, stored_at); grouped
+    into the database's next commit (a resend is ignored)."""
+    await db.execute_grouped(
+        "INSERT OR IGNORE INTO chunks (stream_id, seq, kind, capture_time, duration, keyframe, size, digest, stored_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+
+
+async def chunk_totals(db: Database, stream_id: str) -> Row:
+    """``t``: the end of the last chunk's media; ``n``: how many chunks are stored."""
+    row = await db.fetchone("SELECT MAX(capture_time + duration) AS t, COUNT(*) AS n FROM chunks WHERE stream_id = ?",
+                            (stream_id,))
+    assert row is not None  # an aggregate always answers one row
+    return row
+
+
+async def chunk_seqs(db: Database, stream_id: str, after_seq: int, limit: int) -> list[int]:
+    rows = await db.fetchall("SELECT seq FROM chunks WHERE stream_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                             (stream_id, after_seq, limit))
+    return [r["seq"] for r in rows]
+
+
+# ---- location tracks and their chunks (D9; ``positions.PositionHub``)
+
+
+async def tracks(db: Database) -> list[Row]:
+    """id, org_id, cloud_system_id, serial, region, upload_key, ended_at, last_seq of every track."""
+    return await db.fetchall(
+        "SELECT id, org_id, cloud_system_id, serial, region, upload_key, ended_at, last_seq FROM location_tracks")
+
+
+async def add_track(db: Database, values: tuple) -> None:
+    """(id, org_id, cloud_system_id, serial, user_id, user_name, mode, region, wrapped_key,
+    upload_key, started_at, created_lab_at)"""
+    await db.execute(
+        "INSERT INTO location_tracks (id, org_id, cloud_system_id, serial, user_id, user_name, mode, region, "
+        "wrapped_key, upload_key, started_at, created_lab_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+
+
+async def end_track(db: Database, track_id: str, ended_at: float, reason: str, last_seq: int | None) -> None:
+    await db.execute("UPDATE location_tracks SET ended_at = ?, end_reason = ?, last_seq = ? WHERE id = ?",
+                     (ended_at, reason, last_seq, track_id))
+
+
+async def org_tracks(db: Database, org_id: str, *, live_only: bool = False) -> list[Row]:
+    """The organization's tracks (those not ended only, with ``live_only``), newest first, at most 500."""
+    sql = "SELECT * FROM location_tracks WHERE org_id = ?" + (" AND ended_at IS NULL" if live_only else "")
+    return await db.fetchall(sql + " ORDER BY started_at DESC LIMIT 500", (org_id,))
+
+
+async def tracks_ended_before(db: Database, cutoff: float) -> list[Row]:
+    return await db.fetchall("SELECT id, org_id, region FROM location_tracks WHERE ended_at < ?", (cutoff,))
+
+
+async def delete_track(db: Database, track_id: str) -> None:
+    await db.execute("DELETE FROM location_tracks WHERE id = ?", (track_id,))
+
+
+async def track_top_seq(db: Database, track_id: str) -> int | None:
+    row = await db.fetchone("SELECT MAX(seq) AS s FROM track_chunks WHERE track_id = ?", (track_id,))
+    return None if row is None else row["s"]
+
+
+async def track_chunk_digest(db: Database, track_id: str, seq: int) -> str | None:
+    row = await db.fetchone("SELECT digest FROM track_chunks WHERE track_id = ? AND seq = ?", (track_id, seq))
+    return None if row is None else row["digest"]
+
+
+async def add_track_chunk(db: Database, values: tuple) -> None:
+    """(track_id, seq, capture_time, size, digest, stored_at); a resend is ignored."""
+    await db.execute("INSERT OR IGNORE INTO track_chunks (track_id, seq, capture_time, size, digest, stored_at) "
+                     "VALUES (?, ?, ?, ?, ?, ?)", values)
+
+
+async def track_chunk_count(db: Database, track_id: str) -> int:
+    row = await db.fetchone("SELECT COUNT(*) AS n FROM track_chunks WHERE track_id = ?", (track_id,))
+    return 0 if row is None else int(row["n"])
+
+
+async def track_seqs(db: Database, track_id: str) -> list[int]:
+    rows = await db.fetchall("SELECT seq FROM track_chunks WHERE track_id = ? ORDER BY seq", (track_id,))
+    return [r["seq"] for r in rows]
+
+
+async def track_chunks_before(db: Database, cutoff: float) -> list[Row]:
+    """track_id, seq of the position chunks stored before ``cutoff``."""
+    return await db.fetchall("SELECT track_id, seq FROM track_chunks WHERE stored_at < ?", (cutoff,))
+
+
+async def delete_track_chunks_before(db: Database, cutoff: float) -> None:
+    await db.execute("DELETE FROM track_chunks WHERE stored_at < ?", (cutoff,))

@@ -29,6 +29,7 @@ from ..datadir import UnsafePath, under
 from ..db import Database
 from ..devices import DeviceId
 from ..fanout import Fanout, Subscriber
+from . import store
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +161,7 @@ class StreamHub:
                           wrapped_key: dict, upload_key: bytes, started_at: float, now: float, resume: bool) -> int:
         """Create (or resume) a stream; returns the next sequence number the hub expects."""
         cloud_system_id, serial = device.system_id, device.serial
-        row = await self.db.fetchone("SELECT cloud_system_id, serial, ended_at, upload_key FROM streams WHERE id = ?",
-                                     (stream_id,))
+        row = await store.stream(self.db, stream_id)
         if row is not None:
             if DeviceId(row["cloud_system_id"], row["serial"]) != device:
                 raise ChunkRejected("foreign_stream", "that stream id belongs to another camera")
@@ -170,11 +170,9 @@ class StreamHub:
             if row["ended_at"] is not None and not resume:
                 raise ChunkRejected("stream_ended", "that stream has ended")
         else:
-            await self.db.execute(
-                "INSERT INTO streams (id, org_id, cloud_system_id, serial, user_id, user_name, reason, request_id, region, "
-                "mime, wrapped_key, upload_key, started_at, created_lab_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (stream_id, org_id, cloud_system_id, serial, user_id, user_name, reason, request_id, region, mime,
-                 json.dumps(wrapped_key), upload_key.hex(), started_at, now))
+            await store.add_stream(self.db, (stream_id, org_id, cloud_system_id, serial, user_id, user_name, reason,
+                                             request_id, region, mime, json.dumps(wrapped_key), upload_key.hex(),
+                                             started_at, now))
         if stream_id not in self.live and (row is None or row["ended_at"] is None):
             meta = await self.metadata(stream_id)
             self.live[stream_id] = LiveStream(stream_id, org_id, region, meta)
@@ -182,23 +180,20 @@ class StreamHub:
         if row is None:
             await self._notify("stream.started", stream_id)
         self.recovered.pop(stream_id, None)  # its camera resumed it
-        last = await self.db.fetchone("SELECT MAX(seq) AS s FROM chunks WHERE stream_id = ?", (stream_id,))
-        return 0 if last["s"] is None else last["s"] + 1
+        last = await store.top_seq(self.db, stream_id)
+        return 0 if last is None else last + 1
 
     async def end_stream(self, stream_id: str, device: DeviceId, reason: str, last_seq: int | None,
                          ended_at: float) -> None:
-        row = await self.db.fetchone("SELECT cloud_system_id, serial, ended_at, end_reason FROM streams WHERE id = ?",
-                                     (stream_id,))
+        row = await store.stream(self.db, stream_id)
         if row is None or DeviceId(row["cloud_system_id"], row["serial"]) != device:
             raise ChunkRejected("foreign_stream", "no such stream for this camera")
         if row["ended_at"] is not None and row["end_reason"] == NOT_RESUMED and reason != NOT_RESUMED:
             # the camera's own stop, sent after the hub had given up on it: the camera knows better
-            await self.db.execute("UPDATE streams SET ended_at = ?, end_reason = ?, last_seq = ? WHERE id = ?",
-                                  (ended_at, reason, last_seq, stream_id))
+            await store.end_stream(self.db, stream_id, ended_at, reason, last_seq)
             self._info_cache.pop(stream_id, None)
         if row["ended_at"] is None:
-            await self.db.execute("UPDATE streams SET ended_at = ?, end_reason = ?, last_seq = ? WHERE id = ?",
-                                  (ended_at, reason, last_seq, stream_id))
+            await store.end_stream(self.db, stream_id, ended_at, reason, last_seq)
             self._info_cache.pop(stream_id, None)
             await self._notify("stream.ended", stream_id)
         live = self.live.pop(stream_id, None)
@@ -223,15 +218,13 @@ class StreamHub:
         """What the chunk path needs to know of a stream, cached: no query per chunk."""
         info = self._info_cache.get(stream_id)
         if info is None:
-            row = await self.db.fetchone(
-                "SELECT cloud_system_id, serial, org_id, region, ended_at, last_seq, upload_key FROM streams WHERE id = ?",
-                (stream_id,))
+            row = await store.stream(self.db, stream_id)
             if row is None:
                 return None
-            top = await self.db.fetchone("SELECT MAX(seq) AS s FROM chunks WHERE stream_id = ?", (stream_id,))
+            top = await store.top_seq(self.db, stream_id)
             info = _StreamInfo(DeviceId(row["cloud_system_id"], row["serial"]), row["org_id"], row["region"],
                                bytes.fromhex(row["upload_key"]), row["ended_at"], row["last_seq"],
-                               -1 if top["s"] is None else top["s"])
+                               -1 if top is None else top)
             self._info_cache[stream_id] = info
         return info
 
@@ -245,10 +238,9 @@ class StreamHub:
             raise ChunkRejected("tampered_chunk", "the chunk's upload tag does not match: it was altered")
         digest = hashlib.sha256(frame).hexdigest()
         if c.seq <= info.top:  # a resend, or a gap being filled: only then ask the database
-            existing = await self.db.fetchone("SELECT digest FROM chunks WHERE stream_id = ? AND seq = ?",
-                                              (c.stream_id, c.seq))
+            existing = await store.chunk_digest(self.db, c.stream_id, c.seq)
             if existing is not None:
-                if existing["digest"] != digest:
+                if existing != digest:
                     raise ChunkRejected("sequence_conflict", f"seq {c.seq} is stored already with other content")
                 return c  # stored once, acknowledged again
         if info.ended_at is not None and info.last_seq is not None and c.seq > info.last_seq:
@@ -259,10 +251,8 @@ class StreamHub:
             await asyncio.to_thread(self.evidence.write_chunk, info.region, info.org_id, c.stream_id, c.seq, frame)
         except UnsafePath as exc:  # a stored row older than the wire's identifier check
             raise ChunkRejected("invalid_stream", exc.message) from None
-        await self.db.execute_grouped(
-            "INSERT OR IGNORE INTO chunks (stream_id, seq, kind, capture_time, duration, keyframe, size, digest, stored_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (c.stream_id, c.seq, c.kind, c.capture_time, c.duration, int(c.keyframe), len(frame), digest, now))
+        await store.add_chunk(self.db, (c.stream_id, c.seq, c.kind, c.capture_time, c.duration, int(c.keyframe),
+                                        len(frame), digest, now))
         info.top = max(info.top, c.seq)
         live = self.live.get(c.stream_id)
         if live is not None:
@@ -273,12 +263,11 @@ class StreamHub:
 
     async def metadata(self, stream_id: str) -> dict:
         """S17 metadata, in clear: user id and name, stream id, organization, start, end, duration."""
-        r = await self.db.fetchone("SELECT * FROM streams WHERE id = ?", (stream_id,))
+        r = await store.stream(self.db, stream_id)
         if r is None:
             return {}
         end = r["ended_at"]
-        last = await self.db.fetchone(
-            "SELECT MAX(capture_time + duration) AS t, COUNT(*) AS n FROM chunks WHERE stream_id = ?", (stream_id,))
+        last = await store.chunk_totals(self.db, stream_id)
         return {
             "id": r["id"], "org_id": r["org_id"], "system_id": r["cloud_system_id"], "serial": r["serial"],
             "user_id": r["user_id"], "user_name": r["user_name"], "reason": r["reason"], "region": r["region"],
@@ -290,13 +279,10 @@ class StreamHub:
         }
 
     async def chunk_frames(self, stream_id: str, after_seq: int = -1, limit: int = 500) -> list[bytes]:
-        r = await self.db.fetchone("SELECT org_id, region FROM streams WHERE id = ?", (stream_id,))
-        rows = await self.db.fetchall(
-            "SELECT seq FROM chunks WHERE stream_id = ? AND seq > ? ORDER BY seq LIMIT ?", (stream_id, after_seq, limit))
+        r = await store.stream(self.db, stream_id)
         frames = []
-        for row in rows:
-            frames.append(await asyncio.to_thread(self.evidence.read_chunk, r["region"], r["org_id"], stream_id,
-                                                  row["seq"]))
+        for seq in await store.chunk_seqs(self.db, stream_id, after_seq, limit):
+            frames.append(await asyncio.to_thread(self.evidence.read_chunk, r["region"], r["org_id"], stream_id, seq))
         return frames
 
     def subscribe(self, stream_id: str) -> tuple[Subscriber[bytes], list[bytes]] | None:
@@ -314,8 +300,7 @@ class StreamHub:
         self.changes.publish(event)
 
     async def acknowledge(self, stream_id: str, operator: str, now: float) -> None:
-        await self.db.execute("UPDATE streams SET acknowledged_by = ?, acknowledged_at = ? WHERE id = ?",
-                              (operator, now, stream_id))
+        await store.acknowledge_stream(self.db, stream_id, operator, now)
         await self._changed({"type": "stream_acknowledged", "stream": await self.metadata(stream_id)})
         await self._notify("stream.acknowledged", stream_id)
 
@@ -334,8 +319,7 @@ class StreamHub:
     async def purge(self, now: float) -> int:
         """Delete recordings that ended more than 24 hours (lab time) ago, and the evidence of
         rows quarantined as long ago (their end time could not be trusted)."""
-        rows = await self.db.fetchall(
-            "SELECT * FROM streams WHERE ended_at IS NOT NULL AND ended_at < ?", (now - RETENTION,))
+        rows = await store.streams_ended_before(self.db, now - RETENTION)
         purged = 0
         for r in rows:
             try:
@@ -343,7 +327,7 @@ class StreamHub:
             except UnsafePath as exc:
                 await quarantine.move_aside(self.db, "streams", r, f"evidence path refused: {exc.message}", now)
                 continue
-            await self.db.execute("DELETE FROM streams WHERE id = ?", (r["id"],))
+            await store.delete_stream(self.db, r["id"])
             self._info_cache.pop(r["id"], None)
             purged += 1
         for q in await quarantine.expired(self.db, now - RETENTION):
@@ -387,7 +371,7 @@ class StreamHub:
         """After a restart, streams that had not ended are live again (their cameras will resend);
         those not resumed within ``RESUME_GRACE`` are ended by ``end_unresumed``. A stream whose
         evidence cannot be read back is live without its cached frames."""
-        rows = await self.db.fetchall("SELECT id, org_id, region FROM streams WHERE ended_at IS NULL")
+        rows = await store.unended_streams(self.db)
         for r in rows:
             self.recovered[r["id"]] = now
             live = LiveStream(r["id"], r["org_id"], r["region"], await self.metadata(r["id"]))

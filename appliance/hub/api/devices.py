@@ -197,8 +197,8 @@ async def _read(ws: web.WebSocketResponse, ctx, session: DeviceSession, registry
             await _on_message(ws, ctx, session, registry, message, now)
         elif msg.type == WSMsgType.BINARY:
             try:
-                store = registry.positions if registry.positions.owns(msg.data) else streams
-                c = await store.store_chunk(msg.data, session.device, ctx.config.max_chunk, now)
+                keeper = registry.positions if registry.positions.owns(msg.data) else streams
+                c = await keeper.store_chunk(msg.data, session.device, ctx.config.max_chunk, now)
             except ChunkRejected as exc:
                 ctx.count("chunks_refused_total")
                 await ws.send_str(m.encode(m.ChunkRefused(code=exc.code, message=exc.message, stream_id=exc.stream_id,
