@@ -14,7 +14,7 @@ import logging
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import aiosqlite
 
@@ -162,7 +162,7 @@ class Database:
                 if not future.done():
                     future.set_result(None)
 
-    async def transaction(self, statements: list[tuple[str, Iterable[Any]]], *, isolated: bool = True) -> int:
+    async def transaction(self, statements: Sequence[tuple[str, Iterable[Any]]], *, isolated: bool = True) -> int:
         """Run several statements atomically; returns the number of rows they changed. Readers
         wait until it is done (``isolated``); the group commit of appended rows, which nothing
         reads half-way, lets them go on."""

@@ -5,7 +5,7 @@ A connection that never completes its TLS handshake is dropped after ``handshake
 request headers do not arrive within ``header_timeout`` after the handshake or the previous
 answer is closed: aiohttp's keep-alive timer also runs while it waits for a request's headers,
 so the runner's ``keepalive_timeout`` is that bound (aiohttp's default is an hour). The device
-hub gives a camera ``handshake_timeout`` for its hello (appliance/hub/routes.py).
+hub gives a camera ``handshake_timeout`` for its hello (appliance/hub/api/devices.py).
 """
 
 from __future__ import annotations

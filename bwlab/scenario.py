@@ -440,7 +440,7 @@ def _check_network(s: Scenario) -> None:
         if step.action == "fault":
             if step.fault is None:
                 raise SchemaError(f"{p}.fault", "a fault table {kind, target, set} for a fault step")
-            if step.fault.get("kind") == "hostname":  # the lab's blocked T5 names (appliance/lab/dns.py)
+            if step.fault.get("kind") == "hostname":  # the lab's blocked T5 names (appliance/lab/api/dns.py)
                 if set(step.fault) - {"kind", "target", "id"} or not isinstance(step.fault.get("target"), str):
                     raise SchemaError(f"{p}.fault", "{kind = \"hostname\", target = \"<a T5 host name>\"}")
                 continue

@@ -181,8 +181,7 @@ async def _serve(ws: web.WebSocketResponse, ctx, session: DeviceSession, registr
 
 
 async def _read(ws: web.WebSocketResponse, ctx, session: DeviceSession, registry: HubRegistry) -> None:
-    streams = registry.streams
-    assert streams is not None
+    streams = registry.live_streams
     async for msg in ws:
         now = ctx.clock.now()
         if now > session.not_after:
@@ -197,7 +196,7 @@ async def _read(ws: web.WebSocketResponse, ctx, session: DeviceSession, registry
             await _on_message(ws, ctx, session, registry, message, now)
         elif msg.type == WSMsgType.BINARY:
             try:
-                keeper = registry.positions if registry.positions.owns(msg.data) else streams
+                keeper = registry.live_positions if registry.live_positions.owns(msg.data) else streams
                 c = await keeper.store_chunk(msg.data, session.device, ctx.config.max_chunk, now)
             except ChunkRejected as exc:
                 ctx.count("chunks_refused_total")
@@ -208,7 +207,7 @@ async def _read(ws: web.WebSocketResponse, ctx, session: DeviceSession, registry
             ctx.count("chunk_bytes_total", len(msg.data))
             await ws.send_str(m.encode(m.ChunkAck(stream_id=c.stream_id, seq=c.seq)))
             if c.kind == wire_chunk.KIND_POSITION:
-                registry.positions.on_position(session.org_id, session.device, c, msg.data)
+                registry.live_positions.on_position(session.org_id, session.device, c, msg.data)
         elif msg.type == WSMsgType.ERROR:
             log.info("device %s socket error: %s", session.serial, ws.exception())
             return
@@ -243,12 +242,12 @@ async def expire_sessions(ctx, registry: HubRegistry) -> int:
     now = ctx.clock.now()
     expired = [s for s in list(registry.sessions.values()) if now > s.not_after and not s.ws.closed]
     for session in expired:
-        await _expire(ctx, registry.streams, session, now)
+        await _expire(ctx, registry.live_streams, session, now)
     return len(expired)
 
 
 async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, message, now: float) -> None:
-    streams = registry.streams
+    streams = registry.live_streams
     if isinstance(message, m.State):
         state = without_locations(message.state)
         session.state = state
@@ -272,7 +271,7 @@ async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, me
             if not pending[1].done():
                 pending[1].set_result(message)
     elif isinstance(message, (wire_positions.TrackStart, wire_positions.TrackStop)):
-        await on_track_message(ws, ctx, session, registry.positions, message, now)
+        await on_track_message(ws, ctx, session, registry.live_positions, message, now)
     elif isinstance(message, m.Log):
         await store.record_event(ctx.db, session.serial, now, f"camera:{message.code}", message.message,
                            session.cloud_system_id)
