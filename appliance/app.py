@@ -26,11 +26,13 @@ from bwlab.private_files import private_dir, write_private
 from bwlab.regions import SERVICE_HOSTS
 
 from .auth import access_middleware, cross_site_middleware, session_cookie_middleware
+from .cloud import store as cloud_store
 from .cloud.api import routes as cloud_routes
 from .cloud.soc import routes as soc_routes
 from .cloud.soc import setup_soc
 from .cloud.socket_limits import setup_account_sockets
 from .context import APPLIANCE, CLOUD_PROBE, Appliance, ApplianceConfig
+from .controller import store as controller_store
 from .controller.api import routes as controller_routes
 from .controller.cloud_client import cloud_probe
 from .controller.cloud_sync import setup_camera_user_sync, sync_middleware
@@ -39,6 +41,7 @@ from .controller.offload.service import setup_offload
 from .controller.timesync import setup_controller_time
 from .db import Database
 from .http import PUBLIC, access, content_security_policy, error_middleware, json_response, setup_security_headers
+from .hub import store as hub_store
 from .hub.api import setup_hub
 from .lab import store as lab_store
 from .lab.api import setup_dns, setup_lab
@@ -162,10 +165,10 @@ async def metrics(request: web.Request) -> web.Response:
     )
     for name, value in sorted(ctx.metrics.items()):
         Gauge(f"bwlab_{name}", name.replace("_", " "), registry=registry).set(value)
-    for db, table in ((ctx.db, "accounts"), (ctx.db, "organizations"), (ctx.db, "cloud_systems"),
-                      (ctx.db, "streams"), (ctx.controller_db, "ctl_cameras")):
-        row = await db.fetchone(f"SELECT COUNT(*) AS n FROM {table}")
-        Gauge(f"bwlab_{table}", f"rows in {table}", registry=registry).set(row["n"])
+    counts = {**await cloud_store.row_counts(ctx.db), "streams": await hub_store.stream_count(ctx.db),
+              "ctl_cameras": await controller_store.camera_count(ctx.controller_db)}
+    for table, n in counts.items():
+        Gauge(f"bwlab_{table}", f"rows in {table}", registry=registry).set(n)
     return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

@@ -517,3 +517,12 @@ async def record_soc_attempt(db: Database, row: Row, attempt: int, now: float, s
 async def prune_soc_outbox(db: Database, before: float) -> int:
     """Forget delivered and failed rows (and their log) that finished before ``before``."""
     return await db.execute("DELETE FROM soc_outbox WHERE state != 'pending' AND finished_at < ?", (before,))
+
+
+async def row_counts(db: Database) -> dict[str, int]:
+    """Rows in the accounts, organizations and cloud_systems tables (the appliance's /metrics)."""
+    counts = {}
+    for table in ("accounts", "organizations", "cloud_systems"):
+        row = await db.fetchone(f"SELECT COUNT(*) AS n FROM {table}")
+        counts[table] = int(row["n"]) if row is not None else 0
+    return counts

@@ -305,6 +305,11 @@ async def camera_anywhere(db: Database, serial: str) -> Row | None:
     return await db.fetchone("SELECT * FROM ctl_cameras WHERE serial = ?", (serial,))
 
 
+async def camera_count(db: Database) -> int:
+    row = await db.fetchone("SELECT COUNT(*) AS n FROM ctl_cameras")
+    return int(row["n"]) if row is not None else 0
+
+
 async def all_serials(db: Database) -> set[str]:
     return {r["serial"] for r in await db.fetchall("SELECT serial FROM ctl_cameras")}
 

@@ -243,3 +243,8 @@ async def track_chunks_before(db: Database, cutoff: float) -> list[Row]:
 
 async def delete_track_chunks_before(db: Database, cutoff: float) -> None:
     await db.execute("DELETE FROM track_chunks WHERE stored_at < ?", (cutoff,))
+
+
+async def stream_count(db: Database) -> int:
+    row = await db.fetchone("SELECT COUNT(*) AS n FROM streams")
+    return int(row["n"]) if row is not None else 0
