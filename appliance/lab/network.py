@@ -40,6 +40,7 @@ from bwlab.wire import fleet_link
 
 from ..context import APPLIANCE, LAB_NTP_SERVER
 from ..errors import InvalidInput
+from .fleet import FleetLink
 from .ntp_server import start_ntp_server
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 class LabNetwork:
     """The appliance's side of the lab network (see the module docstring)."""
 
-    def __init__(self, fleet: Any, travel: Callable[[float], Awaitable[Any]]):
+    def __init__(self, fleet: FleetLink, travel: Callable[[float], Awaitable[Any]]):
         self.fleet = fleet  # fleet.FleetLink: sockets, states, broadcast, ask
         self.travel = travel  # moves lab time forward (the lab API's one way to do it)
         self.book = FaultBook()
@@ -102,7 +103,7 @@ class LabNetwork:
 LAB_NETWORK = web.AppKey("lab_network", LabNetwork)
 
 
-def setup_network(app: web.Application, fleet: Any, travel: Callable[[float], Awaitable[Any]]) -> None:
+def setup_network(app: web.Application, fleet: FleetLink, travel: Callable[[float], Awaitable[Any]]) -> None:
     app[LAB_NETWORK] = LabNetwork(fleet, travel)
     app[LAB_NTP_SERVER] = app[LAB_NETWORK].ntp_server
 
