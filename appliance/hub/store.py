@@ -64,11 +64,15 @@ async def device_states(db: Database) -> dict[tuple[str, str], Row]:
     return {(r["cloud_system_id"], r["serial"]): r for r in rows}
 
 
-async def org_device_states(db: Database, org_id: str) -> list[Row]:
-    """cloud_system_id, serial and state of every camera of the organization's systems the hub has seen."""
+async def systems_device_states(db: Database, cloud_system_ids: list[str]) -> list[Row]:
+    """cloud_system_id, serial and state of every camera of these systems the hub has seen (the
+    cloud names an organization's systems: ``cloud.store.org_systems``)."""
+    if not cloud_system_ids:
+        return []
+    marks = ",".join("?" * len(cloud_system_ids))
     return await db.fetchall(
-        "SELECT d.cloud_system_id, d.serial, d.state FROM device_state d "
-        "JOIN cloud_systems s ON s.id = d.cloud_system_id WHERE s.org_id = ?", (org_id,))
+        f"SELECT cloud_system_id, serial, state FROM device_state WHERE cloud_system_id IN ({marks})",
+        tuple(cloud_system_ids))
 
 
 async def device_record(db: Database, cloud_system_id: str | None, serial: str) -> Row | None:

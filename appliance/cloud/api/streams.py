@@ -176,7 +176,8 @@ async def camera_users(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     org_id = request.match_info["org_id"]
     registry = request.config_dict[DEVICE_HUB]
-    rows = await hub_store.org_device_states(ctx.db, org_id)
+    systems = [s["id"] for s in await cloud_store.org_systems(ctx.db, org_id)]
+    rows = await hub_store.systems_device_states(ctx.db, systems)
     synced = await cloud_store.synced_camera_users(ctx.db, org_id)
     users: dict[str, dict] = {}
     for u in synced.values():
