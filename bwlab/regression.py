@@ -43,6 +43,7 @@ from bwlab.clock import monotonic
 from bwlab.errors import InputError
 from bwlab.scenario import MAX_TIMELINE_S, Scenario, ScenarioError, load_scenario
 from bwlab.timeline import ExpectationFailed, StepResult, Timeline, viewing_for
+from firmware_stub.fleet import Fleet
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +261,6 @@ class _Lab:
 async def run_one(path: Path, scenario: Scenario, workdir: Path, report_dir: Path, seed: int,
                   timeout: float) -> Outcome:
     """Run one scenario against a lab of its own; never raises for what the scenario or lab does."""
-    from firmware_stub.fleet import Fleet
 
     outcome = Outcome(path, scenario)
     began = monotonic()

@@ -47,6 +47,7 @@ from bwlab.clock import Clock, LabClock, monotonic
 from bwlab.errors import BwlabError
 from bwlab.expect import Missing, dig, judge
 from bwlab.scenario import Scenario, Step, manager_system
+from bwlab.viewer import ClockMismatch, Viewer
 
 log = logging.getLogger(__name__)
 
@@ -206,8 +207,6 @@ class Timeline:
 
     async def operator(self) -> Any:
         """The scenario's operator, signed in to Live (the account of ``viewing``)."""
-        from bwlab.viewer import Viewer
-
         if self._operator is None:
             if self.viewing is None:
                 raise ExpectationFailed("remote starts, acknowledgements and watching need the scenario's operator "
@@ -259,8 +258,6 @@ class Timeline:
         return done
 
     async def _watch(self, index: int, step: Step) -> dict[str, Any]:
-        from bwlab.viewer import ClockMismatch
-
         serial = (step.camera or "").upper()
         op = await self.operator()
         state = await _camera_state(self.lab, serial)
@@ -373,8 +370,6 @@ class Timeline:
 
     async def _view(self, serial: str) -> str:
         """S1: does an operator on lab time see the camera user's live stream?"""
-        from bwlab.viewer import ClockMismatch, Viewer
-
         if self.viewing is None:
             raise ExpectationFailed("a viewer expectation needs the scenario's operator account and link with key")
         state = await _camera_state(self.lab, serial)

@@ -53,7 +53,7 @@ from .media.live import LiveEncoder
 from .media.shared import SharedSource
 from .media.stream import MediaChunk
 from .network import LINK_IDEAL, CameraNetwork
-from .uplink import ShapedSocket, ShapedUplink
+from .uplink import MAX_UNACKED, ShapedSocket, ShapedUplink
 from .positions import PositionUplink
 from .services import STORAGE_EVERY, Reachability, ServiceRoute, check_storage, failure, lan_facts, storage_session
 from .recorder import DEFAULT_CAPACITY
@@ -64,7 +64,6 @@ log = logging.getLogger(__name__)
 MEDIA_TICK = 0.04  # the longest the media loop sleeps; it wakes when the encoder's next fragment is due
 DEFAULT_FRAGMENT_FRAMES = 2  # 133 ms fragments at 15 fps (docs/decisions.md "Streaming")
 RECONNECT_FLOOR = 0.5
-MAX_UNACKED = 3000  # about ten minutes of media: the camera's own buffer
 RADIO_TICK = 0.1  # seconds between two looks at the radio (walks, hand-overs, faults)
 RADIO_REPORT_EVERY = 1.0  # a radio change that matters goes out at once, signal drift at most this often
 NTP_POLL = 64.0  # seconds between two NTP syncs of the camera's clock

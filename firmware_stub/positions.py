@@ -34,6 +34,7 @@ from bwlab.wire import positions as wire_positions
 from bwlab.wire.positions import LOST_REPEAT, POSITION_INTERVAL, TrackStart, TrackStop
 
 from .gps import FixLost, FixRegained, GpsReceiver, Route
+from .uplink import MAX_UNACKED
 
 if TYPE_CHECKING:
     from .driver import CameraDriver
@@ -234,8 +235,6 @@ class PositionUplink:
     # sent now go out first after the next connection.
 
     async def _send_frame(self, container: str, seq: int, frame: bytes) -> None:
-        from .driver import MAX_UNACKED
-
         d = self.driver
         d._unacked[(container, seq)] = frame
         while len(d._unacked) > MAX_UNACKED:

@@ -31,6 +31,8 @@ from typing import Any, Callable
 from bwlab.clock import monotonic
 from labnet.propagation import LinkQuality
 
+MAX_UNACKED = 3000  # frames the camera keeps until the hub acknowledges them: about ten minutes of media
+
 SEGMENT_BYTES = 1448
 MIN_RTT_S = 0.010
 PAUSED_POLL_S = 0.02

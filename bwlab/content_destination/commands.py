@@ -17,8 +17,15 @@ import logging
 import sys
 from pathlib import Path
 
+from bwlab.clock import LabClock
+from bwlab.content_destination.settings import SettingsError
 from bwlab.errors import BwlabError
 from bwlab.lifecycle import stop_on_signals
+from bwlab.wire import content_destination as cd
+from bwlab.wire.content_destination import ContentDestinationError
+
+from .service import ServeOptions, start
+from .settings import connection_file_for_swift, write_private
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +90,6 @@ def add_parser(sub) -> None:
 
 
 async def run(args: argparse.Namespace, data_dir: Path) -> int:
-    from bwlab.content_destination.settings import SettingsError
-    from bwlab.wire.content_destination import ContentDestinationError
-
     command = {"serve": serve, "connection-file": connection_file, "decrypt": decrypt}[args.cd_command]
     try:
         return await command(args, data_dir)
@@ -94,11 +98,6 @@ async def run(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 async def serve(args: argparse.Namespace, data_dir: Path) -> int:
-    from bwlab.clock import LabClock
-    from bwlab.wire import content_destination as cd
-
-    from .service import ServeOptions, start
-
     if args.capabilities == "all":
         caps = frozenset(cd.KNOWN_CAPABILITIES)
     elif args.capabilities == "none":
@@ -139,10 +138,6 @@ async def serve(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 async def connection_file(args: argparse.Namespace, data_dir: Path) -> int:
-    from bwlab.wire import content_destination as cd
-
-    from .settings import connection_file_for_swift, write_private
-
     certs = []
     for path in args.certificate:
         try:
@@ -183,8 +178,6 @@ async def connection_file(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 async def decrypt(args: argparse.Namespace, data_dir: Path) -> int:
-    from bwlab.wire import content_destination as cd
-
     if (args.private_key is None) == (args.dir is None):
         raise CommandError("give --private-key or --dir (a lab destination's directory)")
     key_path = args.private_key or args.dir / "content-key" / "private.pem"
