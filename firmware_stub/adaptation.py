@@ -5,9 +5,9 @@ latency, loss, rate) is turned into the rate a stream can count on, the **goodpu
 segment's serialisation at the link's rate plus, with the link's loss, the round trips of its
 retransmissions — the same model the uplink applies (uplink.py). Three levels:
 
-* ``full``: the camera's picture as ever (x264's default quality, about 255 kbit/s with sound);
-* ``reduced``: the same picture at a lower quality (``REDUCED_CRF``, about 150 kbit/s with sound);
-* ``audio_only``: no picture, the sound alone in audio-only fragments (about 70 kbit/s).
+* ``full``: the camera's picture as ever (x264's default quality, about 265 kbit/s with sound);
+* ``reduced``: the same picture at a lower quality (``REDUCED_CRF``, about 190 kbit/s with sound);
+* ``audio_only``: no picture, the sound alone in audio-only fragments (about 76 kbit/s).
 
 A level needs ``HEADROOM`` times its stream's rate. The level drops as soon as the goodput falls
 below what the current one needs (a link down, as in a hand-over gap, goes straight to audio
@@ -38,8 +38,8 @@ from .uplink import MIN_RTT_S, SEGMENT_BYTES
 
 FULL, REDUCED, AUDIO_ONLY = "full", "reduced", "audio_only"
 LEVELS = (AUDIO_ONLY, REDUCED, FULL)  # lowest first
-STREAM_KBPS = {FULL: 255.0, REDUCED: 150.0, AUDIO_ONLY: 70.0}
-"""What each level sends, audio and MP4/chunk overhead included (320x240 at 15 fps; bench_media.py)."""
+STREAM_KBPS = {FULL: 265.0, REDUCED: 190.0, AUDIO_ONLY: 76.0}
+"""What each level sends, audio and chunk overhead included (320x240 at 15 fps, as received: bench_poor_links.py)."""
 HEADROOM = 1.5
 RAISE_MARGIN = 1.25
 RAISE_AFTER_S = 3.0

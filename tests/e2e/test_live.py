@@ -83,6 +83,8 @@ async def test_operator_sees_a_record_press_streams_plays_with_sound_and_acknowl
     level = await wait_for(lambda: _float_above(player.get_attribute("data-sound-level"), 0.01), "sound on the meter")
     assert level > 0.01
     await wait_for(lambda: player.get_attribute("data-latency-p50"), "a measured latency")
+    # Issue 16 item 7: the view shows what the camera sends on its link (an ideal one here).
+    await wait_for(lambda: _is(live.locator(".stream-quality").get_attribute("data-quality"), "full"), "quality: full")
     await live.wait_for_timeout(300)
     await screenshot(live, "live-view")
 
