@@ -79,7 +79,7 @@ def level(state: dict) -> str | None:
     return (state.get("stream_quality") or {}).get("level")
 
 
-async def phase(lab, viewer, stream_id: str, name: str, seconds: float, changes_before: int) -> dict:
+async def phase(lab, viewer, stream_id: str, name: str, seconds: float, changes_before: float) -> dict:
     report = await viewer.watch(stream_id, seconds=seconds)
     state = (await camera(lab))["state"]
     quality = state.get("stream_quality") or {}
@@ -88,7 +88,7 @@ async def phase(lab, viewer, stream_id: str, name: str, seconds: float, changes_
     return {
         "phase": name,
         "level_at_end": quality.get("level"),
-        "levels_seen": [c["to"] for c in changes[changes_before:]] if len(changes) > changes_before else [],
+        "levels_seen": [c["to"] for c in changes if c["at"] > changes_before],
         "goodput_kbps": quality.get("goodput_kbps"),
         "received_kbps": round(report.live_bytes * 8 / seconds / 1000, 1),
         "video_fps": round(len(report.latencies_ms) / seconds, 1),
@@ -98,8 +98,10 @@ async def phase(lab, viewer, stream_id: str, name: str, seconds: float, changes_
     }
 
 
-def changes_so_far(state: dict) -> int:
-    return len((state.get("stream_quality") or {}).get("changes") or [])
+def changes_so_far(state: dict) -> float:
+    """The lab time of the camera's latest level change (the phases list the ones after it)."""
+    changes = (state.get("stream_quality") or {}).get("changes") or []
+    return changes[-1]["at"] if changes else float("-inf")
 
 
 async def run(seconds: float) -> dict:
