@@ -5,7 +5,8 @@
  * by an AudioWorklet (audio-worklet.js) on a playout clock: media sample s is heard at lab time
  * capture(s) + delay, where capture(s) is the camera's capture time of that sample (the player's
  * anchor + s / sample rate) and `delay` is a jitter buffer sized from how late the audio really
- * arrives (the largest lag over the last few seconds plus a margin). The clock is the audio
+ * arrives (the lag 98 % of the audio met over the last 3 s, plus a margin: a rare later block
+ * plays in part rather than delaying everything). The clock is the audio
  * context's, which the sound hardware drives (getOutputTimestamp ties it to performance.now()),
  * and the video follows it: `Presenter` shows each decoded frame when the sound being heard
  * reaches the frame's media time. So picture and sound stay together at the lowest delay at
@@ -20,12 +21,14 @@ import { labClock } from '../api.js';
 import { h } from '../dom.js';
 
 const WORKLET_URL = new URL('./audio-worklet.js', import.meta.url);
-const MARGIN = 0.02; // seconds kept between the latest-arriving audio and its playout
-const LAG_WINDOW = 4; // seconds of arrival lags the delay is sized from
+const MARGIN = 0.02; // seconds kept between the late-arriving audio and its playout
+const LAG_WINDOW = 3; // seconds of arrival lags the delay is sized from ...
+const LAG_QUANTILE = 0.98; // ... the lag that this share of the audio met (the rest plays in part)
 const SETTLE = 0.6; // seconds of live audio received before the clock starts
-const MAX_DELAY = 1.5; // seconds: beyond this the sound is given up as too late to sync
-const SHRINK_AFTER = 5; // seconds the delay must have been too large before it is lowered
+const MAX_DELAY = 1.0; // seconds: the delay is never set beyond this
+const SHRINK_AFTER = 2; // seconds the delay must have been too large before it is lowered
 const SHRINK_BY_AT_LEAST = 0.03; // seconds
+const RAISE_STEP = 0.01; // seconds: the delay rises when 10 ms short, by 10 ms more than needed
 
 /** Whether this browser can decode and play the AAC track of a stream at low latency. */
 export function canPlay(track) {
@@ -113,10 +116,10 @@ export class LowLatencyAudio {
    * the buffer has long been larger than needed. */
   steer(now, start) {
     if (!this.node || this.ctx.state !== 'running' || now - this.firstArrival < SETTLE) return;
-    const need = Math.max(...this.lags.map(([, lag]) => lag)) + MARGIN + 128 / this.rate;
-    if (need > MAX_DELAY) return;
-    if (this.delay === null || need > this.delay) {
-      this.setClock(need, start);
+    const lags = this.lags.map(([, lag]) => lag).sort((a, b) => a - b);
+    const need = Math.min(MAX_DELAY, lags[Math.floor(LAG_QUANTILE * (lags.length - 1))] + MARGIN + 128 / this.rate);
+    if (this.delay === null || need > this.delay + RAISE_STEP) {
+      this.setClock(Math.min(MAX_DELAY, need + RAISE_STEP), start);
       this.tooLargeSince = null;
     } else if (this.delay - need > SHRINK_BY_AT_LEAST) {
       if (this.tooLargeSince === null) this.tooLargeSince = now;
