@@ -62,11 +62,13 @@ def summary(values_s: list[float]) -> dict:
             "mean": round(statistics.fmean(ms), 1)}
 
 
-async def start_lab(data_dir: Path, media: str, fragment_frames: int = 2) -> tuple[subprocess.Popen, dict]:
+async def start_lab(data_dir: Path, media: str, fragment_frames: int = 2,
+                    extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen, dict]:
+    """``bwlab up`` (with ``extra`` arguments, e.g. a scenario) on a free port; its facts once ready."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bwlab", "up", "--port", str(port), "--host", "127.0.0.1", "--data-dir", str(data_dir),
-         "--no-zeroconf", "--media", media, "--fragment-frames", str(fragment_frames), "--json"],
+        [sys.executable, "-m", "bwlab", "up", *extra, "--port", str(port), "--host", "127.0.0.1", "--data-dir",
+         str(data_dir), "--no-zeroconf", "--media", media, "--fragment-frames", str(fragment_frames), "--json"],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
     lines: list[str] = []
 
@@ -80,6 +82,15 @@ async def start_lab(data_dir: Path, media: str, fragment_frames: int = 2) -> tup
 
     facts = await asyncio.wait_for(asyncio.to_thread(read_facts), 90)
     return proc, facts
+
+
+async def stop_lab(proc: subprocess.Popen) -> None:
+    """Stop ``bwlab up`` as Ctrl-C would (its fleet with it)."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        await asyncio.to_thread(proc.wait, 30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 async def measure(page, *, seconds: float, warmup: float, sound: bool = False) -> dict:
@@ -145,11 +156,7 @@ async def run(seconds: float, media: str, fragment_frames: int = 2) -> dict:
                 await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record", "gesture": "long"})
                 await browser.close()
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                await asyncio.to_thread(proc.wait, 30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            await stop_lab(proc)
     return {
         "benchmark": "browser glass-to-glass latency on loopback",
         "browser": "Debian chromium, headless",

@@ -26,37 +26,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from bench_browser_latency import free_port
+from bench_browser_latency import start_lab, stop_lab
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = REPO_ROOT / "tests" / "scenarios" / "t3-5-roaming.toml"
 SERIAL = "B8A44F050023"
 OPERATOR = ("operator@lab.bwlab.test", "operator-pass")
-
-
-async def start_lab(data_dir: Path) -> tuple[subprocess.Popen, dict]:
-    port = free_port()
-    proc = subprocess.Popen(  # noqa: ASYNC220 - started once, read in a thread
-        [sys.executable, "-m", "bwlab", "up", str(SCENARIO), "--no-timeline", "--port", str(port), "--host", "127.0.0.1",
-         "--data-dir", str(data_dir), "--no-zeroconf", "--media", "live", "--json"],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
-    lines: list[str] = []
-
-    def read_facts() -> dict:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if line.startswith("}"):
-                return json.loads("".join(lines))
-        raise RuntimeError("bwlab up exited before it was ready")
-
-    return proc, await asyncio.wait_for(asyncio.to_thread(read_facts), 90)
 
 
 async def camera(lab) -> dict:
@@ -109,7 +87,7 @@ async def run(seconds: float) -> dict:
     from bwlab.viewer import Viewer
 
     with tempfile.TemporaryDirectory(prefix="bwlab-bench-") as tmp:
-        proc, facts = await start_lab(Path(tmp) / "data")
+        proc, facts = await start_lab(Path(tmp) / "data", "live", extra=(str(SCENARIO), "--no-timeline"))
         try:
             ca_pem = Path(facts["ca_certificate"]).read_text()
             system = facts["systems"][0]
@@ -151,11 +129,7 @@ async def run(seconds: float) -> dict:
                 await lab.post(f"/api/lab/cameras/{SERIAL}/actions", {"action": "press", "button": "record",
                                                                       "gesture": "long"})
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                await asyncio.to_thread(proc.wait, 30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            await stop_lab(proc)
     return {"benchmark": "a live stream adapting to poor links, roaming scenario (t3-5-roaming)",
             "seconds_per_phase": seconds, "phases": phases}
 
