@@ -10,10 +10,12 @@ retransmissions — the same model the uplink applies (uplink.py). Three levels:
 * ``audio_only``: no picture, the sound alone in audio-only fragments (about 76 kbit/s).
 
 A level needs ``HEADROOM`` times its stream's rate. The level drops as soon as the goodput falls
-below what the current one needs (a link down, as in a hand-over gap, goes straight to audio
-only), and rises one step once the goodput has stayed above the next level's need, with
-``RAISE_MARGIN`` more, for ``RAISE_AFTER_S`` seconds of lab time: a link flapping at a boundary
-does not make the picture flap.
+below what the current one needs, and rises one step once the goodput has stayed above the next
+level's need, with ``RAISE_MARGIN`` more, for ``RAISE_AFTER_S`` seconds of lab time: a link
+flapping at a boundary does not make the picture flap. A link down (a hand-over gap, a cut) is an
+outage rather than a weak link: it goes straight to audio only, so that little piles up in the
+uplink while nothing passes, and when the link is back with room for the level it had before,
+that level comes back at once.
 
 ``AdaptiveEncoder`` is the live encoder (media.py) that follows the level: a change of picture
 quality takes effect at the next GOP (a new x264 encoder whose first picture is an IDR, its
@@ -71,11 +73,20 @@ class LinkAdapter:
         self.level = FULL
         self.goodput = math.inf
         self._better_since: float | None = None
+        self._before_outage: str | None = None  # the level the link had before it went down
         self.changes: list[dict[str, Any]] = []  # the level changes, latest last (bounded)
 
     def update(self, now: float, link: LinkQuality) -> bool:
         """Follow ``link`` at lab time ``now``; True when the level changed."""
         self.goodput = goodput_kbps(link)
+        if not link.up:
+            if self._before_outage is None:
+                self._before_outage = self.level
+            return self._set(now, AUDIO_ONLY) if self.level != AUDIO_ONLY else False
+        if self._before_outage is not None:
+            before, self._before_outage = self._before_outage, None
+            if before != self.level and self.goodput >= needed_kbps(before) * RAISE_MARGIN:
+                return self._set(now, before)
         rank = LEVELS.index(self.level)
         fits = max((i for i, level in enumerate(LEVELS) if self.goodput >= needed_kbps(level)), default=0)
         if fits < rank:

@@ -51,7 +51,7 @@ def test_the_level_drops_at_once_and_rises_one_step_after_a_steady_good_link():
     adapter = LinkAdapter()
     assert adapter.level == FULL
     assert adapter.update(0.0, link(300.0)) and adapter.level == REDUCED
-    assert adapter.update(0.5, link(0.0, up=False)) and adapter.level == AUDIO_ONLY  # a hand-over gap
+    assert adapter.update(0.5, link(100.0)) and adapter.level == AUDIO_ONLY
     good = link(2000.0)
     assert not adapter.update(1.0, good)  # good, but not for long enough yet
     assert not adapter.update(1.0 + RAISE_AFTER_S - 0.1, good)
@@ -67,6 +67,20 @@ def test_the_level_drops_at_once_and_rises_one_step_after_a_steady_good_link():
     assert adapter.level == REDUCED
     assert [c["to"] for c in adapter.changes] == [REDUCED]
     assert adapter.as_dict()["level"] == REDUCED
+
+
+def test_after_an_outage_the_level_before_it_comes_back_at_once():
+    adapter = LinkAdapter()
+    assert adapter.update(0.0, link(0.0, up=False)) and adapter.level == AUDIO_ONLY  # a hand-over gap
+    assert not adapter.update(1.0, link(0.0, up=False))
+    assert adapter.update(2.0, link(30_000.0)) and adapter.level == FULL, "back on the new AP: no wait"
+    # Back on a weaker link than before: only what fits, then the usual steps up.
+    adapter = LinkAdapter()
+    adapter.update(0.0, link(0.0, up=False))
+    adapter.update(2.0, link(needed_kbps(REDUCED) * 1.1))
+    assert adapter.level == AUDIO_ONLY
+    adapter.update(2.1, link(needed_kbps(REDUCED) * 1.3))
+    assert adapter.update(2.2 + RAISE_AFTER_S, link(needed_kbps(REDUCED) * 1.3)) and adapter.level == REDUCED
 
 
 def drive(encoder: AdaptiveEncoder, plan: list[tuple[float, str]], seconds: float) -> list[MediaChunk]:
