@@ -10,8 +10,8 @@
  * audio context's clock, which the hardware drives, is the stream's clock: the page presents
  * video frames against it (live/audio.js).
  *
- * About ten times a second it posts a status: the clock position, the RMS level and the
- * frequency (zero crossings) of what it played, the seconds of underrun and of late audio, and
+ * About ten times a second it posts a status: the clock position, the RMS level of what it
+ * played and the frequency (zero crossings) of its sound (not of the silence of underruns), the seconds of underrun and of late audio, and
  * how much audio it holds ahead of the clock.
  */
 
@@ -25,7 +25,8 @@ class LowLatencyPlayout extends AudioWorkletProcessor {
     this.clock = null; // { frame, sample }
     this.sumSquares = 0;
     this.crossings = 0;
-    this.measured = 0; // frames of sound measured since the last status
+    this.measured = 0; // frames measured since the last status ...
+    this.sounding = 0; // ... and of them, those not silent (the frequency is theirs)
     this.last = 0;
     this.underrun = 0; // frames of silence played while the clock ran
     this.late = 0; // samples that arrived after their time
@@ -80,6 +81,8 @@ class LowLatencyPlayout extends AudioWorkletProcessor {
     for (let i = 0; i < out.length; i += 1) {
       const v = out[i];
       this.sumSquares += v * v;
+      if (v === 0) continue; // silence played for want of audio: no frequency in it
+      this.sounding += 1;
       if ((v >= 0) !== (last >= 0)) this.crossings += 1;
       last = v;
     }
@@ -97,7 +100,7 @@ class LowLatencyPlayout extends AudioWorkletProcessor {
       frame: currentFrame,
       playing,
       level: n ? Math.sqrt(this.sumSquares / n) : 0,
-      frequency: n ? (this.crossings / 2) * (sampleRate / n) : 0,
+      frequency: this.sounding ? (this.crossings / 2) * (sampleRate / this.sounding) : 0,
       underrun: this.underrun / sampleRate,
       late: this.late / sampleRate,
       ahead: newest && playing !== null ? Math.max(0, newest.start + newest.data.length - playing) / sampleRate : 0,
@@ -105,6 +108,7 @@ class LowLatencyPlayout extends AudioWorkletProcessor {
     this.sumSquares = 0;
     this.crossings = 0;
     this.measured = 0;
+    this.sounding = 0;
   }
 }
 
