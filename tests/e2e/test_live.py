@@ -83,8 +83,16 @@ async def test_operator_sees_a_record_press_streams_plays_with_sound_and_acknowl
     level = await wait_for(lambda: _float_above(player.get_attribute("data-sound-level"), 0.01), "sound on the meter")
     assert level > 0.01
     await wait_for(lambda: player.get_attribute("data-latency-p50"), "a measured latency")
-    # Issue 16 item 7: the view shows what the camera sends on its link (an ideal one here).
-    await wait_for(lambda: _is(live.locator(".stream-quality").get_attribute("data-quality"), "full"), "quality: full")
+    # Issue 16 item 7: the view shows what the camera sends on its link: the full picture on the
+    # ideal link, sound only once the lab caps the link at 120 kbit/s, the picture back after.
+    quality = live.locator(".stream-quality")
+    await wait_for(lambda: _is(quality.get_attribute("data-quality"), "full"), "quality: full")
+    async with env.lab() as lab_api:
+        cap = await lab_api.post("/api/lab/faults", {"kind": "link", "target": ANNA, "set": {"bandwidth_kbps": 120}})
+        await wait_for(lambda: _is(quality.get_attribute("data-quality"), "audio_only"), "quality: sound only")
+        assert "Sound only" in await quality.text_content()
+        await lab_api.delete(f"/api/lab/faults/{cap['id']}")
+    await wait_for(lambda: _is(quality.get_attribute("data-quality"), "full"), "quality: full again", timeout=20)
     await live.wait_for_timeout(300)
     await screenshot(live, "live-view")
 
