@@ -17,7 +17,7 @@ outage rather than a weak link: it goes straight to audio only, so that little p
 uplink while nothing passes, and when the link is back with room for the level it had before,
 that level comes back at once.
 
-``AdaptiveEncoder`` is the live encoder (media.py) that follows the level: a change of picture
+``AdaptiveEncoder`` is the live encoder (media/live.py) that follows the level: a change of picture
 quality takes effect at the next GOP (a new x264 encoder whose first picture is an IDR, its
 SPS/PPS sent in band before every IDR from the first change on, so that a viewer joining later,
 or one that saw another level's, decodes with the right ones); audio only starts at once (the open fragment is closed) and the
@@ -33,9 +33,10 @@ from typing import Any
 
 import av
 
-from appliance.lab.radio import LinkQuality
+from labnet.propagation import LinkQuality
 
-from .media import LiveEncoder, _video_encoder, annexb_nal_units
+from .media.live import LiveEncoder, _video_encoder
+from .media.mp4_writer import annexb_nal_units
 from .uplink import MIN_RTT_S, SEGMENT_BYTES
 
 FULL, REDUCED, AUDIO_ONLY = "full", "reduced", "audio_only"

@@ -15,7 +15,6 @@ import av
 import numpy as np
 import pytest
 
-from appliance.lab.radio import LinkQuality
 from firmware_stub.adaptation import (
     AUDIO_ONLY,
     FULL,
@@ -27,6 +26,7 @@ from firmware_stub.adaptation import (
     needed_kbps,
 )
 from firmware_stub.media import MediaChunk, TestPattern, probe
+from labnet.propagation import LinkQuality
 
 T0 = 1_700_000_000.0
 TICK = 0.05
