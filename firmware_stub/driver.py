@@ -48,6 +48,7 @@ from labnet.propagation import LinkQuality
 from labnet.radio_config import WifiNetwork
 
 from . import events as ev
+from .adaptation import AdaptiveEncoder, LinkAdapter
 from .firmware import Firmware
 from .media.live import LiveEncoder
 from .media.shared import SharedSource
@@ -172,6 +173,7 @@ class CameraDriver:
         self.lan: dict | None = None  # its address, MAC and namespace on the real lab network
         self._storage_http: aiohttp.ClientSession | None = None
         self.recordings = RecordingUnit(self, storage_dir, storage_bytes)  # local recordings, dock offload (issue 13)
+        self.adapter: LinkAdapter | None = None  # the live stream's level on this link (adaptation.py)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -423,7 +425,8 @@ class CameraDriver:
         """Send the camera's state (firmware + radio) to the hub and the lab."""
         radio = self._radio_summary(self.lab_clock.now())
         self._radio_key, self._radio_last, self._radio_sent_at = _radio_key(radio), radio, monotonic()
-        self.state = {**self._firmware_state, "radio": radio, "storage": self.recordings.state()}
+        self.state = {**self._firmware_state, "radio": radio, "storage": self.recordings.state(),
+                      "stream_quality": self.adapter.as_dict() if self.adapter is not None else None}
         await self._send(m.State(state=self.state))
         if self._on_state is not None:
             await self._on_state(self.state)
@@ -692,7 +695,7 @@ class CameraDriver:
     def _encoder(self, user_name: str) -> LiveEncoder | SharedSource:
         if self.media_mode == "shared":
             return SharedSource(fragment_frames=self.fragment_frames)
-        return LiveEncoder(user_name or self.serial, fragment_frames=self.fragment_frames)
+        return AdaptiveEncoder(user_name or self.serial, fragment_frames=self.fragment_frames)
 
     async def _media_loop(self, stream_id: str) -> None:
         out = self._out
@@ -702,8 +705,14 @@ class CameraDriver:
         # The encoder is not thread-safe, and a worker thread cannot be cancelled: when the stop
         # comes while a feed runs, wait for that feed and keep what it made, then close.
         feeding: asyncio.Future | None = None
+        self.adapter = LinkAdapter() if isinstance(encoder, AdaptiveEncoder) else None
         try:
             while True:
+                if self.adapter is not None and isinstance(encoder, AdaptiveEncoder):
+                    changed = self.adapter.update(self.lab_clock.now(), self.link())
+                    encoder.want(self.adapter.level)
+                    if changed:
+                        await self._publish()
                 feeding = asyncio.ensure_future(asyncio.to_thread(encoder.feed, self.clock.now()))
                 chunks = await asyncio.shield(feeding)
                 feeding = None
@@ -717,6 +726,7 @@ class CameraDriver:
                     await self._upload(out, c)
             for c in await asyncio.to_thread(encoder.close, self.clock.now()):
                 await self._upload(out, c)
+            self.adapter = None
             raise
 
     async def _upload(self, out: _Outgoing, media: MediaChunk) -> None:

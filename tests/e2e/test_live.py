@@ -83,6 +83,16 @@ async def test_operator_sees_a_record_press_streams_plays_with_sound_and_acknowl
     level = await wait_for(lambda: _float_above(player.get_attribute("data-sound-level"), 0.01), "sound on the meter")
     assert level > 0.01
     await wait_for(lambda: player.get_attribute("data-latency-p50"), "a measured latency")
+    # Issue 16 item 7: the view shows what the camera sends on its link: the full picture on the
+    # ideal link, sound only once the lab caps the link at 120 kbit/s, the picture back after.
+    quality = live.locator(".stream-quality")
+    await wait_for(lambda: _is(quality.get_attribute("data-quality"), "full"), "quality: full")
+    async with env.lab() as lab_api:
+        cap = await lab_api.post("/api/lab/faults", {"kind": "link", "target": ANNA, "set": {"bandwidth_kbps": 120}})
+        await wait_for(lambda: _is(quality.get_attribute("data-quality"), "audio_only"), "quality: sound only")
+        assert "Sound only" in await quality.text_content()
+        await lab_api.delete(f"/api/lab/faults/{cap['id']}")
+    await wait_for(lambda: _is(quality.get_attribute("data-quality"), "full"), "quality: full again", timeout=20)
     await live.wait_for_timeout(300)
     await screenshot(live, "live-view")
 
@@ -95,6 +105,12 @@ async def test_operator_sees_a_record_press_streams_plays_with_sound_and_acknowl
     await live.get_by_role("button", name="Low latency").click()
     await wait_for(lambda: _int_at_least(player.get_attribute("data-frames"), 10), "WebCodecs frames decoded")
     await live.locator(".player canvas").wait_for()
+    # covers: D6, L5 (issue 16 item 6): the low-latency view plays sound, decoded by WebCodecs and
+    # played by the AudioWorklet, which measures the camera's 1 kHz tone and runs the clock.
+    await wait_for(lambda: _is(player.get_attribute("data-audio"), "playing"), "the low-latency view's sound plays")
+    await wait_for(lambda: player.get_attribute("data-audio-delay"), "the sound's playout clock runs")
+    await wait_for(lambda: _float_between(player.get_attribute("data-sound-frequency"), 900, 1100), "the 1 kHz tone heard")
+    assert float(await player.get_attribute("data-sound-level")) > 0.01
     await screenshot(live, "live-view-low-latency")
 
     await anna.get_by_role("button", name="Record button: long press").click()
@@ -274,6 +290,11 @@ async def _int_at_least(awaitable, n):
 async def _float_above(awaitable, x):
     value = await awaitable
     return float(value) if value is not None and float(value) > x else None
+
+
+async def _float_between(awaitable, low, high):
+    value = await awaitable
+    return float(value) if value is not None and low < float(value) < high else None
 
 
 async def _online(env, serial):

@@ -218,7 +218,8 @@ def _listed(user_id: str, name: str | None, serial: str | None, model: str | Non
     not) a remote start is possible."""
     return {"id": user_id, "name": name, "serial": serial, "model": model, "online": online,
             "recording": state.get("recording"), "streaming": state.get("streaming"), "stream_id": state.get("stream_id"),
-            "remote_start": reason is None, "remote_start_reason": reason}
+            "remote_start": reason is None, "remote_start_reason": reason,
+            "stream_quality": state.get("stream_quality") if state.get("streaming") == "live" else None}
 
 
 def _refusal(streaming: bool, remote: str | None, *, online: bool, recording: bool = False,

@@ -21,6 +21,7 @@ import { keysArePersistent, listKeys, removeKey, saveKey } from '../keystore.js'
 import { mountMap } from '../map.js';
 import { GroupStore, draggableUser, groupsSection } from './groups.js';
 import { StreamPlayer } from './player.js';
+import { QualityBadge } from './quality.js';
 import { licenceSection } from './licence.js';
 import { invitationsBlock, usersSection } from './members.js';
 import { socSection } from './soc.js';
@@ -349,6 +350,7 @@ async function remoteStart(user, button, out) {
 function liveView(stream, mode = 'mse') {
   const ackOut = h('span', { class: 'ack-status', 'aria-live': 'polite' });
   const player = new StreamPlayer({ orgId: app.org.id, streamId: stream.id, title: stream.user_name, mode });
+  const quality = new QualityBadge({ orgId: app.org.id, serial: stream.serial });
   const modeButton = (m, label) => h('button', { type: 'button', 'aria-pressed': String(m === mode), onclick: () => liveView(stream, m) }, label);
   const ack = h('button', { type: 'button', class: 'primary', onclick: async () => {
     ack.disabled = true;
@@ -368,9 +370,9 @@ function liveView(stream, mode = 'mse') {
       h('h2', { id: 'h-live' }, stream.user_name),
       h('div', { role: 'group', 'aria-label': 'View' }, modeButton('mse', 'With sound'), modeButton('webcodecs', 'Low latency'),
         h('button', { type: 'button', class: 'to-map', onclick: () => mapView(stream.serial) }, 'Map')),
-      ack, ackOut),
+      ack, ackOut, quality.el),
     player.el));
-  app.players.push(player.start());
+  app.players.push(player.start(), quality.start());
 }
 
 // D9, D6: the map of camera positions; each user toggles between map and live video.
