@@ -36,11 +36,12 @@ import math
 from collections import deque
 from typing import Any, Callable, Iterable
 
-from appliance.lab.events import WifiRoamed, WifiRoamStarted
+from appliance.lab.events import WifiConnected, WifiConnectFailed, WifiRoamed, WifiRoamStarted
 from appliance.lab.faults import Fault, Impairment, World, apply_world, camera_impairment, impair
 from appliance.lab.mobile import NO_SIM, MobileConfig, MobileRadio, MobileStatus, ModemSettings
 from appliance.lab.radio import LINK_DOWN, LinkQuality, RadioConfig, WifiNetwork, WifiRadio, WifiStatus, derive_mac
 from bwlab.models import CameraModel
+from firmware_stub.supplicant_log import connected_line, failed_line
 
 Position = tuple[float, float]
 PositionSource = Callable[[float], Position]  # lab time → where the camera user's walk puts them (x, y metres)
@@ -86,6 +87,7 @@ class CameraNetwork:
                                       position=self._home, docked=True, config=mobile_config)
         self.wifi_networks: tuple[WifiNetwork, ...] = ()
         self.roams: deque[dict[str, Any]] = deque(maxlen=20)  # hand-overs, for the trails (L4)
+        self.wifi_log: deque[dict[str, Any]] = deque(maxlen=8)  # the supplicant's lines (L3, supplicant_log.py)
         self._sync_sim_mode(now)
 
     # -- inputs ---------------------------------------------------------------------------
@@ -159,6 +161,11 @@ class CameraNetwork:
                 self.roams.append({"event": "roam_started" if isinstance(event, WifiRoamStarted) else "roamed",
                                    "at": event.at, "from_ap": event.from_ap, "to_ap": event.to_ap,
                                    "position": [round(c, 2) for c in event.position]})
+            elif isinstance(event, WifiConnected):
+                self.wifi_log.append(connected_line(event.at, event.ssid, event.bssid))
+            elif isinstance(event, WifiConnectFailed) and (line := failed_line(event.at, event.ssid, event.bssid,
+                                                                                event.failure)) is not None:
+                self.wifi_log.append(line)
         if self.mobile is not None:
             while self.mobile.next_event() is not None:
                 pass
@@ -227,6 +234,7 @@ class CameraNetwork:
             "wifi_networks": len(self.wifi_networks),
             "station_mac": self.wifi.station_mac,
             "roams": list(self.roams),
+            "wifi_log": list(self.wifi_log),
         }
 
     def frames(self, now: float | None = None) -> tuple:
