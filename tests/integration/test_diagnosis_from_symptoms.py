@@ -1,0 +1,99 @@
+"""The diagnosis names each cause it can reproduce from symptoms when the cause comes through
+another path than the fault API (issue 14 item 4; SPEC L3, T2-T4).
+
+``examples/scenarios`` holds the T2-T4 set users copy: each file causes its row through the
+scenario's own world (an access point on 5 GHz only, on channel 13 or WPA3-only, a camera model
+that hears 2.4 GHz only, a SIM that is dead, locked, without credit or not activated, a mast too
+far or on bands the camera lacks, an APN the operator requires) or through the Manager (a wrong
+Wi-Fi password typed by an administrator, a profile without streaming), never through
+``action = "fault"``. Each file is run with ``bwlab test`` against a lab of its own; every
+expectation (the camera's LEDs, screen and troubleshooting pages, and the diagnosis codes) must
+hold, and the diagnosis left at the end names its row with the evidence it used.
+
+The rows the lab cannot cause another way are listed in ``NOT_REPRODUCIBLE`` with the reason
+(docs/scenarios.md says the same).
+"""
+
+# covers: L3, T2, T3, T4, L1
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from appliance.lab.diagnosis import ROWS
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "scenarios"
+
+#: Rows no other path than the fault API (or a computer outside the lab) can cause, and why.
+NOT_REPRODUCIBLE = {
+    "T2-1": "the cloud extensions cannot be enabled: tests/scenarios/test_cloud_extensions.py causes it with the "
+            "Manager's own network settings (a proxy) — a system, not a camera, so not a timeline file",
+    "T2-4b": "a SIM swapped while the camera is out of its dock is a physical act: the fault API is the lab's hand",
+    "T4-3a": "the same swap as T2-4b",
+    "T2-5-hostnames": "a host name the network stops answering: the lab's firewall is the fault API "
+                      "(or a real firewall on --network real)",
+    "T2-6": "the lab has one NTP server and every computer in it keeps lab time; only the fault API skews a clock",
+    "T2-8": "a viewer embedded in Genetec Security Center is outside the lab",
+    "T2-9a": "a viewer in AXIS Camera Station is outside the lab",
+    "T2-9b": "a viewer in AXIS Camera Station is outside the lab",
+    "T2-10": "the Axis firewall's block page is outside the lab",
+}
+
+CHAINS = {"t2-2a-fix-and-recover", "t3-2b-password-changed", "t2-4c-apn-fix-and-recover"}
+
+
+def _scenarios() -> dict[str, dict]:
+    return {p.stem: tomllib.loads(p.read_text()) for p in sorted(EXAMPLES.glob("*.toml"))}
+
+
+def _named(steps: list[dict]) -> set[str]:
+    codes: set[str] = set()
+    for step in steps:
+        wanted = (step.get("expect") or {}).get("diagnosis", [])
+        codes |= {wanted} if isinstance(wanted, str) else set(wanted)
+    return codes
+
+
+def test_no_example_uses_the_fault_api_and_every_reproducible_row_has_one():
+    scenarios = _scenarios()
+    assert len(scenarios) >= 30
+    for name, data in scenarios.items():
+        actions = {step["action"] for step in data.get("timeline", [])}
+        assert not actions & {"fault", "clear"}, f"{name}: caused or fixed through the fault API"
+        assert not any(k.startswith(("radio.wifi.failure", "radio.mobile.problem"))
+                       for step in data.get("timeline", []) for k in (step.get("expect") or {})), name
+    named = set().union(*(_named(d.get("timeline", [])) for d in scenarios.values()))
+    assert set(ROWS) - set(NOT_REPRODUCIBLE) <= named, sorted(set(ROWS) - set(NOT_REPRODUCIBLE) - named)
+    assert not named & set(NOT_REPRODUCIBLE)
+    assert CHAINS <= set(scenarios)
+
+
+@pytest.mark.timeout(900)
+def test_each_example_names_its_row_from_symptoms_with_evidence(tmp_path):
+    out = tmp_path / "run.json"
+    run = subprocess.run([sys.executable, "-m", "bwlab", "test", str(EXAMPLES), "-j", "2", "--json", str(out)],
+                         capture_output=True, text=True, timeout=850, stdin=subprocess.DEVNULL)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    report = {s["name"]: s for s in json.loads(out.read_text())["scenarios"]}
+    scenarios = _scenarios()
+    assert set(report) == {d["name"] for d in scenarios.values()}
+    for stem, data in scenarios.items():
+        if stem in CHAINS or stem == "healthy-fleet":
+            continue
+        steps = data["timeline"]
+        final = next(s for s in reversed(steps) if s["action"] == "expect")
+        wanted = set(_named([final]))
+        assert wanted, f"{stem}: its last expectation names its row"
+        findings = {f["code"]: f for cam in report[data["name"]]["cameras"] for f in cam["diagnosis"]}
+        for code in wanted:
+            assert code in findings, (stem, code, list(findings))
+            evidence = findings[code]["evidence"]
+            assert evidence and all(e["source"] and e["observation"] for e in evidence), (stem, code)
+    healthy = report["healthy-fleet"]["cameras"]
+    assert len(healthy) >= 6 and all(cam["diagnosis"] == [] for cam in healthy)  # no false positive
