@@ -23,7 +23,6 @@ NOT_CAUSED_ELSEWHERE: dict[str, str] = {
     "T4-3a": "the same swap as T2-4b",
     "T2-5-hostnames": "a host name the network stops answering: the lab's firewall is the fault API (or a real "
                       "firewall with --network real)",
-    "T2-6": "the lab has one NTP server and every computer in it keeps lab time: only the fault API skews a clock",
     "T2-8": "a viewer embedded in Genetec Security Center is outside the lab",
     "T2-9a": "a viewer in AXIS Camera Station is outside the lab",
     "T2-9b": "a viewer in AXIS Camera Station is outside the lab",

@@ -209,8 +209,6 @@ class Row:
 # ``MobileStatus.problem``): appliance/lab/symptoms.py blanks them before the rules run.
 
 _SCREEN_SRC = "camera screen"
-_PAGE1 = "troubleshooting page 1"
-_PAGE2 = "troubleshooting page 2"
 _WIFI_LOG = "camera log (Wi-Fi)"
 _MODEM = "camera log (modem)"
 _CAMERAS_PAGE = "AXIS Body Worn Manager: Cameras"
@@ -218,6 +216,13 @@ _CAMERAS_PAGE = "AXIS Body Worn Manager: Cameras"
 
 def _ev(source: str, observation: str) -> Evidence:
     return Evidence(source, observation)
+
+
+def _page(t: CameraTelemetry, number: int) -> str:
+    """Where a field of troubleshooting page ``number`` is seen: on the page (W102, W120), or in
+    the status a camera without the mode reports (its log)."""
+    model = MODELS.get(t.model)
+    return f"troubleshooting page {number}" if model is not None and model.troubleshooting else "camera status report"
 
 
 def _all(*parts: tuple[Evidence, ...]) -> tuple[Evidence, ...]:
@@ -262,7 +267,7 @@ def _wifi_logged(t: CameraTelemetry, event: str) -> tuple[Evidence, ...]:
         return ()
     w = t.wifi
     assert w is not None
-    page = _ev(_PAGE2, f"SSID {w.ssid or '-'}, Status {w.auth_status!r}, AP MAC {w.ap_mac or 'none'}, "
+    page = _ev(_page(t, 2), f"SSID {w.ssid or '-'}, Status {w.auth_status!r}, AP MAC {w.ap_mac or 'none'}, "
                        f"IPv4 {w.ipv4 or 'none'}")
     return (_ev(_WIFI_LOG, f"{line.get('ssid') or '-'}: {line.get('message') or event}"), page)
 
@@ -316,12 +321,12 @@ def _version(text: str) -> tuple[int, ...]:
 def _clock_apart(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
     out: list[Evidence] = []
     for v in t.viewers:
-        for whose, offset, source in (("camera", t.camera_clock_offset_s, _PAGE1 + " (system time)"),
+        for whose, offset, source in (("camera", t.camera_clock_offset_s, _page(t, 1) + " (system time)"),
                                       ("system controller", t.system_clock_offset_s,
                                        "AXIS Body Worn Manager: Settings > System > Date and time")):
             apart = offset - v.clock_offset_s
             if abs(apart) > s.clock_tolerance_s:
-                out.append(_ev(source, f"the {whose}'s clock is {apart:+.1f} s from {v.name}'s"))
+                out.append(_ev(source, f"the {whose}'s clock differs from {v.name}'s by {apart:+.1f} s"))
     return tuple(out)
 
 
@@ -334,7 +339,7 @@ def _eu_channel_12_13(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidenc
     if t.system_country is None or t.system_country.upper() not in EUROPE:
         return ()
     return (_ev("camera datasheet", f"an AXIS {t.model}"),
-            _ev(_PAGE2, f"joined {w.ssid} on 2.4 GHz channel {w.channel} (AP MAC {w.ap_mac})"),
+            _ev(_page(t, 2), f"joined {w.ssid} on 2.4 GHz channel {w.channel} (AP MAC {w.ap_mac})"),
             _ev("AXIS Body Worn Manager: Settings > System", f"the system is in {t.system_country.upper()} (Europe)"))
 
 
@@ -363,10 +368,12 @@ def _told(t: CameraTelemetry, code: str) -> tuple[Evidence, ...]:
 
 
 def _streaming_off(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
-    if t.streaming_enabled:
+    """A start was tried and not honoured, and the profile has streaming off. A camera user whose
+    profile records only (the demo's "Record only") and who never tries to stream shows nothing."""
+    told = _told(t, "streaming_disabled")
+    if t.streaming_enabled or not told:
         return ()
-    return (_ev("AXIS Body Worn Manager: Camera profiles", "Streaming is off in the camera user's profile"),
-            *_told(t, "streaming_disabled"))
+    return (*told, _ev("AXIS Body Worn Manager: Camera profiles", "Streaming is off in the camera user's profile"))
 
 
 def _licence(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
@@ -393,7 +400,7 @@ def _lte_with_wifi(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, 
     # networks is healthy (the manual: they are unused, not a fault)
     if not (t.troubleshooting_mode and on_lte(t) and (t.wifi_networks or 0) > 0):
         return ()
-    return (_ev(_PAGE1, "Sub-mode LTE"), _ev("camera", f"holds {t.wifi_networks} Wi-Fi network(s), unused"))
+    return (_ev(_page(t, 1), "Sub-mode LTE"), _ev("camera", f"holds {t.wifi_networks} Wi-Fi network(s), unused"))
 
 
 # -- mobile: the screen's icons, troubleshooting page 2, the Manager's SIM status and dock alert,
@@ -408,7 +415,7 @@ def _sim_status(t: CameraTelemetry, *statuses: str) -> tuple[Evidence, ...]:
     m = _mobile(t)
     if m is None or m.sim_status not in statuses:
         return ()
-    out = [_ev(_PAGE2 + " / " + _CAMERAS_PAGE, f"SIM status {m.sim_status!r}")]
+    out = [_ev(_page(t, 2) + " / " + _CAMERAS_PAGE, f"SIM status {m.sim_status!r}")]
     if m.dock_alert:
         out.append(_ev("AXIS Body Worn Manager: alert on docking", m.dock_alert))
     if m.warning_icon:
@@ -421,16 +428,16 @@ def _ready(t: CameraTelemetry) -> MobileStatus | None:
     return m if m is not None and m.sim_status == "Ready" else None
 
 
-def _page2_mobile(m: MobileStatus) -> Evidence:
-    return _ev(_PAGE2, f"IP {m.ipv4 or 'none'}, roaming {m.roaming}, SIM status {m.sim_status}, APN {m.apn or 'none'}")
+def _page2_mobile(t: CameraTelemetry, m: MobileStatus) -> Evidence:
+    return _ev(_page(t, 2), f"IP {m.ipv4 or 'none'}, roaming {m.roaming}, SIM status {m.sim_status}, APN {m.apn or 'none'}")
 
 
 def _no_sim(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
     m = t.mobile
     if not _has_lte(t) or m is None or m.sim_present or (t.wifi is not None and t.wifi.connected):
         return ()
-    return (_ev(_PAGE1, "Sub-mode WLAN"), _ev(_CAMERAS_PAGE, f"SIM status {m.sim_status!r}"),
-            _ev(_PAGE2, "not joined to Wi-Fi either"))
+    return (_ev(_page(t, 1), "Sub-mode WLAN"), _ev(_CAMERAS_PAGE, f"SIM status {m.sim_status!r}"),
+            _ev(_page(t, 2), "not joined to Wi-Fi either"))
 
 
 def _swapped(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
@@ -461,7 +468,7 @@ def _apn_missing(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ..
     m = _ready(t)
     if m is None or not m.lte_icon or not m.warning_icon or m.ipv4 or m.apn:
         return ()
-    return (_ev(_SCREEN_SRC, "LTE icon and mobile-network warning icon"), _page2_mobile(m))
+    return (_ev(_SCREEN_SRC, "LTE icon and mobile-network warning icon"), _page2_mobile(t, m))
 
 
 def _roaming_off(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
@@ -469,14 +476,14 @@ def _roaming_off(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ..
     if m is None or not m.lte_icon or m.warning_icon or m.ipv4 or m.roaming != "Inactive":
         return ()
     denied = (_ev(_MODEM, f"registration on {m.operator} denied"),) if m.registration == "denied" else ()
-    return (_page2_mobile(m), *denied)
+    return (_page2_mobile(t, m), *denied)
 
 
 def _no_data(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
     m = _ready(t)
     if m is None or not m.ipv4 or m.link.up:
         return ()
-    return (_page2_mobile(m), _ev("camera", "no data passes on the mobile link"))
+    return (_page2_mobile(t, m), _ev("camera", "no data passes on the mobile link"))
 
 
 # --------------------------------------------------------------------------------------------

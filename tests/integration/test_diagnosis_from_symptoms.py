@@ -55,7 +55,8 @@ def test_no_example_uses_the_fault_api_and_every_reproducible_row_has_one():
 @pytest.mark.timeout(900)
 def test_each_example_names_its_row_from_symptoms_with_evidence(tmp_path):
     out = tmp_path / "run.json"
-    run = subprocess.run([sys.executable, "-m", "bwlab", "test", str(EXAMPLES), "-j", "2", "--json", str(out)],
+    run = subprocess.run([sys.executable, "-m", "bwlab", "test", str(EXAMPLES), "-j", "2", "--json", str(out),
+                          "--report", str(tmp_path / "report")],
                          capture_output=True, text=True, timeout=850, stdin=subprocess.DEVNULL, check=False)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     report = {s["name"]: s for s in json.loads(out.read_text())["scenarios"]}

@@ -86,7 +86,7 @@ SIM = Sim(iccid=ICCID)
 #: One telemetry snapshot per row, built from the real cores: the lab can reproduce each row.
 REPRODUCE: dict[str, Callable[[], CameraTelemetry]] = {
     "T2-1": lambda: camera(cloud_extensions_error="proxy refused the connection"),
-    "T2-2a": lambda: camera(streaming_enabled=False),
+    "T2-2a": lambda: camera(streaming_enabled=False, camera_error="streaming_disabled"),
     "T2-2b": lambda: camera(licence_valid=False),
     "T2-3a": lambda: camera(wifi_networks=0, wifi=wifi(networks=())),
     "T2-3b": lambda: camera(last_docked_at=T0 - SIX_DAYS_S - 60, cert_not_after=T0 - 60),
@@ -150,6 +150,13 @@ def test_manual_wording_is_kept():
 
 def test_a_healthy_camera_has_no_finding():
     assert diagnose(camera()) == []
+
+
+def test_a_record_only_profile_is_not_a_fault_until_a_start_is_ignored():
+    # covers: T2, S7, L3 — the demo's "Record only" camera user never tries to stream: nothing to name
+    assert diagnose(camera(streaming_enabled=False)) == []
+    ignored = diagnose(camera(streaming_enabled=False, camera_error="streaming_disabled"))
+    assert [f.code for f in ignored] == ["T2-2a"] and ignored[0].evidence[0].source == "camera screen"
 
 
 def test_a_w120_on_lte_that_also_holds_wifi_networks_is_healthy():
