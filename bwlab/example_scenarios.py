@@ -30,7 +30,8 @@ NOT_CAUSED_ELSEWHERE: dict[str, str] = {
 }
 
 #: The files that chain a symptom, the manual's fix and the recovery.
-CHAINS = ("t2-2a-fix-and-recover", "t2-4c-apn-fix-and-recover", "t3-2b-password-changed")
+CHAINS = ("t2-2a-fix-and-recover", "t2-3b-six-days-wifi", "t2-4c-apn-fix-and-recover", "t3-2b-password-changed",
+          "t3-4-too-far")
 
 
 def named(steps: list[dict[str, Any]]) -> list[str]:

@@ -67,10 +67,8 @@ def test_each_example_names_its_row_from_symptoms_with_evidence(tmp_path):
     for stem, data in scenarios.items():
         if stem in CHAINS or stem == "healthy-fleet":
             continue
-        steps = data["timeline"]
-        final = next(s for s in reversed(steps) if s["action"] == "expect")
-        wanted = set(_named([final]))
-        assert wanted, f"{stem}: its last expectation names its row"
+        wanted = _named(data["timeline"])  # the rows it names, still there at the end (no fix in these files)
+        assert wanted, f"{stem}: names no row"
         findings = {f["code"]: f for cam in report[data["name"]]["cameras"] for f in cam["diagnosis"]}
         for code in wanted:
             assert code in findings, (stem, code, list(findings))
