@@ -42,6 +42,10 @@ def blank_mobile(telemetry: CameraTelemetry) -> Any:
     return None if m is None else dataclasses.replace(m, problem=None, credit_left_mb=None, cell=None)
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def refused_hosts(hub_refusal: Mapping[str, Any] | None) -> tuple[str, ...]:
     """The T5 names the device hub's refusal message says the camera could not reach."""
     if not hub_refusal or hub_refusal.get("code") != "service_unreachable":
@@ -55,10 +59,11 @@ def camera_symptoms(now: float, facts: CameraFacts, state: Mapping[str, Any] | N
                     viewers: tuple[ViewerTelemetry, ...] = (LAB_VIEWER,)) -> CameraTelemetry:
     """The diagnosis input for one camera: only what can be seen (see the module docstring)."""
     state = state or {}
-    radio = state.get("radio") if isinstance(state.get("radio"), Mapping) else {}
+    radio = _mapping(state.get("radio"))
     base = camera_telemetry(now, dataclasses.replace(facts, blocked_hostnames=()), state, viewers)
-    error = state.get("last_error") if isinstance(state.get("last_error"), Mapping) else {}
-    log = radio.get("wifi_log") if isinstance(radio.get("wifi_log"), list) else []
+    error = _mapping(state.get("last_error"))
+    log = radio.get("wifi_log")
+    log = log if isinstance(log, list) else []
     hosts = tuple(dict.fromkeys(unreached_hosts(radio) + refused_hosts(hub_refusal)))
     return dataclasses.replace(
         base,
