@@ -273,6 +273,10 @@ def _wifi_logged(t: CameraTelemetry, event: str) -> tuple[Evidence, ...]:
 
 
 def _ssid_not_found(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
+    """No AP answered the camera's SSID, and the screen does not show the weak-signal icon (with
+    it, distance explains the silence: T3 row 4 alone)."""
+    if t.wifi is not None and t.wifi.weak_signal:
+        return ()
     return _wifi_logged(t, "network_not_found")
 
 
