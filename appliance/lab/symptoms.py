@@ -8,7 +8,7 @@ and ``degraded``, ``MobileStatus.problem``). ``camera_symptoms`` builds its inpu
   error it shows, the fields of its troubleshooting pages, its Wi-Fi log (``wifi_log``, written
   the way a supplicant logs, ``firmware_stub/supplicant_log.py``), its modem's registration result,
   its certificate, profile and Wi-Fi networks, the T5 host names it failed to reach;
-* what the Manager shows of it (``telemetry.CameraFacts``: last docking, profile, the system's
+* what the Manager shows of it (``facts.CameraFacts``: last docking, profile, the system's
   country) and of the system's clock (Settings > System > Date and time);
 * Live's licence page and the device hub's last refusal of the camera (whose message names the
   host name it could not reach, T2 row 5).
@@ -23,9 +23,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from bwlab.regions import SERVICE_HOSTS
+from labnet.telemetry import unreached_hosts
 
 from .diagnosis import CameraTelemetry, ViewerTelemetry
-from .telemetry import LAB_VIEWER, CameraFacts, camera_telemetry, unreached_hosts
+from .facts import LAB_VIEWER, CameraFacts, camera_telemetry
 
 _T5_NAMES = tuple(h.name for h in SERVICE_HOSTS)
 
