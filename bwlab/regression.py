@@ -353,7 +353,7 @@ async def _snapshot(session: Session, scenario: Scenario, outcome: Outcome, repo
                                      "recording": state.get("recording")}
             try:
                 diagnosis = await session.get(f"/api/lab/cameras/{serial}/diagnosis")
-                entry["diagnosis"] = [{k: f.get(k) for k in ("code", "symptom", "cause", "fix")}
+                entry["diagnosis"] = [{k: f.get(k) for k in ("code", "symptom", "cause", "fix", "evidence")}
                                       for f in diagnosis.get("findings", [])] or diagnosis.get("codes", [])
             except ApiError as exc:
                 entry["diagnosis"] = f"unavailable: {exc}"

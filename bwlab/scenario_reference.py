@@ -14,7 +14,7 @@ import dataclasses
 import typing
 from typing import Any, get_args, get_origin
 
-from bwlab import expect, regression, scenario
+from bwlab import example_scenarios, expect, regression, scenario
 from bwlab.schema import _type_name
 
 HEADER = """# Scenario files and `bwlab test`
@@ -25,10 +25,10 @@ A scenario is a TOML file that declares a lab (accounts, an organization, system
 Wi-Fi networks, profiles, camera users, docks and cameras, access points, cells, routes) and a
 timeline of actions and expectations. `bwlab up FILE` runs it as a demo; `bwlab test PATH…` runs
 files as a regression suite, each against a lab of its own, and exits 0 only when every
-expectation held. Examples to copy: `tests/scenarios/` holds one file per row of the manual's
-troubleshooting tables T2–T4 (`docs/network-faults.md` maps rows to files); several chain a
-symptom, a fix and a recovery (`t2-3b-six-days-wifi`: six days away, docked, healthy again;
-`t3-4-too-far`: walks out of range and back; `t2-6-ntp-offset`).
+expectation held. Examples to copy: `examples/scenarios/` (below) and `tests/scenarios/`, one
+file per row of the manual's troubleshooting tables T2–T4 (`docs/network-faults.md` maps rows to
+files); several chain a symptom, a fix and a recovery (`t2-3b-six-days-wifi`: six days away,
+docked, healthy again; `t3-4-too-far`: walks out of range and back; `t2-6-ntp-offset`).
 
 Every file is checked before anything starts: an unknown key, a value of the wrong type, an
 unknown action or expect key, a value form this page does not list, or a step that could never run
@@ -105,6 +105,7 @@ def _test_options() -> list[tuple[str, str]]:
 
 def render() -> str:
     parts = [HEADER, "## `bwlab test`\n", _table(_test_options(), ("option", "meaning")), ""]
+    parts += [example_scenarios.section()]
     parts += ["## The file\n",
               "Tables and keys, with their types and defaults. The lab network's tables (`access_points`, "
               "`cells`, `radio`, `mobile`) and a camera's `sim` take the keys of the radio models "

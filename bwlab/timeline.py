@@ -304,10 +304,7 @@ class Timeline:
                 return await mgr.put(api + f"/profiles/{step.target}", {**_profile_body(profiles[step.target]), **values})
             return await mgr.post(api + "/profiles", {"name": step.target, **values})
         if step.change == "wifi_network":
-            networks = {n["ssid"]: n for n in (await mgr.get(api + "/wifi-networks"))["wifi_networks"]}
-            if step.target in networks:  # the Manager changes a network by replacing it
-                await mgr.delete(api + f"/wifi-networks/{networks[step.target]['id']}")
-            return await mgr.post(api + "/wifi-networks", {"ssid": step.target, **values})
+            return await _replace_wifi_network(mgr, api, step.target or "", values)
         if step.change == "camera":
             return await mgr.put(api + f"/cameras/{(step.target or step.camera or '').upper()}", values)
         overview = await mgr.get(api)
@@ -439,6 +436,23 @@ class _Views:
                 return None  # the pages cannot be read: nothing is shown (``troubleshooting`` says why)
             return dig(pages.get("fields", {}), path)
         return dig(await self._get(head), path)
+
+
+async def _replace_wifi_network(mgr: Session, api: str, ssid: str, values: dict[str, Any]) -> Any:
+    """The manual's way to change a Wi-Fi network in the Manager: delete it and add it again. The
+    Manager refuses to delete a network a profile uses, so, as an administrator would, take it out
+    of those profiles first and put it back after."""
+    networks = {n["ssid"]: n for n in (await mgr.get(api + "/wifi-networks"))["wifi_networks"]}
+    using = [p for p in (await mgr.get(api + "/profiles"))["profiles"] if ssid in (p.get("wifi_networks") or [])]
+    for p in using:
+        body = _profile_body(p)
+        await mgr.put(api + f"/profiles/{p['name']}", {**body, "wifi_networks": [n for n in body["wifi_networks"] if n != ssid]})
+    if ssid in networks:
+        await mgr.delete(api + f"/wifi-networks/{networks[ssid]['id']}")
+    added = await mgr.post(api + "/wifi-networks", {"ssid": ssid, **values})
+    for p in using:
+        await mgr.put(api + f"/profiles/{p['name']}", _profile_body(p))
+    return added
 
 
 def _profile_body(profile: dict[str, Any]) -> dict[str, Any]:

@@ -763,7 +763,8 @@ def _radio_key(summary: dict) -> Any:
     wifi, mobile = summary.get("wifi") or {}, summary.get("mobile") or {}
     return (summary.get("mode"), str(summary.get("network")), str(summary.get("impairment")),
             summary.get("clock_fixed"), round(summary.get("clock_offset_s") or 0.0, 1), str(summary.get("ntp")),
-            summary.get("endpoint_response_code"),
+            summary.get("endpoint_response_code"), len(summary.get("wifi_log") or ()),
+            str((summary.get("wifi_log") or [None])[-1]),
             tuple(wifi.get(k) for k in ("state", "ssid", "ipv4", "auth_status", "ap_mac", "failure", "weak_signal",
                                         "degraded", "last_roam_at", "ap")),
             tuple(mobile.get(k) for k in ("sim_status", "ipv4", "roaming", "apn", "problem", "registration",

@@ -45,12 +45,14 @@ from ..cloud.store import licence_valid
 from ..context import APPLIANCE, LAB_NTP_SERVER
 from ..controller import store as controller_store
 from ..controller.cloud_client import system_client
+from ..controller.timesync import CONTROLLER_CLOCKS
 from ..errors import ClientError, Conflict, InvalidInput, NotFound
 from ..http import LAB, access, json_response, read_json
 from . import diagnosis, hostnames, troubleshooting
-from .facts import CameraFacts, camera_telemetry
+from .facts import CameraFacts
 from .ntp_server import start_ntp_server
 from .pcap import pcap_bytes
+from .symptoms import camera_symptoms
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +225,6 @@ async def _facts(request: web.Request, serial: str, row) -> CameraFacts:
         return CameraFacts(serial=serial, model=str(state.get("model") or "W102"))
     streaming_enabled = None
     licence = True
-    blocked: tuple[str, ...] = ()
     country = None
     system = await ctx.controller_db.fetchone("SELECT connection, settings FROM ctl_systems WHERE id = ?",
                                               (row["system_id"],))
@@ -231,9 +232,6 @@ async def _facts(request: web.Request, serial: str, row) -> CameraFacts:
         country = json.loads(system["settings"] or "{}").get("country")  # T2 row 7: where the system is
         conn = json.loads(system["connection"] or "{}")
         cloud_system = conn.get("cloud_system_id")
-        if conn.get("region"):  # T2 row 5 (derived): the T5 names this camera needs, blocked by the lab
-            names = set(await hostnames.blocked(ctx.db))
-            blocked = tuple(n for n in hostnames.camera_hosts(conn["region"]) if n in names)
         if cloud_system:
             org = await ctx.db.fetchone("SELECT org_id FROM cloud_systems WHERE id = ?", (cloud_system,))
             if org is not None:
@@ -249,7 +247,7 @@ async def _facts(request: web.Request, serial: str, row) -> CameraFacts:
             streaming_enabled = False
     return CameraFacts(serial=serial, model=row["model"], docked=row["dock_id"] is not None,
                        last_docked_at=row["last_docked_at"], cert_not_after=row["cert_not_after"],
-                       streaming_enabled=streaming_enabled, licence_valid=licence, blocked_hostnames=blocked,
+                       streaming_enabled=streaming_enabled, licence_valid=licence,
                        system_country=country)
 
 
@@ -275,15 +273,19 @@ async def _diagnose(request: web.Request, serial: str) -> dict[str, Any]:
     facts = await _facts(request, serial, row)
     state = _net(request).fleet.states.get(serial)
     now = ctx.clock.now()
-    telemetry = camera_telemetry(now, facts, state)
-    findings = diagnosis.diagnose(telemetry)
+    hub = await _hub_facts(request, serial, row)
+    clocks = request.config_dict.get(CONTROLLER_CLOCKS)
+    skew = 0.0 if row is None or clocks is None else clocks.describe(row["system_id"])["skew"]  # the Manager shows it
+    telemetry = camera_symptoms(now, facts, state, hub_refusal=hub["last_refusal"], system_clock_offset_s=skew)
+    findings = diagnosis.diagnose(telemetry)  # L3 from symptoms only (symptoms.py)
     radio = (state or {}).get("radio") or {}
     return {
         "serial": serial, "model": facts.model, "lab_time": now, "reporting": state is not None,
         "system_id": row["system_id"] if row is not None else None,
         "findings": [{"code": f.code, "spec_id": f.spec_id, "symptom": f.symptom, "cause": f.cause, "fix": f.fix,
                       "observed": f.observed, "lab_derived": diagnosis.ROWS[f.code].lab_derived,
-                      "manager": diagnosis.ROWS[f.code].as_dict()["manager"]}
+                      "manager": diagnosis.ROWS[f.code].as_dict()["manager"],
+                      "evidence": [e.as_dict() for e in f.evidence]}
                      | ({"hostnames": _hostnames(telemetry.blocked_hostnames, radio)} if f.code == "T2-5-hostnames" else {})
                      for f in findings],
         "codes": [f.code for f in findings],
@@ -292,7 +294,7 @@ async def _diagnose(request: web.Request, serial: str) -> dict[str, Any]:
                   "licence_valid": telemetry.licence_valid, "camera_clock_offset_s": telemetry.camera_clock_offset_s,
                   "mode": radio.get("mode"), "wifi_failure": (radio.get("wifi") or {}).get("failure"),
                   "mobile_problem": (radio.get("mobile") or {}).get("problem")},
-        "hub": await _hub_facts(request, serial, row),
+        "hub": hub,
         "last_press": (state or {}).get("last_press"),  # a press that did nothing says why (L3's doctor too)
     }
 
@@ -334,7 +336,8 @@ async def _system_diagnosis(request: web.Request, system) -> dict[str, Any]:
             "codes": [f.code for f in findings],
             "findings": [{"code": f.code, "spec_id": f.spec_id, "symptom": f.symptom, "cause": f.cause, "fix": f.fix,
                           "observed": f.observed, "lab_derived": False,
-                          "manager": diagnosis.ROWS[f.code].as_dict()["manager"]} for f in findings]}
+                          "manager": diagnosis.ROWS[f.code].as_dict()["manager"],
+                          "evidence": [e.as_dict() for e in f.evidence]} for f in findings]}
 
 
 @routes.get("/diagnosis")
