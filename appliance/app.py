@@ -36,6 +36,7 @@ from .cloud.soc import setup_soc
 from .cloud.socket_limits import setup_account_sockets
 from .cloud.positions import routes as position_routes
 from .cloud.streams import routes as stream_routes
+from .cloud.talk import routes as talk_routes
 from .cloud.system_sync import routes as system_sync_routes
 from .context import APPLIANCE, Appliance, ApplianceConfig
 from .controller.routes import routes as controller_routes
@@ -46,6 +47,7 @@ from .controller.timesync import setup_controller_time
 from .db import Database
 from .http import PUBLIC, access, content_security_policy, error_middleware, json_response, setup_security_headers
 from .hub.routes import setup_hub
+from .hub.talk import setup_talk
 from .lab.dns import setup_dns
 from .lab.routes import setup_lab
 from .lab.settings import setup_lab_settings
@@ -112,6 +114,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
     setup_storage(app, config.data_dir)  # a full disk: 507, refusal to cameras, /healthz (item 8)
     setup_routes(app)
     setup_hub(app)
+    setup_talk(app)  # talk-back's floor per camera (issue 16 item 3)
     setup_soc(app)  # after the hub: observes its streams (S12)
     setup_lab(app)
     setup_dns(app)  # /api/lab/dns/* and /api/lab/faults/blocked-hosts (T5, T2)
@@ -127,6 +130,7 @@ def setup_routes(app: web.Application) -> None:
     cloud = web.Application()
     cloud.add_routes(cloud_routes)
     cloud.add_routes(stream_routes)
+    cloud.add_routes(talk_routes)  # talk-back (issue 16 item 3)
     cloud.add_routes(position_routes)
     cloud.add_routes(soc_routes)
     cloud.add_routes(system_sync_routes)

@@ -5,6 +5,7 @@
     bwlab status [--json] [--url U] [--data-dir D]  the running lab's systems and cameras
     bwlab travel DURATION                           move lab time forward (e.g. 6d, 36h, 90m)
     bwlab press SERIAL BUTTON [GESTURE]             press a camera's button
+    bwlab talk SERIAL --wav FILE --email E --link L talk-back through a streaming camera
     bwlab dock SERIAL [DOCK BAY] / undock SERIAL    put a camera in a bay or take it out
     bwlab soc-receiver --port P [--secret whsec_…]  receive, verify and print SOC notifications
     bwlab dns [--format hosts|dnsmasq]              the T5 host names pointing at the appliance
@@ -35,7 +36,7 @@ from pathlib import Path
 
 from bwlab import lifecycle, regression
 from bwlab.clock import isoformat
-from bwlab import recordings_commands
+from bwlab import recordings_commands, talk_commands
 from bwlab.content_destination import commands as content_destination
 from bwlab.realnet import commands as realnet
 
@@ -205,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     realnet.add_parser(sub)  # bwlab net … (issue 15)
     recordings_commands.add_import_parser(sub.choices["content-destination"], common)  # issue 13
     recordings_commands.add_recordings_parser(sub, common)
+    talk_commands.add_parser(sub, common)  # issue 16 item 3
     return parser
 
 
@@ -881,6 +883,17 @@ async def cmd_annotate(args: argparse.Namespace) -> int:
 
 
 COMMANDS.update({"recordings": cmd_recordings, "bookmark": cmd_annotate, "category": cmd_annotate})
+
+
+async def cmd_talk(args: argparse.Namespace) -> int:
+    url, token, ca_pem = lab_facts(args, need_token=False)
+    try:
+        return await talk_commands.cmd_talk(args, url, token, ca_pem)
+    except talk_commands.TalkCommandError as exc:
+        raise CliError(str(exc)) from None
+
+
+COMMANDS["talk"] = cmd_talk
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -198,6 +198,8 @@ class Fleet:
             elif action == "category":
                 await driver.recordings.annotate(category=Category(str(data.get("category_id") or ""),
                                                                    str(data.get("category_name") or "")))
+            elif action == "speaker":  # issue 16 item 3: what the camera heard of talk-back
+                reply["speaker"] = driver.speaker.report(with_wav=bool(data.get("wav")))
             elif action == "frames":
                 reply["frames"] = [frame_to_dict(f) for f in driver.frames()]  # L4: for the pcap
             reply["state"] = driver.state

@@ -246,7 +246,7 @@ class CameraAction:
     """A physical action on a camera: its buttons, its dock."""
 
     action: str = field(metadata={"choices": ("press", "dock", "undock", "network", "skew", "stats", "gps", "move",
-                                              "bookmark", "category")})
+                                              "bookmark", "category", "speaker")})
     button: str | None = field(default=None, metadata={"choices": ("record", "function", "top")})
     gesture: str = field(default="press", metadata={"choices": ("press", "double", "long")})
     dock: str | None = field(default=None, metadata={"max_len": 80})
@@ -261,6 +261,7 @@ class CameraAction:
     tags: str | None = field(default=None, metadata={"max_len": 256})
     category_id: str | None = field(default=None, metadata={"max_len": 64})  # action "category"
     category_name: str | None = field(default=None, metadata={"max_len": 64})
+    wav: bool | None = None  # action "speaker": also return what the camera heard as a WAV (issue 16 item 3)
 
     def __post_init__(self):
         if self.action == "move" and (self.position is None or len(self.position) != 2):
@@ -351,4 +352,4 @@ async def camera_action(request: web.Request) -> web.Response:
     serial = request.match_info["serial"].upper()
     result = await link.ask(serial, schema.as_json(body), ACTION_TIMEOUT)
     return json_response({"serial": serial, "state": result.get("state"), "stats": result.get("stats"),
-                          "press": result.get("press")})
+                          "press": result.get("press"), "speaker": result.get("speaker")})
