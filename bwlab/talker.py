@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import av
 import numpy as np
 
@@ -26,6 +27,7 @@ from bwlab.wire import talk as wire_talk
 
 FRAME = int(wire_talk.SAMPLE_RATE * wire_talk.FRAME_SECONDS)  # 960 samples per Opus packet
 FLOOR_TIMEOUT = 5.0
+_REFUSALS = {409: "stream_ended", 403: "forbidden", 404: "no_such_stream", 429: "too_many_websockets"}
 
 
 class TalkError(Exception):
@@ -105,7 +107,12 @@ async def talk(session: Session, org_id: str, stream: dict, system_key: envelope
     key = envelope.talk_key(content_key, stream["id"], talk_id)
     talk_text = envelope.b64url_encode(talk_id)
     path = f"/api/cloud/orgs/{org_id}/streams/{stream['id']}/talk"
-    async with session.http.ws_connect(session.base_url + path, ssl=session.ssl, headers=session.headers()) as ws:
+    try:
+        ws = await session.http.ws_connect(session.base_url + path, ssl=session.ssl, headers=session.headers())
+    except aiohttp.WSServerHandshakeError as exc:
+        code = _REFUSALS.get(exc.status, "talk_refused")
+        raise TalkError(code, f"the cloud refused the talk socket (HTTP {exc.status}, {code})") from None
+    async with ws:
         await _floor(ws, want_mine=False)
         await ws.send_str(m.encode(wire_talk.TalkTake(talk_id=talk_text)))
         await _floor(ws, want_mine=True)
