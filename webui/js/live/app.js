@@ -24,6 +24,7 @@ import { StreamPlayer } from './player.js';
 import { licenceSection } from './licence.js';
 import { invitationsBlock, usersSection } from './members.js';
 import { socSection } from './soc.js';
+import { TalkButton } from './talk.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -349,6 +350,7 @@ async function remoteStart(user, button, out) {
 function liveView(stream, mode = 'mse') {
   const ackOut = h('span', { class: 'ack-status', 'aria-live': 'polite' });
   const player = new StreamPlayer({ orgId: app.org.id, streamId: stream.id, title: stream.user_name, mode });
+  const talk = new TalkButton({ orgId: app.org.id, stream }); // talk-back (issue 16 item 3)
   const modeButton = (m, label) => h('button', { type: 'button', 'aria-pressed': String(m === mode), onclick: () => liveView(stream, m) }, label);
   const ack = h('button', { type: 'button', class: 'primary', onclick: async () => {
     ack.disabled = true;
@@ -368,9 +370,9 @@ function liveView(stream, mode = 'mse') {
       h('h2', { id: 'h-live' }, stream.user_name),
       h('div', { role: 'group', 'aria-label': 'View' }, modeButton('mse', 'With sound'), modeButton('webcodecs', 'Low latency'),
         h('button', { type: 'button', class: 'to-map', onclick: () => mapView(stream.serial) }, 'Map')),
-      ack, ackOut),
+      ack, ackOut, talk.el),
     player.el));
-  app.players.push(player.start());
+  app.players.push(player.start(), talk.start());
 }
 
 // D9, D6: the map of camera positions; each user toggles between map and live video.
