@@ -131,8 +131,12 @@ export class TalkButton {
         });
         mic.encoder.configure({ ...OPUS, sampleRate: frame.sampleRate, numberOfChannels: frame.numberOfChannels });
       }
-      // The frame's first sample was captured one frame duration before it reached us.
-      this.captured.set(frame.timestamp, labClock.now() - frame.duration / 1e6);
+      // Capture time of the frame's first sample: its timestamp on the lab clock. The offset between
+      // the two clocks is the smallest seen (a frame's last sample is captured at best when the
+      // frame arrives), so frames delivered late in a burst do not look captured late.
+      const offset = labClock.now() - frame.duration / 1e6 - frame.timestamp / 1e6;
+      mic.offset = mic.offset === undefined ? offset : Math.min(mic.offset, offset);
+      this.captured.set(frame.timestamp, frame.timestamp / 1e6 + mic.offset);
       mic.encoder.encode(frame);
       frame.close();
     }
