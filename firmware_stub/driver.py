@@ -530,6 +530,8 @@ class CameraDriver:
                 self._out.stop_sent = True
                 if not await self._send(msg):
                     self._pending_control.append(msg)
+                if self.speaker.stop():  # talk-back goes through the live stream: it ends with it
+                    await self._report_lab()
         elif isinstance(command, ev.RemoteStartResult):
             await self._send(m.RemoteStartResult(request_id=command.request_id, ok=command.ok, reason=command.reason))
         elif isinstance(command, ev.Vibrate):
@@ -672,9 +674,11 @@ class CameraDriver:
 
     async def _on_talk(self, message: wire_talk.TalkStart | wire_talk.TalkPacket | wire_talk.TalkStop) -> None:
         """Talk-back (issue 16 item 3): the speaker plays what the operator says into our live stream."""
-        out = self._out
+        out = self._out if self._out is not None and not self._out.stop_sent else None  # our live stream
         if isinstance(message, wire_talk.TalkStart):
             changed = self.speaker.start(message, out.stream_id if out else None, out.content_key if out else None)
+        elif out is None or out.stream_id != message.stream_id:
+            changed = self.speaker.stop()  # the stream ended: its talk-back is over
         elif isinstance(message, wire_talk.TalkPacket):
             played = self.speaker.play(message, self.lab_clock.now())
             changed = played and monotonic() - self._speaker_reported >= SPEAKER_REPORT_EVERY

@@ -57,6 +57,11 @@ def dominant_frequency(samples: np.ndarray, rate: int = wire_talk.SAMPLE_RATE) -
     return float((peak + offset) * rate / samples.size)
 
 
+def _mono(array: np.ndarray) -> np.ndarray:
+    """Float mono samples of a decoded frame (planar: one row per channel, mixed down)."""
+    return np.asarray(array, dtype=np.float32).reshape(array.shape[0], -1).mean(axis=0)
+
+
 def wav_bytes(samples: np.ndarray, rate: int = wire_talk.SAMPLE_RATE) -> bytes:
     """16-bit mono PCM WAV of float samples."""
     pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2")
@@ -116,10 +121,15 @@ class Speaker:
         return True
 
     def play(self, message: wire_talk.TalkPacket, now: float) -> bool:
-        """Open, decode and play one packet; False if it is not of the current talk or does not
-        open (counted as failed, never played)."""
+        """Open, decode and play one packet; False if it is not of the current talk, comes after a
+        later one (a replay) or does not open (counted as failed, never played)."""
         talk = self.talk
         if talk is None or message.talk_id != talk.talk_id or message.stream_id != talk.stream_id:
+            return False
+        if message.seq < talk.next_seq:  # played already, or late: a replay is never played twice
+            talk.failed += 1
+            self.failed += 1
+            log.warning("talk packet %d dropped: seq %d played already", message.seq, talk.next_seq - 1)
             return False
         try:
             opus = envelope.open_talk(talk.key, talk.stream_id, message.seq, wire_talk.packet_bytes(message.data))
@@ -129,8 +139,9 @@ class Speaker:
             self.failed += 1
             log.warning("talk packet %d dropped: %s", message.seq, exc)
             return False
-        samples = [frame.to_ndarray().reshape(-1).astype(np.float32) for frame in frames]
+        samples = [_mono(frame.to_ndarray()) for frame in frames]
         pcm = np.concatenate(samples) if samples else np.zeros(0, np.float32)
+        talk.next_seq = message.seq + 1
         talk.packets += 1
         self.packets += 1
         self.level_db = level_dbfs(pcm)

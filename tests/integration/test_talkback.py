@@ -7,8 +7,12 @@ covers: S4, S14, S17 (talk-back sealed end to end; every member may talk)
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 import os
+import sys
+import wave
 
 import numpy as np
 import pytest
@@ -145,3 +149,58 @@ async def test_talking_to_an_ended_stream_is_a_conflict(streaming, demo_viewer, 
     with pytest.raises(TalkError) as caught:
         await talk(demo_viewer.session, demo_viewer.org_id, stream, demo_viewer.key, [b"x"], demo_viewer.clock)
     assert caught.value.code == "stream_ended"
+
+
+async def _bwlab(appliance, *argv: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bwlab", *argv, "--url", appliance.url, "--token", appliance.lab_token,
+        "--data-dir", str(appliance.data_dir), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    out, err = await asyncio.wait_for(proc.communicate(), 90)
+    return proc.returncode, out.decode(), err.decode()
+
+
+def _write_wav(path, samples: np.ndarray, rate: int = 44_100, channels: int = 2) -> None:
+    pcm = (np.repeat(samples[:, None], channels, axis=1) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.tobytes())
+
+
+# covers: S4, S17 (issue 16 item 8: `bwlab talk SERIAL --wav FILE`)
+async def test_bwlab_talk_sends_a_wav_and_writes_what_the_camera_heard(streaming, appliance, demo_lab, tmp_path):
+    cam, _ = streaming
+    wav = tmp_path / "say.wav"  # 44.1 kHz stereo: resampled and mixed down to 48 kHz mono
+    t = np.arange(int(44_100 * 1.2)) / 44_100
+    _write_wav(wav, (0.4 * np.sin(2 * np.pi * 660.0 * t)).astype(np.float32))
+    heard = tmp_path / "heard.wav"
+    code, out, err = await _bwlab(appliance, "talk", ANNA.lower(), "--wav", str(wav), "--email",
+                                  "operator@demo.bwlab.test", "--password", "demo-operator-pass",
+                                  "--link", demo_lab.systems[0].link, "--heard", str(heard), "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["serial"] == ANNA and result["packets"] >= 60
+    assert abs(result["heard"]["heard_hz"] - 660.0) < 3.0 and result["heard"]["failed"] == 0
+    with wave.open(str(heard)) as w:
+        assert (w.getframerate(), w.getnchannels()) == (48_000, 1)
+        samples = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32767
+    assert abs(samples.size - 48_000 * 1.2) <= 2 * 960
+    assert abs(dominant_frequency(samples[-48_000:]) - 660.0) < 3.0
+    assert cam.speaker.talks == 1
+
+
+async def test_bwlab_talk_refuses_clearly(streaming, appliance, demo_lab, tmp_path):
+    link = demo_lab.systems[0].link
+    args = ["--email", "operator@demo.bwlab.test", "--password", "demo-operator-pass", "--link", link]
+    not_audio = tmp_path / "notes.wav"
+    not_audio.write_text("not a WAV")
+    code, _, err = await _bwlab(appliance, "talk", ANNA, "--wav", str(not_audio), *args)
+    assert code == 2 and "--wav" in err and "notes.wav" in err
+    wav = tmp_path / "ok.wav"
+    _write_wav(wav, np.zeros(4800, np.float32))
+    code, _, err = await _bwlab(appliance, "talk", "B8A44F000199", "--wav", str(wav), *args)
+    assert code == 2 and "not streaming live" in err
+    code, _, err = await _bwlab(appliance, "talk", ANNA, "--wav", str(wav), *args[:-1], "https://x/live/#k1=AAAA")
+    assert code == 2 and "--link" in err
