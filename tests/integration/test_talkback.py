@@ -145,7 +145,7 @@ async def test_talking_to_an_ended_stream_is_a_conflict(streaming, demo_viewer, 
     async def ended():
         return not any(s["id"] == stream["id"] for s in await demo_viewer.streams("live"))
 
-    await poll(ended, "the stream to end")
+    await poll(ended, "the stream to end", timeout=20)
     with pytest.raises(TalkError) as caught:
         await talk(demo_viewer.session, demo_viewer.org_id, stream, demo_viewer.key, [b"x"], demo_viewer.clock)
     assert caught.value.code == "stream_ended"
