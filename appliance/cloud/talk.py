@@ -98,6 +98,10 @@ async def talk_socket(request: web.Request) -> web.WebSocketResponse:
             except m.ProtocolError as exc:
                 await _send(ws, m.Error(code=exc.code, message=str(exc)))
                 continue
+            if not isinstance(message, wire_talk.TalkRelease) and stream_id not in request.config_dict[HUB].streams.live:
+                await _end(request, floors, ws, device, "stream_ended")  # talk-back goes through the live stream
+                await _send(ws, m.Error(code="stream_ended", message="the stream has ended: there is no camera to talk to"))
+                break
             if isinstance(message, wire_talk.TalkTake):
                 await _take(request, floors, ws, device, stream_id, account.name, message)
             elif isinstance(message, wire_talk.TalkAudio):

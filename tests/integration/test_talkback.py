@@ -140,15 +140,27 @@ async def test_bad_talk_frames_get_an_error_and_change_nothing(streaming, demo_v
 
 async def test_talking_to_an_ended_stream_is_a_conflict(streaming, demo_viewer, poll):
     cam, stream = streaming
-    await cam.press("record", "long")
 
     async def ended():
         return not any(s["id"] == stream["id"] for s in await demo_viewer.streams("live"))
 
-    await poll(ended, "the stream to end", timeout=20)
+    async with _socket(demo_viewer, stream) as ws:  # a talker whose stream ends under it
+        await _next(ws)
+        await ws.send_str(m.encode(wire_talk.TalkTake(talk_id=envelope.b64url_encode(os.urandom(16)))))
+        assert (await _next(ws)).mine
+        await cam.press("record", "long")
+        await poll(lambda: _true(cam.speaker.talk is None), "the camera to end the talk with its stream", timeout=20)
+        await poll(ended, "the stream to end", timeout=20)
+        await ws.send_str(m.encode(wire_talk.TalkAudio(seq=0, data="AAAA", captured_at=demo_viewer.clock.now())))
+        freed = await _next(ws)  # the floor is given back first, to every viewer
+        assert isinstance(freed, wire_talk.TalkFloor) and freed.talker is None
+        refused = await _next(ws)
+        assert isinstance(refused, m.Error) and refused.code == "stream_ended"
+        assert (await ws.receive(timeout=5)).type.name in ("CLOSE", "CLOSED", "CLOSING")
     with pytest.raises(TalkError) as caught:
         await talk(demo_viewer.session, demo_viewer.org_id, stream, demo_viewer.key, [b"x"], demo_viewer.clock)
     assert caught.value.code == "stream_ended"
+
 
 
 async def _bwlab(appliance, *argv: str) -> tuple[int, str, str]:
