@@ -76,6 +76,15 @@ async def start_lab(data_dir: Path, media: str) -> tuple[subprocess.Popen, dict]
     return proc, facts
 
 
+async def stop_lab(proc: subprocess.Popen) -> None:
+    """Stop ``bwlab up`` as Ctrl+C would, killing it if it does not stop within 30 s."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        await asyncio.to_thread(proc.wait, 30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 async def measure(page, *, seconds: float, warmup: float) -> dict:
     """Sample the open player's latencies for ``seconds`` after ``warmup`` seconds."""
     await page.wait_for_function("() => { const p = document.querySelector('.player'); return p && p.player && p.player.frames > 5; }",
@@ -124,11 +133,7 @@ async def run(seconds: float, media: str) -> dict:
                 await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record", "gesture": "long"})
                 await browser.close()
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                await asyncio.to_thread(proc.wait, 30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            await stop_lab(proc)
     return {
         "benchmark": "browser glass-to-glass latency on loopback",
         "browser": "Debian chromium, headless",

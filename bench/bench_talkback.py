@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ from bench_browser_latency import (
     _undock_when_running,
     _wait_online,
     start_lab,
+    stop_lab,
     summary,
 )
 
@@ -138,11 +138,7 @@ async def run(seconds: float) -> dict:
                 await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record",
                                                                      "gesture": "long"})
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                await asyncio.to_thread(proc.wait, 30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            await stop_lab(proc)
     return {
         "benchmark": "talk-back mouth-to-ear latency on loopback",
         "browser": "Debian chromium, headless, fake microphone (440 Hz WAV)",

@@ -12,34 +12,11 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 import * as e2e from '../../webui/js/e2e.js';
+import { assertEqual, check, finish, fromHex, hex } from './harness.mjs';
 
 const load = async (name) => JSON.parse(await readFile(fileURLToPath(new URL(`../vectors/${name}`, import.meta.url)), 'utf8'));
 const base = await load('e2e-v1.json');
 const vectors = await load('e2e-talk-v1.json');
-
-let failures = 0;
-let passes = 0;
-
-async function check(label, fn) {
-  try {
-    await fn();
-    passes += 1;
-    console.log(`ok   ${label}`);
-  } catch (err) {
-    failures += 1;
-    console.log(`FAIL ${label}\n     ${err && err.stack ? err.stack : err}`);
-  }
-}
-
-const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-function fromHex(text) {
-  const out = new Uint8Array(text.length / 2);
-  for (let i = 0; i < out.length; i += 1) out[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-function assertEqual(actual, expected, what) {
-  if (actual !== expected) throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-}
 
 const systemKey = await e2e.importLinkFragment(base.links[0].url);
 const secret = await e2e.unwrapTalkSecret(systemKey, vectors.stream_id, vectors.wrapped);
@@ -94,5 +71,4 @@ await check('a talk id of 15 bytes is malformed', async () => {
   assertEqual(caught && caught.code, 'envelope_malformed', 'code');
 });
 
-console.log(`talk vectors: ${passes} passed, ${failures} failed`);
-process.exit(failures ? 1 : 0);
+finish('talk vectors');

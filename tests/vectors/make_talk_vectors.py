@@ -13,7 +13,6 @@ labels. ``tests/unit/test_talk_envelope.py`` (Python) and ``tests/js/talk.test.m
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import sys
@@ -24,7 +23,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # run as a script from anywhere, bwlab not installed
     sys.path.insert(0, str(REPO_ROOT))
 
-from bwlab.wire import envelope as env  # noqa: E402
+from bwlab.wire import envelope as env
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_e2e_vectors import write_or_check
 
 VECTORS_PATH = Path(__file__).with_name("e2e-talk-v1.json")
 BASE_PATH = Path(__file__).with_name("e2e-v1.json")
@@ -108,19 +110,7 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if the vectors file is stale")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        current = VECTORS_PATH.read_text(encoding="utf-8") if VECTORS_PATH.exists() else ""
-        if current != text:
-            print(f"{VECTORS_PATH} is not up to date; run {Path(__file__).name}", file=sys.stderr)
-            return 1
-        return 0
-    VECTORS_PATH.write_text(text, encoding="utf-8")
-    print(f"wrote {VECTORS_PATH}")
-    return 0
+    return write_or_check(VECTORS_PATH, render(), argv, __doc__.splitlines()[0], Path(__file__).name)
 
 
 if __name__ == "__main__":
