@@ -21,6 +21,7 @@ import numpy as np
 
 from bwlab.client import Session
 from bwlab.clock import Clock, monotonic
+from bwlab.errors import InputError, Refused
 from bwlab.wire import envelope
 from bwlab.wire import messages as m
 from bwlab.wire import talk as wire_talk
@@ -30,12 +31,17 @@ FLOOR_TIMEOUT = 5.0
 _REFUSALS = {409: "stream_ended", 403: "forbidden", 404: "no_such_stream", 429: "too_many_websockets"}
 
 
-class TalkError(Exception):
-    """Talk-back could not happen; ``code`` is stable (floor_busy, camera_offline, bad_audio, …)."""
+class TalkError(Refused):
+    """Talk-back was refused; ``code`` is stable (floor_busy, camera_offline, stream_ended, …)."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
+
+
+class BadAudio(InputError):
+    """The audio file to say cannot be read."""
+
+    code = "bad_audio"
 
 
 @dataclass(frozen=True)
@@ -51,15 +57,15 @@ def load_wav(path: Path) -> np.ndarray:
     try:
         with av.open(str(path)) as container:
             if not container.streams.audio:
-                raise TalkError("bad_audio", f"{path}: no audio stream")
+                raise BadAudio(f"{path}: no audio stream")
             resampler = av.AudioResampler(format="flt", layout="mono", rate=wire_talk.SAMPLE_RATE)
             chunks = [out.to_ndarray().reshape(-1) for frame in container.decode(audio=0)
                       for out in resampler.resample(frame)]
             chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
     except (av.error.FFmpegError, OSError) as exc:
-        raise TalkError("bad_audio", f"{path}: not an audio file PyAV can read ({exc})") from None
+        raise BadAudio(f"{path}: not an audio file PyAV can read ({exc})") from None
     if not chunks:
-        raise TalkError("bad_audio", f"{path}: no audio samples")
+        raise BadAudio(f"{path}: no audio samples")
     return np.concatenate(chunks).astype(np.float32)
 
 
