@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -21,20 +20,17 @@ import numpy as np
 from bwlab.client import ApiError, Session
 from bwlab.clock import LabClock, system_time
 from bwlab.talker import BadAudio, TalkError, encode_opus, load_wav, talk
-from bwlab.viewer import Viewer
 from bwlab.wire import envelope
 
 from .common import CliError, Commands, add_common, lab_facts
+from .view import add_operator_arguments, operator_viewer
 
 
 def register(sub: argparse._SubParsersAction) -> Commands:
     p = sub.add_parser("talk", help="talk to a camera user through their streaming camera (talk-back)")
     p.add_argument("serial", help="the camera (it must be streaming live)")
     p.add_argument("--wav", type=Path, required=True, help="what to say: a WAV (or any audio file PyAV reads)")
-    p.add_argument("--email", required=True, help="an operator account of the organization")
-    p.add_argument("--password", default=None, help="its password (default: $BWLAB_PASSWORD)")
-    p.add_argument("--link", required=True, help="the link with key (the system private key)")
-    p.add_argument("--passphrase", default=None, help="the link's passphrase, if protected")
+    add_operator_arguments(p)  # the link with key carries the system private key: it derives talk keys
     p.add_argument("--heard", type=Path, default=None, help="write what the camera heard to this WAV")
     add_common(p)
     return {"talk": cmd_talk}
@@ -42,21 +38,10 @@ def register(sub: argparse._SubParsersAction) -> Commands:
 
 async def cmd_talk(args: argparse.Namespace) -> int:
     url, token, ca_pem = lab_facts(args, need_token=False)
-    password = args.password or os.environ.get("BWLAB_PASSWORD")
-    if not password:
-        raise CliError("--password (or $BWLAB_PASSWORD): the account's password is required")
     if args.heard is not None and not token:
         raise CliError("--heard needs the lab token (--token, $BWLAB_TOKEN or the lab's --data-dir)")
     samples = _samples(args.wav)
-    try:
-        viewer = Viewer(url, ca_pem, email=args.email, password=password, link=args.link, passphrase=args.passphrase,
-                        clock=await _lab_clock(url, token, ca_pem))
-    except envelope.PassphraseRequired:
-        raise CliError("--passphrase: this link with key is password-protected") from None
-    except envelope.WrongPassphrase:
-        raise CliError("--passphrase: the passphrase does not open this link with key") from None
-    except envelope.EnvelopeError as exc:
-        raise CliError(f"--link: {exc}") from None
+    viewer = operator_viewer(args, url, ca_pem, await _lab_clock(url, token, ca_pem))
     serial = args.serial.upper()
     async with viewer:
         stream = next((s for s in await viewer.streams("live") if s.get("serial") == serial), None)
