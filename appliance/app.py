@@ -39,6 +39,7 @@ from .controller.timesync import setup_controller_time
 from .db import Database
 from .http import PUBLIC, access, content_security_policy, error_middleware, json_response, setup_security_headers
 from .hub.routes import setup_hub
+from .hub.talk import setup_talk
 from .lab import store as lab_store
 from .lab.dns import setup_dns
 from .lab.routes import setup_lab
@@ -107,6 +108,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
     setup_storage(app, config.data_dir)  # a full disk: 507, refusal to cameras, /healthz (item 8)
     setup_routes(app)
     setup_hub(app)
+    setup_talk(app)  # talk-back's floor per camera (issue 16 item 3)
     setup_soc(app)  # after the hub: observes its streams (S12)
     setup_lab(app)
     setup_dns(app)  # /api/lab/dns/* and /api/lab/faults/blocked-hosts (T5, T2)

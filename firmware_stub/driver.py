@@ -42,6 +42,7 @@ from bwlab.clock import Clock, monotonic, system_time, wait_event
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import envelope
 from bwlab.wire import messages as m
+from bwlab.wire import talk as wire_talk
 from bwlab.wire.device_auth import answer_challenge, make_csr, new_device_key
 from labnet.faults import Impairment, camera_impairment, impair
 from labnet.propagation import LinkQuality
@@ -59,6 +60,7 @@ from .positions import PositionUplink
 from .services import STORAGE_EVERY, Reachability, ServiceRoute, check_storage, failure, lan_facts, storage_session
 from .recorder import DEFAULT_CAPACITY
 from .recording_driver import RecordingUnit
+from .speaker import Speaker
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,7 @@ RADIO_REPORT_EVERY = 1.0  # a radio change that matters goes out at once, signal
 NTP_POLL = 64.0  # seconds between two NTP syncs of the camera's clock
 NTP_TIMEOUT = 1.0
 RENEW_BEFORE = 86400.0  # D1: the dock renews a docked camera's certificate in its last day (lab time)
+SPEAKER_REPORT_EVERY = 0.25  # seconds between two speaker levels sent to the lab while an operator talks
 RENEW_CHECK_EVERY = 60.0  # seconds between two looks at a docked camera's certificate (and on time travel)
 # Control messages that must still reach the hub after a reconnect when the link lost them.
 _NOT_REQUEUED = (m.State, m.Log, m.StreamStart, m.RemoteStartResult)
@@ -174,6 +177,8 @@ class CameraDriver:
         self._storage_http: aiohttp.ClientSession | None = None
         self.recordings = RecordingUnit(self, storage_dir, storage_bytes)  # local recordings, dock offload (issue 13)
         self.adapter: LinkAdapter | None = None  # the live stream's level on this link (adaptation.py)
+        self.speaker = Speaker()  # talk-back: what operators say through the camera (issue 16 item 3)
+        self._speaker_reported = 0.0
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -428,8 +433,13 @@ class CameraDriver:
         self.state = {**self._firmware_state, "radio": radio, "storage": self.recordings.state(),
                       "stream_quality": self.adapter.as_dict() if self.adapter is not None else None}
         await self._send(m.State(state=self.state))
+        await self._report_lab()
+
+    async def _report_lab(self) -> None:
+        """The lab (not the hub) also sees the speaker: the hub must learn nothing of talk-back audio."""
         if self._on_state is not None:
-            await self._on_state(self.state)
+            self._speaker_reported = monotonic()
+            await self._on_state({**self.state, "speaker": self.speaker.state()})
 
     publish = _publish
 
@@ -525,6 +535,8 @@ class CameraDriver:
                 self._out.stop_sent = True
                 if not await self._send(msg):
                     self._pending_control.append(msg)
+                if self.speaker.stop():  # talk-back goes through the live stream: it ends with it
+                    await self._report_lab()
         elif isinstance(command, ev.RemoteStartResult):
             await self._send(m.RemoteStartResult(request_id=command.request_id, ok=command.ok, reason=command.reason))
         elif isinstance(command, ev.Vibrate):
@@ -660,8 +672,25 @@ class CameraDriver:
             await self.feed(ev.Acknowledged(now, stream_id=message.stream_id, operator=message.operator))
         elif isinstance(message, m.Licence):
             await self.feed(ev.LicenceChanged(now, valid=message.valid, until=message.until))
+        elif isinstance(message, wire_talk.CAMERA_MESSAGES):
+            await self._on_talk(message)
         elif isinstance(message, (m.ChunkRefused, m.Error)):
             self.log.warning("hub refused: %s %s", message.code, message.message)
+
+    async def _on_talk(self, message: wire_talk.TalkStart | wire_talk.TalkPacket | wire_talk.TalkStop) -> None:
+        """Talk-back (issue 16 item 3): the speaker plays what the operator says into our live stream."""
+        out = self._out if self._out is not None and not self._out.stop_sent else None  # our live stream
+        if isinstance(message, wire_talk.TalkStart):
+            changed = self.speaker.start(message, out.stream_id if out else None, out.content_key if out else None)
+        elif out is None or out.stream_id != message.stream_id:
+            changed = self.speaker.stop()  # the stream ended: its talk-back is over
+        elif isinstance(message, wire_talk.TalkPacket):
+            played = self.speaker.play(message, self.lab_clock.now())
+            changed = played and monotonic() - self._speaker_reported >= SPEAKER_REPORT_EVERY
+        else:
+            changed = self.speaker.stop(message)
+        if changed:
+            await self._report_lab()
 
     async def _request_stream(self, command: ev.RequestStreamStart) -> None:
         prov = self.provisioning

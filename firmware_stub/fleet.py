@@ -204,6 +204,8 @@ class Fleet:
                 await driver.recordings.annotate(text=data.text or "", tags=data.tags or "")
             elif action == "category":
                 await driver.recordings.annotate(category=Category(data.category_id or "", data.category_name or ""))
+            elif action == "speaker":  # issue 16 item 3: what the camera heard of talk-back
+                reply["speaker"] = driver.speaker.report(with_wav=bool(data.wav))
             elif action == "frames":
                 reply["frames"] = [frame_to_dict(f) for f in driver.frames()]  # L4: for the pcap
             result = fleet_link.Result(id=data.id, state=driver.state, **reply)

@@ -5,6 +5,7 @@
     bwlab status [--json] [--url U] [--data-dir D]  the running lab's systems and cameras
     bwlab travel DURATION                           move lab time forward (e.g. 6d, 36h, 90m)
     bwlab press SERIAL BUTTON [GESTURE]             press a camera's button
+    bwlab talk SERIAL --wav FILE --email E --link L talk-back through a streaming camera (issue 16)
     bwlab dock SERIAL [DOCK BAY] / undock SERIAL    put a camera in a bay or take it out
     bwlab soc-receiver --port P [--secret whsec_…]  receive, verify and print SOC notifications
     bwlab dns [--format hosts|dnsmasq]              the T5 host names pointing at the appliance
@@ -23,7 +24,7 @@ commands read it from ``--data-dir`` (default ``$BWLAB_DATA_DIR`` or ~/.local/sh
 One module per purpose (``lab``: up; ``fleet``; ``devices``: status, travel, press, dock,
 undock; ``view``; ``soc_receiver``; ``lab_network``: dns, fault, doctor, pages, pcap, move;
 ``content_destination``; ``scenarios``: test; ``licence``; ``realnet``: net, capture;
-``recordings``: recordings, bookmark, category), each with ``register(subparsers)`` adding its
+``recordings``: recordings, bookmark, category; ``talk``: talk), each with ``register(subparsers)`` adding its
 parsers and returning its commands. ``COMMAND_MODULES`` is the one list of them: a new command
 module goes there.
 """
@@ -49,6 +50,7 @@ from . import (
     recordings,
     scenarios,
     soc_receiver,
+    talk,
     view,
 )
 from .common import CliError, Commands
@@ -56,6 +58,7 @@ from .common import CliError, Commands
 COMMAND_MODULES: tuple[ModuleType, ...] = (
     lab, fleet, devices, view, soc_receiver, lab_network, content_destination, scenarios, licence, realnet,
     recordings,  # after content_destination: adds its ``import``
+    talk,  # issue 16 item 3
 )
 """The command modules, in the order ``bwlab --help`` lists their commands."""
 

@@ -22,9 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
+from bwlab.talker import encode_opus, talk
 from bwlab.viewer import Viewer
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import envelope
+from bwlab.wire import talk as wire_talk
 from bwlab.wire.positions import decode_record
 from bwlab.wire.fmp4 import iter_boxes, parse_init
 
@@ -261,3 +263,62 @@ def _query(path: Path, sql: str) -> list[tuple]:
 
 async def _recorded(viewer: Viewer, stream_id: str) -> bool:
     return any(s["id"] == stream_id for s in await viewer.streams("recorded"))
+
+
+# ---------------------------------------------------------------- talk-back (issue 16 item 3)
+
+
+# covers: S4, S17
+async def test_cloud_never_holds_talk_back_audio_in_clear(appliance, demo_lab, demo_fleet, lab, poll, camera_online,
+                                                          caplog):
+    """An operator talks to Chloe's camera: the Opus packets it said, and the PCM the camera heard,
+    are nowhere on the cloud's side — not in its database, its evidence store or its log — and
+    what the hub relayed to the camera is the sealed bytes, which the talk key alone opens."""
+    fleet = await demo_fleet({CHLOE})
+    cam = fleet.cameras[CHLOE]
+    system = demo_lab.systems[0]
+    await fleet.undock(CHLOE)
+    await poll(lambda: camera_online(CHLOE), "the camera to connect to the device hub")
+    await cam.press("record")
+    relayed: list[bytes] = []
+    play = cam.speaker.play
+
+    def spy(message, now):
+        relayed.append(wire_talk.packet_bytes(message.data))
+        return play(message, now)
+
+    cam.speaker.play = spy
+    rng = np.random.default_rng(16)
+    voice = (0.3 * np.sin(2 * np.pi * 300 * np.arange(48_000) / 48_000) + 0.05 * rng.standard_normal(48_000))
+    packets = encode_opus(voice.astype(np.float32))
+    async with RecordingViewer(appliance.url, appliance.ca_pem, email="operator@demo.bwlab.test",
+                               password="demo-operator-pass", link=system.link, clock=appliance.clock) as viewer:
+        stream = await viewer.wait_for_stream(timeout=10)
+        await poll(lambda: _now(cam._out is not None and cam._out.stream_id == stream["id"]), "the camera's stream")
+        await talk(viewer.session, viewer.org_id, stream, viewer.key, packets, viewer.clock, realtime=False)
+        await poll(lambda: _now(cam.speaker.packets == len(packets)), "every packet played")
+        content_key = envelope.unwrap_content_key(viewer.key.private_key, stream["id"], stream["wrapped_key"])
+    heard = (np.clip(cam.speaker.samples(), -1, 1) * 32767).astype("<i2").tobytes()
+
+    needles: dict[bytes, str] = {}
+    for packet in packets:
+        for w in _windows(packet, stride=4, skip=0):
+            needles[w] = "Opus packet said"
+    for w in _windows(heard, stride=64, skip=0):
+        needles.setdefault(w, "PCM the camera heard")
+    needles[content_key[:WINDOW]] = "the stream's content key"
+    assert sum(1 for v in needles.values() if v == "Opus packet said") > 5 * len(packets)
+
+    assert _find_windows(b"\0" * 50 + packets[5] + b"\0" * 50, needles), "the search finds a planted packet"
+    assert len(relayed) == len(packets) and all(len(r) == len(p) + 16 for r, p in zip(relayed, packets))
+    assert _find_windows(b"".join(relayed), needles) == [], "the hub relayed plaintext"
+    found = []
+    for path in _cloud_files(appliance.data_dir):
+        found += [(path.relative_to(appliance.data_dir), what, at) for at, what in _find_windows(path.read_bytes(), needles)]
+    log_text = "\n".join(r.getMessage() for r in caplog.records).encode()
+    found += [("log", what, at) for at, what in _find_windows(log_text, needles)]
+    assert found == [], f"talk-back audio on the cloud's side: {found[:10]}"
+
+
+async def _now(value):
+    return value

@@ -25,6 +25,7 @@ import { QualityBadge } from './quality.js';
 import { licenceSection } from './licence.js';
 import { invitationsBlock, usersSection } from './members.js';
 import { socSection } from './soc.js';
+import { TalkButton } from './talk.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -351,6 +352,7 @@ function liveView(stream, mode = 'mse') {
   const ackOut = h('span', { class: 'ack-status', 'aria-live': 'polite' });
   const player = new StreamPlayer({ orgId: app.org.id, streamId: stream.id, title: stream.user_name, mode });
   const quality = new QualityBadge({ orgId: app.org.id, serial: stream.serial });
+  const talk = new TalkButton({ orgId: app.org.id, stream }); // talk-back (issue 16 item 3)
   const modeButton = (m, label) => h('button', { type: 'button', 'aria-pressed': String(m === mode), onclick: () => liveView(stream, m) }, label);
   const ack = h('button', { type: 'button', class: 'primary', onclick: async () => {
     ack.disabled = true;
@@ -370,9 +372,9 @@ function liveView(stream, mode = 'mse') {
       h('h2', { id: 'h-live' }, stream.user_name),
       h('div', { role: 'group', 'aria-label': 'View' }, modeButton('mse', 'With sound'), modeButton('webcodecs', 'Low latency'),
         h('button', { type: 'button', class: 'to-map', onclick: () => mapView(stream.serial) }, 'Map')),
-      ack, ackOut, quality.el),
+      ack, ackOut, quality.el, talk.el),
     player.el));
-  app.players.push(player.start(), quality.start());
+  app.players.push(player.start(), quality.start(), talk.start());
 }
 
 // D9, D6: the map of camera positions; each user toggles between map and live video.
