@@ -29,6 +29,8 @@ from bwlab.private_files import private_dir, write_private
 from bwlab.regions import SERVICE_HOSTS
 
 from .auth import access_middleware, cross_site_middleware, session_cookie_middleware
+from .cloud.audit import routes as audit_routes
+from .cloud.audit import setup_audit
 from .cloud.licensing import routes as licensing_routes
 from .cloud.routes import routes as cloud_routes
 from .cloud.soc import routes as soc_routes
@@ -119,6 +121,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
     setup_camera_user_sync(app)
     setup_sign_in_throttle(app)  # docs/security.md, item 5
     setup_account_sockets(app)  # docs/security.md, item 10
+    setup_audit(app)  # issue 16 item 4: the audit trail, who is watching
     setup_offload(app)  # the controllers push docked recordings to their content destinations
     return app
 
@@ -131,6 +134,7 @@ def setup_routes(app: web.Application) -> None:
     cloud.add_routes(soc_routes)
     cloud.add_routes(system_sync_routes)
     cloud.add_routes(licensing_routes)
+    cloud.add_routes(audit_routes)  # issue 16 item 4
     app.add_subapp("/api/cloud", cloud)
     controller = web.Application(middlewares=[sync_middleware])
     controller.add_routes(controller_routes)

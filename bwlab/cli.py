@@ -15,6 +15,7 @@
     bwlab move SERIAL X Y [--walk S]                put a camera somewhere on the site (metres)
     bwlab content-destination serve|connection-file|decrypt   the lab's content destination (issue 13)
     bwlab licence show|order N|renew ID --email E   an organization's licences; order or renew (S15)
+    bwlab audit export --email E / verify FILE      an organization's audit trail; check its hash chain
 
 A running lab writes ``lab.json`` (URL, lab token, CA path) in its data directory; the other
 commands read it from ``--data-dir`` (default ``$BWLAB_DATA_DIR`` or ~/.local/share/bwlab) unless
@@ -35,7 +36,7 @@ from pathlib import Path
 
 from bwlab import lifecycle, regression
 from bwlab.clock import isoformat
-from bwlab import recordings_commands
+from bwlab import audit_commands, recordings_commands
 from bwlab.content_destination import commands as content_destination
 from bwlab.realnet import commands as realnet
 
@@ -205,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     realnet.add_parser(sub)  # bwlab net … (issue 15)
     recordings_commands.add_import_parser(sub.choices["content-destination"], common)  # issue 13
     recordings_commands.add_recordings_parser(sub, common)
+    audit_commands.add_parser(sub, common)  # issue 16: bwlab audit export|verify
     return parser
 
 
@@ -881,6 +883,16 @@ async def cmd_annotate(args: argparse.Namespace) -> int:
 
 
 COMMANDS.update({"recordings": cmd_recordings, "bookmark": cmd_annotate, "category": cmd_annotate})
+
+
+async def cmd_audit(args: argparse.Namespace) -> int:
+    try:
+        return await audit_commands.run(args, lambda: lab_facts(args, need_token=False))
+    except audit_commands.AuditCommandError as exc:
+        raise CliError(str(exc)) from None
+
+
+COMMANDS["audit"] = cmd_audit
 
 
 def main(argv: list[str] | None = None) -> int:

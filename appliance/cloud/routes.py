@@ -24,6 +24,7 @@ from ..context import APPLIANCE
 from ..errors import BwlabError, Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from ..http import ACCOUNT, ORG_ADMIN, ORG_MEMBER, PUBLIC, access, json_response, read_body
 from ..throttle import throttled
+from . import audit
 from .usage import organization_standing, organization_usage, standing_json, usage_json
 
 routes = web.RouteTableDef()
@@ -276,6 +277,7 @@ async def invite(request: web.Request) -> web.Response:
         "INSERT INTO invitations (id, org_id, email, role, invited_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
         (inv_id, org_id, email, body.role, request[ACCOUNT_KEY].account_id, ctx.clock.now()),
     )
+    await audit.record(request, audit.USER_INVITED, details={"email": email, "role": body.role})
     return json_response({"id": inv_id, "email": email, "role": body.role}, status=201)
 
 
@@ -287,6 +289,8 @@ async def withdraw_invitation(request: web.Request) -> web.Response:
     if not await ctx.db.execute("DELETE FROM invitations WHERE id = ? AND org_id = ? AND accepted_at IS NULL",
                                 (request.match_info["invitation_id"], request.match_info["org_id"])):
         raise NotFound("no pending invitation with that id in this organization")
+    await audit.record(request, audit.SETTING_CHANGED, details={"setting": "invitation_withdrawn",
+                                                                "invitation_id": request.match_info["invitation_id"]})
     return json_response({"withdrawn": request.match_info["invitation_id"]})
 
 
@@ -336,6 +340,8 @@ async def set_role(request: web.Request) -> web.Response:
     )
     if not changed:
         raise NotFound("no such member")
+    await audit.record(request, audit.SETTING_CHANGED, details={"setting": "member_role", "account_id": account_id,
+                                                                "role": body.role})
     return json_response({"account_id": account_id, "role": body.role})
 
 
@@ -349,6 +355,7 @@ async def remove_member(request: web.Request) -> web.Response:
         raise Conflict("the owner cannot be removed", code="owner_is_admin")
     if not await ctx.db.execute("DELETE FROM memberships WHERE org_id = ? AND account_id = ?", (org_id, account_id)):
         raise NotFound("no such member")
+    await audit.record(request, audit.SETTING_CHANGED, details={"setting": "member_removed", "account_id": account_id})
     return json_response({"removed": account_id})
 
 
@@ -465,6 +472,7 @@ async def connect_system(request: web.Request) -> web.Response:
         if isinstance(exc, sqlite3.IntegrityError):  # the same CA connected by a concurrent request
             raise Conflict("a system with this device CA is connected already", code="device_ca_registered") from None
         raise
+    await audit.record(request, audit.SETTING_CHANGED, details={"setting": "system_connected", "system_id": system_id})
     return json_response(
         {"id": system_id, "org_id": org_id, "region": body.region, "system_token": system_token,
          "hub_url": ctx.config.url.replace("https://", "wss://") + "/hub/v1/devices"},

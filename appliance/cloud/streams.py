@@ -23,6 +23,7 @@ from ..errors import Conflict, NotFound
 from ..hub.routes import HUB
 from ..hub.streams import DeviceId
 from ..http import ORG_MEMBER, access, json_response
+from . import audit
 from .socket_limits import counted_socket
 from .system_sync import synced_camera_users
 
@@ -70,6 +71,7 @@ async def get_stream(request: web.Request) -> web.Response:
 @routes.get(ORG + "/streams/{stream_id}/live")
 @access(ORG_MEMBER)
 @counted_socket  # at most MAX_PER_ACCOUNT per account (docs/security.md)
+@audit.watched(audit.STREAM_VIEWED, _stream_meta)
 async def live(request: web.Request) -> web.WebSocketResponse:
     """The live view: stream metadata, then the init segment and the current GOP, a
     ``live_edge`` marker, then every chunk as it lands, as ciphertext frames (bwlab.wire.chunk).
@@ -132,6 +134,7 @@ async def _drain(ws: web.WebSocketResponse) -> None:
 @routes.get(ORG + "/streams/{stream_id}/recording")
 @access(ORG_MEMBER)
 @counted_socket  # at most MAX_PER_ACCOUNT per account (docs/security.md)
+@audit.watched(audit.RECORDING_DOWNLOADED, _stream_meta)
 async def recording(request: web.Request) -> web.WebSocketResponse:
     """Play a recording (D8): metadata, then every stored frame in order, then ``end``."""
     meta = await _stream_meta(request)
@@ -168,6 +171,7 @@ async def acknowledge(request: web.Request) -> web.Response:
         raise Conflict("the camera is not connected now; try again when it is", code="camera_offline")
     await session.ws.send_str(m.encode(m.Acknowledge(stream_id=meta["id"], operator=account.name)))
     await _streams(request).acknowledge(meta["id"], account.name, ctx.clock.now())
+    await audit.record(request, audit.ACKNOWLEDGED, stream=meta)
     return json_response({"acknowledged": meta["id"], "by": account.name})
 
 
@@ -283,6 +287,7 @@ async def remote_start(request: web.Request) -> web.Response:
                          (int(result.ok), result.reason, request_id))
     if not result.ok:
         raise Conflict(f"the camera refused the remote start: {result.reason}", code=result.reason or "refused")
+    await audit.record(request, audit.REMOTE_STARTED, camera={"serial": session.serial, "user_id": user_id})
     return json_response({"request_id": request_id, "started": True, "reason": result.reason})
 
 
