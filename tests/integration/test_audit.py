@@ -1,0 +1,166 @@
+"""The audit trail and who is watching, over real sockets (issue 16 item 4; docs/audit.md).
+
+A camera streams; the operator watches it (the admin sees who is watching meanwhile), acknowledges
+it, imports a key; the admin invites and changes a role. The admin then reads the log with filters,
+exports it as JSON Lines and CSV, and ``bwlab audit verify`` proves the chain — and names the entry
+of an export that was changed. Another organization's admin sees none of it, and the other way
+round. Entries read the lab clock.
+"""
+
+# covers: O4, S14, D6, D2
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+
+import pytest
+
+from bwlab.client import ApiError
+from bwlab.wire import audit as wire
+from tests.integration.test_streaming import ANNA, _online
+
+ADMIN = ("admin@demo.bwlab.test", "demo-admin-pass")
+OPERATOR = ("operator@demo.bwlab.test", "demo-operator-pass")
+FINGERPRINT = " ".join(["ABCD"] * 16)
+
+
+async def bwlab(appliance, *args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bwlab", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "BWLAB_PASSWORD": ADMIN[1]})
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.fixture
+async def streaming(appliance, demo_lab, demo_fleet, demo_viewer, lab, poll):
+    fleet = await demo_fleet({ANNA})
+    await fleet.undock(ANNA)
+    await poll(lambda: _online(lab, ANNA), "Anna's camera online", timeout=10)
+    await fleet.cameras[ANNA].press("record")
+    return await demo_viewer.wait_for_stream(timeout=10)
+
+
+async def test_actions_are_logged_in_a_verifiable_chain_and_who_is_watching_shows(
+        appliance, demo_lab, demo_viewer, streaming, poll, travel, tmp_path):
+    org = demo_lab.org_id
+    base = f"/api/cloud/orgs/{org}"
+    stream = streaming
+    async with appliance.session() as admin, appliance.session() as operator:
+        await admin.sign_in_cloud(*ADMIN)
+        await operator.sign_in_cloud(*OPERATOR)
+        start = (await admin.get(base + "/audit"))["head"]["seq"]  # the demo's own set-up: invitations, system
+
+        # Who is watching: the operator's live view, while it is open.
+        watching = asyncio.create_task(demo_viewer.watch(stream["id"], seconds=3.0))
+
+        async def operator_watches():
+            now = (await admin.get(base + "/watching"))["watching"].get(stream["id"], [])
+            return [w["name"] for w in now]
+
+        names = await poll(operator_watches, "the operator among who is watching", timeout=10)
+        assert names == ["Olivia Operator"]
+        report = await watching
+        assert report.video_frames > 0
+        assert (await admin.get(base + "/watching"))["watching"] == {}, "the view ended: nobody watches"
+
+        await travel(3600)  # entries read the lab clock, not the machine's
+        lab_now = appliance.clock.now()
+        await operator.post(f"{base}/streams/{stream['id']}/acknowledge")
+        await operator.post(base + "/audit/key-imports", {"fingerprint": FINGERPRINT, "name": "Demo system",
+                                                          "kind": "passphrase"})
+        await admin.post(base + "/invitations", {"email": "new@audit.test", "role": "user"})
+        members = (await admin.get(base + "/members"))["members"]
+        op_id = next(m["id"] for m in members if m["email"] == OPERATOR[0])
+        await admin.put(f"{base}/members/{op_id}", {"role": "admin"})
+        await admin.put(f"{base}/members/{op_id}", {"role": "operator"})
+
+        log = await admin.get(base + "/audit")
+        entries = [e for e in log["entries"] if e["seq"] > start]
+        actions = [e["action"] for e in reversed(entries)]
+        assert actions[:1] == [wire.STREAM_VIEWED] and actions[1:] == [
+            wire.ACKNOWLEDGED, wire.KEY_IMPORTED, wire.USER_INVITED, wire.SETTING_CHANGED, wire.SETTING_CHANGED]
+        viewed = entries[-1]
+        assert viewed["actor"]["email"] == OPERATOR[0] and viewed["actor"]["role"] == "operator"
+        assert viewed["camera"]["serial"] == ANNA and viewed["camera"]["user_name"] == "Anna Berg"
+        assert viewed["stream_id"] == stream["id"]
+        assert viewed["details"]["to"] - viewed["details"]["from"] >= 2.5
+        ack = entries[-2]
+        assert ack["at"] >= lab_now and ack["at"] - lab_now < 60 and ack["stream_id"] == stream["id"]
+        assert entries[0]["details"] == {"setting": "member_role", "account_id": op_id, "role": "operator"}
+        assert log["head"] == {"seq": start + 6, "hash": entries[0]["hash"]} and log["matched"] == start + 6
+
+        # Live's filters: what, who, which camera, when.
+        only = await admin.get(base + "/audit?action=acknowledged")
+        assert [e["action"] for e in only["entries"]] == [wire.ACKNOWLEDGED]
+        mine = await admin.get(base + "/audit?actor=operator%40demo")
+        assert {e["actor"]["email"] for e in mine["entries"]} == {OPERATOR[0]} and mine["matched"] == 3
+        assert (await admin.get(base + "/audit?actor=" + OPERATOR[0].upper()))["matched"] == 3
+        anna = await admin.get(base + "/audit?camera=anna")
+        assert [e["action"] for e in anna["entries"]] == [wire.ACKNOWLEDGED, wire.STREAM_VIEWED]
+        later = await admin.get(f"{base}/audit?from={lab_now}&to={lab_now + 600}")
+        assert wire.STREAM_VIEWED not in [e["action"] for e in later["entries"]] and later["matched"] == 5
+        for bad in ("action=deleted", "from=yesterday", "limit=0", "colour=red"):
+            with pytest.raises(ApiError) as refused:
+                await admin.get(f"{base}/audit?{bad}")
+            assert refused.value.status == 400 and refused.value.code == "invalid_input"
+        with pytest.raises(ApiError) as refused:
+            await operator.get(base + "/audit")
+        assert refused.value.status == 403
+        with pytest.raises(ApiError) as refused:
+            await operator.post(base + "/audit/key-imports", {"fingerprint": "not a fingerprint"})
+        assert refused.value.status == 400 and "fingerprint" in refused.value.message
+        assert (await admin.get(base + "/audit"))["matched"] == start + 6, "refusals change nothing"
+
+        # The export, in both formats, is the whole chain and verifies.
+        for fmt in ("jsonl", "csv"):
+            async with admin.http.get(f"{admin.base_url}{base}/audit/export?format={fmt}", headers=admin.headers(),
+                                      ssl=admin.ssl) as r:
+                assert r.status == 200 and "attachment" in r.headers["Content-Disposition"]
+                text, head = await r.text(), r.headers["X-Audit-Head"]
+            verdict = wire.verify(wire.read_export(text), head=head)
+            assert verdict.ok and verdict.entries == start + 6 and head == entries[0]["hash"]
+
+    # bwlab audit export / verify, as a user would run them.
+    exported = tmp_path / "audit.jsonl"
+    code, _, err = await bwlab(appliance, "audit", "export", "--email", ADMIN[0], "--url", appliance.url,
+                               "--data-dir", str(appliance.data_dir), "-o", str(exported))
+    assert code == 0, err
+    code, out, err = await bwlab(appliance, "audit", "verify", str(exported), "--head", entries[0]["hash"])
+    assert code == 0 and f"intact: {start + 6} entries" in out, err
+    lines = exported.read_text().splitlines()
+    changed = json.loads(lines[1])
+    changed["actor"]["name"] = "Somebody Else"
+    (tmp_path / "changed.jsonl").write_text("\n".join([lines[0], json.dumps(changed), *lines[2:]]) + "\n")
+    code, _, err = await bwlab(appliance, "audit", "verify", str(tmp_path / "changed.jsonl"))
+    assert code == 1 and "line 2 (entry seq 2): changed" in err
+    (tmp_path / "removed.jsonl").write_text("\n".join([*lines[:2], *lines[3:]]) + "\n")
+    code, _, err = await bwlab(appliance, "audit", "verify", str(tmp_path / "removed.jsonl"))
+    assert code == 1 and "line 3 (entry seq 4)" in err and "removed" in err
+    code, _, err = await bwlab(appliance, "audit", "verify", str(tmp_path / "missing.jsonl"))
+    assert code == 2 and "missing.jsonl" in err
+
+
+async def test_tenants_never_see_each_others_log(appliance, demo_lab, cloud_account):
+    org = demo_lab.org_id
+    async with appliance.session() as admin:
+        await admin.sign_in_cloud(*ADMIN)
+        await admin.post(f"/api/cloud/orgs/{org}/invitations", {"email": "demo-guest@audit.test"})
+        foreign = await cloud_account("foreign@audit.test")
+        theirs = (await foreign.post("/api/cloud/orgs", {"name": "Foreign Org"}))["id"]
+        await foreign.post(f"/api/cloud/orgs/{theirs}/invitations", {"email": "foreign-guest@audit.test"})
+        for who, other in ((foreign, org), (admin, theirs)):
+            for path in ("/audit", "/audit/export", "/watching"):
+                with pytest.raises(ApiError) as refused:
+                    await who.get(f"/api/cloud/orgs/{other}{path}")
+                assert refused.value.status == 403
+        demo_log = (await admin.get(f"/api/cloud/orgs/{org}/audit?action=user_invited"))["entries"]
+        foreign_log = (await foreign.get(f"/api/cloud/orgs/{theirs}/audit"))["entries"]
+    assert "demo-guest@audit.test" in [e["details"]["email"] for e in demo_log]
+    assert not [e for e in demo_log if "foreign" in json.dumps(e)]
+    assert [e["details"]["email"] for e in foreign_log] == ["foreign-guest@audit.test"]
+    assert foreign_log[0]["seq"] == 1, "each organization has its own chain"
+    assert {e["org_id"] for e in demo_log} == {org} and {e["org_id"] for e in foreign_log} == {theirs}
