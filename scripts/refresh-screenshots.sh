@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Refresh the README's screenshots: run the end-to-end tests (headless Chromium) with their
 # screenshots written into docs/screenshots/ instead of a temporary folder. Extra arguments go to
-# pytest (e.g. -k map). Review and commit the changed pictures yourself.
+# pytest (e.g. -k map; -k audit for live-audit.png and live-watching.png). Review and commit the
+# changed pictures yourself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export BWLAB_SCREENSHOTS="$PWD/docs/screenshots"
