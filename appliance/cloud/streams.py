@@ -287,7 +287,8 @@ async def remote_start(request: web.Request) -> web.Response:
                          (int(result.ok), result.reason, request_id))
     if not result.ok:
         raise Conflict(f"the camera refused the remote start: {result.reason}", code=result.reason or "refused")
-    await audit.record(request, audit.REMOTE_STARTED, camera={"serial": session.serial, "user_id": user_id})
+    await audit.record(request, audit.REMOTE_STARTED, camera={"serial": session.serial, "user_id": user_id,
+                                                              "user_name": (session.state.get("user") or {}).get("name")})
     return json_response({"request_id": request_id, "started": True, "reason": result.reason})
 
 

@@ -36,23 +36,24 @@ async def bwlab(appliance, *args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-async def streaming(appliance, demo_lab, demo_fleet, demo_viewer, lab, poll):
+async def anna_online(appliance, demo_lab, demo_fleet, lab, poll):
     fleet = await demo_fleet({ANNA})
     await fleet.undock(ANNA)
     await poll(lambda: _online(lab, ANNA), "Anna's camera online", timeout=10)
-    await fleet.cameras[ANNA].press("record")
-    return await demo_viewer.wait_for_stream(timeout=10)
 
 
 async def test_actions_are_logged_in_a_verifiable_chain_and_who_is_watching_shows(
-        appliance, demo_lab, demo_viewer, streaming, poll, travel, tmp_path):
+        appliance, demo_lab, demo_viewer, anna_online, poll, travel, tmp_path):
     org = demo_lab.org_id
     base = f"/api/cloud/orgs/{org}"
-    stream = streaming
     async with appliance.session() as admin, appliance.session() as operator:
         await admin.sign_in_cloud(*ADMIN)
         await operator.sign_in_cloud(*OPERATOR)
         start = (await admin.get(base + "/audit"))["head"]["seq"]  # the demo's own set-up: invitations, system
+        users = (await operator.get(base + "/camera-users"))["camera_users"]
+        anna = next(u for u in users if u["name"] == "Anna Berg")
+        await operator.post(f"{base}/camera-users/{anna['id']}/start")  # D4: Anna's profile allows it
+        stream = await demo_viewer.wait_for_stream(timeout=10)
 
         # Who is watching: the operator's live view, while it is open.
         watching = asyncio.create_task(demo_viewer.watch(stream["id"], seconds=3.0))
@@ -66,6 +67,8 @@ async def test_actions_are_logged_in_a_verifiable_chain_and_who_is_watching_show
         report = await watching
         assert report.video_frames > 0
         assert (await admin.get(base + "/watching"))["watching"] == {}, "the view ended: nobody watches"
+        played = await demo_viewer.watch(stream["id"], recording=True)  # what is stored so far, downloaded
+        assert played.chunks > 0
 
         await travel(3600)  # entries read the lab clock, not the machine's
         lab_now = appliance.clock.now()
@@ -81,26 +84,30 @@ async def test_actions_are_logged_in_a_verifiable_chain_and_who_is_watching_show
         log = await admin.get(base + "/audit")
         entries = [e for e in log["entries"] if e["seq"] > start]
         actions = [e["action"] for e in reversed(entries)]
-        assert actions[:1] == [wire.STREAM_VIEWED] and actions[1:] == [
-            wire.ACKNOWLEDGED, wire.KEY_IMPORTED, wire.USER_INVITED, wire.SETTING_CHANGED, wire.SETTING_CHANGED]
-        viewed = entries[-1]
+        assert actions == [wire.REMOTE_STARTED, wire.STREAM_VIEWED, wire.RECORDING_DOWNLOADED, wire.ACKNOWLEDGED,
+                           wire.KEY_IMPORTED, wire.USER_INVITED, wire.SETTING_CHANGED, wire.SETTING_CHANGED]
+        started, viewed, downloaded = entries[-1], entries[-2], entries[-3]
+        assert started["camera"]["serial"] == ANNA and started["camera"]["user_id"] == anna["id"]
+        assert started["actor"]["email"] == OPERATOR[0]
+        assert downloaded["stream_id"] == stream["id"] and downloaded["details"]["to"] >= downloaded["details"]["from"]
         assert viewed["actor"]["email"] == OPERATOR[0] and viewed["actor"]["role"] == "operator"
         assert viewed["camera"]["serial"] == ANNA and viewed["camera"]["user_name"] == "Anna Berg"
         assert viewed["stream_id"] == stream["id"]
         assert viewed["details"]["to"] - viewed["details"]["from"] >= 2.5
-        ack = entries[-2]
+        ack = entries[-4]
         assert ack["at"] >= lab_now and ack["at"] - lab_now < 60 and ack["stream_id"] == stream["id"]
         assert entries[0]["details"] == {"setting": "member_role", "account_id": op_id, "role": "operator"}
-        assert log["head"] == {"seq": start + 6, "hash": entries[0]["hash"]} and log["matched"] == start + 6
+        assert log["head"] == {"seq": start + 8, "hash": entries[0]["hash"]} and log["matched"] == start + 8
 
         # Live's filters: what, who, which camera, when.
         only = await admin.get(base + "/audit?action=acknowledged")
         assert [e["action"] for e in only["entries"]] == [wire.ACKNOWLEDGED]
         mine = await admin.get(base + "/audit?actor=operator%40demo")
-        assert {e["actor"]["email"] for e in mine["entries"]} == {OPERATOR[0]} and mine["matched"] == 3
-        assert (await admin.get(base + "/audit?actor=" + OPERATOR[0].upper()))["matched"] == 3
-        anna = await admin.get(base + "/audit?camera=anna")
-        assert [e["action"] for e in anna["entries"]] == [wire.ACKNOWLEDGED, wire.STREAM_VIEWED]
+        assert {e["actor"]["email"] for e in mine["entries"]} == {OPERATOR[0]} and mine["matched"] == 5
+        assert (await admin.get(base + "/audit?actor=" + OPERATOR[0].upper()))["matched"] == 5
+        anna_log = await admin.get(base + "/audit?camera=anna")
+        assert [e["action"] for e in anna_log["entries"]] == [
+            wire.ACKNOWLEDGED, wire.RECORDING_DOWNLOADED, wire.STREAM_VIEWED, wire.REMOTE_STARTED]
         later = await admin.get(f"{base}/audit?from={lab_now}&to={lab_now + 600}")
         assert wire.STREAM_VIEWED not in [e["action"] for e in later["entries"]] and later["matched"] == 5
         for bad in ("action=deleted", "from=yesterday", "limit=0", "colour=red"):
@@ -113,7 +120,7 @@ async def test_actions_are_logged_in_a_verifiable_chain_and_who_is_watching_show
         with pytest.raises(ApiError) as refused:
             await operator.post(base + "/audit/key-imports", {"fingerprint": "not a fingerprint"})
         assert refused.value.status == 400 and "fingerprint" in refused.value.message
-        assert (await admin.get(base + "/audit"))["matched"] == start + 6, "refusals change nothing"
+        assert (await admin.get(base + "/audit"))["matched"] == start + 8, "refusals change nothing"
 
         # The export, in both formats, is the whole chain and verifies.
         for fmt in ("jsonl", "csv"):
@@ -122,7 +129,7 @@ async def test_actions_are_logged_in_a_verifiable_chain_and_who_is_watching_show
                 assert r.status == 200 and "attachment" in r.headers["Content-Disposition"]
                 text, head = await r.text(), r.headers["X-Audit-Head"]
             verdict = wire.verify(wire.read_export(text), head=head)
-            assert verdict.ok and verdict.entries == start + 6 and head == entries[0]["hash"]
+            assert verdict.ok and verdict.entries == start + 8 and head == entries[0]["hash"]
 
     # bwlab audit export / verify, as a user would run them.
     exported = tmp_path / "audit.jsonl"
@@ -130,7 +137,7 @@ async def test_actions_are_logged_in_a_verifiable_chain_and_who_is_watching_show
                                "--data-dir", str(appliance.data_dir), "-o", str(exported))
     assert code == 0, err
     code, out, err = await bwlab(appliance, "audit", "verify", str(exported), "--head", entries[0]["hash"])
-    assert code == 0 and f"intact: {start + 6} entries" in out, err
+    assert code == 0 and f"intact: {start + 8} entries" in out, err
     lines = exported.read_text().splitlines()
     changed = json.loads(lines[1])
     changed["actor"]["name"] = "Somebody Else"
