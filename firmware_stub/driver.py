@@ -45,6 +45,7 @@ from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import envelope
 from bwlab.wire import messages as m
 from bwlab.wire.device_auth import answer_challenge, make_csr, new_device_key
+from bwlab.wire.health import Health
 
 from . import events as ev
 from .firmware import Firmware
@@ -52,6 +53,7 @@ from .media import LiveEncoder, MediaChunk, SharedSource
 from .network import LINK_IDEAL, CameraNetwork
 from .uplink import ShapedSocket, ShapedUplink
 from .positions import PositionUplink
+from .health_uplink import HealthUplink
 from .services import STORAGE_EVERY, Reachability, ServiceRoute, check_storage, failure, lan_facts, storage_session
 from .recorder import DEFAULT_CAPACITY
 from .recording_driver import RecordingUnit
@@ -69,7 +71,7 @@ NTP_TIMEOUT = 1.0
 RENEW_BEFORE = 86400.0  # D1: the dock renews a docked camera's certificate in its last day (lab time)
 RENEW_CHECK_EVERY = 60.0  # seconds between two looks at a docked camera's certificate (and on time travel)
 # Control messages that must still reach the hub after a reconnect when the link lost them.
-_NOT_REQUEUED = (m.State, m.Log, m.StreamStart, m.RemoteStartResult)
+_NOT_REQUEUED = (m.State, m.Log, m.StreamStart, m.RemoteStartResult, Health)
 
 
 class CameraLogAdapter(logging.LoggerAdapter):
@@ -170,6 +172,7 @@ class CameraDriver:
         self.lan: dict | None = None  # its address, MAC and namespace on the real lab network
         self._storage_http: aiohttp.ClientSession | None = None
         self.recordings = RecordingUnit(self, storage_dir, storage_bytes)  # local recordings, dock offload (issue 13)
+        self.health = HealthUplink(self)  # battery, storage, signal, temperature (issue 16 item 5)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -182,6 +185,7 @@ class CameraDriver:
         self._spawn(self._timer_loop(), "timers")
         self._spawn(self._ntp_loop(), "ntp")
         self._spawn(self._renewal_loop(), "dock renewal")
+        self._spawn(self.health.run(), "health")
         if self.net is not None:
             self.network = self.net.network(self.lab_clock.now())
             self._spawn(self._radio_loop(), "radio")

@@ -15,6 +15,7 @@ import secrets
 
 from aiohttp import WSMsgType, web
 
+from bwlab.wire import health as wire_health
 from bwlab.wire import messages as m
 
 from ..auth import ACCOUNT_KEY
@@ -185,7 +186,7 @@ async def camera_users(request: web.Request) -> web.Response:
     org_id = request.match_info["org_id"]
     registry = request.config_dict[HUB]
     rows = await ctx.db.fetchall(
-        "SELECT d.cloud_system_id, d.serial, d.state FROM device_state d "
+        "SELECT d.cloud_system_id, d.serial, d.state, d.health, d.last_seen_at FROM device_state d "
         "JOIN cloud_systems s ON s.id = d.cloud_system_id WHERE s.org_id = ?", (org_id,))
     synced = await synced_camera_users(ctx.db, org_id)
     users: dict[str, dict] = {}
@@ -213,6 +214,7 @@ async def camera_users(request: web.Request) -> web.Response:
             reason = _offline_refusal(listed) if listed is not None else "camera_offline"
         users[user["id"]] = _listed(user["id"], (listed or user).get("name"), r["serial"], state.get("model"), state,
                                     online=online, reason=reason)
+        users[user["id"]]["health"] = wire_health.summary(r["health"], r["last_seen_at"])  # issue 16 item 5
     return json_response({"camera_users": sorted(users.values(), key=lambda u: u["name"] or "")})
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from bwlab import schema
+from bwlab.wire import health as wire_health
 from bwlab.wire import jsontext
 
 from ..auth import LAB_COOKIE, set_cookie
@@ -125,7 +126,7 @@ async def status(request: web.Request) -> web.Response:
         "FROM ctl_cameras c LEFT JOIN ctl_camera_users u ON u.id = COALESCE(c.docked_user_id, c.camera_user_id) "
         "LEFT JOIN ctl_docks d ON d.id = c.dock_id ORDER BY c.system_id, c.serial")
     hub = {(r["cloud_system_id"], r["serial"]): r for r in await ctx.db.fetchall(
-        "SELECT cloud_system_id, serial, online, state, last_refusal FROM device_state")}  # by (system, serial)
+        "SELECT cloud_system_id, serial, online, state, last_refusal, health, last_seen_at FROM device_state")}
     streams = request.config_dict[HUB].streams
     live = {(s.meta.get("system_id"), s.meta.get("serial")) for s in streams.live.values()} if streams is not None else set()
     fleet_states = request.config_dict[FLEET].states
@@ -152,6 +153,7 @@ async def status(request: web.Request) -> web.Response:
             "stream": _stream_state(device in live, fleet_states.get(c["serial"]) or state),
             "recording": (fleet_states.get(c["serial"]) or state).get("recording"),
             "last_refusal": json.loads(seen["last_refusal"]) if seen and seen["last_refusal"] else None,
+            "health": wire_health.summary(seen["health"], seen["last_seen_at"]) if seen else None,  # issue 16 item 5
         })
     return json_response({"lab_time": now, "clock_offset": ctx.clock.offset, "url": ctx.config.url,
                           "systems": out_systems})

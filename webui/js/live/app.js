@@ -25,6 +25,7 @@ import { licenceSection } from './licence.js';
 import { invitationsBlock, usersSection } from './members.js';
 import { socSection } from './soc.js';
 import { auditSection, watchers } from './audit.js';
+import { healthSection } from './health.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -309,13 +310,14 @@ function streamsView() {
   const users = h('ul', { class: 'list', id: 'camera-users' });
   const out = h('div', { class: 'out', 'aria-live': 'polite' });
   const groups = groupsSection(app.groups, app.users, (g) => groupView(g));
+  const health = healthSection(); // issue 16 item 5
   let groupsFor = null;
   let shown = null;
   show('streams', h('div', { class: 'columns' },
     h('section', { class: 'card', 'aria-labelledby': 'h-active' }, h('h2', { id: 'h-active' }, 'Active streams'), active),
     h('section', { class: 'card', 'aria-labelledby': 'h-users' }, h('h2', { id: 'h-users' }, 'Camera users'),
       h('p', { class: 'hint' }, 'Drag a camera user onto a group to add them.'), users, out),
-    groups));
+    groups), health);
   const render = () => {
     // Rebuild only what changed: an item being dragged or clicked stays in the page.
     const seen = JSON.stringify([app.live, app.users, app.watching]);
@@ -336,6 +338,7 @@ function streamsView() {
       draggableUser(li, u.id);
       return li;
     }));
+    health.update(app.users);
     const key = app.users.map((u) => `${u.id}:${u.name}`).join();
     if (groupsFor !== key) {
       groupsFor = key;
