@@ -18,6 +18,7 @@ from bwlab.wire.health import Health
 
 AMBIENT_C = 21.0
 TEMPERATURE_TAU_S = 600.0  # the camera's thermal time constant
+RATE_GAP_S = 60.0  # two storage readings further apart (a time travel): no rate from them, the media is real-time
 
 
 @dataclass(frozen=True)
@@ -63,19 +64,21 @@ class HealthModel:
         return p.charging_heat_c if self._docked else p.standby_heat_c
 
     def advance(self, now: float, *, docked: bool, recording: bool, streaming: bool) -> None:
-        """Integrate what the camera did since the last call, then take what it does from now."""
+        """Integrate up to ``now`` what the camera does now: sampled every few seconds, the camera
+        did the same since the last call; over a time travel, it did what it was doing when the lab
+        clock jumped (a camera streaming through three hours of lab time drained for three hours)."""
+        self._docked, self._recording, self._streaming = docked, recording and not docked, streaming and not docked
         dt = max(0.0, now - self._at)
         self.battery = min(100.0, max(0.0, self.battery - self._drain() * dt / 3600))
         target = AMBIENT_C + self._heat()
         self.temperature = target + (self.temperature - target) * math.exp(-dt / TEMPERATURE_TAU_S)
         self._at = now
-        self._docked, self._recording, self._streaming = docked, recording and not docked, streaming and not docked
 
     def storage(self, now: float, used: int) -> None:
         """A reading of the storage's used bytes: while recording, the rate it fills at."""
         if self._storage is not None and self._recording:
             when, before = self._storage
-            if now > when and used >= before:
+            if 0 < now - when <= RATE_GAP_S and used >= before:
                 rate = (used - before) / (now - when)
                 self._storage_rate = rate if self._storage_rate == 0 else 0.7 * self._storage_rate + 0.3 * rate
         if not self._recording:

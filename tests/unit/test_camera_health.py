@@ -120,3 +120,18 @@ def test_a_report_out_of_range_is_refused_naming_the_field(change, field):
 ])
 def test_warnings_come_before_the_camera_runs_out(change, codes):
     assert [w["code"] for w in wire.warnings({**BASE, **change})] == codes
+
+
+def test_a_time_travel_gives_no_storage_rate():
+    """Media is made in real time: bytes over a jump of the lab clock are no rate."""
+    clock = ManualClock()
+    model = HealthModel(clock.now())
+    model.advance(clock.now(), docked=False, recording=True, streaming=False)
+    model.report(clock.now(), {"used": GB, "capacity": 16 * GB}, WIFI)
+    clock.advance(3 * 3600)
+    model.advance(clock.now(), docked=False, recording=True, streaming=False)
+    assert model.report(clock.now(), {"used": GB + 50_000_000, "capacity": 16 * GB}, WIFI).storage_minutes_left is None
+    clock.advance(30)
+    model.advance(clock.now(), docked=False, recording=True, streaming=False)
+    report = model.report(clock.now(), {"used": GB + 100_000_000, "capacity": 16 * GB}, WIFI)
+    assert report.storage_minutes_left == pytest.approx((15 * GB - 100_000_000) / (50_000_000 / 30) / 60, rel=1e-3)

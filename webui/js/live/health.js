@@ -11,6 +11,11 @@ function gigabytes(bytes) {
   return `${(bytes / 1e9).toFixed(bytes < 1e10 ? 2 : 1)} GB`;
 }
 
+function minutesOfRecording(minutes) {
+  if (minutes === null || minutes === undefined) return '';
+  return minutes > 24 * 60 ? ' · more than 24 h of recording left' : ` · ${Math.round(minutes)} min of recording left`;
+}
+
 function meter(label, percent, kind) {
   return h('span', { class: `meter meter-${kind}`, role: 'meter', 'aria-label': label, 'aria-valuemin': '0',
     'aria-valuemax': '100', 'aria-valuenow': String(Math.round(percent)) },
@@ -33,7 +38,7 @@ function row(user) {
       h('small', {}, r.charging ? ' charging in the dock' : r.battery_minutes_left !== null ? ` · ${Math.round(r.battery_minutes_left)} min left` : '')),
     h('td', { class: warned.has('storage_low') || warned.has('storage_full') ? 'warn' : '' },
       meter(`Storage of ${user.name}`, usedPercent, 'storage'), ` ${gigabytes(r.storage_used)} of ${gigabytes(r.storage_capacity)}`,
-      h('small', {}, r.storage_minutes_left !== null ? ` · ${Math.round(r.storage_minutes_left)} min of recording left` : '')),
+      h('small', {}, minutesOfRecording(r.storage_minutes_left))),
     h('td', { class: warned.has('signal_weak') ? 'warn' : '' },
       r.link ? `${r.link === 'wifi' ? 'Wi-Fi' : 'Mobile'}${r.signal_dbm !== null ? ` ${r.signal_dbm.toFixed(0)} dBm` : ''}` : 'No network'),
     h('td', { class: warned.has('temperature_high') ? 'warn' : '' }, `${r.temperature_c.toFixed(1)} °C`),
