@@ -224,7 +224,8 @@ class AuditFilter:
                    since=_seconds(query, "from"), until=_seconds(query, "to"))
 
     def sql(self, org_id: str) -> tuple[str, list[Any]]:
-        where, params = ["org_id = ?"], [org_id]
+        where: list[str] = ["org_id = ?"]
+        params: list[Any] = [org_id]
         if self.actor:
             like = _like(self.actor)
             where.append("(actor_name LIKE ? ESCAPE '\\' OR actor_email LIKE ? ESCAPE '\\' OR actor_id = ?)")
@@ -282,7 +283,7 @@ async def entries(db: Database, org_id: str, flt: AuditFilter, *, newest_first: 
 async def _count(db: Database, org_id: str, flt: AuditFilter) -> int:
     where, params = flt.sql(org_id)
     row = await db.fetchone(f"SELECT COUNT(*) AS n FROM audit_log WHERE {where}", params)
-    return row["n"]
+    return row["n"] if row else 0
 
 
 async def _head(db: Database, org_id: str) -> dict[str, Any] | None:

@@ -351,7 +351,7 @@ async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, me
             session.reconciled = True
             await streams.reconcile_camera(session.device, session.streams | {state.get("stream_id")} - {None})
     elif isinstance(message, wire_health.Health):  # issue 16 item 5: the last report and the last contact
-        await ctx.db.execute(
+        await ctx.db.execute_grouped(
             "UPDATE device_state SET health = ?, last_seen_at = ? WHERE cloud_system_id = ? AND serial = ?",
             (m.encode(message), now, session.device.system_id, session.device.serial))
     elif isinstance(message, m.StreamStart):

@@ -60,11 +60,11 @@ def warnings(health: dict[str, Any]) -> list[dict[str, str]]:
     used, capacity = health.get("storage_used"), health.get("storage_capacity")
     if used is not None and capacity:
         free = max(0.0, 1 - used / capacity)
-        minutes = health.get("storage_minutes_left")
+        rec_left = health.get("storage_minutes_left")
         if used >= capacity:
             out.append(("storage_full", "the storage is full: recording stops until the dock offloads it"))
-        elif free <= STORAGE_LOW_FRACTION or (minutes is not None and minutes <= STORAGE_LOW_MINUTES):
-            more = f", about {minutes:.0f} min of recording left" if minutes is not None else ""
+        elif free <= STORAGE_LOW_FRACTION or (rec_left is not None and rec_left <= STORAGE_LOW_MINUTES):
+            more = f", about {rec_left:.0f} min of recording left" if rec_left is not None else ""
             out.append(("storage_low", f"storage {free * 100:.0f} % free{more}: dock the camera to offload"))
     temperature = health.get("temperature_c")
     if temperature is not None and temperature >= TEMPERATURE_HIGH_C:
@@ -80,7 +80,6 @@ def summary(report: str | dict[str, Any] | None, last_contact: float | None) -> 
     ``type``), when the camera was last heard from, and the warnings. None: never reported."""
     if report is None:
         return None
-    if isinstance(report, str):
-        report = json.loads(report)
-    fields = {k: v for k, v in report.items() if k != "type"}
+    data: dict[str, Any] = json.loads(report) if isinstance(report, str) else dict(report)
+    fields = {k: v for k, v in data.items() if k != "type"}
     return {**fields, "last_contact": last_contact, "warnings": warnings(fields)}

@@ -15,9 +15,10 @@ import pytest_asyncio
 from e2e_lab import (
     ADMIN,
     OPERATOR,
-    screenshots_dir,
+    screenshot_of,
     sign_in_live,
     start_lab,
+    undock_online,
     wait_for,
     wait_in_page,
 )
@@ -36,12 +37,6 @@ async def env(tmp_path_factory):
     await shutdown()
 
 
-async def _online(env, serial):
-    async with env.lab() as lab:
-        status = await lab.get("/api/lab/status")
-    return any(c["serial"] == serial and c["online"] for s in status["systems"] for c in s["cameras"])
-
-
 async def _live(env):
     async with env.session() as s:
         await s.sign_in_cloud(*ADMIN)
@@ -58,9 +53,8 @@ async def _signed_in(context, env, who):
 
 async def test_admin_sees_who_is_watching_filters_the_audit_trail_and_exports_a_verifiable_chain(
         env, browser, context, tmp_path):
+    await undock_online(env, ANNA)
     async with env.lab() as lab:
-        await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "undock"})
-        await wait_for(lambda: _online(env, ANNA), "Anna's camera online")
         await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record", "gesture": "press"})
     await wait_for(lambda: _live(env), "Anna's stream live")
 
@@ -77,7 +71,7 @@ async def test_admin_sees_who_is_watching_filters_the_audit_trail_and_exports_a_
         admin = await _signed_in(admin_context, env, ADMIN)
         anna = admin.locator("#active-streams button.stream", has_text="Anna Berg")
         await anna.locator(".watching", has_text="Olivia Operator").wait_for()
-        await _shot(admin.locator("section", has=admin.get_by_role("heading", name="Active streams")), "live-watching")
+        await screenshot_of(admin.locator("section", has=admin.get_by_role("heading", name="Active streams")), "live-watching")
         await operator.close()  # the view ends: its from/to goes into the trail, and nobody watches any more
         await anna.locator(".watching").wait_for(state="detached", timeout=10_000)
 
@@ -102,7 +96,7 @@ async def test_admin_sees_who_is_watching_filters_the_audit_trail_and_exports_a_
         await form.get_by_label("Action").select_option("")
         await form.get_by_role("button", name="Filter").click()
         await wait_in_page(admin, "document.querySelectorAll('section.audit tbody tr').length > 3", "every entry again")
-        await _shot(card, "live-audit")
+        await screenshot_of(card, "live-audit")
 
         head = await card.locator("[data-head]").get_attribute("data-head")
         for name, fmt in (("Export JSON Lines", "jsonl"), ("Export CSV", "csv")):
@@ -116,9 +110,3 @@ async def test_admin_sees_who_is_watching_filters_the_audit_trail_and_exports_a_
     finally:
         await admin_context.close()
 
-
-async def _shot(locator, name: str) -> None:
-    """One part of the page as <name>.png in the run's screenshot folder (docs/screenshots/ on a refresh)."""
-    folder = screenshots_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    await locator.screenshot(path=str(folder / f"{name}.png"), animations="disabled")

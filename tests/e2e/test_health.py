@@ -11,10 +11,10 @@ import pytest
 import pytest_asyncio
 from e2e_lab import (
     OPERATOR,
-    screenshots_dir,
+    screenshot_of,
     sign_in_live,
     start_lab,
-    wait_for,
+    undock_online,
     wait_in_page,
 )
 
@@ -30,16 +30,8 @@ async def env(tmp_path_factory):
     await shutdown()
 
 
-async def _online(env, serial):
-    async with env.lab() as lab:
-        status = await lab.get("/api/lab/status")
-    return any(c["serial"] == serial and c["online"] for s in status["systems"] for c in s["cameras"])
-
-
 async def test_the_health_panel_shows_each_camera_and_warns_before_the_battery_runs_out(env, context):
-    async with env.lab() as lab:
-        await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "undock"})
-        await wait_for(lambda: _online(env, ANNA), "Anna's camera online")
+    await undock_online(env, ANNA)
     page = await context.new_page()
     await page.goto(env.system.link)
     await sign_in_live(page, *OPERATOR)
@@ -60,8 +52,6 @@ async def test_the_health_panel_shows_each_camera_and_warns_before_the_battery_r
     warning = anna.locator(".health-warning").first
     assert "dock the camera" in await warning.inner_text() or "empty" in await warning.inner_text()
     assert float(await anna.locator("[data-battery]").get_attribute("data-battery")) < battery - 50
-    folder = screenshots_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    await card.screenshot(path=str(folder / "live-health.png"), animations="disabled")
+    await screenshot_of(card, "live-health")
     async with env.lab() as lab:
         await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record", "gesture": "long"})
