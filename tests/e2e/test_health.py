@@ -52,6 +52,8 @@ async def test_the_health_panel_shows_each_camera_and_warns_before_the_battery_r
     warning = anna.locator(".health-warning").first
     assert "dock the camera" in await warning.inner_text() or "empty" in await warning.inner_text()
     assert float(await anna.locator("[data-battery]").get_attribute("data-battery")) < battery - 50
+    badge = page.locator("#camera-users li.user", has_text="Anna Berg").locator(".health-badge")
+    assert "battery" in await badge.inner_text(), "the camera users list warns too"
     await screenshot_of(card, "live-health")
     async with env.lab() as lab:
         await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record", "gesture": "long"})

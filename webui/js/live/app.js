@@ -25,7 +25,7 @@ import { licenceSection } from './licence.js';
 import { invitationsBlock, usersSection } from './members.js';
 import { socSection } from './soc.js';
 import { auditSection, watchers } from './audit.js';
-import { healthSection } from './health.js';
+import { healthBadge, healthSection } from './health.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -319,8 +319,10 @@ function streamsView() {
       h('p', { class: 'hint' }, 'Drag a camera user onto a group to add them.'), users, out),
     groups), health);
   const render = () => {
-    // Rebuild only what changed: an item being dragged or clicked stays in the page.
-    const seen = JSON.stringify([app.live, app.users, app.watching]);
+    // Rebuild only what changed: an item being dragged or clicked stays in the page. The health
+    // reports change every few seconds: their panel is redrawn apart, the lists only for a warning.
+    health.update(app.users);
+    const seen = JSON.stringify([app.live, app.users.map((u) => ({ ...u, health: (u.health?.warnings || []).map((w) => w.code) })), app.watching]);
     if (seen === shown) return;
     shown = seen;
     put(active, app.live.length ? app.live.map((s) => h('li', {}, h('button', {
@@ -331,14 +333,13 @@ function streamsView() {
     put(users, app.users.map((u) => {
       const stream = app.live.find((s) => s.user_id === u.id);
       const li = h('li', { class: 'user', dataset: { user: u.id } },
-        h('div', { class: 'row' }, h('strong', {}, u.name), h('small', {}, ` ${u.model || ''} · ${u.online ? (u.streaming === 'live' ? 'streaming' : u.recording ? 'recording' : 'online') : 'offline'}`)),
+        h('div', { class: 'row' }, h('strong', {}, u.name), h('small', {}, ` ${u.model || ''} · ${u.online ? (u.streaming === 'live' ? 'streaming' : u.recording ? 'recording' : 'online') : 'offline'}`), healthBadge(u)),
         stream ? h('button', { type: 'button', class: 'small', onclick: () => liveView(stream) }, 'Open live view')
           : u.remote_start ? h('button', { type: 'button', class: 'small primary', onclick: (e) => remoteStart(u, e.target, out) }, 'Start stream')
             : h('small', { class: 'reason', dataset: { reason: u.remote_start_reason } }, REMOTE_REASONS[u.remote_start_reason] || u.remote_start_reason));
       draggableUser(li, u.id);
       return li;
     }));
-    health.update(app.users);
     const key = app.users.map((u) => `${u.id}:${u.name}`).join();
     if (groupsFor !== key) {
       groupsFor = key;

@@ -45,6 +45,19 @@ function row(user) {
     h('td', {}, time(r.last_contact), user.online ? null : h('small', {}, ' (offline)')));
 }
 
+const SHORT = {
+  battery_low: 'battery low', battery_empty: 'battery empty', storage_low: 'storage low', storage_full: 'storage full',
+  temperature_high: 'hot', signal_weak: 'weak signal',
+};
+
+/** A camera user's warnings in a word each, for the camera users list (null: none). */
+export function healthBadge(user) {
+  const list = (user.health && user.health.warnings) || [];
+  if (!list.length) return null;
+  return h('small', { class: 'health-badge', dataset: { warnings: list.map((w) => w.code).join(' ') },
+    title: list.map((w) => w.message).join('\n') }, ` · ${list.map((w) => SHORT[w.code] || w.code).join(', ')}`);
+}
+
 /** The card; `.update(users)` redraws it from Live's camera users. */
 export function healthSection() {
   const body = h('tbody', {});
