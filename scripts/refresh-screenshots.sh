@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Refresh the README's screenshots: run the end-to-end tests (headless Chromium) with their
 # screenshots written into docs/screenshots/ instead of a temporary folder. Extra arguments go to
-# pytest (e.g. -k map; -k 'audit or health' for live-audit.png, live-watching.png, live-health.png). Review and commit the
+# pytest (e.g. -k map; -k live_audit or live_health for live-audit.png, live-watching.png, live-health.png). Review and commit the
 # changed pictures yourself.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -28,6 +28,7 @@ from typing import Any
 import rfc8785
 
 from bwlab.clock import isoformat
+from bwlab.errors import InputError
 
 VERSION = 1
 GENESIS = "0" * 64
@@ -51,7 +52,7 @@ CSV_COLUMNS = ("seq", "at", "time", "org_id", "actor_id", "actor_name", "actor_e
                "prev", "hash")
 
 
-class AuditFormatError(ValueError):
+class AuditFormatError(InputError, ValueError):
     """An export that cannot be read as audit entries (names the line and what was expected)."""
 
 

@@ -41,7 +41,6 @@ STREAM_STARTED = "stream.started"
 STREAM_ACKNOWLEDGED = "stream.acknowledged"
 STREAM_ENDED = "stream.ended"
 EVENT_TYPES = (STREAM_STARTED, STREAM_ACKNOWLEDGED, STREAM_ENDED)
-OPTIONAL_EVENT_TYPES = (STREAM_ACKNOWLEDGED, STREAM_ENDED)
 """S12 names only the start of a new live stream; the other two are opt-in lab extras."""
 
 HEADER_ID = "webhook-id"

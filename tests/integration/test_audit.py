@@ -15,10 +15,17 @@ import asyncio
 import json
 import os
 import sys
+from types import SimpleNamespace
 
 import pytest
+from aiohttp import web
 
+from appliance.auth import ACCOUNT_KEY, ROLE_KEY, AccountPrincipal
+from appliance.cloud import audit, store
+from appliance.context import APPLIANCE
+from appliance.db import Database
 from bwlab.client import ApiError
+from bwlab.clock import ManualClock
 from bwlab.wire import audit as wire
 from tests.integration.test_streaming import ANNA, _online
 
@@ -171,3 +178,50 @@ async def test_tenants_never_see_each_others_log(appliance, demo_lab, cloud_acco
     assert [e["details"]["email"] for e in foreign_log] == ["foreign-guest@audit.test"]
     assert foreign_log[0]["seq"] == 1, "each organization has its own chain"
     assert {e["org_id"] for e in demo_log} == {org} and {e["org_id"] for e in foreign_log} == {theirs}
+
+
+class _Request(dict):
+    """What ``audit.watched`` reads of a request: the app's state, the path and the signed-in account."""
+
+    def __init__(self, config_dict: dict, org_id: str, account) -> None:
+        super().__init__()
+        self.config_dict = config_dict
+        self.match_info = {"org_id": org_id}
+        self[ACCOUNT_KEY] = account
+        self[ROLE_KEY] = "operator"
+
+
+async def test_a_view_ended_by_a_dropped_connection_is_recorded_and_a_refused_one_is_not(tmp_path):
+    """A live view whose viewer goes away mid-send ends with an error in its handler: it is still a
+    view, from when it opened to then. A request refused before any view records nothing."""
+    db = await Database.open(tmp_path / "cloud.sqlite3")
+    try:
+        clock = ManualClock()
+        await store.create_account(db, "acc_1", "olivia@audit.test", "Olivia", "x", clock.now())
+        await store.create_organization(db, "org_1", "Org", "acc_1", clock.now())
+        trail = audit.AuditTrail()
+        request = _Request({APPLIANCE: SimpleNamespace(db=db, clock=clock), audit.AUDIT: trail}, "org_1",
+                           AccountPrincipal("acc_1", "olivia@audit.test", "Olivia", "session"))
+        stream = {"id": "str_1", "org_id": "org_1", "serial": ANNA, "system_id": "sys_1", "user_id": "u_1",
+                  "user_name": "Anna Berg"}
+
+        async def meta_of(_request):
+            return stream
+
+        async def dropped(_request):
+            assert [w["name"] for w in trail.watching.of_org("org_1")["str_1"]] == ["Olivia"]
+            clock.advance(42)
+            raise ConnectionResetError("Cannot write to closing transport")
+
+        async def refused(_request):
+            raise web.HTTPBadRequest(reason="no upgrade")
+
+        with pytest.raises(ConnectionResetError):
+            await audit.watched(wire.STREAM_VIEWED, meta_of)(dropped)(request)
+        with pytest.raises(web.HTTPBadRequest):
+            await audit.watched(wire.STREAM_VIEWED, meta_of)(refused)(request)
+        (entry,) = await store.audit_entries(db, "org_1")
+        assert entry["action"] == wire.STREAM_VIEWED and entry["details"]["to"] - entry["details"]["from"] == 42
+        assert trail.watching.of_org("org_1") == {}, "the view is over: nobody watches"
+    finally:
+        await db.close()
