@@ -27,6 +27,7 @@ from bwlab.regions import SERVICE_HOSTS
 
 from .auth import access_middleware, cross_site_middleware, session_cookie_middleware
 from .cloud.api import routes as cloud_routes
+from .cloud.audit import setup_audit
 from .cloud.soc import routes as soc_routes
 from .cloud.soc import setup_soc
 from .cloud.socket_limits import setup_account_sockets
@@ -116,6 +117,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
     setup_camera_user_sync(app)
     setup_sign_in_throttle(app)  # docs/security.md, item 5
     setup_account_sockets(app)  # docs/security.md, item 10
+    setup_audit(app)  # issue 16 item 4: the audit trail, who is watching
     setup_offload(app)  # the controllers push docked recordings to their content destinations
     return app
 

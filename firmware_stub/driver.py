@@ -44,6 +44,7 @@ from bwlab.wire import envelope
 from bwlab.wire import messages as m
 from bwlab.wire import talk as wire_talk
 from bwlab.wire.device_auth import answer_challenge, make_csr, new_device_key
+from bwlab.wire.health import Health
 from labnet.faults import Impairment, camera_impairment, impair
 from labnet.propagation import LinkQuality
 from labnet.radio_config import WifiNetwork
@@ -57,6 +58,7 @@ from .media.stream import MediaChunk
 from .network import LINK_IDEAL, CameraNetwork
 from .uplink import MAX_UNACKED, ShapedSocket, ShapedUplink
 from .positions import PositionUplink
+from .health_uplink import HealthUplink
 from .services import STORAGE_EVERY, Reachability, ServiceRoute, check_storage, failure, lan_facts, storage_session
 from .recorder import DEFAULT_CAPACITY
 from .recording_driver import RecordingUnit
@@ -75,7 +77,7 @@ RENEW_BEFORE = 86400.0  # D1: the dock renews a docked camera's certificate in i
 SPEAKER_REPORT_EVERY = 0.25  # seconds between two speaker levels sent to the lab while an operator talks
 RENEW_CHECK_EVERY = 60.0  # seconds between two looks at a docked camera's certificate (and on time travel)
 # Control messages that must still reach the hub after a reconnect when the link lost them.
-_NOT_REQUEUED = (m.State, m.Log, m.StreamStart, m.RemoteStartResult)
+_NOT_REQUEUED = (m.State, m.Log, m.StreamStart, m.RemoteStartResult, Health)
 
 
 class CameraLogAdapter(logging.LoggerAdapter):
@@ -179,6 +181,7 @@ class CameraDriver:
         self.adapter: LinkAdapter | None = None  # the live stream's level on this link (adaptation.py)
         self.speaker = Speaker()  # talk-back: what operators say through the camera (issue 16 item 3)
         self._speaker_reported = 0.0
+        self.health = HealthUplink(self)  # battery, storage, signal, temperature (issue 16 item 5)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -191,6 +194,7 @@ class CameraDriver:
         self._spawn(self._timer_loop(), "timers")
         self._spawn(self._ntp_loop(), "ntp")
         self._spawn(self._renewal_loop(), "dock renewal")
+        self._spawn(self.health.run(), "health")
         if self.net is not None:
             self.network = self.net.network(self.lab_clock.now())
             self._spawn(self._radio_loop(), "radio")

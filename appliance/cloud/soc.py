@@ -43,6 +43,7 @@ from ..hub.registry import HUB
 from ..http import ORG_ADMIN, access, json_response, read_body
 from ..ids import new_id
 from ..lab.settings import LAB_SETTINGS
+from . import audit
 from .delivery import DeliveryWorker, client_ssl_context
 from .soc_targets import check_url
 
@@ -291,6 +292,7 @@ async def create_integration(request: web.Request) -> web.Response:
         (integration_id, org_id, body.name, body.url, secret, json.dumps(_events(list(body.events))),
          int(body.enabled), request[ACCOUNT_KEY].account_id, now, now))
     row = await ctx.db.fetchone("SELECT * FROM soc_integrations WHERE id = ?", (integration_id,))
+    await audit.record(request, audit.SETTING_CHANGED, details={"setting": "soc_integration_added", "id": integration_id})
     out = _integration_json(row, await _stats(ctx.db, integration_id))
     if generated is not None:
         out["secret"] = generated
@@ -336,6 +338,7 @@ async def update_integration(request: web.Request) -> web.Response:
                            (now, row["id"])))
     await ctx.db.transaction(statements)
     request.config_dict[SOC].wake()
+    await audit.record(request, audit.SETTING_CHANGED, details={"setting": "soc_integration_changed", "id": row["id"]})
     row = await ctx.db.fetchone("SELECT * FROM soc_integrations WHERE id = ?", (row["id"],))
     out = _integration_json(row, await _stats(ctx.db, row["id"]))
     if generated is not None:
@@ -349,6 +352,7 @@ async def delete_integration(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     row = await _integration(request)
     await ctx.db.execute("DELETE FROM soc_integrations WHERE id = ?", (row["id"],))
+    await audit.record(request, audit.SETTING_CHANGED, details={"setting": "soc_integration_removed", "id": row["id"]})
     return json_response({"deleted": row["id"]})
 
 

@@ -25,6 +25,7 @@ from aiohttp import WSMsgType, web
 from bwlab.clock import run_every
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import messages as m
+from bwlab.wire import health as wire_health
 from bwlab.wire import positions as wire_positions
 
 from .. import pki, quarantine
@@ -168,7 +169,7 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
 
 
 _CAMERA_MESSAGES = (m.State, m.Ping, m.StreamStart, m.StreamStop, m.RemoteStartResult, m.Log,
-                    wire_positions.TrackStart, wire_positions.TrackStop)
+                    wire_positions.TrackStart, wire_positions.TrackStop, wire_health.Health)
 
 
 async def _serve(ws: web.WebSocketResponse, ctx, session: DeviceSession, registry: HubRegistry) -> None:
@@ -254,6 +255,8 @@ async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, me
         if not session.reconciled:  # a fresh connection: the camera's streams are the ones it has
             session.reconciled = True
             await streams.reconcile_camera(session.device, session.streams | {state.get("stream_id")} - {None})
+    elif isinstance(message, wire_health.Health):  # issue 16 item 5: the last report and the last contact
+        await store.record_health(ctx.db, session.device.system_id, session.device.serial, m.encode(message), now)
     elif isinstance(message, m.StreamStart):
         await _start_stream(ws, ctx, session, streams, message, now)
     elif isinstance(message, m.StreamStop):

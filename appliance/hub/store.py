@@ -58,16 +58,26 @@ async def record_state(db: Database, system_id: str, serial: str, state: dict[st
                      (json.dumps(state), now, system_id, serial))
 
 
+async def record_health(db: Database, system_id: str, serial: str, health: str, now: float) -> None:
+    """A camera's health report (issue 16 item 5, JSON of ``bwlab.wire.health.Health``) and its last contact;
+    in the group commit of the chunks (every camera reports every few seconds)."""
+    await db.execute_grouped(
+        "UPDATE device_state SET health = ?, last_seen_at = ? WHERE cloud_system_id = ? AND serial = ?",
+        (health, now, system_id, serial))
+
+
 async def device_states(db: Database) -> dict[tuple[str, str], Row]:
-    """(cloud system, serial) → online, state, last_refusal of every camera the hub has seen."""
-    rows = await db.fetchall("SELECT cloud_system_id, serial, online, state, last_refusal FROM device_state")
+    """(cloud system, serial) → online, state, last_refusal, health, last_seen_at of every camera the hub has seen."""
+    rows = await db.fetchall(
+        "SELECT cloud_system_id, serial, online, state, last_refusal, health, last_seen_at FROM device_state")
     return {(r["cloud_system_id"], r["serial"]): r for r in rows}
 
 
 async def org_device_states(db: Database, org_id: str) -> list[Row]:
-    """cloud_system_id, serial and state of every camera of the organization's systems the hub has seen."""
+    """cloud_system_id, serial, state, health and last_seen_at of every camera of the organization's systems
+    the hub has seen."""
     return await db.fetchall(
-        "SELECT d.cloud_system_id, d.serial, d.state FROM device_state d "
+        "SELECT d.cloud_system_id, d.serial, d.state, d.health, d.last_seen_at FROM device_state d "
         "JOIN cloud_systems s ON s.id = d.cloud_system_id WHERE s.org_id = ?", (org_id,))
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from bwlab.wire import fleet_link
+from bwlab.wire import health as wire_health
 from bwlab.wire.messages import ProtocolError
 
 from ..auth import LAB_COOKIE, set_cookie
@@ -152,6 +153,7 @@ async def status(request: web.Request) -> web.Response:
             "stream": _stream_state(device in live, fleet_states.get(c["serial"]) or state),
             "recording": (fleet_states.get(c["serial"]) or state).get("recording"),
             "last_refusal": json.loads(seen["last_refusal"]) if seen and seen["last_refusal"] else None,
+            "health": wire_health.summary(seen["health"], seen["last_seen_at"]) if seen else None,  # issue 16 item 5
         })
     return json_response({"lab_time": now, "clock_offset": ctx.clock.offset, "url": ctx.config.url,
                           "systems": out_systems})

@@ -94,6 +94,12 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # only the admin orders and renews licences (S15)
     ("POST", "/api/cloud/orgs/{org_id}/licences"): ADMIN,
     ("POST", "/api/cloud/orgs/{org_id}/licences/{licence_id}/renewal"): ADMIN,
+    # issue 16 item 4: only the admin reads and exports the audit trail; members see who is watching
+    # and tell the log which key their browser imported
+    ("GET", "/api/cloud/orgs/{org_id}/audit"): ADMIN,
+    ("GET", "/api/cloud/orgs/{org_id}/audit/export"): ADMIN,
+    ("GET", "/api/cloud/orgs/{org_id}/watching"): MEMBERS,
+    ("POST", "/api/cloud/orgs/{org_id}/audit/key-imports"): MEMBERS,
     # a connected system tells the cloud its camera users, with its own token only
     ("PUT", "/api/cloud/systems/{cloud_system_id}/camera-users"): SYS,
     ("GET", "/api/cloud/systems/{cloud_system_id}/licence"): SYS,

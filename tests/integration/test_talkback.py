@@ -47,6 +47,10 @@ async def _true(value):
     return value
 
 
+async def _count(entries, n):
+    return len(await entries) == n
+
+
 def _socket(viewer, stream):
     path = f"/api/cloud/orgs/{viewer.org_id}/streams/{stream['id']}/talk"
     return viewer.session.http.ws_connect(viewer.session.base_url + path, ssl=viewer.session.ssl,
@@ -100,6 +104,18 @@ async def test_one_talker_at_a_time_and_every_viewer_sees_who(streaming, demo_vi
         await poll(lambda: _true(cam.speaker.talk is None), "the camera to end the talk")
         await second.send_str(m.encode(wire_talk.TalkTake(talk_id=envelope.b64url_encode(os.urandom(16)))))
         assert (await _next(second)).mine
+    # issue 16 item 4: the talk is in the organization's audit trail, with when it began and ended
+    # (two talks: the first socket's, released, and the second's, ended when its socket closed)
+    async with appliance.session() as admin:
+        await admin.sign_in_cloud("admin@demo.bwlab.test", "demo-admin-pass")
+
+        async def talks():
+            log = await admin.get(f"/api/cloud/orgs/{demo_viewer.org_id}/audit?action=talked")
+            return [e for e in log["entries"] if e["stream_id"] == stream["id"]]
+        await poll(lambda: _count(talks(), 2), "both talks in the audit trail")
+        talked = await talks()
+    assert [e["camera"]["serial"] for e in talked] == [ANNA, ANNA]
+    assert all(e["details"]["from"] <= e["details"]["to"] for e in talked)
 
 
 # covers: S4, S17

@@ -28,7 +28,7 @@ from ...errors import Conflict, NotFound
 from ...http import ORG_ADMIN, SYSTEM, access, json_response, read_body
 from ...hub.registry import HUB, push_licence
 from ...ids import new_id
-from .. import licences
+from .. import audit, licences
 from ..store import organization_licences, organization_standing
 
 routes = web.RouteTableDef()
@@ -82,6 +82,8 @@ async def _record(request: web.Request, org_id: str, quantity: int, term_months:
         "renews) VALUES (?, ?, 'subscription', ?, ?, ?, ?, ?, ?, ?)",
         (licence_id, org_id, period[0], period[1], quantity, term_months, request[ACCOUNT_KEY].account_id, now, renews))
     await push_licence(ctx, request.config_dict[HUB], org_id)
+    await audit.record(request, audit.SETTING_CHANGED, details={"setting": "licences_ordered", "licence_id": licence_id,
+                                                                "quantity": quantity, "renews": renews})
     standing = await organization_standing(ctx.db, org_id, now)
     return {"licence": {"id": licence_id, "kind": "subscription", "quantity": quantity, "term_months": term_months,
                         "starts_at": period[0], "ends_at": period[1], "renews": renews},

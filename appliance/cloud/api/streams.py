@@ -15,6 +15,7 @@ import secrets
 
 from aiohttp import WSMsgType, web
 
+from bwlab.wire import health as wire_health
 from bwlab.wire import messages as m
 
 from ...auth import ACCOUNT_KEY
@@ -25,6 +26,7 @@ from ...hub import store as hub_store
 from ...hub.registry import HUB
 from ...hub.streams import DeviceId
 from ...http import ORG_MEMBER, access, json_response
+from .. import audit
 from ..socket_limits import counted_socket
 from .system_sync import synced_camera_users
 
@@ -72,6 +74,7 @@ async def get_stream(request: web.Request) -> web.Response:
 @routes.get(ORG + "/streams/{stream_id}/live")
 @access(ORG_MEMBER)
 @counted_socket  # at most MAX_PER_ACCOUNT per account (docs/security.md)
+@audit.watched(audit.STREAM_VIEWED, _stream_meta)
 async def live(request: web.Request) -> web.WebSocketResponse:
     """The live view: stream metadata, then the init segment and the current GOP, a
     ``live_edge`` marker, then every chunk as it lands, as ciphertext frames (bwlab.wire.chunk).
@@ -134,6 +137,7 @@ async def _drain(ws: web.WebSocketResponse) -> None:
 @routes.get(ORG + "/streams/{stream_id}/recording")
 @access(ORG_MEMBER)
 @counted_socket  # at most MAX_PER_ACCOUNT per account (docs/security.md)
+@audit.watched(audit.RECORDING_DOWNLOADED, _stream_meta)
 async def recording(request: web.Request) -> web.WebSocketResponse:
     """Play a recording (D8): metadata, then every stored frame in order, then ``end``."""
     meta = await _stream_meta(request)
@@ -170,6 +174,7 @@ async def acknowledge(request: web.Request) -> web.Response:
         raise Conflict("the camera is not connected now; try again when it is", code="camera_offline")
     await session.ws.send_str(m.encode(m.Acknowledge(stream_id=meta["id"], operator=account.name)))
     await _streams(request).acknowledge(meta["id"], account.name, ctx.clock.now())
+    await audit.record(request, audit.ACKNOWLEDGED, stream=meta)
     return json_response({"acknowledged": meta["id"], "by": account.name})
 
 
@@ -209,6 +214,7 @@ async def camera_users(request: web.Request) -> web.Response:
             reason = _offline_refusal(listed) if listed is not None else "camera_offline"
         users[user["id"]] = _listed(user["id"], (listed or user).get("name"), r["serial"], state.get("model"), state,
                                     online=online, reason=reason)
+        users[user["id"]]["health"] = wire_health.summary(r["health"], r["last_seen_at"])  # issue 16 item 5
     return json_response({"camera_users": sorted(users.values(), key=lambda u: u["name"] or "")})
 
 
@@ -284,6 +290,8 @@ async def remote_start(request: web.Request) -> web.Response:
                          (int(result.ok), result.reason, request_id))
     if not result.ok:
         raise Conflict(f"the camera refused the remote start: {result.reason}", code=result.reason or "refused")
+    await audit.record(request, audit.REMOTE_STARTED, camera={"serial": session.serial, "user_id": user_id,
+                                                              "user_name": (session.state.get("user") or {}).get("name")})
     return json_response({"request_id": request_id, "started": True, "reason": result.reason})
 
 

@@ -25,6 +25,7 @@ from ...http import ORG_MEMBER, access
 from ...hub.registry import HUB
 from ...hub.streams import DeviceId
 from ...hub.talk import TALK, Talk, TalkFloors
+from .. import audit
 from ..socket_limits import counted_socket
 from .streams import ORG, _stream_meta
 
@@ -65,10 +66,19 @@ async def _to_camera(request: web.Request, device: DeviceId, message: object) ->
     return True
 
 
+# the talk under way on this socket, for the audit trail: the stream's metadata and when it began
+TALK_STREAM = web.RequestKey("talk_stream", dict)
+TALK_SINCE = web.RequestKey("talk_since", float)
+
+
 async def _end(request: web.Request, floors: TalkFloors, ws: web.WebSocketResponse, device: DeviceId,
                reason: str) -> Talk | None:
     talk = floors.release(device, ws)
     if talk is not None:
+        since = request.pop(TALK_SINCE, None)
+        if since is not None:  # issue 16 item 4: who talked to which camera, from when to when
+            await audit.record(request, audit.TALKED, stream=request[TALK_STREAM],
+                               details={"from": since, "to": request.config_dict[APPLIANCE].clock.now()})
         await _to_camera(request, device, wire_talk.TalkStop(stream_id=talk.stream_id, talk_id=talk.talk_id,
                                                              reason=reason))
         await _announce(floors, device, talk.stream_id)
@@ -88,6 +98,7 @@ async def talk_socket(request: web.Request) -> web.WebSocketResponse:
     device = DeviceId(meta["system_id"], meta["serial"])
     stream_id = meta["id"]
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=m.MAX_TEXT_FRAME)
+    request[TALK_STREAM] = meta
     await ws.prepare(request)
     request.config_dict[HUB].sockets.add(ws)
     floors.watch(device, ws)
@@ -145,4 +156,5 @@ async def _take(request: web.Request, floors: TalkFloors, ws: web.WebSocketRespo
         floors.release(device, ws)
         await _send(ws, m.Error(code="camera_offline", message="the camera is not connected now"))
         return
+    request[TALK_SINCE] = request.config_dict[APPLIANCE].clock.now()
     await _announce(floors, device, stream_id)
