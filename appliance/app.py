@@ -45,9 +45,9 @@ from .lab.routes import setup_lab
 from .lab.settings import setup_lab_settings
 from .listener import HandshakeBoundSite, runner_options
 from .pki import ensure_lab_tls
+from .sni import ensure_name_certs, sni_callback
 from .storage import STORAGE, setup_storage, storage_middleware
 from .throttle import setup_sign_in_throttle
-from .sni import ensure_name_certs, sni_callback
 from .webui_assets import resolve
 
 log = logging.getLogger(__name__)

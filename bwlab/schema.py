@@ -115,7 +115,7 @@ def _convert(tp: Any, value: Any, path: str, meta: typing.Mapping[str, Any]) -> 
         args = get_args(tp)
         if not isinstance(value, (list, tuple)) or len(value) != len(args):
             raise SchemaError(path, meta.get("expected") or _type_name(tp), value)
-        return tuple(_convert(a, v, _join(path, i), {}) for i, (a, v) in enumerate(zip(args, value)))
+        return tuple(_convert(a, v, _join(path, i), {}) for i, (a, v) in enumerate(zip(args, value, strict=True)))
     if origin is list or origin is tuple:
         if not isinstance(value, list):
             raise SchemaError(path, _type_name(tp), value)

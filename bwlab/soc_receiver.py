@@ -22,9 +22,10 @@ import base64
 import hmac
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import web
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -90,7 +91,7 @@ def verify(secret: str, body: bytes, headers: dict[str, str], now: float, tolera
         return wh.verify(body, lower)
     if abs(now - timestamp) > tolerance:
         raise WebhookVerificationError("Message timestamp too old" if timestamp < now else "Message timestamp too new")
-    expected = wh.sign(msg_id, datetime.fromtimestamp(timestamp, tz=timezone.utc), body.decode())
+    expected = wh.sign(msg_id, datetime.fromtimestamp(timestamp, tz=UTC), body.decode())
     expected_bytes = base64.b64decode(expected.split(",", 1)[1])
     for candidate in signatures.split(" "):
         version, _, value = candidate.partition(",")

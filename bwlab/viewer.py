@@ -79,7 +79,7 @@ class Viewer:
         self.clock = clock or LabClock()
         self.org_id: str | None = None
 
-    async def __aenter__(self) -> "Viewer":
+    async def __aenter__(self) -> Viewer:
         await self.sign_in()
         return self
 
@@ -124,7 +124,7 @@ class Viewer:
                     break
                 try:
                     msg = await ws.receive(timeout=timeout)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
                 if msg.type.name == "TEXT":
                     data = msg.json()

@@ -30,9 +30,10 @@ import random
 import ssl
 import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -54,11 +55,11 @@ from .media.live import LiveEncoder
 from .media.shared import SharedSource
 from .media.stream import MediaChunk
 from .network import LINK_IDEAL, CameraNetwork
-from .uplink import MAX_UNACKED, ShapedSocket, ShapedUplink
 from .positions import PositionUplink
-from .services import STORAGE_EVERY, Reachability, ServiceRoute, check_storage, failure, lan_facts, storage_session
 from .recorder import DEFAULT_CAPACITY
 from .recording_driver import RecordingUnit
+from .services import STORAGE_EVERY, Reachability, ServiceRoute, check_storage, failure, lan_facts, storage_session
+from .uplink import MAX_UNACKED, ShapedSocket, ShapedUplink
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +269,7 @@ class CameraDriver:
             await asyncio.sleep(RENEW_CHECK_EVERY)
             try:
                 await self.renew_in_dock()
-            except (aiohttp.ClientError, OSError, asyncio.TimeoutError, RuntimeError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError, RuntimeError) as exc:
                 self.log.warning("the dock could not renew the certificate: %s", exc)
 
     async def _provision(self, dock: str, bay: int, camera_user: str | None) -> dict:
@@ -600,7 +601,7 @@ class CameraDriver:
                     await self._on_hub_message(m.decode(frame.data))
                 if storage_watch is not None and storage_watch.done() and not storage_watch.cancelled():
                     reason = "service_unreachable"  # the storage host stopped answering
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError, m.ProtocolError, TypeError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError, m.ProtocolError, TypeError) as exc:
             reason = f"connection_failed: {type(exc).__name__}"
             if self._ws is None:
                 self.endpoint_response_code = _no_answer_code(exc)
@@ -791,7 +792,7 @@ def _no_answer_code(exc: BaseException) -> int | str:
     """T1 page 4 when the hub's endpoint gave no usable answer."""
     if isinstance(exc, aiohttp.WSServerHandshakeError):
         return exc.status
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError) or isinstance(exc, ssl.SSLError):
+    if isinstance(exc, (aiohttp.ClientConnectorCertificateError, ssl.SSLError)):
         return "tls"
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return "dns"

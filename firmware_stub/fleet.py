@@ -26,13 +26,6 @@ from bwlab.client import Session
 from bwlab.clock import LabClock, SkewedClock
 from bwlab.models import get_model
 from bwlab.scenario import Camera, Scenario
-
-from .driver import DEFAULT_FRAGMENT_FRAMES, CameraDriver
-from .gps import SiteFrame
-from .network import CameraNetwork, PositionSource
-from .positions import route_from_spec
-from .services import ServiceRoute
-from .recorder import DEFAULT_CAPACITY
 from bwlab.wire import fleet_link
 from bwlab.wire.messages import ProtocolError
 from bwlab.wire.recordings import Category
@@ -40,6 +33,13 @@ from labnet.faults import Fault, World, camera_clock_skew, faults_from_list, ntp
 from labnet.mobile import NO_SIM, Cell, MobileConfig, Sim
 from labnet.radio_config import RadioConfig, access_points_from_list
 from labnet.telemetry import frame_to_dict
+
+from .driver import DEFAULT_FRAGMENT_FRAMES, CameraDriver
+from .gps import SiteFrame
+from .network import CameraNetwork, PositionSource
+from .positions import route_from_spec
+from .recorder import DEFAULT_CAPACITY
+from .services import ServiceRoute
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ class Fleet:
                     log.info("fleet: control link to %s back", self.url)
                 wait = 0.0
                 await self._control_loop()
-            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 log.debug("fleet: control link: %s", exc)
             wait = min(max(2 * wait, CONTROL_RETRY[0]), CONTROL_RETRY[1])
             await asyncio.sleep(wait)
@@ -223,7 +223,7 @@ class Fleet:
                 return await driver.renew_in_dock()
 
         results = await asyncio.gather(*(renew(d) for d in due), return_exceptions=True)
-        for driver, result in zip(due, results):
+        for driver, result in zip(due, results, strict=True):
             if isinstance(result, BaseException):
                 log.warning("camera %s: the dock could not renew its certificate: %s", driver.serial, result)
 

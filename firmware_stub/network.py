@@ -34,10 +34,11 @@ import dataclasses
 import hashlib
 import math
 from collections import deque
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from bwlab.models import CameraModel
-from labnet.events import WifiRoamStarted, WifiRoamed
+from labnet.events import WifiRoamed, WifiRoamStarted
 from labnet.faults import Fault, Impairment, World, apply_world, camera_impairment, impair
 from labnet.mobile import NO_SIM, MobileConfig, MobileRadio, MobileStatus, ModemSettings
 from labnet.propagation import LINK_DOWN, LinkQuality

@@ -95,7 +95,7 @@ class _Track:
 class PositionUplink:
     """Positions of one camera: GPS → sealed kind-3 chunks → the device hub."""
 
-    def __init__(self, driver: "CameraDriver") -> None:
+    def __init__(self, driver: CameraDriver) -> None:
         self.driver = driver
         self.receiver: GpsReceiver | None = None
         self.sampler: PositionSampler | None = None

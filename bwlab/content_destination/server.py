@@ -31,10 +31,10 @@ import asyncio
 import html
 import json
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import formatdate
-from typing import AsyncIterator
 from urllib.parse import quote, unquote
 
 from aiohttp import BasicAuth, web
@@ -179,7 +179,7 @@ def _http_date(ts: float) -> str:
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 # ---- the Swift API -----------------------------------------------------------------------------

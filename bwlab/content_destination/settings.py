@@ -124,7 +124,7 @@ def ensure_certificate(directory: Path, names: list[str], now: float) -> tuple[P
             alt.append(x509.IPAddress(ipaddress.ip_address(name)))
         except ValueError:
             alt.append(x509.DNSName(name))
-    start = dt.datetime.fromtimestamp(now - 86400, tz=dt.timezone.utc)  # a day's margin for clock skew
+    start = dt.datetime.fromtimestamp(now - 86400, tz=dt.UTC)  # a day's margin for clock skew
     cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(start)
             .not_valid_after(start + dt.timedelta(days=CERT_DAYS))

@@ -28,9 +28,10 @@ import json
 import mimetypes
 import os
 import secrets
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AsyncIterator, Callable, Mapping, TypeVar
+from typing import TypeVar
 from urllib.parse import quote
 
 from bwlab.clock import Clock

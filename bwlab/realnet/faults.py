@@ -67,7 +67,7 @@ class NetFault:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
     @classmethod
-    def from_mapping(cls, data: dict) -> "NetFault":
+    def from_mapping(cls, data: dict) -> NetFault:
         return cls(**data)
 
     @property

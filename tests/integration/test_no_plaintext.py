@@ -25,8 +25,8 @@ import numpy as np
 from bwlab.viewer import Viewer
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import envelope
-from bwlab.wire.positions import decode_record
 from bwlab.wire.fmp4 import iter_boxes, parse_init
+from bwlab.wire.positions import decode_record
 
 CHLOE = "B8A44F000103"  # W102 with GPS, profile "Patrol live" (live stream on record, Location always)
 WINDOW = 24

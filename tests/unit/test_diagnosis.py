@@ -4,7 +4,7 @@ cores and named by its rule; a healthy camera gets no finding."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -31,7 +32,7 @@ from bwlab.wire.recordings import Manifest
 from ...context import APPLIANCE, Appliance
 from . import plan
 from .buffer import Buffer
-from .client import AuthFailed, Answer, DestinationClient, file_body
+from .client import Answer, AuthFailed, DestinationClient, file_body
 
 log = logging.getLogger(__name__)
 
