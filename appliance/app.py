@@ -160,7 +160,7 @@ async def metrics(request: web.Request) -> web.Response:
     for db, table in ((ctx.db, "accounts"), (ctx.db, "organizations"), (ctx.db, "cloud_systems"),
                       (ctx.db, "streams"), (ctx.controller_db, "ctl_cameras")):
         row = await db.fetchone(f"SELECT COUNT(*) AS n FROM {table}")
-        Gauge(f"bwlab_{table}", f"rows in {table}", registry=registry).set(row["n"])
+        Gauge(f"bwlab_{table}", f"rows in {table}", registry=registry).set(row["n"] if row is not None else 0)
     return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

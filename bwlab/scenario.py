@@ -546,7 +546,7 @@ def _check_manager(s: Scenario, step: Step, p: str) -> None:
     elif step.change == "wifi_network":
         body = {"ssid": target, **body}
     try:
-        value = from_mapping(kind[step.change], body)
+        value: object = from_mapping(kind[step.change], body)
     except SchemaError as exc:
         raise SchemaError(f"{p}.set.{exc.path.removeprefix('(top level)')}".rstrip("."), exc.expected) from None
     if isinstance(value, Profile):

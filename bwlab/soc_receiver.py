@@ -65,7 +65,8 @@ class Received:
 
     def line(self) -> str:
         data = self.data if isinstance(self.data, dict) else {}
-        d = data.get("data") if isinstance(data.get("data"), dict) else {}
+        inner = data.get("data")
+        d = inner if isinstance(inner, dict) else {}
         check = {True: "signature ok", False: f"REJECTED ({self.error})", None: "unsigned"}[self.verified]
         dup = " (duplicate)" if self.duplicate else ""
         return (f"{isoformat(self.received_at)} {self.type or '?'} {self.id}{dup}: stream {d.get('stream_id', '?')} "

@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import ntplib
 
-from bwlab.clock import Clock, monotonic, system_time, wait_event
+from bwlab.clock import Clock, SkewedClock, monotonic, system_time, wait_event
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import envelope
 from bwlab.wire import messages as m
@@ -88,7 +88,7 @@ class _Outgoing:
     wrapped_key: dict
     mime: str
     started_at: float
-    reason: str
+    reason: ev.StreamReason
     request_id: str | None
     user_id: str
     user_name: str
@@ -147,11 +147,12 @@ class CameraDriver:
         self.chunks_sent = 0
         self.chunks_acked = 0
         self._closed = False
-        self.network = (True, "WLAN")  # the lab's default network when the scenario has no radio model
-        self._network_down: tuple[bool, str | None] | None = None  # the lab pulled the network (L2): holds
+        self.network: tuple[bool, ev.NetworkMode | None] = (True, "WLAN")  # the lab's default network when the scenario has no radio model
+        self._network_down: tuple[bool, ev.NetworkMode | None] | None = None  # the lab pulled the network (L2): holds
         self.weak_signal = False
         self.net = net  # the lab network as this camera lives it (None: an ideal network)
-        self.lab_clock: Clock = lab_clock or getattr(clock, "base", clock)  # the physical world's time
+        # the physical world's time
+        self.lab_clock: Clock = lab_clock or (clock.base if isinstance(clock, SkewedClock) else clock)
         # the link's random draws (loss, retransmissions): per camera, and reproducible with a run's seed
         self._rng = random.Random(self.serial if seed is None else f"{seed}:{self.serial}")
         self._uplink: ShapedUplink | None = None
@@ -331,10 +332,10 @@ class CameraDriver:
             self.weak_signal = self.net.weak_signal(self.lab_clock.now())
         await self.set_network(*self.network)
 
-    async def press(self, button: str, gesture: str = "press") -> None:
+    async def press(self, button: ev.Button, gesture: ev.Gesture = "press") -> None:
         await self.feed(ev.ButtonGesture(self.clock.now(), button=button, gesture=gesture))
 
-    async def lab_network(self, up: bool, mode: str | None) -> None:
+    async def lab_network(self, up: bool, mode: ev.NetworkMode | None) -> None:
         """The lab's network action (L2): down stays down whatever the radio model says, until the
         lab brings it up again; up gives the camera back to its radio model (or this mode)."""
         self._network_down = None if up else (False, mode)
@@ -343,7 +344,7 @@ class CameraDriver:
         else:
             await self.set_network(up, mode)
 
-    async def set_network(self, up: bool, mode: str | None) -> None:
+    async def set_network(self, up: bool, mode: ev.NetworkMode | None) -> None:
         self.network = (up, mode)
         await self.feed(ev.NetworkChanged(self.clock.now(), up=up, mode=mode, weak_signal=self.weak_signal))
 
@@ -407,7 +408,7 @@ class CameraDriver:
             await self._publish()
 
     def _radio_summary(self, now: float) -> dict[str, Any]:
-        summary = self.net.summary(now) if self.net is not None else {
+        summary: dict[str, Any] = self.net.summary(now) if self.net is not None else {
             "mode": self.network[1] or "WLAN", "network": {"up": self.network[0], "mode": self.network[1]},
             "wifi": None, "mobile": None}
         summary["clock_offset_s"] = round(getattr(self.clock, "skew", 0.0), 4)

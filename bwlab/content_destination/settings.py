@@ -21,6 +21,7 @@ import json
 import os
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,7 +158,7 @@ def ensure_content_key(directory: Path) -> tuple[Path, str]:
 
 
 def connection_file_for_swift(*, auth_urls: list[str], user: str, key: str, site_name: str,
-                              certificates_pem: list[bytes] = (), container_type: str = "mkv",
+                              certificates_pem: Iterable[bytes] = (), container_type: str = "mkv",
                               full_store_and_read_support: bool = False, public_key: str = "",
                               public_key_id: str = "", application_name: str = APPLICATION_NAME,
                               application_version: str = APPLICATION_VERSION) -> cd.ConnectionFile:
@@ -166,7 +167,7 @@ def connection_file_for_swift(*, auth_urls: list[str], user: str, key: str, site
     conn = cd.ConnectionFile(
         site_name=site_name, application_name=application_name, application_version=application_version,
         authentication_token_uri=tuple(auth_urls), blob_api_key=key, blob_api_user_name=user,
-        https_certificate=tuple(cd.encode_pem(p) for p in certificates_pem), container_type=container_type,
+        https_certificate=tuple(cd.encode_pem(p) for p in certificates_pem), container_type=container_type,  # type: ignore[arg-type]  # conn.validate() below checks it
         full_store_and_read_support=full_store_and_read_support, want_encryption=bool(public_key),
         public_key=public_key, public_key_id=public_key_id if public_key else "", blob_api="Swift 1.0")
     conn.validate()
