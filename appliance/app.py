@@ -47,9 +47,9 @@ from .lab.routes import setup_lab
 from .lab.settings import setup_lab_settings
 from .listener import HandshakeBoundSite, runner_options
 from .pki import ensure_lab_tls
+from .sni import ensure_name_certs, sni_callback
 from .storage import STORAGE, setup_storage, storage_middleware
 from .throttle import setup_sign_in_throttle
-from .sni import ensure_name_certs, sni_callback
 from .webui_assets import resolve
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,7 @@ async def metrics(request: web.Request) -> web.Response:
     for db, table in ((ctx.db, "accounts"), (ctx.db, "organizations"), (ctx.db, "cloud_systems"),
                       (ctx.db, "streams"), (ctx.controller_db, "ctl_cameras")):
         row = await db.fetchone(f"SELECT COUNT(*) AS n FROM {table}")
-        Gauge(f"bwlab_{table}", f"rows in {table}", registry=registry).set(row["n"])
+        Gauge(f"bwlab_{table}", f"rows in {table}", registry=registry).set(row["n"] if row is not None else 0)
     return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
 
 from aiohttp import web
 
@@ -75,7 +75,7 @@ class Appliance:
 
 APPLIANCE = web.AppKey("appliance", Appliance)
 
-LabNtpServer = Callable[[], Optional[tuple[str, int]]]
+LabNtpServer = Callable[[], tuple[str, int] | None]
 LAB_NTP_SERVER: web.AppKey[LabNtpServer] = web.AppKey("lab_ntp_server")
 """Where the lab's NTP server answers (host, port), None when it runs none: set by the lab,
 read by the system controllers, whose default NTP server it is (S1)."""

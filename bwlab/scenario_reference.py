@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import typing
+from collections.abc import Sequence
 from typing import Any, get_args, get_origin
 
 from bwlab import example_scenarios, expect, regression, scenario
@@ -43,7 +44,7 @@ def _fields(cls: Any) -> list[tuple[str, str, str]]:
         tp = hints[f.name]
         if f.default is not dataclasses.MISSING:
             default = repr(f.default).replace("None", "none").replace("True", "true").replace("False", "false")
-        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        elif f.default_factory is not dataclasses.MISSING:
             default = "empty"
         else:
             default = "required"
@@ -55,10 +56,10 @@ def _describe(tp: Any) -> str:
     origin = get_origin(tp)
     if origin is list:
         (item,) = get_args(tp) or (Any,)
-        if dataclasses.is_dataclass(item):
+        if isinstance(item, type) and dataclasses.is_dataclass(item):
             return f"list of [{item.__name__}](#{item.__name__.lower()})"
         return f"list of {_describe(item)}"
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return f"[{tp.__name__}](#{tp.__name__.lower()})"
     args = [a for a in get_args(tp) if a is not type(None)]
     if args and len(args) < len(get_args(tp)) and len(args) == 1:
@@ -66,7 +67,7 @@ def _describe(tp: Any) -> str:
     return _type_name(tp)
 
 
-def _table(rows: list[tuple[str, ...]], head: tuple[str, ...]) -> str:
+def _table(rows: Sequence[tuple[str, ...]], head: tuple[str, ...]) -> str:
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(" --- " for _ in head) + "|"]

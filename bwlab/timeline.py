@@ -39,8 +39,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from itertools import pairwise
+from typing import Any
 
 from bwlab.client import ApiError, Session
 from bwlab.clock import Clock, LabClock, monotonic
@@ -267,7 +269,7 @@ class Timeline:
             stream = await op.wait_for_stream(DEFAULT_WITHIN, user_name)
             report = await op.watch(stream["id"], seconds=step.seconds or VIEW_SECONDS)
             times = sorted(report.capture_times)
-            gaps = [1000 * (b - a) for a, b in zip(times, times[1:])]
+            gaps = [1000 * (b - a) for a, b in pairwise(times)]
             seen.update(report.as_dict(), max_gap_ms=round(max(gaps), 1) if gaps else None)
         except TimeoutError:
             seen["refusal"] = "no_stream"

@@ -79,7 +79,7 @@ class Viewer:
         self.clock = clock or LabClock()
         self.org_id: str | None = None
 
-    async def __aenter__(self) -> "Viewer":
+    async def __aenter__(self) -> Viewer:
         await self.sign_in()
         return self
 
@@ -124,7 +124,7 @@ class Viewer:
                     break
                 try:
                     msg = await ws.receive(timeout=timeout)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
                 if msg.type.name == "TEXT":
                     data = msg.json()
@@ -159,7 +159,7 @@ class Viewer:
         await asyncio.to_thread(self._decode, plain, report, not recording)
         return report
 
-    def _decode(self, plain: list[tuple[wire_chunk.Chunk, bytes, float]], report: ViewReport, live: bool) -> None:
+    def _decode(self, plain: list[tuple[wire_chunk.Chunk, bytes, float | None]], report: ViewReport, live: bool) -> None:
         inits = [p for c, p, _ in plain if c.kind == wire_chunk.KIND_INIT]
         media = [(c, p, t) for c, p, t in plain if c.kind == wire_chunk.KIND_MEDIA]
         if not inits or not media:

@@ -30,15 +30,16 @@ import random
 import ssl
 import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 import ntplib
 
-from bwlab.clock import Clock, monotonic, system_time, wait_event
+from bwlab.clock import Clock, SkewedClock, monotonic, system_time, wait_event
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import envelope
 from bwlab.wire import messages as m
@@ -52,17 +53,17 @@ from labnet.radio_config import WifiNetwork
 from . import events as ev
 from .adaptation import AdaptiveEncoder, LinkAdapter
 from .firmware import Firmware
+from .health_uplink import HealthUplink
 from .media.live import LiveEncoder
 from .media.shared import SharedSource
 from .media.stream import MediaChunk
 from .network import LINK_IDEAL, CameraNetwork
-from .uplink import MAX_UNACKED, ShapedSocket, ShapedUplink
 from .positions import PositionUplink
-from .health_uplink import HealthUplink
-from .services import STORAGE_EVERY, Reachability, ServiceRoute, check_storage, failure, lan_facts, storage_session
 from .recorder import DEFAULT_CAPACITY
 from .recording_driver import RecordingUnit
+from .services import STORAGE_EVERY, Reachability, ServiceRoute, check_storage, failure, lan_facts, storage_session
 from .speaker import Speaker
+from .uplink import MAX_UNACKED, ShapedSocket, ShapedUplink
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ class _Outgoing:
     wrapped_key: dict
     mime: str
     started_at: float
-    reason: str
+    reason: ev.StreamReason
     request_id: str | None
     user_id: str
     user_name: str
@@ -151,11 +152,12 @@ class CameraDriver:
         self.chunks_sent = 0
         self.chunks_acked = 0
         self._closed = False
-        self.network = (True, "WLAN")  # the lab's default network when the scenario has no radio model
-        self._network_down: tuple[bool, str | None] | None = None  # the lab pulled the network (L2): holds
+        self.network: tuple[bool, ev.NetworkMode | None] = (True, "WLAN")  # the lab's default network when the scenario has no radio model
+        self._network_down: tuple[bool, ev.NetworkMode | None] | None = None  # the lab pulled the network (L2): holds
         self.weak_signal = False
         self.net = net  # the lab network as this camera lives it (None: an ideal network)
-        self.lab_clock: Clock = lab_clock or getattr(clock, "base", clock)  # the physical world's time
+        # the physical world's time
+        self.lab_clock: Clock = lab_clock or (clock.base if isinstance(clock, SkewedClock) else clock)
         # the link's random draws (loss, retransmissions): per camera, and reproducible with a run's seed
         self._rng = random.Random(self.serial if seed is None else f"{seed}:{self.serial}")
         self._uplink: ShapedUplink | None = None
@@ -277,7 +279,7 @@ class CameraDriver:
             await asyncio.sleep(RENEW_CHECK_EVERY)
             try:
                 await self.renew_in_dock()
-            except (aiohttp.ClientError, OSError, asyncio.TimeoutError, RuntimeError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError, RuntimeError) as exc:
                 self.log.warning("the dock could not renew the certificate: %s", exc)
 
     async def _provision(self, dock: str, bay: int, camera_user: str | None) -> dict:
@@ -339,10 +341,10 @@ class CameraDriver:
             self.weak_signal = self.net.weak_signal(self.lab_clock.now())
         await self.set_network(*self.network)
 
-    async def press(self, button: str, gesture: str = "press") -> None:
+    async def press(self, button: ev.Button, gesture: ev.Gesture = "press") -> None:
         await self.feed(ev.ButtonGesture(self.clock.now(), button=button, gesture=gesture))
 
-    async def lab_network(self, up: bool, mode: str | None) -> None:
+    async def lab_network(self, up: bool, mode: ev.NetworkMode | None) -> None:
         """The lab's network action (L2): down stays down whatever the radio model says, until the
         lab brings it up again; up gives the camera back to its radio model (or this mode)."""
         self._network_down = None if up else (False, mode)
@@ -351,7 +353,7 @@ class CameraDriver:
         else:
             await self.set_network(up, mode)
 
-    async def set_network(self, up: bool, mode: str | None) -> None:
+    async def set_network(self, up: bool, mode: ev.NetworkMode | None) -> None:
         self.network = (up, mode)
         await self.feed(ev.NetworkChanged(self.clock.now(), up=up, mode=mode, weak_signal=self.weak_signal))
 
@@ -415,7 +417,7 @@ class CameraDriver:
             await self._publish()
 
     def _radio_summary(self, now: float) -> dict[str, Any]:
-        summary = self.net.summary(now) if self.net is not None else {
+        summary: dict[str, Any] = self.net.summary(now) if self.net is not None else {
             "mode": self.network[1] or "WLAN", "network": {"up": self.network[0], "mode": self.network[1]},
             "wifi": None, "mobile": None}
         summary["clock_offset_s"] = round(getattr(self.clock, "skew", 0.0), 4)
@@ -616,7 +618,7 @@ class CameraDriver:
                     await self._on_hub_message(m.decode(frame.data))
                 if storage_watch is not None and storage_watch.done() and not storage_watch.cancelled():
                     reason = "service_unreachable"  # the storage host stopped answering
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError, m.ProtocolError, TypeError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError, m.ProtocolError, TypeError) as exc:
             reason = f"connection_failed: {type(exc).__name__}"
             if self._ws is None:
                 self.endpoint_response_code = _no_answer_code(exc)
@@ -825,7 +827,7 @@ def _no_answer_code(exc: BaseException) -> int | str:
     """T1 page 4 when the hub's endpoint gave no usable answer."""
     if isinstance(exc, aiohttp.WSServerHandshakeError):
         return exc.status
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError) or isinstance(exc, ssl.SSLError):
+    if isinstance(exc, (aiohttp.ClientConnectorCertificateError, ssl.SSLError)):
         return "tls"
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return "dns"

@@ -61,8 +61,9 @@ exponential backoff; a user's start retries at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from bwlab.models import CameraModel, get_model
 from firmware_stub.buttons import GestureRecogniser

@@ -34,7 +34,8 @@ import dataclasses
 import hashlib
 import math
 from collections import deque
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from bwlab.models import CameraModel
 from firmware_stub.supplicant_log import connected_line, failed_line
@@ -44,6 +45,8 @@ from labnet.mobile import NO_SIM, MobileConfig, MobileRadio, MobileStatus, Modem
 from labnet.propagation import LINK_DOWN, LinkQuality
 from labnet.radio_config import RadioConfig, WifiNetwork, derive_mac
 from labnet.wifi import WifiRadio, WifiStatus
+
+from .events import NetworkMode
 
 Position = tuple[float, float]
 PositionSource = Callable[[float], Position]  # lab time → where the camera user's walk puts them (x, y metres)
@@ -190,11 +193,11 @@ class CameraNetwork:
     def mobile_status(self, now: float) -> MobileStatus | None:
         return self.mobile.status(now) if self.mobile is not None else None
 
-    def mode(self, now: float) -> str:
+    def mode(self, now: float) -> NetworkMode:
         status = self.mobile_status(now)
         return "LTE" if status is not None and status.mode == "LTE" else "WLAN"
 
-    def network(self, now: float) -> tuple[bool, str]:
+    def network(self, now: float) -> tuple[bool, NetworkMode]:
         """What the firmware sees: (up, "WLAN"/"LTE"): the sub-mode stays when the network is
         down, so the camera shows the warning of the right network (T2 rows 3 and 4)."""
         mobile = self.mobile_status(now)

@@ -15,8 +15,9 @@ import asyncio
 import logging
 import secrets
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -40,7 +41,7 @@ READ_BLOCK = 256 * 1024
 class RecordingUnit:
     """One camera's recordings: storage, the recording in progress, the dock's offload."""
 
-    def __init__(self, driver: "CameraDriver", storage_dir: Path | None, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(self, driver: CameraDriver, storage_dir: Path | None, capacity: int = DEFAULT_CAPACITY) -> None:
         self.driver = driver
         self._tmp: tempfile.TemporaryDirectory | None = None
         if storage_dir is None:  # a camera run without a fleet data directory: a private one
@@ -166,7 +167,7 @@ class RecordingUnit:
             try:
                 await self._offload_all(base)
                 return
-            except (aiohttp.ClientError, OSError, asyncio.TimeoutError, RuntimeError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError, RuntimeError) as exc:
                 error = str(exc)[:200]
                 if error != self.offload["error"]:  # log once per distinct failure
                     d.log.info("offload to the controller failed (%s); retrying", exc)

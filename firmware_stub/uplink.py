@@ -26,7 +26,8 @@ import asyncio
 import math
 import random
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from bwlab.clock import monotonic
 from labnet.propagation import LinkQuality

@@ -78,6 +78,6 @@ def effective_networks(
         if net.ssid not in seen:
             out.append({"ssid": net.ssid, "password": net.password, "source": "profile"})
             seen.add(net.ssid)
-    for i, net in enumerate(out, start=1):
-        net["priority"] = i
+    for i, entry in enumerate(out, start=1):
+        entry["priority"] = i
     return out

@@ -34,8 +34,9 @@ import os
 import re
 import struct
 import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import quote, unquote
 
 from cryptography.exceptions import InvalidTag
@@ -212,7 +213,7 @@ class ChunkKind(enum.IntEnum):
         raise MalformedEnvelope(f"chunk kind must be a name or a code, not {type(kind).__name__}")
 
 
-class LinkKind(str, enum.Enum):
+class LinkKind(enum.StrEnum):
     """The two kinds of link with key (S5)."""
 
     PLAIN = "plain"

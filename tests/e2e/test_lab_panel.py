@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pytest
 import pytest_asyncio
-
 from e2e_lab import open_lab_panel, screenshot, start_lab
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]

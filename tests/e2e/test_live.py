@@ -12,8 +12,6 @@ import json
 
 import pytest
 import pytest_asyncio
-
-
 from e2e_lab import ADMIN, OPERATOR, open_lab_panel, screenshot, serve_on_loopback, sign_in_live, start_lab, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
@@ -351,9 +349,8 @@ async def test_the_client_works_in_a_web_vms_frame_on_another_site_without_third
     sees Active streams and the key's fingerprint (kept in the page's memory, since that browser
     refuses the frame IndexedDB, and the page says so), and plays a camera's live stream with that
     key; nothing opens a pop-up or a dialog."""
-    from playwright.async_api import async_playwright
-
     from e2e_lab import CHROMIUM, CHROMIUM_ARGS
+    from playwright.async_api import async_playwright
 
     async with async_playwright() as p, WebVms(env.system.link) as vms:
         browser = await p.chromium.launch(executable_path=CHROMIUM,

@@ -27,8 +27,8 @@ from bwlab.viewer import Viewer
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import envelope
 from bwlab.wire import talk as wire_talk
-from bwlab.wire.positions import decode_record
 from bwlab.wire.fmp4 import iter_boxes, parse_init
+from bwlab.wire.positions import decode_record
 
 CHLOE = "B8A44F000103"  # W102 with GPS, profile "Patrol live" (live stream on record, Location always)
 WINDOW = 24

@@ -32,8 +32,18 @@ from aiohttp import web
 from appliance.app import create_app
 from appliance.auth import access_middleware
 from appliance.context import ApplianceConfig
-from appliance.http import (ACCOUNT, DEVICE, LAB, LEVELS, MANAGER, ORG_ADMIN, ORG_MEMBER, PUBLIC, SYSTEM,
-                            error_middleware)
+from appliance.http import (
+    ACCOUNT,
+    DEVICE,
+    LAB,
+    LEVELS,
+    MANAGER,
+    ORG_ADMIN,
+    ORG_MEMBER,
+    PUBLIC,
+    SYSTEM,
+    error_middleware,
+)
 from bwlab.apply import connect_system
 from bwlab.wire import messages as m
 from tests.conftest import controller_connections

@@ -108,9 +108,9 @@ def test_every_picture_sent_decodes_to_its_own_frame_across_level_changes(adapte
     # asked for it (5 s, frame 75), to the end (frame 104).
     assert decoded["counters"] == [*range(45), *range(75, 105)], "each picture shows its own frame number"
     shown = pictures(init.data, fragments)
-    errors = [float(np.abs(picture - source(i)).mean()) for picture, i in zip(shown, decoded["counters"])]
+    errors = [float(np.abs(picture - source(i)).mean()) for picture, i in zip(shown, decoded["counters"], strict=True)]
     assert max(errors) < 12, "every picture decodes with the parameter sets it was encoded with"
-    assert all(t == pytest.approx(i / FPS, abs=1e-3) for t, i in zip(decoded["video_times"], decoded["counters"]))
+    assert all(t == pytest.approx(i / FPS, abs=1e-3) for t, i in zip(decoded["video_times"], decoded["counters"], strict=True))
     # The sound never stops: every AAC frame, in order, through every change.
     times = decoded["audio_times"]
     assert all(b - a == pytest.approx(1024 / 48000, abs=1e-4) for a, b in itertools.pairwise(times))

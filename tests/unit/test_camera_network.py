@@ -15,13 +15,13 @@ from appliance.lab.diagnosis import diagnose
 from appliance.lab.facts import CameraFacts, camera_telemetry
 from appliance.lab.symptoms import camera_symptoms
 from bwlab.models import get_model
+from firmware_stub.network import CameraNetwork, derive_imei
+from firmware_stub.uplink import ShapedUplink, retransmission_delay, transmission_time
 from labnet.faults import World, parse_fault
 from labnet.mobile import Cell, Sim
 from labnet.propagation import LinkQuality
 from labnet.radio_config import AccessPoint, RadioConfig, WifiNetwork
 from labnet.telemetry import frame_from_dict, frame_to_dict
-from firmware_stub.network import CameraNetwork, derive_imei
-from firmware_stub.uplink import ShapedUplink, retransmission_delay, transmission_time
 
 T0 = 1_800_000_000.0
 SERIAL = "B8A44F000777"

@@ -6,7 +6,7 @@ evidence; a healthy camera gets no finding."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 
