@@ -29,6 +29,7 @@ from bwlab.private_files import private_dir, write_private
 from bwlab.regions import SERVICE_HOSTS
 
 from .auth import access_middleware, cross_site_middleware, session_cookie_middleware
+from .cloud.help import routes as help_routes
 from .cloud.licensing import routes as licensing_routes
 from .cloud.routes import routes as cloud_routes
 from .cloud.soc import routes as soc_routes
@@ -131,6 +132,7 @@ def setup_routes(app: web.Application) -> None:
     cloud.add_routes(soc_routes)
     cloud.add_routes(system_sync_routes)
     cloud.add_routes(licensing_routes)
+    cloud.add_routes(help_routes)  # issue 16
     app.add_subapp("/api/cloud", cloud)
     controller = web.Application(middlewares=[sync_middleware])
     controller.add_routes(controller_routes)

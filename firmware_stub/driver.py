@@ -45,9 +45,11 @@ from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import envelope
 from bwlab.wire import messages as m
 from bwlab.wire.device_auth import answer_challenge, make_csr, new_device_key
+from bwlab.wire.help import HelpAcknowledged
 
 from . import events as ev
 from .firmware import Firmware
+from .help import current_position, help_request
 from .media import LiveEncoder, MediaChunk, SharedSource
 from .network import LINK_IDEAL, CameraNetwork
 from .uplink import ShapedSocket, ShapedUplink
@@ -301,7 +303,8 @@ class CameraDriver:
                 live_stream_on_record=profile.get("live_stream_on_record", False),
                 remote_activation=profile.get("remote_activation"),
                 location=profile.get("location") is not None,
-                location_mode=profile.get("location") or "while_recording_or_streaming"),
+                location_mode=profile.get("location") or "while_recording_or_streaming",
+                help_gesture=profile.get("help_gesture"), help_stream=profile.get("help_stream", True)),
             allow_troubleshooting=data["allow_troubleshooting"], time=data["time"]))
         if self.net is not None:
             sim = data.get("sim") or {}
@@ -524,6 +527,12 @@ class CameraDriver:
             await self._send(m.RemoteStartResult(request_id=command.request_id, ok=command.ok, reason=command.reason))
         elif isinstance(command, ev.Vibrate):
             self.vibrations += 1
+        elif isinstance(command, ev.SendHelpRequest):  # issue 16: sealed position, queued while offline
+            now = self.clock.now()
+            msg = help_request(self.provisioning, command.help_id, command.gesture,
+                               current_position(self.positions.receiver, now), now)
+            if not await self._send(msg):
+                self._pending_control.append(msg)
         elif isinstance(command, ev.LogEvent):
             self.log.info("%s: %s", command.code, command.message)
             await self._send(m.Log(level=command.level, code=command.code, message=command.message[:500],
@@ -655,6 +664,8 @@ class CameraDriver:
             await self.feed(ev.Acknowledged(now, stream_id=message.stream_id, operator=message.operator))
         elif isinstance(message, m.Licence):
             await self.feed(ev.LicenceChanged(now, valid=message.valid, until=message.until))
+        elif isinstance(message, HelpAcknowledged):
+            await self.feed(ev.HelpAcknowledged(now, help_id=message.help_id, operator=message.operator))
         elif isinstance(message, (m.ChunkRefused, m.Error)):
             self.log.warning("hub refused: %s %s", message.code, message.message)
 

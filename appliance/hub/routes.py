@@ -29,6 +29,7 @@ from bwlab.clock import run_every
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import messages as m
 from bwlab.wire import positions as wire_positions
+from bwlab.wire.help import HelpRequest
 
 from .. import pki
 from ..cloud.routes import licence_valid
@@ -37,6 +38,7 @@ from ..context import APPLIANCE
 from ..http import DEVICE, access
 from ..lab.hostnames import blocked_camera_host
 from ..storage import HUB_SOCKET, refuse_when_disk_full
+from .help import HelpDesk, HelpError, setup_help
 from .positions import PositionHub, on_track_message, positions_ctx
 from .streams import ChunkRejected, DeviceId, EvidenceStore, StreamHub
 
@@ -74,6 +76,7 @@ class HubRegistry:
         self.remote_results: dict[str, tuple[DeviceId, asyncio.Future]] = {}  # request id → (asked camera, answer)
         self.streams: StreamHub | None = None
         self.positions: PositionHub | None = None  # location tracks and the live positions feed (D9)
+        self.help: HelpDesk | None = None  # help requests (issue 16)
 
     def by_user(self, org_id: str, user_id: str) -> DeviceSession | None:
         for session in self.sessions.values():
@@ -101,6 +104,7 @@ def setup_hub(app: web.Application) -> None:
     app.on_shutdown.append(_close_sockets)
     app.cleanup_ctx.append(_streams_ctx)
     app.cleanup_ctx.append(positions_ctx)
+    setup_help(app, app[HUB])
 
 
 async def _streams_ctx(app: web.Application):
@@ -241,7 +245,7 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
 
 
 _CAMERA_MESSAGES = (m.State, m.Ping, m.StreamStart, m.StreamStop, m.RemoteStartResult, m.Log,
-                    wire_positions.TrackStart, wire_positions.TrackStop)
+                    wire_positions.TrackStart, wire_positions.TrackStop, HelpRequest)
 
 
 async def _serve(ws: web.WebSocketResponse, ctx, session: DeviceSession, registry: HubRegistry) -> None:
@@ -366,6 +370,11 @@ async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, me
                 pending[1].set_result(message)
     elif isinstance(message, (wire_positions.TrackStart, wire_positions.TrackStop)):
         await on_track_message(ws, ctx, session, registry.positions, message, now)
+    elif isinstance(message, HelpRequest):
+        try:
+            await registry.help.request(message, session.org_id, session.device, now)
+        except HelpError as exc:
+            await ws.send_str(m.encode(m.Error(code=exc.code, message=exc.message, ref=message.help_id)))
     elif isinstance(message, m.Log):
         await record_event(ctx.db, session.serial, now, f"camera:{message.code}", message.message,
                            session.cloud_system_id)
