@@ -1,0 +1,98 @@
+"""Help requests end to end (issue 16 item 2): a real camera of the demo (profile "Patrol live":
+help gesture = long press of the function button) asks for help through the device hub; the
+cloud keeps its position sealed, starts nothing itself, announces it on the events socket,
+notifies the SOC (``help.requested``, signed), and an operator's acknowledgement makes the camera
+vibrate with the help pattern.
+
+covers: S7, S11, S12, S14, S17, D6
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bwlab.client import ApiError
+from bwlab.wire import envelope
+from bwlab.wire.help import decode_sealed
+from bwlab.wire.positions import decode_record
+from tests.integration.test_soc_notifications import ADMIN, OPERATOR, receivers, signed_in  # noqa: F401
+
+CHLOE = "B8A44F000103"  # W102 with GPS, "Patrol live" (Location always, help gesture, streaming)
+
+
+def open_position(help_request: dict, link: str) -> dict:
+    """What only a browser with the link with key can do: open the sealed position."""
+    private = envelope.parse_link(link)
+    key = envelope.unwrap_content_key(private, help_request["id"], help_request["wrapped_key"])
+    return decode_record(envelope.open_chunk(key, help_request["id"], envelope.ChunkKind.POSITION, 0,
+                                             decode_sealed(help_request["position"])))
+
+
+async def test_a_help_request_reaches_the_operators_sealed_starts_a_stream_and_its_acknowledgement_vibrates(
+        appliance, demo_lab, demo_fleet, receivers, camera_online, poll, lab):  # noqa: F811
+    await lab.put("/api/lab/settings", {"soc_private_targets": True})
+    org = demo_lab.org_id
+    base = f"/api/cloud/orgs/{org}/help-requests"
+    async with await signed_in(appliance, ADMIN) as admin, await signed_in(appliance, OPERATOR) as operator:
+        soc = await receivers()
+        created = await admin.post(f"/api/cloud/orgs/{org}/soc-integrations",
+                                   {"url": soc.url, "sign_messages": True})  # no opt-in: help is always sent
+        soc.soc.secret = created["secret"]
+        fleet = await demo_fleet({CHLOE})
+        cam = fleet.cameras[CHLOE]
+        await fleet.undock(CHLOE)
+        await poll(lambda: camera_online(CHLOE), "Chloe's camera on the hub", timeout=10)
+        await poll(lambda: cam.positions.last_record is not None, "a GPS position", timeout=10)
+        assert (await operator.get(base))["help_requests"] == []
+
+        await cam.press("function", "long")
+        found = await poll(lambda: _open(operator, base), "the help request in the cloud", timeout=10)
+        assert len(found) == 1
+        help_request = found[0]
+        assert help_request["user_name"] == "Chloe Dubois" and help_request["serial"] == CHLOE
+        assert help_request["gesture"] == "function_long" and help_request["acknowledged_by"] is None
+        assert cam.firmware.state()["help"]["id"] == help_request["id"]
+        # the position: sealed for the system key, opened here with the link with key only
+        record = open_position(help_request, demo_lab.systems[0].link)
+        assert 55 < record["lat"] < 56 and record["fix"] is True
+        assert str(record["lat"])[:7] not in str(help_request)
+        # the profile streams: the help request started a stream, its reason says so
+        live = await poll(lambda: _live(operator, org), "the help request's stream", timeout=10)
+        assert [s["reason"] for s in live] == ["help"]
+        # SOC: help.requested, signed, with who and when but no position
+        events = await poll(lambda: soc.of_type("help.requested"), "help.requested at the SOC", timeout=15)
+        assert events[0].verified is True
+        data = events[0].data["data"]
+        assert data["help_id"] == help_request["id"] and data["user_name"] == "Chloe Dubois"
+        assert data["has_position"] is True and "position" not in data and "wrapped_key" not in data
+
+        # acknowledged by the operator: the camera vibrates with the help pattern, not D6's
+        ack = await operator.post(f"{base}/{help_request['id']}/acknowledge")
+        assert ack["camera_notified"] is True and ack["by"]
+        state = await poll(lambda: _help_state(cam), "the camera to take the acknowledgement", timeout=5)
+        assert state["vibration"] == "help_acknowledged" and state["help"]["acknowledged_by"] == ack["by"]
+        assert (await operator.get(base))["help_requests"] == []
+        (listed,) = (await operator.get(base + "?state=all"))["help_requests"]
+        assert listed["acknowledged_by"] == ack["by"]
+        # refusals: a second acknowledgement, an unknown id, a bad filter — and nothing changes
+        for call, status, code in ((operator.post(f"{base}/{help_request['id']}/acknowledge"), 409,
+                                    "already_acknowledged"),
+                                   (operator.post(f"{base}/help-nope/acknowledge"), 404, "not_found"),
+                                   (operator.get(base + "?state=closed"), 400, "invalid_input")):
+            with pytest.raises(ApiError) as refused:
+                await call
+            assert (refused.value.status, refused.value.code) == (status, code)
+        assert (await operator.get(base + "?state=all"))["help_requests"] == [listed]
+
+
+async def _open(session, base: str) -> list:
+    return (await session.get(base))["help_requests"]
+
+
+async def _live(session, org: str) -> list:
+    return (await session.get(f"/api/cloud/orgs/{org}/streams?state=live"))["streams"]
+
+
+def _help_state(cam) -> dict | None:
+    state = cam.firmware.state()
+    return state if state["vibration"] == "help_acknowledged" else None
