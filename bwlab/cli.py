@@ -4,7 +4,7 @@
     bwlab fleet [SCENARIO] [--url U] [--data-dir D] run a scenario's cameras in this process
     bwlab status [--json] [--url U] [--data-dir D]  the running lab's systems and cameras
     bwlab travel DURATION                           move lab time forward (e.g. 6d, 36h, 90m)
-    bwlab press SERIAL BUTTON [GESTURE]             press a camera's button
+    bwlab press SERIAL BUTTON [GESTURE]             press a camera's button (BUTTON help: the profile's help gesture)
     bwlab dock SERIAL [DOCK BAY] / undock SERIAL    put a camera in a bay or take it out
     bwlab soc-receiver --port P [--secret whsec_…]  receive, verify and print SOC notifications
     bwlab dns [--format hosts|dnsmasq]              the T5 host names pointing at the appliance
@@ -35,7 +35,7 @@ from pathlib import Path
 
 from bwlab import lifecycle, regression
 from bwlab.clock import isoformat
-from bwlab import recordings_commands
+from bwlab import help_commands, recordings_commands
 from bwlab.content_destination import commands as content_destination
 from bwlab.realnet import commands as realnet
 
@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     press = sub.add_parser("press", help="press a camera's button")
     press.add_argument("serial")
-    press.add_argument("button", choices=("record", "function", "top"))
+    press.add_argument("button", choices=("record", "function", "top", "help"))
     press.add_argument("gesture", nargs="?", choices=("press", "double", "long"), default="press")
     common(press)
 
@@ -490,6 +490,11 @@ async def cmd_travel(args: argparse.Namespace) -> int:
 
 
 async def cmd_press(args: argparse.Namespace) -> int:
+    if args.button == "help":  # issue 16: the help gesture of the camera's profile
+        try:
+            return await help_commands.press_help(args, _lab_call)
+        except help_commands.HelpCommandError as exc:
+            raise CliError(str(exc)) from None
     result = await _lab_call(args, "POST", f"/api/lab/cameras/{args.serial}/actions",
                              {"action": "press", "button": args.button, "gesture": args.gesture})
     ignored = (result.get("press") or {}).get("ignored")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 import pytest_asyncio
 
-from e2e_lab import OPERATOR, screenshot, sign_in_live, start_lab, wait_for, wait_in_page
+from e2e_lab import OPERATOR, open_lab_panel, screenshot, sign_in_live, start_lab, wait_for, wait_in_page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
 
@@ -114,10 +114,24 @@ async def test_a_help_request_is_urgent_in_active_streams_and_on_the_map_and_its
     await wait_in_page(page, "document.querySelectorAll('.bw-pin').length >= 1", "Chloe's own marker too")
     await screenshot(page, "live-help-map")
 
+    lab = await context.new_page()
+    await open_lab_panel(lab, env)
+    device = lab.locator(f'article[data-serial="{CHLOE}"]')
+    await device.locator(".help-state").wait_for()
+    assert "HELP requested" in await device.locator(".help-state").inner_text()
     await banner.get_by_role("button", name="Acknowledge").click()
     await page.locator('.alert-help[data-acknowledged="true"]').wait_for()
+    # the Lab panel shows the camera vibrating with the help pattern (not D6's two short pulses)
+    await wait_for(lambda: _is(device.get_attribute("data-vibration"), "help_acknowledged"),
+                   "the Lab panel's camera vibrating with the help pattern")
+    assert "help request acknowledged" in await device.locator(".vibration").inner_text()
+    await lab.close()
     await wait_for(lambda: cam.firmware.state()["vibration"] == "help_acknowledged",
                    "Chloe's camera vibrating with the help pattern")
     assert cam.firmware.state()["help"]["acknowledged_by"]
     await wait_in_page(page, "!document.querySelector('.bw-help-pin')", "the help marker gone once acknowledged")
     await page.close()
+
+
+async def _is(value, expected) -> bool:
+    return (await value) == expected
