@@ -12,8 +12,15 @@ from __future__ import annotations
 
 import pytest
 import pytest_asyncio
-
-from e2e_lab import OPERATOR, open_lab_panel, screenshot, sign_in_live, start_lab, wait_for, wait_in_page
+from e2e_lab import (
+    OPERATOR,
+    open_lab_panel,
+    screenshot,
+    sign_in_live,
+    start_lab,
+    wait_for,
+    wait_in_page,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
 

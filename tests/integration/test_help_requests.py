@@ -15,7 +15,12 @@ from bwlab.client import ApiError
 from bwlab.wire import envelope
 from bwlab.wire.help import decode_sealed
 from bwlab.wire.positions import decode_record
-from tests.integration.test_soc_notifications import ADMIN, OPERATOR, receivers, signed_in  # noqa: F401
+from tests.integration.test_soc_notifications import (  # noqa: F401
+    ADMIN,
+    OPERATOR,
+    receivers,
+    signed_in,
+)
 
 CHLOE = "B8A44F000103"  # W102 with GPS, "Patrol live" (Location always, help gesture, streaming)
 
