@@ -142,3 +142,30 @@ async def test_a_help_request_is_urgent_in_active_streams_and_on_the_map_and_its
 
 async def _is(value, expected) -> bool:
     return (await value) == expected
+
+
+async def test_in_a_frame_there_are_banners_but_never_a_desktop_notification(env, context):
+    """A VMS embedding Live in a frame: even with the permission given to the site, Live opens no
+    notification there (``window.top !== window``) and says so in Settings; the banner still shows."""
+    await context.grant_permissions(["notifications"], origin=env.url)
+    page = await context.new_page()
+    page.on("pageerror", lambda exc: pytest.fail(f"page error: {exc}"))
+    await page.goto(env.url + "/")  # a page of the same site frames Live
+    await page.evaluate("""() => { document.body.innerHTML = '<iframe title="VMS" src="/live/" width="1100" height="700"></iframe>'; }""")
+    frame = page.frame_locator("iframe")
+    await frame.get_by_label("E-mail").fill(OPERATOR[0])
+    await frame.get_by_label("Password").fill(OPERATOR[1])
+    await frame.get_by_role("button", name="Sign in").click()
+    await frame.get_by_role("heading", name="Active streams").wait_for()
+    await frame.get_by_role("button", name="Settings").click()
+    await frame.locator('[data-code="notifications_in_frame"]').wait_for()
+    assert await frame.get_by_role("button", name="Enable desktop notifications").count() == 0
+    await frame.get_by_role("button", name="Streams").click()
+    await wait_for(lambda: online(env, BEN), "Ben's camera on the hub", timeout=15)
+    await env.fleet.cameras[BEN].press("record")
+    await frame.locator('.alert-stream[data-reason="record"]').wait_for(timeout=10_000)
+    live = next(f for f in page.frames if f.url.endswith("/live/"))
+    assert await live.evaluate("window.top !== window && Notification.permission") == "granted"
+    assert await live.evaluate("document.body.dataset.notifications || '0'") == "0"
+    await env.fleet.cameras[BEN].press("record", "long")
+    await page.close()
