@@ -9,12 +9,15 @@ covers: S7, S11, S12, S14, S17, D6
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bwlab.client import ApiError
 from bwlab.wire import envelope
 from bwlab.wire.help import decode_sealed
 from bwlab.wire.positions import decode_record
+from tests.integration.test_hub_chunks import ANNA, BEN, hub_camera  # noqa: F401
 from tests.integration.test_soc_notifications import (  # noqa: F401
     ADMIN,
     OPERATOR,
@@ -101,3 +104,26 @@ async def _live(session, org: str) -> list:
 def _help_state(cam) -> dict | None:
     state = cam.firmware.state()
     return state if state["vibration"] == "help_acknowledged" else None
+
+
+async def test_the_hub_refuses_bad_and_foreign_help_requests_and_stores_a_resend_once(
+        appliance, demo_lab, hub_camera, poll):  # noqa: F811
+    """The device hub's side, spoken as a camera would: a malformed help request and one naming
+    another camera's help id are refused with their code and change nothing; a resend after a
+    reconnect is stored once."""
+    anna, ben = await hub_camera(ANNA), await hub_camera(BEN)
+    user = anna.provisioning["camera_user"]
+    good = {"type": "help_request", "help_id": "help-anna-1", "requested_at": appliance.clock.now(),
+            "user_id": user["id"], "user_name": user["name"], "gesture": "function_long"}
+    assert await anna.error(json.dumps({**good, "position": "AAAA", "wrapped_key": {"version": 1}})) \
+        == "invalid_message"
+    assert await anna.error(json.dumps({**good, "help_id": "../../etc"})) == "invalid_message"
+    await anna.send_text(json.dumps(good))
+    await anna.send_text(json.dumps(good))  # a resend
+    async with await signed_in(appliance, OPERATOR) as operator:
+        base = f"/api/cloud/orgs/{demo_lab.org_id}/help-requests"
+        found = await poll(lambda: _open(operator, base), "Anna's help request")
+        assert await ben.error(json.dumps({**good, "user_name": "Not Anna"})) == "foreign_help"
+        found = await _open(operator, base)
+    assert [(h["id"], h["serial"], h["user_name"], h["position"]) for h in found] == [
+        ("help-anna-1", ANNA[0], user["name"], None)]
