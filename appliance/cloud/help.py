@@ -18,6 +18,7 @@ from ..auth import ACCOUNT_KEY
 from ..context import APPLIANCE
 from ..errors import Conflict, InvalidInput, NotFound
 from ..http import ORG_MEMBER, access, json_response
+from ..hub.help import HelpDesk
 from ..hub.routes import HUB
 from ..hub.streams import DeviceId
 
@@ -26,8 +27,10 @@ routes = web.RouteTableDef()
 ORG = "/orgs/{org_id}"
 
 
-def _desk(request: web.Request):
-    return request.config_dict[HUB].help
+def _desk(request: web.Request) -> HelpDesk:
+    desk = request.config_dict[HUB].help
+    assert desk is not None, "the help desk starts with the appliance"
+    return desk
 
 
 @routes.get(ORG + "/help-requests")

@@ -225,11 +225,13 @@ async def _soc_ctx(app: web.Application):
     if missed:
         log.info("SOC outbox: enqueued %d stream events that had not reached it", missed)
     hub.observers.append(service.notifier.on_stream_event)
-    app[HUB].help.observers.append(service.notifier.on_help_event)  # issue 16: help.requested
+    help_desk = app[HUB].help
+    assert help_desk is not None, "setup_soc must come after setup_hub"
+    help_desk.observers.append(service.notifier.on_help_event)  # issue 16: help.requested
     service.worker.start()
     yield
     hub.observers.remove(service.notifier.on_stream_event)
-    app[HUB].help.observers.remove(service.notifier.on_help_event)
+    help_desk.observers.remove(service.notifier.on_help_event)
     await service.worker.stop()
 
 

@@ -370,7 +370,7 @@ async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, me
                 pending[1].set_result(message)
     elif isinstance(message, (wire_positions.TrackStart, wire_positions.TrackStop)):
         await on_track_message(ws, ctx, session, registry.positions, message, now)
-    elif isinstance(message, HelpRequest):
+    elif isinstance(message, HelpRequest) and registry.help is not None:
         try:
             await registry.help.request(message, session.org_id, session.device, now)
         except HelpError as exc:
