@@ -41,7 +41,7 @@ async def list_help_requests(request: web.Request) -> web.Response:
     if which not in ("open", "all"):
         raise InvalidInput("state: expected open or all", path="state")
     ctx = request.config_dict[APPLIANCE]
-    found = await _desk(request).list(request.match_info["org_id"], open_only=which == "open")
+    found = await _desk(request).of_org(request.match_info["org_id"], open_only=which == "open")
     return json_response({"help_requests": found, "server_time": ctx.clock.now()})
 
 

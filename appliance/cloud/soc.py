@@ -138,6 +138,18 @@ class SocNotifier:
         if added:
             self.wake()
 
+    async def enqueue_missed_help(self, created_since: Callable[[str, float], Awaitable[list[dict]]]) -> int:
+        """Help requests of the last 24 hours that no outbox row holds yet (the appliance stopped
+        between storing the request and enqueueing it), as ``enqueue_missed`` does for streams."""
+        now = self.clock.now()
+        added = 0
+        for integration in await self.db.fetchall(
+                "SELECT id, org_id, events, created_at FROM soc_integrations WHERE enabled = 1"):
+            since = max(integration["created_at"], now - RECONCILE_WINDOW)
+            for meta in await created_since(integration["org_id"], since):
+                added += await self.enqueue(webhooks.HELP_REQUESTED, meta, meta["created_at"], [integration])
+        return added
+
     async def on_help_event(self, event_type: str, meta: dict[str, Any]) -> None:
         """Issue 16: a camera user's help request, to every enabled integration (``help.requested``)."""
         if event_type == webhooks.HELP_REQUESTED and meta.get("id") and await self.enqueue(event_type, meta,
@@ -228,6 +240,9 @@ async def _soc_ctx(app: web.Application):
     help_desk = app[HUB].help
     assert help_desk is not None, "setup_soc must come after setup_hub"
     help_desk.observers.append(service.notifier.on_help_event)  # issue 16: help.requested
+    missed = await service.notifier.enqueue_missed_help(help_desk.created_since)
+    if missed:
+        log.info("SOC outbox: enqueued %d help requests that had not reached it", missed)
     service.worker.start()
     yield
     hub.observers.remove(service.notifier.on_stream_event)

@@ -81,11 +81,17 @@ class HelpDesk:
         row = await self.db.fetchone("SELECT * FROM help_requests WHERE id = ?", (help_id,))
         return {} if row is None else _meta(row)
 
-    async def list(self, org_id: str, *, open_only: bool) -> list[dict[str, Any]]:
+    async def of_org(self, org_id: str, *, open_only: bool) -> list[dict[str, Any]]:
         sql = "SELECT * FROM help_requests WHERE org_id = ?"
         if open_only:
             sql += " AND acknowledged_at IS NULL"
         rows = await self.db.fetchall(sql + " ORDER BY created_lab_at DESC LIMIT 200", (org_id,))
+        return [_meta(r) for r in rows]
+
+    async def created_since(self, org_id: str, since: float) -> list[dict[str, Any]]:
+        """Help requests the hub received since lab time ``since`` (the SOC outbox's reconciliation)."""
+        rows = await self.db.fetchall("SELECT * FROM help_requests WHERE org_id = ? AND created_lab_at >= ? "
+                                      "ORDER BY created_lab_at LIMIT 10000", (org_id, since))
         return [_meta(r) for r in rows]
 
     async def purge(self, now: float) -> int:

@@ -9,14 +9,20 @@ covers: S7, S11, S12, S14, S17, D6
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
 
 import pytest
 
+from bwlab.apply import apply_scenario
 from bwlab.client import ApiError
+from bwlab.scenario import load_scenario
 from bwlab.wire import envelope
 from bwlab.wire.help import decode_sealed
 from bwlab.wire.positions import decode_record
+from firmware_stub.fleet import Fleet
+from tests.conftest import free_port, start_appliance
 from tests.integration.test_hub_chunks import ANNA, BEN, hub_camera  # noqa: F401
 from tests.integration.test_soc_notifications import (  # noqa: F401
     ADMIN,
@@ -127,3 +133,47 @@ async def test_the_hub_refuses_bad_and_foreign_help_requests_and_stores_a_resend
         found = await _open(operator, base)
     assert [(h["id"], h["serial"], h["user_name"], h["position"]) for h in found] == [
         ("help-anna-1", ANNA[0], user["name"], None)]
+
+
+async def test_a_help_request_stored_but_not_enqueued_reaches_the_soc_outbox_after_a_restart(tmp_path, poll):
+    """The appliance stopped between storing a help request and enqueueing its notification (its
+    outbox row is missing): at the next start the outbox gets it, once."""
+    data_dir = tmp_path / "data"
+    handle, stop, task = await start_appliance(data_dir)
+    fleet = None
+    try:
+        scenario, _ = load_scenario(None)
+        info = await apply_scenario(scenario, handle.url, handle.ca_pem, handle.lab_token)
+        async with handle.lab() as lab:
+            await lab.put("/api/lab/settings", {"soc_private_targets": True})
+        async with handle.session() as admin:
+            await admin.sign_in_cloud(*ADMIN)
+            base = f"/api/cloud/orgs/{info.org_id}/soc-integrations"
+            integration = await admin.post(base, {"url": f"http://127.0.0.1:{free_port()}/hook"})  # nobody listens
+            log_path = f"{base}/{integration['id']}/deliveries"
+            fleet = Fleet(url=handle.url, ca_pem=handle.ca_pem, lab_token=handle.lab_token, clock=handle.clock)
+            await fleet.start(scenario, only={CHLOE})
+            await fleet.undock(CHLOE)
+            await poll(lambda: fleet.cameras[CHLOE].firmware.state()["hub"] == "up", "Chloe on the hub", timeout=10)
+            await fleet.cameras[CHLOE].press("function", "long")
+            await poll(lambda: _help_events(admin, log_path), "help.requested in the outbox", timeout=10)
+            await fleet.close()
+            fleet = None
+        stop.set()
+        await asyncio.wait_for(task, 20)
+        with sqlite3.connect(data_dir / "cloud.sqlite3") as db:  # as if the appliance had stopped before the enqueue
+            assert db.execute("DELETE FROM soc_outbox WHERE event_type = 'help.requested'").rowcount == 1
+        db.close()
+        handle, stop, task = await start_appliance(data_dir, clock=handle.clock)
+        async with handle.session() as admin:
+            await admin.sign_in_cloud(*ADMIN)
+            assert len(await _help_events(admin, log_path)) == 1
+    finally:
+        if fleet is not None:
+            await fleet.close()
+        stop.set()
+        await asyncio.wait_for(task, 20)
+
+
+async def _help_events(admin, log_path: str) -> list:
+    return [e for e in (await admin.get(log_path))["events"] if e["event_type"] == "help.requested"]
