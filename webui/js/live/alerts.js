@@ -102,10 +102,15 @@ export class Alerts {
     this.map = null;
   }
 
-  async start() {
+  /** Forget every banner and help request (sign out, another organization). */
+  clear() {
     put(this.box);
     this.banners.clear();
     this.help.clear();
+  }
+
+  async start() {
+    this.clear();
     try {
       const found = await api(`/api/cloud/orgs/${this.app.org.id}/help-requests`);
       for (const help of found.help_requests.reverse()) await this.addHelp(help, false);

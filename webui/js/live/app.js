@@ -254,6 +254,7 @@ function renderWho() {
 
 async function signOut() {
   if (app.events) app.events.close();
+  if (app.alerts) app.alerts.clear();
   clearInterval(app.refreshTimer);
   stopPlayers();
   await api('/api/cloud/sessions/current', { method: 'DELETE' }).catch(() => {});
