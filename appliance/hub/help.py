@@ -40,9 +40,9 @@ class HelpError(BwlabError):
 class HelpDesk:
     """Every organization's help requests: store, announce, acknowledge, purge."""
 
-    def __init__(self, db: Database, changes: set[asyncio.Queue]):
+    def __init__(self, db: Database, publish: Callable[[dict], None]):
         self.db = db
-        self.changes = changes  # the events sockets' queues (shared with the stream hub)
+        self.publish = publish  # to the events sockets (the stream hub's Active streams listeners)
         # Called with ("help.requested", metadata) once the request is committed (the SOC outbox).
         self.observers: list[Callable[[str, dict], Awaitable[None]]] = []
 
@@ -62,7 +62,7 @@ class HelpDesk:
              system["region"] if system else "", message.gesture, message.requested_at,
              None if message.wrapped_key is None else json.dumps(message.wrapped_key), message.position, now))
         meta = await self.metadata(message.help_id)
-        self._announce({"type": "help_requested", "help": meta})
+        self.publish({"type": "help_requested", "help": meta})
         for observer in list(self.observers):
             try:
                 await observer("help.requested", meta)
@@ -74,7 +74,7 @@ class HelpDesk:
         await self.db.execute("UPDATE help_requests SET acknowledged_by = ?, acknowledged_at = ? WHERE id = ?",
                               (operator, now, help_id))
         meta = await self.metadata(help_id)
-        self._announce({"type": "help_acknowledged", "help": meta})
+        self.publish({"type": "help_acknowledged", "help": meta})
         return meta
 
     async def metadata(self, help_id: str) -> dict[str, Any]:
@@ -97,13 +97,6 @@ class HelpDesk:
     async def purge(self, now: float) -> int:
         return await self.db.execute("DELETE FROM help_requests WHERE created_lab_at < ?", (now - RETENTION,))
 
-    def _announce(self, event: dict) -> None:
-        for q in list(self.changes):
-            try:
-                q.put_nowait(event)
-            except asyncio.QueueFull:
-                self.changes.discard(q)
-
 
 def _meta(row) -> dict[str, Any]:
     """What leaves the cloud: metadata in clear, the position sealed (never opened here)."""
@@ -123,7 +116,16 @@ def setup_help(app: web.Application, registry: Any) -> None:
 
     async def ctx(app: web.Application):
         appliance = app[APPLIANCE]
-        desk = HelpDesk(appliance.db, registry.streams.changes)
+        changes: set[asyncio.Queue] = registry.streams.changes
+
+        def publish(event: dict) -> None:  # as StreamHub._changed: a full queue is a slow socket, dropped
+            for q in list(changes):
+                try:
+                    q.put_nowait(event)
+                except asyncio.QueueFull:
+                    changes.discard(q)
+
+        desk = HelpDesk(appliance.db, publish)
         registry.help = desk
 
         async def purge() -> None:
