@@ -14,6 +14,7 @@ import pytest
 import pytest_asyncio
 from e2e_lab import (
     OPERATOR,
+    live_in_a_frame,
     open_lab_panel,
     screenshot,
     sign_in_live,
@@ -150,13 +151,7 @@ async def test_in_a_frame_there_are_banners_but_never_a_desktop_notification(env
     await context.grant_permissions(["notifications"], origin=env.url)
     page = await context.new_page()
     page.on("pageerror", lambda exc: pytest.fail(f"page error: {exc}"))
-    await page.goto(env.url + "/")  # a page of the same site frames Live
-    await page.evaluate("""() => { document.body.innerHTML = '<iframe title="VMS" src="/live/" width="1100" height="700"></iframe>'; }""")
-    frame = page.frame_locator("iframe")
-    await frame.get_by_label("E-mail").fill(OPERATOR[0])
-    await frame.get_by_label("Password").fill(OPERATOR[1])
-    await frame.get_by_role("button", name="Sign in").click()
-    await frame.get_by_role("heading", name="Active streams").wait_for()
+    frame = await live_in_a_frame(page, env)
     await frame.get_by_role("button", name="Settings").click()
     await frame.locator('[data-code="notifications_in_frame"]').wait_for()
     assert await frame.get_by_role("button", name="Enable desktop notifications").count() == 0
