@@ -9,12 +9,8 @@ the web client (``/``), ``/healthz``, Prometheus ``/metrics`` and the lab CA cer
 from __future__ import annotations
 
 import asyncio
-import base64
-import functools
-import hashlib
 import logging
 import math
-import re
 import secrets
 import socket
 import ssl
@@ -25,21 +21,17 @@ from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from bwlab.clock import LabClock
+from bwlab.discovery import advertise
 from bwlab.private_files import private_dir, write_private
 from bwlab.regions import SERVICE_HOSTS
 
 from .auth import access_middleware, cross_site_middleware, session_cookie_middleware
-from .cloud.help import routes as help_routes
-from .cloud.licensing import routes as licensing_routes
-from .cloud.routes import routes as cloud_routes
+from .cloud.api import routes as cloud_routes
 from .cloud.soc import routes as soc_routes
 from .cloud.soc import setup_soc
 from .cloud.socket_limits import setup_account_sockets
-from .cloud.positions import routes as position_routes
-from .cloud.streams import routes as stream_routes
-from .cloud.system_sync import routes as system_sync_routes
 from .context import APPLIANCE, Appliance, ApplianceConfig
-from .controller.routes import routes as controller_routes
+from .controller.api import routes as controller_routes
 from .controller.cloud_sync import setup_camera_user_sync, sync_middleware
 from .controller.offload.routes import routes as offload_routes
 from .controller.offload.service import setup_offload
@@ -47,6 +39,7 @@ from .controller.timesync import setup_controller_time
 from .db import Database
 from .http import PUBLIC, access, content_security_policy, error_middleware, json_response, setup_security_headers
 from .hub.routes import setup_hub
+from .lab import store as lab_store
 from .lab.dns import setup_dns
 from .lab.routes import setup_lab
 from .lab.settings import setup_lab_settings
@@ -55,6 +48,7 @@ from .pki import ensure_lab_tls
 from .storage import STORAGE, setup_storage, storage_middleware
 from .throttle import setup_sign_in_throttle
 from .sni import ensure_name_certs, sni_callback
+from .webui_assets import resolve
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +89,9 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
         private_dir(config.data_dir)  # 0700: it holds every secret of the lab
         db = await Database.open(config.data_dir / "cloud.sqlite3", "appliance.migrations.cloud")
         controller_db = await Database.open(config.data_dir / "controller.sqlite3", "appliance.migrations.controller")
-        row = await db.fetchone("SELECT value FROM lab_state WHERE key = 'clock_offset'")
-        if row is not None:
-            clock.set_offset(max(clock.offset, _stored_offset(row["value"])))
+        saved = await lab_store.clock_offset(db)
+        if saved is not None:
+            clock.set_offset(max(clock.offset, _stored_offset(saved)))
         tls = ensure_lab_tls(config.data_dir, clock.now(), [*(h.name for h in SERVICE_HOSTS), *config.tls_names])  # T5 too
         app[APPLIANCE] = Appliance(
             config=config, clock=clock, db=db, controller_db=controller_db, tls=tls, lab_token=_lab_token(config.data_dir),
@@ -127,12 +121,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
 def setup_routes(app: web.Application) -> None:
     cloud = web.Application()
     cloud.add_routes(cloud_routes)
-    cloud.add_routes(stream_routes)
-    cloud.add_routes(position_routes)
     cloud.add_routes(soc_routes)
-    cloud.add_routes(system_sync_routes)
-    cloud.add_routes(licensing_routes)
-    cloud.add_routes(help_routes)  # issue 16
     app.add_subapp("/api/cloud", cloud)
     controller = web.Application(middlewares=[sync_middleware])
     controller.add_routes(controller_routes)
@@ -190,27 +179,17 @@ _CONTENT_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/
 _FRAMED_BY_ANYONE = frozenset({"live.html", "map.html"})
 """Live's pages: a web VMS on another site frames them (S9, docs/decisions.md "Sessions");
 the Manager and the lab panel are framed only by this origin."""
-_INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
-
-
-@functools.lru_cache(maxsize=32)
-def _inline_script_hashes(path: Path, mtime_ns: int) -> tuple[str, ...]:
-    """The CSP hashes of a page's inline scripts (the map page has one)."""
-    return tuple(base64.b64encode(hashlib.sha256(m.group(1)).digest()).decode()
-                 for m in _INLINE_SCRIPT.finditer(path.read_bytes()))
 
 
 @access(PUBLIC)
 async def webui_file(request: web.Request) -> web.StreamResponse:
-    """The static web client (webui/): an HTML page per client, ES modules, styles."""
-    from .webui_assets import resolve  # the vendor libraries come from installed packages
-
+    """The static web client (webui/): an HTML page per client, ES modules, styles (the vendor
+    libraries come from installed packages: appliance/webui_assets.py)."""
     path = request.match_info.get("path", "")
     target = resolve(path)
     if target is None:
         raise web.HTTPNotFound(reason="no such web client file")
-    hashes = _inline_script_hashes(target, target.stat().st_mtime_ns) if target.suffix == ".html" else ()
-    csp = content_security_policy("*" if target.name in _FRAMED_BY_ANYONE else "'self'", hashes)
+    csp = content_security_policy("*" if target.name in _FRAMED_BY_ANYONE else "'self'")
     return web.FileResponse(target, headers={"Content-Type": _CONTENT_TYPES.get(target.suffix, "application/octet-stream"),
                                              "Content-Security-Policy": csp})
 
@@ -244,8 +223,6 @@ async def serve(config: ApplianceConfig, clock: LabClock | None = None, *, ready
     log.info("appliance listening on %s (lab CA %s)", config.url, ctx.tls.ca_cert_path)
     zeroconf = None
     if config.zeroconf:
-        from bwlab.discovery import advertise
-
         try:
             zeroconf = await advertise(f"bwlab on {socket.gethostname()}", config.port, config.url)
         except OSError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Optional
 
 from aiohttp import web
 
@@ -73,6 +74,8 @@ class Appliance:
 
 
 APPLIANCE = web.AppKey("appliance", Appliance)
-CONFIG = web.AppKey("config", ApplianceConfig)
-CLOCK = web.AppKey("clock", LabClock)
-DATA_DIR = web.AppKey("data_dir", Path)
+
+LabNtpServer = Callable[[], Optional[tuple[str, int]]]
+LAB_NTP_SERVER: web.AppKey[LabNtpServer] = web.AppKey("lab_ntp_server")
+"""Where the lab's NTP server answers (host, port), None when it runs none: set by the lab,
+read by the system controllers, whose default NTP server it is (S1)."""

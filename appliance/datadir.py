@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import BwlabError
+from .errors import ClientError
 
 
-class UnsafePath(BwlabError):
+class UnsafePath(ClientError):
     """A name that would put a file outside its place in the data directory."""
 
     status = 400

@@ -1,6 +1,7 @@
-"""One exception tree for the appliance (CONVENTIONS 11).
+"""The appliance's errors: the client-error branch of the project's one exception tree (CONVENTIONS 11).
 
-Every error a client can cause is a ``BwlabError`` with a stable ``code`` and a human message;
+Every error a client can cause is a ``ClientError`` (a branch of the project's one tree,
+``bwlab.errors.BwlabError``) with a stable ``code`` and a human message;
 the HTTP boundary (``appliance.http.error_middleware``) turns it into
 ``{"error": {"code", "message"}}`` with the right 4xx status. Nothing a client sends may turn
 into a 500.
@@ -8,8 +9,10 @@ into a 500.
 
 from __future__ import annotations
 
+from bwlab.errors import BwlabError
 
-class BwlabError(Exception):
+
+class ClientError(BwlabError):
     """Base of every error the appliance reports to a client."""
 
     status = 400
@@ -33,60 +36,53 @@ class BwlabError(Exception):
         return {"error": body}
 
 
-class InvalidInput(BwlabError):
+class InvalidInput(ClientError):
     """A request body or parameter does not have the expected shape (the path says where)."""
 
     code = "invalid_input"
 
 
-class PayloadTooLarge(BwlabError):
+class PayloadTooLarge(ClientError):
     status = 413
     code = "payload_too_large"
 
 
-class Unauthenticated(BwlabError):
+class Unauthenticated(ClientError):
     status = 401
     code = "unauthenticated"
 
 
-class Forbidden(BwlabError):
+class Forbidden(ClientError):
     status = 403
     code = "forbidden"
 
 
-class NotFound(BwlabError):
+class NotFound(ClientError):
     status = 404
     code = "not_found"
 
 
-class Conflict(BwlabError):
+class Conflict(ClientError):
     """The request is well-formed but the state does not allow it now."""
 
     status = 409
     code = "conflict"
 
 
-class ServiceUnavailable(BwlabError):
+class ServiceUnavailable(ClientError):
     """The appliance cannot serve the request now (its database is busy); try again shortly."""
 
     status = 503
     code = "unavailable"
-class TooManyRequests(BwlabError):
+class TooManyRequests(ClientError):
     """A limit on attempts or connections is reached (a ``Retry-After`` header says when to retry)."""
 
     status = 429
     code = "too_many_requests"
 
 
-class InsufficientStorage(BwlabError):
+class InsufficientStorage(ClientError):
     """The data directory's disk is full: nothing was changed; retry once space is freed."""
 
     status = 507
     code = "insufficient_storage"
-
-
-class DeviceRefused(BwlabError):
-    """The device hub refuses a camera (expired or foreign certificate, bad proof)."""
-
-    status = 403
-    code = "device_refused"

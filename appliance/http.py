@@ -3,7 +3,7 @@
 Every handler declares who may call it with ``@access(...)``; a test walks the route table
 and calls each route as each role, so a route without a declaration cannot ship. Bodies are
 parsed into frozen dataclasses with ``read_body`` (unknown keys rejected, the bad key's path in
-the message), and every ``BwlabError`` leaves as ``{"error": {"code", "message"}}`` with its 4xx.
+the message), and every ``ClientError`` leaves as ``{"error": {"code", "message"}}`` with its 4xx.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from aiohttp import web
 from bwlab.schema import SchemaError, from_mapping
 from bwlab.wire import jsontext
 
-from .errors import BwlabError, InvalidInput, PayloadTooLarge, ServiceUnavailable
+from .errors import ClientError, InvalidInput, PayloadTooLarge, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    """The error envelope ``{"error": {"code", "message"}}`` for a failure that is no ``BwlabError``."""
+    """The error envelope ``{"error": {"code", "message"}}`` for a failure that is no ``ClientError``."""
     response = json_response({"error": {"code": code, "message": message}}, status=status)
     response.headers.update(headers or {})
     return response
@@ -114,13 +114,13 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every failure leaves as the error envelope: a ``BwlabError`` with its 4xx/5xx, an aiohttp
+    """Every failure leaves as the error envelope: a ``ClientError`` with its 4xx/5xx, an aiohttp
     HTTP error with its status, and anything unexpected as a 500 that names no internals (the
     traceback goes to the log only). Client input never gets this far: it is refused as a
-    ``BwlabError`` before anything is changed."""
+    ``ClientError`` before anything is changed."""
     try:
         return await handler(request)
-    except BwlabError as exc:
+    except ClientError as exc:
         response = json_response(exc.as_dict(), status=exc.status)
         response.headers.update(exc.headers)
         return response
@@ -139,13 +139,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(500, "internal_error", "the appliance failed on this request; the lab log says why")
 
 
-def content_security_policy(frame_ancestors: str, script_hashes: tuple[str, ...] = ()) -> str:
-    """The web client's policy: everything from this origin, media and workers from blob: URLs
-    (MSE), map tiles from an https tile server (S11), inline styles (Leaflet positions its
-    panes with them); ``frame_ancestors`` says who may frame the page."""
-    scripts = " ".join(("'self'", *(f"'sha256-{h}'" for h in script_hashes)))
+def content_security_policy(frame_ancestors: str) -> str:
+    """The web client's policy: everything from this origin (no page has an inline script), media
+    and workers from blob: URLs (MSE), map tiles from an https tile server (S11), inline styles
+    (Leaflet positions its panes with them); ``frame_ancestors`` says who may frame the page."""
     return ("default-src 'self'; "
-            f"script-src {scripts}; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; "
+            "script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; "
             "media-src 'self' blob:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; "
             f"base-uri 'self'; form-action 'self'; frame-ancestors {frame_ancestors}")
 

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
+from bwlab.errors import Refused
 from bwlab.private_files import write_private
 
 DEVICE_CERT_VALIDITY = dt.timedelta(days=6)  # D1
@@ -36,7 +37,7 @@ _CA_VALIDITY = dt.timedelta(days=3650)
 _SERVER_VALIDITY = dt.timedelta(days=825)
 
 
-class CertificateRefused(Exception):
+class CertificateRefused(Refused):
     """A certificate or proof of possession that the hub does not accept; str() says why.
 
     ``authentic`` is true when the camera is who it says it is (the chain and the proof verify)

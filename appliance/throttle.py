@@ -24,7 +24,7 @@ from typing import Awaitable, Callable, Iterable, TypeVar
 from aiohttp import web
 
 from .context import APPLIANCE
-from .errors import BwlabError, TooManyRequests
+from .errors import ClientError, TooManyRequests
 
 T = TypeVar("T")
 Key = tuple[str, ...]
@@ -81,7 +81,7 @@ def setup_sign_in_throttle(app: web.Application, policy: ThrottlePolicy = Thrott
 
 
 async def throttled(request: web.Request, account: Key | None, check: Callable[[], Awaitable[T | None]],
-                    refusal: BwlabError) -> T:
+                    refusal: ClientError) -> T:
     """Run the credential ``check`` for ``account`` unless it or the caller's address is locked out;
     count a failure (``check`` returned None) and raise ``refusal``, or clear the account's count.
     ``account=None``: per address only (the lab token, 256 random bits, is no guessable password,

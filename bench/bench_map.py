@@ -42,8 +42,10 @@ from firmware_stub.positions import route_from_spec  # noqa: E402
 CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 
+MAP = "import('/js/map/page.js').then((m) => m.mounted)"  # the map page's handle (no window global)
+
 PLAY_SECOND = """async ([frames]) => {
-    const handle = window.bwMap;
+    const handle = await import('/js/map/page.js').then((m) => m.mounted);
     const timings = [];
     const started = performance.now();
     for (const b64 of frames) {
@@ -130,20 +132,21 @@ async def run(cameras: int, seconds: int, chromium: str) -> dict:
                 headers: {'Content-Type': 'application/json'}, body: JSON.stringify({email, password})}); }""",
                                 ["operator@demo.bwlab.test", "demo-operator-pass"])
             await page.goto(config.url + "/map/#" + link.split("#", 1)[1])
-            await page.wait_for_function("Boolean(window.bwMap)", timeout=20_000)
-            await page.evaluate("window.bwMap.ready")
-            await page.evaluate("window.bwMap.setTrails(true)")
+            if not await asyncio.wait_for(page.evaluate(f"{MAP}.then(Boolean)"), 20):
+                raise RuntimeError("the map page did not mount its map")
+            await page.evaluate(f"{MAP}.then((map) => map.ready)")
+            await page.evaluate(f"{MAP}.then((map) => map.setTrails(true))")
             for c in containers:
-                await page.evaluate("(c) => window.bwMap.ingestJson(c)", c)
+                await page.evaluate(f"(c) => {MAP}.then((map) => map.ingestJson(c))", c)
             await page.evaluate(STALL_PROBE)
             timings, seconds_ms = [], []
             for frames in per_second:
                 result = await page.evaluate(PLAY_SECOND, [frames])
                 timings += result["timings"]
                 seconds_ms.append(result["secondMs"])
-            shown = await page.evaluate("window.bwMap.model.cameras.size")
+            shown = await page.evaluate(f"{MAP}.then((map) => map.model.cameras.size)")
             stalls = await page.evaluate("(cancelAnimationFrame(window.__raf), window.__stalls)")
-            spans = await page.evaluate("Object.values(window.bwMap.trailSpans())")
+            spans = await page.evaluate(f"{MAP}.then((map) => Object.values(map.trailSpans()))")
             await browser.close()
     finally:
         stop.set()

@@ -1,4 +1,4 @@
-"""Cost of a camera's media (DESIGN "Scale"; firmware_stub/media.py).
+"""Cost of a camera's media (DESIGN "Scale"; firmware_stub/media/).
 
 Prints one JSON object: the CPU that the live encoder (render + H.264 + AAC + fMP4) spends per
 second of one camera's media, how many such cameras a core and a 2-core box sustain, the

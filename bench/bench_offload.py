@@ -40,7 +40,7 @@ from bwlab.clock import LabClock  # noqa: E402
 from bwlab.scenario import load_scenario  # noqa: E402
 from bwlab.wire import content_destination as cd  # noqa: E402
 from firmware_stub.fleet import Fleet  # noqa: E402
-from firmware_stub.media import SharedSource  # noqa: E402
+from firmware_stub.media.shared import SharedSource  # noqa: E402
 from firmware_stub.recorder import CameraStorage, Recording  # noqa: E402
 from swift_harness import start_swift  # noqa: E402
 

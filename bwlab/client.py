@@ -12,8 +12,10 @@ from typing import Any
 
 import aiohttp
 
+from bwlab.errors import Refused
 
-class ApiError(Exception):
+
+class ApiError(Refused):
     """An error answer from the appliance: HTTP status, stable code and message."""
 
     def __init__(self, status: int, code: str, message: str, method: str = "", path: str = ""):

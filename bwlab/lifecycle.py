@@ -19,6 +19,8 @@ import signal
 from pathlib import Path
 from typing import IO
 
+from bwlab.errors import Unavailable
+
 PR_SET_PDEATHSIG = 1
 
 
@@ -31,7 +33,7 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
-class AlreadyRunning(Exception):
+class AlreadyRunning(Unavailable):
     """Another process holds the lock: ``pid`` is its process id (None when unknown)."""
 
     def __init__(self, path: Path, pid: int | None):

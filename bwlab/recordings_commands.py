@@ -6,7 +6,7 @@
     bwlab recordings [SERIAL] [--json]
         what each camera and each controller holds, and each recording's transfer status
 
-The CLI (bwlab/cli.py) hands each command the running lab's facts (URL, lab token, CA).
+The CLI (bwlab/cli/recordings.py, content_destination.py) hands each command the running lab's facts (URL, lab token, CA).
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from typing import Any, Callable
 from bwlab.apply import import_connection_file
 from bwlab.client import ApiError, Session
 from bwlab.clock import isoformat
+from bwlab.errors import BwlabError
 from bwlab.scenario import load_scenario
 
 
-class RecordingsCommandError(Exception):
+class RecordingsCommandError(BwlabError):
     """A user error, printed by the CLI."""
 
 

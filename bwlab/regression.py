@@ -40,6 +40,7 @@ from typing import Any
 
 from bwlab.client import ApiError, Session
 from bwlab.clock import monotonic
+from bwlab.errors import InputError
 from bwlab.scenario import MAX_TIMELINE_S, Scenario, ScenarioError, load_scenario
 from bwlab.timeline import ExpectationFailed, StepResult, Timeline, viewing_for
 
@@ -49,7 +50,7 @@ log = logging.getLogger(__name__)
 START_TIMEOUT_S = 60.0
 
 
-class SelectionError(ValueError):
+class SelectionError(InputError, ValueError):
     """A ``-k`` expression that cannot be read."""
 
 

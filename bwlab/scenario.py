@@ -15,21 +15,21 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from appliance.lab.events import ConfigError
-from appliance.lab.faults import parse_fault
-from appliance.lab.mobile import Cell, MobileConfig, Sim
-from appliance.lab.radio import RadioConfig, access_points_from_list
+from bwlab.errors import InputError
 from bwlab.expect import check_expectation
 from bwlab.models import MODELS
 from bwlab.passwords import password_problem
 from bwlab.regions import REGIONS
 from bwlab.schema import SchemaError, from_mapping
+from labnet.faults import parse_fault
+from labnet.mobile import Cell, MobileConfig, Sim
+from labnet.radio_config import RadioConfig, access_points_from_list
 
 #: The longest a timeline may run, in real seconds: a step later than this can never be reached.
 MAX_TIMELINE_S = 3600.0
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InputError, ValueError):
     """A scenario file that cannot be used; the message names file, key and expectation."""
 
 
@@ -179,7 +179,7 @@ class Camera:
     route_offset_s: float = field(default=0.0, metadata={"min": 0})  # start this far into the route
     gps_fix: bool = True  # whether the GPS has a fix at the start (D9)
     # The lab network (L1, L2): where the camera is on the site's metre grid while docked (and
-    # out of the dock without a route), the SIM card in it (W120; keys of appliance.lab.mobile.Sim),
+    # out of the dock without a route), the SIM card in it (W120; keys of labnet.mobile.Sim),
     # and a clock that runs off lab time from the start and does not sync with NTP (S1).
     position: list[float] | None = field(default=None, metadata={"max_items": 2})
     sim: dict[str, Any] | None = None
@@ -290,7 +290,7 @@ class Step:
     never run at its time). Without ``at`` a step runs as soon as the one before it is done.
     The timeline's seconds are real seconds (``bwlab/timeline.py``): a ``travel`` moves lab time
     forward but not the timeline. ``fault`` adds ``fault`` (``{kind, target, set, id}``, see
-    appliance/lab/faults.py); ``clear`` clears the fault ``fault_id`` (all faults without one);
+    labnet/faults.py); ``clear`` clears the fault ``fault_id`` (all faults without one);
     ``move`` puts ``camera`` at ``position`` (metres), walking there in ``seconds`` if given;
     ``expect`` waits up to ``within`` real seconds (default 10) for every key of ``expect`` to hold,
     or, with ``eventually``, until that many seconds of *lab* time have passed (a ``travel`` in
@@ -335,7 +335,7 @@ class Scenario:
     site: Site | None = None
     routes: list[GpsRoute] = field(default_factory=list)
     # The lab network (L1, L4): access points and mobile cells on the site's metre grid (keys of
-    # appliance.lab.radio.AccessPoint and appliance.lab.mobile.Cell), and the radio models' tunables.
+    # labnet.radio_config.AccessPoint and labnet.mobile.Cell), and the radio models' tunables.
     access_points: list[dict[str, Any]] = field(default_factory=list)
     cells: list[dict[str, Any]] = field(default_factory=list)
     radio: dict[str, Any] = field(default_factory=dict)
@@ -417,24 +417,17 @@ def _check_references(s: Scenario) -> None:
                               "a camera and fix = true or false for a gps step")
 
 
-def _schema_error(exc: ConfigError) -> SchemaError:
-    return SchemaError(exc.path, exc.expected) if exc.got is ... else SchemaError(exc.path, exc.expected, exc.got)
-
-
 def _check_network(s: Scenario) -> None:
     """The lab network's parts, checked by the radio models themselves (paths name the key)."""
-    try:
-        access_points_from_list(s.access_points, "access_points")
-        cell_names: set[str] = set()
-        for i, cell in enumerate(s.cells):
-            name = Cell.from_mapping(cell, f"cells[{i}]").name
-            if name in cell_names:
-                raise ConfigError(f"cells[{i}].name", "a cell name used once in the scenario", name)
-            cell_names.add(name)
-        RadioConfig.from_mapping(s.radio, "radio")
-        MobileConfig.from_mapping(s.mobile, "mobile")
-    except ConfigError as exc:
-        raise _schema_error(exc) from None
+    access_points_from_list(s.access_points, "access_points")
+    cell_names: set[str] = set()
+    for i, cell in enumerate(s.cells):
+        name = Cell.from_mapping(cell, f"cells[{i}]").name
+        if name in cell_names:
+            raise SchemaError(f"cells[{i}].name", "a cell name used once in the scenario", name)
+        cell_names.add(name)
+    RadioConfig.from_mapping(s.radio, "radio")
+    MobileConfig.from_mapping(s.mobile, "mobile")
     for si, sys in enumerate(s.systems):
         for ci, cam in enumerate(sys.cameras):
             cp = f"systems[{si}].cameras[{ci}]"
@@ -443,10 +436,7 @@ def _check_network(s: Scenario) -> None:
             if cam.sim is not None:
                 if not MODELS[cam.model].lte:
                     raise SchemaError(f"{cp}.sim", f"no SIM: the {cam.model} has no LTE modem (only the W120 has one)")
-                try:
-                    Sim.from_mapping(cam.sim, f"{cp}.sim")
-                except ConfigError as exc:
-                    raise _schema_error(exc) from None
+                Sim.from_mapping(cam.sim, f"{cp}.sim")
     for ti, step in enumerate(s.timeline):
         p = f"timeline[{ti}]"
         if step.action == "fault":
@@ -456,10 +446,7 @@ def _check_network(s: Scenario) -> None:
                 if set(step.fault) - {"kind", "target", "id"} or not isinstance(step.fault.get("target"), str):
                     raise SchemaError(f"{p}.fault", "{kind = \"hostname\", target = \"<a T5 host name>\"}")
                 continue
-            try:
-                parse_fault(step.fault, fault_id="f", now=0.0, path=f"{p}.fault")
-            except ConfigError as exc:
-                raise _schema_error(exc) from None
+            parse_fault(step.fault, fault_id="f", now=0.0, path=f"{p}.fault")
         if step.action == "move" and (step.camera is None or step.position is None or len(step.position) != 2):
             raise SchemaError(f"{p}.{'camera' if step.camera is None else 'position'}",
                               "a camera and a position [x, y] in metres for a move step")

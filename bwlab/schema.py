@@ -4,7 +4,9 @@ Request bodies, WebSocket payloads and scenario files all pass through ``from_ma
 keys are rejected, every value is checked against the dataclass field's type, and the error
 names the path of the bad key (``profiles[1].remote_activation``) and what was expected.
 Field metadata may add constraints: ``field(metadata={"min": 0, "max": 10, "max_len": 64})``,
-``"pattern"`` (a regular expression the whole string must match). Whatever the metadata, a number
+``"pattern"`` (a regular expression the whole string must match), ``"nonempty"``, ``"choices"``,
+``"max_items"``, and ``"expected"`` (what a fixed-length tuple such as ``tuple[float, float]`` is
+called in its error: ``"a position [x, y] in metres"``). Whatever the metadata, a number
 must be finite and an integer must fit SQLite's 64 bits: nothing loaded here fails to store.
 """
 
@@ -17,10 +19,12 @@ import types
 import typing
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
+from bwlab.errors import InputError
+
 T = TypeVar("T")
 
 
-class SchemaError(ValueError):
+class SchemaError(InputError, ValueError):
     """A value does not fit its schema; ``path`` names where, ``expected`` says what fits."""
 
     def __init__(self, path: str, expected: str, got: Any = dataclasses.MISSING):
@@ -33,7 +37,7 @@ class SchemaError(ValueError):
         super().__init__(message)
 
 
-class FieldError(ValueError):
+class FieldError(InputError, ValueError):
     """Raised by a dataclass's ``__post_init__`` to name the bad field (relative to the dataclass,
     ``dns[1]``); ``from_mapping`` prefixes it with the dataclass's own path (``network.dns[1]``)."""
 
@@ -71,8 +75,10 @@ def _type_name(tp: Any) -> str:
         return "one of " + ", ".join(repr(a) for a in get_args(tp))
     if origin in (Union, types.UnionType):
         return " or ".join(_type_name(a) for a in get_args(tp))
-    if origin is list:
+    if origin is list or (origin is tuple and get_args(tp)[1:] == (Ellipsis,)):
         return f"a list of {_type_name(get_args(tp)[0])}"
+    if origin is tuple:
+        return f"a list of {len(get_args(tp))} items ({', '.join(_type_name(a) for a in get_args(tp))})"
     if origin is dict:
         return "a table"
     if dataclasses.is_dataclass(tp):
@@ -105,6 +111,11 @@ def _convert(tp: Any, value: Any, path: str, meta: typing.Mapping[str, Any]) -> 
         if len(errors) == 1:
             raise errors[0]
         raise SchemaError(path, _type_name(tp), value)
+    if origin is tuple and get_args(tp) and get_args(tp)[1:] != (Ellipsis,):  # fixed length: tuple[float, float]
+        args = get_args(tp)
+        if not isinstance(value, (list, tuple)) or len(value) != len(args):
+            raise SchemaError(path, meta.get("expected") or _type_name(tp), value)
+        return tuple(_convert(a, v, _join(path, i), {}) for i, (a, v) in enumerate(zip(args, value)))
     if origin is list or origin is tuple:
         if not isinstance(value, list):
             raise SchemaError(path, _type_name(tp), value)
@@ -168,18 +179,30 @@ def _check_range(value: float, path: str, meta: typing.Mapping[str, Any]) -> Non
         raise SchemaError(path, f"a value ≤ {meta['max']}", value)
 
 
-def from_mapping(cls: type[T], data: Any, path: str = "") -> T:
-    """Build dataclass ``cls`` from ``data``, rejecting unknown keys and wrong types."""
+def join_path(path: str, key: str | int) -> str:
+    """The path of ``key`` inside ``path``: ``network.dns``, ``dns[1]``."""
+    return _join(path, key)
+
+
+def check_table(data: Any, path: str, allowed: typing.Iterable[str]) -> None:
+    """``data`` is a table whose keys are all ``allowed`` (the first check of ``from_mapping``; on
+    its own, for a partial change whose values are checked later)."""
     if not isinstance(data, dict):
         raise SchemaError(path, "a table/object", data)
-    hints = get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    unknown = sorted(set(data) - set(fields))
+    allowed = sorted(allowed)
+    unknown = sorted(set(data) - set(allowed), key=str)
     if unknown:
         raise SchemaError(
-            _join(path, unknown[0]),
-            f"a known key (unknown key; expected one of {', '.join(sorted(fields))})",
+            _join(path, str(unknown[0])),
+            f"a known key (unknown key; expected one of {', '.join(allowed)})",
         )
+
+
+def from_mapping(cls: type[T], data: Any, path: str = "") -> T:
+    """Build dataclass ``cls`` from ``data``, rejecting unknown keys and wrong types."""
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    check_table(data, path, fields)
+    hints = get_type_hints(cls)
     kwargs = {}
     for name, f in fields.items():
         sub = _join(path, name)

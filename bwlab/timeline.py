@@ -5,7 +5,7 @@ dock, undock, press, travel, gps, fault, clear, move — and checks each ``expec
 scenario file is a demo and a regression test (``bwlab test``, bwlab/regression.py). Steps run ``at``
 seconds after the timeline starts, in real seconds (a ``travel`` moves lab time, not the timeline);
 a step without ``at`` runs as soon as the one before it is done. A ``fault`` is any kind of
-``appliance/lab/faults.py``, or ``{kind = "hostname", target = <a T5 name>}`` for the lab's blocked
+``labnet/faults.py``, or ``{kind = "hostname", target = <a T5 name>}`` for the lab's blocked
 host names; ``clear`` without ``fault_id`` clears both.
 
 An ``expect`` step polls until all of its keys hold for its ``camera`` — up to ``within`` real
@@ -44,6 +44,7 @@ from typing import Any, Callable
 
 from bwlab.client import ApiError, Session
 from bwlab.clock import Clock, LabClock, monotonic
+from bwlab.errors import BwlabError
 from bwlab.expect import Missing, dig, judge
 from bwlab.scenario import Scenario, Step, manager_system
 
@@ -63,7 +64,7 @@ class Mismatch:
     why: str
 
 
-class ExpectationFailed(AssertionError):
+class ExpectationFailed(BwlabError, AssertionError):
     """An ``expect`` step did not hold in time; the message names the file, the step and each key."""
 
     def __init__(self, message: str, index: int | None = None, mismatches: tuple[Mismatch, ...] = (),

@@ -9,7 +9,7 @@ Latency is measured per video frame: the time this viewer holds the frame decryp
 frame's capture time (the chunk's capture time is its first sample's; later frames in the chunk
 are one frame duration apart), plus the mean decode time per frame measured on the same media.
 S1: when the newest chunk's capture time and the viewer's clock differ by more than
-``CLOCK_TOLERANCE`` seconds, the viewer refuses to play and says why, as the web client does.
+``CLOCK_TOLERANCE_S`` seconds, the viewer refuses to play and says why, as the web client does.
 """
 
 from __future__ import annotations
@@ -21,13 +21,15 @@ from dataclasses import dataclass, field
 
 from bwlab.client import Session
 from bwlab.clock import Clock, LabClock, monotonic
+from bwlab.errors import Refused
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import envelope
+from bwlab.wire.constants import CLOCK_TOLERANCE_S
+from bwlab.wire.fmp4 import parse_fragment, parse_init
+from bwlab.wire.media_probe import probe
 
-CLOCK_TOLERANCE = 5.0  # seconds (S1: "a few seconds"; docs/decisions.md)
 
-
-class ClockMismatch(Exception):
+class ClockMismatch(Refused):
     """S1: the camera's clock and the viewer's disagree; the stream is refused."""
 
 
@@ -142,10 +144,10 @@ class Viewer:
                 received = self.clock.now()
                 if check_clock and not recording and c.kind == wire_chunk.KIND_MEDIA:
                     skew = received - (c.capture_time + c.duration)
-                    if abs(skew) > CLOCK_TOLERANCE:
+                    if abs(skew) > CLOCK_TOLERANCE_S:
                         raise ClockMismatch(
                             f"the camera's clock and this viewer's clock differ by {skew:+.1f} s, more than the "
-                            f"{CLOCK_TOLERANCE:.0f} s allowed (S1): the stream is refused. Set the body-worn system "
+                            f"{CLOCK_TOLERANCE_S:.0f} s allowed (S1): the stream is refused. Set the body-worn system "
                             "and this computer to the same NTP server.")
                 plain.append((c, payload, received if at_live_edge else None))
                 report.chunks += 1
@@ -155,8 +157,6 @@ class Viewer:
         return report
 
     def _decode(self, plain: list[tuple[wire_chunk.Chunk, bytes, float]], report: ViewReport, live: bool) -> None:
-        from firmware_stub.media import parse_fragment, parse_init, probe
-
         inits = [p for c, p, _ in plain if c.kind == wire_chunk.KIND_INIT]
         media = [(c, p, t) for c, p, t in plain if c.kind == wire_chunk.KIND_MEDIA]
         if not inits or not media:

@@ -38,19 +38,22 @@ from urllib.parse import urlsplit
 import aiohttp
 import ntplib
 
-from appliance.lab.faults import Impairment, camera_impairment, impair
-from appliance.lab.radio import LinkQuality, WifiNetwork
 from bwlab.clock import Clock, monotonic, system_time, wait_event
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import envelope
 from bwlab.wire import messages as m
 from bwlab.wire.device_auth import answer_challenge, make_csr, new_device_key
 from bwlab.wire.help import HelpAcknowledged
+from labnet.faults import Impairment, camera_impairment, impair
+from labnet.propagation import LinkQuality
+from labnet.radio_config import WifiNetwork
 
 from . import events as ev
 from .firmware import Firmware
 from .help import current_position, help_request
-from .media import LiveEncoder, MediaChunk, SharedSource
+from .media.live import LiveEncoder
+from .media.shared import SharedSource
+from .media.stream import MediaChunk
 from .network import LINK_IDEAL, CameraNetwork
 from .uplink import ShapedSocket, ShapedUplink
 from .positions import PositionUplink

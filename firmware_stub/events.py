@@ -423,20 +423,3 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     StorageChanged,
     TimerFired,
 )
-
-COMMAND_TYPES: tuple[type[Command], ...] = (
-    OpenHubConnection,
-    CloseHubConnection,
-    RequestStreamStart,
-    StopStream,
-    StartRecording,
-    StopRecording,
-    StartMedia,
-    StopMedia,
-    RemoteStartResult,
-    Vibrate,
-    SendHelpRequest,
-    SetLocationReporting,
-    ReportState,
-    LogEvent,
-)

@@ -15,7 +15,6 @@ to every camera whenever it changes. The cameras keep their clocks with the lab'
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +22,6 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from appliance.lab.faults import Fault, World, camera_clock_skew, faults_from_list, ntp_settings
-from appliance.lab.mobile import NO_SIM, Cell, MobileConfig, Sim
-from appliance.lab.radio import RadioConfig, access_points_from_list
-from appliance.lab.telemetry import frame_to_dict
 from bwlab.client import Session
 from bwlab.clock import LabClock, SkewedClock
 from bwlab.models import get_model
@@ -38,7 +33,13 @@ from .network import CameraNetwork, PositionSource
 from .positions import route_from_spec
 from .services import ServiceRoute
 from .recorder import DEFAULT_CAPACITY
+from bwlab.wire import fleet_link
+from bwlab.wire.messages import ProtocolError
 from bwlab.wire.recordings import Category
+from labnet.faults import Fault, World, camera_clock_skew, faults_from_list, ntp_settings
+from labnet.mobile import NO_SIM, Cell, MobileConfig, Sim
+from labnet.radio_config import RadioConfig, access_points_from_list
+from labnet.telemetry import frame_to_dict
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ class Fleet:
         self._ws = await self._session.http.ws_connect(
             self.url + "/api/lab/fleet", ssl=self._session.ssl, headers=self._session.headers(), heartbeat=20.0)
         world = self.world.as_dict() if self.world is not None else None
-        await self._ws.send_json({"type": "register", "serials": sorted(self.cameras), "world": world})
+        await self._ws.send_str(fleet_link.encode(fleet_link.Register(serials=sorted(self.cameras), world=world)))
 
     async def _control_link(self) -> None:
         """Carry out the lab's messages; when the link drops (the appliance stopped or was
@@ -150,61 +151,66 @@ class Fleet:
         async for msg in self._ws:
             if msg.type != aiohttp.WSMsgType.TEXT:
                 continue
-            data = json.loads(msg.data)
-            if data.get("type") == "clock":
-                self.clock.set_offset(max(self.clock.offset, float(data["offset"])))
+            try:
+                message = fleet_link.decode(msg.data, fleet_link.TO_FLEET)
+            except ProtocolError as exc:
+                log.warning("fleet: a message from the lab is ignored: %s", exc)
+                continue
+            if isinstance(message, fleet_link.Clock):
+                self.clock.set_offset(max(self.clock.offset, message.offset))
                 await self.renew_docked()  # before any later action (an undock) is carried out
-                if data.get("id") is not None:  # the travel waits for every fleet to live at the new time
-                    await self._ws.send_json({"type": "result", "id": data["id"], "ok": True})
-            elif data.get("type") == "faults":
-                await self.apply_faults(faults_from_list(data.get("faults") or []))
-            elif data.get("type") == "action":
-                task = asyncio.create_task(self._act(data), name=f"fleet action {data.get('id')}")
+                if message.id is not None:  # the travel waits for every fleet to live at the new time
+                    await self._ws.send_str(fleet_link.encode(fleet_link.Result(id=message.id)))
+            elif isinstance(message, fleet_link.Faults):
+                await self.apply_faults(faults_from_list(message.faults))
+            elif isinstance(message, fleet_link.Action):
+                task = asyncio.create_task(self._act(message), name=f"fleet action {message.id}")
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
 
-    async def _act(self, data: dict) -> None:
-        serial = data.get("serial", "")
-        reply = {"type": "result", "id": data.get("id"), "ok": True}
+    async def _act(self, data: fleet_link.Action) -> None:
+        serial = data.serial
+        reply: dict = {}
         try:
             driver = self.cameras[serial]
-            action = data["action"]
+            action = data.action
             if action == "press":
-                await driver.press(data["button"], data.get("gesture") or "press")
+                if data.button is None:
+                    raise ValueError("button: required for a press")
+                await driver.press(data.button, data.gesture or "press")
                 reply["press"] = driver.firmware.state().get("last_press")  # and why it did nothing, if so
             elif action == "dock":
-                dock, bay = data.get("dock"), data.get("bay")
+                dock, bay = data.dock, data.bay
                 if dock is None or bay is None:
                     dock, bay = self.where.get(serial, (None, None)) if serial in self.where else self._last_bay(serial)
-                await self.dock(serial, dock, bay, data.get("camera_user"))
+                await self.dock(serial, dock, bay, data.camera_user)
             elif action == "undock":
                 await self.undock(serial)
             elif action == "network":
-                await driver.lab_network(bool(data.get("up")), data.get("mode"))
+                await driver.lab_network(bool(data.up), data.mode)
             elif action == "stats":
                 reply["stats"] = {"chunks_sent": driver.chunks_sent, "chunks_acked": driver.chunks_acked,
                                   "unacked": driver.unacked}
             elif action == "gps":
-                driver.positions.set_fix(bool(data.get("fix")))  # D9: the GPS loses or regains its fix
+                driver.positions.set_fix(bool(data.fix))  # D9: the GPS loses or regains its fix
             elif action == "skew":
-                driver.set_clock_skew(float(data["seconds"]))  # S1, L2: this camera's clock runs off lab time
+                driver.set_clock_skew(float(data.seconds or 0.0))  # S1, L2: this camera's clock runs off lab time
             elif action == "move":
-                position = data.get("position") or []
+                position = data.position or []
                 if len(position) != 2:
                     raise ValueError("position: expected [x, y] in metres")
-                await driver.move((float(position[0]), float(position[1])), float(data.get("seconds") or 0.0))
+                await driver.move((float(position[0]), float(position[1])), float(data.seconds or 0.0))
             elif action == "bookmark":  # issue 13: what a camera user adds in the Assistant app
-                await driver.recordings.annotate(text=str(data.get("text") or ""), tags=str(data.get("tags") or ""))
+                await driver.recordings.annotate(text=data.text or "", tags=data.tags or "")
             elif action == "category":
-                await driver.recordings.annotate(category=Category(str(data.get("category_id") or ""),
-                                                                   str(data.get("category_name") or "")))
+                await driver.recordings.annotate(category=Category(data.category_id or "", data.category_name or ""))
             elif action == "frames":
                 reply["frames"] = [frame_to_dict(f) for f in driver.frames()]  # L4: for the pcap
-            reply["state"] = driver.state
+            result = fleet_link.Result(id=data.id, state=driver.state, **reply)
         except (KeyError, RuntimeError, ValueError) as exc:
-            reply.update(ok=False, error=str(exc), code="action_failed")
+            result = fleet_link.Result(id=data.id, ok=False, error=str(exc), code="action_failed")
         if self._ws is not None and not self._ws.closed:
-            await self._ws.send_json(reply)
+            await self._ws.send_str(fleet_link.encode(result))
 
     async def renew_docked(self) -> None:
         """D1: lab time moved — the docks renew the certificates of the cameras in their bays
@@ -278,7 +284,7 @@ class Fleet:
     async def _report(self, serial: str, state: dict) -> None:
         if self._ws is not None and not self._ws.closed:
             try:
-                await self._ws.send_json({"type": "state", "serial": serial, "state": state})
+                await self._ws.send_str(fleet_link.encode(fleet_link.State(serial=serial, state=state)))
             except ConnectionError:
                 pass
 

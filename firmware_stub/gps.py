@@ -29,6 +29,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from bwlab.errors import InputError
 from bwlab.models import CameraModel, get_model
 
 EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG)
@@ -36,7 +37,7 @@ DEFAULT_SPEED_MPS = 1.4  # a walking camera user
 DEFAULT_ACCURACY_M = 4.0  # a good consumer GNSS fix in the open
 
 
-class RouteError(ValueError):
+class RouteError(InputError, ValueError):
     """A route that cannot be walked; the message names the bad value."""
 
 

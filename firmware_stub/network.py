@@ -8,7 +8,7 @@ the lab's faults change access points, cells, its SIM or its link (``set_faults`
 out with ``network(now)`` (what the firmware sees: up or not, WLAN or LTE), ``link(now)`` (what the
 driver applies to the real uplink: latency, loss, rate, or paused) and ``summary(now)`` (the
 ``radio`` part of the camera's state, from which the lab builds the troubleshooting pages and the
-diagnosis). The radio cores are the lab network's pure models in ``appliance/lab`` (radio.py,
+diagnosis). The radio cores are the lab network's pure models in ``labnet`` (wifi.py,
 mobile.py, faults.py): they describe the physical world, not the appliance, and are shared by the
 fleet and the appliance like ``bwlab.wire`` (docs/decisions.md, "Lab network").
 
@@ -36,11 +36,13 @@ import math
 from collections import deque
 from typing import Any, Callable, Iterable
 
-from appliance.lab.events import WifiRoamed, WifiRoamStarted
-from appliance.lab.faults import Fault, Impairment, World, apply_world, camera_impairment, impair
-from appliance.lab.mobile import NO_SIM, MobileConfig, MobileRadio, MobileStatus, ModemSettings
-from appliance.lab.radio import LINK_DOWN, LinkQuality, RadioConfig, WifiNetwork, WifiRadio, WifiStatus, derive_mac
 from bwlab.models import CameraModel
+from labnet.events import WifiRoamStarted, WifiRoamed
+from labnet.faults import Fault, Impairment, World, apply_world, camera_impairment, impair
+from labnet.mobile import NO_SIM, MobileConfig, MobileRadio, MobileStatus, ModemSettings
+from labnet.propagation import LINK_DOWN, LinkQuality
+from labnet.radio_config import RadioConfig, WifiNetwork, derive_mac
+from labnet.wifi import WifiRadio, WifiStatus
 
 Position = tuple[float, float]
 PositionSource = Callable[[float], Position]  # lab time → where the camera user's walk puts them (x, y metres)

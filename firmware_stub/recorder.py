@@ -36,6 +36,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
+from bwlab.errors import Unavailable
 from bwlab.wire.recordings import (
     MANIFEST_FILE,
     Bookmark,
@@ -48,7 +49,8 @@ from bwlab.wire.recordings import (
     check_recording_id,
 )
 
-from .media import MediaChunk, SharedSource
+from .media.shared import SharedSource
+from .media.stream import MediaChunk
 
 FIRMWARE_VERSION = "11.11.73-bwlab"
 """The firmware version the emulated cameras report (the recordings' ``FirmwareVersion``)."""
@@ -74,7 +76,7 @@ def shared_source() -> SharedSource:
     return SharedSource(max_catch_up=MAX_CLOCK_GAP)
 
 
-class StorageError(RuntimeError):
+class StorageError(Unavailable, RuntimeError):
     """A recording id or file the storage does not hold (or a path that would leave it)."""
 
 

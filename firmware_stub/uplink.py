@@ -28,8 +28,8 @@ import random
 from collections import deque
 from typing import Any, Callable
 
-from appliance.lab.radio import LinkQuality
 from bwlab.clock import monotonic
+from labnet.propagation import LinkQuality
 
 SEGMENT_BYTES = 1448
 MIN_RTT_S = 0.010

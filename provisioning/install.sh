@@ -144,7 +144,7 @@ ensure_dir "$PREFIX" 0755
 ensure_dir "$STATE" 0700 bwlab:bwlab  # the lab's secrets (docs/security.md)
 rsync_args=(-a --omit-dir-times --checksum --delete --itemize-changes
   --include=/pyproject.toml --include=/README.md --include=/LICENSE
-  --include='/appliance/***' --include='/bwlab/***' --include='/firmware_stub/***' --include='/webui/***'
+  --include='/appliance/***' --include='/bwlab/***' --include='/firmware_stub/***' --include='/labnet/***' --include='/webui/***'
   --include='/provisioning/***'
   --exclude='__pycache__/' --exclude='*.pyc' --exclude='node_modules/' --exclude='/build/' --exclude='*.egg-info/'
   --exclude='*')

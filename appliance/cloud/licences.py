@@ -20,7 +20,7 @@ cameras." Here that sentence is a pure function of the assignment history:
 
 ``usage(assignments, now, since)`` returns the daily counts of the window, the average and
 ``needed``. Where the facts come from (the assignments each connected controller sends) is
-``appliance.cloud.usage``.
+``appliance.cloud.store``.
 
 What the organization holds (S3, S15) is a list of ``Licence`` rows: the 30-day trial that S3
 starts, and subscriptions an organization admin orders or renews, each a quantity of licences

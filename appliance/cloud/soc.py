@@ -40,11 +40,11 @@ from ..auth import ACCOUNT_KEY
 from ..context import APPLIANCE
 from ..db import Database
 from ..errors import Conflict, InvalidInput, NotFound
-from ..hub.routes import HUB
+from ..hub.registry import HUB
 from ..http import ORG_ADMIN, access, json_response, read_body
+from ..ids import new_id
 from ..lab.settings import LAB_SETTINGS
 from .delivery import DeliveryWorker, client_ssl_context
-from .routes import new_id
 from .soc_targets import check_url
 
 log = logging.getLogger(__name__)

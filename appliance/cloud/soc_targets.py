@@ -27,6 +27,8 @@ from typing import Callable
 
 from yarl import URL
 
+from bwlab.errors import Refused
+
 RESOLVE_TIMEOUT = 3.0
 REFUSED_PRIVATE = "refused: private address"
 REFUSED_HTTP = "refused: https only"
@@ -34,7 +36,7 @@ REFUSED_HTTP = "refused: https only"
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-class RefusedTarget(OSError):
+class RefusedTarget(Refused, OSError):
     """Raised by the socket factory instead of connecting to a refused address."""
 
 

@@ -32,7 +32,7 @@ import dns.resolver
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 
-from ..errors import BwlabError, Conflict
+from ..errors import ClientError, Conflict
 from .settings import NetworkSettings, settings_from_json
 
 DNS_LIFETIME = 2.0
@@ -112,7 +112,7 @@ class CloudClient:
                     data = await response.json(content_type=None)
                     if response.status >= 400:
                         err = (data or {}).get("error", {}) if isinstance(data, dict) else {}
-                        raise BwlabError(
+                        raise ClientError(
                             f"the cloud refused: {err.get('message', response.reason)}",
                             code=err.get("code", "cloud_error"), status=response.status if response.status < 500 else 502,
                             headers={"Retry-After": response.headers["Retry-After"]}

@@ -20,7 +20,6 @@ not a lab-time rule); a new change tries at once. The Manager shows the outcome 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -28,8 +27,10 @@ from typing import Any
 from aiohttp import web
 
 from ..context import APPLIANCE
-from ..errors import BwlabError
+from ..errors import ClientError
+from . import store
 from .cloud_client import system_client
+from .connection import Connection
 
 log = logging.getLogger(__name__)
 
@@ -136,18 +137,18 @@ class CameraUserSync:
     async def _push(self, system_id: str, timeout: float) -> bool:
         ctx = self.app[APPLIANCE]
         status = self.status.setdefault(system_id, SyncStatus())
-        row = await ctx.controller_db.fetchone("SELECT connection, settings FROM ctl_systems WHERE id = ?", (system_id,))
-        connection = json.loads(row["connection"]) if row else {}
-        if connection.get("state") != "connected":
+        row = await store.system(ctx.controller_db, system_id)
+        connection = Connection.from_json(row["connection"]) if row is not None else Connection()
+        if row is None or not connection.connected:
             status.pending = False  # nothing to tell: the system is not connected to the cloud
             return True
-        users = await camera_user_list(ctx.controller_db, system_id)
-        cameras = await camera_list(ctx.controller_db, system_id)
-        client = system_client(ctx, row["settings"], token=connection["system_token"], timeout=timeout)
+        users = await store.camera_user_list(ctx.controller_db, system_id)
+        cameras = await store.camera_list(ctx.controller_db, system_id)
+        client = system_client(ctx, row["settings"], token=connection.system_token, timeout=timeout)
         try:
-            await client.request("PUT", f"/systems/{connection['cloud_system_id']}/camera-users",
+            await client.request("PUT", f"/systems/{connection.cloud_system_id}/camera-users",
                                  {"camera_users": users, "cameras": cameras})
-        except BwlabError as exc:
+        except ClientError as exc:
             status.error = exc.message
             log.info("camera users of system %s not sent to the cloud: %s", system_id, exc.message)
             return False
@@ -155,32 +156,6 @@ class CameraUserSync:
         status.serials = frozenset(c["serial"] for c in cameras)
         status.pending = system_id in self._marked
         return True
-
-
-async def camera_user_list(db, system_id: str) -> list[dict[str, Any]]:
-    """The list the cloud gets: every camera user with profile settings and assigned cameras."""
-    users = await db.fetchall(
-        "SELECT u.id, u.name, p.settings FROM ctl_camera_users u LEFT JOIN ctl_profiles p ON p.id = u.profile_id "
-        "WHERE u.system_id = ? ORDER BY u.name", (system_id,))
-    cameras = await db.fetchall(
-        "SELECT serial, model, COALESCE(camera_user_id, docked_user_id) AS user_id FROM ctl_cameras "
-        "WHERE system_id = ? ORDER BY serial", (system_id,))
-    out = []
-    for u in users:
-        profile = json.loads(u["settings"]) if u["settings"] else {}
-        streaming = bool(profile.get("streaming"))
-        remote = profile.get("remote_mode", "while_recording") if streaming and profile.get("remote_activation") else None
-        out.append({
-            "id": u["id"], "name": u["name"], "streaming": streaming, "remote_activation": remote,
-            "cameras": [{"serial": c["serial"], "model": c["model"]} for c in cameras if c["user_id"] == u["id"]],
-        })
-    return out
-
-
-async def camera_list(db, system_id: str) -> list[dict[str, str]]:
-    """Every camera registered in the system, assigned or not."""
-    rows = await db.fetchall("SELECT serial, model FROM ctl_cameras WHERE system_id = ? ORDER BY serial", (system_id,))
-    return [{"serial": r["serial"], "model": r["model"]} for r in rows]
 
 
 @web.middleware
@@ -198,8 +173,8 @@ def setup_camera_user_sync(app: web.Application) -> None:
     async def ctx(app: web.Application):
         sync = app[CAMERA_USER_SYNC] = CameraUserSync(app)
         sync.start()
-        for row in await app[APPLIANCE].controller_db.fetchall("SELECT id FROM ctl_systems"):
-            sync.changed(row["id"])  # after a restart, whatever changed while the cloud was away
+        for system_id in await store.system_ids(app[APPLIANCE].controller_db):
+            sync.changed(system_id)  # after a restart, whatever changed while the cloud was away
         yield
         await sync.stop()
 

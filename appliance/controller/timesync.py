@@ -25,6 +25,9 @@ from aiohttp import web
 
 from bwlab.clock import Clock, run_every, system_time
 
+from ..context import APPLIANCE, LAB_NTP_SERVER
+from . import store
+
 log = logging.getLogger(__name__)
 
 NTP_POLL = 64.0  # seconds between two syncs of every controller
@@ -115,31 +118,25 @@ def _query(host: str, port: int) -> ntplib.NTPStats:
 
 def lab_ntp_server(app) -> tuple[str, int] | None:
     """The NTP server the lab network hands out: the appliance's own, when it runs one."""
-    from ..lab.network import LAB_NETWORK
-
-    net = app.get(LAB_NETWORK)
-    if net is None or net.ntp_port is None:
-        return None
-    return (net.ntp_host or "127.0.0.1", net.ntp_port)
+    where = app.get(LAB_NTP_SERVER)
+    return where() if where is not None else None
 
 
 async def server_of(app, db, system_id: str) -> tuple[str, int] | None:
-    row = await db.fetchone("SELECT settings FROM ctl_systems WHERE id = ?", (system_id,))
-    configured = json.loads(row["settings"]).get("ntp_server") if row else None
+    settings = await store.settings_json(db, system_id)
+    configured = json.loads(settings).get("ntp_server") if settings is not None else None
     return parse_server(configured) or lab_ntp_server(app)
 
 
 def setup_controller_time(app) -> None:
     """Keep every controller's clock with NTP: at start, every NTP_POLL seconds, after time travel."""
-    from ..context import APPLIANCE
-
     async def ctx(app: web.Application):
         appliance = app[APPLIANCE]
         clocks = app[CONTROLLER_CLOCKS] = ControllerClocks(appliance.clock)
 
         async def sync_all() -> None:
-            for row in await appliance.controller_db.fetchall("SELECT id FROM ctl_systems"):
-                await clocks.sync(row["id"], await server_of(app, appliance.controller_db, row["id"]))
+            for system_id in await store.system_ids(appliance.controller_db):
+                await clocks.sync(system_id, await server_of(app, appliance.controller_db, system_id))
 
         task = asyncio.create_task(run_every(appliance.clock, NTP_POLL, sync_all), name="controller time sync")
         yield

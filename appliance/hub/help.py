@@ -19,11 +19,13 @@ from typing import Any
 from aiohttp import web
 
 from bwlab.clock import run_every
+from bwlab.errors import Refused
 from bwlab.wire.help import HelpRequest
 
+from ..cloud.store import system_region
 from ..context import APPLIANCE
 from ..db import Database
-from ..errors import BwlabError
+from . import store
 from .streams import RETENTION, DeviceId
 
 log = logging.getLogger(__name__)
@@ -31,36 +33,35 @@ log = logging.getLogger(__name__)
 PURGE_INTERVAL = 60.0
 
 
-class HelpError(BwlabError):
+class HelpError(Refused):
     """A help request the hub refuses (answered to the camera as an ``error``)."""
 
     code = "invalid_help"
 
 
 class HelpDesk:
-    """Every organization's help requests: store, announce, acknowledge, purge."""
+    """Every organization's help requests: store, announce, acknowledge, purge (SQL: store.py)."""
 
     def __init__(self, db: Database, publish: Callable[[dict], None]):
         self.db = db
-        self.publish = publish  # to the events sockets (the stream hub's Active streams listeners)
+        self.publish = publish  # to the events sockets (the stream hub's Active streams fan-out)
         # Called with ("help.requested", metadata) once the request is committed (the SOC outbox).
         self.observers: list[Callable[[str, dict], Awaitable[None]]] = []
 
     async def request(self, message: HelpRequest, org_id: str, device: DeviceId, now: float) -> bool:
         """Store a camera's help request; False for a resend of one stored already."""
-        row = await self.db.fetchone("SELECT cloud_system_id, serial FROM help_requests WHERE id = ?",
-                                     (message.help_id,))
-        if row is not None:
-            if DeviceId(row["cloud_system_id"], row["serial"]) != device:
+        owner = await store.help_owner(self.db, message.help_id)
+        if owner is not None:
+            if DeviceId(*owner) != device:
                 raise HelpError("that help id belongs to another camera", code="foreign_help")
             return False
-        system = await self.db.fetchone("SELECT region FROM cloud_systems WHERE id = ?", (device.system_id,))
-        await self.db.execute(
-            "INSERT INTO help_requests (id, org_id, cloud_system_id, serial, user_id, user_name, region, gesture, "
-            "requested_at, wrapped_key, position, created_lab_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (message.help_id, org_id, device.system_id, device.serial, message.user_id, message.user_name,
-             system["region"] if system else "", message.gesture, message.requested_at,
-             None if message.wrapped_key is None else json.dumps(message.wrapped_key), message.position, now))
+        await store.insert_help(self.db, {
+            "id": message.help_id, "org_id": org_id, "cloud_system_id": device.system_id, "serial": device.serial,
+            "user_id": message.user_id, "user_name": message.user_name,
+            "region": await system_region(self.db, device.system_id) or "", "gesture": message.gesture,
+            "requested_at": message.requested_at,
+            "wrapped_key": None if message.wrapped_key is None else json.dumps(message.wrapped_key),
+            "position": message.position, "created_lab_at": now})
         meta = await self.metadata(message.help_id)
         self.publish({"type": "help_requested", "help": meta})
         for observer in list(self.observers):
@@ -71,31 +72,24 @@ class HelpDesk:
         return True
 
     async def acknowledge(self, help_id: str, operator: str, now: float) -> dict[str, Any]:
-        await self.db.execute("UPDATE help_requests SET acknowledged_by = ?, acknowledged_at = ? WHERE id = ?",
-                              (operator, now, help_id))
+        await store.acknowledge_help(self.db, help_id, operator, now)
         meta = await self.metadata(help_id)
         self.publish({"type": "help_acknowledged", "help": meta})
         return meta
 
     async def metadata(self, help_id: str) -> dict[str, Any]:
-        row = await self.db.fetchone("SELECT * FROM help_requests WHERE id = ?", (help_id,))
+        row = await store.help_row(self.db, help_id)
         return {} if row is None else _meta(row)
 
     async def of_org(self, org_id: str, *, open_only: bool) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM help_requests WHERE org_id = ?"
-        if open_only:
-            sql += " AND acknowledged_at IS NULL"
-        rows = await self.db.fetchall(sql + " ORDER BY created_lab_at DESC LIMIT 200", (org_id,))
-        return [_meta(r) for r in rows]
+        return [_meta(r) for r in await store.org_help_rows(self.db, org_id, open_only=open_only)]
 
     async def created_since(self, org_id: str, since: float) -> list[dict[str, Any]]:
         """Help requests the hub received since lab time ``since`` (the SOC outbox's reconciliation)."""
-        rows = await self.db.fetchall("SELECT * FROM help_requests WHERE org_id = ? AND created_lab_at >= ? "
-                                      "ORDER BY created_lab_at LIMIT 10000", (org_id, since))
-        return [_meta(r) for r in rows]
+        return [_meta(r) for r in await store.help_rows_since(self.db, org_id, since)]
 
     async def purge(self, now: float) -> int:
-        return await self.db.execute("DELETE FROM help_requests WHERE created_lab_at < ?", (now - RETENTION,))
+        return await store.purge_help(self.db, now - RETENTION)
 
 
 def _meta(row) -> dict[str, Any]:
@@ -116,16 +110,7 @@ def setup_help(app: web.Application, registry: Any) -> None:
 
     async def ctx(app: web.Application):
         appliance = app[APPLIANCE]
-        changes: set[asyncio.Queue] = registry.streams.changes
-
-        def publish(event: dict) -> None:  # as StreamHub._changed: a full queue is a slow socket, dropped
-            for q in list(changes):
-                try:
-                    q.put_nowait(event)
-                except asyncio.QueueFull:
-                    changes.discard(q)
-
-        desk = HelpDesk(appliance.db, publish)
+        desk = HelpDesk(appliance.db, registry.streams.changes.publish)  # the Active streams fan-out
         registry.help = desk
 
         async def purge() -> None:

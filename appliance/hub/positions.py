@@ -25,12 +25,13 @@ import logging
 from collections import deque
 from dataclasses import dataclass, field
 
-from bwlab.clock import run_every
 from bwlab.wire import chunk as wire_chunk
+from bwlab.wire import messages as m
 from bwlab.wire import positions as wire_positions
 
-from .. import quarantine
+from ..cloud.store import system_region
 from ..db import Database
+from ..fanout import Fanout, Subscriber
 from .streams import MAX_SEQ_GAP, RETENTION, ChunkRejected, DeviceId, EvidenceStore, StreamHub
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ class PositionHub:
         self._tracks: dict[str, _Track] = {}
         self._containers: dict[str, Container] = {}  # open containers seen by the feed
         self._cameras: dict[str, dict[DeviceId, _Camera]] = {}  # org → camera → feed state
-        self._subscribers: dict[str, set[asyncio.Queue]] = {}
+        self._subscribers: dict[str, Fanout[dict | bytes]] = {}  # org → its maps
 
     async def load(self) -> None:
         rows = await self.db.fetchall(
@@ -262,10 +263,9 @@ class PositionHub:
             cam.closed = True
             self._publish(container.org_id, {"type": "closed", "id": container_id, "serial": container.device.serial})
 
-    def subscribe(self, org_id: str) -> tuple[asyncio.Queue, list]:
-        """A map joins: its queue, and the recent positions of every camera still reporting."""
-        q: asyncio.Queue = asyncio.Queue(FEED_QUEUE)
-        self._subscribers.setdefault(org_id, set()).add(q)
+    def subscribe(self, org_id: str) -> tuple[Subscriber[dict | bytes], list]:
+        """A map joins: its subscriber, and the recent positions of every camera still reporting."""
+        q = self._subscribers.setdefault(org_id, Fanout(FEED_QUEUE)).subscribe()
         snapshot: list = []
         for cam in self._cameras.get(org_id, {}).values():
             if cam.closed:
@@ -278,69 +278,30 @@ class PositionHub:
                 snapshot.append(frame)
         return q, snapshot
 
-    def unsubscribe(self, org_id: str, q: asyncio.Queue) -> None:
+    def unsubscribe(self, org_id: str, q: Subscriber[dict | bytes]) -> None:
         subs = self._subscribers.get(org_id)
         if subs is not None:
-            subs.discard(q)
+            subs.unsubscribe(q)
 
     def _publish(self, org_id: str, message: dict | bytes) -> None:
-        for q in list(self._subscribers.get(org_id, ())):
-            try:
-                q.put_nowait(message)
-            except asyncio.QueueFull:
-                self._subscribers[org_id].discard(q)
-                q.put_nowait_overflow = True  # type: ignore[attr-defined]
+        subs = self._subscribers.get(org_id)
+        if subs is not None:
+            subs.publish(message)  # a map that falls FEED_QUEUE behind is cut off and rejoins
 
     async def follow_streams(self) -> None:
         """Close the feed's stream containers as streams end (the StreamHub's change events)."""
-        q: asyncio.Queue = asyncio.Queue(1024)
-        self.streams.changes.add(q)
+        q: Subscriber[dict] = self.streams.changes.subscribe(1024, "drop_oldest")
         try:
             while True:
                 event = await q.get()
                 if event.get("type") == "stream_ended":
                     self.container_closed((event.get("stream") or {}).get("id", ""))
-                if q not in self.streams.changes:  # dropped for being slow: rejoin
-                    self.streams.changes.add(q)
         finally:
-            self.streams.changes.discard(q)
-
-
-# ---------------------------------------------------------------- wiring into the device hub
-
-PURGE_INTERVAL = 30.0
-
-
-async def positions_ctx(app):
-    """Cleanup context (after the stream hub's): the position hub, its stream follower and its
-    retention job."""
-    from ..context import APPLIANCE
-    from .routes import HUB
-
-    ctx = app[APPLIANCE]
-    registry = app[HUB]
-    assert registry.streams is not None
-    hub = PositionHub(ctx.db, registry.streams.evidence, registry.streams)
-    await quarantine.sweep(ctx.db, "location_tracks", ctx.clock.now())  # a bad stored row never stops a restart
-    await hub.load()
-    registry.positions = hub
-    async def retention() -> None:
-        purged = await hub.purge(ctx.clock.now())
-        if purged:
-            log.info("retention: purged %d positions older than 24 h", purged)
-
-    tasks = [asyncio.create_task(run_every(ctx.clock, PURGE_INTERVAL, retention), name="positions retention"),
-             asyncio.create_task(hub.follow_streams(), name="positions follow streams")]
-    yield
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+            self.streams.changes.unsubscribe(q)
 
 
 async def on_track_message(ws, ctx, session, hub: PositionHub, message, now: float) -> None:
     """``track_start`` / ``track_stop`` from a camera (S11)."""
-    from bwlab.wire import messages as m
-
     if isinstance(message, wire_positions.TrackStop):
         try:
             await hub.end_track(message.track_id, session.device, message.reason, message.last_seq,
@@ -354,10 +315,10 @@ async def on_track_message(ws, ctx, session, hub: PositionHub, message, now: flo
         await ws.send_str(m.encode(wire_positions.TrackRefused(track_id=message.track_id, code="invalid_message",
                                                                message="upload_key must be 32 bytes, base64url")))
         return
-    system = await ctx.db.fetchone("SELECT region FROM cloud_systems WHERE id = ?", (session.cloud_system_id,))
+    region = await system_region(ctx.db, session.cloud_system_id)
     try:
         next_seq = await hub.open_track(message, org_id=session.org_id, device=session.device,
-                                        region=system["region"], upload_key=upload_key, now=now)
+                                        region=region, upload_key=upload_key, now=now)
     except ChunkRejected as exc:
         await ws.send_str(m.encode(wire_positions.TrackRefused(track_id=message.track_id, code=exc.code,
                                                                message=exc.message)))

@@ -17,11 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 import os
-import weakref
-from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
 
@@ -31,71 +28,21 @@ from bwlab.wire import messages as m
 from bwlab.wire import positions as wire_positions
 from bwlab.wire.help import HelpRequest
 
-from .. import pki
-from ..cloud.routes import licence_valid
-from ..cloud.usage import organization_standing
+from .. import pki, quarantine
+from ..cloud.store import cloud_systems, licence_valid, system_camera_registered, system_region
 from ..context import APPLIANCE
 from ..http import DEVICE, access
 from ..lab.hostnames import blocked_camera_host
 from ..storage import HUB_SOCKET, refuse_when_disk_full
-from .help import HelpDesk, HelpError, setup_help
-from .positions import PositionHub, on_track_message, positions_ctx
+from . import store
+from .help import HelpError, setup_help
+from .positions import PositionHub, on_track_message
+from .registry import CLOSE_REFUSED, HUB, DeviceSession, HubRegistry, licence_message
 from .streams import ChunkRejected, DeviceId, EvidenceStore, StreamHub
 
 log = logging.getLogger(__name__)
 
-CLOSE_REFUSED = 4403
-CLOSE_PROTOCOL = 4400
-
-
-@dataclass
-class DeviceSession:
-    device: DeviceId
-    org_id: str
-    not_after: float
-    ws: web.WebSocketResponse
-    state: dict = field(default_factory=dict)
-    streams: set[str] = field(default_factory=set)  # streams started or resumed in this session
-    reconciled: bool = False  # the first state told which stream the camera has
-
-    @property
-    def serial(self) -> str:
-        return self.device.serial
-
-    @property
-    def cloud_system_id(self) -> str:
-        return self.device.system_id
-
-
-class HubRegistry:
-    """The cameras connected now, by (system, serial), and the answers to remote starts awaited."""
-
-    def __init__(self) -> None:
-        self.sessions: dict[DeviceId, DeviceSession] = {}
-        self.sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
-        self.remote_results: dict[str, tuple[DeviceId, asyncio.Future]] = {}  # request id → (asked camera, answer)
-        self.streams: StreamHub | None = None
-        self.positions: PositionHub | None = None  # location tracks and the live positions feed (D9)
-        self.help: HelpDesk | None = None  # help requests (issue 16)
-
-    def by_user(self, org_id: str, user_id: str) -> DeviceSession | None:
-        for session in self.sessions.values():
-            if session.org_id == org_id and (session.state.get("user") or {}).get("id") == user_id:
-                return session
-        return None
-
-    async def drop_unregistered(self, system_id: str, serials: set[str]) -> None:
-        """A system's list no longer names these connected cameras: disconnect them."""
-        for device, session in list(self.sessions.items()):
-            if device.system_id == system_id and device.serial not in serials and not session.ws.closed:
-                await session.ws.send_str(m.encode(m.Error(code="certificate_refused",
-                                                           message="the camera is no longer registered in its system")))
-                await session.ws.close(code=CLOSE_REFUSED, message=b"certificate_refused")
-
-
-HUB = web.AppKey("hub", HubRegistry)
 PURGE_INTERVAL = 30.0
-DEVICE_EVENTS_KEEP = 7 * 24 * 3600.0  # the hub's event log (refusals, connections) is kept a week of lab time
 
 
 def setup_hub(app: web.Application) -> None:
@@ -124,7 +71,7 @@ async def _streams_ctx(app: web.Application):
         if purged:
             log.info("retention: purged %d recordings older than 24 h", purged)
             ctx.count("recordings_purged_total", purged)
-        await purge_device_events(ctx.db, ctx.clock.now())
+        await store.purge_device_events(ctx.db, ctx.clock.now())
 
     task = asyncio.create_task(run_every(ctx.clock, PURGE_INTERVAL, housekeeping), name="retention")
     yield
@@ -137,17 +84,6 @@ async def _close_sockets(app: web.Application) -> None:
         await ws.close(code=1001, message=b"appliance shutting down")
 
 
-async def purge_device_events(db, now: float) -> int:
-    """Retention of the hub's event log: rows older than ``DEVICE_EVENTS_KEEP`` of lab time go."""
-    return await db.execute("DELETE FROM device_events WHERE at < ?", (now - DEVICE_EVENTS_KEEP,))
-
-
-async def record_event(db, serial: str | None, at: float, kind: str, detail: str,
-                       system_id: str | None = None) -> None:
-    await db.execute("INSERT INTO device_events (serial, cloud_system_id, at, kind, detail) VALUES (?, ?, ?, ?, ?)",
-                     (serial, system_id, at, kind, detail))
-
-
 async def _refuse(ws: web.WebSocketResponse, ctx, serial: str | None, code: str, message: str, *,
                   device: DeviceId | None = None) -> web.WebSocketResponse:
     """Refuse a camera with an error and close. The refusal is logged under the serial the
@@ -157,14 +93,11 @@ async def _refuse(ws: web.WebSocketResponse, ctx, serial: str | None, code: str,
     session alone."""
     now = ctx.clock.now()
     if device is not None or serial is not None:  # a socket that never named a camera leaves no row (item 10)
-        await record_event(ctx.db, device.serial if device else serial, now, code, message,
+        await store.record_event(ctx.db, device.serial if device else serial, now, code, message,
                            device.system_id if device else None)
     if device is not None:
-        await ctx.db.execute(
-            "INSERT INTO device_state (cloud_system_id, serial, last_seen_at, last_refusal) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(cloud_system_id, serial) DO UPDATE SET last_seen_at = excluded.last_seen_at, "
-            "last_refusal = excluded.last_refusal",
-            (device.system_id, device.serial, now, json.dumps({"code": code, "message": message, "at": now})))
+        await store.record_refusal(ctx.db, device.system_id, device.serial,
+                                   {"code": code, "message": message, "at": now}, now)
     ctx.count("hub_refusals_total")
     await ws.send_str(m.encode(m.Error(code=code, message=message)))
     await ws.close(code=CLOSE_REFUSED, message=code.encode()[:120])
@@ -196,7 +129,7 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
         return await _refuse(ws, ctx, None, exc.code, str(exc))
     except ValueError:
         return await _refuse(ws, ctx, None, "bad_message", "hello.signature is not base64url")
-    systems = {s["id"]: s for s in await ctx.db.fetchall("SELECT id, org_id, device_ca_pem, region FROM cloud_systems")}
+    systems = await cloud_systems(ctx.db)
     now = ctx.clock.now()
     try:
         verified = pki.verify_device(hello.certificate, {i: s["device_ca_pem"] for i, s in systems.items()},
@@ -209,8 +142,7 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
                              f"the certificate names camera {verified.serial}, not {hello.serial}")
     system = systems[verified.issuer_id]
     device = DeviceId(system["id"], verified.serial)
-    if await ctx.db.fetchone("SELECT 1 FROM system_cameras WHERE cloud_system_id = ? AND serial = ?",
-                             (device.system_id, device.serial)) is None:
+    if not await system_camera_registered(ctx.db, device.system_id, device.serial):
         return await _refuse(ws, ctx, device.serial, "certificate_refused",
                              f"camera {device.serial} is not registered in the system whose device CA signed its "
                              "certificate", device=device)
@@ -223,12 +155,8 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
     if previous is not None:
         await previous.ws.close(code=4409, message=b"replaced by a newer connection")
     registry.sessions[device] = session
-    await ctx.db.execute(
-        "INSERT INTO device_state (cloud_system_id, serial, online, cert_not_after, last_seen_at) VALUES (?, ?, 1, ?, ?) "
-        "ON CONFLICT(cloud_system_id, serial) DO UPDATE SET online = 1, cert_not_after = excluded.cert_not_after, "
-        "last_seen_at = excluded.last_seen_at, last_refusal = NULL",
-        (device.system_id, device.serial, session.not_after, now))
-    await record_event(ctx.db, device.serial, now, "connected", "certificate accepted", device.system_id)
+    await store.record_online(ctx.db, device.system_id, device.serial, session.not_after, now)
+    await store.record_event(ctx.db, device.serial, now, "connected", "certificate accepted", device.system_id)
     licence = await licence_message(ctx.db, session.org_id, now)
     await ws.send_str(m.encode(m.Welcome(serial=device.serial, system_id=device.system_id,
                                          not_after=session.not_after, server_time=now,
@@ -238,9 +166,7 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
     finally:
         if registry.sessions.get(device) is session:
             del registry.sessions[device]
-            await ctx.db.execute(
-                "UPDATE device_state SET online = 0, last_seen_at = ? WHERE cloud_system_id = ? AND serial = ?",
-                (ctx.clock.now(), device.system_id, device.serial))
+            await store.record_offline(ctx.db, device.system_id, device.serial, ctx.clock.now())
     return ws
 
 
@@ -307,8 +233,7 @@ async def _expire(ctx, streams: StreamHub, session: DeviceSession, now: float) -
     for stream_id, live in list(streams.live.items()):
         if DeviceId(live.meta.get("system_id", ""), live.meta.get("serial", "")) == session.device:
             await streams.end_stream(stream_id, session.device, "certificate_expired", None, now)
-    await ctx.db.execute("UPDATE device_state SET online = 0 WHERE cloud_system_id = ? AND serial = ?",
-                         (session.device.system_id, session.device.serial))
+    await store.record_offline(ctx.db, session.device.system_id, session.device.serial)
     await _refuse(session.ws, ctx, session.serial, "certificate_expired",
                   "the certificate expired: the camera has not been docked for more than six days (D1)",
                   device=session.device)
@@ -323,33 +248,12 @@ async def expire_sessions(ctx, registry: HubRegistry) -> int:
     return len(expired)
 
 
-async def licence_message(db, org_id: str, now: float) -> m.Licence:
-    standing = await organization_standing(db, org_id, now)
-    return m.Licence(valid=standing.valid, until=standing.covered_until)
-
-
-async def push_licence(ctx, registry: HubRegistry, org_id: str) -> int:
-    """S15: the organization's licences changed (an order, a renewal): tell its connected cameras."""
-    message = m.encode(await licence_message(ctx.db, org_id, ctx.clock.now()))
-    sent = 0
-    for session in list(registry.sessions.values()):
-        if session.org_id == org_id and not session.ws.closed:
-            try:
-                await session.ws.send_str(message)
-                sent += 1
-            except ConnectionError:
-                pass
-    return sent
-
-
 async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, message, now: float) -> None:
     streams = registry.streams
     if isinstance(message, m.State):
         state = without_locations(message.state)
         session.state = state
-        await ctx.db.execute(
-            "UPDATE device_state SET state = ?, last_seen_at = ? WHERE cloud_system_id = ? AND serial = ?",
-            (json.dumps(state), now, session.device.system_id, session.device.serial))
+        await store.record_state(ctx.db, session.device.system_id, session.device.serial, state, now)
         if not session.reconciled:  # a fresh connection: the camera's streams are the ones it has
             session.reconciled = True
             await streams.reconcile_camera(session.device, session.streams | {state.get("stream_id")} - {None})
@@ -376,14 +280,14 @@ async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, me
         except HelpError as exc:
             await ws.send_str(m.encode(m.Error(code=exc.code, message=exc.message, ref=message.help_id)))
     elif isinstance(message, m.Log):
-        await record_event(ctx.db, session.serial, now, f"camera:{message.code}", message.message,
+        await store.record_event(ctx.db, session.serial, now, f"camera:{message.code}", message.message,
                            session.cloud_system_id)
 
 
 async def _start_stream(ws, ctx, session: DeviceSession, streams: StreamHub, message: m.StreamStart, now: float) -> None:
     """D3, D4: open a stream, unless the organization's licence has expired (S15, T2)."""
     if not message.resume and not await licence_valid(ctx.db, session.org_id, now):
-        await record_event(ctx.db, session.serial, now, "licence_expired", "stream refused: the licence has expired",
+        await store.record_event(ctx.db, session.serial, now, "licence_expired", "stream refused: the licence has expired",
                            session.cloud_system_id)
         await ws.send_str(m.encode(m.StreamRefused(stream_id=message.stream_id, code="licence_expired",
                                                    message="the organization's licence has expired (S15)")))
@@ -394,11 +298,11 @@ async def _start_stream(ws, ctx, session: DeviceSession, streams: StreamHub, mes
         await ws.send_str(m.encode(m.StreamRefused(stream_id=message.stream_id, code="invalid_message",
                                                    message="upload_key must be 32 bytes, base64url")))
         return
-    system = await ctx.db.fetchone("SELECT region FROM cloud_systems WHERE id = ?", (session.cloud_system_id,))
+    region = await system_region(ctx.db, session.cloud_system_id)
     try:
         next_seq = await streams.open_stream(
             stream_id=message.stream_id, org_id=session.org_id, device=session.device, user_id=message.user_id, user_name=message.user_name, reason=message.reason,
-            request_id=message.request_id, region=system["region"], mime=message.mime,
+            request_id=message.request_id, region=region, mime=message.mime,
             wrapped_key=message.wrapped_key, upload_key=upload_key, started_at=message.started_at, now=now,
             resume=message.resume)
     except ChunkRejected as exc:
@@ -406,3 +310,26 @@ async def _start_stream(ws, ctx, session: DeviceSession, streams: StreamHub, mes
         return
     session.streams.add(message.stream_id)
     await ws.send_str(m.encode(m.StreamAccepted(stream_id=message.stream_id, next_seq=next_seq)))
+
+
+async def positions_ctx(app):
+    """Cleanup context (after the stream hub's): the position hub, its stream follower and its
+    retention job."""
+    ctx = app[APPLIANCE]
+    registry = app[HUB]
+    assert registry.streams is not None
+    hub = PositionHub(ctx.db, registry.streams.evidence, registry.streams)
+    await quarantine.sweep(ctx.db, "location_tracks", ctx.clock.now())  # a bad stored row never stops a restart
+    await hub.load()
+    registry.positions = hub
+    async def retention() -> None:
+        purged = await hub.purge(ctx.clock.now())
+        if purged:
+            log.info("retention: purged %d positions older than 24 h", purged)
+
+    tasks = [asyncio.create_task(run_every(ctx.clock, PURGE_INTERVAL, retention), name="positions retention"),
+             asyncio.create_task(hub.follow_streams(), name="positions follow streams")]
+    yield
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

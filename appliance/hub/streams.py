@@ -21,16 +21,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable
 
+from bwlab.errors import Refused
 from bwlab.wire import chunk as wire_chunk
 
 from .. import quarantine
 from ..datadir import UnsafePath, under
 from ..db import Database
+from ..fanout import Fanout, Subscriber
 
 log = logging.getLogger(__name__)
 
 RETENTION = 24 * 3600  # D8
 SUBSCRIBER_QUEUE = 256  # frames; about 50 s of media
+CHANGES_QUEUE = 256  # Active streams events a listener may fall behind before it is cut off
 RESUME_GRACE = 120.0  # lab seconds a stream live at a restart waits for its camera to resume it
 NOT_RESUMED = "not_resumed"  # the end reason of a stream its camera did not resume
 MAX_SEQ_GAP = 100_000
@@ -46,7 +49,7 @@ class DeviceId:
     serial: str
 
 
-class ChunkRejected(Exception):
+class ChunkRejected(Refused):
     def __init__(self, code: str, message: str, stream_id: str | None = None, seq: int | None = None):
         super().__init__(message)
         self.code = code
@@ -125,7 +128,7 @@ class LiveStream:
     init: bytes | None = None
     gop: list[bytes] = field(default_factory=list)
     positions: list[bytes] = field(default_factory=list)
-    subscribers: set[asyncio.Queue] = field(default_factory=set)
+    subscribers: Fanout[bytes] = field(default_factory=lambda: Fanout(SUBSCRIBER_QUEUE))  # viewers: the slow one is cut off
     ended: bool = False
 
     def add(self, c: wire_chunk.Chunk, frame: bytes) -> None:
@@ -138,12 +141,7 @@ class LiveStream:
             self.gop.append(frame)
         else:
             self.positions = (self.positions + [frame])[-64:]
-        for q in list(self.subscribers):
-            try:
-                q.put_nowait(frame)
-            except asyncio.QueueFull:
-                self.subscribers.discard(q)
-                q.put_nowait_overflow = True  # type: ignore[attr-defined]
+        self.subscribers.publish(frame)
 
     def snapshot(self) -> list[bytes]:
         """What a joining viewer receives first: init, then the current GOP."""
@@ -159,7 +157,7 @@ class StreamHub:
         self.live: dict[str, LiveStream] = {}
         self.recovered: dict[str, float] = {}  # streams live at the last stop → lab time of the restart
         self._info_cache: dict[str, _StreamInfo] = {}
-        self.changes: set[asyncio.Queue] = set()  # Active streams listeners
+        self.changes: Fanout[dict] = Fanout(CHANGES_QUEUE)  # Active streams listeners
         # Called with ("stream.started" | "stream.acknowledged" | "stream.ended", S17 metadata) right
         # after the event is committed (the SOC outbox, S12).
         self.observers: list[Callable[[str, dict], Awaitable[None]]] = []
@@ -215,11 +213,7 @@ class StreamHub:
         live = self.live.pop(stream_id, None)
         if live is not None:
             live.ended = True
-            for q in list(live.subscribers):
-                try:
-                    q.put_nowait(None)
-                except asyncio.QueueFull:
-                    pass
+            live.subscribers.close()  # each viewer gets what is queued, then "ended"
         await self._changed({"type": "stream_ended", "stream": await self.metadata(stream_id)})
 
     async def store_chunk(self, frame: bytes, device: DeviceId, max_size: int, now: float) -> wire_chunk.Chunk:
@@ -314,25 +308,19 @@ class StreamHub:
                                                   row["seq"]))
         return frames
 
-    def subscribe(self, stream_id: str) -> tuple[asyncio.Queue, list[bytes]] | None:
+    def subscribe(self, stream_id: str) -> tuple[Subscriber[bytes], list[bytes]] | None:
         live = self.live.get(stream_id)
         if live is None:
             return None
-        q: asyncio.Queue = asyncio.Queue(SUBSCRIBER_QUEUE)
-        live.subscribers.add(q)
-        return q, live.snapshot()
+        return live.subscribers.subscribe(), live.snapshot()
 
-    def unsubscribe(self, stream_id: str, q: asyncio.Queue) -> None:
+    def unsubscribe(self, stream_id: str, sub: Subscriber[bytes]) -> None:
         live = self.live.get(stream_id)
         if live is not None:
-            live.subscribers.discard(q)
+            live.subscribers.unsubscribe(sub)
 
     async def _changed(self, event: dict) -> None:
-        for q in list(self.changes):
-            try:
-                q.put_nowait(event)
-            except asyncio.QueueFull:
-                self.changes.discard(q)
+        self.changes.publish(event)
 
     async def acknowledge(self, stream_id: str, operator: str, now: float) -> None:
         await self.db.execute("UPDATE streams SET acknowledged_by = ?, acknowledged_at = ? WHERE id = ?",

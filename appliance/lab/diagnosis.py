@@ -44,9 +44,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 from bwlab.models import MODELS
-
-from .mobile import MobileStatus
-from .radio import EUROPE, MODELS_POOR_ON_12_13, WifiStatus
+from bwlab.wire.constants import CLOCK_TOLERANCE_S
+from labnet.mobile import MobileStatus
+from labnet.radio_config import EUROPE, MODELS_POOR_ON_12_13
+from labnet.wifi import WifiStatus
 
 SIX_DAYS_S = 6 * 24 * 3600
 
@@ -106,7 +107,7 @@ class CameraTelemetry:
 
 @dataclass(frozen=True)
 class DiagnosisSettings:
-    clock_tolerance_s: float = 5.0
+    clock_tolerance_s: float = CLOCK_TOLERANCE_S
     roam_window_s: float = 30.0
     docking_period_s: float = SIX_DAYS_S
 

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from ..cloud import store as cloud_store
 from ..context import APPLIANCE
 from ..errors import InvalidInput
 from ..http import LAB, access, json_response, parse, read_body, read_json
-from ..hub.routes import CLOSE_REFUSED, HUB
+from ..hub.registry import CLOSE_REFUSED, HUB
 from . import hostnames
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ async def _drop_cameras_that_need(request: web.Request, names: set[str]) -> None
     refused, as a real camera would fail to reach the service."""
     ctx = request.config_dict[APPLIANCE]
     registry = request.config_dict[HUB]
-    regions = {r["id"]: r["region"] for r in await ctx.db.fetchall("SELECT id, region FROM cloud_systems")}
+    regions = {i: s["region"] for i, s in (await cloud_store.cloud_systems(ctx.db)).items()}
     for session in list(registry.sessions.values()):
         needed = hostnames.camera_hosts(regions.get(session.cloud_system_id, ""))
         if names.intersection(needed):

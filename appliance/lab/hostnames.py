@@ -30,6 +30,7 @@ from typing import Iterable
 from bwlab.regions import CAMERAS, REGIONS, SERVICE_HOSTS
 
 from ..db import Database
+from . import store as lab_store
 
 DEVICE_TO_CLOUD = next(h.name for h in SERVICE_HOSTS if h.purpose == "device-to-cloud messaging")
 KNOWN = tuple(h.name for h in SERVICE_HOSTS)
@@ -87,14 +88,13 @@ def check_hostname(name: str) -> str:
 
 
 async def blocked(db: Database) -> list[str]:
-    row = await db.fetchone("SELECT value FROM lab_state WHERE key = ?", (STATE_KEY,))
-    return [] if row is None else list(json.loads(row["value"]))
+    value = await lab_store.get(db, STATE_KEY)
+    return [] if value is None else list(json.loads(value))
 
 
 async def set_blocked(db: Database, names: Iterable[str]) -> list[str]:
     ordered = [n for n in KNOWN if n in set(names)]
-    await db.execute("INSERT INTO lab_state (key, value) VALUES (?, ?) "
-                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (STATE_KEY, json.dumps(ordered)))
+    await lab_store.put(db, STATE_KEY, json.dumps(ordered))
     return ordered
 
 

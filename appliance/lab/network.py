@@ -35,18 +35,22 @@ from aiohttp import web
 
 from bwlab.models import MODELS
 from bwlab.regions import SERVICE_HOSTS
+from bwlab.schema import SchemaError
+from labnet.faults import FAULT_KINDS, Fault, FaultBook, World, check_against, ntp_settings, parse_fault
+from labnet.ntp import NtpResponder
+from labnet.telemetry import frames_from_list, mobile_status, wifi_status
+from bwlab.wire import fleet_link
 
-from ..cloud.routes import licence_valid
-from ..context import APPLIANCE
+from ..cloud.store import licence_valid
+from ..context import APPLIANCE, LAB_NTP_SERVER
+from ..controller import store as controller_store
 from ..controller.cloud_client import system_client
-from ..errors import BwlabError, Conflict, InvalidInput, NotFound
+from ..errors import ClientError, Conflict, InvalidInput, NotFound
 from ..http import LAB, access, json_response, read_json
 from . import diagnosis, hostnames, troubleshooting
-from .events import ConfigError
-from .faults import FAULT_KINDS, Fault, FaultBook, World, check_against, ntp_settings, parse_fault
-from .ntp import NtpResponder, start_ntp_server
+from .facts import CameraFacts, camera_telemetry
+from .ntp_server import start_ntp_server
 from .pcap import pcap_bytes
-from .telemetry import CameraFacts, camera_telemetry, frames_from_list, mobile_status, wifi_status
 
 log = logging.getLogger(__name__)
 
@@ -78,21 +82,27 @@ class LabNetwork:
         """A fleet registered with the world of its scenario (APs, cells, SIM cards)."""
         try:
             self.worlds[id(ws)] = World.from_dict(data) if isinstance(data, dict) else World()
-        except ConfigError as exc:
+        except SchemaError as exc:
             log.warning("a fleet declared a world the lab cannot read: %s", exc)
             self.worlds[id(ws)] = World()
 
     def forget(self, ws: Any) -> None:
         self.worlds.pop(id(ws), None)
 
-    def faults_message(self) -> dict[str, Any]:
-        return {"type": "faults", "faults": self.book.as_list()}
+    def faults_message(self) -> fleet_link.Faults:
+        return fleet_link.Faults(faults=self.book.as_list())
 
     def apply_ntp(self) -> None:
         if self.responder is not None:
             settings = ntp_settings(self.book)
             self.responder.set_offset(settings.offset_s)
             self.responder.set_mode(settings.mode, settings.kiss_code)
+
+    def ntp_server(self) -> tuple[str, int] | None:
+        """(host, port) of the lab NTP server for the system controllers; None when none runs."""
+        if self.ntp_port is None:
+            return None
+        return (self.ntp_host or "127.0.0.1", self.ntp_port)
 
     def ntp_info(self) -> dict[str, Any] | None:
         if self.responder is None:
@@ -107,6 +117,7 @@ LAB_NETWORK = web.AppKey("lab_network", LabNetwork)
 
 def setup_network(app: web.Application, fleet: Any, travel: Callable[[float], Awaitable[Any]]) -> None:
     app[LAB_NETWORK] = LabNetwork(fleet, travel)
+    app[LAB_NTP_SERVER] = app[LAB_NETWORK].ntp_server
 
     async def ntp_ctx(app: web.Application):
         net = app[LAB_NETWORK]
@@ -141,7 +152,7 @@ async def add_fault(config: Any, data: Any) -> Fault:
         fault = parse_fault(data, fault_id=net.book.next_id(), now=ctx.clock.now(), path="")
         check_against(fault, net.world(), net.fleet.sockets.keys())
         net.book.add(fault)
-    except ConfigError as exc:
+    except SchemaError as exc:
         raise InvalidInput(str(exc), path=exc.path) from None
     if fault.kind == "travel":
         await net.travel(float(fault.set["seconds"]))
@@ -199,7 +210,7 @@ async def clear_fault(request: web.Request) -> web.Response:
 
 async def _camera_row(request: web.Request, serial: str):
     ctx = request.config_dict[APPLIANCE]
-    row = await ctx.controller_db.fetchone("SELECT * FROM ctl_cameras WHERE serial = ?", (serial,))
+    row = await controller_store.camera_anywhere(ctx.controller_db, serial)
     if row is None and serial not in _net(request).fleet.states:
         raise NotFound(f"no camera {serial!r} in the lab")
     return row
@@ -314,7 +325,7 @@ async def _system_diagnosis(request: web.Request, system) -> dict[str, Any]:
     if state in _BEFORE_EXTENSIONS:
         try:
             await system_client(ctx, system["settings"], timeout=3.0).request("GET", "/ping")
-        except BwlabError as exc:
+        except ClientError as exc:
             error = exc.message
     telemetry = diagnosis.CameraTelemetry(camera_id=system["id"], model="", now=ctx.clock.now(),
                                           cloud_extensions_error=error)
@@ -331,9 +342,9 @@ async def _system_diagnosis(request: web.Request, system) -> dict[str, Any]:
 async def lab_diagnosis(request: web.Request) -> web.Response:
     """L3 for every system and every camera the controllers know or a fleet runs (``bwlab doctor``)."""
     ctx = request.config_dict[APPLIANCE]
-    serials = {r["serial"] for r in await ctx.controller_db.fetchall("SELECT serial FROM ctl_cameras")}
+    serials = await controller_store.all_serials(ctx.controller_db)
     serials |= set(_net(request).fleet.states)
-    systems = await ctx.controller_db.fetchall("SELECT id, name, connection, settings FROM ctl_systems ORDER BY created_at")
+    systems = [row for row, _ in await controller_store.systems_with_connection(ctx.controller_db)]
     return json_response({"lab_time": ctx.clock.now(),
                           "systems": [await _system_diagnosis(request, s) for s in systems],
                           "cameras": [await _diagnose(request, s) for s in sorted(serials)]})
@@ -388,8 +399,8 @@ async def camera_troubleshooting(request: web.Request) -> web.Response:
 async def camera_pcap(request: web.Request) -> web.Response:
     """L4: the camera's emulated 802.11 management frames (and EAPOL) as a pcap for Wireshark."""
     serial = request.match_info["serial"].upper()
-    result = await _net(request).fleet.ask(serial, {"action": "frames"}, PCAP_TIMEOUT)
-    frames = frames_from_list(result.get("frames") or [])
+    result = await _net(request).fleet.ask(serial, fleet_link.CameraAction(action="frames"), PCAP_TIMEOUT)
+    frames = frames_from_list(result.frames or [])
     data = await asyncio.to_thread(pcap_bytes, frames)
     return web.Response(body=data, content_type="application/vnd.tcpdump.pcap", headers={
         "Content-Disposition": f'attachment; filename="{serial}-80211.pcap"', "X-Frames": str(len(frames))})

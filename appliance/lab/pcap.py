@@ -62,7 +62,7 @@ from scapy.layers.l2 import LLC, SNAP
 from scapy.packet import Packet
 from scapy.utils import PcapWriter
 
-from .events import (
+from labnet.events import (
     AssociationRequest,
     AssociationResponse,
     Authentication,
@@ -72,7 +72,8 @@ from .events import (
     ProbeRequest,
     ProbeResponse,
 )
-from .radio import allowed_channels, channel_frequency_mhz
+from labnet.propagation import channel_frequency_mhz
+from labnet.radio_config import allowed_channels
 
 LINKTYPE_IEEE802_11_RADIOTAP = 127
 BROADCAST = "ff:ff:ff:ff:ff:ff"

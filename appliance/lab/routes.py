@@ -10,26 +10,33 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from bwlab import schema
-from bwlab.wire import jsontext
+from bwlab.wire import fleet_link
+from bwlab.wire.messages import ProtocolError
 
 from ..auth import LAB_COOKIE, set_cookie
 from ..context import APPLIANCE
+from ..controller import store as controller_store
 from ..errors import Conflict, Unauthenticated
+from ..fanout import FeedEnded, Subscriber, TooSlow
 from ..http import LAB, PUBLIC, access, json_response, read_body
-from ..hub.routes import HUB
+from ..hub import store as hub_store
+from ..hub.registry import HUB
 from ..throttle import throttled
+from . import store as lab_store
 from .network import LAB_NETWORK, setup_network
 from .network import routes as network_routes
 from .settings import routes as settings_routes
 from .site import routes as site_routes
+
+log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 
@@ -95,9 +102,7 @@ async def travel_lab_time(app: Any, seconds: float) -> float:
     if seconds < 0:
         raise ValueError("lab time only travels forward")
     # kept first, moved after: a travel that cannot be kept (a full disk) changes nothing
-    await ctx.db.execute(
-        "INSERT INTO lab_state (key, value) VALUES ('clock_offset', ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (repr(ctx.clock.offset + seconds),))
+    await lab_store.save_clock_offset(ctx.db, ctx.clock.offset + seconds)
     offset = ctx.clock.travel(seconds)
     await app[FLEET].travelled(offset)
     return offset
@@ -119,23 +124,18 @@ async def status(request: web.Request) -> web.Response:
     state, certificate expiry and stream state (what ``bwlab status`` prints)."""
     ctx = request.config_dict[APPLIANCE]
     now = ctx.clock.now()
-    systems = await ctx.controller_db.fetchall("SELECT id, name, connection FROM ctl_systems ORDER BY created_at")
-    cameras = await ctx.controller_db.fetchall(
-        "SELECT c.*, u.name AS user_name, d.name AS dock_name "
-        "FROM ctl_cameras c LEFT JOIN ctl_camera_users u ON u.id = COALESCE(c.docked_user_id, c.camera_user_id) "
-        "LEFT JOIN ctl_docks d ON d.id = c.dock_id ORDER BY c.system_id, c.serial")
-    hub = {(r["cloud_system_id"], r["serial"]): r for r in await ctx.db.fetchall(
-        "SELECT cloud_system_id, serial, online, state, last_refusal FROM device_state")}  # by (system, serial)
+    systems = await controller_store.systems_with_connection(ctx.controller_db)
+    cameras = await controller_store.cameras_for_status(ctx.controller_db)
+    hub = await hub_store.device_states(ctx.db)  # by (system, serial)
     streams = request.config_dict[HUB].streams
     live = {(s.meta.get("system_id"), s.meta.get("serial")) for s in streams.live.values()} if streams is not None else set()
     fleet_states = request.config_dict[FLEET].states
     out_systems = []
-    for s in systems:
-        conn = json.loads(s["connection"])
+    for s, conn in systems:
         out_systems.append({
-            "id": s["id"], "name": s["name"], "connected": conn.get("state") == "connected",
-            "connection_state": conn.get("state"), "cloud_system_id": conn.get("cloud_system_id"),
-            "organization": conn.get("org_name"), "region": conn.get("region"),
+            "id": s["id"], "name": s["name"], "connected": conn.connected,
+            "connection_state": conn.state, "cloud_system_id": conn.cloud_system_id,
+            "organization": conn.org_name, "region": conn.region,
             "cameras": [],
         })
     by_id = {s["id"]: s for s in out_systems}
@@ -171,36 +171,72 @@ def _stream_state(hub_live: bool, camera_state: dict) -> str | None:
 
 
 CLOCK_TIMEOUT = 10.0  # the longest a travel waits for a fleet to take the new lab time
+OUTBOX = 1024  # messages a fleet or a Lab panel may fall behind before it is cut off (it reconnects)
 
 
 class FleetLink:
-    """The fleets connected now, which camera each one runs, and the cameras' physical state."""
+    """The fleets connected now, which camera each one runs, and the cameras' physical state.
+
+    Every message to a socket goes through its own bounded outbox (``appliance.fanout``) and a
+    task that writes it: a broadcast never waits for a socket, so one slow fleet or Lab panel
+    stalls no other; one that falls ``OUTBOX`` messages behind is closed (4408) and reconnects."""
 
     def __init__(self) -> None:
         self.sockets: dict[str, web.WebSocketResponse] = {}  # serial → the fleet socket running it
         self.states: dict[str, dict] = {}
-        self.pending: dict[str, "asyncio.Future[dict]"] = {}
+        self.pending: dict[str, "asyncio.Future[fleet_link.Result]"] = {}
         self.all: "weakref.WeakSet[web.WebSocketResponse]" = weakref.WeakSet()
         self.listeners: "weakref.WeakSet[web.WebSocketResponse]" = weakref.WeakSet()
+        self.outboxes: "weakref.WeakKeyDictionary[web.WebSocketResponse, Subscriber[fleet_link.Message]]" = \
+            weakref.WeakKeyDictionary()
+        self.dropped = 0  # messages lost to sockets that were cut off
 
-    async def ask(self, serial: str, body: dict, timeout: float) -> dict:
-        """Have the fleet running ``serial`` carry out ``body`` (an action) and return its result;
+    def attach(self, ws: web.WebSocketResponse) -> Subscriber[fleet_link.Message]:
+        """Give ``ws`` its outbox (before anything is sent to it through ``send``)."""
+        outbox: Subscriber[fleet_link.Message] = Subscriber(OUTBOX)
+        self.outboxes[ws] = outbox
+        return outbox
+
+    def send(self, ws: web.WebSocketResponse, message: fleet_link.Message) -> bool:
+        """Queue ``message`` for ``ws`` without waiting; False when it is closed or cut off."""
+        outbox = self.outboxes.get(ws)
+        if outbox is None or ws.closed:
+            return False
+        before = outbox.dropped
+        queued = outbox.offer(message)
+        self.dropped += outbox.dropped - before
+        return queued
+
+    @staticmethod
+    async def pump(ws: web.WebSocketResponse, outbox: Subscriber[fleet_link.Message]) -> None:
+        """Write the outbox to the socket, in order, until it closes (run as the socket's task)."""
+        try:
+            while not ws.closed:
+                await ws.send_str(fleet_link.encode(await outbox.get()))
+        except TooSlow:
+            await ws.close(code=4408, message=b"too slow; reconnect")
+        except (ConnectionError, FeedEnded):
+            pass
+
+    async def ask(self, serial: str, action: fleet_link.CameraAction, timeout: float) -> fleet_link.Result:
+        """Have the fleet running ``serial`` carry out ``action`` and return its result;
         ``Conflict`` when no fleet runs the camera, it does not answer, or it refuses."""
         ws = self.sockets.get(serial)
         if ws is None or ws.closed:
             raise Conflict(f"no running fleet has camera {serial}; start one with `bwlab fleet`", code="camera_not_running")
         action_id = secrets.token_hex(8)
-        future: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[fleet_link.Result] = asyncio.get_running_loop().create_future()
         self.pending[action_id] = future
-        await ws.send_json({"type": "action", "id": action_id, "serial": serial, **body})
+        self.send(ws, fleet_link.Action(**{f.name: getattr(action, f.name) for f in fields(fleet_link.CameraAction)},
+                                  id=action_id, serial=serial))
         try:
             result = await asyncio.wait_for(future, timeout)
         except asyncio.TimeoutError:
             raise Conflict(f"camera {serial} did not answer within {timeout:.0f} s", code="camera_timeout") from None
         finally:
             self.pending.pop(action_id, None)
-        if not result.get("ok"):
-            raise Conflict(result.get("error") or "the camera refused", code=result.get("code") or "action_failed")
+        if not result.ok:
+            raise Conflict(result.error or "the camera refused", code=result.code or "action_failed")
         return result
 
     async def travelled(self, offset: float, timeout: float = CLOCK_TIMEOUT) -> None:
@@ -208,17 +244,16 @@ class FleetLink:
         it and renewed its docked cameras (D1): when a travel returns, the cameras live at the new
         time, so a dock, an undock or a check that follows never meets a fleet still in the past
         (whose dock would hand a camera a controller time days off its own clock)."""
-        message = {"type": "clock", "offset": offset}
-        waits: dict[str, asyncio.Future[dict]] = {}
+        message = fleet_link.Clock(offset=offset)
+        waits: dict[str, asyncio.Future[fleet_link.Result]] = {}
         for ws in list(self.all):
             if ws.closed:
                 continue
             clock_id = secrets.token_hex(8)
             waits[clock_id] = self.pending[clock_id] = asyncio.get_running_loop().create_future()
-            try:
-                await ws.send_json({**message, "id": clock_id})
-            except ConnectionError:
+            if not self.send(ws, replace(message, id=clock_id)):
                 waits.pop(clock_id).cancel()
+                self.pending.pop(clock_id, None)
         try:
             if waits:
                 await asyncio.wait(waits.values(), timeout=timeout)
@@ -227,14 +262,11 @@ class FleetLink:
                 self.pending.pop(clock_id, None)
         await self.broadcast(message, to_fleets=False)
 
-    async def broadcast(self, message: dict, *, to_fleets: bool = True, to_listeners: bool = True) -> None:
+    async def broadcast(self, message: fleet_link.Message, *, to_fleets: bool = True, to_listeners: bool = True) -> None:
+        """Queue ``message`` for every fleet and/or Lab panel; waits for none of them."""
         targets = (list(self.all) if to_fleets else []) + (list(self.listeners) if to_listeners else [])
         for ws in targets:
-            if not ws.closed:
-                try:
-                    await ws.send_json(message)
-                except ConnectionError:
-                    pass
+            self.send(ws, message)
 
 
 FLEET = web.AppKey("fleet", FleetLink)
@@ -242,37 +274,11 @@ ACTION_TIMEOUT = 20.0
 
 
 @dataclass(frozen=True)
-class CameraAction:
-    """A physical action on a camera: its buttons, its dock."""
+class CameraAction(fleet_link.CameraAction):
+    """A physical action on a camera: its buttons, its dock (the fleet link's actions but the
+    frame log, which ``GET /api/lab/cameras/{serial}/pcap`` asks for)."""
 
-    action: str = field(metadata={"choices": ("press", "dock", "undock", "network", "skew", "stats", "gps", "move",
-                                              "bookmark", "category")})
-    button: str | None = field(default=None, metadata={"choices": ("record", "function", "top")})
-    gesture: str = field(default="press", metadata={"choices": ("press", "double", "long")})
-    dock: str | None = field(default=None, metadata={"max_len": 80})
-    bay: int | None = field(default=None, metadata={"min": 1, "max": 8})
-    camera_user: str | None = field(default=None, metadata={"max_len": 80})
-    up: bool | None = None
-    mode: str | None = field(default=None, metadata={"choices": ("WLAN", "LTE")})
-    seconds: float | None = field(default=None, metadata={"min": -10 * 86400, "max": 10 * 86400})
-    fix: bool | None = None  # action "gps": the GPS gets (true) or loses (false) its fix (D9)
-    position: list[float] | None = field(default=None, metadata={"max_items": 2})  # action "move": [x, y] m
-    text: str | None = field(default=None, metadata={"max_len": 1024})  # action "bookmark" (issue 13)
-    tags: str | None = field(default=None, metadata={"max_len": 256})
-    category_id: str | None = field(default=None, metadata={"max_len": 64})  # action "category"
-    category_name: str | None = field(default=None, metadata={"max_len": 64})
-
-    def __post_init__(self):
-        if self.action == "move" and (self.position is None or len(self.position) != 2):
-            raise ValueError("position: required for a move ([x, y] in metres on the site; seconds: walk time)")
-        if self.action == "skew" and self.seconds is None:
-            raise ValueError("seconds: required for a clock skew (the camera clock's offset from lab time)")
-        if self.action == "gps" and self.fix is None:
-            raise ValueError("fix: required for gps (true: the GPS has a fix, false: it lost it)")
-        if self.action == "category" and (not self.category_id or not self.category_name):
-            raise ValueError("category_id and category_name: required for a category (issue 13)")
-        if self.action == "press" and self.button is None:
-            raise ValueError("button: required for a press (record, function or top)")
+    action: str = field(metadata={"choices": tuple(a for a in fleet_link.ACTIONS if a != "frames")})
 
 
 @routes.get("/fleet")
@@ -285,33 +291,36 @@ async def fleet_socket(request: web.Request) -> web.WebSocketResponse:
     network = request.config_dict[LAB_NETWORK]
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=64 * 1024 * 1024)  # frame logs for pcaps
     await ws.prepare(request)
+    outbox = link.attach(ws)
     link.all.add(ws)
-    await ws.send_json({"type": "clock", "offset": ctx.clock.offset})
-    await ws.send_json(network.faults_message())
+    link.send(ws, fleet_link.Clock(offset=ctx.clock.offset))
+    link.send(ws, network.faults_message())
+    writer = asyncio.create_task(link.pump(ws, outbox), name="fleet link writer")
     mine: set[str] = set()
     try:
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
             try:
-                data = jsontext.loads(msg.data)
-                kind = data.get("type")
-            except (jsontext.JSONTextError, AttributeError):
+                message = fleet_link.decode(msg.data, fleet_link.FROM_FLEET)
+            except ProtocolError as exc:
+                log.warning("fleet link: a message is ignored: %s", exc)
                 continue
-            if kind == "register":
-                for serial in data.get("serials", [])[:1000]:
-                    link.sockets[str(serial)] = ws
-                    mine.add(str(serial))
-                network.declare(ws, data.get("world"))  # its APs, cells, SIM cards: what faults may change
-            elif kind == "state" and isinstance(data.get("state"), dict):
-                serial = str(data.get("serial"))
-                link.states[serial] = data["state"]
-                await link.broadcast({"type": "state", "serial": serial, "state": data["state"]}, to_fleets=False)
-            elif kind == "result":
-                future = link.pending.pop(str(data.get("id")), None)
+            if isinstance(message, fleet_link.Register):
+                for serial in message.serials[:fleet_link.MAX_SERIALS]:
+                    link.sockets[serial] = ws
+                    mine.add(serial)
+                network.declare(ws, message.world)  # its APs, cells, SIM cards: what faults may change
+            elif isinstance(message, fleet_link.State):
+                link.states[message.serial] = message.state
+                await link.broadcast(message, to_fleets=False)
+            elif isinstance(message, fleet_link.Result):
+                future = link.pending.pop(str(message.id), None)
                 if future is not None and not future.done():
-                    future.set_result(data)
+                    future.set_result(message)
     finally:
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
         network.forget(ws)
         for serial in mine:
             if link.sockets.get(serial) is ws:
@@ -326,11 +335,17 @@ async def lab_events(request: web.Request) -> web.WebSocketResponse:
     link = request.config_dict[FLEET]
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
+    outbox = link.attach(ws)  # what changes while the snapshot is written is queued behind it
     link.listeners.add(ws)
     for serial, state in list(link.states.items()):
-        await ws.send_json({"type": "state", "serial": serial, "state": state})
-    async for _ in ws:
-        pass
+        await ws.send_str(fleet_link.encode(fleet_link.State(serial=serial, state=state)))
+    writer = asyncio.create_task(link.pump(ws, outbox), name="lab events writer")
+    try:
+        async for _ in ws:
+            pass
+    finally:
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
     return ws
 
 
@@ -349,6 +364,5 @@ async def camera_action(request: web.Request) -> web.Response:
     link = request.config_dict[FLEET]
     body = await read_body(request, CameraAction)
     serial = request.match_info["serial"].upper()
-    result = await link.ask(serial, schema.as_json(body), ACTION_TIMEOUT)
-    return json_response({"serial": serial, "state": result.get("state"), "stats": result.get("stats"),
-                          "press": result.get("press")})
+    result = await link.ask(serial, body, ACTION_TIMEOUT)
+    return json_response({"serial": serial, "state": result.state, "stats": result.stats, "press": result.press})

@@ -23,6 +23,7 @@ from bwlab import schema
 from ..context import APPLIANCE
 from ..db import Database
 from ..http import LAB, access, json_response, read_body
+from . import store as lab_store
 
 STATE_KEY = "settings"
 
@@ -46,18 +47,16 @@ class LabSettingsStore:
     current: LabSettings = field(default_factory=LabSettings)
 
     async def load(self, db: Database) -> LabSettings:
-        row = await db.fetchone("SELECT value FROM lab_state WHERE key = ?", (STATE_KEY,))
-        if row is not None:
+        value = await lab_store.get(db, STATE_KEY)
+        if value is not None:
             try:
-                self.current = schema.from_mapping(LabSettings, json.loads(row["value"]))
+                self.current = schema.from_mapping(LabSettings, json.loads(value))
             except (ValueError, schema.SchemaError):
                 self.current = LabSettings()  # a bad row never stops a start: the safe defaults
         return self.current
 
     async def save(self, db: Database, settings: LabSettings) -> LabSettings:
-        await db.execute("INSERT INTO lab_state (key, value) VALUES (?, ?) "
-                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                         (STATE_KEY, json.dumps(schema.as_json(settings))))
+        await lab_store.put(db, STATE_KEY, json.dumps(schema.as_json(settings)))
         self.current = settings
         return settings
 

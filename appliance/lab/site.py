@@ -10,7 +10,6 @@ the sensitivity, and where it is above the weak-signal level), in metres.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -18,13 +17,13 @@ from aiohttp import web
 from bwlab import schema
 from bwlab.scenario import Site
 
+from labnet.propagation import PathLossModel, channel_frequency_mhz
+from labnet.radio_config import BANDS, RadioConfig, allowed_channels
 from ..context import APPLIANCE
 from ..http import LAB, access, json_response, read_body
-from .radio import BANDS, PathLossModel, RadioConfig, allowed_channels, channel_frequency_mhz
+from . import store as lab_store
 
 routes = web.RouteTableDef()
-
-STATE_KEY = "site"
 
 
 @dataclass(frozen=True)
@@ -66,11 +65,6 @@ def plan_json(plan: SitePlan) -> dict:
     return data
 
 
-async def load_plan(db) -> dict | None:
-    row = await db.fetchone("SELECT value FROM lab_state WHERE key = ?", (STATE_KEY,))
-    return None if row is None else json.loads(row["value"])
-
-
 @routes.put("/site")
 @access(LAB)
 async def put_site(request: web.Request) -> web.Response:
@@ -78,12 +72,11 @@ async def put_site(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     plan = await read_body(request, SitePlan)
     data = plan_json(plan)
-    await ctx.db.execute("INSERT INTO lab_state (key, value) VALUES (?, ?) "
-                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (STATE_KEY, json.dumps(data)))
+    await lab_store.save_site_plan(ctx.db, data)
     return json_response(data)
 
 
 @routes.get("/site")
 @access(LAB)
 async def get_site(request: web.Request) -> web.Response:
-    return json_response(await load_plan(request.config_dict[APPLIANCE].db) or {"site": None, "access_points": []})
+    return json_response(await lab_store.site_plan(request.config_dict[APPLIANCE].db) or {"site": None, "access_points": []})

@@ -38,16 +38,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Sequence
 
+from bwlab.errors import Unavailable
 from bwlab.models import CameraModel
-
-from .mobile import MobileStatus
-from .radio import WifiStatus
+from labnet.mobile import MobileStatus
+from labnet.wifi import WifiStatus
 
 HOLD_TO_EXIT_S = 5.0
 PAGE_COUNT = 4
 
 
-class TroubleshootingUnavailable(Exception):
+class TroubleshootingUnavailable(Unavailable):
     """Troubleshooting mode cannot be shown; ``reason`` is ``"model"`` or ``"not_allowed"``."""
 
     def __init__(self, reason: str, message: str):

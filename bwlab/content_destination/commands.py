@@ -17,12 +17,13 @@ import logging
 import sys
 from pathlib import Path
 
+from bwlab.errors import BwlabError
 from bwlab.lifecycle import stop_on_signals
 
 log = logging.getLogger(__name__)
 
 
-class CommandError(Exception):
+class CommandError(BwlabError):
     """A user error, printed by the CLI as ``bwlab: <message>``."""
 
 

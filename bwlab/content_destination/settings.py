@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from bwlab.errors import InputError
 from bwlab.wire import content_destination as cd
 
 APPLICATION_NAME = "bwlab content destination"
@@ -37,7 +38,7 @@ CERT_DAYS = 825
 PUBLIC_KEY_ID = "bwlab-content-key"
 
 
-class SettingsError(Exception):
+class SettingsError(InputError):
     """A destination directory or option that cannot be used (the CLI prints it)."""
 
 

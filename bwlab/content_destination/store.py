@@ -34,6 +34,7 @@ from typing import AsyncIterator, Callable, Mapping, TypeVar
 from urllib.parse import quote
 
 from bwlab.clock import Clock
+from bwlab.errors import Refused
 from bwlab.wire.content_destination import ContentDestinationError, check_container_name, check_object_name
 
 MAX_META_NAME = 128
@@ -47,7 +48,7 @@ CHUNK = 64 * 1024
 T = TypeVar("T")
 
 
-class StoreError(Exception):
+class StoreError(Refused):
     """An error a client caused or must hear about; ``status`` is the Swift status code."""
 
     status = 400

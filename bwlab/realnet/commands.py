@@ -17,6 +17,8 @@ import os
 import subprocess
 import sys
 
+from bwlab.errors import BwlabError
+
 from . import lab
 from .faults import KINDS as FAULT_KINDS
 from .faults import FaultError
@@ -27,7 +29,7 @@ __all__ = ["FAULT_KINDS", "CommandError", "add_parser", "run", "add_fault", "cle
            "running_prefix", "teardown", "list_faults"]
 
 
-class CommandError(Exception):
+class CommandError(BwlabError):
     """A user error, printed by the CLI as ``bwlab: <message>``."""
 
 

@@ -23,6 +23,7 @@ import ipaddress
 import re
 from dataclasses import asdict, dataclass
 
+from bwlab.errors import InputError
 from bwlab.regions import SERVICE_HOSTS
 
 from .plan import Plan, PlanError
@@ -41,7 +42,7 @@ _KEYS = {"firewall": {"host", "address", "port", "proto", "direction", "action"}
 SERVICE_NAMES = tuple(h.name for h in SERVICE_HOSTS)
 
 
-class FaultError(ValueError):
+class FaultError(InputError, ValueError):
     """A fault that cannot be added; str() names the key and what was expected."""
 
 

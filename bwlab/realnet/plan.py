@@ -27,6 +27,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+from bwlab.errors import InputError
 from bwlab.regions import SERVICE_HOSTS
 
 DEFAULT_PREFIX = "bwl"
@@ -39,7 +40,7 @@ _PREFIX = re.compile(r"^[a-z][a-z0-9]{1,7}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 
 
-class PlanError(ValueError):
+class PlanError(InputError, ValueError):
     """A plan that cannot be built; str() names the field and what was expected."""
 
 

@@ -14,12 +14,14 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
+from bwlab.errors import Unavailable
+
 log = logging.getLogger(__name__)
 
 TOOLS = {"ip": "iproute2", "nft": "nftables", "tc": "iproute2", "dnsmasq": "dnsmasq-base"}
 
 
-class NetError(RuntimeError):
+class NetError(Unavailable, RuntimeError):
     """A network command failed, or the machine cannot run the real lab network."""
 
 

@@ -31,6 +31,8 @@ import hmac
 import struct
 from dataclasses import dataclass
 
+from bwlab.errors import WireError
+
 from .identifiers import MAX_SEQ, is_id
 
 MAGIC = b"BWC1"
@@ -44,7 +46,7 @@ TAG_SIZE = 16
 UPLOAD_TAG_SIZE = 16
 
 
-class ChunkError(ValueError):
+class ChunkError(WireError, ValueError):
     """A frame that is not a valid chunk; ``code`` is stable."""
 
     def __init__(self, message: str, code: str = "bad_chunk"):

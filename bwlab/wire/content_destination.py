@@ -53,10 +53,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.padding import MGF1, OAEP
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from bwlab.errors import WireError
+
 # ---- errors ------------------------------------------------------------------------------------
 
 
-class ContentDestinationError(ValueError):
+class ContentDestinationError(WireError, ValueError):
     """Something on the content-destination wire that does not follow the API; ``field`` names
     the attribute (a connection-file field, a metadata key, an object name…)."""
 

@@ -45,6 +45,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
+from bwlab.errors import WireError
+
 __all__ = [
     "VERSION",
     "CONTENT_KEY_SIZE",
@@ -125,7 +127,7 @@ _KEY_PARAM_RE = re.compile(r"[kp][0-9]+")
 # Errors (CONVENTIONS 11: one tree, a stable code and a human message)
 
 
-class EnvelopeError(Exception):
+class EnvelopeError(WireError):
     """Base of every envelope failure; ``code`` is stable and safe to show or to log."""
 
     code = "envelope_error"

@@ -16,6 +16,8 @@ import math
 import re
 from typing import Any
 
+from bwlab.errors import WireError
+
 MAX_DEPTH = 32
 """Nesting levels of objects and arrays accepted; bwlab's deepest schema uses fewer than ten."""
 
@@ -24,7 +26,7 @@ MAX_DEPTH = 32
 _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*+(?:"|\\?\Z)|[\[\]{}]', re.DOTALL)
 
 
-class JSONTextError(ValueError):
+class JSONTextError(WireError, ValueError):
     """Text that is not JSON bwlab accepts; ``code`` is stable."""
 
     def __init__(self, message: str, code: str = "malformed_json"):

@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bwlab.errors import WireError
 from bwlab.schema import SchemaError, as_json, from_mapping
 
 from . import jsontext
@@ -88,7 +89,7 @@ MESSAGES: dict[str, type] = {
 }
 
 
-class ProtocolError(ValueError):
+class ProtocolError(WireError, ValueError):
     """A frame that is not a valid message; ``code`` is stable."""
 
     def __init__(self, message: str, code: str = "bad_message"):
@@ -108,15 +109,22 @@ def encode(message: Any) -> str:
 
 
 def decode(text: str | bytes, allowed: tuple[type, ...] | None = None) -> Any:
-    if len(text) > MAX_TEXT_FRAME:
-        raise ProtocolError(f"text frame of {len(text)} bytes is larger than {MAX_TEXT_FRAME}", "frame_too_large")
+    return decode_from(MESSAGES, text, allowed, MAX_TEXT_FRAME)
+
+
+def decode_from(registry: dict[str, type], text: str | bytes, allowed: tuple[type, ...] | None,
+                max_frame: int) -> Any:
+    """The message of ``registry`` in a text frame (one of ``allowed``, when given); ``ProtocolError``
+    with a stable code for anything else (shared by every JSON protocol of ``bwlab.wire``)."""
+    if len(text) > max_frame:
+        raise ProtocolError(f"text frame of {len(text)} bytes is larger than {max_frame}", "frame_too_large")
     try:
         data = jsontext.loads(text)
     except jsontext.JSONTextError as exc:
         raise ProtocolError(f"frame is not JSON bwlab accepts: {exc}", exc.code) from None
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise ProtocolError("frame must be an object with a string 'type'")
-    cls = MESSAGES.get(data["type"])
+    cls = registry.get(data["type"])
     if cls is None or (allowed is not None and cls not in allowed):
         raise ProtocolError(f"unexpected message type {data['type']!r}", "unexpected_message")
     try:

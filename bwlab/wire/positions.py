@@ -28,6 +28,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bwlab.errors import WireError
+
 from . import jsontext
 from .identifiers import ID, SEQ, TIMESTAMP
 from .messages import register
@@ -44,7 +46,7 @@ MAX_RECORD = 512
 _KEYS = {"lat", "lon", "accuracy", "t", "fix", "last_fix_t", "ap"}
 
 
-class PositionError(ValueError):
+class PositionError(WireError, ValueError):
     """A position record that does not follow the layout."""
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bwlab.errors import WireError
 from bwlab.schema import as_json, from_mapping
 
 MANIFEST_FILE = "recording.json"
@@ -36,7 +37,7 @@ TRIGGERS_OFF = ("Button", "Docked", "StorageFull", "Interrupted")
 camera found unfinished when it started again)."""
 
 
-class ManifestError(ValueError):
+class ManifestError(WireError, ValueError):
     """A manifest or a file name the controller must refuse (the message names the field)."""
 
 

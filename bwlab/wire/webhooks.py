@@ -42,12 +42,11 @@ STREAM_ACKNOWLEDGED = "stream.acknowledged"
 STREAM_ENDED = "stream.ended"
 HELP_REQUESTED = "help.requested"
 EVENT_TYPES = (STREAM_STARTED, STREAM_ACKNOWLEDGED, STREAM_ENDED)
+"""S12 names only the start of a new live stream; the other two are opt-in lab extras."""
 ALWAYS_SENT = (STREAM_STARTED, HELP_REQUESTED)
 """Sent to every enabled integration: a new live stream (S12) and a camera user's help request
 (the ``help_requested`` notification, issue 16: who, when, which system — never the position,
 which only the operators' browsers can open)."""
-OPTIONAL_EVENT_TYPES = (STREAM_ACKNOWLEDGED, STREAM_ENDED)
-"""S12 names only the start of a new live stream; the other two are opt-in lab extras."""
 
 HEADER_ID = "webhook-id"
 HEADER_TIMESTAMP = "webhook-timestamp"

@@ -51,8 +51,8 @@ async def page(env, context):
         }""", list(OPERATOR))
     assert token in (200, 201)
     await page.goto(env.url + "/map/#" + env.system.link.split("#", 1)[1])
-    await wait_for(lambda: page.evaluate("Boolean(window.bwMap)"), "the map to mount")
-    await page.evaluate("window.bwMap.ready")
+    await wait_for(lambda: on_map(page, "Boolean(map)"), "the map to mount")
+    await on_map(page, "map.ready")
     return page
 
 
@@ -86,7 +86,7 @@ async def test_only_positioned_users_are_shown_and_nearby_ones_cluster_with_thei
     await screenshot(page, "map")
 
     # Zoomed out, the three are close: one cluster that says 3.
-    await page.evaluate("window.bwMap.map.setZoom(14, {animate: false})")
+    await on_map(page, "map.map.setZoom(14, {animate: false})")
     await wait_for(lambda: _texts(page, ".bw-cluster-count", ["3"]), "one cluster of three")
     assert await page.locator(".leaflet-marker-icon .bw-pin").count() == 0
     await screenshot(page, "map-clusters")
@@ -94,8 +94,8 @@ async def test_only_positioned_users_are_shown_and_nearby_ones_cluster_with_thei
     await page.locator(f'.bw-map-user[data-serial="{CHLOE}"] .bw-map-center').click()
     await wait_for(lambda: page.locator(f'.leaflet-marker-icon .bw-pin[data-serial="{CHLOE}"]').count(),
                    "Chloe's own marker after centring")
-    center = await page.evaluate("(() => { const c = window.bwMap.map.getCenter(); return [c.lat, c.lng]; })()")
-    cam = await page.evaluate(f"(() => {{ const c = window.bwMap.model.cameras.get('{CHLOE}'); "
+    center = await on_map(page, "(() => { const c = map.map.getCenter(); return [c.lat, c.lng]; })()")
+    cam = await on_map(page, f"(() => {{ const c = map.model.cameras.get('{CHLOE}'); "
                               "return [c.lastFix.lat, c.lastFix.lon]; })()")
     assert abs(center[0] - cam[0]) < 0.0003 and abs(center[1] - cam[1]) < 0.0005
 
@@ -107,11 +107,11 @@ async def test_trails_are_never_longer_than_30_seconds(env, page):
     # Forty seconds of lab time pass: the trail keeps only the last 25 s, never more than 30.
     async with env.lab() as lab:
         await lab.post("/api/lab/time/travel", {"seconds": 40})
-    before = await page.evaluate(f"window.bwMap.model.cameras.get('{CHLOE}').last.t")
+    before = await on_map(page, f"map.model.cameras.get('{CHLOE}').last.t")
     await wait_for(lambda: _newer(page, CHLOE, before + 30), "a position after the time travel", timeout=15)
-    spans = await page.evaluate("window.bwMap.trailSpans()")
+    spans = await on_map(page, "map.trailSpans()")
     assert spans and all(0 <= s <= 30 for s in spans.values()), spans
-    points = await page.evaluate(f"window.bwMap.model.cameras.get('{CHLOE}').trail.map(p => p.t)")
+    points = await on_map(page, f"map.model.cameras.get('{CHLOE}').trail.map(p => p.t)")
     assert points[-1] - points[0] <= 30 and all(t >= before for t in points)
     drawn = await page.locator("path.bw-trail").count()
     assert drawn >= 2
@@ -193,12 +193,21 @@ async def test_access_point_labels_lie_under_camera_pins_and_never_on_each_other
 # ---------------------------------------------------------------- helpers
 
 
+MAP_PAGE_MODULE = "/js/map/page.js"
+
+
+async def on_map(page, expression: str):
+    """``expression`` evaluated with ``map``, the handle the map page module mounted (no global)."""
+    return await page.evaluate(
+        f"async () => {{ const map = await (await import('{MAP_PAGE_MODULE}')).mounted; return ({expression}); }}")
+
+
 async def _serials(page, expected: set[str]) -> bool:
-    return set(await page.evaluate("window.bwMap.visibleSerials()")) == expected
+    return set(await on_map(page, "map.visibleSerials()")) == expected
 
 
 async def _shows(page, serials: set[str]) -> bool:
-    return set(await page.evaluate("window.bwMap.visibleSerials()")) >= serials
+    return set(await on_map(page, "map.visibleSerials()")) >= serials
 
 
 async def _equals(value, expected) -> bool:
@@ -210,17 +219,17 @@ async def _texts(page, selector: str, expected: list[str]) -> bool:
 
 
 async def _trail_points(page, serial: str, n: int) -> bool:
-    return await page.evaluate(f"window.bwMap.model.cameras.get('{serial}').trail.length") >= n
+    return await on_map(page, f"map.model.cameras.get('{serial}').trail.length") >= n
 
 
 async def _newer(page, serial: str, t: float) -> bool:
-    return await page.evaluate(f"window.bwMap.model.cameras.get('{serial}').last.t") >= t
+    return await on_map(page, f"map.model.cameras.get('{serial}').last.t") >= t
 
 
 async def _visible_or_clustered(page, pin) -> bool:
     if await pin.count():
         return True
-    return await page.evaluate("(() => { const m = window.bwMap.model.cameras.get('%s'); "
+    return await on_map(page, "(() => { const m = map.model.cameras.get('%s'); "
                                "return Boolean(m && m.last && !m.last.fix); })()" % CHLOE)
 
 

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from appliance.cloud.socket_limits import MAX_PER_ACCOUNT
-from appliance.hub.routes import DEVICE_EVENTS_KEEP
+from appliance.hub.store import DEVICE_EVENTS_KEEP
 from bwlab.wire import messages as m
 from tests.conftest import start_appliance
 

@@ -30,7 +30,8 @@ from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import envelope
 from bwlab.wire import messages as m
 from bwlab.wire.device_auth import answer_challenge, make_csr, new_device_key
-from firmware_stub.media import LiveEncoder, MediaChunk
+from firmware_stub.media.live import LiveEncoder
+from firmware_stub.media.stream import MediaChunk
 
 ANNA = ("B8A44F000101", "Dock A", 1)
 BEN = ("B8A44F000102", "Dock A", 2)

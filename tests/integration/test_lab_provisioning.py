@@ -106,6 +106,7 @@ def test_the_install_holds_the_appliance_its_units_and_settings(installed):
     assert re.search(r"^server 127\.0\.0\.1 port 123 .*noselect$", chrony, re.M) and "\nport 0\n" in chrony
     assert "_https._tcp" in (root / "etc/avahi/services/bwlab.service").read_text()
     assert (root / "opt/bwlab/src/appliance/app.py").read_bytes() == (REPO / "appliance/app.py").read_bytes()
+    assert (root / "opt/bwlab/src/labnet/wifi.py").read_bytes() == (REPO / "labnet/wifi.py").read_bytes()
     if shutil.which("systemd-sysusers"):
         assert re.search(r"^bwlab:x:\d+:\d+:bwlab lab appliance:/var/lib/bwlab:/usr/sbin/nologin$",
                          (root / "etc/passwd").read_text(), re.M)

@@ -29,7 +29,7 @@ from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import envelope
 from bwlab.wire.help import decode_sealed
 from bwlab.wire.positions import decode_record
-from firmware_stub.media import iter_boxes, parse_init
+from bwlab.wire.fmp4 import iter_boxes, parse_init
 
 CHLOE = "B8A44F000103"  # W102 with GPS, profile "Patrol live" (live stream on record, Location always)
 WINDOW = 24

@@ -1,5 +1,5 @@
 // webui/js/chunk.js and webui/js/fmp4.js against frames and media made by the Python side
-// (bwlab/wire/chunk.py, bwlab/wire/envelope.py, firmware_stub/media.py; SPEC D6, D8, S1, L5).
+// (bwlab/wire/chunk.py, bwlab/wire/envelope.py, firmware_stub/media/, bwlab/wire/fmp4.py; SPEC D6, D8, S1, L5).
 //
 //   node tests/js/chunk.test.mjs
 //

@@ -12,11 +12,13 @@ import random
 import pytest
 
 from appliance.lab.diagnosis import diagnose
-from appliance.lab.faults import World, parse_fault
-from appliance.lab.mobile import Cell, Sim
-from appliance.lab.radio import AccessPoint, LinkQuality, RadioConfig, WifiNetwork
-from appliance.lab.telemetry import CameraFacts, camera_telemetry, frame_from_dict, frame_to_dict
+from appliance.lab.facts import CameraFacts, camera_telemetry
 from bwlab.models import get_model
+from labnet.faults import World, parse_fault
+from labnet.mobile import Cell, Sim
+from labnet.propagation import LinkQuality
+from labnet.radio_config import AccessPoint, RadioConfig, WifiNetwork
+from labnet.telemetry import frame_from_dict, frame_to_dict
 from firmware_stub.network import CameraNetwork, derive_imei
 from firmware_stub.uplink import ShapedUplink, retransmission_delay, transmission_time
 

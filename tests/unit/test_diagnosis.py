@@ -17,9 +17,10 @@ from appliance.lab.diagnosis import (
     ViewerTelemetry,
     diagnose,
 )
-from appliance.lab.mobile import Cell, MobileRadio, ModemSettings, Sim
-from appliance.lab.radio import AccessPoint, WifiNetwork, WifiRadio, derive_mac
 from bwlab.models import get_model
+from labnet.mobile import Cell, MobileRadio, ModemSettings, Sim
+from labnet.radio_config import AccessPoint, WifiNetwork, derive_mac
+from labnet.wifi import WifiRadio
 
 T0 = 1_800_000_000.0
 PASSWORD = "correct horse battery"

@@ -12,7 +12,8 @@ from types import SimpleNamespace
 
 from aiohttp import ClientConnectionResetError, WSMsgType
 
-from appliance.hub.routes import DeviceSession, HubRegistry, _serve
+from appliance.hub.registry import DeviceSession, HubRegistry
+from appliance.hub.routes import _serve
 from appliance.hub.streams import DeviceId
 from bwlab.clock import ManualClock
 

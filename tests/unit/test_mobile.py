@@ -6,8 +6,10 @@ import ipaddress
 
 import pytest
 
-from appliance.lab.events import ConfigError, MobileStatusChanged, SimSwapDetected
-from appliance.lab.mobile import (
+from bwlab.models import get_model
+from bwlab.schema import SchemaError
+from labnet.events import MobileStatusChanged, SimSwapDetected
+from labnet.mobile import (
     DOCK_ALERT_LOCKED,
     DOCK_ALERT_PIN,
     Cell,
@@ -17,7 +19,6 @@ from appliance.lab.mobile import (
     Sim,
     lte_link_quality,
 )
-from bwlab.models import get_model
 
 T0 = 1_800_000_000.0
 IMEI = "356938035643809"
@@ -165,19 +166,19 @@ def test_t4_9_ipv4_but_no_credit():
 
 
 def test_configuration_errors_name_the_path():
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(SchemaError) as err:
         Cell.from_mapping({"name": "m", "bands": [20, 99]}, "cells[0]")
     assert err.value.path == "cells[0].bands[1]" and "LTE band" in str(err.value)
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(SchemaError) as err:
         Sim.from_mapping({"state": "locked", "iccid": ICCID}, "cameras[3].sim")
     assert err.value.path == "cameras[3].sim.state" and "'puk_locked'" in str(err.value)
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(SchemaError) as err:
         Sim.from_mapping({"state": "ok"}, "cameras[3].sim")
     assert err.value.path == "cameras[3].sim.iccid"
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(SchemaError) as err:
         Sim.from_mapping({"state": "pin_required", "iccid": ICCID}, "sim")
     assert err.value.path == "sim.pin"
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(SchemaError) as err:
         ModemSettings.from_mapping({"pin": "1234", "puk": "1"}, "cameras[0].modem")
     assert err.value.path == "cameras[0].modem.puk"
     sim = Sim.from_mapping({"iccid": ICCID, "credit_mb": 5, "roaming_allowed": True})

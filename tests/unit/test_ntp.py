@@ -11,16 +11,9 @@ import asyncio
 import ntplib
 import pytest
 
-from appliance.lab.ntp import (
-    MODE_SERVER,
-    NtpPacket,
-    NtpResponder,
-    client_request,
-    ntp_to_time,
-    start_ntp_server,
-    time_to_ntp,
-)
+from appliance.lab.ntp_server import start_ntp_server
 from bwlab.clock import LabClock, ManualClock
+from labnet.ntp import MODE_SERVER, NtpPacket, NtpResponder, client_request, ntp_to_time, time_to_ntp
 
 T0 = 1_800_000_000.0
 

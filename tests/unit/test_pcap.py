@@ -17,10 +17,11 @@ from scapy.layers.dot11 import Dot11, Dot11AssoResp, Dot11Deauth, Dot11EltRSN, R
 from scapy.layers.eap import EAPOL, EAPOL_KEY
 from scapy.utils import rdpcap
 
-from appliance.lab.events import Deauthentication, EapolKey, WifiConnected
 from appliance.lab.pcap import LINKTYPE_IEEE802_11_RADIOTAP, pcap_bytes, pmk, ptk, type_subtype, write_pcap
-from appliance.lab.radio import AccessPoint, WifiNetwork, WifiRadio, derive_mac
 from bwlab.models import get_model
+from labnet.events import Deauthentication, EapolKey, WifiConnected
+from labnet.radio_config import AccessPoint, WifiNetwork, derive_mac
+from labnet.wifi import WifiRadio
 
 T0 = 1_800_000_000.0
 PASSWORD = "correct horse battery"

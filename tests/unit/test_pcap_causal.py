@@ -18,8 +18,9 @@ from scapy.layers.eap import EAPOL, EAPOL_KEY
 from scapy.utils import rdpcap
 
 from appliance.lab.pcap import pcap_bytes, pmk, ptk
-from appliance.lab.radio import AccessPoint, RadioConfig, WifiNetwork, WifiRadio, derive_mac
 from bwlab.models import get_model
+from labnet.radio_config import AccessPoint, RadioConfig, WifiNetwork, derive_mac
+from labnet.wifi import WifiRadio
 
 T0 = 1_800_000_000.0
 PASSWORD = "correct horse battery"

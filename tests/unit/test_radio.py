@@ -6,10 +6,11 @@ import ipaddress
 
 import pytest
 
-from appliance.lab.events import (
+from bwlab.models import get_model
+from bwlab.schema import SchemaError
+from labnet.events import (
     AssociationRequest,
     AssociationResponse,
-    ConfigError,
     Deauthentication,
     EapolKey,
     ProbeRequest,
@@ -20,18 +21,9 @@ from appliance.lab.events import (
     WifiRoamed,
     WifiRoamStarted,
 )
-from appliance.lab.radio import (
-    LINK_DOWN,
-    AccessPoint,
-    PathLossModel,
-    RadioConfig,
-    WifiNetwork,
-    WifiRadio,
-    access_points_from_list,
-    derive_mac,
-    link_quality,
-)
-from bwlab.models import get_model
+from labnet.propagation import LINK_DOWN, PathLossModel
+from labnet.radio_config import AccessPoint, RadioConfig, WifiNetwork, access_points_from_list, derive_mac
+from labnet.wifi import WifiRadio, link_quality
 
 PASSWORD = "correct horse battery"
 T0 = 1_800_000_000.0
@@ -68,7 +60,7 @@ def test_access_point_from_mapping_fills_derived_fields():
 
 
 def test_access_point_unknown_key_names_the_path():
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(SchemaError) as err:
         AccessPoint.from_mapping({"name": "a", "ssid": "s", "password": PASSWORD, "colour": "red"}, "access_points[2]")
     assert isinstance(err.value, ValueError)
     assert err.value.path == "access_points[2].colour"
@@ -93,7 +85,7 @@ def test_access_point_unknown_key_names_the_path():
 def test_access_point_errors_name_key_and_expectation(mapping, path, expected):
     data = {"name": "a", "ssid": "LabNet", "password": PASSWORD}
     data.update(mapping)
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(SchemaError) as err:
         AccessPoint.from_mapping(data, "access_points[2]")
     assert err.value.path == path
     assert expected in str(err.value)
@@ -101,7 +93,7 @@ def test_access_point_errors_name_key_and_expectation(mapping, path, expected):
 
 def test_access_point_list_rejects_duplicate_names():
     items = [{"name": "a", "ssid": "LabNet", "password": PASSWORD}, {"name": "a", "ssid": "Other", "password": PASSWORD}]
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(SchemaError) as err:
         access_points_from_list(items)
     assert err.value.path == "access_points[1].name"
 
@@ -109,14 +101,14 @@ def test_access_point_list_rejects_duplicate_names():
 def test_radio_config_and_network_from_mapping():
     cfg = RadioConfig.from_mapping({"roam_hysteresis_db": 8, "path_loss": {"exponent": 3.5}})
     assert cfg.roam_hysteresis_db == 8.0 and cfg.path_loss.exponent == 3.5
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(SchemaError) as err:
         RadioConfig.from_mapping({"path_loss": {"exponant": 3}}, "lab.wifi")
     assert err.value.path == "lab.wifi.path_loss.exponant"
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(SchemaError) as err:
         RadioConfig.from_mapping({"weak_signal_dbm": -90}, "lab.wifi")
     assert err.value.path == "lab.wifi.weak_signal_dbm"
     assert WifiNetwork.from_mapping({"ssid": "LabNet", "password": ""}).auth_method == "Open"
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(SchemaError) as err:
         WifiNetwork.from_mapping({"ssid": "LabNet", "psk": "x"}, "users[0].networks[1]")
     assert err.value.path == "users[0].networks[1].psk"
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import pytest
 
-from bwlab.schema import SchemaError, as_json, from_mapping
+from bwlab.schema import SchemaError, as_json, check_table, from_mapping
 
 
 @dataclass(frozen=True)
@@ -139,3 +139,31 @@ def test_long_strings_are_shortened_in_messages():
 def test_as_json_of_sets_and_tuples():
     assert as_json({"s": {"b", "a"}, "t": (1, 2), "f": frozenset({"5", "2.4"})}) == {
         "s": ["a", "b"], "t": [1, 2], "f": ["2.4", "5"]}
+
+
+@dataclass(frozen=True)
+class Placed:
+    at: tuple[float, float] = field(default=(0.0, 0.0), metadata={"expected": "a position [x, y] in metres"})
+    bands: tuple[int, ...] = ()
+
+
+def test_fixed_length_tuple_checks_its_length_and_each_item():
+    assert from_mapping(Placed, {"at": [1, 2.5], "bands": [3, 20]}) == Placed((1.0, 2.5), (3, 20))
+    for bad in ([1], [1, 2, 3], "1,2", {"x": 1}):
+        with pytest.raises(SchemaError) as err:
+            from_mapping(Placed, {"at": bad}, "cells[0]")
+        assert err.value.path == "cells[0].at" and "a position [x, y] in metres" in str(err.value)
+    with pytest.raises(SchemaError) as err:
+        from_mapping(Placed, {"at": [1, "north"]})
+    assert err.value.path == "at[1]" and "a number" in str(err.value)
+    with pytest.raises(SchemaError, match=r"bands\[0\]: expected an integer"):
+        from_mapping(Placed, {"bands": [2.5]})
+
+
+def test_check_table_rejects_unknown_keys_only():
+    check_table({"ssid": "x"}, "set", ("ssid", "channel"))
+    with pytest.raises(SchemaError) as err:
+        check_table({"ssid": "x", "colour": 1}, "set", ("ssid", "channel"))
+    assert err.value.path == "set.colour" and "unknown key" in str(err.value) and "channel, ssid" in str(err.value)
+    with pytest.raises(SchemaError, match="set: expected a table/object"):
+        check_table(["ssid"], "set", ("ssid",))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.lab.mobile import Cell, MobileRadio, ModemSettings, Sim
-from appliance.lab.radio import AccessPoint, WifiNetwork, WifiRadio, derive_mac
 from appliance.lab.troubleshooting import (
     TroubleshootingScreen,
     TroubleshootingUnavailable,
@@ -13,6 +11,9 @@ from appliance.lab.troubleshooting import (
     build_pages,
 )
 from bwlab.models import get_model
+from labnet.mobile import Cell, MobileRadio, ModemSettings, Sim
+from labnet.radio_config import AccessPoint, WifiNetwork, derive_mac
+from labnet.wifi import WifiRadio
 
 T0 = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
 PASSWORD = "correct horse battery"

@@ -2,7 +2,7 @@
  * Just enough fragmented MP4 (ISO/IEC 14496-12) for the low-latency view (SPEC D6, L5): the
  * tracks and the H.264 decoder configuration (avcC) of an init segment, and the samples of a
  * media fragment (moof + mdat) with their bytes, decode times and keyframe flags, to feed
- * WebCodecs' VideoDecoder. The Python twin is firmware_stub/media.py (parse_init,
+ * WebCodecs' VideoDecoder. The Python twin is bwlab/wire/fmp4.py (parse_init,
  * parse_fragment); tests/js/chunk.test.mjs checks both read the same media the same way.
  */
 

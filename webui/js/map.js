@@ -22,7 +22,7 @@
 import { parseChunk } from './chunk.js';
 import { openChunk, unwrapContentKey } from './e2e.js';
 
-export const TRAIL_SECONDS = 25; // D9: "the last 20 to 30 seconds"
+export const TRAIL_SECONDS = 25; // D9: "the last 20 to 30 seconds"; bwlab/wire/constants.py MAP_TRAIL_SECONDS
 export const CLOSE_GRACE_MS = 5000; // a camera switching from a track to a stream keeps its marker
 const EARTH_RADIUS_M = 6371008.8;
 const RECONNECT_MS = [1000, 2000, 5000, 10000];

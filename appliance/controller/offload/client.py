@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from bwlab.errors import Refused
 from bwlab.wire import content_destination as cd
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class Answer:
     error: str | None = None
 
 
-class AuthFailed(Exception):
+class AuthFailed(Refused):
     """No token URI gave a token: ``answer`` is the last one (401, or no answer)."""
 
     def __init__(self, answer: Answer):

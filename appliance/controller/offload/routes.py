@@ -34,7 +34,8 @@ from bwlab.wire.recordings import Manifest, ManifestError
 
 from ...errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from ...http import LAB, MANAGER, access, json_response, read_body
-from ..routes import _ctx, _system
+from ..api.request import appliance as _ctx
+from ..api.request import system as _system
 from .buffer import Buffer
 from .service import OFFLOAD
 from .settings import RecordingSettings, recording_settings

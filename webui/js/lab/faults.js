@@ -4,7 +4,7 @@
  * findings of the diagnosis (T2 row 1, per system).
  *
  * The form is generated from KINDS, a small table of each fault kind's target and the keys its
- * ``set`` takes (appliance/lab/faults.py); the kinds' descriptions and the targets that exist
+ * ``set`` takes (labnet/faults.py); the kinds' descriptions and the targets that exist
  * (access points, cells, cameras with a SIM slot, running cameras) come from GET /api/lab/faults.
  * A field left empty is not sent, so a fault changes only what the trainer typed.
  */

@@ -6,7 +6,7 @@
 
 import { field, h, message, put } from '../dom.js';
 
-export const MAX_MEMBERS = 4;
+export const MAX_MEMBERS = 4; // D7; bwlab/wire/constants.py GROUP_MAX_MEMBERS (tests/js/constants.test.mjs)
 
 export class GroupStore {
   constructor(orgId) {

@@ -20,7 +20,7 @@ import { openChunk, unwrapContentKey } from '../e2e.js';
 import { parseFragment, parseInit } from '../fmp4.js';
 import { listKeys } from '../keystore.js';
 
-export const CLOCK_TOLERANCE = 5; // seconds: S1 "a few seconds" (docs/decisions.md)
+export const CLOCK_TOLERANCE = 5; // seconds: S1, bwlab/wire/constants.py CLOCK_TOLERANCE_S (tests/js/constants.test.mjs)
 // MSE play position: a frame can only play once its whole fragment (200 ms of media) has come,
 // so the play position trails the newest media, measured when a fragment lands, by one
 // fragment plus a margin for jitter; the playback rate pulls it back when it drifts further.

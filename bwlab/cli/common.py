@@ -1,0 +1,98 @@
+"""What every ``bwlab`` command shares: the user error, the data directory, the running lab's facts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bwlab.client import ApiError, Session
+from bwlab.discovery import discover_url
+from bwlab.errors import BwlabError
+from bwlab.realnet import commands as realnet
+
+Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
+"""A command: the parsed arguments in, the exit status out."""
+
+Commands = dict[str, Command]
+T = TypeVar("T")
+
+
+class CliError(BwlabError):
+    """A user error: printed as ``bwlab: <message>`` with exit status 2."""
+
+    code = "cli_error"
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("BWLAB_DATA_DIR")
+    if env:
+        return Path(env)
+    return Path.home() / ".local" / "share" / "bwlab"
+
+
+def add_common(p: argparse.ArgumentParser) -> None:
+    """The flags of every command that talks to the running lab."""
+    p.add_argument("--data-dir", type=Path, default=None, help="the lab's data directory")
+    p.add_argument("--url", default=None, help="the appliance's URL (default: from the data directory's lab.json)")
+    p.add_argument("--token", default=None, help="the lab token (default: from the data directory)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def parse_duration(text: str) -> float:
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
+    if not m:
+        raise CliError(f"duration {text!r}: expected a number with an optional unit s, m, h or d (e.g. 6d)")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+
+
+def lab_facts(args: argparse.Namespace, need_token: bool = True) -> tuple[str, Any, str]:
+    """(url, lab token, CA PEM) from the flags or the data directory's lab.json; the token is None when
+    ``need_token`` is false and none is known."""
+    data_dir = args.data_dir or default_data_dir()
+    facts_path = data_dir / "lab.json"
+    facts = {}
+    if facts_path.exists():
+        try:
+            facts = json.loads(facts_path.read_text())
+        except ValueError:
+            raise CliError(f"{facts_path}: not valid JSON; remove it and run `bwlab up` again") from None
+    url = args.url or facts.get("url")
+    token = args.token or os.environ.get("BWLAB_TOKEN") or facts.get("lab_token")
+    ca_path = facts.get("ca_path") or str(data_dir / "tls" / "lab-ca.pem")
+    if url is None:
+        url = discover_url(timeout=2.0)
+    if url is None:
+        raise CliError(f"no running lab found: {facts_path} does not exist and none answered on mDNS; "
+                       "start one with `bwlab up` or give --url and --token")
+    if token is None and need_token:
+        raise CliError("no lab token: give --token, set BWLAB_TOKEN, or use the --data-dir of the running lab")
+    try:
+        ca_pem = Path(ca_path).read_text()
+    except OSError:
+        raise CliError(f"{ca_path}: cannot read the lab CA certificate; download it from {url}/lab-ca.pem") from None
+    return url, token, ca_pem
+
+
+async def lab_call(args: argparse.Namespace, method: str, path: str, body: Any = None) -> Any:
+    """One lab API call with the running lab's facts; its errors as ``CliError``."""
+    url, token, ca_pem = lab_facts(args)
+    async with Session(url, ca_pem, token=token) as s:
+        try:
+            return await s.request(method, path, body)
+        except ApiError as exc:
+            raise CliError(f"{exc.message} ({exc.code})") from None
+        except OSError as exc:
+            raise CliError(f"cannot reach the lab at {url}: {exc}") from None
+
+
+def run_net(fn: Callable[..., T], *a: Any) -> T:
+    """A real lab network command (bwlab/realnet), its errors as ``CliError``."""
+    try:
+        return fn(*a)
+    except realnet.CommandError as exc:
+        raise CliError(str(exc)) from None
