@@ -79,6 +79,8 @@ class Profile:
     remote_mode: Literal["while_recording", "always"] = "while_recording"
     location: dict[str, Location] = field(default_factory=dict)
     wifi_networks: list[str] = field(default_factory=list)
+    help_gesture: Literal["function_long"] | None = None  # issue 16: the help request gesture (null: off)
+    help_stream: bool = True  # a help request also starts a stream (with streaming on)
 
 
 @dataclass(frozen=True)

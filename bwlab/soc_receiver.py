@@ -69,6 +69,10 @@ class Received:
         d = inner if isinstance(inner, dict) else {}
         check = {True: "signature ok", False: f"REJECTED ({self.error})", None: "unsigned"}[self.verified]
         dup = " (duplicate)" if self.duplicate else ""
+        if "help_id" in d:  # help.requested (issue 16)
+            return (f"{isoformat(self.received_at)} {self.type or '?'} {self.id}{dup}: HELP {d['help_id']} "
+                    f"user {d.get('user_name', '?')} ({d.get('user_id', '?')}) org {d.get('organization_id', '?')} "
+                    f"requested {d.get('requested')} — {check}")
         return (f"{isoformat(self.received_at)} {self.type or '?'} {self.id}{dup}: stream {d.get('stream_id', '?')} "
                 f"user {d.get('user_name', '?')} ({d.get('user_id', '?')}) org {d.get('organization_id', '?')} "
                 f"region {d.get('region', '?')} start {d.get('start')} end {d.get('end')} — {check}")

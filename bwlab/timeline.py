@@ -460,7 +460,7 @@ async def _replace_wifi_network(mgr: Session, api: str, ssid: str, values: dict[
 def _profile_body(profile: dict[str, Any]) -> dict[str, Any]:
     """The keys of a profile the Manager takes back in a PUT (what it lists, less what it adds)."""
     keys = ("name", "streaming", "live_stream_on_record", "remote_activation", "remote_mode", "location",
-            "wifi_networks")
+            "wifi_networks", "help_gesture", "help_stream")
     return {k: profile[k] for k in keys if k in profile}
 
 

@@ -46,6 +46,7 @@ from bwlab.wire import messages as m
 from bwlab.wire import talk as wire_talk
 from bwlab.wire.device_auth import answer_challenge, make_csr, new_device_key
 from bwlab.wire.health import Health
+from bwlab.wire.help import HelpAcknowledged
 from labnet.faults import Impairment, camera_impairment, impair
 from labnet.propagation import LinkQuality
 from labnet.radio_config import WifiNetwork
@@ -54,6 +55,7 @@ from . import events as ev
 from .adaptation import AdaptiveEncoder, LinkAdapter
 from .firmware import Firmware
 from .health_uplink import HealthUplink
+from .help import current_position, help_request
 from .media.live import LiveEncoder
 from .media.shared import SharedSource
 from .media.stream import MediaChunk
@@ -316,7 +318,8 @@ class CameraDriver:
                 live_stream_on_record=profile.get("live_stream_on_record", False),
                 remote_activation=profile.get("remote_activation"),
                 location=profile.get("location") is not None,
-                location_mode=profile.get("location") or "while_recording_or_streaming"),
+                location_mode=profile.get("location") or "while_recording_or_streaming",
+                help_gesture=profile.get("help_gesture"), help_stream=profile.get("help_stream", True)),
             allow_troubleshooting=data["allow_troubleshooting"], time=data["time"]))
         if self.net is not None:
             sim = data.get("sim") or {}
@@ -547,6 +550,12 @@ class CameraDriver:
             await self._send(m.RemoteStartResult(request_id=command.request_id, ok=command.ok, reason=command.reason))
         elif isinstance(command, ev.Vibrate):
             self.vibrations += 1
+        elif isinstance(command, ev.SendHelpRequest):  # issue 16: sealed position, queued while offline
+            now = self.clock.now()
+            msg = help_request(self.provisioning, command.help_id, command.gesture,
+                               current_position(self.positions.receiver, now), now)
+            if not await self._send(msg):
+                self._pending_control.append(msg)
         elif isinstance(command, ev.LogEvent):
             self.log.info("%s: %s", command.code, command.message)
             await self._send(m.Log(level=command.level, code=command.code, message=command.message[:500],
@@ -680,6 +689,8 @@ class CameraDriver:
             await self.feed(ev.LicenceChanged(now, valid=message.valid, until=message.until))
         elif isinstance(message, wire_talk.CAMERA_MESSAGES):
             await self._on_talk(message)
+        elif isinstance(message, HelpAcknowledged):
+            await self.feed(ev.HelpAcknowledged(now, help_id=message.help_id, operator=message.operator))
         elif isinstance(message, (m.ChunkRefused, m.Error)):
             self.log.warning("hub refused: %s %s", message.code, message.message)
 

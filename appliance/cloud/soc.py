@@ -3,8 +3,9 @@
 Manual: Settings → **+ New SOC integration** → the SOC's URL → optionally **Sign messages** →
 **Add**; sent "when a new live stream starts". Settings is the admin's (S14), so every route
 here is ``ORG_ADMIN``. An organization may have several integrations (at most
-``MAX_INTEGRATIONS``). Each receives ``stream.started``; ``stream.acknowledged`` and
-``stream.ended`` are opt-in lab extras.
+``MAX_INTEGRATIONS``). Each receives ``stream.started`` and ``help.requested`` (a camera user's
+help request, issue 16: appliance/hub/help.py); ``stream.acknowledged`` and ``stream.ended`` are
+opt-in lab extras.
 
 Targets: ``https://`` to public addresses only, unless the lab setting ``soc_private_targets``
 allows the lab network and this machine (appliance/cloud/soc_targets.py; checked when the URL
@@ -138,6 +139,24 @@ class SocNotifier:
         if added:
             self.wake()
 
+    async def enqueue_missed_help(self, created_since: Callable[[str, float], Awaitable[list[dict]]]) -> int:
+        """Help requests of the last 24 hours that no outbox row holds yet (the appliance stopped
+        between storing the request and enqueueing it), as ``enqueue_missed`` does for streams."""
+        now = self.clock.now()
+        added = 0
+        for integration in await self.db.fetchall(
+                "SELECT id, org_id, events, created_at FROM soc_integrations WHERE enabled = 1"):
+            since = max(integration["created_at"], now - RECONCILE_WINDOW)
+            for meta in await created_since(integration["org_id"], since):
+                added += await self.enqueue(webhooks.HELP_REQUESTED, meta, meta["created_at"], [integration])
+        return added
+
+    async def on_help_event(self, event_type: str, meta: dict[str, Any]) -> None:
+        """Issue 16: a camera user's help request, to every enabled integration (``help.requested``)."""
+        if event_type == webhooks.HELP_REQUESTED and meta.get("id") and await self.enqueue(event_type, meta,
+                                                                                            self.clock.now()):
+            self.wake()
+
     async def enqueue(self, event_type: str, meta: dict[str, Any], at: float,
                       integrations: list | None = None) -> int:
         """One outbox row per enabled integration of the stream's organization that wants the
@@ -145,7 +164,8 @@ class SocNotifier:
         if integrations is None:
             integrations = await self.db.fetchall(
                 "SELECT id, events FROM soc_integrations WHERE org_id = ? AND enabled = 1", (meta["org_id"],))
-        wanted = [i["id"] for i in integrations if event_type in json.loads(i["events"])]
+        wanted = [i["id"] for i in integrations
+                  if event_type in webhooks.ALWAYS_SENT or event_type in json.loads(i["events"])]
         if not wanted:
             return 0
         discriminator = repr(meta.get("acknowledged_at")) if event_type == webhooks.STREAM_ACKNOWLEDGED else ""
@@ -218,9 +238,16 @@ async def _soc_ctx(app: web.Application):
     if missed:
         log.info("SOC outbox: enqueued %d stream events that had not reached it", missed)
     hub.observers.append(service.notifier.on_stream_event)
+    help_desk = app[HUB].help
+    assert help_desk is not None, "setup_soc must come after setup_hub"
+    help_desk.observers.append(service.notifier.on_help_event)  # issue 16: help.requested
+    missed = await service.notifier.enqueue_missed_help(help_desk.created_since)
+    if missed:
+        log.info("SOC outbox: enqueued %d help requests that had not reached it", missed)
     service.worker.start()
     yield
     hub.observers.remove(service.notifier.on_stream_event)
+    help_desk.observers.remove(service.notifier.on_help_event)
     await service.worker.stop()
 
 

@@ -15,6 +15,7 @@ from aiohttp import web
 from bwlab.wire import messages as m
 
 from ..cloud.store import organization_standing
+from .help import HelpDesk
 from .positions import PositionHub
 from .streams import DeviceId, StreamHub
 
@@ -49,6 +50,7 @@ class HubRegistry:
         self.remote_results: dict[str, tuple[DeviceId, asyncio.Future]] = {}  # request id → (asked camera, answer)
         self.streams: StreamHub | None = None
         self.positions: PositionHub | None = None  # location tracks and the live positions feed (D9)
+        self.help: HelpDesk | None = None  # help requests (issue 16)
 
     def by_user(self, org_id: str, user_id: str) -> DeviceSession | None:
         for session in self.sessions.values():

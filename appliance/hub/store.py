@@ -92,3 +92,43 @@ async def recent_events(db: Database, serial: str, cloud_system_id: str | None, 
     return await db.fetchall(
         "SELECT at, kind, detail FROM device_events WHERE serial = ? AND (cloud_system_id IS NULL OR cloud_system_id = ?) "
         "AND kind NOT LIKE 'camera:%' ORDER BY id DESC LIMIT ?", (serial, cloud_system_id, limit))
+
+
+# ---- help requests (issue 16; appliance/hub/help.py): metadata in clear, the position only sealed
+
+
+async def help_owner(db: Database, help_id: str) -> tuple[str, str] | None:
+    """(system, serial) of the camera that sent help request ``help_id``, or None."""
+    row = await db.fetchone("SELECT cloud_system_id, serial FROM help_requests WHERE id = ?", (help_id,))
+    return None if row is None else (row["cloud_system_id"], row["serial"])
+
+
+async def insert_help(db: Database, values: dict[str, Any]) -> None:
+    columns = ("id", "org_id", "cloud_system_id", "serial", "user_id", "user_name", "region", "gesture",
+               "requested_at", "wrapped_key", "position", "created_lab_at")
+    await db.execute(f"INSERT INTO help_requests ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                     tuple(values[c] for c in columns))
+
+
+async def acknowledge_help(db: Database, help_id: str, operator: str, now: float) -> None:
+    await db.execute("UPDATE help_requests SET acknowledged_by = ?, acknowledged_at = ? WHERE id = ?",
+                     (operator, now, help_id))
+
+
+async def help_row(db: Database, help_id: str) -> Row | None:
+    return await db.fetchone("SELECT * FROM help_requests WHERE id = ?", (help_id,))
+
+
+async def org_help_rows(db: Database, org_id: str, *, open_only: bool, limit: int = 200) -> list[Row]:
+    """An organization's help requests, newest first (``open_only``: not acknowledged yet)."""
+    sql = "SELECT * FROM help_requests WHERE org_id = ?" + (" AND acknowledged_at IS NULL" if open_only else "")
+    return await db.fetchall(sql + " ORDER BY created_lab_at DESC LIMIT ?", (org_id, limit))
+
+
+async def help_rows_since(db: Database, org_id: str, since: float) -> list[Row]:
+    return await db.fetchall("SELECT * FROM help_requests WHERE org_id = ? AND created_lab_at >= ? "
+                             "ORDER BY created_lab_at LIMIT 10000", (org_id, since))
+
+
+async def purge_help(db: Database, before: float) -> int:
+    return await db.execute("DELETE FROM help_requests WHERE created_lab_at < ?", (before,))

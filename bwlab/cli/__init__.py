@@ -4,7 +4,7 @@
     bwlab fleet [SCENARIO] [--url U] [--data-dir D] run a scenario's cameras in this process
     bwlab status [--json] [--url U] [--data-dir D]  the running lab's systems and cameras
     bwlab travel DURATION                           move lab time forward (e.g. 6d, 36h, 90m)
-    bwlab press SERIAL BUTTON [GESTURE]             press a camera's button
+    bwlab press SERIAL BUTTON [GESTURE]             press a camera's button (BUTTON help: the profile's help gesture)
     bwlab talk SERIAL --wav FILE --email E --link L talk-back through a streaming camera (issue 16)
     bwlab dock SERIAL [DOCK BAY] / undock SERIAL    put a camera in a bay or take it out
     bwlab soc-receiver --port P [--secret whsec_…]  receive, verify and print SOC notifications

@@ -150,7 +150,7 @@ class StreamStart:
     and sends the content key wrapped for the system key (envelope.wrap_content_key)."""
 
     stream_id: str = field(metadata=ID)
-    reason: Literal["record", "function", "remote"]
+    reason: Literal["record", "function", "remote", "help"]  # help: a help request (bwlab/wire/help.py)
     wrapped_key: dict[str, Any]
     mime: str = field(metadata={"max_len": 200})
     started_at: float = field(metadata=TIMESTAMP)  # camera clock

@@ -146,6 +146,19 @@ async def sign_in_live(page, email: str, password: str) -> None:
     await page.get_by_role("button", name="Sign in").click()
 
 
+async def live_in_a_frame(page, env: LabEnv, who: tuple[str, str] = OPERATOR):
+    """A page of the same site frames Live (an API answer allows no frames: CSP) and ``who`` signs
+    in inside the frame; returns the frame's locator, on Active streams."""
+    await page.goto(env.url + "/")
+    await page.evaluate("""() => { document.body.innerHTML = '<iframe title="VMS" src="/live/" width="1100" height="700"></iframe>'; }""")
+    frame = page.frame_locator("iframe")
+    await frame.get_by_label("E-mail").fill(who[0])
+    await frame.get_by_label("Password").fill(who[1])
+    await frame.get_by_role("button", name="Sign in").click()
+    await frame.get_by_role("heading", name="Active streams").wait_for()
+    return frame
+
+
 async def open_lab_panel(page, env: LabEnv) -> None:
     await page.goto(env.url + "/lab/")
     await page.get_by_label("Lab token").fill(env.lab_token)

@@ -12,7 +12,17 @@ import json
 
 import pytest
 import pytest_asyncio
-from e2e_lab import ADMIN, OPERATOR, open_lab_panel, screenshot, serve_on_loopback, sign_in_live, start_lab, wait_for
+from e2e_lab import (
+    ADMIN,
+    OPERATOR,
+    live_in_a_frame,
+    open_lab_panel,
+    screenshot,
+    serve_on_loopback,
+    sign_in_live,
+    start_lab,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
 
@@ -304,13 +314,7 @@ async def test_the_client_works_in_a_frame_without_pop_ups_or_dialogs(env, conte
     popups, dialogs = [], []
     page.on("popup", lambda p: popups.append(p))
     page.on("dialog", lambda d: dialogs.append(d))
-    await page.goto(env.url + "/")  # a page of the same site (an API answer allows no frames: CSP)
-    await page.evaluate("""() => { document.body.innerHTML = '<iframe title="VMS" src="/live/" width="1100" height="700"></iframe>'; }""")
-    frame = page.frame_locator("iframe")
-    await frame.get_by_label("E-mail").fill(OPERATOR[0])
-    await frame.get_by_label("Password").fill(OPERATOR[1])
-    await frame.get_by_role("button", name="Sign in").click()
-    await frame.get_by_role("heading", name="Active streams").wait_for()
+    frame = await live_in_a_frame(page, env)
     await frame.get_by_role("button", name="Settings").click()
     await frame.get_by_role("heading", name="End-to-end encryption").wait_for()
     assert not popups and not dialogs

@@ -93,6 +93,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/cloud/orgs/{org_id}/streams/{stream_id}"): MEMBERS,
     ("POST", "/api/cloud/orgs/{org_id}/streams/{stream_id}/acknowledge"): MEMBERS,
     ("GET", "/api/cloud/orgs/{org_id}/streams/{stream_id}/talk"): MEMBERS,  # talk-back (issue 16 item 3)
+    ("GET", "/api/cloud/orgs/{org_id}/help-requests"): MEMBERS,  # issue 16: help requests, as streams
+    ("POST", "/api/cloud/orgs/{org_id}/help-requests/{help_id}/acknowledge"): MEMBERS,
     # only the admin manages the organization: invites, roles, members, systems (S10, S14, S3)
     ("POST", "/api/cloud/orgs/{org_id}/invitations"): ADMIN,
     ("DELETE", "/api/cloud/orgs/{org_id}/invitations/{invitation_id}"): ADMIN,  # S10, Live's Settings > Users

@@ -299,7 +299,8 @@ async def remote_start(request: web.Request) -> web.Response:
 @access(ORG_MEMBER)
 @counted_socket  # at most MAX_PER_ACCOUNT per account (docs/security.md)
 async def events(request: web.Request) -> web.WebSocketResponse:
-    """Active streams, live: stream_started / stream_ended / stream_acknowledged events."""
+    """Active streams, live: stream_started / stream_ended / stream_acknowledged events, and help
+    requests: help_requested / help_acknowledged (issue 16, appliance/hub/help.py)."""
     hub = _streams(request)
     org_id = request.match_info["org_id"]
     ws = web.WebSocketResponse(heartbeat=20.0)
@@ -313,7 +314,7 @@ async def events(request: web.Request) -> web.WebSocketResponse:
             event = await _next(queue, reader)
             if event is _CLOSED:
                 break
-            if event.get("stream", {}).get("org_id") == org_id:
+            if (event.get("stream") or event.get("help") or {}).get("org_id") == org_id:  # help: issue 16
                 await ws.send_json(event)
     except TooSlow:
         await ws.close(code=4408, message=b"listener too slow; rejoin")

@@ -218,6 +218,8 @@ function update(c, state) {
   put(stateLine,
     `${s.recording ? 'Recording' : 'Not recording'} · stream ${s.streaming || 'off'}`, storageText(s.storage),
     s.acknowledged_by ? ` · acknowledged by ${s.acknowledged_by}` : '',
+    s.help ? h('span', { class: 'help-state', dataset: { help: s.help.id } }, s.help.acknowledged_by
+      ? ` · help request acknowledged by ${s.help.acknowledged_by}` : ' · HELP requested, waiting for an operator') : '',
     s.last_error ? h('span', { class: 'reason' }, ` · ${s.last_error.message}`) : '',
     ignoredPress(s.last_press));
   dock.textContent = s.docked ? 'Undock' : 'Dock';
@@ -267,10 +269,13 @@ function drawFace(c) {
 function drawVibration(c) {
   const until = c.state && c.state.vibrating_until;
   const vibrating = Boolean(until) && until > labClock.now();
-  if (c.parts.body.classList.contains('vibrating') === vibrating) return;
+  const pattern = vibrating ? (c.state.vibration || '') : ''; // issue 16: the help pattern is its own
+  if (c.parts.body.classList.contains('vibrating') === vibrating && c.el.dataset.vibration === pattern) return;
   c.parts.body.classList.toggle('vibrating', vibrating);
   c.el.dataset.vibrating = String(vibrating);
-  c.parts.vibration.textContent = vibrating ? 'Vibrating' : '';
+  c.el.dataset.vibration = pattern;
+  c.parts.vibration.textContent = !vibrating ? '' : pattern === 'help_acknowledged'
+    ? 'Vibrating: help request acknowledged (three long pulses)' : 'Vibrating';
 }
 
 start();

@@ -19,6 +19,7 @@ import { dateTime, duration, field, h, message, onSubmit, put, showError, time }
 import { importLinkFragment, linkKind } from '../e2e.js';
 import { keysArePersistent, listKeys, removeKey, saveKey } from '../keystore.js';
 import { mountMap } from '../map.js';
+import { Alerts, alertSettingsSection } from './alerts.js';
 import { GroupStore, draggableUser, groupsSection } from './groups.js';
 import { StreamPlayer } from './player.js';
 import { QualityBadge } from './quality.js';
@@ -243,9 +244,14 @@ async function useOrg(org, choose) {
   renderWho();
   nav.hidden = false;
   if (app.events) app.events.close();
+  app.alerts = app.alerts || new Alerts({ // issue 16: new-stream banners, help requests (alerts.js)
+    get org() { return app.org; }, get keys() { return app.keys; }, get live() { return app.live; },
+    openStream: (s) => liveView(s), showOnMap: (help) => mapView(null, help),
+  });
+  await app.alerts.start();
   app.events = new LiveSocket(`/api/cloud/orgs/${org.id}/events`, {
     onOpen: () => refresh(),
-    onJson: (event) => { if (String(event.type).startsWith('stream_')) refresh(); },
+    onJson: (event) => { app.alerts.handle(event); if (String(event.type).startsWith('stream_')) refresh(); },
   });
   clearInterval(app.refreshTimer);
   app.refreshTimer = setInterval(() => refresh(), 5000);
@@ -262,6 +268,7 @@ function renderWho() {
 
 async function signOut() {
   if (app.events) app.events.close();
+  if (app.alerts) app.alerts.clear();
   clearInterval(app.refreshTimer);
   stopPlayers();
   await api('/api/cloud/sessions/current', { method: 'DELETE' }).catch(() => {});
@@ -280,6 +287,7 @@ function stopPlayers() {
 function show(view, ...content) {
   stopPlayers();
   if (app.map) {
+    app.alerts.detachMap();
     app.map.destroy();
     app.map = null;
   }
@@ -309,6 +317,7 @@ async function refresh() {
 
 function streamsView() {
   const active = h('ul', { class: 'list', id: 'active-streams', 'aria-live': 'polite' });
+  const help = h('div', { class: 'help-box' }); // issue 16: open help requests, urgent, first
   const users = h('ul', { class: 'list', id: 'camera-users' });
   const out = h('div', { class: 'out', 'aria-live': 'polite' });
   const groups = groupsSection(app.groups, app.users, (g) => groupView(g));
@@ -316,7 +325,7 @@ function streamsView() {
   let groupsFor = null;
   let shown = null;
   show('streams', h('div', { class: 'columns' },
-    h('section', { class: 'card', 'aria-labelledby': 'h-active' }, h('h2', { id: 'h-active' }, 'Active streams'), active),
+    h('section', { class: 'card', 'aria-labelledby': 'h-active' }, h('h2', { id: 'h-active' }, 'Active streams'), help, active),
     h('section', { class: 'card', 'aria-labelledby': 'h-users' }, h('h2', { id: 'h-users' }, 'Camera users'),
       h('p', { class: 'hint' }, 'Drag a camera user onto a group to add them.'), users, out),
     groups), health);
@@ -349,6 +358,8 @@ function streamsView() {
     }
   };
   app.onChange = render;
+  app.alerts.onHelpChange = () => put(help, app.alerts.helpList());
+  app.alerts.onHelpChange();
   render();
   refresh();
 }
@@ -399,7 +410,7 @@ function liveView(stream, mode = 'mse') {
 }
 
 // D9, D6: the map of camera positions; each user toggles between map and live video.
-async function mapView(centerSerial = null) {
+async function mapView(centerSerial = null, help = null) {
   const box = h('div', { class: 'bw-map', id: 'map' });
   const out = h('div', { class: 'out', 'aria-live': 'polite' });
   show('map', h('section', { class: 'card map-view', 'aria-labelledby': 'h-map' },
@@ -423,7 +434,9 @@ async function mapView(centerSerial = null) {
       return;
     }
     app.map = handle;
+    app.alerts.attachMap(handle);
     if (centerSerial) handle.center(centerSerial);
+    if (help) app.alerts.centerOn(help);
   } catch (err) {
     showError(out, err);
   }
@@ -528,6 +541,7 @@ async function settingsView() {
       keysBox, importForm, importOut),
     h('section', { class: 'card', 'aria-labelledby': 'h-licence' }, h('h2', { id: 'h-licence' }, 'Licence'),
       licenceSection(app.org.id, app.org.role === 'admin')),
+    alertSettingsSection(),
     app.org.role === 'admin' ? usersSection(app.org, app.me) : null,
     app.org.role === 'admin' ? socSection(app.org.id) : null,
     app.org.role === 'admin' ? auditSection(app.org.id) : null,
