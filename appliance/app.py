@@ -28,9 +28,11 @@ from bwlab.regions import SERVICE_HOSTS
 from .auth import access_middleware, cross_site_middleware, session_cookie_middleware
 from .cloud import store as cloud_store
 from .cloud.api import routes as cloud_routes
+from .cloud.audit import setup_audit
 from .cloud.soc import routes as soc_routes
 from .cloud.soc import setup_soc
 from .cloud.socket_limits import setup_account_sockets
+from .cloud.talk import setup_talk
 from .context import APPLIANCE, CLOUD_PROBE, Appliance, ApplianceConfig
 from .controller import store as controller_store
 from .controller.api import routes as controller_routes
@@ -48,9 +50,9 @@ from .lab.api import setup_dns, setup_lab
 from .lab.settings import setup_lab_settings
 from .listener import HandshakeBoundSite, runner_options
 from .pki import ensure_lab_tls
+from .sni import ensure_name_certs, sni_callback
 from .storage import STORAGE, setup_storage, storage_middleware
 from .throttle import setup_sign_in_throttle
-from .sni import ensure_name_certs, sni_callback
 from .webui_assets import resolve
 
 log = logging.getLogger(__name__)
@@ -115,6 +117,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
     setup_storage(app, config.data_dir)  # a full disk: 507, refusal to cameras, /healthz (item 8)
     setup_routes(app)
     setup_hub(app)
+    setup_talk(app)  # talk-back's floor per camera (issue 16 item 3)
     setup_soc(app)  # after the hub: observes its streams (S12)
     setup_lab(app)
     setup_dns(app)  # /api/lab/dns/* and /api/lab/faults/blocked-hosts (T5, T2)
@@ -122,6 +125,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
     setup_camera_user_sync(app)
     setup_sign_in_throttle(app)  # docs/security.md, item 5
     setup_account_sockets(app)  # docs/security.md, item 10
+    setup_audit(app)  # issue 16 item 4: the audit trail, who is watching
     setup_offload(app)  # the controllers push docked recordings to their content destinations
     return app
 

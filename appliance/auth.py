@@ -240,9 +240,9 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
             return await handler(request)
         elif level == MANAGER:
             system_id = request.match_info.get("system_id", "")
-            principal = await manager_of(request, system_id)
-            if principal:
-                request[PRINCIPAL_KEY] = principal
+            manager = await manager_of(request, system_id)
+            if manager:
+                request[PRINCIPAL_KEY] = manager
                 return await handler(request)
             if await manager_of_another_system(request, system_id):
                 authenticated = True  # signed in to a Manager, but another system's

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Awaitable, Callable, Optional
 
 from aiohttp import web
 
@@ -75,7 +75,7 @@ class Appliance:
 
 APPLIANCE = web.AppKey("appliance", Appliance)
 
-LabNtpServer = Callable[[], Optional[tuple[str, int]]]
+LabNtpServer = Callable[[], tuple[str, int] | None]
 LAB_NTP_SERVER: web.AppKey[LabNtpServer] = web.AppKey("lab_ntp_server")
 """Where the lab's NTP server answers (host, port), None when it runs none: set by the lab,
 read by the system controllers, whose default NTP server it is (S1)."""
@@ -86,8 +86,13 @@ SOC_PRIVATE_TARGETS: web.AppKey[SocPrivateTargets] = web.AppKey("soc_private_tar
 the lab's setting in force, registered by the lab (``lab/settings.py``), read by the cloud's SOC
 routes and delivery worker."""
 
-CloudProbe = Callable[[Optional[str]], Awaitable[Optional[str]]]
+CloudProbe = Callable[[str | None], Awaitable[str | None]]
 CLOUD_PROBE: web.AppKey[CloudProbe] = web.AppKey("cloud_probe")
 """Can a system controller reach the cloud with its network settings (``ctl_systems.settings``,
 S3)? None when it can, else the error it would show: registered by ``app.py`` from the
 controller's cloud client, asked by the lab's diagnosis (T2 row 1)."""
+
+SystemClockSkew = Callable[[str], float]
+SYSTEM_CLOCK_SKEW: web.AppKey[SystemClockSkew] = web.AppKey("system_clock_skew")
+"""How far a system controller's clock is off lab time, in seconds (what its Manager shows, S1):
+registered by the controller (``controller/timesync.py``), read by the lab's diagnosis (T2 row 6)."""

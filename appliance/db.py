@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import aiosqlite
 
@@ -57,7 +58,7 @@ class Database:
         self._flusher: asyncio.Task | None = None
 
     @classmethod
-    async def open(cls, path: Path | str, migrations_package: str = "appliance.migrations.cloud") -> "Database":
+    async def open(cls, path: Path | str, migrations_package: str = "appliance.migrations.cloud") -> Database:
         if str(path) != ":memory:":
             create_private(Path(path), "-wal", "-shm")  # 0600 from the start; SQLite gives -wal and -shm its mode
         conn = await aiosqlite.connect(str(path))

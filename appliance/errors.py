@@ -9,6 +9,8 @@ into a 500.
 
 from __future__ import annotations
 
+from typing import Any
+
 from bwlab.errors import BwlabError
 
 
@@ -30,7 +32,7 @@ class ClientError(BwlabError):
         self.details = details
 
     def as_dict(self) -> dict:
-        body = {"code": self.code, "message": self.message}
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.details:
             body["details"] = self.details
         return {"error": body}

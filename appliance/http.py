@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from aiohttp import web
 

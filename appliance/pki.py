@@ -18,9 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import socket
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -54,7 +54,7 @@ class CertificateRefused(Refused):
 
 
 def _utc(ts: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC)
 
 
 def new_key() -> ec.EllipticCurvePrivateKey:
@@ -258,12 +258,12 @@ class LabTLS:
         return self.ca_cert_path.read_text()
 
 
-def server_names(extra: list[str] = ()) -> list[str]:
+def server_names(extra: Iterable[str] = ()) -> list[str]:
     names = ["localhost", "127.0.0.1", "::1", socket.gethostname()]
     return names + [n for n in extra if n]
 
 
-def ensure_lab_tls(data_dir: Path, now: float, extra_names: list[str] = ()) -> LabTLS:
+def ensure_lab_tls(data_dir: Path, now: float, extra_names: Iterable[str] = ()) -> LabTLS:
     """Create the lab CA (once) and a server certificate covering the current names."""
     tls_dir = data_dir / "tls"
     tls_dir.mkdir(parents=True, exist_ok=True)

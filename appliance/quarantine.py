@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Mapping
+import sqlite3
+from collections.abc import Mapping
+from typing import Any
 
 from bwlab.wire.identifiers import is_id, is_timestamp
 
@@ -19,10 +21,12 @@ from .db import Database
 
 log = logging.getLogger(__name__)
 
+Row = Mapping[str, Any] | sqlite3.Row  # a stored row as the database gives it, or a mapping of it
+
 _SOURCES = {"streams": "id", "location_tracks": "id"}  # table → its key column
 
 
-async def move_aside(db: Database, source: str, row: Mapping[str, Any], reason: str, now: float) -> None:
+async def move_aside(db: Database, source: str, row: Row, reason: str, now: float) -> None:
     """Move one row of ``source`` to the quarantine (child rows go with it by cascade)."""
     key = _SOURCES[source]
     data = {k: (v.hex() if isinstance(v, bytes) else v) for k, v in dict(row).items()}
@@ -34,7 +38,7 @@ async def move_aside(db: Database, source: str, row: Mapping[str, Any], reason: 
     log.warning("quarantined %s row %r: %s", source, row[key], reason)
 
 
-def container_problem(row: Mapping[str, Any]) -> str | None:
+def container_problem(row: Row) -> str | None:
     """What makes a stored stream or location track row unusable, or None if it is sound."""
     for name in ("id", "org_id", "region"):
         if not is_id(row[name]):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import ssl
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 from bwlab.private_files import write_private
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Iterable, TypeVar
+from typing import TypeVar
 
 from aiohttp import web
 

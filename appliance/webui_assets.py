@@ -17,13 +17,13 @@ def vendor_roots() -> dict[str, Path]:
     """Front-end libraries by name, from xstatic packages that are installed."""
     roots: dict[str, Path] = {}
     try:
-        import xstatic.pkg.leaflet as leaflet  # type: ignore[import-not-found]
+        import xstatic.pkg.leaflet as leaflet
 
         roots["leaflet"] = Path(leaflet.BASE_DIR)
     except ImportError:
         pass
     try:
-        import xstatic.pkg.leaflet_markercluster as markercluster  # type: ignore[import-not-found]
+        import xstatic.pkg.leaflet_markercluster as markercluster
 
         roots["leaflet-markercluster"] = Path(markercluster.BASE_DIR)
     except ImportError:
@@ -42,9 +42,10 @@ def resolve(path: str) -> Path | None:
         root, rel = _webui_root(), _PAGES[head if head in _PAGES else path]
     elif head == "vendor":
         name, _, rel = rest.partition("/")
-        root = vendor_roots().get(name)
-        if root is None:
+        vendor = vendor_roots().get(name)
+        if vendor is None:
             return None
+        root = vendor
     elif head in ("js", "css"):
         root, rel = _webui_root() / head, rest
     else:

@@ -1,6 +1,6 @@
 """Glass-to-glass latency of a live stream measured in a real browser on loopback (SPEC L5, D6).
 
-    python bench/bench_browser_latency.py [--seconds 15] [--media live|shared] [--json]
+    python bench/bench_browser_latency.py [--seconds 15] [--media live|shared] [--fragment-frames 1|2|3] [--json]
 
 It runs ``bwlab up`` (the appliance, and the demo's fleet in its own process) on a free port
 in a temporary data directory, opens the web client in headless Chromium (Debian's
@@ -9,9 +9,15 @@ undocks Anna's camera and presses its record button through the lab API, opens h
 view and reads the per-frame latencies that the page itself measures
 (webui/js/live/player.js): the lab time at which a frame is displayed minus the frame's
 capture time on the camera clock. First with sound (Media Source Extensions), then in the
-low-latency view (WebCodecs), each after a warm-up. Prints the figures (ms) as JSON;
+low-latency view (WebCodecs video and AAC through an AudioWorklet, the frames presented against
+the sound's clock), each after a warm-up. Prints the figures (ms) as JSON;
 ``chunk_delivery_p50`` is how long after the end of a fragment's media the browser held it
-(camera muxing and upload, the hub's durable write, the viewer WebSocket).
+(camera muxing and upload, the hub's durable write, the viewer WebSocket). For the low-latency
+view, ``av_offset`` is, per shown frame, the frame's media time minus that of the sound heard
+when it is shown (``abs_p95`` the 95th percentile of its magnitude), ``audio_delay`` the
+playout delay of the sound (capture to playout) at the end, ``audio_underrun`` the silence
+played for want of audio, and ``sound_frequency`` what the worklet measured of the camera's
+1 kHz tone.
 """
 
 from __future__ import annotations
@@ -56,11 +62,13 @@ def summary(values_s: list[float]) -> dict:
             "mean": round(statistics.fmean(ms), 1)}
 
 
-async def start_lab(data_dir: Path, media: str) -> tuple[subprocess.Popen, dict]:
+async def start_lab(data_dir: Path, media: str, fragment_frames: int = 2,
+                    extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen, dict]:
+    """``bwlab up`` (with ``extra`` arguments, e.g. a scenario) on a free port; its facts once ready."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bwlab", "up", "--port", str(port), "--host", "127.0.0.1", "--data-dir", str(data_dir),
-         "--no-zeroconf", "--media", media, "--json"],
+        [sys.executable, "-m", "bwlab", "up", *extra, "--port", str(port), "--host", "127.0.0.1", "--data-dir",
+         str(data_dir), "--no-zeroconf", "--media", media, "--fragment-frames", str(fragment_frames), "--json"],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
     lines: list[str] = []
 
@@ -76,14 +84,27 @@ async def start_lab(data_dir: Path, media: str) -> tuple[subprocess.Popen, dict]
     return proc, facts
 
 
-async def measure(page, *, seconds: float, warmup: float) -> dict:
-    """Sample the open player's latencies for ``seconds`` after ``warmup`` seconds."""
+async def stop_lab(proc: subprocess.Popen) -> None:
+    """Stop ``bwlab up`` as Ctrl-C would (its fleet with it)."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        await asyncio.to_thread(proc.wait, 30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+async def measure(page, *, seconds: float, warmup: float, sound: bool = False) -> dict:
+    """Sample the open player's latencies for ``seconds`` after ``warmup`` seconds (and with
+    ``sound``, the low-latency view's A/V offsets and audio figures)."""
     await page.wait_for_function("() => { const p = document.querySelector('.player'); return p && p.player && p.player.frames > 5; }",
                                  timeout=20_000)
     await page.wait_for_timeout(warmup * 1000)
     start = await page.evaluate("document.querySelector('.player').player.latencies.length")
     delivered = await page.evaluate("document.querySelector('.player').player.deliveries.length")
     frames0 = await page.evaluate("document.querySelector('.player').player.frames")
+    offsets0 = await page.evaluate("document.querySelector('.player').player.avOffsets.length")
+    underrun = await page.locator(".player").get_attribute("data-audio-underrun")
+    underrun0 = None if underrun is None else float(underrun)
     await page.wait_for_timeout(seconds * 1000)
     latencies = await page.evaluate(f"document.querySelector('.player').player.latencies.slice({start})")
     frames = await page.evaluate("document.querySelector('.player').player.frames") - frames0
@@ -91,16 +112,27 @@ async def measure(page, *, seconds: float, warmup: float) -> dict:
     deliveries = await page.evaluate(f"document.querySelector('.player').player.deliveries.slice({delivered})")
     result["chunk_delivery_p50"] = summary(deliveries).get("p50")
     result["frames_per_second"] = round(frames / seconds, 1)
+    if sound:
+        offsets = await page.evaluate(f"document.querySelector('.player').player.avOffsets.slice({offsets0})")
+        result["av_offset"] = summary(offsets)
+        result["av_offset"]["abs_p95"] = summary([abs(v) for v in offsets]).get("p95")
+        player = page.locator(".player")
+        for name in ("audio-delay", "audio-underrun", "sound-frequency"):
+            value = await player.get_attribute(f"data-{name}")
+            result[name.replace("-", "_")] = None if value is None else float(value)
+        result["audio_underrun"] = None if underrun0 is None or result["audio_underrun"] is None \
+            else result["audio_underrun"] - underrun0
+        result["sound_level"] = float(await player.get_attribute("data-sound-level") or 0)
     return result
 
 
-async def run(seconds: float, media: str) -> dict:
+async def run(seconds: float, media: str, fragment_frames: int = 2) -> dict:
     from playwright.async_api import async_playwright
 
     from bwlab.client import Session
 
     with tempfile.TemporaryDirectory(prefix="bwlab-bench-") as tmp:
-        proc, facts = await start_lab(Path(tmp) / "data", media)
+        proc, facts = await start_lab(Path(tmp) / "data", media, fragment_frames)
         try:
             ca_pem = Path(facts["ca_certificate"]).read_text()
             system = facts["systems"][0]
@@ -120,21 +152,17 @@ async def run(seconds: float, media: str) -> dict:
                 with_sound = await measure(page, seconds=seconds, warmup=4)
                 with_sound["sound_level"] = float(await page.locator(".player").get_attribute("data-sound-level") or 0)
                 await page.get_by_role("button", name="Low latency").click()
-                low_latency = await measure(page, seconds=seconds, warmup=2)
+                low_latency = await measure(page, seconds=seconds, warmup=4, sound=True)
                 await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record", "gesture": "long"})
                 await browser.close()
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                await asyncio.to_thread(proc.wait, 30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            await stop_lab(proc)
     return {
         "benchmark": "browser glass-to-glass latency on loopback",
         "browser": "Debian chromium, headless",
-        "media": media, "seconds_per_view": seconds,
+        "media": media, "fragment_frames": fragment_frames, "seconds_per_view": seconds,
         "with_sound_mse_ms": with_sound, "low_latency_webcodecs_ms": low_latency,
-        "targets_ms": {"with_sound_p50": 500, "low_latency_p50": 150},
+        "targets_ms": {"with_sound_p50": 500, "low_latency_p50": 150, "low_latency_av_offset_abs_p95": 40},
     }
 
 
@@ -168,9 +196,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=15.0, help="seconds sampled per view (default 15)")
     parser.add_argument("--media", choices=("live", "shared"), default="live",
                         help="the cameras' media source (bwlab up --media; default live)")
+    parser.add_argument("--fragment-frames", type=int, choices=(1, 2, 3), default=2,
+                        help="video frames per fragment (bwlab up --fragment-frames; default 2)")
     parser.add_argument("--json", action="store_true", help="print only the JSON figures")
     args = parser.parse_args(argv)
-    result = asyncio.run(run(args.seconds, args.media))
+    result = asyncio.run(run(args.seconds, args.media, args.fragment_frames))
     print(json.dumps(result, indent=None if args.json else 2))
     return 0
 

@@ -35,6 +35,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bench_streaming import _read_json_block, free_port  # noqa: E402
+from swift_harness import start_swift  # noqa: E402
+
 from bwlab.client import Session  # noqa: E402
 from bwlab.clock import LabClock  # noqa: E402
 from bwlab.scenario import load_scenario  # noqa: E402
@@ -42,7 +44,6 @@ from bwlab.wire import content_destination as cd  # noqa: E402
 from firmware_stub.fleet import Fleet  # noqa: E402
 from firmware_stub.media.shared import SharedSource  # noqa: E402
 from firmware_stub.recorder import CameraStorage, Recording  # noqa: E402
-from swift_harness import start_swift  # noqa: E402
 
 
 def scenario_text(cameras: int, connection: Path) -> str:

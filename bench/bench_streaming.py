@@ -228,7 +228,7 @@ def _storage(db_path: Path) -> tuple[int, int]:
     con = sqlite3.connect(db_path)
     try:
         stored = gaps = 0
-        for stream_id, n, top in con.execute("SELECT stream_id, COUNT(*), MAX(seq) FROM chunks GROUP BY stream_id"):
+        for _stream_id, n, top in con.execute("SELECT stream_id, COUNT(*), MAX(seq) FROM chunks GROUP BY stream_id"):
             stored += n
             gaps += (top + 1) - n
         return stored, gaps

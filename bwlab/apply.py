@@ -140,6 +140,7 @@ async def _system(system: System, scenario: Scenario, sessions: dict[str, Sessio
                                           "country": system.country, "mobile_networks": {"apn": system.apn}})
         await mgr.put(api + "/troubleshooting", {"allow": system.allow_troubleshooting})
         if system.connect and overview["connection"].get("state") != "connected":
+            assert scenario.organization is not None  # a connecting system needs one (checked when read)
             owner = scenario.account(scenario.organization.owner)
             await connect_system(mgr, api, email=owner.email, password=owner.password, org_id=org_id,
                                  region=system.region)

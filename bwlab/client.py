@@ -41,7 +41,7 @@ class Session:
             timeout=aiohttp.ClientTimeout(total=timeout), cookie_jar=aiohttp.CookieJar(unsafe=True)
         )
 
-    async def __aenter__(self) -> "Session":
+    async def __aenter__(self) -> Session:
         return self
 
     async def __aexit__(self, *exc) -> None:

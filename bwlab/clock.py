@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Awaitable, Callable, Protocol
+from datetime import UTC, datetime
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class LabClock:
         return self.source() + self.offset
 
     def datetime(self) -> datetime:
-        return datetime.fromtimestamp(self.now(), tz=timezone.utc)
+        return datetime.fromtimestamp(self.now(), tz=UTC)
 
     def travel(self, seconds: float) -> float:
         """Move lab time forward by ``seconds`` (> 0) and return the new offset."""
@@ -149,6 +150,6 @@ async def run_every(clock: LabClock, interval: float, job: Callable[[], Awaitabl
 
 def isoformat(ts: float) -> str:
     """POSIX seconds as an ISO 8601 UTC string with a trailing Z."""
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace(
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds").replace(
         "+00:00", "Z"
     )

@@ -50,8 +50,9 @@ class _Listener(ServiceListener):
 
     def add_service(self, zc: Zeroconf, type_: str, name: str) -> None:
         info = zc.get_service_info(type_, name, timeout=1500)
-        if info and info.properties.get(b"url"):
-            self.urls.append(info.properties[b"url"].decode())
+        url = info.properties.get(b"url") if info else None
+        if url:
+            self.urls.append(url.decode())
 
     def update_service(self, zc: Zeroconf, type_: str, name: str) -> None:
         pass

@@ -204,7 +204,7 @@ def _judge_table(expected: dict, actual: Any, now: float) -> Verdict:
 def dig(data: Any, path: str) -> Any:
     """``data`` at a dotted ``path`` (list items by number). A key absent from a table, or a list
     position past its end, gives a ``Missing``; a null on the way gives null (nothing shown)."""
-    walked = []
+    walked: list[str] = []
     for part in path.split(".") if path else []:
         if data is None:
             return None

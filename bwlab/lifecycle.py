@@ -53,7 +53,7 @@ def hold(data_dir: Path, name: str) -> IO[str]:
     ``AlreadyRunning`` when another process holds it."""
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / f"{name}.lock"
-    handle = open(path, "a+")
+    handle = open(path, "a+")  # noqa: SIM115 -- the lock is held as long as the handle stays open
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -11,7 +11,7 @@ a longer password is rated by its first 72.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from zxcvbn import zxcvbn
 

@@ -261,6 +261,7 @@ class _Lab:
 async def run_one(path: Path, scenario: Scenario, workdir: Path, report_dir: Path, seed: int,
                   timeout: float) -> Outcome:
     """Run one scenario against a lab of its own; never raises for what the scenario or lab does."""
+
     outcome = Outcome(path, scenario)
     began = monotonic()
     lab = _Lab(path, workdir / scenario.name, workdir / f"{scenario.name}.log")
@@ -352,7 +353,7 @@ async def _snapshot(session: Session, scenario: Scenario, outcome: Outcome, repo
                                      "recording": state.get("recording")}
             try:
                 diagnosis = await session.get(f"/api/lab/cameras/{serial}/diagnosis")
-                entry["diagnosis"] = [{k: f.get(k) for k in ("code", "symptom", "cause", "fix")}
+                entry["diagnosis"] = [{k: f.get(k) for k in ("code", "symptom", "cause", "fix", "evidence")}
                                       for f in diagnosis.get("findings", [])] or diagnosis.get("codes", [])
             except ApiError as exc:
                 entry["diagnosis"] = f"unavailable: {exc}"

@@ -79,6 +79,8 @@ class Profile:
     remote_mode: Literal["while_recording", "always"] = "while_recording"
     location: dict[str, Location] = field(default_factory=dict)
     wifi_networks: list[str] = field(default_factory=list)
+    help_gesture: Literal["function_long"] | None = None  # issue 16: the help request gesture (null: off)
+    help_stream: bool = True  # a help request also starts a stream (with streaming on)
 
 
 @dataclass(frozen=True)
@@ -366,8 +368,11 @@ def _check_references(s: Scenario) -> None:
         p = f"systems[{si}]"
         if sys.connect and s.organization is None:
             raise SchemaError(f"{p}.connect", "an [organization] table to connect the system to")
-        if sys.key and sys.key.import_from is not None:
-            if sys.key.import_from not in system_names or sys.key.import_from == sys.name:
+        if (
+            sys.key
+            and sys.key.import_from is not None
+            and (sys.key.import_from not in system_names or sys.key.import_from == sys.name)
+        ):
                 raise SchemaError(f"{p}.key.import_from", "the name of another system", sys.key.import_from)
         ssids = {n.ssid for n in sys.wifi_networks}
         profiles = {pr.name for pr in sys.profiles}
@@ -543,7 +548,7 @@ def _check_manager(s: Scenario, step: Step, p: str) -> None:
     elif step.change == "wifi_network":
         body = {"ssid": target, **body}
     try:
-        value = from_mapping(kind[step.change], body)
+        value: object = from_mapping(kind[step.change], body)
     except SchemaError as exc:
         raise SchemaError(f"{p}.set.{exc.path.removeprefix('(top level)')}".rstrip("."), exc.expected) from None
     if isinstance(value, Profile):

@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import typing
+from collections.abc import Sequence
 from typing import Any, get_args, get_origin
 
-from bwlab import expect, regression, scenario
+from bwlab import example_scenarios, expect, regression, scenario
 from bwlab.schema import _type_name
 
 HEADER = """# Scenario files and `bwlab test`
@@ -25,10 +26,10 @@ A scenario is a TOML file that declares a lab (accounts, an organization, system
 Wi-Fi networks, profiles, camera users, docks and cameras, access points, cells, routes) and a
 timeline of actions and expectations. `bwlab up FILE` runs it as a demo; `bwlab test PATH…` runs
 files as a regression suite, each against a lab of its own, and exits 0 only when every
-expectation held. Examples to copy: `tests/scenarios/` holds one file per row of the manual's
-troubleshooting tables T2–T4 (`docs/network-faults.md` maps rows to files); several chain a
-symptom, a fix and a recovery (`t2-3b-six-days-wifi`: six days away, docked, healthy again;
-`t3-4-too-far`: walks out of range and back; `t2-6-ntp-offset`).
+expectation held. Examples to copy: `examples/scenarios/` (below) and `tests/scenarios/`, one
+file per row of the manual's troubleshooting tables T2–T4 (`docs/network-faults.md` maps rows to
+files); several chain a symptom, a fix and a recovery (`t2-3b-six-days-wifi`: six days away,
+docked, healthy again; `t3-4-too-far`: walks out of range and back; `t2-6-ntp-offset`).
 
 Every file is checked before anything starts: an unknown key, a value of the wrong type, an
 unknown action or expect key, a value form this page does not list, or a step that could never run
@@ -43,7 +44,7 @@ def _fields(cls: Any) -> list[tuple[str, str, str]]:
         tp = hints[f.name]
         if f.default is not dataclasses.MISSING:
             default = repr(f.default).replace("None", "none").replace("True", "true").replace("False", "false")
-        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        elif f.default_factory is not dataclasses.MISSING:
             default = "empty"
         else:
             default = "required"
@@ -55,10 +56,10 @@ def _describe(tp: Any) -> str:
     origin = get_origin(tp)
     if origin is list:
         (item,) = get_args(tp) or (Any,)
-        if dataclasses.is_dataclass(item):
+        if isinstance(item, type) and dataclasses.is_dataclass(item):
             return f"list of [{item.__name__}](#{item.__name__.lower()})"
         return f"list of {_describe(item)}"
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return f"[{tp.__name__}](#{tp.__name__.lower()})"
     args = [a for a in get_args(tp) if a is not type(None)]
     if args and len(args) < len(get_args(tp)) and len(args) == 1:
@@ -66,7 +67,7 @@ def _describe(tp: Any) -> str:
     return _type_name(tp)
 
 
-def _table(rows: list[tuple[str, ...]], head: tuple[str, ...]) -> str:
+def _table(rows: Sequence[tuple[str, ...]], head: tuple[str, ...]) -> str:
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(" --- " for _ in head) + "|"]
@@ -105,6 +106,7 @@ def _test_options() -> list[tuple[str, str]]:
 
 def render() -> str:
     parts = [HEADER, "## `bwlab test`\n", _table(_test_options(), ("option", "meaning")), ""]
+    parts += [example_scenarios.section()]
     parts += ["## The file\n",
               "Tables and keys, with their types and defaults. The lab network's tables (`access_points`, "
               "`cells`, `radio`, `mobile`) and a camera's `sim` take the keys of the radio models "

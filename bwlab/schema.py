@@ -115,7 +115,7 @@ def _convert(tp: Any, value: Any, path: str, meta: typing.Mapping[str, Any]) -> 
         args = get_args(tp)
         if not isinstance(value, (list, tuple)) or len(value) != len(args):
             raise SchemaError(path, meta.get("expected") or _type_name(tp), value)
-        return tuple(_convert(a, v, _join(path, i), {}) for i, (a, v) in enumerate(zip(args, value)))
+        return tuple(_convert(a, v, _join(path, i), {}) for i, (a, v) in enumerate(zip(args, value, strict=True)))
     if origin is list or origin is tuple:
         if not isinstance(value, list):
             raise SchemaError(path, _type_name(tp), value)
@@ -134,7 +134,7 @@ def _convert(tp: Any, value: Any, path: str, meta: typing.Mapping[str, Any]) -> 
                 raise SchemaError(path, "string keys", k)
             out[k] = _convert(val_tp, v, _join(path, k), {})
         return out
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return from_mapping(tp, value, path)
     if tp is bool:
         if isinstance(value, bool):
@@ -200,6 +200,8 @@ def check_table(data: Any, path: str, allowed: typing.Iterable[str]) -> None:
 
 def from_mapping(cls: type[T], data: Any, path: str = "") -> T:
     """Build dataclass ``cls`` from ``data``, rejecting unknown keys and wrong types."""
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{cls!r} is not a dataclass")
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     check_table(data, path, fields)
     hints = get_type_hints(cls)

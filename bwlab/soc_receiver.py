@@ -22,9 +22,10 @@ import base64
 import hmac
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import web
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -64,9 +65,14 @@ class Received:
 
     def line(self) -> str:
         data = self.data if isinstance(self.data, dict) else {}
-        d = data.get("data") if isinstance(data.get("data"), dict) else {}
+        inner = data.get("data")
+        d = inner if isinstance(inner, dict) else {}
         check = {True: "signature ok", False: f"REJECTED ({self.error})", None: "unsigned"}[self.verified]
         dup = " (duplicate)" if self.duplicate else ""
+        if "help_id" in d:  # help.requested (issue 16)
+            return (f"{isoformat(self.received_at)} {self.type or '?'} {self.id}{dup}: HELP {d['help_id']} "
+                    f"user {d.get('user_name', '?')} ({d.get('user_id', '?')}) org {d.get('organization_id', '?')} "
+                    f"requested {d.get('requested')} — {check}")
         return (f"{isoformat(self.received_at)} {self.type or '?'} {self.id}{dup}: stream {d.get('stream_id', '?')} "
                 f"user {d.get('user_name', '?')} ({d.get('user_id', '?')}) org {d.get('organization_id', '?')} "
                 f"region {d.get('region', '?')} start {d.get('start')} end {d.get('end')} — {check}")
@@ -90,7 +96,7 @@ def verify(secret: str, body: bytes, headers: dict[str, str], now: float, tolera
         return wh.verify(body, lower)
     if abs(now - timestamp) > tolerance:
         raise WebhookVerificationError("Message timestamp too old" if timestamp < now else "Message timestamp too new")
-    expected = wh.sign(msg_id, datetime.fromtimestamp(timestamp, tz=timezone.utc), body.decode())
+    expected = wh.sign(msg_id, datetime.fromtimestamp(timestamp, tz=UTC), body.decode())
     expected_bytes = base64.b64decode(expected.split(",", 1)[1])
     for candidate in signatures.split(" "):
         version, _, value = candidate.partition(",")

@@ -39,8 +39,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from itertools import pairwise
+from typing import Any
 
 from bwlab.client import ApiError, Session
 from bwlab.clock import Clock, LabClock, monotonic
@@ -267,7 +269,7 @@ class Timeline:
             stream = await op.wait_for_stream(DEFAULT_WITHIN, user_name)
             report = await op.watch(stream["id"], seconds=step.seconds or VIEW_SECONDS)
             times = sorted(report.capture_times)
-            gaps = [1000 * (b - a) for a, b in zip(times, times[1:])]
+            gaps = [1000 * (b - a) for a, b in pairwise(times)]
             seen.update(report.as_dict(), max_gap_ms=round(max(gaps), 1) if gaps else None)
         except TimeoutError:
             seen["refusal"] = "no_stream"
@@ -304,10 +306,7 @@ class Timeline:
                 return await mgr.put(api + f"/profiles/{step.target}", {**_profile_body(profiles[step.target]), **values})
             return await mgr.post(api + "/profiles", {"name": step.target, **values})
         if step.change == "wifi_network":
-            networks = {n["ssid"]: n for n in (await mgr.get(api + "/wifi-networks"))["wifi_networks"]}
-            if step.target in networks:  # the Manager changes a network by replacing it
-                await mgr.delete(api + f"/wifi-networks/{networks[step.target]['id']}")
-            return await mgr.post(api + "/wifi-networks", {"ssid": step.target, **values})
+            return await _replace_wifi_network(mgr, api, step.target or "", values)
         if step.change == "camera":
             return await mgr.put(api + f"/cameras/{(step.target or step.camera or '').upper()}", values)
         overview = await mgr.get(api)
@@ -441,10 +440,27 @@ class _Views:
         return dig(await self._get(head), path)
 
 
+async def _replace_wifi_network(mgr: Session, api: str, ssid: str, values: dict[str, Any]) -> Any:
+    """The manual's way to change a Wi-Fi network in the Manager: delete it and add it again. The
+    Manager refuses to delete a network a profile uses, so, as an administrator would, take it out
+    of those profiles first and put it back after."""
+    networks = {n["ssid"]: n for n in (await mgr.get(api + "/wifi-networks"))["wifi_networks"]}
+    using = [p for p in (await mgr.get(api + "/profiles"))["profiles"] if ssid in (p.get("wifi_networks") or [])]
+    for p in using:
+        body = _profile_body(p)
+        await mgr.put(api + f"/profiles/{p['name']}", {**body, "wifi_networks": [n for n in body["wifi_networks"] if n != ssid]})
+    if ssid in networks:
+        await mgr.delete(api + f"/wifi-networks/{networks[ssid]['id']}")
+    added = await mgr.post(api + "/wifi-networks", {"ssid": ssid, **values})
+    for p in using:
+        await mgr.put(api + f"/profiles/{p['name']}", _profile_body(p))
+    return added
+
+
 def _profile_body(profile: dict[str, Any]) -> dict[str, Any]:
     """The keys of a profile the Manager takes back in a PUT (what it lists, less what it adds)."""
     keys = ("name", "streaming", "live_stream_on_record", "remote_activation", "remote_mode", "location",
-            "wifi_networks")
+            "wifi_networks", "help_gesture", "help_stream")
     return {k: profile[k] for k in keys if k in profile}
 
 

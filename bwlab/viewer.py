@@ -47,6 +47,8 @@ class ViewReport:
     decode_ms_per_frame: float = 0.0
     ended: bool = False
     seqs: list[int] = field(default_factory=list)
+    live_bytes: int = 0  # of the chunks received live (after the catch-up a joiner gets first)
+    live_audio_frames: int = 0
 
     def percentile(self, p: float) -> float | None:
         if not self.latencies_ms:
@@ -77,7 +79,7 @@ class Viewer:
         self.clock = clock or LabClock()
         self.org_id: str | None = None
 
-    async def __aenter__(self) -> "Viewer":
+    async def __aenter__(self) -> Viewer:
         await self.sign_in()
         return self
 
@@ -122,7 +124,7 @@ class Viewer:
                     break
                 try:
                     msg = await ws.receive(timeout=timeout)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
                 if msg.type.name == "TEXT":
                     data = msg.json()
@@ -152,11 +154,12 @@ class Viewer:
                 plain.append((c, payload, received if at_live_edge else None))
                 report.chunks += 1
                 report.bytes += len(msg.data)
+                report.live_bytes += len(msg.data) if at_live_edge else 0
                 report.seqs.append(c.seq)
         await asyncio.to_thread(self._decode, plain, report, not recording)
         return report
 
-    def _decode(self, plain: list[tuple[wire_chunk.Chunk, bytes, float]], report: ViewReport, live: bool) -> None:
+    def _decode(self, plain: list[tuple[wire_chunk.Chunk, bytes, float | None]], report: ViewReport, live: bool) -> None:
         inits = [p for c, p, _ in plain if c.kind == wire_chunk.KIND_INIT]
         media = [(c, p, t) for c, p, t in plain if c.kind == wire_chunk.KIND_MEDIA]
         if not inits or not media:
@@ -175,7 +178,9 @@ class Viewer:
         for c, payload, received in media:
             if received is None:  # catch-up from the GOP cache, not live
                 continue
-            run = next((r for r in parse_fragment(payload, tracks) if r.track_id == video.track_id), None)
+            runs = parse_fragment(payload, tracks)
+            report.live_audio_frames += sum(r.sample_count for r in runs if r.track_id != video.track_id)
+            run = next((r for r in runs if r.track_id == video.track_id), None)
             if run is None or run.sample_count == 0:
                 continue
             dt = run.duration / run.sample_count / video.timescale

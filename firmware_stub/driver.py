@@ -30,49 +30,57 @@ import random
 import ssl
 import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 import ntplib
 
-from bwlab.clock import Clock, monotonic, system_time, wait_event
+from bwlab.clock import Clock, SkewedClock, monotonic, system_time, wait_event
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import envelope
 from bwlab.wire import messages as m
+from bwlab.wire import talk as wire_talk
 from bwlab.wire.device_auth import answer_challenge, make_csr, new_device_key
+from bwlab.wire.health import Health
+from bwlab.wire.help import HelpAcknowledged
 from labnet.faults import Impairment, camera_impairment, impair
 from labnet.propagation import LinkQuality
 from labnet.radio_config import WifiNetwork
 
 from . import events as ev
+from .adaptation import AdaptiveEncoder, LinkAdapter
 from .firmware import Firmware
+from .health_uplink import HealthUplink
+from .help import current_position, help_request
 from .media.live import LiveEncoder
 from .media.shared import SharedSource
 from .media.stream import MediaChunk
 from .network import LINK_IDEAL, CameraNetwork
-from .uplink import ShapedSocket, ShapedUplink
 from .positions import PositionUplink
-from .services import STORAGE_EVERY, Reachability, ServiceRoute, check_storage, failure, lan_facts, storage_session
 from .recorder import DEFAULT_CAPACITY
 from .recording_driver import RecordingUnit
+from .services import STORAGE_EVERY, Reachability, ServiceRoute, check_storage, failure, lan_facts, storage_session
+from .speaker import Speaker
+from .uplink import MAX_UNACKED, ShapedSocket, ShapedUplink
 
 log = logging.getLogger(__name__)
 
 MEDIA_TICK = 0.04  # the longest the media loop sleeps; it wakes when the encoder's next fragment is due
 DEFAULT_FRAGMENT_FRAMES = 2  # 133 ms fragments at 15 fps (docs/decisions.md "Streaming")
 RECONNECT_FLOOR = 0.5
-MAX_UNACKED = 3000  # about ten minutes of media: the camera's own buffer
 RADIO_TICK = 0.1  # seconds between two looks at the radio (walks, hand-overs, faults)
 RADIO_REPORT_EVERY = 1.0  # a radio change that matters goes out at once, signal drift at most this often
 NTP_POLL = 64.0  # seconds between two NTP syncs of the camera's clock
 NTP_TIMEOUT = 1.0
 RENEW_BEFORE = 86400.0  # D1: the dock renews a docked camera's certificate in its last day (lab time)
+SPEAKER_REPORT_EVERY = 0.25  # seconds between two speaker levels sent to the lab while an operator talks
 RENEW_CHECK_EVERY = 60.0  # seconds between two looks at a docked camera's certificate (and on time travel)
 # Control messages that must still reach the hub after a reconnect when the link lost them.
-_NOT_REQUEUED = (m.State, m.Log, m.StreamStart, m.RemoteStartResult)
+_NOT_REQUEUED = (m.State, m.Log, m.StreamStart, m.RemoteStartResult, Health)
 
 
 class CameraLogAdapter(logging.LoggerAdapter):
@@ -87,7 +95,7 @@ class _Outgoing:
     wrapped_key: dict
     mime: str
     started_at: float
-    reason: str
+    reason: ev.StreamReason
     request_id: str | None
     user_id: str
     user_name: str
@@ -146,11 +154,12 @@ class CameraDriver:
         self.chunks_sent = 0
         self.chunks_acked = 0
         self._closed = False
-        self.network = (True, "WLAN")  # the lab's default network when the scenario has no radio model
-        self._network_down: tuple[bool, str | None] | None = None  # the lab pulled the network (L2): holds
+        self.network: tuple[bool, ev.NetworkMode | None] = (True, "WLAN")  # the lab's default network when the scenario has no radio model
+        self._network_down: tuple[bool, ev.NetworkMode | None] | None = None  # the lab pulled the network (L2): holds
         self.weak_signal = False
         self.net = net  # the lab network as this camera lives it (None: an ideal network)
-        self.lab_clock: Clock = lab_clock or getattr(clock, "base", clock)  # the physical world's time
+        # the physical world's time
+        self.lab_clock: Clock = lab_clock or (clock.base if isinstance(clock, SkewedClock) else clock)
         # the link's random draws (loss, retransmissions): per camera, and reproducible with a run's seed
         self._rng = random.Random(self.serial if seed is None else f"{seed}:{self.serial}")
         self._uplink: ShapedUplink | None = None
@@ -173,6 +182,10 @@ class CameraDriver:
         self.lan: dict | None = None  # its address, MAC and namespace on the real lab network
         self._storage_http: aiohttp.ClientSession | None = None
         self.recordings = RecordingUnit(self, storage_dir, storage_bytes)  # local recordings, dock offload (issue 13)
+        self.adapter: LinkAdapter | None = None  # the live stream's level on this link (adaptation.py)
+        self.speaker = Speaker()  # talk-back: what operators say through the camera (issue 16 item 3)
+        self._speaker_reported = 0.0
+        self.health = HealthUplink(self)  # battery, storage, signal, temperature (issue 16 item 5)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -185,6 +198,7 @@ class CameraDriver:
         self._spawn(self._timer_loop(), "timers")
         self._spawn(self._ntp_loop(), "ntp")
         self._spawn(self._renewal_loop(), "dock renewal")
+        self._spawn(self.health.run(), "health")
         if self.net is not None:
             self.network = self.net.network(self.lab_clock.now())
             self._spawn(self._radio_loop(), "radio")
@@ -267,7 +281,7 @@ class CameraDriver:
             await asyncio.sleep(RENEW_CHECK_EVERY)
             try:
                 await self.renew_in_dock()
-            except (aiohttp.ClientError, OSError, asyncio.TimeoutError, RuntimeError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError, RuntimeError) as exc:
                 self.log.warning("the dock could not renew the certificate: %s", exc)
 
     async def _provision(self, dock: str, bay: int, camera_user: str | None) -> dict:
@@ -304,7 +318,8 @@ class CameraDriver:
                 live_stream_on_record=profile.get("live_stream_on_record", False),
                 remote_activation=profile.get("remote_activation"),
                 location=profile.get("location") is not None,
-                location_mode=profile.get("location") or "while_recording_or_streaming"),
+                location_mode=profile.get("location") or "while_recording_or_streaming",
+                help_gesture=profile.get("help_gesture"), help_stream=profile.get("help_stream", True)),
             allow_troubleshooting=data["allow_troubleshooting"], time=data["time"]))
         if self.net is not None:
             sim = data.get("sim") or {}
@@ -329,10 +344,10 @@ class CameraDriver:
             self.weak_signal = self.net.weak_signal(self.lab_clock.now())
         await self.set_network(*self.network)
 
-    async def press(self, button: str, gesture: str = "press") -> None:
+    async def press(self, button: ev.Button, gesture: ev.Gesture = "press") -> None:
         await self.feed(ev.ButtonGesture(self.clock.now(), button=button, gesture=gesture))
 
-    async def lab_network(self, up: bool, mode: str | None) -> None:
+    async def lab_network(self, up: bool, mode: ev.NetworkMode | None) -> None:
         """The lab's network action (L2): down stays down whatever the radio model says, until the
         lab brings it up again; up gives the camera back to its radio model (or this mode)."""
         self._network_down = None if up else (False, mode)
@@ -341,7 +356,7 @@ class CameraDriver:
         else:
             await self.set_network(up, mode)
 
-    async def set_network(self, up: bool, mode: str | None) -> None:
+    async def set_network(self, up: bool, mode: ev.NetworkMode | None) -> None:
         self.network = (up, mode)
         await self.feed(ev.NetworkChanged(self.clock.now(), up=up, mode=mode, weak_signal=self.weak_signal))
 
@@ -405,7 +420,7 @@ class CameraDriver:
             await self._publish()
 
     def _radio_summary(self, now: float) -> dict[str, Any]:
-        summary = self.net.summary(now) if self.net is not None else {
+        summary: dict[str, Any] = self.net.summary(now) if self.net is not None else {
             "mode": self.network[1] or "WLAN", "network": {"up": self.network[0], "mode": self.network[1]},
             "wifi": None, "mobile": None}
         summary["clock_offset_s"] = round(getattr(self.clock, "skew", 0.0), 4)
@@ -424,10 +439,16 @@ class CameraDriver:
         """Send the camera's state (firmware + radio) to the hub and the lab."""
         radio = self._radio_summary(self.lab_clock.now())
         self._radio_key, self._radio_last, self._radio_sent_at = _radio_key(radio), radio, monotonic()
-        self.state = {**self._firmware_state, "radio": radio, "storage": self.recordings.state()}
+        self.state = {**self._firmware_state, "radio": radio, "storage": self.recordings.state(),
+                      "stream_quality": self.adapter.as_dict() if self.adapter is not None else None}
         await self._send(m.State(state=self.state))
+        await self._report_lab()
+
+    async def _report_lab(self) -> None:
+        """The lab (not the hub) also sees the speaker: the hub must learn nothing of talk-back audio."""
         if self._on_state is not None:
-            await self._on_state(self.state)
+            self._speaker_reported = monotonic()
+            await self._on_state({**self.state, "speaker": self.speaker.state()})
 
     publish = _publish
 
@@ -523,10 +544,18 @@ class CameraDriver:
                 self._out.stop_sent = True
                 if not await self._send(msg):
                     self._pending_control.append(msg)
+                if self.speaker.stop():  # talk-back goes through the live stream: it ends with it
+                    await self._report_lab()
         elif isinstance(command, ev.RemoteStartResult):
             await self._send(m.RemoteStartResult(request_id=command.request_id, ok=command.ok, reason=command.reason))
         elif isinstance(command, ev.Vibrate):
             self.vibrations += 1
+        elif isinstance(command, ev.SendHelpRequest):  # issue 16: sealed position, queued while offline
+            now = self.clock.now()
+            msg = help_request(self.provisioning, command.help_id, command.gesture,
+                               current_position(self.positions.receiver, now), now)
+            if not await self._send(msg):
+                self._pending_control.append(msg)
         elif isinstance(command, ev.LogEvent):
             self.log.info("%s: %s", command.code, command.message)
             await self._send(m.Log(level=command.level, code=command.code, message=command.message[:500],
@@ -598,7 +627,7 @@ class CameraDriver:
                     await self._on_hub_message(m.decode(frame.data))
                 if storage_watch is not None and storage_watch.done() and not storage_watch.cancelled():
                     reason = "service_unreachable"  # the storage host stopped answering
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError, m.ProtocolError, TypeError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError, m.ProtocolError, TypeError) as exc:
             reason = f"connection_failed: {type(exc).__name__}"
             if self._ws is None:
                 self.endpoint_response_code = _no_answer_code(exc)
@@ -658,8 +687,27 @@ class CameraDriver:
             await self.feed(ev.Acknowledged(now, stream_id=message.stream_id, operator=message.operator))
         elif isinstance(message, m.Licence):
             await self.feed(ev.LicenceChanged(now, valid=message.valid, until=message.until))
+        elif isinstance(message, wire_talk.CAMERA_MESSAGES):
+            await self._on_talk(message)
+        elif isinstance(message, HelpAcknowledged):
+            await self.feed(ev.HelpAcknowledged(now, help_id=message.help_id, operator=message.operator))
         elif isinstance(message, (m.ChunkRefused, m.Error)):
             self.log.warning("hub refused: %s %s", message.code, message.message)
+
+    async def _on_talk(self, message: wire_talk.TalkStart | wire_talk.TalkPacket | wire_talk.TalkStop) -> None:
+        """Talk-back (issue 16 item 3): the speaker plays what the operator says into our live stream."""
+        out = self._out if self._out is not None and not self._out.stop_sent else None  # our live stream
+        if isinstance(message, wire_talk.TalkStart):
+            changed = self.speaker.start(message, out.stream_id if out else None, out.content_key if out else None)
+        elif out is None or out.stream_id != message.stream_id:
+            changed = self.speaker.stop()  # the stream ended: its talk-back is over
+        elif isinstance(message, wire_talk.TalkPacket):
+            played = self.speaker.play(message, self.lab_clock.now())
+            changed = played and monotonic() - self._speaker_reported >= SPEAKER_REPORT_EVERY
+        else:
+            changed = self.speaker.stop(message)
+        if changed:
+            await self._report_lab()
 
     async def _request_stream(self, command: ev.RequestStreamStart) -> None:
         prov = self.provisioning
@@ -693,7 +741,7 @@ class CameraDriver:
     def _encoder(self, user_name: str) -> LiveEncoder | SharedSource:
         if self.media_mode == "shared":
             return SharedSource(fragment_frames=self.fragment_frames)
-        return LiveEncoder(user_name or self.serial, fragment_frames=self.fragment_frames)
+        return AdaptiveEncoder(user_name or self.serial, fragment_frames=self.fragment_frames)
 
     async def _media_loop(self, stream_id: str) -> None:
         out = self._out
@@ -703,8 +751,14 @@ class CameraDriver:
         # The encoder is not thread-safe, and a worker thread cannot be cancelled: when the stop
         # comes while a feed runs, wait for that feed and keep what it made, then close.
         feeding: asyncio.Future | None = None
+        self.adapter = LinkAdapter() if isinstance(encoder, AdaptiveEncoder) else None
         try:
             while True:
+                if self.adapter is not None and isinstance(encoder, AdaptiveEncoder):
+                    changed = self.adapter.update(self.lab_clock.now(), self.link())
+                    encoder.want(self.adapter.level)
+                    if changed:
+                        await self._publish()
                 feeding = asyncio.ensure_future(asyncio.to_thread(encoder.feed, self.clock.now()))
                 chunks = await asyncio.shield(feeding)
                 feeding = None
@@ -718,6 +772,7 @@ class CameraDriver:
                     await self._upload(out, c)
             for c in await asyncio.to_thread(encoder.close, self.clock.now()):
                 await self._upload(out, c)
+            self.adapter = None
             raise
 
     async def _upload(self, out: _Outgoing, media: MediaChunk) -> None:
@@ -771,7 +826,8 @@ def _radio_key(summary: dict) -> Any:
     wifi, mobile = summary.get("wifi") or {}, summary.get("mobile") or {}
     return (summary.get("mode"), str(summary.get("network")), str(summary.get("impairment")),
             summary.get("clock_fixed"), round(summary.get("clock_offset_s") or 0.0, 1), str(summary.get("ntp")),
-            summary.get("endpoint_response_code"),
+            summary.get("endpoint_response_code"), len(summary.get("wifi_log") or ()),
+            str((summary.get("wifi_log") or [None])[-1]),
             tuple(wifi.get(k) for k in ("state", "ssid", "ipv4", "auth_status", "ap_mac", "failure", "weak_signal",
                                         "degraded", "last_roam_at", "ap")),
             tuple(mobile.get(k) for k in ("sim_status", "ipv4", "roaming", "apn", "problem", "registration",
@@ -799,7 +855,7 @@ def _no_answer_code(exc: BaseException) -> int | str:
     """T1 page 4 when the hub's endpoint gave no usable answer."""
     if isinstance(exc, aiohttp.WSServerHandshakeError):
         return exc.status
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError) or isinstance(exc, ssl.SSLError):
+    if isinstance(exc, (aiohttp.ClientConnectorCertificateError, ssl.SSLError)):
         return "tls"
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return "dns"

@@ -16,16 +16,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Literal
 
+from bwlab.wire.help import HELP_GESTURES
+
 Button = Literal["record", "function", "top"]
 Gesture = Literal["press", "double", "long"]
-StreamReason = Literal["record", "function", "remote"]
+StreamReason = Literal["record", "function", "remote", "help"]
 RemoteActivation = Literal["while_recording", "always"]
 LocationMode = Literal["while_recording_or_streaming", "always"]
 NetworkMode = Literal["WLAN", "LTE"]
 
 BUTTONS: tuple[str, ...] = ("record", "function", "top")
 GESTURES: tuple[str, ...] = ("press", "double", "long")
-STREAM_REASONS: tuple[str, ...] = ("record", "function", "remote")
+STREAM_REASONS: tuple[str, ...] = ("record", "function", "remote", "help")
 REMOTE_ACTIVATIONS: tuple[str | None, ...] = (None, "while_recording", "always")
 LOCATION_MODES: tuple[str, ...] = ("while_recording_or_streaming", "always")
 NETWORK_MODES: tuple[str | None, ...] = ("WLAN", "LTE", None)
@@ -34,6 +36,8 @@ NETWORK_MODES: tuple[str | None, ...] = ("WLAN", "LTE", None)
 # operator acknowledges the stream; the pattern itself is a lab choice (two short pulses).
 VIBRATION_PATTERNS: dict[str, tuple[float, ...]] = {
     "acknowledged": (0.4, 0.2, 0.4),
+    # issue 16: an operator acknowledged the camera user's help request: three long pulses, unlike D6's two short ones
+    "help_acknowledged": (1.0, 0.3, 1.0, 0.3, 1.0),
 }
 
 
@@ -74,10 +78,13 @@ class ProfileSettings:
     remote_activation: RemoteActivation | None = None
     location: bool = False
     location_mode: LocationMode = "while_recording_or_streaming"
+    help_gesture: str | None = None  # issue 16: a key of bwlab.wire.help.HELP_GESTURES, or None (off)
+    help_stream: bool = True  # a help request also starts a stream (when streaming is on)
 
     def __post_init__(self) -> None:
         _check_choice(self, "remote_activation", self.remote_activation, REMOTE_ACTIVATIONS)
         _check_choice(self, "location_mode", self.location_mode, LOCATION_MODES)
+        _check_choice(self, "help_gesture", self.help_gesture, (None, *HELP_GESTURES))
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -216,6 +223,14 @@ class Acknowledged(Event):
 
 
 @dataclass(frozen=True)
+class HelpAcknowledged(Event):
+    """An operator acknowledged the camera user's help request (issue 16): vibrate, help pattern."""
+
+    help_id: str
+    operator: str
+
+
+@dataclass(frozen=True)
 class NetworkChanged(Event):
     """The lab radio model says whether the camera has a usable network, and which kind, and
     whether the Wi-Fi signal is weak (models with a screen show an icon for it, T3 row 4)."""
@@ -350,6 +365,15 @@ class Vibrate(Command):
 
 
 @dataclass(frozen=True)
+class SendHelpRequest(Command):
+    """The camera user made the help gesture (issue 16): seal the position the camera has now and
+    send ``help_request`` for ``help_id`` (queued until the hub link is up)."""
+
+    help_id: str
+    gesture: str
+
+
+@dataclass(frozen=True)
 class SetLocationReporting(Command):
     """Start or stop sending positions to the cloud (S11)."""
 
@@ -394,6 +418,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     StreamRefused,
     RemoteStartRequested,
     Acknowledged,
+    HelpAcknowledged,
     NetworkChanged,
     StorageChanged,
     TimerFired,

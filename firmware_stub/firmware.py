@@ -50,6 +50,12 @@ Behaviour, by SPEC id (the manual wins over SPEC, see docs/manual-vs-spec.md):
 - **Issue 13** Every start records locally (``StartRecording`` names its trigger: ``record``,
   ``function`` or ``remote``), whether or not a stream runs; ``StorageChanged(full=True)`` ends
   the recording (and, D5, the stream) and no recording starts until there is room again.
+- **Issue 16, help request** When the profile gives a help gesture (``help_gesture``, e.g. a
+  long press of the function button), that gesture sends a help request (``SendHelpRequest``: the
+  driver seals the position the camera has then) and, if the profile streams and
+  ``help_stream`` is on, starts a stream with reason ``help``. An operator's acknowledgement
+  (``HelpAcknowledged``) vibrates with the ``help_acknowledged`` pattern; the state's ``help``
+  says when help was asked for and who acknowledged it, ``vibration`` which pattern runs.
 - **S11** Positions are reported (``SetLocationReporting``) on models with GPS when the profile's
   Location is on: *Always* out of the dock, or *While recording or streaming*.
 
@@ -61,10 +67,13 @@ exponential backoff; a user's start retries at once.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from bwlab.models import CameraModel, get_model
+from bwlab.wire.help import HELP_PREFIX, gesture_of
 from firmware_stub.buttons import GestureRecogniser
 from firmware_stub.events import (
     VIBRATION_PATTERNS,
@@ -75,6 +84,7 @@ from firmware_stub.events import (
     Command,
     Docked,
     Event,
+    HelpAcknowledged,
     HubConnected,
     HubDisconnected,
     LicenceChanged,
@@ -86,6 +96,7 @@ from firmware_stub.events import (
     RemoteStartResult,
     ReportState,
     RequestStreamStart,
+    SendHelpRequest,
     SetLocationReporting,
     StartMedia,
     StartRecording,
@@ -172,7 +183,8 @@ class Firmware:
     """One body-worn camera's behaviour. ``serial`` and ``model`` are its hardware identity."""
 
     def __init__(
-        self, serial: str, model: CameraModel | str, *, recogniser: GestureRecogniser | None = None
+        self, serial: str, model: CameraModel | str, *, recogniser: GestureRecogniser | None = None,
+        help_ids: Callable[[], str] | None = None,
     ) -> None:
         self.serial = serial
         self.model = model if isinstance(model, CameraModel) else get_model(model)
@@ -197,6 +209,9 @@ class Firmware:
         self._network_mode: str | None = None
         self._weak_signal = False
         self._vibrating_until: float | None = None
+        self._vibration: str | None = None  # the pattern while vibrating
+        self._help_ids = help_ids if help_ids is not None else (lambda: HELP_PREFIX + uuid.uuid4().hex)
+        self._help: dict[str, Any] | None = None  # the last help request (issue 16)
         self._troubleshooting_page: int | None = None
         self._location_reporting = False
         self._last_error: dict[str, Any] | None = None
@@ -216,6 +231,7 @@ class Firmware:
             StreamRefused: self._on_stream_refused,
             RemoteStartRequested: self._on_remote_start,
             Acknowledged: self._on_acknowledged,
+            HelpAcknowledged: self._on_help_acknowledged,
             NetworkChanged: self._on_network_changed,
             StorageChanged: self._on_storage_changed,
             TimerFired: lambda event: None,
@@ -291,6 +307,8 @@ class Firmware:
             "leds": self._leds(streaming, visible_error),
             "screen": self._screen(streaming, visible_error),
             "vibrating_until": self._vibrating_until,
+            "vibration": self._vibration,
+            "help": None if self._help is None else dict(self._help),
             "troubleshooting": {
                 "available": self._troubleshooting_available(),
                 "active": self._troubleshooting_page is not None,
@@ -341,6 +359,7 @@ class Firmware:
         self._stop_all("docked")
         self._docked = True
         self._bay = event.bay
+        self._help = None
         self._hub_refusal = None
         self._backoff_step = 0
         self._last_error = None
@@ -369,6 +388,9 @@ class Firmware:
         prov = self._provisioning
         if prov is None:
             self._ignored_gesture(event, "not_provisioned")
+            return
+        if gesture_of(prov.profile.help_gesture) == (event.button, event.gesture):
+            self._on_help_gesture(event, prov)
             return
         if event.button == "record":
             if event.gesture == "long":
@@ -517,10 +539,33 @@ class Firmware:
             self._log("debug", "acknowledgement_ignored", "Acknowledgement of another stream.", stream_id=event.stream_id)
             return
         s.acknowledged_by = event.operator
-        until = event.now + sum(VIBRATION_PATTERNS["acknowledged"])
-        self._vibrating_until = until
-        self._emit(Vibrate("acknowledged", until))
+        self._vibrate(event.now, "acknowledged")
         self._log("info", "acknowledged", "An operator acknowledged the stream.", operator=event.operator)
+
+    def _on_help_gesture(self, event: ButtonGesture, prov: Provisioned) -> None:
+        """Issue 16: the camera user asks for help; the stream starts if the profile allows."""
+        help_id = self._help_ids()
+        self._help = {"id": help_id, "requested_at": self.camera_time(event.now), "acknowledged_by": None,
+                      "acknowledged_at": None}
+        self._emit(SendHelpRequest(help_id, str(prov.profile.help_gesture)))
+        self._log("warning", "help_requested", "The camera user asked for help.", help_id=help_id)
+        if prov.profile.help_stream and prov.profile.streaming and not self._licence_lapsed(event.now):
+            self._start_stream(event.now, "help")
+
+    def _on_help_acknowledged(self, event: HelpAcknowledged) -> None:
+        h = self._help
+        if h is None or h["id"] != event.help_id:
+            self._log("debug", "help_acknowledgement_ignored", "Acknowledgement of another help request.",
+                      help_id=event.help_id)
+            return
+        h["acknowledged_by"], h["acknowledged_at"] = event.operator, self.camera_time(event.now)
+        self._vibrate(event.now, "help_acknowledged")
+        self._log("info", "help_acknowledged", "An operator acknowledged the help request.", operator=event.operator)
+
+    def _vibrate(self, now: float, pattern: str) -> None:
+        until = now + sum(VIBRATION_PATTERNS[pattern])
+        self._vibrating_until, self._vibration = until, pattern
+        self._emit(Vibrate(pattern, until))
 
     def _on_storage_changed(self, event: StorageChanged) -> None:
         """Issue 13: a full storage ends the recording (and, D5, the stream with it)."""
@@ -627,7 +672,7 @@ class Firmware:
         for gesture in self._recogniser.handle_timer(now):
             self._on_gesture(gesture)
         if self._vibrating_until is not None and now >= self._vibrating_until:
-            self._vibrating_until = None
+            self._vibrating_until = self._vibration = None
         if self._hub_deadline is not None and now >= self._hub_deadline:
             if self._hub == "connecting":
                 self._log("warning", "hub_connect_timeout", "The device hub did not answer the connection.")
@@ -707,7 +752,8 @@ class Firmware:
 
     def _uses_network(self) -> bool:
         prov = self._provisioning
-        return prov is not None and (prov.profile.streaming or self._location_reporting)
+        return prov is not None and (prov.profile.streaming or self._location_reporting
+                                     or prov.profile.help_gesture is not None)
 
     def _wants_hub(self, now: float) -> bool:
         return (

@@ -15,6 +15,7 @@ to every camera whenever it changes. The cameras keep their clocks with the lab'
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,13 +27,6 @@ from bwlab.client import Session
 from bwlab.clock import LabClock, SkewedClock
 from bwlab.models import get_model
 from bwlab.scenario import Camera, Scenario
-
-from .driver import DEFAULT_FRAGMENT_FRAMES, CameraDriver
-from .gps import SiteFrame
-from .network import CameraNetwork, PositionSource
-from .positions import route_from_spec
-from .services import ServiceRoute
-from .recorder import DEFAULT_CAPACITY
 from bwlab.wire import fleet_link
 from bwlab.wire.messages import ProtocolError
 from bwlab.wire.recordings import Category
@@ -40,6 +34,13 @@ from labnet.faults import Fault, World, camera_clock_skew, faults_from_list, ntp
 from labnet.mobile import NO_SIM, Cell, MobileConfig, Sim
 from labnet.radio_config import RadioConfig, access_points_from_list
 from labnet.telemetry import frame_to_dict
+
+from .driver import DEFAULT_FRAGMENT_FRAMES, CameraDriver
+from .gps import SiteFrame
+from .network import CameraNetwork, PositionSource
+from .positions import route_from_spec
+from .recorder import DEFAULT_CAPACITY
+from .services import ServiceRoute
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +90,12 @@ class Fleet:
                 net = None
                 if self.world is not None:
                     net = CameraNetwork(serial, get_model(cam.model), world=self.world, radio_config=radio_config,
-                                        mobile_config=mobile_config, position=tuple(cam.position or (0.0, 0.0)),
+                                        mobile_config=mobile_config, position=_xy(cam.position or (0.0, 0.0)),
                                         imei=cam.imei, route=self._walk(scenario, cam), now=self.clock.now())
                 driver = CameraDriver(serial, cam.model, url=self.url, ca_pem=self.ca_pem, lab_token=self.lab_token,
                                       clock=SkewedClock(self.clock), system_id=systems[system.name], media=self.media,
                                       fragment_frames=self.fragment_frames,
-                                      on_state=lambda state, serial=serial: self._report(serial, state),
+                                      on_state=functools.partial(self._report, serial),
                                       net=net, lab_clock=self.clock, seed=self.seed, route=self.route,
                                       storage_dir=self._storage_dir(serial), storage_bytes=self.storage_bytes)
                 driver.ntp_server = ntp_server
@@ -141,7 +142,7 @@ class Fleet:
                     log.info("fleet: control link to %s back", self.url)
                 wait = 0.0
                 await self._control_loop()
-            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 log.debug("fleet: control link: %s", exc)
             wait = min(max(2 * wait, CONTROL_RETRY[0]), CONTROL_RETRY[1])
             await asyncio.sleep(wait)
@@ -177,7 +178,7 @@ class Fleet:
             if action == "press":
                 if data.button is None:
                     raise ValueError("button: required for a press")
-                await driver.press(data.button, data.gesture or "press")
+                await driver.press(data.button, data.gesture or "press")  # type: ignore[arg-type]  # CameraAction checked both choices
                 reply["press"] = driver.firmware.state().get("last_press")  # and why it did nothing, if so
             elif action == "dock":
                 dock, bay = data.dock, data.bay
@@ -187,7 +188,7 @@ class Fleet:
             elif action == "undock":
                 await self.undock(serial)
             elif action == "network":
-                await driver.lab_network(bool(data.up), data.mode)
+                await driver.lab_network(bool(data.up), data.mode)  # type: ignore[arg-type]  # CameraAction checked the choice
             elif action == "stats":
                 reply["stats"] = {"chunks_sent": driver.chunks_sent, "chunks_acked": driver.chunks_acked,
                                   "unacked": driver.unacked}
@@ -204,6 +205,8 @@ class Fleet:
                 await driver.recordings.annotate(text=data.text or "", tags=data.tags or "")
             elif action == "category":
                 await driver.recordings.annotate(category=Category(data.category_id or "", data.category_name or ""))
+            elif action == "speaker":  # issue 16 item 3: what the camera heard of talk-back
+                reply["speaker"] = driver.speaker.report(with_wav=bool(data.wav))
             elif action == "frames":
                 reply["frames"] = [frame_to_dict(f) for f in driver.frames()]  # L4: for the pcap
             result = fleet_link.Result(id=data.id, state=driver.state, **reply)
@@ -223,7 +226,7 @@ class Fleet:
                 return await driver.renew_in_dock()
 
         results = await asyncio.gather(*(renew(d) for d in due), return_exceptions=True)
-        for driver, result in zip(due, results):
+        for driver, result in zip(due, results, strict=True):
             if isinstance(result, BaseException):
                 log.warning("camera %s: the dock could not renew its certificate: %s", driver.serial, result)
 
@@ -254,7 +257,7 @@ class Fleet:
         route = route_from_spec(scenario.route(cam.route))
         if route is None or scenario.site is None:
             return None
-        frame = SiteFrame(tuple(scenario.site.origin))
+        frame = SiteFrame(_xy(scenario.site.origin))
         started, offset = self.clock.now(), cam.route_offset_s
 
         def at(now: float) -> tuple[float, float]:
@@ -311,3 +314,9 @@ def _world(scenario: Scenario) -> World | None:
                 sims[cam.serial.upper()] = Sim.from_mapping(cam.sim, "sim") if cam.sim else NO_SIM
     return World(access_points_from_list(scenario.access_points, "access_points"),
                  tuple(Cell.from_mapping(c, f"cells[{i}]") for i, c in enumerate(scenario.cells)), sims)
+
+
+def _xy(point: list[float] | tuple[float, float]) -> tuple[float, float]:
+    """A position or origin [x, y] (the scenario checked it has two items) as a pair."""
+    x, y = point
+    return (x, y)

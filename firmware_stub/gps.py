@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from bwlab.errors import InputError
 from bwlab.models import CameraModel, get_model
@@ -198,7 +199,7 @@ class Route:
         return RoutePoint(lat, lon, bearing_deg(s.a, s.b), self.speed_mps, s.waypoint)
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> "Route":
+    def from_mapping(cls, data: Mapping[str, Any]) -> Route:
         """From a scenario's ``[[routes]]`` table (already schema-checked)."""
         pauses = {int(p["at"]): float(p["seconds"]) for p in data.get("pauses", ())}
         return cls(name=data["name"], waypoints=tuple(tuple(w) for w in data["waypoints"]),

@@ -34,15 +34,19 @@ import dataclasses
 import hashlib
 import math
 from collections import deque
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from bwlab.models import CameraModel
-from labnet.events import WifiRoamStarted, WifiRoamed
+from firmware_stub.supplicant_log import connected_line, failed_line
+from labnet.events import WifiConnected, WifiConnectFailed, WifiRoamed, WifiRoamStarted
 from labnet.faults import Fault, Impairment, World, apply_world, camera_impairment, impair
 from labnet.mobile import NO_SIM, MobileConfig, MobileRadio, MobileStatus, ModemSettings
 from labnet.propagation import LINK_DOWN, LinkQuality
 from labnet.radio_config import RadioConfig, WifiNetwork, derive_mac
 from labnet.wifi import WifiRadio, WifiStatus
+
+from .events import NetworkMode
 
 Position = tuple[float, float]
 PositionSource = Callable[[float], Position]  # lab time → where the camera user's walk puts them (x, y metres)
@@ -88,6 +92,7 @@ class CameraNetwork:
                                       position=self._home, docked=True, config=mobile_config)
         self.wifi_networks: tuple[WifiNetwork, ...] = ()
         self.roams: deque[dict[str, Any]] = deque(maxlen=20)  # hand-overs, for the trails (L4)
+        self.wifi_log: deque[dict[str, Any]] = deque(maxlen=8)  # the supplicant's lines (L3, supplicant_log.py)
         self._sync_sim_mode(now)
 
     # -- inputs ---------------------------------------------------------------------------
@@ -161,6 +166,11 @@ class CameraNetwork:
                 self.roams.append({"event": "roam_started" if isinstance(event, WifiRoamStarted) else "roamed",
                                    "at": event.at, "from_ap": event.from_ap, "to_ap": event.to_ap,
                                    "position": [round(c, 2) for c in event.position]})
+            elif isinstance(event, WifiConnected):
+                self.wifi_log.append(connected_line(event.at, event.ssid, event.bssid))
+            elif isinstance(event, WifiConnectFailed) and (line := failed_line(event.at, event.ssid, event.bssid,
+                                                                                event.failure)) is not None:
+                self.wifi_log.append(line)
         if self.mobile is not None:
             while self.mobile.next_event() is not None:
                 pass
@@ -183,11 +193,11 @@ class CameraNetwork:
     def mobile_status(self, now: float) -> MobileStatus | None:
         return self.mobile.status(now) if self.mobile is not None else None
 
-    def mode(self, now: float) -> str:
+    def mode(self, now: float) -> NetworkMode:
         status = self.mobile_status(now)
         return "LTE" if status is not None and status.mode == "LTE" else "WLAN"
 
-    def network(self, now: float) -> tuple[bool, str]:
+    def network(self, now: float) -> tuple[bool, NetworkMode]:
         """What the firmware sees: (up, "WLAN"/"LTE"): the sub-mode stays when the network is
         down, so the camera shows the warning of the right network (T2 rows 3 and 4)."""
         mobile = self.mobile_status(now)
@@ -229,6 +239,7 @@ class CameraNetwork:
             "wifi_networks": len(self.wifi_networks),
             "station_mac": self.wifi.station_mac,
             "roams": list(self.roams),
+            "wifi_log": list(self.wifi_log),
         }
 
     def frames(self, now: float | None = None) -> tuple:

@@ -25,7 +25,7 @@ import logging
 import os
 import uuid
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from bwlab.clock import Clock, wait_event
 from bwlab.wire import chunk as wire_chunk
@@ -33,6 +33,7 @@ from bwlab.wire import envelope
 from bwlab.wire import positions as wire_positions
 from bwlab.wire.positions import LOST_REPEAT, POSITION_INTERVAL, TrackStart, TrackStop
 
+from .events import LocationMode
 from .firmware import Firmware
 from .gps import FixLost, FixRegained, GpsReceiver, Route
 
@@ -238,14 +239,13 @@ class PositionUplink:
         track = _Track(track_id=wire_positions.TRACK_PREFIX + uuid.uuid4().hex, content_key=os.urandom(32),
                        upload_key=os.urandom(32))
         user = prov.get("camera_user") or {}
-        mode = ((prov.get("profile") or {}).get("location")) or "while_recording_or_streaming"
-        track_mode: Literal["always", "while_recording_or_streaming"] = (
-            "while_recording_or_streaming" if mode == "while_recording_or_streaming" else "always")
+        location = ((prov.get("profile") or {}).get("location")) or "while_recording_or_streaming"
+        mode: LocationMode = "while_recording_or_streaming" if location == "while_recording_or_streaming" else "always"
         message = TrackStart(
             track_id=track.track_id, wrapped_key=envelope.wrap_content_key(public, track.track_id, track.content_key),
             started_at=self.driver.clock.now(), user_id=user.get("id", ""), user_name=user.get("name", ""),
             upload_key=base64.urlsafe_b64encode(track.upload_key).decode().rstrip("="),
-            mode=track_mode)
+            mode=mode)
         self._track = track
         self.tracks_opened += 1
         await self._send_control(message)

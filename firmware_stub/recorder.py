@@ -32,9 +32,10 @@ import secrets
 import shutil
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO
 
 from bwlab.errors import Unavailable
 from bwlab.wire.recordings import (
@@ -297,7 +298,7 @@ class Recording:
     def _open_clip(self, start: float) -> None:
         index = len(self.manifest.clips)
         path = self.storage.file(self.id, f"clip-{index:04d}.mp4")
-        self._file = open(path, "wb")
+        self._file = open(path, "wb")  # noqa: SIM115 -- the clip stays open across frames until it is closed
         self._hash = hashlib.sha256()
         self._clip_start = start
         self._media_end = start

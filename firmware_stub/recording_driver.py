@@ -16,8 +16,9 @@ import logging
 import secrets
 import ssl
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator, Protocol
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -197,7 +198,7 @@ class RecordingUnit:
             try:
                 await self._offload_all(base)
                 return
-            except (aiohttp.ClientError, OSError, asyncio.TimeoutError, RuntimeError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError, RuntimeError) as exc:
                 error = str(exc)[:200]
                 if error != self.offload["error"]:  # log once per distinct failure
                     d.log.info("offload to the controller failed (%s); retrying", exc)

@@ -21,8 +21,8 @@ import errno
 import os
 import socket
 import ssl
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import aiohttp
 
@@ -84,7 +84,7 @@ def failure(exc: BaseException) -> str:
         return "dns"
     if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
         return "timeout"
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError) or isinstance(exc, ssl.SSLError):
+    if isinstance(exc, (aiohttp.ClientConnectorCertificateError, ssl.SSLError)):
         return "tls"
     os_error = getattr(exc, "os_error", None) or (exc if isinstance(exc, OSError) else None)
     if isinstance(os_error, OSError) and os_error.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
@@ -105,7 +105,7 @@ async def check_storage(session: aiohttp.ClientSession, route: ServiceRoute, hos
         async with session.get(route.storage_url(host), ssl=ssl_context) as r:
             await r.read()
             return None if r.status < 500 else "refused"
-    except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         return failure(exc)
 
 

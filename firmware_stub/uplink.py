@@ -26,10 +26,13 @@ import asyncio
 import math
 import random
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from bwlab.clock import monotonic
 from labnet.propagation import LinkQuality
+
+MAX_UNACKED = 3000  # frames the camera keeps until the hub acknowledges them: about ten minutes of media
 
 SEGMENT_BYTES = 1448
 MIN_RTT_S = 0.010

@@ -38,8 +38,9 @@ serves NTP with ``ntp_settings``; the fleets receive the list and apply ``apply_
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from bwlab import schema
 from bwlab.schema import FieldError, SchemaError, join_path

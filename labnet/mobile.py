@@ -66,8 +66,9 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from bwlab.models import CameraModel
 from bwlab.schema import FieldError

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from bwlab import schema
 from bwlab.models import CameraModel
@@ -27,11 +28,10 @@ SECURITIES = ("open", "wpa2", "wpa2-wpa3", "wpa3-only")
 #: Countries whose APs count as "in Europe" for T2 row 7 (EU, EEA, UK, Switzerland and the rest
 #: of the CEPT countries that open 2.4 GHz channels 12 and 13).
 EUROPE = frozenset(
-    "AD AL AT BA BE BG BY CH CY CZ DE DK EE ES FI FO FR GB GI GR HR HU IE IS IT LI LT LU LV MC MD "
-    "ME MK MT NL NO PL PT RO RS SE SI SK SM UA VA XK".split()
+    ["AD", "AL", "AT", "BA", "BE", "BG", "BY", "CH", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FO", "FR", "GB", "GI", "GR", "HR", "HU", "IE", "IS", "IT", "LI", "LT", "LU", "LV", "MC", "MD", "ME", "MK", "MT", "NL", "NO", "PL", "PT", "RO", "RS", "SE", "SI", "SK", "SM", "UA", "VA", "XK"]
 )
 #: Countries where 2.4 GHz stops at channel 11.
-_CHANNELS_1_11 = frozenset("US CA MX TW PR CO PA DO GT UZ".split())
+_CHANNELS_1_11 = frozenset(["US", "CA", "MX", "TW", "PR", "CO", "PA", "DO", "GT", "UZ"])
 _CHANNELS_5 = (
     tuple(range(36, 65, 4)) + tuple(range(100, 145, 4)) + tuple(range(149, 166, 4))
 )

@@ -10,8 +10,9 @@ Pure functions, no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import fields
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from . import events as ev
 from .mobile import MobileStatus

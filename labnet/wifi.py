@@ -75,8 +75,8 @@ import hashlib
 import ipaddress
 import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from bwlab.models import CameraModel
 
@@ -722,7 +722,7 @@ class WifiRadio:
         snonce = _nonce("snonce", sta, ap.bssid, t)
         anonce = _nonce("anonce", ap.bssid, sta, t)  # one per handshake: a retransmitted message 1 keeps it
         ok = net.password == ap.password
-        for attempt in range(1 if ok else self.config.handshake_attempts):
+        for _attempt in range(1 if ok else self.config.handshake_attempts):
             self._replay += 1
             self._log(EapolKey(t, ap.bssid, sta, ap.bssid, ap.ssid, 1, self._replay, anonce, snonce, ap.password, ch, rssi))
             t += step

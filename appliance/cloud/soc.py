@@ -3,8 +3,9 @@
 Manual: Settings → **+ New SOC integration** → the SOC's URL → optionally **Sign messages** →
 **Add**; sent "when a new live stream starts". Settings is the admin's (S14), so every route
 here is ``ORG_ADMIN``. An organization may have several integrations (at most
-``MAX_INTEGRATIONS``). Each receives ``stream.started``; ``stream.acknowledged`` and
-``stream.ended`` are opt-in lab extras.
+``MAX_INTEGRATIONS``). Each receives ``stream.started`` and ``help.requested`` (a camera user's
+help request, issue 16: appliance/hub/help.py); ``stream.acknowledged`` and ``stream.ended`` are
+opt-in lab extras.
 
 Targets: ``https://`` to public addresses only, unless the lab setting ``soc_private_targets``
 allows the lab network and this machine (appliance/cloud/soc_targets.py; checked when the URL
@@ -43,7 +44,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..http import ORG_ADMIN, access, json_response, read_body
 from ..hub import store as hub_store
 from ..ids import new_id
-from . import store
+from . import audit, store
 from .delivery import DeliveryWorker, client_ssl_context
 from .soc_targets import check_url
 
@@ -138,13 +139,31 @@ class SocNotifier:
         if added:
             self.wake()
 
+    async def enqueue_missed_help(self, created_since: Callable[[str, float], Awaitable[list[dict]]]) -> int:
+        """Help requests of the last 24 hours that no outbox row holds yet (the appliance stopped
+        between storing the request and enqueueing it), as ``enqueue_missed`` does for streams."""
+        now = self.clock.now()
+        added = 0
+        for integration in await store.enabled_soc_integrations(self.db):
+            since = max(integration["created_at"], now - RECONCILE_WINDOW)
+            for meta in await created_since(integration["org_id"], since):
+                added += await self.enqueue(webhooks.HELP_REQUESTED, meta, meta["created_at"], [integration])
+        return added
+
+    async def on_help_event(self, event_type: str, meta: dict[str, Any]) -> None:
+        """Issue 16: a camera user's help request, to every enabled integration (``help.requested``)."""
+        if event_type == webhooks.HELP_REQUESTED and meta.get("id") and await self.enqueue(event_type, meta,
+                                                                                            self.clock.now()):
+            self.wake()
+
     async def enqueue(self, event_type: str, meta: dict[str, Any], at: float,
                       integrations: list | None = None) -> int:
         """One outbox row per enabled integration of the stream's organization that wants the
         event; returns how many were new."""
         if integrations is None:
             integrations = await store.enabled_soc_integrations(self.db, meta["org_id"])
-        wanted = [i["id"] for i in integrations if event_type in json.loads(i["events"])]
+        wanted = [i["id"] for i in integrations
+                  if event_type in webhooks.ALWAYS_SENT or event_type in json.loads(i["events"])]
         if not wanted:
             return 0
         discriminator = repr(meta.get("acknowledged_at")) if event_type == webhooks.STREAM_ACKNOWLEDGED else ""
@@ -208,9 +227,15 @@ async def _soc_ctx(app: web.Application):
     if missed:
         log.info("SOC outbox: enqueued %d stream events that had not reached it", missed)
     hub.observers.append(service.notifier.on_stream_event)
+    help_desk = app[DEVICE_HUB].help_desk
+    help_desk.observers.append(service.notifier.on_help_event)  # issue 16: help.requested
+    missed = await service.notifier.enqueue_missed_help(help_desk.created_since)
+    if missed:
+        log.info("SOC outbox: enqueued %d help requests that had not reached it", missed)
     service.worker.start()
     yield
     hub.observers.remove(service.notifier.on_stream_event)
+    help_desk.observers.remove(service.notifier.on_help_event)
     await service.worker.stop()
 
 
@@ -274,6 +299,7 @@ async def create_integration(request: web.Request) -> web.Response:
     await store.add_soc_integration(ctx.db, integration_id, org_id, body.name, body.url, secret,
                                     _events(list(body.events)), body.enabled, request[ACCOUNT_KEY].account_id, now)
     row = await store.soc_integration(ctx.db, integration_id)
+    await audit.record(request, audit.SETTING_CHANGED, details={"setting": "soc_integration_added", "id": integration_id})
     out = _integration_json(row, await _stats(ctx.db, integration_id))
     if generated is not None:
         out["secret"] = generated
@@ -313,6 +339,7 @@ async def update_integration(request: web.Request) -> web.Response:
         _events(list(body.events)) if body.events is not None else json.loads(row["events"]), enabled, now,
         retry_now=url != row["url"] or bool(enabled and not row["enabled"]))
     request.config_dict[SOC].wake()
+    await audit.record(request, audit.SETTING_CHANGED, details={"setting": "soc_integration_changed", "id": row["id"]})
     row = await store.soc_integration(ctx.db, row["id"])
     out = _integration_json(row, await _stats(ctx.db, row["id"]))
     if generated is not None:
@@ -326,6 +353,7 @@ async def delete_integration(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     row = await _integration(request)
     await store.delete_soc_integration(ctx.db, row["id"])
+    await audit.record(request, audit.SETTING_CHANGED, details={"setting": "soc_integration_removed", "id": row["id"]})
     return json_response({"deleted": row["id"]})
 
 

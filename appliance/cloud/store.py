@@ -19,6 +19,7 @@ consequences are in docs/decisions.md ("Licensing").
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from aiosqlite import Row
@@ -526,3 +527,69 @@ async def row_counts(db: Database) -> dict[str, int]:
         row = await db.fetchone(f"SELECT COUNT(*) AS n FROM {table}")
         counts[table] = int(row["n"]) if row is not None else 0
     return counts
+
+
+# ---- the audit trail (issue 16 item 4; appliance/cloud/audit.py, docs/audit.md) ------------------
+
+
+async def audit_head(db: Database, org_id: str) -> Row | None:
+    """The organization's last audit entry: its seq and hash (None: no entry yet)."""
+    return await db.fetchone("SELECT seq, hash FROM audit_log WHERE org_id = ? ORDER BY seq DESC LIMIT 1", (org_id,))
+
+
+async def add_audit_entry(db: Database, entry: dict[str, Any], canonical: str) -> None:
+    """Append a sealed entry (``bwlab.wire.audit``): its canonical JSON as hashed, and the columns the
+    filters search. Rows are only ever inserted."""
+    cam, actor = entry["camera"] or {}, entry["actor"]
+    await db.execute(
+        "INSERT INTO audit_log (org_id, seq, at, actor_id, actor_name, actor_email, action, camera_serial, "
+        "camera_user_name, stream_id, entry, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (entry["org_id"], entry["seq"], entry["at"], actor["id"], actor["name"], actor["email"], entry["action"],
+         cam.get("serial"), cam.get("user_name"), entry["stream_id"], canonical, entry["hash"]))
+
+
+def _audit_where(org_id: str, actor: str | None = None, action: str | None = None, camera: str | None = None,
+                 since: float | None = None, until: float | None = None) -> tuple[str, list[Any]]:
+    """Live's filters: who (part of a name or e-mail, or an account id), what, which camera (part of a
+    serial or camera user's name), a time range (lab seconds)."""
+    where: list[str] = ["org_id = ?"]
+    params: list[Any] = [org_id]
+    if actor:
+        like = _like(actor)
+        where.append("(actor_name LIKE ? ESCAPE '\\' OR actor_email LIKE ? ESCAPE '\\' OR actor_id = ?)")
+        params += [like, like, actor]
+    if action:
+        where.append("action = ?")
+        params.append(action)
+    if camera:
+        like = _like(camera)
+        where.append("(camera_serial LIKE ? ESCAPE '\\' OR camera_user_name LIKE ? ESCAPE '\\')")
+        params += [like, like]
+    if since is not None:
+        where.append("at >= ?")
+        params.append(since)
+    if until is not None:
+        where.append("at <= ?")
+        params.append(until)
+    return " AND ".join(where), params
+
+
+def _like(text: str) -> str:
+    return "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+
+
+async def audit_entries(db: Database, org_id: str, *, newest_first: bool = False, limit: int | None = None,
+                        **filters: Any) -> list[dict[str, Any]]:
+    """The entries (with their hash) that match ``filters`` (``_audit_where``), in chain order or newest first."""
+    where, params = _audit_where(org_id, **filters)
+    sql = f"SELECT entry, hash FROM audit_log WHERE {where} ORDER BY seq {'DESC' if newest_first else 'ASC'}"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [{**json.loads(r["entry"]), "hash": r["hash"]} for r in await db.fetchall(sql, params)]
+
+
+async def audit_count(db: Database, org_id: str, **filters: Any) -> int:
+    where, params = _audit_where(org_id, **filters)
+    row = await db.fetchone(f"SELECT COUNT(*) AS n FROM audit_log WHERE {where}", params)
+    return row["n"] if row else 0

@@ -31,7 +31,6 @@ import dns.nameserver
 import dns.resolver
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-
 from ..errors import ClientError, Conflict
 from .settings import NetworkSettings, settings_from_json
 

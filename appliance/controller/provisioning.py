@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bwlab.models import MODELS
+from bwlab.wire.help import HELP_GESTURES
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,10 @@ class ProfileSettings:
     remote_mode: Literal["while_recording", "always"] = "while_recording"
     location: dict[str, LocationSetting] = field(default_factory=dict)
     wifi_networks: list[str] = field(default_factory=list, metadata={"max_items": 32})
+    # issue 16: the camera gesture that asks for help (bwlab/wire/help.py), null: off; and whether
+    # a help request also starts a live stream (with streaming on)
+    help_gesture: str | None = field(default=None, metadata={"choices": (None, *HELP_GESTURES)})
+    help_stream: bool = True
 
     def __post_init__(self):
         for model, setting in self.location.items():
@@ -52,6 +57,8 @@ class ProfileSettings:
             "live_stream_on_record": self.streaming and self.live_stream_on_record,
             "remote_activation": (self.remote_mode if self.streaming and self.remote_activation else None),
             "location": (loc.mode if loc.enabled and MODELS[model].gps else None),
+            "help_gesture": self.help_gesture,
+            "help_stream": self.streaming and self.help_stream,
         }
 
 
@@ -78,6 +85,6 @@ def effective_networks(
         if net.ssid not in seen:
             out.append({"ssid": net.ssid, "password": net.password, "source": "profile"})
             seen.add(net.ssid)
-    for i, net in enumerate(out, start=1):
-        net["priority"] = i
+    for i, entry in enumerate(out, start=1):
+        entry["priority"] = i
     return out

@@ -25,7 +25,7 @@ from aiohttp import web
 
 from bwlab.clock import Clock, run_every, system_time
 
-from ..context import APPLIANCE, LAB_NTP_SERVER
+from ..context import APPLIANCE, LAB_NTP_SERVER, SYSTEM_CLOCK_SKEW
 from . import store
 
 log = logging.getLogger(__name__)
@@ -130,6 +130,13 @@ async def server_of(app, db, system_id: str) -> tuple[str, int] | None:
 
 def setup_controller_time(app) -> None:
     """Keep every controller's clock with NTP: at start, every NTP_POLL seconds, after time travel."""
+
+    def skew(system_id: str) -> float:  # what the lab's diagnosis asks (context.SYSTEM_CLOCK_SKEW)
+        clocks = app.get(CONTROLLER_CLOCKS)
+        return 0.0 if clocks is None else float(clocks.describe(system_id)["skew"])
+
+    app[SYSTEM_CLOCK_SKEW] = skew
+
     async def ctx(app: web.Application):
         appliance = app[APPLIANCE]
         clocks = app[CONTROLLER_CLOCKS] = ControllerClocks(appliance.clock)

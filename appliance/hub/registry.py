@@ -18,6 +18,7 @@ from bwlab.wire import messages as m
 from ..cloud.store import organization_standing
 from ..db import Database
 from ..devices import CLOSE_REFUSED, DeviceId
+from .help import HelpDesk
 from .positions import PositionHub
 from .streams import StreamHub
 
@@ -51,6 +52,7 @@ class HubRegistry:
         self.remote_results: dict[str, tuple[DeviceId, asyncio.Future]] = {}  # request id → (asked camera, answer)
         self.streams: StreamHub | None = None
         self.positions: PositionHub | None = None  # location tracks and the live positions feed (D9)
+        self.help: HelpDesk | None = None  # help requests (issue 16)
 
     @property
     def live_streams(self) -> StreamHub:
@@ -61,6 +63,11 @@ class HubRegistry:
     def live_positions(self) -> PositionHub:
         assert self.positions is not None, "the position hub starts with the appliance"
         return self.positions
+
+    @property
+    def help_desk(self) -> HelpDesk:
+        assert self.help is not None, "the help desk starts with the appliance"
+        return self.help
 
     def track_socket(self, ws: web.WebSocketResponse) -> None:
         """A socket closed at shutdown (a camera's, a viewer's, a map's)."""

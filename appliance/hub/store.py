@@ -58,20 +58,29 @@ async def record_state(db: Database, system_id: str, serial: str, state: dict[st
                      (json.dumps(state), now, system_id, serial))
 
 
+async def record_health(db: Database, system_id: str, serial: str, health: str, now: float) -> None:
+    """A camera's health report (issue 16 item 5, JSON of ``bwlab.wire.health.Health``) and its last contact;
+    in the group commit of the chunks (every camera reports every few seconds)."""
+    await db.execute_grouped(
+        "UPDATE device_state SET health = ?, last_seen_at = ? WHERE cloud_system_id = ? AND serial = ?",
+        (health, now, system_id, serial))
+
+
 async def device_states(db: Database) -> dict[tuple[str, str], Row]:
-    """(cloud system, serial) → online, state, last_refusal of every camera the hub has seen."""
-    rows = await db.fetchall("SELECT cloud_system_id, serial, online, state, last_refusal FROM device_state")
+    """(cloud system, serial) → online, state, last_refusal, health, last_seen_at of every camera the hub has seen."""
+    rows = await db.fetchall(
+        "SELECT cloud_system_id, serial, online, state, last_refusal, health, last_seen_at FROM device_state")
     return {(r["cloud_system_id"], r["serial"]): r for r in rows}
 
 
 async def systems_device_states(db: Database, cloud_system_ids: list[str]) -> list[Row]:
-    """cloud_system_id, serial and state of every camera of these systems the hub has seen (the
-    cloud names an organization's systems: ``cloud.store.org_systems``)."""
+    """cloud_system_id, serial, state, health and last_seen_at of every camera of these systems the
+    hub has seen (the cloud names an organization's systems: ``cloud.store.org_systems``)."""
     if not cloud_system_ids:
         return []
     marks = ",".join("?" * len(cloud_system_ids))
     return await db.fetchall(
-        f"SELECT cloud_system_id, serial, state FROM device_state WHERE cloud_system_id IN ({marks})",
+        f"SELECT cloud_system_id, serial, state, health, last_seen_at FROM device_state WHERE cloud_system_id IN ({marks})",
         tuple(cloud_system_ids))
 
 
@@ -252,3 +261,43 @@ async def delete_track_chunks_before(db: Database, cutoff: float) -> None:
 async def stream_count(db: Database) -> int:
     row = await db.fetchone("SELECT COUNT(*) AS n FROM streams")
     return int(row["n"]) if row is not None else 0
+
+
+# ---- help requests (issue 16; appliance/hub/help.py): metadata in clear, the position only sealed
+
+
+async def help_owner(db: Database, help_id: str) -> tuple[str, str] | None:
+    """(system, serial) of the camera that sent help request ``help_id``, or None."""
+    row = await db.fetchone("SELECT cloud_system_id, serial FROM help_requests WHERE id = ?", (help_id,))
+    return None if row is None else (row["cloud_system_id"], row["serial"])
+
+
+async def insert_help(db: Database, values: dict[str, Any]) -> None:
+    columns = ("id", "org_id", "cloud_system_id", "serial", "user_id", "user_name", "region", "gesture",
+               "requested_at", "wrapped_key", "position", "created_lab_at")
+    await db.execute(f"INSERT INTO help_requests ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                     tuple(values[c] for c in columns))
+
+
+async def acknowledge_help(db: Database, help_id: str, operator: str, now: float) -> None:
+    await db.execute("UPDATE help_requests SET acknowledged_by = ?, acknowledged_at = ? WHERE id = ?",
+                     (operator, now, help_id))
+
+
+async def help_row(db: Database, help_id: str) -> Row | None:
+    return await db.fetchone("SELECT * FROM help_requests WHERE id = ?", (help_id,))
+
+
+async def org_help_rows(db: Database, org_id: str, *, open_only: bool, limit: int = 200) -> list[Row]:
+    """An organization's help requests, newest first (``open_only``: not acknowledged yet)."""
+    sql = "SELECT * FROM help_requests WHERE org_id = ?" + (" AND acknowledged_at IS NULL" if open_only else "")
+    return await db.fetchall(sql + " ORDER BY created_lab_at DESC LIMIT ?", (org_id, limit))
+
+
+async def help_rows_since(db: Database, org_id: str, since: float) -> list[Row]:
+    return await db.fetchall("SELECT * FROM help_requests WHERE org_id = ? AND created_lab_at >= ? "
+                             "ORDER BY created_lab_at LIMIT 10000", (org_id, since))
+
+
+async def purge_help(db: Database, before: float) -> int:
+    return await db.execute("DELETE FROM help_requests WHERE created_lab_at < ?", (before,))

@@ -8,9 +8,18 @@ text, where the symptom is observed, and the rule. ``diagnose(telemetry)`` retur
 for every row whose rule holds, so the lab panel names the cause and the fix, not only the
 symptom. The documentation can be generated from ``TABLE``.
 
-The rules read the lab-side cause codes of ``radio.WifiStatus.failure`` and
-``mobile.MobileStatus.problem`` (the lab knows why a camera is not connected, which the manual's
-reader has to work out from the symptom) plus the telemetry fields below.
+The rules read only what a technician could see (issue 14 item 4): the camera's screen and
+LEDs, its troubleshooting pages, its Wi-Fi log (``firmware_stub/supplicant_log.py``: "no access
+point answered", "association rejected, status 43", "4-way handshake failed") and its modem's
+registration result, the Manager's pages (profile, last docking, SIM status and dock alert, the
+system's country and clock), Live's licence page, the device hub's refusals and the viewers'
+errors. Never the lab's cause codes (``WifiStatus.failure``/``degraded``, ``MobileStatus.problem``)
+nor the fault list: ``appliance/lab/symptoms.py`` gathers the observations and blanks those
+fields. Each rule returns the ``Evidence`` it used ({source, observation}); a row holds when its
+evidence is not empty. Where the manual gives several causes for one symptom and nothing a
+technician sees tells them apart, every such row is named: a 2.4 GHz-only camera whose SSID no
+access point answered gets T2-3d with T2-3e/T3-3, and a camera that hears no cell gets T4-6a and
+T4-6b (the fix is to compare the datasheet's bands with the operator's, or to move closer).
 
 Decisions (the manual is silent):
 
@@ -40,8 +49,9 @@ Decisions (the manual is silent):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any
 
 from bwlab.models import MODELS
 from bwlab.wire.constants import CLOCK_TOLERANCE_S
@@ -103,6 +113,9 @@ class CameraTelemetry:
     cloud_extensions_error: str | None = None
     system_country: str | None = None
     viewers: tuple[ViewerTelemetry, ...] = ()
+    wifi_log: tuple[Mapping[str, Any], ...] = ()  # the camera's Wi-Fi log, oldest first (supplicant_log)
+    camera_error: str | None = None  # the error code the camera shows (its screen), e.g. "licence_expired"
+    hub_refusal: Mapping[str, Any] | None = None  # the device hub's last refusal of the camera {code, message}
 
 
 @dataclass(frozen=True)
@@ -113,6 +126,17 @@ class DiagnosisSettings:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """One thing a technician saw: where (``source``) and what (``observation``)."""
+
+    source: str
+    observation: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"source": self.source, "observation": self.observation}
+
+
+@dataclass(frozen=True)
 class Finding:
     code: str
     symptom: str
@@ -120,9 +144,10 @@ class Finding:
     fix: str
     spec_id: str
     observed: str = ""
+    evidence: tuple[Evidence, ...] = ()
 
 
-Check = Callable[[CameraTelemetry, DiagnosisSettings], bool]
+Check = Callable[[CameraTelemetry, DiagnosisSettings], tuple[Evidence, ...]]
 
 
 @dataclass(frozen=True)
@@ -159,8 +184,8 @@ class Row:
     lab_derived: bool = False
     manager: tuple[ManagerScreen, ...] = ()  # where the fix is made in AXIS Body Worn Manager
 
-    def finding(self) -> Finding:
-        return Finding(self.code, self.symptom, self.cause, self.fix, self.spec_id, self.observed)
+    def finding(self, evidence: tuple[Evidence, ...] = ()) -> Finding:
+        return Finding(self.code, self.symptom, self.cause, self.fix, self.spec_id, self.observed, evidence)
 
     def as_dict(self) -> dict:
         return {
@@ -180,33 +205,114 @@ class Row:
 
 
 # --------------------------------------------------------------------------------------------
-# Predicates
+# What a technician sees (issue 14 item 4): every rule returns the evidence it used, empty when
+# it does not hold. No rule reads the lab's cause codes (``WifiStatus.failure``/``degraded``,
+# ``MobileStatus.problem``): appliance/lab/symptoms.py blanks them before the rules run.
+
+_SCREEN_SRC = "camera screen"
+_WIFI_LOG = "camera log (Wi-Fi)"
+_MODEM = "camera log (modem)"
+_CAMERAS_PAGE = "AXIS Body Worn Manager: Cameras"
 
 
-def overdue(t: CameraTelemetry, s: DiagnosisSettings) -> bool:
+def _ev(source: str, observation: str) -> Evidence:
+    return Evidence(source, observation)
+
+
+def _page(t: CameraTelemetry, number: int) -> str:
+    """Where a field of troubleshooting page ``number`` is seen: on the page (W102, W120), or in
+    the status a camera without the mode reports (its log)."""
+    model = MODELS.get(t.model)
+    return f"troubleshooting page {number}" if model is not None and model.troubleshooting else "camera status report"
+
+
+def _all(*parts: tuple[Evidence, ...]) -> tuple[Evidence, ...]:
+    """The evidence of every part when each part holds, else nothing."""
+    return tuple(e for p in parts for e in p) if all(parts) else ()
+
+
+def overdue(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
     """Not docked for more than six days (D1), judged from the certificate or the dock record."""
     if t.docked:
-        return False
+        return ()
     if t.cert_not_after is not None and t.now >= t.cert_not_after:
-        return True
-    return t.last_docked_at is not None and t.now - t.last_docked_at > s.docking_period_s
+        return (_ev("camera certificate", f"expired {(t.now - t.cert_not_after) / 3600:.1f} h ago"),
+                _ev("camera dock", "out of its dock"))
+    if t.last_docked_at is not None and t.now - t.last_docked_at > s.docking_period_s:
+        return (_ev(_CAMERAS_PAGE, f"last docked {(t.now - t.last_docked_at) / 86400:.1f} days ago"),
+                _ev("camera dock", "out of its dock"))
+    return ()
 
 
 def on_lte(t: CameraTelemetry) -> bool:
     return t.mobile is not None and t.mobile.mode == "LTE"
 
 
-def _wifi_failure(t: CameraTelemetry, *codes: str) -> bool:
-    return not on_lte(t) and t.wifi is not None and t.wifi.failure in codes
-
-
-def _mobile_problem(t: CameraTelemetry, *codes: str) -> bool:
-    return t.mobile is not None and t.mobile.problem in codes
-
-
 def _has_lte(t: CameraTelemetry) -> bool:
     model = MODELS.get(t.model)
     return model is not None and model.lte
+
+
+def _last_wifi_line(t: CameraTelemetry) -> Mapping[str, Any] | None:
+    return t.wifi_log[-1] if t.wifi_log else None
+
+
+def _wifi_not_joined(t: CameraTelemetry) -> bool:
+    return not on_lte(t) and t.wifi is not None and t.wifi.state not in ("connected", "roaming", "disabled")
+
+
+def _wifi_logged(t: CameraTelemetry, event: str) -> tuple[Evidence, ...]:
+    """The camera is not on Wi-Fi and the last line of its Wi-Fi log is ``event``."""
+    line = _last_wifi_line(t)
+    if not _wifi_not_joined(t) or line is None or line.get("event") != event:
+        return ()
+    w = t.wifi
+    assert w is not None
+    page = _ev(_page(t, 2), f"SSID {w.ssid or '-'}, Status {w.auth_status!r}, AP MAC {w.ap_mac or 'none'}, "
+                       f"IPv4 {w.ipv4 or 'none'}")
+    return (_ev(_WIFI_LOG, f"{line.get('ssid') or '-'}: {line.get('message') or event}"), page)
+
+
+def _ssid_not_found(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
+    """No AP answered the camera's SSID, and the screen does not show the weak-signal icon (with
+    it, distance explains the silence: T3 row 4 alone)."""
+    if t.wifi is not None and t.wifi.weak_signal:
+        return ()
+    return _wifi_logged(t, "network_not_found")
+
+
+def _wrong_key(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
+    return _wifi_logged(t, "wrong_key")
+
+
+def _assoc_rejected(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
+    return _wifi_logged(t, "assoc_reject")
+
+
+def _no_network(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
+    if on_lte(t):
+        return ()
+    if t.wifi_networks == 0:
+        return (_ev("camera", "holds no Wi-Fi network (its profile and Manager list are empty)"),)
+    return _wifi_logged(t, "no_networks")
+
+
+def _only_24(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
+    model = MODELS.get(t.model)
+    if model is None or "5" in model.bands:
+        return ()
+    return _all(_ssid_not_found(t, s), (_ev("camera datasheet", f"the {t.model} hears 2.4 GHz networks only"),))
+
+
+def _name_or_password(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
+    return _wrong_key(t, s) or _ssid_not_found(t, s)
+
+
+def _weak_wifi(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
+    if on_lte(t) or t.wifi is None or not t.wifi.weak_signal:
+        return ()
+    signal = f", signal {t.wifi.signal_db} dB" if t.wifi.signal_db is not None else ""
+    return (_ev(_SCREEN_SRC, f"weak Wi-Fi signal icon{signal}"),)
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -217,31 +323,172 @@ def _version(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def _clock_apart(t: CameraTelemetry, s: DiagnosisSettings) -> bool:
-    return any(
-        abs(v.clock_offset_s - t.camera_clock_offset_s) > s.clock_tolerance_s
-        or abs(v.clock_offset_s - t.system_clock_offset_s) > s.clock_tolerance_s
-        for v in t.viewers
-    )
+def _clock_apart(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
+    out: list[Evidence] = []
+    for v in t.viewers:
+        for whose, offset, source in (("camera", t.camera_clock_offset_s, _page(t, 1) + " (system time)"),
+                                      ("system controller", t.system_clock_offset_s,
+                                       "AXIS Body Worn Manager: Settings > System > Date and time")):
+            apart = offset - v.clock_offset_s
+            if abs(apart) > s.clock_tolerance_s:
+                out.append(_ev(source, f"the {whose}'s clock differs from {v.name}'s by {apart:+.1f} s"))
+    return tuple(out)
 
 
-def _eu_channel_12_13(t: CameraTelemetry, s: DiagnosisSettings) -> bool:
+def _eu_channel_12_13(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
     w = t.wifi
     if t.model not in MODELS_POOR_ON_12_13 or w is None or on_lte(t):
-        return False
+        return ()
     if w.state not in ("connected", "roaming") or w.band != "2.4" or w.channel not in (12, 13):
-        return False
-    return t.system_country is not None and t.system_country.upper() in EUROPE
+        return ()
+    if t.system_country is None or t.system_country.upper() not in EUROPE:
+        return ()
+    return (_ev("camera datasheet", f"an AXIS {t.model}"),
+            _ev(_page(t, 2), f"joined {w.ssid} on 2.4 GHz channel {w.channel} (AP MAC {w.ap_mac})"),
+            _ev("AXIS Body Worn Manager: Settings > System", f"the system is in {t.system_country.upper()} (Europe)"))
 
 
-def _recent_roam(t: CameraTelemetry, s: DiagnosisSettings) -> bool:
+def _recent_roam(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
     w = t.wifi
-    return (
-        t.streaming
-        and w is not None
-        and w.last_roam_at is not None
-        and 0 <= t.now - w.last_roam_at <= s.roam_window_s
-    )
+    if not (t.streaming and w is not None and w.last_roam_at is not None and 0 <= t.now - w.last_roam_at <= s.roam_window_s):
+        return ()
+    return (_ev(_WIFI_LOG, f"roamed to AP MAC {w.ap_mac} {t.now - w.last_roam_at:.1f} s ago"),
+            _ev("camera", "streaming live"))
+
+
+def _cloud_extensions(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
+    if t.cloud_extensions_error is None:
+        return ()
+    return (_ev("AXIS Body Worn Manager: Add-on services", f"the cloud cannot be reached: {t.cloud_extensions_error}"),)
+
+
+def _told(t: CameraTelemetry, code: str) -> tuple[Evidence, ...]:
+    """The camera showed the hub's refusal ``code`` (its screen, log) or the hub logged it."""
+    out = []
+    if t.camera_error == code:
+        out.append(_ev(_SCREEN_SRC, f"error: {code}"))
+    if t.hub_refusal is not None and t.hub_refusal.get("code") == code:
+        out.append(_ev("device hub", f"refused the camera: {t.hub_refusal.get('message') or code}"))
+    return tuple(out)
+
+
+def _streaming_off(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
+    """A start was tried and not honoured, and the profile has streaming off. A camera user whose
+    profile records only (the demo's "Record only") and who never tries to stream shows nothing."""
+    told = _told(t, "streaming_disabled")
+    if t.streaming_enabled or not told:
+        return ()
+    return (*told, _ev("AXIS Body Worn Manager: Camera profiles", "Streaming is off in the camera user's profile"))
+
+
+def _licence(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
+    told = _told(t, "licence_expired")
+    if t.licence_valid and not told:
+        return ()
+    page = () if t.licence_valid else (_ev("AXIS Body Worn Live: Settings", "no valid licence"),)
+    return page + told
+
+
+def _blocked_hosts(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
+    if not t.blocked_hostnames:
+        return ()
+    return (_ev("camera / device hub", "could not reach " + ", ".join(f"{n}:443" for n in t.blocked_hostnames)),
+            *_told(t, "service_unreachable"))
+
+
+def _viewers(t: CameraTelemetry, test: Callable[[ViewerTelemetry], bool], what: str) -> tuple[Evidence, ...]:
+    return tuple(_ev(f"viewer {v.name}", what) for v in t.viewers if test(v))
+
+
+def _lte_with_wifi(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
+    # the symptom is seen in troubleshooting mode: a W120 on LTE that merely also holds Wi-Fi
+    # networks is healthy (the manual: they are unused, not a fault)
+    if not (t.troubleshooting_mode and on_lte(t) and (t.wifi_networks or 0) > 0):
+        return ()
+    return (_ev(_page(t, 1), "Sub-mode LTE"), _ev("camera", f"holds {t.wifi_networks} Wi-Fi network(s), unused"))
+
+
+# -- mobile: the screen's icons, troubleshooting page 2, the Manager's SIM status and dock alert,
+#    and the modem's registration result
+
+
+def _mobile(t: CameraTelemetry) -> MobileStatus | None:
+    return t.mobile if t.mobile is not None and t.mobile.mode == "LTE" else None
+
+
+def _sim_status(t: CameraTelemetry, *statuses: str) -> tuple[Evidence, ...]:
+    m = _mobile(t)
+    if m is None or m.sim_status not in statuses:
+        return ()
+    out = [_ev(_page(t, 2) + " / " + _CAMERAS_PAGE, f"SIM status {m.sim_status!r}")]
+    if m.dock_alert:
+        out.append(_ev("AXIS Body Worn Manager: alert on docking", m.dock_alert))
+    if m.warning_icon:
+        out.append(_ev(_SCREEN_SRC, "mobile-network warning icon"))
+    return tuple(out)
+
+
+def _ready(t: CameraTelemetry) -> MobileStatus | None:
+    m = _mobile(t)
+    return m if m is not None and m.sim_status == "Ready" else None
+
+
+def _page2_mobile(t: CameraTelemetry, m: MobileStatus) -> Evidence:
+    return _ev(_page(t, 2), f"IP {m.ipv4 or 'none'}, roaming {m.roaming}, SIM status {m.sim_status}, APN {m.apn or 'none'}")
+
+
+def _no_sim(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
+    m = t.mobile
+    if not _has_lte(t) or m is None or m.sim_present or (t.wifi is not None and t.wifi.connected):
+        return ()
+    return (_ev(_page(t, 1), "Sub-mode WLAN"), _ev(_CAMERAS_PAGE, f"SIM status {m.sim_status!r}"),
+            _ev(_page(t, 2), "not joined to Wi-Fi either"))
+
+
+def _swapped(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
+    m = _ready(t)
+    if m is None or t.docked or not m.warning_icon or m.registration != "none" or m.signal_db is None:
+        return ()
+    return (_ev(_SCREEN_SRC, "mobile-network warning icon"),
+            _ev(_MODEM, f"SIM ready, cell heard at {m.signal_db} dB, no registration attempted (SIM {m.iccid} "
+                        "not the one it was docked with)"))
+
+
+def _not_activated(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
+    m = _ready(t)
+    if m is None or m.registration != "denied" or not m.warning_icon:
+        return ()
+    return (_ev(_SCREEN_SRC, "mobile-network warning icon"),
+            _ev(_MODEM, f"registration denied by {m.operator or 'the network'} (IMEI {m.imei})"))
+
+
+def _no_cell(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
+    m = _ready(t)
+    if m is None or m.lte_icon or m.warning_icon or m.signal_db is not None:
+        return ()
+    return (_ev(_SCREEN_SRC, "no LTE signal icon"), _ev(_MODEM, "no cell heard"))
+
+
+def _apn_missing(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
+    m = _ready(t)
+    if m is None or not m.lte_icon or not m.warning_icon or m.ipv4 or m.apn:
+        return ()
+    return (_ev(_SCREEN_SRC, "LTE icon and mobile-network warning icon"), _page2_mobile(t, m))
+
+
+def _roaming_off(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
+    m = _ready(t)
+    if m is None or not m.lte_icon or m.warning_icon or m.ipv4 or m.roaming != "Inactive":
+        return ()
+    denied = (_ev(_MODEM, f"registration on {m.operator} denied"),) if m.registration == "denied" else ()
+    return (_page2_mobile(t, m), *denied)
+
+
+def _no_data(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
+    m = _ready(t)
+    if m is None or not m.ipv4 or m.link.up:
+        return ()
+    return (_page2_mobile(t, m), _ev("camera", "no data passes on the mobile link"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -324,7 +571,7 @@ TABLE: tuple[Row, ...] = (
         "Dans AXIS Body Worn Manager, allez à Settings > Network (Paramètres > Réseau) et vérifiez la configuration "
         "du réseau, notamment adresse IP, paramètres DNS, serveur proxy et règles du pare-feu, pour vous assurer que "
         "le système de caméras-piétons peut établir une connexion.",
-        lambda t, s: t.cloud_extensions_error is not None,
+        _cloud_extensions,
         manager=(ManagerScreen(("Settings", "Network"), ("IP address", "DNS", "proxy server")),),
     ),
     Row(
@@ -335,7 +582,7 @@ TABLE: tuple[Row, ...] = (
         _CAMERA, _S_START_FR,
         "La diffusion en continu n'est pas activée dans le profil de caméra de l'utilisateur.",
         "Cf. la section « Activer la diffusion en direct » (profil de caméra).",
-        lambda t, s: not t.streaming_enabled,
+        _streaming_off,
         manager=(ManagerScreen(("Camera profiles", "AXIS Body Worn Live"), ("Streaming",)),),
     ),
     Row(
@@ -345,7 +592,7 @@ TABLE: tuple[Row, ...] = (
         _CAMERA, _S_START_FR,
         "Votre licence AXIS Body Worn Live a expiré.",
         "Dans AXIS Body Worn Live, allez à Settings (Paramètres) et vérifiez les informations relatives à la licence.",
-        lambda t, s: not t.licence_valid,
+        _licence,
     ),
     Row(
         "T2-3a", "T2", "General", _S_NOWIFI,
@@ -358,7 +605,7 @@ TABLE: tuple[Row, ...] = (
         _CAMERA, _S_NOWIFI_FR,
         "Aucun réseau sans fil n'a été assigné à l'utilisateur de la caméra.",
         "Cf. la section « Ajouter des réseaux Wi-Fi ».",
-        lambda t, s: not on_lte(t) and (t.wifi_networks == 0 or _wifi_failure(t, "no_network_assigned")),
+        _no_network,
         manager=(ManagerScreen(("Settings", "Camera", "Wi-Fi networks"), ("Name (SSID)", "Password")),
                  ManagerScreen(("Camera profiles", "Wireless connection")),
                  ManagerScreen(("Users",), ("Name (SSID)", "Password"), "Network")),
@@ -375,7 +622,7 @@ TABLE: tuple[Row, ...] = (
         "jours. La diffusion en direct n'est opérationnelle que si la caméra est reposée sur la station d'accueil "
         "dans cette période de six jours.",
         "Posez la caméra sur la station d'accueil pour renouveler le certificat.",
-        lambda t, s: not on_lte(t) and overdue(t, s),
+        lambda t, s: () if on_lte(t) else overdue(t, s),
     ),
     Row(
         "T2-3c", "T2", "General", _S_NOWIFI,
@@ -384,7 +631,7 @@ TABLE: tuple[Row, ...] = (
         _CAMERA, _S_NOWIFI_FR,
         "Le nom du réseau ou le mot de passe est incorrect.",
         "Veillez à utiliser le nom du réseau et le mot de passe appropriés.",
-        lambda t, s: _wifi_failure(t, "wrong_password", "ssid_not_found", "security_mismatch"),
+        _name_or_password,
     ),
     Row(
         "T2-3d", "T2", "General", _S_NOWIFI,
@@ -396,7 +643,7 @@ TABLE: tuple[Row, ...] = (
         "Assurez-vous que le réseau sans fil utilise la bande de fréquence 2,4 GHz. Par défaut, de nombreux "
         "téléphones utilisent la bande de fréquence 5 GHz. Ainsi, en cas de connexion à un hotspot mobile, vous "
         "devez accéder aux paramètres de votre téléphone et activer la bande de fréquence 2,4 GHz.",
-        lambda t, s: _wifi_failure(t, "band_unsupported"),
+        _only_24,
     ),
     Row(
         "T2-3e", "T2", "General", _S_NOWIFI,
@@ -405,7 +652,7 @@ TABLE: tuple[Row, ...] = (
         _CAMERA, _S_NOWIFI_FR,
         "Le SSID du réseau Wi-Fi est erroné ou absent.",
         "Saisissez le SSID correct pour le réseau Wi-Fi.",
-        lambda t, s: _wifi_failure(t, "ssid_not_found"),
+        _ssid_not_found,
     ),
     Row(
         "T2-4a", "T2", "General", _S_NOMOBILE,
@@ -414,25 +661,25 @@ TABLE: tuple[Row, ...] = (
         _SCREEN, _S_NOMOBILE_FR,
         "Le PIN de la carte SIM est erroné ou manquant.",
         _F_PIN_FR,
-        lambda t, s: _mobile_problem(t, "pin_wrong", "pin_missing"),
+        lambda t, s: _sim_status(t, "PIN required", "Wrong PIN"),
         manager=_M_PIN,
     ),
     Row(
         "T2-4b", "T2", "General", _S_NOMOBILE, _C_SWAP, "Dock the camera.", _SCREEN, _S_NOMOBILE_FR, _C_SWAP_FR,
         "Posez la caméra sur la station d'accueil.",
-        lambda t, s: _mobile_problem(t, "sim_swapped"),
+        _swapped,
     ),
     Row(
         "T2-4c", "T2", "General", _S_NOMOBILE, _C_APN, _F_APN, _SCREEN, _S_NOMOBILE_FR, _C_APN_FR,
         "Ajoutez l'APN dans AXIS Body Worn Manager : 1. Allez sur Settings > Camera > Mobile networks (Paramètres > "
         "Caméra > Réseaux mobiles). 2. Cliquez sur Show advanced (Afficher les paramètres avancés). 3. Saisissez le "
         "nom du point d'accès utilisé par votre fournisseur de réseau.",
-        lambda t, s: _mobile_problem(t, "apn_missing"),
+        _apn_missing,
         manager=_M_APN,
     ),
     Row(
         "T2-4d", "T2", "General", _S_NOMOBILE, _C_IMEI, _F_IMEI, _SCREEN, _S_NOMOBILE_FR, _C_IMEI_FR, _F_IMEI_FR,
-        lambda t, s: _mobile_problem(t, "not_activated"),
+        _not_activated,
         manager=_M_IMEI,
     ),
     Row(
@@ -442,7 +689,7 @@ TABLE: tuple[Row, ...] = (
         _SCREEN, _S_NOMOBILE_FR,
         "La carte SIM ne fonctionne plus.",
         "Remplacez la carte SIM.",
-        lambda t, s: _mobile_problem(t, "sim_dead"),
+        lambda t, s: _sim_status(t, "Error"),
     ),
     Row(
         "T2-5", "T2", "General", _S_SERVICE,
@@ -460,7 +707,7 @@ TABLE: tuple[Row, ...] = (
         _SCREEN, _S_SERVICE_FR,
         "Le système de caméra-piéton n'a pas accès aux noms d'hôte répertoriés (déduit de la colonne Solution).",
         "Assurez-vous que le système de caméra-piéton a accès aux noms d'hôte répertoriés dans Noms d'hôte.",
-        lambda t, s: bool(t.blocked_hostnames),
+        _blocked_hosts,
         lab_derived=True,
     ),
     Row(
@@ -499,7 +746,8 @@ TABLE: tuple[Row, ...] = (
         "Remplacez le navigateur par défaut par Microsoft Edge® en modifiant un fichier de configuration. Par "
         "exemple, allez à Program Files (x86) > Genetec Security Center 5.xx > ConfigurationFiles > "
         "App.SecurityDesk.config. Dans Presentation, ajoutez ou modifiez WebBrowserType par Edge.",
-        lambda t, s: any(v.embedded_in == "genetec" and v.browser == "chrome" for v in t.viewers),
+        lambda t, s: _viewers(t, lambda v: v.embedded_in == "genetec" and v.browser == "chrome",
+                             "Security Center shows the stream in its Chrome browser"),
     ),
     Row(
         "T2-9a", "T2", "General", _S_ACS,
@@ -508,10 +756,8 @@ TABLE: tuple[Row, ...] = (
         _EMBEDDED, _S_ACS_FR,
         "La version d'AXIS Camera Station est trop ancienne.",
         "Effectuez une mise à niveau vers la version 5.50 ou ultérieure.",
-        lambda t, s: any(
-            v.embedded_in == "axis-camera-station" and v.acs_version is not None and _version(v.acs_version) < (5, 50)
-            for v in t.viewers
-        ),
+        lambda t, s: _viewers(t, lambda v: v.embedded_in == "axis-camera-station" and v.acs_version is not None
+                              and _version(v.acs_version) < (5, 50), "AXIS Camera Station older than 5.50"),
     ),
     Row(
         "T2-9b", "T2", "General", _S_ACS,
@@ -520,7 +766,8 @@ TABLE: tuple[Row, ...] = (
         _EMBEDDED, _S_ACS_FR,
         "La version Windows de Microsoft® est trop ancienne.",
         "Mettez à niveau vers la dernière version.",
-        lambda t, s: any(v.embedded_in == "axis-camera-station" and v.windows_outdated for v in t.viewers),
+        lambda t, s: _viewers(t, lambda v: v.embedded_in == "axis-camera-station" and v.windows_outdated,
+                             "AXIS Camera Station on an outdated Windows"),
     ),
     Row(
         "T2-10", "T2", "General", "When I open AXIS Body Worn Live I get the error message: The request is blocked.",
@@ -530,7 +777,7 @@ TABLE: tuple[Row, ...] = (
         "Lorsque j'ouvre AXIS Body Worn Live, j'obtiens un message d'erreur : The request is blocked.",
         "La requête est considérée comme malveillante par le pare-feu Axis.",
         "Effacer les cookies du navigateur.",
-        lambda t, s: any(v.request_blocked for v in t.viewers),
+        lambda t, s: _viewers(t, lambda v: v.request_blocked, "The request is blocked."),
     ),
     # ---- T3: Wi-Fi problems ---------------------------------------------------------------
     Row(
@@ -541,9 +788,7 @@ TABLE: tuple[Row, ...] = (
         "Lorsque j'allume le mode dépannage, le sous-mode est LTE.",
         "La caméra contient une carte SIM.",
         "Éteignez la caméra et retirez la carte SIM.",
-        # the symptom is seen in troubleshooting mode: a W120 on LTE that merely also holds Wi-Fi
-        # networks is healthy (the manual: they are unused, not a fault)
-        lambda t, s: t.troubleshooting_mode and on_lte(t) and (t.wifi_networks or 0) > 0,
+        _lte_with_wifi,
     ),
     Row(
         "T3-2a", "T3", _P_WIFI, _S_NOIPV4,
@@ -552,7 +797,7 @@ TABLE: tuple[Row, ...] = (
         _TSMODE, _S_NOIPV4_FR,
         "WPA2 n'est pas autorisé par le point d'accès.",
         "Activez WPA2 sur le point d'accès.",
-        lambda t, s: _wifi_failure(t, "wpa2_not_allowed"),
+        _assoc_rejected,
     ),
     Row(
         "T3-2b", "T3", _P_WIFI, _S_NOIPV4,
@@ -562,7 +807,7 @@ TABLE: tuple[Row, ...] = (
         _TSMODE, _S_NOIPV4_FR,
         "Le mot de passe du réseau Wi-Fi est erroné.",
         "Dans AXIS Body Worn Manager ou AXIS Body Worn Assistant, saisissez le mot de passe correct.",
-        lambda t, s: _wifi_failure(t, "wrong_password"),
+        _wrong_key,
         manager=(ManagerScreen(("Settings", "Camera", "Wi-Fi networks"), ("Password",)),),
     ),
     Row(
@@ -573,7 +818,7 @@ TABLE: tuple[Row, ...] = (
         "Lorsque j'active le mode dépannage, le point d'accès n'a pas d'adresse MAC.",
         "SSID erroné.",
         "Saisissez le SSID correct.",
-        lambda t, s: _wifi_failure(t, "ssid_not_found"),
+        _ssid_not_found,
     ),
     Row(
         "T3-4", "T3", _P_WIFI, "The camera screen shows [icon] (weak Wi-Fi signal).",
@@ -583,7 +828,7 @@ TABLE: tuple[Row, ...] = (
         "L'écran de la caméra affiche [icône].",
         "La caméra est trop éloignée d'un point d'accès Wi-Fi.",
         "Utilisez la caméra plus près d'un point d'accès.",
-        lambda t, s: not on_lte(t) and t.wifi is not None and t.wifi.weak_signal,
+        _weak_wifi,
     ),
     Row(
         "T3-5", "T3", _P_WIFI,
@@ -605,7 +850,7 @@ TABLE: tuple[Row, ...] = (
         "Lorsque j'active le mode dépannage, le sous-mode est WLAN.",
         "La caméra ne contient pas de carte SIM.",
         "Éteignez la caméra et insérez une carte SIM.",
-        lambda t, s: _has_lte(t) and _mobile_problem(t, "no_sim") and not (t.wifi is not None and t.wifi.connected),
+        _no_sim,
     ),
     Row(
         "T4-2", "T4", _P_MOBILE, "In AXIS Body Worn Manager, the SIM card's state is Unknown.",
@@ -615,16 +860,16 @@ TABLE: tuple[Row, ...] = (
         "Dans AXIS Body Worn Manager, l'état de la carte SIM est Unknown (Inconnu).",
         "La carte SIM est incompatible.",
         "Contactez l'opérateur ou essayez une autre carte SIM.",
-        lambda t, s: _mobile_problem(t, "sim_incompatible"),
+        lambda t, s: _sim_status(t, "Unknown"),
     ),
     Row(
         "T4-3a", "T4", _P_MOBILE, _S_ICON, _C_SWAP, "Dock the camera.", _SCREEN, _S_ICON_FR, _C_SWAP_FR,
         "Posez la caméra sur la station d'accueil.",
-        lambda t, s: _mobile_problem(t, "sim_swapped"),
+        _swapped,
     ),
     Row(
         "T4-3b", "T4", _P_MOBILE, _S_ICON, _C_IMEI, _F_IMEI, _SCREEN, _S_ICON_FR, _C_IMEI_FR, _F_IMEI_FR,
-        lambda t, s: _mobile_problem(t, "not_activated"),
+        _not_activated,
         manager=_M_IMEI,
     ),
     Row(
@@ -637,7 +882,7 @@ TABLE: tuple[Row, ...] = (
         "indiquant que la carte SIM est verrouillée.",
         "La carte SIM est verrouillée.",
         "Utilisez le code PUK pour définir un nouveau PIN.",
-        lambda t, s: _mobile_problem(t, "sim_locked"),
+        lambda t, s: _sim_status(t, "PUK required"),
     ),
     Row(
         "T4-5", "T4", _P_MOBILE,
@@ -649,7 +894,7 @@ TABLE: tuple[Row, ...] = (
         "indiquant que le code PIN SIM est erroné ou manquant.",
         "Le PIN de la carte SIM est erroné ou manquant.",
         _F_PIN_FR,
-        lambda t, s: _mobile_problem(t, "pin_wrong", "pin_missing"),
+        lambda t, s: _sim_status(t, "PIN required", "Wrong PIN"),
         manager=_M_PIN,
     ),
     Row(
@@ -659,7 +904,7 @@ TABLE: tuple[Row, ...] = (
         _SCREEN, _S_NOLTE_FR,
         "L'opérateur ne prend en charge aucune des bandes LTE prises en charge par la caméra.",
         "Comparez les bandes LTE indiquées dans la fiche technique de la caméra aux capacités de bande de l'opérateur.",
-        lambda t, s: _mobile_problem(t, "no_supported_band"),
+        _no_cell,
     ),
     Row(
         "T4-6b", "T4", _P_MOBILE, _S_NOLTE,
@@ -668,7 +913,7 @@ TABLE: tuple[Row, ...] = (
         _SCREEN, _S_NOLTE_FR,
         "La caméra est trop éloignée d'un mât.",
         "Utilisez la caméra plus près d'un mât.",
-        lambda t, s: _mobile_problem(t, "out_of_range"),
+        _no_cell,
     ),
     Row(
         "T4-7", "T4", _P_MOBILE, "In troubleshooting mode the camera has no IPv4 address and no APN is listed.",
@@ -678,7 +923,7 @@ TABLE: tuple[Row, ...] = (
         "Ajoutez l'APN dans AXIS Body Worn Manager : 1. Allez sur Settings > Camera > Mobile networks (Paramètres > "
         "Caméra > Réseaux mobiles). 2. Cliquez sur Show more (Afficher la suite). 3. Saisissez le nom du point "
         "d'accès utilisé par votre fournisseur de réseau.",
-        lambda t, s: _mobile_problem(t, "apn_missing"),
+        _apn_missing,
         manager=_M_APN,
     ),
     Row(
@@ -689,7 +934,7 @@ TABLE: tuple[Row, ...] = (
         "Lorsque j'active le mode dépannage, la caméra n'a pas d'adresse IPv4 et l'itinérance est inactive.",
         "L'itinérance est désactivée dans l'abonnement au réseau mobile.",
         "1. Posez la caméra sur la station d'accueil. 2. Activez l'itinérance dans l'abonnement au réseau mobile.",
-        lambda t, s: _mobile_problem(t, "roaming_disabled"),
+        _roaming_off,
     ),
     Row(
         "T4-9", "T4", _P_MOBILE, "In troubleshooting mode the camera has an IPv4 address.",
@@ -699,7 +944,7 @@ TABLE: tuple[Row, ...] = (
         "Lorsque j'active le mode dépannage, la caméra a une adresse IPv4.",
         "Il n'y a plus de crédit pour le transfert de données.",
         "Contactez l'opérateur du réseau pour obtenir de l'aide.",
-        lambda t, s: _mobile_problem(t, "no_credit"),
+        _no_data,
     ),
 )
 
@@ -707,5 +952,6 @@ ROWS: dict[str, Row] = {row.code: row for row in TABLE}
 
 
 def diagnose(telemetry: CameraTelemetry, settings: DiagnosisSettings = DiagnosisSettings()) -> list[Finding]:
-    """Every row of the manual's tables whose rule holds for ``telemetry``, in table order."""
-    return [row.finding() for row in TABLE if row.check(telemetry, settings)]
+    """Every row of the manual's tables whose rule holds for ``telemetry``, in table order, each
+    with the evidence its rule used."""
+    return [row.finding(evidence) for row in TABLE if (evidence := row.check(telemetry, settings))]

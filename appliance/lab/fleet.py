@@ -30,10 +30,10 @@ class FleetLink:
     def __init__(self) -> None:
         self.sockets: dict[str, web.WebSocketResponse] = {}  # serial → the fleet socket running it
         self.states: dict[str, dict] = {}
-        self.pending: dict[str, "asyncio.Future[fleet_link.Result]"] = {}
-        self.all: "weakref.WeakSet[web.WebSocketResponse]" = weakref.WeakSet()
-        self.listeners: "weakref.WeakSet[web.WebSocketResponse]" = weakref.WeakSet()
-        self.outboxes: "weakref.WeakKeyDictionary[web.WebSocketResponse, Subscriber[fleet_link.Message]]" = \
+        self.pending: dict[str, asyncio.Future[fleet_link.Result]] = {}
+        self.all: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+        self.listeners: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+        self.outboxes: weakref.WeakKeyDictionary[web.WebSocketResponse, Subscriber[fleet_link.Message]] = \
             weakref.WeakKeyDictionary()
         self.dropped = 0  # messages lost to sockets that were cut off
 
@@ -77,7 +77,7 @@ class FleetLink:
                                   id=action_id, serial=serial))
         try:
             result = await asyncio.wait_for(future, timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise Conflict(f"camera {serial} did not answer within {timeout:.0f} s", code="camera_timeout") from None
         finally:
             self.pending.pop(action_id, None)

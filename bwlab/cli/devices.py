@@ -11,6 +11,7 @@ from bwlab.realnet import commands as realnet
 from bwlab.realnet import up as realnet_up
 
 from .common import Commands, add_common, default_data_dir, lab_call, parse_duration
+from .help import press_help
 
 
 def register(sub: argparse._SubParsersAction) -> Commands:
@@ -23,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> Commands:
 
     press = sub.add_parser("press", help="press a camera's button")
     press.add_argument("serial")
-    press.add_argument("button", choices=("record", "function", "top"))
+    press.add_argument("button", choices=("record", "function", "top", "help"))  # help: the profile's help gesture
     press.add_argument("gesture", nargs="?", choices=("press", "double", "long"), default="press")
     add_common(press)
 
@@ -68,6 +69,8 @@ async def cmd_travel(args: argparse.Namespace) -> int:
 
 
 async def cmd_press(args: argparse.Namespace) -> int:
+    if args.button == "help":  # issue 16: the help gesture of the camera's profile (help.py)
+        return await press_help(args)
     result = await lab_call(args, "POST", f"/api/lab/cameras/{args.serial}/actions",
                              {"action": "press", "button": args.button, "gesture": args.gesture})
     ignored = (result.get("press") or {}).get("ignored")

@@ -183,6 +183,8 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
         print(f"{cam['serial']} ({cam['model']}){'' if cam['reporting'] else '  [not running]'}")
         for f in cam["findings"]:
             print(f"  {f['code']:<15} {f['symptom']}\n  {'':<15} cause: {f['cause']}\n  {'':<15} fix:   {f['fix']}")
+            for e in f.get("evidence") or []:  # what the diagnosis saw (issue 14)
+                print(f"  {'':<15} seen:  {e['source']}: {e['observation']}")
             for h in f.get("hostnames") or []:  # T2 row 5: which T5 name, as the camera saw it
                 print(f"  {'':<15} not reached: {h['hostname']} port {h['port']} (T5 row: {h['t5_row']}; {h['observed']})")
         if ignored:

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 
+from bwlab.clock import Clock
 from bwlab.viewer import ClockMismatch, Viewer
 from bwlab.wire import envelope
 
@@ -14,10 +15,7 @@ from .common import CliError, Commands, add_common, lab_facts
 
 def register(sub: argparse._SubParsersAction) -> Commands:
     view = sub.add_parser("view", help="watch a stream as an operator: decrypt, decode, measure latency")
-    view.add_argument("--email", required=True, help="an operator account of the organization")
-    view.add_argument("--password", default=None, help="its password (default: $BWLAB_PASSWORD)")
-    view.add_argument("--link", required=True, help="the link with key (plain or password-protected)")
-    view.add_argument("--passphrase", default=None, help="the link's passphrase, if protected")
+    add_operator_arguments(view)
     view.add_argument("--stream", default=None, help="stream id (default: the first live stream)")
     view.add_argument("--user", default=None, help="wait for a live stream of this camera user")
     view.add_argument("--seconds", type=float, default=10.0, help="how long to watch live (default 10)")
@@ -27,20 +25,34 @@ def register(sub: argparse._SubParsersAction) -> Commands:
     return {"view": cmd_view}
 
 
-async def cmd_view(args: argparse.Namespace) -> int:
-    """The reference viewer (issue 3): refuses with the reason on S1 clock differences."""
-    url, _token, ca_pem = lab_facts(args, need_token=False)
+def add_operator_arguments(p: argparse.ArgumentParser) -> None:
+    """The operator's account and link with key (``bwlab view``, ``bwlab talk``)."""
+    p.add_argument("--email", required=True, help="an operator account of the organization")
+    p.add_argument("--password", default=None, help="its password (default: $BWLAB_PASSWORD)")
+    p.add_argument("--link", required=True, help="the link with key (plain or password-protected)")
+    p.add_argument("--passphrase", default=None, help="the link's passphrase, if protected")
+
+
+def operator_viewer(args: argparse.Namespace, url: str, ca_pem: str, clock: Clock | None = None) -> Viewer:
+    """The viewer of the operator the arguments name; a CLI error naming the flag when they do not fit."""
     password = args.password or os.environ.get("BWLAB_PASSWORD")
     if not password:
         raise CliError("--password (or $BWLAB_PASSWORD): the account's password is required")
     try:
-        viewer = Viewer(url, ca_pem, email=args.email, password=password, link=args.link, passphrase=args.passphrase)
+        return Viewer(url, ca_pem, email=args.email, password=password, link=args.link, passphrase=args.passphrase,
+                      clock=clock)
     except envelope.PassphraseRequired:
         raise CliError("--passphrase: this link with key is password-protected") from None
     except envelope.WrongPassphrase:
         raise CliError("--passphrase: the passphrase does not open this link with key") from None
     except envelope.EnvelopeError as exc:
         raise CliError(f"--link: {exc}") from None
+
+
+async def cmd_view(args: argparse.Namespace) -> int:
+    """The reference viewer (issue 3): refuses with the reason on S1 clock differences."""
+    url, _token, ca_pem = lab_facts(args, need_token=False)
+    viewer = operator_viewer(args, url, ca_pem)
     async with viewer:
         if args.stream:
             stream_id = args.stream

@@ -18,13 +18,14 @@ import sys
 from pathlib import Path
 
 from bwlab.clock import LabClock
+from bwlab.content_destination.settings import SettingsError
 from bwlab.errors import BwlabError
 from bwlab.lifecycle import stop_on_signals
 from bwlab.wire import content_destination as cd
 from bwlab.wire.content_destination import ContentDestinationError
 
 from .service import ServeOptions, start
-from .settings import SettingsError, connection_file_for_swift, write_private
+from .settings import connection_file_for_swift, write_private
 
 log = logging.getLogger(__name__)
 

@@ -31,10 +31,10 @@ import asyncio
 import html
 import json
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import formatdate
-from typing import AsyncIterator
 from urllib.parse import quote, unquote
 
 from aiohttp import BasicAuth, web
@@ -50,10 +50,10 @@ log = logging.getLogger(__name__)
 
 STORE = web.AppKey("store", Store)
 AUTHORITY = web.AppKey("authority", TokenAuthority)
-PRIVATE_KEY = web.AppKey("private_key", object)  # rsa.RSAPrivateKey | None
+PRIVATE_KEY: web.AppKey[rsa.RSAPrivateKey | None] = web.AppKey("private_key")
 SITE_NAME = web.AppKey("site_name", str)
 FAULTS = web.AppKey("faults", Faults)
-QUOTA = web.AppKey("quota", object)  # the configured quota (int | None), restored when faults clear
+QUOTA: web.AppKey[int | None] = web.AppKey("quota")  # the configured quota, restored when faults clear
 
 SYSTEM_CONTAINERS = (cd.SYSTEM_CONTAINER, cd.USERS_CONTAINER, cd.DEVICES_CONTAINER)
 
@@ -179,7 +179,7 @@ def _http_date(ts: float) -> str:
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 # ---- the Swift API -----------------------------------------------------------------------------
@@ -198,19 +198,18 @@ def _split(request: web.Request) -> tuple[str, str | None, str | None]:
 async def storage(request: web.Request) -> web.StreamResponse:
     account, container, obj = _split(request)
     _authorize(request, account)
-    if obj is not None:
-        handler = {"GET": get_object, "HEAD": get_object, "PUT": put_object, "POST": post_object}.get(request.method)
-        args = (account, container, obj)
+    if container is not None and obj is not None:
+        on_object = {"GET": get_object, "HEAD": get_object, "PUT": put_object, "POST": post_object}.get(request.method)
+        if on_object is not None:
+            return await on_object(request, account, container, obj)
     elif container is not None:
-        handler = {"GET": get_container, "HEAD": get_container, "PUT": put_container,
-                   "POST": post_container}.get(request.method)
-        args = (account, container)
-    else:
-        handler = {"GET": get_account, "HEAD": get_account}.get(request.method)
-        args = (account,)
-    if handler is None:
-        return _error(405, "method_not_allowed", f"{request.method} is not part of the content destination API")
-    return await handler(request, *args)
+        on_container = {"GET": get_container, "HEAD": get_container, "PUT": put_container,
+                        "POST": post_container}.get(request.method)
+        if on_container is not None:
+            return await on_container(request, account, container)
+    elif request.method in ("GET", "HEAD"):
+        return await get_account(request, account)
+    return _error(405, "method_not_allowed", f"{request.method} is not part of the content destination API")
 
 
 async def get_account(request: web.Request, account: str) -> web.Response:

@@ -15,8 +15,15 @@ from bwlab.wire import content_destination as cd
 from .auth import DEFAULT_LIFETIME, TokenAuthority
 from .faults import Faults
 from .server import DestinationApp, create_app, publish_system_objects
-from .settings import (PUBLIC_KEY_ID, SettingsError, connection_file_for_swift, ensure_certificate, ensure_content_key,
-                       load_settings, write_private)
+from .settings import (
+    PUBLIC_KEY_ID,
+    SettingsError,
+    connection_file_for_swift,
+    ensure_certificate,
+    ensure_content_key,
+    load_settings,
+    write_private,
+)
 from .store import Store
 
 

@@ -21,6 +21,7 @@ import json
 import os
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,7 +125,7 @@ def ensure_certificate(directory: Path, names: list[str], now: float) -> tuple[P
             alt.append(x509.IPAddress(ipaddress.ip_address(name)))
         except ValueError:
             alt.append(x509.DNSName(name))
-    start = dt.datetime.fromtimestamp(now - 86400, tz=dt.timezone.utc)  # a day's margin for clock skew
+    start = dt.datetime.fromtimestamp(now - 86400, tz=dt.UTC)  # a day's margin for clock skew
     cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(start)
             .not_valid_after(start + dt.timedelta(days=CERT_DAYS))
@@ -157,7 +158,7 @@ def ensure_content_key(directory: Path) -> tuple[Path, str]:
 
 
 def connection_file_for_swift(*, auth_urls: list[str], user: str, key: str, site_name: str,
-                              certificates_pem: list[bytes] = (), container_type: str = "mkv",
+                              certificates_pem: Iterable[bytes] = (), container_type: str = "mkv",
                               full_store_and_read_support: bool = False, public_key: str = "",
                               public_key_id: str = "", application_name: str = APPLICATION_NAME,
                               application_version: str = APPLICATION_VERSION) -> cd.ConnectionFile:
@@ -166,7 +167,7 @@ def connection_file_for_swift(*, auth_urls: list[str], user: str, key: str, site
     conn = cd.ConnectionFile(
         site_name=site_name, application_name=application_name, application_version=application_version,
         authentication_token_uri=tuple(auth_urls), blob_api_key=key, blob_api_user_name=user,
-        https_certificate=tuple(cd.encode_pem(p) for p in certificates_pem), container_type=container_type,
+        https_certificate=tuple(cd.encode_pem(p) for p in certificates_pem), container_type=container_type,  # type: ignore[arg-type]  # conn.validate() below checks it
         full_store_and_read_support=full_store_and_read_support, want_encryption=bool(public_key),
         public_key=public_key, public_key_id=public_key_id if public_key else "", blob_api="Swift 1.0")
     conn.validate()

@@ -28,9 +28,10 @@ import json
 import mimetypes
 import os
 import secrets
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AsyncIterator, Callable, Mapping, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from bwlab.clock import Clock
@@ -229,7 +230,7 @@ class Store:
     def _put_container(self, directory: Path, name: str, updates: dict[str, str]) -> bool:
         doc = _read_json(directory / "container.json")
         created = doc is None
-        if created:
+        if doc is None:
             doc = {"name": name, "created": self.clock.now(), "metadata": {}}
         metadata = _merge(doc["metadata"], updates)
         check_metadata(metadata)
@@ -370,7 +371,7 @@ class Store:
             etag = digest.hexdigest()
             if expected_etag is not None and expected_etag.strip('"').lower() != etag:
                 raise EtagMismatch("the Etag sent is not the md5 of the body")
-            doc = {"name": name, "etag": etag, "bytes": size, "content_type": content_type or _guess_type(name),
+            doc: dict[str, Any] = {"name": name, "etag": etag, "bytes": size, "content_type": content_type or _guess_type(name),
                    "timestamp": self.clock.now(), "metadata": metadata, "data": data.name}
             async with self._lock(account, container):
                 old = await self._run(_read_json, sidecar)

@@ -75,12 +75,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "capture":
         return _capture(args, _running(prefix))
     if args.net_command == "up":
-        plan = Plan(prefix=prefix, subnet=args.subnet)
-        plan = plan.with_nodes("camera", [s.strip().upper() for s in args.cameras.split(",") if s.strip()])
-        plan = plan.with_nodes("browser", [f"browser{i + 1}" for i in range(args.browsers)])
-        lab.build(plan)
-        _print(args, plan.as_dict(), f"lab network {prefix}: bridge {plan.bridge} {plan.subnet}, "
-                                     f"{len(plan.nodes)} namespaces, lab DNS on {plan.gateway}")
+        new = Plan(prefix=prefix, subnet=args.subnet)
+        new = new.with_nodes("camera", [s.strip().upper() for s in args.cameras.split(",") if s.strip()])
+        new = new.with_nodes("browser", [f"browser{i + 1}" for i in range(args.browsers)])
+        lab.build(new)
+        _print(args, new.as_dict(), f"lab network {prefix}: bridge {new.bridge} {new.subnet}, "
+                                    f"{len(new.nodes)} namespaces, lab DNS on {new.gateway}")
         return 0
     if args.net_command == "down":
         removed = lab.teardown(prefix)

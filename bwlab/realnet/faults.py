@@ -67,7 +67,7 @@ class NetFault:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
     @classmethod
-    def from_mapping(cls, data: dict) -> "NetFault":
+    def from_mapping(cls, data: dict) -> NetFault:
         return cls(**data)
 
     @property
@@ -168,6 +168,7 @@ def nft_script(table: str, faults: list[NetFault], bridge: str | None = None) ->
             for chain, match in ([toward] if f.direction == "out" else [back] if f.direction == "in" else [toward, back]):
                 rules[chain].append(f"{match} {verdict} {comment}")
         elif f.kind == "loss":
+            assert f.percent is not None  # parse() sets it for every loss fault
             chains = {"out": ["output"], "in": ["input"], "both": ["output", "input"]}[f.direction]
             chance = "" if f.percent >= 100 else f"numgen random mod 1000 < {round(f.percent * 10)} "
             for chain in chains:
@@ -185,6 +186,7 @@ def tc_commands(device: str, fault: NetFault | None) -> list[list[str]]:
     """A tbf cap on ``device`` (or none)."""
     if fault is None:
         return [["tc", "qdisc", "del", "dev", device, "root"]]
+    assert fault.rate is not None  # parse() sets it for every bandwidth fault
     return [["tc", "qdisc", "replace", "dev", device, "root", "tbf", "rate", fault.rate, "burst", fault.burst,
              "latency", "400ms"]]
 
@@ -193,6 +195,7 @@ def dns_records(services: dict[str, str], faults: list[NetFault]) -> dict[str, s
     """The lab DNS's answers with ``faults`` applied (later faults win)."""
     records = dict(services)
     for f in faults:
+        assert f.name is not None  # parse() sets it for every dns fault
         if f.to is None:
             records.pop(f.name, None)
         else:

@@ -127,7 +127,7 @@ class Plan:
         known = ", ".join(n.name for n in self.nodes) or "none"
         raise PlanError(f"namespace: no node {name!r} in the lab network (nodes: {known})")
 
-    def with_nodes(self, kind: str, names: list[str]) -> "Plan":
+    def with_nodes(self, kind: str, names: list[str]) -> Plan:
         """This plan plus one node per name of ``kind`` (names already present are kept)."""
         if kind not in KINDS:
             raise PlanError(f"kind: expected one of {', '.join(KINDS)}, got {kind!r}")
@@ -155,7 +155,7 @@ class Plan:
                 "nodes": [n.as_dict() for n in self.nodes], "lab_port": self.lab_port}
 
     @classmethod
-    def from_mapping(cls, data: dict) -> "Plan":
+    def from_mapping(cls, data: dict) -> Plan:
         nodes = tuple(Node(kind=n["kind"], name=n["name"], netns=n["netns"], veth=n["veth"], ip=n["ip"], mac=n["mac"])
                       for n in data.get("nodes") or [])
         return cls(prefix=data["prefix"], subnet=data["subnet"], nodes=nodes, lab_port=int(data.get("lab_port", 8443)))

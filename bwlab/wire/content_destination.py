@@ -42,9 +42,10 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Iterable, Literal, Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
 from cryptography import x509
@@ -115,7 +116,7 @@ class ConnectionFile:
     # -- reading -------------------------------------------------------------------------------
 
     @classmethod
-    def parse(cls, data: bytes | str) -> "ConnectionFile":
+    def parse(cls, data: bytes | str) -> ConnectionFile:
         """Parse and validate a connection file's bytes; :class:`ContentDestinationError` names
         the field and what was expected."""
         raw = data.encode() if isinstance(data, str) else bytes(data)
@@ -131,7 +132,7 @@ class ConnectionFile:
         return cls.from_mapping(doc)
 
     @classmethod
-    def from_mapping(cls, doc: Any) -> "ConnectionFile":
+    def from_mapping(cls, doc: Any) -> ConnectionFile:
         if not isinstance(doc, dict):
             raise ContentDestinationError("file", "a JSON object is expected")
         unknown = sorted(set(doc) - set(_FIELDS))
@@ -411,7 +412,7 @@ class Capabilities:
         return (json.dumps(doc, indent=2) + "\n").encode()
 
     @classmethod
-    def parse(cls, body: bytes, etag_header: str | None) -> "Capabilities":
+    def parse(cls, body: bytes, etag_header: str | None) -> Capabilities:
         """The capabilities in a ``GET System/Capabilities.json`` response. A wrong or missing
         Etag raises "object corrupt"; a wrongly formatted object raises too (the client then
         treats every capability as unsupported, as the README says)."""
@@ -552,13 +553,13 @@ def epoch(ts: float) -> str:
 
 def rfc3339(ts: float) -> str:
     """A time as the metadata's RFC 3339 (UTC) strings: ``2022-08-23T11:48:10Z``."""
-    return datetime.fromtimestamp(int(ts), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(int(ts), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def name_time(ts: float) -> str:
     """A time as it appears in object and container names: ``<date>_<time>``, UTC,
     ``YYYYMMDD_HHMMSS``."""
-    return datetime.fromtimestamp(int(ts), tz=timezone.utc).strftime("%Y%m%d_%H%M%S")
+    return datetime.fromtimestamp(int(ts), tz=UTC).strftime("%Y%m%d_%H%M%S")
 
 
 def _part(name: str, value: str) -> str:
@@ -654,7 +655,7 @@ def parse_gnss_trail(body: bytes) -> tuple[GnssEntry, ...]:
             m = _WKT.fullmatch(e["LocationWKT"])
             if not m:
                 raise ValueError(e["LocationWKT"])
-            ts = datetime.strptime(e["Timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+            ts = datetime.strptime(e["Timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
             out.append(GnssEntry(float(m.group(1)), float(m.group(2)), float(e["SecondsFromStart"]), ts))
     except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise ContentDestinationError("gpstrail", f"not a GNSS trail object ({exc})") from None
@@ -684,7 +685,7 @@ class KeyObject:
         return (json.dumps(doc, indent=2) + "\n").encode()
 
     @classmethod
-    def parse(cls, body: bytes) -> "KeyObject":
+    def parse(cls, body: bytes) -> KeyObject:
         try:
             doc = json.loads(body)
             if not isinstance(doc, dict):
@@ -708,7 +709,7 @@ class KeyObject:
             raise ContentDestinationError("EncryptedKey", f"a {CONTENT_KEY_BYTES}-byte key is expected")
         return key
 
-    def decryptor(self, private_key: rsa.RSAPrivateKey) -> "ContentDecryptor":
+    def decryptor(self, private_key: rsa.RSAPrivateKey) -> ContentDecryptor:
         return ContentDecryptor(self.unwrap(private_key), self.iv)
 
 

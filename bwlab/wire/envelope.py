@@ -34,8 +34,9 @@ import os
 import re
 import struct
 import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import quote, unquote
 
 from cryptography.exceptions import InvalidTag
@@ -83,6 +84,12 @@ __all__ = [
     "chunk_aad",
     "seal_chunk",
     "open_chunk",
+    "TALK_ID_SIZE",
+    "talk_key",
+    "talk_nonce",
+    "talk_aad",
+    "seal_talk",
+    "open_talk",
     "link_payload",
     "link_passphrase_key",
     "make_link",
@@ -112,6 +119,10 @@ _GCM_TAG_SIZE = 16
 _LINK_SALT_SIZE = 16
 _LINK_AAD = b"bwlab-link-v1"
 _WRAP_INFO_LABEL = b"bwlab-e2e-v1 key-wrap"
+_TALK_INFO_LABEL = b"bwlab-e2e-v1 talk"
+#: Talk-back (operator → camera): the talker's random talk id, and the code in nonce and AAD.
+TALK_ID_SIZE = 16
+TALK_CODE = 4
 _MAX_PKCS8_SIZE = 512
 # Every P-256 public key in this envelope is an SPKI DER of exactly 91 bytes: this 27-byte
 # header (SEQUENCE, AlgorithmIdentifier id-ecPublicKey + prime256v1, BIT STRING, 0x04
@@ -202,7 +213,7 @@ class ChunkKind(enum.IntEnum):
         raise MalformedEnvelope(f"chunk kind must be a name or a code, not {type(kind).__name__}")
 
 
-class LinkKind(str, enum.Enum):
+class LinkKind(enum.StrEnum):
     """The two kinds of link with key (S5)."""
 
     PLAIN = "plain"
@@ -578,6 +589,60 @@ def open_chunk(
         raise DecryptionFailed(
             f"{kind.name.lower()} chunk {seq} of stream {stream_id!r} does not open: "
             "wrong key, stream, kind or sequence number, or altered bytes"
+        ) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Talk-back: the operator-to-camera direction (issue 16 item 3; docs/e2e-envelope.md §13)
+
+
+def _check_talk_id(talk_id: bytes) -> bytes:
+    if not isinstance(talk_id, (bytes, bytearray)) or len(talk_id) != TALK_ID_SIZE:
+        raise MalformedEnvelope(f"talk id must be {TALK_ID_SIZE} bytes")
+    return bytes(talk_id)
+
+
+def talk_key(content_key: bytes, stream_id: str, talk_id: bytes) -> bytes:
+    """The key of one talk: HKDF-SHA256(IKM = the stream's content key, salt = talk id (16 random
+    bytes drawn by the talker), info = "bwlab-e2e-v1 talk" || 0x00 || stream id UTF-8, L = 32).
+
+    Only holders of the content key (the camera, and operators holding the system private key)
+    can derive it; a fresh talk id per talk makes a fresh key, so sequence numbers restart at 0."""
+    if not isinstance(content_key, (bytes, bytearray)) or len(content_key) != CONTENT_KEY_SIZE:
+        raise MalformedEnvelope(f"content key must be {CONTENT_KEY_SIZE} bytes")
+    info = _TALK_INFO_LABEL + b"\x00" + _stream_id_bytes(stream_id)
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=_check_talk_id(talk_id), info=info).derive(
+        bytes(content_key)
+    )
+
+
+def talk_nonce(seq: int) -> bytes:
+    """The 12-byte nonce of a talk packet: 0x04 || 00 00 00 || seq (8, big endian)."""
+    return struct.pack(">B3xQ", TALK_CODE, _check_seq(seq))
+
+
+def talk_aad(stream_id: str, seq: int) -> bytes:
+    """The associated data of a talk packet: version (1) || 0x04 || seq (8) || stream id UTF-8."""
+    return struct.pack(">BBQ", VERSION, TALK_CODE, _check_seq(seq)) + _stream_id_bytes(stream_id)
+
+
+def seal_talk(key: bytes, stream_id: str, seq: int, packet: bytes) -> bytes:
+    """Seal one Opus packet of a talk with its talk key: ciphertext || 16-byte tag."""
+    return _content_cipher(key).encrypt(talk_nonce(seq), bytes(packet), talk_aad(stream_id, seq))
+
+
+def open_talk(key: bytes, stream_id: str, seq: int, sealed: bytes) -> bytes:
+    """Open a talk packet; :class:`DecryptionFailed` if the key, stream id or seq differ, or a byte
+    was altered."""
+    cipher = _content_cipher(key)
+    if not isinstance(sealed, (bytes, bytearray)) or len(sealed) < _GCM_TAG_SIZE:
+        raise MalformedEnvelope("sealed talk packet is shorter than its 16-byte tag")
+    try:
+        return cipher.decrypt(talk_nonce(seq), bytes(sealed), talk_aad(stream_id, seq))
+    except InvalidTag:
+        raise DecryptionFailed(
+            f"talk packet {seq} of stream {stream_id!r} does not open: wrong key, talk, stream or "
+            "sequence number, or altered bytes"
         ) from None
 
 

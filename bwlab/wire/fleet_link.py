@@ -28,10 +28,12 @@ from .messages import decode_from
 MAX_FRAME = 64 * 1024 * 1024  # a camera's 802.11 frame log, for a pcap (L4)
 MAX_SERIALS = 1000  # cameras one fleet registers (more are ignored)
 
-ACTIONS = ("press", "dock", "undock", "network", "skew", "stats", "gps", "move", "bookmark", "category", "frames")
+ACTIONS = ("press", "dock", "undock", "network", "skew", "stats", "gps", "move", "bookmark", "category", "frames",
+           "speaker")
 """What a fleet can do to a camera: press a button, dock or undock it, bring its lab network up or
 down, skew its clock, read its upload counters, give or take its GPS fix, walk it somewhere, add a
-bookmark or a category (issue 13), or read its 802.11 frame log (L4)."""
+bookmark or a category (issue 13), read its 802.11 frame log (L4), or read what its speaker heard
+of talk-back (issue 16 item 3)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class CameraAction:
     tags: str | None = field(default=None, metadata={"max_len": 256})
     category_id: str | None = field(default=None, metadata={"max_len": 64})  # action "category"
     category_name: str | None = field(default=None, metadata={"max_len": 64})
+    wav: bool | None = None  # action "speaker": also return what the camera heard as a WAV (issue 16 item 3)
 
     def __post_init__(self) -> None:
         if self.action == "move" and (self.position is None or len(self.position) != 2):
@@ -131,6 +134,7 @@ class Result:
     stats: dict[str, Any] | None = None  # action "stats": the upload counters
     press: dict[str, Any] | None = None  # action "press": the gesture and, if it did nothing, why
     frames: list[dict[str, Any]] | None = None  # action "frames": the 802.11 frame log (L4)
+    speaker: dict[str, Any] | None = None  # action "speaker": what the camera heard of talk-back (issue 16 item 3)
     type: Literal["result"] = "result"
 
 

@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from bwlab.errors import WireError
 from bwlab.schema import SchemaError, as_json, from_mapping
 
 from . import jsontext
 from .identifiers import ID, SEQ, SERIAL, TIMESTAMP
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+M = TypeVar("M", bound="DataclassInstance")
 
 PROTOCOL = "bwlab-hub-v1"
 CHALLENGE_PREFIX = PROTOCOL.encode()
@@ -97,9 +102,11 @@ class ProtocolError(WireError, ValueError):
         self.code = code
 
 
-def register(cls: type) -> type:
+def register(cls: type[M]) -> type[M]:
     """Add a message type (other modules of the wire format add theirs)."""
     name = cls.__dataclass_fields__["type"].default
+    if not isinstance(name, str):
+        raise TypeError(f"{cls.__name__}: a message type needs a `type` field with a default name")
     MESSAGES[name] = cls
     return cls
 
@@ -143,7 +150,7 @@ class StreamStart:
     and sends the content key wrapped for the system key (envelope.wrap_content_key)."""
 
     stream_id: str = field(metadata=ID)
-    reason: Literal["record", "function", "remote"]
+    reason: Literal["record", "function", "remote", "help"]  # help: a help request (bwlab/wire/help.py)
     wrapped_key: dict[str, Any]
     mime: str = field(metadata={"max_len": 200})
     started_at: float = field(metadata=TIMESTAMP)  # camera clock

@@ -120,7 +120,7 @@ class Manifest:
     complete: bool = False
 
     @classmethod
-    def from_mapping(cls, data: object, path: str = "manifest") -> "Manifest":
+    def from_mapping(cls, data: object, path: str = "manifest") -> Manifest:
         manifest = from_mapping(cls, data, path)
         check_recording_id(manifest.id)
         if manifest.trigger_on not in TRIGGERS_ON:

@@ -40,8 +40,13 @@ MAX_SECRET_BYTES = 64
 STREAM_STARTED = "stream.started"
 STREAM_ACKNOWLEDGED = "stream.acknowledged"
 STREAM_ENDED = "stream.ended"
+HELP_REQUESTED = "help.requested"
 EVENT_TYPES = (STREAM_STARTED, STREAM_ACKNOWLEDGED, STREAM_ENDED)
 """S12 names only the start of a new live stream; the other two are opt-in lab extras."""
+ALWAYS_SENT = (STREAM_STARTED, HELP_REQUESTED)
+"""Sent to every enabled integration: a new live stream (S12) and a camera user's help request
+(the ``help_requested`` notification, issue 16: who, when, which system — never the position,
+which only the operators' browsers can open)."""
 
 HEADER_ID = "webhook-id"
 HEADER_TIMESTAMP = "webhook-timestamp"
@@ -113,7 +118,22 @@ def stream_data(meta: dict[str, Any], event_type: str) -> dict[str, Any]:
     return data
 
 
+def help_data(meta: dict[str, Any]) -> dict[str, Any]:
+    """A help request's metadata in clear for ``help.requested``: no key, no position."""
+    return {
+        "help_id": meta["id"],
+        "organization_id": meta["org_id"],
+        "system_id": meta["system_id"],
+        "user_id": meta["user_id"],
+        "user_name": meta["user_name"],
+        "region": meta["region"],
+        "requested": isoformat(meta["requested_at"]),
+        "has_position": meta["position"] is not None,
+    }
+
+
 def payload(event_type: str, meta: dict[str, Any], at: float) -> bytes:
     """The request body of one event (identical on every attempt)."""
-    body = {"type": event_type, "timestamp": isoformat(at), "data": stream_data(meta, event_type)}
+    data = help_data(meta) if event_type == HELP_REQUESTED else stream_data(meta, event_type)
+    body = {"type": event_type, "timestamp": isoformat(at), "data": data}
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()

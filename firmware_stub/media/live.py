@@ -58,7 +58,7 @@ def fragment_frames_for(fps: int, fragment_frames: int | None = None) -> int:
     return int(fragment_frames)
 
 
-def _video_encoder(width: int, height: int, fps: int) -> av.VideoCodecContext:
+def _video_encoder(width: int, height: int, fps: int, crf: int | None = None) -> av.VideoCodecContext:
     codec = av.CodecContext.create("libx264", "w")
     codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
     codec.time_base = Fraction(1, fps)
@@ -72,7 +72,7 @@ def _video_encoder(width: int, height: int, fps: int) -> av.VideoCodecContext:
         "profile": "baseline",
         "threads": "1",
         # GOP = 1 s, every GOP closed and starting with an IDR, no scene-cut keyframes.
-        "x264-params": f"keyint={fps}:min-keyint={fps}:scenecut=0:open-gop=0:bframes=0",
+        "x264-params": f"keyint={fps}:min-keyint={fps}:scenecut=0:open-gop=0:bframes=0" + (f":crf={crf}" if crf else ""),
     }
     codec.open()
     return codec
@@ -257,9 +257,13 @@ class LiveEncoder:
         if packet.is_keyframe and self._pictures:
             self._close_fragment()  # an IDR always starts a fragment
         captured = self._frame_capture.pop(index)
-        self._pictures.append(_Picture(index, captured, avc_sample(bytes(packet)), packet.is_keyframe))
+        self._pictures.append(_Picture(index, captured, self._sample(packet), packet.is_keyframe))
         if len(self._pictures) == self.fragment_frames or (index + 1) % self.fps == 0:
             self._close_fragment()
+
+    def _sample(self, packet: av.Packet) -> bytes:
+        """A picture's MP4 sample (firmware_stub/adaptation.py adds parameter sets)."""
+        return avc_sample(bytes(packet))
 
     def _add_audio(self, packet: av.Packet) -> None:
         # The AAC encoder's first packet is its priming delay (negative time stamp); it is

@@ -119,10 +119,44 @@ async def screenshot(page, name: str) -> Path:
     return path
 
 
+async def screenshot_of(locator, name: str) -> Path:
+    """Save one part of a page (a Playwright locator) as <name>.png in ``screenshots_dir()``."""
+    folder = screenshots_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    await locator.screenshot(path=str(path), animations="disabled")
+    return path
+
+
+async def undock_online(env: LabEnv, serial: str) -> None:
+    """Take a camera out of its dock and wait until the device hub has it connected."""
+    async with env.lab() as lab:
+        await lab.post(f"/api/lab/cameras/{serial}/actions", {"action": "undock"})
+
+        async def online() -> bool:
+            status = await lab.get("/api/lab/status")
+            return any(c["serial"] == serial and c["online"] for s in status["systems"] for c in s["cameras"])
+
+        await wait_for(online, f"camera {serial} online")
+
+
 async def sign_in_live(page, email: str, password: str) -> None:
     await page.get_by_label("E-mail").fill(email)
     await page.get_by_label("Password").fill(password)
     await page.get_by_role("button", name="Sign in").click()
+
+
+async def live_in_a_frame(page, env: LabEnv, who: tuple[str, str] = OPERATOR):
+    """A page of the same site frames Live (an API answer allows no frames: CSP) and ``who`` signs
+    in inside the frame; returns the frame's locator, on Active streams."""
+    await page.goto(env.url + "/")
+    await page.evaluate("""() => { document.body.innerHTML = '<iframe title="VMS" src="/live/" width="1100" height="700"></iframe>'; }""")
+    frame = page.frame_locator("iframe")
+    await frame.get_by_label("E-mail").fill(who[0])
+    await frame.get_by_label("Password").fill(who[1])
+    await frame.get_by_role("button", name="Sign in").click()
+    await frame.get_by_role("heading", name="Active streams").wait_for()
+    return frame
 
 
 async def open_lab_panel(page, env: LabEnv) -> None:

@@ -12,11 +12,11 @@ import ssl
 import aiohttp
 import pytest
 import pytest_asyncio
+from e2e_lab import screenshot
 
 from bwlab.clock import LabClock
 from bwlab.content_destination.service import ServeOptions, start
 from bwlab.wire import content_destination as cd
-from e2e_lab import screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
 

@@ -11,9 +11,17 @@ import os
 
 import pytest
 import pytest_asyncio
-
-from e2e_lab import (OPERATOR, REPO_ROOT, SCREENSHOTS_ENV, open_lab_panel, screenshot, screenshots_dir, sign_in_live,
-                     start_lab, wait_for)
+from e2e_lab import (
+    OPERATOR,
+    REPO_ROOT,
+    SCREENSHOTS_ENV,
+    open_lab_panel,
+    screenshot,
+    screenshots_dir,
+    sign_in_live,
+    start_lab,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pytest
 import pytest_asyncio
-
 from e2e_lab import open_lab_panel, screenshot, start_lab
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
@@ -60,6 +59,7 @@ async def test_a_sim_pin_fault_from_the_form_shows_the_manuals_cause_and_fix_unt
     text = await finding.inner_text()
     assert "Cause: The SIM card's PIN is wrong or missing." in text
     assert "Fix: In AXIS Body Worn Manager go to Cameras, click the camera and enter the correct PIN." in text
+    assert "SIM status 'Wrong PIN'" in await finding.locator("ul.evidence").inner_text()  # what it saw (issue 14)
     link = finding.get_by_role("link", name="Cameras", exact=True)  # the screen the fix names (L3)
     assert await link.get_attribute("href") == f"/manager/#{env.system.id}"
     await emma.locator('dl.radio[data-mode="LTE"]', has_text="SIM Wrong PIN").wait_for()

@@ -11,8 +11,8 @@ import asyncio
 import subprocess
 
 import pytest
-
 from e2e_lab import CHROMIUM, CHROMIUM_ARGS
+
 from tests.realnet.conftest import machine_state, net_name, real_lab, site_firewall  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]

@@ -34,3 +34,7 @@ def test_the_browser_latency_benchmark_measures_both_views():
         assert view["samples"] > 0, figures
         assert {"p50", "chunk_delivery_p50", "frames_per_second"} <= set(view), figures
     assert mse["sound_level"] > 0.01, "the view with sound plays sound"
+    # Issue 16 item 6: the low-latency view plays sound too, the camera's 1 kHz tone, and its
+    # frames are presented against the sound's clock (the offsets are measured, not asserted).
+    assert low["sound_level"] > 0.01 and 900 < low["sound_frequency"] < 1100, figures
+    assert low["audio_delay"] > 0 and low["av_offset"]["samples"] > 0 and "abs_p95" in low["av_offset"], figures

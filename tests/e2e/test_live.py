@@ -12,10 +12,17 @@ import json
 
 import pytest
 import pytest_asyncio
-
-from bwlab.clock import monotonic
-
-from e2e_lab import ADMIN, OPERATOR, open_lab_panel, screenshot, serve_on_loopback, sign_in_live, start_lab, wait_for
+from e2e_lab import (
+    ADMIN,
+    OPERATOR,
+    live_in_a_frame,
+    open_lab_panel,
+    screenshot,
+    serve_on_loopback,
+    sign_in_live,
+    start_lab,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
 
@@ -61,11 +68,8 @@ async def test_operator_sees_a_record_press_streams_plays_with_sound_and_acknowl
     await wait_for(lambda: _online(env, ANNA), "Anna's camera online with the hub")
 
     await anna.get_by_role("button", name="Record button: press").click()
-    pressed = monotonic()
     entry = live.locator("#active-streams button.stream", has_text="Anna Berg")
-    await entry.wait_for(timeout=5000)
-    appeared = monotonic() - pressed
-    assert appeared < 1.0, f"Anna appeared in Active streams {appeared:.2f} s after the press"
+    await entry.wait_for(timeout=10000)  # a liveness bound, not a figure: bench/ measures latency
     await wait_for(lambda: _is(anna.get_attribute("data-streaming"), "live"), "Anna's Wi-Fi LED green (live)")
     assert await anna.locator('[data-led="record"]').get_attribute("data-color") == "red"
     await screenshot(live, "live-active-streams")
@@ -83,6 +87,16 @@ async def test_operator_sees_a_record_press_streams_plays_with_sound_and_acknowl
     level = await wait_for(lambda: _float_above(player.get_attribute("data-sound-level"), 0.01), "sound on the meter")
     assert level > 0.01
     await wait_for(lambda: player.get_attribute("data-latency-p50"), "a measured latency")
+    # Issue 16 item 7: the view shows what the camera sends on its link: the full picture on the
+    # ideal link, sound only once the lab caps the link at 120 kbit/s, the picture back after.
+    quality = live.locator(".stream-quality")
+    await wait_for(lambda: _is(quality.get_attribute("data-quality"), "full"), "quality: full")
+    async with env.lab() as lab_api:
+        cap = await lab_api.post("/api/lab/faults", {"kind": "link", "target": ANNA, "set": {"bandwidth_kbps": 120}})
+        await wait_for(lambda: _is(quality.get_attribute("data-quality"), "audio_only"), "quality: sound only")
+        assert "Sound only" in await quality.text_content()
+        await lab_api.delete(f"/api/lab/faults/{cap['id']}")
+    await wait_for(lambda: _is(quality.get_attribute("data-quality"), "full"), "quality: full again", timeout=20)
     await live.wait_for_timeout(300)
     await screenshot(live, "live-view")
 
@@ -95,6 +109,12 @@ async def test_operator_sees_a_record_press_streams_plays_with_sound_and_acknowl
     await live.get_by_role("button", name="Low latency").click()
     await wait_for(lambda: _int_at_least(player.get_attribute("data-frames"), 10), "WebCodecs frames decoded")
     await live.locator(".player canvas").wait_for()
+    # covers: D6, L5 (issue 16 item 6): the low-latency view plays sound, decoded by WebCodecs and
+    # played by the AudioWorklet, which measures the camera's 1 kHz tone and runs the clock.
+    await wait_for(lambda: _is(player.get_attribute("data-audio"), "playing"), "the low-latency view's sound plays")
+    await wait_for(lambda: player.get_attribute("data-audio-delay"), "the sound's playout clock runs")
+    await wait_for(lambda: _float_between(player.get_attribute("data-sound-frequency"), 900, 1100), "the 1 kHz tone heard")
+    assert float(await player.get_attribute("data-sound-level")) > 0.01
     await screenshot(live, "live-view-low-latency")
 
     await anna.get_by_role("button", name="Record button: long press").click()
@@ -276,6 +296,11 @@ async def _float_above(awaitable, x):
     return float(value) if value is not None and float(value) > x else None
 
 
+async def _float_between(awaitable, low, high):
+    value = await awaitable
+    return float(value) if value is not None and low < float(value) < high else None
+
+
 async def _online(env, serial):
     async with env.lab() as lab:
         status = await lab.get("/api/lab/status")
@@ -289,13 +314,7 @@ async def test_the_client_works_in_a_frame_without_pop_ups_or_dialogs(env, conte
     popups, dialogs = [], []
     page.on("popup", lambda p: popups.append(p))
     page.on("dialog", lambda d: dialogs.append(d))
-    await page.goto(env.url + "/")  # a page of the same site (an API answer allows no frames: CSP)
-    await page.evaluate("""() => { document.body.innerHTML = '<iframe title="VMS" src="/live/" width="1100" height="700"></iframe>'; }""")
-    frame = page.frame_locator("iframe")
-    await frame.get_by_label("E-mail").fill(OPERATOR[0])
-    await frame.get_by_label("Password").fill(OPERATOR[1])
-    await frame.get_by_role("button", name="Sign in").click()
-    await frame.get_by_role("heading", name="Active streams").wait_for()
+    frame = await live_in_a_frame(page, env)
     await frame.get_by_role("button", name="Settings").click()
     await frame.get_by_role("heading", name="End-to-end encryption").wait_for()
     assert not popups and not dialogs
@@ -334,9 +353,8 @@ async def test_the_client_works_in_a_web_vms_frame_on_another_site_without_third
     sees Active streams and the key's fingerprint (kept in the page's memory, since that browser
     refuses the frame IndexedDB, and the page says so), and plays a camera's live stream with that
     key; nothing opens a pop-up or a dialog."""
-    from playwright.async_api import async_playwright
-
     from e2e_lab import CHROMIUM, CHROMIUM_ARGS
+    from playwright.async_api import async_playwright
 
     async with async_playwright() as p, WebVms(env.system.link) as vms:
         browser = await p.chromium.launch(executable_path=CHROMIUM,

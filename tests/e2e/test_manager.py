@@ -175,6 +175,7 @@ async def test_an_admin_edits_a_profile_and_the_change_shows_after_reload(env, c
     await form.get_by_label("Location on W102", exact=True).check()
     await form.get_by_label("Location mode of W102", exact=True).select_option(label="Always")
     await form.get_by_label("LabNet", exact=True).check()
+    await form.get_by_label("Help gesture", exact=True).select_option(label="Long press of the function button")
     await screenshot(page, "manager-profile-edit")
     await form.get_by_role("button", name="Save").click()
     await page.locator('[data-code="profile_saved"]').wait_for()
@@ -185,7 +186,8 @@ async def test_an_admin_edits_a_profile_and_the_change_shows_after_reload(env, c
     row = page.locator("tr", has_text="Record only")
     await row.wait_for()
     cells = [await c.inner_text() for c in await row.locator("td").all()]
-    assert cells[1:6] == ["on", "off", "While recording", "LabNet, LabNet-24", "W102: Always"], cells
+    assert cells[1:7] == ["on", "off", "While recording", "Long press of the function button", "LabNet, LabNet-24",
+                          "W102: Always"], cells
 
     async with env.session() as manager:
         await manager.sign_in_manager(system.id, system.admin_password)
@@ -194,6 +196,7 @@ async def test_an_admin_edits_a_profile_and_the_change_shows_after_reload(env, c
     assert saved["streaming"] and saved["remote_activation"] and saved["remote_mode"] == "while_recording"
     assert saved["location"]["W102"] == {"enabled": True, "mode": "always"}
     assert not saved["location"]["W101"]["enabled"]
+    assert saved["help_gesture"] == "function_long" and saved["help_stream"] is True  # issue 16
 
 
 async def test_the_overview_follows_the_licence_and_open_opens_the_client(env, context):

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 import pytest_asyncio
-
 from e2e_lab import OPERATOR, screenshot, sign_in_live, start_lab, wait_for
+
 from firmware_stub.positions import route_from_spec
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
@@ -229,8 +229,8 @@ async def _newer(page, serial: str, t: float) -> bool:
 async def _visible_or_clustered(page, pin) -> bool:
     if await pin.count():
         return True
-    return await on_map(page, "(() => { const m = map.model.cameras.get('%s'); "
-                               "return Boolean(m && m.last && !m.last.fix); })()" % CHLOE)
+    return await on_map(page, f"(() => {{ const m = map.model.cameras.get('{CHLOE}'); "
+                               "return Boolean(m && m.last && !m.last.fix); })()")
 
 
 async def test_the_live_client_has_the_map_and_toggles_map_and_live_per_user(env, context):

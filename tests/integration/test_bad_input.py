@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import pytest
@@ -39,7 +40,7 @@ class Case:
     valid: dict
     wrong_type: tuple[str, Any]  # dotted key path → a value of the wrong type
     required: str  # a required top-level key
-    probe: Callable[["World"], Awaitable[Any]]
+    probe: Callable[[World], Awaitable[Any]]
     extra_bad: list[tuple[dict, str]] = field(default_factory=list)  # (body, key path the message names)
 
 

@@ -130,7 +130,7 @@ class ConnectProxy:
         self.server: asyncio.base_events.Server | None = None
         self._pipes: set[asyncio.Task] = set()
 
-    async def start(self) -> "ConnectProxy":
+    async def start(self) -> ConnectProxy:
         self.server = await asyncio.start_server(self._client, "127.0.0.1", self.port)
         return self
 

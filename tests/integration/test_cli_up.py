@@ -47,6 +47,7 @@ def _wait(predicate, what: str, timeout: float):
 
 DAVID = "B8A44F000104"  # the demo's camera out of its dock, ready to stream
 ANNA = "B8A44F000101"  # docked
+FELIX = "B8A44F000106"  # docked, profile "Record only": no help gesture
 
 
 def test_up_builds_the_demo_and_status_lists_its_cameras_one_ready_to_stream(tmp_path):
@@ -97,6 +98,12 @@ def test_up_builds_the_demo_and_status_lists_its_cameras_one_ready_to_stream(tmp
             return any(c["serial"] == DAVID and c["stream"] == "live" for c in cams)
 
         _wait(streaming, "David's stream live in `bwlab status`", 60)
+        # issue 16: `bwlab press SERIAL help` makes the help gesture of the camera's profile
+        press = _bwlab("press", DAVID, "help", "--data-dir", str(data_dir))
+        assert press.returncode == 0 and "help requested (long press of the function button)" in press.stdout, \
+            press.stdout + press.stderr
+        press = _bwlab("press", FELIX, "help", "--data-dir", str(data_dir))
+        assert press.returncode == 2 and "profile has no help gesture" in press.stderr, press.stderr
     finally:
         up.send_signal(signal.SIGTERM)
         out, _ = up.communicate(timeout=30)

@@ -66,17 +66,16 @@ async def hub_handshake(appliance, driver) -> dict:
     """A fresh connection to the device hub with the camera's current certificate and key."""
     ssl_ctx = ssl.create_default_context(cadata=appliance.ca_pem)
     url = appliance.url.replace("https://", "wss://") + "/hub/v1/devices"
-    async with aiohttp.ClientSession() as http:
-        async with http.ws_connect(url, ssl=ssl_ctx) as ws:
-            challenge = m.decode((await ws.receive(timeout=5)).data, (m.Challenge,))
-            await ws.send_str(m.encode(m.Hello(serial=driver.serial, certificate=driver.provisioning["certificate"],
-                                               signature=answer_challenge(driver._key, challenge.nonce))))
-            reply = json.loads((await ws.receive(timeout=5)).data)
-            closing = await ws.receive(timeout=5) if reply["type"] == "error" else None
-            if closing is not None:
-                assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
-                reply["close_code"] = ws.close_code
-            return reply
+    async with aiohttp.ClientSession() as http, http.ws_connect(url, ssl=ssl_ctx) as ws:
+        challenge = m.decode((await ws.receive(timeout=5)).data, (m.Challenge,))
+        await ws.send_str(m.encode(m.Hello(serial=driver.serial, certificate=driver.provisioning["certificate"],
+                                           signature=answer_challenge(driver._key, challenge.nonce))))
+        reply = json.loads((await ws.receive(timeout=5)).data)
+        closing = await ws.receive(timeout=5) if reply["type"] == "error" else None
+        if closing is not None:
+            assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
+            reply["close_code"] = ws.close_code
+        return reply
 
 
 async def test_six_days_undocked_the_hub_refuses_and_docking_restores(appliance, lab, camera, travel):

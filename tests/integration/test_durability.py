@@ -28,7 +28,6 @@ from bwlab.clock import LabClock, monotonic
 from bwlab.scenario import load_scenario
 from bwlab.viewer import Viewer
 from firmware_stub.fleet import Fleet
-
 from tests.conftest import free_port
 
 ANNA = "B8A44F000101"  # W100, profile "Patrol live" (live stream on record)

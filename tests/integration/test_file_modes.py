@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import psutil
+
 from tests.conftest import free_port
 from tests.integration.test_cli_up import _wait
 

@@ -237,6 +237,34 @@ def fill(path: str, params: dict[str, str]) -> str:
     return fill_raw(path, {k: v if "%" in v else _percent(v) for k, v in params.items()})
 
 
+def fuzz_body(caller: Caller, method: str, path: str, who: str, body_strategy: st.SearchStrategy) -> None:
+    """Generated JSON bodies to one route, as ``who``."""
+
+    @fuzz_settings(EXAMPLES_PER_ROUTE)
+    @given(body=body_strategy)
+    def one(body: Any) -> None:
+        caller.call(method, path, who, json.dumps(body).encode(), f"body {json.dumps(body)[:80]}")
+
+    one()
+
+
+def fuzz_path(caller: Caller, method: str, route_path: str, who: str, world_params: dict[str, str]) -> None:
+    """Odd path parameters and query strings to one route, as ``who``."""
+    names = re.findall(r"\{(\w+)", route_path)
+
+    @fuzz_settings(EXAMPLES_PER_ROUTE // 2)
+    @given(name=st.sampled_from(names), value=st.one_of(st.sampled_from(ODD_STRINGS), st.text(max_size=30)),
+           query=st.dictionaries(st.sampled_from(QUERY_KEYS), st.one_of(st.sampled_from(ODD_STRINGS),
+                                                                        st.text(max_size=12)), max_size=2))
+    def one(name: str, value: str, query: dict[str, str]) -> None:
+        params = {**world_params, name: _percent(value) or "%20"}  # encoded: kept as is
+        qs = "&".join(f"{_percent(k)}={_percent(v)}" for k, v in query.items())
+        caller.call(method, fill(route_path, params) + (f"?{qs}" if qs else ""), who, b"{}",
+                    f"{name}={value[:30]!r} ?{qs[:60]}")
+
+    one()
+
+
 async def test_every_json_route_with_fuzzed_bodies_and_paths(appliance, world, tmp_path):
     routes = [r for r in app_routes(tmp_path) if not r.websocket and r.method != "HEAD"]
     routes.sort(key=lambda r: (r.path in LAST, r.path, r.method))
@@ -261,28 +289,9 @@ async def test_every_json_route_with_fuzzed_bodies_and_paths(appliance, world, t
                 for other in refused:  # 401/403 whatever the body, and nothing changes
                     for raw in (b"{}", RAW_ATTACKS[0]):
                         caller.call(route.method, path, other, raw, "not admitted", expect=(401, 403))
-
-                @fuzz_settings(EXAMPLES_PER_ROUTE)
-                @given(body=bodies(body_schema(route.handler)))
-                def fuzz_body(body: Any) -> None:
-                    caller.call(route.method, path, who, json.dumps(body).encode(), f"body {json.dumps(body)[:80]}")
-
-                fuzz_body()
+                fuzz_body(caller, route.method, path, who, bodies(body_schema(route.handler)))
             for route in with_params:
-                who = principals(route.handler.access)[0][0]
-                names = re.findall(r"\{(\w+)", route.path)
-
-                @fuzz_settings(EXAMPLES_PER_ROUTE // 2)
-                @given(name=st.sampled_from(names), value=st.one_of(st.sampled_from(ODD_STRINGS), st.text(max_size=30)),
-                       query=st.dictionaries(st.sampled_from(QUERY_KEYS), st.one_of(st.sampled_from(ODD_STRINGS),
-                                                                                    st.text(max_size=12)), max_size=2))
-                def fuzz_path(name: str, value: str, query: dict[str, str]) -> None:
-                    params = {**world["params"], name: _percent(value) or "%20"}  # encoded: kept as is
-                    qs = "&".join(f"{_percent(k)}={_percent(v)}" for k, v in query.items())
-                    caller.call(route.method, fill(route.path, params) + (f"?{qs}" if qs else ""), who, b"{}",
-                                f"{name}={value[:30]!r} ?{qs[:60]}")
-
-                fuzz_path()
+                fuzz_path(caller, route.method, route.path, principals(route.handler.access)[0][0], world["params"])
             for path in ("/js/%00", "/live/%ff%fe", "/vendor/..%2f..%2fetc", "/css/%ed%a0%80.css", "/js/" + "a" * 300):
                 caller.call("GET", path, "none", None, "static path")
 

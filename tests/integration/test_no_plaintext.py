@@ -10,7 +10,9 @@ pair (the manual's S4 decision, docs/manual-vs-spec.md row 8): that is on-prem, 
 
 Positions: the camera used has GPS and Location "Always", so its recording holds sealed position
 chunks; their decrypted records are searched for like media (tests/integration/test_positions.py
-also searches for every coordinate as text and as IEEE doubles).
+also searches for every coordinate as text and as IEEE doubles). The camera user also asks for
+help (issue 16): the help request's position, opened with the operator's key, is searched for
+the same way, and its coordinates as text.
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
+from bwlab.talker import encode_opus, talk
 from bwlab.viewer import Viewer
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import envelope
-from bwlab.wire.positions import decode_record
+from bwlab.wire import talk as wire_talk
 from bwlab.wire.fmp4 import iter_boxes, parse_init
+from bwlab.wire.help import decode_sealed
+from bwlab.wire.positions import decode_record
 
 CHLOE = "B8A44F000103"  # W102 with GPS, profile "Patrol live" (live stream on record, Location always)
 WINDOW = 24
@@ -172,6 +177,10 @@ async def test_cloud_holds_no_plaintext_media_and_no_private_key(appliance, demo
         stream = await viewer.wait_for_stream(timeout=10)
         two_seconds = 2 + 30 // cam.fragment_frames  # the init segment, 30 frames at 15 fps, and a margin
         await poll(lambda: cam.chunks_sent >= two_seconds, "about two seconds of media", timeout=8)
+        await cam.press("function", "long")  # the demo profile's help gesture (issue 16)
+        async with appliance.session() as operator:
+            await operator.sign_in_cloud("operator@demo.bwlab.test", "demo-operator-pass")
+            help_requests = await poll(lambda: _help_requests(operator, demo_lab.org_id), "the help request")
         await cam.press("record", "long")
         await poll(lambda: cam.unacked == 0 and cam.chunks_sent > 0, "every chunk acknowledged")
         await poll(lambda: _recorded(viewer, stream["id"]), "the stream to end")
@@ -191,6 +200,11 @@ async def test_cloud_holds_no_plaintext_media_and_no_private_key(appliance, demo
     assert len(inits) == 1 and len(fragments) >= 10
     assert positions, "the camera has GPS and Location 'Always': its positions are sealed into the stream"
     assert all(55 < decode_record(p)["lat"] < 56 for p in positions)  # the demo site's latitude
+    (help_request,) = help_requests
+    help_key = envelope.unwrap_content_key(key.private_key, help_request["id"], help_request["wrapped_key"])
+    help_position = envelope.open_chunk(help_key, help_request["id"], envelope.ChunkKind.POSITION, 0,
+                                        decode_sealed(help_request["position"]))
+    assert 55 < decode_record(help_position)["lat"] < 56
     assert set(kinds) <= {wire_chunk.KIND_INIT, wire_chunk.KIND_MEDIA, wire_chunk.KIND_POSITION}
 
     # What to look for: windows from inside every video NAL unit and AAC frame, the init
@@ -215,6 +229,8 @@ async def test_cloud_holds_no_plaintext_media_and_no_private_key(appliance, demo
     for p in positions:
         for w in _windows(p, stride=4, skip=0):
             needles[w] = "position"
+    for w in _windows(help_position, stride=4, skip=0):
+        needles[w] = "help request position"
     assert nal_count >= report.video_frames and aac_count >= report.audio_frames
     by_kind = {k: sum(1 for v in needles.values() if v == k) for k in set(needles.values())}
     assert by_kind.get("video NAL unit", 0) > 500 and by_kind.get("AAC frame", 0) > 100, by_kind
@@ -240,6 +256,9 @@ async def test_cloud_holds_no_plaintext_media_and_no_private_key(appliance, demo
         found += [(path.relative_to(appliance.data_dir), what, at) for at, what in _find_windows(data, needles)]
         found += [(path.relative_to(appliance.data_dir), f"system private key ({form})", data.find(blob))
                   for form, blob in key_forms.items() if blob in data]
+        help_record = decode_record(help_position)
+        found += [(path.relative_to(appliance.data_dir), f"help request {k} as text", data.find(text))
+                  for k in ("lat", "lon") if (text := repr(help_record[k]).encode()) in data]
     assert found == [], f"plaintext on the cloud's side: {found[:10]}"
 
     # S4 as the manual has it: the Manager keeps the key pair (to copy the link with key later);
@@ -249,6 +268,10 @@ async def test_cloud_holds_no_plaintext_media_and_no_private_key(appliance, demo
     rows = _query(appliance.data_dir / "cloud.sqlite3",
                   "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%private%'")
     assert rows == [], f"cloud tables with a private-key column: {rows}"
+
+
+async def _help_requests(session, org_id: str) -> list[dict]:
+    return (await session.get(f"/api/cloud/orgs/{org_id}/help-requests"))["help_requests"]
 
 
 def _query(path: Path, sql: str) -> list[tuple]:
@@ -261,3 +284,62 @@ def _query(path: Path, sql: str) -> list[tuple]:
 
 async def _recorded(viewer: Viewer, stream_id: str) -> bool:
     return any(s["id"] == stream_id for s in await viewer.streams("recorded"))
+
+
+# ---------------------------------------------------------------- talk-back (issue 16 item 3)
+
+
+# covers: S4, S17
+async def test_cloud_never_holds_talk_back_audio_in_clear(appliance, demo_lab, demo_fleet, lab, poll, camera_online,
+                                                          caplog):
+    """An operator talks to Chloe's camera: the Opus packets it said, and the PCM the camera heard,
+    are nowhere on the cloud's side — not in its database, its evidence store or its log — and
+    what the hub relayed to the camera is the sealed bytes, which the talk key alone opens."""
+    fleet = await demo_fleet({CHLOE})
+    cam = fleet.cameras[CHLOE]
+    system = demo_lab.systems[0]
+    await fleet.undock(CHLOE)
+    await poll(lambda: camera_online(CHLOE), "the camera to connect to the device hub")
+    await cam.press("record")
+    relayed: list[bytes] = []
+    play = cam.speaker.play
+
+    def spy(message, now):
+        relayed.append(wire_talk.packet_bytes(message.data))
+        return play(message, now)
+
+    cam.speaker.play = spy
+    rng = np.random.default_rng(16)
+    voice = (0.3 * np.sin(2 * np.pi * 300 * np.arange(48_000) / 48_000) + 0.05 * rng.standard_normal(48_000))
+    packets = encode_opus(voice.astype(np.float32))
+    async with RecordingViewer(appliance.url, appliance.ca_pem, email="operator@demo.bwlab.test",
+                               password="demo-operator-pass", link=system.link, clock=appliance.clock) as viewer:
+        stream = await viewer.wait_for_stream(timeout=10)
+        await poll(lambda: _now(cam._out is not None and cam._out.stream_id == stream["id"]), "the camera's stream")
+        await talk(viewer.session, viewer.org_id, stream, viewer.key, packets, viewer.clock, realtime=False)
+        await poll(lambda: _now(cam.speaker.packets == len(packets)), "every packet played")
+        content_key = envelope.unwrap_content_key(viewer.key.private_key, stream["id"], stream["wrapped_key"])
+    heard = (np.clip(cam.speaker.samples(), -1, 1) * 32767).astype("<i2").tobytes()
+
+    needles: dict[bytes, str] = {}
+    for packet in packets:
+        for w in _windows(packet, stride=4, skip=0):
+            needles[w] = "Opus packet said"
+    for w in _windows(heard, stride=64, skip=0):
+        needles.setdefault(w, "PCM the camera heard")
+    needles[content_key[:WINDOW]] = "the stream's content key"
+    assert sum(1 for v in needles.values() if v == "Opus packet said") > 5 * len(packets)
+
+    assert _find_windows(b"\0" * 50 + packets[5] + b"\0" * 50, needles), "the search finds a planted packet"
+    assert len(relayed) == len(packets) and all(len(r) == len(p) + 16 for r, p in zip(relayed, packets))
+    assert _find_windows(b"".join(relayed), needles) == [], "the hub relayed plaintext"
+    found = []
+    for path in _cloud_files(appliance.data_dir):
+        found += [(path.relative_to(appliance.data_dir), what, at) for at, what in _find_windows(path.read_bytes(), needles)]
+    log_text = "\n".join(r.getMessage() for r in caplog.records).encode()
+    found += [("log", what, at) for at, what in _find_windows(log_text, needles)]
+    assert found == [], f"talk-back audio on the cloud's side: {found[:10]}"
+
+
+async def _now(value):
+    return value

@@ -16,7 +16,8 @@ import subprocess
 
 from bwlab.wire import content_destination as cd
 from bwlab.wire.recordings import Category
-from tests.integration.offload_support import connection_file, manager, record as record_plain
+from tests.integration.offload_support import connection_file, manager
+from tests.integration.offload_support import record as record_plain
 
 BEN = "B8A44F000102"  # W101 (GPS), "Patrol live"
 

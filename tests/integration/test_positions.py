@@ -4,7 +4,6 @@ live feed, opened only with the operator's key; no plaintext coordinate on the c
 
 from __future__ import annotations
 
-import asyncio
 import json
 import struct
 
@@ -46,7 +45,7 @@ class MapFeed:
             assert left > 0, f"timed out waiting for {what}"
             try:
                 msg = await self.ws.receive(timeout=left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             self._handle(msg)
         return result

@@ -32,8 +32,18 @@ from aiohttp import web
 from appliance.app import create_app
 from appliance.auth import access_middleware
 from appliance.context import ApplianceConfig
-from appliance.http import (ACCOUNT, DEVICE, LAB, LEVELS, MANAGER, ORG_ADMIN, ORG_MEMBER, PUBLIC, SYSTEM,
-                            error_middleware)
+from appliance.http import (
+    ACCOUNT,
+    DEVICE,
+    LAB,
+    LEVELS,
+    MANAGER,
+    ORG_ADMIN,
+    ORG_MEMBER,
+    PUBLIC,
+    SYSTEM,
+    error_middleware,
+)
 from bwlab.apply import connect_system
 from bwlab.wire import messages as m
 from tests.conftest import controller_connections
@@ -82,6 +92,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/cloud/orgs/{org_id}/streams"): MEMBERS,
     ("GET", "/api/cloud/orgs/{org_id}/streams/{stream_id}"): MEMBERS,
     ("POST", "/api/cloud/orgs/{org_id}/streams/{stream_id}/acknowledge"): MEMBERS,
+    ("GET", "/api/cloud/orgs/{org_id}/streams/{stream_id}/talk"): MEMBERS,  # talk-back (issue 16 item 3)
+    ("GET", "/api/cloud/orgs/{org_id}/help-requests"): MEMBERS,  # issue 16: help requests, as streams
+    ("POST", "/api/cloud/orgs/{org_id}/help-requests/{help_id}/acknowledge"): MEMBERS,
     # only the admin manages the organization: invites, roles, members, systems (S10, S14, S3)
     ("POST", "/api/cloud/orgs/{org_id}/invitations"): ADMIN,
     ("DELETE", "/api/cloud/orgs/{org_id}/invitations/{invitation_id}"): ADMIN,  # S10, Live's Settings > Users
@@ -93,6 +106,12 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # only the admin orders and renews licences (S15)
     ("POST", "/api/cloud/orgs/{org_id}/licences"): ADMIN,
     ("POST", "/api/cloud/orgs/{org_id}/licences/{licence_id}/renewal"): ADMIN,
+    # issue 16 item 4: only the admin reads and exports the audit trail; members see who is watching
+    # and tell the log which key their browser imported
+    ("GET", "/api/cloud/orgs/{org_id}/audit"): ADMIN,
+    ("GET", "/api/cloud/orgs/{org_id}/audit/export"): ADMIN,
+    ("GET", "/api/cloud/orgs/{org_id}/watching"): MEMBERS,
+    ("POST", "/api/cloud/orgs/{org_id}/audit/key-imports"): MEMBERS,
     # a connected system tells the cloud its camera users, with its own token only
     ("PUT", "/api/cloud/systems/{cloud_system_id}/camera-users"): SYS,
     ("GET", "/api/cloud/systems/{cloud_system_id}/licence"): SYS,

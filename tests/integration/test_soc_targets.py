@@ -69,7 +69,7 @@ async def test_delivery_checks_the_address_again_and_tells_nothing_of_what_is_th
                 return log["attempts"] and log
 
             for integration, error in ((by_name, "refused: private address"), (plain, "refused: https only")):
-                log = await poll(lambda: first_attempt(integration), f"an attempt for {integration['url']}",
+                log = await poll(lambda integration=integration: first_attempt(integration), f"an attempt for {integration['url']}",
                                  timeout=10)
                 attempt = log["attempts"][0]
                 assert (attempt["ok"], attempt["status"], attempt["error"]) == (False, None, error)

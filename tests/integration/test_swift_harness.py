@@ -46,8 +46,8 @@ def test_a_wrong_key_gets_401(swift_cluster):
 
 def test_an_outage_and_a_recovery(tmp_path):
     """A server taken down (the destination unreachable) and brought back keeps what it stored."""
-    from swiftclient.exceptions import ClientException as SwiftError
     from swift_harness import start_swift
+    from swiftclient.exceptions import ClientException as SwiftError
 
     cluster = start_swift(tmp_path / "swift")
     try:

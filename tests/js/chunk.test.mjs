@@ -92,6 +92,13 @@ await check('init segment: tracks, codecs and the avcC decoder configuration', a
       assertEqual(got.width, media.width, 'width');
       assertEqual(got.height, media.height, 'height');
       if (!media.mime.includes(got.codec)) throw new Error(`mime ${media.mime} lacks ${got.codec}`);
+    } else {
+      // What AudioDecoder.configure takes in the low-latency view with sound (live/audio.js).
+      assertEqual(got.codec, t.codec, 'audio codec string from the esds');
+      assertEqual(got.sampleRate, t.timescale, 'sample rate');
+      assertEqual(got.channels, 1, 'channels');
+      assertEqual(got.audioConfig.length >= 2, true, 'an AudioSpecificConfig');
+      assertEqual(got.audioConfig[0] >> 3, 2, 'AudioSpecificConfig object type');
     }
   }
 });

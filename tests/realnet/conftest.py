@@ -65,7 +65,6 @@ async def real_appliance(small_net, tmp_path):
     from appliance.app import serve
     from appliance.context import ApplianceConfig
     from bwlab.clock import LabClock
-
     from tests.conftest import RunningAppliance, free_port
 
     plan, port, data_dir = small_net, free_port(), tmp_path / "data"
@@ -91,7 +90,7 @@ async def in_netns(netns: str, *cmd: str, timeout: float = 30.0) -> tuple[int, s
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         proc.kill()
         await proc.wait()
         raise

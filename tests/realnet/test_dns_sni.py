@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 from bwlab.regions import SERVICE_HOSTS
-
 from tests.realnet.conftest import in_netns
 
 PROBE = str(Path(__file__).with_name("probe_tls.py"))

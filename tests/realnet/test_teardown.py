@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 from bwlab.realnet import lab
-
 from tests.realnet.conftest import machine_state
 
 
@@ -18,7 +17,7 @@ def test_build_makes_every_part_and_teardown_removes_every_part(small_net):
     lab.add_fault(plan, "dns", "B8A44F000102", {"name": "devices.bwlab.test"})  # a resolver of its own
     there = machine_state(plan.prefix)
     assert sorted(there["netns"]) == sorted(n.netns for n in plan.nodes)
-    assert {plan.bridge, "%sc0" % plan.prefix, "%sc1" % plan.prefix, "%sb0" % plan.prefix} <= set(there["links"])
+    assert {plan.bridge, f"{plan.prefix}c0", f"{plan.prefix}c1", f"{plan.prefix}b0"} <= set(there["links"])
     assert there["nft_tables"] == [f"table inet {plan.prefix}_fault"]
     assert len(there["dnsmasq"]) == 2  # the lab DNS and B8A44F000102's own
     inside = subprocess.run(["ip", "-n", plan.node("B8A44F000101").netns, "-br", "addr", "show", "eth0"],

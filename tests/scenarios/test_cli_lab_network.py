@@ -58,6 +58,9 @@ async def test_fault_doctor_and_pcap_from_the_command_line(lab, poll, tmp_path):
     assert "T2-3d" in cam["codes"]
     rc, out, _ = await bwlab(appliance, "doctor", serial)
     assert rc == 0 and "T2-3d" in out and "2.4 GHz" in out
+    # the evidence it used (issue 14): the camera's Wi-Fi log and the model's datasheet, not a cause code
+    assert "seen:  camera log (Wi-Fi): LabNet: no access point answered" in out
+    assert "seen:  camera datasheet: the W100 hears 2.4 GHz networks only" in out and "band_unsupported" not in out
 
     rc, out, err = await bwlab(appliance, "fault", "add", "ap", "AP-1", "band=2.4", "channel=1", "--id", "to-24")
     assert rc == 0 and out.startswith("to-24: ap AP-1:"), err

@@ -42,7 +42,7 @@ def tshark_rows(path: Path) -> list[dict[str, str]]:
     out = subprocess.run(args, capture_output=True, text=True, timeout=60, check=True).stdout
     rows = []
     for line in out.splitlines():
-        values = dict(zip(fields, line.split("\t")))
+        values = dict(zip(fields, line.split("\t"), strict=True))
         values["type"] = int(values["wlan.fc.type_subtype"], 0)
         rows.append(values)
     return rows
@@ -92,7 +92,7 @@ async def failure(lab, serial: str, code: str | None, poll) -> None:
 
 async def test_each_failure_shows_its_frames_in_tshark(lab_with, poll):
     lab, serials, tmp_path = lab_with
-    for name, serial in serials.items():
+    for serial in serials.values():
         await lab.post(f"/api/lab/cameras/{serial}/actions", {"action": "undock"})
 
     # Wrong password: EAPOL 1, 2 (repeated: the AP retries message 1), then deauthentication 15.

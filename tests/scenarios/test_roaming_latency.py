@@ -45,7 +45,7 @@ async def roaming_lab(tmp_path):
 
 
 def window(report, start: float, end: float) -> list[float]:
-    return [lat for lat, t in zip(report.latencies_ms, report.capture_times) if start <= t < end]
+    return [lat for lat, t in zip(report.latencies_ms, report.capture_times, strict=True) if start <= t < end]
 
 
 async def test_roaming_gap_shows_in_the_measured_latency_and_recovers(roaming_lab, poll):

@@ -133,7 +133,7 @@ def test_bad_scenario_files_are_refused_before_anything_starts_naming_file_step_
     assert run.returncode == 2, run.stdout + run.stderr
     assert "nothing was run" in run.stderr and not report.exists()  # no lab started, no report
     for name, (_, _, where) in {**BAD_FILES, **BAD_PEOPLE_FILES}.items():
-        line = next((l for l in run.stderr.splitlines() if name in l), "")
+        line = next((text for text in run.stderr.splitlines() if name in text), "")
         assert str(tmp_path / name) in line and where in line, (name, run.stderr)
     assert "late.toml: timeline: a step at 1000 s can never run within the scenario time limit" in run.stderr
 

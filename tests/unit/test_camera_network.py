@@ -13,14 +13,15 @@ import pytest
 
 from appliance.lab.diagnosis import diagnose
 from appliance.lab.facts import CameraFacts, camera_telemetry
+from appliance.lab.symptoms import camera_symptoms
 from bwlab.models import get_model
+from firmware_stub.network import CameraNetwork, derive_imei
+from firmware_stub.uplink import ShapedUplink, retransmission_delay, transmission_time
 from labnet.faults import World, parse_fault
 from labnet.mobile import Cell, Sim
 from labnet.propagation import LinkQuality
 from labnet.radio_config import AccessPoint, RadioConfig, WifiNetwork
 from labnet.telemetry import frame_from_dict, frame_to_dict
-from firmware_stub.network import CameraNetwork, derive_imei
-from firmware_stub.uplink import ShapedUplink, retransmission_delay, transmission_time
 
 T0 = 1_800_000_000.0
 SERIAL = "B8A44F000777"
@@ -160,11 +161,16 @@ async def test_the_uplink_holds_everything_while_down_and_keeps_the_order():
 def test_reported_radio_state_round_trips_into_the_diagnosis():
     net = camera(w=world(aps=(AccessPoint("West", "LabNet", channel=1, password="other-pass"),)))
     later = T0 + 10  # the failing handshake takes seconds
+    net.tick(later)  # the driver's radio loop: the camera's Wi-Fi log gets its line
     state = {"docked": False, "provisioned": True, "wifi_ssids": ["LabNet"], "profile": {"streaming": True},
              "radio": {**net.summary(later), "clock_offset_s": 0.0}}
+    assert state["radio"]["wifi_log"][-1]["event"] == "wrong_key"  # what a supplicant logs, not the cause code
+    assert "wrong_password" not in str(state["radio"]["wifi_log"])
     telemetry = camera_telemetry(later, CameraFacts(SERIAL, "W102"), state)
     assert telemetry.wifi.failure == "wrong_password" and telemetry.wifi.link.up is False
-    assert {"T2-3c", "T3-2b"} <= {f.code for f in diagnose(telemetry)}
+    seen = camera_symptoms(later, CameraFacts(SERIAL, "W102"), state)
+    assert seen.wifi.failure is None  # the diagnosis never gets the cause code
+    assert {"T2-3c", "T3-2b"} <= {f.code for f in diagnose(seen)}
     frames = net.frames(later)
     assert [frame_from_dict(frame_to_dict(f)) for f in frames] == list(frames)
 

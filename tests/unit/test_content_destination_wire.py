@@ -24,7 +24,7 @@ NOW = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 def self_signed_pem() -> bytes:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cd.test")])
-    start = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    start = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(1).not_valid_before(start).not_valid_after(start + datetime.timedelta(days=3650))
             .sign(key, hashes.SHA256()))

@@ -1,10 +1,12 @@
 """Automatic diagnosis (L3): every row of T2, T3 and T4 is reproduced from the radio and modem
-cores and named by its rule; a healthy camera gets no finding."""
+cores and named by its rule from what a technician sees (the cores' cause codes are blanked as
+appliance/lab/symptoms.py does, the Wi-Fi log is written as the camera writes it), with its
+evidence; a healthy camera gets no finding."""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 
@@ -17,7 +19,9 @@ from appliance.lab.diagnosis import (
     ViewerTelemetry,
     diagnose,
 )
+from appliance.lab.symptoms import blank_mobile, blank_wifi
 from bwlab.models import get_model
+from firmware_stub.supplicant_log import connected_line, failed_line
 from labnet.mobile import Cell, MobileRadio, ModemSettings, Sim
 from labnet.radio_config import AccessPoint, WifiNetwork, derive_mac
 from labnet.wifi import WifiRadio
@@ -59,7 +63,19 @@ def camera(model="W102", **kw) -> CameraTelemetry:
         viewers=(ViewerTelemetry(),),
     )
     fields.update(kw)
-    return CameraTelemetry(**fields)
+    return seen(CameraTelemetry(**fields))
+
+
+def seen(t: CameraTelemetry) -> CameraTelemetry:
+    """``t`` as the diagnosis gets it: the camera's Wi-Fi log line for its radio's state (as the
+    firmware writes it) and no cause codes."""
+    w, log = t.wifi, t.wifi_log
+    if w is not None and not log:
+        if w.connected:
+            log = (connected_line(T0, w.ssid, w.ap_mac),)
+        elif w.failure and (line := failed_line(T0, w.ssid, w.ap_mac, w.failure)) is not None:
+            log = (line,)
+    return dataclasses.replace(t, wifi=blank_wifi(t), mobile=blank_mobile(t), wifi_log=tuple(log))
 
 
 def w120_on(sim: Sim, **kw) -> CameraTelemetry:
@@ -71,7 +87,7 @@ SIM = Sim(iccid=ICCID)
 #: One telemetry snapshot per row, built from the real cores: the lab can reproduce each row.
 REPRODUCE: dict[str, Callable[[], CameraTelemetry]] = {
     "T2-1": lambda: camera(cloud_extensions_error="proxy refused the connection"),
-    "T2-2a": lambda: camera(streaming_enabled=False),
+    "T2-2a": lambda: camera(streaming_enabled=False, camera_error="streaming_disabled"),
     "T2-2b": lambda: camera(licence_valid=False),
     "T2-3a": lambda: camera(wifi_networks=0, wifi=wifi(networks=())),
     "T2-3b": lambda: camera(last_docked_at=T0 - SIX_DAYS_S - 60, cert_not_after=T0 - 60),
@@ -137,6 +153,13 @@ def test_a_healthy_camera_has_no_finding():
     assert diagnose(camera()) == []
 
 
+def test_a_record_only_profile_is_not_a_fault_until_a_start_is_ignored():
+    # covers: T2, S7, L3 — the demo's "Record only" camera user never tries to stream: nothing to name
+    assert diagnose(camera(streaming_enabled=False)) == []
+    ignored = diagnose(camera(streaming_enabled=False, camera_error="streaming_disabled"))
+    assert [f.code for f in ignored] == ["T2-2a"] and ignored[0].evidence[0].source == "camera screen"
+
+
 def test_a_w120_on_lte_that_also_holds_wifi_networks_is_healthy():
     # covers: T3, L3 — T3 row 1's symptom is seen in troubleshooting mode, not on every LTE camera
     assert diagnose(camera("W120", mobile=mobile(SIM), wifi_networks=2)) == []
@@ -148,6 +171,7 @@ def test_each_row_is_reproduced_and_named(code):
     row = ROWS[code]
     assert code in [f.code for f in findings]
     finding = next(f for f in findings if f.code == code)
+    assert finding.evidence and all(e.source and e.observation for e in finding.evidence)
     assert (finding.symptom, finding.cause, finding.fix, finding.spec_id) == (row.symptom, row.cause, row.fix, row.spec_id)
 
 
@@ -157,12 +181,16 @@ def test_each_row_is_reproduced_and_named(code):
         (REPRODUCE["T3-2a"], {"T3-2a"}),
         (REPRODUCE["T3-2b"], {"T2-3c", "T3-2b"}),
         (REPRODUCE["T3-3"], {"T2-3c", "T2-3e", "T3-3"}),
-        (REPRODUCE["T2-3d"], {"T2-3d"}),
+        # a 2.4 GHz-only camera whose SSID no AP answered: nothing it shows tells 5 GHz from a wrong name
+        (REPRODUCE["T2-3d"], {"T2-3d", "T2-3c", "T2-3e", "T3-3"}),
+        (REPRODUCE["T4-6a"], {"T4-6a", "T4-6b"}),
         (REPRODUCE["T4-7"], {"T2-4c", "T4-7"}),
         (REPRODUCE["T4-8"], {"T4-8"}),
         (REPRODUCE["T4-9"], {"T4-9"}),
         (REPRODUCE["T4-3b"], {"T2-4d", "T4-3b"}),
         (REPRODUCE["T2-3b"], {"T2-3b", "T2-5"}),
+        # out of reach of every AP: the weak-signal icon explains why no AP answered
+        (lambda: camera(wifi=wifi(position=(400.0, 0.0))), {"T3-4"}),
     ],
 )
 def test_findings_name_only_the_causes_that_hold(snapshot, expected):
@@ -238,3 +266,17 @@ def test_every_fix_that_sends_the_user_to_the_manager_names_a_screen_the_manager
     assert ROWS["T2-4c"].manager[0].reveal == "Show advanced" and ROWS["T4-7"].manager == ROWS["T2-4c"].manager
     assert [s.menu for s in ROWS["T2-1"].manager] == [("Settings", "Network")]
     assert [s.menu for s in ROWS["T2-6"].manager] == [("Settings", "System", "Date and time")]
+
+
+# covers: L3, T2, T3, T4
+def test_the_cause_codes_alone_name_nothing():
+    """Issue 14 item 4: the lab's cause codes are an answer key the rules never read. A snapshot
+    carrying every code but showing no symptom (no log line, no icon, no page field) is healthy."""
+    healthy = camera()
+    for failure in ("wrong_password", "ssid_not_found", "wpa2_not_allowed", "band_unsupported"):
+        keyed = dataclasses.replace(healthy, wifi=dataclasses.replace(wifi(), failure=failure))
+        assert diagnose(keyed) == [], failure
+    lte = w120_on(SIM)
+    for problem in ("sim_swapped", "not_activated", "apn_missing", "no_credit", "roaming_disabled", "out_of_range"):
+        keyed = dataclasses.replace(lte, mobile=dataclasses.replace(mobile(SIM), problem=problem))
+        assert diagnose(keyed) == [], problem

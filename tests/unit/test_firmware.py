@@ -17,7 +17,6 @@ import pytest
 from bwlab.clock import ManualClock
 from bwlab.models import get_model
 from firmware_stub.events import (
-    LicenceChanged,
     VIBRATION_PATTERNS,
     Acknowledged,
     ButtonEdge,
@@ -28,6 +27,7 @@ from firmware_stub.events import (
     Event,
     HubConnected,
     HubDisconnected,
+    LicenceChanged,
     LogEvent,
     NetworkChanged,
     OpenHubConnection,
@@ -103,7 +103,7 @@ class Playbook:
                 if not pending:
                     self._fail(f"expected {item!r}, but the firmware produced nothing more")
                 actual = pending.pop(0)
-                if not item == actual:
+                if item != actual:
                     self._fail(f"expected {item!r}\n     got {actual!r}")
         if pending:
             self._fail(f"unexpected commands at the end: {pending!r}")

@@ -16,8 +16,8 @@ import pytest
 from appliance.datadir import UnsafePath, under
 from appliance.quarantine import container_problem
 from bwlab.schema import SchemaError, from_mapping
-from bwlab.wire import identifiers, jsontext
 from bwlab.wire import chunk as wire_chunk
+from bwlab.wire import identifiers, jsontext
 from bwlab.wire import messages as m
 
 

@@ -24,8 +24,16 @@ d6 A B H = 3. Sum 22, average 22/7 = 3.142857…, licences needed 4.
 
 import pytest
 
-from appliance.cloud.licences import (DAY, Assignment, cameras_on_day, daily_counts, licences_needed, rolling_average,
-                                      usage, window)
+from appliance.cloud.licences import (
+    DAY,
+    Assignment,
+    cameras_on_day,
+    daily_counts,
+    licences_needed,
+    rolling_average,
+    usage,
+    window,
+)
 
 D0 = 20_000  # a UTC day number (2024-10-04)
 H = 3600
@@ -144,8 +152,7 @@ def test_an_assignment_cannot_end_before_it_starts():
 
 # ---- what the organization holds: trial, orders, renewals (S3, S15) ---------------------------
 
-from appliance.cloud.licences import (Licence, add_months, covered_until, order_period,  # noqa: E402
-                                      renewal_period, standing)
+from appliance.cloud.licences import Licence, add_months, covered_until, order_period, renewal_period, standing  # noqa: E402
 
 T0 = 1_767_225_600.0  # 2026-01-01 00:00 UTC
 

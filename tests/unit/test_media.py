@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import struct
 from dataclasses import dataclass
+from itertools import pairwise
 
 import av
 import pytest
@@ -156,7 +157,7 @@ def test_chunks_carry_capture_times_and_arrive_promptly(live: Run) -> None:
     on fragment ends here), not after the next frame or the audio encoder's delay."""
     tracks = media.parse_init(live.init.data)
     frame = 0
-    for chunk, released in zip(live.fragments, live.released_at[1:]):
+    for chunk, released in zip(live.fragments, live.released_at[1:], strict=True):
         end = chunk.capture_time + chunk.duration
         if chunk.video_frames:
             assert chunk.capture_time == pytest.approx(T0 + frame / 15, abs=1e-6)
@@ -319,7 +320,7 @@ def test_shared_source_replays_a_seamless_loop(shared: Run) -> None:
     video_times = decoded["video_times"]
     assert video_times == pytest.approx([n / 15 for n in range(frames)])
     audio_times = decoded["audio_times"]
-    steps = [b - a for a, b in zip(audio_times, audio_times[1:])]
+    steps = [b - a for a, b in pairwise(audio_times)]
     assert min(steps) == pytest.approx(1024 / 48000) and max(steps) == pytest.approx(1024 / 48000)
     runs = track_runs(shared)
     assert_contiguous(runs[1], start=runs[1][0].base_decode_time)
@@ -339,7 +340,7 @@ def test_shared_source_stamps_each_camera_with_its_own_clock(shared: Run) -> Non
     assert shared.fragments[40].keyframe and shared.fragments[0].keyframe
     sequences = [struct.unpack_from(">I", chunk.data, 20)[0] for chunk in shared.fragments]
     assert sequences == list(range(1, len(shared.fragments) + 1))
-    for chunk, released in zip(shared.fragments, shared.released_at[1:]):
+    for chunk, released in zip(shared.fragments, shared.released_at[1:], strict=True):
         assert chunk.duration <= media.MAX_FRAGMENT_SECONDS + 1e-9
         assert chunk.capture_time + chunk.duration - 1e-6 <= released <= chunk.capture_time + chunk.duration + TICK
 

@@ -71,7 +71,7 @@ def test_pcap_reads_back_frame_for_frame(pcap_file, camera_frames):
     packets = rdpcap(str(pcap_file))
     ordered = sorted(camera_frames, key=lambda f: f.at)
     assert len(packets) == len(ordered)
-    for pkt, frame in zip(packets, ordered):
+    for pkt, frame in zip(packets, ordered, strict=True):
         dot11 = pkt[Dot11]
         assert (dot11.type << 4 | dot11.subtype) == type_subtype(frame)
         assert float(pkt.time) == pytest.approx(frame.at, abs=1e-6)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+from itertools import pairwise
 
 from scapy.layers.dot11 import Dot11, Dot11Auth, Dot11Deauth
 from scapy.layers.eap import EAPOL, EAPOL_KEY
@@ -90,7 +91,7 @@ def test_one_attempt_at_a_time_and_a_retransmitted_message_1_keeps_its_anonce():
         assert len({_bssid(p) for p in attempt}) == 1, "an attempt talks to one access point"
         anonces = {bytes(p[EAPOL_KEY].key_nonce) for p in attempt if EAPOL_KEY in p and p[EAPOL_KEY].key_ack}
         assert len(anonces) <= 1, "message 1 retransmitted with a new ANonce"
-    for before, after in zip(attempts, attempts[1:]):
+    for before, after in pairwise(attempts):
         assert float(before[-1].time) <= float(after[0].time), "two attempts of one radio overlap"
     refused = [a for a in attempts if any(Dot11Deauth in p and p[Dot11Deauth].reason == 15 for p in a)]
     assert len({_bssid(a[0]) for a in refused}) == 2, "both access points refuse the wrong password"

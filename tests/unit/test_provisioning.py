@@ -68,7 +68,14 @@ def test_streaming_off_turns_the_streaming_options_off_for_the_camera():
                         remote_mode="always")
     got = p.for_camera("W102")
     assert got == {"name": "Rec", "streaming": False, "live_stream_on_record": False, "remote_activation": None,
-                   "location": None}
+                   "location": None, "help_gesture": None, "help_stream": False}
+
+
+def test_the_help_gesture_goes_to_the_camera_and_its_stream_only_with_streaming():
+    # covers: S7 (issue 16: the help request is a profile setting)
+    assert ProfileSettings("P", streaming=True, help_gesture="function_long").for_camera("W100")["help_stream"] is True
+    got = ProfileSettings("P", streaming=False, help_gesture="function_long").for_camera("W100")
+    assert got["help_gesture"] == "function_long" and got["help_stream"] is False
 
 
 @pytest.mark.parametrize("remote, mode, expected", [

@@ -5,7 +5,7 @@ package, the payload's content, the receiver's verification on lab time, and the
 
 import base64
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -38,7 +38,7 @@ def test_a_signature_made_here_verifies_with_the_standardwebhooks_package():
 def test_the_signature_is_the_standard_construction():
     secret = "whsec_" + base64.b64encode(bytes(range(32))).decode()
     sig = webhooks.sign(secret, "msg_x", 1_700_000_000, b'{"a":1}')
-    expected = Webhook(secret).sign("msg_x", datetime.fromtimestamp(1_700_000_000, tz=timezone.utc), '{"a":1}')
+    expected = Webhook(secret).sign("msg_x", datetime.fromtimestamp(1_700_000_000, tz=UTC), '{"a":1}')
     assert sig == expected and sig.startswith("v1,")
 
 
@@ -98,9 +98,8 @@ def test_backoff_doubles_from_ten_seconds_caps_at_an_hour_and_gives_up_after_a_d
     assert [p.delay(n) for n in range(1, 11)] == [10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600]
     assert p.delay(60) == 3600
     created = 1000.0
-    now, attempts, schedule = created, 0, []
-    for _ in range(100):
-        attempts += 1
+    now, schedule = created, []
+    for attempts in range(1, 101):
         nxt = p.next_attempt(created, attempts, now)
         if nxt is None:
             break

@@ -287,20 +287,25 @@ def render() -> str:
     return json.dumps(build_vectors(), indent=2, ensure_ascii=False) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def write_or_check(path: Path, text: str, argv: list[str] | None, description: str, script: str) -> int:
+    """Write the vectors file, or with ``--check`` exit 1 if it differs from ``text`` (also used by
+    make_talk_vectors.py)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--check", action="store_true", help="fail if the vectors file is stale")
     args = parser.parse_args(argv)
-    text = render()
     if args.check:
-        current = VECTORS_PATH.read_text(encoding="utf-8") if VECTORS_PATH.exists() else ""
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
         if current != text:
-            print(f"{VECTORS_PATH} is not up to date; run {Path(__file__).name}", file=sys.stderr)
+            print(f"{path} is not up to date; run {script}", file=sys.stderr)
             return 1
         return 0
-    VECTORS_PATH.write_text(text, encoding="utf-8")
-    print(f"wrote {VECTORS_PATH}")
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return write_or_check(VECTORS_PATH, render(), argv, __doc__.splitlines()[0], Path(__file__).name)
 
 
 if __name__ == "__main__":

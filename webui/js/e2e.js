@@ -43,6 +43,10 @@ const P256_SPKI_SIZE = 91;
 const P256_SPKI_PREFIX = hexToBytes('3059301306072a8648ce3d020106082a8648ce3d03010703420004');
 const ECDH_P256 = Object.freeze({ name: 'ECDH', namedCurve: 'P-256' });
 const WRAP_INFO_LABEL = 'bwlab-e2e-v1 key-wrap';
+const TALK_INFO_LABEL = 'bwlab-e2e-v1 talk';
+const TALK_CODE = 4;
+/** Talk-back (operator → camera): the size of the talker's random talk id. */
+export const TALK_ID_SIZE = 16;
 const LINK_AAD = 'bwlab-link-v1';
 const B64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const WRAPPED_FIELDS = ['version', 'key_fingerprint', 'ephemeral_public_key', 'nonce', 'ciphertext'];
@@ -348,7 +352,7 @@ function parseWrapped(wrapped) {
  * reported as WrongKey before any work), or a bare ECDH private CryptoKey (then it shows up as
  * DecryptionFailed). `wrapped` is the wrapped-key record, as an object or its JSON text.
  */
-export async function unwrapContentKey(systemKey, streamId, wrapped) {
+async function unwrapRaw(systemKey, streamId, wrapped) {
   const privateKey = systemKey && systemKey.privateKey ? systemKey.privateKey : systemKey;
   const ownFingerprint = systemKey && systemKey.privateKey ? systemKey.fingerprint : null;
   const { keyFingerprint, epk, nonce, ciphertext } = parseWrapped(wrapped);
@@ -378,10 +382,86 @@ export async function unwrapContentKey(systemKey, streamId, wrapped) {
     }
     throw err;
   }
+  return raw;
+}
+
+export async function unwrapContentKey(systemKey, streamId, wrapped) {
+  const raw = await unwrapRaw(systemKey, streamId, wrapped);
   try {
     return await importContentKey(raw, ['decrypt']);
   } finally {
     raw.fill(0);
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// Talk-back: the operator-to-camera direction (docs/e2e-envelope.md §13)
+
+/** Import raw content-key bytes as the non-extractable HKDF secret talk keys derive from (tests). */
+export async function importTalkSecret(raw) {
+  const bytes = toBytes(raw, 'content key');
+  if (bytes.length !== CONTENT_KEY_SIZE) throw new MalformedEnvelope(`content key must be ${CONTENT_KEY_SIZE} bytes`);
+  return subtle().importKey('raw', bytes, 'HKDF', false, ['deriveKey']);
+}
+
+/**
+ * Unwrap a stream's content key (as unwrapContentKey) as the secret of its talk keys: a
+ * non-extractable HKDF CryptoKey usable for deriveKey only. The raw bytes are overwritten.
+ */
+export async function unwrapTalkSecret(systemKey, streamId, wrapped) {
+  const raw = await unwrapRaw(systemKey, streamId, wrapped);
+  try {
+    return await importTalkSecret(raw);
+  } finally {
+    raw.fill(0);
+  }
+}
+
+/** A talk's AES-GCM key: HKDF-SHA256(content key, salt = talk id (16 bytes), info = label || 0 || stream id). */
+export async function deriveTalkKey(talkSecret, streamId, talkId, usages = ['encrypt']) {
+  const salt = toBytes(talkId, 'talk id');
+  if (salt.length !== TALK_ID_SIZE) throw new MalformedEnvelope(`talk id must be ${TALK_ID_SIZE} bytes`);
+  const info = concat(utf8(TALK_INFO_LABEL, 'label'), new Uint8Array([0]), streamIdBytes(streamId));
+  return subtle().deriveKey({ name: 'HKDF', hash: 'SHA-256', salt, info }, talkSecret,
+    { name: 'AES-GCM', length: 256 }, false, usages);
+}
+
+/** The nonce of a talk packet: 0x04 || 00 00 00 || seq (8, big endian). */
+export function talkNonce(seq) {
+  const nonce = new Uint8Array(GCM_NONCE_SIZE);
+  nonce[0] = TALK_CODE;
+  new DataView(nonce.buffer).setBigUint64(4, seqBigInt(seq), false);
+  return nonce;
+}
+
+/** The associated data of a talk packet: version (1) || 0x04 || seq (8, BE) || stream id UTF-8. */
+export function talkAad(streamId, seq) {
+  const head = new Uint8Array(10);
+  head[0] = VERSION;
+  head[1] = TALK_CODE;
+  new DataView(head.buffer).setBigUint64(2, seqBigInt(seq), false);
+  return concat(head, streamIdBytes(streamId));
+}
+
+/** Seal one Opus packet of a talk: ciphertext || 16-byte tag. */
+export async function sealTalk(talkKey, streamId, seq, packet) {
+  const params = { name: 'AES-GCM', iv: talkNonce(seq), additionalData: talkAad(streamId, seq), tagLength: 128 };
+  return new Uint8Array(await subtle().encrypt(params, talkKey, toBytes(packet, 'talk packet')));
+}
+
+/** Open a talk packet (tests; the camera opens them). Throws DecryptionFailed or MalformedEnvelope. */
+export async function openTalk(talkKey, streamId, seq, sealed) {
+  const params = { name: 'AES-GCM', iv: talkNonce(seq), additionalData: talkAad(streamId, seq), tagLength: 128 };
+  const bytes = toBytes(sealed, 'sealed talk packet');
+  if (bytes.length < GCM_TAG_SIZE) throw new MalformedEnvelope('sealed talk packet is shorter than its 16-byte tag');
+  try {
+    return new Uint8Array(await subtle().decrypt(params, talkKey, bytes));
+  } catch (err) {
+    if (err && err.name === 'OperationError') {
+      throw new DecryptionFailed(`talk packet ${seq} of stream ${JSON.stringify(streamId)} does not open: `
+        + 'wrong key, talk, stream or sequence number, or altered bytes');
+    }
+    throw err;
   }
 }
 

@@ -1,9 +1,9 @@
 /**
  * Just enough fragmented MP4 (ISO/IEC 14496-12) for the low-latency view (SPEC D6, L5): the
- * tracks and the H.264 decoder configuration (avcC) of an init segment, and the samples of a
- * media fragment (moof + mdat) with their bytes, decode times and keyframe flags, to feed
- * WebCodecs' VideoDecoder. The Python twin is bwlab/wire/fmp4.py (parse_init,
- * parse_fragment); tests/js/chunk.test.mjs checks both read the same media the same way.
+ * tracks, the H.264 decoder configuration (avcC) and the AAC AudioSpecificConfig of an init
+ * segment, and the samples of a media fragment (moof + mdat) with their bytes, decode times and
+ * keyframe flags, to feed WebCodecs' VideoDecoder and AudioDecoder. The Python twin is
+ * bwlab/wire/fmp4.py (parse_init, parse_fragment); tests/js/chunk.test.mjs checks both read the same media the same way.
  */
 
 export class Mp4Error extends Error {
@@ -64,10 +64,51 @@ function hex2(n) {
   return n.toString(16).toUpperCase().padStart(2, '0');
 }
 
+/** One MPEG-4 descriptor at `at`: { tag, payload, end } (ISO/IEC 14496-1, size in 7-bit groups). */
+function descriptor(bytes, at) {
+  const tag = bytes[at];
+  let size = 0;
+  let p = at + 1;
+  for (let i = 0; i < 4; i += 1) {
+    const b = bytes[p];
+    p += 1;
+    size = (size << 7) | (b & 0x7f);
+    if (!(b & 0x80)) break;
+  }
+  if (p + size > bytes.length) throw new Mp4Error(`descriptor ${tag} at offset ${at} overruns its box`);
+  return { tag, payload: p, end: p + size };
+}
+
+/**
+ * An AAC sample entry: channels, sample rate and, from its esds, the AudioSpecificConfig
+ * (`audioConfig`, the `description` of WebCodecs' AudioDecoder) and the codec string
+ * `mp4a.40.<audio object type>`.
+ */
+function mp4aEntry(bytes, view, entry) {
+  const track = { codec: 'mp4a', channels: view.getUint16(entry.payload + 16), sampleRate: view.getUint32(entry.payload + 24) >>> 16 };
+  for (const child of boxes(bytes, entry.payload + 28, entry.end)) {
+    if (child.type !== 'esds') continue;
+    const es = descriptor(bytes, child.payload + 4);
+    if (es.tag !== 0x03) throw new Mp4Error('esds holds no ES descriptor');
+    const esFlags = bytes[es.payload + 2];
+    let p = es.payload + 3 + (esFlags & 0x80 ? 2 : 0) + (esFlags & 0x20 ? 1 + bytes[es.payload + 3] : 0) + (esFlags & 0x40 ? 2 : 0);
+    const config = descriptor(bytes, p);
+    if (config.tag !== 0x04) throw new Mp4Error('esds holds no decoder configuration');
+    const objectType = bytes[config.payload];
+    p = config.payload + 13;
+    if (p < config.end) {
+      const specific = descriptor(bytes, p);
+      if (specific.tag === 0x05) track.audioConfig = bytes.slice(specific.payload, specific.end);
+    }
+    if (objectType === 0x40 && track.audioConfig && track.audioConfig.length) track.codec = `mp4a.40.${track.audioConfig[0] >> 3}`;
+  }
+  return track;
+}
+
 /**
  * The tracks of an init segment (ftyp + moov), by track id:
  * { id, handler: 'vide'|'soun', timescale, codec, avcC (video: Uint8Array), width, height,
- *   defaultDuration, defaultFlags }.
+ *   audioConfig (AAC: the AudioSpecificConfig), channels, sampleRate, defaultDuration, defaultFlags }.
  */
 export function parseInit(data) {
   const bytes = asBytes(data);
@@ -99,7 +140,7 @@ export function parseInit(data) {
           }
         }
       } else if (entry.type === 'mp4a') {
-        track.codec = 'mp4a';
+        Object.assign(track, mp4aEntry(bytes, view, entry));
       }
     }
     if (handler === 'vide' && !track.avcC) throw new Mp4Error(`video track ${id} has no avcC record`);

@@ -28,7 +28,7 @@ from ...devices import DEVICE_HUB
 from ...errors import Conflict, NotFound
 from ...http import ORG_ADMIN, SYSTEM, access, json_response, read_body
 from ...ids import new_id
-from .. import licences, store
+from .. import audit, licences, store
 from ..store import organization_licences, organization_standing
 
 routes = web.RouteTableDef()
@@ -80,6 +80,8 @@ async def _record(request: web.Request, org_id: str, quantity: int, term_months:
     await store.add_subscription(ctx.db, licence_id, org_id, period, quantity, term_months,
                                  request[ACCOUNT_KEY].account_id, now, renews)
     await request.config_dict[DEVICE_HUB].push_licence(ctx.db, org_id, ctx.clock.now())
+    await audit.record(request, audit.SETTING_CHANGED, details={"setting": "licences_ordered", "licence_id": licence_id,
+                                                                "quantity": quantity, "renews": renews})
     standing = await organization_standing(ctx.db, org_id, now)
     return {"licence": {"id": licence_id, "kind": "subscription", "quantity": quantity, "term_months": term_months,
                         "starts_at": period[0], "ends_at": period[1], "renews": renews},

@@ -13,7 +13,7 @@ from ...context import APPLIANCE
 from ...errors import Conflict, NotFound
 from ...http import ACCOUNT, ORG_ADMIN, ORG_MEMBER, access, json_response, read_body
 from ...ids import new_id
-from .. import store
+from .. import audit, store
 
 routes = web.RouteTableDef()
 
@@ -89,6 +89,7 @@ async def invite(request: web.Request) -> web.Response:
     inv_id = new_id("inv")
     await store.add_invitation(ctx.db, inv_id, org_id, email, body.role, request[ACCOUNT_KEY].account_id,
                                ctx.clock.now())
+    await audit.record(request, audit.USER_INVITED, details={"email": email, "role": body.role})
     return json_response({"id": inv_id, "email": email, "role": body.role}, status=201)
 
 
@@ -99,6 +100,8 @@ async def withdraw_invitation(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     if not await store.withdraw_invitation(ctx.db, request.match_info["invitation_id"], request.match_info["org_id"]):
         raise NotFound("no pending invitation with that id in this organization")
+    await audit.record(request, audit.SETTING_CHANGED, details={"setting": "invitation_withdrawn",
+                                                                "invitation_id": request.match_info["invitation_id"]})
     return json_response({"withdrawn": request.match_info["invitation_id"]})
 
 
@@ -136,6 +139,8 @@ async def set_role(request: web.Request) -> web.Response:
         raise Conflict("the owner of the organization keeps the admin role", code="owner_is_admin")
     if not await store.set_role(ctx.db, org_id, account_id, body.role):
         raise NotFound("no such member")
+    await audit.record(request, audit.SETTING_CHANGED, details={"setting": "member_role", "account_id": account_id,
+                                                                "role": body.role})
     return json_response({"account_id": account_id, "role": body.role})
 
 
@@ -148,4 +153,5 @@ async def remove_member(request: web.Request) -> web.Response:
         raise Conflict("the owner cannot be removed", code="owner_is_admin")
     if not await store.remove_member(ctx.db, org_id, account_id):
         raise NotFound("no such member")
+    await audit.record(request, audit.SETTING_CHANGED, details={"setting": "member_removed", "account_id": account_id})
     return json_response({"removed": account_id})

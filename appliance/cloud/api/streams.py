@@ -15,6 +15,7 @@ import secrets
 
 from aiohttp import WSMsgType, web
 
+from bwlab.wire import health as wire_health
 from bwlab.wire import messages as m
 
 from ...auth import ACCOUNT_KEY
@@ -24,6 +25,7 @@ from ...errors import Conflict, NotFound
 from ...fanout import FeedEnded, Subscriber, TooSlow
 from ...hub import store as hub_store
 from ...http import ORG_MEMBER, access, json_response
+from .. import audit
 from .. import store as cloud_store
 from ..socket_limits import counted_socket
 
@@ -66,6 +68,7 @@ async def get_stream(request: web.Request) -> web.Response:
 @routes.get(ORG + "/streams/{stream_id}/live")
 @access(ORG_MEMBER)
 @counted_socket  # at most MAX_PER_ACCOUNT per account (docs/security.md)
+@audit.watched(audit.STREAM_VIEWED, _stream_meta)
 async def live(request: web.Request) -> web.WebSocketResponse:
     """The live view: stream metadata, then the init segment and the current GOP, a
     ``live_edge`` marker, then every chunk as it lands, as ciphertext frames (bwlab.wire.chunk).
@@ -128,6 +131,7 @@ async def _drain(ws: web.WebSocketResponse) -> None:
 @routes.get(ORG + "/streams/{stream_id}/recording")
 @access(ORG_MEMBER)
 @counted_socket  # at most MAX_PER_ACCOUNT per account (docs/security.md)
+@audit.watched(audit.RECORDING_DOWNLOADED, _stream_meta)
 async def recording(request: web.Request) -> web.WebSocketResponse:
     """Play a recording (D8): metadata, then every stored frame in order, then ``end``."""
     meta = await _stream_meta(request)
@@ -164,6 +168,7 @@ async def acknowledge(request: web.Request) -> web.Response:
         raise Conflict("the camera is not connected now; try again when it is", code="camera_offline")
     await session.ws.send_str(m.encode(m.Acknowledge(stream_id=meta["id"], operator=account.name)))
     await _streams(request).acknowledge(meta["id"], account.name, ctx.clock.now())
+    await audit.record(request, audit.ACKNOWLEDGED, stream=meta)
     return json_response({"acknowledged": meta["id"], "by": account.name})
 
 
@@ -204,6 +209,7 @@ async def camera_users(request: web.Request) -> web.Response:
             reason = _offline_refusal(listed) if listed is not None else "camera_offline"
         users[user["id"]] = _listed(user["id"], (listed or user).get("name"), r["serial"], state.get("model"), state,
                                     online=online, reason=reason)
+        users[user["id"]]["health"] = wire_health.summary(r["health"], r["last_seen_at"])  # issue 16 item 5
     return json_response({"camera_users": sorted(users.values(), key=lambda u: u["name"] or "")})
 
 
@@ -213,7 +219,8 @@ def _listed(user_id: str, name: str | None, serial: str | None, model: str | Non
     not) a remote start is possible."""
     return {"id": user_id, "name": name, "serial": serial, "model": model, "online": online,
             "recording": state.get("recording"), "streaming": state.get("streaming"), "stream_id": state.get("stream_id"),
-            "remote_start": reason is None, "remote_start_reason": reason}
+            "remote_start": reason is None, "remote_start_reason": reason,
+            "stream_quality": state.get("stream_quality") if state.get("streaming") == "live" else None}
 
 
 def _refusal(streaming: bool, remote: str | None, *, online: bool, recording: bool = False,
@@ -276,6 +283,8 @@ async def remote_start(request: web.Request) -> web.Response:
     await cloud_store.remote_start_answered(ctx.db, request_id, result.ok, result.reason)
     if not result.ok:
         raise Conflict(f"the camera refused the remote start: {result.reason}", code=result.reason or "refused")
+    await audit.record(request, audit.REMOTE_STARTED, camera={"serial": session.serial, "user_id": user_id,
+                                                              "user_name": (session.state.get("user") or {}).get("name")})
     return json_response({"request_id": request_id, "started": True, "reason": result.reason})
 
 
@@ -283,7 +292,8 @@ async def remote_start(request: web.Request) -> web.Response:
 @access(ORG_MEMBER)
 @counted_socket  # at most MAX_PER_ACCOUNT per account (docs/security.md)
 async def events(request: web.Request) -> web.WebSocketResponse:
-    """Active streams, live: stream_started / stream_ended / stream_acknowledged events."""
+    """Active streams, live: stream_started / stream_ended / stream_acknowledged events, and help
+    requests: help_requested / help_acknowledged (issue 16, appliance/hub/help.py)."""
     hub = _streams(request)
     org_id = request.match_info["org_id"]
     ws = web.WebSocketResponse(heartbeat=20.0)
@@ -297,7 +307,7 @@ async def events(request: web.Request) -> web.WebSocketResponse:
             event = await _next(queue, reader)
             if event is _CLOSED:
                 break
-            if event.get("stream", {}).get("org_id") == org_id:
+            if (event.get("stream") or event.get("help") or {}).get("org_id") == org_id:  # help: issue 16
                 await ws.send_json(event)
     except TooSlow:
         await ws.close(code=4408, message=b"listener too slow; rejoin")

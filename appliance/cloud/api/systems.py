@@ -18,7 +18,7 @@ from ...context import APPLIANCE
 from ...errors import ClientError, Conflict, Forbidden, InvalidInput
 from ...http import ORG_ADMIN, ORG_MEMBER, access, json_response, read_body
 from ...ids import new_id
-from .. import store
+from .. import audit, store
 from ..store import organization_standing, organization_usage
 from .licensing import standing_json, usage_json
 
@@ -136,6 +136,7 @@ async def connect_system(request: web.Request) -> web.Response:
         if isinstance(exc, sqlite3.IntegrityError):  # the same CA connected by a concurrent request
             raise Conflict("a system with this device CA is connected already", code="device_ca_registered") from None
         raise
+    await audit.record(request, audit.SETTING_CHANGED, details={"setting": "system_connected", "system_id": system_id})
     return json_response(
         {"id": system_id, "org_id": org_id, "region": body.region, "system_token": system_token,
          "hub_url": ctx.config.url.replace("https://", "wss://") + "/hub/v1/devices"},

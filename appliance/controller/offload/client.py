@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator, Mapping
 from urllib.parse import quote
 
 import aiohttp
@@ -104,7 +104,7 @@ class DestinationClient:
                                          allow_redirects=False) as r:
                 data = await r.content.read(256 * 1024)
                 return Answer(r.status, dict(r.headers), data)
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError, ssl.SSLError) as exc:
             return Answer(None, {}, error=f"{type(exc).__name__}: {exc}"[:300])
 
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Any, Literal
 
 import aiohttp
 from aiohttp import web
@@ -31,7 +32,7 @@ from bwlab.wire.recordings import Manifest
 from ...context import APPLIANCE, Appliance
 from . import plan
 from .buffer import Buffer
-from .client import AuthFailed, Answer, DestinationClient, file_body
+from .client import Answer, AuthFailed, DestinationClient, file_body
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +197,8 @@ class OffloadService:
         """StoreReadSystemID: True bound, False refused (another destination), None no answer."""
         system_id = row["system_id"]
         system = await self.db.fetchone("SELECT name FROM ctl_systems WHERE id = ?", (system_id,))
+        if system is None:  # deleted meanwhile (its connection goes with it by cascade): nothing to bind
+            return None
         answer = await self._call(system_id, None, link, "HEAD", cd.SYSTEM_CONTAINER, system_id)
         if answer.status is None:
             return None
@@ -397,13 +400,14 @@ class OffloadService:
     async def _call_once(self, system_id: str, recording_id: str | None, link: _Link, method: str, container: str,
                          obj: str | None, headers: dict[str, str] | None, body: Any, length: int | None) -> Answer:
         answer = await link.client.request(method, container, obj, headers, body, length)
-        result = plan.outcome(answer.status)
+        outcome = plan.outcome(answer.status)
         target = container if obj is None else f"{container}/{obj}"
+        result: plan.Outcome | Literal["absent"] = outcome
         if answer.status == 404 and method in ("GET", "HEAD") and container == cd.SYSTEM_CONTAINER:
             result, message = "absent", None  # System/… not there (yet): an answer, not an error
         else:
-            message = answer.error if answer.status is None else (None if result == "confirmed"
-                                                                  else plan.message(result, answer.status))
+            message = answer.error if answer.status is None else (None if outcome == "confirmed"
+                                                                  else plan.message(outcome, answer.status))
         await self._log(system_id, recording_id, method, target, answer.status, result, message)
         return answer
 

@@ -24,8 +24,10 @@ from aiohttp import WSMsgType, web
 
 from bwlab.clock import run_every
 from bwlab.wire import chunk as wire_chunk
+from bwlab.wire import health as wire_health
 from bwlab.wire import messages as m
 from bwlab.wire import positions as wire_positions
+from bwlab.wire.help import HelpRequest
 
 from ... import pki, quarantine
 from ...cloud.store import cloud_systems, licence_valid, system_camera_registered, system_region
@@ -35,6 +37,7 @@ from ...http import DEVICE, access
 from ...lab.store import blocked_camera_host
 from ...storage import HUB_SOCKET, refuse_when_disk_full
 from .. import store
+from ..help import HelpError, setup_help
 from ..positions import PositionHub, on_track_message
 from ..registry import HUB, DeviceSession, HubRegistry, licence_message
 from ..streams import ChunkRejected, EvidenceStore, StreamHub
@@ -51,6 +54,7 @@ def setup_hub(app: web.Application) -> None:
     app.on_shutdown.append(_close_sockets)
     app.cleanup_ctx.append(_streams_ctx)
     app.cleanup_ctx.append(positions_ctx)
+    setup_help(app, app[HUB])
 
 
 async def _streams_ctx(app: web.Application):
@@ -117,7 +121,7 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
                                            server_time=ctx.clock.now())))
     try:
         msg = await ws.receive(timeout=ctx.config.handshake_timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return await _refuse(ws, ctx, None, "hello_timeout", "no hello within the time allowed")
     if msg.type != WSMsgType.TEXT:
         return await _refuse(ws, ctx, None, "bad_message", "expected a hello text frame")
@@ -170,7 +174,7 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
 
 
 _CAMERA_MESSAGES = (m.State, m.Ping, m.StreamStart, m.StreamStop, m.RemoteStartResult, m.Log,
-                    wire_positions.TrackStart, wire_positions.TrackStop)
+                    wire_positions.TrackStart, wire_positions.TrackStop, wire_health.Health, HelpRequest)
 
 
 async def _serve(ws: web.WebSocketResponse, ctx, session: DeviceSession, registry: HubRegistry) -> None:
@@ -255,6 +259,8 @@ async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, me
         if not session.reconciled:  # a fresh connection: the camera's streams are the ones it has
             session.reconciled = True
             await streams.reconcile_camera(session.device, session.streams | {state.get("stream_id")} - {None})
+    elif isinstance(message, wire_health.Health):  # issue 16 item 5: the last report and the last contact
+        await store.record_health(ctx.db, session.device.system_id, session.device.serial, m.encode(message), now)
     elif isinstance(message, m.StreamStart):
         await _start_stream(ws, ctx, session, streams, message, now)
     elif isinstance(message, m.StreamStop):
@@ -272,6 +278,11 @@ async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, me
                 pending[1].set_result(message)
     elif isinstance(message, (wire_positions.TrackStart, wire_positions.TrackStop)):
         await on_track_message(ws, ctx, session, registry.live_positions, message, now)
+    elif isinstance(message, HelpRequest) and registry.help is not None:
+        try:
+            await registry.help.request(message, session.org_id, session.device, now)
+        except HelpError as exc:
+            await ws.send_str(m.encode(m.Error(code=exc.code, message=exc.message, ref=message.help_id)))
     elif isinstance(message, m.Log):
         await store.record_event(ctx.db, session.serial, now, f"camera:{message.code}", message.message,
                            session.cloud_system_id)

@@ -15,8 +15,8 @@ from aiohttp import web
 from ..fleet import FLEET, FleetLink
 from ..network import setup_network
 from . import clock, diagnosis, faults, fleet, pcap, session, settings, site, status, troubleshooting
-from .dns import setup_dns
 from .clock import travel_lab_time
+from .dns import setup_dns
 
 __all__ = ["setup_dns", "setup_lab"]
 

@@ -14,18 +14,18 @@ from typing import Any
 
 from aiohttp import web
 
-from bwlab.regions import SERVICE_HOSTS, camera_hosts
+from bwlab.regions import SERVICE_HOSTS
 
 from ...cloud.store import licence_valid, system_org
-from ...context import APPLIANCE, CLOUD_PROBE
+from ...context import APPLIANCE, CLOUD_PROBE, SYSTEM_CLOCK_SKEW
 from ...controller import store as controller_store
 from ...errors import NotFound
 from ...http import LAB, access, json_response
 from ...hub import store as hub_store
 from .. import diagnosis
-from .. import store as lab_store
-from ..facts import CameraFacts, camera_telemetry
+from ..facts import CameraFacts
 from ..network import LAB_NETWORK, LabNetwork
+from ..symptoms import camera_symptoms
 
 routes = web.RouteTableDef()
 
@@ -49,15 +49,11 @@ async def _facts(request: web.Request, serial: str, row) -> CameraFacts:
         return CameraFacts(serial=serial, model=str(state.get("model") or "W102"))
     streaming_enabled = None
     licence = True
-    blocked: tuple[str, ...] = ()
     country = None
     conn = await controller_store.connection_of(ctx.controller_db, row["system_id"])
     if conn is not None:
         settings = await controller_store.settings_json(ctx.controller_db, row["system_id"])
         country = json.loads(settings or "{}").get("country")  # T2 row 7: where the system is
-        if conn.region:  # T2 row 5 (derived): the T5 names this camera needs, blocked by the lab
-            names = set(await lab_store.blocked_hosts(ctx.db))
-            blocked = tuple(n for n in camera_hosts(conn.region) if n in names)
         if conn.cloud_system_id:
             org_id = await system_org(ctx.db, conn.cloud_system_id)
             if org_id is not None:
@@ -67,7 +63,7 @@ async def _facts(request: web.Request, serial: str, row) -> CameraFacts:
         streaming_enabled = bool(await controller_store.user_streaming(ctx.controller_db, user_id))
     return CameraFacts(serial=serial, model=row["model"], docked=row["dock_id"] is not None,
                        last_docked_at=row["last_docked_at"], cert_not_after=row["cert_not_after"],
-                       streaming_enabled=streaming_enabled, licence_valid=licence, blocked_hostnames=blocked,
+                       streaming_enabled=streaming_enabled, licence_valid=licence,
                        system_country=country)
 
 
@@ -89,15 +85,19 @@ async def _diagnose(request: web.Request, serial: str) -> dict[str, Any]:
     facts = await _facts(request, serial, row)
     state = _net(request).fleet.states.get(serial)
     now = ctx.clock.now()
-    telemetry = camera_telemetry(now, facts, state)
-    findings = diagnosis.diagnose(telemetry)
+    hub = await _hub_facts(request, serial, row)
+    skew_of = request.config_dict.get(SYSTEM_CLOCK_SKEW)
+    skew = 0.0 if row is None or skew_of is None else skew_of(row["system_id"])  # the Manager shows it
+    telemetry = camera_symptoms(now, facts, state, hub_refusal=hub["last_refusal"], system_clock_offset_s=skew)
+    findings = diagnosis.diagnose(telemetry)  # L3 from symptoms only (symptoms.py)
     radio = (state or {}).get("radio") or {}
     return {
         "serial": serial, "model": facts.model, "lab_time": now, "reporting": state is not None,
         "system_id": row["system_id"] if row is not None else None,
         "findings": [{"code": f.code, "spec_id": f.spec_id, "symptom": f.symptom, "cause": f.cause, "fix": f.fix,
                       "observed": f.observed, "lab_derived": diagnosis.ROWS[f.code].lab_derived,
-                      "manager": diagnosis.ROWS[f.code].as_dict()["manager"]}
+                      "manager": diagnosis.ROWS[f.code].as_dict()["manager"],
+                      "evidence": [e.as_dict() for e in f.evidence]}
                      | ({"hostnames": _hostnames(telemetry.blocked_hostnames, radio)} if f.code == "T2-5-hostnames" else {})
                      for f in findings],
         "codes": [f.code for f in findings],
@@ -106,7 +106,7 @@ async def _diagnose(request: web.Request, serial: str) -> dict[str, Any]:
                   "licence_valid": telemetry.licence_valid, "camera_clock_offset_s": telemetry.camera_clock_offset_s,
                   "mode": radio.get("mode"), "wifi_failure": (radio.get("wifi") or {}).get("failure"),
                   "mobile_problem": (radio.get("mobile") or {}).get("problem")},
-        "hub": await _hub_facts(request, serial, row),
+        "hub": hub,
         "last_press": (state or {}).get("last_press"),  # a press that did nothing says why (L3's doctor too)
     }
 
@@ -145,7 +145,8 @@ async def _system_diagnosis(request: web.Request, system) -> dict[str, Any]:
             "codes": [f.code for f in findings],
             "findings": [{"code": f.code, "spec_id": f.spec_id, "symptom": f.symptom, "cause": f.cause, "fix": f.fix,
                           "observed": f.observed, "lab_derived": False,
-                          "manager": diagnosis.ROWS[f.code].as_dict()["manager"]} for f in findings]}
+                          "manager": diagnosis.ROWS[f.code].as_dict()["manager"],
+                          "evidence": [e.as_dict() for e in f.evidence]} for f in findings]}
 
 
 @routes.get("/diagnosis")

@@ -117,4 +117,5 @@ async def camera_action(request: web.Request) -> web.Response:
     body = await read_body(request, CameraAction)
     serial = request.match_info["serial"].upper()
     result = await link.ask(serial, body, ACTION_TIMEOUT)
-    return json_response({"serial": serial, "state": result.state, "stats": result.stats, "press": result.press})
+    return json_response({"serial": serial, "state": result.state, "stats": result.stats, "press": result.press,
+                          "speaker": result.speaker})

@@ -6,6 +6,8 @@ import json
 
 from aiohttp import web
 
+from bwlab.wire import health as wire_health
+
 from ...context import APPLIANCE
 from ...controller import store as controller_store
 from ...devices import DEVICE_HUB
@@ -51,6 +53,7 @@ async def status(request: web.Request) -> web.Response:
             "stream": _stream_state(device in live, fleet_states.get(c["serial"]) or state),
             "recording": (fleet_states.get(c["serial"]) or state).get("recording"),
             "last_refusal": json.loads(seen["last_refusal"]) if seen and seen["last_refusal"] else None,
+            "health": wire_health.summary(seen["health"], seen["last_seen_at"]) if seen else None,  # issue 16 item 5
         })
     return json_response({"lab_time": now, "clock_offset": ctx.clock.offset, "url": ctx.config.url,
                           "systems": out_systems})

@@ -11,6 +11,7 @@ import { LiveSocket, api, labClock } from '../api.js';
 import { dateTime, field, h, message, onSubmit, put, showError } from '../dom.js';
 import { faultsCard } from './faults.js';
 import { TroubleshootingView, diagnosisView, pcapLink, radioView, systemsDiagnosisView } from './network.js';
+import { speakerView } from './speaker.js';
 
 const main = document.getElementById('main');
 const who = document.getElementById('who');
@@ -136,6 +137,7 @@ function card(info) {
     body: h('div', { class: 'camera-body', role: 'img', 'aria-label': `Camera ${info.serial}` }),
     stateLine: h('p', { class: 'state-line' }),
     vibration: h('p', { class: 'vibration', 'aria-live': 'polite' }),
+    speaker: h('div', { class: 'speaker-box', 'aria-live': 'polite' }), // talk-back (issue 16 item 3)
     dock: h('button', { type: 'button', onclick: () => act(c, { action: c.state && c.state.docked ? 'undock' : 'dock' }) }, 'Dock'),
     skew: h('input', { type: 'number', name: 'skew', step: 'any', value: '0', 'aria-label': `Clock skew of ${info.serial} in seconds` }),
     radio: h('div', { class: 'radio-box' }),
@@ -152,7 +154,7 @@ function card(info) {
     }, glabel)))));
   const el = h('article', { class: 'device', dataset: { serial: info.serial }, 'aria-label': `${info.camera_user || 'Unassigned'} (${info.serial})` },
     h('h3', {}, info.camera_user || 'Unassigned', h('small', {}, ` ${info.model} · ${info.serial}`)),
-    parts.body, parts.vibration, parts.stateLine, parts.radio, buttons,
+    parts.body, parts.vibration, parts.speaker, parts.stateLine, parts.radio, buttons,
     h('div', { class: 'row' }, parts.dock,
       h('label', { class: 'row' }, 'Skew (s)', parts.skew),
       h('button', { type: 'button', class: 'small', onclick: () => act(c, { action: 'skew', seconds: Number(parts.skew.value) || 0 }) }, 'Set clock'),
@@ -212,9 +214,12 @@ function update(c, state) {
   c.el.dataset.docked = String(Boolean(s.docked));
   drawFace(c);
   put(c.parts.radio, radioView(s));
+  put(c.parts.speaker, speakerView(s.speaker));
   put(stateLine,
     `${s.recording ? 'Recording' : 'Not recording'} · stream ${s.streaming || 'off'}`, storageText(s.storage),
     s.acknowledged_by ? ` · acknowledged by ${s.acknowledged_by}` : '',
+    s.help ? h('span', { class: 'help-state', dataset: { help: s.help.id } }, s.help.acknowledged_by
+      ? ` · help request acknowledged by ${s.help.acknowledged_by}` : ' · HELP requested, waiting for an operator') : '',
     s.last_error ? h('span', { class: 'reason' }, ` · ${s.last_error.message}`) : '',
     ignoredPress(s.last_press));
   dock.textContent = s.docked ? 'Undock' : 'Dock';
@@ -264,10 +269,13 @@ function drawFace(c) {
 function drawVibration(c) {
   const until = c.state && c.state.vibrating_until;
   const vibrating = Boolean(until) && until > labClock.now();
-  if (c.parts.body.classList.contains('vibrating') === vibrating) return;
+  const pattern = vibrating ? (c.state.vibration || '') : ''; // issue 16: the help pattern is its own
+  if (c.parts.body.classList.contains('vibrating') === vibrating && c.el.dataset.vibration === pattern) return;
   c.parts.body.classList.toggle('vibrating', vibrating);
   c.el.dataset.vibrating = String(vibrating);
-  c.parts.vibration.textContent = vibrating ? 'Vibrating' : '';
+  c.el.dataset.vibration = pattern;
+  c.parts.vibration.textContent = !vibrating ? '' : pattern === 'help_acknowledged'
+    ? 'Vibrating: help request acknowledged (three long pulses)' : 'Vibrating';
 }
 
 start();

@@ -143,7 +143,13 @@ function managerLinks(f, systemId) {
     h('a', { href: `/manager/#${encodeURIComponent(systemId)}`, target: '_self' }, m.menu.join(' > '))]));
 }
 
-/** The diagnosis of one camera (L3): each finding with the manual's symptom, cause and fix. */
+/** What the diagnosis saw to name a finding (issue 14): where, and what. */
+function evidenceView(f) {
+  const seen = f.evidence || [];
+  return seen.length ? h('ul', { class: 'evidence' }, seen.map((e) => h('li', {}, h('strong', {}, `${e.source}: `), e.observation))) : null;
+}
+
+/** The diagnosis of one camera (L3): each finding with the manual's symptom, cause, fix and evidence. */
 export function diagnosisView(diag) {
   if (!diag) return [];
   const findings = diag.findings || [];
@@ -152,7 +158,7 @@ export function diagnosisView(diag) {
       h('div', {}, h('span', { class: 'code' }, f.code), f.lab_derived ? h('small', { class: 'hint' }, ' (lab-derived)') : null),
       h('div', { class: 'symptom' }, h('strong', {}, 'Symptom: '), f.symptom),
       h('div', { class: 'cause' }, h('strong', {}, 'Cause: '), f.cause),
-      h('div', { class: 'fix' }, h('strong', {}, 'Fix: '), f.fix), managerLinks(f, diag.system_id))))
+      h('div', { class: 'fix' }, h('strong', {}, 'Fix: '), f.fix), evidenceView(f), managerLinks(f, diag.system_id))))
       : h('p', { class: 'empty no-findings' }, diag.reporting ? 'Nothing in the manual’s tables applies.' : 'Not reporting: no finding.')];
 }
 
@@ -164,5 +170,5 @@ export function systemsDiagnosisView(systems) {
     h('div', {}, h('span', { class: 'code' }, f.code), ` ${s.name}`),
     h('div', { class: 'symptom' }, h('strong', {}, 'Symptom: '), f.symptom),
     h('div', { class: 'cause' }, h('strong', {}, 'Cause: '), f.cause),
-    h('div', { class: 'fix' }, h('strong', {}, 'Fix: '), f.fix), managerLinks(f, s.id)))))];
+    h('div', { class: 'fix' }, h('strong', {}, 'Fix: '), f.fix), evidenceView(f), managerLinks(f, s.id)))))];
 }

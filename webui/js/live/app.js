@@ -19,11 +19,16 @@ import { dateTime, duration, field, h, message, onSubmit, put, showError, time }
 import { importLinkFragment, linkKind } from '../e2e.js';
 import { keysArePersistent, listKeys, removeKey, saveKey } from '../keystore.js';
 import { mountMap } from '../map.js';
+import { Alerts, alertSettingsSection } from './alerts.js';
 import { GroupStore, draggableUser, groupsSection } from './groups.js';
 import { StreamPlayer } from './player.js';
+import { QualityBadge } from './quality.js';
 import { licenceSection } from './licence.js';
 import { invitationsBlock, usersSection } from './members.js';
 import { socSection } from './soc.js';
+import { TalkButton } from './talk.js';
+import { auditSection, watchers } from './audit.js';
+import { healthBadge, healthSection } from './health.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -35,6 +40,7 @@ const app = {
   live: [], users: [], refreshTimer: null, onChange: null, map: null,
   openedLink: null, // the link with key this page opened (memory only), for "Bookmark this link" (S16)
   notice: null, // the key notice, kept on the banner until another replaces it
+  watching: {}, keyReports: [], // who is watching each live stream; keys imported before an organization was chosen (audit)
 };
 
 const REMOTE_REASONS = {
@@ -103,6 +109,7 @@ function linkName(link) {
 async function keep(record, link = app.openedLink) {
   await saveKey(record);
   app.keys = await listKeys();
+  reportKey(record);
   const name = record.name || 'unnamed';
   const kept = keysArePersistent()
     ? message('ok', `Key “${name}” saved in this browser. Fingerprint ${record.fingerprint}. Clearing the browser's cookies and site data deletes it: bookmark the link with key to get it back (S16).`, 'key_saved')
@@ -156,6 +163,13 @@ async function openPendingLink() {
   }
   app.pendingLink = null;
   return true;
+}
+
+/** The audit trail records the keys imported (issue 16): the key itself never leaves the browser. */
+function reportKey(record) {
+  if (record) app.keyReports.push({ fingerprint: record.fingerprint, name: record.name || undefined, kind: record.kind === 'passphrase' ? 'passphrase' : 'plain' });
+  if (!app.org) return;
+  for (const body of app.keyReports.splice(0)) api(`/api/cloud/orgs/${app.org.id}/audit/key-imports`, { method: 'POST', body }).catch(() => {});
 }
 
 /** The banner: the key notice (kept until replaced, ``sticky``), a passing ``extra``, a missing key. */
@@ -226,12 +240,18 @@ async function useOrg(org, choose) {
   if (choose) await api('/api/cloud/sessions/current', { method: 'PUT', body: { org_id: org.id } });
   app.org = org;
   app.groups = new GroupStore(org.id);
+  reportKey(null);
   renderWho();
   nav.hidden = false;
   if (app.events) app.events.close();
+  app.alerts = app.alerts || new Alerts({ // issue 16: new-stream banners, help requests (alerts.js)
+    get org() { return app.org; }, get keys() { return app.keys; }, get live() { return app.live; },
+    openStream: (s) => liveView(s), showOnMap: (help) => mapView(null, help),
+  });
+  await app.alerts.start();
   app.events = new LiveSocket(`/api/cloud/orgs/${org.id}/events`, {
     onOpen: () => refresh(),
-    onJson: (event) => { if (String(event.type).startsWith('stream_')) refresh(); },
+    onJson: (event) => { app.alerts.handle(event); if (String(event.type).startsWith('stream_')) refresh(); },
   });
   clearInterval(app.refreshTimer);
   app.refreshTimer = setInterval(() => refresh(), 5000);
@@ -248,6 +268,7 @@ function renderWho() {
 
 async function signOut() {
   if (app.events) app.events.close();
+  if (app.alerts) app.alerts.clear();
   clearInterval(app.refreshTimer);
   stopPlayers();
   await api('/api/cloud/sessions/current', { method: 'DELETE' }).catch(() => {});
@@ -266,6 +287,7 @@ function stopPlayers() {
 function show(view, ...content) {
   stopPlayers();
   if (app.map) {
+    app.alerts.detachMap();
     app.map.destroy();
     app.map = null;
   }
@@ -279,12 +301,14 @@ function show(view, ...content) {
 async function refresh() {
   if (!app.org) return;
   try {
-    const [live, users] = await Promise.all([
+    const [live, users, watching] = await Promise.all([
       api(`/api/cloud/orgs/${app.org.id}/streams?state=live`),
       api(`/api/cloud/orgs/${app.org.id}/camera-users`),
+      api(`/api/cloud/orgs/${app.org.id}/watching`),
     ]);
     app.live = live.streams;
     app.users = users.camera_users;
+    app.watching = watching.watching;
     if (app.onChange) app.onChange();
   } catch (err) {
     if (app.onChange) renderBanner(message('error', err.message, err.code));
@@ -293,29 +317,34 @@ async function refresh() {
 
 function streamsView() {
   const active = h('ul', { class: 'list', id: 'active-streams', 'aria-live': 'polite' });
+  const help = h('div', { class: 'help-box' }); // issue 16: open help requests, urgent, first
   const users = h('ul', { class: 'list', id: 'camera-users' });
   const out = h('div', { class: 'out', 'aria-live': 'polite' });
   const groups = groupsSection(app.groups, app.users, (g) => groupView(g));
+  const health = healthSection(); // issue 16 item 5
   let groupsFor = null;
   let shown = null;
   show('streams', h('div', { class: 'columns' },
-    h('section', { class: 'card', 'aria-labelledby': 'h-active' }, h('h2', { id: 'h-active' }, 'Active streams'), active),
+    h('section', { class: 'card', 'aria-labelledby': 'h-active' }, h('h2', { id: 'h-active' }, 'Active streams'), help, active),
     h('section', { class: 'card', 'aria-labelledby': 'h-users' }, h('h2', { id: 'h-users' }, 'Camera users'),
       h('p', { class: 'hint' }, 'Drag a camera user onto a group to add them.'), users, out),
-    groups));
+    groups), health);
   const render = () => {
-    // Rebuild only what changed: an item being dragged or clicked stays in the page.
-    const seen = JSON.stringify([app.live, app.users]);
+    // Rebuild only what changed: an item being dragged or clicked stays in the page. The health
+    // reports change every few seconds: their panel is redrawn apart, the lists only for a warning.
+    health.update(app.users);
+    const seen = JSON.stringify([app.live, app.users.map((u) => ({ ...u, health: (u.health?.warnings || []).map((w) => w.code) })), app.watching]);
     if (seen === shown) return;
     shown = seen;
     put(active, app.live.length ? app.live.map((s) => h('li', {}, h('button', {
       type: 'button', class: 'item stream', dataset: { stream: s.id, user: s.user_id }, onclick: () => liveView(s),
     }, h('strong', {}, s.user_name), h('small', {}, ` since ${time(s.started_at)}`),
-      s.acknowledged_by ? h('small', { class: 'ack' }, ` · acknowledged by ${s.acknowledged_by}`) : null))) : h('li', { class: 'empty' }, 'No active streams.'));
+      s.acknowledged_by ? h('small', { class: 'ack' }, ` · acknowledged by ${s.acknowledged_by}`) : null,
+      watchers(app.watching, s.id, app.me.id)))) : h('li', { class: 'empty' }, 'No active streams.'));
     put(users, app.users.map((u) => {
       const stream = app.live.find((s) => s.user_id === u.id);
       const li = h('li', { class: 'user', dataset: { user: u.id } },
-        h('div', { class: 'row' }, h('strong', {}, u.name), h('small', {}, ` ${u.model || ''} · ${u.online ? (u.streaming === 'live' ? 'streaming' : u.recording ? 'recording' : 'online') : 'offline'}`)),
+        h('div', { class: 'row' }, h('strong', {}, u.name), h('small', {}, ` ${u.model || ''} · ${u.online ? (u.streaming === 'live' ? 'streaming' : u.recording ? 'recording' : 'online') : 'offline'}`), healthBadge(u)),
         stream ? h('button', { type: 'button', class: 'small', onclick: () => liveView(stream) }, 'Open live view')
           : u.remote_start ? h('button', { type: 'button', class: 'small primary', onclick: (e) => remoteStart(u, e.target, out) }, 'Start stream')
             : h('small', { class: 'reason', dataset: { reason: u.remote_start_reason } }, REMOTE_REASONS[u.remote_start_reason] || u.remote_start_reason));
@@ -329,6 +358,8 @@ function streamsView() {
     }
   };
   app.onChange = render;
+  app.alerts.onHelpChange = () => put(help, app.alerts.helpList());
+  app.alerts.onHelpChange();
   render();
   refresh();
 }
@@ -348,7 +379,10 @@ async function remoteStart(user, button, out) {
 
 function liveView(stream, mode = 'mse') {
   const ackOut = h('span', { class: 'ack-status', 'aria-live': 'polite' });
+  const watching = h('span', { class: 'watching-now', 'aria-live': 'polite' });
   const player = new StreamPlayer({ orgId: app.org.id, streamId: stream.id, title: stream.user_name, mode });
+  const quality = new QualityBadge({ orgId: app.org.id, serial: stream.serial });
+  const talk = new TalkButton({ orgId: app.org.id, stream }); // talk-back (issue 16 item 3)
   const modeButton = (m, label) => h('button', { type: 'button', 'aria-pressed': String(m === mode), onclick: () => liveView(stream, m) }, label);
   const ack = h('button', { type: 'button', class: 'primary', onclick: async () => {
     ack.disabled = true;
@@ -368,13 +402,15 @@ function liveView(stream, mode = 'mse') {
       h('h2', { id: 'h-live' }, stream.user_name),
       h('div', { role: 'group', 'aria-label': 'View' }, modeButton('mse', 'With sound'), modeButton('webcodecs', 'Low latency'),
         h('button', { type: 'button', class: 'to-map', onclick: () => mapView(stream.serial) }, 'Map')),
-      ack, ackOut),
+      ack, ackOut, quality.el, talk.el, watching),
     player.el));
-  app.players.push(player.start());
+  app.players.push(player.start(), quality.start(), talk.start());
+  app.onChange = () => put(watching, watchers(app.watching, stream.id, app.me.id));
+  setTimeout(() => refresh(), 1000); // the view is open by now: show this viewer among who is watching
 }
 
 // D9, D6: the map of camera positions; each user toggles between map and live video.
-async function mapView(centerSerial = null) {
+async function mapView(centerSerial = null, help = null) {
   const box = h('div', { class: 'bw-map', id: 'map' });
   const out = h('div', { class: 'out', 'aria-live': 'polite' });
   show('map', h('section', { class: 'card map-view', 'aria-labelledby': 'h-map' },
@@ -398,7 +434,9 @@ async function mapView(centerSerial = null) {
       return;
     }
     app.map = handle;
+    app.alerts.attachMap(handle);
     if (centerSerial) handle.center(centerSerial);
+    if (help) app.alerts.centerOn(help);
   } catch (err) {
     showError(out, err);
   }
@@ -503,8 +541,10 @@ async function settingsView() {
       keysBox, importForm, importOut),
     h('section', { class: 'card', 'aria-labelledby': 'h-licence' }, h('h2', { id: 'h-licence' }, 'Licence'),
       licenceSection(app.org.id, app.org.role === 'admin')),
+    alertSettingsSection(),
     app.org.role === 'admin' ? usersSection(app.org, app.me) : null,
     app.org.role === 'admin' ? socSection(app.org.id) : null,
+    app.org.role === 'admin' ? auditSection(app.org.id) : null,
     h('section', { class: 'card', 'aria-labelledby': 'h-account' }, h('h2', { id: 'h-account' }, 'Account'),
       h('dl', {}, h('dt', {}, 'Name'), h('dd', {}, app.me.name), h('dt', {}, 'E-mail'), h('dd', {}, app.me.email),
         h('dt', {}, 'Organization'), h('dd', {}, app.org.name), h('dt', {}, 'Role'), h('dd', {}, app.org.role)),

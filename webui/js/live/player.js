@@ -5,8 +5,10 @@
  * the content key with the system key held in this browser, opens every chunk with WebCrypto
  * and plays the fragmented MP4 either
  *  - with sound, through Media Source Extensions ("mse"), kept close to the live edge; or
- *  - as low-latency video, through WebCodecs ("webcodecs"): the H.264 samples are taken out of
- *    each fragment (fmp4.js) and decoded and drawn as soon as they arrive.
+ *  - at low latency, through WebCodecs ("webcodecs"): the H.264 and AAC samples are taken out of
+ *    each fragment (fmp4.js) and decoded; the sound plays through an AudioWorklet on a clock
+ *    that the video frames are presented against (audio.js). Without AudioDecoder (or without
+ *    an AAC track) the frames are drawn as soon as they are decoded, video only.
  * Latency is measured per shown frame: the lab time at which it is displayed (browser clock +
  * the lab's time-travel offset) minus the frame's capture time (camera clock).
  * S1: when a chunk's capture time and this browser's clock differ by more than CLOCK_TOLERANCE
@@ -19,6 +21,7 @@ import { h, message, put, time } from '../dom.js';
 import { openChunk, unwrapContentKey } from '../e2e.js';
 import { parseFragment, parseInit } from '../fmp4.js';
 import { listKeys } from '../keystore.js';
+import { LowLatencyAudio, Presenter, canPlay } from './audio.js';
 
 export const CLOCK_TOLERANCE = 5; // seconds: S1, bwlab/wire/constants.py CLOCK_TOLERANCE_S (tests/js/constants.test.mjs)
 // MSE play position: a frame can only play once its whole fragment (200 ms of media) has come,
@@ -51,6 +54,7 @@ export class StreamPlayer {
   constructor({ orgId, streamId, title, mode = 'mse', recording = false, muted = false, onEnded }) {
     Object.assign(this, { orgId, streamId, title, mode, recording, muted, onEnded });
     this.latencies = []; // every measured frame latency, seconds (bounded)
+    this.avOffsets = []; // low-latency view with sound: per shown frame, video minus sound media time (s)
     this.deliveries = []; // per media chunk: arrival (lab time) minus the end of its media (camera clock)
     this.frames = 0;
     this.state = 'connecting';
@@ -99,6 +103,8 @@ export class StreamPlayer {
     clearInterval(this.edgeTimer);
     if (this.audioCtx) this.audioCtx.close();
     if (this.decoder && this.decoder.state !== 'closed') this.decoder.close();
+    if (this.presenter) this.presenter.stop();
+    if (this.audio) this.audio.stop();
     if (this.video) {
       this.video.pause();
       this.video.removeAttribute('src');
@@ -144,8 +150,10 @@ export class StreamPlayer {
     const video = runs.find((r) => r.trackId === this.videoTrack.id);
     if (video && video.samples.length) this.setAnchor(chunk.captureTime - video.baseDecodeTime / this.videoTrack.timescale);
     if (this.pastEdge && this.edgeCapture === undefined) this.edgeCapture = chunk.captureTime;
-    if (this.mode === 'webcodecs') this.decode(video);
-    else this.append(plain);
+    if (this.mode === 'webcodecs') {
+      this.decode(video);
+      if (this.audio && this.pastEdge) this.audio.decode(runs.find((r) => r.trackId === this.audio.track.id), this.anchor);
+    } else this.append(plain);
   }
 
   async open(meta) {
@@ -362,7 +370,6 @@ export class StreamPlayer {
     const track = this.videoTrack;
     const canvas = h('canvas', { width: track.width, height: track.height, role: 'img', 'aria-label': `Live video of ${this.title} (low latency)` });
     this.canvas = canvas;
-    this.ctx2d = canvas.getContext('2d');
     this.screen.replaceChildren(canvas);
     this.captures = new Map();
     this.decoder = new VideoDecoder({
@@ -372,7 +379,14 @@ export class StreamPlayer {
     this.decoder.configure({
       codec: track.codec, codedWidth: track.width, codedHeight: track.height, description: track.avcC, optimizeForLatency: true,
     });
-    this.bar.append(h('span', { class: 'hint' }, 'Low-latency view: video only'));
+    const sound = [...this.tracks.values()].find((t) => t.handler === 'soun');
+    if (canPlay(sound)) {
+      this.audio = new LowLatencyAudio({ track: sound, el: this.el, bar: this.bar, muted: this.muted });
+      this.audio.start().catch((err) => this.audio.fail(err.message));
+    } else {
+      this.bar.append(h('span', { class: 'hint' }, 'Low-latency view: video only'));
+    }
+    this.presenter = new Presenter({ canvas, audio: this.audio, onShown: (ts, shownAt, offset) => this.onShown(ts, shownAt, offset) });
   }
 
   decode(run) {
@@ -390,13 +404,18 @@ export class StreamPlayer {
   }
 
   onDecoded(frame) {
-    const captured = this.captures.get(frame.timestamp) ?? null;
-    this.captures.delete(frame.timestamp);
+    if (this.stopped) frame.close();
+    else this.presenter.push(frame);
+  }
+
+  onShown(timestamp, shownAt, offset) {
+    const captured = this.captures.get(timestamp) ?? null;
+    this.captures.delete(timestamp);
     if (this.captures.size > 200) this.captures.clear();
-    this.ctx2d.drawImage(frame, 0, 0, this.canvas.width, this.canvas.height);
-    frame.close();
-    requestAnimationFrame((shownAt) => {
-      this.measured(captured === null ? null : labClock.atPerformance(shownAt) - captured, captured);
-    });
+    if (offset !== null && this.edgeCapture !== undefined && captured >= this.edgeCapture) {
+      this.avOffsets.push(offset);
+      if (this.avOffsets.length > 5000) this.avOffsets.splice(0, 1000);
+    }
+    this.measured(captured === null ? null : labClock.atPerformance(shownAt) - captured, captured);
   }
 }

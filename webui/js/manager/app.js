@@ -268,6 +268,8 @@ async function keysCard() {
 // ---- Camera profiles (S7, S8, S11) -----------------------------------------------------------------
 
 const LOCATION_MODES = [['while_recording_or_streaming', 'While recording or streaming'], ['always', 'Always']];
+// issue 16: the camera gestures a profile may make the help request (bwlab/wire/help.py HELP_GESTURES)
+const HELP_GESTURES = [['', 'Off'], ['function_long', 'Long press of the function button']];
 
 /**
  * The form of a camera profile, new (`profile` null) or existing: Body Worn Live settings (S7),
@@ -286,6 +288,10 @@ function profileForm(profile, nets, models, out, onSaved) {
       checkbox('remote_activation', 'Remote stream activation', p.remote_activation),
       field('Mode', h('select', { name: 'remote_mode' }, [['while_recording', 'While recording'], ['always', 'Always']].map(([v, t]) =>
         h('option', { value: v, selected: p.remote_mode === v }, t))))),
+    h('fieldset', { class: 'help-request' }, h('legend', {}, 'Help request'),
+      field('Help gesture', h('select', { name: 'help_gesture' }, HELP_GESTURES.map(([v, t]) =>
+        h('option', { value: v, selected: (p.help_gesture || '') === v }, t)))),
+      checkbox('help_stream', 'Start a live stream with a help request (needs Streaming)', p.help_stream !== false)),
     h('fieldset', { class: 'location' }, h('legend', {}, 'Location'),
       h('p', { class: 'hint' }, `Per camera model; only models with GPS (${gps.map((m) => m.name).join(', ') || 'none'}) report positions.`),
       gps.map((m) => {
@@ -305,7 +311,8 @@ function profileForm(profile, nets, models, out, onSaved) {
     const loc = {};
     for (const m of gps) loc[m.name] = { enabled: Boolean(v[`location:${m.name}`]), mode: v[`location_mode:${m.name}`] };
     const body = { name: v.name, streaming: v.streaming, live_stream_on_record: v.live_stream_on_record,
-      remote_activation: v.remote_activation, remote_mode: v.remote_mode, location: loc, wifi_networks: wifi };
+      remote_activation: v.remote_activation, remote_mode: v.remote_mode, location: loc, wifi_networks: wifi,
+      help_gesture: v.help_gesture || null, help_stream: v.help_stream };
     const saved = await call(editing ? `/profiles/${p.id}` : '/profiles', { method: editing ? 'PUT' : 'POST', body });
     await onSaved(saved);
   });
@@ -321,8 +328,9 @@ async function profilesView(editId = null, note = null) {
     ? profileForm(editing, nets, models, out, (saved) => profilesView(null, message('ok', `Profile ${saved.name} saved; cameras of its camera users receive it when docked.`, 'profile_saved')))
     : profileForm(null, nets, models, out, () => profilesView());
   show('profiles', card('h-profiles', 'Camera profiles',
-    table(['Name', 'Streaming', 'Live stream on record', 'Remote stream activation', 'Wi-Fi networks', 'Location', ''], profiles.map((p) => h('tr', { dataset: { profile: p.id } },
+    table(['Name', 'Streaming', 'Live stream on record', 'Remote stream activation', 'Help request', 'Wi-Fi networks', 'Location', ''], profiles.map((p) => h('tr', { dataset: { profile: p.id } },
       h('td', {}, p.name), h('td', {}, p.streaming ? 'on' : 'off'), h('td', {}, p.live_stream_on_record ? 'on' : 'off'), h('td', {}, remote(p)),
+      h('td', {}, p.help_gesture ? (HELP_GESTURES.find(([v]) => v === p.help_gesture) || [0, p.help_gesture])[1] : 'off'),
       h('td', {}, (p.wifi_networks || []).join(', ') || '—'),
       h('td', {}, Object.entries(p.location || {}).filter(([, l]) => l.enabled).map(([m, l]) => `${m}: ${l.mode === 'always' ? 'Always' : 'While recording or streaming'}`).join('; ') || '—'),
       h('td', {}, h('div', { class: 'row' },
