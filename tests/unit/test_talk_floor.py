@@ -13,8 +13,8 @@ import wave
 import numpy as np
 import pytest
 
-from appliance.hub.streams import DeviceId
-from appliance.hub.talk import TalkFloors
+from appliance.cloud.talk import TalkFloors
+from appliance.devices import DeviceId
 from bwlab.talker import encode_opus
 from bwlab.wire import envelope
 from bwlab.wire import talk as wire_talk
