@@ -29,9 +29,9 @@ const MAX_DELAY = 1.0; // seconds: the delay is never set beyond this
 const SHRINK_AFTER = 2; // seconds the delay must have been too large before it is lowered
 const SHRINK_BY_AT_LEAST = 0.03; // seconds
 const RAISE_STEP = 0.01; // seconds: the delay rises when 10 ms short, by 10 ms more than needed
-// Seconds by which a picture is shown before its sound: within lip-sync tolerance (sound late by
-// less than ~45 ms goes unnoticed, ITU-R BT.1359; the view's A/V budget is 40 ms), and the picture
-// need not wait for the whole of the sound's jitter buffer (docs/decisions.md, "Two players").
+// Seconds by which a picture is shown before its sound: within lip-sync tolerance (a sound late on
+// its picture is noticed from about 125 ms, ITU-R BT.1359; the view's A/V budget is 40 ms), so the
+// picture need not wait for the whole of the sound's jitter buffer (docs/decisions.md, "Two players").
 export const PICTURE_LEAD = 0.02;
 
 /** Whether this browser can decode and play the AAC track of a stream at low latency. */
