@@ -5,7 +5,7 @@
  * by an AudioWorklet (audio-worklet.js) on a playout clock: media sample s is heard at lab time
  * capture(s) + delay, where capture(s) is the camera's capture time of that sample (the player's
  * anchor + s / sample rate) and `delay` is a jitter buffer sized from how late the audio really
- * arrives (the lag 98 % of the audio met over the last 3 s, plus a margin: a rare later block
+ * arrives (the lag 95 % of the audio met over the last 3 s, plus a margin: a rare later block
  * plays in part rather than delaying everything). The clock is the audio
  * context's, which the sound hardware drives (getOutputTimestamp ties it to performance.now()),
  * and the video follows it: `Presenter` shows each decoded frame when the sound being heard
@@ -23,7 +23,7 @@ import { h } from '../dom.js';
 const WORKLET_URL = new URL('./audio-worklet.js', import.meta.url);
 const MARGIN = 0.02; // seconds kept between the late-arriving audio and its playout
 const LAG_WINDOW = 3; // seconds of arrival lags the delay is sized from ...
-const LAG_QUANTILE = 0.98; // ... the lag that this share of the audio met (the rest plays in part)
+const LAG_QUANTILE = 0.95; // ... the lag that this share of the audio met (the rest plays in part)
 const SETTLE = 0.6; // seconds of live audio received before the clock starts
 const MAX_DELAY = 1.0; // seconds: the delay is never set beyond this
 const SHRINK_AFTER = 2; // seconds the delay must have been too large before it is lowered
