@@ -62,13 +62,18 @@ class Database:
         if str(path) != ":memory:":
             create_private(Path(path), "-wal", "-shm")  # 0600 from the start; SQLite gives -wal and -shm its mode
         conn = await aiosqlite.connect(str(path))
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA synchronous=FULL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        db = cls(conn, migrations_package)
-        await db.migrate()
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=FULL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA busy_timeout=5000")
+            db = cls(conn, migrations_package)
+            await db.migrate()
+        except BaseException:
+            # the connection's worker thread would otherwise keep the process alive at exit
+            await conn.close()
+            raise
         return db
 
     async def close(self) -> None:

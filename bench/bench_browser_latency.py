@@ -1,6 +1,6 @@
 """Glass-to-glass latency of a live stream measured in a real browser on loopback (SPEC L5, D6).
 
-    python bench/bench_browser_latency.py [--seconds 15] [--media live|shared] [--fragment-frames 1|2|3] [--json]
+    python bench/bench_browser_latency.py [--seconds 15] [--media live|shared] [--fragment-frames 1|2|3] [--audio-chunk-frames N] [--json]
 
 It runs ``bwlab up`` (the appliance, and the demo's fleet in its own process) on a free port
 in a temporary data directory, opens the web client in headless Chromium (Debian's
@@ -126,13 +126,14 @@ async def measure(page, *, seconds: float, warmup: float, sound: bool = False) -
     return result
 
 
-async def run(seconds: float, media: str, fragment_frames: int = 2) -> dict:
+async def run(seconds: float, media: str, fragment_frames: int = 2, audio_chunk_frames: int = 0) -> dict:
     from playwright.async_api import async_playwright
 
     from bwlab.client import Session
 
     with tempfile.TemporaryDirectory(prefix="bwlab-bench-") as tmp:
-        proc, facts = await start_lab(Path(tmp) / "data", media, fragment_frames)
+        proc, facts = await start_lab(Path(tmp) / "data", media, fragment_frames,
+                                      ("--audio-chunk-frames", str(audio_chunk_frames)))
         try:
             ca_pem = Path(facts["ca_certificate"]).read_text()
             system = facts["systems"][0]
@@ -160,7 +161,8 @@ async def run(seconds: float, media: str, fragment_frames: int = 2) -> dict:
     return {
         "benchmark": "browser glass-to-glass latency on loopback",
         "browser": "Debian chromium, headless",
-        "media": media, "fragment_frames": fragment_frames, "seconds_per_view": seconds,
+        "media": media, "fragment_frames": fragment_frames, "audio_chunk_frames": audio_chunk_frames,
+        "seconds_per_view": seconds,
         "with_sound_mse_ms": with_sound, "low_latency_webcodecs_ms": low_latency,
         "targets_ms": {"with_sound_p50": 500, "low_latency_p50": 150, "low_latency_av_offset_abs_p95": 40},
     }
@@ -198,9 +200,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="the cameras' media source (bwlab up --media; default live)")
     parser.add_argument("--fragment-frames", type=int, choices=(1, 2, 3), default=2,
                         help="video frames per fragment (bwlab up --fragment-frames; default 2)")
+    parser.add_argument("--audio-chunk-frames", type=int, default=0, metavar="N",
+                        help="AAC frames per audio-only fragment sent ahead of the video (bwlab up; default 0: none)")
     parser.add_argument("--json", action="store_true", help="print only the JSON figures")
     args = parser.parse_args(argv)
-    result = asyncio.run(run(args.seconds, args.media, args.fragment_frames))
+    result = asyncio.run(run(args.seconds, args.media, args.fragment_frames, args.audio_chunk_frames))
     print(json.dumps(result, indent=None if args.json else 2))
     return 0
 

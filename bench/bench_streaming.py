@@ -154,6 +154,9 @@ async def run(args: argparse.Namespace) -> dict:
                 for i, v in enumerate(viewers)))
             cpu1, t1 = proc.cpu_times(), time.monotonic()
             sampler.cancel()
+            # issue 16 item 5: every streaming camera reports its health to the hub meanwhile
+            status_cams = [c for s in (await lab.get("/api/lab/status"))["systems"] for c in s["cameras"]]
+            health_reported = sum(1 for c in status_cams if c["serial"] in serials and c.get("health"))
             for serial in serials:
                 await lab.post(f"/api/lab/cameras/{serial}/actions",
                                {"action": "press", "button": "record", "gesture": "long"})
@@ -191,6 +194,7 @@ async def run(args: argparse.Namespace) -> dict:
             "fleet_processes": len(fleets), "network": args.network,
             "glass_to_glass_ms": {"p50": pct(50), "p95": pct(95), "p99": pct(99), "frames": len(latencies)},
             "viewer_video_frames": sum(r.video_frames for r in reports),
+            "cameras_reporting_health": health_reported,
             "decode_ms_per_frame": round(sum(r.decode_ms_per_frame for r in reports) / max(1, len(reports)), 2),
             "chunks_sent": sent, "chunks_stored": stored, "chunks_lost": gaps + unacked,
             "seq_gaps": gaps, "unacked_at_end": unacked,

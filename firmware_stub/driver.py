@@ -122,6 +122,7 @@ class CameraDriver:
 
     def __init__(self, serial: str, model: str, *, url: str, ca_pem: str, lab_token: str, clock: Clock,
                  system_id: str, media: str = "live", fragment_frames: int = DEFAULT_FRAGMENT_FRAMES,
+                 audio_chunk_frames: int = 0,
                  on_state: Callable[[dict], Awaitable[None]] | None = None,
                  net: CameraNetwork | None = None, lab_clock: Clock | None = None, seed: int | None = None,
                  route: ServiceRoute | None = None, storage_dir: Path | None = None,
@@ -133,6 +134,7 @@ class CameraDriver:
         self.clock = clock
         self.media_mode = media
         self.fragment_frames = fragment_frames
+        self.audio_chunk_frames = audio_chunk_frames
         self.firmware = Firmware(self.serial, model)
         self.log = CameraLogAdapter(log, {"serial": self.serial})
         self._ssl = ssl.create_default_context(cadata=ca_pem)
@@ -741,7 +743,8 @@ class CameraDriver:
     def _encoder(self, user_name: str) -> LiveEncoder | SharedSource:
         if self.media_mode == "shared":
             return SharedSource(fragment_frames=self.fragment_frames)
-        return AdaptiveEncoder(user_name or self.serial, fragment_frames=self.fragment_frames)
+        return AdaptiveEncoder(user_name or self.serial, fragment_frames=self.fragment_frames,
+                               audio_chunk_frames=self.audio_chunk_frames)
 
     async def _media_loop(self, stream_id: str) -> None:
         out = self._out

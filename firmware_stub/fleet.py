@@ -55,6 +55,7 @@ class Fleet:
     lab_token: str
     media: str = "live"
     fragment_frames: int = DEFAULT_FRAGMENT_FRAMES
+    audio_chunk_frames: int = 0  # AAC frames per audio-only fragment sent ahead of the video (0: none)
     clock: LabClock = field(default_factory=LabClock)
     seed: int | None = None  # the random draws of every camera's link (``bwlab test --seed``)
     cameras: dict[str, CameraDriver] = field(default_factory=dict)
@@ -95,6 +96,7 @@ class Fleet:
                 driver = CameraDriver(serial, cam.model, url=self.url, ca_pem=self.ca_pem, lab_token=self.lab_token,
                                       clock=SkewedClock(self.clock), system_id=systems[system.name], media=self.media,
                                       fragment_frames=self.fragment_frames,
+                                      audio_chunk_frames=self.audio_chunk_frames,
                                       on_state=functools.partial(self._report, serial),
                                       net=net, lab_clock=self.clock, seed=self.seed, route=self.route,
                                       storage_dir=self._storage_dir(serial), storage_bytes=self.storage_bytes)

@@ -247,6 +247,11 @@ class StreamHub:
             raise ChunkRejected("wrong_sequence", f"seq {c.seq} is after the stream's last chunk {info.last_seq}")
         if c.seq > info.top + MAX_SEQ_GAP:
             raise ChunkRejected("wrong_sequence", f"seq {c.seq} is too far ahead of the stream")
+        # Live viewers get a new chunk as it arrives (DESIGN "Media"), while it is made durable: the
+        # fsyncs are the camera's acknowledgement's wait, not the picture's (docs/decisions.md).
+        live = self.live.get(c.stream_id)
+        if live is not None:
+            live.add(c, frame)
         try:
             await asyncio.to_thread(self.evidence.write_chunk, info.region, info.org_id, c.stream_id, c.seq, frame)
         except UnsafePath as exc:  # a stored row older than the wire's identifier check
@@ -254,9 +259,6 @@ class StreamHub:
         await store.add_chunk(self.db, (c.stream_id, c.seq, c.kind, c.capture_time, c.duration, int(c.keyframe),
                                         len(frame), digest, now))
         info.top = max(info.top, c.seq)
-        live = self.live.get(c.stream_id)
-        if live is not None:
-            live.add(c, frame)
         return c
 
     # ---------------------------------------------------------------- reading

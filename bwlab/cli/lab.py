@@ -48,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> Commands:
                     help="cameras encode live (default) or replay a shared pre-encoded source")
     up.add_argument("--fragment-frames", type=int, choices=(1, 2, 3), default=2,
                     help="video frames per media fragment at 15 fps: 1 = 67 ms, 2 = 133 ms (default), 3 = 200 ms")
+    up.add_argument("--audio-chunk-frames", type=int, default=0, metavar="N", help="audio chunks: send the sound in audio-only fragments of this many AAC frames (21 ms each) as soon as it is encoded, not only in the video's (default 0: no)")
     up.add_argument("--json", action="store_true", help="print the lab's facts as JSON once ready")
     up.add_argument("--network", choices=("loopback", "real"), default="loopback",
                     help="real (root): cameras in namespaces on a lab bridge, T5 names over DNS and SNI (docs/network.md)")
@@ -120,7 +121,8 @@ async def _up_running(args, scenario, source, data_dir, public_url, clock, stop,
               "not starting another (it reconnects to this appliance)", file=sys.stderr, flush=True)
     elif not args.no_fleet:
         cmd = [sys.executable, "-m", "bwlab", "fleet", "--data-dir", str(data_dir), "--media", args.media,
-               "--fragment-frames", str(args.fragment_frames), "--exit-with-parent", str(os.getpid())]
+               "--fragment-frames", str(args.fragment_frames),
+               "--audio-chunk-frames", str(args.audio_chunk_frames), "--exit-with-parent", str(os.getpid())]
         if args.scenario:
             cmd.insert(4, str(args.scenario))
         if net_plan is not None:  # one fleet per camera, each in its namespace

@@ -28,8 +28,9 @@ Timing model. The first ``feed(now)`` starts the stream: ``now`` becomes media t
 ``n`` is captured at ``start + n / fps`` and is due once its exposure has ended, that is when
 ``now >= start + (n + 1) / fps``; AAC frame ``k`` (1024 samples) is due once its last sample has
 been captured. A chunk's ``capture_time`` is the capture time of its first video frame (a viewer
-times frame ``i`` of the chunk at ``capture_time + i / fps``); only an audio-only chunk, the
-encoder's audio tail at ``close``, is stamped with its first AAC frame. If the camera
+times frame ``i`` of the chunk at ``capture_time + i / fps``); only an audio-only chunk (the
+encoder's audio tail at ``close``, or the sound sent ahead with ``audio_chunk_frames``) is
+stamped with its first AAC frame. If the camera
 clock jumps by more than ``max_catch_up`` seconds (time travel, an NTP step, a stalled driver),
 the stream does not try to catch up or wait: the media timeline carries on seamlessly and the
 capture times follow the new clock.
@@ -40,7 +41,10 @@ and nothing waits for the next frame or for audio past the cut. Each track keeps
 timeline: a fragment takes the AAC frames the encoder has returned that start before the
 fragment's end; the AAC encoder holds two frames, so a live fragment's audio ends 43-64 ms before
 its video and the frames still held go, without gap or overlap, at the start of the next
-fragment's audio (MSE and the WebCodecs view play per-track timelines). Media is cut in the
+fragment's audio (MSE and the WebCodecs view play per-track timelines). With
+``audio_chunk_frames`` N the sound does not wait for the video's cut: every N AAC frames the
+encoder returns leave at once in an audio-only fragment (at most 64 ms + N - 1 frames after the
+capture of their first sample), and ``get_timer`` wakes the driver for them too. Media is cut in the
 order it becomes due, so the chunks do not depend on how the ``feed`` calls are spaced. The
 shared source releases a fragment once its last video frame is due; its pre-encoded fragments
 hold the audio of their own time range. (Before, ffmpeg's MP4 muxer cut the fragments and held

@@ -28,6 +28,7 @@ from .stream import (
     AAC_FRAME_SAMPLES,
     AAC_SAMPLE_RATES,
     DEFAULT_MAX_CATCH_UP,
+    MAX_AUDIO_CHUNK_FRAMES,
     MAX_FRAGMENT_SECONDS,
     TIME_SLACK,
     FormatError,
@@ -101,7 +102,10 @@ class _Picture:
 class LiveEncoder:
     """Renders and encodes one camera's stream as it is captured (see the module docstring).
 
-    ``fragment_frames`` sets the video frames per fragment (``fragment_frames_for``)."""
+    ``fragment_frames`` sets the video frames per fragment (``fragment_frames_for``). With
+    ``audio_chunk_frames`` N > 0 the sound does not wait for the video: as soon as N AAC frames
+    are returned and no video fragment is ready, they leave in an audio-only fragment (a video
+    fragment still takes the audio returned before it closes)."""
 
     _audio_completes_fragments = False
     """Hold each fragment until the AAC encoder has returned every audio frame that starts within
@@ -119,8 +123,12 @@ class LiveEncoder:
         audio_bit_rate: int = 64000,
         max_catch_up: float = DEFAULT_MAX_CATCH_UP,
         fragment_frames: int | None = None,
+        audio_chunk_frames: int = 0,
     ) -> None:
         check_format(width, height, fps, sample_rate)
+        if int(audio_chunk_frames) != audio_chunk_frames or not 0 <= audio_chunk_frames <= MAX_AUDIO_CHUNK_FRAMES:
+            raise FormatError(f"audio chunks of {audio_chunk_frames} AAC frames: need 0 (none) to {MAX_AUDIO_CHUNK_FRAMES}")
+        self.audio_chunk_frames = int(audio_chunk_frames)
         self.user_name = user_name
         self.width, self.height, self.fps, self.sample_rate = width, height, fps, sample_rate
         self.max_catch_up = max_catch_up
@@ -225,7 +233,12 @@ class LiveEncoder:
             return None
         first = self._video_out - len(self._pictures)
         end = min(first + self.fragment_frames, (first // self.fps + 1) * self.fps)
-        return self._start + end / self.fps
+        due = self._start + end / self.fps
+        if self.audio_chunk_frames:
+            # Each AAC frame fed from now on returns one packet (the encoder's delay is already in).
+            fed = self._next_audio + max(1, self.audio_chunk_frames - len(self._aac))
+            due = min(due, self._start + fed * AAC_FRAME_SAMPLES / self.sample_rate)
+        return due
 
     def _rebase(self, now: float) -> None:
         assert self._start is not None
@@ -277,6 +290,8 @@ class LiveEncoder:
         self._audio_out += 1
         if self._cuts:
             self._release()
+        elif self.audio_chunk_frames and len(self._aac) >= self.audio_chunk_frames:
+            self._emit([], len(self._aac))
 
     def _close_fragment(self) -> None:
         self._cuts.append(self._pictures)
@@ -310,7 +325,7 @@ class LiveEncoder:
             TrackSamples(
                 AUDIO_TRACK_ID, first_audio * AAC_FRAME_SAMPLES, AAC_FRAME_SAMPLES, audio, True, all_sync=True
             )
-        ]
+        ] if audio or not pictures else []  # no empty audio run when the sound went ahead (audio_chunk_frames)
         if pictures:
             first = pictures[0]
             video = tuple(picture.sample for picture in pictures)

@@ -15,6 +15,9 @@ MAX_FRAGMENT_SECONDS = 0.2
 AAC_FRAME_SAMPLES = 1024
 """Samples per AAC-LC access unit."""
 
+MAX_AUDIO_CHUNK_FRAMES = 9
+"""Upper bound of the AAC frames in an audio-only fragment sent ahead of the video (192 ms at 48 kHz)."""
+
 AAC_SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 
 DEFAULT_MAX_CATCH_UP = 2.0

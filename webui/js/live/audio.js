@@ -5,7 +5,7 @@
  * by an AudioWorklet (audio-worklet.js) on a playout clock: media sample s is heard at lab time
  * capture(s) + delay, where capture(s) is the camera's capture time of that sample (the player's
  * anchor + s / sample rate) and `delay` is a jitter buffer sized from how late the audio really
- * arrives (the lag 98 % of the audio met over the last 3 s, plus a margin: a rare later block
+ * arrives (the lag 95 % of the audio met over the last 3 s, plus a margin: a rare later block
  * plays in part rather than delaying everything). The clock is the audio
  * context's, which the sound hardware drives (getOutputTimestamp ties it to performance.now()),
  * and the video follows it: `Presenter` shows each decoded frame when the sound being heard
@@ -23,12 +23,16 @@ import { h } from '../dom.js';
 const WORKLET_URL = new URL('./audio-worklet.js', import.meta.url);
 const MARGIN = 0.02; // seconds kept between the late-arriving audio and its playout
 const LAG_WINDOW = 3; // seconds of arrival lags the delay is sized from ...
-const LAG_QUANTILE = 0.98; // ... the lag that this share of the audio met (the rest plays in part)
+const LAG_QUANTILE = 0.95; // ... the lag that this share of the audio met (the rest plays in part)
 const SETTLE = 0.6; // seconds of live audio received before the clock starts
 const MAX_DELAY = 1.0; // seconds: the delay is never set beyond this
 const SHRINK_AFTER = 2; // seconds the delay must have been too large before it is lowered
 const SHRINK_BY_AT_LEAST = 0.03; // seconds
 const RAISE_STEP = 0.01; // seconds: the delay rises when 10 ms short, by 10 ms more than needed
+// Seconds by which a picture is shown before its sound: within lip-sync tolerance (a sound late on
+// its picture is noticed from about 125 ms, ITU-R BT.1359; the view's A/V budget is 40 ms), so the
+// picture need not wait for the whole of the sound's jitter buffer (docs/decisions.md, "Two players").
+export const PICTURE_LEAD = 0.02;
 
 /** Whether this browser can decode and play the AAC track of a stream at low latency. */
 export function canPlay(track) {
@@ -195,7 +199,8 @@ export class LowLatencyAudio {
 
 /**
  * Shows decoded video frames on a canvas against the audio clock: on each animation frame the
- * newest frame whose media time the sound has reached is drawn (older ones are dropped).
+ * newest frame whose media time the sound will reach within PICTURE_LEAD is drawn (older ones
+ * are dropped).
  * Without a running audio clock a frame is drawn as soon as it is decoded. `onShown(frameTime,
  * shownAt, offset)` reports each drawn frame: its timestamp (µs), the display time (performance
  * ms) and the A/V offset (s, video minus sound; null without sound).
@@ -223,7 +228,7 @@ export class Presenter {
     let pick = -1;
     if (heard === null) pick = this.frames.length - 1;
     else {
-      const limit = heard + this.interval / 2000;
+      const limit = heard + PICTURE_LEAD + this.interval / 2000;
       while (pick + 1 < this.frames.length && this.frames[pick + 1].timestamp / 1e6 <= limit) pick += 1;
     }
     if (pick >= 0) {

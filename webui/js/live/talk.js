@@ -34,8 +34,15 @@ export class TalkButton {
     this.button.title = 'Hold to talk to the camera user through their camera (sealed end to end)';
     this.status = h('span', { class: 'talk-status', 'aria-live': 'polite' });
     this.el = h('span', { class: 'talk-box' }, this.button, this.status);
-    this.button.addEventListener('pointerdown', (e) => { e.preventDefault(); this.press(); });
-    for (const ev of ['pointerup', 'pointerleave', 'pointercancel']) this.button.addEventListener(ev, () => this.release());
+    // Hold to talk: the button captures the pointer, so the talk lasts until the button is let go,
+    // wherever the pointer is by then (the header around the button re-flows as the stream's quality
+    // and who is watching change; a pointerleave must not end the talk).
+    this.button.addEventListener('pointerdown', (e) => {
+      e.preventDefault();
+      this.button.setPointerCapture(e.pointerId);
+      this.press();
+    });
+    for (const ev of ['pointerup', 'pointercancel', 'lostpointercapture']) this.button.addEventListener(ev, () => this.release());
     this.button.addEventListener('keydown', (e) => { if ((e.key === ' ' || e.key === 'Enter') && !e.repeat) { e.preventDefault(); this.press(); } });
     this.button.addEventListener('keyup', (e) => { if (e.key === ' ' || e.key === 'Enter') this.release(); });
   }
