@@ -554,10 +554,10 @@ class CameraDriver:
             self.vibrations += 1
         elif isinstance(command, ev.SendHelpRequest):  # issue 16: sealed position, queued while offline
             now = self.clock.now()
-            msg = help_request(self.provisioning, command.help_id, command.gesture,
-                               current_position(self.positions.receiver, now), now)
-            if not await self._send(msg):
-                self._pending_control.append(msg)
+            help_msg = help_request(self.provisioning, command.help_id, command.gesture,
+                                    current_position(self.positions.receiver, now), now)
+            if not await self._send(help_msg):
+                self._pending_control.append(help_msg)
         elif isinstance(command, ev.LogEvent):
             self.log.info("%s: %s", command.code, command.message)
             await self._send(m.Log(level=command.level, code=command.code, message=command.message[:500],

@@ -26,8 +26,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import aiohttp
 
@@ -117,7 +117,7 @@ class DeliveryWorker:
         if self._task is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), STOP_GRACE)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._task.cancel()
                 await asyncio.gather(self._task, return_exceptions=True)
         if self._http is not None:
@@ -190,14 +190,14 @@ class DeliveryWorker:
         started = monotonic()
         if not url.startswith("https:") and not self.allow_private():
             return AttemptResult(False, None, REFUSED_HTTP, 0.0)
-        ssl_arg = self.ssl_context if url.startswith("https:") else None
+        ssl_arg: ssl.SSLContext | bool = self.ssl_context if url.startswith("https:") else True  # plain http: unused
         try:
             async with self._http.post(url, data=body, headers=headers, ssl=ssl_arg, allow_redirects=False) as r:
                 await r.content.read(4096)
                 ok = 200 <= r.status < 300
                 return AttemptResult(ok, r.status, None if ok else f"HTTP {r.status} {r.reason or ''}".strip(),
                                      (monotonic() - started) * 1000)
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
             if refused_by_guard(exc):  # nothing was asked, so nothing about what is there is told
                 return AttemptResult(False, None, REFUSED_PRIVATE, (monotonic() - started) * 1000)
             message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

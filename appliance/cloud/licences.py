@@ -38,8 +38,9 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Literal
+from typing import Literal
 
 DAY = 86400
 WINDOW_DAYS = 7
@@ -166,7 +167,7 @@ class Standing:
 
 def add_months(t: float, months: int) -> float:
     """``t`` moved ``months`` calendar months on (UTC), the day clamped to the month's length."""
-    d = dt.datetime.fromtimestamp(t, tz=dt.timezone.utc)
+    d = dt.datetime.fromtimestamp(t, tz=dt.UTC)
     index = d.month - 1 + months
     year, month = d.year + index // 12, index % 12 + 1
     day = min(d.day, calendar.monthrange(year, month)[1])
@@ -193,6 +194,7 @@ def standing(licences: Iterable[Licence], now: float) -> Standing:
     until = covered_until(held, now)
     quantity = sum(lic.quantity or 0 for lic in current if lic.kind == "subscription")
     ended = [lic.ends_at for lic in held if lic.ends_at <= now]
+    state: Literal["trial", "purchased", "expired", "none"]
     if any(lic.kind == "subscription" for lic in current):
         state = "purchased"
     elif current:

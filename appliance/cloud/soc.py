@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Literal
+from typing import Any, Literal
 
 from aiohttp import web
 from yarl import URL
@@ -38,8 +39,8 @@ from bwlab.wire import webhooks
 
 from ..auth import ACCOUNT_KEY
 from ..context import APPLIANCE, SOC_PRIVATE_TARGETS
-from ..devices import DEVICE_HUB
 from ..db import Database
+from ..devices import DEVICE_HUB
 from ..errors import Conflict, InvalidInput, NotFound
 from ..http import ORG_ADMIN, access, json_response, read_body
 from ..hub import store as hub_store
@@ -340,8 +341,10 @@ async def update_integration(request: web.Request) -> web.Response:
         retry_now=url != row["url"] or bool(enabled and not row["enabled"]))
     request.config_dict[SOC].wake()
     await audit.record(request, audit.SETTING_CHANGED, details={"setting": "soc_integration_changed", "id": row["id"]})
-    row = await store.soc_integration(ctx.db, row["id"])
-    out = _integration_json(row, await _stats(ctx.db, row["id"]))
+    saved = await store.soc_integration(ctx.db, row["id"])
+    if saved is None:  # removed by another request in between
+        raise NotFound("no such SOC integration in this organization", code="soc_integration_not_found")
+    out = _integration_json(saved, await _stats(ctx.db, saved["id"]))
     if generated is not None:
         out["secret"] = generated
     return json_response(out)

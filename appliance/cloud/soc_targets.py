@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from typing import Callable
+from collections.abc import Callable
 
 from yarl import URL
 
@@ -72,9 +72,9 @@ async def check_url(url: str, allow_private: bool) -> str | None:
             infos = await asyncio.wait_for(
                 asyncio.get_running_loop().getaddrinfo(host, parsed.port or 443, type=socket.SOCK_STREAM),
                 RESOLVE_TIMEOUT)
-        except (OSError, asyncio.TimeoutError, UnicodeError):
+        except (TimeoutError, OSError, UnicodeError):
             return None  # not resolvable now: every delivery checks the address it connects to
-        addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     if any(address_refused(a) for a in addresses):
         return ("url: the host is a loopback, private, link-local or other non-public address; the lab setting "
                 "soc_private_targets allows those")
@@ -98,9 +98,10 @@ def guarded_socket_factory(allow_private: Callable[[], bool]):
 def refused_by_guard(exc: BaseException) -> bool:
     """Whether a client error came from ``guarded_socket_factory``."""
     seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, RefusedTarget):
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, RefusedTarget):
             return True
-        exc = getattr(exc, "os_error", None) or exc.__cause__ or exc.__context__
+        cause = getattr(cause, "os_error", None) or cause.__cause__ or cause.__context__
     return False

@@ -307,6 +307,10 @@ async def on_track_message(ws, ctx, session, hub: PositionHub, message, now: flo
                                                                message="upload_key must be 32 bytes, base64url")))
         return
     region = await system_region(ctx.db, session.cloud_system_id)
+    if region is None:  # the system was disconnected from the cloud while its camera was connected
+        await ws.send_str(m.encode(wire_positions.TrackRefused(track_id=message.track_id, code="system_unknown",
+                                                               message="the camera's system is no longer connected")))
+        return
     try:
         next_seq = await hub.open_track(message, org_id=session.org_id, device=session.device,
                                         region=region, upload_key=upload_key, now=now)

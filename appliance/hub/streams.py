@@ -17,9 +17,9 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Awaitable, Callable
 
 from bwlab.errors import Refused
 from bwlab.wire import chunk as wire_chunk
@@ -214,7 +214,7 @@ class StreamHub:
             exc.stream_id, exc.seq = c.stream_id, c.seq  # the camera can tell which chunk it was
             raise
 
-    async def _info(self, stream_id: str) -> "_StreamInfo | None":
+    async def _info(self, stream_id: str) -> _StreamInfo | None:
         """What the chunk path needs to know of a stream, cached: no query per chunk."""
         info = self._info_cache.get(stream_id)
         if info is None:
@@ -282,6 +282,8 @@ class StreamHub:
 
     async def chunk_frames(self, stream_id: str, after_seq: int = -1, limit: int = 500) -> list[bytes]:
         r = await store.stream(self.db, stream_id)
+        if r is None:
+            return []
         frames = []
         for seq in await store.chunk_seqs(self.db, stream_id, after_seq, limit):
             frames.append(await asyncio.to_thread(self.evidence.read_chunk, r["region"], r["org_id"], stream_id, seq))
@@ -333,8 +335,11 @@ class StreamHub:
             self._info_cache.pop(r["id"], None)
             purged += 1
         for q in await quarantine.expired(self.db, now - RETENTION):
+            region, org_id, stream_id = q.get("region"), q.get("org_id"), q.get("id")
+            if not (isinstance(region, str) and isinstance(org_id, str) and isinstance(stream_id, str)):
+                continue  # a row too broken to name any evidence: nothing of it to remove
             try:
-                await asyncio.to_thread(self.evidence.remove_stream, q.get("region"), q.get("org_id"), q.get("id"))
+                await asyncio.to_thread(self.evidence.remove_stream, region, org_id, stream_id)
             except UnsafePath as exc:  # nothing of it can be where a bad name points
                 log.warning("quarantined row %s: evidence left alone: %s", q["quarantine_id"], exc.message)
             await quarantine.forget(self.db, q["quarantine_id"])

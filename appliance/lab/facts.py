@@ -8,8 +8,9 @@ names) make the ``CameraTelemetry`` that ``diagnosis.diagnose`` takes. Pure func
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from labnet.telemetry import mobile_status, unreached_hosts, wifi_status
 

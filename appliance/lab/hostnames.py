@@ -25,7 +25,7 @@ appliance like the lab clock does. Which names a camera needs: ``bwlab.regions.c
 from __future__ import annotations
 
 import ipaddress
-from typing import Iterable
+from collections.abc import Iterable
 
 from bwlab.regions import SERVICE_HOSTS
 

@@ -29,14 +29,15 @@ to the cameras (``firmware_stub/network.py``); the appliance keeps what the lab 
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
 from bwlab.schema import SchemaError
+from bwlab.wire import fleet_link
 from labnet.faults import Fault, FaultBook, World, check_against, ntp_settings, parse_fault
 from labnet.ntp import NtpResponder
-from bwlab.wire import fleet_link
 
 from ..context import APPLIANCE, LAB_NTP_SERVER
 from ..errors import InvalidInput
@@ -59,7 +60,9 @@ class LabNetwork:
         self.ntp_port: int | None = None
 
     def world(self) -> World:
-        aps, cells, sims = {}, {}, {}
+        aps: dict[str, Any] = {}
+        cells: dict[str, Any] = {}
+        sims: dict[str, Any] = {}
         for w in self.worlds.values():
             aps.update({ap.name: ap for ap in w.access_points})
             cells.update({c.name: c for c in w.cells})

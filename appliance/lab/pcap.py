@@ -32,8 +32,8 @@ import hashlib
 import hmac
 import io
 import os
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap
 from scapy.layers.dot11 import (
@@ -336,7 +336,7 @@ def frame_packet(event: object, seq: _Sequencer | None = None) -> Packet:
 
 def packets(events: Iterable[object]) -> list[Packet]:
     """The frame events among ``events`` as scapy packets, in time order."""
-    frames = sorted((e for e in events if isinstance(e, FRAME_TYPES)), key=lambda e: e.at)  # type: ignore[attr-defined]
+    frames = sorted((e for e in events if isinstance(e, FRAME_TYPES)), key=lambda e: e.at)
     seq = _Sequencer()
     return [frame_packet(e, seq) for e in frames]
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 from bwlab import schema
 from bwlab.scenario import Site
-
 from labnet.propagation import PathLossModel, channel_frequency_mhz
 from labnet.radio_config import BANDS, RadioConfig, allowed_channels
 
@@ -53,6 +52,6 @@ def coverage(ap: MapAccessPoint, config: RadioConfig = RadioConfig(), path_loss:
 
 def plan_json(plan: SitePlan) -> dict:
     data = schema.as_json(plan)
-    for ap, out in zip(plan.access_points, data["access_points"]):
+    for ap, out in zip(plan.access_points, data["access_points"], strict=True):
         out["coverage"] = coverage(ap)
     return data

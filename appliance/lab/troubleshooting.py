@@ -34,9 +34,9 @@ already classified (``double_press``, ``press``, ``hold``); the firmware stub me
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Sequence
+from datetime import UTC, datetime
 
 from bwlab.errors import Unavailable
 from bwlab.models import CameraModel
@@ -98,7 +98,7 @@ def sub_mode(mobile: MobileStatus | None) -> str:
 
 
 def format_system_time(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def build_pages(

@@ -5,7 +5,7 @@
 Signs in as an operator, finds the camera's live stream, opens the link with key (the system
 private key: only its holders can derive a talk key), takes the floor, sends the file as sealed
 20 ms Opus packets at speaking pace and releases. ``--heard`` then asks the lab what the camera
-heard and writes it as a WAV (with its dominant frequency and mouth-to-ear latency). 
+heard and writes it as a WAV (with its dominant frequency and mouth-to-ear latency).
 """
 
 from __future__ import annotations

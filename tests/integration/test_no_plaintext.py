@@ -331,7 +331,7 @@ async def test_cloud_never_holds_talk_back_audio_in_clear(appliance, demo_lab, d
     assert sum(1 for v in needles.values() if v == "Opus packet said") > 5 * len(packets)
 
     assert _find_windows(b"\0" * 50 + packets[5] + b"\0" * 50, needles), "the search finds a planted packet"
-    assert len(relayed) == len(packets) and all(len(r) == len(p) + 16 for r, p in zip(relayed, packets))
+    assert len(relayed) == len(packets) and all(len(r) == len(p) + 16 for r, p in zip(relayed, packets, strict=True))
     assert _find_windows(b"".join(relayed), needles) == [], "the hub relayed plaintext"
     found = []
     for path in _cloud_files(appliance.data_dir):

@@ -12,9 +12,9 @@ from types import SimpleNamespace
 
 from aiohttp import ClientConnectionResetError, WSMsgType
 
-from appliance.hub.registry import DeviceSession, HubRegistry
-from appliance.hub.api.devices import _serve
 from appliance.devices import DeviceId
+from appliance.hub.api.devices import _serve
+from appliance.hub.registry import DeviceSession, HubRegistry
 from bwlab.clock import ManualClock
 
 

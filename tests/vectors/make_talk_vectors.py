@@ -23,10 +23,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # run as a script from anywhere, bwlab not installed
     sys.path.insert(0, str(REPO_ROOT))
 
-from bwlab.wire import envelope as env
+from bwlab.wire import envelope as env  # noqa: E402 (after the sys.path line above)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_e2e_vectors import write_or_check
+from make_e2e_vectors import write_or_check  # noqa: E402 (the sibling script, on sys.path above)
 
 VECTORS_PATH = Path(__file__).with_name("e2e-talk-v1.json")
 BASE_PATH = Path(__file__).with_name("e2e-v1.json")

@@ -11,8 +11,16 @@ from bwlab.passwords import password_problem
 from bwlab.regions import REGIONS
 from bwlab.schema import SchemaError
 
-from ...auth import (ACCOUNT_KEY, CLOUD_COOKIE, clear_cookie, hash_password, new_token, set_cookie,
-                     token_hash, verify_password)
+from ...auth import (
+    ACCOUNT_KEY,
+    CLOUD_COOKIE,
+    clear_cookie,
+    hash_password,
+    new_token,
+    set_cookie,
+    token_hash,
+    verify_password,
+)
 from ...context import APPLIANCE
 from ...errors import Forbidden, Unauthenticated
 from ...http import ACCOUNT, PUBLIC, access, json_response, read_body

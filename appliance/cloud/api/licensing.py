@@ -22,7 +22,7 @@ from aiohttp import web
 
 from bwlab.clock import isoformat
 
-from ...auth import ACCOUNT_KEY, PRINCIPAL_KEY
+from ...auth import ACCOUNT_KEY, PRINCIPAL_KEY, SystemPrincipal
 from ...context import APPLIANCE
 from ...devices import DEVICE_HUB
 from ...errors import Conflict, NotFound
@@ -122,7 +122,9 @@ async def renew_licence(request: web.Request) -> web.Response:
 async def system_licence(request: web.Request) -> web.Response:
     """The licence of the connected system's organization (S3, S15), for the Manager's overview."""
     ctx = request.config_dict[APPLIANCE]
-    org_id = request[PRINCIPAL_KEY].org_id
+    system = request[PRINCIPAL_KEY]
+    assert isinstance(system, SystemPrincipal)  # @access(SYSTEM) let only a system token in
+    org_id = system.org_id
     now = ctx.clock.now()
     held = await organization_licences(ctx.db, org_id)
     trial = next((lic for lic in held if lic.kind == "trial"), None)

@@ -56,6 +56,8 @@ async def create_organization(request: web.Request) -> web.Response:
 async def get_organization(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     org = await store.organization(ctx.db, request.match_info["org_id"])
+    if org is None:  # ORG_MEMBER found the membership; the organization went in between
+        raise NotFound("no such organization", code="organization_not_found")
     return json_response({
         "id": org["id"], "name": org["name"], "storage_region": org["storage_region"],
         "owner_account_id": org["owner_account_id"], "role": request[ROLE_KEY],

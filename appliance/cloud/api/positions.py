@@ -29,8 +29,8 @@ from ...devices import DEVICE_HUB, FEED_WINDOW
 from ...errors import NotFound
 from ...fanout import TooSlow
 from ...http import ORG_MEMBER, access, json_response
-from ..socket_limits import counted_socket
 from ...lab import store as lab_store
+from ..socket_limits import counted_socket
 from .streams import _CLOSED, _drain, _next
 
 routes = web.RouteTableDef()

@@ -23,8 +23,8 @@ from ...context import APPLIANCE
 from ...devices import DEVICE_HUB, DeviceId
 from ...errors import Conflict, NotFound
 from ...fanout import FeedEnded, Subscriber, TooSlow
-from ...hub import store as hub_store
 from ...http import ORG_MEMBER, access, json_response
+from ...hub import store as hub_store
 from .. import audit
 from .. import store as cloud_store
 from ..socket_limits import counted_socket
@@ -266,7 +266,7 @@ async def remote_start(request: web.Request) -> web.Response:
     session = registry.by_user(org_id, user_id)
     if session is None:  # refused before any camera hears of it: nothing is recorded
         listed = (await cloud_store.synced_camera_users(ctx.db, org_id)).get(user_id)
-        reason = _offline_refusal(listed) if listed else "camera_offline"
+        reason = (_offline_refusal(listed) if listed else None) or "camera_offline"
         raise Conflict(_OFFLINE_REASONS[reason], code=reason)
     request_id = secrets.token_hex(8)
     await cloud_store.add_remote_start(ctx.db, request_id, org_id, user_id, session.serial, account.name,
@@ -276,7 +276,7 @@ async def remote_start(request: web.Request) -> web.Response:
     await session.ws.send_str(m.encode(m.RemoteStart(request_id=request_id, operator=account.name)))
     try:
         result = await asyncio.wait_for(future, REMOTE_START_TIMEOUT)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise Conflict("the camera did not answer the remote start", code="camera_timeout") from None
     finally:
         registry.remote_results.pop(request_id, None)

@@ -26,7 +26,7 @@ from typing import Literal
 
 from aiohttp import web
 
-from ...auth import PRINCIPAL_KEY
+from ...auth import PRINCIPAL_KEY, SystemPrincipal
 from ...context import APPLIANCE
 from ...devices import DEVICE_HUB
 from ...http import SYSTEM, access, json_response, read_body
@@ -72,6 +72,7 @@ class CameraUserList:
 async def put_camera_users(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     system = request[PRINCIPAL_KEY]
+    assert isinstance(system, SystemPrincipal)  # @access(SYSTEM) let only a system token in
     body = await read_body(request, CameraUserList)
     now = ctx.clock.now()
     assigned = {c.serial: (u.id, u.streaming) for u in body.camera_users for c in u.cameras}

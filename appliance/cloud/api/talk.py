@@ -20,9 +20,9 @@ from bwlab.wire import talk as wire_talk
 
 from ...auth import ACCOUNT_KEY
 from ...context import APPLIANCE
+from ...devices import DEVICE_HUB, DeviceId
 from ...errors import Conflict
 from ...http import ORG_MEMBER, access
-from ...devices import DEVICE_HUB, DeviceId
 from .. import audit
 from ..socket_limits import counted_socket
 from ..talk import TALK, Talk, TalkFloors

@@ -303,6 +303,10 @@ async def _start_stream(ws, ctx, session: DeviceSession, streams: StreamHub, mes
                                                    message="upload_key must be 32 bytes, base64url")))
         return
     region = await system_region(ctx.db, session.cloud_system_id)
+    if region is None:  # the system was disconnected from the cloud while its camera was connected
+        await ws.send_str(m.encode(m.StreamRefused(stream_id=message.stream_id, code="system_unknown",
+                                                   message="the camera's system is no longer connected")))
+        return
     try:
         next_seq = await streams.open_stream(
             stream_id=message.stream_id, org_id=session.org_id, device=session.device, user_id=message.user_id, user_name=message.user_name, reason=message.reason,

@@ -114,7 +114,8 @@ async def _diagnose(request: web.Request, serial: str) -> dict[str, Any]:
 def _hostnames(names: tuple[str, ...], radio: dict) -> list[dict]:
     """T2 row 5 (derived): each name not reached, its T5 row, and what the camera saw (issue 15)."""
     rows = {h.name: h.purpose for h in SERVICE_HOSTS}
-    seen = radio.get("services") if isinstance(radio.get("services"), dict) else {}
+    services = radio.get("services")
+    seen: dict = services if isinstance(services, dict) else {}
     return [{"hostname": n, "t5_row": rows.get(n), "port": 443, "observed": (seen.get(n) or {}).get("error") or "blocked"}
             for n in names]
 

@@ -56,7 +56,7 @@ def _address(request: web.Request) -> str:
                                path="address") from None
     sockname = request.transport.get_extra_info("sockname") if request.transport else None
     try:
-        return hostnames.check_address(sockname[0])
+        return hostnames.check_address(sockname[0])  # type: ignore[index]  # None raises TypeError: caught
     except (TypeError, IndexError, ValueError):
         return "127.0.0.1"
 
