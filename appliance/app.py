@@ -85,8 +85,13 @@ def _stored_offset(value) -> float:
 def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Application:
     clock = clock or LabClock()
     app = web.Application(
-        middlewares=[error_middleware, storage_middleware, cross_site_middleware, session_cookie_middleware,
-                     access_middleware],
+        middlewares=[
+            error_middleware,
+            storage_middleware,
+            cross_site_middleware,
+            session_cookie_middleware,
+            access_middleware,
+        ],
         client_max_size=config.max_chunk + 64 * 1024,
     )
 
@@ -97,9 +102,16 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
         saved = await lab_store.clock_offset(db)
         if saved is not None:
             clock.set_offset(max(clock.offset, _stored_offset(saved)))
-        tls = ensure_lab_tls(config.data_dir, clock.now(), [*(h.name for h in SERVICE_HOSTS), *config.tls_names])  # T5 too
+        tls = ensure_lab_tls(
+            config.data_dir, clock.now(), [*(h.name for h in SERVICE_HOSTS), *config.tls_names]
+        )  # T5 too
         app[APPLIANCE] = Appliance(
-            config=config, clock=clock, db=db, controller_db=controller_db, tls=tls, lab_token=_lab_token(config.data_dir),
+            config=config,
+            clock=clock,
+            db=db,
+            controller_db=controller_db,
+            tls=tls,
+            lab_token=_lab_token(config.data_dir),
             started_at=clock.now(),
         )
         yield
@@ -152,8 +164,15 @@ async def healthz(request: web.Request) -> web.Response:
     await ctx.db.fetchone("SELECT 1")
     storage = request.config_dict[STORAGE].status()
     problems = ["insufficient_storage"] if storage["full"] else []
-    return json_response({"status": "degraded" if problems else "ok", "problems": problems, "storage": storage,
-                          "lab_time": ctx.clock.now(), "clock_offset": ctx.clock.offset})
+    return json_response(
+        {
+            "status": "degraded" if problems else "ok",
+            "problems": problems,
+            "storage": storage,
+            "lab_time": ctx.clock.now(),
+            "clock_offset": ctx.clock.offset,
+        }
+    )
 
 
 @access(PUBLIC)
@@ -169,8 +188,11 @@ async def metrics(request: web.Request) -> web.Response:
     )
     for name, value in sorted(ctx.metrics.items()):
         Gauge(f"bwlab_{name}", name.replace("_", " "), registry=registry).set(value)
-    counts = {**await cloud_store.row_counts(ctx.db), "streams": await hub_store.stream_count(ctx.db),
-              "ctl_cameras": await controller_store.camera_count(ctx.controller_db)}
+    counts = {
+        **await cloud_store.row_counts(ctx.db),
+        "streams": await hub_store.stream_count(ctx.db),
+        "ctl_cameras": await controller_store.camera_count(ctx.controller_db),
+    }
     for table, n in counts.items():
         Gauge(f"bwlab_{table}", f"rows in {table}", registry=registry).set(n)
     return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -181,13 +203,21 @@ async def lab_ca(request: web.Request) -> web.Response:
     """The lab CA certificate, to install in browsers and operating systems."""
     ctx = request.config_dict[APPLIANCE]
     return web.Response(
-        text=ctx.tls.ca_pem, content_type="application/x-pem-file",
+        text=ctx.tls.ca_pem,
+        content_type="application/x-pem-file",
         headers={"Content-Disposition": 'attachment; filename="bwlab-lab-ca.pem"'},
     )
 
 
-_CONTENT_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml",
-                  ".png": "image/png", ".json": "application/json", ".map": "application/json"}
+_CONTENT_TYPES = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".json": "application/json",
+    ".map": "application/json",
+}
 _FRAMED_BY_ANYONE = frozenset({"live.html", "map.html"})
 """Live's pages: a web VMS on another site frames them (S9, docs/decisions.md "Sessions");
 the Manager and the lab panel are framed only by this origin."""
@@ -202,12 +232,22 @@ async def webui_file(request: web.Request) -> web.StreamResponse:
     if target is None:
         raise web.HTTPNotFound(reason="no such web client file")
     csp = content_security_policy("*" if target.name in _FRAMED_BY_ANYONE else "'self'")
-    return web.FileResponse(target, headers={"Content-Type": _CONTENT_TYPES.get(target.suffix, "application/octet-stream"),
-                                             "Content-Security-Policy": csp})
+    return web.FileResponse(
+        target,
+        headers={
+            "Content-Type": _CONTENT_TYPES.get(target.suffix, "application/octet-stream"),
+            "Content-Security-Policy": csp,
+        },
+    )
 
 
-async def serve(config: ApplianceConfig, clock: LabClock | None = None, *, ready: asyncio.Event | None = None,
-                stop: asyncio.Event | None = None) -> None:
+async def serve(
+    config: ApplianceConfig,
+    clock: LabClock | None = None,
+    *,
+    ready: asyncio.Event | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
     """Run the appliance over HTTPS until ``stop`` is set (or forever)."""
     app = create_app(config, clock)
     runner = web.AppRunner(app, access_log=None, **runner_options(config.header_timeout))
@@ -216,17 +256,27 @@ async def serve(config: ApplianceConfig, clock: LabClock | None = None, *, ready
         ctx = app[APPLIANCE]
         ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ssl_ctx.load_cert_chain(ctx.tls.server_cert_path, ctx.tls.server_key_path)
-        ssl_ctx.sni_callback = sni_callback(ensure_name_certs(  # T5: each host name its own certificate
-            config.data_dir, ctx.clock.now(), [h.name for h in SERVICE_HOSTS]))
-        site = HandshakeBoundSite(runner, config.host, config.port, ssl_context=ssl_ctx,
-                                  ssl_handshake_timeout=config.handshake_timeout)
+        ssl_ctx.sni_callback = sni_callback(
+            ensure_name_certs(  # T5: each host name its own certificate
+                config.data_dir, ctx.clock.now(), [h.name for h in SERVICE_HOSTS]
+            )
+        )
+        site = HandshakeBoundSite(
+            runner, config.host, config.port, ssl_context=ssl_ctx, ssl_handshake_timeout=config.handshake_timeout
+        )
         await site.start()
         for address in config.backplane_addresses:  # issue 15: the lab's own link on the bridge (fleets, docks)
-            await HandshakeBoundSite(runner, address, config.port, ssl_context=ssl_ctx,
-                                     ssl_handshake_timeout=config.handshake_timeout).start()
+            await HandshakeBoundSite(
+                runner, address, config.port, ssl_context=ssl_ctx, ssl_handshake_timeout=config.handshake_timeout
+            ).start()
         for address in config.service_addresses:  # issue 15: the T5 names' addresses on the lab bridge
-            await HandshakeBoundSite(runner, address, config.service_port, ssl_context=ssl_ctx,
-                                     ssl_handshake_timeout=config.handshake_timeout).start()
+            await HandshakeBoundSite(
+                runner,
+                address,
+                config.service_port,
+                ssl_context=ssl_ctx,
+                ssl_handshake_timeout=config.handshake_timeout,
+            ).start()
     except BaseException:
         # Stop what had started (the databases' threads, background tasks): a failed start-up
         # ends with its error instead of a process that hangs without listening.

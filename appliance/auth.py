@@ -279,12 +279,15 @@ EMBEDDABLE_COOKIES = frozenset({CLOUD_COOKIE})
 """The cookies of the web client that VMSs embed (S9): partitioned, usable in another site's frame."""
 
 
-def set_cookie(response: web.StreamResponse, name: str, token: str, *, path: str = "/",
-               max_age: int = SESSION_IDLE_LIMIT) -> None:
+def set_cookie(
+    response: web.StreamResponse, name: str, token: str, *, path: str = "/", max_age: int = SESSION_IDLE_LIMIT
+) -> None:
     if name in EMBEDDABLE_COOKIES:
         # Written by hand: Python's http.cookies (before 3.14) refuses the Partitioned attribute.
         response.headers.add(
-            "Set-Cookie", f"{name}={token}; Max-Age={max_age}; Path={path}; Secure; HttpOnly; SameSite=None; Partitioned")
+            "Set-Cookie",
+            f"{name}={token}; Max-Age={max_age}; Path={path}; Secure; HttpOnly; SameSite=None; Partitioned",
+        )
     else:
         response.set_cookie(name, token, max_age=max_age, path=path, secure=True, httponly=True, samesite="Lax")
 
@@ -314,7 +317,10 @@ async def session_cookie_middleware(request: web.Request, handler: Handler) -> w
     refresh = request.get(_REFRESH_KEY)
     if refresh is not None and not response.prepared:
         name, token, path = refresh
-        if not any(v.startswith(name + "=") for v in response.headers.getall("Set-Cookie", [])) and name not in response.cookies:
+        if (
+            not any(v.startswith(name + "=") for v in response.headers.getall("Set-Cookie", []))
+            and name not in response.cookies
+        ):
             set_cookie(response, name, token, path=path)
     return response
 
@@ -327,13 +333,18 @@ _SESSION_COOKIES = (CLOUD_COOKIE, MANAGER_COOKIE, LAB_COOKIE)
 async def cross_site_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse a change (or a WebSocket) made with a session cookie from another site or origin."""
     upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
-    if ((request.method not in _SAFE_METHODS or upgrade) and _bearer(request) is None
-            and any(name in request.cookies for name in _SESSION_COOKIES)):
+    if (
+        (request.method not in _SAFE_METHODS or upgrade)
+        and _bearer(request) is None
+        and any(name in request.cookies for name in _SESSION_COOKIES)
+    ):
         site = request.headers.get("Sec-Fetch-Site")
         origin = request.headers.get("Origin")
         own = f"{request.scheme}://{request.host}"
         if site in ("cross-site", "same-site") or (origin is not None and origin != own):
             raise Forbidden(
                 f"a request from another site or origin ({origin or site}) cannot use this site's session "
-                f"cookie; open the web client at {own}", code="cross_site_request")
+                f"cookie; open the web client at {own}",
+                code="cross_site_request",
+            )
     return await handler(request)

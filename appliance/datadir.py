@@ -23,8 +23,13 @@ class UnsafePath(ClientError):
 
 
 def _plain(name: str) -> bool:
-    return (bool(name) and name not in (".", "..") and "\0" not in name
-            and os.sep not in name and (os.altsep is None or os.altsep not in name))
+    return (
+        bool(name)
+        and name not in (".", "..")
+        and "\0" not in name
+        and os.sep not in name
+        and (os.altsep is None or os.altsep not in name)
+    )
 
 
 def under(root: Path, *names: str) -> Path:

@@ -194,6 +194,8 @@ class Database:
 def _statements(sql: str) -> list[str]:
     """Split a migration file on semicolons at line ends (no procedural SQL in migrations)."""
     parts = re.split(r";\s*(?:\n|$)", sql)
-    return [p.strip() for p in parts if p.strip() and not all(
-        line.strip().startswith("--") or not line.strip() for line in p.strip().splitlines()
-    )]
+    return [
+        p.strip()
+        for p in parts
+        if p.strip() and not all(line.strip().startswith("--") or not line.strip() for line in p.strip().splitlines())
+    ]

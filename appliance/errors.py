@@ -20,8 +20,15 @@ class ClientError(BwlabError):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
-                 headers: dict[str, str] | None = None, **details):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+        **details,
+    ):
         super().__init__(message)
         self.message = message
         self.headers = dict(headers or {})  # e.g. Retry-After on a 429
@@ -76,6 +83,8 @@ class ServiceUnavailable(ClientError):
 
     status = 503
     code = "unavailable"
+
+
 class TooManyRequests(ClientError):
     """A limit on attempts or connections is reached (a ``Retry-After`` header says when to retry)."""
 

@@ -29,14 +29,14 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MAX_JSON_BODY = 64 * 1024
 
 # Access levels a route may declare (see appliance/auth.py for how each is checked).
-PUBLIC = "public"        # anyone, e.g. health, CA certificate, sign-in
-ACCOUNT = "account"      # any signed-in cloud account
+PUBLIC = "public"  # anyone, e.g. health, CA certificate, sign-in
+ACCOUNT = "account"  # any signed-in cloud account
 ORG_MEMBER = "org:user"  # member of the organization in the path, any role (S14)
 ORG_ADMIN = "org:admin"  # admin of the organization in the path (S14)
-MANAGER = "manager"      # administrator of the system controller in the path
-LAB = "lab"              # the lab's trainer token (the physical world: docks, buttons, faults)
-DEVICE = "device"        # a camera proving its certificate (device hub)
-SYSTEM = "system"        # a connected system controller, by the token the cloud gave it (S3)
+MANAGER = "manager"  # administrator of the system controller in the path
+LAB = "lab"  # the lab's trainer token (the physical world: docks, buttons, faults)
+DEVICE = "device"  # a camera proving its certificate (device hub)
+SYSTEM = "system"  # a connected system controller, by the token the cloud gave it (S3)
 LEVELS = (PUBLIC, ACCOUNT, ORG_MEMBER, ORG_ADMIN, MANAGER, LAB, DEVICE, SYSTEM)
 
 
@@ -101,9 +101,18 @@ def parse(cls: type[T], data: Any, path: str = "") -> T:
         raise InvalidInput(str(exc), path=exc.path) from None
 
 
-_HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 408: "request_timeout", 413: "payload_too_large",
-               415: "unsupported_media_type", 422: "invalid_input", 429: "too_many_requests"}
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "too_many_requests",
+}
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -144,10 +153,12 @@ def content_security_policy(frame_ancestors: str) -> str:
     """The web client's policy: everything from this origin (no page has an inline script), media
     and workers from blob: URLs (MSE), map tiles from an https tile server (S11), inline styles
     (Leaflet positions its panes with them); ``frame_ancestors`` says who may frame the page."""
-    return ("default-src 'self'; "
-            "script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; "
-            "media-src 'self' blob:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; "
-            f"base-uri 'self'; form-action 'self'; frame-ancestors {frame_ancestors}")
+    return (
+        "default-src 'self'; "
+        "script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; "
+        "media-src 'self' blob:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; "
+        f"base-uri 'self'; form-action 'self'; frame-ancestors {frame_ancestors}"
+    )
 
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"

@@ -24,8 +24,16 @@ def runner_options(header_timeout: float) -> dict:
 class HandshakeBoundSite(web.TCPSite):
     """``TCPSite`` whose TLS handshakes must finish within ``ssl_handshake_timeout`` seconds."""
 
-    def __init__(self, runner: web.BaseRunner, host: str, port: int, *, ssl_context: ssl.SSLContext,
-                 ssl_handshake_timeout: float, reuse_address: bool = True):
+    def __init__(
+        self,
+        runner: web.BaseRunner,
+        host: str,
+        port: int,
+        *,
+        ssl_context: ssl.SSLContext,
+        ssl_handshake_timeout: float,
+        reuse_address: bool = True,
+    ):
         super().__init__(runner, host, port, ssl_context=ssl_context, reuse_address=reuse_address)
         self.ssl_handshake_timeout = ssl_handshake_timeout
 
@@ -34,7 +42,13 @@ class HandshakeBoundSite(web.TCPSite):
         server = self._runner.server
         assert server is not None
         self._server = await asyncio.get_running_loop().create_server(
-            server, self._host, self._port, ssl=self._ssl_context, backlog=self._backlog,
-            reuse_address=self._reuse_address, reuse_port=self._reuse_port,
-            ssl_handshake_timeout=self.ssl_handshake_timeout)
+            server,
+            self._host,
+            self._port,
+            ssl=self._ssl_context,
+            backlog=self._backlog,
+            reuse_address=self._reuse_address,
+            reuse_port=self._reuse_port,
+            ssl_handshake_timeout=self.ssl_handshake_timeout,
+        )
         self._bound_port = self._server.sockets[0].getsockname()[1] if self._server.sockets else self._port

@@ -45,8 +45,14 @@ class CertificateRefused(Refused):
     (issuer id, serial) the certificate names.
     """
 
-    def __init__(self, message: str, *, authentic: bool = False, code: str = "certificate_refused",
-                 device: tuple[str, str] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        authentic: bool = False,
+        code: str = "certificate_refused",
+        device: tuple[str, str] | None = None,
+    ):
         super().__init__(message)
         self.authentic = authentic
         self.code = code
@@ -85,16 +91,24 @@ def load_cert(pem: str) -> x509.Certificate:
 def _key_usage(*, ca: bool) -> x509.KeyUsage:
     """Signing only: certificates and CRLs for a CA, signatures for a leaf."""
     return x509.KeyUsage(
-        digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
-        key_agreement=False, key_cert_sign=ca, crl_sign=ca, encipher_only=False, decipher_only=False,
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
     )
 
 
 def make_ca(common_name: str, now: float, validity: dt.timedelta = _CA_VALIDITY) -> tuple[str, str]:
     """A self-signed CA; returns (key PEM, certificate PEM)."""
     key = new_key()
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "bwlab")])
+    name = x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, common_name), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "bwlab")]
+    )
     start = _utc(now) - dt.timedelta(days=1)
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
     cert = (
@@ -114,8 +128,9 @@ def make_ca(common_name: str, now: float, validity: dt.timedelta = _CA_VALIDITY)
     return key_pem(key), cert_pem(cert)
 
 
-def _leaf_builder(ca_cert: x509.Certificate, subject: x509.Name, public_key, not_before: dt.datetime,
-                  not_after: dt.datetime) -> x509.CertificateBuilder:
+def _leaf_builder(
+    ca_cert: x509.Certificate, subject: x509.Name, public_key, not_before: dt.datetime, not_after: dt.datetime
+) -> x509.CertificateBuilder:
     ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     return (
         x509.CertificateBuilder()
@@ -143,8 +158,13 @@ def make_server_cert(ca_key_pem: str, ca_cert_pem: str, names: list[str], now: f
             sans.append(x509.DNSName(n))
     start = _utc(now) - dt.timedelta(days=1)
     cert = (
-        _leaf_builder(ca_cert, x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]),
-                      key.public_key(), start, start + _SERVER_VALIDITY)
+        _leaf_builder(
+            ca_cert,
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]),
+            key.public_key(),
+            start,
+            start + _SERVER_VALIDITY,
+        )
         .add_extension(x509.SubjectAlternativeName(sans), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(_key_usage(ca=False), critical=True)
@@ -168,8 +188,13 @@ def issue_device_cert(ca_key_pem: str, ca_cert_pem: str, csr_pem: str, serial: s
         raise ValueError("the certificate signing request must carry an EC P-256 key")
     start = _utc(now)
     cert = (
-        _leaf_builder(ca_cert, x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, serial)]),
-                      csr.public_key(), start - dt.timedelta(minutes=5), start + DEVICE_CERT_VALIDITY)
+        _leaf_builder(
+            ca_cert,
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, serial)]),
+            csr.public_key(),
+            start - dt.timedelta(minutes=5),
+            start + DEVICE_CERT_VALIDITY,
+        )
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(device_name(serial))]), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
         .add_extension(_key_usage(ca=False), critical=True)
@@ -185,8 +210,9 @@ class VerifiedDevice:
     issuer_id: str  # the key of the trusted CA that signed the certificate (a cloud system id)
 
 
-def verify_device(cert_pem_text: str, trusted: Mapping[str, str], challenge: bytes, signature: bytes,
-                  now: float) -> VerifiedDevice:
+def verify_device(
+    cert_pem_text: str, trusted: Mapping[str, str], challenge: bytes, signature: bytes, now: float
+) -> VerifiedDevice:
     """Check a camera's certificate against the connected systems' CAs (``trusted``: system id →
     CA PEM) at lab time ``now``, and its signature over the hub's fresh ``challenge`` (proof of
     possession: a copied certificate without its key, or a replayed signature, is refused).
@@ -200,8 +226,11 @@ def verify_device(cert_pem_text: str, trusted: Mapping[str, str], challenge: byt
         raise CertificateRefused("the certificate is not a PEM X.509 certificate") from None
     if not trusted:
         raise CertificateRefused("no connected system: no device CA is trusted")
-    candidates = [(issuer_id, ca) for issuer_id, ca in ((i, load_cert(p)) for i, p in trusted.items())
-                  if ca.subject == cert.issuer]
+    candidates = [
+        (issuer_id, ca)
+        for issuer_id, ca in ((i, load_cert(p)) for i, p in trusted.items())
+        if ca.subject == cert.issuer
+    ]
     if not candidates:
         raise CertificateRefused("the certificate was not issued by a connected system's device CA")
     not_after = cert.not_valid_after_utc.timestamp()
@@ -236,7 +265,9 @@ def verify_device(cert_pem_text: str, trusted: Mapping[str, str], challenge: byt
     if expired:
         raise CertificateRefused(
             "the certificate expired: the camera has not been docked for more than six days (D1)",
-            authentic=True, code="certificate_expired", device=(issuers[0], serial),
+            authentic=True,
+            code="certificate_expired",
+            device=(issuers[0], serial),
         )
     return VerifiedDevice(serial=serial, not_after=not_after, issuer_id=issuers[0])
 
@@ -281,5 +312,3 @@ def ensure_lab_tls(data_dir: Path, now: float, extra_names: Iterable[str] = ()) 
         cert_path.write_text(cert)
         names_path.write_text("\n".join(names))
     return LabTLS(ca_cert_path, cert_path, key_path)
-
-

@@ -30,11 +30,15 @@ async def move_aside(db: Database, source: str, row: Row, reason: str, now: floa
     """Move one row of ``source`` to the quarantine (child rows go with it by cascade)."""
     key = _SOURCES[source]
     data = {k: (v.hex() if isinstance(v, bytes) else v) for k, v in dict(row).items()}
-    await db.transaction([
-        ("INSERT INTO quarantine (source, row_key, row_json, reason, quarantined_at) VALUES (?, ?, ?, ?, ?)",
-         (source, str(row[key]), json.dumps(data, default=str), reason, now)),
-        (f"DELETE FROM {source} WHERE {key} = ?", (row[key],)),
-    ])
+    await db.transaction(
+        [
+            (
+                "INSERT INTO quarantine (source, row_key, row_json, reason, quarantined_at) VALUES (?, ?, ?, ?, ?)",
+                (source, str(row[key]), json.dumps(data, default=str), reason, now),
+            ),
+            (f"DELETE FROM {source} WHERE {key} = ?", (row[key],)),
+        ]
+    )
     log.warning("quarantined %s row %r: %s", source, row[key], reason)
 
 

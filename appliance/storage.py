@@ -87,8 +87,9 @@ def setup_storage(app: web.Application, data_dir: Path) -> None:
 
 
 def _refusal() -> InsufficientStorage:
-    return InsufficientStorage("the appliance's disk is full: nothing was changed; retry once space is freed",
-                               headers={"Retry-After": "60"})
+    return InsufficientStorage(
+        "the appliance's disk is full: nothing was changed; retry once space is freed", headers={"Retry-After": "60"}
+    )
 
 
 @web.middleware

@@ -81,8 +81,9 @@ def setup_sign_in_throttle(app: web.Application, policy: ThrottlePolicy = Thrott
     app[SIGN_INS] = SignInThrottle(policy)
 
 
-async def throttled(request: web.Request, account: Key | None, check: Callable[[], Awaitable[T | None]],
-                    refusal: ClientError) -> T:
+async def throttled(
+    request: web.Request, account: Key | None, check: Callable[[], Awaitable[T | None]], refusal: ClientError
+) -> T:
     """Run the credential ``check`` for ``account`` unless it or the caller's address is locked out;
     count a failure (``check`` returned None) and raise ``refusal``, or clear the account's count.
     ``account=None``: per address only (the lab token, 256 random bits, is no guessable password,
@@ -94,8 +95,12 @@ async def throttled(request: web.Request, account: Key | None, check: Callable[[
     wait = throttle.retry_after(keys, clock.now())
     if wait is not None:
         seconds = max(1, math.ceil(wait))
-        raise TooManyRequests(f"too many failed sign-ins; try again in {seconds} s", code="too_many_attempts",
-                              retry_after=seconds, headers={"Retry-After": str(seconds)})
+        raise TooManyRequests(
+            f"too many failed sign-ins; try again in {seconds} s",
+            code="too_many_attempts",
+            retry_after=seconds,
+            headers={"Retry-After": str(seconds)},
+        )
     result = await check()
     if result is None:
         throttle.failed(keys, clock.now())

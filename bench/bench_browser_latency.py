@@ -37,8 +37,14 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("BWLAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--headless=new", "--disable-gpu", "--autoplay-policy=no-user-gesture-required",
-    "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync",
+    "--no-sandbox",
+    "--headless=new",
+    "--disable-gpu",
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
 ]
 ANNA = "B8A44F000101"
 OPERATOR = ("operator@demo.bwlab.test", "demo-operator-pass")
@@ -58,18 +64,47 @@ def summary(values_s: list[float]) -> dict:
     def pct(p: float) -> float:
         return round(ms[min(len(ms) - 1, max(0, round(p / 100 * (len(ms) - 1))))], 1)
 
-    return {"samples": len(ms), "p50": pct(50), "p95": pct(95), "min": round(ms[0], 1), "max": round(ms[-1], 1),
-            "mean": round(statistics.fmean(ms), 1)}
+    return {
+        "samples": len(ms),
+        "p50": pct(50),
+        "p95": pct(95),
+        "min": round(ms[0], 1),
+        "max": round(ms[-1], 1),
+        "mean": round(statistics.fmean(ms), 1),
+    }
 
 
-async def start_lab(data_dir: Path, media: str, fragment_frames: int = 2,
-                    extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen, dict]:
+async def start_lab(
+    data_dir: Path, media: str, fragment_frames: int = 2, extra: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen, dict]:
     """``bwlab up`` (with ``extra`` arguments, e.g. a scenario) on a free port; its facts once ready."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bwlab", "up", *extra, "--port", str(port), "--host", "127.0.0.1", "--data-dir",
-         str(data_dir), "--no-zeroconf", "--media", media, "--fragment-frames", str(fragment_frames), "--json"],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
+        [
+            sys.executable,
+            "-m",
+            "bwlab",
+            "up",
+            *extra,
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--data-dir",
+            str(data_dir),
+            "--no-zeroconf",
+            "--media",
+            media,
+            "--fragment-frames",
+            str(fragment_frames),
+            "--json",
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
     lines: list[str] = []
 
     def read_facts() -> dict:
@@ -96,8 +131,10 @@ async def stop_lab(proc: subprocess.Popen) -> None:
 async def measure(page, *, seconds: float, warmup: float, sound: bool = False) -> dict:
     """Sample the open player's latencies for ``seconds`` after ``warmup`` seconds (and with
     ``sound``, the low-latency view's A/V offsets and audio figures)."""
-    await page.wait_for_function("() => { const p = document.querySelector('.player'); return p && p.player && p.player.frames > 5; }",
-                                 timeout=20_000)
+    await page.wait_for_function(
+        "() => { const p = document.querySelector('.player'); return p && p.player && p.player.frames > 5; }",
+        timeout=20_000,
+    )
     await page.wait_for_timeout(warmup * 1000)
     start = await page.evaluate("document.querySelector('.player').player.latencies.length")
     delivered = await page.evaluate("document.querySelector('.player').player.deliveries.length")
@@ -120,8 +157,9 @@ async def measure(page, *, seconds: float, warmup: float, sound: bool = False) -
         for name in ("audio-delay", "audio-underrun", "sound-frequency"):
             value = await player.get_attribute(f"data-{name}")
             result[name.replace("-", "_")] = None if value is None else float(value)
-        result["audio_underrun"] = None if underrun0 is None or result["audio_underrun"] is None \
-            else result["audio_underrun"] - underrun0
+        result["audio_underrun"] = (
+            None if underrun0 is None or result["audio_underrun"] is None else result["audio_underrun"] - underrun0
+        )
         result["sound_level"] = float(await player.get_attribute("data-sound-level") or 0)
     return result
 
@@ -132,8 +170,9 @@ async def run(seconds: float, media: str, fragment_frames: int = 2, audio_chunk_
     from bwlab.client import Session
 
     with tempfile.TemporaryDirectory(prefix="bwlab-bench-") as tmp:
-        proc, facts = await start_lab(Path(tmp) / "data", media, fragment_frames,
-                                      ("--audio-chunk-frames", str(audio_chunk_frames)))
+        proc, facts = await start_lab(
+            Path(tmp) / "data", media, fragment_frames, ("--audio-chunk-frames", str(audio_chunk_frames))
+        )
         try:
             ca_pem = Path(facts["ca_certificate"]).read_text()
             system = facts["systems"][0]
@@ -154,16 +193,21 @@ async def run(seconds: float, media: str, fragment_frames: int = 2, audio_chunk_
                 with_sound["sound_level"] = float(await page.locator(".player").get_attribute("data-sound-level") or 0)
                 await page.get_by_role("button", name="Low latency").click()
                 low_latency = await measure(page, seconds=seconds, warmup=4, sound=True)
-                await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record", "gesture": "long"})
+                await lab.post(
+                    f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record", "gesture": "long"}
+                )
                 await browser.close()
         finally:
             await stop_lab(proc)
     return {
         "benchmark": "browser glass-to-glass latency on loopback",
         "browser": "Debian chromium, headless",
-        "media": media, "fragment_frames": fragment_frames, "audio_chunk_frames": audio_chunk_frames,
+        "media": media,
+        "fragment_frames": fragment_frames,
+        "audio_chunk_frames": audio_chunk_frames,
         "seconds_per_view": seconds,
-        "with_sound_mse_ms": with_sound, "low_latency_webcodecs_ms": low_latency,
+        "with_sound_mse_ms": with_sound,
+        "low_latency_webcodecs_ms": low_latency,
         "targets_ms": {"with_sound_p50": 500, "low_latency_p50": 150, "low_latency_av_offset_abs_p95": 40},
     }
 
@@ -196,12 +240,26 @@ async def _wait_online(lab, serial: str, timeout: float = 20.0) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15.0, help="seconds sampled per view (default 15)")
-    parser.add_argument("--media", choices=("live", "shared"), default="live",
-                        help="the cameras' media source (bwlab up --media; default live)")
-    parser.add_argument("--fragment-frames", type=int, choices=(1, 2, 3), default=2,
-                        help="video frames per fragment (bwlab up --fragment-frames; default 2)")
-    parser.add_argument("--audio-chunk-frames", type=int, default=0, metavar="N",
-                        help="AAC frames per audio-only fragment sent ahead of the video (bwlab up; default 0: none)")
+    parser.add_argument(
+        "--media",
+        choices=("live", "shared"),
+        default="live",
+        help="the cameras' media source (bwlab up --media; default live)",
+    )
+    parser.add_argument(
+        "--fragment-frames",
+        type=int,
+        choices=(1, 2, 3),
+        default=2,
+        help="video frames per fragment (bwlab up --fragment-frames; default 2)",
+    )
+    parser.add_argument(
+        "--audio-chunk-frames",
+        type=int,
+        default=0,
+        metavar="N",
+        help="AAC frames per audio-only fragment sent ahead of the video (bwlab up; default 0: none)",
+    )
     parser.add_argument("--json", action="store_true", help="print only the JSON figures")
     args = parser.parse_args(argv)
     result = asyncio.run(run(args.seconds, args.media, args.fragment_frames, args.audio_chunk_frames))

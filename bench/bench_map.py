@@ -39,8 +39,15 @@ from bwlab.wire import positions as wire_positions  # noqa: E402
 from firmware_stub.gps import GpsReceiver  # noqa: E402
 from firmware_stub.positions import route_from_spec  # noqa: E402
 
-CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless=new",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 MAP = "import('/js/map/page.js').then((m) => m.mounted)"  # the map page's handle (no window global)
 
@@ -86,9 +93,18 @@ def synthetic_feed(public_key, scenario, cameras: int, seconds: int, t0: float):
     for i in range(cameras):
         track_id = f"{wire_positions.TRACK_PREFIX}bench{i:04d}"
         key = os.urandom(32)
-        containers.append({"type": "container", "id": track_id, "kind": "track", "serial": f"BENCH{i:07d}",
-                           "user_id": f"u{i}", "user_name": f"Camera user {i:03d}", "started_at": t0,
-                           "wrapped_key": envelope.wrap_content_key(public_key, track_id, key)})
+        containers.append(
+            {
+                "type": "container",
+                "id": track_id,
+                "kind": "track",
+                "serial": f"BENCH{i:07d}",
+                "user_id": f"u{i}",
+                "user_name": f"Camera user {i:03d}",
+                "started_at": t0,
+                "wrapped_key": envelope.wrap_content_key(public_key, track_id, key),
+            }
+        )
         gps = GpsReceiver(specs[i % len(specs)], started_at=t0, offset=(i * 7.3) % 600)
         walkers.append((track_id, key, os.urandom(32), gps))
     per_second = []
@@ -96,8 +112,9 @@ def synthetic_feed(public_key, scenario, cameras: int, seconds: int, t0: float):
         frames = []
         for track_id, key, upload_key, gps in walkers:
             record = gps.read(t0 + s).as_record()
-            sealed = envelope.seal_chunk(key, track_id, envelope.ChunkKind.POSITION, s,
-                                         wire_positions.encode_record(record))
+            sealed = envelope.seal_chunk(
+                key, track_id, envelope.ChunkKind.POSITION, s, wire_positions.encode_record(record)
+            )
             frame = wire_chunk.Chunk(track_id, wire_chunk.KIND_POSITION, s, record["t"], 0.0, False, sealed)
             frames.append(base64.b64encode(frame.encode(upload_key)).decode())
         per_second.append(frames)
@@ -110,8 +127,14 @@ async def run(cameras: int, seconds: int, chromium: str) -> dict:
     data_dir = Path(tempfile.mkdtemp(prefix="bwlab-bench-map-"))
     port = _port()
     clock = LabClock()
-    config = ApplianceConfig(data_dir=data_dir, host="127.0.0.1", port=port, zeroconf=False, ntp_port=None,
-                             public_url=f"https://localhost:{port}")
+    config = ApplianceConfig(
+        data_dir=data_dir,
+        host="127.0.0.1",
+        port=port,
+        zeroconf=False,
+        ntp_port=None,
+        public_url=f"https://localhost:{port}",
+    )
     ready, stop = asyncio.Event(), asyncio.Event()
     server = asyncio.create_task(serve(config, clock, ready=ready, stop=stop), name="appliance (bench)")
     await asyncio.wait_for(ready.wait(), 30)
@@ -128,9 +151,11 @@ async def run(cameras: int, seconds: int, chromium: str) -> dict:
             ctx = await browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 860})
             page = await ctx.new_page()
             await page.goto(config.url + "/live/")
-            await page.evaluate("""async ([email, password]) => { await fetch('/api/cloud/sessions', {method: 'POST',
+            await page.evaluate(
+                """async ([email, password]) => { await fetch('/api/cloud/sessions', {method: 'POST',
                 headers: {'Content-Type': 'application/json'}, body: JSON.stringify({email, password})}); }""",
-                                ["operator@demo.bwlab.test", "demo-operator-pass"])
+                ["operator@demo.bwlab.test", "demo-operator-pass"],
+            )
             await page.goto(config.url + "/map/#" + link.split("#", 1)[1])
             if not await asyncio.wait_for(page.evaluate(f"{MAP}.then(Boolean)"), 20):
                 raise RuntimeError("the map page did not mount its map")
@@ -155,13 +180,24 @@ async def run(cameras: int, seconds: int, chromium: str) -> dict:
     update_ms = [t[1] for t in timings]
     total_ms = [t[2] for t in timings]
     return {
-        "cameras": cameras, "seconds_of_feed": seconds, "positions": len(timings), "cameras_on_map": shown,
+        "cameras": cameras,
+        "seconds_of_feed": seconds,
+        "positions": len(timings),
+        "cameras_on_map": shown,
         "per_position_ms": {
             "open": {"p50": pct(open_ms, 50), "p95": pct(open_ms, 95), "p99": pct(open_ms, 99)},
-            "update": {"p50": pct(update_ms, 50), "p95": pct(update_ms, 95), "p99": pct(update_ms, 99),
-                       "mean": round(statistics.fmean(update_ms), 3)},
-            "total": {"p50": pct(total_ms, 50), "p95": pct(total_ms, 95), "p99": pct(total_ms, 99),
-                      "mean": round(statistics.fmean(total_ms), 3)},
+            "update": {
+                "p50": pct(update_ms, 50),
+                "p95": pct(update_ms, 95),
+                "p99": pct(update_ms, 99),
+                "mean": round(statistics.fmean(update_ms), 3),
+            },
+            "total": {
+                "p50": pct(total_ms, 50),
+                "p95": pct(total_ms, 95),
+                "p99": pct(total_ms, 99),
+                "mean": round(statistics.fmean(total_ms), 3),
+            },
         },
         "one_second_of_feed_ms": {"p50": pct(seconds_ms, 50), "max": round(max(seconds_ms), 1)},
         "longest_frame_gap_ms": round(max(stalls), 1) if stalls else None,

@@ -66,8 +66,10 @@ def stream_figures(chunks: list[MediaChunk], seconds: float) -> dict[str, Any]:
     sizes = [len(chunk.data) for chunk in fragments]
     key_sizes = [len(chunk.data) for chunk in fragments if chunk.keyframe]
     # Box headers and sample tables: what a fragment costs on top of its media.
-    overhead = [len(chunk.data) - sum(box.end - box.payload for box in iter_boxes(chunk.data) if box.type == b"mdat")
-                for chunk in fragments]
+    overhead = [
+        len(chunk.data) - sum(box.end - box.payload for box in iter_boxes(chunk.data) if box.type == b"mdat")
+        for chunk in fragments
+    ]
     return {
         "init_bytes": len(chunks[0].data),
         "fragments_per_second": round(len(fragments) / seconds, 2),
@@ -182,8 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--width", type=int, default=320)
     parser.add_argument("--height", type=int, default=240)
     parser.add_argument("--fps", type=int, default=15)
-    parser.add_argument("--low-latency-frames", type=int, default=1,
-                        help="frames per fragment of the low-latency variant of the live encoder")
+    parser.add_argument(
+        "--low-latency-frames",
+        type=int,
+        default=1,
+        help="frames per fragment of the low-latency variant of the live encoder",
+    )
     return parser
 
 

@@ -59,8 +59,10 @@ def scenario_text(cameras: int, connection: Path) -> str:
         lines.append(f'[[systems.docks]]\nname = "Dock {d + 1}"\nbays = 8')
     for i in range(cameras):
         lines.append(f'[[systems.camera_users]]\nname = "User {i + 1:03d}"\nprofile = "Record only"')
-        lines.append(f'[[systems.cameras]]\nserial = "BF0000{i + 1:06d}"\nmodel = "W110"\n'
-                     f'camera_user = "User {i + 1:03d}"\ndock = "Dock {i // 8 + 1}"\nbay = {i % 8 + 1}')
+        lines.append(
+            f'[[systems.cameras]]\nserial = "BF0000{i + 1:06d}"\nmodel = "W110"\n'
+            f'camera_user = "User {i + 1:03d}"\ndock = "Dock {i // 8 + 1}"\nbay = {i % 8 + 1}'
+        )
     return "\n\n".join(lines) + "\n"
 
 
@@ -68,9 +70,18 @@ def write_recordings(root: Path, serial: str, minutes: float, width: int, height
     """An hour (or ``minutes``) of recordings on a camera's storage, as its recorder writes them."""
     storage = CameraStorage(root / "cameras" / serial, capacity=1 << 40)
     start = time.time() - minutes * 60 - 3600
-    rec = Recording(storage, start, trigger="record", serial=serial, model="W110", user_id="bench",
-                    user_name=serial, timezone="UTC", clip_seconds=300,
-                    source=lambda: SharedSource(width=width, height=height, fragment_frames=3, max_catch_up=30.0))
+    rec = Recording(
+        storage,
+        start,
+        trigger="record",
+        serial=serial,
+        model="W110",
+        user_id="bench",
+        user_name=serial,
+        timezone="UTC",
+        clip_seconds=300,
+        source=lambda: SharedSource(width=width, height=height, fragment_frames=3, max_catch_up=30.0),
+    )
     t = start
     while t < start + minutes * 60:
         t = min(t + 1.0, start + minutes * 60)
@@ -85,25 +96,56 @@ async def run(args: argparse.Namespace) -> dict:
     fleet = None
     try:
         connection = work / "connection.json"
-        connection.write_bytes(cd.ConnectionFile(
-            site_name="Bench", application_name="OpenStack Swift", application_version="2.x",
-            authentication_token_uri=(swift.auth_url,), blob_api_key=swift.key, blob_api_user_name=swift.auth_user,
-            container_type=args.container_type, full_store_and_read_support=True).to_json())
+        connection.write_bytes(
+            cd.ConnectionFile(
+                site_name="Bench",
+                application_name="OpenStack Swift",
+                application_version="2.x",
+                authentication_token_uri=(swift.auth_url,),
+                blob_api_key=swift.key,
+                blob_api_user_name=swift.auth_user,
+                container_type=args.container_type,
+                full_store_and_read_support=True,
+            ).to_json()
+        )
         scen = work / "bench.toml"
         scen.write_text(scenario_text(args.cameras, connection))
         serials = [f"BF0000{i + 1:06d}" for i in range(args.cameras)]
         t = time.monotonic()
         SharedSource(width=args.width, height=args.height, fragment_frames=3)  # encode the loop once, up front
-        total = sum(await asyncio.gather(*(asyncio.to_thread(write_recordings, work / "fleet", s, args.minutes,
-                                                             args.width, args.height) for s in serials)))
+        total = sum(
+            await asyncio.gather(
+                *(
+                    asyncio.to_thread(write_recordings, work / "fleet", s, args.minutes, args.width, args.height)
+                    for s in serials
+                )
+            )
+        )
         prepare_s = time.monotonic() - t
 
         port = free_port()
         appliance = subprocess.Popen(
-            [sys.executable, "-m", "bwlab", "up", str(scen), "--no-fleet", "--no-zeroconf", "--host", "127.0.0.1",
-             "--port", str(port), "--data-dir", str(work / "data"), "--json"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            [
+                sys.executable,
+                "-m",
+                "bwlab",
+                "up",
+                str(scen),
+                "--no-fleet",
+                "--no-zeroconf",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(work / "data"),
+                "--json",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         facts = json.loads(await asyncio.to_thread(_read_json_block, appliance.stdout))
         url, token = f"https://127.0.0.1:{port}", facts["lab_token"]
         ca = Path(facts["ca_certificate"]).read_text()
@@ -112,8 +154,9 @@ async def run(args: argparse.Namespace) -> dict:
         rss = [proc.memory_info().rss]
         cpu0 = proc.cpu_times()
         scenario, _ = load_scenario(scen)
-        fleet = Fleet(url=url, ca_pem=ca, lab_token=token, clock=LabClock(), data_dir=work / "fleet",
-                      storage_bytes=1 << 40)
+        fleet = Fleet(
+            url=url, ca_pem=ca, lab_token=token, clock=LabClock(), data_dir=work / "fleet", storage_bytes=1 << 40
+        )
         docked_at = time.monotonic()
         await fleet.start(scenario)  # every camera docked: the docks start moving the recordings
         completed: dict[str, float] = {}
@@ -129,23 +172,33 @@ async def run(args: argparse.Namespace) -> dict:
                         raise RuntimeError(f"recording {r['id']} not transferred: {r['last_error']}")
                 rss.append(proc.memory_info().rss)
                 if not samples or now - docked_at - samples[-1]["t"] >= 5.0:
-                    samples.append({"t": round(now - docked_at, 1), "rss_mb": round(rss[-1] / 1e6, 1),
-                                    "complete": len(completed)})
+                    samples.append(
+                        {"t": round(now - docked_at, 1), "rss_mb": round(rss[-1] / 1e6, 1), "complete": len(completed)}
+                    )
                 if now - docked_at > args.timeout:
-                    raise RuntimeError(f"only {len(completed)} of {args.cameras} recordings Complete "
-                                       f"after {args.timeout} s")
+                    raise RuntimeError(
+                        f"only {len(completed)} of {args.cameras} recordings Complete after {args.timeout} s"
+                    )
                 await asyncio.sleep(0.5)
         elapsed = time.monotonic() - docked_at
         cpu1 = proc.cpu_times()
         cpu_s = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
         times = sorted(completed.values())
         return {
-            "cameras": args.cameras, "minutes_each": args.minutes, "size": f"{args.width}x{args.height}",
-            "container_type": args.container_type, "bytes": total, "prepare_s": round(prepare_s, 1),
-            "dock_to_all_complete_s": round(elapsed, 1), "mb_per_s": round(total / 1e6 / elapsed, 1),
+            "cameras": args.cameras,
+            "minutes_each": args.minutes,
+            "size": f"{args.width}x{args.height}",
+            "container_type": args.container_type,
+            "bytes": total,
+            "prepare_s": round(prepare_s, 1),
+            "dock_to_all_complete_s": round(elapsed, 1),
+            "mb_per_s": round(total / 1e6 / elapsed, 1),
             "controller_cpu_percent": round(100 * cpu_s / elapsed, 1),
-            "controller_rss_mb": {"start": round(rss[0] / 1e6, 1), "peak": round(max(rss) / 1e6, 1),
-                                  "end": round(rss[-1] / 1e6, 1)},
+            "controller_rss_mb": {
+                "start": round(rss[0] / 1e6, 1),
+                "peak": round(max(rss) / 1e6, 1),
+                "end": round(rss[-1] / 1e6, 1),
+            },
             "dock_to_complete_s": {"p50": round(statistics.median(times), 1), "max": round(times[-1], 1)},
             "samples": samples,
         }

@@ -91,9 +91,17 @@ async def run(seconds: float) -> dict:
         try:
             ca_pem = Path(facts["ca_certificate"]).read_text()
             system = facts["systems"][0]
-            async with Session(facts["url"], ca_pem, token=facts["lab_token"]) as lab, \
-                    Viewer(facts["url"], ca_pem, email=OPERATOR[0], password=OPERATOR[1],
-                           link=system["protected_link_with_key"], passphrase=system["link_passphrase"]) as viewer:
+            async with (
+                Session(facts["url"], ca_pem, token=facts["lab_token"]) as lab,
+                Viewer(
+                    facts["url"],
+                    ca_pem,
+                    email=OPERATOR[0],
+                    password=OPERATOR[1],
+                    link=system["protected_link_with_key"],
+                    passphrase=system["link_passphrase"],
+                ) as viewer,
+            ):
                 await wait_state(lab, lambda s: s.get("docked") is True, "the camera running, in its dock")
                 for _ in range(100):  # until the dock has provisioned it
                     try:
@@ -111,8 +119,9 @@ async def run(seconds: float) -> dict:
 
                 async def capped(kbps: float, name: str) -> dict:
                     before = changes_so_far((await camera(lab))["state"])
-                    fault = await lab.post("/api/lab/faults", {"kind": "link", "target": SERIAL,
-                                                               "set": {"bandwidth_kbps": kbps}})
+                    fault = await lab.post(
+                        "/api/lab/faults", {"kind": "link", "target": SERIAL, "set": {"bandwidth_kbps": kbps}}
+                    )
                     result = await phase(lab, viewer, stream["id"], name, seconds, before)
                     await lab.delete(f"/api/lab/faults/{fault['id']}")
                     return result
@@ -126,12 +135,16 @@ async def run(seconds: float) -> dict:
                 before = changes_so_far((await camera(lab))["state"])
                 await lab.post(f"/api/lab/cameras/{SERIAL}/actions", {"action": "move", "position": [55, 0]})
                 phases.append(await phase(lab, viewer, stream["id"], "hand-over", max(seconds, 10.0), before))
-                await lab.post(f"/api/lab/cameras/{SERIAL}/actions", {"action": "press", "button": "record",
-                                                                      "gesture": "long"})
+                await lab.post(
+                    f"/api/lab/cameras/{SERIAL}/actions", {"action": "press", "button": "record", "gesture": "long"}
+                )
         finally:
             await stop_lab(proc)
-    return {"benchmark": "a live stream adapting to poor links, roaming scenario (t3-5-roaming)",
-            "seconds_per_phase": seconds, "phases": phases}
+    return {
+        "benchmark": "a live stream adapting to poor links, roaming scenario (t3-5-roaming)",
+        "seconds_per_phase": seconds,
+        "phases": phases,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

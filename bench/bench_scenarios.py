@@ -33,9 +33,27 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "run.json"
             started = time.monotonic()
-            run = subprocess.run([sys.executable, "-m", "bwlab", "test", args.path, "-j", str(args.jobs), "--seed",
-                                  str(args.seed), "--json", str(out), "--report", str(Path(tmp) / "report")],
-                                 capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
+            run = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "bwlab",
+                    "test",
+                    args.path,
+                    "-j",
+                    str(args.jobs),
+                    "--seed",
+                    str(args.seed),
+                    "--json",
+                    str(out),
+                    "--report",
+                    str(Path(tmp) / "report"),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=900,
+                stdin=subprocess.DEVNULL,
+            )
             walls.append(time.monotonic() - started)
             if run.returncode != 0:
                 print(run.stdout + run.stderr, file=sys.stderr)
@@ -45,9 +63,12 @@ def main() -> int:
     slowest = sorted(reports[-1]["scenarios"], key=lambda s: -s["seconds"])[:3]
     print(f"| scenarios | jobs | wall clock, s (runs: {args.runs}) | per scenario p50 / max, s | slowest |")
     print("| --- | --- | --- | --- | --- |")
-    print(f"| {len(times)} | {args.jobs} | {' / '.join(f'{w:.1f}' for w in walls)} | "
-          f"{statistics.median(times):.1f} / {times[-1]:.1f} | "
-          + ", ".join(f"{s['name']} {s['seconds']:.1f}" for s in slowest) + " |")
+    print(
+        f"| {len(times)} | {args.jobs} | {' / '.join(f'{w:.1f}' for w in walls)} | "
+        f"{statistics.median(times):.1f} / {times[-1]:.1f} | "
+        + ", ".join(f"{s['name']} {s['seconds']:.1f}" for s in slowest)
+        + " |"
+    )
     return 0
 
 

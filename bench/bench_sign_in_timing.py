@@ -33,8 +33,10 @@ async def run(rounds: int) -> dict:
         handle, stop, task = await start_appliance(Path(tmp) / "data")
         try:
             async with handle.session() as s, handle.lab() as lab:
-                await s.post("/api/cloud/accounts", {"email": "known@bench.test", "name": "Known",
-                                                     "password": "known-bench-pass"})
+                await s.post(
+                    "/api/cloud/accounts",
+                    {"email": "known@bench.test", "name": "Known", "password": "known-bench-pass"},
+                )
                 times: dict[str, list[float]] = {"known": [], "unknown": []}
                 failures = 0
                 for i in range(rounds):

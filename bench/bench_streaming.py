@@ -55,8 +55,10 @@ def scenario_text(cameras: int) -> str:
         lines.append(f'[[systems.docks]]\nname = "Dock {d + 1}"\nbays = 8')
     for i in range(cameras):
         lines.append(f'[[systems.camera_users]]\nname = "User {i + 1:03d}"\nprofile = "Live"')
-        lines.append(f'[[systems.cameras]]\nserial = "BE0000{i + 1:06d}"\nmodel = "{MODELS[i % len(MODELS)]}"\n'
-                     f'camera_user = "User {i + 1:03d}"\ndock = "Dock {i // 8 + 1}"\nbay = {i % 8 + 1}')
+        lines.append(
+            f'[[systems.cameras]]\nserial = "BE0000{i + 1:06d}"\nmodel = "{MODELS[i % len(MODELS)]}"\n'
+            f'camera_user = "User {i + 1:03d}"\ndock = "Dock {i // 8 + 1}"\nbay = {i % 8 + 1}'
+        )
     return "\n\n".join(lines) + "\n"
 
 
@@ -83,13 +85,34 @@ async def run(args: argparse.Namespace) -> dict:
     scen.write_text(scenario_text(args.cameras))
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    real = ["--network", "real", "--net-prefix", "bwbench", "--net-subnet", "10.79.0.0/24"] \
-        if args.network == "real" else []
+    real = (
+        ["--network", "real", "--net-prefix", "bwbench", "--net-subnet", "10.79.0.0/24"]
+        if args.network == "real"
+        else []
+    )
     appliance = subprocess.Popen(
-        [sys.executable, "-m", "bwlab", "up", str(scen), "--no-fleet", "--no-zeroconf",
-         "--host", "0.0.0.0" if real else "127.0.0.1", *real,
-         "--port", str(port), "--data-dir", str(data_dir), "--json"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        [
+            sys.executable,
+            "-m",
+            "bwlab",
+            "up",
+            str(scen),
+            "--no-fleet",
+            "--no-zeroconf",
+            "--host",
+            "0.0.0.0" if real else "127.0.0.1",
+            *real,
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--json",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
     fleets: list[subprocess.Popen] = []
     try:
         line = await asyncio.to_thread(_read_json_block, appliance.stdout)
@@ -100,43 +123,85 @@ async def run(args: argparse.Namespace) -> dict:
         system = facts["systems"][0]
         serials = [f"BE0000{i + 1:06d}" for i in range(args.cameras)]
         per = (len(serials) + args.fleets - 1) // args.fleets
-        fleet_cmd = [sys.executable, "-m", "bwlab", "fleet", str(scen), "--data-dir", str(data_dir), "--media",
-                     args.media, "--fragment-frames", str(args.fragment_frames)]
+        fleet_cmd = [
+            sys.executable,
+            "-m",
+            "bwlab",
+            "fleet",
+            str(scen),
+            "--data-dir",
+            str(data_dir),
+            "--media",
+            args.media,
+            "--fragment-frames",
+            str(args.fragment_frames),
+        ]
         for k in range(args.fleets if not real else 0):
-            part = serials[k * per:(k + 1) * per]
+            part = serials[k * per : (k + 1) * per]
             if part:
-                fleets.append(subprocess.Popen(
-                    [*fleet_cmd, "--only", ",".join(part)],
-                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
+                fleets.append(
+                    subprocess.Popen(
+                        [*fleet_cmd, "--only", ",".join(part)],
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                        env=env,
+                    )
+                )
         for serial in serials if real else ():  # one fleet per camera, inside its namespace
-            fleets.append(subprocess.Popen(
-                ["ip", "netns", "exec", f"bwbench-camera-{serial}", *fleet_cmd, "--only", serial,
-                 "--url", f"https://10.79.0.1:{port}", "--token", token, "--network", "real"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
+            fleets.append(
+                subprocess.Popen(
+                    [
+                        "ip",
+                        "netns",
+                        "exec",
+                        f"bwbench-camera-{serial}",
+                        *fleet_cmd,
+                        "--only",
+                        serial,
+                        "--url",
+                        f"https://10.79.0.1:{port}",
+                        "--token",
+                        token,
+                        "--network",
+                        "real",
+                    ],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    env=env,
+                )
+            )
         lab = Session(url, ca, token=token, timeout=60)
         try:
+
             async def all_docked():
                 status = await lab.get("/api/lab/status")
                 cams = status["systems"][0]["cameras"]
                 return sum(c["docked"] and c["cert_valid"] for c in cams) == args.cameras
+
             await wait_for(all_docked, 120)
 
             async def running():
                 cams = (await lab.get("/api/lab/cameras"))["cameras"]
                 return sum(c["running"] for c in cams) == args.cameras
+
             await wait_for(running, 60)
             for serial in serials:
                 await lab.post(f"/api/lab/cameras/{serial}/actions", {"action": "undock"})
             for serial in serials:
                 await lab.post(f"/api/lab/cameras/{serial}/actions", {"action": "press", "button": "record"})
-            viewers = [Viewer(url, ca, email="viewer@bench.test", password="bench-viewer-pass",
-                              link=system["link_with_key"]) for _ in range(args.viewers)]
+            viewers = [
+                Viewer(url, ca, email="viewer@bench.test", password="bench-viewer-pass", link=system["link_with_key"])
+                for _ in range(args.viewers)
+            ]
             for v in viewers:
                 await v.sign_in()
 
             async def all_live():
                 streams = await viewers[0].streams("live")
                 return streams if len(streams) == args.cameras else None
+
             streams = await wait_for(all_live, 180 if real else 60)
             proc = psutil.Process(appliance.pid)
             await asyncio.sleep(1.0)  # let the first GOPs land before measuring
@@ -148,18 +213,23 @@ async def run(args: argparse.Namespace) -> dict:
                 while True:
                     rss_peak = max(rss_peak, proc.memory_info().rss)
                     await asyncio.sleep(0.5)
+
             sampler = asyncio.create_task(sample_rss())
-            reports = await asyncio.gather(*(
-                v.watch(streams[i % len(streams)]["id"], seconds=args.seconds, check_clock=False)
-                for i, v in enumerate(viewers)))
+            reports = await asyncio.gather(
+                *(
+                    v.watch(streams[i % len(streams)]["id"], seconds=args.seconds, check_clock=False)
+                    for i, v in enumerate(viewers)
+                )
+            )
             cpu1, t1 = proc.cpu_times(), time.monotonic()
             sampler.cancel()
             # issue 16 item 5: every streaming camera reports its health to the hub meanwhile
             status_cams = [c for s in (await lab.get("/api/lab/status"))["systems"] for c in s["cameras"]]
             health_reported = sum(1 for c in status_cams if c["serial"] in serials and c.get("health"))
             for serial in serials:
-                await lab.post(f"/api/lab/cameras/{serial}/actions",
-                               {"action": "press", "button": "record", "gesture": "long"})
+                await lab.post(
+                    f"/api/lab/cameras/{serial}/actions", {"action": "press", "button": "record", "gesture": "long"}
+                )
 
             async def drained():
                 left = 0
@@ -167,6 +237,7 @@ async def run(args: argparse.Namespace) -> dict:
                     r = await lab.post(f"/api/lab/cameras/{serial}/actions", {"action": "stats"})
                     left += r["stats"]["unacked"]
                 return left == 0
+
             try:
                 await wait_for(drained, 30, 0.5)
             except TimeoutError:
@@ -185,19 +256,30 @@ async def run(args: argparse.Namespace) -> dict:
         latencies = sorted(x for r in reports for x in r.latencies_ms)
 
         def pct(p: float) -> float | None:
-            return round(latencies[min(len(latencies) - 1, round(p / 100 * (len(latencies) - 1)))], 1) if latencies else None
+            return (
+                round(latencies[min(len(latencies) - 1, round(p / 100 * (len(latencies) - 1)))], 1)
+                if latencies
+                else None
+            )
 
         cpu = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
         return {
-            "cameras": args.cameras, "viewers": args.viewers, "seconds": args.seconds, "media": args.media,
+            "cameras": args.cameras,
+            "viewers": args.viewers,
+            "seconds": args.seconds,
+            "media": args.media,
             "fragment_frames": args.fragment_frames,
-            "fleet_processes": len(fleets), "network": args.network,
+            "fleet_processes": len(fleets),
+            "network": args.network,
             "glass_to_glass_ms": {"p50": pct(50), "p95": pct(95), "p99": pct(99), "frames": len(latencies)},
             "viewer_video_frames": sum(r.video_frames for r in reports),
             "cameras_reporting_health": health_reported,
             "decode_ms_per_frame": round(sum(r.decode_ms_per_frame for r in reports) / max(1, len(reports)), 2),
-            "chunks_sent": sent, "chunks_stored": stored, "chunks_lost": gaps + unacked,
-            "seq_gaps": gaps, "unacked_at_end": unacked,
+            "chunks_sent": sent,
+            "chunks_stored": stored,
+            "chunks_lost": gaps + unacked,
+            "seq_gaps": gaps,
+            "unacked_at_end": unacked,
             "appliance_cpu_percent_total": round(100 * cpu / (t1 - t0), 1),
             "appliance_cpu_percent_per_stream": round(100 * cpu / (t1 - t0) / args.cameras, 2),
             "appliance_rss_mb_peak": round(rss_peak / 2**20, 1),
@@ -247,10 +329,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--media", choices=("live", "shared"), default="live")
     parser.add_argument("--fleets", type=int, default=2, help="fleet processes (default 2: one per core)")
-    parser.add_argument("--network", choices=("loopback", "real"), default="loopback",
-                        help="real (root): cameras in namespaces on the lab bridge, one fleet each (docs/network.md)")
-    parser.add_argument("--fragment-frames", type=int, choices=(1, 2, 3), default=2,
-                        help="video frames per fragment (default 2 = 133 ms, as the lab's cameras)")
+    parser.add_argument(
+        "--network",
+        choices=("loopback", "real"),
+        default="loopback",
+        help="real (root): cameras in namespaces on the lab bridge, one fleet each (docs/network.md)",
+    )
+    parser.add_argument(
+        "--fragment-frames",
+        type=int,
+        choices=(1, 2, 3),
+        default=2,
+        help="video frames per fragment (default 2 = 133 ms, as the lab's cameras)",
+    )
     args = parser.parse_args()
     print(json.dumps(asyncio.run(run(args)), indent=2))
 

@@ -78,8 +78,11 @@ async def wait_talk_over(lab, talks: int, timeout: float = 10.0) -> None:
 async def browser_talk(facts: dict, lab, wav: Path, seconds: float) -> dict:
     from playwright.async_api import async_playwright
 
-    args = CHROMIUM_ARGS + ["--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}",
-                            "--use-fake-ui-for-media-stream"]
+    args = CHROMIUM_ARGS + [
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={wav}",
+        "--use-fake-ui-for-media-stream",
+    ]
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=args)
         context = await browser.new_context(ignore_https_errors=True, permissions=["microphone"])
@@ -105,10 +108,24 @@ async def browser_talk(facts: dict, lab, wav: Path, seconds: float) -> dict:
 
 
 async def cli_talk(facts: dict, data_dir: Path, lab, wav: Path) -> dict:
-    command = [sys.executable, "-m", "bwlab", "talk", ANNA, "--wav", str(wav), "--email", OPERATOR[0],
-               "--password", OPERATOR[1], "--link", facts["systems"][0]["link_with_key"], "--data-dir", str(data_dir)]
-    proc = await asyncio.create_subprocess_exec(*command, cwd=REPO_ROOT, stdout=subprocess.PIPE,
-                                                stderr=subprocess.PIPE)
+    command = [
+        sys.executable,
+        "-m",
+        "bwlab",
+        "talk",
+        ANNA,
+        "--wav",
+        str(wav),
+        "--email",
+        OPERATOR[0],
+        "--password",
+        OPERATOR[1],
+        "--link",
+        facts["systems"][0]["link_with_key"],
+        "--data-dir",
+        str(data_dir),
+    ]
+    proc = await asyncio.create_subprocess_exec(*command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _out, err = await proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"bwlab talk failed: {err.decode()}")
@@ -135,15 +152,17 @@ async def run(seconds: float) -> dict:
                 await asyncio.sleep(2.0)
                 browser = await browser_talk(facts, lab, wav, seconds)
                 cli = await cli_talk(facts, data_dir, lab, wav)
-                await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record",
-                                                                     "gesture": "long"})
+                await lab.post(
+                    f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record", "gesture": "long"}
+                )
         finally:
             await stop_lab(proc)
     return {
         "benchmark": "talk-back mouth-to-ear latency on loopback",
         "browser": "Debian chromium, headless, fake microphone (440 Hz WAV)",
         "seconds_per_talk": seconds,
-        "browser_mouth_to_ear_ms": browser, "cli_mouth_to_ear_ms": cli,
+        "browser_mouth_to_ear_ms": browser,
+        "cli_mouth_to_ear_ms": cli,
         "targets_ms": {"p50": 250},
     }
 

@@ -66,9 +66,13 @@ async def apply_scenario(scenario: Scenario, url: str, ca_pem: str, lab_token: s
             if scenario.site is not None:
                 await lab.put("/api/lab/site", site_plan(scenario))
         return LabInfo(
-            url=url, org_id=org_id, systems=list(infos.values()),
-            accounts=[{"email": a.email, "password": a.password, "name": a.name,
-                       "role": _role(scenario, a.email)} for a in scenario.accounts],
+            url=url,
+            org_id=org_id,
+            systems=list(infos.values()),
+            accounts=[
+                {"email": a.email, "password": a.password, "name": a.name, "role": _role(scenario, a.email)}
+                for a in scenario.accounts
+            ],
         )
     finally:
         for s in sessions.values():
@@ -80,8 +84,13 @@ def site_plan(scenario: Scenario) -> dict:
     aps = []
     for ap in getattr(scenario, "access_points", None) or ():
         data = ap if isinstance(ap, dict) else schema.as_json(ap)
-        aps.append({k: data[k] for k in ("name", "ssid", "position", "band", "channel", "tx_power_dbm", "country",
-                                         "enabled") if data.get(k) is not None})
+        aps.append(
+            {
+                k: data[k]
+                for k in ("name", "ssid", "position", "band", "channel", "tx_power_dbm", "country", "enabled")
+                if data.get(k) is not None
+            }
+        )
     return {"site": schema.as_json(scenario.site), "access_points": aps}
 
 
@@ -126,31 +135,58 @@ async def _organization(scenario: Scenario, sessions: dict[str, Session]) -> str
     return org_id
 
 
-async def _system(system: System, scenario: Scenario, sessions: dict[str, Session], lab: Session, url: str,
-                  ca_pem: str, org_id: str | None, done: dict[str, SystemInfo]) -> SystemInfo:
+async def _system(
+    system: System,
+    scenario: Scenario,
+    sessions: dict[str, Session],
+    lab: Session,
+    url: str,
+    ca_pem: str,
+    org_id: str | None,
+    done: dict[str, SystemInfo],
+) -> SystemInfo:
     listed = (await lab.get("/controller/systems"))["systems"]
     found = next((s for s in listed if s["name"] == system.name), None)
-    system_id = found["id"] if found else (
-        await lab.post("/controller/systems", {"name": system.name, "admin_password": system.admin_password}))["id"]
+    system_id = (
+        found["id"]
+        if found
+        else (await lab.post("/controller/systems", {"name": system.name, "admin_password": system.admin_password}))[
+            "id"
+        ]
+    )
     api = f"/controller/{system_id}/api"
     async with Session(url, ca_pem) as mgr:
         await mgr.sign_in_manager(system_id, system.admin_password)
         overview = await mgr.get(api)
-        await mgr.put(api + "/settings", {**overview["settings"], "ntp_server": system.ntp_server,
-                                          "country": system.country, "mobile_networks": {"apn": system.apn}})
+        await mgr.put(
+            api + "/settings",
+            {
+                **overview["settings"],
+                "ntp_server": system.ntp_server,
+                "country": system.country,
+                "mobile_networks": {"apn": system.apn},
+            },
+        )
         await mgr.put(api + "/troubleshooting", {"allow": system.allow_troubleshooting})
         if system.connect and overview["connection"].get("state") != "connected":
             assert scenario.organization is not None  # a connecting system needs one (checked when read)
             owner = scenario.account(scenario.organization.owner)
-            await connect_system(mgr, api, email=owner.email, password=owner.password, org_id=org_id,
-                                 region=system.region)
-        info = SystemInfo(id=system_id, name=system.name, admin_password=system.admin_password,
-                          connected=system.connect, link_passphrase=system.link_passphrase)
+            await connect_system(
+                mgr, api, email=owner.email, password=owner.password, org_id=org_id, region=system.region
+            )
+        info = SystemInfo(
+            id=system_id,
+            name=system.name,
+            admin_password=system.admin_password,
+            connected=system.connect,
+            link_passphrase=system.link_passphrase,
+        )
         await _key(mgr, api, system, done, info)
         await _inventory(mgr, lab, api, system, info)
         if system.content_destination:  # issue 13: the admin imports the destination's connection file
-            await import_connection_file(mgr, api, Path(system.content_destination),
-                                         f"systems[{system.name}].content_destination")
+            await import_connection_file(
+                mgr, api, Path(system.content_destination), f"systems[{system.name}].content_destination"
+            )
         return info
 
 
@@ -163,8 +199,7 @@ async def import_connection_file(mgr: Session, api: str, path: Path, where: str)
     return await mgr.request("POST", api + "/content-destination", raw=raw)
 
 
-async def connect_system(mgr: Session, api: str, *, email: str, password: str, org_id: str | None,
-                         region: str) -> None:
+async def connect_system(mgr: Session, api: str, *, email: str, password: str, org_id: str | None, region: str) -> None:
     """S3, step by step, as in the Manager: ``mgr`` is signed in to the system's Manager (``api``);
     ``email``/``password`` are the cloud account that connects it into organization ``org_id``."""
     state = (await mgr.get(api))["connection"].get("state", "not_installed")
@@ -186,8 +221,10 @@ async def _key(mgr: Session, api: str, system: System, done: dict[str, SystemInf
         if system.key.import_from:
             source = done[system.key.import_from]
             if source.protected_link and source.link_passphrase:
-                active = await mgr.post(api + "/keys/import", {"name": system.key.name, "link": source.protected_link,
-                                                               "passphrase": source.link_passphrase})
+                active = await mgr.post(
+                    api + "/keys/import",
+                    {"name": system.key.name, "link": source.protected_link, "passphrase": source.link_passphrase},
+                )
             else:
                 active = await mgr.post(api + "/keys/import", {"name": system.key.name, "link": source.link})
         elif system.key.generate:
@@ -196,8 +233,9 @@ async def _key(mgr: Session, api: str, system: System, done: dict[str, SystemInf
         info.fingerprint = active["fingerprint"]
         info.link = (await mgr.post(api + f"/keys/{active['id']}/link", {}))["link"]
         if system.link_passphrase:
-            info.protected_link = (await mgr.post(api + f"/keys/{active['id']}/link",
-                                                  {"passphrase": system.link_passphrase}))["link"]
+            info.protected_link = (
+                await mgr.post(api + f"/keys/{active['id']}/link", {"passphrase": system.link_passphrase})
+            )["link"]
 
 
 async def _inventory(mgr: Session, lab: Session, api: str, system: System, info: SystemInfo) -> None:
@@ -224,7 +262,14 @@ async def _inventory(mgr: Session, lab: Session, api: str, system: System, info:
     cams = {c["serial"] for c in (await mgr.get(api + "/cameras"))["cameras"]}
     for cam in system.cameras:
         if cam.serial.upper() not in cams:
-            await mgr.post(api + "/cameras", {
-                "serial": cam.serial, "model": cam.model, "camera_user": cam.camera_user,
-                "self_assign": cam.self_assign, "imei": cam.imei, "sim_pin": cam.sim_pin,
-            })
+            await mgr.post(
+                api + "/cameras",
+                {
+                    "serial": cam.serial,
+                    "model": cam.model,
+                    "camera_user": cam.camera_user,
+                    "self_assign": cam.self_assign,
+                    "imei": cam.imei,
+                    "sim_pin": cam.sim_pin,
+                },
+            )

@@ -57,8 +57,15 @@ class Session:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
-    async def request(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
-                      expect: tuple[int, ...] | None = None) -> Any:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        expect: tuple[int, ...] | None = None,
+    ) -> Any:
         kwargs: dict[str, Any] = {"headers": self.headers(), "ssl": self.ssl}
         if raw is not None:
             kwargs["data"] = raw
@@ -75,8 +82,9 @@ class Session:
                 data = text
             if response.status >= 400 and (expect is None or response.status not in expect):
                 err = data.get("error", {}) if isinstance(data, dict) else {}
-                raise ApiError(response.status, err.get("code", "http_error"), err.get("message", text[:200]),
-                               method, path)
+                raise ApiError(
+                    response.status, err.get("code", "http_error"), err.get("message", text[:200]), method, path
+                )
             return data
 
     async def get(self, path: str, **kw) -> Any:

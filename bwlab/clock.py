@@ -140,8 +140,9 @@ async def run_every(clock: LabClock, interval: float, job: Callable[[], Awaitabl
                 await job()
                 failing = False
             except Exception:  # one failed round (a full disk, say) must not end the housekeeping for good
-                (log.debug if failing else log.exception)("%s failed; trying again in %.0f s",
-                                                          getattr(job, "__qualname__", job), interval)
+                (log.debug if failing else log.exception)(
+                    "%s failed; trying again in %.0f s", getattr(job, "__qualname__", job), interval
+                )
                 failing = True
             await wait_event(wake, interval)
     finally:
@@ -150,6 +151,4 @@ async def run_every(clock: LabClock, interval: float, job: Callable[[], Awaitabl
 
 def isoformat(ts: float) -> str:
     """POSIX seconds as an ISO 8601 UTC string with a trailing Z."""
-    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
-    )
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

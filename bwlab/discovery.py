@@ -16,7 +16,9 @@ SERVICE_TYPE = "_bwlab._tcp.local."
 
 def service_info(name: str, port: int, url: str, addresses: list[str]) -> ServiceInfo:
     return ServiceInfo(
-        SERVICE_TYPE, f"{name}.{SERVICE_TYPE}", port=port,
+        SERVICE_TYPE,
+        f"{name}.{SERVICE_TYPE}",
+        port=port,
         properties={"url": url, "path": "/", "version": "1"},
         addresses=[socket.inet_aton(a) for a in addresses if ":" not in a],
         server=f"{socket.gethostname()}.local.",

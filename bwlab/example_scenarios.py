@@ -18,11 +18,11 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
 #: Rows no path but the fault API (or a computer outside the lab) causes, and why.
 NOT_CAUSED_ELSEWHERE: dict[str, str] = {
     "T2-1": "a system, not a camera: tests/scenarios/test_cloud_extensions.py causes it with the Manager's own "
-            "network settings (a proxy)",
+    "network settings (a proxy)",
     "T2-4b": "a SIM swapped while the camera is out of its dock is a physical act: the fault API is the lab's hand",
     "T4-3a": "the same swap as T2-4b",
     "T2-5-hostnames": "a host name the network stops answering: the lab's firewall is the fault API (or a real "
-                      "firewall with --network real)",
+    "firewall with --network real)",
     "T2-8": "a viewer embedded in Genetec Security Center is outside the lab",
     "T2-9a": "a viewer in AXIS Camera Station is outside the lab",
     "T2-9b": "a viewer in AXIS Camera Station is outside the lab",
@@ -30,8 +30,13 @@ NOT_CAUSED_ELSEWHERE: dict[str, str] = {
 }
 
 #: The files that chain a symptom, the manual's fix and the recovery.
-CHAINS = ("t2-2a-fix-and-recover", "t2-3b-six-days-wifi", "t2-4c-apn-fix-and-recover", "t3-2b-password-changed",
-          "t3-4-too-far")
+CHAINS = (
+    "t2-2a-fix-and-recover",
+    "t2-3b-six-days-wifi",
+    "t2-4c-apn-fix-and-recover",
+    "t3-2b-password-changed",
+    "t3-4-too-far",
+)
 
 
 def named(steps: list[dict[str, Any]]) -> list[str]:
@@ -54,20 +59,33 @@ def section() -> str:
     files = load()
     if not files:
         return ""
-    rows = [f"| `{stem}` | {', '.join(named(d.get('timeline', []))) or 'none'} | "
-            f"{'symptom, fix, recovery' if stem in CHAINS else 'symptom'} | {d.get('description', '')} |"
-            for stem, d in files.items()]
+    rows = [
+        f"| `{stem}` | {', '.join(named(d.get('timeline', []))) or 'none'} | "
+        f"{'symptom, fix, recovery' if stem in CHAINS else 'symptom'} | {d.get('description', '')} |"
+        for stem, d in files.items()
+    ]
     missing = [f"| {code} | {why} |" for code, why in NOT_CAUSED_ELSEWHERE.items()]
-    return "\n".join([
-        "## Example scenarios\n",
-        ("`examples/scenarios/` holds files to copy: one per row of the manual's troubleshooting tables T2–T4 "
-        "that the lab can cause through the scenario's own world (an access point on 5 GHz, on channel 13 or "
-        "WPA3-only, a camera that hears 2.4 GHz only, a SIM that is dead, locked or without credit, a mast too "
-        "far or on bands the camera lacks) or the Manager (a wrong Wi-Fi password, a profile without "
-        "streaming), never through `action = \"fault\"`, and chains of the symptom, the manual's fix in the "
-        "Manager and the recovery. The automatic diagnosis names each row from what a technician sees, with "
-        "its evidence. `bwlab test examples/scenarios` runs them all; `tests/scenarios/` holds the same rows "
-        "caused or fixed with the fault API.\n"),
-        "| file | diagnosis named | kind | what it shows |", "| --- | --- | --- | --- |", *rows, "",
-        "Rows no example causes, and why:\n", "| row | why |", "| --- | --- |", *missing, "",
-    ])
+    return "\n".join(
+        [
+            "## Example scenarios\n",
+            (
+                "`examples/scenarios/` holds files to copy: one per row of the manual's troubleshooting tables T2–T4 "
+                "that the lab can cause through the scenario's own world (an access point on 5 GHz, on channel 13 or "
+                "WPA3-only, a camera that hears 2.4 GHz only, a SIM that is dead, locked or without credit, a mast too "
+                "far or on bands the camera lacks) or the Manager (a wrong Wi-Fi password, a profile without "
+                'streaming), never through `action = "fault"`, and chains of the symptom, the manual\'s fix in the '
+                "Manager and the recovery. The automatic diagnosis names each row from what a technician sees, with "
+                "its evidence. `bwlab test examples/scenarios` runs them all; `tests/scenarios/` holds the same rows "
+                "caused or fixed with the fault API.\n"
+            ),
+            "| file | diagnosis named | kind | what it shows |",
+            "| --- | --- | --- | --- |",
+            *rows,
+            "",
+            "Rows no example causes, and why:\n",
+            "| row | why |",
+            "| --- | --- |",
+            *missing,
+            "",
+        ]
+    )

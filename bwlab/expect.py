@@ -33,12 +33,12 @@ from typing import Any
 
 #: Whole-finding keys and what each takes.
 FINDINGS = {
-    "diagnosis": "a diagnosis code or a list of codes the diagnosis (L3) must name, e.g. [\"T3-2b\"]; [] for none "
-                 "at all (a healthy camera)",
+    "diagnosis": 'a diagnosis code or a list of codes the diagnosis (L3) must name, e.g. ["T3-2b"]; [] for none '
+    "at all (a healthy camera)",
     "no_diagnosis": "a diagnosis code or a list of codes the diagnosis must not name",
-    "viewer": "what an operator sees of the camera user's live stream: \"plays\", \"refused\", \"no_stream\" "
-              "or \"no_image\" (S1)",
-    "troubleshooting": "\"available\", or the code the troubleshooting pages (T1) answer when they cannot be read",
+    "viewer": 'what an operator sees of the camera user\'s live stream: "plays", "refused", "no_stream" '
+    'or "no_image" (S1)',
+    "troubleshooting": '"available", or the code the troubleshooting pages (T1) answer when they cannot be read',
 }
 #: Views of a camera that take a dotted path, and what each is.
 VIEWS = {
@@ -76,19 +76,23 @@ def check_expectation(key: str, expected: Any) -> str | None:
     head, path = split_key(key)
     if not path:
         if key not in FINDINGS:
-            return ("a known expectation: " + ", ".join(sorted(FINDINGS)) + ", or a path under "
-                    + ", ".join(f"{v}." for v in VIEWS))
+            return (
+                "a known expectation: "
+                + ", ".join(sorted(FINDINGS))
+                + ", or a path under "
+                + ", ".join(f"{v}." for v in VIEWS)
+            )
         if key in ("diagnosis", "no_diagnosis"):
             codes = [expected] if isinstance(expected, str) else expected
             if not isinstance(codes, list) or not all(isinstance(c, str) and _DIAGNOSIS_CODE.match(c) for c in codes):
-                return "a diagnosis code like \"T3-2b\" or a list of them"
+                return 'a diagnosis code like "T3-2b" or a list of them'
             if not codes and key == "no_diagnosis":
-                return "a diagnosis code like \"T3-2b\" or a non-empty list of them"
+                return 'a diagnosis code like "T3-2b" or a non-empty list of them'
         elif key == "viewer":
             if expected not in VIEWERS:
                 return "one of " + ", ".join(f'"{v}"' for v in VIEWERS)
         elif not isinstance(expected, str):
-            return "\"available\" or the code the pages answer with"
+            return '"available" or the code the pages answer with'
         return None
     if head not in VIEWS:
         return "a path under one of " + ", ".join(f"{v}." for v in VIEWS)
@@ -104,12 +108,14 @@ def _number(value: Any) -> bool:
 def _check_value(expected: Any) -> str | None:
     if isinstance(expected, str) and expected.startswith(("<", ">")):
         if not _COMPARISON.match(expected):
-            return "a comparison with a number, like \"<-75\" or \">=200\""
+            return 'a comparison with a number, like "<-75" or ">=200"'
         return None
     if isinstance(expected, dict):
         unknown = set(expected) - TABLE_FORMS
         if unknown or not expected:
-            return "a table of " + ", ".join(sorted(TABLE_FORMS)) + f" (unknown: {', '.join(sorted(unknown)) or 'empty'})"
+            return (
+                "a table of " + ", ".join(sorted(TABLE_FORMS)) + f" (unknown: {', '.join(sorted(unknown)) or 'empty'})"
+            )
         forms = set(expected)
         if forms <= {"min", "max"}:
             if not all(_number(expected[k]) for k in forms):
@@ -139,8 +145,9 @@ def _empty(value: Any) -> bool:
 def _type(value: Any) -> str:
     if value is None:
         return "null"
-    return {bool: "boolean", int: "number", float: "number", str: "string", list: "list",
-            dict: "table"}.get(type(value), type(value).__name__)
+    return {bool: "boolean", int: "number", float: "number", str: "string", list: "list", dict: "table"}.get(
+        type(value), type(value).__name__
+    )
 
 
 @dataclass(frozen=True)
@@ -184,7 +191,9 @@ def judge(expected: Any, actual: Any, now: float) -> Verdict:
 def _judge_table(expected: dict, actual: Any, now: float) -> Verdict:
     forms = set(expected)
     if forms == {"one_of"}:
-        return HOLDS if any(judge(v, actual, now).ok for v in expected["one_of"]) else Verdict(False, "none of the values")
+        return (
+            HOLDS if any(judge(v, actual, now).ok for v in expected["one_of"]) else Verdict(False, "none of the values")
+        )
     if forms == {"contains"}:
         if not isinstance(actual, (list, str)):
             return Verdict(False, f"type mismatch: contains needs a list or a string, the value is a {_type(actual)}")

@@ -47,8 +47,9 @@ class ApplianceOptions:
 class ServeAppliance(Protocol):
     """Run the appliance until ``stop`` is set; set ``ready`` once it answers."""
 
-    def __call__(self, options: ApplianceOptions, clock: LabClock, *, ready: asyncio.Event,
-                 stop: asyncio.Event) -> Coroutine[Any, Any, None]: ...
+    def __call__(
+        self, options: ApplianceOptions, clock: LabClock, *, ready: asyncio.Event, stop: asyncio.Event
+    ) -> Coroutine[Any, Any, None]: ...
 
 
 def load_part(name: str) -> object:

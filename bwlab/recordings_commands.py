@@ -72,8 +72,9 @@ async def cmd_import(args: argparse.Namespace, url: str, token: str, ca_pem: str
     else:
         system = next((s for s in systems if s["name"] == args.system), None)
         if system is None:
-            raise RecordingsCommandError(f"--system: no system named {args.system!r} "
-                                         f"(there are {', '.join(repr(s['name']) for s in systems)})")
+            raise RecordingsCommandError(
+                f"--system: no system named {args.system!r} (there are {', '.join(repr(s['name']) for s in systems)})"
+            )
     password = args.password
     if password is None:
         scenario, _ = load_scenario(args.scenario or scenario_path)
@@ -92,9 +93,11 @@ async def cmd_import(args: argparse.Namespace, url: str, token: str, ca_pem: str
         print(json.dumps(result, indent=2))
     else:
         conn = result["connection"]
-        print(f"{system['name']}: content destination {conn['ApplicationName']} {conn['ApplicationVersion']} "
-              f"at {', '.join(conn['AuthenticationTokenURI'])} ({conn['ContainerType']}"
-              f"{', encrypted' if conn['WantEncryption'] else ''}); connection ID {result['connection_id']}")
+        print(
+            f"{system['name']}: content destination {conn['ApplicationName']} {conn['ApplicationVersion']} "
+            f"at {', '.join(conn['AuthenticationTokenURI'])} ({conn['ContainerType']}"
+            f"{', encrypted' if conn['WantEncryption'] else ''}); connection ID {result['connection_id']}"
+        )
     return 0
 
 
@@ -108,12 +111,19 @@ async def cmd_recordings(args: argparse.Namespace, url: str, token: str, ca_pem:
             api = f"/controller/{system['id']}/api"
             recs = (await lab.get(api + "/recordings"))["recordings"]
             dest = await lab.get(api + "/content-destination")
-            controllers.append({"system": system["name"], "id": system["id"],
-                                "destination": {k: dest.get(k) for k in ("configured", "status", "status_message",
-                                                                          "alert")},
-                                "recordings": [r for r in recs if serial is None or r["serial"] == serial]})
-    held = [{"serial": c["serial"], "storage": (c.get("state") or {}).get("storage")}
-            for c in cameras if serial is None or c["serial"] == serial]
+            controllers.append(
+                {
+                    "system": system["name"],
+                    "id": system["id"],
+                    "destination": {k: dest.get(k) for k in ("configured", "status", "status_message", "alert")},
+                    "recordings": [r for r in recs if serial is None or r["serial"] == serial],
+                }
+            )
+    held = [
+        {"serial": c["serial"], "storage": (c.get("state") or {}).get("storage")}
+        for c in cameras
+        if serial is None or c["serial"] == serial
+    ]
     if args.json:
         print(json.dumps({"cameras": held, "controllers": controllers}, indent=2))
         return 0
@@ -122,15 +132,21 @@ async def cmd_recordings(args: argparse.Namespace, url: str, token: str, ca_pem:
         st = cam["storage"] or {}
         off = st.get("offload") or {}
         moving = f", offloading {off.get('sent_bytes', 0)}/{off.get('total_bytes', 0)} B" if off.get("active") else ""
-        print(f"  {cam['serial']}  {st.get('recordings', 0)} recording(s), {st.get('used', 0)} of "
-              f"{st.get('capacity', 0)} B{' FULL' if st.get('full') else ''}{moving}")
+        print(
+            f"  {cam['serial']}  {st.get('recordings', 0)} recording(s), {st.get('used', 0)} of "
+            f"{st.get('capacity', 0)} B{' FULL' if st.get('full') else ''}{moving}"
+        )
     for ctl in controllers:
         dest = ctl["destination"]
         status = dest["status"] if dest["configured"] else "no content destination"
-        print(f"Controller {ctl['system']!r}: {status}{' — ' + dest['status_message'] if dest.get('status_message') else ''}")
+        print(
+            f"Controller {ctl['system']!r}: {status}{' — ' + dest['status_message'] if dest.get('status_message') else ''}"
+        )
         if dest.get("alert"):
             print(f"  ALERT: {dest['alert']['message']}")
         for r in ctl["recordings"]:
-            print(f"  {r['serial']}  {isoformat(r['trigger_on_time'])}  {len(r['clips'])} clip(s) {r['size']} B  "
-                  f"{r['state']}{'  ' + r['last_error'] if r['last_error'] and r['state'] != 'complete' else ''}")
+            print(
+                f"  {r['serial']}  {isoformat(r['trigger_on_time'])}  {len(r['clips'])} clip(s) {r['size']} B  "
+                f"{r['state']}{'  ' + r['last_error'] if r['last_error'] and r['state'] != 'complete' else ''}"
+            )
     return 0

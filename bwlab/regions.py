@@ -77,10 +77,12 @@ SERVICE_HOSTS: tuple[ServiceHost, ...] = (
     ServiceHost("controllers.bwlab.test", "body-worn-specific APIs", (CONTROLLERS,), "*.bodyworn.axis.cloud"),
     ServiceHost("common.bwlab.test", "common Axis APIs", (BROWSERS, CONTROLLERS), "*.axis.com"),
     ServiceHost("ws.bwlab.test", "WebSocket for application data", (BROWSERS,), "axisbwsprod.webpubsub.azure.com"),
-    ServiceHost("devices.bwlab.test", "device-to-cloud messaging", (CAMERAS, CONTROLLERS),
-                "axisbws-prod.azure-devices.net"),
-) + tuple(ServiceHost(r.hostname, f"video storage, {r.name}", (BROWSERS, CAMERAS), r.manual_host)
-          for r in REGIONS.values())
+    ServiceHost(
+        "devices.bwlab.test", "device-to-cloud messaging", (CAMERAS, CONTROLLERS), "axisbws-prod.azure-devices.net"
+    ),
+) + tuple(
+    ServiceHost(r.hostname, f"video storage, {r.name}", (BROWSERS, CAMERAS), r.manual_host) for r in REGIONS.values()
+)
 
 STORAGE_HOSTS = frozenset(r.hostname for r in REGIONS.values())
 CAMERA_GENERAL = tuple(h.name for h in SERVICE_HOSTS if CAMERAS in h.used_by and h.name not in STORAGE_HOSTS)

@@ -85,8 +85,10 @@ def load_all(files: list[Path], timeout: float) -> tuple[list[tuple[Path, Scenar
             continue
         last = max((s.at for s in scenario.timeline if s.at is not None), default=0.0)
         if last > timeout:
-            errors.append(f"{path}: timeline: a step at {last:g} s can never run within the scenario time "
-                          f"limit (--timeout {timeout:g} s)")
+            errors.append(
+                f"{path}: timeline: a step at {last:g} s can never run within the scenario time "
+                f"limit (--timeout {timeout:g} s)"
+            )
             continue
         loaded.append((path, scenario))
     return loaded, errors
@@ -176,11 +178,21 @@ class Outcome:
     phases: dict[str, float] = field(default_factory=dict)  # seconds: lab start, cameras, timeline, teardown
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.scenario.name, "file": str(self.path), "tags": self.scenario.tags,
-                "status": self.status, "seconds": round(self.seconds, 2), "message": self.message,
-                "failed_step": self.failed_step, "failed_keys": self.failed_keys, "steps": self.steps,
-                "cameras": self.cameras, "viewer": self.viewer, "pcaps": self.pcaps,
-                "phases": {k: round(v, 2) for k, v in self.phases.items()}}
+        return {
+            "name": self.scenario.name,
+            "file": str(self.path),
+            "tags": self.scenario.tags,
+            "status": self.status,
+            "seconds": round(self.seconds, 2),
+            "message": self.message,
+            "failed_step": self.failed_step,
+            "failed_keys": self.failed_keys,
+            "steps": self.steps,
+            "cameras": self.cameras,
+            "viewer": self.viewer,
+            "pcaps": self.pcaps,
+            "phases": {k: round(v, 2) for k, v in self.phases.items()},
+        }
 
 
 def free_port() -> int:
@@ -199,9 +211,16 @@ def _jsonable(value: Any) -> Any:
 
 def _step_record(result: StepResult) -> dict[str, Any]:
     step = result.step
-    record: dict[str, Any] = {"index": result.index, "at": step.at, "action": step.action, "camera": step.camera,
-                              "started_s": round(result.started, 2), "seconds": round(result.seconds, 2),
-                              "lab_time": result.lab_time, "ok": True}
+    record: dict[str, Any] = {
+        "index": result.index,
+        "at": step.at,
+        "action": step.action,
+        "camera": step.camera,
+        "started_s": round(result.started, 2),
+        "seconds": round(result.seconds, 2),
+        "lab_time": result.lab_time,
+        "ok": True,
+    }
     if step.action == "expect":
         record["expected"] = step.expect
         record["seen"] = _jsonable(result.detail)
@@ -222,10 +241,28 @@ class _Lab:
         url = f"https://127.0.0.1:{port}"
         self._log = self.log_path.open("wb")
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bwlab", "up", str(self.path), "--no-fleet", "--no-timeline", "--no-zeroconf",
-            "--json", "--host", "127.0.0.1", "--port", str(port), "--public-url", url,
-            "--data-dir", str(self.data_dir), stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=self._log, start_new_session=True)
+            sys.executable,
+            "-m",
+            "bwlab",
+            "up",
+            str(self.path),
+            "--no-fleet",
+            "--no-timeline",
+            "--no-zeroconf",
+            "--json",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--public-url",
+            url,
+            "--data-dir",
+            str(self.data_dir),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=self._log,
+            start_new_session=True,
+        )
         assert self.proc.stdout is not None
         text = ""
         deadline = monotonic() + START_TIMEOUT_S
@@ -258,8 +295,9 @@ class _Lab:
             self._log.close()
 
 
-async def run_one(path: Path, scenario: Scenario, workdir: Path, report_dir: Path, seed: int,
-                  timeout: float) -> Outcome:
+async def run_one(
+    path: Path, scenario: Scenario, workdir: Path, report_dir: Path, seed: int, timeout: float
+) -> Outcome:
     """Run one scenario against a lab of its own; never raises for what the scenario or lab does."""
 
     outcome = Outcome(path, scenario)
@@ -283,30 +321,52 @@ async def run_one(path: Path, scenario: Scenario, workdir: Path, report_dir: Pat
             await fleet.start(scenario)
             await _wait_for_cameras(session, scenario)
             phase("cameras")
-            links = [(s.get("link_with_key"), s.get("protected_link_with_key"), s.get("link_passphrase"))
-                     for s in lab.facts["systems"]]
+            links = [
+                (s.get("link_with_key"), s.get("protected_link_with_key"), s.get("link_passphrase"))
+                for s in lab.facts["systems"]
+            ]
             viewing = viewing_for(scenario, links, lab.ca_pem)
-            timeline = Timeline(scenario, session, source=str(path), viewing=viewing, clock=fleet.clock,
-                                on_step=lambda r: outcome.steps.append(_step_record(r)))
+            timeline = Timeline(
+                scenario,
+                session,
+                source=str(path),
+                viewing=viewing,
+                clock=fleet.clock,
+                on_step=lambda r: outcome.steps.append(_step_record(r)),
+            )
             try:
                 await asyncio.wait_for(timeline.run(), timeout)
                 outcome.status = "passed"
             except ExpectationFailed as exc:
                 outcome.status, outcome.message, outcome.failed_step = "failed", str(exc), exc.index
-                outcome.failed_keys = [{"key": m.key, "expected": m.expected, "seen": _jsonable(m.seen), "why": m.why}
-                                       for m in exc.mismatches]
+                outcome.failed_keys = [
+                    {"key": m.key, "expected": m.expected, "seen": _jsonable(m.seen), "why": m.why}
+                    for m in exc.mismatches
+                ]
                 if exc.index is not None:
                     step = scenario.timeline[exc.index]
-                    outcome.steps.append({"index": exc.index, "at": step.at, "action": step.action,
-                                          "camera": step.camera, "expected": step.expect,
-                                          "seen": _jsonable(exc.observed), "ok": False})
+                    outcome.steps.append(
+                        {
+                            "index": exc.index,
+                            "at": step.at,
+                            "action": step.action,
+                            "camera": step.camera,
+                            "expected": step.expect,
+                            "seen": _jsonable(exc.observed),
+                            "ok": False,
+                        }
+                    )
             except TimeoutError:
                 outcome.status = "error"
                 outcome.message = f"{path}: the timeline did not end within the time limit ({timeout:g} s)"
             except ApiError as exc:
                 index = len(outcome.steps)
                 where = timeline.where(index) if index < len(scenario.timeline) else str(path)
-                outcome.status, outcome.message, outcome.failed_step = "error", f"{where}: the lab refused: {exc}", index
+                outcome.status, outcome.message, outcome.failed_step = (
+                    "error",
+                    f"{where}: the lab refused: {exc}",
+                    index,
+                )
             phase("timeline")
             await _snapshot(session, scenario, outcome, report_dir)
             phase("snapshot")
@@ -337,7 +397,9 @@ async def _wait_for_cameras(session: Session, scenario: Scenario) -> None:
         if serials <= running:
             return
         if monotonic() > deadline:
-            raise TimeoutError(f"cameras not running after {START_TIMEOUT_S:g} s: {', '.join(sorted(serials - running))}")
+            raise TimeoutError(
+                f"cameras not running after {START_TIMEOUT_S:g} s: {', '.join(sorted(serials - running))}"
+            )
         await asyncio.sleep(0.1)
 
 
@@ -348,17 +410,25 @@ async def _snapshot(session: Session, scenario: Scenario, outcome: Outcome, repo
         for cam in system.cameras:
             serial = cam.serial.upper()
             state = (cameras.get(serial) or {}).get("state") or {}
-            entry: dict[str, Any] = {"serial": serial, "model": cam.model, "leds": state.get("leds"),
-                                     "screen": state.get("screen"), "streaming": state.get("streaming"),
-                                     "recording": state.get("recording")}
+            entry: dict[str, Any] = {
+                "serial": serial,
+                "model": cam.model,
+                "leds": state.get("leds"),
+                "screen": state.get("screen"),
+                "streaming": state.get("streaming"),
+                "recording": state.get("recording"),
+            }
             try:
                 diagnosis = await session.get(f"/api/lab/cameras/{serial}/diagnosis")
-                entry["diagnosis"] = [{k: f.get(k) for k in ("code", "symptom", "cause", "fix", "evidence")}
-                                      for f in diagnosis.get("findings", [])] or diagnosis.get("codes", [])
+                entry["diagnosis"] = [
+                    {k: f.get(k) for k in ("code", "symptom", "cause", "fix", "evidence")}
+                    for f in diagnosis.get("findings", [])
+                ] or diagnosis.get("codes", [])
             except ApiError as exc:
                 entry["diagnosis"] = f"unavailable: {exc}"
-            async with session.http.get(f"{session.base_url}/api/lab/cameras/{serial}/pcap", headers=session.headers(),
-                                        ssl=session.ssl) as r:
+            async with session.http.get(
+                f"{session.base_url}/api/lab/cameras/{serial}/pcap", headers=session.headers(), ssl=session.ssl
+            ) as r:
                 if r.status == 200:
                     name = f"pcaps/{scenario.name}-{serial}-80211.pcap"
                     target = report_dir / name
@@ -368,19 +438,25 @@ async def _snapshot(session: Session, scenario: Scenario, outcome: Outcome, repo
             outcome.cameras.append(entry)
 
 
-async def run_all(cases: list[tuple[Path, Scenario]], jobs: int, seed: int, timeout: float, report_dir: Path,
-                  out=sys.stderr) -> list[Outcome]:
+async def run_all(
+    cases: list[tuple[Path, Scenario]], jobs: int, seed: int, timeout: float, report_dir: Path, out=sys.stderr
+) -> list[Outcome]:
     semaphore = asyncio.Semaphore(jobs)
     outcomes: list[Outcome | None] = [None] * len(cases)
     width = max(len(s.name) for _, s in cases)
     with tempfile.TemporaryDirectory(prefix="bwlab-test-") as tmp:
+
         async def one(i: int, path: Path, scenario: Scenario) -> None:
             async with semaphore:
                 outcome = await run_one(path, scenario, Path(tmp), report_dir, seed, timeout)
             outcomes[i] = outcome
             done = sum(o is not None for o in outcomes)
-            print(f"[{done:>{len(str(len(cases)))}}/{len(cases)}] {outcome.status.upper():<6} "
-                  f"{scenario.name:<{width}} {outcome.seconds:6.1f} s", file=out, flush=True)
+            print(
+                f"[{done:>{len(str(len(cases)))}}/{len(cases)}] {outcome.status.upper():<6} "
+                f"{scenario.name:<{width}} {outcome.seconds:6.1f} s",
+                file=out,
+                flush=True,
+            )
             if outcome.status != "passed":
                 print("    " + outcome.message.replace("\n", "\n    "), file=out, flush=True)
 
@@ -394,31 +470,60 @@ async def run_all(cases: list[tuple[Path, Scenario]], jobs: int, seed: int, time
 def junit_xml(outcomes: list[Outcome], seed: int, seconds: float) -> ET.ElementTree:
     failures = sum(o.status == "failed" for o in outcomes)
     errors = sum(o.status == "error" for o in outcomes)
-    suites = ET.Element("testsuites", name="bwlab test", tests=str(len(outcomes)), failures=str(failures),
-                        errors=str(errors), time=f"{seconds:.3f}")
-    suite = ET.SubElement(suites, "testsuite", name="bwlab scenarios", tests=str(len(outcomes)),
-                          failures=str(failures), errors=str(errors), skipped="0", time=f"{seconds:.3f}",
-                          timestamp=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()))
+    suites = ET.Element(
+        "testsuites",
+        name="bwlab test",
+        tests=str(len(outcomes)),
+        failures=str(failures),
+        errors=str(errors),
+        time=f"{seconds:.3f}",
+    )
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name="bwlab scenarios",
+        tests=str(len(outcomes)),
+        failures=str(failures),
+        errors=str(errors),
+        skipped="0",
+        time=f"{seconds:.3f}",
+        timestamp=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()),
+    )
     props = ET.SubElement(suite, "properties")
     ET.SubElement(props, "property", name="seed", value=str(seed))
     for o in outcomes:
-        case = ET.SubElement(suite, "testcase", classname="scenarios." + o.path.parent.name, name=o.scenario.name,
-                             file=str(o.path), time=f"{o.seconds:.3f}")
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname="scenarios." + o.path.parent.name,
+            name=o.scenario.name,
+            file=str(o.path),
+            time=f"{o.seconds:.3f}",
+        )
         if o.status in ("failed", "error"):
             keys = ", ".join(k["key"] for k in o.failed_keys)
             head = o.message.splitlines()[0] if o.message else o.status
             message = head + (f" [keys: {keys}]" if keys else "")
-            node = ET.SubElement(case, "failure" if o.status == "failed" else "error", message=message,
-                                 type="ExpectationFailed" if o.status == "failed" else "LabError")
+            node = ET.SubElement(
+                case,
+                "failure" if o.status == "failed" else "error",
+                message=message,
+                type="ExpectationFailed" if o.status == "failed" else "LabError",
+            )
             node.text = o.message + ("\n\n" + o.log if o.log else "")
     ET.indent(suites)
     return ET.ElementTree(suites)
 
 
 def json_report(outcomes: list[Outcome], seed: int, seconds: float) -> dict[str, Any]:
-    return {"seed": seed, "seconds": round(seconds, 2), "passed": sum(o.status == "passed" for o in outcomes),
-            "failed": sum(o.status == "failed" for o in outcomes), "errors": sum(o.status == "error" for o in outcomes),
-            "scenarios": [o.as_dict() for o in outcomes]}
+    return {
+        "seed": seed,
+        "seconds": round(seconds, 2),
+        "passed": sum(o.status == "passed" for o in outcomes),
+        "failed": sum(o.status == "failed" for o in outcomes),
+        "errors": sum(o.status == "error" for o in outcomes),
+        "scenarios": [o.as_dict() for o in outcomes],
+    }
 
 
 def _cell(value: Any) -> str:
@@ -431,17 +536,21 @@ def html_report(outcomes: list[Outcome], seed: int, seconds: float) -> str:
     rows = "".join(
         f'<tr class="{o.status}"><td><a href="#{html.escape(o.scenario.name)}">{html.escape(o.scenario.name)}</a></td>'
         f"<td>{o.status}</td><td>{o.seconds:.1f} s</td><td>{_cell(', '.join(o.scenario.tags))}</td></tr>"
-        for o in outcomes)
+        for o in outcomes
+    )
     sections = []
     for o in outcomes:
         steps = "".join(
             f'<tr class="{"passed" if s.get("ok") else "failed"}"><td>{s["index"]}</td><td>{_cell(s.get("at"))}</td>'
-            f'<td>{_cell(s["action"])}</td><td>{_cell(s.get("camera"))}</td><td><code>{_cell(s.get("expected"))}</code></td>'
-            f'<td><code>{_cell(s.get("seen"))}</code></td></tr>' for s in o.steps)
+            f"<td>{_cell(s['action'])}</td><td>{_cell(s.get('camera'))}</td><td><code>{_cell(s.get('expected'))}</code></td>"
+            f"<td><code>{_cell(s.get('seen'))}</code></td></tr>"
+            for s in o.steps
+        )
         cams = "".join(
             f"<tr><td>{_cell(c['serial'])} ({_cell(c['model'])})</td><td><code>{_cell(c.get('leds'))}</code></td>"
             f"<td><code>{_cell(c.get('screen'))}</code></td><td><code>{_cell(c.get('diagnosis'))}</code></td></tr>"
-            for c in o.cameras)
+            for c in o.cameras
+        )
         viewer = "".join(f"<li><code>{_cell(v)}</code></li>" for v in o.viewer)
         pcaps = "".join(f'<li><a href="{html.escape(p)}">{html.escape(p)}</a></li>' for p in o.pcaps)
         failure = f"<pre class=failure>{html.escape(o.message)}</pre>" if o.message else ""
@@ -451,17 +560,23 @@ def html_report(outcomes: list[Outcome], seed: int, seconds: float) -> str:
             f"{failure}<h3>Timeline</h3><table><tr><th>#</th><th>at (s)</th><th>action</th><th>camera</th>"
             f"<th>expected</th><th>seen</th></tr>{steps}</table>"
             f"<h3>Cameras at the end</h3><table><tr><th>camera</th><th>LEDs</th><th>screen</th><th>diagnosis</th></tr>"
-            f"{cams}</table>" + (f"<h3>Viewer</h3><ul>{viewer}</ul>" if viewer else "")
-            + (f"<h3>802.11 captures</h3><ul>{pcaps}</ul>" if pcaps else "") + "</section>")
+            f"{cams}</table>"
+            + (f"<h3>Viewer</h3><ul>{viewer}</ul>" if viewer else "")
+            + (f"<h3>802.11 captures</h3><ul>{pcaps}</ul>" if pcaps else "")
+            + "</section>"
+        )
     passed = sum(o.status == "passed" for o in outcomes)
-    return ("<!doctype html><html lang=en><meta charset=utf-8><title>bwlab test report</title><style>"
-            "body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0}"
-            "td,th{border:1px solid #ccc;padding:.2em .5em;vertical-align:top;text-align:left}"
-            "code{font-size:.85em;white-space:pre-wrap;word-break:break-all}.passed{color:#075}"
-            ".failed,.error{color:#b00}pre.failure{background:#fee;padding:.5em;white-space:pre-wrap}</style>"
-            f"<h1>bwlab test: {passed} of {len(outcomes)} passed</h1><p>seed {seed} · {seconds:.1f} s</p>"
-            f"<table><tr><th>scenario</th><th>result</th><th>time</th><th>tags</th></tr>{rows}</table>"
-            + "".join(sections) + "</html>")
+    return (
+        "<!doctype html><html lang=en><meta charset=utf-8><title>bwlab test report</title><style>"
+        "body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0}"
+        "td,th{border:1px solid #ccc;padding:.2em .5em;vertical-align:top;text-align:left}"
+        "code{font-size:.85em;white-space:pre-wrap;word-break:break-all}.passed{color:#075}"
+        ".failed,.error{color:#b00}pre.failure{background:#fee;padding:.5em;white-space:pre-wrap}</style>"
+        f"<h1>bwlab test: {passed} of {len(outcomes)} passed</h1><p>seed {seed} · {seconds:.1f} s</p>"
+        f"<table><tr><th>scenario</th><th>result</th><th>time</th><th>tags</th></tr>{rows}</table>"
+        + "".join(sections)
+        + "</html>"
+    )
 
 
 def summary_table(outcomes: list[Outcome], seed: int, seconds: float) -> str:
@@ -469,8 +584,10 @@ def summary_table(outcomes: list[Outcome], seed: int, seconds: float) -> str:
     lines = [f"{'scenario':<{width}}  result  seconds", f"{'-' * width}  ------  -------"]
     lines += [f"{o.scenario.name:<{width}}  {o.status:<6}  {o.seconds:7.1f}" for o in outcomes]
     counts = {s: sum(o.status == s for o in outcomes) for s in ("passed", "failed", "error")}
-    lines.append(f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors "
-                 f"in {seconds:.1f} s (seed {seed})")
+    lines.append(
+        f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors "
+        f"in {seconds:.1f} s (seed {seed})"
+    )
     return "\n".join(lines)
 
 
@@ -478,18 +595,35 @@ def summary_table(outcomes: list[Outcome], seed: int, seconds: float) -> str:
 
 
 def add_parser(sub: Any) -> None:
-    test = sub.add_parser("test", help="run scenario files as a regression suite: exit 0 only when every expectation held")
+    test = sub.add_parser(
+        "test", help="run scenario files as a regression suite: exit 0 only when every expectation held"
+    )
     test.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="scenario files or folders of them")
-    test.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
-                      help="scenarios run at once (default: the number of cores)")
-    test.add_argument("-k", dest="select", default=None, metavar="EXPR",
-                      help="only scenarios whose name, file name or tags match, e.g. -k 't3 and not roaming'")
+    test.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="scenarios run at once (default: the number of cores)",
+    )
+    test.add_argument(
+        "-k",
+        dest="select",
+        default=None,
+        metavar="EXPR",
+        help="only scenarios whose name, file name or tags match, e.g. -k 't3 and not roaming'",
+    )
     test.add_argument("--seed", type=int, default=None, help="the random draws' seed (default: a new one, reported)")
     test.add_argument("--timeout", type=float, default=300.0, help="seconds one scenario may run (default 300)")
     test.add_argument("--junit-xml", type=Path, default=None, metavar="FILE", help="write a JUnit XML report")
     test.add_argument("--json", type=Path, default=None, metavar="FILE", help="write a JSON report")
-    test.add_argument("--report", type=Path, default=Path("bwlab-report"), metavar="DIR",
-                      help="folder of the HTML report and the captures (default ./bwlab-report)")
+    test.add_argument(
+        "--report",
+        type=Path,
+        default=Path("bwlab-report"),
+        metavar="DIR",
+        help="folder of the HTML report and the captures (default ./bwlab-report)",
+    )
 
 
 def _write(path: Path, data: str) -> None:
@@ -526,16 +660,21 @@ async def cmd_test(args: argparse.Namespace) -> int:
     names = [s.name for _, s in cases]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        print(f"bwlab test: scenario names must be unique in a run (reports are named by them): {', '.join(dupes)}",
-              file=sys.stderr)
+        print(
+            f"bwlab test: scenario names must be unique in a run (reports are named by them): {', '.join(dupes)}",
+            file=sys.stderr,
+        )
         return 2
     if not args.verbose:  # the cameras' own log lines would drown the progress
         logging.getLogger("firmware_stub").setLevel(logging.WARNING)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     report_dir = args.report.resolve()
     report_dir.mkdir(parents=True, exist_ok=True)
-    print(f"bwlab test: {len(cases)} scenarios, {min(args.jobs, len(cases))} at once, seed {seed}",
-          file=sys.stderr, flush=True)
+    print(
+        f"bwlab test: {len(cases)} scenarios, {min(args.jobs, len(cases))} at once, seed {seed}",
+        file=sys.stderr,
+        flush=True,
+    )
     started = monotonic()
     outcomes = await run_all(cases, args.jobs, seed, args.timeout, report_dir)
     seconds = monotonic() - started

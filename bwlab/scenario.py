@@ -126,7 +126,9 @@ class GpsRoute:
             _check_latlon(point, f"waypoints[{i}]")
         for i, pause in enumerate(self.pauses):
             if pause.at >= len(self.waypoints):
-                raise ValueError(f"pauses[{i}].at: expected a waypoint index below {len(self.waypoints)}, got {pause.at}")
+                raise ValueError(
+                    f"pauses[{i}].at: expected a waypoint index below {len(self.waypoints)}, got {pause.at}"
+                )
 
 
 @dataclass(frozen=True)
@@ -229,33 +231,55 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "travel": ("seconds", "move lab time forward by that many seconds (the timeline's own time does not move)"),
     "gps": ("fix", "the camera's GPS gets (true) or loses (false) its fix (D9)"),
     "move": ("position, seconds", "put the camera at [x, y] metres on the site, walking there in `seconds` if given"),
-    "fault": ("fault", "inject a lab fault {kind, target, set, id} (`bwlab fault list` lists the kinds), "
-                       "or {kind = \"hostname\", target = <a T5 name>} to stop answering for a host name"),
+    "fault": (
+        "fault",
+        "inject a lab fault {kind, target, set, id} (`bwlab fault list` lists the kinds), "
+        'or {kind = "hostname", target = <a T5 name>} to stop answering for a host name',
+    ),
     "clear": ("fault_id", "clear the fault named by `fault_id` (its `id`), or every fault without one"),
-    "expect": ("expect, within | eventually", "wait until every key of `expect` holds for the camera, up to "
-                                              "`within` real seconds (10 by default) or `eventually` lab seconds"),
-    "bookmark": ("text, tags", "the camera user bookmarks the recording now (issue 13; as in the Assistant app): "
-                               "a description and key:value;… tags"),
+    "expect": (
+        "expect, within | eventually",
+        "wait until every key of `expect` holds for the camera, up to "
+        "`within` real seconds (10 by default) or `eventually` lab seconds",
+    ),
+    "bookmark": (
+        "text, tags",
+        "the camera user bookmarks the recording now (issue 13; as in the Assistant app): "
+        "a description and key:value;… tags",
+    ),
     "category": ("category_id, category_name", "the camera user sets the recording's category (issue 13)"),
-    "remote_start": ("refusal", "an operator starts the camera user's live stream from Live (D4); with `refusal` "
-                                "the start must be refused with that code (e.g. \"streaming_disabled\")"),
+    "remote_start": (
+        "refusal",
+        "an operator starts the camera user's live stream from Live (D4); with `refusal` "
+        'the start must be refused with that code (e.g. "streaming_disabled")',
+    ),
     "acknowledge": ("refusal", "an operator acknowledges the camera user's live stream (the camera vibrates)"),
-    "watch": ("seconds, expect", "an operator watches the camera user's live stream for `seconds` (3 by default) "
-                                 "with the reference viewer; `expect` judges what it saw (the watch keys below)"),
-    "manager": ("system, change, target, set", "an administrator changes a setting in the Manager of `system` "
-                                               "(the camera's, or the only one): `change` is profile, wifi_network, "
-                                               "camera or settings, `target` the profile name, SSID or serial, and "
-                                               "`set` the values (the manual's fixes: a profile's streaming, a Wi-Fi "
-                                               "password, a SIM PIN, the APN, the NTP server)"),
+    "watch": (
+        "seconds, expect",
+        "an operator watches the camera user's live stream for `seconds` (3 by default) "
+        "with the reference viewer; `expect` judges what it saw (the watch keys below)",
+    ),
+    "manager": (
+        "system, change, target, set",
+        "an administrator changes a setting in the Manager of `system` "
+        "(the camera's, or the only one): `change` is profile, wifi_network, "
+        "camera or settings, `target` the profile name, SSID or serial, and "
+        "`set` the values (the manual's fixes: a profile's streaming, a Wi-Fi "
+        "password, a SIM PIN, the APN, the NTP server)",
+    ),
 }
 
 #: What a ``watch`` step's ``expect`` may judge: the reference viewer's report (bwlab/viewer.py).
 WATCH_KEYS = {
-    "refusal": "null when the stream played; \"no_stream\" (none appeared in 10 s) or \"clock_mismatch\" (S1)",
-    "video_frames": "video frames decoded", "audio_frames": "audio frames decoded",
-    "chunks": "chunks received", "ended": "the stream ended while watched",
-    "latency_ms.p50": "glass-to-glass latency, median (ms)", "latency_ms.p95": "… 95th percentile (ms)",
-    "latency_ms.p99": "… 99th percentile (ms)", "latency_ms.mean": "… mean (ms)",
+    "refusal": 'null when the stream played; "no_stream" (none appeared in 10 s) or "clock_mismatch" (S1)',
+    "video_frames": "video frames decoded",
+    "audio_frames": "audio frames decoded",
+    "chunks": "chunks received",
+    "ended": "the stream ended while watched",
+    "latency_ms.p50": "glass-to-glass latency, median (ms)",
+    "latency_ms.p95": "… 95th percentile (ms)",
+    "latency_ms.p99": "… 99th percentile (ms)",
+    "latency_ms.mean": "… mean (ms)",
     "max_gap_ms": "the longest gap between two consecutive video frames' capture times (ms)",
 }
 
@@ -297,8 +321,23 @@ class Step:
     between counts), polling; the keys and value forms are those of bwlab/expect.py.
     """
 
-    action: Literal["dock", "undock", "press", "travel", "expect", "gps", "fault", "clear", "move",
-                    "remote_start", "acknowledge", "watch", "manager", "bookmark", "category"]
+    action: Literal[
+        "dock",
+        "undock",
+        "press",
+        "travel",
+        "expect",
+        "gps",
+        "fault",
+        "clear",
+        "move",
+        "remote_start",
+        "acknowledge",
+        "watch",
+        "manager",
+        "bookmark",
+        "category",
+    ]
     at: float | None = field(default=None, metadata={"min": 0})
     camera: str | None = None
     button: Literal["record", "function", "top"] | None = None
@@ -353,11 +392,16 @@ def _check_references(s: Scenario) -> None:
     emails = {a.email for a in s.accounts}
     if s.organization:
         if s.organization.owner not in emails:
-            raise SchemaError("organization.owner", f"the e-mail of an account in [[accounts]] ({', '.join(sorted(emails))})",
-                              s.organization.owner)
+            raise SchemaError(
+                "organization.owner",
+                f"the e-mail of an account in [[accounts]] ({', '.join(sorted(emails))})",
+                s.organization.owner,
+            )
         for i, mem in enumerate(s.organization.members):
             if mem.email not in emails:
-                raise SchemaError(f"organization.members[{i}].email", "the e-mail of an account in [[accounts]]", mem.email)
+                raise SchemaError(
+                    f"organization.members[{i}].email", "the e-mail of an account in [[accounts]]", mem.email
+                )
     system_names = [sys.name for sys in s.systems]
     route_names = [r.name for r in s.routes]
     for ri, name in enumerate(route_names):
@@ -373,23 +417,28 @@ def _check_references(s: Scenario) -> None:
             and sys.key.import_from is not None
             and (sys.key.import_from not in system_names or sys.key.import_from == sys.name)
         ):
-                raise SchemaError(f"{p}.key.import_from", "the name of another system", sys.key.import_from)
+            raise SchemaError(f"{p}.key.import_from", "the name of another system", sys.key.import_from)
         ssids = {n.ssid for n in sys.wifi_networks}
         profiles = {pr.name for pr in sys.profiles}
         for pi, prof in enumerate(sys.profiles):
             for ni, ssid in enumerate(prof.wifi_networks):
                 if ssid not in ssids:
-                    raise SchemaError(f"{p}.profiles[{pi}].wifi_networks[{ni}]", "the SSID of a [[systems.wifi_networks]]", ssid)
+                    raise SchemaError(
+                        f"{p}.profiles[{pi}].wifi_networks[{ni}]", "the SSID of a [[systems.wifi_networks]]", ssid
+                    )
             for model, loc in prof.location.items():
                 if model not in MODELS:
                     raise SchemaError(f"{p}.profiles[{pi}].location.{model}", "a camera model: " + ", ".join(MODELS))
                 if loc.enabled and not MODELS[model].gps:
-                    raise SchemaError(f"{p}.profiles[{pi}].location.{model}.enabled",
-                                      f"false: the {model} has no GPS (S11)", True)
+                    raise SchemaError(
+                        f"{p}.profiles[{pi}].location.{model}.enabled", f"false: the {model} has no GPS (S11)", True
+                    )
         users = {u.name for u in sys.camera_users}
         for ui, user in enumerate(sys.camera_users):
             if user.profile is not None and user.profile not in profiles:
-                raise SchemaError(f"{p}.camera_users[{ui}].profile", "the name of a profile of this system", user.profile)
+                raise SchemaError(
+                    f"{p}.camera_users[{ui}].profile", "the name of a profile of this system", user.profile
+                )
         docks = {d.name: d for d in sys.docks}
         taken: set[tuple[str, int]] = set()
         for ci, cam in enumerate(sys.cameras):
@@ -402,11 +451,16 @@ def _check_references(s: Scenario) -> None:
             if cam.camera_user is not None and cam.camera_user not in users:
                 raise SchemaError(f"{cp}.camera_user", "the name of a camera user of this system", cam.camera_user)
             if cam.taken_out and not cam.docked:
-                raise SchemaError(f"{cp}.taken_out", "docked = true: a camera is provisioned in its bay before "
-                                  "it is taken out", cam.taken_out)
+                raise SchemaError(
+                    f"{cp}.taken_out",
+                    "docked = true: a camera is provisioned in its bay before it is taken out",
+                    cam.taken_out,
+                )
             if cam.docked:
                 if cam.dock not in docks:
-                    raise SchemaError(f"{cp}.dock", "the name of a dock of this system (the camera starts docked)", cam.dock)
+                    raise SchemaError(
+                        f"{cp}.dock", "the name of a dock of this system (the camera starts docked)", cam.dock
+                    )
                 if cam.bay is None or cam.bay > docks[cam.dock].bays:
                     raise SchemaError(f"{cp}.bay", f"a bay from 1 to {docks[cam.dock].bays}", cam.bay)
                 if (cam.dock, cam.bay) in taken:
@@ -416,8 +470,10 @@ def _check_references(s: Scenario) -> None:
         if step.camera is not None and step.camera.upper() not in serials:
             raise SchemaError(f"timeline[{ti}].camera", "the serial of a camera in the scenario", step.camera)
         if step.action == "gps" and (step.camera is None or step.fix is None):
-            raise SchemaError(f"timeline[{ti}].{'camera' if step.camera is None else 'fix'}",
-                              "a camera and fix = true or false for a gps step")
+            raise SchemaError(
+                f"timeline[{ti}].{'camera' if step.camera is None else 'fix'}",
+                "a camera and fix = true or false for a gps step",
+            )
 
 
 def _check_network(s: Scenario) -> None:
@@ -447,12 +503,14 @@ def _check_network(s: Scenario) -> None:
                 raise SchemaError(f"{p}.fault", "a fault table {kind, target, set} for a fault step")
             if step.fault.get("kind") == "hostname":  # the lab's blocked T5 names (appliance/lab/api/dns.py)
                 if set(step.fault) - {"kind", "target", "id"} or not isinstance(step.fault.get("target"), str):
-                    raise SchemaError(f"{p}.fault", "{kind = \"hostname\", target = \"<a T5 host name>\"}")
+                    raise SchemaError(f"{p}.fault", '{kind = "hostname", target = "<a T5 host name>"}')
                 continue
             parse_fault(step.fault, fault_id="f", now=0.0, path=f"{p}.fault")
         if step.action == "move" and (step.camera is None or step.position is None or len(step.position) != 2):
-            raise SchemaError(f"{p}.{'camera' if step.camera is None else 'position'}",
-                              "a camera and a position [x, y] in metres for a move step")
+            raise SchemaError(
+                f"{p}.{'camera' if step.camera is None else 'position'}",
+                "a camera and a position [x, y] in metres for a move step",
+            )
         if step.action in ("bookmark", "category") and step.camera is None:
             raise SchemaError(f"{p}.camera", f"the camera whose user adds the {step.action} (issue 13)")
         if step.action == "category" and (not step.category_id or not step.category_name):
@@ -465,7 +523,9 @@ def _check_network(s: Scenario) -> None:
             if not step.expect:
                 raise SchemaError(f"{p}.expect", "at least one expectation")
             if step.within is not None and step.eventually is not None:
-                raise SchemaError(f"{p}.eventually", "either within (real seconds) or eventually (lab seconds), not both")
+                raise SchemaError(
+                    f"{p}.eventually", "either within (real seconds) or eventually (lab seconds), not both"
+                )
             for key, value in step.expect.items():
                 why = check_expectation(key, value)
                 if why is not None:
@@ -475,10 +535,14 @@ def _check_network(s: Scenario) -> None:
         elif step.action == "watch":
             _check_watch(step, p)
         elif step.expect or step.within is not None or step.eventually is not None:
-            raise SchemaError(f"{p}.{'expect' if step.expect else 'within' if step.within is not None else 'eventually'}",
-                              "nothing: only an expect or watch step takes expect, within and eventually")
+            raise SchemaError(
+                f"{p}.{'expect' if step.expect else 'within' if step.within is not None else 'eventually'}",
+                "nothing: only an expect or watch step takes expect, within and eventually",
+            )
         if step.action in ("remote_start", "acknowledge", "watch") and step.camera is None:
-            raise SchemaError(f"{p}.camera", f"the camera whose camera user's stream to {step.action.replace('_', ' ')}")
+            raise SchemaError(
+                f"{p}.camera", f"the camera whose camera user's stream to {step.action.replace('_', ' ')}"
+            )
         if step.action in ("remote_start", "acknowledge", "watch") and s.organization is None:
             raise SchemaError(f"{p}.action", f"an [organization] with an operator or admin member to {step.action}")
         if step.action == "manager":
@@ -492,8 +556,12 @@ def _check_network(s: Scenario) -> None:
         if step.at is None:
             continue
         if step.at < last:
-            raise SchemaError(f"timeline[{ti}].at", f"a time no earlier than the step before it ({last:g} s): "
-                              "steps run in file order, so this one could never run at its time", step.at)
+            raise SchemaError(
+                f"timeline[{ti}].at",
+                f"a time no earlier than the step before it ({last:g} s): "
+                "steps run in file order, so this one could never run at its time",
+                step.at,
+            )
         if step.at > MAX_TIMELINE_S:
             raise SchemaError(f"timeline[{ti}].at", f"at most {MAX_TIMELINE_S:g} s (a timeline's longest run)", step.at)
         last = step.at
@@ -525,8 +593,11 @@ def _check_manager(s: Scenario, step: Step, p: str) -> None:
         if system is None:
             raise SchemaError(f"{p}.system", "the name of a system of the scenario", step.system)
     else:
-        owner = [sys for sys in s.systems if step.camera and any(c.serial.upper() == step.camera.upper()
-                                                                 for c in sys.cameras)]
+        owner = [
+            sys
+            for sys in s.systems
+            if step.camera and any(c.serial.upper() == step.camera.upper() for c in sys.cameras)
+        ]
         if not owner and len(s.systems) != 1:
             raise SchemaError(f"{p}.system", "the name of the system whose Manager to change")
         system = (owner or s.systems)[0]
@@ -555,9 +626,14 @@ def _check_manager(s: Scenario, step: Step, p: str) -> None:
         ssids = {n.ssid for n in system.wifi_networks}
         for ni, ssid in enumerate(value.wifi_networks):
             if ssid not in ssids:
-                raise SchemaError(f"{p}.set.wifi_networks[{ni}]", f"the SSID of a Wi-Fi network of {system.name!r}", ssid)
-    if isinstance(value, CameraChange) and value.camera_user is not None \
-            and value.camera_user not in {u.name for u in system.camera_users}:
+                raise SchemaError(
+                    f"{p}.set.wifi_networks[{ni}]", f"the SSID of a Wi-Fi network of {system.name!r}", ssid
+                )
+    if (
+        isinstance(value, CameraChange)
+        and value.camera_user is not None
+        and value.camera_user not in {u.name for u in system.camera_users}
+    ):
         raise SchemaError(f"{p}.set.camera_user", f"the name of a camera user of {system.name!r}", value.camera_user)
 
 
@@ -565,8 +641,10 @@ def manager_system(s: Scenario, step: Step) -> System:
     """The system a ``manager`` step changes (checked when the scenario loaded)."""
     if step.system is not None:
         return next(sys for sys in s.systems if sys.name == step.system)
-    return next((sys for sys in s.systems if step.camera and any(c.serial.upper() == step.camera.upper()
-                                                                 for c in sys.cameras)), s.systems[0])
+    return next(
+        (sys for sys in s.systems if step.camera and any(c.serial.upper() == step.camera.upper() for c in sys.cameras)),
+        s.systems[0],
+    )
 
 
 def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
@@ -599,7 +677,11 @@ def load_scenario(path: str | Path | None) -> tuple[Scenario, str]:
     scenario = parse_scenario(data, source)
     if path is not None:  # connection files are relative to the scenario file
         base = Path(path).resolve().parent
-        scenario = replace(scenario, systems=[
-            replace(s, content_destination=str(base / s.content_destination)) if s.content_destination else s
-            for s in scenario.systems])
+        scenario = replace(
+            scenario,
+            systems=[
+                replace(s, content_destination=str(base / s.content_destination)) if s.content_destination else s
+                for s in scenario.systems
+            ],
+        )
     return scenario, source

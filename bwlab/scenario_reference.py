@@ -70,6 +70,7 @@ def _describe(tp: Any) -> str:
 def _table(rows: Sequence[tuple[str, ...]], head: tuple[str, ...]) -> str:
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
+
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(" --- " for _ in head) + "|"]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
@@ -107,40 +108,67 @@ def _test_options() -> list[tuple[str, str]]:
 def render() -> str:
     parts = [HEADER, "## `bwlab test`\n", _table(_test_options(), ("option", "meaning")), ""]
     parts += [example_scenarios.section()]
-    parts += ["## The file\n",
-              "Tables and keys, with their types and defaults. The lab network's tables (`access_points`, "
-              "`cells`, `radio`, `mobile`) and a camera's `sim` take the keys of the radio models "
-              "(docs/network-faults.md).\n"]
+    parts += [
+        "## The file\n",
+        "Tables and keys, with their types and defaults. The lab network's tables (`access_points`, "
+        "`cells`, `radio`, `mobile`) and a camera's `sim` take the keys of the radio models "
+        "(docs/network-faults.md).\n",
+    ]
     for cls in _classes():
         doc = (cls.__doc__ or "").strip()
         if doc.startswith(cls.__name__ + "("):
             doc = ""
-        parts += [f"### {cls.__name__}\n", (doc.split("\n\n")[0].replace("\n", " ") + "\n") if doc else "",
-                  _table(_fields(cls), ("key", "type", "default")), ""]
-    parts += ["## Timeline actions\n",
-              "Each `[[timeline]]` step has an `action`, an optional `at` (real seconds after the timeline "
-              "starts; steps run in file order, `at` never goes back, and a step without `at` runs as soon "
-              "as the one before it is done) and, where it acts on one, a `camera` (its serial).\n",
-              _table([(f"`{name}`", ", ".join(f"`{k.strip()}`" for k in keys.split(",")) if keys else "", what)
-                      for name, (keys, what) in scenario.ACTIONS.items()], ("action", "keys", "what it does")), ""]
-    parts += ["## Expect keys\n",
-              "An `expect` step's `[timeline.expect]` table maps keys to expected values. A key is a finding or "
-              "a view of the step's camera followed by a dotted path (list items by number: `radio.roams.0.event`). "
-              "A path that does not exist fails the step — it never passes for \"shows nothing\" — and the "
-              "failure names the keys that do exist there.\n",
-              _table([(f"`{k}`", v) for k, v in expect.FINDINGS.items()], ("finding", "value")), "",
-              _table([(f"`{k}.<path>`", v) for k, v in expect.VIEWS.items()], ("view", "what it is")), ""]
-    parts += ["## Watch keys\n",
-              "A `watch` step's `expect` table judges what the reference viewer saw, with the same value forms.\n",
-              _table([(f"`{k}`", v) for k, v in scenario.WATCH_KEYS.items()], ("key", "what the viewer saw")), ""]
-    parts += ["## Manager changes\n",
-              "A `manager` step's `set` takes the keys of the Manager screen its `change` names, checked like the "
-              "file's own tables before anything starts: `profile` — the keys of [Profile](#profile) "
-              "(`target` is its name; keys left out keep their value); `wifi_network` — `password` "
-              "(`target` is the SSID); `camera` and `settings` — the keys below.\n"]
+        parts += [
+            f"### {cls.__name__}\n",
+            (doc.split("\n\n")[0].replace("\n", " ") + "\n") if doc else "",
+            _table(_fields(cls), ("key", "type", "default")),
+            "",
+        ]
+    parts += [
+        "## Timeline actions\n",
+        "Each `[[timeline]]` step has an `action`, an optional `at` (real seconds after the timeline "
+        "starts; steps run in file order, `at` never goes back, and a step without `at` runs as soon "
+        "as the one before it is done) and, where it acts on one, a `camera` (its serial).\n",
+        _table(
+            [
+                (f"`{name}`", ", ".join(f"`{k.strip()}`" for k in keys.split(",")) if keys else "", what)
+                for name, (keys, what) in scenario.ACTIONS.items()
+            ],
+            ("action", "keys", "what it does"),
+        ),
+        "",
+    ]
+    parts += [
+        "## Expect keys\n",
+        "An `expect` step's `[timeline.expect]` table maps keys to expected values. A key is a finding or "
+        "a view of the step's camera followed by a dotted path (list items by number: `radio.roams.0.event`). "
+        'A path that does not exist fails the step — it never passes for "shows nothing" — and the '
+        "failure names the keys that do exist there.\n",
+        _table([(f"`{k}`", v) for k, v in expect.FINDINGS.items()], ("finding", "value")),
+        "",
+        _table([(f"`{k}.<path>`", v) for k, v in expect.VIEWS.items()], ("view", "what it is")),
+        "",
+    ]
+    parts += [
+        "## Watch keys\n",
+        "A `watch` step's `expect` table judges what the reference viewer saw, with the same value forms.\n",
+        _table([(f"`{k}`", v) for k, v in scenario.WATCH_KEYS.items()], ("key", "what the viewer saw")),
+        "",
+    ]
+    parts += [
+        "## Manager changes\n",
+        "A `manager` step's `set` takes the keys of the Manager screen its `change` names, checked like the "
+        "file's own tables before anything starts: `profile` — the keys of [Profile](#profile) "
+        "(`target` is its name; keys left out keep their value); `wifi_network` — `password` "
+        "(`target` is the SSID); `camera` and `settings` — the keys below.\n",
+    ]
     for cls in (scenario.CameraChange, scenario.SettingsChange):
-        parts += [f"### {cls.__name__}\n", (cls.__doc__ or "").strip() + "\n",
-                  _table(_fields(cls), ("key", "type", "default")), ""]
+        parts += [
+            f"### {cls.__name__}\n",
+            (cls.__doc__ or "").strip() + "\n",
+            _table(_fields(cls), ("key", "type", "default")),
+            "",
+        ]
     forms = expect.__doc__.split("The forms of an expected value:")[1].strip()
     parts += ["## Expected values\n", "```", forms, "```", ""]
     return "\n".join(parts)

@@ -59,9 +59,16 @@ class Received:
     headers: dict[str, str] = field(repr=False)
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "type": self.type, "timestamp": self.timestamp,
-                "received_at": isoformat(self.received_at), "verified": self.verified,
-                "duplicate": self.duplicate, "error": self.error, "data": self.data}
+        return {
+            "id": self.id,
+            "type": self.type,
+            "timestamp": self.timestamp,
+            "received_at": isoformat(self.received_at),
+            "verified": self.verified,
+            "duplicate": self.duplicate,
+            "error": self.error,
+            "data": self.data,
+        }
 
     def line(self) -> str:
         data = self.data if isinstance(self.data, dict) else {}
@@ -70,12 +77,16 @@ class Received:
         check = {True: "signature ok", False: f"REJECTED ({self.error})", None: "unsigned"}[self.verified]
         dup = " (duplicate)" if self.duplicate else ""
         if "help_id" in d:  # help.requested (issue 16)
-            return (f"{isoformat(self.received_at)} {self.type or '?'} {self.id}{dup}: HELP {d['help_id']} "
-                    f"user {d.get('user_name', '?')} ({d.get('user_id', '?')}) org {d.get('organization_id', '?')} "
-                    f"requested {d.get('requested')} — {check}")
-        return (f"{isoformat(self.received_at)} {self.type or '?'} {self.id}{dup}: stream {d.get('stream_id', '?')} "
+            return (
+                f"{isoformat(self.received_at)} {self.type or '?'} {self.id}{dup}: HELP {d['help_id']} "
                 f"user {d.get('user_name', '?')} ({d.get('user_id', '?')}) org {d.get('organization_id', '?')} "
-                f"region {d.get('region', '?')} start {d.get('start')} end {d.get('end')} — {check}")
+                f"requested {d.get('requested')} — {check}"
+            )
+        return (
+            f"{isoformat(self.received_at)} {self.type or '?'} {self.id}{dup}: stream {d.get('stream_id', '?')} "
+            f"user {d.get('user_name', '?')} ({d.get('user_id', '?')}) org {d.get('organization_id', '?')} "
+            f"region {d.get('region', '?')} start {d.get('start')} end {d.get('end')} — {check}"
+        )
 
 
 def verify(secret: str, body: bytes, headers: dict[str, str], now: float, tolerance: float = TOLERANCE) -> Any:
@@ -113,8 +124,13 @@ def verify(secret: str, body: bytes, headers: dict[str, str], now: float, tolera
 class SocReceiver:
     """The receiver's state and its aiohttp application (every path accepts POST)."""
 
-    def __init__(self, secret: str | None = None, clock: Clock | None = None,
-                 on_event: Callable[[Received], None] | None = None, status: int = 204):
+    def __init__(
+        self,
+        secret: str | None = None,
+        clock: Clock | None = None,
+        on_event: Callable[[Received], None] | None = None,
+        status: int = 204,
+    ):
         if secret is not None:
             Webhook(secret)  # fail early on a malformed secret
         self.secret = secret
@@ -152,10 +168,17 @@ class SocReceiver:
                 verified, error = False, str(exc) or type(exc).__name__
         stamp = request.headers.get("webhook-timestamp", "")
         event = Received(
-            id=msg_id, type=data.get("type") if isinstance(data, dict) else None,
-            timestamp=int(stamp) if stamp.isdigit() else None, received_at=now, verified=verified,
-            duplicate=verified is not False and msg_id in self.seen, error=error, data=data, body=body,
-            headers=headers)
+            id=msg_id,
+            type=data.get("type") if isinstance(data, dict) else None,
+            timestamp=int(stamp) if stamp.isdigit() else None,
+            received_at=now,
+            verified=verified,
+            duplicate=verified is not False and msg_id in self.seen,
+            error=error,
+            data=data,
+            body=body,
+            headers=headers,
+        )
         self.events.append(event)
         if verified is not False:
             self.seen.add(msg_id)

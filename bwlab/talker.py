@@ -59,8 +59,9 @@ def load_wav(path: Path) -> np.ndarray:
             if not container.streams.audio:
                 raise BadAudio(f"{path}: no audio stream")
             resampler = av.AudioResampler(format="flt", layout="mono", rate=wire_talk.SAMPLE_RATE)
-            chunks = [out.to_ndarray().reshape(-1) for frame in container.decode(audio=0)
-                      for out in resampler.resample(frame)]
+            chunks = [
+                out.to_ndarray().reshape(-1) for frame in container.decode(audio=0) for out in resampler.resample(frame)
+            ]
             chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
     except (av.error.FFmpegError, OSError) as exc:
         raise BadAudio(f"{path}: not an audio file PyAV can read ({exc})") from None
@@ -80,7 +81,7 @@ def encode_opus(samples: np.ndarray, bitrate: int = 32_000) -> list[bytes]:
     padded = np.concatenate([samples, np.zeros(-samples.size % FRAME, np.float32)])
     packets: list[bytes] = []
     for start in range(0, padded.size, FRAME):
-        frame = av.AudioFrame.from_ndarray(padded[start:start + FRAME].reshape(1, -1), format="flt", layout="mono")
+        frame = av.AudioFrame.from_ndarray(padded[start : start + FRAME].reshape(1, -1), format="flt", layout="mono")
         frame.sample_rate = wire_talk.SAMPLE_RATE
         frame.pts = start
         packets += [bytes(p) for p in encoder.encode(frame)]
@@ -101,13 +102,23 @@ async def _floor(ws, want_mine: bool) -> wire_talk.TalkFloor:
             return message
 
 
-async def talk(session: Session, org_id: str, stream: dict, system_key: envelope.LinkKey, packets: list[bytes],
-               clock: Clock, *, realtime: bool = True) -> TalkReport:
+async def talk(
+    session: Session,
+    org_id: str,
+    stream: dict,
+    system_key: envelope.LinkKey,
+    packets: list[bytes],
+    clock: Clock,
+    *,
+    realtime: bool = True,
+) -> TalkReport:
     """Take the floor of ``stream``'s camera, send the packets sealed end to end, release."""
     wrapped = stream.get("wrapped_key") or {}
     if wrapped.get("key_fingerprint") != system_key.fingerprint:
-        raise envelope.WrongKey(f"the stream is encrypted for key {wrapped.get('key_fingerprint')}, "
-                                f"not for this link's key {system_key.fingerprint}")
+        raise envelope.WrongKey(
+            f"the stream is encrypted for key {wrapped.get('key_fingerprint')}, "
+            f"not for this link's key {system_key.fingerprint}"
+        )
     content_key = envelope.unwrap_content_key(system_key.private_key, stream["id"], wrapped)
     talk_id = os.urandom(envelope.TALK_ID_SIZE)
     key = envelope.talk_key(content_key, stream["id"], talk_id)
@@ -129,8 +140,9 @@ async def talk(session: Session, org_id: str, stream: dict, system_key: envelope
                 await asyncio.sleep(wait)
             captured = start_wall + seq * wire_talk.FRAME_SECONDS if realtime else clock.now()
             sealed = envelope.seal_talk(key, stream["id"], seq, packet)
-            await ws.send_str(m.encode(wire_talk.TalkAudio(seq=seq, data=envelope.b64url_encode(sealed),
-                                                           captured_at=captured)))
+            await ws.send_str(
+                m.encode(wire_talk.TalkAudio(seq=seq, data=envelope.b64url_encode(sealed), captured_at=captured))
+            )
         await ws.send_str(m.encode(wire_talk.TalkRelease()))
         await _floor(ws, want_mine=False)  # the floor is free again: every packet went before the release
     return TalkReport(stream["id"], talk_text, len(packets), len(packets) * wire_talk.FRAME_SECONDS)

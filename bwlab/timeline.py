@@ -70,8 +70,13 @@ class Mismatch:
 class ExpectationFailed(BwlabError, AssertionError):
     """An ``expect`` step did not hold in time; the message names the file, the step and each key."""
 
-    def __init__(self, message: str, index: int | None = None, mismatches: tuple[Mismatch, ...] = (),
-                 observed: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        message: str,
+        index: int | None = None,
+        mismatches: tuple[Mismatch, ...] = (),
+        observed: dict[str, Any] | None = None,
+    ):
         super().__init__(message)
         self.index = index
         self.mismatches = mismatches
@@ -100,13 +105,20 @@ class Viewing:
     ca_pem: str | None = None
 
 
-def viewing_for(scenario: Scenario, links: list[tuple[str | None, str | None, str | None]],
-                ca_pem: str) -> Viewing | None:
+def viewing_for(
+    scenario: Scenario, links: list[tuple[str | None, str | None, str | None]], ca_pem: str
+) -> Viewing | None:
     """The operator who watches for ``viewer`` expectations: the organization's first operator or
     admin, with the first system's link with key — ``links`` holds (link, protected link,
     passphrase) per system, in the scenario's order — the protected one where there is one."""
-    member = next((m for m in (scenario.organization.members if scenario.organization else [])
-                   if m.role in ("operator", "admin")), None)
+    member = next(
+        (
+            m
+            for m in (scenario.organization.members if scenario.organization else [])
+            if m.role in ("operator", "admin")
+        ),
+        None,
+    )
     link = next((entry for entry in links if entry[0]), None)
     if member is None or link is None:
         return None
@@ -142,8 +154,14 @@ class Timeline:
                         await asyncio.sleep(wait)
                 began = monotonic()
                 detail = await self.do(i, step)
-                result = StepResult(i, step, detail=detail, started=began - started, seconds=monotonic() - began,
-                                    lab_time=self.clock.now())
+                result = StepResult(
+                    i,
+                    step,
+                    detail=detail,
+                    started=began - started,
+                    seconds=monotonic() - began,
+                    lab_time=self.clock.now(),
+                )
                 results.append(result)
                 if self.on_step is not None:
                     self.on_step(result)
@@ -157,8 +175,11 @@ class Timeline:
     def where(self, index: int) -> str:
         step = self.scenario.timeline[index]
         at = f"at {step.at:g} s" if step.at is not None else "after the step before"
-        return (f"{self.source or self.scenario.name}: timeline[{index}] ({step.action} {at}"
-                + (f", camera {step.camera}" if step.camera else "") + ")")
+        return (
+            f"{self.source or self.scenario.name}: timeline[{index}] ({step.action} {at}"
+            + (f", camera {step.camera}" if step.camera else "")
+            + ")"
+        )
 
     async def do(self, index: int, step: Step) -> Any:
         serial = step.camera.upper() if step.camera else None
@@ -211,11 +232,20 @@ class Timeline:
         """The scenario's operator, signed in to Live (the account of ``viewing``)."""
         if self._operator is None:
             if self.viewing is None:
-                raise ExpectationFailed("remote starts, acknowledgements and watching need the scenario's operator "
-                                        "account and a system with a link with key")
+                raise ExpectationFailed(
+                    "remote starts, acknowledgements and watching need the scenario's operator "
+                    "account and a system with a link with key"
+                )
             v = self.viewing
-            viewer = Viewer(self.lab.base_url, v.ca_pem, email=v.email, password=v.password, link=v.link,
-                            passphrase=v.passphrase, clock=self.clock)
+            viewer = Viewer(
+                self.lab.base_url,
+                v.ca_pem,
+                email=v.email,
+                password=v.password,
+                link=v.link,
+                passphrase=v.passphrase,
+                clock=self.clock,
+            )
             await viewer.__aenter__()
             self._operator = viewer
         return self._operator
@@ -252,11 +282,17 @@ class Timeline:
         except ApiError as exc:
             if step.refusal is not None and exc.code == step.refusal:
                 return {"refused": exc.code}
-            raise ExpectationFailed(f"{self.where(index)}: Live refused it: {exc}", index,
-                                    (Mismatch("refusal", step.refusal or "", exc.code, str(exc)),)) from None
+            raise ExpectationFailed(
+                f"{self.where(index)}: Live refused it: {exc}",
+                index,
+                (Mismatch("refusal", step.refusal or "", exc.code, str(exc)),),
+            ) from None
         if step.refusal is not None:
-            raise ExpectationFailed(f"{self.where(index)}: expected a refusal {step.refusal!r}, but it went through",
-                                    index, (Mismatch("refusal", step.refusal, None, "not refused"),))
+            raise ExpectationFailed(
+                f"{self.where(index)}: expected a refusal {step.refusal!r}, but it went through",
+                index,
+                (Mismatch("refusal", step.refusal, None, "not refused"),),
+            )
         return done
 
     async def _watch(self, index: int, step: Step) -> dict[str, Any]:
@@ -281,12 +317,17 @@ class Timeline:
             got = seen.get("refusal") if key == "refusal" else dig(seen, key)
             verdict = judge(expected, got, self.clock.now())
             if not verdict.ok:
-                mismatches.append(Mismatch(key, expected, got if not isinstance(got, Missing) else repr(got),
-                                           verdict.why))
+                mismatches.append(
+                    Mismatch(key, expected, got if not isinstance(got, Missing) else repr(got), verdict.why)
+                )
         if mismatches:
             lines = "\n".join(f"  {m.key}: expected {m.expected!r}, saw {m.seen!r} — {m.why}" for m in mismatches)
-            raise ExpectationFailed(f"{self.where(index)}: the viewer did not see what was expected:\n{lines}",
-                                    index, tuple(mismatches), seen)
+            raise ExpectationFailed(
+                f"{self.where(index)}: the viewer did not see what was expected:\n{lines}",
+                index,
+                tuple(mismatches),
+                seen,
+            )
         return seen
 
     async def _manager(self, step: Step) -> Any:
@@ -303,7 +344,9 @@ class Timeline:
         if step.change == "profile":
             profiles = {p["name"]: p for p in (await mgr.get(api + "/profiles"))["profiles"]}
             if step.target in profiles:
-                return await mgr.put(api + f"/profiles/{step.target}", {**_profile_body(profiles[step.target]), **values})
+                return await mgr.put(
+                    api + f"/profiles/{step.target}", {**_profile_body(profiles[step.target]), **values}
+                )
             return await mgr.post(api + "/profiles", {"name": step.target, **values})
         if step.change == "wifi_network":
             return await _replace_wifi_network(mgr, api, step.target or "", values)
@@ -333,8 +376,9 @@ class Timeline:
                 return observed
             if expired():
                 lines = "\n".join(f"  {m.key}: expected {m.expected!r}, saw {m.seen!r} — {m.why}" for m in mismatches)
-                raise ExpectationFailed(f"{self.where(index)} did not hold within {budget}:\n{lines}",
-                                        index, tuple(mismatches), observed)
+                raise ExpectationFailed(
+                    f"{self.where(index)} did not hold within {budget}:\n{lines}", index, tuple(mismatches), observed
+                )
             await asyncio.sleep(POLL)
 
     async def _check(self, step: Step) -> tuple[dict[str, Any], list[Mismatch]]:
@@ -374,8 +418,15 @@ class Timeline:
         state = await _camera_state(self.lab, serial)
         user = ((state or {}).get("user") or {}).get("name")
         v = self.viewing
-        async with Viewer(self.lab.base_url, v.ca_pem, email=v.email, password=v.password, link=v.link,
-                          passphrase=v.passphrase, clock=self.clock) as viewer:
+        async with Viewer(
+            self.lab.base_url,
+            v.ca_pem,
+            email=v.email,
+            password=v.password,
+            link=v.link,
+            passphrase=v.passphrase,
+            clock=self.clock,
+        ) as viewer:
             try:
                 stream = await viewer.wait_for_stream(DEFAULT_WITHIN, user)
             except TimeoutError:
@@ -410,8 +461,9 @@ class _Views:
                 self._cache[name] = await lab.get(f"/api/lab/cameras/{serial}/diagnosis")
             elif name == "status":
                 status = await lab.get("/api/lab/status")
-                self._cache[name] = next((c for s in status["systems"] for c in s["cameras"]
-                                          if c["serial"] == serial), {})
+                self._cache[name] = next(
+                    (c for s in status["systems"] for c in s["cameras"] if c["serial"] == serial), {}
+                )
             elif name == "manager":
                 self._cache[name] = {}
                 for system in (await lab.get("/controller/systems"))["systems"]:
@@ -448,7 +500,9 @@ async def _replace_wifi_network(mgr: Session, api: str, ssid: str, values: dict[
     using = [p for p in (await mgr.get(api + "/profiles"))["profiles"] if ssid in (p.get("wifi_networks") or [])]
     for p in using:
         body = _profile_body(p)
-        await mgr.put(api + f"/profiles/{p['name']}", {**body, "wifi_networks": [n for n in body["wifi_networks"] if n != ssid]})
+        await mgr.put(
+            api + f"/profiles/{p['name']}", {**body, "wifi_networks": [n for n in body["wifi_networks"] if n != ssid]}
+        )
     if ssid in networks:
         await mgr.delete(api + f"/wifi-networks/{networks[ssid]['id']}")
     added = await mgr.post(api + "/wifi-networks", {"ssid": ssid, **values})
@@ -459,8 +513,17 @@ async def _replace_wifi_network(mgr: Session, api: str, ssid: str, values: dict[
 
 def _profile_body(profile: dict[str, Any]) -> dict[str, Any]:
     """The keys of a profile the Manager takes back in a PUT (what it lists, less what it adds)."""
-    keys = ("name", "streaming", "live_stream_on_record", "remote_activation", "remote_mode", "location",
-            "wifi_networks", "help_gesture", "help_stream")
+    keys = (
+        "name",
+        "streaming",
+        "live_stream_on_record",
+        "remote_activation",
+        "remote_mode",
+        "location",
+        "wifi_networks",
+        "help_gesture",
+        "help_stream",
+    )
     return {k: profile[k] for k in keys if k in profile}
 
 

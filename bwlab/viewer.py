@@ -59,10 +59,17 @@ class ViewReport:
 
     def as_dict(self) -> dict:
         return {
-            "stream_id": self.stream_id, "user_name": self.user_name, "chunks": self.chunks, "bytes": self.bytes,
-            "video_frames": self.video_frames, "audio_frames": self.audio_frames, "ended": self.ended,
+            "stream_id": self.stream_id,
+            "user_name": self.user_name,
+            "chunks": self.chunks,
+            "bytes": self.bytes,
+            "video_frames": self.video_frames,
+            "audio_frames": self.audio_frames,
+            "ended": self.ended,
             "latency_ms": {
-                "p50": self.percentile(50), "p95": self.percentile(95), "p99": self.percentile(99),
+                "p50": self.percentile(50),
+                "p95": self.percentile(95),
+                "p99": self.percentile(99),
                 "mean": statistics.fmean(self.latencies_ms) if self.latencies_ms else None,
                 "samples": len(self.latencies_ms),
             },
@@ -71,8 +78,17 @@ class ViewReport:
 
 
 class Viewer:
-    def __init__(self, url: str, ca_pem: str | None, *, email: str, password: str, link: str,
-                 passphrase: str | None = None, clock: Clock | None = None):
+    def __init__(
+        self,
+        url: str,
+        ca_pem: str | None,
+        *,
+        email: str,
+        password: str,
+        link: str,
+        passphrase: str | None = None,
+        clock: Clock | None = None,
+    ):
         self.session = Session(url, ca_pem)
         self.email, self.password = email, password
         self.key = envelope.read_link(link, passphrase)  # raises WrongPassphrase / PassphraseRequired
@@ -106,8 +122,9 @@ class Viewer:
             await asyncio.sleep(0.05)
         raise TimeoutError("no live stream appeared")
 
-    async def watch(self, stream_id: str, *, seconds: float | None = None, recording: bool = False,
-                    check_clock: bool = True) -> ViewReport:
+    async def watch(
+        self, stream_id: str, *, seconds: float | None = None, recording: bool = False, check_clock: bool = True
+    ) -> ViewReport:
         """Receive, decrypt and decode a stream: live for ``seconds`` (or until it ends), or a
         whole recording."""
         path = f"/api/cloud/orgs/{self.org_id}/streams/{stream_id}/{'recording' if recording else 'live'}"
@@ -116,8 +133,12 @@ class Viewer:
         content_key: bytes | None = None
         at_live_edge = recording
         deadline = None if seconds is None else monotonic() + seconds
-        async with self.session.http.ws_connect(self.session.base_url + path, ssl=self.session.ssl,
-                                                headers=self.session.headers(), max_msg_size=8 * 1024 * 1024) as ws:
+        async with self.session.http.ws_connect(
+            self.session.base_url + path,
+            ssl=self.session.ssl,
+            headers=self.session.headers(),
+            max_msg_size=8 * 1024 * 1024,
+        ) as ws:
             while True:
                 timeout = None if deadline is None else max(0.0, deadline - monotonic())
                 if timeout == 0.0:
@@ -150,7 +171,8 @@ class Viewer:
                         raise ClockMismatch(
                             f"the camera's clock and this viewer's clock differ by {skew:+.1f} s, more than the "
                             f"{CLOCK_TOLERANCE_S:.0f} s allowed (S1): the stream is refused. Set the body-worn system "
-                            "and this computer to the same NTP server.")
+                            "and this computer to the same NTP server."
+                        )
                 plain.append((c, payload, received if at_live_edge else None))
                 report.chunks += 1
                 report.bytes += len(msg.data)
@@ -159,7 +181,9 @@ class Viewer:
         await asyncio.to_thread(self._decode, plain, report, not recording)
         return report
 
-    def _decode(self, plain: list[tuple[wire_chunk.Chunk, bytes, float | None]], report: ViewReport, live: bool) -> None:
+    def _decode(
+        self, plain: list[tuple[wire_chunk.Chunk, bytes, float | None]], report: ViewReport, live: bool
+    ) -> None:
         inits = [p for c, p, _ in plain if c.kind == wire_chunk.KIND_INIT]
         media = [(c, p, t) for c, p, t in plain if c.kind == wire_chunk.KIND_MEDIA]
         if not inits or not media:

@@ -102,8 +102,9 @@ class LinkAdapter:
         return False
 
     def _set(self, now: float, level: str) -> bool:
-        self.changes.append({"at": round(now, 3), "from": self.level, "to": level,
-                             "goodput_kbps": _rounded(self.goodput)})
+        self.changes.append(
+            {"at": round(now, 3), "from": self.level, "to": level, "goodput_kbps": _rounded(self.goodput)}
+        )
         del self.changes[:-20]
         self.level = level
         self._better_since = None
@@ -111,8 +112,12 @@ class LinkAdapter:
 
     def as_dict(self) -> dict[str, Any]:
         """The ``stream_quality`` part of the camera's state."""
-        return {"level": self.level, "goodput_kbps": _rounded(self.goodput), "stream_kbps": STREAM_KBPS[self.level],
-                "changes": list(self.changes[-5:])}
+        return {
+            "level": self.level,
+            "goodput_kbps": _rounded(self.goodput),
+            "stream_kbps": STREAM_KBPS[self.level],
+            "changes": list(self.changes[-5:]),
+        }
 
 
 def _rounded(kbps: float) -> float | None:

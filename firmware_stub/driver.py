@@ -120,13 +120,27 @@ def media_mime(mode: str) -> str:
 class CameraDriver:
     """One camera. ``clock`` is the camera's own clock (lab time plus any injected skew)."""
 
-    def __init__(self, serial: str, model: str, *, url: str, ca_pem: str, lab_token: str, clock: Clock,
-                 system_id: str, media: str = "live", fragment_frames: int = DEFAULT_FRAGMENT_FRAMES,
-                 audio_chunk_frames: int = 0,
-                 on_state: Callable[[dict], Awaitable[None]] | None = None,
-                 net: CameraNetwork | None = None, lab_clock: Clock | None = None, seed: int | None = None,
-                 route: ServiceRoute | None = None, storage_dir: Path | None = None,
-                 storage_bytes: int = DEFAULT_CAPACITY):
+    def __init__(
+        self,
+        serial: str,
+        model: str,
+        *,
+        url: str,
+        ca_pem: str,
+        lab_token: str,
+        clock: Clock,
+        system_id: str,
+        media: str = "live",
+        fragment_frames: int = DEFAULT_FRAGMENT_FRAMES,
+        audio_chunk_frames: int = 0,
+        on_state: Callable[[dict], Awaitable[None]] | None = None,
+        net: CameraNetwork | None = None,
+        lab_clock: Clock | None = None,
+        seed: int | None = None,
+        route: ServiceRoute | None = None,
+        storage_dir: Path | None = None,
+        storage_bytes: int = DEFAULT_CAPACITY,
+    ):
         self.serial = serial.upper()
         self.model = model
         self.url = url.rstrip("/")
@@ -156,7 +170,10 @@ class CameraDriver:
         self.chunks_sent = 0
         self.chunks_acked = 0
         self._closed = False
-        self.network: tuple[bool, ev.NetworkMode | None] = (True, "WLAN")  # the lab's default network when the scenario has no radio model
+        self.network: tuple[bool, ev.NetworkMode | None] = (
+            True,
+            "WLAN",
+        )  # the lab's default network when the scenario has no radio model
         self._network_down: tuple[bool, ev.NetworkMode | None] | None = None  # the lab pulled the network (L2): holds
         self.weak_signal = False
         self.net = net  # the lab network as this camera lives it (None: an ideal network)
@@ -229,7 +246,9 @@ class CameraDriver:
             await self._ws.close()
         for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*self._tasks, *(t for t in (self._media_task, self._hub_task) if t), return_exceptions=True)
+        await asyncio.gather(
+            *self._tasks, *(t for t in (self._media_task, self._hub_task) if t), return_exceptions=True
+        )
         if self._http is not None:
             await self._http.close()
         if self._storage_http is not None:
@@ -289,15 +308,22 @@ class CameraDriver:
     async def _provision(self, dock: str, bay: int, camera_user: str | None) -> dict:
         """The dock's call to the controller: a certificate for the camera's key, its settings (D1)."""
         assert self._http is not None
-        body: dict[str, Any] = {"serial": self.serial, "csr": make_csr(self._key, self.serial), "camera_user": camera_user}
+        body: dict[str, Any] = {
+            "serial": self.serial,
+            "csr": make_csr(self._key, self.serial),
+            "camera_user": camera_user,
+        }
         modem = self.net.mobile_status(self.lab_clock.now()) if self.net is not None else None
         if modem is not None:  # the dock reads the SIM state; the Manager raises its alert (T4 rows 2, 4, 5)
             body["modem"] = {"sim_status": modem.sim_status, "dock_alert": modem.dock_alert}
         for _ in range(3):
             travelled = getattr(self.lab_clock, "offset", 0.0)
-            async with self._http.post(f"{self.url}/controller/{self.system_id}/api/docks/{dock}/bays/{bay}",
-                                       json=body, headers={"Authorization": f"Bearer {self._lab_token}"},
-                                       ssl=self._ssl) as r:
+            async with self._http.post(
+                f"{self.url}/controller/{self.system_id}/api/docks/{dock}/bays/{bay}",
+                json=body,
+                headers={"Authorization": f"Bearer {self._lab_token}"},
+                ssl=self._ssl,
+            ) as r:
                 data = await r.json()
                 if r.status >= 400:
                     raise RuntimeError(f"dock refused camera {self.serial}: {data.get('error', data)}")
@@ -308,33 +334,48 @@ class CameraDriver:
             # (its new certificate then seeming to expire days early). Ask again.
         self.provisioning = data
         profile = data.get("profile") or {"streaming": False}
-        await self.feed(ev.Provisioned(
-            self.clock.now(), serial=self.serial, model=self.model,
-            user_id=(data.get("camera_user") or {}).get("id", ""),
-            user_name=(data.get("camera_user") or {}).get("name", ""),
-            cert_pem=data["certificate"], cert_not_after=data["not_after"],
-            system_public_key=(data.get("e2e") or {}).get("public_key", ""),
-            wifi_networks=tuple(ev.WifiNetwork(n["ssid"], n.get("password")) for n in data["wifi_networks"]),
-            profile=ev.ProfileSettings(
-                streaming=profile.get("streaming", False),
-                live_stream_on_record=profile.get("live_stream_on_record", False),
-                remote_activation=profile.get("remote_activation"),
-                location=profile.get("location") is not None,
-                location_mode=profile.get("location") or "while_recording_or_streaming",
-                help_gesture=profile.get("help_gesture"), help_stream=profile.get("help_stream", True)),
-            allow_troubleshooting=data["allow_troubleshooting"], time=data["time"]))
+        await self.feed(
+            ev.Provisioned(
+                self.clock.now(),
+                serial=self.serial,
+                model=self.model,
+                user_id=(data.get("camera_user") or {}).get("id", ""),
+                user_name=(data.get("camera_user") or {}).get("name", ""),
+                cert_pem=data["certificate"],
+                cert_not_after=data["not_after"],
+                system_public_key=(data.get("e2e") or {}).get("public_key", ""),
+                wifi_networks=tuple(ev.WifiNetwork(n["ssid"], n.get("password")) for n in data["wifi_networks"]),
+                profile=ev.ProfileSettings(
+                    streaming=profile.get("streaming", False),
+                    live_stream_on_record=profile.get("live_stream_on_record", False),
+                    remote_activation=profile.get("remote_activation"),
+                    location=profile.get("location") is not None,
+                    location_mode=profile.get("location") or "while_recording_or_streaming",
+                    help_gesture=profile.get("help_gesture"),
+                    help_stream=profile.get("help_stream", True),
+                ),
+                allow_troubleshooting=data["allow_troubleshooting"],
+                time=data["time"],
+            )
+        )
         if self.net is not None:
             sim = data.get("sim") or {}
-            self.net.provisioned(self.lab_clock.now(),
-                                 [WifiNetwork(n["ssid"], n.get("password") or None) for n in data["wifi_networks"]],
-                                 pin=sim.get("pin"), apn=sim.get("apn"))
+            self.net.provisioned(
+                self.lab_clock.now(),
+                [WifiNetwork(n["ssid"], n.get("password") or None) for n in data["wifi_networks"]],
+                pin=sim.get("pin"),
+                apn=sim.get("apn"),
+            )
         return data
 
     async def undock(self, dock: str, bay: int) -> None:
         assert self._http is not None
         async with self._bay_lock:
-            async with self._http.delete(f"{self.url}/controller/{self.system_id}/api/docks/{dock}/bays/{bay}",
-                                         headers={"Authorization": f"Bearer {self._lab_token}"}, ssl=self._ssl) as r:
+            async with self._http.delete(
+                f"{self.url}/controller/{self.system_id}/api/docks/{dock}/bays/{bay}",
+                headers={"Authorization": f"Bearer {self._lab_token}"},
+                ssl=self._ssl,
+            ) as r:
                 if r.status >= 400:
                     raise RuntimeError(f"undock refused: {(await r.json()).get('error')}")
             self.in_bay = None
@@ -365,7 +406,9 @@ class CameraDriver:
     async def move(self, position: tuple[float, float], walk_s: float = 0.0) -> None:
         """Put the camera somewhere else on the site (metres), walking there in ``walk_s`` s."""
         if self.net is None:
-            raise RuntimeError(f"camera {self.serial} is in a scenario without a lab network (no access points or cells)")
+            raise RuntimeError(
+                f"camera {self.serial} is in a scenario without a lab network (no access points or cells)"
+            )
         self.net.move(self.lab_clock.now(), position, walk_s)
         await self._follow_radio()
 
@@ -418,13 +461,22 @@ class CameraDriver:
             await self.set_network(*network)
         summary = self._radio_summary(now)
         key = _radio_key(summary)
-        if key != self._radio_key or (summary != self._radio_last and monotonic() - self._radio_sent_at >= RADIO_REPORT_EVERY):
+        if key != self._radio_key or (
+            summary != self._radio_last and monotonic() - self._radio_sent_at >= RADIO_REPORT_EVERY
+        ):
             await self._publish()
 
     def _radio_summary(self, now: float) -> dict[str, Any]:
-        summary: dict[str, Any] = self.net.summary(now) if self.net is not None else {
-            "mode": self.network[1] or "WLAN", "network": {"up": self.network[0], "mode": self.network[1]},
-            "wifi": None, "mobile": None}
+        summary: dict[str, Any] = (
+            self.net.summary(now)
+            if self.net is not None
+            else {
+                "mode": self.network[1] or "WLAN",
+                "network": {"up": self.network[0], "mode": self.network[1]},
+                "wifi": None,
+                "mobile": None,
+            }
+        )
         summary["clock_offset_s"] = round(getattr(self.clock, "skew", 0.0), 4)
         summary["clock_fixed"] = self._fixed_skew is not None
         summary["ntp"] = dict(self.ntp)
@@ -441,8 +493,12 @@ class CameraDriver:
         """Send the camera's state (firmware + radio) to the hub and the lab."""
         radio = self._radio_summary(self.lab_clock.now())
         self._radio_key, self._radio_last, self._radio_sent_at = _radio_key(radio), radio, monotonic()
-        self.state = {**self._firmware_state, "radio": radio, "storage": self.recordings.state(),
-                      "stream_quality": self.adapter.as_dict() if self.adapter is not None else None}
+        self.state = {
+            **self._firmware_state,
+            "radio": radio,
+            "storage": self.recordings.state(),
+            "stream_quality": self.adapter.as_dict() if self.adapter is not None else None,
+        }
         await self._send(m.State(state=self.state))
         await self._report_lab()
 
@@ -534,15 +590,20 @@ class CameraDriver:
             await self._request_stream(command)
         elif isinstance(command, ev.StartMedia):
             if self._media_task is None or self._media_task.done():
-                self._media_task = asyncio.create_task(self._media_loop(command.stream_id),
-                                                       name=f"camera {self.serial} media")
+                self._media_task = asyncio.create_task(
+                    self._media_loop(command.stream_id), name=f"camera {self.serial} media"
+                )
         elif isinstance(command, ev.StopMedia):
             await self._stop_media()
         elif isinstance(command, ev.StopStream):
             await self._stop_media()
             if command.stream_id is not None and self._out is not None and self._out.stream_id == command.stream_id:
-                msg = m.StreamStop(stream_id=command.stream_id, reason=command.reason,
-                                   last_seq=self._out.next_seq - 1, ended_at=self.clock.now())
+                msg = m.StreamStop(
+                    stream_id=command.stream_id,
+                    reason=command.reason,
+                    last_seq=self._out.next_seq - 1,
+                    ended_at=self.clock.now(),
+                )
                 self._out.stop_sent = True
                 if not await self._send(msg):
                     self._pending_control.append(msg)
@@ -554,14 +615,16 @@ class CameraDriver:
             self.vibrations += 1
         elif isinstance(command, ev.SendHelpRequest):  # issue 16: sealed position, queued while offline
             now = self.clock.now()
-            help_msg = help_request(self.provisioning, command.help_id, command.gesture,
-                                    current_position(self.positions.receiver, now), now)
+            help_msg = help_request(
+                self.provisioning, command.help_id, command.gesture, current_position(self.positions.receiver, now), now
+            )
             if not await self._send(help_msg):
                 self._pending_control.append(help_msg)
         elif isinstance(command, ev.LogEvent):
             self.log.info("%s: %s", command.code, command.message)
-            await self._send(m.Log(level=command.level, code=command.code, message=command.message[:500],
-                                   at=self.clock.now()))
+            await self._send(
+                m.Log(level=command.level, code=command.code, message=command.message[:500], at=self.clock.now())
+            )
         elif isinstance(command, ev.SetLocationReporting):
             await self.positions.set_reporting(command.active)
         elif isinstance(command, ev.StartRecording):
@@ -584,7 +647,9 @@ class CameraDriver:
     async def _hub_session(self) -> None:
         """Connect, authenticate, then read until the link drops; report the outcome to the firmware."""
         assert self._http is not None
-        hub_url = (self.provisioning.get("system") or {}).get("hub_url") or self.url.replace("https", "wss") + "/hub/v1/devices"
+        hub_url = (self.provisioning.get("system") or {}).get("hub_url") or self.url.replace(
+            "https", "wss"
+        ) + "/hub/v1/devices"
         reason = "connection_lost"
         uplink_task: asyncio.Task | None = None
         storage_watch: asyncio.Task | None = None
@@ -596,13 +661,21 @@ class CameraDriver:
             if storage is not None and not await self._storage_reached(storage):
                 reason = "service_unreachable"
                 return
-            async with self._http.ws_connect(hub_url, ssl=self._ssl, heartbeat=20.0,
-                                             max_msg_size=4 * 1024 * 1024) as ws:
+            async with self._http.ws_connect(
+                hub_url, ssl=self._ssl, heartbeat=20.0, max_msg_size=4 * 1024 * 1024
+            ) as ws:
                 if self.route is not None:
                     await self._observed(self.route.messaging, None)
                 challenge = m.decode((await ws.receive(timeout=10)).data, (m.Challenge,))
-                await ws.send_str(m.encode(m.Hello(serial=self.serial, certificate=self.provisioning["certificate"],
-                                                   signature=answer_challenge(self._key, challenge.nonce))))
+                await ws.send_str(
+                    m.encode(
+                        m.Hello(
+                            serial=self.serial,
+                            certificate=self.provisioning["certificate"],
+                            signature=answer_challenge(self._key, challenge.nonce),
+                        )
+                    )
+                )
                 reply = m.decode((await ws.receive(timeout=10)).data, (m.Welcome, m.Error))
                 if isinstance(reply, m.Error):
                     reason = reply.code
@@ -613,16 +686,18 @@ class CameraDriver:
                 uplink_task = asyncio.create_task(self._uplink.run(), name=f"camera {self.serial} uplink")
                 self._ws = ShapedSocket(ws, self._uplink)  # type: ignore[assignment]  # every send is shaped
                 await self.feed(ev.HubConnected(self.clock.now()))
-                await self.feed(ev.LicenceChanged(self.clock.now(), valid=reply.licence_valid,
-                                                  until=reply.licence_until))  # S15, T2 row 2b
+                await self.feed(
+                    ev.LicenceChanged(self.clock.now(), valid=reply.licence_valid, until=reply.licence_until)
+                )  # S15, T2 row 2b
                 await self._send(m.State(state=self.state))
                 for msg in self._pending_control:
                     await self._send(msg)
                 self._pending_control.clear()
                 await self._resend_unacked()
                 if storage is not None:
-                    storage_watch = asyncio.create_task(self._watch_storage(storage, ws),
-                                                        name=f"camera {self.serial} storage")
+                    storage_watch = asyncio.create_task(
+                        self._watch_storage(storage, ws), name=f"camera {self.serial} storage"
+                    )
                 async for frame in ws:
                     if frame.type != aiohttp.WSMsgType.TEXT:
                         continue
@@ -719,17 +794,32 @@ class CameraDriver:
             content_key = os.urandom(32)
             user = prov.get("camera_user") or {}
             self._out = _Outgoing(
-                stream_id=stream_id, content_key=content_key,
+                stream_id=stream_id,
+                content_key=content_key,
                 wrapped_key=envelope.wrap_content_key(public, stream_id, content_key),
-                mime=media_mime(self.media_mode), started_at=self.clock.now(), reason=command.reason,
-                request_id=command.request_id, user_id=user.get("id", ""), user_name=user.get("name", ""),
-                upload_key=os.urandom(32))
+                mime=media_mime(self.media_mode),
+                started_at=self.clock.now(),
+                reason=command.reason,
+                request_id=command.request_id,
+                user_id=user.get("id", ""),
+                user_name=user.get("name", ""),
+                upload_key=os.urandom(32),
+            )
         out = self._out
-        await self._send(m.StreamStart(
-            stream_id=out.stream_id, reason=out.reason, wrapped_key=out.wrapped_key, mime=out.mime,
-            started_at=out.started_at, user_id=out.user_id, user_name=out.user_name, request_id=out.request_id,
-            upload_key=base64.urlsafe_b64encode(out.upload_key).decode().rstrip("="),
-            resume=command.stream_id is not None))
+        await self._send(
+            m.StreamStart(
+                stream_id=out.stream_id,
+                reason=out.reason,
+                wrapped_key=out.wrapped_key,
+                mime=out.mime,
+                started_at=out.started_at,
+                user_id=out.user_id,
+                user_name=out.user_name,
+                request_id=out.request_id,
+                upload_key=base64.urlsafe_b64encode(out.upload_key).decode().rstrip("="),
+                resume=command.stream_id is not None,
+            )
+        )
 
     async def _resend_unacked(self) -> None:
         ws = self._ws
@@ -743,8 +833,9 @@ class CameraDriver:
     def _encoder(self, user_name: str) -> LiveEncoder | SharedSource:
         if self.media_mode == "shared":
             return SharedSource(fragment_frames=self.fragment_frames)
-        return AdaptiveEncoder(user_name or self.serial, fragment_frames=self.fragment_frames,
-                               audio_chunk_frames=self.audio_chunk_frames)
+        return AdaptiveEncoder(
+            user_name or self.serial, fragment_frames=self.fragment_frames, audio_chunk_frames=self.audio_chunk_frames
+        )
 
     async def _media_loop(self, stream_id: str) -> None:
         out = self._out
@@ -783,8 +874,15 @@ class CameraDriver:
         seq = out.next_seq
         out.next_seq += 1
         sealed = envelope.seal_chunk(out.content_key, out.stream_id, kind, seq, media.data)
-        frame = wire_chunk.Chunk(stream_id=out.stream_id, kind=kind, seq=seq, capture_time=media.capture_time,
-                                 duration=media.duration, keyframe=media.keyframe, payload=sealed).encode(out.upload_key)
+        frame = wire_chunk.Chunk(
+            stream_id=out.stream_id,
+            kind=kind,
+            seq=seq,
+            capture_time=media.capture_time,
+            duration=media.duration,
+            keyframe=media.keyframe,
+            payload=sealed,
+        ).encode(out.upload_key)
         self.chunks_sent += 1
         await self.send_frame(out.stream_id, seq, frame)
 
@@ -827,14 +925,47 @@ class CameraDriver:
 def _radio_key(summary: dict) -> Any:
     """What in a radio summary must reach the lab at once (not the signal drifting on a walk)."""
     wifi, mobile = summary.get("wifi") or {}, summary.get("mobile") or {}
-    return (summary.get("mode"), str(summary.get("network")), str(summary.get("impairment")),
-            summary.get("clock_fixed"), round(summary.get("clock_offset_s") or 0.0, 1), str(summary.get("ntp")),
-            summary.get("endpoint_response_code"), len(summary.get("wifi_log") or ()),
-            str((summary.get("wifi_log") or [None])[-1]),
-            tuple(wifi.get(k) for k in ("state", "ssid", "ipv4", "auth_status", "ap_mac", "failure", "weak_signal",
-                                        "degraded", "last_roam_at", "ap")),
-            tuple(mobile.get(k) for k in ("sim_status", "ipv4", "roaming", "apn", "problem", "registration",
-                                          "dock_alert", "lte_icon", "warning_icon", "cell")))
+    return (
+        summary.get("mode"),
+        str(summary.get("network")),
+        str(summary.get("impairment")),
+        summary.get("clock_fixed"),
+        round(summary.get("clock_offset_s") or 0.0, 1),
+        str(summary.get("ntp")),
+        summary.get("endpoint_response_code"),
+        len(summary.get("wifi_log") or ()),
+        str((summary.get("wifi_log") or [None])[-1]),
+        tuple(
+            wifi.get(k)
+            for k in (
+                "state",
+                "ssid",
+                "ipv4",
+                "auth_status",
+                "ap_mac",
+                "failure",
+                "weak_signal",
+                "degraded",
+                "last_roam_at",
+                "ap",
+            )
+        ),
+        tuple(
+            mobile.get(k)
+            for k in (
+                "sim_status",
+                "ipv4",
+                "roaming",
+                "apn",
+                "problem",
+                "registration",
+                "dock_alert",
+                "lte_icon",
+                "warning_icon",
+                "cell",
+            )
+        ),
+    )
 
 
 def _requeued(texts: list[str]) -> list[Any]:

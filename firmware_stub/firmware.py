@@ -183,7 +183,11 @@ class Firmware:
     """One body-worn camera's behaviour. ``serial`` and ``model`` are its hardware identity."""
 
     def __init__(
-        self, serial: str, model: CameraModel | str, *, recogniser: GestureRecogniser | None = None,
+        self,
+        serial: str,
+        model: CameraModel | str,
+        *,
+        recogniser: GestureRecogniser | None = None,
         help_ids: Callable[[], str] | None = None,
     ) -> None:
         self.serial = serial
@@ -325,8 +329,10 @@ class Firmware:
             "last_press": None if self._last_press is None else dict(self._last_press),
             "cert_not_after": None if prov is None else prov.cert_not_after,
             "certificate_valid": cert_valid,
-            "licence": {"told": self._licence_expired or self._licence_until is not None,
-                        "valid": now is None or not self._licence_lapsed(now)},
+            "licence": {
+                "told": self._licence_expired or self._licence_until is not None,
+                "valid": now is None or not self._licence_lapsed(now),
+            },
             "clock_offset": self._clock_offset,
         }
 
@@ -377,8 +383,12 @@ class Firmware:
             self._on_gesture(gesture)
 
     def _on_gesture(self, event: ButtonGesture) -> None:
-        self._last_press = {"button": event.button, "gesture": event.gesture, "at": self.camera_time(event.now),
-                            "ignored": None}
+        self._last_press = {
+            "button": event.button,
+            "gesture": event.gesture,
+            "at": self.camera_time(event.now),
+            "ignored": None,
+        }
         if event.button == "top":
             self._on_top_button(event)
             return
@@ -536,7 +546,9 @@ class Firmware:
     def _on_acknowledged(self, event: Acknowledged) -> None:
         s = self._stream
         if s is None or s.stream_id != event.stream_id:
-            self._log("debug", "acknowledgement_ignored", "Acknowledgement of another stream.", stream_id=event.stream_id)
+            self._log(
+                "debug", "acknowledgement_ignored", "Acknowledgement of another stream.", stream_id=event.stream_id
+            )
             return
         s.acknowledged_by = event.operator
         self._vibrate(event.now, "acknowledged")
@@ -545,8 +557,12 @@ class Firmware:
     def _on_help_gesture(self, event: ButtonGesture, prov: Provisioned) -> None:
         """Issue 16: the camera user asks for help; the stream starts if the profile allows."""
         help_id = self._help_ids()
-        self._help = {"id": help_id, "requested_at": self.camera_time(event.now), "acknowledged_by": None,
-                      "acknowledged_at": None}
+        self._help = {
+            "id": help_id,
+            "requested_at": self.camera_time(event.now),
+            "acknowledged_by": None,
+            "acknowledged_at": None,
+        }
         self._emit(SendHelpRequest(help_id, str(prov.profile.help_gesture)))
         self._log("warning", "help_requested", "The camera user asked for help.", help_id=help_id)
         if prov.profile.help_stream and prov.profile.streaming and not self._licence_lapsed(event.now):
@@ -555,8 +571,12 @@ class Firmware:
     def _on_help_acknowledged(self, event: HelpAcknowledged) -> None:
         h = self._help
         if h is None or h["id"] != event.help_id:
-            self._log("debug", "help_acknowledgement_ignored", "Acknowledgement of another help request.",
-                      help_id=event.help_id)
+            self._log(
+                "debug",
+                "help_acknowledgement_ignored",
+                "Acknowledgement of another help request.",
+                help_id=event.help_id,
+            )
             return
         h["acknowledged_by"], h["acknowledged_at"] = event.operator, self.camera_time(event.now)
         self._vibrate(event.now, "help_acknowledged")
@@ -641,7 +661,9 @@ class Firmware:
 
     def _ignored_gesture(self, event: ButtonGesture, why: str) -> None:
         self._press_ignored(why)
-        self._log("debug", "gesture_ignored", "Button gesture ignored.", button=event.button, gesture=event.gesture, why=why)
+        self._log(
+            "debug", "gesture_ignored", "Button gesture ignored.", button=event.button, gesture=event.gesture, why=why
+        )
 
     def _press_ignored(self, code: str) -> None:
         """The gesture being handled does nothing: say why in the state (CLI, Lab panel, doctor)."""
@@ -752,16 +774,12 @@ class Firmware:
 
     def _uses_network(self) -> bool:
         prov = self._provisioning
-        return prov is not None and (prov.profile.streaming or self._location_reporting
-                                     or prov.profile.help_gesture is not None)
+        return prov is not None and (
+            prov.profile.streaming or self._location_reporting or prov.profile.help_gesture is not None
+        )
 
     def _wants_hub(self, now: float) -> bool:
-        return (
-            not self._docked
-            and self._network_up
-            and self._certificate_valid(now)
-            and self._uses_network()
-        )
+        return not self._docked and self._network_up and self._certificate_valid(now) and self._uses_network()
 
     def _no_hub_reason(self, now: float) -> str:
         if self._docked:

@@ -90,23 +90,44 @@ class Fleet:
                     continue
                 net = None
                 if self.world is not None:
-                    net = CameraNetwork(serial, get_model(cam.model), world=self.world, radio_config=radio_config,
-                                        mobile_config=mobile_config, position=_xy(cam.position or (0.0, 0.0)),
-                                        imei=cam.imei, route=self._walk(scenario, cam), now=self.clock.now())
-                driver = CameraDriver(serial, cam.model, url=self.url, ca_pem=self.ca_pem, lab_token=self.lab_token,
-                                      clock=SkewedClock(self.clock), system_id=systems[system.name], media=self.media,
-                                      fragment_frames=self.fragment_frames,
-                                      audio_chunk_frames=self.audio_chunk_frames,
-                                      on_state=functools.partial(self._report, serial),
-                                      net=net, lab_clock=self.clock, seed=self.seed, route=self.route,
-                                      storage_dir=self._storage_dir(serial), storage_bytes=self.storage_bytes)
+                    net = CameraNetwork(
+                        serial,
+                        get_model(cam.model),
+                        world=self.world,
+                        radio_config=radio_config,
+                        mobile_config=mobile_config,
+                        position=_xy(cam.position or (0.0, 0.0)),
+                        imei=cam.imei,
+                        route=self._walk(scenario, cam),
+                        now=self.clock.now(),
+                    )
+                driver = CameraDriver(
+                    serial,
+                    cam.model,
+                    url=self.url,
+                    ca_pem=self.ca_pem,
+                    lab_token=self.lab_token,
+                    clock=SkewedClock(self.clock),
+                    system_id=systems[system.name],
+                    media=self.media,
+                    fragment_frames=self.fragment_frames,
+                    audio_chunk_frames=self.audio_chunk_frames,
+                    on_state=functools.partial(self._report, serial),
+                    net=net,
+                    lab_clock=self.clock,
+                    seed=self.seed,
+                    route=self.route,
+                    storage_dir=self._storage_dir(serial),
+                    storage_bytes=self.storage_bytes,
+                )
                 driver.ntp_server = ntp_server
                 if cam.clock_skew_s:
                     self._clock_skews[serial] = cam.clock_skew_s
                     driver.set_clock_skew(cam.clock_skew_s)  # S1: a camera whose clock is off from the start
                 await driver.start()
-                driver.positions.set_route(route_from_spec(scenario.route(cam.route)), offset=cam.route_offset_s,
-                                           fix=cam.gps_fix)  # L1: the GPS route this camera user walks
+                driver.positions.set_route(
+                    route_from_spec(scenario.route(cam.route)), offset=cam.route_offset_s, fix=cam.gps_fix
+                )  # L1: the GPS route this camera user walks
                 self.cameras[serial] = driver
         await self._connect_control()
         for system in scenario.systems:
@@ -126,7 +147,8 @@ class Fleet:
     async def _open_control(self) -> None:
         assert self._session is not None
         self._ws = await self._session.http.ws_connect(
-            self.url + "/api/lab/fleet", ssl=self._session.ssl, headers=self._session.headers(), heartbeat=20.0)
+            self.url + "/api/lab/fleet", ssl=self._session.ssl, headers=self._session.headers(), heartbeat=20.0
+        )
         world = self.world.as_dict() if self.world is not None else None
         await self._ws.send_str(fleet_link.encode(fleet_link.Register(serials=sorted(self.cameras), world=world)))
 
@@ -192,8 +214,11 @@ class Fleet:
             elif action == "network":
                 await driver.lab_network(bool(data.up), data.mode)  # type: ignore[arg-type]  # CameraAction checked the choice
             elif action == "stats":
-                reply["stats"] = {"chunks_sent": driver.chunks_sent, "chunks_acked": driver.chunks_acked,
-                                  "unacked": driver.unacked}
+                reply["stats"] = {
+                    "chunks_sent": driver.chunks_sent,
+                    "chunks_acked": driver.chunks_acked,
+                    "unacked": driver.unacked,
+                }
             elif action == "gps":
                 driver.positions.set_fix(bool(data.fix))  # D9: the GPS loses or regains its fix
             elif action == "skew":
@@ -314,8 +339,11 @@ def _world(scenario: Scenario) -> World | None:
         for cam in system.cameras:
             if get_model(cam.model).lte:
                 sims[cam.serial.upper()] = Sim.from_mapping(cam.sim, "sim") if cam.sim else NO_SIM
-    return World(access_points_from_list(scenario.access_points, "access_points"),
-                 tuple(Cell.from_mapping(c, f"cells[{i}]") for i, c in enumerate(scenario.cells)), sims)
+    return World(
+        access_points_from_list(scenario.access_points, "access_points"),
+        tuple(Cell.from_mapping(c, f"cells[{i}]") for i, c in enumerate(scenario.cells)),
+        sims,
+    )
 
 
 def _xy(point: list[float] | tuple[float, float]) -> tuple[float, float]:

@@ -130,7 +130,9 @@ class Route:
         for index, seconds in dict(self.pauses).items():
             index = int(index)
             if not 0 <= index < len(points):
-                raise RouteError(f"route {self.name!r}: a pause at waypoint {index}, but it has {len(points)} waypoints")
+                raise RouteError(
+                    f"route {self.name!r}: a pause at waypoint {index}, but it has {len(points)} waypoints"
+                )
             if not (seconds >= 0 and math.isfinite(seconds)):
                 raise RouteError(f"route {self.name!r}: the pause at waypoint {index} must be ≥ 0 seconds")
             pauses[index] = float(seconds)
@@ -190,8 +192,10 @@ class Route:
         i = max(0, bisect.bisect_right(self._starts, elapsed) - 1)
         s = segments[i]
         if not s.moving:
-            heading = next((bearing_deg(p.a, p.b) for p in reversed(segments[:i]) if p.moving),
-                           next((bearing_deg(p.a, p.b) for p in segments if p.moving), 0.0))
+            heading = next(
+                (bearing_deg(p.a, p.b) for p in reversed(segments[:i]) if p.moving),
+                next((bearing_deg(p.a, p.b) for p in segments if p.moving), 0.0),
+            )
             return RoutePoint(s.a[0], s.a[1], heading, 0.0, s.waypoint)
         f = min(1.0, (elapsed - s.start) / (s.end - s.start))
         lat = s.a[0] + (s.b[0] - s.a[0]) * f
@@ -202,8 +206,13 @@ class Route:
     def from_mapping(cls, data: Mapping[str, Any]) -> Route:
         """From a scenario's ``[[routes]]`` table (already schema-checked)."""
         pauses = {int(p["at"]): float(p["seconds"]) for p in data.get("pauses", ())}
-        return cls(name=data["name"], waypoints=tuple(tuple(w) for w in data["waypoints"]),
-                   speed_mps=data.get("speed_mps", DEFAULT_SPEED_MPS), loop=data.get("loop", True), pauses=pauses)
+        return cls(
+            name=data["name"],
+            waypoints=tuple(tuple(w) for w in data["waypoints"]),
+            speed_mps=data.get("speed_mps", DEFAULT_SPEED_MPS),
+            loop=data.get("loop", True),
+            pauses=pauses,
+        )
 
 
 # ---------------------------------------------------------------- the receiver
@@ -243,8 +252,13 @@ class GpsReading:
 
     def as_record(self) -> dict[str, Any]:
         """The JSON object a camera seals as a position chunk (docs/decisions.md "Map and positions")."""
-        record: dict[str, Any] = {"lat": round(self.lat, 7), "lon": round(self.lon, 7), "accuracy": self.accuracy,
-                                  "t": round(self.t, 3), "fix": self.fix}
+        record: dict[str, Any] = {
+            "lat": round(self.lat, 7),
+            "lon": round(self.lon, 7),
+            "accuracy": self.accuracy,
+            "t": round(self.t, 3),
+            "fix": self.fix,
+        }
         if not self.fix:
             record["last_fix_t"] = round(self.last_fix_t, 3)
         return record
@@ -258,8 +272,16 @@ class GpsReceiver:
     without GPS never reports (S11).
     """
 
-    def __init__(self, route: Route | None, *, started_at: float, offset: float = 0.0, fix: bool = True,
-                 accuracy: float = DEFAULT_ACCURACY_M, model: CameraModel | str | None = None) -> None:
+    def __init__(
+        self,
+        route: Route | None,
+        *,
+        started_at: float,
+        offset: float = 0.0,
+        fix: bool = True,
+        accuracy: float = DEFAULT_ACCURACY_M,
+        model: CameraModel | str | None = None,
+    ) -> None:
         if isinstance(model, str):
             model = get_model(model)
         self.route = route if model is None or model.gps else None

@@ -95,11 +95,18 @@ class HealthModel:
         if self._recording and self._storage_rate > 0:
             storage_left = min(100_000.0, max(0, capacity - used) / self._storage_rate / 60)
         link, dbm = _signal(radio)
-        return Health(battery_percent=round(self.battery, 2), charging=self._docked,
-                      battery_minutes_left=None if battery_left is None else round(battery_left, 1),
-                      storage_used=used, storage_capacity=capacity,
-                      storage_minutes_left=None if storage_left is None else round(storage_left, 1),
-                      temperature_c=round(self.temperature, 1), signal_dbm=dbm, link=link, at=now)
+        return Health(
+            battery_percent=round(self.battery, 2),
+            charging=self._docked,
+            battery_minutes_left=None if battery_left is None else round(battery_left, 1),
+            storage_used=used,
+            storage_capacity=capacity,
+            storage_minutes_left=None if storage_left is None else round(storage_left, 1),
+            temperature_c=round(self.temperature, 1),
+            signal_dbm=dbm,
+            link=link,
+            at=now,
+        )
 
 
 def _signal(radio: dict[str, Any]) -> tuple[str | None, float | None]:

@@ -28,6 +28,7 @@ class HealthSource(Protocol):
     def recordings(self) -> RecordingUnit: ...
     async def _send(self, message: Any) -> bool: ...
 
+
 HEALTH_EVERY = 5.0  # seconds between reports
 
 
@@ -43,8 +44,12 @@ class HealthUplink:
         d = self.driver
         now = d.lab_clock.now()
         fw = d.state or {}
-        self.model.advance(now, docked=d.in_bay is not None, recording=bool(fw.get("recording")),
-                           streaming=fw.get("streaming") == "live")
+        self.model.advance(
+            now,
+            docked=d.in_bay is not None,
+            recording=bool(fw.get("recording")),
+            streaming=fw.get("streaming") == "live",
+        )
         self.last = self.model.report(now, d.recordings.state(), fw.get("radio") or {})
         return self.last
 

@@ -30,8 +30,9 @@ def current_position(receiver: GpsReceiver | None, now: float) -> dict[str, Any]
     return None if reading is None else reading.as_record()
 
 
-def help_request(provisioning: dict[str, Any], help_id: str, gesture: str, record: dict[str, Any] | None,
-                 now: float) -> HelpRequest:
+def help_request(
+    provisioning: dict[str, Any], help_id: str, gesture: str, record: dict[str, Any] | None, now: float
+) -> HelpRequest:
     """The ``help_request`` of ``help_id`` made at camera time ``now`` with ``record`` sealed."""
     user = provisioning.get("camera_user") or {}
     public_b64 = (provisioning.get("e2e") or {}).get("public_key")
@@ -39,9 +40,19 @@ def help_request(provisioning: dict[str, Any], help_id: str, gesture: str, recor
     if record is not None and public_b64:
         content_key = os.urandom(envelope.CONTENT_KEY_SIZE)
         wrapped = envelope.wrap_content_key(envelope.public_key_from_b64(public_b64), help_id, content_key)
-        sealed = encode_sealed(envelope.seal_chunk(content_key, help_id, envelope.ChunkKind.POSITION, 0,
-                                                   wire_positions.encode_record(record)))
+        sealed = encode_sealed(
+            envelope.seal_chunk(
+                content_key, help_id, envelope.ChunkKind.POSITION, 0, wire_positions.encode_record(record)
+            )
+        )
     elif record is not None:
         log.warning("help request %s: no system key, the position cannot be sealed and is left out", help_id)
-    return HelpRequest(help_id=help_id, requested_at=now, user_id=user.get("id", ""), user_name=user.get("name", ""),
-                       wrapped_key=wrapped, position=sealed, gesture=gesture)
+    return HelpRequest(
+        help_id=help_id,
+        requested_at=now,
+        user_id=user.get("id", ""),
+        user_name=user.get("name", ""),
+        wrapped_key=wrapped,
+        position=sealed,
+        gesture=gesture,
+    )

@@ -68,10 +68,19 @@ def derive_imei(serial: str) -> str:
 class CameraNetwork:
     """The lab network as one camera lives it (see the module docstring)."""
 
-    def __init__(self, serial: str, model: CameraModel, *, world: World = World(),
-                 radio_config: RadioConfig = RadioConfig(), mobile_config: MobileConfig = MobileConfig(),
-                 position: Position = (0.0, 0.0), imei: str | None = None, route: PositionSource | None = None,
-                 now: float = 0.0):
+    def __init__(
+        self,
+        serial: str,
+        model: CameraModel,
+        *,
+        world: World = World(),
+        radio_config: RadioConfig = RadioConfig(),
+        mobile_config: MobileConfig = MobileConfig(),
+        position: Position = (0.0, 0.0),
+        imei: str | None = None,
+        route: PositionSource | None = None,
+        now: float = 0.0,
+    ):
         self.serial = serial.upper()
         self.model = model
         self.base_world = world
@@ -83,13 +92,24 @@ class CameraNetwork:
         self._placed: Position | None = None  # a move overrides the route until the next dock
         self.docked = True
         self.impairment: Impairment | None = None
-        self.wifi = WifiRadio(model, derive_mac("camera:" + self.serial), config=radio_config,
-                              access_points=world.access_points, position=self._home)
+        self.wifi = WifiRadio(
+            model,
+            derive_mac("camera:" + self.serial),
+            config=radio_config,
+            access_points=world.access_points,
+            position=self._home,
+        )
         self.mobile: MobileRadio | None = None
         if model.lte:
-            self.mobile = MobileRadio(model, imei if imei and imei.isdigit() and len(imei) == 15 else derive_imei(self.serial),
-                                      sim=world.sims.get(self.serial, NO_SIM), cells=world.cells,
-                                      position=self._home, docked=True, config=mobile_config)
+            self.mobile = MobileRadio(
+                model,
+                imei if imei and imei.isdigit() and len(imei) == 15 else derive_imei(self.serial),
+                sim=world.sims.get(self.serial, NO_SIM),
+                cells=world.cells,
+                position=self._home,
+                docked=True,
+                config=mobile_config,
+            )
         self.wifi_networks: tuple[WifiNetwork, ...] = ()
         self.roams: deque[dict[str, Any]] = deque(maxlen=20)  # hand-overs, for the trails (L4)
         self.wifi_log: deque[dict[str, Any]] = deque(maxlen=8)  # the supplicant's lines (L3, supplicant_log.py)
@@ -97,8 +117,9 @@ class CameraNetwork:
 
     # -- inputs ---------------------------------------------------------------------------
 
-    def provisioned(self, now: float, networks: Iterable[WifiNetwork], *, pin: str | None = None,
-                    apn: str | None = None) -> None:
+    def provisioned(
+        self, now: float, networks: Iterable[WifiNetwork], *, pin: str | None = None, apn: str | None = None
+    ) -> None:
         """The dock gave the camera its effective Wi-Fi list (S8) and, on LTE models, PIN and APN."""
         self.wifi_networks = tuple(networks)
         self.wifi.set_networks(now, self.wifi_networks)
@@ -163,13 +184,21 @@ class CameraNetwork:
             self.wifi.handle_timer(now)
         while (event := self.wifi.next_event()) is not None:
             if isinstance(event, (WifiRoamStarted, WifiRoamed)):
-                self.roams.append({"event": "roam_started" if isinstance(event, WifiRoamStarted) else "roamed",
-                                   "at": event.at, "from_ap": event.from_ap, "to_ap": event.to_ap,
-                                   "position": [round(c, 2) for c in event.position]})
+                self.roams.append(
+                    {
+                        "event": "roam_started" if isinstance(event, WifiRoamStarted) else "roamed",
+                        "at": event.at,
+                        "from_ap": event.from_ap,
+                        "to_ap": event.to_ap,
+                        "position": [round(c, 2) for c in event.position],
+                    }
+                )
             elif isinstance(event, WifiConnected):
                 self.wifi_log.append(connected_line(event.at, event.ssid, event.bssid))
-            elif isinstance(event, WifiConnectFailed) and (line := failed_line(event.at, event.ssid, event.bssid,
-                                                                                event.failure)) is not None:
+            elif (
+                isinstance(event, WifiConnectFailed)
+                and (line := failed_line(event.at, event.ssid, event.bssid, event.failure)) is not None
+            ):
                 self.wifi_log.append(line)
         if self.mobile is not None:
             while self.mobile.next_event() is not None:

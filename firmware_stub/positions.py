@@ -74,15 +74,21 @@ def route_from_spec(spec: Any) -> Route | None:
     """A scenario's ``GpsRoute`` (bwlab.scenario) as a walkable ``Route``."""
     if spec is None:
         return None
-    return Route(name=spec.name, waypoints=tuple(tuple(w) for w in spec.waypoints), speed_mps=spec.speed_mps,
-                 loop=spec.loop, pauses={p.at: p.seconds for p in spec.pauses})
+    return Route(
+        name=spec.name,
+        waypoints=tuple(tuple(w) for w in spec.waypoints),
+        speed_mps=spec.speed_mps,
+        loop=spec.loop,
+        pauses={p.at: p.seconds for p in spec.pauses},
+    )
 
 
 class PositionSampler:
     """When a position record is due (pure: no I/O, time passed in)."""
 
-    def __init__(self, receiver: GpsReceiver, *, interval: float = POSITION_INTERVAL,
-                 lost_repeat: float = LOST_REPEAT) -> None:
+    def __init__(
+        self, receiver: GpsReceiver, *, interval: float = POSITION_INTERVAL, lost_repeat: float = LOST_REPEAT
+    ) -> None:
         self.receiver = receiver
         self.interval = interval
         self.lost_repeat = lost_repeat
@@ -139,8 +145,9 @@ class PositionUplink:
 
     def set_route(self, route: Route | None, *, offset: float = 0.0, fix: bool = True) -> None:
         """The route the camera user walks from now on (L1); the GPS exists only on GPS models."""
-        self.receiver = GpsReceiver(route, started_at=self.driver.clock.now(), offset=offset, fix=fix,
-                                    model=self.driver.firmware.model)
+        self.receiver = GpsReceiver(
+            route, started_at=self.driver.clock.now(), offset=offset, fix=fix, model=self.driver.firmware.model
+        )
         self.sampler = PositionSampler(self.receiver)
         self._wake.set()
 
@@ -154,8 +161,13 @@ class PositionUplink:
 
     def state(self) -> dict[str, Any]:
         r = self.receiver
-        return {"gps": r is not None and r.has_gps, "fix": r is not None and r.fix, "reporting": self.reporting,
-                "track_id": None if self._track is None else self._track.track_id, "sent": self.sent}
+        return {
+            "gps": r is not None and r.has_gps,
+            "fix": r is not None and r.fix,
+            "reporting": self.reporting,
+            "track_id": None if self._track is None else self._track.track_id,
+            "sent": self.sent,
+        }
 
     # ---------------------------------------------------------------- firmware commands
 
@@ -198,8 +210,12 @@ class PositionUplink:
     def _live_stream(self):
         out = self.driver.outgoing
         state = self.driver.state
-        if out is not None and not out.stop_sent and state.get("streaming") == "live" \
-                and state.get("stream_id") == out.stream_id:
+        if (
+            out is not None
+            and not out.stop_sent
+            and state.get("streaming") == "live"
+            and state.get("stream_id") == out.stream_id
+        ):
             return out
         return None
 
@@ -222,9 +238,15 @@ class PositionUplink:
             seq = track.next_seq
             track.next_seq += 1
         sealed = envelope.seal_chunk(key, container, envelope.ChunkKind.POSITION, seq, plaintext)
-        frame = wire_chunk.Chunk(stream_id=container, kind=wire_chunk.KIND_POSITION, seq=seq,
-                                 capture_time=record["t"], duration=0.0, keyframe=False,
-                                 payload=sealed).encode(upload_key)
+        frame = wire_chunk.Chunk(
+            stream_id=container,
+            kind=wire_chunk.KIND_POSITION,
+            seq=seq,
+            capture_time=record["t"],
+            duration=0.0,
+            keyframe=False,
+            payload=sealed,
+        ).encode(upload_key)
         self.sent += 1
         self.last_record = record
         await self._send_frame(container, seq, frame)
@@ -236,16 +258,23 @@ class PositionUplink:
             log.warning("camera %s: no system key, positions cannot be sealed", self.driver.serial)
             return None
         public = envelope.public_key_from_b64(public_b64)
-        track = _Track(track_id=wire_positions.TRACK_PREFIX + uuid.uuid4().hex, content_key=os.urandom(32),
-                       upload_key=os.urandom(32))
+        track = _Track(
+            track_id=wire_positions.TRACK_PREFIX + uuid.uuid4().hex,
+            content_key=os.urandom(32),
+            upload_key=os.urandom(32),
+        )
         user = prov.get("camera_user") or {}
         location = ((prov.get("profile") or {}).get("location")) or "while_recording_or_streaming"
         mode: LocationMode = "while_recording_or_streaming" if location == "while_recording_or_streaming" else "always"
         message = TrackStart(
-            track_id=track.track_id, wrapped_key=envelope.wrap_content_key(public, track.track_id, track.content_key),
-            started_at=self.driver.clock.now(), user_id=user.get("id", ""), user_name=user.get("name", ""),
+            track_id=track.track_id,
+            wrapped_key=envelope.wrap_content_key(public, track.track_id, track.content_key),
+            started_at=self.driver.clock.now(),
+            user_id=user.get("id", ""),
+            user_name=user.get("name", ""),
             upload_key=base64.urlsafe_b64encode(track.upload_key).decode().rstrip("="),
-            mode=mode)
+            mode=mode,
+        )
         self._track = track
         self.tracks_opened += 1
         await self._send_control(message)
@@ -255,9 +284,14 @@ class PositionUplink:
         track, self._track = self._track, None
         if track is None:
             return
-        await self._send_control(TrackStop(track_id=track.track_id, reason=reason,
-                                                 last_seq=track.next_seq - 1 if track.next_seq else None,
-                                                 ended_at=self.driver.clock.now()))
+        await self._send_control(
+            TrackStop(
+                track_id=track.track_id,
+                reason=reason,
+                last_seq=track.next_seq - 1 if track.next_seq else None,
+                ended_at=self.driver.clock.now(),
+            )
+        )
 
     async def _send_frame(self, container: str, seq: int, frame: bytes) -> None:
         await self.driver.send_frame(container, seq, frame)

@@ -176,8 +176,9 @@ class CameraStorage:
     def account(self, nbytes: int) -> None:
         self._used += nbytes
 
-    def annotate(self, recording: str, *, bookmark: Bookmark | None = None,
-                 category: Category | None = None) -> Manifest:
+    def annotate(
+        self, recording: str, *, bookmark: Bookmark | None = None, category: Category | None = None
+    ) -> Manifest:
         """Add a bookmark or set the category of a recording still on the camera."""
         manifest = self.manifest(recording)
         if bookmark is not None:
@@ -209,20 +210,40 @@ class CameraStorage:
 class Recording:
     """The recording being made: clips written as the media becomes due (see the module)."""
 
-    def __init__(self, storage: CameraStorage, now: float, *, trigger: str, serial: str, model: str,
-                 user_id: str, user_name: str, timezone: str, location: Location | None = None,
-                 clip_seconds: float = DEFAULT_CLIP_SECONDS, source: Source = shared_source,
-                 firmware_version: str = FIRMWARE_VERSION) -> None:
+    def __init__(
+        self,
+        storage: CameraStorage,
+        now: float,
+        *,
+        trigger: str,
+        serial: str,
+        model: str,
+        user_id: str,
+        user_name: str,
+        timezone: str,
+        location: Location | None = None,
+        clip_seconds: float = DEFAULT_CLIP_SECONDS,
+        source: Source = shared_source,
+        firmware_version: str = FIRMWARE_VERSION,
+    ) -> None:
         if clip_seconds <= 0:
             raise ValueError("clip_seconds: expected a positive number of seconds")
         self.storage = storage
         self.clip_seconds = float(clip_seconds)
         self._source_factory = source
         self.manifest = Manifest(
-            id=uuid.uuid4().hex, recording_id=str(secrets.randbelow(900_000) + 100_000), serial=serial,
-            model=model, firmware_version=firmware_version, user_id=user_id, user_name=user_name,
-            timezone=timezone, trigger_on=TRIGGER_ON.get(trigger, "Button"), trigger_on_time=now,
-            trigger_on_location=location)
+            id=uuid.uuid4().hex,
+            recording_id=str(secrets.randbelow(900_000) + 100_000),
+            serial=serial,
+            model=model,
+            firmware_version=firmware_version,
+            user_id=user_id,
+            user_name=user_name,
+            timezone=timezone,
+            trigger_on=TRIGGER_ON.get(trigger, "Button"),
+            trigger_on_time=now,
+            trigger_on_location=location,
+        )
         storage.directory(self.manifest.id).mkdir()
         storage.save(self.manifest)
         self._source: Any = None
@@ -280,8 +301,13 @@ class Recording:
                 self._close_clip(now)
             else:
                 self._close_clip(None)
-        self.manifest = replace(self.manifest, trigger_off=TRIGGER_OFF.get(trigger, "Button"),
-                                trigger_off_time=now, trigger_off_location=location, complete=True)
+        self.manifest = replace(
+            self.manifest,
+            trigger_off=TRIGGER_OFF.get(trigger, "Button"),
+            trigger_off_time=now,
+            trigger_off_location=location,
+            complete=True,
+        )
         self.storage.save(self.manifest)
         return self.manifest
 
@@ -330,7 +356,13 @@ class Recording:
             self.storage.account(-path.stat().st_size)
             path.unlink()
             return
-        clip = Clip(index=index, file=f"clip-{index:04d}.mp4", start_time=self._clip_start,
-                    stop_time=self._media_end, size=self._clip_size, sha256=self._hash.hexdigest())
+        clip = Clip(
+            index=index,
+            file=f"clip-{index:04d}.mp4",
+            start_time=self._clip_start,
+            stop_time=self._media_end,
+            size=self._clip_size,
+            sha256=self._hash.hexdigest(),
+        )
         self.manifest = replace(self.manifest, clips=self.manifest.clips + (clip,))
         self.storage.save(self.manifest)

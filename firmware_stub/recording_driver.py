@@ -61,6 +61,7 @@ class CameraHost(Protocol):
     async def feed(self, event: ev.Event) -> None: ...
     async def publish(self) -> None: ...
 
+
 log = logging.getLogger(__name__)
 
 RECORD_TICK = 0.25  # the longest the recording loop sleeps between two feeds
@@ -83,8 +84,13 @@ class RecordingUnit:
         self._task: asyncio.Task | None = None
         self._offload_task: asyncio.Task | None = None
         self._summary: dict[str, Any] = self.storage.summary()
-        self.offload: dict[str, Any] = {"active": False, "sent_bytes": 0, "total_bytes": 0, "recordings_left": 0,
-                                        "error": None}
+        self.offload: dict[str, Any] = {
+            "active": False,
+            "sent_bytes": 0,
+            "total_bytes": 0,
+            "recordings_left": 0,
+            "error": None,
+        }
         self.settings: dict[str, Any] = {}
 
     async def power_on(self) -> None:
@@ -95,9 +101,13 @@ class RecordingUnit:
     # ---------------------------------------------------------------- state
 
     def state(self) -> dict[str, Any]:
-        return {**self._summary, "used": self.storage.used, "full": self.storage.full,
-                "recording_id": self.recording.id if self.recording else None,
-                "offload": dict(self.offload)}
+        return {
+            **self._summary,
+            "used": self.storage.used,
+            "full": self.storage.full,
+            "recording_id": self.recording.id if self.recording else None,
+            "offload": dict(self.offload),
+        }
 
     async def _refresh(self) -> None:
         self._summary = await asyncio.to_thread(self.storage.summary)
@@ -125,10 +135,18 @@ class RecordingUnit:
         user = prov.get("camera_user") or {}
         now = d.clock.now()
         self.recording = await asyncio.to_thread(
-            Recording, self.storage, now, trigger=trigger, serial=d.serial, model=d.model,
-            user_id=user.get("id", ""), user_name=user.get("name", ""),
-            timezone=self.settings.get("timezone") or "UTC", location=self._location(now),
-            clip_seconds=self.clip_seconds)
+            Recording,
+            self.storage,
+            now,
+            trigger=trigger,
+            serial=d.serial,
+            model=d.model,
+            user_id=user.get("id", ""),
+            user_name=user.get("name", ""),
+            timezone=self.settings.get("timezone") or "UTC",
+            location=self._location(now),
+            clip_seconds=self.clip_seconds,
+        )
         self._task = asyncio.create_task(self._loop(self.recording), name=f"camera {d.serial} recording")
         await self._refresh()
 
@@ -160,8 +178,15 @@ class RecordingUnit:
             due = rec.get_timer()
             await asyncio.sleep(RECORD_TICK if due is None else min(RECORD_TICK, max(0.01, due - clock.now())))
 
-    async def annotate(self, *, text: str | None = None, category: Category | None = None,
-                       start: float | None = None, end: float | None = None, tags: str = "") -> Manifest | None:
+    async def annotate(
+        self,
+        *,
+        text: str | None = None,
+        category: Category | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        tags: str = "",
+    ) -> Manifest | None:
         """A bookmark (``text`` may be empty) or a category, as a camera user sets them in the
         Assistant app: on the recording being made, else on the last one still on the camera."""
         now = self.driver.clock.now()
@@ -211,8 +236,12 @@ class RecordingUnit:
         """The dock tells the controller what it reads of the camera's storage (the Manager shows it)."""
         d = self.driver
         body = {k: v for k, v in self.state().items() if k in ("capacity", "used", "recordings", "full", "offload")}
-        async with d.http.put(base.removesuffix("/recordings") + "/storage", json=body,
-                              headers={"Authorization": f"Bearer {d.lab_token}"}, ssl=d.ssl) as r:
+        async with d.http.put(
+            base.removesuffix("/recordings") + "/storage",
+            json=body,
+            headers={"Authorization": f"Bearer {d.lab_token}"},
+            ssl=d.ssl,
+        ) as r:
             await r.read()
         await d.publish()
 
@@ -221,8 +250,12 @@ class RecordingUnit:
         http = d.http
         headers = {"Authorization": f"Bearer {d.lab_token}"}
         manifests = await asyncio.to_thread(self.storage.finished)
-        self.offload.update(active=bool(manifests), total_bytes=sum(m.size for m in manifests), sent_bytes=0,
-                            recordings_left=len(manifests))
+        self.offload.update(
+            active=bool(manifests),
+            total_bytes=sum(m.size for m in manifests),
+            sent_bytes=0,
+            recordings_left=len(manifests),
+        )
         await self._report(base)
         rate = float(self.settings.get("dock_transfer_rate") or DEFAULT_DOCK_RATE)
         for manifest in manifests:
@@ -236,16 +269,21 @@ class RecordingUnit:
                     self.offload["sent_bytes"] += clip.size
                     continue
                 path = self.storage.file(manifest.id, clip.file)
-                async with http.put(f"{base}/{manifest.id}/files/{clip.file}", data=self._read(path, rate),
-                                    headers={**headers, "X-Content-SHA256": clip.sha256,
-                                             "Content-Type": "application/octet-stream"},
-                                    ssl=d.ssl, timeout=aiohttp.ClientTimeout(total=None, sock_read=60)) as r:
+                async with http.put(
+                    f"{base}/{manifest.id}/files/{clip.file}",
+                    data=self._read(path, rate),
+                    headers={**headers, "X-Content-SHA256": clip.sha256, "Content-Type": "application/octet-stream"},
+                    ssl=d.ssl,
+                    timeout=aiohttp.ClientTimeout(total=None, sock_read=60),
+                ) as r:
                     if r.status >= 400:
                         raise RuntimeError(f"the controller refused {clip.file}: {(await r.json()).get('error')}")
                 await self._report(base)  # the Manager shows the transfer's progress
             async with http.post(f"{base}/{manifest.id}/done", headers=headers, ssl=d.ssl) as r:
                 if r.status >= 400:
-                    raise RuntimeError(f"the controller did not take recording {manifest.id}: {(await r.json()).get('error')}")
+                    raise RuntimeError(
+                        f"the controller did not take recording {manifest.id}: {(await r.json()).get('error')}"
+                    )
             await asyncio.to_thread(self.storage.delete, manifest.id)
             self.offload["recordings_left"] -= 1
             await self._refresh()

@@ -94,12 +94,15 @@ def failure(exc: BaseException) -> str:
 
 def storage_session() -> aiohttp.ClientSession:
     """No DNS cache and no kept connection: every check resolves, connects and shakes hands anew."""
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(use_dns_cache=False, force_close=True),
-                                 timeout=aiohttp.ClientTimeout(total=PROBE_TIMEOUT))
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(use_dns_cache=False, force_close=True),
+        timeout=aiohttp.ClientTimeout(total=PROBE_TIMEOUT),
+    )
 
 
-async def check_storage(session: aiohttp.ClientSession, route: ServiceRoute, host: str,
-                        ssl_context: ssl.SSLContext) -> str | None:
+async def check_storage(
+    session: aiohttp.ClientSession, route: ServiceRoute, host: str, ssl_context: ssl.SSLContext
+) -> str | None:
     """None when the storage host answered over TLS; else the failure."""
     try:
         async with session.get(route.storage_url(host), ssl=ssl_context) as r:

@@ -171,13 +171,19 @@ class Speaker:
     def state(self) -> dict:
         """For the Lab panel (not the hub): whether the speaker plays, whose voice, how loud."""
         heard = self.samples()
-        frequency = dominant_frequency(heard[-wire_talk.SAMPLE_RATE:])  # the last second heard
-        return {"active": self.talk is not None, "operator": self.talk.operator if self.talk else None,
-                "last_operator": self.last_operator, "level_db": round(self.level_db, 1),
-                "heard_seconds": round(heard.size / wire_talk.SAMPLE_RATE, 2),
-                "heard_hz": round(frequency, 1) if frequency is not None else None,
-                "packets": self.packets, "failed": self.failed, "talks": self.talks,
-                "latency_ms_p50": round(1000 * statistics.median(self.latencies), 1) if self.latencies else None}
+        frequency = dominant_frequency(heard[-wire_talk.SAMPLE_RATE :])  # the last second heard
+        return {
+            "active": self.talk is not None,
+            "operator": self.talk.operator if self.talk else None,
+            "last_operator": self.last_operator,
+            "level_db": round(self.level_db, 1),
+            "heard_seconds": round(heard.size / wire_talk.SAMPLE_RATE, 2),
+            "heard_hz": round(frequency, 1) if frequency is not None else None,
+            "packets": self.packets,
+            "failed": self.failed,
+            "talks": self.talks,
+            "latency_ms_p50": round(1000 * statistics.median(self.latencies), 1) if self.latencies else None,
+        }
 
     def report(self, *, with_wav: bool = False) -> dict:
         """What the camera heard in the last talk: the state, the latencies, and the WAV (base64)."""

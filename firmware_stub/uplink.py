@@ -66,8 +66,9 @@ def usable(link: LinkQuality) -> bool:
 class ShapedUplink:
     """One hub connection's outgoing queue (see the module docstring)."""
 
-    def __init__(self, ws: Any, link: Callable[[], LinkQuality], rng: random.Random,
-                 on_sent: Callable[[int], None] | None = None):
+    def __init__(
+        self, ws: Any, link: Callable[[], LinkQuality], rng: random.Random, on_sent: Callable[[int], None] | None = None
+    ):
         self.ws = ws
         self._link = link
         self._rng = rng

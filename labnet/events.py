@@ -142,7 +142,16 @@ class Deauthentication:
     channel: int | None = None
 
 
-Frame = Beacon | ProbeRequest | ProbeResponse | Authentication | AssociationRequest | AssociationResponse | EapolKey | Deauthentication
+Frame = (
+    Beacon
+    | ProbeRequest
+    | ProbeResponse
+    | Authentication
+    | AssociationRequest
+    | AssociationResponse
+    | EapolKey
+    | Deauthentication
+)
 
 # --------------------------------------------------------------------------------------------
 # Link events (what the firmware stub, the trails and the lab panel consume).

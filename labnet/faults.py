@@ -61,8 +61,13 @@ FAULT_KINDS: dict[str, str] = {
     "ntp": "make the lab NTP server lie by an offset, go silent (outage) or answer kiss-o'-death",
     "travel": "move lab time forward (six days undocked, licence expiry); cannot be undone",
 }
-TARGETED = {"ap": "access point name", "cell": "cell name", "sim": "camera serial", "link": "camera serial",
-            "clock_skew": "camera serial"}
+TARGETED = {
+    "ap": "access point name",
+    "cell": "cell name",
+    "sim": "camera serial",
+    "link": "camera serial",
+    "clock_skew": "camera serial",
+}
 
 _AP_KEYS = ("ssid", "band", "channel", "security", "password", "country", "position", "tx_power_dbm", "enabled")
 _CELL_KEYS = ("bands", "position", "tx_power_dbm", "operator", "enabled")
@@ -86,8 +91,15 @@ class Fault:
         return self.kind != "travel"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "target": self.target, "set": dict(self.set),
-                "added_at": self.added_at, "reversible": self.reversible, "summary": self.summary()}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "target": self.target,
+            "set": dict(self.set),
+            "added_at": self.added_at,
+            "reversible": self.reversible,
+            "summary": self.summary(),
+        }
 
     def summary(self) -> str:
         what = ", ".join(f"{k}={v!r}" for k, v in self.set.items())
@@ -142,8 +154,12 @@ class TravelChange:
     seconds: float | None = limits(None, min=1.0, max=MAX_TRAVEL_S)
 
 
-_CHANGES: dict[str, type] = {"link": LinkChange, "clock_skew": ClockSkewChange, "ntp": NtpChange,
-                             "travel": TravelChange}
+_CHANGES: dict[str, type] = {
+    "link": LinkChange,
+    "clock_skew": ClockSkewChange,
+    "ntp": NtpChange,
+    "travel": TravelChange,
+}
 
 
 def parse_fault(data: Any, *, fault_id: str, now: float, path: str = "fault") -> Fault:
@@ -156,8 +172,9 @@ def parse_fault(data: Any, *, fault_id: str, now: float, path: str = "fault") ->
     kind, target = table.kind, table.target
     if kind in TARGETED:
         if not target:
-            raise SchemaError(join_path(path, "target"),
-                              f"the {TARGETED[kind]} this {kind} fault applies to (required)")
+            raise SchemaError(
+                join_path(path, "target"), f"the {TARGETED[kind]} this {kind} fault applies to (required)"
+            )
     elif target is not None:
         raise SchemaError(join_path(path, "target"), f"no target: a {kind} fault applies to the whole lab", target)
     if table.id is not None:
@@ -168,8 +185,9 @@ def parse_fault(data: Any, *, fault_id: str, now: float, path: str = "fault") ->
     values = _parse_set(kind, table.set, where)
     if not values:
         raise SchemaError(where, f"at least one change for a {kind} fault")
-    return Fault(fault_id, kind, target.upper() if kind in ("sim", "link", "clock_skew") and target else target,
-                 values, now)
+    return Fault(
+        fault_id, kind, target.upper() if kind in ("sim", "link", "clock_skew") and target else target, values, now
+    )
 
 
 def _parse_set(kind: str, raw: dict[str, Any], path: str) -> dict[str, Any]:
@@ -200,15 +218,18 @@ class World:
         return next((c for c in self.cells if c.name == name), None)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"access_points": [ap_mapping(ap) for ap in self.access_points],
-                "cells": [cell_mapping(c) for c in self.cells],
-                "sims": {serial: sim_mapping(sim) for serial, sim in self.sims.items()}}
+        return {
+            "access_points": [ap_mapping(ap) for ap in self.access_points],
+            "cells": [cell_mapping(c) for c in self.cells],
+            "sims": {serial: sim_mapping(sim) for serial, sim in self.sims.items()},
+        }
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "world") -> World:
         table = schema.from_mapping(WorldTable, data, path)
-        aps = tuple(AccessPoint.from_mapping(a, f"{path}.access_points[{i}]")
-                    for i, a in enumerate(table.access_points))
+        aps = tuple(
+            AccessPoint.from_mapping(a, f"{path}.access_points[{i}]") for i, a in enumerate(table.access_points)
+        )
         cells = tuple(Cell.from_mapping(c, f"{path}.cells[{i}]") for i, c in enumerate(table.cells))
         sims = {k.upper(): Sim.from_mapping(v, f"{path}.sims.{k}") for k, v in table.sims.items()}
         return cls(aps, cells, sims)
@@ -224,15 +245,32 @@ class WorldTable:
 
 
 def ap_mapping(ap: AccessPoint) -> dict[str, Any]:
-    return {"name": ap.name, "ssid": ap.ssid, "band": ap.band, "channel": ap.channel, "security": ap.security,
-            "password": ap.password, "country": ap.country, "position": list(ap.position),
-            "tx_power_dbm": ap.tx_power_dbm, "bssid": ap.bssid, "subnet": ap.subnet, "dns": list(ap.dns),
-            "enabled": ap.enabled}
+    return {
+        "name": ap.name,
+        "ssid": ap.ssid,
+        "band": ap.band,
+        "channel": ap.channel,
+        "security": ap.security,
+        "password": ap.password,
+        "country": ap.country,
+        "position": list(ap.position),
+        "tx_power_dbm": ap.tx_power_dbm,
+        "bssid": ap.bssid,
+        "subnet": ap.subnet,
+        "dns": list(ap.dns),
+        "enabled": ap.enabled,
+    }
 
 
 def cell_mapping(cell: Cell) -> dict[str, Any]:
-    return {"name": cell.name, "bands": list(cell.bands), "position": list(cell.position),
-            "tx_power_dbm": cell.tx_power_dbm, "operator": cell.operator, "enabled": cell.enabled}
+    return {
+        "name": cell.name,
+        "bands": list(cell.bands),
+        "position": list(cell.position),
+        "tx_power_dbm": cell.tx_power_dbm,
+        "operator": cell.operator,
+        "enabled": cell.enabled,
+    }
 
 
 def sim_mapping(sim: Sim) -> dict[str, Any]:
@@ -420,6 +458,13 @@ def faults_from_list(items: Iterable[Mapping[str, Any]]) -> list[Fault]:
     """Faults as the appliance sends them to fleets (``Fault.as_dict``), back into ``Fault``."""
     out = []
     for item in items:
-        out.append(Fault(str(item["id"]), str(item["kind"]), item.get("target"), dict(item.get("set") or {}),
-                         float(item.get("added_at") or 0.0)))
+        out.append(
+            Fault(
+                str(item["id"]),
+                str(item["kind"]),
+                item.get("target"),
+                dict(item.get("set") or {}),
+                float(item.get("added_at") or 0.0),
+            )
+        )
     return out

@@ -132,7 +132,16 @@ _SIM_STATUS = {
 DOCK_ALERT_LOCKED = "SIM card is locked"
 DOCK_ALERT_PIN = "SIM PIN is wrong or missing"
 _WARNING = frozenset(
-    {"sim_dead", "sim_incompatible", "sim_swapped", "sim_locked", "pin_missing", "pin_wrong", "not_activated", "apn_missing"}
+    {
+        "sim_dead",
+        "sim_incompatible",
+        "sim_swapped",
+        "sim_locked",
+        "pin_missing",
+        "pin_wrong",
+        "not_activated",
+        "apn_missing",
+    }
 )
 _REGISTERED = frozenset({None, "roaming_disabled", "apn_missing", "no_credit"})
 
@@ -159,9 +168,7 @@ class Cell(FromMapping):
             raise FieldError("bands", "at least one LTE band", list(self.bands))
         for i, band in enumerate(self.bands):
             if band not in LTE_BAND_MHZ:
-                raise FieldError(
-                    f"bands[{i}]", "an LTE band among " + ", ".join(str(b) for b in LTE_BAND_MHZ), band
-                )
+                raise FieldError(f"bands[{i}]", "an LTE band among " + ", ".join(str(b) for b in LTE_BAND_MHZ), band)
         object.__setattr__(self, "bands", tuple(self.bands))
         if not 0.0 <= self.tx_power_dbm <= 60.0:
             raise FieldError("tx_power_dbm", "a transmit power between 0 and 60 dBm", self.tx_power_dbm)
@@ -255,7 +262,9 @@ def lte_link_quality(signal_dbm: float, config: MobileConfig = MobileConfig()) -
         up=True,
         latency_ms=round(30.0 + 60.0 * (1.0 - q) ** 2, 3),
         loss_ratio=round(0.05 * (1.0 - q) ** 3, 5),
-        throughput_kbps=round(config.min_throughput_kbps + (config.max_throughput_kbps - config.min_throughput_kbps) * q, 1),
+        throughput_kbps=round(
+            config.min_throughput_kbps + (config.max_throughput_kbps - config.min_throughput_kbps) * q, 1
+        ),
     )
 
 
@@ -480,7 +489,12 @@ class MobileRadio:
         roaming_status = "Active" if roaming else "Inactive"
         if sim.apn_required and settings.apn is None:
             return fail(
-                "apn_missing", "Ready", registration=registration, operator=cell.operator, roaming=roaming_status, apn=None
+                "apn_missing",
+                "Ready",
+                registration=registration,
+                operator=cell.operator,
+                roaming=roaming_status,
+                apn=None,
             )
         ipv4 = _cgnat_address(sim.iccid)
         apn = settings.apn or sim.apn
@@ -507,7 +521,9 @@ class MobileRadio:
     # -- internals ------------------------------------------------------------------------
 
     def _received(self, cell: Cell, band: int) -> float:
-        return self.config.path_loss.received_dbm(cell.tx_power_dbm, LTE_BAND_MHZ[band], distance(self.position, cell.position))
+        return self.config.path_loss.received_dbm(
+            cell.tx_power_dbm, LTE_BAND_MHZ[band], distance(self.position, cell.position)
+        )
 
     def _best_cell(self) -> tuple[Cell, int, float] | None:
         best: tuple[Cell, int, float] | None = None

@@ -85,7 +85,21 @@ class NtpPacket:
         if len(data) < _HEADER.size:
             raise ValueError(f"an NTP packet has at least {_HEADER.size} bytes, got {len(data)}")
         first, stratum, poll, precision, delay, dispersion, ref_id, ref, org, rec, xmt = _HEADER.unpack_from(data)
-        return cls(first >> 6, (first >> 3) & 0x7, first & 0x7, stratum, poll, precision, delay, dispersion, ref_id, ref, org, rec, xmt)
+        return cls(
+            first >> 6,
+            (first >> 3) & 0x7,
+            first & 0x7,
+            stratum,
+            poll,
+            precision,
+            delay,
+            dispersion,
+            ref_id,
+            ref,
+            org,
+            rec,
+            xmt,
+        )
 
     def to_bytes(self) -> bytes:
         first = (self.leap << 6) | (self.version << 3) | self.mode
@@ -106,7 +120,9 @@ class NtpPacket:
 
 def client_request(transmit_time: float, version: int = 4) -> bytes:
     """A minimal client-mode request (what ``ntplib`` sends), for tests and the lab's own probes."""
-    return NtpPacket(0, version, MODE_CLIENT, 0, 6, -20, 0, 0, b"\0\0\0\0", 0, 0, 0, time_to_ntp(transmit_time)).to_bytes()
+    return NtpPacket(
+        0, version, MODE_CLIENT, 0, 6, -20, 0, 0, b"\0\0\0\0", 0, 0, 0, time_to_ntp(transmit_time)
+    ).to_bytes()
 
 
 class NtpResponder:

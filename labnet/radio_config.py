@@ -28,19 +28,66 @@ SECURITIES = ("open", "wpa2", "wpa2-wpa3", "wpa3-only")
 #: Countries whose APs count as "in Europe" for T2 row 7 (EU, EEA, UK, Switzerland and the rest
 #: of the CEPT countries that open 2.4 GHz channels 12 and 13).
 EUROPE = frozenset(
-    ["AD", "AL", "AT", "BA", "BE", "BG", "BY", "CH", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FO", "FR", "GB", "GI", "GR", "HR", "HU", "IE", "IS", "IT", "LI", "LT", "LU", "LV", "MC", "MD", "ME", "MK", "MT", "NL", "NO", "PL", "PT", "RO", "RS", "SE", "SI", "SK", "SM", "UA", "VA", "XK"]
+    [
+        "AD",
+        "AL",
+        "AT",
+        "BA",
+        "BE",
+        "BG",
+        "BY",
+        "CH",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FO",
+        "FR",
+        "GB",
+        "GI",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IS",
+        "IT",
+        "LI",
+        "LT",
+        "LU",
+        "LV",
+        "MC",
+        "MD",
+        "ME",
+        "MK",
+        "MT",
+        "NL",
+        "NO",
+        "PL",
+        "PT",
+        "RO",
+        "RS",
+        "SE",
+        "SI",
+        "SK",
+        "SM",
+        "UA",
+        "VA",
+        "XK",
+    ]
 )
 #: Countries where 2.4 GHz stops at channel 11.
 _CHANNELS_1_11 = frozenset(["US", "CA", "MX", "TW", "PR", "CO", "PA", "DO", "GT", "UZ"])
-_CHANNELS_5 = (
-    tuple(range(36, 65, 4)) + tuple(range(100, 145, 4)) + tuple(range(149, 166, 4))
-)
+_CHANNELS_5 = tuple(range(36, 65, 4)) + tuple(range(100, 145, 4)) + tuple(range(149, 166, 4))
 _CHANNELS_5_EUROPE = tuple(range(36, 65, 4)) + tuple(range(100, 141, 4))
 
 #: The models whose radio streams poorly on channels 12/13 in Europe (T2 row 7).
 MODELS_POOR_ON_12_13 = frozenset({"W100", "W101"})
 
 _MAC_HEX = set("0123456789abcdef")
+
 
 def derive_mac(name: str) -> str:
     """A stable, locally administered unicast MAC for a lab device called ``name``."""
@@ -157,7 +204,9 @@ class AccessPoint(FromMapping):
             if self.password:
                 raise FieldError("password", "no password for an open access point", self.password)
         elif self.password is None or not 8 <= len(self.password) <= 63:
-            raise FieldError("password", f"a passphrase of 8 to 63 characters for security {self.security!r}", self.password)
+            raise FieldError(
+                "password", f"a passphrase of 8 to 63 characters for security {self.security!r}", self.password
+            )
         if not -10.0 <= self.tx_power_dbm <= 36.0:
             raise FieldError("tx_power_dbm", "a transmit power between -10 and 36 dBm", self.tx_power_dbm)
         if self.bssid:

@@ -19,17 +19,31 @@ from .mobile import MobileStatus
 from .propagation import LINK_DOWN, LinkQuality
 from .wifi import WifiStatus
 
-_FRAME_TYPES = {cls.__name__: cls for cls in (ev.Beacon, ev.ProbeRequest, ev.ProbeResponse, ev.Authentication,
-                                               ev.AssociationRequest, ev.AssociationResponse, ev.EapolKey,
-                                               ev.Deauthentication)}
+_FRAME_TYPES = {
+    cls.__name__: cls
+    for cls in (
+        ev.Beacon,
+        ev.ProbeRequest,
+        ev.ProbeResponse,
+        ev.Authentication,
+        ev.AssociationRequest,
+        ev.AssociationResponse,
+        ev.EapolKey,
+        ev.Deauthentication,
+    )
+}
 _BYTES_FIELDS = ("anonce", "snonce")
 
 
 def _link(data: Any) -> LinkQuality:
     if not isinstance(data, Mapping):
         return LINK_DOWN
-    return LinkQuality(bool(data.get("up")), float(data.get("latency_ms") or 0.0), float(data.get("loss_ratio") or 0.0),
-                       float(data.get("throughput_kbps") or 0.0))
+    return LinkQuality(
+        bool(data.get("up")),
+        float(data.get("latency_ms") or 0.0),
+        float(data.get("loss_ratio") or 0.0),
+        float(data.get("throughput_kbps") or 0.0),
+    )
 
 
 def _build(cls: type, data: Mapping[str, Any]) -> Any:

@@ -134,7 +134,9 @@ _MISSING_RANK = {
 # Link quality
 
 
-def link_quality(rssi_dbm: float, band: str, config: RadioConfig = RadioConfig(), *, degraded: bool = False) -> LinkQuality:
+def link_quality(
+    rssi_dbm: float, band: str, config: RadioConfig = RadioConfig(), *, degraded: bool = False
+) -> LinkQuality:
     """Link quality of a Wi-Fi association at ``rssi_dbm`` (module docstring, "Link quality")."""
     if rssi_dbm < config.sensitivity_dbm:
         return LINK_DOWN
@@ -148,7 +150,9 @@ def link_quality(rssi_dbm: float, band: str, config: RadioConfig = RadioConfig()
         latency += config.degraded_latency_ms
         loss = min(1.0, loss + config.degraded_loss)
         throughput *= config.degraded_throughput_factor
-    return LinkQuality(up=True, latency_ms=round(latency, 3), loss_ratio=round(loss, 5), throughput_kbps=round(throughput, 1))
+    return LinkQuality(
+        up=True, latency_ms=round(latency, 3), loss_ratio=round(loss, 5), throughput_kbps=round(throughput, 1)
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -390,7 +394,9 @@ class WifiRadio:
 
     def rssi(self, ap: AccessPoint) -> float:
         """The signal of ``ap`` at the camera's position, in dBm."""
-        return self.config.path_loss.received_dbm(ap.tx_power_dbm, ap.frequency_mhz, distance(self.position, ap.position))
+        return self.config.path_loss.received_dbm(
+            ap.tx_power_dbm, ap.frequency_mhz, distance(self.position, ap.position)
+        )
 
     def heard(self) -> list[tuple[AccessPoint, float]]:
         """The APs the camera hears now, strongest first (any SSID)."""
@@ -398,8 +404,16 @@ class WifiRadio:
 
     def _ap_fields(self, ap) -> dict:
         """The troubleshooting fields read from an access point the camera hears."""
-        return {"ssid": ap.ssid, "ap_mac": ap.bssid, "signal_db": round(self.rssi(ap)), "band": ap.band,
-                "channel": ap.channel, "ap": ap.name, "country": ap.country, "degraded": self.degraded_reason(ap)}
+        return {
+            "ssid": ap.ssid,
+            "ap_mac": ap.bssid,
+            "signal_db": round(self.rssi(ap)),
+            "band": ap.band,
+            "channel": ap.channel,
+            "ap": ap.name,
+            "country": ap.country,
+            "degraded": self.degraded_reason(ap),
+        }
 
     def status(self, now: float) -> WifiStatus:
         """The troubleshooting view of the radio at ``now`` (T1); runs any timer already due."""
@@ -493,8 +507,11 @@ class WifiRadio:
             self._complete_roam(self._roam_done_at)
         if self._state == "connected":
             self._check_connected(now)
-        if self._trial is None and self._state in ("searching", "failed") and (
-                self._next_scan_at is None or now >= self._next_scan_at):
+        if (
+            self._trial is None
+            and self._state in ("searching", "failed")
+            and (self._next_scan_at is None or now >= self._next_scan_at)
+        ):
             self._scan_and_connect(now)
         self._send_due(now)
 
@@ -568,9 +585,7 @@ class WifiRadio:
         assert self._network is not None
         t = self._probe(self._free(now), target.ap.ssid)
         self._log(self._probe_response(t, target))
-        self._events.append(
-            WifiRoamStarted(now, old.bssid, target.ap.bssid, old.name, target.ap.name, self.position)
-        )
+        self._events.append(WifiRoamStarted(now, old.bssid, target.ap.bssid, old.name, target.ap.name, self.position))
 
     def _complete_roam(self, at: float) -> None:
         old, target, net = self._roam_from, self._target, self._network
@@ -600,7 +615,9 @@ class WifiRadio:
         for net in self._networks:
             t = self._probe(t, net.ssid)
         for h in heard:
-            self._log(Beacon(t, h.ap.bssid, h.ap.ssid, h.ap.channel, h.ap.band, h.ap.security, h.ap.country, round(h.rssi, 1)))
+            self._log(
+                Beacon(t, h.ap.bssid, h.ap.ssid, h.ap.channel, h.ap.band, h.ap.security, h.ap.country, round(h.rssi, 1))
+            )
             t += 0.001
         probed = {n.ssid for n in self._networks}
         for h in heard:
@@ -637,8 +654,17 @@ class WifiRadio:
             self._trial = None
             if old is not None:
                 self._last_roam_at = trial.started
-                self._events.append(WifiRoamed(trial.started, old.bssid, h.ap.bssid, old.name, h.ap.name,
-                                               self.config.handover_gap_s, self.position))
+                self._events.append(
+                    WifiRoamed(
+                        trial.started,
+                        old.bssid,
+                        h.ap.bssid,
+                        old.name,
+                        h.ap.name,
+                        self.config.handover_gap_s,
+                        self.position,
+                    )
+                )
             self._connect(trial.started, h.ap, net, h.rssi, announce=old is None)
             return
         self._trial = None
@@ -724,7 +750,9 @@ class WifiRadio:
         ok = net.password == ap.password
         for _attempt in range(1 if ok else self.config.handshake_attempts):
             self._replay += 1
-            self._log(EapolKey(t, ap.bssid, sta, ap.bssid, ap.ssid, 1, self._replay, anonce, snonce, ap.password, ch, rssi))
+            self._log(
+                EapolKey(t, ap.bssid, sta, ap.bssid, ap.ssid, 1, self._replay, anonce, snonce, ap.password, ch, rssi)
+            )
             t += step
             self._log(EapolKey(t, sta, ap.bssid, ap.bssid, ap.ssid, 2, self._replay, anonce, snonce, net.password, ch))
             t += step if ok else 1.0  # the AP drops a bad MIC and retransmits message 1 after 1 s
@@ -745,7 +773,9 @@ class WifiRadio:
         self._next_scan_at = None
         self._clear_failure()
         if announce:
-            self._events.append(WifiConnected(now, ap.bssid, ap.name, ap.ssid, ap.band, ap.channel, round(rssi, 1), self._ipv4))
+            self._events.append(
+                WifiConnected(now, ap.bssid, ap.name, ap.ssid, ap.band, ap.channel, round(rssi, 1), self._ipv4)
+            )
 
     def _drop(self, now: float, ap: AccessPoint, reason: str) -> None:
         self._events.append(WifiDisconnected(now, ap.bssid, ap.name, reason))
@@ -778,7 +808,9 @@ class WifiRadio:
 
     def _probe_response(self, t: float, h: _Heard) -> ProbeResponse:
         ap = h.ap
-        return ProbeResponse(t, ap.bssid, self.station_mac, ap.ssid, ap.channel, ap.band, ap.security, ap.country, round(h.rssi, 1))
+        return ProbeResponse(
+            t, ap.bssid, self.station_mac, ap.ssid, ap.channel, ap.band, ap.security, ap.country, round(h.rssi, 1)
+        )
 
     def _log(self, frame: Frame) -> None:
         """Log a frame the radio sends or receives at ``frame.at``: sent once lab time reaches it."""

@@ -41,25 +41,42 @@ class RunningAppliance:
         return Session(self.url, self.ca_pem, token=self.lab_token)
 
 
-async def start_appliance(data_dir: Path, clock: LabClock | None = None, port: int | None = None,
-                          ntp_port: int | None = None, host_name: str = "127.0.0.1", **config_options):
+async def start_appliance(
+    data_dir: Path,
+    clock: LabClock | None = None,
+    port: int | None = None,
+    ntp_port: int | None = None,
+    host_name: str = "127.0.0.1",
+    **config_options,
+):
     """Start the appliance in this event loop; returns (handle, stop event, task). ``ntp_port=0``
     runs the lab NTP server on a free loopback port; ``host_name`` is the public URL's host; other
     ``ApplianceConfig`` fields may be given."""
     clock = clock or LabClock()
     port = port or free_port()
-    config = ApplianceConfig(data_dir=data_dir, host="127.0.0.1", port=port, zeroconf=False, ntp_port=ntp_port,
-                             public_url=f"https://{host_name}:{port}", **config_options)
+    config = ApplianceConfig(
+        data_dir=data_dir,
+        host="127.0.0.1",
+        port=port,
+        zeroconf=False,
+        ntp_port=ntp_port,
+        public_url=f"https://{host_name}:{port}",
+        **config_options,
+    )
     ready, stop = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(serve(config, clock, ready=ready, stop=stop), name="appliance")
-    done, _ = await asyncio.wait({task, asyncio.create_task(ready.wait())}, timeout=15,
-                                 return_when=asyncio.FIRST_COMPLETED)
+    done, _ = await asyncio.wait(
+        {task, asyncio.create_task(ready.wait())}, timeout=15, return_when=asyncio.FIRST_COMPLETED
+    )
     if task in done:
         task.result()
     handle = RunningAppliance(
-        url=config.url, data_dir=data_dir, clock=clock,
+        url=config.url,
+        data_dir=data_dir,
+        clock=clock,
         ca_pem=(data_dir / "tls" / "lab-ca.pem").read_text(),
-        lab_token=(data_dir / "lab-token").read_text().strip(), port=port,
+        lab_token=(data_dir / "lab-token").read_text().strip(),
+        port=port,
     )
     return handle, stop, task
 
@@ -84,8 +101,11 @@ def verify_no_threads_left():
     before = {t.ident for t in threading.enumerate()}
     yield
     for _ in range(50):
-        extra = [t for t in threading.enumerate() if t.ident not in before and t.is_alive()
-                 and not t.name.startswith(("asyncio_", "ThreadPoolExecutor"))]
+        extra = [
+            t
+            for t in threading.enumerate()
+            if t.ident not in before and t.is_alive() and not t.name.startswith(("asyncio_", "ThreadPoolExecutor"))
+        ]
         if not extra:
             return
         threading.Event().wait(0.05)
@@ -132,8 +152,9 @@ async def cloud_account(appliance):
     async def make(email: str, password: str = "account-pass", name: str | None = None) -> Session:
         session = appliance.session()
         sessions.append(session)
-        await session.post("/api/cloud/accounts", {"email": email, "name": name or email.split("@")[0],
-                                                   "password": password})
+        await session.post(
+            "/api/cloud/accounts", {"email": email, "name": name or email.split("@")[0], "password": password}
+        )
         await session.sign_in_cloud(email, password)
         return session
 
@@ -159,8 +180,10 @@ def controller_connections(data_dir: Path) -> dict[str, dict]:
     """Each system controller's connection to the cloud, read from its database (read-only),
     with the system token the Manager's API never shows."""
     with sqlite3.connect(f"file:{data_dir / 'controller.sqlite3'}?mode=ro", uri=True) as db:
-        return {system_id: json.loads(connection)
-                for system_id, connection in db.execute("SELECT id, connection FROM ctl_systems")}
+        return {
+            system_id: json.loads(connection)
+            for system_id, connection in db.execute("SELECT id, connection FROM ctl_systems")
+        }
 
 
 async def poll_until(predicate, what: str, timeout: float = 5.0, step: float = 0.05):
@@ -198,8 +221,7 @@ async def demo_fleet(appliance, demo_lab):
 
     async def make(serials: set[str]) -> Fleet:
         scenario, _ = load_scenario(None)
-        fleet = Fleet(url=appliance.url, ca_pem=appliance.ca_pem, lab_token=appliance.lab_token,
-                      clock=appliance.clock)
+        fleet = Fleet(url=appliance.url, ca_pem=appliance.ca_pem, lab_token=appliance.lab_token, clock=appliance.clock)
         fleets.append(fleet)
         await fleet.start(scenario, only={s.upper() for s in serials})
         return fleet
@@ -215,9 +237,15 @@ async def demo_viewer(appliance, demo_lab):
     from bwlab.viewer import Viewer
 
     system = demo_lab.systems[0]
-    async with Viewer(appliance.url, appliance.ca_pem, email="operator@demo.bwlab.test",
-                      password="demo-operator-pass", link=system.protected_link,
-                      passphrase=system.link_passphrase, clock=appliance.clock) as v:
+    async with Viewer(
+        appliance.url,
+        appliance.ca_pem,
+        email="operator@demo.bwlab.test",
+        password="demo-operator-pass",
+        link=system.protected_link,
+        passphrase=system.link_passphrase,
+        clock=appliance.clock,
+    ) as v:
         yield v
 
 

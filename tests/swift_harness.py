@@ -128,8 +128,14 @@ class SwiftCluster:
     def _launch(self, name: str) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with open(self.root / "logs" / f"{name}.log", "ab") as out:
-            self.processes[name] = subprocess.Popen(self.commands[name], stdout=out, stderr=subprocess.STDOUT,
-                                                    stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+            self.processes[name] = subprocess.Popen(
+                self.commands[name],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
 
 
 _BACKEND = """\
@@ -227,8 +233,9 @@ def _request(port: int, method: str, path: str, headers: dict[str, str]) -> http
         conn.close()
 
 
-def start_swift(root: Path, *, token_life: int = 86400, log_level: str = "INFO",
-                timeout: float = START_TIMEOUT) -> SwiftCluster:
+def start_swift(
+    root: Path, *, token_life: int = 86400, log_level: str = "INFO", timeout: float = START_TIMEOUT
+) -> SwiftCluster:
     """Build and start a Swift under ``root`` (created if needed); see the module docstring."""
     started = time.monotonic()
     deadline = started + timeout
@@ -240,19 +247,42 @@ def start_swift(root: Path, *, token_life: int = 86400, log_level: str = "INFO",
         "[swift-hash]\n"
         f"swift_hash_path_prefix = {secrets.token_hex(8)}\n"
         f"swift_hash_path_suffix = {secrets.token_hex(8)}\n\n"
-        "[storage-policy:0]\nname = Policy-0\ndefault = yes\n")
+        "[storage-policy:0]\nname = Policy-0\ndefault = yes\n"
+    )
     ports = {name: _free_port() for name in ("account", "container", "object", "proxy", "memcached")}
     cluster = SwiftCluster(root=root, proxy_port=ports["proxy"], memcached_port=ports["memcached"], ports=ports)
     try:
-        memcached_cmd = [shutil.which("memcached") or "/usr/bin/memcached", "-l", "127.0.0.1",
-                         "-p", str(ports["memcached"]), "-U", "0", "-m", "16", "-t", "1"]
+        memcached_cmd = [
+            shutil.which("memcached") or "/usr/bin/memcached",
+            "-l",
+            "127.0.0.1",
+            "-p",
+            str(ports["memcached"]),
+            "-U",
+            "0",
+            "-m",
+            "16",
+            "-t",
+            "1",
+        ]
         if os.geteuid() == 0:
             memcached_cmd += ["-u", "root"]
-        confs = {name: _BACKEND.format(port=ports[name], swift_dir=swift_dir, devices=devices, name=name,
-                                       log_level=log_level)
-                 for name in ("account", "container", "object")}
-        confs["proxy"] = _PROXY.format(port=ports["proxy"], swift_dir=swift_dir, account=ACCOUNT, user=USER, key=KEY,
-                                       token_life=token_life, memcached_port=ports["memcached"], log_level=log_level)
+        confs = {
+            name: _BACKEND.format(
+                port=ports[name], swift_dir=swift_dir, devices=devices, name=name, log_level=log_level
+            )
+            for name in ("account", "container", "object")
+        }
+        confs["proxy"] = _PROXY.format(
+            port=ports["proxy"],
+            swift_dir=swift_dir,
+            account=ACCOUNT,
+            user=USER,
+            key=KEY,
+            token_life=token_life,
+            memcached_port=ports["memcached"],
+            log_level=log_level,
+        )
         cluster.commands["memcached"] = memcached_cmd
         for name, text in confs.items():
             path = swift_dir / f"{name}-server.conf"
@@ -265,19 +295,26 @@ def start_swift(root: Path, *, token_life: int = 86400, log_level: str = "INFO",
 
         # rings, the three built in parallel with the real swift-ring-builder
         builder = _script("swift-ring-builder")
-        steps = {name: [[builder, str(swift_dir / f"{name}.builder"), "create", "4", "1", "1"],
-                        [builder, str(swift_dir / f"{name}.builder"), "add",
-                         f"r1z1-127.0.0.1:{ports[name]}/d1", "100"],
-                        [builder, str(swift_dir / f"{name}.builder"), "rebalance"]]
-                 for name in ("account", "container", "object")}
+        steps = {
+            name: [
+                [builder, str(swift_dir / f"{name}.builder"), "create", "4", "1", "1"],
+                [builder, str(swift_dir / f"{name}.builder"), "add", f"r1z1-127.0.0.1:{ports[name]}/d1", "100"],
+                [builder, str(swift_dir / f"{name}.builder"), "rebalance"],
+            ]
+            for name in ("account", "container", "object")
+        }
         for i in range(3):
-            running = [(name, subprocess.Popen(cmds[i], stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
-                       for name, cmds in steps.items()]
+            running = [
+                (name, subprocess.Popen(cmds[i], stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+                for name, cmds in steps.items()
+            ]
             for name, proc in running:
                 out, _ = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
                 if proc.returncode != 0:
-                    raise RuntimeError(f"swift-ring-builder {' '.join(steps[name][i][2:])} for {name}: "
-                                       f"status {proc.returncode}: {out.decode(errors='replace')}")
+                    raise RuntimeError(
+                        f"swift-ring-builder {' '.join(steps[name][i][2:])} for {name}: "
+                        f"status {proc.returncode}: {out.decode(errors='replace')}"
+                    )
         for name in ("account", "container", "object"):
             if not (swift_dir / f"{name}.ring.gz").exists():
                 raise RuntimeError(f"swift-ring-builder wrote no {name}.ring.gz")
@@ -288,8 +325,9 @@ def start_swift(root: Path, *, token_life: int = 86400, log_level: str = "INFO",
         # ready when tempauth hands out a token and the account answers through the proxy
         while True:
             try:
-                resp = _request(ports["proxy"], "GET", "/auth/v1.0",
-                                {"X-Auth-User": cluster.auth_user, "X-Auth-Key": KEY})
+                resp = _request(
+                    ports["proxy"], "GET", "/auth/v1.0", {"X-Auth-User": cluster.auth_user, "X-Auth-Key": KEY}
+                )
                 if resp.status == 200:
                     token = resp.getheader("X-Auth-Token")
                     head = _request(ports["proxy"], "HEAD", f"/v1/AUTH_{ACCOUNT}", {"X-Auth-Token": token})

@@ -61,7 +61,6 @@ __all__ = [
 ]
 
 
-
 # ---- who is watching (pure bookkeeping) -------------------------------------------------------
 
 
@@ -112,14 +111,33 @@ class AuditTrail:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.watching = Watching()
 
-    async def append(self, db: Database, *, org_id: str, at: float, actor: Mapping[str, Any], action: str,
-                     camera: Mapping[str, Any] | None = None, stream_id: str | None = None,
-                     details: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    async def append(
+        self,
+        db: Database,
+        *,
+        org_id: str,
+        at: float,
+        actor: Mapping[str, Any],
+        action: str,
+        camera: Mapping[str, Any] | None = None,
+        stream_id: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         async with self._locks[org_id]:
             last = await store.audit_head(db, org_id)
-            entry = wire.sealed(wire.new_entry(
-                org_id=org_id, seq=last["seq"] + 1 if last else 1, at=at, actor=actor, action=action, camera=camera,
-                stream_id=stream_id, details=details, prev=last["hash"] if last else wire.GENESIS))
+            entry = wire.sealed(
+                wire.new_entry(
+                    org_id=org_id,
+                    seq=last["seq"] + 1 if last else 1,
+                    at=at,
+                    actor=actor,
+                    action=action,
+                    camera=camera,
+                    stream_id=stream_id,
+                    details=details,
+                    prev=last["hash"] if last else wire.GENESIS,
+                )
+            )
             await store.add_audit_entry(db, entry, wire.canonical(entry).decode("utf-8"))
         return entry
 
@@ -132,21 +150,37 @@ def setup_audit(app: web.Application) -> None:
 
 
 def _camera_of(stream: Mapping[str, Any]) -> dict[str, Any]:
-    return {"serial": stream.get("serial"), "system_id": stream.get("system_id"), "user_id": stream.get("user_id"),
-            "user_name": stream.get("user_name")}
+    return {
+        "serial": stream.get("serial"),
+        "system_id": stream.get("system_id"),
+        "user_id": stream.get("user_id"),
+        "user_name": stream.get("user_name"),
+    }
 
 
-async def record(request: web.Request, action: str, *, stream: Mapping[str, Any] | None = None,
-                 camera: Mapping[str, Any] | None = None, details: Mapping[str, Any] | None = None) -> dict[str, Any]:
+async def record(
+    request: web.Request,
+    action: str,
+    *,
+    stream: Mapping[str, Any] | None = None,
+    camera: Mapping[str, Any] | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Append what the signed-in account did in the organization of the path, now (lab time).
     ``stream`` (its metadata) names the camera and the stream; ``camera`` a camera without one."""
     ctx = request.config_dict[APPLIANCE]
     account = request[ACCOUNT_KEY]
     actor = {"id": account.account_id, "name": account.name, "email": account.email, "role": request.get(ROLE_KEY)}
     return await request.config_dict[AUDIT].append(
-        ctx.db, org_id=request.match_info["org_id"], at=ctx.clock.now(), actor=actor, action=action,
+        ctx.db,
+        org_id=request.match_info["org_id"],
+        at=ctx.clock.now(),
+        actor=actor,
+        action=action,
         camera=camera if camera is not None else (_camera_of(stream) if stream else None),
-        stream_id=stream.get("id") if stream else None, details=details)
+        stream_id=stream.get("id") if stream else None,
+        details=details,
+    )
 
 
 def watched(action: str, meta_of: Callable[[web.Request], Awaitable[dict]]) -> Callable[[Handler], Handler]:
@@ -162,8 +196,11 @@ def watched(action: str, meta_of: Callable[[web.Request], Awaitable[dict]]) -> C
             trail = request.config_dict[AUDIT]
             account = request[ACCOUNT_KEY]
             since = clock.now()
-            token = trail.watching.add(Watcher(meta["org_id"], meta["id"], account.account_id, account.name, since)) \
-                if action == STREAM_VIEWED else None
+            token = (
+                trail.watching.add(Watcher(meta["org_id"], meta["id"], account.account_id, account.name, since))
+                if action == STREAM_VIEWED
+                else None
+            )
             try:
                 response = await handler(request)
             except (web.HTTPException, ClientError):  # refused before any view (no upgrade, a 4xx): nothing to record
@@ -200,18 +237,29 @@ class AuditFilter:
     def from_query(cls, query: Mapping[str, str]) -> AuditFilter:
         unknown = set(query) - {"actor", "action", "camera", "from", "to", "limit", "format"}
         if unknown:
-            raise InvalidInput(f"{min(unknown)}: unknown filter; expected actor, action, camera, from, to",
-                               path=min(unknown))
+            raise InvalidInput(
+                f"{min(unknown)}: unknown filter; expected actor, action, camera, from, to", path=min(unknown)
+            )
         action = query.get("action") or None
         if action is not None and action not in ACTIONS:
             raise InvalidInput(f"action: expected one of {', '.join(ACTIONS)}", path="action")
-        return cls(actor=_words(query, "actor"), action=action, camera=_words(query, "camera"),
-                   since=_seconds(query, "from"), until=_seconds(query, "to"))
+        return cls(
+            actor=_words(query, "actor"),
+            action=action,
+            camera=_words(query, "camera"),
+            since=_seconds(query, "from"),
+            until=_seconds(query, "to"),
+        )
 
     def as_filters(self) -> dict[str, Any]:
         """The keyword arguments of ``store.audit_entries`` and ``store.audit_count``."""
-        return {"actor": self.actor, "action": self.action, "camera": self.camera, "since": self.since,
-                "until": self.until}
+        return {
+            "actor": self.actor,
+            "action": self.action,
+            "camera": self.camera,
+            "since": self.since,
+            "until": self.until,
+        }
 
 
 def _words(query: Mapping[str, str], name: str) -> str | None:

@@ -88,8 +88,14 @@ class AttemptResult:
 class DeliveryWorker:
     """Sends due outbox rows; one named task, started and stopped by a cleanup context."""
 
-    def __init__(self, db: Database, clock: LabClock, ssl_context: ssl.SSLContext,
-                 policy: RetryPolicy = RetryPolicy(), allow_private: Callable[[], bool] = lambda: False):
+    def __init__(
+        self,
+        db: Database,
+        clock: LabClock,
+        ssl_context: ssl.SSLContext,
+        policy: RetryPolicy = RetryPolicy(),
+        allow_private: Callable[[], bool] = lambda: False,
+    ):
         self.db = db
         self.clock = clock
         self.ssl_context = ssl_context
@@ -106,7 +112,9 @@ class DeliveryWorker:
     def start(self) -> None:
         self._http = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(socket_factory=guarded_socket_factory(self.allow_private)),
-            timeout=aiohttp.ClientTimeout(total=ATTEMPT_TIMEOUT), headers={"User-Agent": USER_AGENT})
+            timeout=aiohttp.ClientTimeout(total=ATTEMPT_TIMEOUT),
+            headers={"User-Agent": USER_AGENT},
+        )
         self.clock.subscribe(self._on_travel)
         self._task = asyncio.create_task(self._run(), name="soc-delivery")
 
@@ -172,8 +180,9 @@ class DeliveryWorker:
 
     async def _attempt(self, row) -> None:
         body = row["body"].encode()
-        result = await self._post(row["url"], webhooks.headers(row["event_id"], self.clock.now(), body, row["secret"]),
-                                  body)
+        result = await self._post(
+            row["url"], webhooks.headers(row["event_id"], self.clock.now(), body, row["secret"]), body
+        )
         now = self.clock.now()
         attempt = row["attempts"] + 1
         if result.ok:
@@ -181,8 +190,9 @@ class DeliveryWorker:
         else:
             next_at = self.policy.next_attempt(row["created_at"], attempt, now)
             state = "pending" if next_at is not None else "failed"
-        await store.record_soc_attempt(self.db, row, attempt, now, result.status, result.ok, result.error,
-                                       result.duration_ms, next_at, state)
+        await store.record_soc_attempt(
+            self.db, row, attempt, now, result.status, result.ok, result.error, result.duration_ms, next_at, state
+        )
         self._log_outcome(row, attempt, result, state)
 
     async def _post(self, url: str, headers: dict[str, str], body: bytes) -> AttemptResult:
@@ -195,8 +205,12 @@ class DeliveryWorker:
             async with self._http.post(url, data=body, headers=headers, ssl=ssl_arg, allow_redirects=False) as r:
                 await r.content.read(4096)
                 ok = 200 <= r.status < 300
-                return AttemptResult(ok, r.status, None if ok else f"HTTP {r.status} {r.reason or ''}".strip(),
-                                     (monotonic() - started) * 1000)
+                return AttemptResult(
+                    ok,
+                    r.status,
+                    None if ok else f"HTTP {r.status} {r.reason or ''}".strip(),
+                    (monotonic() - started) * 1000,
+                )
         except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
             if refused_by_guard(exc):  # nothing was asked, so nothing about what is there is told
                 return AttemptResult(False, None, REFUSED_PRIVATE, (monotonic() - started) * 1000)
@@ -208,18 +222,24 @@ class DeliveryWorker:
         if result.ok:
             if integration in self._failing:
                 self._failing.discard(integration)
-                log.info("SOC integration %s reachable again (%s delivered on attempt %d)", integration,
-                         row["event_id"], attempt)
+                log.info(
+                    "SOC integration %s reachable again (%s delivered on attempt %d)",
+                    integration,
+                    row["event_id"],
+                    attempt,
+                )
             return
         if integration not in self._failing:
             self._failing.add(integration)
             log.warning("SOC integration %s: delivery failed (%s); retrying with backoff", integration, result.error)
         else:
-            log.debug("SOC integration %s: attempt %d of %s failed (%s)", integration, attempt, row["event_id"],
-                      result.error)
+            log.debug(
+                "SOC integration %s: attempt %d of %s failed (%s)", integration, attempt, row["event_id"], result.error
+            )
         if state == "failed":
-            log.warning("SOC integration %s: gave up on %s after %d attempts over 24 h", integration,
-                        row["event_id"], attempt)
+            log.warning(
+                "SOC integration %s: gave up on %s after %d attempts over 24 h", integration, row["event_id"], attempt
+            )
 
     async def prune(self) -> int:
         """Forget delivered and failed rows (and their log) a week after they finished."""

@@ -127,8 +127,7 @@ def window(now: float, since: float | None = None, days: int = WINDOW_DAYS) -> t
     return first, today
 
 
-def usage(assignments: Iterable[Assignment], now: float, since: float | None = None,
-          days: int = WINDOW_DAYS) -> Usage:
+def usage(assignments: Iterable[Assignment], now: float, since: float | None = None, days: int = WINDOW_DAYS) -> Usage:
     """S15 for one organization at ``now``: daily counts over the window, average, licences needed."""
     first, last = window(now, since, days)
     counts = daily_counts(list(assignments), first, last, now)

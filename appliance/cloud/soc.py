@@ -153,18 +153,21 @@ class SocNotifier:
 
     async def on_help_event(self, event_type: str, meta: dict[str, Any]) -> None:
         """Issue 16: a camera user's help request, to every enabled integration (``help.requested``)."""
-        if event_type == webhooks.HELP_REQUESTED and meta.get("id") and await self.enqueue(event_type, meta,
-                                                                                            self.clock.now()):
+        if (
+            event_type == webhooks.HELP_REQUESTED
+            and meta.get("id")
+            and await self.enqueue(event_type, meta, self.clock.now())
+        ):
             self.wake()
 
-    async def enqueue(self, event_type: str, meta: dict[str, Any], at: float,
-                      integrations: list | None = None) -> int:
+    async def enqueue(self, event_type: str, meta: dict[str, Any], at: float, integrations: list | None = None) -> int:
         """One outbox row per enabled integration of the stream's organization that wants the
         event; returns how many were new."""
         if integrations is None:
             integrations = await store.enabled_soc_integrations(self.db, meta["org_id"])
-        wanted = [i["id"] for i in integrations
-                  if event_type in webhooks.ALWAYS_SENT or event_type in json.loads(i["events"])]
+        wanted = [
+            i["id"] for i in integrations if event_type in webhooks.ALWAYS_SENT or event_type in json.loads(i["events"])
+        ]
         if not wanted:
             return 0
         discriminator = repr(meta.get("acknowledged_at")) if event_type == webhooks.STREAM_ACKNOWLEDGED else ""
@@ -184,9 +187,11 @@ class SocNotifier:
             rows = await hub_store.stream_events_since(self.db, integration["org_id"], since)
             for r in rows:
                 meta = await self.metadata(r["id"])
-                for event_type, at in ((webhooks.STREAM_STARTED, r["created_lab_at"]),
-                                       (webhooks.STREAM_ACKNOWLEDGED, r["acknowledged_at"]),
-                                       (webhooks.STREAM_ENDED, r["ended_at"])):
+                for event_type, at in (
+                    (webhooks.STREAM_STARTED, r["created_lab_at"]),
+                    (webhooks.STREAM_ACKNOWLEDGED, r["acknowledged_at"]),
+                    (webhooks.STREAM_ENDED, r["ended_at"]),
+                ):
                     if at is not None and at >= since:
                         try:
                             added += await self.enqueue(event_type, meta, at, [integration])
@@ -221,8 +226,9 @@ async def _soc_ctx(app: web.Application):
     hub = app[DEVICE_HUB].live_streams
     assert hub is not None, "setup_soc must come after setup_hub"
     service = app[SOC]
-    service.worker = DeliveryWorker(ctx.db, ctx.clock, client_ssl_context(ctx.tls.ca_pem),
-                                    allow_private=app[SOC_PRIVATE_TARGETS])
+    service.worker = DeliveryWorker(
+        ctx.db, ctx.clock, client_ssl_context(ctx.tls.ca_pem), allow_private=app[SOC_PRIVATE_TARGETS]
+    )
     service.notifier = SocNotifier(ctx.db, ctx.clock, hub.metadata, service.worker.wake)
     missed = await service.notifier.enqueue_missed()
     if missed:
@@ -252,9 +258,15 @@ async def _check_target(request: web.Request, url: str) -> None:
 
 def _integration_json(row, stats: dict | None = None) -> dict[str, Any]:
     out = {
-        "id": row["id"], "org_id": row["org_id"], "name": row["name"], "url": row["url"],
-        "events": json.loads(row["events"]), "signed": row["secret"] is not None, "enabled": bool(row["enabled"]),
-        "created_at": row["created_at"], "updated_at": row["updated_at"],
+        "id": row["id"],
+        "org_id": row["org_id"],
+        "name": row["name"],
+        "url": row["url"],
+        "events": json.loads(row["events"]),
+        "signed": row["secret"] is not None,
+        "enabled": bool(row["enabled"]),
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
     }
     if stats is not None:
         out["outbox"] = stats
@@ -297,10 +309,22 @@ async def create_integration(request: web.Request) -> web.Response:
     secret = body.secret or generated
     now = ctx.clock.now()
     integration_id = new_id("soc")
-    await store.add_soc_integration(ctx.db, integration_id, org_id, body.name, body.url, secret,
-                                    _events(list(body.events)), body.enabled, request[ACCOUNT_KEY].account_id, now)
+    await store.add_soc_integration(
+        ctx.db,
+        integration_id,
+        org_id,
+        body.name,
+        body.url,
+        secret,
+        _events(list(body.events)),
+        body.enabled,
+        request[ACCOUNT_KEY].account_id,
+        now,
+    )
     row = await store.soc_integration(ctx.db, integration_id)
-    await audit.record(request, audit.SETTING_CHANGED, details={"setting": "soc_integration_added", "id": integration_id})
+    await audit.record(
+        request, audit.SETTING_CHANGED, details={"setting": "soc_integration_added", "id": integration_id}
+    )
     out = _integration_json(row, await _stats(ctx.db, integration_id))
     if generated is not None:
         out["secret"] = generated
@@ -336,9 +360,16 @@ async def update_integration(request: web.Request) -> web.Response:
     enabled = row["enabled"] if body.enabled is None else int(body.enabled)
     # the admin fixed the address or switched it back on: try what waits now, not after the backoff
     await store.update_soc_integration(
-        ctx.db, row["id"], row["name"] if body.name is None else body.name, url, secret,
-        _events(list(body.events)) if body.events is not None else json.loads(row["events"]), enabled, now,
-        retry_now=url != row["url"] or bool(enabled and not row["enabled"]))
+        ctx.db,
+        row["id"],
+        row["name"] if body.name is None else body.name,
+        url,
+        secret,
+        _events(list(body.events)) if body.events is not None else json.loads(row["events"]),
+        enabled,
+        now,
+        retry_now=url != row["url"] or bool(enabled and not row["enabled"]),
+    )
     request.config_dict[SOC].wake()
     await audit.record(request, audit.SETTING_CHANGED, details={"setting": "soc_integration_changed", "id": row["id"]})
     saved = await store.soc_integration(ctx.db, row["id"])
@@ -382,10 +413,14 @@ async def delivery_log(request: web.Request) -> web.Response:
     limit = _limit(request)
     attempts = await store.soc_deliveries(ctx.db, row["id"], limit)
     events = await store.soc_events(ctx.db, row["id"], limit)
-    return json_response({
-        "integration_id": row["id"],
-        "outbox": await _stats(ctx.db, row["id"]),
-        "events": [{**dict(e), "next_attempt_at": e["next_attempt_at"] if e["state"] == "pending" else None}
-                   for e in events],
-        "attempts": [{**dict(a), "ok": bool(a["ok"])} for a in attempts],
-    })
+    return json_response(
+        {
+            "integration_id": row["id"],
+            "outbox": await _stats(ctx.db, row["id"]),
+            "events": [
+                {**dict(e), "next_attempt_at": e["next_attempt_at"] if e["state"] == "pending" else None}
+                for e in events
+            ],
+            "attempts": [{**dict(a), "ok": bool(a["ok"])} for a in attempts],
+        }
+    )

@@ -71,13 +71,16 @@ async def check_url(url: str, allow_private: bool) -> str | None:
         try:
             infos = await asyncio.wait_for(
                 asyncio.get_running_loop().getaddrinfo(host, parsed.port or 443, type=socket.SOCK_STREAM),
-                RESOLVE_TIMEOUT)
+                RESOLVE_TIMEOUT,
+            )
         except (TimeoutError, OSError, UnicodeError):
             return None  # not resolvable now: every delivery checks the address it connects to
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     if any(address_refused(a) for a in addresses):
-        return ("url: the host is a loopback, private, link-local or other non-public address; the lab setting "
-                "soc_private_targets allows those")
+        return (
+            "url: the host is a loopback, private, link-local or other non-public address; the lab setting "
+            "soc_private_targets allows those"
+        )
     return None
 
 

@@ -58,7 +58,9 @@ def counted_socket(handler: Handler) -> Handler:
         if not sockets.acquire(account_id):
             raise TooManyRequests(
                 f"this account has {sockets.limit} WebSockets open already; close one (another tab?) and retry",
-                code="too_many_websockets", limit=sockets.limit)
+                code="too_many_websockets",
+                limit=sockets.limit,
+            )
         try:
             return await handler(request)
         finally:

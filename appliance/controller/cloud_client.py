@@ -49,7 +49,9 @@ class NetworkPath(AbstractResolver):
         self.interface = network.interface
         self._default = aiohttp.ThreadedResolver()
 
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         try:
             literal = ipaddress.ip_address(host)
         except ValueError:
@@ -60,8 +62,14 @@ class NetworkPath(AbstractResolver):
             addresses = await self._lookup(host)
         else:
             return self._routed(await self._default.resolve(host, port, family))
-        return self._routed([ResolveResult(hostname=host, host=a, port=port, family=socket.AF_INET, proto=0,
-                                           flags=socket.AI_NUMERICHOST) for a in addresses])
+        return self._routed(
+            [
+                ResolveResult(
+                    hostname=host, host=a, port=port, family=socket.AF_INET, proto=0, flags=socket.AI_NUMERICHOST
+                )
+                for a in addresses
+            ]
+        )
 
     async def _lookup(self, host: str) -> list[str]:
         resolver = dns.asyncresolver.Resolver(configure=False)
@@ -70,10 +78,14 @@ class NetworkPath(AbstractResolver):
         try:
             answer = await resolver.resolve(host, "A")
         except dns.resolver.NXDOMAIN:
-            raise OSError(errno.EHOSTUNREACH, f"the DNS servers {', '.join(self.network.dns)} know no host {host!r}") from None
+            raise OSError(
+                errno.EHOSTUNREACH, f"the DNS servers {', '.join(self.network.dns)} know no host {host!r}"
+            ) from None
         except (dns.exception.DNSException, OSError) as exc:
-            raise OSError(errno.EHOSTUNREACH, f"no answer from the DNS servers {', '.join(self.network.dns)} for {host!r} "
-                          f"({type(exc).__name__})") from None
+            raise OSError(
+                errno.EHOSTUNREACH,
+                f"no answer from the DNS servers {', '.join(self.network.dns)} for {host!r} ({type(exc).__name__})",
+            ) from None
         return [r.address for r in answer]
 
     def _routed(self, results: list[ResolveResult]) -> list[ResolveResult]:
@@ -81,8 +93,11 @@ class NetworkPath(AbstractResolver):
             return results
         near = [r for r in results if ipaddress.ip_address(r["host"]) in self.interface.network]
         if not near:
-            raise OSError(errno.ENETUNREACH, f"no route to {results[0]['host'] if results else 'the host'}: it is outside the system's "
-                          f"network {self.interface.network} and no gateway is set")
+            raise OSError(
+                errno.ENETUNREACH,
+                f"no route to {results[0]['host'] if results else 'the host'}: it is outside the system's "
+                f"network {self.interface.network} and no gateway is set",
+            )
         return near
 
     async def close(self) -> None:
@@ -90,8 +105,15 @@ class NetworkPath(AbstractResolver):
 
 
 class CloudClient:
-    def __init__(self, base_url: str, ca_pem: str, *, network: NetworkSettings | None = None, token: str | None = None,
-                 timeout: float = 5.0):
+    def __init__(
+        self,
+        base_url: str,
+        ca_pem: str,
+        *,
+        network: NetworkSettings | None = None,
+        token: str | None = None,
+        timeout: float = 5.0,
+    ):
         self.base_url = base_url.rstrip("/") + "/api/cloud"
         self._ssl = ssl.create_default_context(cadata=ca_pem)
         self.network = network or NetworkSettings()
@@ -102,8 +124,9 @@ class CloudClient:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         interface = self.network.interface
         try:
-            connector = aiohttp.TCPConnector(resolver=NetworkPath(self.network),
-                                             local_addr=(str(interface.ip), 0) if interface else None)
+            connector = aiohttp.TCPConnector(
+                resolver=NetworkPath(self.network), local_addr=(str(interface.ip), 0) if interface else None
+            )
             async with aiohttp.ClientSession(timeout=self.timeout, connector=connector) as session:
                 async with session.request(
                     method, self.base_url + path, json=body, headers=headers, ssl=self._ssl, proxy=self.network.proxy
@@ -113,9 +136,11 @@ class CloudClient:
                         err = (data or {}).get("error", {}) if isinstance(data, dict) else {}
                         raise ClientError(
                             f"the cloud refused: {err.get('message', response.reason)}",
-                            code=err.get("code", "cloud_error"), status=response.status if response.status < 500 else 502,
+                            code=err.get("code", "cloud_error"),
+                            status=response.status if response.status < 500 else 502,
                             headers={"Retry-After": response.headers["Retry-After"]}
-                            if "Retry-After" in response.headers else None,
+                            if "Retry-After" in response.headers
+                            else None,
                         )
                     return data
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:

@@ -49,8 +49,12 @@ class SyncStatus:
     serials: frozenset[str] = frozenset()  # the cameras of the last list the cloud accepted
 
     def as_dict(self) -> dict[str, Any]:
-        return {"synced_at": self.synced_at, "camera_users": self.camera_users, "error": self.error,
-                "pending": self.pending}
+        return {
+            "synced_at": self.synced_at,
+            "camera_users": self.camera_users,
+            "error": self.error,
+            "pending": self.pending,
+        }
 
 
 class CameraUserSync:
@@ -146,8 +150,11 @@ class CameraUserSync:
         cameras = await store.camera_list(ctx.controller_db, system_id)
         client = system_client(ctx, row["settings"], token=connection.system_token, timeout=timeout)
         try:
-            await client.request("PUT", f"/systems/{connection.cloud_system_id}/camera-users",
-                                 {"camera_users": users, "cameras": cameras})
+            await client.request(
+                "PUT",
+                f"/systems/{connection.cloud_system_id}/camera-users",
+                {"camera_users": users, "cameras": cameras},
+            )
         except ClientError as exc:
             status.error = exc.message
             log.info("camera users of system %s not sent to the cloud: %s", system_id, exc.message)
@@ -163,8 +170,12 @@ async def sync_middleware(request: web.Request, handler):
     """After a change through a system's Manager API, mark the system for a sync."""
     response = await handler(request)
     system_id = request.match_info.get("system_id")
-    if (request.method not in ("GET", "HEAD", "OPTIONS") and system_id and response.status < 400
-            and not request.path.endswith("/login")):  # signing in to the Manager changes nothing
+    if (
+        request.method not in ("GET", "HEAD", "OPTIONS")
+        and system_id
+        and response.status < 400
+        and not request.path.endswith("/login")
+    ):  # signing in to the Manager changes nothing
         request.config_dict[CAMERA_USER_SYNC].changed(system_id)
     return response
 

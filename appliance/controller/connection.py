@@ -19,8 +19,16 @@ from typing import Any
 
 from ..errors import Conflict
 
-STEPS = ("not_installed", "installed", "extensions_enabled", "eula_accepted", "signed_in", "organization_chosen",
-         "storage_chosen", "connected")
+STEPS = (
+    "not_installed",
+    "installed",
+    "extensions_enabled",
+    "eula_accepted",
+    "signed_in",
+    "organization_chosen",
+    "storage_chosen",
+    "connected",
+)
 
 _SECRETS = frozenset({"cloud_token", "system_token", "authorization_code", "authorization_code_expires_at"})
 """What the Manager never shows: the cloud session, the system's token, the authorization code."""
@@ -92,7 +100,8 @@ class Connection:
         if STEPS.index(self.state) < STEPS.index(at_least):
             raise Conflict(
                 f"this step needs the connection to be at least at '{at_least}', it is at '{self.state}' (S3 order: "
-                + " → ".join(STEPS[1:]) + ")",
+                + " → ".join(STEPS[1:])
+                + ")",
                 code="wrong_step",
             )
 
@@ -125,8 +134,15 @@ class Connection:
     def sign_in(self, cloud_token: str, account_email: str) -> Connection:
         """S3 step 6; a new sign-in forgets the organization and the region chosen before."""
         self.require("eula_accepted")
-        return replace(self, state="signed_in", cloud_token=cloud_token, account_email=account_email,
-                       org_id=None, org_name=None, region=None)
+        return replace(
+            self,
+            state="signed_in",
+            cloud_token=cloud_token,
+            account_email=account_email,
+            org_id=None,
+            org_name=None,
+            region=None,
+        )
 
     def choose_organization(self, org_id: str, org_name: str) -> Connection:
         self.require("signed_in")
@@ -146,6 +162,14 @@ class Connection:
 
     def finish(self, cloud_system_id: str, system_token: str, hub_url: str, now: float) -> Connection:
         """S3 steps 10–11: connected; the account's session and the code are forgotten."""
-        return replace(self, state="connected", cloud_system_id=cloud_system_id, system_token=system_token,
-                       hub_url=hub_url, connected_at=now, cloud_token=None, authorization_code=None,
-                       authorization_code_expires_at=None)
+        return replace(
+            self,
+            state="connected",
+            cloud_system_id=cloud_system_id,
+            system_token=system_token,
+            hub_url=hub_url,
+            connected_at=now,
+            cloud_token=None,
+            authorization_code=None,
+            authorization_code_expires_at=None,
+        )

@@ -54,8 +54,9 @@ def docking_user(camera: CameraAssignment, named_user_id: str | None) -> str | N
         if named_user_id is not None:
             return named_user_id
         if camera.docked_user_id is None:
-            raise InvalidInput("camera_user: a self-assigned camera needs the camera user who takes it",
-                               path="camera_user")
+            raise InvalidInput(
+                "camera_user: a self-assigned camera needs the camera user who takes it", path="camera_user"
+            )
         return camera.docked_user_id
     if named_user_id is not None and camera.camera_user_id is not None and named_user_id != camera.camera_user_id:
         raise Conflict("this camera is assigned to another camera user", code="assigned_elsewhere")

@@ -75,8 +75,14 @@ def effective_networks(
 ) -> list[dict]:
     """S8: the camera user's Wi-Fi networks in priority order, each with where it came from."""
     if assistant_network is not None:
-        return [{"ssid": assistant_network.ssid, "password": assistant_network.password, "source": "assistant",
-                 "priority": 1}]
+        return [
+            {
+                "ssid": assistant_network.ssid,
+                "password": assistant_network.password,
+                "source": "assistant",
+                "priority": 1,
+            }
+        ]
     out: list[dict] = []
     if manager_network is not None:
         out.append({"ssid": manager_network.ssid, "password": manager_network.password, "source": "camera_user"})

@@ -49,7 +49,9 @@ def is_hostname(text: str) -> bool:
     except ValueError:
         pass
     name = text.rstrip(".")
-    return 0 < len(name) <= 253 and not name.replace(".", "").isdigit() and all(_LABEL.match(p) for p in name.split("."))
+    return (
+        0 < len(name) <= 253 and not name.replace(".", "").isdigit() and all(_LABEL.match(p) for p in name.split("."))
+    )
 
 
 def host_port(text: str, default_port: int) -> tuple[str, int] | None:
@@ -103,7 +105,9 @@ class NetworkSettings:
             except ValueError:
                 raise FieldError("gateway", "an IPv4 address", self.gateway) from None
             if gateway not in interface.network or gateway == interface.ip:
-                raise FieldError("gateway", f"another address in the system's network {interface.network}", self.gateway)
+                raise FieldError(
+                    "gateway", f"another address in the system's network {interface.network}", self.gateway
+                )
         for i, server in enumerate(self.dns):
             found = host_port(server, 53)
             try:
@@ -113,8 +117,14 @@ class NetworkSettings:
         if self.proxy is not None:
             try:
                 url = URL(self.proxy)
-                ok = url.scheme in ("http", "https") and url.host and is_hostname(url.host) and url.path in ("", "/") \
-                    and not url.query_string and url.explicit_port != 0
+                ok = (
+                    url.scheme in ("http", "https")
+                    and url.host
+                    and is_hostname(url.host)
+                    and url.path in ("", "/")
+                    and not url.query_string
+                    and url.explicit_port != 0
+                )
             except (ValueError, TypeError):
                 ok = False
             if not ok:
@@ -130,7 +140,9 @@ class NetworkSettings:
                 raise ValueError
             interface = ipaddress.IPv4Interface(self.ipv4)
         except ValueError:
-            raise FieldError("ipv4", "'dhcp' or a static address with its prefix, such as '192.0.2.10/24'", self.ipv4) from None
+            raise FieldError(
+                "ipv4", "'dhcp' or a static address with its prefix, such as '192.0.2.10/24'", self.ipv4
+            ) from None
         net = interface.network
         if net.prefixlen < 31 and interface.ip in (net.network_address, net.broadcast_address):
             raise FieldError("ipv4", f"a host address of {net}, not its network or broadcast address", self.ipv4)
@@ -150,8 +162,12 @@ class MobileNetworks:
         if self.apn is not None and not self.apn.strip():
             object.__setattr__(self, "apn", None)
         if self.apn is not None and not all(_LABEL.match(p) for p in self.apn.split(".")):
-            raise FieldError("apn", "an access point name: letters, digits and hyphens in labels separated by dots "
-                             "(such as 'internet.operator.example')", self.apn)
+            raise FieldError(
+                "apn",
+                "an access point name: letters, digits and hyphens in labels separated by dots "
+                "(such as 'internet.operator.example')",
+                self.apn,
+            )
 
 
 @dataclass(frozen=True)
@@ -168,7 +184,9 @@ class SystemSettings:
         if self.ntp_server is not None and not self.ntp_server.strip():
             object.__setattr__(self, "ntp_server", None)
         _check_date_time(self.time_zone, self.ntp_server)
-        if self.country is not None and not (len(self.country) == 2 and self.country.isascii() and self.country.isalpha()):
+        if self.country is not None and not (
+            len(self.country) == 2 and self.country.isascii() and self.country.isalpha()
+        ):
             raise FieldError("country", "a two-letter ISO 3166 country code (e.g. SE)", self.country)
 
 

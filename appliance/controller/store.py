@@ -49,8 +49,16 @@ async def settings_json(db: Database, system_id: str) -> str | None:
     return row["settings"] if row is not None else None
 
 
-async def create_system(db: Database, system_id: str, name: str, password_hash: str, settings: dict[str, Any],
-                        ca_key: str, ca_cert: str, now: float) -> None:
+async def create_system(
+    db: Database,
+    system_id: str,
+    name: str,
+    password_hash: str,
+    settings: dict[str, Any],
+    ca_key: str,
+    ca_cert: str,
+    now: float,
+) -> None:
     await db.execute(
         "INSERT INTO ctl_systems (id, name, admin_password_hash, settings, connection, device_ca_key_pem, "
         "device_ca_cert_pem, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -93,15 +101,28 @@ async def touch_session(db: Database, token_hash: str, now: float) -> None:
 # ---- end-to-end keys (S4–S6)
 
 
-async def add_active_key(db: Database, key_id: str, system_id: str, name: str, public_key: str, private_key: str,
-                         fingerprint: str, origin: str, now: float) -> Row:
+async def add_active_key(
+    db: Database,
+    key_id: str,
+    system_id: str,
+    name: str,
+    public_key: str,
+    private_key: str,
+    fingerprint: str,
+    origin: str,
+    now: float,
+) -> Row:
     """A new key becomes the system's active one (the others stay, inactive); its row."""
-    await db.transaction([
-        ("UPDATE ctl_keys SET active = 0 WHERE system_id = ?", (system_id,)),
-        ("INSERT INTO ctl_keys (id, system_id, name, public_key, private_key, fingerprint, origin, active, created_at) "
-         "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)",
-         (key_id, system_id, name, public_key, private_key, fingerprint, origin, now)),
-    ])
+    await db.transaction(
+        [
+            ("UPDATE ctl_keys SET active = 0 WHERE system_id = ?", (system_id,)),
+            (
+                "INSERT INTO ctl_keys (id, system_id, name, public_key, private_key, fingerprint, origin, active, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)",
+                (key_id, system_id, name, public_key, private_key, fingerprint, origin, now),
+            ),
+        ]
+    )
     row = await db.fetchone("SELECT * FROM ctl_keys WHERE id = ?", (key_id,))
     assert row is not None  # written just above
     return row
@@ -116,8 +137,9 @@ async def key(db: Database, system_id: str, key_id: str) -> Row | None:
 
 
 async def active_key(db: Database, system_id: str) -> Row | None:
-    return await db.fetchone("SELECT public_key, fingerprint FROM ctl_keys WHERE system_id = ? AND active = 1",
-                             (system_id,))
+    return await db.fetchone(
+        "SELECT public_key, fingerprint FROM ctl_keys WHERE system_id = ? AND active = 1", (system_id,)
+    )
 
 
 # ---- Wi-Fi networks (S8 option 1)
@@ -135,18 +157,23 @@ async def wifi_passwords(db: Database, system_id: str) -> dict[str, str]:
 
 
 async def wifi_exists(db: Database, system_id: str, ssid: str) -> bool:
-    return await db.fetchone("SELECT 1 FROM ctl_wifi_networks WHERE system_id = ? AND ssid = ?",
-                             (system_id, ssid)) is not None
+    return (
+        await db.fetchone("SELECT 1 FROM ctl_wifi_networks WHERE system_id = ? AND ssid = ?", (system_id, ssid))
+        is not None
+    )
 
 
 async def add_wifi(db: Database, net_id: str, system_id: str, ssid: str, password: str) -> None:
-    await db.execute("INSERT INTO ctl_wifi_networks (id, system_id, ssid, password) VALUES (?, ?, ?, ?)",
-                     (net_id, system_id, ssid, password))
+    await db.execute(
+        "INSERT INTO ctl_wifi_networks (id, system_id, ssid, password) VALUES (?, ?, ?, ?)",
+        (net_id, system_id, ssid, password),
+    )
 
 
 async def wifi_by_ref(db: Database, system_id: str, ref: str) -> Row | None:
-    return await db.fetchone("SELECT ssid FROM ctl_wifi_networks WHERE system_id = ? AND (id = ? OR ssid = ?)",
-                             (system_id, ref, ref))
+    return await db.fetchone(
+        "SELECT ssid FROM ctl_wifi_networks WHERE system_id = ? AND (id = ? OR ssid = ?)", (system_id, ref, ref)
+    )
 
 
 async def delete_wifi(db: Database, system_id: str, ssid: str) -> None:
@@ -157,8 +184,9 @@ async def delete_wifi(db: Database, system_id: str, ssid: str) -> None:
 
 
 async def profile_by_ref(db: Database, system_id: str, ref: str) -> Row | None:
-    return await db.fetchone("SELECT * FROM ctl_profiles WHERE system_id = ? AND (id = ? OR name = ?)",
-                             (system_id, ref, ref))
+    return await db.fetchone(
+        "SELECT * FROM ctl_profiles WHERE system_id = ? AND (id = ? OR name = ?)", (system_id, ref, ref)
+    )
 
 
 async def profiles(db: Database, system_id: str) -> list[Row]:
@@ -178,20 +206,29 @@ async def profile_name(db: Database, profile_id: str) -> str | None:
 
 async def profile_name_taken(db: Database, system_id: str, name: str, other_than: str | None = None) -> bool:
     if other_than is None:
-        return await db.fetchone("SELECT 1 FROM ctl_profiles WHERE system_id = ? AND name = ?",
-                                 (system_id, name)) is not None
-    return await db.fetchone("SELECT 1 FROM ctl_profiles WHERE system_id = ? AND name = ? AND id != ?",
-                             (system_id, name, other_than)) is not None
+        return (
+            await db.fetchone("SELECT 1 FROM ctl_profiles WHERE system_id = ? AND name = ?", (system_id, name))
+            is not None
+        )
+    return (
+        await db.fetchone(
+            "SELECT 1 FROM ctl_profiles WHERE system_id = ? AND name = ? AND id != ?", (system_id, name, other_than)
+        )
+        is not None
+    )
 
 
 async def add_profile(db: Database, profile_id: str, system_id: str, name: str, settings: dict[str, Any]) -> None:
-    await db.execute("INSERT INTO ctl_profiles (id, system_id, name, settings) VALUES (?, ?, ?, ?)",
-                     (profile_id, system_id, name, json.dumps(settings)))
+    await db.execute(
+        "INSERT INTO ctl_profiles (id, system_id, name, settings) VALUES (?, ?, ?, ?)",
+        (profile_id, system_id, name, json.dumps(settings)),
+    )
 
 
 async def update_profile(db: Database, profile_id: str, name: str, settings: dict[str, Any]) -> None:
-    await db.execute("UPDATE ctl_profiles SET name = ?, settings = ? WHERE id = ?",
-                     (name, json.dumps(settings), profile_id))
+    await db.execute(
+        "UPDATE ctl_profiles SET name = ?, settings = ? WHERE id = ?", (name, json.dumps(settings), profile_id)
+    )
 
 
 async def delete_profile(db: Database, profile_id: str) -> None:
@@ -210,7 +247,8 @@ async def user_streaming(db: Database, user_id: str) -> bool | None:
     """Whether the camera user's profile has streaming on; None when the user has no profile."""
     row = await db.fetchone(
         "SELECT p.settings FROM ctl_camera_users u JOIN ctl_profiles p ON p.id = u.profile_id WHERE u.id = ?",
-        (user_id,))
+        (user_id,),
+    )
     return bool(json.loads(row["settings"]).get("streaming")) if row is not None else None
 
 
@@ -218,8 +256,9 @@ async def user_streaming(db: Database, user_id: str) -> bool | None:
 
 
 async def user_by_ref(db: Database, system_id: str, ref: str) -> Row | None:
-    return await db.fetchone("SELECT * FROM ctl_camera_users WHERE system_id = ? AND (id = ? OR name = ?)",
-                             (system_id, ref, ref))
+    return await db.fetchone(
+        "SELECT * FROM ctl_camera_users WHERE system_id = ? AND (id = ? OR name = ?)", (system_id, ref, ref)
+    )
 
 
 async def user(db: Database, user_id: str) -> Row | None:
@@ -229,31 +268,39 @@ async def user(db: Database, user_id: str) -> Row | None:
 async def users_with_profile_names(db: Database, system_id: str) -> list[Row]:
     return await db.fetchall(
         "SELECT u.*, p.name AS profile_name FROM ctl_camera_users u LEFT JOIN ctl_profiles p ON p.id = u.profile_id "
-        "WHERE u.system_id = ? ORDER BY u.name", (system_id,))
+        "WHERE u.system_id = ? ORDER BY u.name",
+        (system_id,),
+    )
 
 
 async def user_name_taken(db: Database, system_id: str, name: str) -> bool:
-    return await db.fetchone("SELECT 1 FROM ctl_camera_users WHERE system_id = ? AND name = ?",
-                             (system_id, name)) is not None
+    return (
+        await db.fetchone("SELECT 1 FROM ctl_camera_users WHERE system_id = ? AND name = ?", (system_id, name))
+        is not None
+    )
 
 
 async def profile_in_use(db: Database, profile_id: str) -> bool:
     return await db.fetchone("SELECT 1 FROM ctl_camera_users WHERE profile_id = ?", (profile_id,)) is not None
 
 
-async def add_user(db: Database, user_id: str, system_id: str, name: str, profile_id: str | None,
-                   manager_network: str | None) -> None:
+async def add_user(
+    db: Database, user_id: str, system_id: str, name: str, profile_id: str | None, manager_network: str | None
+) -> None:
     await db.execute(
         "INSERT INTO ctl_camera_users (id, system_id, name, profile_id, manager_network) VALUES (?, ?, ?, ?, ?)",
-        (user_id, system_id, name, profile_id, manager_network))
+        (user_id, system_id, name, profile_id, manager_network),
+    )
 
 
-async def update_user(db: Database, user_id: str, name: str | None, profile_id: str | None,
-                      manager_network: str | None) -> None:
+async def update_user(
+    db: Database, user_id: str, name: str | None, profile_id: str | None, manager_network: str | None
+) -> None:
     """Rename (``name`` None keeps it), set the profile and the Manager-assigned network."""
     await db.execute(
         "UPDATE ctl_camera_users SET name = COALESCE(?, name), profile_id = ?, manager_network = ? WHERE id = ?",
-        (name, profile_id, manager_network, user_id))
+        (name, profile_id, manager_network, user_id),
+    )
 
 
 async def set_assistant_network(db: Database, user_id: str, network: str | None) -> None:
@@ -267,19 +314,30 @@ async def camera_user_list(db: Database, system_id: str) -> list[dict[str, Any]]
     """The list the cloud gets: every camera user with profile settings and assigned cameras."""
     users = await db.fetchall(
         "SELECT u.id, u.name, p.settings FROM ctl_camera_users u LEFT JOIN ctl_profiles p ON p.id = u.profile_id "
-        "WHERE u.system_id = ? ORDER BY u.name", (system_id,))
+        "WHERE u.system_id = ? ORDER BY u.name",
+        (system_id,),
+    )
     cameras = await db.fetchall(
         "SELECT serial, model, COALESCE(camera_user_id, docked_user_id) AS user_id FROM ctl_cameras "
-        "WHERE system_id = ? ORDER BY serial", (system_id,))
+        "WHERE system_id = ? ORDER BY serial",
+        (system_id,),
+    )
     out = []
     for u in users:
         profile = json.loads(u["settings"]) if u["settings"] else {}
         streaming = bool(profile.get("streaming"))
-        remote = profile.get("remote_mode", "while_recording") if streaming and profile.get("remote_activation") else None
-        out.append({
-            "id": u["id"], "name": u["name"], "streaming": streaming, "remote_activation": remote,
-            "cameras": [{"serial": c["serial"], "model": c["model"]} for c in cameras if c["user_id"] == u["id"]],
-        })
+        remote = (
+            profile.get("remote_mode", "while_recording") if streaming and profile.get("remote_activation") else None
+        )
+        out.append(
+            {
+                "id": u["id"],
+                "name": u["name"],
+                "streaming": streaming,
+                "remote_activation": remote,
+                "cameras": [{"serial": c["serial"], "model": c["model"]} for c in cameras if c["user_id"] == u["id"]],
+            }
+        )
     return out
 
 
@@ -319,24 +377,37 @@ async def cameras_for_status(db: Database) -> list[Row]:
     return await db.fetchall(
         "SELECT c.*, u.name AS user_name, d.name AS dock_name "
         "FROM ctl_cameras c LEFT JOIN ctl_camera_users u ON u.id = COALESCE(c.docked_user_id, c.camera_user_id) "
-        "LEFT JOIN ctl_docks d ON d.id = c.dock_id ORDER BY c.system_id, c.serial")
+        "LEFT JOIN ctl_docks d ON d.id = c.dock_id ORDER BY c.system_id, c.serial"
+    )
 
 
-async def add_camera(db: Database, serial: str, system_id: str, model: str, imei: str | None, sim_pin: str | None,
-                     camera_user_id: str | None, self_assign: bool, now: float) -> None:
+async def add_camera(
+    db: Database,
+    serial: str,
+    system_id: str,
+    model: str,
+    imei: str | None,
+    sim_pin: str | None,
+    camera_user_id: str | None,
+    self_assign: bool,
+    now: float,
+) -> None:
     await db.execute(
         "INSERT INTO ctl_cameras (serial, system_id, model, imei, sim_pin, camera_user_id, self_assign, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (serial, system_id, model, imei, sim_pin, camera_user_id, int(self_assign), now))
+        (serial, system_id, model, imei, sim_pin, camera_user_id, int(self_assign), now),
+    )
 
 
-async def update_camera(db: Database, system_id: str, serial: str, camera_user_id: str | None, self_assign: bool,
-                        sim_pin: str | None) -> None:
+async def update_camera(
+    db: Database, system_id: str, serial: str, camera_user_id: str | None, self_assign: bool, sim_pin: str | None
+) -> None:
     """Set the assignment; a ``sim_pin`` of None keeps the stored one."""
     await db.execute(
         "UPDATE ctl_cameras SET camera_user_id = ?, self_assign = ?, sim_pin = COALESCE(?, sim_pin) "
         "WHERE system_id = ? AND serial = ?",
-        (camera_user_id, int(self_assign), sim_pin, system_id, serial))
+        (camera_user_id, int(self_assign), sim_pin, system_id, serial),
+    )
 
 
 async def delete_camera(db: Database, system_id: str, serial: str) -> None:
@@ -349,8 +420,9 @@ async def docks(db: Database, system_id: str) -> list[Row]:
 
 async def docked_cameras(db: Database, system_id: str) -> list[Row]:
     """serial, dock_id and bay of each docked camera of the system."""
-    return await db.fetchall("SELECT serial, dock_id, bay FROM ctl_cameras WHERE system_id = ? AND dock_id IS NOT NULL",
-                             (system_id,))
+    return await db.fetchall(
+        "SELECT serial, dock_id, bay FROM ctl_cameras WHERE system_id = ? AND dock_id IS NOT NULL", (system_id,)
+    )
 
 
 async def dock_name_taken(db: Database, system_id: str, name: str) -> bool:
@@ -358,13 +430,15 @@ async def dock_name_taken(db: Database, system_id: str, name: str) -> bool:
 
 
 async def add_dock(db: Database, dock_id: str, system_id: str, name: str, bays: int) -> None:
-    await db.execute("INSERT INTO ctl_docks (id, system_id, name, bays) VALUES (?, ?, ?, ?)",
-                     (dock_id, system_id, name, bays))
+    await db.execute(
+        "INSERT INTO ctl_docks (id, system_id, name, bays) VALUES (?, ?, ?, ?)", (dock_id, system_id, name, bays)
+    )
 
 
 async def dock_by_ref(db: Database, system_id: str, ref: str) -> Row | None:
-    return await db.fetchone("SELECT * FROM ctl_docks WHERE system_id = ? AND (id = ? OR name = ?)",
-                             (system_id, ref, ref))
+    return await db.fetchone(
+        "SELECT * FROM ctl_docks WHERE system_id = ? AND (id = ? OR name = ?)", (system_id, ref, ref)
+    )
 
 
 async def bay_occupant(db: Database, dock_id: str, bay: int) -> str | None:
@@ -373,22 +447,35 @@ async def bay_occupant(db: Database, dock_id: str, bay: int) -> str | None:
     return row["serial"] if row is not None else None
 
 
-async def record_docking(db: Database, system_id: str, serial: str, dock_id: str, bay: int, user_id: str | None,
-                         now: float, cert_serial: str, cert_not_after: float) -> None:
+async def record_docking(
+    db: Database,
+    system_id: str,
+    serial: str,
+    dock_id: str,
+    bay: int,
+    user_id: str | None,
+    now: float,
+    cert_serial: str,
+    cert_not_after: float,
+) -> None:
     await db.execute(
         "UPDATE ctl_cameras SET dock_id = ?, bay = ?, docked_user_id = ?, last_docked_at = ?, cert_serial = ?, "
         "cert_not_after = ? WHERE system_id = ? AND serial = ?",
-        (dock_id, bay, user_id, now, cert_serial, cert_not_after, system_id, serial))
+        (dock_id, bay, user_id, now, cert_serial, cert_not_after, system_id, serial),
+    )
 
 
-async def record_modem(db: Database, system_id: str, serial: str, sim_status: str | None, alert: str | None,
-                       now: float) -> None:
+async def record_modem(
+    db: Database, system_id: str, serial: str, sim_status: str | None, alert: str | None, now: float
+) -> None:
     """T4: the SIM state the dock read, and the alert it raised (None: none)."""
     await db.execute(
         "UPDATE ctl_cameras SET sim_status = ?, sim_alert = ?, sim_alert_at = ? WHERE system_id = ? AND serial = ?",
-        (sim_status, alert, now if alert else None, system_id, serial))
+        (sim_status, alert, now if alert else None, system_id, serial),
+    )
 
 
 async def undock(db: Database, system_id: str, serial: str) -> None:
-    await db.execute("UPDATE ctl_cameras SET dock_id = NULL, bay = NULL WHERE system_id = ? AND serial = ?",
-                     (system_id, serial))
+    await db.execute(
+        "UPDATE ctl_cameras SET dock_id = NULL, bay = NULL WHERE system_id = ? AND serial = ?", (system_id, serial)
+    )

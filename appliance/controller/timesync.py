@@ -44,8 +44,14 @@ class TimeSyncStatus:
     skew: float = 0.0  # the controller's clock − lab time, after the last step
 
     def as_dict(self) -> dict[str, Any]:
-        return {"server": self.server, "synced_at": self.synced_at, "offset": self.offset, "stratum": self.stratum,
-                "error": self.error, "skew": round(self.skew, 4)}
+        return {
+            "server": self.server,
+            "synced_at": self.synced_at,
+            "offset": self.offset,
+            "stratum": self.stratum,
+            "error": self.error,
+            "skew": round(self.skew, 4),
+        }
 
 
 @dataclass

@@ -55,13 +55,23 @@ class HelpDesk:
             if DeviceId(*owner) != device:
                 raise HelpError("that help id belongs to another camera", code="foreign_help")
             return False
-        await store.insert_help(self.db, {
-            "id": message.help_id, "org_id": org_id, "cloud_system_id": device.system_id, "serial": device.serial,
-            "user_id": message.user_id, "user_name": message.user_name,
-            "region": await system_region(self.db, device.system_id) or "", "gesture": message.gesture,
-            "requested_at": message.requested_at,
-            "wrapped_key": None if message.wrapped_key is None else json.dumps(message.wrapped_key),
-            "position": message.position, "created_lab_at": now})
+        await store.insert_help(
+            self.db,
+            {
+                "id": message.help_id,
+                "org_id": org_id,
+                "cloud_system_id": device.system_id,
+                "serial": device.serial,
+                "user_id": message.user_id,
+                "user_name": message.user_name,
+                "region": await system_region(self.db, device.system_id) or "",
+                "gesture": message.gesture,
+                "requested_at": message.requested_at,
+                "wrapped_key": None if message.wrapped_key is None else json.dumps(message.wrapped_key),
+                "position": message.position,
+                "created_lab_at": now,
+            },
+        )
         meta = await self.metadata(message.help_id)
         self.publish({"type": "help_requested", "help": meta})
         for observer in list(self.observers):
@@ -95,11 +105,19 @@ class HelpDesk:
 def _meta(row) -> dict[str, Any]:
     """What leaves the cloud: metadata in clear, the position sealed (never opened here)."""
     return {
-        "id": row["id"], "org_id": row["org_id"], "system_id": row["cloud_system_id"], "serial": row["serial"],
-        "user_id": row["user_id"], "user_name": row["user_name"], "region": row["region"],
-        "gesture": row["gesture"], "requested_at": row["requested_at"], "created_at": row["created_lab_at"],
+        "id": row["id"],
+        "org_id": row["org_id"],
+        "system_id": row["cloud_system_id"],
+        "serial": row["serial"],
+        "user_id": row["user_id"],
+        "user_name": row["user_name"],
+        "region": row["region"],
+        "gesture": row["gesture"],
+        "requested_at": row["requested_at"],
+        "created_at": row["created_lab_at"],
         "wrapped_key": None if row["wrapped_key"] is None else json.loads(row["wrapped_key"]),
-        "position": row["position"], "acknowledged_by": row["acknowledged_by"],
+        "position": row["position"],
+        "acknowledged_by": row["acknowledged_by"],
         "acknowledged_at": row["acknowledged_at"],
     }
 

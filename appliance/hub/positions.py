@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 FEED_MAX_PER_CAMERA = 64
 FEED_QUEUE = 2048  # messages; a map that falls further behind is dropped and reconnects
 
+
 @dataclass(frozen=True)
 class Container:
     """A stream or a location track: what a browser needs to open its positions."""
@@ -55,9 +56,16 @@ class Container:
     started_at: float
 
     def message(self) -> dict:
-        return {"type": "container", "id": self.id, "kind": self.kind, "serial": self.device.serial,
-                "user_id": self.user_id, "user_name": self.user_name, "wrapped_key": self.wrapped_key,
-                "started_at": self.started_at}
+        return {
+            "type": "container",
+            "id": self.id,
+            "kind": self.kind,
+            "serial": self.device.serial,
+            "user_id": self.user_id,
+            "user_name": self.user_name,
+            "wrapped_key": self.wrapped_key,
+            "started_at": self.started_at,
+        }
 
 
 @dataclass
@@ -85,7 +93,7 @@ def frame_container_id(frame: bytes) -> str | None:
         return None
     n = int.from_bytes(frame[6:8], "big")
     try:
-        return frame[wire_chunk.HEADER_SIZE:wire_chunk.HEADER_SIZE + n].decode("ascii")
+        return frame[wire_chunk.HEADER_SIZE : wire_chunk.HEADER_SIZE + n].decode("ascii")
     except UnicodeDecodeError:
         return None
 
@@ -105,8 +113,15 @@ class PositionHub:
     async def load(self) -> None:
         rows = await store.tracks(self.db)
         for r in rows:
-            self._tracks[r["id"]] = _Track(r["id"], r["org_id"], DeviceId(r["cloud_system_id"], r["serial"]),
-                                           r["region"], bytes.fromhex(r["upload_key"]), r["ended_at"], r["last_seq"])
+            self._tracks[r["id"]] = _Track(
+                r["id"],
+                r["org_id"],
+                DeviceId(r["cloud_system_id"], r["serial"]),
+                r["region"],
+                bytes.fromhex(r["upload_key"]),
+                r["ended_at"],
+                r["last_seq"],
+            )
 
     # ---------------------------------------------------------------- tracks
 
@@ -115,8 +130,16 @@ class PositionHub:
         cid = frame_container_id(frame)
         return cid is not None and cid in self._tracks
 
-    async def open_track(self, msg: wire_positions.TrackStart, *, org_id: str, device: DeviceId,
-                         region: str, upload_key: bytes, now: float) -> int:
+    async def open_track(
+        self,
+        msg: wire_positions.TrackStart,
+        *,
+        org_id: str,
+        device: DeviceId,
+        region: str,
+        upload_key: bytes,
+        now: float,
+    ) -> int:
         """Create (or, after a reconnect, find) a track; returns the next sequence number expected."""
         if not wire_positions.is_track_id(msg.track_id) or not msg.track_id.isascii():
             raise ChunkRejected("bad_track", f"a track id starts with {wire_positions.TRACK_PREFIX!r} and is ASCII")
@@ -127,19 +150,35 @@ class PositionHub:
             if track.upload_key != upload_key:
                 raise ChunkRejected("stream_conflict", "that track exists with another upload key")
         else:
-            await store.add_track(self.db, (msg.track_id, org_id, device.system_id, device.serial, msg.user_id,
-                                            msg.user_name, msg.mode, region, json.dumps(msg.wrapped_key),
-                                            upload_key.hex(), msg.started_at, now))
+            await store.add_track(
+                self.db,
+                (
+                    msg.track_id,
+                    org_id,
+                    device.system_id,
+                    device.serial,
+                    msg.user_id,
+                    msg.user_name,
+                    msg.mode,
+                    region,
+                    json.dumps(msg.wrapped_key),
+                    upload_key.hex(),
+                    msg.started_at,
+                    now,
+                ),
+            )
             track = _Track(msg.track_id, org_id, device, region, upload_key, None, None)
             self._tracks[msg.track_id] = track
         if track.ended_at is None:
-            self._containers[msg.track_id] = Container(msg.track_id, "track", org_id, device, msg.user_id,
-                                                       msg.user_name, msg.wrapped_key, msg.started_at)
+            self._containers[msg.track_id] = Container(
+                msg.track_id, "track", org_id, device, msg.user_id, msg.user_name, msg.wrapped_key, msg.started_at
+            )
         top = await store.track_top_seq(self.db, msg.track_id)
         return 0 if top is None else top + 1
 
-    async def end_track(self, track_id: str, device: DeviceId, reason: str, last_seq: int | None,
-                        ended_at: float) -> None:
+    async def end_track(
+        self, track_id: str, device: DeviceId, reason: str, last_seq: int | None, ended_at: float
+    ) -> None:
         track = self._tracks.get(track_id)
         if track is None or track.device != device:
             raise ChunkRejected("foreign_stream", "no such track for this camera")
@@ -182,19 +221,34 @@ class PositionHub:
         out = []
         for r in await store.org_tracks(self.db, org_id, live_only=live_only):
             n = await store.track_chunk_count(self.db, r["id"])
-            out.append({"id": r["id"], "org_id": r["org_id"], "system_id": r["cloud_system_id"], "serial": r["serial"],
-                        "user_id": r["user_id"], "user_name": r["user_name"], "mode": r["mode"],
-                        "region": r["region"], "started_at": r["started_at"], "ended_at": r["ended_at"],
-                        "end_reason": r["end_reason"], "positions": n, "live": r["ended_at"] is None,
-                        "wrapped_key": json.loads(r["wrapped_key"])})
+            out.append(
+                {
+                    "id": r["id"],
+                    "org_id": r["org_id"],
+                    "system_id": r["cloud_system_id"],
+                    "serial": r["serial"],
+                    "user_id": r["user_id"],
+                    "user_name": r["user_name"],
+                    "mode": r["mode"],
+                    "region": r["region"],
+                    "started_at": r["started_at"],
+                    "ended_at": r["ended_at"],
+                    "end_reason": r["end_reason"],
+                    "positions": n,
+                    "live": r["ended_at"] is None,
+                    "wrapped_key": json.loads(r["wrapped_key"]),
+                }
+            )
         return out
 
     async def track_frames(self, track_id: str) -> list[bytes]:
         track = self._tracks.get(track_id)
         if track is None:
             return []
-        return [await asyncio.to_thread(self.evidence.read_chunk, track.region, track.org_id, track_id, seq)
-                for seq in await store.track_seqs(self.db, track_id)]
+        return [
+            await asyncio.to_thread(self.evidence.read_chunk, track.region, track.org_id, track_id, seq)
+            for seq in await store.track_seqs(self.db, track_id)
+        ]
 
     # ---------------------------------------------------------------- retention (24 h per position)
 
@@ -205,8 +259,7 @@ class PositionHub:
         for r in rows:
             track = self._tracks.get(r["track_id"])
             if track is not None:
-                await asyncio.to_thread(self.evidence.remove_chunk, track.region, track.org_id, r["track_id"],
-                                        r["seq"])
+                await asyncio.to_thread(self.evidence.remove_chunk, track.region, track.org_id, r["track_id"], r["seq"])
         await store.delete_track_chunks_before(self.db, cutoff)
         ended = await store.tracks_ended_before(self.db, cutoff)
         for r in ended:
@@ -225,8 +278,16 @@ class PositionHub:
             if live is None:
                 return  # a late resend into an ended stream: history, not live
             meta = live.meta
-            container = Container(c.stream_id, "stream", org_id, device, meta.get("user_id", ""),
-                                  meta.get("user_name", ""), meta.get("wrapped_key") or {}, meta.get("started_at", 0.0))
+            container = Container(
+                c.stream_id,
+                "stream",
+                org_id,
+                device,
+                meta.get("user_id", ""),
+                meta.get("user_name", ""),
+                meta.get("wrapped_key") or {},
+                meta.get("started_at", 0.0),
+            )
             self._containers[c.stream_id] = container
         cameras = self._cameras.setdefault(org_id, {})
         cam = cameras.get(device)
@@ -295,27 +356,46 @@ async def on_track_message(ws, ctx, session, hub: PositionHub, message, now: flo
     """``track_start`` / ``track_stop`` from a camera (S11)."""
     if isinstance(message, wire_positions.TrackStop):
         try:
-            await hub.end_track(message.track_id, session.device, message.reason, message.last_seq,
-                                message.ended_at if message.ended_at is not None else now)
+            await hub.end_track(
+                message.track_id,
+                session.device,
+                message.reason,
+                message.last_seq,
+                message.ended_at if message.ended_at is not None else now,
+            )
         except ChunkRejected as exc:
             await ws.send_str(m.encode(m.Error(code=exc.code, message=exc.message, ref=message.track_id)))
         return
     try:
         upload_key = wire_chunk.decode_upload_key(message.upload_key)
     except ValueError:
-        await ws.send_str(m.encode(wire_positions.TrackRefused(track_id=message.track_id, code="invalid_message",
-                                                               message="upload_key must be 32 bytes, base64url")))
+        await ws.send_str(
+            m.encode(
+                wire_positions.TrackRefused(
+                    track_id=message.track_id, code="invalid_message", message="upload_key must be 32 bytes, base64url"
+                )
+            )
+        )
         return
     region = await system_region(ctx.db, session.cloud_system_id)
     if region is None:  # the system was disconnected from the cloud while its camera was connected
-        await ws.send_str(m.encode(wire_positions.TrackRefused(track_id=message.track_id, code="system_unknown",
-                                                               message="the camera's system is no longer connected")))
+        await ws.send_str(
+            m.encode(
+                wire_positions.TrackRefused(
+                    track_id=message.track_id,
+                    code="system_unknown",
+                    message="the camera's system is no longer connected",
+                )
+            )
+        )
         return
     try:
-        next_seq = await hub.open_track(message, org_id=session.org_id, device=session.device,
-                                        region=region, upload_key=upload_key, now=now)
+        next_seq = await hub.open_track(
+            message, org_id=session.org_id, device=session.device, region=region, upload_key=upload_key, now=now
+        )
     except ChunkRejected as exc:
-        await ws.send_str(m.encode(wire_positions.TrackRefused(track_id=message.track_id, code=exc.code,
-                                                               message=exc.message)))
+        await ws.send_str(
+            m.encode(wire_positions.TrackRefused(track_id=message.track_id, code=exc.code, message=exc.message))
+        )
         return
     await ws.send_str(m.encode(wire_positions.TrackAccepted(track_id=message.track_id, next_seq=next_seq)))

@@ -83,8 +83,11 @@ class HubRegistry:
         """A system's list no longer names these connected cameras: disconnect them."""
         for device, session in list(self.sessions.items()):
             if device.system_id == system_id and device.serial not in serials and not session.ws.closed:
-                await session.ws.send_str(m.encode(m.Error(code="certificate_refused",
-                                                           message="the camera is no longer registered in its system")))
+                await session.ws.send_str(
+                    m.encode(
+                        m.Error(code="certificate_refused", message="the camera is no longer registered in its system")
+                    )
+                )
                 await session.ws.close(code=CLOSE_REFUSED, message=b"certificate_refused")
 
     async def push_licence(self, db: Database, org_id: str, now: float) -> int:

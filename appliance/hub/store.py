@@ -15,10 +15,13 @@ from ..db import Database
 DEVICE_EVENTS_KEEP = 7 * 24 * 3600.0  # the hub's event log (refusals, connections) is kept a week of lab time
 
 
-async def record_event(db: Database, serial: str | None, at: float, kind: str, detail: str,
-                       system_id: str | None = None) -> None:
-    await db.execute("INSERT INTO device_events (serial, cloud_system_id, at, kind, detail) VALUES (?, ?, ?, ?, ?)",
-                     (serial, system_id, at, kind, detail))
+async def record_event(
+    db: Database, serial: str | None, at: float, kind: str, detail: str, system_id: str | None = None
+) -> None:
+    await db.execute(
+        "INSERT INTO device_events (serial, cloud_system_id, at, kind, detail) VALUES (?, ?, ?, ?, ?)",
+        (serial, system_id, at, kind, detail),
+    )
 
 
 async def purge_device_events(db: Database, now: float) -> int:
@@ -32,7 +35,8 @@ async def record_refusal(db: Database, system_id: str, serial: str, refusal: dic
         "INSERT INTO device_state (cloud_system_id, serial, last_seen_at, last_refusal) VALUES (?, ?, ?, ?) "
         "ON CONFLICT(cloud_system_id, serial) DO UPDATE SET last_seen_at = excluded.last_seen_at, "
         "last_refusal = excluded.last_refusal",
-        (system_id, serial, now, json.dumps(refusal)))
+        (system_id, serial, now, json.dumps(refusal)),
+    )
 
 
 async def record_online(db: Database, system_id: str, serial: str, cert_not_after: float, now: float) -> None:
@@ -40,22 +44,28 @@ async def record_online(db: Database, system_id: str, serial: str, cert_not_afte
         "INSERT INTO device_state (cloud_system_id, serial, online, cert_not_after, last_seen_at) VALUES (?, ?, 1, ?, ?) "
         "ON CONFLICT(cloud_system_id, serial) DO UPDATE SET online = 1, cert_not_after = excluded.cert_not_after, "
         "last_seen_at = excluded.last_seen_at, last_refusal = NULL",
-        (system_id, serial, cert_not_after, now))
+        (system_id, serial, cert_not_after, now),
+    )
 
 
 async def record_offline(db: Database, system_id: str, serial: str, now: float | None = None) -> None:
     """The camera's session ended (``now``: when it was last seen; None keeps that time)."""
     if now is None:
-        await db.execute("UPDATE device_state SET online = 0 WHERE cloud_system_id = ? AND serial = ?",
-                         (system_id, serial))
+        await db.execute(
+            "UPDATE device_state SET online = 0 WHERE cloud_system_id = ? AND serial = ?", (system_id, serial)
+        )
     else:
-        await db.execute("UPDATE device_state SET online = 0, last_seen_at = ? WHERE cloud_system_id = ? AND serial = ?",
-                         (now, system_id, serial))
+        await db.execute(
+            "UPDATE device_state SET online = 0, last_seen_at = ? WHERE cloud_system_id = ? AND serial = ?",
+            (now, system_id, serial),
+        )
 
 
 async def record_state(db: Database, system_id: str, serial: str, state: dict[str, Any], now: float) -> None:
-    await db.execute("UPDATE device_state SET state = ?, last_seen_at = ? WHERE cloud_system_id = ? AND serial = ?",
-                     (json.dumps(state), now, system_id, serial))
+    await db.execute(
+        "UPDATE device_state SET state = ?, last_seen_at = ? WHERE cloud_system_id = ? AND serial = ?",
+        (json.dumps(state), now, system_id, serial),
+    )
 
 
 async def record_health(db: Database, system_id: str, serial: str, health: str, now: float) -> None:
@@ -63,13 +73,15 @@ async def record_health(db: Database, system_id: str, serial: str, health: str, 
     in the group commit of the chunks (every camera reports every few seconds)."""
     await db.execute_grouped(
         "UPDATE device_state SET health = ?, last_seen_at = ? WHERE cloud_system_id = ? AND serial = ?",
-        (health, now, system_id, serial))
+        (health, now, system_id, serial),
+    )
 
 
 async def device_states(db: Database) -> dict[tuple[str, str], Row]:
     """(cloud system, serial) → online, state, last_refusal, health, last_seen_at of every camera the hub has seen."""
     rows = await db.fetchall(
-        "SELECT cloud_system_id, serial, online, state, last_refusal, health, last_seen_at FROM device_state")
+        "SELECT cloud_system_id, serial, online, state, last_refusal, health, last_seen_at FROM device_state"
+    )
     return {(r["cloud_system_id"], r["serial"]): r for r in rows}
 
 
@@ -81,20 +93,25 @@ async def systems_device_states(db: Database, cloud_system_ids: list[str]) -> li
     marks = ",".join("?" * len(cloud_system_ids))
     return await db.fetchall(
         f"SELECT cloud_system_id, serial, state, health, last_seen_at FROM device_state WHERE cloud_system_id IN ({marks})",
-        tuple(cloud_system_ids))
+        tuple(cloud_system_ids),
+    )
 
 
 async def device_record(db: Database, cloud_system_id: str | None, serial: str) -> Row | None:
     """online and last_refusal of one camera (a camera is (system, serial), issue 10)."""
-    return await db.fetchone("SELECT online, last_refusal FROM device_state WHERE cloud_system_id = ? AND serial = ?",
-                             (cloud_system_id, serial))
+    return await db.fetchone(
+        "SELECT online, last_refusal FROM device_state WHERE cloud_system_id = ? AND serial = ?",
+        (cloud_system_id, serial),
+    )
 
 
 async def recent_events(db: Database, serial: str, cloud_system_id: str | None, limit: int = 5) -> list[Row]:
     """The hub's last events about the camera (not the camera's own log lines), newest first."""
     return await db.fetchall(
         "SELECT at, kind, detail FROM device_events WHERE serial = ? AND (cloud_system_id IS NULL OR cloud_system_id = ?) "
-        "AND kind NOT LIKE 'camera:%' ORDER BY id DESC LIMIT ?", (serial, cloud_system_id, limit))
+        "AND kind NOT LIKE 'camera:%' ORDER BY id DESC LIMIT ?",
+        (serial, cloud_system_id, limit),
+    )
 
 
 async def org_stream_ids(db: Database, org_id: str, which: str = "all") -> list[str]:
@@ -112,7 +129,9 @@ async def stream_events_since(db: Database, org_id: str, since: float) -> list[R
     acknowledged since ``since`` (the SOC outbox's catch-up at start, S12)."""
     return await db.fetchall(
         "SELECT id, created_lab_at, ended_at, acknowledged_at FROM streams WHERE org_id = ? AND "
-        "(created_lab_at >= ? OR ended_at >= ? OR acknowledged_at >= ?) LIMIT 10000", (org_id, since, since, since))
+        "(created_lab_at >= ? OR ended_at >= ? OR acknowledged_at >= ?) LIMIT 10000",
+        (org_id, since, since, since),
+    )
 
 
 # ---- streams and their chunks (D3–D8; ``streams.StreamHub``)
@@ -128,17 +147,21 @@ async def add_stream(db: Database, values: tuple) -> None:
     await db.execute(
         "INSERT INTO streams (id, org_id, cloud_system_id, serial, user_id, user_name, reason, request_id, region, "
         "mime, wrapped_key, upload_key, started_at, created_lab_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        values)
+        values,
+    )
 
 
 async def end_stream(db: Database, stream_id: str, ended_at: float, reason: str, last_seq: int | None) -> None:
-    await db.execute("UPDATE streams SET ended_at = ?, end_reason = ?, last_seq = ? WHERE id = ?",
-                     (ended_at, reason, last_seq, stream_id))
+    await db.execute(
+        "UPDATE streams SET ended_at = ?, end_reason = ?, last_seq = ? WHERE id = ?",
+        (ended_at, reason, last_seq, stream_id),
+    )
 
 
 async def acknowledge_stream(db: Database, stream_id: str, operator: str, now: float) -> None:
-    await db.execute("UPDATE streams SET acknowledged_by = ?, acknowledged_at = ? WHERE id = ?",
-                     (operator, now, stream_id))
+    await db.execute(
+        "UPDATE streams SET acknowledged_by = ?, acknowledged_at = ? WHERE id = ?", (operator, now, stream_id)
+    )
 
 
 async def streams_ended_before(db: Database, cutoff: float) -> list[Row]:
@@ -170,20 +193,24 @@ async def add_chunk(db: Database, values: tuple) -> None:
     into the database's next commit (a resend is ignored)."""
     await db.execute_grouped(
         "INSERT OR IGNORE INTO chunks (stream_id, seq, kind, capture_time, duration, keyframe, size, digest, stored_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        values,
+    )
 
 
 async def chunk_totals(db: Database, stream_id: str) -> Row:
     """``t``: the end of the last chunk's media; ``n``: how many chunks are stored."""
-    row = await db.fetchone("SELECT MAX(capture_time + duration) AS t, COUNT(*) AS n FROM chunks WHERE stream_id = ?",
-                            (stream_id,))
+    row = await db.fetchone(
+        "SELECT MAX(capture_time + duration) AS t, COUNT(*) AS n FROM chunks WHERE stream_id = ?", (stream_id,)
+    )
     assert row is not None  # an aggregate always answers one row
     return row
 
 
 async def chunk_seqs(db: Database, stream_id: str, after_seq: int, limit: int) -> list[int]:
-    rows = await db.fetchall("SELECT seq FROM chunks WHERE stream_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                             (stream_id, after_seq, limit))
+    rows = await db.fetchall(
+        "SELECT seq FROM chunks WHERE stream_id = ? AND seq > ? ORDER BY seq LIMIT ?", (stream_id, after_seq, limit)
+    )
     return [r["seq"] for r in rows]
 
 
@@ -193,7 +220,8 @@ async def chunk_seqs(db: Database, stream_id: str, after_seq: int, limit: int) -
 async def tracks(db: Database) -> list[Row]:
     """id, org_id, cloud_system_id, serial, region, upload_key, ended_at, last_seq of every track."""
     return await db.fetchall(
-        "SELECT id, org_id, cloud_system_id, serial, region, upload_key, ended_at, last_seq FROM location_tracks")
+        "SELECT id, org_id, cloud_system_id, serial, region, upload_key, ended_at, last_seq FROM location_tracks"
+    )
 
 
 async def add_track(db: Database, values: tuple) -> None:
@@ -201,12 +229,16 @@ async def add_track(db: Database, values: tuple) -> None:
     upload_key, started_at, created_lab_at)"""
     await db.execute(
         "INSERT INTO location_tracks (id, org_id, cloud_system_id, serial, user_id, user_name, mode, region, "
-        "wrapped_key, upload_key, started_at, created_lab_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+        "wrapped_key, upload_key, started_at, created_lab_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        values,
+    )
 
 
 async def end_track(db: Database, track_id: str, ended_at: float, reason: str, last_seq: int | None) -> None:
-    await db.execute("UPDATE location_tracks SET ended_at = ?, end_reason = ?, last_seq = ? WHERE id = ?",
-                     (ended_at, reason, last_seq, track_id))
+    await db.execute(
+        "UPDATE location_tracks SET ended_at = ?, end_reason = ?, last_seq = ? WHERE id = ?",
+        (ended_at, reason, last_seq, track_id),
+    )
 
 
 async def org_tracks(db: Database, org_id: str, *, live_only: bool = False) -> list[Row]:
@@ -235,8 +267,11 @@ async def track_chunk_digest(db: Database, track_id: str, seq: int) -> str | Non
 
 async def add_track_chunk(db: Database, values: tuple) -> None:
     """(track_id, seq, capture_time, size, digest, stored_at); a resend is ignored."""
-    await db.execute("INSERT OR IGNORE INTO track_chunks (track_id, seq, capture_time, size, digest, stored_at) "
-                     "VALUES (?, ?, ?, ?, ?, ?)", values)
+    await db.execute(
+        "INSERT OR IGNORE INTO track_chunks (track_id, seq, capture_time, size, digest, stored_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        values,
+    )
 
 
 async def track_chunk_count(db: Database, track_id: str) -> int:
@@ -273,15 +308,30 @@ async def help_owner(db: Database, help_id: str) -> tuple[str, str] | None:
 
 
 async def insert_help(db: Database, values: dict[str, Any]) -> None:
-    columns = ("id", "org_id", "cloud_system_id", "serial", "user_id", "user_name", "region", "gesture",
-               "requested_at", "wrapped_key", "position", "created_lab_at")
-    await db.execute(f"INSERT INTO help_requests ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                     tuple(values[c] for c in columns))
+    columns = (
+        "id",
+        "org_id",
+        "cloud_system_id",
+        "serial",
+        "user_id",
+        "user_name",
+        "region",
+        "gesture",
+        "requested_at",
+        "wrapped_key",
+        "position",
+        "created_lab_at",
+    )
+    await db.execute(
+        f"INSERT INTO help_requests ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        tuple(values[c] for c in columns),
+    )
 
 
 async def acknowledge_help(db: Database, help_id: str, operator: str, now: float) -> None:
-    await db.execute("UPDATE help_requests SET acknowledged_by = ?, acknowledged_at = ? WHERE id = ?",
-                     (operator, now, help_id))
+    await db.execute(
+        "UPDATE help_requests SET acknowledged_by = ?, acknowledged_at = ? WHERE id = ?", (operator, now, help_id)
+    )
 
 
 async def help_row(db: Database, help_id: str) -> Row | None:
@@ -295,8 +345,10 @@ async def org_help_rows(db: Database, org_id: str, *, open_only: bool, limit: in
 
 
 async def help_rows_since(db: Database, org_id: str, since: float) -> list[Row]:
-    return await db.fetchall("SELECT * FROM help_requests WHERE org_id = ? AND created_lab_at >= ? "
-                             "ORDER BY created_lab_at LIMIT 10000", (org_id, since))
+    return await db.fetchall(
+        "SELECT * FROM help_requests WHERE org_id = ? AND created_lab_at >= ? ORDER BY created_lab_at LIMIT 10000",
+        (org_id, since),
+    )
 
 
 async def purge_help(db: Database, before: float) -> int:

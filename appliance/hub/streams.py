@@ -120,7 +120,9 @@ class LiveStream:
     init: bytes | None = None
     gop: list[bytes] = field(default_factory=list)
     positions: list[bytes] = field(default_factory=list)
-    subscribers: Fanout[bytes] = field(default_factory=lambda: Fanout(SUBSCRIBER_QUEUE))  # viewers: the slow one is cut off
+    subscribers: Fanout[bytes] = field(
+        default_factory=lambda: Fanout(SUBSCRIBER_QUEUE)
+    )  # viewers: the slow one is cut off
     ended: bool = False
 
     def add(self, c: wire_chunk.Chunk, frame: bytes) -> None:
@@ -156,9 +158,24 @@ class StreamHub:
 
     # ---------------------------------------------------------------- streams
 
-    async def open_stream(self, *, stream_id: str, org_id: str, device: DeviceId, user_id: str,
-                          user_name: str, reason: str, request_id: str | None, region: str, mime: str,
-                          wrapped_key: dict, upload_key: bytes, started_at: float, now: float, resume: bool) -> int:
+    async def open_stream(
+        self,
+        *,
+        stream_id: str,
+        org_id: str,
+        device: DeviceId,
+        user_id: str,
+        user_name: str,
+        reason: str,
+        request_id: str | None,
+        region: str,
+        mime: str,
+        wrapped_key: dict,
+        upload_key: bytes,
+        started_at: float,
+        now: float,
+        resume: bool,
+    ) -> int:
         """Create (or resume) a stream; returns the next sequence number the hub expects."""
         cloud_system_id, serial = device.system_id, device.serial
         row = await store.stream(self.db, stream_id)
@@ -170,9 +187,25 @@ class StreamHub:
             if row["ended_at"] is not None and not resume:
                 raise ChunkRejected("stream_ended", "that stream has ended")
         else:
-            await store.add_stream(self.db, (stream_id, org_id, cloud_system_id, serial, user_id, user_name, reason,
-                                             request_id, region, mime, json.dumps(wrapped_key), upload_key.hex(),
-                                             started_at, now))
+            await store.add_stream(
+                self.db,
+                (
+                    stream_id,
+                    org_id,
+                    cloud_system_id,
+                    serial,
+                    user_id,
+                    user_name,
+                    reason,
+                    request_id,
+                    region,
+                    mime,
+                    json.dumps(wrapped_key),
+                    upload_key.hex(),
+                    started_at,
+                    now,
+                ),
+            )
         if stream_id not in self.live and (row is None or row["ended_at"] is None):
             meta = await self.metadata(stream_id)
             self.live[stream_id] = LiveStream(stream_id, org_id, region, meta)
@@ -183,8 +216,9 @@ class StreamHub:
         last = await store.top_seq(self.db, stream_id)
         return 0 if last is None else last + 1
 
-    async def end_stream(self, stream_id: str, device: DeviceId, reason: str, last_seq: int | None,
-                         ended_at: float) -> None:
+    async def end_stream(
+        self, stream_id: str, device: DeviceId, reason: str, last_seq: int | None, ended_at: float
+    ) -> None:
         row = await store.stream(self.db, stream_id)
         if row is None or DeviceId(row["cloud_system_id"], row["serial"]) != device:
             raise ChunkRejected("foreign_stream", "no such stream for this camera")
@@ -222,9 +256,15 @@ class StreamHub:
             if row is None:
                 return None
             top = await store.top_seq(self.db, stream_id)
-            info = _StreamInfo(DeviceId(row["cloud_system_id"], row["serial"]), row["org_id"], row["region"],
-                               bytes.fromhex(row["upload_key"]), row["ended_at"], row["last_seq"],
-                               -1 if top is None else top)
+            info = _StreamInfo(
+                DeviceId(row["cloud_system_id"], row["serial"]),
+                row["org_id"],
+                row["region"],
+                bytes.fromhex(row["upload_key"]),
+                row["ended_at"],
+                row["last_seq"],
+                -1 if top is None else top,
+            )
             self._info_cache[stream_id] = info
         return info
 
@@ -256,8 +296,9 @@ class StreamHub:
             await asyncio.to_thread(self.evidence.write_chunk, info.region, info.org_id, c.stream_id, c.seq, frame)
         except UnsafePath as exc:  # a stored row older than the wire's identifier check
             raise ChunkRejected("invalid_stream", exc.message) from None
-        await store.add_chunk(self.db, (c.stream_id, c.seq, c.kind, c.capture_time, c.duration, int(c.keyframe),
-                                        len(frame), digest, now))
+        await store.add_chunk(
+            self.db, (c.stream_id, c.seq, c.kind, c.capture_time, c.duration, int(c.keyframe), len(frame), digest, now)
+        )
         info.top = max(info.top, c.seq)
         return c
 
@@ -271,12 +312,23 @@ class StreamHub:
         end = r["ended_at"]
         last = await store.chunk_totals(self.db, stream_id)
         return {
-            "id": r["id"], "org_id": r["org_id"], "system_id": r["cloud_system_id"], "serial": r["serial"],
-            "user_id": r["user_id"], "user_name": r["user_name"], "reason": r["reason"], "region": r["region"],
-            "mime": r["mime"], "started_at": r["started_at"], "ended_at": end, "end_reason": r["end_reason"],
+            "id": r["id"],
+            "org_id": r["org_id"],
+            "system_id": r["cloud_system_id"],
+            "serial": r["serial"],
+            "user_id": r["user_id"],
+            "user_name": r["user_name"],
+            "reason": r["reason"],
+            "region": r["region"],
+            "mime": r["mime"],
+            "started_at": r["started_at"],
+            "ended_at": end,
+            "end_reason": r["end_reason"],
             "duration": ((end if end is not None else (last["t"] or r["started_at"])) - r["started_at"]),
-            "chunks": last["n"], "live": end is None,
-            "acknowledged_by": r["acknowledged_by"], "acknowledged_at": r["acknowledged_at"],
+            "chunks": last["n"],
+            "live": end is None,
+            "acknowledged_by": r["acknowledged_by"],
+            "acknowledged_at": r["acknowledged_at"],
             "wrapped_key": json.loads(r["wrapped_key"]),
         }
 
@@ -356,13 +408,21 @@ class StreamHub:
         meta = await self.metadata(stream_id)
         if meta and meta["live"]:
             log.info("stream %s of camera %s: not resumed by its camera, ended", stream_id, meta["serial"])
-            await self.end_stream(stream_id, DeviceId(meta["system_id"], meta["serial"]), NOT_RESUMED, None,
-                                  meta["started_at"] + meta["duration"])
+            await self.end_stream(
+                stream_id,
+                DeviceId(meta["system_id"], meta["serial"]),
+                NOT_RESUMED,
+                None,
+                meta["started_at"] + meta["duration"],
+            )
 
     async def reconcile_camera(self, device: DeviceId, keep: set[str]) -> int:
         """A camera connected afresh and said which stream it has: end its other live streams."""
-        ghosts = [sid for sid, live in self.live.items()
-                  if DeviceId(live.meta.get("system_id", ""), live.meta.get("serial", "")) == device and sid not in keep]
+        ghosts = [
+            sid
+            for sid, live in self.live.items()
+            if DeviceId(live.meta.get("system_id", ""), live.meta.get("serial", "")) == device and sid not in keep
+        ]
         for stream_id in ghosts:
             await self.end_not_resumed(stream_id)
         return len(ghosts)
@@ -388,7 +448,9 @@ class StreamHub:
                     c = wire_chunk.decode(frame)
                     live.add(c, frame)
             except (OSError, ValueError, UnsafePath) as exc:
-                log.warning("stream %s: its evidence cannot be read back (%s); live without cached frames", r["id"], exc)
+                log.warning(
+                    "stream %s: its evidence cannot be read back (%s); live without cached frames", r["id"], exc
+                )
                 live = LiveStream(r["id"], r["org_id"], r["region"], live.meta)
                 frames = []
             if frames and live.init is None:

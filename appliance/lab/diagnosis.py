@@ -236,11 +236,15 @@ def overdue(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
     if t.docked:
         return ()
     if t.cert_not_after is not None and t.now >= t.cert_not_after:
-        return (_ev("camera certificate", f"expired {(t.now - t.cert_not_after) / 3600:.1f} h ago"),
-                _ev("camera dock", "out of its dock"))
+        return (
+            _ev("camera certificate", f"expired {(t.now - t.cert_not_after) / 3600:.1f} h ago"),
+            _ev("camera dock", "out of its dock"),
+        )
     if t.last_docked_at is not None and t.now - t.last_docked_at > s.docking_period_s:
-        return (_ev(_CAMERAS_PAGE, f"last docked {(t.now - t.last_docked_at) / 86400:.1f} days ago"),
-                _ev("camera dock", "out of its dock"))
+        return (
+            _ev(_CAMERAS_PAGE, f"last docked {(t.now - t.last_docked_at) / 86400:.1f} days ago"),
+            _ev("camera dock", "out of its dock"),
+        )
     return ()
 
 
@@ -268,8 +272,10 @@ def _wifi_logged(t: CameraTelemetry, event: str) -> tuple[Evidence, ...]:
         return ()
     w = t.wifi
     assert w is not None
-    page = _ev(_page(t, 2), f"SSID {w.ssid or '-'}, Status {w.auth_status!r}, AP MAC {w.ap_mac or 'none'}, "
-                       f"IPv4 {w.ipv4 or 'none'}")
+    page = _ev(
+        _page(t, 2),
+        f"SSID {w.ssid or '-'}, Status {w.auth_status!r}, AP MAC {w.ap_mac or 'none'}, IPv4 {w.ipv4 or 'none'}",
+    )
     return (_ev(_WIFI_LOG, f"{line.get('ssid') or '-'}: {line.get('message') or event}"), page)
 
 
@@ -326,9 +332,10 @@ def _version(text: str) -> tuple[int, ...]:
 def _clock_apart(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
     out: list[Evidence] = []
     for v in t.viewers:
-        for whose, offset, source in (("camera", t.camera_clock_offset_s, _page(t, 1) + " (system time)"),
-                                      ("system controller", t.system_clock_offset_s,
-                                       "AXIS Body Worn Manager: Settings > System > Date and time")):
+        for whose, offset, source in (
+            ("camera", t.camera_clock_offset_s, _page(t, 1) + " (system time)"),
+            ("system controller", t.system_clock_offset_s, "AXIS Body Worn Manager: Settings > System > Date and time"),
+        ):
             apart = offset - v.clock_offset_s
             if abs(apart) > s.clock_tolerance_s:
                 out.append(_ev(source, f"the {whose}'s clock differs from {v.name}'s by {apart:+.1f} s"))
@@ -343,17 +350,23 @@ def _eu_channel_12_13(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidenc
         return ()
     if t.system_country is None or t.system_country.upper() not in EUROPE:
         return ()
-    return (_ev("camera datasheet", f"an AXIS {t.model}"),
-            _ev(_page(t, 2), f"joined {w.ssid} on 2.4 GHz channel {w.channel} (AP MAC {w.ap_mac})"),
-            _ev("AXIS Body Worn Manager: Settings > System", f"the system is in {t.system_country.upper()} (Europe)"))
+    return (
+        _ev("camera datasheet", f"an AXIS {t.model}"),
+        _ev(_page(t, 2), f"joined {w.ssid} on 2.4 GHz channel {w.channel} (AP MAC {w.ap_mac})"),
+        _ev("AXIS Body Worn Manager: Settings > System", f"the system is in {t.system_country.upper()} (Europe)"),
+    )
 
 
 def _recent_roam(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
     w = t.wifi
-    if not (t.streaming and w is not None and w.last_roam_at is not None and 0 <= t.now - w.last_roam_at <= s.roam_window_s):
+    if not (
+        t.streaming and w is not None and w.last_roam_at is not None and 0 <= t.now - w.last_roam_at <= s.roam_window_s
+    ):
         return ()
-    return (_ev(_WIFI_LOG, f"roamed to AP MAC {w.ap_mac} {t.now - w.last_roam_at:.1f} s ago"),
-            _ev("camera", "streaming live"))
+    return (
+        _ev(_WIFI_LOG, f"roamed to AP MAC {w.ap_mac} {t.now - w.last_roam_at:.1f} s ago"),
+        _ev("camera", "streaming live"),
+    )
 
 
 def _cloud_extensions(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
@@ -392,8 +405,10 @@ def _licence(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
 def _blocked_hosts(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
     if not t.blocked_hostnames:
         return ()
-    return (_ev("camera / device hub", "could not reach " + ", ".join(f"{n}:443" for n in t.blocked_hostnames)),
-            *_told(t, "service_unreachable"))
+    return (
+        _ev("camera / device hub", "could not reach " + ", ".join(f"{n}:443" for n in t.blocked_hostnames)),
+        *_told(t, "service_unreachable"),
+    )
 
 
 def _viewers(t: CameraTelemetry, test: Callable[[ViewerTelemetry], bool], what: str) -> tuple[Evidence, ...]:
@@ -434,32 +449,44 @@ def _ready(t: CameraTelemetry) -> MobileStatus | None:
 
 
 def _page2_mobile(t: CameraTelemetry, m: MobileStatus) -> Evidence:
-    return _ev(_page(t, 2), f"IP {m.ipv4 or 'none'}, roaming {m.roaming}, SIM status {m.sim_status}, APN {m.apn or 'none'}")
+    return _ev(
+        _page(t, 2), f"IP {m.ipv4 or 'none'}, roaming {m.roaming}, SIM status {m.sim_status}, APN {m.apn or 'none'}"
+    )
 
 
 def _no_sim(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
     m = t.mobile
     if not _has_lte(t) or m is None or m.sim_present or (t.wifi is not None and t.wifi.connected):
         return ()
-    return (_ev(_page(t, 1), "Sub-mode WLAN"), _ev(_CAMERAS_PAGE, f"SIM status {m.sim_status!r}"),
-            _ev(_page(t, 2), "not joined to Wi-Fi either"))
+    return (
+        _ev(_page(t, 1), "Sub-mode WLAN"),
+        _ev(_CAMERAS_PAGE, f"SIM status {m.sim_status!r}"),
+        _ev(_page(t, 2), "not joined to Wi-Fi either"),
+    )
 
 
 def _swapped(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
     m = _ready(t)
     if m is None or t.docked or not m.warning_icon or m.registration != "none" or m.signal_db is None:
         return ()
-    return (_ev(_SCREEN_SRC, "mobile-network warning icon"),
-            _ev(_MODEM, f"SIM ready, cell heard at {m.signal_db} dB, no registration attempted (SIM {m.iccid} "
-                        "not the one it was docked with)"))
+    return (
+        _ev(_SCREEN_SRC, "mobile-network warning icon"),
+        _ev(
+            _MODEM,
+            f"SIM ready, cell heard at {m.signal_db} dB, no registration attempted (SIM {m.iccid} "
+            "not the one it was docked with)",
+        ),
+    )
 
 
 def _not_activated(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
     m = _ready(t)
     if m is None or m.registration != "denied" or not m.warning_icon:
         return ()
-    return (_ev(_SCREEN_SRC, "mobile-network warning icon"),
-            _ev(_MODEM, f"registration denied by {m.operator or 'the network'} (IMEI {m.imei})"))
+    return (
+        _ev(_SCREEN_SRC, "mobile-network warning icon"),
+        _ev(_MODEM, f"registration denied by {m.operator or 'the network'} (IMEI {m.imei})"),
+    )
 
 
 def _no_cell(t: CameraTelemetry, s: DiagnosisSettings) -> tuple[Evidence, ...]:
@@ -500,7 +527,9 @@ _P_MOBILE = "The camera does not connect to the mobile network."
 
 _S_START = "The camera does not react when I try to start a live stream."
 _S_START_FR = "La caméra-piéton ne réagit pas lorsque j'essaie de démarrer un flux vidéo en direct."
-_S_NOWIFI = "The camera does not connect to Wi-Fi. The Wi-Fi connectivity LED turns red / I get a Wi-Fi warning: [icon]."
+_S_NOWIFI = (
+    "The camera does not connect to Wi-Fi. The Wi-Fi connectivity LED turns red / I get a Wi-Fi warning: [icon]."
+)
 _S_NOWIFI_FR = (
     "La caméra-piéton ne se connecte pas au réseau Wi-Fi®. La LED de connectivité Wi-Fi devient rouge/ "
     "je reçois un avertissement Wi-Fi : [icône]"
@@ -561,7 +590,10 @@ _EMBEDDED = "embedded browser"
 TABLE: tuple[Row, ...] = (
     # ---- T2: general questions ------------------------------------------------------------
     Row(
-        "T2-1", "T2", "General", "I cannot enable cloud extensions in AXIS Body Worn Manager.",
+        "T2-1",
+        "T2",
+        "General",
+        "I cannot enable cloud extensions in AXIS Body Worn Manager.",
         "There is a problem with the network configuration.",
         "In AXIS Body Worn Manager go to Settings > Network and check the network configuration, in particular IP "
         "address, DNS settings, proxy server and firewall rules, so that the body worn system can connect.",
@@ -575,48 +607,66 @@ TABLE: tuple[Row, ...] = (
         manager=(ManagerScreen(("Settings", "Network"), ("IP address", "DNS", "proxy server")),),
     ),
     Row(
-        "T2-2a", "T2", "General", _S_START,
+        "T2-2a",
+        "T2",
+        "General",
+        _S_START,
         "Streaming is not enabled in the camera user's camera profile.",
         "In AXIS Body Worn Manager go to Camera profiles, select the camera user's profile and, under AXIS Body "
         "Worn Live, turn on Streaming (S7).",
-        _CAMERA, _S_START_FR,
+        _CAMERA,
+        _S_START_FR,
         "La diffusion en continu n'est pas activée dans le profil de caméra de l'utilisateur.",
         "Cf. la section « Activer la diffusion en direct » (profil de caméra).",
         _streaming_off,
         manager=(ManagerScreen(("Camera profiles", "AXIS Body Worn Live"), ("Streaming",)),),
     ),
     Row(
-        "T2-2b", "T2", "General", _S_START,
+        "T2-2b",
+        "T2",
+        "General",
+        _S_START,
         "Your AXIS Body Worn Live licence has expired.",
         "In AXIS Body Worn Live go to Settings and check the licence information.",
-        _CAMERA, _S_START_FR,
+        _CAMERA,
+        _S_START_FR,
         "Votre licence AXIS Body Worn Live a expiré.",
         "Dans AXIS Body Worn Live, allez à Settings (Paramètres) et vérifiez les informations relatives à la licence.",
         _licence,
     ),
     Row(
-        "T2-3a", "T2", "General", _S_NOWIFI,
+        "T2-3a",
+        "T2",
+        "General",
+        _S_NOWIFI,
         "No wireless network has been assigned to the camera user.",
         "Add a Wi-Fi network and assign it to the camera user (S8): in AXIS Body Worn Manager go to Settings > "
         "Camera > Wi-Fi networks, enter its Name (SSID) and Password and click Add, then go to Camera profiles > "
         "Wireless connection and select it in the camera user's profile; or go to Users and, under the camera "
         "user's Network, add its Name (SSID) and Password (streaming must be on in the profile); or add it in AXIS "
         "Body Worn Assistant.",
-        _CAMERA, _S_NOWIFI_FR,
+        _CAMERA,
+        _S_NOWIFI_FR,
         "Aucun réseau sans fil n'a été assigné à l'utilisateur de la caméra.",
         "Cf. la section « Ajouter des réseaux Wi-Fi ».",
         _no_network,
-        manager=(ManagerScreen(("Settings", "Camera", "Wi-Fi networks"), ("Name (SSID)", "Password")),
-                 ManagerScreen(("Camera profiles", "Wireless connection")),
-                 ManagerScreen(("Users",), ("Name (SSID)", "Password"), "Network")),
+        manager=(
+            ManagerScreen(("Settings", "Camera", "Wi-Fi networks"), ("Name (SSID)", "Password")),
+            ManagerScreen(("Camera profiles", "Wireless connection")),
+            ManagerScreen(("Users",), ("Name (SSID)", "Password"), "Network"),
+        ),
     ),
     Row(
-        "T2-3b", "T2", "General", _S_NOWIFI,
+        "T2-3b",
+        "T2",
+        "General",
+        _S_NOWIFI,
         "The camera has not been docked for more than six days. For security reasons AXIS Body Worn Live requires "
         "the camera to be docked at least every six days; live streaming works only if the camera is docked again "
         "within that period.",
         "Dock the camera to renew the certificate.",
-        _CAMERA, _S_NOWIFI_FR,
+        _CAMERA,
+        _S_NOWIFI_FR,
         "La caméra n'a pas été posée sur la station d'accueil depuis plus de six jours. Pour des raisons de sécurité, "
         "AXIS Body Worn Live nécessite que la caméra soit placée dans sa station d'accueil au moins tous les six "
         "jours. La diffusion en direct n'est opérationnelle que si la caméra est reposée sur la station d'accueil "
@@ -625,20 +675,28 @@ TABLE: tuple[Row, ...] = (
         lambda t, s: () if on_lte(t) else overdue(t, s),
     ),
     Row(
-        "T2-3c", "T2", "General", _S_NOWIFI,
+        "T2-3c",
+        "T2",
+        "General",
+        _S_NOWIFI,
         "The network name or password is incorrect.",
         "Make sure you use the correct network name and password.",
-        _CAMERA, _S_NOWIFI_FR,
+        _CAMERA,
+        _S_NOWIFI_FR,
         "Le nom du réseau ou le mot de passe est incorrect.",
         "Veillez à utiliser le nom du réseau et le mot de passe appropriés.",
         _name_or_password,
     ),
     Row(
-        "T2-3d", "T2", "General", _S_NOWIFI,
+        "T2-3d",
+        "T2",
+        "General",
+        _S_NOWIFI,
         "AXIS W100 and AXIS W101 body worn cameras support only 2.4 GHz wireless networks.",
         "Make sure the wireless network uses the 2.4 GHz band. Many phones use 5 GHz by default: when you connect "
         "to a mobile hotspot, turn on the 2.4 GHz band in the phone's settings.",
-        _CAMERA, _S_NOWIFI_FR,
+        _CAMERA,
+        _S_NOWIFI_FR,
         "Les caméras-piétons AXIS W100 et AXIS W101 ne prennent en charge que les réseaux sans fil 2,4 GHz.",
         "Assurez-vous que le réseau sans fil utilise la bande de fréquence 2,4 GHz. Par défaut, de nombreux "
         "téléphones utilisent la bande de fréquence 5 GHz. Ainsi, en cas de connexion à un hotspot mobile, vous "
@@ -646,31 +704,55 @@ TABLE: tuple[Row, ...] = (
         _only_24,
     ),
     Row(
-        "T2-3e", "T2", "General", _S_NOWIFI,
+        "T2-3e",
+        "T2",
+        "General",
+        _S_NOWIFI,
         "The Wi-Fi network's SSID is wrong or missing.",
         "Enter the correct SSID for the Wi-Fi network.",
-        _CAMERA, _S_NOWIFI_FR,
+        _CAMERA,
+        _S_NOWIFI_FR,
         "Le SSID du réseau Wi-Fi est erroné ou absent.",
         "Saisissez le SSID correct pour le réseau Wi-Fi.",
         _ssid_not_found,
     ),
     Row(
-        "T2-4a", "T2", "General", _S_NOMOBILE,
+        "T2-4a",
+        "T2",
+        "General",
+        _S_NOMOBILE,
         "The SIM card's PIN is wrong or missing.",
         _F_PIN,
-        _SCREEN, _S_NOMOBILE_FR,
+        _SCREEN,
+        _S_NOMOBILE_FR,
         "Le PIN de la carte SIM est erroné ou manquant.",
         _F_PIN_FR,
         lambda t, s: _sim_status(t, "PIN required", "Wrong PIN"),
         manager=_M_PIN,
     ),
     Row(
-        "T2-4b", "T2", "General", _S_NOMOBILE, _C_SWAP, "Dock the camera.", _SCREEN, _S_NOMOBILE_FR, _C_SWAP_FR,
+        "T2-4b",
+        "T2",
+        "General",
+        _S_NOMOBILE,
+        _C_SWAP,
+        "Dock the camera.",
+        _SCREEN,
+        _S_NOMOBILE_FR,
+        _C_SWAP_FR,
         "Posez la caméra sur la station d'accueil.",
         _swapped,
     ),
     Row(
-        "T2-4c", "T2", "General", _S_NOMOBILE, _C_APN, _F_APN, _SCREEN, _S_NOMOBILE_FR, _C_APN_FR,
+        "T2-4c",
+        "T2",
+        "General",
+        _S_NOMOBILE,
+        _C_APN,
+        _F_APN,
+        _SCREEN,
+        _S_NOMOBILE_FR,
+        _C_APN_FR,
         "Ajoutez l'APN dans AXIS Body Worn Manager : 1. Allez sur Settings > Camera > Mobile networks (Paramètres > "
         "Caméra > Réseaux mobiles). 2. Cliquez sur Show advanced (Afficher les paramètres avancés). 3. Saisissez le "
         "nom du point d'accès utilisé par votre fournisseur de réseau.",
@@ -678,40 +760,65 @@ TABLE: tuple[Row, ...] = (
         manager=_M_APN,
     ),
     Row(
-        "T2-4d", "T2", "General", _S_NOMOBILE, _C_IMEI, _F_IMEI, _SCREEN, _S_NOMOBILE_FR, _C_IMEI_FR, _F_IMEI_FR,
+        "T2-4d",
+        "T2",
+        "General",
+        _S_NOMOBILE,
+        _C_IMEI,
+        _F_IMEI,
+        _SCREEN,
+        _S_NOMOBILE_FR,
+        _C_IMEI_FR,
+        _F_IMEI_FR,
         _not_activated,
         manager=_M_IMEI,
     ),
     Row(
-        "T2-4e", "T2", "General", _S_NOMOBILE,
+        "T2-4e",
+        "T2",
+        "General",
+        _S_NOMOBILE,
         "The SIM card no longer works.",
         "Replace the SIM card.",
-        _SCREEN, _S_NOMOBILE_FR,
+        _SCREEN,
+        _S_NOMOBILE_FR,
         "La carte SIM ne fonctionne plus.",
         "Remplacez la carte SIM.",
         lambda t, s: _sim_status(t, "Error"),
     ),
     Row(
-        "T2-5", "T2", "General", _S_SERVICE,
+        "T2-5",
+        "T2",
+        "General",
+        _S_SERVICE,
         "The camera has not been docked for more than six days.",
         "Dock the camera. Make sure the body worn system can reach the host names listed in Hostnames (T5).",
-        _SCREEN, _S_SERVICE_FR, _C_SIXDAYS_FR,
+        _SCREEN,
+        _S_SERVICE_FR,
+        _C_SIXDAYS_FR,
         "Posez la caméra sur la station d'accueil. Assurez-vous que le système de caméra-piéton a accès aux noms "
         "d'hôte répertoriés dans Noms d'hôte.",
         overdue,
     ),
     Row(
-        "T2-5-hostnames", "T2", "General", _S_SERVICE,
+        "T2-5-hostnames",
+        "T2",
+        "General",
+        _S_SERVICE,
         "The body worn system cannot reach the host names listed in Hostnames (T5) (derived from the fix column).",
         "Make sure the body worn system can reach the host names listed in Hostnames (T5), port 443.",
-        _SCREEN, _S_SERVICE_FR,
+        _SCREEN,
+        _S_SERVICE_FR,
         "Le système de caméra-piéton n'a pas accès aux noms d'hôte répertoriés (déduit de la colonne Solution).",
         "Assurez-vous que le système de caméra-piéton a accès aux noms d'hôte répertoriés dans Noms d'hôte.",
         _blocked_hosts,
         lab_derived=True,
     ),
     Row(
-        "T2-6", "T2", "General", "I see no image in the live-stream player.",
+        "T2-6",
+        "T2",
+        "General",
+        "I see no image in the live-stream player.",
         "The body worn system's time differs from the time on the computer used for AXIS Body Worn Live.",
         "Use an NTP server to set the date and time on both the body worn system (in AXIS Body Worn Manager go to "
         "Settings > System > Date and time and set the NTP server) and the computer used for AXIS Body Worn Live.",
@@ -724,7 +831,10 @@ TABLE: tuple[Row, ...] = (
         manager=(ManagerScreen(("Settings", "System", "Date and time"), ("NTP server",)),),
     ),
     Row(
-        "T2-7", "T2", "General", "Live streaming does not work optimally.",
+        "T2-7",
+        "T2",
+        "General",
+        "Live streaming does not work optimally.",
         "Your system is in Europe, it contains AXIS W100 or W101 cameras, and your Wi-Fi router uses channel 12 or 13.",
         "Contact bodywornlive.support@axis.com and give your system ID and the country where the system is.",
         _WEB,
@@ -735,7 +845,10 @@ TABLE: tuple[Row, ...] = (
         _eu_channel_12_13,
     ),
     Row(
-        "T2-8", "T2", "General", "Problems with the live stream in Genetec Security Center's embedded browser.",
+        "T2-8",
+        "T2",
+        "General",
+        "Problems with the live stream in Genetec Security Center's embedded browser.",
         "Genetec Security Center uses the Google Chrome browser by default.",
         "Change the default browser to Microsoft Edge by editing a configuration file: for example go to Program "
         "Files (x86) > Genetec Security Center 5.xx > ConfigurationFiles > App.SecurityDesk.config and, in "
@@ -746,31 +859,55 @@ TABLE: tuple[Row, ...] = (
         "Remplacez le navigateur par défaut par Microsoft Edge® en modifiant un fichier de configuration. Par "
         "exemple, allez à Program Files (x86) > Genetec Security Center 5.xx > ConfigurationFiles > "
         "App.SecurityDesk.config. Dans Presentation, ajoutez ou modifiez WebBrowserType par Edge.",
-        lambda t, s: _viewers(t, lambda v: v.embedded_in == "genetec" and v.browser == "chrome",
-                             "Security Center shows the stream in its Chrome browser"),
+        lambda t, s: _viewers(
+            t,
+            lambda v: v.embedded_in == "genetec" and v.browser == "chrome",
+            "Security Center shows the stream in its Chrome browser",
+        ),
     ),
     Row(
-        "T2-9a", "T2", "General", _S_ACS,
+        "T2-9a",
+        "T2",
+        "General",
+        _S_ACS,
         "The AXIS Camera Station version is too old.",
         "Upgrade to version 5.50 or later.",
-        _EMBEDDED, _S_ACS_FR,
+        _EMBEDDED,
+        _S_ACS_FR,
         "La version d'AXIS Camera Station est trop ancienne.",
         "Effectuez une mise à niveau vers la version 5.50 ou ultérieure.",
-        lambda t, s: _viewers(t, lambda v: v.embedded_in == "axis-camera-station" and v.acs_version is not None
-                              and _version(v.acs_version) < (5, 50), "AXIS Camera Station older than 5.50"),
+        lambda t, s: _viewers(
+            t,
+            lambda v: (
+                v.embedded_in == "axis-camera-station"
+                and v.acs_version is not None
+                and _version(v.acs_version) < (5, 50)
+            ),
+            "AXIS Camera Station older than 5.50",
+        ),
     ),
     Row(
-        "T2-9b", "T2", "General", _S_ACS,
+        "T2-9b",
+        "T2",
+        "General",
+        _S_ACS,
         "The Microsoft Windows version is too old.",
         "Update to the latest version.",
-        _EMBEDDED, _S_ACS_FR,
+        _EMBEDDED,
+        _S_ACS_FR,
         "La version Windows de Microsoft® est trop ancienne.",
         "Mettez à niveau vers la dernière version.",
-        lambda t, s: _viewers(t, lambda v: v.embedded_in == "axis-camera-station" and v.windows_outdated,
-                             "AXIS Camera Station on an outdated Windows"),
+        lambda t, s: _viewers(
+            t,
+            lambda v: v.embedded_in == "axis-camera-station" and v.windows_outdated,
+            "AXIS Camera Station on an outdated Windows",
+        ),
     ),
     Row(
-        "T2-10", "T2", "General", "When I open AXIS Body Worn Live I get the error message: The request is blocked.",
+        "T2-10",
+        "T2",
+        "General",
+        "When I open AXIS Body Worn Live I get the error message: The request is blocked.",
         "The Axis firewall considers the request malicious.",
         "Clear the browser's cookies (this also deletes the key: open the link with key again, S16).",
         _WEB,
@@ -781,7 +918,10 @@ TABLE: tuple[Row, ...] = (
     ),
     # ---- T3: Wi-Fi problems ---------------------------------------------------------------
     Row(
-        "T3-1", "T3", _P_WIFI, "In troubleshooting mode the Sub-mode is LTE.",
+        "T3-1",
+        "T3",
+        _P_WIFI,
+        "In troubleshooting mode the Sub-mode is LTE.",
         "The camera contains a SIM card.",
         "Switch off the camera and remove the SIM card.",
         _TSMODE,
@@ -791,27 +931,38 @@ TABLE: tuple[Row, ...] = (
         _lte_with_wifi,
     ),
     Row(
-        "T3-2a", "T3", _P_WIFI, _S_NOIPV4,
+        "T3-2a",
+        "T3",
+        _P_WIFI,
+        _S_NOIPV4,
         "WPA2 is not allowed by the access point.",
         "Enable WPA2 on the access point.",
-        _TSMODE, _S_NOIPV4_FR,
+        _TSMODE,
+        _S_NOIPV4_FR,
         "WPA2 n'est pas autorisé par le point d'accès.",
         "Activez WPA2 sur le point d'accès.",
         _assoc_rejected,
     ),
     Row(
-        "T3-2b", "T3", _P_WIFI, _S_NOIPV4,
+        "T3-2b",
+        "T3",
+        _P_WIFI,
+        _S_NOIPV4,
         "The Wi-Fi network's password is wrong.",
         "Enter the correct password in AXIS Body Worn Manager (go to Settings > Camera > Wi-Fi networks, delete the "
         "network and add it again with its Password) or in AXIS Body Worn Assistant.",
-        _TSMODE, _S_NOIPV4_FR,
+        _TSMODE,
+        _S_NOIPV4_FR,
         "Le mot de passe du réseau Wi-Fi est erroné.",
         "Dans AXIS Body Worn Manager ou AXIS Body Worn Assistant, saisissez le mot de passe correct.",
         _wrong_key,
         manager=(ManagerScreen(("Settings", "Camera", "Wi-Fi networks"), ("Password",)),),
     ),
     Row(
-        "T3-3", "T3", _P_WIFI, "In troubleshooting mode the access point has no MAC address.",
+        "T3-3",
+        "T3",
+        _P_WIFI,
+        "In troubleshooting mode the access point has no MAC address.",
         "Wrong SSID.",
         "Enter the correct SSID.",
         _TSMODE,
@@ -821,7 +972,10 @@ TABLE: tuple[Row, ...] = (
         _ssid_not_found,
     ),
     Row(
-        "T3-4", "T3", _P_WIFI, "The camera screen shows [icon] (weak Wi-Fi signal).",
+        "T3-4",
+        "T3",
+        _P_WIFI,
+        "The camera screen shows [icon] (weak Wi-Fi signal).",
         "The camera is too far from a Wi-Fi access point.",
         "Use the camera closer to an access point.",
         _SCREEN,
@@ -831,7 +985,9 @@ TABLE: tuple[Row, ...] = (
         _weak_wifi,
     ),
     Row(
-        "T3-5", "T3", _P_WIFI,
+        "T3-5",
+        "T3",
+        _P_WIFI,
         "When the camera switches from one Wi-Fi access point to another, the stream is sometimes delayed.",
         "This is a known limitation. See the release notes for more information.",
         "-",
@@ -843,7 +999,10 @@ TABLE: tuple[Row, ...] = (
     ),
     # ---- T4: mobile network problems ------------------------------------------------------
     Row(
-        "T4-1", "T4", _P_MOBILE, "In troubleshooting mode the Sub-mode is WLAN.",
+        "T4-1",
+        "T4",
+        _P_MOBILE,
+        "In troubleshooting mode the Sub-mode is WLAN.",
         "The camera contains no SIM card.",
         "Switch off the camera and insert a SIM card.",
         _TSMODE,
@@ -853,7 +1012,10 @@ TABLE: tuple[Row, ...] = (
         _no_sim,
     ),
     Row(
-        "T4-2", "T4", _P_MOBILE, "In AXIS Body Worn Manager, the SIM card's state is Unknown.",
+        "T4-2",
+        "T4",
+        _P_MOBILE,
+        "In AXIS Body Worn Manager, the SIM card's state is Unknown.",
         "The SIM card is incompatible.",
         "Contact the operator or try another SIM card.",
         _MANAGER,
@@ -863,17 +1025,36 @@ TABLE: tuple[Row, ...] = (
         lambda t, s: _sim_status(t, "Unknown"),
     ),
     Row(
-        "T4-3a", "T4", _P_MOBILE, _S_ICON, _C_SWAP, "Dock the camera.", _SCREEN, _S_ICON_FR, _C_SWAP_FR,
+        "T4-3a",
+        "T4",
+        _P_MOBILE,
+        _S_ICON,
+        _C_SWAP,
+        "Dock the camera.",
+        _SCREEN,
+        _S_ICON_FR,
+        _C_SWAP_FR,
         "Posez la caméra sur la station d'accueil.",
         _swapped,
     ),
     Row(
-        "T4-3b", "T4", _P_MOBILE, _S_ICON, _C_IMEI, _F_IMEI, _SCREEN, _S_ICON_FR, _C_IMEI_FR, _F_IMEI_FR,
+        "T4-3b",
+        "T4",
+        _P_MOBILE,
+        _S_ICON,
+        _C_IMEI,
+        _F_IMEI,
+        _SCREEN,
+        _S_ICON_FR,
+        _C_IMEI_FR,
+        _F_IMEI_FR,
         _not_activated,
         manager=_M_IMEI,
     ),
     Row(
-        "T4-4", "T4", _P_MOBILE,
+        "T4-4",
+        "T4",
+        _P_MOBILE,
         "When I dock the camera, an alert in AXIS Body Worn Manager says the SIM card is locked.",
         "The SIM card is locked.",
         "Use the PUK code to set a new PIN.",
@@ -885,7 +1066,9 @@ TABLE: tuple[Row, ...] = (
         lambda t, s: _sim_status(t, "PUK required"),
     ),
     Row(
-        "T4-5", "T4", _P_MOBILE,
+        "T4-5",
+        "T4",
+        _P_MOBILE,
         "When I dock the camera, an alert in AXIS Body Worn Manager says the SIM PIN is wrong or missing.",
         "The SIM card's PIN is wrong or missing.",
         _F_PIN,
@@ -898,26 +1081,39 @@ TABLE: tuple[Row, ...] = (
         manager=_M_PIN,
     ),
     Row(
-        "T4-6a", "T4", _P_MOBILE, _S_NOLTE,
+        "T4-6a",
+        "T4",
+        _P_MOBILE,
+        _S_NOLTE,
         "The operator supports none of the LTE bands the camera supports.",
         "Compare the LTE bands in the camera's datasheet with the operator's bands.",
-        _SCREEN, _S_NOLTE_FR,
+        _SCREEN,
+        _S_NOLTE_FR,
         "L'opérateur ne prend en charge aucune des bandes LTE prises en charge par la caméra.",
         "Comparez les bandes LTE indiquées dans la fiche technique de la caméra aux capacités de bande de l'opérateur.",
         _no_cell,
     ),
     Row(
-        "T4-6b", "T4", _P_MOBILE, _S_NOLTE,
+        "T4-6b",
+        "T4",
+        _P_MOBILE,
+        _S_NOLTE,
         "The camera is too far from a mast.",
         "Use the camera closer to a mast.",
-        _SCREEN, _S_NOLTE_FR,
+        _SCREEN,
+        _S_NOLTE_FR,
         "La caméra est trop éloignée d'un mât.",
         "Utilisez la caméra plus près d'un mât.",
         _no_cell,
     ),
     Row(
-        "T4-7", "T4", _P_MOBILE, "In troubleshooting mode the camera has no IPv4 address and no APN is listed.",
-        _C_APN, _F_APN, _TSMODE,
+        "T4-7",
+        "T4",
+        _P_MOBILE,
+        "In troubleshooting mode the camera has no IPv4 address and no APN is listed.",
+        _C_APN,
+        _F_APN,
+        _TSMODE,
         "Lorsque j'active le mode dépannage, la caméra n'a pas d'adresse IPv4 et aucun APN n'est répertorié.",
         _C_APN_FR,
         "Ajoutez l'APN dans AXIS Body Worn Manager : 1. Allez sur Settings > Camera > Mobile networks (Paramètres > "
@@ -927,7 +1123,10 @@ TABLE: tuple[Row, ...] = (
         manager=_M_APN,
     ),
     Row(
-        "T4-8", "T4", _P_MOBILE, "In troubleshooting mode the camera has no IPv4 address and roaming is inactive.",
+        "T4-8",
+        "T4",
+        _P_MOBILE,
+        "In troubleshooting mode the camera has no IPv4 address and roaming is inactive.",
         "Roaming is disabled in the mobile network subscription.",
         "1. Dock the camera. 2. Enable roaming in the mobile network subscription.",
         _TSMODE,
@@ -937,7 +1136,10 @@ TABLE: tuple[Row, ...] = (
         _roaming_off,
     ),
     Row(
-        "T4-9", "T4", _P_MOBILE, "In troubleshooting mode the camera has an IPv4 address.",
+        "T4-9",
+        "T4",
+        _P_MOBILE,
+        "In troubleshooting mode the camera has an IPv4 address.",
         "There is no credit left for data transfer.",
         "Contact the network operator for help.",
         _TSMODE,

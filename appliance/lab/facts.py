@@ -38,8 +38,12 @@ class CameraFacts:
 LAB_VIEWER = ViewerTelemetry(name="a viewer on lab time", clock_offset_s=0.0)
 
 
-def camera_telemetry(now: float, facts: CameraFacts, state: Mapping[str, Any] | None,
-                     viewers: tuple[ViewerTelemetry, ...] = (LAB_VIEWER,)) -> CameraTelemetry:
+def camera_telemetry(
+    now: float,
+    facts: CameraFacts,
+    state: Mapping[str, Any] | None,
+    viewers: tuple[ViewerTelemetry, ...] = (LAB_VIEWER,),
+) -> CameraTelemetry:
     """The diagnosis input for one camera from its reported ``state`` and the system's facts."""
     state = state or {}
     radio: Mapping[str, Any] = state["radio"] if isinstance(state.get("radio"), Mapping) else {}

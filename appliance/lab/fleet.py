@@ -33,8 +33,9 @@ class FleetLink:
         self.pending: dict[str, asyncio.Future[fleet_link.Result]] = {}
         self.all: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
         self.listeners: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
-        self.outboxes: weakref.WeakKeyDictionary[web.WebSocketResponse, Subscriber[fleet_link.Message]] = \
+        self.outboxes: weakref.WeakKeyDictionary[web.WebSocketResponse, Subscriber[fleet_link.Message]] = (
             weakref.WeakKeyDictionary()
+        )
         self.dropped = 0  # messages lost to sockets that were cut off
 
     def attach(self, ws: web.WebSocketResponse) -> Subscriber[fleet_link.Message]:
@@ -69,12 +70,20 @@ class FleetLink:
         ``Conflict`` when no fleet runs the camera, it does not answer, or it refuses."""
         ws = self.sockets.get(serial)
         if ws is None or ws.closed:
-            raise Conflict(f"no running fleet has camera {serial}; start one with `bwlab fleet`", code="camera_not_running")
+            raise Conflict(
+                f"no running fleet has camera {serial}; start one with `bwlab fleet`", code="camera_not_running"
+            )
         action_id = secrets.token_hex(8)
         future: asyncio.Future[fleet_link.Result] = asyncio.get_running_loop().create_future()
         self.pending[action_id] = future
-        self.send(ws, fleet_link.Action(**{f.name: getattr(action, f.name) for f in fields(fleet_link.CameraAction)},
-                                  id=action_id, serial=serial))
+        self.send(
+            ws,
+            fleet_link.Action(
+                **{f.name: getattr(action, f.name) for f in fields(fleet_link.CameraAction)},
+                id=action_id,
+                serial=serial,
+            ),
+        )
         try:
             result = await asyncio.wait_for(future, timeout)
         except TimeoutError:
@@ -108,7 +117,9 @@ class FleetLink:
                 self.pending.pop(clock_id, None)
         await self.broadcast(message, to_fleets=False)
 
-    async def broadcast(self, message: fleet_link.Message, *, to_fleets: bool = True, to_listeners: bool = True) -> None:
+    async def broadcast(
+        self, message: fleet_link.Message, *, to_fleets: bool = True, to_listeners: bool = True
+    ) -> None:
         """Queue ``message`` for every fleet and/or Lab panel; waits for none of them."""
         targets = (list(self.all) if to_fleets else []) + (list(self.listeners) if to_listeners else [])
         for ws in targets:

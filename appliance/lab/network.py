@@ -99,8 +99,13 @@ class LabNetwork:
         if self.responder is None:
             return None
         settings = ntp_settings(self.book)
-        return {"host": self.ntp_host, "port": self.ntp_port, **settings.as_dict(),
-                "requests": self.responder.requests, "answered": self.responder.answered}
+        return {
+            "host": self.ntp_host,
+            "port": self.ntp_port,
+            **settings.as_dict(),
+            "requests": self.responder.requests,
+            "answered": self.responder.answered,
+        }
 
 
 LAB_NETWORK = web.AppKey("lab_network", LabNetwork)

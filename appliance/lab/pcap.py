@@ -82,7 +82,16 @@ _RATES_5 = [0x8C, 0x12, 0x98, 0x24, 0xB0, 0x48, 0x60, 0x6C]
 _AKM_PSK, _AKM_SAE = 2, 8
 _CCMP = 4
 
-FRAME_TYPES = (Beacon, ProbeRequest, ProbeResponse, Authentication, AssociationRequest, AssociationResponse, EapolKey, Deauthentication)
+FRAME_TYPES = (
+    Beacon,
+    ProbeRequest,
+    ProbeResponse,
+    Authentication,
+    AssociationRequest,
+    AssociationResponse,
+    EapolKey,
+    Deauthentication,
+)
 
 #: wlan.fc.type_subtype of each frame event, as Wireshark/tshark shows it.
 TYPE_SUBTYPE = {
@@ -220,7 +229,11 @@ def _eapol(e: EapolKey) -> Packet:
     secure = e.message in (3, 4)
     install = e.message == 3
     key_nonce = e.anonce if from_ap else (e.snonce if e.message == 2 else b"\x00" * 32)
-    keys = ptk(pmk(e.passphrase, e.ssid), e.bssid, e.dst if from_ap else e.src, e.anonce, e.snonce) if e.passphrase else None
+    keys = (
+        ptk(pmk(e.passphrase, e.ssid), e.bssid, e.dst if from_ap else e.src, e.anonce, e.snonce)
+        if e.passphrase
+        else None
+    )
     key_data = b""
     if e.message == 2:
         key_data = bytes(_station_rsn())

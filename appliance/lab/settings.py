@@ -26,6 +26,7 @@ from . import store as lab_store
 
 STATE_KEY = "settings"
 
+
 @dataclass(frozen=True)
 class LabSettings:
     soc_private_targets: bool = False

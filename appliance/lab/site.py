@@ -44,10 +44,14 @@ class SitePlan:
     access_points: list[MapAccessPoint] = field(default_factory=list, metadata={"max_items": 500})
 
 
-def coverage(ap: MapAccessPoint, config: RadioConfig = RadioConfig(), path_loss: PathLossModel = PathLossModel()) -> dict:
+def coverage(
+    ap: MapAccessPoint, config: RadioConfig = RadioConfig(), path_loss: PathLossModel = PathLossModel()
+) -> dict:
     freq = channel_frequency_mhz(ap.band, ap.channel)
-    return {"range_m": round(path_loss.range_m(ap.tx_power_dbm, freq, config.sensitivity_dbm), 1),
-            "good_m": round(path_loss.range_m(ap.tx_power_dbm, freq, config.weak_signal_dbm), 1)}
+    return {
+        "range_m": round(path_loss.range_m(ap.tx_power_dbm, freq, config.sensitivity_dbm), 1),
+        "good_m": round(path_loss.range_m(ap.tx_power_dbm, freq, config.weak_signal_dbm), 1),
+    }
 
 
 def plan_json(plan: SitePlan) -> dict:

@@ -28,8 +28,10 @@ async def get(db: Database, key: str) -> str | None:
 
 async def put(db: Database, key: str, value: str) -> None:
     """Store ``value`` under ``key`` (replacing any)."""
-    await db.execute("INSERT INTO lab_state (key, value) VALUES (?, ?) "
-                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+    await db.execute(
+        "INSERT INTO lab_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
 
 
 async def clock_offset(db: Database) -> str | None:

@@ -55,9 +55,15 @@ def refused_hosts(hub_refusal: Mapping[str, Any] | None) -> tuple[str, ...]:
     return tuple(n for n in _T5_NAMES if n in message)
 
 
-def camera_symptoms(now: float, facts: CameraFacts, state: Mapping[str, Any] | None, *,
-                    hub_refusal: Mapping[str, Any] | None = None, system_clock_offset_s: float = 0.0,
-                    viewers: tuple[ViewerTelemetry, ...] = (LAB_VIEWER,)) -> CameraTelemetry:
+def camera_symptoms(
+    now: float,
+    facts: CameraFacts,
+    state: Mapping[str, Any] | None,
+    *,
+    hub_refusal: Mapping[str, Any] | None = None,
+    system_clock_offset_s: float = 0.0,
+    viewers: tuple[ViewerTelemetry, ...] = (LAB_VIEWER,),
+) -> CameraTelemetry:
     """The diagnosis input for one camera: only what can be seen (see the module docstring)."""
     state = state or {}
     radio = _mapping(state.get("radio"))

@@ -93,7 +93,7 @@ def availability(model: CameraModel, allowed: bool) -> str | None:
 
 
 def sub_mode(mobile: MobileStatus | None) -> str:
-    """"LTE" when a SIM is in the camera, else "WLAN" (T3 row 1, T4 row 1)."""
+    """ "LTE" when a SIM is in the camera, else "WLAN" (T3 row 1, T4 row 1)."""
     return "LTE" if mobile is not None and mobile.mode == "LTE" else "WLAN"
 
 
@@ -176,7 +176,11 @@ def build_pages(
     page3 = TroubleshootingPage(
         3,
         "Name servers",
-        (PageField("name_servers", "Name servers", "Serveurs de noms utilisés par la caméra", ", ".join(servers) or None),),
+        (
+            PageField(
+                "name_servers", "Name servers", "Serveurs de noms utilisés par la caméra", ", ".join(servers) or None
+            ),
+        ),
     )
     page4 = TroubleshootingPage(
         4,

@@ -58,7 +58,16 @@ from . import (
 from .common import CliError, Commands
 
 COMMAND_MODULES: tuple[ModuleType, ...] = (
-    lab, fleet, devices, view, soc_receiver, lab_network, content_destination, scenarios, licence, realnet,
+    lab,
+    fleet,
+    devices,
+    view,
+    soc_receiver,
+    lab_network,
+    content_destination,
+    scenarios,
+    licence,
+    realnet,
     recordings,  # after content_destination: adds its ``import``
     talk,  # issue 16 item 3
     audit,  # issue 16: bwlab audit export|verify
@@ -80,8 +89,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, Commands]:
 def main(argv: list[str] | None = None) -> int:
     parser, commands = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         return asyncio.run(commands[args.command](args))
     except (CliError, ScenarioError) as exc:

@@ -37,10 +37,12 @@ def register(sub: argparse._SubParsersAction) -> Commands:
     add_common(export)
     verify = audit_sub.add_parser("verify", help="check an export (JSON Lines or CSV): exit 0 only for an intact chain")
     verify.add_argument("file", type=Path)
-    verify.add_argument("--head", default=None,
-                        help="the hash the chain must end at (Live shows it; the export's X-Audit-Head)")
-    verify.add_argument("--partial", action="store_true",
-                        help="a run of consecutive entries that need not start at the first")
+    verify.add_argument(
+        "--head", default=None, help="the hash the chain must end at (Live shows it; the export's X-Audit-Head)"
+    )
+    verify.add_argument(
+        "--partial", action="store_true", help="a run of consecutive entries that need not start at the first"
+    )
     verify.add_argument("--json", action="store_true", help="print the verdict as JSON")
     return {"audit": cmd_audit}
 
@@ -77,8 +79,10 @@ async def export(url: str, ca_pem: str, email: str, password: str, org: str | No
             chosen = [o for o in orgs if org in (None, o["id"], o["name"])]
             if len(chosen) != 1:
                 names = ", ".join(o["name"] for o in orgs) or "none"
-                raise CliError(f"--org: {'name one of the' if chosen else 'no such organization among the'} "
-                                        f"account's organizations ({names})")
+                raise CliError(
+                    f"--org: {'name one of the' if chosen else 'no such organization among the'} "
+                    f"account's organizations ({names})"
+                )
             path = f"/api/cloud/orgs/{chosen[0]['id']}/audit/export?format={fmt}"
             async with s.http.get(s.base_url + path, headers=s.headers(), ssl=s.ssl) as response:
                 if response.status != 200:
@@ -101,8 +105,18 @@ def verify_file(path: Path, *, head: str | None = None, partial: bool = False, a
     except wire.AuditFormatError as exc:
         verdict = wire.Verdict(False, 0, problem=str(exc))
     if as_json:
-        print(json.dumps({"ok": verdict.ok, "entries": verdict.entries, "head": verdict.head, "line": verdict.line,
-                          "seq": verdict.seq, "problem": verdict.problem}))
+        print(
+            json.dumps(
+                {
+                    "ok": verdict.ok,
+                    "entries": verdict.entries,
+                    "head": verdict.head,
+                    "line": verdict.line,
+                    "seq": verdict.seq,
+                    "problem": verdict.problem,
+                }
+            )
+        )
     elif verdict.ok:
         print(f"{path}: {verdict.message()}")
     else:

@@ -67,8 +67,10 @@ def lab_facts(args: argparse.Namespace, need_token: bool = True) -> tuple[str, A
     if url is None:
         url = discover_url(timeout=2.0)
     if url is None:
-        raise CliError(f"no running lab found: {facts_path} does not exist and none answered on mDNS; "
-                       "start one with `bwlab up` or give --url and --token")
+        raise CliError(
+            f"no running lab found: {facts_path} does not exist and none answered on mDNS; "
+            "start one with `bwlab up` or give --url and --token"
+        )
     if token is None and need_token:
         raise CliError("no lab token: give --token, set BWLAB_TOKEN, or use the --data-dir of the running lab")
     try:

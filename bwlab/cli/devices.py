@@ -50,15 +50,22 @@ async def cmd_status(args: argparse.Namespace) -> int:
         return 0
     print(f"lab time {isoformat(status['lab_time'])} (offset {status['clock_offset']:.0f} s)  {status['url']}")
     for s in status["systems"]:
-        print(f"\nsystem {s['name']} ({s['id']}): {'connected' if s['connected'] else s['connection_state']}"
-              f"{' to ' + s['organization'] if s.get('organization') else ''}")
+        print(
+            f"\nsystem {s['name']} ({s['id']}): {'connected' if s['connected'] else s['connection_state']}"
+            f"{' to ' + s['organization'] if s.get('organization') else ''}"
+        )
         for c in s["cameras"]:
             where = f"{c['dock']}/{c['bay']}" if c["docked"] else "out of dock"
-            cert = ("valid until " + isoformat(c["cert_not_after"])) if c["cert_valid"] else (
-                "EXPIRED" if c["cert_not_after"] else "none")
-            print(f"  {c['serial']}  {c['model']}  {c['camera_user'] or '-':<16} {where:<12} cert {cert}"
-                  f"  stream {c['stream'] or '-'}"
-                  + (f"  {c['network']['ip']} {c['network']['mac']} {c['network']['netns']}" if c.get("network") else ""))
+            cert = (
+                ("valid until " + isoformat(c["cert_not_after"]))
+                if c["cert_valid"]
+                else ("EXPIRED" if c["cert_not_after"] else "none")
+            )
+            print(
+                f"  {c['serial']}  {c['model']}  {c['camera_user'] or '-':<16} {where:<12} cert {cert}"
+                f"  stream {c['stream'] or '-'}"
+                + (f"  {c['network']['ip']} {c['network']['mac']} {c['network']['netns']}" if c.get("network") else "")
+            )
     return 0
 
 
@@ -71,14 +78,20 @@ async def cmd_travel(args: argparse.Namespace) -> int:
 async def cmd_press(args: argparse.Namespace) -> int:
     if args.button == "help":  # issue 16: the help gesture of the camera's profile (help.py)
         return await press_help(args)
-    result = await lab_call(args, "POST", f"/api/lab/cameras/{args.serial}/actions",
-                             {"action": "press", "button": args.button, "gesture": args.gesture})
+    result = await lab_call(
+        args,
+        "POST",
+        f"/api/lab/cameras/{args.serial}/actions",
+        {"action": "press", "button": args.button, "gesture": args.gesture},
+    )
     ignored = (result.get("press") or {}).get("ignored")
     if args.json:
         print(json.dumps(result, indent=2))
     elif ignored:
-        print(f"{args.serial}: {args.button} {args.gesture} did nothing: {ignored['message']} ({ignored['code']})",
-              file=sys.stderr)
+        print(
+            f"{args.serial}: {args.button} {args.gesture} did nothing: {ignored['message']} ({ignored['code']})",
+            file=sys.stderr,
+        )
     else:
         print(f"{args.serial}: {args.button} {args.gesture}")
     return 1 if ignored else 0

@@ -18,14 +18,34 @@ def register(sub: argparse._SubParsersAction) -> Commands:
     fleet = sub.add_parser("fleet", help="run a scenario's cameras in this process")
     fleet.add_argument("scenario", nargs="?", type=Path, help="scenario TOML file (default: the built-in demo)")
     fleet.add_argument("--media", choices=("live", "shared"), default="live")
-    fleet.add_argument("--fragment-frames", type=int, choices=(1, 2, 3), default=2,
-                       help="video frames per media fragment at 15 fps: 1 = 67 ms, 2 = 133 ms (default), 3 = 200 ms")
-    fleet.add_argument("--audio-chunk-frames", type=int, default=0, metavar="N", help="audio chunks: send the sound in audio-only fragments of this many AAC frames (21 ms each) as soon as it is encoded, not only in the video's (default 0: no)")
+    fleet.add_argument(
+        "--fragment-frames",
+        type=int,
+        choices=(1, 2, 3),
+        default=2,
+        help="video frames per media fragment at 15 fps: 1 = 67 ms, 2 = 133 ms (default), 3 = 200 ms",
+    )
+    fleet.add_argument(
+        "--audio-chunk-frames",
+        type=int,
+        default=0,
+        metavar="N",
+        help="audio chunks: send the sound in audio-only fragments of this many AAC frames (21 ms each) as soon as it is encoded, not only in the video's (default 0: no)",
+    )
     fleet.add_argument("--only", default=None, help="comma-separated serials to run (default all)")
-    fleet.add_argument("--exit-with-parent", type=int, default=None, metavar="PID",
-                       help="stop when process PID (the `bwlab up` that started this fleet) ends")
-    fleet.add_argument("--network", choices=("loopback", "real"), default="loopback",
-                       help="real: the cameras reach the service by its T5 host names (issue 15, docs/network.md)")
+    fleet.add_argument(
+        "--exit-with-parent",
+        type=int,
+        default=None,
+        metavar="PID",
+        help="stop when process PID (the `bwlab up` that started this fleet) ends",
+    )
+    fleet.add_argument(
+        "--network",
+        choices=("loopback", "real"),
+        default="loopback",
+        help="real: the cameras reach the service by its T5 host names (issue 15, docs/network.md)",
+    )
     add_common(fleet)
     return {"fleet": cmd_fleet}
 
@@ -42,10 +62,16 @@ async def cmd_fleet(args: argparse.Namespace) -> int:
             raise CliError(f"a fleet (pid {exc.pid}) already runs the cameras of {data_dir}") from None
     scenario, _ = load_scenario(args.scenario)
     url, token, ca_pem = lab_facts(args)
-    fleet = Fleet(url=url, ca_pem=ca_pem, lab_token=token, media=args.media, fragment_frames=args.fragment_frames,
-                  audio_chunk_frames=args.audio_chunk_frames,
-                  route=ServiceRoute() if args.network == "real" else None,
-                  data_dir=(args.data_dir or default_data_dir()).resolve() / "fleet")  # cameras' storage (issue 13)
+    fleet = Fleet(
+        url=url,
+        ca_pem=ca_pem,
+        lab_token=token,
+        media=args.media,
+        fragment_frames=args.fragment_frames,
+        audio_chunk_frames=args.audio_chunk_frames,
+        route=ServiceRoute() if args.network == "real" else None,
+        data_dir=(args.data_dir or default_data_dir()).resolve() / "fleet",
+    )  # cameras' storage (issue 13)
     stop = lifecycle.stop_on_signals()
     only = {s.strip().upper() for s in args.only.split(",")} if args.only else None
     try:

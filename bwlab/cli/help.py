@@ -27,23 +27,41 @@ async def press_help(args: argparse.Namespace) -> int:
     profile = camera["state"].get("profile") or {}
     help_gesture = profile.get("help_gesture")
     if help_gesture is None:
-        raise CliError(f"camera {serial}: its camera user's profile has no help gesture "
-                               "(Manager > Camera profiles > Help request; scenario key help_gesture)")
+        raise CliError(
+            f"camera {serial}: its camera user's profile has no help gesture "
+            "(Manager > Camera profiles > Help request; scenario key help_gesture)"
+        )
     pressed = gesture_of(help_gesture)
     assert pressed is not None
     button, gesture = pressed
     before = (camera["state"].get("help") or {}).get("id")
-    result = await lab_call(args, "POST", f"/api/lab/cameras/{serial}/actions",
-                            {"action": "press", "button": button, "gesture": gesture})
+    result = await lab_call(
+        args, "POST", f"/api/lab/cameras/{serial}/actions", {"action": "press", "button": button, "gesture": gesture}
+    )
     ignored = (result.get("press") or {}).get("ignored")
     help_request = (result.get("state") or {}).get("help")
     if args.json:
-        print(json.dumps({"serial": serial, "button": button, "gesture": gesture, "help": help_request,
-                          "press": result.get("press")}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "serial": serial,
+                    "button": button,
+                    "gesture": gesture,
+                    "help": help_request,
+                    "press": result.get("press"),
+                },
+                indent=2,
+            )
+        )
     elif ignored:
-        print(f"{serial}: help ({HELP_GESTURE_LABELS[help_gesture].lower()}) did nothing: {ignored['message']} "
-              f"({ignored['code']})", file=sys.stderr)
+        print(
+            f"{serial}: help ({HELP_GESTURE_LABELS[help_gesture].lower()}) did nothing: {ignored['message']} "
+            f"({ignored['code']})",
+            file=sys.stderr,
+        )
     else:
-        print(f"{serial}: help requested ({HELP_GESTURE_LABELS[help_gesture].lower()})"
-              + (f", help id {help_request['id']}" if help_request and help_request.get("id") != before else ""))
+        print(
+            f"{serial}: help requested ({HELP_GESTURE_LABELS[help_gesture].lower()})"
+            + (f", help id {help_request['id']}" if help_request and help_request.get("id") != before else "")
+        )
     return 1 if ignored else 0

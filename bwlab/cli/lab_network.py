@@ -25,11 +25,18 @@ def register(sub: argparse._SubParsersAction) -> Commands:
     fault = sub.add_parser("fault", help="inject, list and clear lab faults (L2)")
     fault_sub = fault.add_subparsers(dest="fault_command", required=True)
     fault_add = fault_sub.add_parser("add", help="inject a fault, e.g. `bwlab fault add ap AP-1 security=wpa3-only`")
-    fault_add.add_argument("kind", help="ap, cell, sim, link, clock_skew, ntp, travel (`bwlab fault list` explains), "
-                                        "or hostname NAME (a T5 host name the lab stops answering for); on the "
-                                        "real lab network: firewall, dns, bandwidth, loss (docs/network.md)")
-    fault_add.add_argument("changes", nargs="*", metavar="[TARGET] KEY=VALUE",
-                           help="the AP, cell or camera (not for ntp and travel), then what changes")
+    fault_add.add_argument(
+        "kind",
+        help="ap, cell, sim, link, clock_skew, ntp, travel (`bwlab fault list` explains), "
+        "or hostname NAME (a T5 host name the lab stops answering for); on the "
+        "real lab network: firewall, dns, bandwidth, loss (docs/network.md)",
+    )
+    fault_add.add_argument(
+        "changes",
+        nargs="*",
+        metavar="[TARGET] KEY=VALUE",
+        help="the AP, cell or camera (not for ntp and travel), then what changes",
+    )
     fault_add.add_argument("--id", default=None, help="name the fault, to clear it by name")
     add_common(fault_add)
     fault_list = fault_sub.add_parser("list", help="the faults injected now and the kinds there are")
@@ -58,7 +65,14 @@ def register(sub: argparse._SubParsersAction) -> Commands:
     move.add_argument("y", type=float)
     move.add_argument("--walk", type=float, default=0.0, help="walk there in this many seconds")
     add_common(move)
-    return {"dns": cmd_dns, "fault": cmd_fault, "doctor": cmd_doctor, "pages": cmd_pages, "pcap": cmd_pcap, "move": cmd_move}
+    return {
+        "dns": cmd_dns,
+        "fault": cmd_fault,
+        "doctor": cmd_doctor,
+        "pages": cmd_pages,
+        "pcap": cmd_pcap,
+        "move": cmd_move,
+    }
 
 
 async def cmd_dns(args: argparse.Namespace) -> int:
@@ -75,8 +89,20 @@ async def cmd_dns(args: argparse.Namespace) -> int:
 
 
 BLOCKED_HOSTS = "/api/lab/faults/blocked-hosts"
-_TEXT_KEYS = {"ssid", "password", "security", "country", "band", "state", "iccid", "pin", "operator", "apn",
-              "mode", "kiss_code"}
+_TEXT_KEYS = {
+    "ssid",
+    "password",
+    "security",
+    "country",
+    "band",
+    "state",
+    "iccid",
+    "pin",
+    "operator",
+    "apn",
+    "mode",
+    "kiss_code",
+}
 
 
 def parse_changes(kind: str, words: list[str]) -> tuple[str | None, dict]:
@@ -172,8 +198,10 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
     for system in systems:
         for f in system["findings"]:
             shown += 1
-            print(f"system {system['name']} ({system['id']})\n  {f['code']:<15} {f['symptom']}\n"
-                  f"  {'':<15} cause: {f['cause']}\n  {'':<15} fix:   {f['fix']}")
+            print(
+                f"system {system['name']} ({system['id']})\n  {f['code']:<15} {f['symptom']}\n"
+                f"  {'':<15} cause: {f['cause']}\n  {'':<15} fix:   {f['fix']}"
+            )
     for cam in cameras:
         press = cam.get("last_press") or {}
         ignored = press.get("ignored")
@@ -186,10 +214,14 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
             for e in f.get("evidence") or []:  # what the diagnosis saw (issue 14)
                 print(f"  {'':<15} seen:  {e['source']}: {e['observation']}")
             for h in f.get("hostnames") or []:  # T2 row 5: which T5 name, as the camera saw it
-                print(f"  {'':<15} not reached: {h['hostname']} port {h['port']} (T5 row: {h['t5_row']}; {h['observed']})")
+                print(
+                    f"  {'':<15} not reached: {h['hostname']} port {h['port']} (T5 row: {h['t5_row']}; {h['observed']})"
+                )
         if ignored:
-            print(f"  {'last press':<15} {press['button']} {press['gesture']} did nothing\n"
-                  f"  {'':<15} why:   {ignored['message']} ({ignored['code']})")
+            print(
+                f"  {'last press':<15} {press['button']} {press['gesture']} did nothing\n"
+                f"  {'':<15} why:   {ignored['message']} ({ignored['code']})"
+            )
         elif not cam["findings"]:
             print("  no problem found")
     if not shown:
@@ -221,14 +253,20 @@ async def cmd_pcap(args: argparse.Namespace) -> int:
                 raise CliError(f"{error.get('message', r.reason)} ({error.get('code', r.status)})")
             data, frames = await r.read(), r.headers.get("X-Frames", "?")
     await asyncio.to_thread(out.write_bytes, data)
-    print(json.dumps({"file": str(out), "frames": int(frames), "bytes": len(data)}) if args.json
-          else f"{out}: {frames} frames ({len(data)} bytes); open it with Wireshark")
+    print(
+        json.dumps({"file": str(out), "frames": int(frames), "bytes": len(data)})
+        if args.json
+        else f"{out}: {frames} frames ({len(data)} bytes); open it with Wireshark"
+    )
     return 0
 
 
 async def cmd_move(args: argparse.Namespace) -> int:
     body = {"action": "move", "position": [args.x, args.y], "seconds": args.walk or None}
     result = await lab_call(args, "POST", f"/api/lab/cameras/{args.serial}/actions", body)
-    print(json.dumps(result, indent=2) if args.json else f"{args.serial}: {'walking' if args.walk else 'moved'} "
-          f"to ({args.x:g}, {args.y:g})")
+    print(
+        json.dumps(result, indent=2)
+        if args.json
+        else f"{args.serial}: {'walking' if args.walk else 'moved'} to ({args.x:g}, {args.y:g})"
+    )
     return 0

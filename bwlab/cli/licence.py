@@ -15,10 +15,16 @@ from .common import CliError, Commands, add_common, lab_facts
 def register(sub: argparse._SubParsersAction) -> Commands:
     licence = sub.add_parser("licence", help="an organization's licences: show, order, renew (S15; admins order)")
     licence.add_argument("action", choices=("show", "order", "renew"))
-    licence.add_argument("what", nargs="?", default=None,
-                         help="order: the quantity of licences; renew: the licence id (default: the latest subscription)")
+    licence.add_argument(
+        "what",
+        nargs="?",
+        default=None,
+        help="order: the quantity of licences; renew: the licence id (default: the latest subscription)",
+    )
     licence.add_argument("--term", type=int, default=12, help="term in months: 1, 12, 24 or 36 (default 12)")
-    licence.add_argument("--quantity", type=int, default=None, help="renew: another quantity than the renewed licence's")
+    licence.add_argument(
+        "--quantity", type=int, default=None, help="renew: another quantity than the renewed licence's"
+    )
     licence.add_argument("--email", required=True, help="an account of the organization (an admin to order or renew)")
     licence.add_argument("--password", default=None, help="its password (default: $BWLAB_PASSWORD)")
     licence.add_argument("--org", default=None, help="the organization's name or id (default: the account's only one)")
@@ -39,8 +45,10 @@ async def cmd_licence(args: argparse.Namespace) -> int:
             chosen = [o for o in orgs if args.org in (None, o["id"], o["name"])]
             if len(chosen) != 1:
                 names = ", ".join(o["name"] for o in orgs) or "none"
-                raise CliError(f"--org: {'name one of the' if chosen else 'no such organization among the'} "
-                               f"account's organizations ({names})")
+                raise CliError(
+                    f"--org: {'name one of the' if chosen else 'no such organization among the'} "
+                    f"account's organizations ({names})"
+                )
             base = f"/api/cloud/orgs/{chosen[0]['id']}"
             if args.action == "order":
                 if args.what is None or not args.what.isdigit():
@@ -62,10 +70,14 @@ async def cmd_licence(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    state = {"trial": "30-day trial", "purchased": "purchased", "expired": "EXPIRED", "none": "no licence"}[result["state"]]
+    state = {"trial": "30-day trial", "purchased": "purchased", "expired": "EXPIRED", "none": "no licence"}[
+        result["state"]
+    ]
     until = f" until {isoformat(result['covered_until'])}" if result["covered_until"] else ""
-    print(f"{chosen[0]['name']}: {state}{until}; {result['quantity']} licences held, {result['needed']} needed "
-          f"(average {result['average']} over {result['window_days']} days)")
+    print(
+        f"{chosen[0]['name']}: {state}{until}; {result['quantity']} licences held, {result['needed']} needed "
+        f"(average {result['average']} over {result['window_days']} days)"
+    )
     for lic in result["licences"]:
         qty = "trial" if lic["kind"] == "trial" else f"{lic['quantity']} × {lic['term_months']} months"
         print(f"  {lic['id']}  {qty:<18} {isoformat(lic['starts_at'])} → {isoformat(lic['ends_at'])}")

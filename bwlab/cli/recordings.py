@@ -28,7 +28,8 @@ async def cmd_recordings(args: argparse.Namespace) -> int:
 
 async def cmd_annotate(args: argparse.Namespace) -> int:
     """``bwlab bookmark`` / ``bwlab category``: on the recording being made, else the camera's last one."""
-    result = await lab_call(args, "POST", f"/api/lab/cameras/{args.serial}/actions",
-                             recordings_commands.annotation(args))
+    result = await lab_call(
+        args, "POST", f"/api/lab/cameras/{args.serial}/actions", recordings_commands.annotation(args)
+    )
     print(json.dumps(result, indent=2) if args.json else f"{args.serial}: {args.command} added")
     return 0

@@ -48,22 +48,35 @@ async def cmd_talk(args: argparse.Namespace) -> int:
         if stream is None:
             raise CliError(f"camera {serial} is not streaming live: talk-back goes through its live stream")
         try:
-            report = await talk(viewer.session, viewer.org_id or "", stream, viewer.key, encode_opus(samples),
-                                viewer.clock)
+            report = await talk(
+                viewer.session, viewer.org_id or "", stream, viewer.key, encode_opus(samples), viewer.clock
+            )
         except TalkError as exc:
             raise CliError(f"{exc} ({exc.code})") from None
         except envelope.EnvelopeError as exc:
             raise CliError(f"--link: {exc}") from None
     heard = await _heard(url, token, ca_pem, serial, args.heard) if args.heard is not None else None
     if args.json:
-        print(json.dumps({"serial": serial, "stream_id": report.stream_id, "packets": report.packets,
-                          "seconds": report.seconds, "heard": heard}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "serial": serial,
+                    "stream_id": report.stream_id,
+                    "packets": report.packets,
+                    "seconds": report.seconds,
+                    "heard": heard,
+                },
+                indent=2,
+            )
+        )
     else:
         print(f"{serial}: talked {report.seconds:.2f} s ({report.packets} Opus packets, sealed end to end)")
         if heard is not None:
             hz = f"{heard['heard_hz']} Hz" if heard.get("heard_hz") is not None else "no tone"
-            print(f"{serial} heard {heard['heard_seconds']} s ({hz}, mouth-to-ear p50 {heard['latency_ms_p50']} ms)"
-                  f" -> {args.heard}")
+            print(
+                f"{serial} heard {heard['heard_seconds']} s ({hz}, mouth-to-ear p50 {heard['latency_ms_p50']} ms)"
+                f" -> {args.heard}"
+            )
     return 0
 
 

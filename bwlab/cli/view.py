@@ -39,8 +39,9 @@ def operator_viewer(args: argparse.Namespace, url: str, ca_pem: str, clock: Cloc
     if not password:
         raise CliError("--password (or $BWLAB_PASSWORD): the account's password is required")
     try:
-        return Viewer(url, ca_pem, email=args.email, password=password, link=args.link, passphrase=args.passphrase,
-                      clock=clock)
+        return Viewer(
+            url, ca_pem, email=args.email, password=password, link=args.link, passphrase=args.passphrase, clock=clock
+        )
     except envelope.PassphraseRequired:
         raise CliError("--passphrase: this link with key is password-protected") from None
     except envelope.WrongPassphrase:
@@ -65,10 +66,13 @@ async def cmd_view(args: argparse.Namespace) -> int:
             try:
                 stream_id = (await viewer.wait_for_stream(args.wait, args.user))["id"]
             except TimeoutError:
-                raise CliError(f"no live stream{' of ' + args.user if args.user else ''} within {args.wait:.0f} s") from None
+                raise CliError(
+                    f"no live stream{' of ' + args.user if args.user else ''} within {args.wait:.0f} s"
+                ) from None
         try:
-            report = await viewer.watch(stream_id, seconds=None if args.recording else args.seconds,
-                                        recording=args.recording)
+            report = await viewer.watch(
+                stream_id, seconds=None if args.recording else args.seconds, recording=args.recording
+            )
         except ClockMismatch as exc:
             raise CliError(str(exc)) from None
     result = report.as_dict()
@@ -76,7 +80,9 @@ async def cmd_view(args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=2))
     else:
         lat = result["latency_ms"]
-        print(f"stream {stream_id} ({report.user_name}): {report.video_frames} video frames, "
-              f"{report.audio_frames} audio frames, {report.chunks} chunks"
-              + (f"; glass-to-glass p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms" if lat["p50"] is not None else ""))
+        print(
+            f"stream {stream_id} ({report.user_name}): {report.video_frames} video frames, "
+            f"{report.audio_frames} audio frames, {report.chunks} chunks"
+            + (f"; glass-to-glass p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms" if lat["p50"] is not None else "")
+        )
     return 0

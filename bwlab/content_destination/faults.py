@@ -46,8 +46,12 @@ class Faults:
         self.status, self.remaining, self.delay, self.corrupt_capabilities_etag = None, 0, 0.0, False
 
     def as_json(self) -> dict[str, Any]:
-        return {"status": self.status, "count": self.remaining, "delay": self.delay,
-                "corrupt_capabilities_etag": self.corrupt_capabilities_etag}
+        return {
+            "status": self.status,
+            "count": self.remaining,
+            "delay": self.delay,
+            "corrupt_capabilities_etag": self.corrupt_capabilities_etag,
+        }
 
     def update(self, doc: Any) -> tuple[bool, bool]:
         """Apply ``{"status", "count", "delay", "corrupt_capabilities_etag", "revoke_tokens",

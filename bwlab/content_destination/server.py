@@ -67,8 +67,9 @@ class DestinationApp:
     authority: TokenAuthority
     private_key: rsa.RSAPrivateKey | None = None
     site_name: str = "bwlab lab destination"
-    capabilities: cd.Capabilities = field(default_factory=lambda: cd.Capabilities(
-        store_and_read=frozenset(cd.KNOWN_CAPABILITIES)))
+    capabilities: cd.Capabilities = field(
+        default_factory=lambda: cd.Capabilities(store_and_read=frozenset(cd.KNOWN_CAPABILITIES))
+    )
     categories: tuple[cd.Category, ...] = cd.DEFAULT_CATEGORIES
     faults: Faults = field(default_factory=Faults)
 
@@ -124,27 +125,37 @@ async def log_middleware(request: web.Request, handler):
 
 async def get_auth(request: web.Request) -> web.Response:
     h = request.headers
-    grant = request.app[AUTHORITY].login(h.get("X-Auth-User") or h.get("X-Storage-User"),
-                                         h.get("X-Auth-Key") or h.get("X-Storage-Pass"))
+    grant = request.app[AUTHORITY].login(
+        h.get("X-Auth-User") or h.get("X-Storage-User"), h.get("X-Auth-Key") or h.get("X-Storage-Pass")
+    )
     if grant is None:
         return _error(401, "unauthorized", "wrong X-Auth-User or X-Auth-Key")
     expires_in = max(0, int(grant.expires - request.app[AUTHORITY].clock.now()))
     storage_url = f"{request.scheme}://{request.host}/v1/{grant.account}"
-    return web.Response(status=200, text="", headers={
-        "X-Auth-Token": grant.token, "X-Storage-Token": grant.token, "X-Storage-Url": storage_url,
-        "X-Auth-Token-Expires": str(expires_in)})
+    return web.Response(
+        status=200,
+        text="",
+        headers={
+            "X-Auth-Token": grant.token,
+            "X-Storage-Token": grant.token,
+            "X-Storage-Url": storage_url,
+            "X-Auth-Token-Expires": str(expires_in),
+        },
+    )
 
 
 def _authorize(request: web.Request, account: str) -> None:
     grant = request.app[AUTHORITY].check(request.headers.get("X-Auth-Token") or request.headers.get("X-Storage-Token"))
     if grant is None:
-        raise web.HTTPUnauthorized(text=json.dumps({"error": {"code": "unauthorized",
-                                                              "message": "a valid X-Auth-Token is required"}}),
-                                   content_type="application/json")
+        raise web.HTTPUnauthorized(
+            text=json.dumps({"error": {"code": "unauthorized", "message": "a valid X-Auth-Token is required"}}),
+            content_type="application/json",
+        )
     if grant.account != account:
-        raise web.HTTPForbidden(text=json.dumps({"error": {"code": "forbidden",
-                                                           "message": "the token is not for this account"}}),
-                                content_type="application/json")
+        raise web.HTTPForbidden(
+            text=json.dumps({"error": {"code": "forbidden", "message": "the token is not for this account"}}),
+            content_type="application/json",
+        )
 
 
 # ---- metadata ----------------------------------------------------------------------------------
@@ -157,9 +168,9 @@ def _metadata_from(request: web.Request, kind: str) -> dict[str, str]:
     for name, value in request.headers.items():
         low = name.lower()
         if low.startswith(prefix) and len(low) > len(prefix):
-            key, val = name[len(prefix):].title(), value.strip()
+            key, val = name[len(prefix) :].title(), value.strip()
         elif low.startswith(remove) and len(low) > len(remove):
-            key, val = name[len(remove):].title(), ""
+            key, val = name[len(remove) :].title(), ""
         else:
             continue
         try:
@@ -187,7 +198,7 @@ def _iso(ts: float) -> str:
 
 def _split(request: web.Request) -> tuple[str, str | None, str | None]:
     """``/v1/{account}[/{container}[/{object}]]`` from the decoded path."""
-    rest = request.path[len("/v1/"):]
+    rest = request.path[len("/v1/") :]
     account, _, rest = rest.partition("/")
     if not rest:
         return account, None, None
@@ -203,8 +214,9 @@ async def storage(request: web.Request) -> web.StreamResponse:
         if on_object is not None:
             return await on_object(request, account, container, obj)
     elif container is not None:
-        on_container = {"GET": get_container, "HEAD": get_container, "PUT": put_container,
-                        "POST": post_container}.get(request.method)
+        on_container = {"GET": get_container, "HEAD": get_container, "PUT": put_container, "POST": post_container}.get(
+            request.method
+        )
         if on_container is not None:
             return await on_container(request, account, container)
     elif request.method in ("GET", "HEAD"):
@@ -214,14 +226,21 @@ async def storage(request: web.Request) -> web.StreamResponse:
 
 async def get_account(request: web.Request, account: str) -> web.Response:
     containers = await request.app[STORE].containers(account)
-    headers = {"X-Account-Container-Count": str(len(containers)),
-               "X-Account-Object-Count": str(sum(c.object_count for c in containers)),
-               "X-Account-Bytes-Used": str(sum(c.bytes_used for c in containers))}
+    headers = {
+        "X-Account-Container-Count": str(len(containers)),
+        "X-Account-Object-Count": str(sum(c.object_count for c in containers)),
+        "X-Account-Bytes-Used": str(sum(c.bytes_used for c in containers)),
+    }
     if request.method == "HEAD":
         return web.Response(status=204, headers=headers)
     if request.query.get("format") == "json":
-        return web.json_response([{"name": c.name, "count": c.object_count, "bytes": c.bytes_used,
-                                   "last_modified": _iso(c.created)} for c in containers], headers=headers)
+        return web.json_response(
+            [
+                {"name": c.name, "count": c.object_count, "bytes": c.bytes_used, "last_modified": _iso(c.created)}
+                for c in containers
+            ],
+            headers=headers,
+        )
     if not containers:
         return web.Response(status=204, headers=headers)
     return web.Response(text="".join(c.name + "\n" for c in containers), headers=headers)
@@ -240,28 +259,49 @@ async def post_container(request: web.Request, account: str, container: str) -> 
 async def get_container(request: web.Request, account: str, container: str) -> web.Response:
     store = request.app[STORE]
     info = await store.container(account, container)
-    headers = {"X-Container-Object-Count": str(info.object_count), "X-Container-Bytes-Used": str(info.bytes_used),
-               "X-Timestamp": f"{info.created:.5f}", **_meta_headers("Container", info.metadata)}
+    headers = {
+        "X-Container-Object-Count": str(info.object_count),
+        "X-Container-Bytes-Used": str(info.bytes_used),
+        "X-Timestamp": f"{info.created:.5f}",
+        **_meta_headers("Container", info.metadata),
+    }
     if request.method == "HEAD":
         return web.Response(status=204, headers=headers)
     try:
         limit = min(10000, max(0, int(request.query.get("limit", "10000"))))
     except ValueError:
         raise BadRequest("limit is a number") from None
-    objects = await store.objects(account, container, request.query.get("prefix", ""),
-                                  request.query.get("marker", ""), limit)
+    objects = await store.objects(
+        account, container, request.query.get("prefix", ""), request.query.get("marker", ""), limit
+    )
     if request.query.get("format") == "json":
-        return web.json_response([{"name": o.name, "hash": o.etag, "bytes": o.bytes, "content_type": o.content_type,
-                                   "last_modified": _iso(o.timestamp)} for o in objects], headers=headers)
+        return web.json_response(
+            [
+                {
+                    "name": o.name,
+                    "hash": o.etag,
+                    "bytes": o.bytes,
+                    "content_type": o.content_type,
+                    "last_modified": _iso(o.timestamp),
+                }
+                for o in objects
+            ],
+            headers=headers,
+        )
     if not objects:
         return web.Response(status=204, headers=headers)
     return web.Response(text="".join(o.name + "\n" for o in objects), headers=headers)
 
 
 def _object_headers(info: ObjectInfo) -> dict[str, str]:
-    return {"Etag": info.etag, "Content-Type": info.content_type, "Last-Modified": _http_date(info.timestamp),
-            "X-Timestamp": f"{info.timestamp:.5f}", "Accept-Ranges": "none",
-            **_meta_headers("Object", info.metadata)}
+    return {
+        "Etag": info.etag,
+        "Content-Type": info.content_type,
+        "Last-Modified": _http_date(info.timestamp),
+        "X-Timestamp": f"{info.timestamp:.5f}",
+        "Accept-Ranges": "none",
+        **_meta_headers("Object", info.metadata),
+    }
 
 
 async def _body(request: web.Request) -> AsyncIterator[bytes]:
@@ -274,15 +314,22 @@ async def put_object(request: web.Request, account: str, container: str, obj: st
     if request.content_length is None and not chunked:
         raise LengthRequired("Content-Length or chunked Transfer-Encoding is required")
     info = await request.app[STORE].put_object(
-        account, container, obj, _body(request), content_length=request.content_length,
-        content_type=request.headers.get("Content-Type"), metadata=_metadata_from(request, "object"),
-        expected_etag=request.headers.get("Etag"))
+        account,
+        container,
+        obj,
+        _body(request),
+        content_length=request.content_length,
+        content_type=request.headers.get("Content-Type"),
+        metadata=_metadata_from(request, "object"),
+        expected_etag=request.headers.get("Etag"),
+    )
     return web.Response(status=201, headers={"Etag": info.etag, "Last-Modified": _http_date(info.timestamp)})
 
 
 async def post_object(request: web.Request, account: str, container: str, obj: str) -> web.Response:
-    await request.app[STORE].post_object(account, container, obj, _metadata_from(request, "object"),
-                                         request.headers.get("Content-Type"))
+    await request.app[STORE].post_object(
+        account, container, obj, _metadata_from(request, "object"), request.headers.get("Content-Type")
+    )
     return web.Response(status=202)
 
 
@@ -290,7 +337,9 @@ async def get_object(request: web.Request, account: str, container: str, obj: st
     store = request.app[STORE]
     info = await store.object(account, container, obj)
     headers = _object_headers(info)
-    if (container, obj) == (cd.SYSTEM_CONTAINER, cd.CAPABILITIES_OBJECT) and request.app[FAULTS].corrupt_capabilities_etag:
+    if (container, obj) == (cd.SYSTEM_CONTAINER, cd.CAPABILITIES_OBJECT) and request.app[
+        FAULTS
+    ].corrupt_capabilities_etag:
         headers["Etag"] = "0" * 32
     response = web.StreamResponse(status=200, headers=headers)
     response.content_length = info.bytes
@@ -316,8 +365,10 @@ def _browse_auth(request: web.Request) -> None:
     except ValueError:
         creds = None
     if creds is None or authority.login(creds.login, creds.password) is None:
-        raise web.HTTPUnauthorized(text="sign in with the destination's user and key (BlobAPIUserName, BlobAPIKey)",
-                                   headers={"WWW-Authenticate": 'Basic realm="bwlab content destination"'})
+        raise web.HTTPUnauthorized(
+            text="sign in with the destination's user and key (BlobAPIUserName, BlobAPIKey)",
+            headers={"WWW-Authenticate": 'Basic realm="bwlab content destination"'},
+        )
 
 
 def _decoded(metadata: dict[str, str]) -> dict[str, str]:
@@ -334,8 +385,11 @@ th{background:#eef2f6}.complete{color:#17723a;font-weight:600}.transferring{colo
 
 
 def _page(title: str, body: str) -> web.Response:
-    return web.Response(text=f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-                             f"<style>{_STYLE}</style></head><body>{body}</body></html>", content_type="text/html")
+    return web.Response(
+        text=f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{_STYLE}</style></head><body>{body}</body></html>",
+        content_type="text/html",
+    )
 
 
 def _meta_cell(metadata: dict[str, str]) -> str:
@@ -365,23 +419,32 @@ async def browse_index(request: web.Request) -> web.Response:
     for c in recordings:
         m = _decoded(c.metadata)
         user, camera = m.get("Userid", ""), m.get("Bwcserialnumber", "")
-        rows.append(f"<tr><td><a href='/browse/{quote(c.name, safe='')}'>{html.escape(c.name)}</a></td>"
-                    f"<td>{html.escape(names.get(user, user))}</td><td>{html.escape(names.get(camera, camera))}</td>"
-                    f"<td>{html.escape(m.get('Triggerontimeiso', ''))}</td>"
-                    f"<td>{html.escape(m.get('Triggeron', ''))} / {html.escape(m.get('Triggeroff', ''))}</td>"
-                    f"<td>{_status(c)}</td><td>{c.object_count}</td><td>{c.bytes_used}</td></tr>")
-    body = [f"<h1>{html.escape(request.app[SITE_NAME])}: recordings</h1>",
-            f"<p class='meta'>account {html.escape(account)} · {len(recordings)} recording(s) · content key "
-            f"{'held here (encrypted content can be opened decrypted)' if request.app[PRIVATE_KEY] else 'not held'}</p>",
-            "<table><tr><th>Recording container</th><th>User</th><th>Camera</th><th>Trigger on</th>"
-            "<th>Trigger on / off</th><th>Status</th><th>Objects</th><th>Bytes</th></tr>", *rows, "</table>"]
+        rows.append(
+            f"<tr><td><a href='/browse/{quote(c.name, safe='')}'>{html.escape(c.name)}</a></td>"
+            f"<td>{html.escape(names.get(user, user))}</td><td>{html.escape(names.get(camera, camera))}</td>"
+            f"<td>{html.escape(m.get('Triggerontimeiso', ''))}</td>"
+            f"<td>{html.escape(m.get('Triggeron', ''))} / {html.escape(m.get('Triggeroff', ''))}</td>"
+            f"<td>{_status(c)}</td><td>{c.object_count}</td><td>{c.bytes_used}</td></tr>"
+        )
+    body = [
+        f"<h1>{html.escape(request.app[SITE_NAME])}: recordings</h1>",
+        f"<p class='meta'>account {html.escape(account)} · {len(recordings)} recording(s) · content key "
+        f"{'held here (encrypted content can be opened decrypted)' if request.app[PRIVATE_KEY] else 'not held'}</p>",
+        "<table><tr><th>Recording container</th><th>User</th><th>Camera</th><th>Trigger on</th>"
+        "<th>Trigger on / off</th><th>Status</th><th>Objects</th><th>Bytes</th></tr>",
+        *rows,
+        "</table>",
+    ]
     for name in SYSTEM_CONTAINERS:
         if not any(c.name == name for c in containers):
             continue
         objects = await store.objects(account, name)
         body.append(f"<h2>{html.escape(name)}</h2><table><tr><th>Object</th><th>Metadata</th><th>Bytes</th></tr>")
-        body += [f"<tr><td><a href='/browse/{quote(name)}/{quote(o.name)}'>{html.escape(o.name)}</a></td>"
-                 f"<td class='meta'>{_meta_cell(o.metadata)}</td><td>{o.bytes}</td></tr>" for o in objects]
+        body += [
+            f"<tr><td><a href='/browse/{quote(name)}/{quote(o.name)}'>{html.escape(o.name)}</a></td>"
+            f"<td class='meta'>{_meta_cell(o.metadata)}</td><td>{o.bytes}</td></tr>"
+            for o in objects
+        ]
         body.append("</table>")
     return _page("Recordings", "".join(body))
 
@@ -410,14 +473,22 @@ async def browse_container(request: web.Request) -> web.Response:
         link = f"/browse/{quote(name, safe='')}/{quote(o.name)}"
         extra = ""
         if cd.key_object_name(o.name) in names and o.name != cd.key_object_name(o.name):
-            extra = (f" · <a href='{link}?decrypt=1'>decrypted</a>" if request.app[PRIVATE_KEY]
-                     else " · encrypted (no content key here)")
-        rows.append(f"<tr><td><a href='{link}'>{html.escape(o.name)}</a>{extra}</td><td>{_kind(o.name)}</td>"
-                    f"<td>{o.bytes}</td><td><code>{o.etag}</code></td><td class='meta'>{_meta_cell(o.metadata)}</td></tr>")
-    body = (f"<p><a href='/'>← recordings</a></p><h1>{html.escape(name)}</h1><p>Status: {_status(info)}</p>"
-            f"<h2>Container metadata</h2><p class='meta'>{_meta_cell(info.metadata)}</p>"
-            "<h2>Objects</h2><table><tr><th>Object</th><th>Kind</th><th>Bytes</th><th>Etag (md5)</th><th>Metadata</th></tr>"
-            + "".join(rows) + "</table>")
+            extra = (
+                f" · <a href='{link}?decrypt=1'>decrypted</a>"
+                if request.app[PRIVATE_KEY]
+                else " · encrypted (no content key here)"
+            )
+        rows.append(
+            f"<tr><td><a href='{link}'>{html.escape(o.name)}</a>{extra}</td><td>{_kind(o.name)}</td>"
+            f"<td>{o.bytes}</td><td><code>{o.etag}</code></td><td class='meta'>{_meta_cell(o.metadata)}</td></tr>"
+        )
+    body = (
+        f"<p><a href='/'>← recordings</a></p><h1>{html.escape(name)}</h1><p>Status: {_status(info)}</p>"
+        f"<h2>Container metadata</h2><p class='meta'>{_meta_cell(info.metadata)}</p>"
+        "<h2>Objects</h2><table><tr><th>Object</th><th>Kind</th><th>Bytes</th><th>Etag (md5)</th><th>Metadata</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
     return _page(name, body)
 
 
@@ -434,8 +505,12 @@ async def browse_object(request: web.Request) -> web.StreamResponse:
         key_info = await store.object(account, container, cd.key_object_name(name))
         key_bytes = b"".join([chunk async for chunk in store.read(key_info)])
         decryptor = cd.KeyObject.parse(key_bytes).decryptor(private)
-    response = web.StreamResponse(headers={"Content-Type": info.content_type,
-                                           "Content-Disposition": f"inline; filename*=UTF-8''{quote(name.split('/')[-1])}"})
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": info.content_type,
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(name.split('/')[-1])}",
+        }
+    )
     if decryptor is None:
         response.content_length = info.bytes
     await response.prepare(request)
@@ -496,15 +571,22 @@ async def publish_system_objects(dest: DestinationApp) -> None:
         async def chunks():
             yield body
 
-        await store.put_object(account, cd.SYSTEM_CONTAINER, name, chunks(), content_length=len(body),
-                               content_type="application/json", metadata={})
+        await store.put_object(
+            account,
+            cd.SYSTEM_CONTAINER,
+            name,
+            chunks(),
+            content_length=len(body),
+            content_type="application/json",
+            metadata={},
+        )
 
     await one(cd.CAPABILITIES_OBJECT, dest.capabilities.to_json())
     await one(cd.CATEGORIES_OBJECT, cd.categories_json(dest.categories))
 
 
 def create_app(dest: DestinationApp) -> web.Application:
-    app = web.Application(middlewares=[log_middleware, error_middleware, fault_middleware], client_max_size=1024 ** 2)
+    app = web.Application(middlewares=[log_middleware, error_middleware, fault_middleware], client_max_size=1024**2)
     app[STORE] = dest.store
     app[AUTHORITY] = dest.authority
     app[PRIVATE_KEY] = dest.private_key
@@ -520,4 +602,3 @@ def create_app(dest: DestinationApp) -> web.Application:
     app.router.add_get("/browse/{container}", browse_container)
     app.router.add_get("/browse/{container}/{object:.+}", browse_object)
     return app
-

@@ -70,8 +70,13 @@ async def start(options: ServeOptions, clock: Clock) -> RunningDestination:
     """Prepare the directory and listen; raises ``SettingsError`` for what the user must fix."""
     directory = options.directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
-    settings = load_settings(directory, encrypt=options.encrypt, user=options.user, site_name=options.site_name,
-                             container_type=options.container_type)
+    settings = load_settings(
+        directory,
+        encrypt=options.encrypt,
+        user=options.user,
+        site_name=options.site_name,
+        container_type=options.container_type,
+    )
     hosts = list(options.url_hosts) or ["127.0.0.1" if options.host in ("0.0.0.0", "::", "") else options.host]
     context = None
     cert_path = None
@@ -81,8 +86,9 @@ async def start(options: ServeOptions, clock: Clock) -> RunningDestination:
         if options.tls_cert is not None:
             cert_path, key_path = options.tls_cert, options.tls_key
         else:
-            cert_path, key_path = ensure_certificate(directory, sorted(set(hosts) | {"127.0.0.1", "localhost"}),
-                                                     clock.now())
+            cert_path, key_path = ensure_certificate(
+                directory, sorted(set(hosts) | {"127.0.0.1", "localhost"}), clock.now()
+            )
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         try:
             context.load_cert_chain(cert_path, key_path)
@@ -97,9 +103,14 @@ async def start(options: ServeOptions, clock: Clock) -> RunningDestination:
 
     store = Store(directory / "store", clock, quota_bytes=options.quota_bytes)
     authority = TokenAuthority(settings.user, settings.key, clock, options.token_lifetime)
-    dest = DestinationApp(store=store, authority=authority, private_key=private_key, site_name=settings.site_name,
-                          capabilities=cd.Capabilities(store_and_read=frozenset(options.capabilities)),
-                          categories=options.categories)
+    dest = DestinationApp(
+        store=store,
+        authority=authority,
+        private_key=private_key,
+        site_name=settings.site_name,
+        capabilities=cd.Capabilities(store_and_read=frozenset(options.capabilities)),
+        categories=options.categories,
+    )
     await publish_system_objects(dest)
     runner = web.AppRunner(create_app(dest), access_log=None)
     await runner.setup()
@@ -113,19 +124,33 @@ async def start(options: ServeOptions, clock: Clock) -> RunningDestination:
         scheme = "https" if context else "http"
         auth_urls = [f"{scheme}://{_url_host(h)}:{port}{cd.AUTH_PATH}" for h in hosts]
         connection = connection_file_for_swift(
-            auth_urls=auth_urls, user=settings.user, key=settings.key, site_name=settings.site_name,
-            certificates_pem=[cert_path.read_bytes()] if cert_path else [], container_type=settings.container_type,
-            full_store_and_read_support=options.full_store_and_read, public_key=public_key,
-            public_key_id=PUBLIC_KEY_ID if public_key else "")
+            auth_urls=auth_urls,
+            user=settings.user,
+            key=settings.key,
+            site_name=settings.site_name,
+            certificates_pem=[cert_path.read_bytes()] if cert_path else [],
+            container_type=settings.container_type,
+            full_store_and_read_support=options.full_store_and_read,
+            public_key=public_key,
+            public_key_id=PUBLIC_KEY_ID if public_key else "",
+        )
         connection_path = directory / "connection.json"
         write_private(connection_path, connection.to_json())
     except BaseException:
         await runner.cleanup()
         raise
-    return RunningDestination(url=f"{scheme}://{_url_host(hosts[0])}:{port}", auth_urls=auth_urls,
-                              connection_path=connection_path, connection=connection, certificate_path=cert_path,
-                              private_key_path=private_key_path, store=store, authority=authority,
-                              faults=dest.faults, runner=runner)
+    return RunningDestination(
+        url=f"{scheme}://{_url_host(hosts[0])}:{port}",
+        auth_urls=auth_urls,
+        connection_path=connection_path,
+        connection=connection,
+        certificate_path=cert_path,
+        private_key_path=private_key_path,
+        store=store,
+        authority=authority,
+        faults=dest.faults,
+        runner=runner,
+    )
 
 
 def _url_host(host: str) -> str:

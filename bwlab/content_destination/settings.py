@@ -52,8 +52,19 @@ class Settings:
     container_type: str = "mkv"
 
     def to_json(self) -> str:
-        return json.dumps({"user": self.user, "key": self.key, "encrypt": self.encrypt, "site_name": self.site_name,
-                           "container_type": self.container_type}, indent=2) + "\n"
+        return (
+            json.dumps(
+                {
+                    "user": self.user,
+                    "key": self.key,
+                    "encrypt": self.encrypt,
+                    "site_name": self.site_name,
+                    "container_type": self.container_type,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
 
 
 def write_private(path: Path, data: bytes) -> None:
@@ -68,8 +79,14 @@ def write_private(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def load_settings(directory: Path, *, encrypt: bool, user: str | None = None, site_name: str | None = None,
-                  container_type: str | None = None) -> Settings:
+def load_settings(
+    directory: Path,
+    *,
+    encrypt: bool,
+    user: str | None = None,
+    site_name: str | None = None,
+    container_type: str | None = None,
+) -> Settings:
     """The directory's settings, made on first use (a random key); ``encrypt`` turns encryption
     on for good. ``user``/``container_type`` can only be given when they agree with a store
     that exists (changing them would orphan what is stored)."""
@@ -81,20 +98,37 @@ def load_settings(directory: Path, *, encrypt: bool, user: str | None = None, si
     if path.exists():
         try:
             doc = json.loads(path.read_text())
-            settings = Settings(user=doc["user"], key=doc["key"], encrypt=bool(doc["encrypt"]),
-                                site_name=doc["site_name"], container_type=doc.get("container_type", "mkv"))
+            settings = Settings(
+                user=doc["user"],
+                key=doc["key"],
+                encrypt=bool(doc["encrypt"]),
+                site_name=doc["site_name"],
+                container_type=doc.get("container_type", "mkv"),
+            )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise SettingsError(f"{path}: not a destination settings file ({exc})") from None
         if user is not None and user != settings.user:
             raise SettingsError(f"{path}: this destination's user is {settings.user!r}; --user cannot change it")
         if container_type is not None and container_type != settings.container_type:
-            raise SettingsError(f"{path}: this destination stores {settings.container_type}; "
-                                "ContainerType cannot change once a system uses it")
-        changed = Settings(settings.user, settings.key, settings.encrypt or encrypt, site_name or settings.site_name,
-                           settings.container_type)
+            raise SettingsError(
+                f"{path}: this destination stores {settings.container_type}; "
+                "ContainerType cannot change once a system uses it"
+            )
+        changed = Settings(
+            settings.user,
+            settings.key,
+            settings.encrypt or encrypt,
+            site_name or settings.site_name,
+            settings.container_type,
+        )
     else:
-        changed = Settings(user=user or "bwc", key=secrets.token_urlsafe(24), encrypt=encrypt,
-                           site_name=site_name or "bwlab lab destination", container_type=container_type or "mkv")
+        changed = Settings(
+            user=user or "bwc",
+            key=secrets.token_urlsafe(24),
+            encrypt=encrypt,
+            site_name=site_name or "bwlab lab destination",
+            container_type=container_type or "mkv",
+        )
         settings = None
     if changed != settings:
         write_private(path, changed.to_json().encode())
@@ -111,14 +145,19 @@ def ensure_certificate(directory: Path, names: list[str], now: float) -> tuple[P
             cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
             san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
             have = {str(v) for v in san.get_values_for_type(x509.DNSName)} | {
-                str(v) for v in san.get_values_for_type(x509.IPAddress)}
+                str(v) for v in san.get_values_for_type(x509.IPAddress)
+            }
             if set(names) <= have and cert.not_valid_after_utc.timestamp() > now + 30 * 86400:
                 return cert_path, key_path
         except (ValueError, x509.ExtensionNotFound):
             pass
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0]),
-                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, APPLICATION_NAME)])
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, names[0]),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, APPLICATION_NAME),
+        ]
+    )
     alt: list[x509.GeneralName] = []
     for name in names:
         try:
@@ -126,18 +165,37 @@ def ensure_certificate(directory: Path, names: list[str], now: float) -> tuple[P
         except ValueError:
             alt.append(x509.DNSName(name))
     start = dt.datetime.fromtimestamp(now - 86400, tz=dt.UTC)  # a day's margin for clock skew
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(start)
-            .not_valid_after(start + dt.timedelta(days=CERT_DAYS))
-            .add_extension(x509.SubjectAlternativeName(alt), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, content_commitment=False,
-                                         key_encipherment=False, data_encipherment=False, key_agreement=False,
-                                         crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .sign(key, hashes.SHA256()))
-    write_private(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                              serialization.NoEncryption()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=CERT_DAYS))
+        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    write_private(
+        key_path,
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    )
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return cert_path, key_path
 
@@ -151,24 +209,41 @@ def ensure_content_key(directory: Path) -> tuple[Path, str]:
     else:
         private, _ = cd.new_key_pair()
         write_private(private_path, cd.private_key_pem(private))
-    pem = private.public_key().public_bytes(serialization.Encoding.PEM,
-                                            serialization.PublicFormat.SubjectPublicKeyInfo)
+    pem = private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     public_path.write_bytes(pem)
     return private_path, cd.encode_pem(pem)
 
 
-def connection_file_for_swift(*, auth_urls: list[str], user: str, key: str, site_name: str,
-                              certificates_pem: Iterable[bytes] = (), container_type: str = "mkv",
-                              full_store_and_read_support: bool = False, public_key: str = "",
-                              public_key_id: str = "", application_name: str = APPLICATION_NAME,
-                              application_version: str = APPLICATION_VERSION) -> cd.ConnectionFile:
+def connection_file_for_swift(
+    *,
+    auth_urls: list[str],
+    user: str,
+    key: str,
+    site_name: str,
+    certificates_pem: Iterable[bytes] = (),
+    container_type: str = "mkv",
+    full_store_and_read_support: bool = False,
+    public_key: str = "",
+    public_key_id: str = "",
+    application_name: str = APPLICATION_NAME,
+    application_version: str = APPLICATION_VERSION,
+) -> cd.ConnectionFile:
     """A validated connection file for a Swift at ``auth_urls`` (``…/auth/v1.0``); encryption is
     on when a public key (base64 of its PEM) is given."""
     conn = cd.ConnectionFile(
-        site_name=site_name, application_name=application_name, application_version=application_version,
-        authentication_token_uri=tuple(auth_urls), blob_api_key=key, blob_api_user_name=user,
-        https_certificate=tuple(cd.encode_pem(p) for p in certificates_pem), container_type=container_type,  # type: ignore[arg-type]  # conn.validate() below checks it
-        full_store_and_read_support=full_store_and_read_support, want_encryption=bool(public_key),
-        public_key=public_key, public_key_id=public_key_id if public_key else "", blob_api="Swift 1.0")
+        site_name=site_name,
+        application_name=application_name,
+        application_version=application_version,
+        authentication_token_uri=tuple(auth_urls),
+        blob_api_key=key,
+        blob_api_user_name=user,
+        https_certificate=tuple(cd.encode_pem(p) for p in certificates_pem),
+        container_type=container_type,  # type: ignore[arg-type]  # conn.validate() below checks it
+        full_store_and_read_support=full_store_and_read_support,
+        want_encryption=bool(public_key),
+        public_key=public_key,
+        public_key_id=public_key_id if public_key else "",
+        blob_api="Swift 1.0",
+    )
     conn.validate()
     return conn

@@ -42,7 +42,7 @@ MAX_META_NAME = 128
 MAX_META_VALUE = 256
 MAX_META_COUNT = 90
 MAX_META_OVERALL = 4096
-MAX_OBJECT_SIZE = 5 * 1024 ** 3 + 2
+MAX_OBJECT_SIZE = 5 * 1024**3 + 2
 MAX_DISK_NAME = 200
 CHUNK = 64 * 1024
 
@@ -267,8 +267,13 @@ class Store:
         if doc is None:
             raise NotFound("no such container")
         objects = self._objects(directory)
-        return ContainerInfo(name=doc["name"], created=doc["created"], metadata=dict(doc["metadata"]),
-                             object_count=len(objects), bytes_used=sum(o.bytes for o in objects))
+        return ContainerInfo(
+            name=doc["name"],
+            created=doc["created"],
+            metadata=dict(doc["metadata"]),
+            object_count=len(objects),
+            bytes_used=sum(o.bytes for o in objects),
+        )
 
     async def containers(self, account: str) -> list[ContainerInfo]:
         directory = self.account_dir(account)
@@ -287,8 +292,9 @@ class Store:
 
     # -- objects -------------------------------------------------------------------------------
 
-    async def objects(self, account: str, container: str, prefix: str = "", marker: str = "",
-                      limit: int = 10000) -> list[ObjectInfo]:
+    async def objects(
+        self, account: str, container: str, prefix: str = "", marker: str = "", limit: int = 10000
+    ) -> list[ObjectInfo]:
         directory = self.container_dir(account, container)
         listing = await self._run(self._listing, directory)
         return [o for o in listing if o.name.startswith(prefix) and o.name > marker][:limit]
@@ -313,8 +319,15 @@ class Store:
         if doc is None:
             return None
         data = self._under(objects / doc["data"])
-        return ObjectInfo(name=doc["name"], etag=doc["etag"], bytes=doc["bytes"], content_type=doc["content_type"],
-                          timestamp=doc["timestamp"], metadata=dict(doc["metadata"]), data_file=data)
+        return ObjectInfo(
+            name=doc["name"],
+            etag=doc["etag"],
+            bytes=doc["bytes"],
+            content_type=doc["content_type"],
+            timestamp=doc["timestamp"],
+            metadata=dict(doc["metadata"]),
+            data_file=data,
+        )
 
     async def object(self, account: str, container: str, name: str) -> ObjectInfo:
         objects, sidecar = self._object_paths(account, container, name)
@@ -328,9 +341,18 @@ class Store:
             raise NotFound("no such object")
         return info
 
-    async def put_object(self, account: str, container: str, name: str, body: AsyncIterator[bytes], *,
-                         content_length: int | None, content_type: str | None, metadata: Mapping[str, str],
-                         expected_etag: str | None = None) -> ObjectInfo:
+    async def put_object(
+        self,
+        account: str,
+        container: str,
+        name: str,
+        body: AsyncIterator[bytes],
+        *,
+        content_length: int | None,
+        content_type: str | None,
+        metadata: Mapping[str, str],
+        expected_etag: str | None = None,
+    ) -> ObjectInfo:
         """Store an object streamed from ``body`` (memory stays flat); 404 without its
         container, 422 when ``expected_etag`` is not the md5 of what arrived, 507 when full."""
         objects, sidecar = self._object_paths(account, container, name)
@@ -371,8 +393,15 @@ class Store:
             etag = digest.hexdigest()
             if expected_etag is not None and expected_etag.strip('"').lower() != etag:
                 raise EtagMismatch("the Etag sent is not the md5 of the body")
-            doc: dict[str, Any] = {"name": name, "etag": etag, "bytes": size, "content_type": content_type or _guess_type(name),
-                   "timestamp": self.clock.now(), "metadata": metadata, "data": data.name}
+            doc: dict[str, Any] = {
+                "name": name,
+                "etag": etag,
+                "bytes": size,
+                "content_type": content_type or _guess_type(name),
+                "timestamp": self.clock.now(),
+                "metadata": metadata,
+                "data": data.name,
+            }
             async with self._lock(account, container):
                 old = await self._run(_read_json, sidecar)
                 await self._run(self._commit, sidecar, doc)
@@ -383,16 +412,24 @@ class Store:
             if isinstance(exc, OSError):
                 raise _storage_error(exc) from None
             raise
-        return ObjectInfo(name=name, etag=etag, bytes=size, content_type=doc["content_type"],
-                          timestamp=doc["timestamp"], metadata=metadata, data_file=data)
+        return ObjectInfo(
+            name=name,
+            etag=etag,
+            bytes=size,
+            content_type=doc["content_type"],
+            timestamp=doc["timestamp"],
+            metadata=metadata,
+            data_file=data,
+        )
 
     def _commit(self, sidecar: Path, doc: dict) -> None:
         if _read_json(sidecar.parent.parent / "container.json") is None:
             raise NotFound("no such container")
         _write_json_atomic(sidecar, doc)
 
-    async def post_object(self, account: str, container: str, name: str, metadata: Mapping[str, str],
-                          content_type: str | None = None) -> ObjectInfo:
+    async def post_object(
+        self, account: str, container: str, name: str, metadata: Mapping[str, str], content_type: str | None = None
+    ) -> ObjectInfo:
         """Replace an object's metadata as a whole (Swift's object ``POST``)."""
         objects, sidecar = self._object_paths(account, container, name)
         metadata = dict(metadata)
@@ -400,8 +437,9 @@ class Store:
         async with self._lock(account, container):
             return await self._run(self._post_object, objects, sidecar, metadata, content_type)
 
-    def _post_object(self, objects: Path, sidecar: Path, metadata: dict[str, str],
-                     content_type: str | None) -> ObjectInfo:
+    def _post_object(
+        self, objects: Path, sidecar: Path, metadata: dict[str, str], content_type: str | None
+    ) -> ObjectInfo:
         self._object(objects, sidecar)
         doc = _read_json(sidecar)
         assert doc is not None

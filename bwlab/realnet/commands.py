@@ -25,8 +25,18 @@ from .faults import FaultError
 from .plan import DEFAULT_SUBNET, Plan, PlanError
 from .runner import NetError
 
-__all__ = ["FAULT_KINDS", "CommandError", "add_parser", "run", "add_fault", "clear_faults", "default_prefix",
-           "running_prefix", "teardown", "list_faults"]
+__all__ = [
+    "FAULT_KINDS",
+    "CommandError",
+    "add_parser",
+    "run",
+    "add_fault",
+    "clear_faults",
+    "default_prefix",
+    "running_prefix",
+    "teardown",
+    "list_faults",
+]
 
 
 class CommandError(BwlabError):
@@ -79,25 +89,37 @@ def _run(args: argparse.Namespace) -> int:
         new = new.with_nodes("camera", [s.strip().upper() for s in args.cameras.split(",") if s.strip()])
         new = new.with_nodes("browser", [f"browser{i + 1}" for i in range(args.browsers)])
         lab.build(new)
-        _print(args, new.as_dict(), f"lab network {prefix}: bridge {new.bridge} {new.subnet}, "
-                                    f"{len(new.nodes)} namespaces, lab DNS on {new.gateway}")
+        _print(
+            args,
+            new.as_dict(),
+            f"lab network {prefix}: bridge {new.bridge} {new.subnet}, "
+            f"{len(new.nodes)} namespaces, lab DNS on {new.gateway}",
+        )
         return 0
     if args.net_command == "down":
         removed = lab.teardown(prefix)
         left = lab.leftovers(prefix)
-        _print(args, {"removed": removed, "left": left},
-               f"removed: {', '.join(f'{len(v)} {k}' for k, v in removed.items()) or 'nothing'}")
+        _print(
+            args,
+            {"removed": removed, "left": left},
+            f"removed: {', '.join(f'{len(v)} {k}' for k, v in removed.items()) or 'nothing'}",
+        )
         if left:
             raise CommandError(f"still there after teardown: {left}")
         return 0
     plan = lab.load(prefix)
     if args.net_command == "status":
         faults, _ = lab.load_faults(prefix)
-        data = {"plan": plan.as_dict() if plan else None, "faults": [f.as_dict() | {"summary": f.summary} for f in faults],
-                "on_machine": lab.leftovers(prefix)}
-        text = "\n".join([f"lab network {prefix}: " + (f"{plan.subnet} on {plan.bridge}" if plan else "not running")]
-                         + [f"  {n.kind:<10} {n.name:<14} {n.netns:<28} {n.ip:<15} {n.mac}" for n in (plan.nodes if plan else ())]
-                         + [f"  {f.id:<10} {f.summary}" for f in faults])
+        data = {
+            "plan": plan.as_dict() if plan else None,
+            "faults": [f.as_dict() | {"summary": f.summary} for f in faults],
+            "on_machine": lab.leftovers(prefix),
+        }
+        text = "\n".join(
+            [f"lab network {prefix}: " + (f"{plan.subnet} on {plan.bridge}" if plan else "not running")]
+            + [f"  {n.kind:<10} {n.name:<14} {n.netns:<28} {n.ip:<15} {n.mac}" for n in (plan.nodes if plan else ())]
+            + [f"  {f.id:<10} {f.summary}" for f in faults]
+        )
         _print(args, data, text)
         return 0
     if plan is None:
@@ -114,8 +136,16 @@ def _capture(args: argparse.Namespace, plan: Plan) -> int:
         raise CommandError(f"--seconds: expected 0 < seconds ≤ 3600, got {args.seconds:g}")
     node = None if args.where == "bridge" else plan.node(args.where)
     out = os.path.abspath(args.output or f"{'bridge' if node is None else node.name}.pcapng")
-    cmd = ["dumpcap", "-q", "-i", plan.bridge if node is None else "eth0", "-a", f"duration:{args.seconds:g}",
-           "-w", out] + (["-f", args.filter] if args.filter else [])
+    cmd = [
+        "dumpcap",
+        "-q",
+        "-i",
+        plan.bridge if node is None else "eth0",
+        "-a",
+        f"duration:{args.seconds:g}",
+        "-w",
+        out,
+    ] + (["-f", args.filter] if args.filter else [])
     if node is not None:
         cmd = ["ip", "netns", "exec", node.netns, *cmd]
     try:
@@ -124,9 +154,12 @@ def _capture(args: argparse.Namespace, plan: Plan) -> int:
         raise CommandError("dumpcap: not installed (Debian package wireshark-common, with tshark)") from None
     if done.returncode != 0:
         raise CommandError(f"dumpcap: {done.stderr.strip()}")
-    _print(args, {"file": out, "interface": cmd[cmd.index("-i") + 1], "netns": node.netns if node else None},
-           f"{out}: {args.seconds:g} s on {'the bridge ' + plan.bridge if node is None else node.netns}; "
-           "open it with Wireshark")
+    _print(
+        args,
+        {"file": out, "interface": cmd[cmd.index("-i") + 1], "netns": node.netns if node else None},
+        f"{out}: {args.seconds:g} s on {'the bridge ' + plan.bridge if node is None else node.netns}; "
+        "open it with Wireshark",
+    )
     return 0
 
 

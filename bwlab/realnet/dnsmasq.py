@@ -40,12 +40,25 @@ class Resolver:
 
 
 def conf_text(r: Resolver) -> str:
-    return "\n".join([
-        "# bwlab lab DNS (issue 15): the service's host names (T5) on the lab bridge",
-        "no-resolv", "no-hosts", "no-poll", f"addn-hosts={r.hosts}", f"local=/{DOMAIN}/", "domain-needed",
-        f"listen-address={r.address}", "bind-interfaces", "port=53", "local-ttl=1", "cache-size=0",
-        "user=root", f"pid-file={r.pid_file}", "",
-    ])
+    return "\n".join(
+        [
+            "# bwlab lab DNS (issue 15): the service's host names (T5) on the lab bridge",
+            "no-resolv",
+            "no-hosts",
+            "no-poll",
+            f"addn-hosts={r.hosts}",
+            f"local=/{DOMAIN}/",
+            "domain-needed",
+            f"listen-address={r.address}",
+            "bind-interfaces",
+            "port=53",
+            "local-ttl=1",
+            "cache-size=0",
+            "user=root",
+            f"pid-file={r.pid_file}",
+            "",
+        ]
+    )
 
 
 def hosts_text(records: dict[str, str]) -> str:

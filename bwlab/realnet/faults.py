@@ -30,15 +30,19 @@ from .plan import Plan, PlanError
 
 KINDS = {
     "firewall": "an nftables rule: NODE|bridge host=NAME|address=A [port=443] [proto=tcp|udp] "
-                "[direction=out|in|both] [action=drop|reject]",
+    "[direction=out|in|both] [action=drop|reject]",
     "dns": "the lab DNS answers differently: NODE|all name=NAME [to=ADDRESS|missing|nowhere]",
     "bandwidth": "a tbf cap: NODE rate=2mbit [burst=32kbit] [direction=out|in]",
     "loss": "random loss with nftables numgen: NODE percent=P [direction=out|in|both]",
 }
 NS_TABLE = "bwlab_fault"
 _RATE = re.compile(r"^\d+(\.\d+)?(bit|kbit|mbit|gbit)$")
-_KEYS = {"firewall": {"host", "address", "port", "proto", "direction", "action"}, "dns": {"name", "to"},
-         "bandwidth": {"rate", "burst", "direction"}, "loss": {"percent", "direction"}}
+_KEYS = {
+    "firewall": {"host", "address", "port", "proto", "direction", "action"},
+    "dns": {"name", "to"},
+    "bandwidth": {"rate", "burst", "direction"},
+    "loss": {"percent", "direction"},
+}
 SERVICE_NAMES = tuple(h.name for h in SERVICE_HOSTS)
 
 
@@ -120,8 +124,17 @@ def parse(fault_id: str, kind: str, target: str | None, changes: dict, plan: Pla
         action = str(changes.get("action", "drop"))
         if action not in ("drop", "reject"):
             raise FaultError(f"action: expected drop or reject, got {action!r}")
-        return NetFault(fault_id, kind, target, host=host, address=address, port=port, proto=proto,
-                        direction=direction, action=action)
+        return NetFault(
+            fault_id,
+            kind,
+            target,
+            host=host,
+            address=address,
+            port=port,
+            proto=proto,
+            direction=direction,
+            action=action,
+        )
     if kind == "dns":
         name = str(changes.get("name", "")).lower().rstrip(".")
         if name not in SERVICE_NAMES:
@@ -165,7 +178,7 @@ def nft_script(table: str, faults: list[NetFault], bridge: str | None = None) ->
             else:  # on the appliance's side: out (toward the service) arrives, in leaves
                 toward = ("input", f'iifname "{bridge}" ip daddr {f.address}{port}')
                 back = ("output", f'oifname "{bridge}" ip saddr {f.address}{sport}')
-            for chain, match in ([toward] if f.direction == "out" else [back] if f.direction == "in" else [toward, back]):
+            for chain, match in [toward] if f.direction == "out" else [back] if f.direction == "in" else [toward, back]:
                 rules[chain].append(f"{match} {verdict} {comment}")
         elif f.kind == "loss":
             assert f.percent is not None  # parse() sets it for every loss fault
@@ -177,8 +190,10 @@ def nft_script(table: str, faults: list[NetFault], bridge: str | None = None) ->
         return head
     body = "".join(
         f"  chain {chain} {{\n    type filter hook {chain} priority 0; policy accept;\n"
-        + "".join(f"    {r}\n" for r in lines) + "  }\n"
-        for chain, lines in rules.items())
+        + "".join(f"    {r}\n" for r in lines)
+        + "  }\n"
+        for chain, lines in rules.items()
+    )
     return head + f"table inet {table} {{\n{body}}}\n"
 
 
@@ -187,8 +202,23 @@ def tc_commands(device: str, fault: NetFault | None) -> list[list[str]]:
     if fault is None:
         return [["tc", "qdisc", "del", "dev", device, "root"]]
     assert fault.rate is not None  # parse() sets it for every bandwidth fault
-    return [["tc", "qdisc", "replace", "dev", device, "root", "tbf", "rate", fault.rate, "burst", fault.burst,
-             "latency", "400ms"]]
+    return [
+        [
+            "tc",
+            "qdisc",
+            "replace",
+            "dev",
+            device,
+            "root",
+            "tbf",
+            "rate",
+            fault.rate,
+            "burst",
+            fault.burst,
+            "latency",
+            "400ms",
+        ]
+    ]
 
 
 def dns_records(services: dict[str, str], faults: list[NetFault]) -> dict[str, str]:

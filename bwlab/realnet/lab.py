@@ -62,8 +62,10 @@ def build(plan: Plan, runner: Runner | None = None) -> Plan:
     runner = runner or Runner()
     check_machine()
     if load(plan.prefix) is not None or leftovers(plan.prefix, runner):
-        raise NetError(f"a lab network with prefix {plan.prefix!r} exists already; "
-                       f"`bwlab net down --prefix {plan.prefix}` removes it")
+        raise NetError(
+            f"a lab network with prefix {plan.prefix!r} exists already; "
+            f"`bwlab net down --prefix {plan.prefix}` removes it"
+        )
     try:
         save(plan)
         for cmd in up_commands(plan):
@@ -81,7 +83,7 @@ def add_nodes(plan: Plan, kind: str, names: list[str], runner: Runner | None = N
     """More nodes on a running lab network."""
     runner = runner or Runner()
     grown = plan.with_nodes(kind, names)
-    for n in grown.nodes[len(plan.nodes):]:
+    for n in grown.nodes[len(plan.nodes) :]:
         for cmd in node_commands(grown, n):
             runner.run(cmd)
         write_netns_etc(n, plan.gateway)
@@ -112,8 +114,11 @@ def leftovers(prefix: str, runner: Runner | None = None) -> dict[str, list]:
     runner = runner or Runner()
     found: dict[str, list] = {
         "netns": [ns for ns in _netns_names(runner) if owned_netns(prefix, ns)],
-        "links": [link["ifname"] for link in runner.json(["ip", "-j", "link", "show"])
-                  if owned_link(prefix, link.get("ifname", ""))],
+        "links": [
+            link["ifname"]
+            for link in runner.json(["ip", "-j", "link", "show"])
+            if owned_link(prefix, link.get("ifname", ""))
+        ],
         "nft_tables": [f"{t['family']} {t['name']}" for t in _nft_tables(runner) if t["name"].startswith(f"{prefix}_")],
         "dnsmasq": [pid for pid in _dnsmasq_pids(prefix)],
         "netns_etc": sorted(str(p) for p in NETNS_ETC.glob(f"{prefix}-*") if owned_netns(prefix, p.name)),
@@ -172,6 +177,7 @@ def _dnsmasq_pids(prefix: str) -> list[int]:
 
 def _kill_netns_processes(ns: str, runner: Runner) -> None:
     """The processes the lab started in its namespace (fleets, probes): TERM, then KILL."""
+
     def pids() -> list[int]:
         out = runner.run(["ip", "netns", "pids", ns], check=False).stdout
         return [int(p) for p in out.split() if p.isdigit() and dnsmasq.alive(int(p))]
@@ -189,6 +195,7 @@ def _kill_netns_processes(ns: str, runner: Runner) -> None:
 
 
 # ---------------------------------------------------------------- faults (faults.py says what)
+
 
 def load_faults(prefix: str) -> tuple[list[NetFault], dict[str, int]]:
     path = state_dir(prefix) / "faults.json"
@@ -216,8 +223,9 @@ def resolve(plan: Plan, resolvers: dict[str, int], target: str, name: str) -> st
         return None
 
 
-def add_fault(plan: Plan, kind: str, target: str | None, changes: dict, fault_id: str | None = None,
-              runner: Runner | None = None) -> NetFault:
+def add_fault(
+    plan: Plan, kind: str, target: str | None, changes: dict, fault_id: str | None = None, runner: Runner | None = None
+) -> NetFault:
     runner = runner or Runner()
     faults, resolvers = load_faults(plan.prefix)
     if fault_id is None:
@@ -246,8 +254,9 @@ def clear_faults(plan: Plan, fault_id: str | None = None, runner: Runner | None 
     return gone
 
 
-def _apply_target(plan: Plan, kind: str, target: str, faults: list[NetFault], resolvers: dict[str, int],
-                  runner: Runner) -> None:
+def _apply_target(
+    plan: Plan, kind: str, target: str, faults: list[NetFault], resolvers: dict[str, int], runner: Runner
+) -> None:
     """Make one target's rules of one kind match ``faults`` (commands for that target only)."""
     mine = [f for f in faults if f.target == target]
     if kind in ("firewall", "loss"):

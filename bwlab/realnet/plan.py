@@ -56,8 +56,15 @@ class Node:
     mac: str
 
     def as_dict(self) -> dict:
-        return {"kind": self.kind, "name": self.name, "netns": self.netns, "veth": self.veth, "ip": self.ip,
-                "mac": self.mac, "interface": "eth0"}
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "netns": self.netns,
+            "veth": self.veth,
+            "ip": self.ip,
+            "mac": self.mac,
+            "interface": "eth0",
+        }
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,9 @@ class Plan:
 
     def __post_init__(self):
         if not _PREFIX.match(self.prefix):
-            raise PlanError(f"prefix: expected 2–8 lower-case letters and digits starting with a letter, got {self.prefix!r}")
+            raise PlanError(
+                f"prefix: expected 2–8 lower-case letters and digits starting with a letter, got {self.prefix!r}"
+            )
         net = self.network
         if net.prefixlen != 24:
             raise PlanError(f"subnet: expected an IPv4 /24, got {self.subnet!r}")
@@ -142,22 +151,39 @@ class Plan:
                 raise PlanError(f"{kind} name: expected letters, digits, '.', '_' or '-' (≤ 32), got {name!r}")
             if index >= count:
                 raise PlanError(f"{kind}s: at most {count} in one lab network")
-            nodes.append(Node(kind=kind, name=name, netns=f"{self.prefix}-{kind}-{name}",
-                              veth=f"{self.prefix}{letter}{index}", ip=self.host(first + index),
-                              mac=mac_for(self.prefix, kind, name)))
+            nodes.append(
+                Node(
+                    kind=kind,
+                    name=name,
+                    netns=f"{self.prefix}-{kind}-{name}",
+                    veth=f"{self.prefix}{letter}{index}",
+                    ip=self.host(first + index),
+                    mac=mac_for(self.prefix, kind, name),
+                )
+            )
             taken.add(name)
             index += 1
         return Plan(self.prefix, self.subnet, tuple(nodes), self.lab_port)
 
     def as_dict(self) -> dict:
-        return {"prefix": self.prefix, "subnet": self.subnet, "bridge": self.bridge, "gateway": self.gateway,
-                "lab_url": self.lab_url, "dns": self.gateway, "services": self.services,
-                "nodes": [n.as_dict() for n in self.nodes], "lab_port": self.lab_port}
+        return {
+            "prefix": self.prefix,
+            "subnet": self.subnet,
+            "bridge": self.bridge,
+            "gateway": self.gateway,
+            "lab_url": self.lab_url,
+            "dns": self.gateway,
+            "services": self.services,
+            "nodes": [n.as_dict() for n in self.nodes],
+            "lab_port": self.lab_port,
+        }
 
     @classmethod
     def from_mapping(cls, data: dict) -> Plan:
-        nodes = tuple(Node(kind=n["kind"], name=n["name"], netns=n["netns"], veth=n["veth"], ip=n["ip"], mac=n["mac"])
-                      for n in data.get("nodes") or [])
+        nodes = tuple(
+            Node(kind=n["kind"], name=n["name"], netns=n["netns"], veth=n["veth"], ip=n["ip"], mac=n["mac"])
+            for n in data.get("nodes") or []
+        )
         return cls(prefix=data["prefix"], subnet=data["subnet"], nodes=nodes, lab_port=int(data.get("lab_port", 8443)))
 
 
@@ -169,8 +195,7 @@ def mac_for(prefix: str, kind: str, name: str) -> str:
 
 def up_commands(plan: Plan) -> list[list[str]]:
     """The ``ip`` commands that build the bridge, its addresses and every node (in order)."""
-    cmds = [["ip", "link", "add", plan.bridge, "type", "bridge"],
-            ["ip", "link", "set", plan.bridge, "up"]]
+    cmds = [["ip", "link", "add", plan.bridge, "type", "bridge"], ["ip", "link", "set", plan.bridge, "up"]]
     cmds += [["ip", "addr", "add", f"{a}/24", "dev", plan.bridge] for a in plan.host_addresses]
     for n in plan.nodes:
         cmds += node_commands(plan, n)

@@ -30,8 +30,9 @@ class Runner:
     timeout: float = 10.0
     ran: list[list[str]] = field(default_factory=list)  # what this runner ran, in order
 
-    def run(self, cmd: list[str], *, input: str | None = None, check: bool = True,
-            timeout: float | None = None) -> subprocess.CompletedProcess:
+    def run(
+        self, cmd: list[str], *, input: str | None = None, check: bool = True, timeout: float | None = None
+    ) -> subprocess.CompletedProcess:
         self.ran.append(list(cmd))
         log.debug("net: %s", " ".join(cmd))
         try:

@@ -20,15 +20,21 @@ from .runner import check_machine
 
 def build_for(serials: list[str], prefix: str, subnet: str, port: int) -> Plan:
     check_machine()
-    plan = Plan(prefix=prefix, subnet=subnet, lab_port=port).with_nodes("camera", serials) \
+    plan = (
+        Plan(prefix=prefix, subnet=subnet, lab_port=port)
+        .with_nodes("camera", serials)
         .with_nodes("browser", ["viewer"])
+    )
     return lab.build(plan)
 
 
 def appliance_options(plan: Plan) -> dict:
     """What ``ApplianceConfig`` needs to serve the plan's names."""
-    return {"service_addresses": tuple(plan.services.values()), "tls_names": (plan.gateway,),
-            "backplane_addresses": (plan.gateway,)}  # listening on 127.0.0.1 alone (the default) is not enough
+    return {
+        "service_addresses": tuple(plan.services.values()),
+        "tls_names": (plan.gateway,),
+        "backplane_addresses": (plan.gateway,),
+    }  # listening on 127.0.0.1 alone (the default) is not enough
 
 
 def start_fleets(plan: Plan, fleet_args: list[str], token: str) -> list[subprocess.Popen]:
@@ -37,8 +43,25 @@ def start_fleets(plan: Plan, fleet_args: list[str], token: str) -> list[subproce
     for node in plan.nodes:
         if node.kind != "camera":
             continue
-        cmd = ["ip", "netns", "exec", node.netns, sys.executable, "-m", "bwlab", "fleet", *fleet_args,
-               "--only", node.name, "--url", plan.lab_url, "--token", token, "--network", "real"]
+        cmd = [
+            "ip",
+            "netns",
+            "exec",
+            node.netns,
+            sys.executable,
+            "-m",
+            "bwlab",
+            "fleet",
+            *fleet_args,
+            "--only",
+            node.name,
+            "--url",
+            plan.lab_url,
+            "--token",
+            token,
+            "--network",
+            "real",
+        ]
         procs.append(subprocess.Popen(cmd, stdin=subprocess.DEVNULL, env={**os.environ, "BWLAB_NETNS": node.netns}))
     return procs
 

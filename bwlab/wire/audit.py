@@ -41,15 +41,39 @@ TALKED = "talked"
 KEY_IMPORTED = "key_imported"
 SETTING_CHANGED = "setting_changed"
 USER_INVITED = "user_invited"
-ACTIONS = (STREAM_VIEWED, RECORDING_DOWNLOADED, ACKNOWLEDGED, REMOTE_STARTED, TALKED, KEY_IMPORTED, SETTING_CHANGED,
-           USER_INVITED)
+ACTIONS = (
+    STREAM_VIEWED,
+    RECORDING_DOWNLOADED,
+    ACKNOWLEDGED,
+    REMOTE_STARTED,
+    TALKED,
+    KEY_IMPORTED,
+    SETTING_CHANGED,
+    USER_INVITED,
+)
 
 ENTRY_KEYS = frozenset({"v", "org_id", "seq", "at", "actor", "action", "camera", "stream_id", "details", "prev"})
 ACTOR_KEYS = ("id", "name", "email", "role")
 CAMERA_KEYS = ("serial", "system_id", "user_id", "user_name")
-CSV_COLUMNS = ("seq", "at", "time", "org_id", "actor_id", "actor_name", "actor_email", "actor_role", "action",
-               "camera_serial", "camera_system_id", "camera_user_id", "camera_user_name", "stream_id", "details",
-               "prev", "hash")
+CSV_COLUMNS = (
+    "seq",
+    "at",
+    "time",
+    "org_id",
+    "actor_id",
+    "actor_name",
+    "actor_email",
+    "actor_role",
+    "action",
+    "camera_serial",
+    "camera_system_id",
+    "camera_user_id",
+    "camera_user_name",
+    "stream_id",
+    "details",
+    "prev",
+    "hash",
+)
 
 
 class AuditFormatError(InputError, ValueError):
@@ -74,18 +98,36 @@ def _details(details: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-def new_entry(*, org_id: str, seq: int, at: float, actor: Mapping[str, Any], action: str,
-              camera: Mapping[str, Any] | None, stream_id: str | None, details: Mapping[str, Any] | None,
-              prev: str) -> dict[str, Any]:
+def new_entry(
+    *,
+    org_id: str,
+    seq: int,
+    at: float,
+    actor: Mapping[str, Any],
+    action: str,
+    camera: Mapping[str, Any] | None,
+    stream_id: str | None,
+    details: Mapping[str, Any] | None,
+    prev: str,
+) -> dict[str, Any]:
     """The entry ``seq`` of ``org_id``'s chain (without its hash)."""
     if action not in ACTIONS:
         raise ValueError(f"action {action!r}: expected one of {', '.join(ACTIONS)}")
     cam = {k: _text(camera.get(k)) for k in CAMERA_KEYS} if camera else None
     if cam is not None and not any(cam.values()):
         cam = None
-    return {"v": VERSION, "org_id": org_id, "seq": int(seq), "at": float(at),
-            "actor": {k: _text(actor.get(k)) for k in ACTOR_KEYS}, "action": action, "camera": cam,
-            "stream_id": _text(stream_id), "details": _details(details), "prev": prev}
+    return {
+        "v": VERSION,
+        "org_id": org_id,
+        "seq": int(seq),
+        "at": float(at),
+        "actor": {k: _text(actor.get(k)) for k in ACTOR_KEYS},
+        "action": action,
+        "camera": cam,
+        "stream_id": _text(stream_id),
+        "details": _details(details),
+        "prev": prev,
+    }
 
 
 def canonical(entry: Mapping[str, Any]) -> bytes:
@@ -115,10 +157,21 @@ def to_csv(entries: Iterable[Mapping[str, Any]]) -> str:
     writer.writerow(CSV_COLUMNS)
     for e in entries:
         actor, cam = e["actor"], e["camera"] or {}
-        writer.writerow([e["seq"], repr(float(e["at"])), isoformat(e["at"]), e["org_id"],
-                         *(actor.get(k) or "" for k in ACTOR_KEYS), e["action"],
-                         *(cam.get(k) or "" for k in CAMERA_KEYS), e["stream_id"] or "",
-                         rfc8785.dumps(e["details"]).decode("utf-8"), e["prev"], e["hash"]])
+        writer.writerow(
+            [
+                e["seq"],
+                repr(float(e["at"])),
+                isoformat(e["at"]),
+                e["org_id"],
+                *(actor.get(k) or "" for k in ACTOR_KEYS),
+                e["action"],
+                *(cam.get(k) or "" for k in CAMERA_KEYS),
+                e["stream_id"] or "",
+                rfc8785.dumps(e["details"]).decode("utf-8"),
+                e["prev"],
+                e["hash"],
+            ]
+        )
     return out.getvalue()
 
 
@@ -149,10 +202,22 @@ def read_csv(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
         except (TypeError, ValueError):
             raise AuditFormatError(f"line {number}: seq, at or details cannot be read") from None
         camera = {k: row[f"camera_{k}"] or None for k in CAMERA_KEYS}
-        yield number, {"v": VERSION, "org_id": row["org_id"], "seq": seq, "at": at,
-                       "actor": {k: row[f"actor_{k}"] or None for k in ACTOR_KEYS}, "action": row["action"],
-                       "camera": camera if any(camera.values()) else None, "stream_id": row["stream_id"] or None,
-                       "details": details, "prev": row["prev"], "hash": row["hash"]}
+        yield (
+            number,
+            {
+                "v": VERSION,
+                "org_id": row["org_id"],
+                "seq": seq,
+                "at": at,
+                "actor": {k: row[f"actor_{k}"] or None for k in ACTOR_KEYS},
+                "action": row["action"],
+                "camera": camera if any(camera.values()) else None,
+                "stream_id": row["stream_id"] or None,
+                "details": details,
+                "prev": row["prev"],
+                "hash": row["hash"],
+            },
+        )
 
 
 def read_export(text: str) -> list[tuple[int, dict[str, Any]]]:
@@ -184,8 +249,9 @@ class Verdict:
         return f"{where}: {self.problem}"
 
 
-def verify(entries: Iterable[tuple[int, Mapping[str, Any]]], *, head: str | None = None,
-           partial: bool = False) -> Verdict:
+def verify(
+    entries: Iterable[tuple[int, Mapping[str, Any]]], *, head: str | None = None, partial: bool = False
+) -> Verdict:
     """Check a chain of (line, entry): every hash matches its entry's canonical JSON, each entry
     names the hash of the one before and the next ``seq``, the chain starts at seq 1 from the
     genesis (unless ``partial``: a run of consecutive entries from anywhere) and, given ``head``,
@@ -202,8 +268,10 @@ def verify(entries: Iterable[tuple[int, Mapping[str, Any]]], *, head: str | None
         missing = sorted((ENTRY_KEYS | {"hash"}) - set(entry))
         extra = sorted(set(entry) - ENTRY_KEYS - {"hash"})
         if missing or extra:
-            return bad(f"not an audit entry: {'missing ' + ', '.join(missing) if missing else ''}"
-                       f"{'; ' if missing and extra else ''}{'unknown ' + ', '.join(extra) if extra else ''}")
+            return bad(
+                f"not an audit entry: {'missing ' + ', '.join(missing) if missing else ''}"
+                f"{'; ' if missing and extra else ''}{'unknown ' + ', '.join(extra) if extra else ''}"
+            )
         if seq is None or entry.get("v") != VERSION:
             return bad(f"not an audit entry of version {VERSION} with a whole-number seq")
         try:
@@ -217,21 +285,30 @@ def verify(entries: Iterable[tuple[int, Mapping[str, Any]]], *, head: str | None
         org = entry["org_id"]
         if previous is None:
             if not partial and (seq != 1 or entry["prev"] != GENESIS):
-                return bad(f"the chain does not start at its first entry (seq 1, prev {GENESIS[:8]}…): "
-                           "entries before it were removed")
+                return bad(
+                    f"the chain does not start at its first entry (seq 1, prev {GENESIS[:8]}…): "
+                    "entries before it were removed"
+                )
         else:
             if seq != previous["seq"] + 1:
                 how = "removed or reordered" if seq > previous["seq"] + 1 else "reordered or repeated"
                 return bad(f"follows entry seq {previous['seq']}: entries were {how}")
             if entry["prev"] != previous["hash"]:
-                return bad(f"its prev does not match the hash of entry seq {previous['seq']}: the chain was "
-                           "changed, entries removed or reordered")
+                return bad(
+                    f"its prev does not match the hash of entry seq {previous['seq']}: the chain was "
+                    "changed, entries removed or reordered"
+                )
         previous = entry
         count += 1
     if previous is None:
         return Verdict(False, 0, problem="no entries")
     if head is not None and previous["hash"] != head:
-        return Verdict(False, count, line=None, seq=previous["seq"],
-                       problem=f"the chain ends at {previous['hash']}, not at the head {head}: entries were "
-                               "removed from its end or it was changed")
+        return Verdict(
+            False,
+            count,
+            line=None,
+            seq=previous["seq"],
+            problem=f"the chain ends at {previous['hash']}, not at the head {head}: entries were "
+            "removed from its end or it was changed",
+        )
     return Verdict(True, count, head=previous["hash"])

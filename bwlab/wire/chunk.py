@@ -72,8 +72,15 @@ class Chunk:
         sid = self.stream_id.encode("ascii")
         if not 1 <= len(sid) <= MAX_STREAM_ID:
             raise ChunkError("stream id must be 1 to 64 ASCII characters")
-        head = _HEAD.pack(MAGIC, self.kind, FLAG_KEYFRAME if self.keyframe else 0, len(sid), self.seq,
-                          round(self.capture_time * 1_000_000), round(self.duration * 1_000_000))
+        head = _HEAD.pack(
+            MAGIC,
+            self.kind,
+            FLAG_KEYFRAME if self.keyframe else 0,
+            len(sid),
+            self.seq,
+            round(self.capture_time * 1_000_000),
+            round(self.duration * 1_000_000),
+        )
         body = head + sid + self.payload
         return body + upload_tag(upload_key, body)
 
@@ -119,6 +126,12 @@ def decode(frame: bytes, max_size: int | None = None) -> Chunk:
         raise ChunkError(f"seq {seq} is larger than {MAX_SEQ}", "bad_chunk")
     if not is_id(stream_id):
         raise ChunkError("stream id must be letters, digits, '_' and '-' (identifiers.ID_PATTERN)", "bad_chunk")
-    return Chunk(stream_id=stream_id, kind=kind, seq=seq, capture_time=capture_us / 1_000_000,
-                 duration=duration_us / 1_000_000, keyframe=bool(flags & FLAG_KEYFRAME),
-                 payload=bytes(frame[end:-UPLOAD_TAG_SIZE]))
+    return Chunk(
+        stream_id=stream_id,
+        kind=kind,
+        seq=seq,
+        capture_time=capture_us / 1_000_000,
+        duration=duration_us / 1_000_000,
+        keyframe=bool(flags & FLAG_KEYFRAME),
+        payload=bytes(frame[end:-UPLOAD_TAG_SIZE]),
+    )

@@ -81,12 +81,32 @@ MAX_PUBLIC_KEY = 2048
 CONTAINER_TYPES = ("mkv", "mp4")
 AUTH_PATH = "/auth/v1.0"
 
-_STRING_LIMITS = {"SiteName": 64, "ApplicationName": 256, "ApplicationVersion": 64,
-                  "BlobAPIKey": 64, "BlobAPIUserName": 64, "PublicKeyId": 128, "BlobAPI": 64}
-_FIELDS = ("ConnectionFileVersion", "SiteName", "ApplicationName", "ApplicationVersion",
-           "ContentDestinationAsNTPServer", "AuthenticationTokenURI", "HTTPSCertificate", "BlobAPIKey",
-           "BlobAPIUserName", "ContainerType", "FullStoreAndReadSupport", "WantEncryption", "PublicKey",
-           "PublicKeyId", "BlobAPI")
+_STRING_LIMITS = {
+    "SiteName": 64,
+    "ApplicationName": 256,
+    "ApplicationVersion": 64,
+    "BlobAPIKey": 64,
+    "BlobAPIUserName": 64,
+    "PublicKeyId": 128,
+    "BlobAPI": 64,
+}
+_FIELDS = (
+    "ConnectionFileVersion",
+    "SiteName",
+    "ApplicationName",
+    "ApplicationVersion",
+    "ContentDestinationAsNTPServer",
+    "AuthenticationTokenURI",
+    "HTTPSCertificate",
+    "BlobAPIKey",
+    "BlobAPIUserName",
+    "ContainerType",
+    "FullStoreAndReadSupport",
+    "WantEncryption",
+    "PublicKey",
+    "PublicKeyId",
+    "BlobAPI",
+)
 """The README's template, plus ``BlobAPI`` ("Swift 1.0"), which Axis's example server writes."""
 
 
@@ -121,8 +141,9 @@ class ConnectionFile:
         the field and what was expected."""
         raw = data.encode() if isinstance(data, str) else bytes(data)
         if len(raw) > MAX_CONNECTION_FILE:
-            raise ContentDestinationError("file", f"a connection file is at most {MAX_CONNECTION_FILE} bytes "
-                                                  f"(64 kB), this one is {len(raw)}")
+            raise ContentDestinationError(
+                "file", f"a connection file is at most {MAX_CONNECTION_FILE} bytes (64 kB), this one is {len(raw)}"
+            )
         try:
             doc = json.loads(raw.decode("utf-8-sig"))
         except UnicodeDecodeError:
@@ -137,7 +158,9 @@ class ConnectionFile:
             raise ContentDestinationError("file", "a JSON object is expected")
         unknown = sorted(set(doc) - set(_FIELDS))
         if unknown:
-            raise ContentDestinationError(unknown[0], f"not a connection-file attribute (known: {', '.join(_FIELDS[:-1])})")
+            raise ContentDestinationError(
+                unknown[0], f"not a connection-file attribute (known: {', '.join(_FIELDS[:-1])})"
+            )
 
         def string(name: str, required: bool = True) -> str:
             value = doc.get(name)
@@ -169,7 +192,9 @@ class ConnectionFile:
             raise ContentDestinationError("ConnectionFileVersion", f'missing (expected "{CONNECTION_FILE_VERSION}")')
         container_type = doc.get("ContainerType", "mkv")
         if container_type not in CONTAINER_TYPES:
-            raise ContentDestinationError("ContainerType", f'"mkv" or "mp4" is expected, not {json.dumps(container_type)}')
+            raise ContentDestinationError(
+                "ContainerType", f'"mkv" or "mp4" is expected, not {json.dumps(container_type)}'
+            )
         conn = cls(
             connection_file_version=string("ConnectionFileVersion"),
             site_name=string("SiteName"),
@@ -193,12 +218,19 @@ class ConnectionFile:
     def validate(self) -> None:
         """Check every rule of the README; raise :class:`ContentDestinationError` on the first."""
         if self.connection_file_version != CONNECTION_FILE_VERSION:
-            raise ContentDestinationError("ConnectionFileVersion", f'"{CONNECTION_FILE_VERSION}" is expected, '
-                                                                   f"not {json.dumps(self.connection_file_version)}")
-        values = {"SiteName": self.site_name, "ApplicationName": self.application_name,
-                  "ApplicationVersion": self.application_version, "BlobAPIKey": self.blob_api_key,
-                  "BlobAPIUserName": self.blob_api_user_name, "PublicKeyId": self.public_key_id,
-                  "BlobAPI": self.blob_api}
+            raise ContentDestinationError(
+                "ConnectionFileVersion",
+                f'"{CONNECTION_FILE_VERSION}" is expected, not {json.dumps(self.connection_file_version)}',
+            )
+        values = {
+            "SiteName": self.site_name,
+            "ApplicationName": self.application_name,
+            "ApplicationVersion": self.application_version,
+            "BlobAPIKey": self.blob_api_key,
+            "BlobAPIUserName": self.blob_api_user_name,
+            "PublicKeyId": self.public_key_id,
+            "BlobAPI": self.blob_api,
+        }
         for name, value in values.items():
             _check_text(name, value, _STRING_LIMITS[name])
         for name in ("SiteName", "ApplicationName", "ApplicationVersion", "BlobAPIKey", "BlobAPIUserName"):
@@ -208,7 +240,9 @@ class ConnectionFile:
             raise ContentDestinationError("ContainerType", '"mkv" or "mp4" is expected')
         uris = self.authentication_token_uri
         if not 1 <= len(uris) <= MAX_URIS:
-            raise ContentDestinationError("AuthenticationTokenURI", f"1 to {MAX_URIS} URIs are expected, not {len(uris)}")
+            raise ContentDestinationError(
+                "AuthenticationTokenURI", f"1 to {MAX_URIS} URIs are expected, not {len(uris)}"
+            )
         scheme = "https" if self.https_certificate else "http"
         for i, uri in enumerate(uris):
             where = f"AuthenticationTokenURI[{i}]"
@@ -222,12 +256,16 @@ class ConnectionFile:
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ContentDestinationError(where, f"an http(s) URI with a host is expected, not {uri!r}")
             if parts.scheme != scheme:
-                raise ContentDestinationError(where, "an https URI needs the server's certificate in HTTPSCertificate"
-                                              if parts.scheme == "https" else
-                                              "with HTTPSCertificate set the connection is HTTPS: an https URI is expected")
+                raise ContentDestinationError(
+                    where,
+                    "an https URI needs the server's certificate in HTTPSCertificate"
+                    if parts.scheme == "https"
+                    else "with HTTPSCertificate set the connection is HTTPS: an https URI is expected",
+                )
         if len(self.https_certificate) > MAX_CERTIFICATES:
-            raise ContentDestinationError("HTTPSCertificate", f"at most {MAX_CERTIFICATES} certificates, "
-                                                              f"not {len(self.https_certificate)}")
+            raise ContentDestinationError(
+                "HTTPSCertificate", f"at most {MAX_CERTIFICATES} certificates, not {len(self.https_certificate)}"
+            )
         for i, text in enumerate(self.https_certificate):
             where = f"HTTPSCertificate[{i}]"
             if len(text) > MAX_CERTIFICATE:
@@ -244,7 +282,9 @@ class ConnectionFile:
                     raise ContentDestinationError(name, "no value is allowed when WantEncryption is false")
         if self.public_key:
             if len(self.public_key) > MAX_PUBLIC_KEY:
-                raise ContentDestinationError("PublicKey", f"at most {MAX_PUBLIC_KEY} characters, not {len(self.public_key)}")
+                raise ContentDestinationError(
+                    "PublicKey", f"at most {MAX_PUBLIC_KEY} characters, not {len(self.public_key)}"
+                )
             load_public_key(self.public_key)
 
     # -- writing -------------------------------------------------------------------------------
@@ -302,8 +342,11 @@ def check_replacement(previous: ConnectionFile | None, new: ConnectionFile) -> N
     if previous is None:
         return
     if previous.want_encryption and not new.want_encryption:
-        raise ContentDestinationError("WantEncryption", "encryption was turned on for this system and cannot be "
-                                                        "turned off: a connection file must keep WantEncryption true")
+        raise ContentDestinationError(
+            "WantEncryption",
+            "encryption was turned on for this system and cannot be "
+            "turned off: a connection file must keep WantEncryption true",
+        )
     if previous.full_store_and_read_support and not new.full_store_and_read_support:
         raise ContentDestinationError("FullStoreAndReadSupport", "can only change from false to true")
     if previous.container_type != new.container_type:
@@ -355,8 +398,15 @@ def _check_text(name: str, value: str, limit: int) -> None:
 
 
 def _json_type(value: Any) -> str:
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list",
-            dict: "an object", type(None): "null"}.get(type(value), type(value).__name__)
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 
 # ---- capabilities and categories ---------------------------------------------------------------
@@ -373,8 +423,14 @@ STORE_BOOKMARKS = "StoreBookmarks"
 STORE_SIGNED_VIDEO = "StoreSignedVideo"
 STORE_GNSS_TRACK_RECORDING = "StoreGNSSTrackRecording"
 READ_CATEGORIES = "ReadCategories"
-KNOWN_CAPABILITIES = (STORE_READ_SYSTEM_ID, STORE_USER_ID_KEY, STORE_BOOKMARKS, STORE_SIGNED_VIDEO,
-                      STORE_GNSS_TRACK_RECORDING, READ_CATEGORIES)
+KNOWN_CAPABILITIES = (
+    STORE_READ_SYSTEM_ID,
+    STORE_USER_ID_KEY,
+    STORE_BOOKMARKS,
+    STORE_SIGNED_VIDEO,
+    STORE_GNSS_TRACK_RECORDING,
+    READ_CATEGORIES,
+)
 _SECTIONS = ("Read", "Store", "StoreAndRead")
 
 
@@ -407,8 +463,11 @@ class Capabilities:
         return sorted(self.read | self.store | self.store_and_read)
 
     def to_json(self) -> bytes:
-        doc = {"Read": {n: True for n in sorted(self.read)}, "Store": {n: True for n in sorted(self.store)},
-               "StoreAndRead": {n: True for n in sorted(self.store_and_read)}}
+        doc = {
+            "Read": {n: True for n in sorted(self.read)},
+            "Store": {n: True for n in sorted(self.store)},
+            "StoreAndRead": {n: True for n in sorted(self.store_and_read)},
+        }
         return (json.dumps(doc, indent=2) + "\n").encode()
 
     @classmethod
@@ -417,8 +476,10 @@ class Capabilities:
         Etag raises "object corrupt"; a wrongly formatted object raises too (the client then
         treats every capability as unsupported, as the README says)."""
         if not etag_matches(body, etag_header):
-            raise ContentDestinationError("Etag", f"object corrupt: the Etag {etag_header!r} is not the md5 of "
-                                                  f"{CAPABILITIES_OBJECT} ({etag(body)})")
+            raise ContentDestinationError(
+                "Etag",
+                f"object corrupt: the Etag {etag_header!r} is not the md5 of {CAPABILITIES_OBJECT} ({etag(body)})",
+            )
         try:
             doc = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -429,7 +490,9 @@ class Capabilities:
         for section in _SECTIONS:
             value = doc.get(section, {})
             if not isinstance(value, dict) or not all(isinstance(v, bool) for v in value.values()):
-                raise ContentDestinationError(f"{CAPABILITIES_OBJECT} {section}", "an object of name: true|false is expected")
+                raise ContentDestinationError(
+                    f"{CAPABILITIES_OBJECT} {section}", "an object of name: true|false is expected"
+                )
             sections[section] = frozenset(k for k, v in value.items() if v)
         return cls(read=sections["Read"], store=sections["Store"], store_and_read=sections["StoreAndRead"])
 
@@ -455,14 +518,18 @@ def parse_categories(body: bytes) -> tuple[Category, ...]:
     out = []
     for i, item in enumerate(doc):
         if not (isinstance(item, dict) and isinstance(item.get("Id"), str) and isinstance(item.get("Name"), str)):
-            raise ContentDestinationError(f"{CATEGORIES_OBJECT}[{i}]", 'an object {"Id": string, "Name": string} is expected')
+            raise ContentDestinationError(
+                f"{CATEGORIES_OBJECT}[{i}]", 'an object {"Id": string, "Name": string} is expected'
+            )
         _check_text(f"{CATEGORIES_OBJECT}[{i}].Name", item["Name"], 100)
         out.append(Category(item["Id"], item["Name"]))
     return tuple(out)
 
 
-DEFAULT_CATEGORIES = tuple(Category(str(i), name) for i, name in enumerate(
-    ("Testimony", "Disorderly conduct", "Assault", "Traffic", "Theft", "Other"), start=1))
+DEFAULT_CATEGORIES = tuple(
+    Category(str(i), name)
+    for i, name in enumerate(("Testimony", "Disorderly conduct", "Assault", "Traffic", "Theft", "Other"), start=1)
+)
 """The lab destination's categories (the names are the lab's)."""
 
 
@@ -471,9 +538,22 @@ DEFAULT_CATEGORIES = tuple(Category(str(i), name) for i, name in enumerate(
 Kind = Literal["Container", "Object"]
 
 # Recording container (README "Recording container metadata")
-RECORDING_META = ("BWCSerialNumber", "SCUSerialNumber", "FirmwareVersion", "UserID", "TriggerOn", "TriggerOff",
-                  "TriggerOnTime", "TriggerOnTimeISO", "TriggerOnLocation", "TriggerOffTime", "TriggerOffTimeISO",
-                  "TriggerOffLocation", "BWCModel", "Status")
+RECORDING_META = (
+    "BWCSerialNumber",
+    "SCUSerialNumber",
+    "FirmwareVersion",
+    "UserID",
+    "TriggerOn",
+    "TriggerOff",
+    "TriggerOnTime",
+    "TriggerOnTimeISO",
+    "TriggerOnLocation",
+    "TriggerOffTime",
+    "TriggerOffTimeISO",
+    "TriggerOffLocation",
+    "BWCModel",
+    "Status",
+)
 STATUS_TRANSFERRING = "Transferring"
 STATUS_COMPLETE = "Complete"
 CLIP_META = ("StartTime", "StartTimeISO", "StopTime", "StopTimeISO", "ContainerType")
@@ -482,8 +562,14 @@ GNSS_TRAIL_META = ("FileType",)
 SYSTEM_META = ("ConnectionId", "SystemName")
 USER_META = ("Active", "Name", "UserID")
 DEVICE_META = ("Active", "Name", "Model")
-META_LIMITS = {"TriggerOnLocation": 64, "TriggerOffLocation": 64, "ConnectionId": 100, "SystemName": 100,
-               "Name": 100, "UserID": 100}
+META_LIMITS = {
+    "TriggerOnLocation": 64,
+    "TriggerOffLocation": 64,
+    "ConnectionId": 100,
+    "SystemName": 100,
+    "Name": 100,
+    "UserID": 100,
+}
 """Byte limits the README gives explicitly (String[64], String[100])."""
 SWIFT_MAX_META_VALUE = 256
 """Swift refuses (400) a metadata value over 256 bytes as sent, i.e. after URL-encoding: a name of
@@ -524,8 +610,9 @@ def meta_headers(kind: Kind, values: Mapping[str, str]) -> dict[str, str]:
             raise ContentDestinationError(key, f"at most {limit} bytes, not {len(value.encode())}")
         encoded = encode_meta_value(value)
         if len(encoded) > SWIFT_MAX_META_VALUE:
-            raise ContentDestinationError(key, f"at most {SWIFT_MAX_META_VALUE} characters once URL-encoded "
-                                               f"(Swift's limit), not {len(encoded)}")
+            raise ContentDestinationError(
+                key, f"at most {SWIFT_MAX_META_VALUE} characters once URL-encoded (Swift's limit), not {len(encoded)}"
+            )
         out[meta_header(kind, key)] = encoded
     return out
 
@@ -535,8 +622,11 @@ def read_meta(kind: Kind, headers: Mapping[str, str] | Iterable[tuple[str, str]]
     names are matched case-insensitively, as HTTP says."""
     prefix = f"x-{kind.lower()}-meta-"
     items = headers.items() if isinstance(headers, Mapping) else headers
-    return {meta_key(name[len(prefix):]): unquote(value)
-            for name, value in items if name.lower().startswith(prefix) and len(name) > len(prefix)}
+    return {
+        meta_key(name[len(prefix) :]): unquote(value)
+        for name, value in items
+        if name.lower().startswith(prefix) and len(name) > len(prefix)
+    }
 
 
 # ---- names and times ---------------------------------------------------------------------------
@@ -564,7 +654,9 @@ def name_time(ts: float) -> str:
 
 def _part(name: str, value: str) -> str:
     if not isinstance(value, str) or not _NAME_PART.fullmatch(value):
-        raise ContentDestinationError(name, f"letters, digits, '.', ':' and '-' are expected in a name part, not {value!r}")
+        raise ContentDestinationError(
+            name, f"letters, digits, '.', ':' and '-' are expected in a name part, not {value!r}"
+        )
     return value
 
 
@@ -637,9 +729,16 @@ class GnssEntry:
 def gnss_trail_json(entries: Iterable[GnssEntry]) -> bytes:
     """The location object: ``{"CoordinateEntries": [{"LocationWKT": "POINT(lon lat)",
     "SecondsFromStart", "Timestamp"}]}``."""
-    doc = {"CoordinateEntries": [{"LocationWKT": f"POINT({e.lon:.6f} {e.lat:.6f})",
-                                  "SecondsFromStart": float(e.seconds_from_start),
-                                  "Timestamp": rfc3339(e.timestamp)} for e in entries]}
+    doc = {
+        "CoordinateEntries": [
+            {
+                "LocationWKT": f"POINT({e.lon:.6f} {e.lat:.6f})",
+                "SecondsFromStart": float(e.seconds_from_start),
+                "Timestamp": rfc3339(e.timestamp),
+            }
+            for e in entries
+        ]
+    }
     return (json.dumps(doc, indent=2) + "\n").encode()
 
 
@@ -679,9 +778,11 @@ class KeyObject:
     iv: bytes
 
     def to_json(self) -> bytes:
-        doc = {"PublicKeyId": self.public_key_id,
-               "EncryptedKey": base64.b64encode(self.encrypted_key).decode(),
-               "ContentEncryptionIV": base64.b64encode(self.iv).decode()}
+        doc = {
+            "PublicKeyId": self.public_key_id,
+            "EncryptedKey": base64.b64encode(self.encrypted_key).decode(),
+            "ContentEncryptionIV": base64.b64encode(self.iv).decode(),
+        }
         return (json.dumps(doc, indent=2) + "\n").encode()
 
     @classmethod
@@ -690,9 +791,11 @@ class KeyObject:
             doc = json.loads(body)
             if not isinstance(doc, dict):
                 raise TypeError("a JSON object is expected")
-            obj = cls(public_key_id=str(doc.get("PublicKeyId", "")),
-                      encrypted_key=base64.b64decode(doc["EncryptedKey"], validate=True),
-                      iv=base64.b64decode(doc["ContentEncryptionIV"], validate=True))
+            obj = cls(
+                public_key_id=str(doc.get("PublicKeyId", "")),
+                encrypted_key=base64.b64decode(doc["EncryptedKey"], validate=True),
+                iv=base64.b64decode(doc["ContentEncryptionIV"], validate=True),
+            )
         except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, binascii.Error, ValueError) as exc:
             raise ContentDestinationError("key object", f"not a key object ({exc})") from None
         if len(obj.iv) != IV_BYTES:
@@ -717,8 +820,9 @@ class ContentEncryptor:
     """Encrypts one content object as a stream (AES-256-CBC, PKCS#7): ``update`` chunk by chunk,
     then ``finalize``; ``key_object`` is what goes beside it. Memory stays flat."""
 
-    def __init__(self, public_key: rsa.RSAPublicKey, public_key_id: str,
-                 key: bytes | None = None, iv: bytes | None = None):
+    def __init__(
+        self, public_key: rsa.RSAPublicKey, public_key_id: str, key: bytes | None = None, iv: bytes | None = None
+    ):
         self._key = key or os.urandom(CONTENT_KEY_BYTES)
         iv = iv or os.urandom(IV_BYTES)
         if len(self._key) != CONTENT_KEY_BYTES or len(iv) != IV_BYTES:
@@ -774,8 +878,9 @@ def new_key_pair(bits: int = 2048) -> tuple[rsa.RSAPrivateKey, str]:
 
 
 def private_key_pem(private: rsa.RSAPrivateKey) -> bytes:
-    return private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                 serialization.NoEncryption())
+    return private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
 
 
 def load_private_key(pem: bytes) -> rsa.RSAPrivateKey:
@@ -786,4 +891,3 @@ def load_private_key(pem: bytes) -> rsa.RSAPrivateKey:
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ContentDestinationError("private key", "an RSA private key is expected")
     return key
-

@@ -127,7 +127,7 @@ _MAX_PKCS8_SIZE = 512
 # Every P-256 public key in this envelope is an SPKI DER of exactly 91 bytes: this 27-byte
 # header (SEQUENCE, AlgorithmIdentifier id-ecPublicKey + prime256v1, BIT STRING, 0x04
 # "uncompressed point") followed by X and Y, 32 bytes each.
-_P256_SPKI_PREFIX = bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107034200" "04")
+_P256_SPKI_PREFIX = bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d03010703420004")
 _P256_SPKI_SIZE = 91
 _B64URL_RE = re.compile(r"[A-Za-z0-9_-]*")
 _PERCENT_RE = re.compile(r"(?:[^%]|%[0-9A-Fa-f]{2})*")
@@ -324,9 +324,7 @@ def _check_p256(key: object, what: str) -> None:
 def public_key_to_spki(public_key: ec.EllipticCurvePublicKey) -> bytes:
     """SubjectPublicKeyInfo DER (91 bytes, uncompressed point)."""
     _check_p256(public_key, "public key")
-    return public_key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def _check_spki(spki: bytes, what: str) -> None:
@@ -417,9 +415,7 @@ def key_wrap_kek(shared_secret: bytes, ephemeral_spki: bytes, stream_id: str) ->
     """The key-encryption key: HKDF-SHA256(IKM = ECDH x-coordinate, salt = ephemeral SPKI DER,
     info = "bwlab-e2e-v1 key-wrap" || 0x00 || stream id UTF-8, L = 32)."""
     info = _WRAP_INFO_LABEL + b"\x00" + _stream_id_bytes(stream_id)
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=ephemeral_spki, info=info).derive(
-        shared_secret
-    )
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=ephemeral_spki, info=info).derive(shared_secret)
 
 
 def wrap_content_key(
@@ -550,9 +546,7 @@ def chunk_nonce(kind: ChunkKind | str | int, seq: int) -> bytes:
 def chunk_aad(stream_id: str, kind: ChunkKind | str | int, seq: int) -> bytes:
     """The associated data of a chunk: version (1) || kind code (1) || seq (8, big endian) ||
     stream id UTF-8 (1..255 bytes)."""
-    return struct.pack(">BBQ", VERSION, ChunkKind.coerce(kind), _check_seq(seq)) + _stream_id_bytes(
-        stream_id
-    )
+    return struct.pack(">BBQ", VERSION, ChunkKind.coerce(kind), _check_seq(seq)) + _stream_id_bytes(stream_id)
 
 
 def _content_cipher(content_key: bytes) -> AESGCM:
@@ -561,9 +555,7 @@ def _content_cipher(content_key: bytes) -> AESGCM:
     return AESGCM(bytes(content_key))
 
 
-def seal_chunk(
-    content_key: bytes, stream_id: str, kind: ChunkKind | str | int, seq: int, plaintext: bytes
-) -> bytes:
+def seal_chunk(content_key: bytes, stream_id: str, kind: ChunkKind | str | int, seq: int, plaintext: bytes) -> bytes:
     """Seal an init segment, media fragment or position (S4, S17): AES-256-GCM output,
     ciphertext || 16-byte tag, exactly ``len(plaintext) + 16`` bytes."""
     kind = ChunkKind.coerce(kind)
@@ -572,9 +564,7 @@ def seal_chunk(
     )
 
 
-def open_chunk(
-    content_key: bytes, stream_id: str, kind: ChunkKind | str | int, seq: int, ciphertext: bytes
-) -> bytes:
+def open_chunk(content_key: bytes, stream_id: str, kind: ChunkKind | str | int, seq: int, ciphertext: bytes) -> bytes:
     """Open a sealed chunk; :class:`DecryptionFailed` if the key, stream id, kind or seq differ
     from sealing, or if a byte was altered."""
     kind = ChunkKind.coerce(kind)
@@ -685,9 +675,9 @@ def _normalise_passphrase(passphrase: str) -> bytes:
 
 def link_passphrase_key(passphrase: str, salt: bytes, iterations: int) -> bytes:
     """PBKDF2-HMAC-SHA256(NFC(passphrase) as UTF-8, salt, iterations) → 32-byte AES key."""
-    return PBKDF2HMAC(
-        algorithm=hashes.SHA256(), length=32, salt=salt, iterations=iterations
-    ).derive(_normalise_passphrase(passphrase))
+    return PBKDF2HMAC(algorithm=hashes.SHA256(), length=32, salt=salt, iterations=iterations).derive(
+        _normalise_passphrase(passphrase)
+    )
 
 
 def make_link(
@@ -706,9 +696,7 @@ def make_link(
     if "#" in base_url:
         raise MalformedEnvelope("base URL of a link must not have a fragment")
     if not MIN_PBKDF2_ITERATIONS <= iterations <= MAX_PBKDF2_ITERATIONS:
-        raise MalformedEnvelope(
-            f"iterations must be from {MIN_PBKDF2_ITERATIONS} to {MAX_PBKDF2_ITERATIONS}"
-        )
+        raise MalformedEnvelope(f"iterations must be from {MIN_PBKDF2_ITERATIONS} to {MAX_PBKDF2_ITERATIONS}")
     payload = link_payload(private_key)
     if passphrase is None:
         fragment = f"{LinkKind.PLAIN.param}={b64url_encode(payload)}"

@@ -28,8 +28,20 @@ from .messages import decode_from
 MAX_FRAME = 64 * 1024 * 1024  # a camera's 802.11 frame log, for a pcap (L4)
 MAX_SERIALS = 1000  # cameras one fleet registers (more are ignored)
 
-ACTIONS = ("press", "dock", "undock", "network", "skew", "stats", "gps", "move", "bookmark", "category", "frames",
-           "speaker")
+ACTIONS = (
+    "press",
+    "dock",
+    "undock",
+    "network",
+    "skew",
+    "stats",
+    "gps",
+    "move",
+    "bookmark",
+    "category",
+    "frames",
+    "speaker",
+)
 """What a fleet can do to a camera: press a button, dock or undock it, bring its lab network up or
 down, skew its clock, read its upload counters, give or take its GPS fix, walk it somewhere, add a
 bookmark or a category (issue 13), read its 802.11 frame log (L4), or read what its speaker heard
@@ -139,8 +151,9 @@ class Result:
 
 
 Message = Clock | Faults | Action | Register | State | Result
-MESSAGES: dict[str, type] = {str(cls.__dataclass_fields__["type"].default): cls
-                             for cls in (Clock, Faults, Action, Register, State, Result)}
+MESSAGES: dict[str, type] = {
+    str(cls.__dataclass_fields__["type"].default): cls for cls in (Clock, Faults, Action, Register, State, Result)
+}
 TO_FLEET = (Clock, Faults, Action)
 FROM_FLEET = (Register, State, Result)
 

@@ -47,8 +47,9 @@ def gesture_of(help_gesture: str | None) -> tuple[str, str] | None:
     try:
         return HELP_GESTURES[help_gesture]
     except KeyError:
-        raise ValueError(f"help_gesture: expected one of {', '.join(HELP_GESTURES)} or null, got {help_gesture!r}") \
-            from None
+        raise ValueError(
+            f"help_gesture: expected one of {', '.join(HELP_GESTURES)} or null, got {help_gesture!r}"
+        ) from None
 
 
 def encode_sealed(sealed: bytes) -> str:
@@ -62,8 +63,10 @@ def decode_sealed(text: str) -> bytes:
     except (binascii.Error, ValueError):
         raise ValueError("position: expected base64url") from None
     if not SEALED_OVERHEAD < len(sealed) <= MAX_SEALED_POSITION:
-        raise ValueError(f"position: a sealed position record is {SEALED_OVERHEAD + 1} to {MAX_SEALED_POSITION} "
-                         f"bytes, not {len(sealed)}")
+        raise ValueError(
+            f"position: a sealed position record is {SEALED_OVERHEAD + 1} to {MAX_SEALED_POSITION} "
+            f"bytes, not {len(sealed)}"
+        )
     return sealed
 
 

@@ -38,5 +38,6 @@ def is_id(value: object) -> bool:
 
 def is_timestamp(value: object) -> bool:
     """Whether ``value`` is a finite number of seconds within the bounds above."""
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and EARLIEST <= value <= LATEST)  # NaN fails both comparisons
+    return (
+        isinstance(value, (int, float)) and not isinstance(value, bool) and EARLIEST <= value <= LATEST
+    )  # NaN fails both comparisons

@@ -119,8 +119,7 @@ def decode(text: str | bytes, allowed: tuple[type, ...] | None = None) -> Any:
     return decode_from(MESSAGES, text, allowed, MAX_TEXT_FRAME)
 
 
-def decode_from(registry: dict[str, type], text: str | bytes, allowed: tuple[type, ...] | None,
-                max_frame: int) -> Any:
+def decode_from(registry: dict[str, type], text: str | bytes, allowed: tuple[type, ...] | None, max_frame: int) -> Any:
     """The message of ``registry`` in a text frame (one of ``allowed``, when given); ``ProtocolError``
     with a stable code for anything else (shared by every JSON protocol of ``bwlab.wire``)."""
     if len(text) > max_frame:

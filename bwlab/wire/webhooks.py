@@ -62,14 +62,13 @@ def secret_key(secret: str) -> bytes:
     """The HMAC key of a ``whsec_…`` secret; ValueError says what is wrong with it."""
     if not secret.startswith(SECRET_PREFIX):
         raise ValueError("a signing secret starts with 'whsec_' followed by base64 (Standard Webhooks)")
-    text = secret[len(SECRET_PREFIX):]
+    text = secret[len(SECRET_PREFIX) :]
     try:
         key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise ValueError("the part after 'whsec_' is not base64") from None
     if not MIN_SECRET_BYTES <= len(key) <= MAX_SECRET_BYTES:
-        raise ValueError(f"the secret must decode to {MIN_SECRET_BYTES} to {MAX_SECRET_BYTES} bytes, "
-                         f"not {len(key)}")
+        raise ValueError(f"the secret must decode to {MIN_SECRET_BYTES} to {MAX_SECRET_BYTES} bytes, not {len(key)}")
     return key
 
 

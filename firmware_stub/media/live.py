@@ -73,7 +73,8 @@ def _video_encoder(width: int, height: int, fps: int, crf: int | None = None) ->
         "profile": "baseline",
         "threads": "1",
         # GOP = 1 s, every GOP closed and starting with an IDR, no scene-cut keyframes.
-        "x264-params": f"keyint={fps}:min-keyint={fps}:scenecut=0:open-gop=0:bframes=0" + (f":crf={crf}" if crf else ""),
+        "x264-params": f"keyint={fps}:min-keyint={fps}:scenecut=0:open-gop=0:bframes=0"
+        + (f":crf={crf}" if crf else ""),
     }
     codec.open()
     return codec
@@ -127,7 +128,9 @@ class LiveEncoder:
     ) -> None:
         check_format(width, height, fps, sample_rate)
         if int(audio_chunk_frames) != audio_chunk_frames or not 0 <= audio_chunk_frames <= MAX_AUDIO_CHUNK_FRAMES:
-            raise FormatError(f"audio chunks of {audio_chunk_frames} AAC frames: need 0 (none) to {MAX_AUDIO_CHUNK_FRAMES}")
+            raise FormatError(
+                f"audio chunks of {audio_chunk_frames} AAC frames: need 0 (none) to {MAX_AUDIO_CHUNK_FRAMES}"
+            )
         self.audio_chunk_frames = int(audio_chunk_frames)
         self.user_name = user_name
         self.width, self.height, self.fps, self.sample_rate = width, height, fps, sample_rate
@@ -321,11 +324,15 @@ class LiveEncoder:
         self._aac_first += audio_frames
         audio_captures = [self._audio_capture.pop(k) for k in range(first_audio, first_audio + audio_frames)]
         self._sequence += 1
-        runs = [
-            TrackSamples(
-                AUDIO_TRACK_ID, first_audio * AAC_FRAME_SAMPLES, AAC_FRAME_SAMPLES, audio, True, all_sync=True
-            )
-        ] if audio or not pictures else []  # no empty audio run when the sound went ahead (audio_chunk_frames)
+        runs = (
+            [
+                TrackSamples(
+                    AUDIO_TRACK_ID, first_audio * AAC_FRAME_SAMPLES, AAC_FRAME_SAMPLES, audio, True, all_sync=True
+                )
+            ]
+            if audio or not pictures
+            else []
+        )  # no empty audio run when the sound went ahead (audio_chunk_frames)
         if pictures:
             first = pictures[0]
             video = tuple(picture.sample for picture in pictures)
@@ -334,12 +341,22 @@ class LiveEncoder:
             # A chunk's capture time is its first video frame's: viewers time frame i of the
             # chunk at capture time + i / fps (docs/decisions.md, glass-to-glass latency).
             chunk = MediaChunk(
-                "media", media_fragment(self._sequence, runs), first.capture_time, first.sync,
-                len(pictures) / self.fps, len(pictures), audio_frames,
+                "media",
+                media_fragment(self._sequence, runs),
+                first.capture_time,
+                first.sync,
+                len(pictures) / self.fps,
+                len(pictures),
+                audio_frames,
             )
         else:
             chunk = MediaChunk(
-                "media", media_fragment(self._sequence, runs), audio_captures[0], False,
-                audio_frames * AAC_FRAME_SAMPLES / self.sample_rate, 0, audio_frames,
+                "media",
+                media_fragment(self._sequence, runs),
+                audio_captures[0],
+                False,
+                audio_frames * AAC_FRAME_SAMPLES / self.sample_rate,
+                0,
+                audio_frames,
             )
         self._ready.append(chunk)

@@ -96,12 +96,27 @@ def video_timescale(fps: int) -> int:
     return timescale
 
 
-def _track(track_id: int, timescale: int, handler: bytes, name: bytes, media_header: bytes, sample_entry: bytes,
-           *, width: int = 0, height: int = 0, volume: int = 0, alternate_group: int = 0) -> bytes:
+def _track(
+    track_id: int,
+    timescale: int,
+    handler: bytes,
+    name: bytes,
+    media_header: bytes,
+    sample_entry: bytes,
+    *,
+    width: int = 0,
+    height: int = 0,
+    volume: int = 0,
+    alternate_group: int = 0,
+) -> bytes:
     tkhd = _full_box(
-        b"tkhd", 0, 0x000003,  # enabled, in the presentation
-        struct.pack(">IIIII", 0, 0, track_id, 0, 0), bytes(8),
-        struct.pack(">hhhH", 0, alternate_group, volume, 0), _UNITY_MATRIX,
+        b"tkhd",
+        0,
+        0x000003,  # enabled, in the presentation
+        struct.pack(">IIIII", 0, 0, track_id, 0, 0),
+        bytes(8),
+        struct.pack(">hhhH", 0, alternate_group, volume, 0),
+        _UNITY_MATRIX,
         struct.pack(">II", width << 16, height << 16),
     )
     mdhd = _full_box(b"mdhd", 0, 0, struct.pack(">IIIIHH", 0, 0, timescale, 0, _LANGUAGE_UND, 0))
@@ -118,23 +133,40 @@ def _track(track_id: int, timescale: int, handler: bytes, name: bytes, media_hea
     return _box(b"trak", tkhd, _box(b"mdia", mdhd, hdlr, _box(b"minf", media_header, dinf, stbl)))
 
 
-def init_segment(*, width: int, height: int, fps: int, avcc: bytes, sample_rate: int, channels: int,
-                 audio_specific_config: bytes, audio_bit_rate: int) -> bytes:
+def init_segment(
+    *,
+    width: int,
+    height: int,
+    fps: int,
+    avcc: bytes,
+    sample_rate: int,
+    channels: int,
+    audio_specific_config: bytes,
+    audio_bit_rate: int,
+) -> bytes:
     """The CMAF init segment (``ftyp`` + ``moov`` with ``mvex``, no samples) for an H.264 track
     (id 1) and an AAC track (id 2), ``avcc`` and ``audio_specific_config`` from the encoders."""
     avc1 = _box(
         b"avc1",
-        bytes(6), struct.pack(">H", 1), bytes(16),  # data reference 1; pre-defined and reserved
+        bytes(6),
+        struct.pack(">H", 1),
+        bytes(16),  # data reference 1; pre-defined and reserved
         struct.pack(">HHIIIH", width, height, 0x00480000, 0x00480000, 0, 1),  # 72 dpi, 1 frame per sample
-        bytes(32), struct.pack(">Hh", 0x0018, -1),  # no compressor name; depth 24, no colour table
+        bytes(32),
+        struct.pack(">Hh", 0x0018, -1),  # no compressor name; depth 24, no colour table
         _box(b"avcC", avcc),
     )
     esds = _full_box(
-        b"esds", 0, 0,
+        b"esds",
+        0,
+        0,
         _write_descriptor(
-            0x03, struct.pack(">HB", AUDIO_TRACK_ID, 0),  # ES_Descriptor: ES_ID, no options
+            0x03,
+            struct.pack(">HB", AUDIO_TRACK_ID, 0),  # ES_Descriptor: ES_ID, no options
             _write_descriptor(
-                0x04, struct.pack(">BB", 0x40, 0x15), bytes(3),  # MPEG-4 audio, audio stream; buffer size
+                0x04,
+                struct.pack(">BB", 0x40, 0x15),
+                bytes(3),  # MPEG-4 audio, audio stream; buffer size
                 struct.pack(">II", audio_bit_rate, audio_bit_rate),
                 _write_descriptor(0x05, audio_specific_config),
             ),
@@ -143,21 +175,50 @@ def init_segment(*, width: int, height: int, fps: int, avcc: bytes, sample_rate:
     )
     mp4a = _box(
         b"mp4a",
-        bytes(6), struct.pack(">H", 1), bytes(8),
+        bytes(6),
+        struct.pack(">H", 1),
+        bytes(8),
         struct.pack(">HHHHI", channels, 16, 0, 0, sample_rate << 16),
         esds,
     )
     mvhd = _full_box(
-        b"mvhd", 0, 0,
-        struct.pack(">IIIII", 0, 0, 1000, 0, 0x00010000), struct.pack(">H", 0x0100), bytes(10),
-        _UNITY_MATRIX, bytes(24), struct.pack(">I", AUDIO_TRACK_ID + 1),
+        b"mvhd",
+        0,
+        0,
+        struct.pack(">IIIII", 0, 0, 1000, 0, 0x00010000),
+        struct.pack(">H", 0x0100),
+        bytes(10),
+        _UNITY_MATRIX,
+        bytes(24),
+        struct.pack(">I", AUDIO_TRACK_ID + 1),
     )
-    video = _track(VIDEO_TRACK_ID, video_timescale(fps), b"vide", b"VideoHandler",
-                   _full_box(b"vmhd", 0, 0x000001, bytes(8)), avc1, width=width, height=height)
-    audio = _track(AUDIO_TRACK_ID, sample_rate, b"soun", b"SoundHandler",
-                   _full_box(b"smhd", 0, 0, bytes(4)), mp4a, volume=0x0100, alternate_group=1)
-    mvex = _box(b"mvex", *(_full_box(b"trex", 0, 0, struct.pack(">IIIII", track_id, 1, 0, 0, 0))
-                           for track_id in (VIDEO_TRACK_ID, AUDIO_TRACK_ID)))
+    video = _track(
+        VIDEO_TRACK_ID,
+        video_timescale(fps),
+        b"vide",
+        b"VideoHandler",
+        _full_box(b"vmhd", 0, 0x000001, bytes(8)),
+        avc1,
+        width=width,
+        height=height,
+    )
+    audio = _track(
+        AUDIO_TRACK_ID,
+        sample_rate,
+        b"soun",
+        b"SoundHandler",
+        _full_box(b"smhd", 0, 0, bytes(4)),
+        mp4a,
+        volume=0x0100,
+        alternate_group=1,
+    )
+    mvex = _box(
+        b"mvex",
+        *(
+            _full_box(b"trex", 0, 0, struct.pack(">IIIII", track_id, 1, 0, 0, 0))
+            for track_id in (VIDEO_TRACK_ID, AUDIO_TRACK_ID)
+        ),
+    )
     ftyp = _box(b"ftyp", b"iso6", struct.pack(">I", 0x200), b"iso6", b"cmfc", b"mp41")
     return ftyp + _box(b"moov", mvhd, video, audio, mvex)
 
@@ -202,4 +263,3 @@ def media_fragment(sequence: int, tracks: Iterable[TrackSamples]) -> bytes:
         trafs.append(traf(run, offset))
         offset += sum(len(sample) for sample in run.samples)
     return _box(b"moof", mfhd, *trafs) + _box(b"mdat", *(sample for run in runs for sample in run.samples))
-

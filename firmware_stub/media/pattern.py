@@ -103,4 +103,3 @@ def format_camera_clock(seconds: float) -> str:
     whole, millis = divmod(round(seconds * 1000), 1000)
     stamp = datetime.fromtimestamp(whole, tz=UTC)
     return f"{stamp:%Y-%m-%d %H:%M:%S}.{millis:03d} UTC"
-

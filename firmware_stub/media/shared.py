@@ -133,7 +133,8 @@ def _encode_shared_loop(
             chunk.audio_frames,
         )
         for chunk in chunks
-        if chunk.kind == "media" and _LOOP_LEAD_IN_SECONDS - 1e-6 <= chunk.capture_time < _LOOP_LEAD_IN_SECONDS + seconds - 1e-6
+        if chunk.kind == "media"
+        and _LOOP_LEAD_IN_SECONDS - 1e-6 <= chunk.capture_time < _LOOP_LEAD_IN_SECONDS + seconds - 1e-6
     )
     video_frames = sum(fragment.video_frames for fragment in fragments)
     audio_frames = sum(fragment.audio_frames for fragment in fragments)

@@ -31,6 +31,7 @@ class FormatError(InputError, ValueError):
 
     code = "bad_media_format"
 
+
 TIME_SLACK = 1e-6
 """Seconds by which a camera time may fall short of a due time and still count as reaching it."""
 
@@ -55,5 +56,3 @@ class MediaChunk:
     duration: float
     video_frames: int
     audio_frames: int
-
-

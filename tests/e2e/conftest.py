@@ -32,10 +32,9 @@ async def browser():
 @pytest_asyncio.fixture(loop_scope="module")
 async def context(browser):
     """A fresh browser profile for one test: no cookies, no keys, no groups."""
-    ctx = await browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 860},
-                                    locale="en-GB", timezone_id="UTC")
+    ctx = await browser.new_context(
+        ignore_https_errors=True, viewport={"width": 1280, "height": 860}, locale="en-GB", timezone_id="UTC"
+    )
     ctx.set_default_timeout(10_000)
     yield ctx
     await ctx.close()
-
-

@@ -33,8 +33,14 @@ SCREENSHOTS_ENV = "BWLAB_SCREENSHOTS"
 _run_screenshots: list[Path] = []  # the test run's temporary folder (set by conftest.py)
 CHROMIUM = os.environ.get("BWLAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--headless=new", "--disable-gpu", "--autoplay-policy=no-user-gesture-required",
-    "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync",
+    "--no-sandbox",
+    "--headless=new",
+    "--disable-gpu",
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
 ]
 OPERATOR = ("operator@demo.bwlab.test", "demo-operator-pass")
 ADMIN = ("admin@demo.bwlab.test", "demo-admin-pass")
@@ -71,8 +77,14 @@ async def start_lab(data_dir: Path, cameras: set[str] | None, media: str = "live
     ``cameras`` (None: all of them, [] or empty set: none). Returns (env, stop)."""
     clock = LabClock()
     port = _free_port()
-    config = ApplianceConfig(data_dir=data_dir, host="127.0.0.1", port=port, zeroconf=False, ntp_port=None,
-                             public_url=f"https://localhost:{port}")
+    config = ApplianceConfig(
+        data_dir=data_dir,
+        host="127.0.0.1",
+        port=port,
+        zeroconf=False,
+        ntp_port=None,
+        public_url=f"https://localhost:{port}",
+    )
     ready, stop = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(serve(config, clock, ready=ready, stop=stop), name="appliance (e2e)")
     waiter = asyncio.create_task(ready.wait())
@@ -150,7 +162,9 @@ async def live_in_a_frame(page, env: LabEnv, who: tuple[str, str] = OPERATOR):
     """A page of the same site frames Live (an API answer allows no frames: CSP) and ``who`` signs
     in inside the frame; returns the frame's locator, on Active streams."""
     await page.goto(env.url + "/")
-    await page.evaluate("""() => { document.body.innerHTML = '<iframe title="VMS" src="/live/" width="1100" height="700"></iframe>'; }""")
+    await page.evaluate(
+        """() => { document.body.innerHTML = '<iframe title="VMS" src="/live/" width="1100" height="700"></iframe>'; }"""
+    )
     frame = page.frame_locator("iframe")
     await frame.get_by_label("E-mail").fill(who[0])
     await frame.get_by_label("Password").fill(who[1])

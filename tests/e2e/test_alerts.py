@@ -31,8 +31,9 @@ CHLOE = "B8A44F000103"  # W102 with GPS, Location always; "Patrol live" has the 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def env(tmp_path_factory):
-    lab_env, shutdown = await start_lab(tmp_path_factory.mktemp("e2e-alerts") / "data", cameras={BEN, CHLOE},
-                                        media="shared")
+    lab_env, shutdown = await start_lab(
+        tmp_path_factory.mktemp("e2e-alerts") / "data", cameras={BEN, CHLOE}, media="shared"
+    )
     for serial in (BEN, CHLOE):
         await lab_env.fleet.undock(serial)
     yield lab_env
@@ -94,8 +95,7 @@ async def test_alerts_without_permission_ask_only_on_a_click(env, context):
     await page.close()
 
 
-async def test_a_help_request_is_urgent_in_active_streams_and_on_the_map_and_its_acknowledgement_vibrates(
-        env, context):
+async def test_a_help_request_is_urgent_in_active_streams_and_on_the_map_and_its_acknowledgement_vibrates(env, context):
     page = await live_page(env, context)
     cam = env.fleet.cameras[CHLOE]
     await wait_for(lambda: online(env, CHLOE), "Chloe's camera on the hub", timeout=15)
@@ -130,12 +130,16 @@ async def test_a_help_request_is_urgent_in_active_streams_and_on_the_map_and_its
     await banner.get_by_role("button", name="Acknowledge").click()
     await page.locator('.alert-help[data-acknowledged="true"]').wait_for()
     # the Lab panel shows the camera vibrating with the help pattern (not D6's two short pulses)
-    await wait_for(lambda: _is(device.get_attribute("data-vibration"), "help_acknowledged"),
-                   "the Lab panel's camera vibrating with the help pattern")
+    await wait_for(
+        lambda: _is(device.get_attribute("data-vibration"), "help_acknowledged"),
+        "the Lab panel's camera vibrating with the help pattern",
+    )
     assert "help request acknowledged" in await device.locator(".vibration").inner_text()
     await lab.close()
-    await wait_for(lambda: cam.firmware.state()["vibration"] == "help_acknowledged",
-                   "Chloe's camera vibrating with the help pattern")
+    await wait_for(
+        lambda: cam.firmware.state()["vibration"] == "help_acknowledged",
+        "Chloe's camera vibrating with the help pattern",
+    )
     assert cam.firmware.state()["help"]["acknowledged_by"]
     await wait_in_page(page, "!document.querySelector('.bw-help-pin')", "the help marker gone once acknowledged")
     await page.close()

@@ -27,8 +27,10 @@ T0 = 1_796_590_000
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def destination(tmp_path_factory):
-    running = await start(ServeOptions(directory=tmp_path_factory.mktemp("cd"), port=0, encrypt=True,
-                                       site_name="Training site"), LabClock())
+    running = await start(
+        ServeOptions(directory=tmp_path_factory.mktemp("cd"), port=0, encrypt=True, site_name="Training site"),
+        LabClock(),
+    )
     yield running
     await running.close()
 
@@ -38,8 +40,10 @@ async def upload_recording(running, clip_plain: bytes) -> tuple[str, str, bytes]
     conn = running.connection
     ctx = ssl.create_default_context(cadata=conn.certificates_pem())
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx)) as s:
-        async with s.get(conn.authentication_token_uri[0], headers={"X-Auth-User": conn.blob_api_user_name,
-                                                                    "X-Auth-Key": conn.blob_api_key}) as r:
+        async with s.get(
+            conn.authentication_token_uri[0],
+            headers={"X-Auth-User": conn.blob_api_user_name, "X-Auth-Key": conn.blob_api_key},
+        ) as r:
             token, url = r.headers["X-Auth-Token"], r.headers["X-Storage-Url"]
         h = {"X-Auth-Token": token}
 
@@ -50,22 +54,54 @@ async def upload_recording(running, clip_plain: bytes) -> tuple[str, str, bytes]
         assert await put("Users", "Container", {}) == 201
         assert await put(f"Users/{USER_ID}", "Object", {"Name": "Anna Lindqvist", "Active": "True"}, b"") == 201
         assert await put("Devices", "Container", {}) == 201
-        assert await put(f"Devices/{SERIAL}", "Object", {"Name": "Anna's camera", "Model": "W100",
-                                                          "Active": "True"}, b"") == 201
+        assert (
+            await put(f"Devices/{SERIAL}", "Object", {"Name": "Anna's camera", "Model": "W100", "Active": "True"}, b"")
+            == 201
+        )
         name = cd.recording_container_name(USER_ID, SERIAL, T0)
-        assert await put(name, "Container", {"BWCSerialNumber": SERIAL, "UserID": USER_ID, "TriggerOn": "Button",
-                                             "TriggerOnTime": cd.epoch(T0), "TriggerOnTimeISO": cd.rfc3339(T0),
-                                             "Status": cd.STATUS_TRANSFERRING}) == 201
+        assert (
+            await put(
+                name,
+                "Container",
+                {
+                    "BWCSerialNumber": SERIAL,
+                    "UserID": USER_ID,
+                    "TriggerOn": "Button",
+                    "TriggerOnTime": cd.epoch(T0),
+                    "TriggerOnTimeISO": cd.rfc3339(T0),
+                    "Status": cd.STATUS_TRANSFERRING,
+                },
+            )
+            == 201
+        )
         clip = cd.clip_object_name(T0, "123456", "mkv")
         cipher, key_object = cd.encrypt_content(clip_plain, conn.rsa_public_key(), conn.public_key_id)
-        assert await put(f"{name}/{clip}", "Object", {"StartTime": cd.epoch(T0), "StartTimeISO": cd.rfc3339(T0),
-                                                      "StopTime": cd.epoch(T0 + 60),
-                                                      "StopTimeISO": cd.rfc3339(T0 + 60),
-                                                      "ContainerType": "mkv"}, cipher) == 201
+        assert (
+            await put(
+                f"{name}/{clip}",
+                "Object",
+                {
+                    "StartTime": cd.epoch(T0),
+                    "StartTimeISO": cd.rfc3339(T0),
+                    "StopTime": cd.epoch(T0 + 60),
+                    "StopTimeISO": cd.rfc3339(T0 + 60),
+                    "ContainerType": "mkv",
+                },
+                cipher,
+            )
+            == 201
+        )
         assert await put(f"{name}/{cd.key_object_name(clip)}", "Object", {}, key_object.to_json()) == 201
-        async with s.post(f"{url}/{name}", headers={**h, **cd.meta_headers(
-                "Container", {"TriggerOff": "Button", "TriggerOffTimeISO": cd.rfc3339(T0 + 60),
-                              "Status": cd.STATUS_COMPLETE})}) as r:
+        async with s.post(
+            f"{url}/{name}",
+            headers={
+                **h,
+                **cd.meta_headers(
+                    "Container",
+                    {"TriggerOff": "Button", "TriggerOffTimeISO": cd.rfc3339(T0 + 60), "Status": cd.STATUS_COMPLETE},
+                ),
+            },
+        ) as r:
             assert r.status == 204
     return name, clip, cipher
 
@@ -80,9 +116,11 @@ async def test_a_trainer_browses_recordings_and_opens_a_clip_decrypted(browser, 
     assert response.status == 401 and "Basic" in response.headers["www-authenticate"]
     await denied.close()
 
-    ctx = await browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 700},
-                                    http_credentials={"username": conn.blob_api_user_name,
-                                                      "password": conn.blob_api_key})
+    ctx = await browser.new_context(
+        ignore_https_errors=True,
+        viewport={"width": 1280, "height": 700},
+        http_credentials={"username": conn.blob_api_user_name, "password": conn.blob_api_key},
+    )
     try:
         page = await ctx.new_page()
         await page.goto(destination.url + "/")

@@ -30,8 +30,9 @@ ANNA = "B8A44F000101"  # docked: her buttons do nothing
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def env(tmp_path_factory):
-    lab_env, shutdown = await start_lab(tmp_path_factory.mktemp("e2e-first-hour") / "data", cameras={ANNA},
-                                        media="shared")
+    lab_env, shutdown = await start_lab(
+        tmp_path_factory.mktemp("e2e-first-hour") / "data", cameras={ANNA}, media="shared"
+    )
     yield lab_env
     await shutdown()
 

@@ -50,16 +50,22 @@ def _section(page, name: str):
 
 def _field(page, name: str):
     """A field the fix names: by its label, a group's legend, or a term of a description list."""
-    return (page.get_by_label(name).or_(page.get_by_role("group", name=name))
-            .or_(page.locator("dt", has_text=name))).locator("visible=true").first
+    return (
+        (page.get_by_label(name).or_(page.get_by_role("group", name=name)).or_(page.locator("dt", has_text=name)))
+        .locator("visible=true")
+        .first
+    )
 
 
 async def _click_and_render(page, control) -> None:
     """Click a menu entry or tab and wait until the screen is drawn anew."""
     await page.evaluate("for (const el of document.getElementById('main').children) el.dataset.old = '1'")
     await control.click()
-    await wait_in_page(page, "document.getElementById('main').children.length"
-                             " && !document.querySelector('#main > [data-old]')", "the screen drawn anew")
+    await wait_in_page(
+        page,
+        "document.getElementById('main').children.length && !document.querySelector('#main > [data-old]')",
+        "the screen drawn anew",
+    )
 
 
 async def test_every_manager_fix_path_leads_to_its_fields(env, context):

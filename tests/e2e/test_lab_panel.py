@@ -80,7 +80,9 @@ async def test_a_sim_pin_fault_from_the_form_shows_the_manuals_cause_and_fix_unt
     await alert.wait_for()
     assert EMMA in await alert.inner_text() and "SIM PIN is wrong or missing" in await alert.inner_text()
     assert await manager.locator(f'tr[data-serial="{EMMA}"] .sim-status').get_attribute("data-status") in (
-        "PIN required", "Wrong PIN")
+        "PIN required",
+        "Wrong PIN",
+    )
     await manager.close()
 
     await page.get_by_role("button", name="Clear fault f1").click()

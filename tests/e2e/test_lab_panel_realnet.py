@@ -43,15 +43,26 @@ async def test_lab_panel_from_the_browser_namespace_shows_the_camera_on_the_netw
             for action in (("undock", CAM), ("press", CAM, "record")):
                 assert (await asyncio.to_thread(real_lab.bwlab, *action)).returncode == 0
             await expect(card.locator(".radio-lan")).to_have_text(
-                f'{cam["ip"]} · {cam["mac"]} · {cam["netns"]}', timeout=60_000)
+                f"{cam['ip']} · {cam['mac']} · {cam['netns']}", timeout=60_000
+            )
             await expect(card.locator(".radio-hosts")).to_have_text("all reached", timeout=60_000)
-            subprocess.run(["ip", "netns", "exec", cam["netns"], "nft", "-f", "-"], check=True, text=True,
-                           input=site_firewall(plan["services"]["storage-eu.bwlab.test"]))
+            subprocess.run(
+                ["ip", "netns", "exec", cam["netns"], "nft", "-f", "-"],
+                check=True,
+                text=True,
+                input=site_firewall(plan["services"]["storage-eu.bwlab.test"]),
+            )
             await expect(card.locator(".radio-hosts")).to_have_text(
-                "not reached: storage-eu.bwlab.test (timeout)", timeout=60_000)
+                "not reached: storage-eu.bwlab.test (timeout)", timeout=60_000
+            )
         finally:
             await browser.close()
     returncode, out = await asyncio.to_thread(real_lab.stop)
     assert returncode == 0, out[-3000:]
-    assert machine_state(real_lab.prefix) == {"netns": [], "links": [], "nft_tables": [], "dnsmasq": [],
-                                              "netns_etc": []}
+    assert machine_state(real_lab.prefix) == {
+        "netns": [],
+        "links": [],
+        "nft_tables": [],
+        "dnsmasq": [],
+        "netns_etc": [],
+    }

@@ -25,8 +25,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_browser_latency_benchmark_measures_both_views():
-    run = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "bench_browser_latency.py"), "--seconds", "6", "--json"],
-                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=200, check=False)
+    run = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "bench" / "bench_browser_latency.py"), "--seconds", "6", "--json"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=200,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     figures = json.loads(run.stdout)
     mse, low = figures["with_sound_mse_ms"], figures["low_latency_webcodecs_ms"]

@@ -102,7 +102,9 @@ async def test_operator_sees_a_record_press_streams_plays_with_sound_and_acknowl
 
     await live.get_by_role("button", name="Acknowledge").click()
     await live.get_by_text("the camera vibrates").wait_for()
-    await wait_for(lambda: _is(anna.get_attribute("data-vibrating"), "true"), "the Lab panel shows Anna's camera vibrating")
+    await wait_for(
+        lambda: _is(anna.get_attribute("data-vibrating"), "true"), "the Lab panel shows Anna's camera vibrating"
+    )
     state = await camera_state(env, ANNA)
     assert state["vibrating_until"] and state["acknowledged_by"] == "Olivia Operator"
 
@@ -113,7 +115,9 @@ async def test_operator_sees_a_record_press_streams_plays_with_sound_and_acknowl
     # played by the AudioWorklet, which measures the camera's 1 kHz tone and runs the clock.
     await wait_for(lambda: _is(player.get_attribute("data-audio"), "playing"), "the low-latency view's sound plays")
     await wait_for(lambda: player.get_attribute("data-audio-delay"), "the sound's playout clock runs")
-    await wait_for(lambda: _float_between(player.get_attribute("data-sound-frequency"), 900, 1100), "the 1 kHz tone heard")
+    await wait_for(
+        lambda: _float_between(player.get_attribute("data-sound-frequency"), 900, 1100), "the 1 kHz tone heard"
+    )
     assert float(await player.get_attribute("data-sound-level")) > 0.01
     await screenshot(live, "live-view-low-latency")
 
@@ -188,8 +192,13 @@ async def test_a_refresh_while_filling_the_group_form_keeps_the_name_and_the_tic
     calls = 0
 
     def user(user_id, name):
-        return {"id": user_id, "name": name, "online": False, "remote_start": False,
-                "remote_start_reason": "camera_offline"}
+        return {
+            "id": user_id,
+            "name": name,
+            "online": False,
+            "remote_start": False,
+            "remote_start_reason": "camera_offline",
+        }
 
     async def camera_users(route):
         # The page's own requests, answered by the real cloud with two camera users added, so
@@ -262,12 +271,16 @@ async def test_wrong_passphrase_missing_key_clock_skew_and_no_membership_each_sa
             assert await live.locator(".player video").count() == 0
             await screenshot(live, "live-clock-refused")
         finally:
-            await lab.post(f"/api/lab/cameras/{CHLOE}/actions", {"action": "press", "button": "record", "gesture": "long"})
+            await lab.post(
+                f"/api/lab/cameras/{CHLOE}/actions", {"action": "press", "button": "record", "gesture": "long"}
+            )
             await lab.post(f"/api/lab/cameras/{CHLOE}/actions", {"action": "skew", "seconds": 0})
             await _set_docked(env, CHLOE, True)
 
     async with env.session() as s:
-        await s.post("/api/cloud/accounts", {"email": "visitor@other.test", "name": "Vera Visitor", "password": "visitor-pass"})
+        await s.post(
+            "/api/cloud/accounts", {"email": "visitor@other.test", "name": "Vera Visitor", "password": "visitor-pass"}
+        )
     await live.get_by_role("button", name="Sign out").click()
     await sign_in_live(live, "visitor@other.test", "visitor-pass")
     no_org = live.locator('[data-code="not_member"]')
@@ -333,9 +346,13 @@ class WebVms:
         from aiohttp import web
 
         async def page(request):
-            return web.Response(content_type="text/html", text=(
-                '<!doctype html><title>Web VMS</title><h1>Web VMS</h1>'
-                f'<iframe title="Body Worn Live" src="{self.src}" width="1180" height="720"></iframe>'))
+            return web.Response(
+                content_type="text/html",
+                text=(
+                    "<!doctype html><title>Web VMS</title><h1>Web VMS</h1>"
+                    f'<iframe title="Body Worn Live" src="{self.src}" width="1180" height="720"></iframe>'
+                ),
+            )
 
         app = web.Application()
         app.router.add_get("/", page)
@@ -357,11 +374,13 @@ async def test_the_client_works_in_a_web_vms_frame_on_another_site_without_third
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p, WebVms(env.system.link) as vms:
-        browser = await p.chromium.launch(executable_path=CHROMIUM,
-                                          args=[*CHROMIUM_ARGS, "--test-third-party-cookie-phaseout"])
+        browser = await p.chromium.launch(
+            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--test-third-party-cookie-phaseout"]
+        )
         try:
-            context = await browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 860},
-                                                locale="en-GB", timezone_id="UTC")
+            context = await browser.new_context(
+                ignore_https_errors=True, viewport={"width": 1280, "height": 860}, locale="en-GB", timezone_id="UTC"
+            )
             context.set_default_timeout(10_000)
             page = await context.new_page()
             popups, dialogs = [], []
@@ -387,8 +406,10 @@ async def test_the_client_works_in_a_web_vms_frame_on_another_site_without_third
                 await frame.get_by_role("button", name="Streams").click()
                 await frame.locator("#active-streams button.stream", has_text="Anna Berg").click()
                 player = frame.locator(".player")
-                await wait_for(lambda: _int_at_least(player.get_attribute("data-frames"), 10),
-                               "Anna's frames decrypted and shown in the web VMS's frame")
+                await wait_for(
+                    lambda: _int_at_least(player.get_attribute("data-frames"), 10),
+                    "Anna's frames decrypted and shown in the web VMS's frame",
+                )
                 await screenshot(page, "live-in-a-web-vms-stream")
             assert not popups and not dialogs and not errors
             cookies = await context.cookies(env.url)
@@ -434,7 +455,9 @@ async def _anna_streaming(env):
             await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record"})
             yield
         finally:
-            await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record", "gesture": "long"})
+            await lab.post(
+                f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record", "gesture": "long"}
+            )
             await _set_docked(env, ANNA, True)
 
 

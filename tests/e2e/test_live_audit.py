@@ -52,7 +52,8 @@ async def _signed_in(context, env, who):
 
 
 async def test_admin_sees_who_is_watching_filters_the_audit_trail_and_exports_a_verifiable_chain(
-        env, browser, context, tmp_path):
+    env, browser, context, tmp_path
+):
     await undock_online(env, ANNA)
     async with env.lab() as lab:
         await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record", "gesture": "press"})
@@ -60,18 +61,28 @@ async def test_admin_sees_who_is_watching_filters_the_audit_trail_and_exports_a_
 
     operator = await _signed_in(context, env, OPERATOR)
     await operator.locator("#active-streams button.stream", has_text="Anna Berg").click()
-    await wait_in_page(operator, "(document.querySelector('.watching-now') || {}).textContent?.includes('Olivia Operator (you)')",
-                       "the operator among who is watching, in their own live view")
+    await wait_in_page(
+        operator,
+        "(document.querySelector('.watching-now') || {}).textContent?.includes('Olivia Operator (you)')",
+        "the operator among who is watching, in their own live view",
+    )
     await operator.get_by_role("button", name="Acknowledge").click()
     await operator.get_by_text("the camera vibrates").wait_for()
 
-    admin_context = await browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 1000},
-                                              locale="en-GB", timezone_id="UTC", accept_downloads=True)
+    admin_context = await browser.new_context(
+        ignore_https_errors=True,
+        viewport={"width": 1280, "height": 1000},
+        locale="en-GB",
+        timezone_id="UTC",
+        accept_downloads=True,
+    )
     try:
         admin = await _signed_in(admin_context, env, ADMIN)
         anna = admin.locator("#active-streams button.stream", has_text="Anna Berg")
         await anna.locator(".watching", has_text="Olivia Operator").wait_for()
-        await screenshot_of(admin.locator("section", has=admin.get_by_role("heading", name="Active streams")), "live-watching")
+        await screenshot_of(
+            admin.locator("section", has=admin.get_by_role("heading", name="Active streams")), "live-watching"
+        )
         await operator.close()  # the view ends: its from/to goes into the trail, and nobody watches any more
         await anna.locator(".watching").wait_for(state="detached", timeout=10_000)
 
@@ -88,8 +99,9 @@ async def test_admin_sees_who_is_watching_filters_the_audit_trail_and_exports_a_
         await form.get_by_label("Action").select_option("acknowledged")
         await form.get_by_label("Who").fill("olivia")
         await form.get_by_role("button", name="Filter").click()
-        await wait_in_page(admin, "document.querySelectorAll('section.audit tbody tr').length === 1",
-                           "only the acknowledgement")
+        await wait_in_page(
+            admin, "document.querySelectorAll('section.audit tbody tr').length === 1", "only the acknowledgement"
+        )
         assert await rows.first.get_attribute("data-action") == "acknowledged"
         assert "1 of" in await card.locator(".audit-head").inner_text()
         await form.get_by_label("Who").fill("")
@@ -109,4 +121,3 @@ async def test_admin_sees_who_is_watching_filters_the_audit_trail_and_exports_a_
             assert verdict.entries == await rows.count() >= 5, "the whole chain: every entry the page lists"
     finally:
         await admin_context.close()
-

@@ -47,8 +47,12 @@ async def test_the_health_panel_shows_each_camera_and_warns_before_the_battery_r
         await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record", "gesture": "press"})
         await page.locator("#active-streams button.stream", has_text="Anna Berg").wait_for()
         await lab.post("/api/lab/time/travel", {"seconds": 3 * 3600})  # three hours of streaming
-    await wait_in_page(page, f"document.querySelector('section.health tr[data-serial=\"{ANNA}\"]')"
-                             "?.dataset.warnings.includes('battery_')", "a battery warning for Anna", timeout=20)
+    await wait_in_page(
+        page,
+        f"document.querySelector('section.health tr[data-serial=\"{ANNA}\"]')?.dataset.warnings.includes('battery_')",
+        "a battery warning for Anna",
+        timeout=20,
+    )
     warning = anna.locator(".health-warning").first
     assert "dock the camera" in await warning.inner_text() or "empty" in await warning.inner_text()
     assert float(await anna.locator("[data-battery]").get_attribute("data-battery")) < battery - 50

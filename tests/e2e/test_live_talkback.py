@@ -55,8 +55,11 @@ async def mic_browser(tmp_path_factory):
 
     wav = tmp_path_factory.mktemp("talk-mic") / "tone-440.wav"
     write_tone(wav)
-    args = CHROMIUM_ARGS + ["--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}",
-                            "--use-fake-ui-for-media-stream"]
+    args = CHROMIUM_ARGS + [
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={wav}",
+        "--use-fake-ui-for-media-stream",
+    ]
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=args)
         yield browser
@@ -64,8 +67,13 @@ async def mic_browser(tmp_path_factory):
 
 
 async def _context(browser):
-    ctx = await browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 860},
-                                    locale="en-GB", timezone_id="UTC", permissions=["microphone"])
+    ctx = await browser.new_context(
+        ignore_https_errors=True,
+        viewport={"width": 1280, "height": 860},
+        locale="en-GB",
+        timezone_id="UTC",
+        permissions=["microphone"],
+    )
     ctx.set_default_timeout(10_000)
     return ctx
 

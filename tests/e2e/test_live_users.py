@@ -27,8 +27,9 @@ async def env(tmp_path_factory):
 
 async def _new_context(browser):
     """A second browser profile (its own cookies), as the conftest's ``context``."""
-    ctx = await browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 860},
-                                    locale="en-GB", timezone_id="UTC")
+    ctx = await browser.new_context(
+        ignore_https_errors=True, viewport={"width": 1280, "height": 860}, locale="en-GB", timezone_id="UTC"
+    )
     ctx.set_default_timeout(10_000)
     return ctx
 

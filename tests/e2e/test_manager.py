@@ -71,8 +71,11 @@ async def test_an_admin_connects_a_system_and_sets_it_up_in_the_manager(env, con
     assert link.startswith(env.url + "/live/#k1=")
     await page.get_by_label("Passphrase", exact=True).fill("north passphrase")
     await page.get_by_role("button", name="Copy password-protected link with key").click()
-    await wait_in_page(page, "document.querySelector('textarea.linkbox').value.includes('#p1=')",
-                       "the password-protected link with key in the box")
+    await wait_in_page(
+        page,
+        "document.querySelector('textarea.linkbox').value.includes('#p1=')",
+        "the password-protected link with key in the box",
+    )
     await page.get_by_text("Import link with key").click()
     await page.get_by_label("Name of the link with key", exact=True).fill("Main station key")
     await page.get_by_label("Link with key", exact=True).fill(env.system.link)
@@ -186,8 +189,14 @@ async def test_an_admin_edits_a_profile_and_the_change_shows_after_reload(env, c
     row = page.locator("tr", has_text="Record only")
     await row.wait_for()
     cells = [await c.inner_text() for c in await row.locator("td").all()]
-    assert cells[1:7] == ["on", "off", "While recording", "Long press of the function button", "LabNet, LabNet-24",
-                          "W102: Always"], cells
+    assert cells[1:7] == [
+        "on",
+        "off",
+        "While recording",
+        "Long press of the function button",
+        "LabNet, LabNet-24",
+        "W102: Always",
+    ], cells
 
     async with env.session() as manager:
         await manager.sign_in_manager(system.id, system.admin_password)
@@ -226,8 +235,9 @@ async def test_the_overview_follows_the_licence_and_open_opens_the_client(env, c
     async with env.session() as manager:
         await manager.sign_in_manager(system.id, system.admin_password)
         assert (await manager.get(f"/controller/{system.id}/api"))["settings"]["country"] == "SE"
-    await wait_in_page(page, "document.querySelector('a.open-live').href.includes('#k1=')",
-                       "Open AXIS Body Worn Live carries the key")
+    await wait_in_page(
+        page, "document.querySelector('a.open-live').href.includes('#k1=')", "Open AXIS Body Worn Live carries the key"
+    )
     async with context.expect_page() as opened:
         await page.get_by_role("link", name="Open AXIS Body Worn Live").click()
     live = await opened.value

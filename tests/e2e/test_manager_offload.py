@@ -64,8 +64,11 @@ async def test_an_admin_imports_the_destination_and_follows_the_recordings(env, 
     try:
         conn = destination.connection
         good = tmp_path / "connection.json"
-        good.write_bytes(connection_file(f"{proxy.url}/auth/v1.0", conn.blob_api_user_name, conn.blob_api_key,
-                                         full_store_and_read_support=False))
+        good.write_bytes(
+            connection_file(
+                f"{proxy.url}/auth/v1.0", conn.blob_api_user_name, conn.blob_api_key, full_store_and_read_support=False
+            )
+        )
         bad = tmp_path / "bad.json"
         bad.write_text(good.read_text().replace('"1.0"', '"9.9"', 1))
         page = await context.new_page()
@@ -112,8 +115,12 @@ async def test_an_admin_imports_the_destination_and_follows_the_recordings(env, 
         proxy.add("PUT", r"\.mkv$", status=400, times=10)
         await record_and_dock(env)
 
-        await wait_for(lambda: newest_is(page, "not_transferred"), "the recording to show Recording not transferred",
-                       timeout=40, step=1.0)
+        await wait_for(
+            lambda: newest_is(page, "not_transferred"),
+            "the recording to show Recording not transferred",
+            timeout=40,
+            step=1.0,
+        )
         assert "Recording not transferred" in await page.locator("tr[data-state]").first.inner_text()
         await page.get_by_role("button", name="Log", exact=False).first.click()
         link = page.get_by_role("link", name="Download clip-0000.mp4")

@@ -24,8 +24,9 @@ EMMA = "B8A44F000105"  # W120, Location always; starts without a GPS fix here
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def env(tmp_path_factory):
-    lab_env, shutdown = await start_lab(tmp_path_factory.mktemp("e2e-map") / "data", cameras={ANNA, BEN, CHLOE, EMMA},
-                                        media="shared")
+    lab_env, shutdown = await start_lab(
+        tmp_path_factory.mktemp("e2e-map") / "data", cameras={ANNA, BEN, CHLOE, EMMA}, media="shared"
+    )
     from bwlab.scenario import load_scenario
 
     scenario, _ = load_scenario(None)
@@ -48,7 +49,9 @@ async def page(env, context):
             const r = await fetch('/api/cloud/sessions', {method: 'POST', headers: {'Content-Type': 'application/json'},
                                                          body: JSON.stringify({email, password})});
             return r.status;
-        }""", list(OPERATOR))
+        }""",
+        list(OPERATOR),
+    )
     assert token in (200, 201)
     await page.goto(env.url + "/map/#" + env.system.link.split("#", 1)[1])
     await wait_for(lambda: on_map(page, "Boolean(map)"), "the map to mount")
@@ -92,11 +95,14 @@ async def test_only_positioned_users_are_shown_and_nearby_ones_cluster_with_thei
     await screenshot(page, "map-clusters")
     # Centre on a user from the list: the map zooms in on her and shows her marker alone.
     await page.locator(f'.bw-map-user[data-serial="{CHLOE}"] .bw-map-center').click()
-    await wait_for(lambda: page.locator(f'.leaflet-marker-icon .bw-pin[data-serial="{CHLOE}"]').count(),
-                   "Chloe's own marker after centring")
+    await wait_for(
+        lambda: page.locator(f'.leaflet-marker-icon .bw-pin[data-serial="{CHLOE}"]').count(),
+        "Chloe's own marker after centring",
+    )
     center = await on_map(page, "(() => { const c = map.map.getCenter(); return [c.lat, c.lng]; })()")
-    cam = await on_map(page, f"(() => {{ const c = map.model.cameras.get('{CHLOE}'); "
-                              "return [c.lastFix.lat, c.lastFix.lon]; })()")
+    cam = await on_map(
+        page, f"(() => {{ const c = map.model.cameras.get('{CHLOE}'); return [c.lastFix.lat, c.lastFix.lon]; }})()"
+    )
     assert abs(center[0] - cam[0]) < 0.0003 and abs(center[1] - cam[1]) < 0.0005
 
 
@@ -199,7 +205,8 @@ MAP_PAGE_MODULE = "/js/map/page.js"
 async def on_map(page, expression: str):
     """``expression`` evaluated with ``map``, the handle the map page module mounted (no global)."""
     return await page.evaluate(
-        f"async () => {{ const map = await (await import('{MAP_PAGE_MODULE}')).mounted; return ({expression}); }}")
+        f"async () => {{ const map = await (await import('{MAP_PAGE_MODULE}')).mounted; return ({expression}); }}"
+    )
 
 
 async def _serials(page, expected: set[str]) -> bool:
@@ -229,8 +236,9 @@ async def _newer(page, serial: str, t: float) -> bool:
 async def _visible_or_clustered(page, pin) -> bool:
     if await pin.count():
         return True
-    return await on_map(page, f"(() => {{ const m = map.model.cameras.get('{CHLOE}'); "
-                               "return Boolean(m && m.last && !m.last.fix); })()")
+    return await on_map(
+        page, f"(() => {{ const m = map.model.cameras.get('{CHLOE}'); return Boolean(m && m.last && !m.last.fix); }})()"
+    )
 
 
 async def test_the_live_client_has_the_map_and_toggles_map_and_live_per_user(env, context):
@@ -241,8 +249,9 @@ async def test_the_live_client_has_the_map_and_toggles_map_and_live_per_user(env
     await sign_in_live(page, *OPERATOR)
     await wait_for(lambda: page.locator("#active-streams").count(), "the Streams view after sign-in")
     await page.locator('#nav button[data-view="map"]').click()
-    await wait_for(lambda: page.locator(f'.bw-map-user[data-serial="{BEN}"]').count(), "Ben in the map's list",
-                   timeout=20)
+    await wait_for(
+        lambda: page.locator(f'.bw-map-user[data-serial="{BEN}"]').count(), "Ben in the map's list", timeout=20
+    )
     await screenshot(page, "live-map")
     await page.locator(f'.bw-map-user[data-serial="{BEN}"] .bw-map-live').click()
     await wait_for(lambda: page.locator("#h-live").count(), "Ben's live view")

@@ -90,7 +90,9 @@ async def _stream_once(env, until):
             await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record"})
             await wait_for(until, "the notification at the SOC", timeout=15)
         finally:
-            await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record", "gesture": "long"})
+            await lab.post(
+                f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record", "gesture": "long"}
+            )
             await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "dock"})
         await wait_for(lambda: _offline(env, ANNA), "Anna's camera back in its dock")
 
@@ -207,7 +209,8 @@ async def test_an_operator_does_not_see_soc_integrations_and_the_api_refuses_the
     assert await page.get_by_role("form", name="New SOC integration").count() == 0
     assert await page.get_by_role("form", name="Order licences").count() == 0  # S15: the admin orders
     status = await page.evaluate(
-        "async (org) => (await fetch(`/api/cloud/orgs/${org}/soc-integrations`)).status", env.info.org_id)
+        "async (org) => (await fetch(`/api/cloud/orgs/${org}/soc-integrations`)).status", env.info.org_id
+    )
     assert status == 403
 
 

@@ -15,15 +15,30 @@ from aiohttp import web
 from bwlab.wire import content_destination as cd
 from tests.conftest import free_port
 
-HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authenticate",
-       "proxy-authorization", "host", "content-length"}
+HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "host",
+    "content-length",
+}
 
 
 def connection_file(auth_url: str, user: str, key: str, **kw) -> bytes:
     return cd.ConnectionFile(
-        site_name="Lab site", application_name="OpenStack Swift", application_version="2.x",
-        authentication_token_uri=kw.pop("uris", (auth_url,)), blob_api_key=key, blob_api_user_name=user,
-        **{"container_type": "mkv", "full_store_and_read_support": True, **kw}).to_json()
+        site_name="Lab site",
+        application_name="OpenStack Swift",
+        application_version="2.x",
+        authentication_token_uri=kw.pop("uris", (auth_url,)),
+        blob_api_key=key,
+        blob_api_user_name=user,
+        **{"container_type": "mkv", "full_store_and_read_support": True, **kw},
+    ).to_json()
 
 
 async def manager(appliance, system_id: str, password: str = "manager-pass"):
@@ -112,8 +127,9 @@ class FaultProxy:
         if request.content_length is not None:
             headers["Content-Length"] = str(request.content_length)
         body = request.content.iter_chunked(256 * 1024) if request.can_read_body else None
-        async with self._http.request(request.method, self.upstream + request.path_qs, headers=headers, data=body,
-                                      allow_redirects=False) as r:
+        async with self._http.request(
+            request.method, self.upstream + request.path_qs, headers=headers, data=body, allow_redirects=False
+        ) as r:
             data = await r.read()
             out = {k: v for k, v in r.headers.items() if k.lower() not in HOP}
             if "X-Storage-Url" in out:  # keep the client talking through the proxy

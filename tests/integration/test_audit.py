@@ -36,8 +36,14 @@ FINGERPRINT = " ".join(["ABCD"] * 16)
 
 async def bwlab(appliance, *args: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bwlab", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "BWLAB_PASSWORD": ADMIN[1]})
+        sys.executable,
+        "-m",
+        "bwlab",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "BWLAB_PASSWORD": ADMIN[1]},
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     return proc.returncode, out.decode(), err.decode()
 
@@ -50,7 +56,8 @@ async def anna_online(appliance, demo_lab, demo_fleet, lab, poll):
 
 
 async def test_actions_are_logged_in_a_verifiable_chain_and_who_is_watching_shows(
-        appliance, demo_lab, demo_viewer, anna_online, poll, travel, tmp_path):
+    appliance, demo_lab, demo_viewer, anna_online, poll, travel, tmp_path
+):
     org = demo_lab.org_id
     base = f"/api/cloud/orgs/{org}"
     async with appliance.session() as admin, appliance.session() as operator:
@@ -80,8 +87,9 @@ async def test_actions_are_logged_in_a_verifiable_chain_and_who_is_watching_show
         await travel(3600)  # entries read the lab clock, not the machine's
         lab_now = appliance.clock.now()
         await operator.post(f"{base}/streams/{stream['id']}/acknowledge")
-        await operator.post(base + "/audit/key-imports", {"fingerprint": FINGERPRINT, "name": "Demo system",
-                                                          "kind": "passphrase"})
+        await operator.post(
+            base + "/audit/key-imports", {"fingerprint": FINGERPRINT, "name": "Demo system", "kind": "passphrase"}
+        )
         await admin.post(base + "/invitations", {"email": "new@audit.test", "role": "user"})
         members = (await admin.get(base + "/members"))["members"]
         op_id = next(m["id"] for m in members if m["email"] == OPERATOR[0])
@@ -91,8 +99,16 @@ async def test_actions_are_logged_in_a_verifiable_chain_and_who_is_watching_show
         log = await admin.get(base + "/audit")
         entries = [e for e in log["entries"] if e["seq"] > start]
         actions = [e["action"] for e in reversed(entries)]
-        assert actions == [wire.REMOTE_STARTED, wire.STREAM_VIEWED, wire.RECORDING_DOWNLOADED, wire.ACKNOWLEDGED,
-                           wire.KEY_IMPORTED, wire.USER_INVITED, wire.SETTING_CHANGED, wire.SETTING_CHANGED]
+        assert actions == [
+            wire.REMOTE_STARTED,
+            wire.STREAM_VIEWED,
+            wire.RECORDING_DOWNLOADED,
+            wire.ACKNOWLEDGED,
+            wire.KEY_IMPORTED,
+            wire.USER_INVITED,
+            wire.SETTING_CHANGED,
+            wire.SETTING_CHANGED,
+        ]
         started, viewed, downloaded = entries[-1], entries[-2], entries[-3]
         assert started["camera"]["serial"] == ANNA and started["camera"]["user_id"] == anna["id"]
         assert started["actor"]["email"] == OPERATOR[0]
@@ -114,7 +130,11 @@ async def test_actions_are_logged_in_a_verifiable_chain_and_who_is_watching_show
         assert (await admin.get(base + "/audit?actor=" + OPERATOR[0].upper()))["matched"] == 5
         anna_log = await admin.get(base + "/audit?camera=anna")
         assert [e["action"] for e in anna_log["entries"]] == [
-            wire.ACKNOWLEDGED, wire.RECORDING_DOWNLOADED, wire.STREAM_VIEWED, wire.REMOTE_STARTED]
+            wire.ACKNOWLEDGED,
+            wire.RECORDING_DOWNLOADED,
+            wire.STREAM_VIEWED,
+            wire.REMOTE_STARTED,
+        ]
         later = await admin.get(f"{base}/audit?from={lab_now}&to={lab_now + 600}")
         assert wire.STREAM_VIEWED not in [e["action"] for e in later["entries"]] and later["matched"] == 5
         for bad in ("action=deleted", "from=yesterday", "limit=0", "colour=red"):
@@ -131,8 +151,9 @@ async def test_actions_are_logged_in_a_verifiable_chain_and_who_is_watching_show
 
         # The export, in both formats, is the whole chain and verifies.
         for fmt in ("jsonl", "csv"):
-            async with admin.http.get(f"{admin.base_url}{base}/audit/export?format={fmt}", headers=admin.headers(),
-                                      ssl=admin.ssl) as r:
+            async with admin.http.get(
+                f"{admin.base_url}{base}/audit/export?format={fmt}", headers=admin.headers(), ssl=admin.ssl
+            ) as r:
                 assert r.status == 200 and "attachment" in r.headers["Content-Disposition"]
                 text, head = await r.text(), r.headers["X-Audit-Head"]
             verdict = wire.verify(wire.read_export(text), head=head)
@@ -140,8 +161,19 @@ async def test_actions_are_logged_in_a_verifiable_chain_and_who_is_watching_show
 
     # bwlab audit export / verify, as a user would run them.
     exported = tmp_path / "audit.jsonl"
-    code, _, err = await bwlab(appliance, "audit", "export", "--email", ADMIN[0], "--url", appliance.url,
-                               "--data-dir", str(appliance.data_dir), "-o", str(exported))
+    code, _, err = await bwlab(
+        appliance,
+        "audit",
+        "export",
+        "--email",
+        ADMIN[0],
+        "--url",
+        appliance.url,
+        "--data-dir",
+        str(appliance.data_dir),
+        "-o",
+        str(exported),
+    )
     assert code == 0, err
     code, out, err = await bwlab(appliance, "audit", "verify", str(exported), "--head", entries[0]["hash"])
     assert code == 0 and f"intact: {start + 8} entries" in out, err
@@ -200,10 +232,19 @@ async def test_a_view_ended_by_a_dropped_connection_is_recorded_and_a_refused_on
         await store.create_account(db, "acc_1", "olivia@audit.test", "Olivia", "x", clock.now())
         await store.create_organization(db, "org_1", "Org", "acc_1", clock.now())
         trail = audit.AuditTrail()
-        request = _Request({APPLIANCE: SimpleNamespace(db=db, clock=clock), audit.AUDIT: trail}, "org_1",
-                           AccountPrincipal("acc_1", "olivia@audit.test", "Olivia", "session"))
-        stream = {"id": "str_1", "org_id": "org_1", "serial": ANNA, "system_id": "sys_1", "user_id": "u_1",
-                  "user_name": "Anna Berg"}
+        request = _Request(
+            {APPLIANCE: SimpleNamespace(db=db, clock=clock), audit.AUDIT: trail},
+            "org_1",
+            AccountPrincipal("acc_1", "olivia@audit.test", "Olivia", "session"),
+        )
+        stream = {
+            "id": "str_1",
+            "org_id": "org_1",
+            "serial": ANNA,
+            "system_id": "sys_1",
+            "user_id": "u_1",
+            "user_name": "Anna Berg",
+        }
 
         async def meta_of(_request):
             return stream

@@ -78,85 +78,229 @@ def _set(body: dict, dotted: str, value: Any) -> dict:
 
 
 CASES = [
-    Case("cloud: create account", "anyone", "POST", "/api/cloud/accounts",
-         {"email": "new@bad.test", "name": "New", "password": "new-password"}, ("name", 42), "password",
-         lambda w: _metric(w, "bwlab_accounts"),
-         [({"email": "no-at-sign", "name": "N", "password": "new-password"}, "email"),
-          ({"email": "new@bad.test", "name": "N", "password": "short"}, "password")]),
-    Case("cloud: create organization", "admin", "POST", "/api/cloud/orgs", {"name": "Another org"},
-         ("name", ["x"]), "name", lambda w: w.admin.get("/api/cloud/me"),
-         [({"name": "  "}, "name"), ({"name": "x" * 121}, "name")]),
-    Case("cloud: invite", "admin", "POST", "/api/cloud/orgs/{org}/invitations",
-         {"email": "invitee@bad.test", "role": "operator"}, ("role", 1), "email",
-         lambda w: w.admin.get(f"/api/cloud/orgs/{w.org_id}/members"),
-         [({"email": "invitee@bad.test", "role": "superuser"}, "role"), ({"email": "invitee", "role": "user"}, "email")]),
-    Case("cloud: order licences", "admin", "POST", "/api/cloud/orgs/{org}/licences", {"quantity": 2, "term_months": 12},
-         ("quantity", "2"), "quantity", lambda w: w.admin.get(f"/api/cloud/orgs/{w.org_id}/licence"),
-         [({"quantity": 0}, "quantity"), ({"quantity": 2, "term_months": 7}, "term_months"),
-          ({"quantity": 100001}, "quantity")]),
-    Case("cloud: set role", "admin", "PUT", "/api/cloud/orgs/{org}/members/{operator}", {"role": "user"},
-         ("role", True), "role", lambda w: w.admin.get(f"/api/cloud/orgs/{w.org_id}/members")),
-    Case("manager: system settings", "manager", "PUT", "{api}/settings",
-         {"time_zone": "Europe/Paris", "ntp_server": "127.0.0.1:123", "network": {"ipv4": "dhcp", "dns": ["127.0.0.53"]}},
-         ("network.dns", "127.0.0.53"), "",
-         lambda w: _settings(w),
-         [({"network": {"proxy": 8080}}, "network.proxy"), ({"network": {"dns": ["a"] * 5}}, "network.dns"),
-          ({"network": {"gateway": "10.0.0.1"}}, "network.gateway"), ({"country": "Sweden"}, "country"),
-          ({"country": "1E"}, "country"),
-          # every field of Settings > System > Date and time, Settings > Network, Settings > Camera >
-          # Mobile networks is checked and named (covers: S1, S3, T2)
-          ({"time_zone": "Mars/Olympus_Mons"}, "time_zone"), ({"ntp_server": "ntp..lab:123"}, "ntp_server"),
-          ({"ntp_server": "ntp.lab:70000"}, "ntp_server"), ({"network": {"ipv4": "10.0.0.5"}}, "network.ipv4"),
-          ({"network": {"ipv4": "10.0.0.0/24"}}, "network.ipv4"),
-          ({"network": {"ipv4": "10.0.0.5/24", "gateway": "10.0.1.1"}}, "network.gateway"),
-          ({"network": {"dns": ["127.0.0.53", "dns.example"]}}, "network.dns[1]"),
-          ({"network": {"proxy": "socks://proxy:1080"}}, "network.proxy"),
-          ({"network": {"proxy": "http://proxy:3128/path"}}, "network.proxy"),
-          ({"mobile_networks": {"apn": "bad apn!"}}, "mobile_networks.apn")]),
-    Case("manager: Settings > System > Date and time", "manager", "PUT", "{api}/settings/date-time",
-         {"time_zone": "Europe/Stockholm", "ntp_server": "127.0.0.1:123"}, ("time_zone", 1), "",
-         lambda w: _settings(w),
-         [({"time_zone": "Europe/Nowhere"}, "time_zone"), ({"ntp_server": "-bad-.lab"}, "ntp_server")]),
-    Case("manager: Settings > Network", "manager", "PUT", "{api}/settings/network",
-         {"ipv4": "127.0.0.1/8", "gateway": "127.0.0.254", "dns": ["127.0.0.53"], "proxy": None}, ("dns", "127.0.0.53"), "",
-         lambda w: _settings(w),
-         [({"ipv4": "dhcp", "gateway": "127.0.0.254"}, "gateway"), ({"ipv4": "300.1.1.1/8"}, "ipv4"),
-          ({"dns": ["127.0.0.53:0"]}, "dns[0]"), ({"proxy": "proxy:3128"}, "proxy")]),
-    Case("manager: Settings > Camera > Mobile networks", "manager", "PUT", "{api}/settings/mobile-networks",
-         {"apn": "internet.lab"}, ("apn", 5), "", lambda w: _settings(w),
-         [({"apn": "-internet"}, "apn"), ({"apn": "a" * 101}, "apn"), ({"apn": "inter net"}, "apn")]),
-    Case("manager: create profile", "manager", "POST", "{api}/profiles",
-         {"name": "Night", "streaming": True, "remote_activation": True, "remote_mode": "always"},
-         ("streaming", "yes"), "name", lambda w: w.manager.get(w.api + "/profiles"),
-         [({"name": "Night", "remote_mode": "sometimes"}, "remote_mode"),
-          ({"name": "Night", "location": {"W101": {"enabled": "on"}}}, "location.W101.enabled"),
-          ({"name": "Night", "location": {"W100": {"enabled": True}}}, "W100"),
-          ({"name": "Night", "wifi_networks": ["NoSuchNet"]}, "wifi_networks[0]")]),
-    Case("manager: add camera", "manager", "POST", "{api}/cameras", {"serial": "BAD0001", "model": "W120"},
-         ("serial", 1234), "model", lambda w: w.manager.get(w.api + "/cameras"),
-         [({"serial": "BAD0001", "model": "W130"}, "model"), ({"serial": "BAD 0001!", "model": "W120"}, "serial"),
-          ({"serial": "BAD0001", "model": "W100", "sim_pin": "1234"}, "sim_pin"),
-          ({"serial": "BAD0001", "model": "W120", "imei": "35693x"}, "imei"),
-          ({"serial": "BAD0001", "model": "W120", "sim_pin": "12a4"}, "sim_pin"),
-          ({"serial": "BAD0001", "model": "W120", "sim_pin": "123"}, "sim_pin")]),
-    Case("manager: camera user", "manager", "PUT", "{api}/camera-users/Anna Berg",
-         {"network": {"ssid": "Van", "password": "van-pass"}}, ("network.ssid", 7), "",
-         lambda w: w.manager.get(w.api + "/camera-users"),
-         [({"network": {"ssid": "x" * 33}}, "network.ssid"), ({"network": {"ssid": "Van", "password": "p" * 64}},
-                                                               "network.password")]),
-    Case("manager: import link", "manager", "POST", "{api}/keys/import",
-         {"name": "Imported", "link": "placeholder"}, ("passphrase", 12), "link",
-         lambda w: w.manager.get(w.api + "/keys")),
-    Case("lab: time travel", "lab", "POST", "/api/lab/time/travel", {"seconds": 60}, ("seconds", "60"), "seconds",
-         lambda w: _offset(w),
-         [({"seconds": -1}, "seconds"), ({"seconds": 10 ** 12}, "seconds"), ({"seconds": True}, "seconds")]),
-    Case("lab: new system", "lab", "POST", "/controller/systems", {"name": "Rack 2", "admin_password": "rack-pass"},
-         ("name", {"n": 1}), "admin_password", lambda w: w.lab.get("/controller/systems"),
-         [({"name": "Rack 2", "admin_password": "short"}, "admin_password")]),
-    Case("lab: dock a camera", "lab", "POST", "{api}/docks/Dock A/bays/4",
-         {"serial": "B8A44F000101", "csr": "placeholder"}, ("csr", None), "serial",
-         lambda w: w.manager.get(w.api + "/cameras"),
-         [({"serial": "B8A44F000101", "csr": "-----BEGIN NOTHING-----"}, "csr")]),
+    Case(
+        "cloud: create account",
+        "anyone",
+        "POST",
+        "/api/cloud/accounts",
+        {"email": "new@bad.test", "name": "New", "password": "new-password"},
+        ("name", 42),
+        "password",
+        lambda w: _metric(w, "bwlab_accounts"),
+        [
+            ({"email": "no-at-sign", "name": "N", "password": "new-password"}, "email"),
+            ({"email": "new@bad.test", "name": "N", "password": "short"}, "password"),
+        ],
+    ),
+    Case(
+        "cloud: create organization",
+        "admin",
+        "POST",
+        "/api/cloud/orgs",
+        {"name": "Another org"},
+        ("name", ["x"]),
+        "name",
+        lambda w: w.admin.get("/api/cloud/me"),
+        [({"name": "  "}, "name"), ({"name": "x" * 121}, "name")],
+    ),
+    Case(
+        "cloud: invite",
+        "admin",
+        "POST",
+        "/api/cloud/orgs/{org}/invitations",
+        {"email": "invitee@bad.test", "role": "operator"},
+        ("role", 1),
+        "email",
+        lambda w: w.admin.get(f"/api/cloud/orgs/{w.org_id}/members"),
+        [({"email": "invitee@bad.test", "role": "superuser"}, "role"), ({"email": "invitee", "role": "user"}, "email")],
+    ),
+    Case(
+        "cloud: order licences",
+        "admin",
+        "POST",
+        "/api/cloud/orgs/{org}/licences",
+        {"quantity": 2, "term_months": 12},
+        ("quantity", "2"),
+        "quantity",
+        lambda w: w.admin.get(f"/api/cloud/orgs/{w.org_id}/licence"),
+        [
+            ({"quantity": 0}, "quantity"),
+            ({"quantity": 2, "term_months": 7}, "term_months"),
+            ({"quantity": 100001}, "quantity"),
+        ],
+    ),
+    Case(
+        "cloud: set role",
+        "admin",
+        "PUT",
+        "/api/cloud/orgs/{org}/members/{operator}",
+        {"role": "user"},
+        ("role", True),
+        "role",
+        lambda w: w.admin.get(f"/api/cloud/orgs/{w.org_id}/members"),
+    ),
+    Case(
+        "manager: system settings",
+        "manager",
+        "PUT",
+        "{api}/settings",
+        {
+            "time_zone": "Europe/Paris",
+            "ntp_server": "127.0.0.1:123",
+            "network": {"ipv4": "dhcp", "dns": ["127.0.0.53"]},
+        },
+        ("network.dns", "127.0.0.53"),
+        "",
+        lambda w: _settings(w),
+        [
+            ({"network": {"proxy": 8080}}, "network.proxy"),
+            ({"network": {"dns": ["a"] * 5}}, "network.dns"),
+            ({"network": {"gateway": "10.0.0.1"}}, "network.gateway"),
+            ({"country": "Sweden"}, "country"),
+            ({"country": "1E"}, "country"),
+            # every field of Settings > System > Date and time, Settings > Network, Settings > Camera >
+            # Mobile networks is checked and named (covers: S1, S3, T2)
+            ({"time_zone": "Mars/Olympus_Mons"}, "time_zone"),
+            ({"ntp_server": "ntp..lab:123"}, "ntp_server"),
+            ({"ntp_server": "ntp.lab:70000"}, "ntp_server"),
+            ({"network": {"ipv4": "10.0.0.5"}}, "network.ipv4"),
+            ({"network": {"ipv4": "10.0.0.0/24"}}, "network.ipv4"),
+            ({"network": {"ipv4": "10.0.0.5/24", "gateway": "10.0.1.1"}}, "network.gateway"),
+            ({"network": {"dns": ["127.0.0.53", "dns.example"]}}, "network.dns[1]"),
+            ({"network": {"proxy": "socks://proxy:1080"}}, "network.proxy"),
+            ({"network": {"proxy": "http://proxy:3128/path"}}, "network.proxy"),
+            ({"mobile_networks": {"apn": "bad apn!"}}, "mobile_networks.apn"),
+        ],
+    ),
+    Case(
+        "manager: Settings > System > Date and time",
+        "manager",
+        "PUT",
+        "{api}/settings/date-time",
+        {"time_zone": "Europe/Stockholm", "ntp_server": "127.0.0.1:123"},
+        ("time_zone", 1),
+        "",
+        lambda w: _settings(w),
+        [({"time_zone": "Europe/Nowhere"}, "time_zone"), ({"ntp_server": "-bad-.lab"}, "ntp_server")],
+    ),
+    Case(
+        "manager: Settings > Network",
+        "manager",
+        "PUT",
+        "{api}/settings/network",
+        {"ipv4": "127.0.0.1/8", "gateway": "127.0.0.254", "dns": ["127.0.0.53"], "proxy": None},
+        ("dns", "127.0.0.53"),
+        "",
+        lambda w: _settings(w),
+        [
+            ({"ipv4": "dhcp", "gateway": "127.0.0.254"}, "gateway"),
+            ({"ipv4": "300.1.1.1/8"}, "ipv4"),
+            ({"dns": ["127.0.0.53:0"]}, "dns[0]"),
+            ({"proxy": "proxy:3128"}, "proxy"),
+        ],
+    ),
+    Case(
+        "manager: Settings > Camera > Mobile networks",
+        "manager",
+        "PUT",
+        "{api}/settings/mobile-networks",
+        {"apn": "internet.lab"},
+        ("apn", 5),
+        "",
+        lambda w: _settings(w),
+        [({"apn": "-internet"}, "apn"), ({"apn": "a" * 101}, "apn"), ({"apn": "inter net"}, "apn")],
+    ),
+    Case(
+        "manager: create profile",
+        "manager",
+        "POST",
+        "{api}/profiles",
+        {"name": "Night", "streaming": True, "remote_activation": True, "remote_mode": "always"},
+        ("streaming", "yes"),
+        "name",
+        lambda w: w.manager.get(w.api + "/profiles"),
+        [
+            ({"name": "Night", "remote_mode": "sometimes"}, "remote_mode"),
+            ({"name": "Night", "location": {"W101": {"enabled": "on"}}}, "location.W101.enabled"),
+            ({"name": "Night", "location": {"W100": {"enabled": True}}}, "W100"),
+            ({"name": "Night", "wifi_networks": ["NoSuchNet"]}, "wifi_networks[0]"),
+        ],
+    ),
+    Case(
+        "manager: add camera",
+        "manager",
+        "POST",
+        "{api}/cameras",
+        {"serial": "BAD0001", "model": "W120"},
+        ("serial", 1234),
+        "model",
+        lambda w: w.manager.get(w.api + "/cameras"),
+        [
+            ({"serial": "BAD0001", "model": "W130"}, "model"),
+            ({"serial": "BAD 0001!", "model": "W120"}, "serial"),
+            ({"serial": "BAD0001", "model": "W100", "sim_pin": "1234"}, "sim_pin"),
+            ({"serial": "BAD0001", "model": "W120", "imei": "35693x"}, "imei"),
+            ({"serial": "BAD0001", "model": "W120", "sim_pin": "12a4"}, "sim_pin"),
+            ({"serial": "BAD0001", "model": "W120", "sim_pin": "123"}, "sim_pin"),
+        ],
+    ),
+    Case(
+        "manager: camera user",
+        "manager",
+        "PUT",
+        "{api}/camera-users/Anna Berg",
+        {"network": {"ssid": "Van", "password": "van-pass"}},
+        ("network.ssid", 7),
+        "",
+        lambda w: w.manager.get(w.api + "/camera-users"),
+        [
+            ({"network": {"ssid": "x" * 33}}, "network.ssid"),
+            ({"network": {"ssid": "Van", "password": "p" * 64}}, "network.password"),
+        ],
+    ),
+    Case(
+        "manager: import link",
+        "manager",
+        "POST",
+        "{api}/keys/import",
+        {"name": "Imported", "link": "placeholder"},
+        ("passphrase", 12),
+        "link",
+        lambda w: w.manager.get(w.api + "/keys"),
+    ),
+    Case(
+        "lab: time travel",
+        "lab",
+        "POST",
+        "/api/lab/time/travel",
+        {"seconds": 60},
+        ("seconds", "60"),
+        "seconds",
+        lambda w: _offset(w),
+        [({"seconds": -1}, "seconds"), ({"seconds": 10**12}, "seconds"), ({"seconds": True}, "seconds")],
+    ),
+    Case(
+        "lab: new system",
+        "lab",
+        "POST",
+        "/controller/systems",
+        {"name": "Rack 2", "admin_password": "rack-pass"},
+        ("name", {"n": 1}),
+        "admin_password",
+        lambda w: w.lab.get("/controller/systems"),
+        [({"name": "Rack 2", "admin_password": "short"}, "admin_password")],
+    ),
+    Case(
+        "lab: dock a camera",
+        "lab",
+        "POST",
+        "{api}/docks/Dock A/bays/4",
+        {"serial": "B8A44F000101", "csr": "placeholder"},
+        ("csr", None),
+        "serial",
+        lambda w: w.manager.get(w.api + "/cameras"),
+        [({"serial": "B8A44F000101", "csr": "-----BEGIN NOTHING-----"}, "csr")],
+    ),
 ]
 
 
@@ -182,11 +326,13 @@ def _path(w: World, template: str, operator_id: str) -> str:
     return template.format(org=w.org_id, api=w.api, operator=operator_id)
 
 
-async def _send(session: Session, method: str, path: str, *, raw: bytes | None = None, data=None,
-                headers: dict | None = None) -> tuple[int, Any]:
+async def _send(
+    session: Session, method: str, path: str, *, raw: bytes | None = None, data=None, headers: dict | None = None
+) -> tuple[int, Any]:
     hdrs = {**session.headers(), "Content-Type": "application/json", **(headers or {})}
-    async with session.http.request(method, session.base_url + path, data=raw if raw is not None else data,
-                                    headers=hdrs, ssl=session.ssl) as r:
+    async with session.http.request(
+        method, session.base_url + path, data=raw if raw is not None else data, headers=hdrs, ssl=session.ssl
+    ) as r:
         text = await r.text()
         try:
             return r.status, json.loads(text)
@@ -240,8 +386,9 @@ async def _check_case(w: World, case: Case) -> None:
     assert err.get("details", {}).get("path") == "surprise", err
     nested = next((k for k, v in case.valid.items() if isinstance(v, dict)), None)
     if nested:
-        err = _error_of(*await _send(session, case.method, path,
-                                     raw=body_of(_set(case.valid, f"{nested}.surprise", 1))), 400)
+        err = _error_of(
+            *await _send(session, case.method, path, raw=body_of(_set(case.valid, f"{nested}.surprise", 1))), 400
+        )
         assert f"{nested}.surprise" in err["message"], err
 
     # Wrong type.
@@ -269,7 +416,7 @@ async def _check_case(w: World, case: Case) -> None:
 
     async def stream():
         for i in range(0, len(big), 8192):
-            yield big[i:i + 8192]
+            yield big[i : i + 8192]
 
     err = _error_of(*await _send(session, case.method, path, data=stream()), 413)
     assert err["code"] == "payload_too_large", err
@@ -381,8 +528,11 @@ class Hub:
 
 
 def hello(identity: DeviceIdentity, challenge: m.Challenge, **override) -> m.Hello:
-    fields = {"serial": identity.serial, "certificate": identity.certificate,
-              "signature": answer_challenge(identity.key, challenge.nonce)}
+    fields = {
+        "serial": identity.serial,
+        "certificate": identity.certificate,
+        "signature": answer_challenge(identity.key, challenge.nonce),
+    }
     fields.update(override)
     return m.Hello(**fields)
 
@@ -397,12 +547,14 @@ async def hub(appliance):
 def _send_hello(identity: DeviceIdentity, **override):
     async def send(ws, challenge):
         await ws.send_str(m.encode(hello(identity, challenge, **override)))
+
     return send
 
 
 def _send_text(text: str):
     async def send(ws, challenge):
         await ws.send_str(text)
+
     return send
 
 
@@ -451,8 +603,9 @@ async def test_hub_refuses_foreign_replayed_and_mismatched_certificates(applianc
         await mgr.post(f"/controller/{system['id']}/api/docks", {"name": "D", "bays": 1})
         await mgr.post(f"/controller/{system['id']}/api/cameras", {"serial": "LONELY1", "model": "W110"})
     key = new_device_key()
-    prov = await lab.post(f"/controller/{system['id']}/api/docks/D/bays/1",
-                          {"serial": "LONELY1", "csr": make_csr(key, "LONELY1")})
+    prov = await lab.post(
+        f"/controller/{system['id']}/api/docks/D/bays/1", {"serial": "LONELY1", "csr": make_csr(key, "LONELY1")}
+    )
     lonely = DeviceIdentity("LONELY1", key, prov["certificate"], prov["ca_certificate"])
     refusal = await hub.refused(_send_hello(lonely))
     assert refusal["code"] == "certificate_refused", refusal
@@ -469,8 +622,10 @@ async def test_hub_refuses_foreign_replayed_and_mismatched_certificates(applianc
 
     # A signature by another key over the right challenge (a copied certificate without its key).
     async def stolen(ws, challenge):
-        await ws.send_str(m.encode(hello(device, challenge,
-                                         signature=answer_challenge(new_device_key(), challenge.nonce))))
+        await ws.send_str(
+            m.encode(hello(device, challenge, signature=answer_challenge(new_device_key(), challenge.nonce)))
+        )
+
     refusal = await hub.refused(stolen)
     assert refusal["code"] == "certificate_refused", refusal
 
@@ -493,16 +648,31 @@ GARBAGE = [
     ("JSON that is not an object", _send_text("[1, 2, 3]"), "bad_message"),
     ("unknown type", _send_text('{"type": "launch"}'), "unexpected_message"),
     ("a message that is not a hello", _send_text('{"type": "ping"}'), "unexpected_message"),
-    ("hello without a certificate", _send_text('{"type": "hello", "serial": "X", "signature": "AA"}'),
-     "invalid_message"),
-    ("hello with an unknown field", _send_text('{"type": "hello", "serial": "X", "certificate": "C", '
-                                               '"signature": "AA", "root": true}'), "invalid_message"),
-    ("hello with wrong types", _send_text('{"type": "hello", "serial": 7, "certificate": "C", "signature": "AA"}'),
-     "invalid_message"),
-    ("garbage certificate and signature", _send_text('{"type": "hello", "serial": "X", "certificate": "C", '
-                                                     '"signature": "***"}'), "certificate_refused"),
-    ("an oversized text frame", _send_text('{"type": "hello", "serial": "' + "X" * (70 * 1024) + '"}'),
-     "frame_too_large"),
+    (
+        "hello without a certificate",
+        _send_text('{"type": "hello", "serial": "X", "signature": "AA"}'),
+        "invalid_message",
+    ),
+    (
+        "hello with an unknown field",
+        _send_text('{"type": "hello", "serial": "X", "certificate": "C", "signature": "AA", "root": true}'),
+        "invalid_message",
+    ),
+    (
+        "hello with wrong types",
+        _send_text('{"type": "hello", "serial": 7, "certificate": "C", "signature": "AA"}'),
+        "invalid_message",
+    ),
+    (
+        "garbage certificate and signature",
+        _send_text('{"type": "hello", "serial": "X", "certificate": "C", "signature": "***"}'),
+        "certificate_refused",
+    ),
+    (
+        "an oversized text frame",
+        _send_text('{"type": "hello", "serial": "' + "X" * (70 * 1024) + '"}'),
+        "frame_too_large",
+    ),
 ]
 
 
@@ -522,6 +692,7 @@ async def test_hub_refuses_garbage_frames_and_keeps_serving(appliance, lab, hub,
 async def test_hub_refuses_a_binary_hello(hub, device):
     async def send(ws, challenge):
         await ws.send_bytes(m.encode(hello(device, challenge)).encode())
+
     refusal = await hub.refused(send)
     assert refusal["code"] == "bad_message"
 

@@ -23,7 +23,8 @@ async def _anna(session, org_id: str) -> dict:
 
 
 async def test_live_and_status_show_each_cameras_health_and_warn_before_the_battery_runs_out(
-        appliance, demo_lab, demo_fleet, demo_viewer, lab, poll, travel):
+    appliance, demo_lab, demo_fleet, demo_viewer, lab, poll, travel
+):
     fleet = await demo_fleet({ANNA})
     await fleet.undock(ANNA)
     await poll(lambda: _online(lab, ANNA), "Anna's camera online", timeout=10)
@@ -60,8 +61,20 @@ async def test_live_and_status_show_each_cameras_health_and_warn_before_the_batt
     assert camera["health"]["battery_percent"] < first["battery_percent"] - 50
     assert {"storage_used", "storage_capacity", "temperature_c", "last_contact"} <= set(camera["health"])
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bwlab", "status", "--json", "--url", appliance.url, "--token", appliance.lab_token,
-        "--data-dir", str(appliance.data_dir), stdout=asyncio.subprocess.PIPE, env=dict(os.environ))
+        sys.executable,
+        "-m",
+        "bwlab",
+        "status",
+        "--json",
+        "--url",
+        appliance.url,
+        "--token",
+        appliance.lab_token,
+        "--data-dir",
+        str(appliance.data_dir),
+        stdout=asyncio.subprocess.PIPE,
+        env=dict(os.environ),
+    )
     out, _ = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0
     printed = json.loads(out)

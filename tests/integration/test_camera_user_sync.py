@@ -19,8 +19,11 @@ from bwlab.client import ApiError, Session
 from tests.conftest import controller_connections, free_port
 
 REASONS = {  # the demo's camera users, none of whose cameras has reached the hub
-    "Anna Berg": "camera_offline", "Ben Carter": "camera_offline", "Chloe Dubois": "camera_offline",
-    "David Eriksson": "camera_offline", "Emma Fischer": "camera_offline",
+    "Anna Berg": "camera_offline",
+    "Ben Carter": "camera_offline",
+    "Chloe Dubois": "camera_offline",
+    "David Eriksson": "camera_offline",
+    "Emma Fischer": "camera_offline",
     "Felix Garcia": "streaming_disabled",  # profile "Record only" (S7)
 }
 
@@ -30,8 +33,9 @@ async def _listed(viewer) -> dict[str, dict]:
     return {u["name"]: u for u in users}
 
 
-async def test_live_lists_the_systems_camera_users_before_any_camera_connects(appliance, demo_lab, demo_viewer,
-                                                                              camera_online, poll):
+async def test_live_lists_the_systems_camera_users_before_any_camera_connects(
+    appliance, demo_lab, demo_viewer, camera_online, poll
+):
     listed = await poll(lambda: _all_listed(demo_viewer), "the six demo camera users in Live")
     assert {name: u["remote_start_reason"] for name, u in listed.items()} == REASONS
     assert not any(u["online"] or u["remote_start"] for u in listed.values())
@@ -39,7 +43,8 @@ async def test_live_lists_the_systems_camera_users_before_any_camera_connects(ap
     assert not await camera_online("B8A44F000101")
     with pytest.raises(ApiError) as refused:
         await demo_viewer.session.post(
-            f"/api/cloud/orgs/{demo_viewer.org_id}/camera-users/{listed['Felix Garcia']['id']}/start")
+            f"/api/cloud/orgs/{demo_viewer.org_id}/camera-users/{listed['Felix Garcia']['id']}/start"
+        )
     assert (refused.value.status, refused.value.code) == (409, "streaming_disabled")
 
 
@@ -75,8 +80,9 @@ async def test_manager_changes_reach_live_and_wait_out_an_unreachable_cloud(appl
 
         # Fixed: the waiting list goes out by itself (the retry, or the settings change itself).
         await manager.put(api + "/settings", {**settings, "network": {**settings["network"], "proxy": None}})
-        await poll(lambda: _reason(demo_viewer, "Felix Garcia", "streaming_disabled"), "Felix back to Record only",
-                   timeout=10)
+        await poll(
+            lambda: _reason(demo_viewer, "Felix Garcia", "streaming_disabled"), "Felix back to Record only", timeout=10
+        )
         synced = (await manager.get(api))["cloud_sync"]
         assert synced["error"] is None and synced["pending"] is False
 
@@ -102,11 +108,19 @@ async def test_a_bad_list_is_refused_and_changes_nothing(appliance, demo_lab, de
     path = f"/api/cloud/systems/{connection['cloud_system_id']}/camera-users"
     async with Session(appliance.url, appliance.ca_pem, token=connection["system_token"]) as controller:
         bad = [
-            ({"camera_users": [{"id": "u1", "name": "A"}, {"id": "u1", "name": "B"}]}, "each camera user id may appear once"),
-            ({"camera_users": [{"id": "u1", "name": "A", "remote_activation": "sometimes"}]},
-             "camera_users[0].remote_activation"),
+            (
+                {"camera_users": [{"id": "u1", "name": "A"}, {"id": "u1", "name": "B"}]},
+                "each camera user id may appear once",
+            ),
+            (
+                {"camera_users": [{"id": "u1", "name": "A", "remote_activation": "sometimes"}]},
+                "camera_users[0].remote_activation",
+            ),
             ({"camera_users": [{"id": "u1", "name": ""}]}, "camera_users[0].name"),
-            ({"camera_users": [{"id": "u1", "name": "A", "cameras": [{"serial": "X"}]}]}, "camera_users[0].cameras[0].model"),
+            (
+                {"camera_users": [{"id": "u1", "name": "A", "cameras": [{"serial": "X"}]}]},
+                "camera_users[0].cameras[0].model",
+            ),
             ({"users": []}, "users"),
         ]
         for body, says in bad:
@@ -181,14 +195,18 @@ async def test_a_change_waits_for_the_proxy_and_goes_out_through_it_by_itself(ap
         await manager.sign_in_manager(system.id, system.admin_password)
         await poll(lambda: _all_listed(demo_viewer), "the demo camera users in Live")
         settings = (await manager.get(api))["settings"]
-        await manager.put(api + "/settings", {**settings, "network": {**settings["network"],
-                                                                      "proxy": f"http://127.0.0.1:{port}"}})
+        await manager.put(
+            api + "/settings", {**settings, "network": {**settings["network"], "proxy": f"http://127.0.0.1:{port}"}}
+        )
         await manager.put(api + "/camera-users/Felix Garcia", {"profile": "Patrol live"})
         await poll(lambda: _sync_error(manager, api), "the sync to fail while the proxy is down")
         proxy = await ConnectProxy(port).start()
         try:
-            await poll(lambda: _reason(demo_viewer, "Felix Garcia", "camera_offline"), "the retry through the proxy",
-                       timeout=15)
+            await poll(
+                lambda: _reason(demo_viewer, "Felix Garcia", "camera_offline"),
+                "the retry through the proxy",
+                timeout=15,
+            )
             assert proxy.tunnels, "the list went through the controller's proxy"
             status = (await manager.get(api))["cloud_sync"]
             assert status["error"] is None and status["pending"] is False

@@ -31,8 +31,15 @@ def _free_udp_port() -> int:
 
 
 def _bwlab(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bwlab", *args], capture_output=True, text=True, timeout=60,
-                          stdin=subprocess.DEVNULL, cwd=REPO, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "bwlab", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        cwd=REPO,
+        **kw,
+    )
 
 
 def _wait(predicate, what: str, timeout: float):
@@ -58,10 +65,33 @@ def test_up_builds_the_demo_and_status_lists_its_cameras_one_ready_to_stream(tmp
     port, ntp_port = free_port(), _free_udp_port()
     data_dir = tmp_path / "lab"
     up = subprocess.Popen(
-        [sys.executable, "-m", "bwlab", "up", "--port", str(port), "--host", "127.0.0.1", "--data-dir", str(data_dir),
-         "--no-zeroconf", "--public-url", f"https://127.0.0.1:{port}", "--media", "shared", "--ntp-port", str(ntp_port)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+        [
+            sys.executable,
+            "-m",
+            "bwlab",
+            "up",
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--data-dir",
+            str(data_dir),
+            "--no-zeroconf",
+            "--public-url",
+            f"https://127.0.0.1:{port}",
+            "--media",
+            "shared",
+            "--ntp-port",
+            str(ntp_port),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=REPO,
+    )
     try:
+
         def status():
             run = _bwlab("status", "--json", "--data-dir", str(data_dir))
             if run.returncode != 0:
@@ -100,8 +130,9 @@ def test_up_builds_the_demo_and_status_lists_its_cameras_one_ready_to_stream(tmp
         _wait(streaming, "David's stream live in `bwlab status`", 60)
         # issue 16: `bwlab press SERIAL help` makes the help gesture of the camera's profile
         press = _bwlab("press", DAVID, "help", "--data-dir", str(data_dir))
-        assert press.returncode == 0 and "help requested (long press of the function button)" in press.stdout, \
+        assert press.returncode == 0 and "help requested (long press of the function button)" in press.stdout, (
             press.stdout + press.stderr
+        )
         press = _bwlab("press", FELIX, "help", "--data-dir", str(data_dir))
         assert press.returncode == 2 and "profile has no help gesture" in press.stderr, press.stderr
     finally:
@@ -124,9 +155,12 @@ NETNS = "bwlab-test-zeroconf"
 def namespace():
     """A network namespace of the test's own, with only a multicast-capable loopback."""
     subprocess.run(["ip", "netns", "del", NETNS], capture_output=True)
-    for cmd in (["ip", "netns", "add", NETNS], ["ip", "-n", NETNS, "link", "set", "lo", "up"],
-                ["ip", "-n", NETNS, "link", "set", "lo", "multicast", "on"],
-                ["ip", "-n", NETNS, "route", "add", "224.0.0.0/4", "dev", "lo"]):
+    for cmd in (
+        ["ip", "netns", "add", NETNS],
+        ["ip", "-n", NETNS, "link", "set", "lo", "up"],
+        ["ip", "-n", NETNS, "link", "set", "lo", "multicast", "on"],
+        ["ip", "-n", NETNS, "route", "add", "224.0.0.0/4", "dev", "lo"],
+    ):
         subprocess.run(cmd, check=True, capture_output=True)
     yield ["ip", "netns", "exec", NETNS]
     subprocess.run(["ip", "netns", "del", NETNS], check=True, capture_output=True)
@@ -138,15 +172,44 @@ def test_the_appliance_advertises_itself_and_discovery_finds_it(tmp_path, namesp
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     up = subprocess.Popen(
-        [*namespace, sys.executable, "-m", "bwlab", "up", "--no-fleet", "--port", str(port), "--host", "127.0.0.1",
-         "--data-dir", str(tmp_path / "lab"), "--public-url", f"https://127.0.0.1:{port}"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO, env=env)
+        [
+            *namespace,
+            sys.executable,
+            "-m",
+            "bwlab",
+            "up",
+            "--no-fleet",
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--data-dir",
+            str(tmp_path / "lab"),
+            "--public-url",
+            f"https://127.0.0.1:{port}",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=REPO,
+        env=env,
+    )
     try:
         _wait(lambda: (tmp_path / "lab" / "lab.json").exists(), "the lab to come up", 60)
         probe = subprocess.run(
-            [*namespace, sys.executable, "-c",
-             "from bwlab.discovery import discover_url; print(discover_url(timeout=3.0))"],
-            capture_output=True, text=True, timeout=60, cwd=REPO, env=env)
+            [
+                *namespace,
+                sys.executable,
+                "-c",
+                "from bwlab.discovery import discover_url; print(discover_url(timeout=3.0))",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=REPO,
+            env=env,
+        )
         assert probe.returncode == 0, probe.stderr
         assert probe.stdout.strip() == f"https://127.0.0.1:{port}"
     finally:

@@ -63,26 +63,30 @@ async def test_s3_connection_flow_end_to_end(appliance, new_system, cloud_accoun
     # Cloud extensions through an unreachable proxy: the message names the network settings.
     overview = await mgr.get(api)
     bad_proxy = f"http://127.0.0.1:{closed_port()}"
-    await mgr.put(api + "/settings", {**overview["settings"],
-                                      "network": {**overview["settings"]["network"], "proxy": bad_proxy}})
+    await mgr.put(
+        api + "/settings", {**overview["settings"], "network": {**overview["settings"]["network"], "proxy": bad_proxy}}
+    )
     err = await expect_error(mgr.put(api + "/addon/cloud-extensions", {"enabled": True}), 409, "cloud_unreachable")
     assert "network settings" in err.message and "proxy" in err.message, err.message
     assert await state(mgr, api) == "installed"
     # Fix the network settings: now it works.
-    await mgr.put(api + "/settings", {**overview["settings"],
-                                      "network": {**overview["settings"]["network"], "proxy": None}})
+    await mgr.put(
+        api + "/settings", {**overview["settings"], "network": {**overview["settings"]["network"], "proxy": None}}
+    )
     assert (await mgr.put(api + "/addon/cloud-extensions", {"enabled": True}))["state"] == "extensions_enabled"
 
     # Declining the licence agreement stops the flow there.
     await expect_error(mgr.put(api + "/addon/eula", {"accepted": False}), 409, "eula_declined")
     assert await state(mgr, api) == "extensions_enabled"
-    await expect_error(mgr.post(api + "/addon/sign-in", {"email": "owner@s3.test", "password": "owner-pass-1"}),
-                       409, "wrong_step")
+    await expect_error(
+        mgr.post(api + "/addon/sign-in", {"email": "owner@s3.test", "password": "owner-pass-1"}), 409, "wrong_step"
+    )
     assert (await mgr.put(api + "/addon/eula", {"accepted": True}))["state"] == "eula_accepted"
 
     # Sign in to the cloud: a wrong password is the cloud's refusal, and the step does not move.
-    err = await expect_error(mgr.post(api + "/addon/sign-in", {"email": "owner@s3.test", "password": "nope-nope"}),
-                             401, "bad_credentials")
+    err = await expect_error(
+        mgr.post(api + "/addon/sign-in", {"email": "owner@s3.test", "password": "nope-nope"}), 401, "bad_credentials"
+    )
     assert "cloud" in err.message
     assert await state(mgr, api) == "eula_accepted"
     signed = await mgr.post(api + "/addon/sign-in", {"email": "owner@s3.test", "password": "owner-pass-1"})
@@ -104,8 +108,9 @@ async def test_s3_connection_flow_end_to_end(appliance, new_system, cloud_accoun
     assert code and "authorization_code" not in (await mgr.get(api))["connection"]
 
     # A wrong authorization code: 409, still not connected, the cloud has no system.
-    await expect_error(mgr.post(api + "/addon/finish", {"authorization_code": "WRONG-CODE"}), 409,
-                       "bad_authorization_code")
+    await expect_error(
+        mgr.post(api + "/addon/finish", {"authorization_code": "WRONG-CODE"}), 409, "bad_authorization_code"
+    )
     assert await state(mgr, api) == "storage_chosen"
     assert (await owner.get(f"/api/cloud/orgs/{org['id']}/systems"))["systems"] == []
     no_licence = await owner.get(f"/api/cloud/orgs/{org['id']}/licence")
@@ -117,8 +122,11 @@ async def test_s3_connection_flow_end_to_end(appliance, new_system, cloud_accoun
     assert not {"system_token", "cloud_token", "authorization_code"} & set(done)
     overview = await mgr.get(api)
     assert overview["connection"]["state"] == "connected"
-    for call in (mgr.post(api + "/addon/install", {}), mgr.put(api + "/addon/eula", {"accepted": True}),
-                 mgr.post(api + "/addon/finish", {"authorization_code": code})):
+    for call in (
+        mgr.post(api + "/addon/install", {}),
+        mgr.put(api + "/addon/eula", {"accepted": True}),
+        mgr.post(api + "/addon/finish", {"authorization_code": code}),
+    ):
         await expect_error(call, 409, "already_connected")
 
     # The cloud lists the system for the organization, with the system's device CA.
@@ -148,7 +156,8 @@ async def test_s3_connection_flow_end_to_end(appliance, new_system, cloud_accoun
 
 
 async def test_creating_the_organization_in_the_manager_makes_the_account_owner_and_admin(
-        appliance, new_system, cloud_account):
+    appliance, new_system, cloud_account
+):
     """S2, S3 step 7: the organization can be created from the Manager; a second system of
     the same organization does not start a second trial."""
     owner = await cloud_account("founder@s3.test", "founder-pass")

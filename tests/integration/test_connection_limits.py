@@ -53,8 +53,7 @@ async def test_a_connection_that_never_starts_tls_is_closed(bounded):
 
 async def test_slow_request_headers_are_cut_off_but_a_long_websocket_stays(bounded):
     context = ssl.create_default_context(cadata=bounded.ca_pem)
-    reader, writer = await asyncio.open_connection("127.0.0.1", bounded.port, ssl=context,
-                                                   server_hostname="127.0.0.1")
+    reader, writer = await asyncio.open_connection("127.0.0.1", bounded.port, ssl=context, server_hostname="127.0.0.1")
     try:
         writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         await writer.drain()
@@ -122,9 +121,17 @@ async def test_one_account_holds_at_most_its_share_of_websockets(appliance, demo
             with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
                 await operator.http.ws_connect(url, ssl=operator.ssl, headers=operator.headers())
             assert refused.value.status == 429
-            async with operator.http.get(url.replace("wss", "https"), ssl=operator.ssl, headers={
-                    **operator.headers(), "Connection": "Upgrade", "Upgrade": "websocket",
-                    "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}) as r:
+            async with operator.http.get(
+                url.replace("wss", "https"),
+                ssl=operator.ssl,
+                headers={
+                    **operator.headers(),
+                    "Connection": "Upgrade",
+                    "Upgrade": "websocket",
+                    "Sec-WebSocket-Version": "13",
+                    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+                },
+            ) as r:
                 assert r.status == 429 and (await r.json())["error"]["code"] == "too_many_websockets"
             # another account is not held back by this one
             async with admin.http.ws_connect(url, ssl=admin.ssl, headers=admin.headers()) as other:

@@ -33,8 +33,9 @@ class Destination:
     cacert: str | None
 
     def connection(self, key: str | None = None) -> swift.Connection:
-        return swift.Connection(authurl=self.auth_url, user=self.user, key=key or self.key, retries=0, timeout=10,
-                                cacert=self.cacert)
+        return swift.Connection(
+            authurl=self.auth_url, user=self.user, key=key or self.key, retries=0, timeout=10, cacert=self.cacert
+        )
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +43,12 @@ def lab_destination(tmp_path_factory):
     """``bwlab content-destination serve --port 0`` in a subprocess; its connection file says
     where it is and carries its certificate."""
     directory = tmp_path_factory.mktemp("lab-destination")
-    proc = subprocess.Popen([sys.executable, "-m", "bwlab", "content-destination", "serve", "--dir", str(directory),
-                             "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bwlab", "content-destination", "serve", "--dir", str(directory), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline().strip()
         if not line:
@@ -52,8 +57,9 @@ def lab_destination(tmp_path_factory):
         conn = cd.ConnectionFile.parse(Path(line).read_bytes())
         cacert = directory / "pinned.pem"
         cacert.write_text(conn.certificates_pem())
-        yield Destination("lab", conn.authentication_token_uri[0], conn.blob_api_user_name, conn.blob_api_key,
-                          str(cacert))
+        yield Destination(
+            "lab", conn.authentication_token_uri[0], conn.blob_api_user_name, conn.blob_api_key, str(cacert)
+        )
     finally:
         proc.terminate()
         try:
@@ -119,9 +125,16 @@ def test_access_token(destination, conn):
 
 def test_recording_container_and_metadata(destination, conn):
     name = cd.recording_container_name(str(uuid.uuid4()), "B8A44F000001", 1_800_000_000)
-    first = cd.meta_headers("Container", {"BWCSerialNumber": "B8A44F000001", "UserID": "3f1c2b9e", "TriggerOn": "Button",
-                                          "TriggerOnTimeISO": "2027-01-15T08:00:00Z",
-                                          "Status": cd.STATUS_TRANSFERRING})
+    first = cd.meta_headers(
+        "Container",
+        {
+            "BWCSerialNumber": "B8A44F000001",
+            "UserID": "3f1c2b9e",
+            "TriggerOn": "Button",
+            "TriggerOnTimeISO": "2027-01-15T08:00:00Z",
+            "Status": cd.STATUS_TRANSFERRING,
+        },
+    )
     rd: dict = {}
     conn.put_container(name, headers=first, response_dict=rd)
     assert rd["status"] == 201
@@ -129,12 +142,19 @@ def test_recording_container_and_metadata(destination, conn):
     conn.put_container(name, headers=first, response_dict=rd)
     assert rd["status"] == 202
     rd = {}
-    conn.post_container(name, cd.meta_headers("Container", {"TriggerOff": "Button", "Status": cd.STATUS_COMPLETE}),
-                        response_dict=rd)
+    conn.post_container(
+        name, cd.meta_headers("Container", {"TriggerOff": "Button", "Status": cd.STATUS_COMPLETE}), response_dict=rd
+    )
     assert rd["status"] == 204
     meta = cd.read_meta("Container", conn.head_container(name))
-    assert meta == {"Bwcserialnumber": "B8A44F000001", "Userid": "3f1c2b9e", "Triggeron": "Button",
-                    "Triggerontimeiso": "2027-01-15T08:00:00Z", "Triggeroff": "Button", "Status": "Complete"}
+    assert meta == {
+        "Bwcserialnumber": "B8A44F000001",
+        "Userid": "3f1c2b9e",
+        "Triggeron": "Button",
+        "Triggerontimeiso": "2027-01-15T08:00:00Z",
+        "Triggeroff": "Button",
+        "Status": "Complete",
+    }
     with pytest.raises(ClientException) as err:
         conn.post_container("no-such-" + uuid.uuid4().hex, {"X-Container-Meta-Status": "Complete"})
     assert err.value.http_status == 404
@@ -148,11 +168,22 @@ def test_clip_objects_and_metadata(destination, conn):
     conn.put_container(container)
     clip = cd.clip_object_name(1_800_000_000, "123456", "mkv")
     body = b"\x1aE\xdf\xa3" + bytes(range(256)) * 400
-    meta = {"StartTime": "1800000000", "StartTimeISO": "2027-01-15T08:00:00Z", "StopTime": "1800000060",
-            "StopTimeISO": "2027-01-15T08:01:00Z", "ContainerType": "mkv"}
+    meta = {
+        "StartTime": "1800000000",
+        "StartTimeISO": "2027-01-15T08:00:00Z",
+        "StopTime": "1800000060",
+        "StopTimeISO": "2027-01-15T08:01:00Z",
+        "ContainerType": "mkv",
+    }
     rd: dict = {}
-    etag = conn.put_object(container, clip, body, headers=cd.meta_headers("Object", meta),
-                           content_type="video/x-matroska", response_dict=rd)
+    etag = conn.put_object(
+        container,
+        clip,
+        body,
+        headers=cd.meta_headers("Object", meta),
+        content_type="video/x-matroska",
+        response_dict=rd,
+    )
     assert rd["status"] == 201 and etag == hashlib.md5(body).hexdigest()
     headers, got = conn.get_object(container, clip)
     assert got == body and cd.etag_matches(got, headers["etag"]) and int(headers["content-length"]) == len(body)
@@ -183,7 +214,8 @@ def test_clip_objects_and_metadata(destination, conn):
     _, listing = conn.get_container(container)
     assert [(o["name"], o["hash"]) for o in listing] == [
         ("20270115_080000_123456.mkv", hashlib.md5(body).hexdigest()),
-        ("bookmark_20270115_080005_1", etag)]
+        ("bookmark_20270115_080005_1", etag),
+    ]
 
 
 def test_capabilities_with_their_etag(destination, conn):

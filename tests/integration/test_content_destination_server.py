@@ -35,8 +35,10 @@ class Client:
 
     async def login(self, user=None, key=None) -> aiohttp.ClientResponse:
         conn = self.running.connection
-        async with self.session.get(conn.authentication_token_uri[0], headers={
-                "X-Auth-User": user or conn.blob_api_user_name, "X-Auth-Key": key or conn.blob_api_key}) as r:
+        async with self.session.get(
+            conn.authentication_token_uri[0],
+            headers={"X-Auth-User": user or conn.blob_api_user_name, "X-Auth-Key": key or conn.blob_api_key},
+        ) as r:
             await r.read()
             if r.status == 200:
                 self.token, self.storage = r.headers["X-Auth-Token"], r.headers["X-Storage-Url"]
@@ -102,8 +104,14 @@ async def test_another_account_is_forbidden_and_unknown_methods_refused(destinat
 async def test_names_stay_under_the_directory(destination, tmp_path):
     c = await destination()
     assert (await c.call("PUT", "/rec"))[0] == 201
-    for path in ("/rec/..%2F..%2F..%2Fescape", "/rec/a/../../../escape", "/rec/a//b", "/..%2Fescape",
-                 "/rec/" + "x" * 1025, "/" + "c" * 257):
+    for path in (
+        "/rec/..%2F..%2F..%2Fescape",
+        "/rec/a/../../../escape",
+        "/rec/a//b",
+        "/..%2Fescape",
+        "/rec/" + "x" * 1025,
+        "/" + "c" * 257,
+    ):
         status, _, body = await c.call("PUT", path, data=b"x")
         assert status == 400, (path, status, body)
         assert "error" in json.loads(body)
@@ -137,8 +145,9 @@ async def test_objects_survive_a_restart_and_old_tokens_do_not(destination):
     c = await destination()
     await c.call("PUT", "/rec", cd.meta_headers("Container", {"Status": "Transferring"}))
     body = b"clip" * 50000
-    status, headers, _ = await c.call("PUT", "/rec/20270115_080000_1.mkv", cd.meta_headers("Object", {"StartTime": "1"}),
-                                      data=body)
+    status, headers, _ = await c.call(
+        "PUT", "/rec/20270115_080000_1.mkv", cd.meta_headers("Object", {"StartTime": "1"}), data=body
+    )
     assert status == 201 and headers["Etag"] == hashlib.md5(body).hexdigest()
     # replaced: the old data file goes, the new one is read back
     body2 = b"clip2" * 1000
@@ -194,9 +203,19 @@ async def test_browse_pages_show_recordings_and_decrypt_clips(destination):
     assert stat.S_IMODE(private_path.stat().st_mode) == 0o600
     assert stat.S_IMODE(c.running.connection_path.stat().st_mode) == 0o600
     name = cd.recording_container_name("user-1", "B8A44F000003", 1_800_000_000)
-    await c.call("PUT", f"/{name}", cd.meta_headers("Container", {
-        "UserID": "user-1", "BWCSerialNumber": "B8A44F000003", "TriggerOnTimeISO": "2027-01-15T08:00:00Z",
-        "Status": "Complete"}))
+    await c.call(
+        "PUT",
+        f"/{name}",
+        cd.meta_headers(
+            "Container",
+            {
+                "UserID": "user-1",
+                "BWCSerialNumber": "B8A44F000003",
+                "TriggerOnTimeISO": "2027-01-15T08:00:00Z",
+                "Status": "Complete",
+            },
+        ),
+    )
     clip = cd.clip_object_name(1_800_000_000, "42", "mkv")
     plain = b"\x1aE\xdf\xa3 a clip " * 3000
     cipher, key_object = cd.encrypt_content(plain, conn.rsa_public_key(), conn.public_key_id)
@@ -227,14 +246,32 @@ def _basic(user: str, key: str) -> dict[str, str]:
 
 
 def _cli(*args, check=True):
-    return subprocess.run([sys.executable, "-m", "bwlab", "content-destination", *args], capture_output=True,
-                          text=True, timeout=60, check=check)
+    return subprocess.run(
+        [sys.executable, "-m", "bwlab", "content-destination", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=check,
+    )
 
 
 def test_connection_file_for_a_real_swift_and_decrypt(tmp_path):
     out = tmp_path / "swift.json"
-    done = _cli("connection-file", "--auth-url", "http://127.0.0.1:8080/auth/v1.0", "--user", "test:tester",
-                "--key", "testing", "--full-store-and-read", "--container-type", "mp4", "--encrypt", "-o", str(out))
+    done = _cli(
+        "connection-file",
+        "--auth-url",
+        "http://127.0.0.1:8080/auth/v1.0",
+        "--user",
+        "test:tester",
+        "--key",
+        "testing",
+        "--full-store-and-read",
+        "--container-type",
+        "mp4",
+        "--encrypt",
+        "-o",
+        str(out),
+    )
     assert done.stdout.strip() == str(out)
     conn = cd.ConnectionFile.parse(out.read_bytes())
     assert (conn.blob_api_user_name, conn.container_type, conn.want_encryption) == ("test:tester", "mp4", True)
@@ -248,19 +285,44 @@ def test_connection_file_for_a_real_swift_and_decrypt(tmp_path):
     cipher, key_object = cd.encrypt_content(plain, conn.rsa_public_key(), conn.public_key_id)
     (tmp_path / "t_gpstrail.json").write_bytes(cipher)
     (tmp_path / "t_gpstrail.key").write_bytes(key_object.to_json())
-    done = _cli("decrypt", str(tmp_path / "t_gpstrail.key"), str(tmp_path / "t_gpstrail.json"),
-                "--private-key", str(private))
+    done = _cli(
+        "decrypt", str(tmp_path / "t_gpstrail.key"), str(tmp_path / "t_gpstrail.json"), "--private-key", str(private)
+    )
     assert (tmp_path / "decrypted_t_gpstrail.json").read_bytes() == plain
 
     # turning encryption off again is refused, naming the field, and writes nothing
     again = tmp_path / "again.json"
-    done = _cli("connection-file", "--auth-url", "http://127.0.0.1:8080/auth/v1.0", "--user", "test:tester",
-                "--key", "testing", "--container-type", "mp4", "--full-store-and-read", "--previous", str(out),
-                "-o", str(again), check=False)
+    done = _cli(
+        "connection-file",
+        "--auth-url",
+        "http://127.0.0.1:8080/auth/v1.0",
+        "--user",
+        "test:tester",
+        "--key",
+        "testing",
+        "--container-type",
+        "mp4",
+        "--full-store-and-read",
+        "--previous",
+        str(out),
+        "-o",
+        str(again),
+        check=False,
+    )
     assert done.returncode == 2 and "WantEncryption" in done.stderr and not again.exists()
     # an https URI without the server's certificate is refused
-    done = _cli("connection-file", "--auth-url", "https://swift.test/auth/v1.0", "--user", "u", "--key", "k",
-                "-o", str(again), check=False)
+    done = _cli(
+        "connection-file",
+        "--auth-url",
+        "https://swift.test/auth/v1.0",
+        "--user",
+        "u",
+        "--key",
+        "k",
+        "-o",
+        str(again),
+        check=False,
+    )
     assert done.returncode == 2 and "AuthenticationTokenURI[0]" in done.stderr and not again.exists()
 
 
@@ -281,7 +343,6 @@ def test_serve_refuses_a_busy_port_clearly(tmp_path):
         port = s.getsockname()[1]
         done = _cli("serve", "--dir", str(tmp_path / "cd"), "--port", str(port), check=False)
     assert done.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in done.stderr
-
 
 
 async def test_lab_faults_on_the_destination_path(destination):
@@ -336,8 +397,10 @@ async def test_a_put_without_length_or_chunking_gets_411(destination):
     port = c.running.runner.addresses[0][1]
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        writer.write(f"PUT /v1/AUTH_bwc/rec/x.mkv HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Auth-Token: {c.token}\r\n"
-                     "Connection: close\r\n\r\n".encode())
+        writer.write(
+            f"PUT /v1/AUTH_bwc/rec/x.mkv HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Auth-Token: {c.token}\r\n"
+            "Connection: close\r\n\r\n".encode()
+        )
         await writer.drain()
         status_line = await asyncio.wait_for(reader.readline(), 10)
     finally:
@@ -356,16 +419,25 @@ async def test_custom_categories_and_decrypt_with_the_destinations_own_key(desti
     cipher, key_object = cd.encrypt_content(b"clip" * 1000, conn.rsa_public_key(), conn.public_key_id)
     (tmp_path / "c.mkv").write_bytes(cipher)
     (tmp_path / "c.key").write_bytes(key_object.to_json())
-    done = await asyncio.to_thread(_cli, "decrypt", str(tmp_path / "c.key"), str(tmp_path / "c.mkv"),
-                                   "--dir", str(tmp_path / "cd"), "-o", str(tmp_path / "plain.mkv"))
+    done = await asyncio.to_thread(
+        _cli,
+        "decrypt",
+        str(tmp_path / "c.key"),
+        str(tmp_path / "c.mkv"),
+        "--dir",
+        str(tmp_path / "cd"),
+        "-o",
+        str(tmp_path / "plain.mkv"),
+    )
     assert done.stdout.strip() == str(tmp_path / "plain.mkv")
     assert (tmp_path / "plain.mkv").read_bytes() == b"clip" * 1000
     # a key object for another key pair does not decrypt, and says so
     other, other_public = cd.new_key_pair()
     _, wrong = cd.encrypt_content(b"x", cd.load_public_key(other_public), "other")
     (tmp_path / "w.key").write_bytes(wrong.to_json())
-    done = await asyncio.to_thread(_cli, "decrypt", str(tmp_path / "w.key"), str(tmp_path / "c.mkv"),
-                                   "--dir", str(tmp_path / "cd"), check=False)
+    done = await asyncio.to_thread(
+        _cli, "decrypt", str(tmp_path / "w.key"), str(tmp_path / "c.mkv"), "--dir", str(tmp_path / "cd"), check=False
+    )
     assert done.returncode == 2 and "EncryptedKey" in done.stderr
 
 

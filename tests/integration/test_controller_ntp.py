@@ -43,7 +43,9 @@ async def test_the_controller_follows_the_lab_ntp_server_and_its_faults(lab_with
     assert overview["time"] - appliance.clock.now() == pytest.approx(30, abs=0.5)
 
     # the dock hands the camera the controller's (wrong) time: the root of an S1 refusal
-    provisioning = await lab.post(api + "/docks/D/bays/1", {"serial": "CLOCK1", "csr": make_csr(new_device_key(), "CLOCK1")})
+    provisioning = await lab.post(
+        api + "/docks/D/bays/1", {"serial": "CLOCK1", "csr": make_csr(new_device_key(), "CLOCK1")}
+    )
     assert provisioning["time"] - appliance.clock.now() == pytest.approx(30, abs=0.5)
 
     # an outage leaves the clock where it was, and says why

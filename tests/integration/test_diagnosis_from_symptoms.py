@@ -46,8 +46,11 @@ def test_no_example_uses_the_fault_api_and_every_reproducible_row_has_one():
     for name, data in scenarios.items():
         actions = {step["action"] for step in data.get("timeline", [])}
         assert not actions & {"fault", "clear"}, f"{name}: caused or fixed through the fault API"
-        assert not any(k.startswith(("radio.wifi.failure", "radio.mobile.problem"))
-                       for step in data.get("timeline", []) for k in (step.get("expect") or {})), name
+        assert not any(
+            k.startswith(("radio.wifi.failure", "radio.mobile.problem"))
+            for step in data.get("timeline", [])
+            for k in (step.get("expect") or {})
+        ), name
     named = set().union(*(_named(d.get("timeline", [])) for d in scenarios.values()))
     assert set(ROWS) - set(NOT_REPRODUCIBLE) <= named, sorted(set(ROWS) - set(NOT_REPRODUCIBLE) - named)
     assert not named & set(NOT_REPRODUCIBLE)
@@ -57,9 +60,26 @@ def test_no_example_uses_the_fault_api_and_every_reproducible_row_has_one():
 @pytest.mark.timeout(900)
 def test_each_example_names_its_row_from_symptoms_with_evidence(tmp_path):
     out = tmp_path / "run.json"
-    run = subprocess.run([sys.executable, "-m", "bwlab", "test", str(EXAMPLES), "-j", "2", "--json", str(out),
-                          "--report", str(tmp_path / "report")],
-                         capture_output=True, text=True, timeout=850, stdin=subprocess.DEVNULL, check=False)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bwlab",
+            "test",
+            str(EXAMPLES),
+            "-j",
+            "2",
+            "--json",
+            str(out),
+            "--report",
+            str(tmp_path / "report"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=850,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     report = {s["name"]: s for s in json.loads(out.read_text())["scenarios"]}
     scenarios = _scenarios()
@@ -84,21 +104,34 @@ def test_the_demo_fleet_is_healthy(tmp_path):
     camera user, a W120) gives no diagnosis; with the W120 given a SIM and Wi-Fi networks (on LTE)
     neither. ``healthy-fleet`` above covers every model out of its dock, on Wi-Fi and on LTE."""
     demo = (Path(__file__).resolve().parents[2] / "bwlab" / "scenarios" / "demo.toml").read_text()
-    demo = demo.replace('sim_pin = "1234"\n', 'sim_pin = "1234"\nsim = { iccid = "8946071234567890123", pin = "1234", '
-                        'state = "pin_required" }\n', 1)  # the Manager's PIN is the SIM's
+    demo = demo.replace(
+        'sim_pin = "1234"\n',
+        'sim_pin = "1234"\nsim = { iccid = "8946071234567890123", pin = "1234", state = "pin_required" }\n',
+        1,
+    )  # the Manager's PIN is the SIM's
     assert "iccid" in demo and "[[cells]]" not in demo
-    demo = demo.replace("[[timeline]]", '[[cells]]\nname = "Mast"\nbands = [3, 20]\nposition = [400, 0]\n'
-                        'operator = "lab"\n\n[[timeline]]', 1)
+    demo = demo.replace(
+        "[[timeline]]",
+        '[[cells]]\nname = "Mast"\nbands = [3, 20]\nposition = [400, 0]\noperator = "lab"\n\n[[timeline]]',
+        1,
+    )
     serials = re.findall(r'^serial = "(\w+)"', demo, re.MULTILINE)
-    checks = "".join(f'[[timeline]]\nat = 8\naction = "expect"\ncamera = "{s}"\nwithin = 30\n[timeline.expect]\n'
-                     f'diagnosis = []\n\n' for s in serials)
+    checks = "".join(
+        f'[[timeline]]\nat = 8\naction = "expect"\ncamera = "{s}"\nwithin = 30\n[timeline.expect]\ndiagnosis = []\n\n'
+        for s in serials
+    )
     head = demo.split("[[timeline]]", 1)[0]  # the demo's own timeline (GPS fixes at 90 s, 120 s) is not needed
     path = tmp_path / "demo-healthy.toml"
     path.write_text(head + checks)
     out = tmp_path / "run.json"
-    run = subprocess.run([sys.executable, "-m", "bwlab", "test", str(path), "--json", str(out), "--report",
-                          str(tmp_path / "report")], capture_output=True, text=True, timeout=380,
-                         stdin=subprocess.DEVNULL, check=False)
+    run = subprocess.run(
+        [sys.executable, "-m", "bwlab", "test", str(path), "--json", str(out), "--report", str(tmp_path / "report")],
+        capture_output=True,
+        text=True,
+        timeout=380,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     cameras = json.loads(out.read_text())["scenarios"][0]["cameras"]
     assert len(cameras) == len(serials) >= 6 and all(cam["diagnosis"] == [] for cam in cameras)

@@ -71,9 +71,10 @@ async def test_clients_get_507_and_nothing_changes_while_the_disk_is_full(applia
         small_disk.fill()
         health = await s.get("/healthz")
         assert health["status"] == "degraded" and health["problems"] == ["insufficient_storage"]
-        for call in (s.post("/api/cloud/sessions", {"email": "full@disk.test", "password": "full-disk-pass"}),
-                     s.post("/api/cloud/accounts", {"email": "new@disk.test", "name": "New",
-                                                    "password": "new-account-pass"})):
+        for call in (
+            s.post("/api/cloud/sessions", {"email": "full@disk.test", "password": "full-disk-pass"}),
+            s.post("/api/cloud/accounts", {"email": "new@disk.test", "name": "New", "password": "new-account-pass"}),
+        ):
             with pytest.raises(ApiError) as refused:
                 await call
             assert (refused.value.status, refused.value.code) == (507, "insufficient_storage")
@@ -93,15 +94,17 @@ async def test_clients_get_507_and_nothing_changes_while_the_disk_is_full(applia
         assert unknown.value.status == 401
 
 
-async def test_a_camera_is_refused_keeps_its_chunks_and_loses_nothing(appliance, small_disk, demo_lab, demo_fleet,
-                                                                      camera_online, poll):
+async def test_a_camera_is_refused_keeps_its_chunks_and_loses_nothing(
+    appliance, small_disk, demo_lab, demo_fleet, camera_online, poll
+):
     fleet = await demo_fleet({ANNA})
     cam = fleet.cameras[ANNA]
     await fleet.undock(ANNA)
     await poll(lambda: camera_online(ANNA), "Anna's camera on the hub", timeout=10)
     await cam.press("record")
-    await poll(lambda: cam.state.get("streaming") == "live" and cam.chunks_acked >= 5, "a live stream stored",
-               timeout=10)
+    await poll(
+        lambda: cam.state.get("streaming") == "live" and cam.chunks_acked >= 5, "a live stream stored", timeout=10
+    )
     stream_id = cam.state["stream_id"]
 
     small_disk.fill()
@@ -125,11 +128,18 @@ async def test_a_camera_is_refused_keeps_its_chunks_and_loses_nothing(appliance,
     await poll(lambda: cam.unacked == 0 and cam.state.get("streaming") is None, "the stream ended and stored")
 
     system = demo_lab.systems[0]
-    async with Viewer(appliance.url, appliance.ca_pem, email="operator@demo.bwlab.test",
-                      password="demo-operator-pass", link=system.link, clock=appliance.clock) as viewer:
+    async with Viewer(
+        appliance.url,
+        appliance.ca_pem,
+        email="operator@demo.bwlab.test",
+        password="demo-operator-pass",
+        link=system.link,
+        clock=appliance.clock,
+    ) as viewer:
         rec = await viewer.watch(stream_id, recording=True)
     assert rec.seqs == list(range(cam.chunks_sent)), "every chunk the camera made, exactly once, in order"
     with sqlite3.connect(f"file:{small_disk.path / 'cloud.sqlite3'}?mode=ro", uri=True) as db:
-        assert db.execute("SELECT COUNT(*) FROM chunks WHERE stream_id = ?", (stream_id,)).fetchone()[0] \
-            == cam.chunks_sent
+        assert (
+            db.execute("SELECT COUNT(*) FROM chunks WHERE stream_id = ?", (stream_id,)).fetchone()[0] == cam.chunks_sent
+        )
     assert not list((small_disk.path / "evidence").rglob("*.tmp")), "no partial evidence file left behind"

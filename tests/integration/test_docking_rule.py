@@ -41,8 +41,9 @@ async def camera(appliance):
     fleet with its own clock that follows the lab's time travel like a separate process."""
     scenario, _ = load_scenario(None)
     await apply_scenario(scenario, appliance.url, appliance.ca_pem, appliance.lab_token)
-    fleet = Fleet(url=appliance.url, ca_pem=appliance.ca_pem, lab_token=appliance.lab_token, clock=LabClock(),
-                  media="shared")
+    fleet = Fleet(
+        url=appliance.url, ca_pem=appliance.ca_pem, lab_token=appliance.lab_token, clock=LabClock(), media="shared"
+    )
     await fleet.start(scenario, only={CHLOE})
     yield fleet
     await fleet.close()
@@ -68,8 +69,15 @@ async def hub_handshake(appliance, driver) -> dict:
     url = appliance.url.replace("https://", "wss://") + "/hub/v1/devices"
     async with aiohttp.ClientSession() as http, http.ws_connect(url, ssl=ssl_ctx) as ws:
         challenge = m.decode((await ws.receive(timeout=5)).data, (m.Challenge,))
-        await ws.send_str(m.encode(m.Hello(serial=driver.serial, certificate=driver.provisioning["certificate"],
-                                           signature=answer_challenge(driver._key, challenge.nonce))))
+        await ws.send_str(
+            m.encode(
+                m.Hello(
+                    serial=driver.serial,
+                    certificate=driver.provisioning["certificate"],
+                    signature=answer_challenge(driver._key, challenge.nonce),
+                )
+            )
+        )
         reply = json.loads((await ws.receive(timeout=5)).data)
         closing = await ws.receive(timeout=5) if reply["type"] == "error" else None
         if closing is not None:
@@ -102,8 +110,9 @@ async def test_six_days_undocked_the_hub_refuses_and_docking_restores(appliance,
     await travel(HOUR + MINUTE)
     gone = await wait_until(_offline_and(lab, CHLOE), "the camera is no longer on the hub")
     assert not gone["cert_valid"]
-    state = await wait_until(lambda: _camera_state(lab, CHLOE, "certificate_expired"),
-                             "the camera reports its expired certificate")
+    state = await wait_until(
+        lambda: _camera_state(lab, CHLOE, "certificate_expired"), "the camera reports its expired certificate"
+    )
     assert state["certificate_valid"] is False and "six days" in state["last_error"]["message"]
     reply = await hub_handshake(appliance, driver)
     assert reply["type"] == "error" and reply["code"] == "certificate_expired", reply
@@ -153,6 +162,7 @@ def _offline_and(lab, serial: str):
     async def check():
         cam = await status_of(lab, serial)
         return None if cam["online"] else cam
+
     return check
 
 
@@ -167,11 +177,20 @@ class RawCamera:
         self.provisioning = {"certificate": certificate}
 
     async def connect(self, http: aiohttp.ClientSession) -> aiohttp.ClientWebSocketResponse:
-        ws = await http.ws_connect(self.appliance.url.replace("https://", "wss://") + "/hub/v1/devices",
-                                   ssl=ssl.create_default_context(cadata=self.appliance.ca_pem))
+        ws = await http.ws_connect(
+            self.appliance.url.replace("https://", "wss://") + "/hub/v1/devices",
+            ssl=ssl.create_default_context(cadata=self.appliance.ca_pem),
+        )
         challenge = m.decode((await ws.receive(timeout=5)).data, (m.Challenge,))
-        await ws.send_str(m.encode(m.Hello(serial=self.serial, certificate=self.provisioning["certificate"],
-                                           signature=answer_challenge(self._key, challenge.nonce))))
+        await ws.send_str(
+            m.encode(
+                m.Hello(
+                    serial=self.serial,
+                    certificate=self.provisioning["certificate"],
+                    signature=answer_challenge(self._key, challenge.nonce),
+                )
+            )
+        )
         welcome = m.decode((await ws.receive(timeout=5)).data, (m.Welcome,))
         assert welcome.serial == self.serial
         return ws

@@ -46,11 +46,27 @@ class ApplianceProcess:
         self.runs += 1
         (self.data_dir / "lab.json").unlink(missing_ok=True)
         self.stdout = self.logs / f"appliance-{self.runs}.out"
-        cmd = [sys.executable, "-m", "bwlab", "up", "--no-fleet", "--no-zeroconf", "--json", "--port", str(self.port),
-               "--host", "127.0.0.1", "--public-url", self.url, "--data-dir", str(self.data_dir)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "bwlab",
+            "up",
+            "--no-fleet",
+            "--no-zeroconf",
+            "--json",
+            "--port",
+            str(self.port),
+            "--host",
+            "127.0.0.1",
+            "--public-url",
+            self.url,
+            "--data-dir",
+            str(self.data_dir),
+        ]
         with open(self.stdout, "wb") as out, open(self.logs / f"appliance-{self.runs}.err", "wb") as err:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            self.proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+            )
 
     async def ready(self, poll, timeout: float = 25.0) -> dict:
         """Wait for lab.json, /healthz and the scenario applied (the --json facts printed)."""
@@ -58,8 +74,10 @@ class ApplianceProcess:
         async def up():
             assert self.proc is not None
             if self.proc.poll() is not None:
-                pytest.fail(f"the appliance exited with {self.proc.returncode}: "
-                            f"{(self.logs / f'appliance-{self.runs}.err').read_text()[-2000:]}")
+                pytest.fail(
+                    f"the appliance exited with {self.proc.returncode}: "
+                    f"{(self.logs / f'appliance-{self.runs}.err').read_text()[-2000:]}"
+                )
             if not (self.data_dir / "lab.json").exists():
                 return None
             try:
@@ -133,8 +151,10 @@ async def test_recording_survives_sigkill_of_the_appliance(appliance_process, po
         appliance.kill()
         killed_at, sent_at_kill = monotonic(), cam.chunks_sent
         # The camera goes on recording while the cloud is gone, and keeps what is not acknowledged.
-        await poll(lambda: cam.chunks_sent >= sent_at_kill + 4 and monotonic() - killed_at >= 1.0,
-                   "the camera to record on while the appliance is down")
+        await poll(
+            lambda: cam.chunks_sent >= sent_at_kill + 4 and monotonic() - killed_at >= 1.0,
+            "the camera to record on while the appliance is down",
+        )
         assert cam.unacked >= 4
         assert cam.state["recording"] is True
 
@@ -149,8 +169,12 @@ async def test_recording_survives_sigkill_of_the_appliance(appliance_process, po
         if not stop_while_down:
             # The camera reconnects by itself, resumes the same stream and resends what it kept.
             acked_before = cam.chunks_acked
-            await poll(lambda: cam.state.get("streaming") == "live" and cam.chunks_acked > acked_before + 4,
-                       "the camera to reconnect and resume", timeout=15, step=0.1)
+            await poll(
+                lambda: cam.state.get("streaming") == "live" and cam.chunks_acked > acked_before + 4,
+                "the camera to reconnect and resume",
+                timeout=15,
+                step=0.1,
+            )
             assert cam.state["stream_id"] == stream_id
             await cam.press("record", "long")
         await poll(lambda: cam.unacked == 0, "every chunk acknowledged", timeout=15, step=0.1)
@@ -158,8 +182,14 @@ async def test_recording_survives_sigkill_of_the_appliance(appliance_process, po
     finally:
         await fleet.close()
 
-    async with Viewer(url, ca, email="operator@demo.bwlab.test", password="demo-operator-pass",
-                      link=system["link_with_key"], clock=LabClock()) as viewer:
+    async with Viewer(
+        url,
+        ca,
+        email="operator@demo.bwlab.test",
+        password="demo-operator-pass",
+        link=system["link_with_key"],
+        clock=LabClock(),
+    ) as viewer:
         await poll(lambda: _ended(viewer, stream_id), "the stream to be a recording")
         streams = await viewer.streams("all")
         assert [s["id"] for s in streams] == [stream_id], "one stream, resumed, not a second one"

@@ -40,9 +40,18 @@ admin_password = "modes-manager-pass"
 region = "eu"
 """
 
-SECRET_FILES = ("lab.json", "lab-token", "cloud.sqlite3", "cloud.sqlite3-wal", "cloud.sqlite3-shm",
-                "controller.sqlite3", "controller.sqlite3-wal", "controller.sqlite3-shm",
-                "tls/lab-ca.key", "tls/server.key")
+SECRET_FILES = (
+    "lab.json",
+    "lab-token",
+    "cloud.sqlite3",
+    "cloud.sqlite3-wal",
+    "cloud.sqlite3-shm",
+    "controller.sqlite3",
+    "controller.sqlite3-wal",
+    "controller.sqlite3-shm",
+    "tls/lab-ca.key",
+    "tls/server.key",
+)
 
 
 def _mode(path: Path) -> int:
@@ -55,9 +64,27 @@ def test_up_keeps_secrets_to_its_user_and_listens_on_loopback_by_default(tmp_pat
     data_dir = tmp_path / "lab"
     port = free_port()
     up = subprocess.Popen(
-        [sys.executable, "-m", "bwlab", "up", str(scenario), "--port", str(port), "--data-dir", str(data_dir),
-         "--no-zeroconf", "--no-fleet", "--ntp-port", "0"],  # no --host: the default is under test
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+        [
+            sys.executable,
+            "-m",
+            "bwlab",
+            "up",
+            str(scenario),
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--no-zeroconf",
+            "--no-fleet",
+            "--ntp-port",
+            "0",
+        ],  # no --host: the default is under test
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=REPO,
+    )
     try:
         for line in up.stdout:  # the lab is built (bounded by the test's timeout)
             if "bwlab is up." in line:
@@ -70,9 +97,15 @@ def test_up_keeps_secrets_to_its_user_and_listens_on_loopback_by_default(tmp_pat
         assert modes == {name: oct(0o600) for name in SECRET_FILES}
 
         # `bwlab up` listens on 127.0.0.1 only unless --host says otherwise
-        listening = _wait(lambda: [c.laddr for c in psutil.Process(up.pid).net_connections(kind="tcp")
-                                   if c.status == psutil.CONN_LISTEN and c.laddr.port == port],
-                          "the HTTPS listener", 20)
+        listening = _wait(
+            lambda: [
+                c.laddr
+                for c in psutil.Process(up.pid).net_connections(kind="tcp")
+                if c.status == psutil.CONN_LISTEN and c.laddr.port == port
+            ],
+            "the HTTPS listener",
+            20,
+        )
         assert {addr.ip for addr in listening} == {"127.0.0.1"}
     finally:
         up.send_signal(signal.SIGTERM)

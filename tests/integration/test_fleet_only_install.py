@@ -43,24 +43,37 @@ def fleet_only_install(target: Path) -> dict[str, str]:
 
 async def run_python(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-S", *args, cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        sys.executable,
+        "-S",
+        *args,
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     out, _ = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode is not None
     return proc.returncode, out.decode(errors="replace")
 
 
 # covers: D1, D3
-async def test_fleet_from_an_install_without_the_appliance_connects_a_camera(appliance, demo_lab, camera_online,
-                                                                            poll, tmp_path):
+async def test_fleet_from_an_install_without_the_appliance_connects_a_camera(
+    appliance, demo_lab, camera_online, poll, tmp_path
+):
     install = tmp_path / "fleet-install"
     env = fleet_only_install(install)
     assert sorted(p.name for p in install.iterdir()) == ["bwlab", "firmware_stub", "labnet"]
 
     code, out = await run_python(env, install, "-c", "import appliance")
     assert code != 0 and "No module named 'appliance'" in out, out
-    code, out = await run_python(env, install, "-c", "import bwlab.cli, firmware_stub.fleet, labnet.wifi, sys; "
-                                 "print(sorted(m for m in sys.modules if m.split('.')[0] == 'appliance'))")
+    code, out = await run_python(
+        env,
+        install,
+        "-c",
+        "import bwlab.cli, firmware_stub.fleet, labnet.wifi, sys; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'appliance'))",
+    )
     assert (code, out.strip()) == (0, "[]"), out
 
     fleet_dir = tmp_path / "fleet-data"
@@ -68,13 +81,34 @@ async def test_fleet_from_an_install_without_the_appliance_connects_a_camera(app
     (fleet_dir / "tls" / "lab-ca.pem").write_text(appliance.ca_pem)
     assert not await camera_online(DAVID)
     fleet = await asyncio.create_subprocess_exec(
-        sys.executable, "-S", "-m", "bwlab", "fleet", "--url", appliance.url, "--token", appliance.lab_token,
-        "--data-dir", str(fleet_dir), "--only", DAVID, "--media", "shared",
-        cwd=install, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-S",
+        "-m",
+        "bwlab",
+        "fleet",
+        "--url",
+        appliance.url,
+        "--token",
+        appliance.lab_token,
+        "--data-dir",
+        str(fleet_dir),
+        "--only",
+        DAVID,
+        "--media",
+        "shared",
+        cwd=install,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
-        await poll(lambda: camera_online(DAVID), "David's camera, run from the fleet-only install, on the hub",
-                   timeout=60, step=0.5)
+        await poll(
+            lambda: camera_online(DAVID),
+            "David's camera, run from the fleet-only install, on the hub",
+            timeout=60,
+            step=0.5,
+        )
         assert fleet.returncode is None
     finally:
         if fleet.returncode is None:

@@ -57,21 +57,55 @@ are left out of the before/after compare (and SQLite's AUTOINCREMENT counters wi
 
 
 def fuzz_settings(n: int):
-    return settings(max_examples=n, deadline=None, derandomize=True, database=None, print_blob=False,
-                    phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    return settings(
+        max_examples=n,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        print_blob=False,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Values
 
-ODD_STRINGS = ["", " ", "../../../../etc/passwd", "..", "a/../../b", "\x00", "\ud800", "x\udfffy", "é" * 40,
-               "a" * 300, "%00", "<script>alert(1)</script>", "Dock A", "B8A44F000101", "pool.ntp.org:0",
-               "https://127.0.0.1:1/x", "whsec_", "null", "1e308"]
-scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-                    st.floats(allow_nan=False, allow_infinity=False), st.sampled_from([1e308, -1e308, 5e-324]),
-                    st.text(max_size=24), st.sampled_from(ODD_STRINGS))
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
-                           | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=6)
+ODD_STRINGS = [
+    "",
+    " ",
+    "../../../../etc/passwd",
+    "..",
+    "a/../../b",
+    "\x00",
+    "\ud800",
+    "x\udfffy",
+    "é" * 40,
+    "a" * 300,
+    "%00",
+    "<script>alert(1)</script>",
+    "Dock A",
+    "B8A44F000101",
+    "pool.ntp.org:0",
+    "https://127.0.0.1:1/x",
+    "whsec_",
+    "null",
+    "1e308",
+]
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([1e308, -1e308, 5e-324]),
+    st.text(max_size=24),
+    st.sampled_from(ODD_STRINGS),
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
+)
 
 RAW_ATTACKS = [
     b"[" * 5000 + b"]" * 5000,
@@ -145,8 +179,14 @@ def changed(before: dict, after: dict) -> list[str]:
 # The world the routes are called in
 
 
-ADMITS = {"none": {PUBLIC}, "lab": {PUBLIC, LAB}, "manager": {PUBLIC, MANAGER}, "system": {PUBLIC, SYSTEM},
-          "admin": {PUBLIC, ACCOUNT, ORG_MEMBER, ORG_ADMIN}, "operator": {PUBLIC, ACCOUNT, ORG_MEMBER}}
+ADMITS = {
+    "none": {PUBLIC},
+    "lab": {PUBLIC, LAB},
+    "manager": {PUBLIC, MANAGER},
+    "system": {PUBLIC, SYSTEM},
+    "admin": {PUBLIC, ACCOUNT, ORG_MEMBER, ORG_ADMIN},
+    "operator": {PUBLIC, ACCOUNT, ORG_MEMBER},
+}
 """The levels (appliance/http.py) each principal of the world passes."""
 LAST = ("/api/lab/time/travel", "/api/cloud/sessions/current")  # may end sessions: called last
 
@@ -165,20 +205,38 @@ async def world(appliance, demo_lab):
         await admin.sign_in_cloud("admin@demo.bwlab.test", "demo-admin-pass")
         await operator.sign_in_cloud("operator@demo.bwlab.test", "demo-operator-pass")
         await manager.sign_in_manager(system.id, system.admin_password)
-        soc = await admin.post(f"/api/cloud/orgs/{demo_lab.org_id}/soc-integrations",
-                               {"url": "https://soc.fuzz.invalid/hook", "name": "Fuzz SOC"})
+        soc = await admin.post(
+            f"/api/cloud/orgs/{demo_lab.org_id}/soc-integrations",
+            {"url": "https://soc.fuzz.invalid/hook", "name": "Fuzz SOC"},
+        )
         members = (await admin.get(f"/api/cloud/orgs/{demo_lab.org_id}/members"))["members"]
         connection = controller_connections(appliance.data_dir)[system.id]
         key_id = (await manager.get(api + "/keys"))["keys"][0]["id"]
         profile = (await manager.get(api + "/profiles"))["profiles"][0]["name"]
         yield {
-            "tokens": {"none": None, "admin": admin.token, "operator": operator.token, "manager": manager.token,
-                       "system": connection["system_token"], "lab": appliance.lab_token},
-            "params": {"org_id": demo_lab.org_id, "system_id": system.id, "integration_id": soc["id"],
-                       "account_id": next(mb["id"] for mb in members if mb["role"] == "operator"),
-                       "cloud_system_id": connection["cloud_system_id"], "key_id": key_id, "profile": profile,
-                       "user": "Anna Berg", "serial": "B8A44F000101", "dock": next(iter(system.docks.values())),
-                       "bay": "4", "stream_id": "str_0123456789abcdef", "path": "live/"},
+            "tokens": {
+                "none": None,
+                "admin": admin.token,
+                "operator": operator.token,
+                "manager": manager.token,
+                "system": connection["system_token"],
+                "lab": appliance.lab_token,
+            },
+            "params": {
+                "org_id": demo_lab.org_id,
+                "system_id": system.id,
+                "integration_id": soc["id"],
+                "account_id": next(mb["id"] for mb in members if mb["role"] == "operator"),
+                "cloud_system_id": connection["cloud_system_id"],
+                "key_id": key_id,
+                "profile": profile,
+                "user": "Anna Berg",
+                "serial": "B8A44F000101",
+                "dock": next(iter(system.docks.values())),
+                "bay": "4",
+                "stream_id": "str_0123456789abcdef",
+                "path": "live/",
+            },
         }
 
 
@@ -192,8 +250,9 @@ class Caller:
         self.calls = 0
         self.failures: list[str] = []
 
-    def call(self, method: str, path: str, who: str, raw: bytes | None, what: str,
-             expect: tuple[int, ...] | None = None) -> None:
+    def call(
+        self, method: str, path: str, who: str, raw: bytes | None, what: str, expect: tuple[int, ...] | None = None
+    ) -> None:
         token = self.world["tokens"][who]
         headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
         url = URL(self.appliance.url + path, encoded=True)
@@ -220,8 +279,7 @@ class Caller:
         self.state = after
 
     async def _send(self, method, url, headers, raw) -> tuple[int, bytes]:
-        async with self.http.request(method, url, data=raw, headers=headers, ssl=self.ssl,
-                                     allow_redirects=False) as r:
+        async with self.http.request(method, url, data=raw, headers=headers, ssl=self.ssl, allow_redirects=False) as r:
             return r.status, await r.read()
 
 
@@ -253,14 +311,19 @@ def fuzz_path(caller: Caller, method: str, route_path: str, who: str, world_para
     names = re.findall(r"\{(\w+)", route_path)
 
     @fuzz_settings(EXAMPLES_PER_ROUTE // 2)
-    @given(name=st.sampled_from(names), value=st.one_of(st.sampled_from(ODD_STRINGS), st.text(max_size=30)),
-           query=st.dictionaries(st.sampled_from(QUERY_KEYS), st.one_of(st.sampled_from(ODD_STRINGS),
-                                                                        st.text(max_size=12)), max_size=2))
+    @given(
+        name=st.sampled_from(names),
+        value=st.one_of(st.sampled_from(ODD_STRINGS), st.text(max_size=30)),
+        query=st.dictionaries(
+            st.sampled_from(QUERY_KEYS), st.one_of(st.sampled_from(ODD_STRINGS), st.text(max_size=12)), max_size=2
+        ),
+    )
     def one(name: str, value: str, query: dict[str, str]) -> None:
         params = {**world_params, name: _percent(value) or "%20"}  # encoded: kept as is
         qs = "&".join(f"{_percent(k)}={_percent(v)}" for k, v in query.items())
-        caller.call(method, fill(route_path, params) + (f"?{qs}" if qs else ""), who, b"{}",
-                    f"{name}={value[:30]!r} ?{qs[:60]}")
+        caller.call(
+            method, fill(route_path, params) + (f"?{qs}" if qs else ""), who, b"{}", f"{name}={value[:30]!r} ?{qs[:60]}"
+        )
 
     one()
 
@@ -268,8 +331,12 @@ def fuzz_path(caller: Caller, method: str, route_path: str, who: str, world_para
 async def test_every_json_route_with_fuzzed_bodies_and_paths(appliance, world, tmp_path):
     routes = [r for r in app_routes(tmp_path) if not r.websocket and r.method != "HEAD"]
     routes.sort(key=lambda r: (r.path in LAST, r.path, r.method))
-    with_body = [r for r in routes if r.method in ("POST", "PUT", "PATCH", "DELETE")
-                 and re.search(r"read_(body|json)\(", inspect.getsource(r.handler))]
+    with_body = [
+        r
+        for r in routes
+        if r.method in ("POST", "PUT", "PATCH", "DELETE")
+        and re.search(r"read_(body|json)\(", inspect.getsource(r.handler))
+    ]
     assert len(with_body) >= 35, [r.name for r in with_body]  # the walk reaches every sub-app's JSON routes
     with_params = [r for r in routes if "{" in r.path and r.path != "/{path}"]
     loop = asyncio.get_running_loop()
@@ -298,7 +365,8 @@ async def test_every_json_route_with_fuzzed_bodies_and_paths(appliance, world, t
         await asyncio.to_thread(run)
     assert caller.calls > 1000, caller.calls
     assert not caller.failures, f"{len(caller.failures)} of {caller.calls} calls went wrong:\n" + "\n".join(
-        caller.failures[:40])
+        caller.failures[:40]
+    )
     async with appliance.lab() as lab:
         assert (await lab.get("/healthz"))["status"] == "ok"
 
@@ -313,17 +381,45 @@ def _templates(camera, now: float) -> dict[str, dict]:
     return {
         "state": {"type": "state", "state": {"leds": {"power": "green"}, "battery": 80}},
         "ping": {"type": "ping"},
-        "stream_start": {"type": "stream_start", "stream_id": "fuzz-stream", "reason": "record", "wrapped_key": {},
-                         "mime": "video/mp4", "started_at": now, "user_id": user["id"], "user_name": user["name"],
-                         "upload_key": key, "request_id": None, "resume": False},
-        "stream_stop": {"type": "stream_stop", "stream_id": "fuzz-stream", "reason": "stop", "last_seq": 3,
-                        "ended_at": now},
+        "stream_start": {
+            "type": "stream_start",
+            "stream_id": "fuzz-stream",
+            "reason": "record",
+            "wrapped_key": {},
+            "mime": "video/mp4",
+            "started_at": now,
+            "user_id": user["id"],
+            "user_name": user["name"],
+            "upload_key": key,
+            "request_id": None,
+            "resume": False,
+        },
+        "stream_stop": {
+            "type": "stream_stop",
+            "stream_id": "fuzz-stream",
+            "reason": "stop",
+            "last_seq": 3,
+            "ended_at": now,
+        },
         "remote_start_result": {"type": "remote_start_result", "request_id": "rst_1", "ok": False, "reason": "busy"},
         "log": {"type": "log", "level": "info", "code": "fuzz", "message": "hello", "at": now},
-        "track_start": {"type": "track_start", "track_id": "trk-fuzz", "wrapped_key": {}, "started_at": now,
-                        "user_id": user["id"], "user_name": user["name"], "upload_key": key, "mode": "always"},
-        "track_stop": {"type": "track_stop", "track_id": "trk-fuzz", "reason": "docked", "last_seq": None,
-                       "ended_at": now},
+        "track_start": {
+            "type": "track_start",
+            "track_id": "trk-fuzz",
+            "wrapped_key": {},
+            "started_at": now,
+            "user_id": user["id"],
+            "user_name": user["name"],
+            "upload_key": key,
+            "mode": "always",
+        },
+        "track_stop": {
+            "type": "track_stop",
+            "track_id": "trk-fuzz",
+            "reason": "docked",
+            "last_seq": None,
+            "ended_at": now,
+        },
     }
 
 
@@ -348,8 +444,11 @@ class HubProbe:
         if replies is None:
             self.failures.append(f"{what}: the hub closed the camera's socket")
             return
-        refused = [r for r in replies if isinstance(r, (m.Error, m.StreamRefused, m.ChunkRefused))
-                   or getattr(r, "type", "") == "track_refused"]
+        refused = [
+            r
+            for r in replies
+            if isinstance(r, (m.Error, m.StreamRefused, m.ChunkRefused)) or getattr(r, "type", "") == "track_refused"
+        ]
         if refused and changed(self.state, after):
             self.failures.append(f"{what}: refused ({refused[0]}) but changed {changed(self.state, after)}")
         self.state = after
@@ -390,9 +489,14 @@ def _mutations(templates: dict[str, dict]):
             return json.dumps(value)
         return json.dumps(message)
 
-    return st.builds(mutate, st.sampled_from(sorted(templates)), st.sampled_from(["replace", "replace", "drop",
-                                                                                   "extra", "bare"]),
-                     st.integers(0, 20), st.text(max_size=6), json_values)
+    return st.builds(
+        mutate,
+        st.sampled_from(sorted(templates)),
+        st.sampled_from(["replace", "replace", "drop", "extra", "bare"]),
+        st.integers(0, 20),
+        st.text(max_size=6),
+        json_values,
+    )
 
 
 RAW_FRAMES = [
@@ -411,8 +515,9 @@ async def test_every_device_message_type_fuzzed_on_the_hub(appliance, demo_lab, 
     loop = asyncio.get_running_loop()
     probe = HubProbe(loop, camera, appliance)
     templates = _templates(camera, appliance.clock.now())
-    header = wire_chunk.Chunk("fuzz-stream", wire_chunk.KIND_MEDIA, 1, appliance.clock.now(), 0.1, True,
-                              os.urandom(64)).encode(os.urandom(32))
+    header = wire_chunk.Chunk(
+        "fuzz-stream", wire_chunk.KIND_MEDIA, 1, appliance.clock.now(), 0.1, True, os.urandom(64)
+    ).encode(os.urandom(32))
 
     def run() -> None:
         # A sound stream and track first, so stops and chunks have something to hit.
@@ -429,9 +534,16 @@ async def test_every_device_message_type_fuzzed_on_the_hub(appliance, demo_lab, 
             probe.send(text, f"text {text[:100]}")
 
         @fuzz_settings(EXAMPLES_PER_MESSAGE * 2)
-        @given(data=st.one_of(st.binary(max_size=200),
-                              st.builds(lambda i, b: header[:i] + b + header[i + len(b):],
-                                        st.integers(0, len(header) - 1), st.binary(min_size=1, max_size=8))))
+        @given(
+            data=st.one_of(
+                st.binary(max_size=200),
+                st.builds(
+                    lambda i, b: header[:i] + b + header[i + len(b) :],
+                    st.integers(0, len(header) - 1),
+                    st.binary(min_size=1, max_size=8),
+                ),
+            )
+        )
         def fuzz_binary(data: bytes) -> None:
             probe.send(data, f"binary {data[:40]!r}")
 
@@ -449,11 +561,17 @@ async def test_fuzzed_hellos_are_refused_with_an_error_and_a_close(appliance, de
     url = appliance.url.replace("https://", "wss://") + "/hub/v1/devices"
     ctx = ssl.create_default_context(cadata=appliance.ca_pem)
     loop = asyncio.get_running_loop()
-    hello = {"type": "hello", "serial": "B8A44F000101", "certificate": "-----BEGIN CERTIFICATE-----",
-             "signature": "c2ln", "firmware": "fuzz"}
+    hello = {
+        "type": "hello",
+        "serial": "B8A44F000101",
+        "certificate": "-----BEGIN CERTIFICATE-----",
+        "signature": "c2ln",
+        "firmware": "fuzz",
+    }
     failures: list[str] = []
 
     async with aiohttp.ClientSession() as http:
+
         async def attempt(text: str) -> str | None:
             async with http.ws_connect(url, ssl=ctx) as ws:
                 await ws.receive(timeout=5)  # the challenge

@@ -38,19 +38,24 @@ def open_position(help_request: dict, link: str) -> dict:
     """What only a browser with the link with key can do: open the sealed position."""
     private = envelope.parse_link(link)
     key = envelope.unwrap_content_key(private, help_request["id"], help_request["wrapped_key"])
-    return decode_record(envelope.open_chunk(key, help_request["id"], envelope.ChunkKind.POSITION, 0,
-                                             decode_sealed(help_request["position"])))
+    return decode_record(
+        envelope.open_chunk(
+            key, help_request["id"], envelope.ChunkKind.POSITION, 0, decode_sealed(help_request["position"])
+        )
+    )
 
 
 async def test_a_help_request_reaches_the_operators_sealed_starts_a_stream_and_its_acknowledgement_vibrates(
-        appliance, demo_lab, demo_fleet, receivers, camera_online, poll, lab):  # noqa: F811
+    appliance, demo_lab, demo_fleet, receivers, camera_online, poll, lab
+):  # noqa: F811
     await lab.put("/api/lab/settings", {"soc_private_targets": True})
     org = demo_lab.org_id
     base = f"/api/cloud/orgs/{org}/help-requests"
     async with await signed_in(appliance, ADMIN) as admin, await signed_in(appliance, OPERATOR) as operator:
         soc = await receivers()
-        created = await admin.post(f"/api/cloud/orgs/{org}/soc-integrations",
-                                   {"url": soc.url, "sign_messages": True})  # no opt-in: help is always sent
+        created = await admin.post(
+            f"/api/cloud/orgs/{org}/soc-integrations", {"url": soc.url, "sign_messages": True}
+        )  # no opt-in: help is always sent
         soc.soc.secret = created["secret"]
         fleet = await demo_fleet({CHLOE})
         cam = fleet.cameras[CHLOE]
@@ -89,10 +94,11 @@ async def test_a_help_request_reaches_the_operators_sealed_starts_a_stream_and_i
         (listed,) = (await operator.get(base + "?state=all"))["help_requests"]
         assert listed["acknowledged_by"] == ack["by"]
         # refusals: a second acknowledgement, an unknown id, a bad filter — and nothing changes
-        for call, status, code in ((operator.post(f"{base}/{help_request['id']}/acknowledge"), 409,
-                                    "already_acknowledged"),
-                                   (operator.post(f"{base}/help-nope/acknowledge"), 404, "not_found"),
-                                   (operator.get(base + "?state=closed"), 400, "invalid_input")):
+        for call, status, code in (
+            (operator.post(f"{base}/{help_request['id']}/acknowledge"), 409, "already_acknowledged"),
+            (operator.post(f"{base}/help-nope/acknowledge"), 404, "not_found"),
+            (operator.get(base + "?state=closed"), 400, "invalid_input"),
+        ):
             with pytest.raises(ApiError) as refused:
                 await call
             assert (refused.value.status, refused.value.code) == (status, code)
@@ -113,16 +119,24 @@ def _help_state(cam) -> dict | None:
 
 
 async def test_the_hub_refuses_bad_and_foreign_help_requests_and_stores_a_resend_once(
-        appliance, demo_lab, hub_camera, poll):  # noqa: F811
+    appliance, demo_lab, hub_camera, poll
+):  # noqa: F811
     """The device hub's side, spoken as a camera would: a malformed help request and one naming
     another camera's help id are refused with their code and change nothing; a resend after a
     reconnect is stored once."""
     anna, ben = await hub_camera(ANNA), await hub_camera(BEN)
     user = anna.provisioning["camera_user"]
-    good = {"type": "help_request", "help_id": "help-anna-1", "requested_at": appliance.clock.now(),
-            "user_id": user["id"], "user_name": user["name"], "gesture": "function_long"}
-    assert await anna.error(json.dumps({**good, "position": "AAAA", "wrapped_key": {"version": 1}})) \
-        == "invalid_message"
+    good = {
+        "type": "help_request",
+        "help_id": "help-anna-1",
+        "requested_at": appliance.clock.now(),
+        "user_id": user["id"],
+        "user_name": user["name"],
+        "gesture": "function_long",
+    }
+    assert (
+        await anna.error(json.dumps({**good, "position": "AAAA", "wrapped_key": {"version": 1}})) == "invalid_message"
+    )
     assert await anna.error(json.dumps({**good, "help_id": "../../etc"})) == "invalid_message"
     await anna.send_text(json.dumps(good))
     await anna.send_text(json.dumps(good))  # a resend
@@ -132,7 +146,8 @@ async def test_the_hub_refuses_bad_and_foreign_help_requests_and_stores_a_resend
         assert await ben.error(json.dumps({**good, "user_name": "Not Anna"})) == "foreign_help"
         found = await _open(operator, base)
     assert [(h["id"], h["serial"], h["user_name"], h["position"]) for h in found] == [
-        ("help-anna-1", ANNA[0], user["name"], None)]
+        ("help-anna-1", ANNA[0], user["name"], None)
+    ]
 
 
 async def test_a_help_request_stored_but_not_enqueued_reaches_the_soc_outbox_after_a_restart(tmp_path, poll):

@@ -34,16 +34,31 @@ async def test_hosts_file_and_dnsmasq_snippet_point_every_t5_name_at_the_applian
 
     # the same through the CLI, as a trainer would feed a lab DNS
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bwlab", "dns", "--format", "dnsmasq", "--address", "192.168.56.10",
-        "--url", appliance.url, "--token", appliance.lab_token, "--data-dir", str(appliance.data_dir),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "bwlab",
+        "dns",
+        "--format",
+        "dnsmasq",
+        "--address",
+        "192.168.56.10",
+        "--url",
+        appliance.url,
+        "--token",
+        appliance.lab_token,
+        "--data-dir",
+        str(appliance.data_dir),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, err.decode()
     assert "address=/live.bwlab.test/192.168.56.10" in out.decode().splitlines()
 
 
 async def test_a_blocked_host_name_gives_the_camera_a_service_error_until_unblocked(
-        appliance, lab, demo_fleet, camera_online, poll, travel):
+    appliance, lab, demo_fleet, camera_online, poll, travel
+):
     fleet = await demo_fleet({ANNA})
     await fleet.undock(ANNA)
     await poll(lambda: camera_online(ANNA), "Anna's camera on the hub", timeout=10)
@@ -86,8 +101,10 @@ async def test_a_blocked_host_name_gives_the_camera_a_service_error_until_unbloc
     # the device-to-cloud host alone has the same effect; unblocking everything brings it back
     await lab.request("DELETE", "/api/lab/faults/blocked-hosts", {"hostname": "storage-eu.bwlab.test"})
     await lab.post("/api/lab/faults/blocked-hosts", {"hostname": "devices.bwlab.test"})
-    assert (await lab.get("/api/lab/faults/blocked-hosts"))["blocked"] == ["devices.bwlab.test",
-                                                                           "storage-japan.bwlab.test"]
+    assert (await lab.get("/api/lab/faults/blocked-hosts"))["blocked"] == [
+        "devices.bwlab.test",
+        "storage-japan.bwlab.test",
+    ]
     cleared = await lab.request("DELETE", "/api/lab/faults/blocked-hosts")
     assert cleared["blocked"] == []
     await travel(60)  # past the camera's reconnection backoff
@@ -113,8 +130,11 @@ def test_the_t5_table_is_the_manuals():
     assert table["axislivee6dc2820e149af9f.blob.core.windows.net"][0] == "video storage, EU"
     assert all(h.port == 443 for h in SERVICE_HOSTS) and len(SERVICE_HOSTS) == 17
     by_manual = {h.manual: h.name for h in SERVICE_HOSTS}
-    assert camera_hosts("eu") == (by_manual["*.bodyworn.axis.com"], by_manual["axisbws-prod.azure-devices.net"],
-                                  by_manual["axislivee6dc2820e149af9f.blob.core.windows.net"])
+    assert camera_hosts("eu") == (
+        by_manual["*.bodyworn.axis.com"],
+        by_manual["axisbws-prod.azure-devices.net"],
+        by_manual["axislivee6dc2820e149af9f.blob.core.windows.net"],
+    )
     text = hosts_file("10.0.0.1")
     assert "= *.bodyworn.axis.cloud (body-worn-specific APIs; controllers)" in text
     assert "= *.axis.com (common Axis APIs; browsers, controllers)" in text

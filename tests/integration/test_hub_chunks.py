@@ -49,8 +49,9 @@ class HubStream:
     def frame(self, seq: int, media: MediaChunk, *, upload_key: bytes | None = None) -> bytes:
         kind = wire_chunk.KIND_INIT if media.kind == "init" else wire_chunk.KIND_MEDIA
         sealed = envelope.seal_chunk(self.content_key, self.stream_id, kind, seq, media.data)
-        return wire_chunk.Chunk(self.stream_id, kind, seq, media.capture_time, media.duration, media.keyframe,
-                                sealed).encode(upload_key or self.upload_key)
+        return wire_chunk.Chunk(
+            self.stream_id, kind, seq, media.capture_time, media.duration, media.keyframe, sealed
+        ).encode(upload_key or self.upload_key)
 
 
 class HubCamera:
@@ -66,8 +67,15 @@ class HubCamera:
         url = self.appliance.url.replace("https://", "wss://") + "/hub/v1/devices"
         self.ws = await self._http.ws_connect(url, ssl=self._ssl, max_msg_size=0)
         challenge = await self.receive(m.Challenge)
-        await self.ws.send_str(m.encode(m.Hello(serial=self.serial, certificate=self.provisioning["certificate"],
-                                                signature=answer_challenge(self.key, challenge.nonce))))
+        await self.ws.send_str(
+            m.encode(
+                m.Hello(
+                    serial=self.serial,
+                    certificate=self.provisioning["certificate"],
+                    signature=answer_challenge(self.key, challenge.nonce),
+                )
+            )
+        )
         await self.receive(m.Welcome)
 
     async def receive(self, *expected: type):
@@ -82,11 +90,20 @@ class HubCamera:
         stream = HubStream(uuid.uuid4().hex, os.urandom(32), os.urandom(32))
         public = envelope.public_key_from_b64(self.provisioning["e2e"]["public_key"])
         user = self.provisioning["camera_user"]
-        await self.send_text(m.encode(m.StreamStart(
-            stream_id=stream.stream_id, reason="record", mime=mime, started_at=self.appliance.clock.now(),
-            wrapped_key=envelope.wrap_content_key(public, stream.stream_id, stream.content_key),
-            user_id=user["id"], user_name=user["name"],
-            upload_key=base64.urlsafe_b64encode(stream.upload_key).decode().rstrip("="))))
+        await self.send_text(
+            m.encode(
+                m.StreamStart(
+                    stream_id=stream.stream_id,
+                    reason="record",
+                    mime=mime,
+                    started_at=self.appliance.clock.now(),
+                    wrapped_key=envelope.wrap_content_key(public, stream.stream_id, stream.content_key),
+                    user_id=user["id"],
+                    user_name=user["name"],
+                    upload_key=base64.urlsafe_b64encode(stream.upload_key).decode().rstrip("="),
+                )
+            )
+        )
         accepted = await self.receive(m.StreamAccepted)
         assert accepted.stream_id == stream.stream_id and accepted.next_seq == 0
         return stream
@@ -135,8 +152,10 @@ async def hub_camera(appliance, demo_lab):
         serial, dock, bay = which
         key = new_device_key()
         async with Session(appliance.url, appliance.ca_pem, token=appliance.lab_token) as lab:
-            provisioning = await lab.post(f"/controller/{system.id}/api/docks/{system.docks[dock]}/bays/{bay}",
-                                          {"serial": serial, "csr": make_csr(key, serial)})
+            provisioning = await lab.post(
+                f"/controller/{system.id}/api/docks/{system.docks[dock]}/bays/{bay}",
+                {"serial": serial, "csr": make_csr(key, serial)},
+            )
         camera = HubCamera(appliance, provisioning, key, serial)
         cameras.append(camera)
         await camera.connect()
@@ -177,7 +196,7 @@ async def test_bad_chunks_are_refused_and_lose_nothing(appliance, demo_lab, demo
 
     # Truncated frames: shorter than the header; no room for the sealed payload; cut at the end.
     assert await anna.refused(good[2][:10]) == "truncated_chunk"
-    assert await anna.refused(good[2][:wire_chunk.HEADER_SIZE + 32 + 20]) == "truncated_chunk"
+    assert await anna.refused(good[2][: wire_chunk.HEADER_SIZE + 32 + 20]) == "truncated_chunk"
     assert await anna.refused(good[2][:-100]) == "tampered_chunk"  # its upload tag no longer matches
 
     # Tampered: one byte of ciphertext flipped; a header field changed without the upload key.
@@ -205,10 +224,20 @@ async def test_bad_chunks_are_refused_and_lose_nothing(appliance, demo_lab, demo
     ben_frames = [ben_stream.frame(seq, chunk) for seq, chunk in enumerate(media[:2])]
     await ben.stored(ben_frames[0])
     assert await anna.refused(ben_stream.frame(1, media[1])) == "foreign_stream"
-    await anna.send_text(m.encode(m.StreamStart(
-        stream_id=ben_stream.stream_id, reason="record", mime=mime, started_at=appliance.clock.now(),
-        wrapped_key={}, user_id="x", user_name="x",
-        upload_key=base64.urlsafe_b64encode(ben_stream.upload_key).decode().rstrip("="))))
+    await anna.send_text(
+        m.encode(
+            m.StreamStart(
+                stream_id=ben_stream.stream_id,
+                reason="record",
+                mime=mime,
+                started_at=appliance.clock.now(),
+                wrapped_key={},
+                user_id="x",
+                user_name="x",
+                upload_key=base64.urlsafe_b64encode(ben_stream.upload_key).decode().rstrip("="),
+            )
+        )
+    )
     refusal = await anna.receive(m.StreamRefused)
     assert (refusal.stream_id, refusal.code) == (ben_stream.stream_id, "foreign_stream")
     assert await anna.error(m.encode(m.StreamStop(stream_id=ben_stream.stream_id, reason="user"))) == "foreign_stream"
@@ -236,8 +265,9 @@ async def test_bad_chunks_are_refused_and_lose_nothing(appliance, demo_lab, demo
     for frame in good[3:]:
         await anna.stored(frame)
     last = len(good) - 1
-    await anna.send_text(m.encode(m.StreamStop(stream_id=stream.stream_id, reason="user", last_seq=last,
-                                               ended_at=appliance.clock.now())))
+    await anna.send_text(
+        m.encode(m.StreamStop(stream_id=stream.stream_id, reason="user", last_seq=last, ended_at=appliance.clock.now()))
+    )
     await poll(lambda: _recorded(demo_viewer, stream.stream_id), "the stream to end")
     assert await anna.refused(stream.frame(last + 1, media[3])) == "wrong_sequence"
 
@@ -260,7 +290,8 @@ async def test_bad_chunks_are_refused_and_lose_nothing(appliance, demo_lab, demo
     anna_dir = {p for p in evidence if p.parent.name == stream.stream_id}
     assert [p.read_bytes() for p in sorted(anna_dir)] == good
     assert {p for p in evidence if p.parent.name == ben_stream.stream_id} and all(
-        p.suffix == ".bwc" for p in evidence), "no stray or temporary files"
+        p.suffix == ".bwc" for p in evidence
+    ), "no stray or temporary files"
     assert [p.read_bytes() for p in sorted(p for p in evidence if p.parent.name == ben_stream.stream_id)] == ben_frames
     assert len(evidence) == len(good) + len(ben_frames)
 
@@ -279,7 +310,8 @@ async def _recorded(viewer, stream_id: str) -> bool:
 
 # covers: S17
 async def test_a_frame_over_the_socket_limit_closes_with_1009_and_the_camera_carries_on(
-        appliance, demo_lab, demo_viewer, hub_camera):
+    appliance, demo_lab, demo_viewer, hub_camera
+):
     """A binary frame larger than the hub's WebSocket limit (the largest chunk plus its header
     room) is not read into the evidence store: the hub closes the socket with 1009 (message too
     big, RFC 6455), and the camera reconnects and goes on with the stream it had."""

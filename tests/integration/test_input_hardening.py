@@ -43,8 +43,9 @@ MAX_BODY = 64 * 1024
 # helpers: raw HTTPS, so the test controls the framing and the header bytes
 
 
-async def raw_request(appliance, head: str | bytes, parts: list[bytes] = (), pause: float = 0.1
-                      ) -> tuple[int, dict[str, str], bytes]:
+async def raw_request(
+    appliance, head: str | bytes, parts: list[bytes] = (), pause: float = 0.1
+) -> tuple[int, dict[str, str], bytes]:
     """Send ``head`` (request line and headers, without the blank line) and the body ``parts``
     in separate writes with a pause between; return status, headers (lower-case) and body."""
     ctx = ssl.create_default_context(cadata=appliance.ca_pem)
@@ -75,7 +76,7 @@ def _unchunk(data: bytes) -> bytes:
         n = int(size, 16)
         if n == 0:
             break
-        out, data = out + rest[:n], rest[n + 2:]
+        out, data = out + rest[:n], rest[n + 2 :]
     return out
 
 
@@ -103,16 +104,21 @@ async def test_a_body_in_two_writes_is_read_whole(appliance):
     body = b'{"seconds": 60}'
     offset = await lab_offset(appliance)
     status, _, answer = await raw_request(
-        appliance, f"POST /api/lab/time/travel HTTP/1.1\r\nAuthorization: Bearer {appliance.lab_token}\r\n"
-                   f"Content-Type: application/json\r\nContent-Length: {len(body)}", [body[:7], body[7:]])
+        appliance,
+        f"POST /api/lab/time/travel HTTP/1.1\r\nAuthorization: Bearer {appliance.lab_token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}",
+        [body[:7], body[7:]],
+    )
     assert status == 200, answer
     assert await lab_offset(appliance) >= offset + 60
 
 
 async def test_a_chunked_body_over_the_limit_is_refused_and_changes_nothing(appliance):
     offset = await lab_offset(appliance)
-    head = (f"POST /api/lab/time/travel HTTP/1.1\r\nAuthorization: Bearer {appliance.lab_token}\r\n"
-            "Content-Type: application/json\r\nTransfer-Encoding: chunked")
+    head = (
+        f"POST /api/lab/time/travel HTTP/1.1\r\nAuthorization: Bearer {appliance.lab_token}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked"
+    )
     # A valid body first, then whitespace (still valid JSON) past 64 KiB.
     pieces = [b'{"seconds": 60}'] + [b" " * 16384] * 5
     status, _, answer = await raw_request(appliance, head, chunked(*pieces))
@@ -132,13 +138,21 @@ async def test_deep_nesting_and_lone_surrogates_are_400(appliance):
         deep = ("[" * 5000 + "]" * 5000).encode()
         deep_object = ('{"seconds": ' + "[" * 5000 + "]" * 5000 + "}").encode()
         lone = b'{"email": "\\ud800@x.test", "name": "\\udfff", "password": "long-enough-password"}'
-        for session, path, raw in [(anyone, "/api/cloud/sessions", deep), (anyone, "/api/cloud/accounts", deep),
-                                   (lab, "/api/lab/time/travel", deep_object),
-                                   (anyone, "/api/cloud/sessions", lone), (anyone, "/api/cloud/accounts", lone),
-                                   (lab, "/api/lab/time/travel", b'{"seconds": NaN}'),
-                                   (lab, "/api/lab/time/travel", b'{"seconds": 1e400}')]:
-            async with session.http.post(session.base_url + path, data=raw, ssl=session.ssl,
-                                         headers={**session.headers(), "Content-Type": "application/json"}) as r:
+        for session, path, raw in [
+            (anyone, "/api/cloud/sessions", deep),
+            (anyone, "/api/cloud/accounts", deep),
+            (lab, "/api/lab/time/travel", deep_object),
+            (anyone, "/api/cloud/sessions", lone),
+            (anyone, "/api/cloud/accounts", lone),
+            (lab, "/api/lab/time/travel", b'{"seconds": NaN}'),
+            (lab, "/api/lab/time/travel", b'{"seconds": 1e400}'),
+        ]:
+            async with session.http.post(
+                session.base_url + path,
+                data=raw,
+                ssl=session.ssl,
+                headers={**session.headers(), "Content-Type": "application/json"},
+            ) as r:
                 err = envelope_of(r.status, await r.read(), 400)
                 assert err["code"] == "malformed_json", (path, err)
         assert (await lab.get("/api/lab/time"))["offset"] == 0
@@ -147,18 +161,28 @@ async def test_deep_nesting_and_lone_surrogates_are_400(appliance):
 
 async def test_a_non_ascii_lab_token_is_401(appliance):
     for token in ("bwlab_\u00e9t\u00e9".encode(), b"bwlab_\xff\xfe", appliance.lab_token.encode() + "é".encode()):
-        status, _, body = await raw_request(appliance, b"GET /api/lab/status HTTP/1.1\r\nAuthorization: Bearer " + token)
+        status, _, body = await raw_request(
+            appliance, b"GET /api/lab/status HTTP/1.1\r\nAuthorization: Bearer " + token
+        )
         assert envelope_of(status, body, 401)["code"] == "unauthenticated"
 
 
 async def test_non_ascii_tokens_and_cookies_of_every_kind_are_401(appliance, demo_lab):
     system = demo_lab.systems[0]
     cloud_system = "/api/cloud/systems/sys_0000000000000000/camera-users"
-    for prefix, method, path in [("bws", "GET", "/api/cloud/me"), ("bwm", "GET", f"/controller/{system.id}/api"),
-                                 ("bwsys", "PUT", cloud_system), ("bwlab", "GET", "/api/lab/status")]:
+    for prefix, method, path in [
+        ("bws", "GET", "/api/cloud/me"),
+        ("bwm", "GET", f"/controller/{system.id}/api"),
+        ("bwsys", "PUT", cloud_system),
+        ("bwlab", "GET", "/api/lab/status"),
+    ]:
         for tail in ("\u00e9".encode(), b"\xff\xfe", b"\xed\xa0\x80"):
-            for header in (b"Authorization: Bearer ", b"Cookie: bwl_session=", b"Cookie: bwm_session=",
-                           b"Cookie: bwlab_lab="):
+            for header in (
+                b"Authorization: Bearer ",
+                b"Cookie: bwl_session=",
+                b"Cookie: bwm_session=",
+                b"Cookie: bwlab_lab=",
+            ):
                 head = f"{method} {path} HTTP/1.1\r\n".encode() + header + prefix.encode() + b"_" + tail
                 status, _, body = await raw_request(appliance, head)
                 assert envelope_of(status, body, 401)["code"] == "unauthenticated", (prefix, header, tail)
@@ -175,8 +199,9 @@ async def test_a_300_character_ntp_server_is_refused_before_it_is_saved(applianc
     api = f"/controller/{system_id}/api"
     before = (await manager.get(api))["settings"]
     for bad in ("n" * 300, "a." * 130 + "b", "pool.ntp.org:99999", "bad host.example", "\u00e9.example"):
-        async with manager.http.put(manager.base_url + api + "/settings", json={"ntp_server": bad},
-                                    headers=manager.headers(), ssl=manager.ssl) as r:
+        async with manager.http.put(
+            manager.base_url + api + "/settings", json={"ntp_server": bad}, headers=manager.headers(), ssl=manager.ssl
+        ) as r:
             err = envelope_of(r.status, await r.read(), 400)
             assert "ntp_server" in err["message"], err
     assert (await manager.get(api))["settings"] == before
@@ -187,8 +212,10 @@ async def test_a_300_character_ntp_server_is_refused_before_it_is_saved(applianc
     # Saved before the check existed (written here straight into the database): the Manager
     # still answers, without it, and the controller's clock keeps syncing (lab time).
     with sqlite3.connect(appliance.data_dir / "controller.sqlite3") as db:
-        db.execute("UPDATE ctl_systems SET settings = ? WHERE id = ?",
-                   (json.dumps({**before, "ntp_server": "n" * 300}), system_id))
+        db.execute(
+            "UPDATE ctl_systems SET settings = ? WHERE id = ?",
+            (json.dumps({**before, "ntp_server": "n" * 300}), system_id),
+        )
     db.close()
     shown = await manager.get(api)
     assert shown["settings"]["ntp_server"] is None and shown["settings"]["time_zone"] == before["time_zone"]
@@ -256,11 +283,19 @@ def _frame_ancestors(csp: str) -> str:
 
 
 async def test_every_response_carries_the_security_headers(appliance):
-    cases = [("GET /api/cloud/me HTTP/1.1", 401), ("GET /api/cloud/no-such-route HTTP/1.1", 404),
-             ("GET /nothing-here HTTP/1.1", 404), ("PATCH /api/cloud/orgs HTTP/1.1", 405),
-             ("GET /healthz HTTP/1.1", 200), ("GET /live/ HTTP/1.1", 200), ("GET /js/api.js HTTP/1.1", 200),
-             ("GET /css/app.css HTTP/1.1", 200), ("GET /manager/ HTTP/1.1", 200), ("GET /lab-ca.pem HTTP/1.1", 200),
-             (f"GET /api/lab/status HTTP/1.1\r\nAuthorization: Bearer {appliance.lab_token}", 200)]
+    cases = [
+        ("GET /api/cloud/me HTTP/1.1", 401),
+        ("GET /api/cloud/no-such-route HTTP/1.1", 404),
+        ("GET /nothing-here HTTP/1.1", 404),
+        ("PATCH /api/cloud/orgs HTTP/1.1", 405),
+        ("GET /healthz HTTP/1.1", 200),
+        ("GET /live/ HTTP/1.1", 200),
+        ("GET /js/api.js HTTP/1.1", 200),
+        ("GET /css/app.css HTTP/1.1", 200),
+        ("GET /manager/ HTTP/1.1", 200),
+        ("GET /lab-ca.pem HTTP/1.1", 200),
+        (f"GET /api/lab/status HTTP/1.1\r\nAuthorization: Bearer {appliance.lab_token}", 200),
+    ]
     seen = {}
     for head, expected in cases:
         status, headers, _ = await raw_request(appliance, head)
@@ -296,15 +331,21 @@ async def test_the_device_hub_handshake_carries_the_security_headers(appliance):
 
 def _outside(tmp_path: Path, evidence: Path) -> list[Path]:
     """Chunk files outside the evidence directory, and anything the attacker named."""
-    return ([p for p in tmp_path.rglob("*.bwc") if evidence not in p.parents]
-            + list(tmp_path.rglob("*escape*")))
+    return [p for p in tmp_path.rglob("*.bwc") if evidence not in p.parents] + list(tmp_path.rglob("*escape*"))
 
 
 def _stream_start(camera, stream_id: str, upload_key: bytes, **override) -> str:
     user = camera.provisioning["camera_user"]
-    fields = dict(stream_id=stream_id, reason="record", mime="video/mp4", started_at=camera.appliance.clock.now(),
-                  wrapped_key={"v": 1}, user_id=user["id"], user_name=user["name"],
-                  upload_key=base64.urlsafe_b64encode(upload_key).decode().rstrip("="))
+    fields = dict(
+        stream_id=stream_id,
+        reason="record",
+        mime="video/mp4",
+        started_at=camera.appliance.clock.now(),
+        wrapped_key={"v": 1},
+        user_id=user["id"],
+        user_name=user["name"],
+        upload_key=base64.urlsafe_b64encode(upload_key).decode().rstrip("="),
+    )
     fields.update(override)
     return m.encode(m.StreamStart(**fields))
 
@@ -318,8 +359,9 @@ async def test_a_stream_id_with_dot_dot_is_refused_and_writes_nothing(appliance,
         error = await anna.receive(m.Error, m.StreamRefused)
         assert isinstance(error, m.Error) and error.code == "invalid_message", error
         # A chunk naming that stream in its header is refused as well, and stored nowhere.
-        frame = wire_chunk.Chunk(bad.replace("\u0000", "_"), wire_chunk.KIND_INIT, 0, anna.appliance.clock.now(),
-                                 0.0, False, os.urandom(48)).encode(upload_key)
+        frame = wire_chunk.Chunk(
+            bad.replace("\u0000", "_"), wire_chunk.KIND_INIT, 0, anna.appliance.clock.now(), 0.0, False, os.urandom(48)
+        ).encode(upload_key)
         assert await anna.refused(frame) in ("bad_chunk", "unknown_stream")
     await anna.send_text(m.encode(m.StreamStop(stream_id="../../escape", reason="stop")))
     assert (await anna.receive(m.Error)).code == "invalid_message"
@@ -344,10 +386,12 @@ async def test_retention_never_deletes_outside_a_streams_directory(appliance, de
     rows = [("../../../../victim", now - 2 * 86400), (f"../{demo_lab.org_id}/neighbour", now - 2 * 86400)]
     with sqlite3.connect(appliance.data_dir / "cloud.sqlite3") as db:
         for stream_id, ended in rows:
-            db.execute("INSERT INTO streams (id, org_id, cloud_system_id, serial, user_id, user_name, reason, region, "
-                       "mime, wrapped_key, upload_key, started_at, created_lab_at, ended_at, end_reason) "
-                       "VALUES (?, ?, 'sys', 'CAM1', 'u', 'U', 'record', 'eu', 'video/mp4', '{}', ?, ?, ?, ?, 'stop')",
-                       (stream_id, demo_lab.org_id, "00" * 32, ended - 60, ended - 60, ended))
+            db.execute(
+                "INSERT INTO streams (id, org_id, cloud_system_id, serial, user_id, user_name, reason, region, "
+                "mime, wrapped_key, upload_key, started_at, created_lab_at, ended_at, end_reason) "
+                "VALUES (?, ?, 'sys', 'CAM1', 'u', 'U', 'record', 'eu', 'video/mp4', '{}', ?, ?, ?, ?, 'stop')",
+                (stream_id, demo_lab.org_id, "00" * 32, ended - 60, ended - 60, ended),
+            )
     db.close()
 
     await lab.post("/api/lab/time/travel", {"seconds": 60})  # housekeeping runs at once after a travel
@@ -373,18 +417,20 @@ async def test_retention_never_deletes_outside_a_streams_directory(appliance, de
 async def test_out_of_range_numbers_from_a_camera_are_refused(appliance, demo_lab, hub_camera):
     anna = await hub_camera(ANNA)
     upload_key = os.urandom(32)
-    for override in ({"started_at": 1e308}, {"started_at": -1.0}, {"started_at": 10.0 ** 12}):
+    for override in ({"started_at": 1e308}, {"started_at": -1.0}, {"started_at": 10.0**12}):
         await anna.send_text(_stream_start(anna, "stream-n1", upload_key, **override))
         error = await anna.receive(m.Error, m.StreamAccepted)
         assert isinstance(error, m.Error) and error.code == "invalid_message", (override, error)
     await anna.send_text(_stream_start(anna, "stream-n1", upload_key))
     await anna.receive(m.StreamAccepted)
-    for text in ('{"type":"stream_stop","stream_id":"stream-n1","reason":"stop","ended_at":NaN}',
-                 '{"type":"stream_stop","stream_id":"stream-n1","reason":"stop","ended_at":1e400}',
-                 '{"type":"stream_stop","stream_id":"stream-n1","reason":"stop","ended_at":1e308}',
-                 '{"type":"stream_stop","stream_id":"stream-n1","reason":"stop","last_seq":99999999999999999999}',
-                 '{"type":"log","level":"info","code":"x","message":"m","at":Infinity}',
-                 '{"type":"state","state":' + "[" * 5000 + "]" * 5000 + "}"):
+    for text in (
+        '{"type":"stream_stop","stream_id":"stream-n1","reason":"stop","ended_at":NaN}',
+        '{"type":"stream_stop","stream_id":"stream-n1","reason":"stop","ended_at":1e400}',
+        '{"type":"stream_stop","stream_id":"stream-n1","reason":"stop","ended_at":1e308}',
+        '{"type":"stream_stop","stream_id":"stream-n1","reason":"stop","last_seq":99999999999999999999}',
+        '{"type":"log","level":"info","code":"x","message":"m","at":Infinity}',
+        '{"type":"state","state":' + "[" * 5000 + "]" * 5000 + "}",
+    ):
         code = await anna.error(text)
         assert code in ("invalid_message", "malformed_json"), (text[:60], code)
     async with appliance.lab() as lab:
@@ -404,8 +450,10 @@ async def test_bad_rows_stored_before_the_checks_do_not_stop_a_restart(tmp_path,
     handle, stop, task = await start_appliance(data)
     try:
         async with handle.session() as s:
-            await s.post("/api/cloud/accounts", {"email": "q@quarantine.test", "name": "Q",
-                                                 "password": "correct-horse-battery-7"})
+            await s.post(
+                "/api/cloud/accounts",
+                {"email": "q@quarantine.test", "name": "Q", "password": "correct-horse-battery-7"},
+            )
             await s.sign_in_cloud("q@quarantine.test", "correct-horse-battery-7")
             org_id = (await s.post("/api/cloud/orgs", {"name": "Quarantine org"}))["id"]
         now = handle.clock.now()
@@ -413,21 +461,37 @@ async def test_bad_rows_stored_before_the_checks_do_not_stop_a_restart(tmp_path,
         stop.set()
         await asyncio.wait_for(task, 15)
 
-    columns = ("id, org_id, cloud_system_id, serial, user_id, user_name, reason, region, mime, wrapped_key, "
-               "upload_key, started_at, created_lab_at, ended_at, end_reason")
+    columns = (
+        "id, org_id, cloud_system_id, serial, user_id, user_name, reason, region, mime, wrapped_key, "
+        "upload_key, started_at, created_lab_at, ended_at, end_reason"
+    )
     with sqlite3.connect(data / "cloud.sqlite3") as db:
-        db.execute("INSERT INTO soc_integrations (id, org_id, url, events, enabled, created_at, updated_at) "
-                   "VALUES ('soc_q', ?, 'https://soc.invalid/hook', ?, 1, ?, ?)",
-                   (org_id, json.dumps(["stream.started", "stream.ended"]), now - 3600, now - 3600))
-        db.execute(f"INSERT INTO streams ({columns}) VALUES ('huge-start', ?, 's', 'CAM1', 'u', 'U', 'record', 'eu', "
-                   "'video/mp4', '{}', ?, 1e308, ?, NULL, NULL)", (org_id, "00" * 32, now - 60))
-        db.execute(f"INSERT INTO streams ({columns}) VALUES ('nan-end', ?, 's', 'CAM1', 'u', 'U', 'record', 'eu', "
-                   "'video/mp4', '{}', ?, ?, ?, ?, 'stop')", (org_id, "00" * 32, now - 60, now - 60, float("nan")))
-        db.execute(f"INSERT INTO streams ({columns}) VALUES ('sound', ?, 's', 'CAM1', 'u', 'U', 'record', 'eu', "
-                   "'video/mp4', '{}', ?, ?, ?, ?, 'stop')", (org_id, "00" * 32, now - 60, now - 60, now - 30))
-        db.execute("INSERT INTO location_tracks (id, org_id, cloud_system_id, serial, user_id, user_name, mode, "
-                   "region, wrapped_key, upload_key, started_at, created_lab_at) VALUES ('trk-bad', ?, 's', 'CAM1', "
-                   "'u', 'U', 'always', 'eu', '{}', 'not hex', ?, ?)", (org_id, now - 60, now - 60))
+        db.execute(
+            "INSERT INTO soc_integrations (id, org_id, url, events, enabled, created_at, updated_at) "
+            "VALUES ('soc_q', ?, 'https://soc.invalid/hook', ?, 1, ?, ?)",
+            (org_id, json.dumps(["stream.started", "stream.ended"]), now - 3600, now - 3600),
+        )
+        db.execute(
+            f"INSERT INTO streams ({columns}) VALUES ('huge-start', ?, 's', 'CAM1', 'u', 'U', 'record', 'eu', "
+            "'video/mp4', '{}', ?, 1e308, ?, NULL, NULL)",
+            (org_id, "00" * 32, now - 60),
+        )
+        db.execute(
+            f"INSERT INTO streams ({columns}) VALUES ('nan-end', ?, 's', 'CAM1', 'u', 'U', 'record', 'eu', "
+            "'video/mp4', '{}', ?, ?, ?, ?, 'stop')",
+            (org_id, "00" * 32, now - 60, now - 60, float("nan")),
+        )
+        db.execute(
+            f"INSERT INTO streams ({columns}) VALUES ('sound', ?, 's', 'CAM1', 'u', 'U', 'record', 'eu', "
+            "'video/mp4', '{}', ?, ?, ?, ?, 'stop')",
+            (org_id, "00" * 32, now - 60, now - 60, now - 30),
+        )
+        db.execute(
+            "INSERT INTO location_tracks (id, org_id, cloud_system_id, serial, user_id, user_name, mode, "
+            "region, wrapped_key, upload_key, started_at, created_lab_at) VALUES ('trk-bad', ?, 's', 'CAM1', "
+            "'u', 'U', 'always', 'eu', '{}', 'not hex', ?, ?)",
+            (org_id, now - 60, now - 60),
+        )
         assert db.execute("SELECT ended_at FROM streams WHERE id = 'nan-end'").fetchone() == (None,)
         db.execute("INSERT OR REPLACE INTO lab_state (key, value) VALUES ('clock_offset', 'inf')")
     db.close()
@@ -466,7 +530,13 @@ async def test_a_start_up_that_fails_ends_with_its_error_instead_of_hanging(tmp_
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
         taken.bind(("127.0.0.1", 0))
         port = free_port()
-        config = ApplianceConfig(data_dir=tmp_path / "data", host="127.0.0.1", port=port, zeroconf=False,
-                                 ntp_port=taken.getsockname()[1], public_url=f"https://127.0.0.1:{port}")
+        config = ApplianceConfig(
+            data_dir=tmp_path / "data",
+            host="127.0.0.1",
+            port=port,
+            zeroconf=False,
+            ntp_port=taken.getsockname()[1],
+            public_url=f"https://127.0.0.1:{port}",
+        )
         with pytest.raises(OSError):
             await asyncio.wait_for(serve(config), 20)

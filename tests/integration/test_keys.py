@@ -90,17 +90,20 @@ async def test_link_with_key_round_trips_plain_and_with_passphrase(appliance, la
 
     # S5: import each link into another system.
     imported_plain = await b.post(b_api + "/keys/import", {"name": "From source", "link": plain["link"]})
-    imported_protected = await c.post(c_api + "/keys/import", {"name": "From source (protected)",
-                                                               "link": protected["link"], "passphrase": PASSPHRASE})
+    imported_protected = await c.post(
+        c_api + "/keys/import", {"name": "From source (protected)", "link": protected["link"], "passphrase": PASSPHRASE}
+    )
     for imported in (imported_plain, imported_protected):
         assert imported["origin"] == "imported" and imported["active"]
 
     # S6: the fingerprints in all key lists are equal, and equal to the link's.
-    fingerprints = {active((await s.get(api + "/keys"))["keys"])["fingerprint"]
-                    for s, api in ((a, a_api), (b, b_api), (c, c_api))}
+    fingerprints = {
+        active((await s.get(api + "/keys"))["keys"])["fingerprint"] for s, api in ((a, a_api), (b, b_api), (c, c_api))
+    }
     assert fingerprints == {opened_plain.fingerprint}
-    publics = {active((await s.get(api + "/keys"))["keys"])["public_key"]
-               for s, api in ((a, a_api), (b, b_api), (c, c_api))}
+    publics = {
+        active((await s.get(api + "/keys"))["keys"])["public_key"] for s, api in ((a, a_api), (b, b_api), (c, c_api))
+    }
     assert publics == {key["public_key"]}
 
     # S4: the public key that docked cameras receive is that key, in every system.
@@ -111,7 +114,8 @@ async def test_link_with_key_round_trips_plain_and_with_passphrase(appliance, la
     assert {r["public_key"] for r in received} == {key["public_key"]}
     assert {r["fingerprint"] for r in received} == {key["fingerprint"]}
     assert {envelope.key_fingerprint(envelope.public_key_from_b64(r["public_key"])) for r in received} == {
-        opened_plain.fingerprint}
+        opened_plain.fingerprint
+    }
     assert all("private" not in field for r in received for field in r)
 
     # A link made by an importer opens to the same key again.

@@ -44,8 +44,16 @@ async def ntplib_offset(port: int) -> ntplib.NTPStats:
 async def chrony_offset(port: int) -> float:
     """What chronyd -Q measures: "System clock wrong by X seconds" (X > 0: the server is ahead)."""
     proc = await asyncio.create_subprocess_exec(
-        CHRONYD, "-Q", "-f", "/dev/null", "-t", "5", f"server 127.0.0.1 port {port} iburst maxsamples 1",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        CHRONYD,
+        "-Q",
+        "-f",
+        "/dev/null",
+        "-t",
+        "5",
+        f"server 127.0.0.1 port {port} iburst maxsamples 1",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await proc.communicate()
     text = (out + err).decode()
     m = re.search(r"System clock wrong by (-?[0-9.]+) seconds", text)

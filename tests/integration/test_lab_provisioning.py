@@ -32,8 +32,17 @@ def run(*args: str | Path, cwd: Path | None = None, env: dict | None = None) -> 
 
 
 def install(root: Path, *extra: str) -> subprocess.CompletedProcess:
-    return run("bash", INSTALL, "--root", root, "--python", sys.executable, "--system-site-packages",
-               "--no-systemd-start", *extra)
+    return run(
+        "bash",
+        INSTALL,
+        "--root",
+        root,
+        "--python",
+        sys.executable,
+        "--system-site-packages",
+        "--no-systemd-start",
+        *extra,
+    )
 
 
 def changes(result: subprocess.CompletedProcess) -> int:
@@ -56,8 +65,14 @@ def snapshot(root: Path) -> dict[str, tuple]:
             elif stat.S_ISDIR(st.st_mode):
                 out[rel] = ("dir", st.st_mode, st.st_uid, st.st_mtime_ns)
             else:
-                out[rel] = ("file", st.st_mode, st.st_uid, st.st_size, st.st_mtime_ns,
-                            hashlib.sha256(path.read_bytes()).hexdigest())
+                out[rel] = (
+                    "file",
+                    st.st_mode,
+                    st.st_uid,
+                    st.st_size,
+                    st.st_mtime_ns,
+                    hashlib.sha256(path.read_bytes()).hexdigest(),
+                )
     return out
 
 
@@ -108,12 +123,18 @@ def test_the_install_holds_the_appliance_its_units_and_settings(installed):
     assert (root / "opt/bwlab/src/appliance/app.py").read_bytes() == (REPO / "appliance/app.py").read_bytes()
     assert (root / "opt/bwlab/src/labnet/wifi.py").read_bytes() == (REPO / "labnet/wifi.py").read_bytes()
     if shutil.which("systemd-sysusers"):
-        assert re.search(r"^bwlab:x:\d+:\d+:bwlab lab appliance:/var/lib/bwlab:/usr/sbin/nologin$",
-                         (root / "etc/passwd").read_text(), re.M)
+        assert re.search(
+            r"^bwlab:x:\d+:\d+:bwlab lab appliance:/var/lib/bwlab:/usr/sbin/nologin$",
+            (root / "etc/passwd").read_text(),
+            re.M,
+        )
     if shutil.which("systemctl"):
         wants = root / "etc/systemd/system/multi-user.target.wants"
-        assert sorted(p.name for p in wants.iterdir()) == ["bwlab-appliance.service", "bwlab-fleet.service",
-                                                           "bwlab-trust-ca.path"]
+        assert sorted(p.name for p in wants.iterdir()) == [
+            "bwlab-appliance.service",
+            "bwlab-fleet.service",
+            "bwlab-trust-ca.path",
+        ]
     stat_state = (root / "var/lib/bwlab").stat()
     assert stat.S_IMODE(stat_state.st_mode) == 0o700  # the lab's secrets (docs/security.md)
     # the virtualenv's bwlab is the one the units start

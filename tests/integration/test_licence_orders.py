@@ -21,8 +21,18 @@ DAY = 86400
 
 async def _bwlab(appliance, *args: str, password: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bwlab", *args, "--data-dir", str(appliance.data_dir), "--url", appliance.url,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={**os.environ, "BWLAB_PASSWORD": password})
+        sys.executable,
+        "-m",
+        "bwlab",
+        *args,
+        "--data-dir",
+        str(appliance.data_dir),
+        "--url",
+        appliance.url,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "BWLAB_PASSWORD": password},
+    )
     out, err = await proc.communicate()
     return proc.returncode, out.decode(), err.decode()
 
@@ -47,6 +57,7 @@ async def test_admins_order_and_renew_licences_after_the_trial(appliance, demo_l
         async def sent() -> bool:  # cameras count from the moment the controller's list reaches the cloud
             sync = (await manager.get(f"/controller/{system.id}/api"))["cloud_sync"]
             return sync["synced_at"] is not None and not sync["pending"]
+
         await poll_until(sent, "the controller sends its camera users to the cloud", timeout=15)
 
         await travel(31 * DAY)  # sessions end after 7 idle days (D2): sign in again
@@ -63,8 +74,12 @@ async def test_admins_order_and_renew_licences_after_the_trial(appliance, demo_l
             with pytest.raises(ApiError) as refused:
                 await operator.post(org + "/licences", {"quantity": 2, "term_months": 12})
             assert refused.value.status == 403
-        for bad, where in (({"quantity": 0, "term_months": 12}, "quantity"), ({"quantity": 2, "term_months": 5}, "term_months"),
-                           ({"quantity": "2"}, "quantity"), ({"quantity": 2, "term": 12}, "term")):
+        for bad, where in (
+            ({"quantity": 0, "term_months": 12}, "quantity"),
+            ({"quantity": 2, "term_months": 5}, "term_months"),
+            ({"quantity": "2"}, "quantity"),
+            ({"quantity": 2, "term": 12}, "term"),
+        ):
             with pytest.raises(ApiError) as err:
                 await admin.post(org + "/licences", bad)
             assert err.value.status == 400 and where in err.value.message, bad
@@ -99,23 +114,44 @@ async def test_admins_order_and_renew_licences_after_the_trial(appliance, demo_l
 
 async def test_bwlab_licence_shows_orders_and_renews(appliance, demo_lab, travel):
     await travel(31 * DAY)
-    rc, out, err = await _bwlab(appliance, "licence", "show", "--email", "admin@demo.bwlab.test",
-                                password="demo-admin-pass")
+    rc, out, err = await _bwlab(
+        appliance, "licence", "show", "--email", "admin@demo.bwlab.test", password="demo-admin-pass"
+    )
     assert rc == 0, err
     assert "EXPIRED" in out and "0 licences held" in out
-    rc, out, err = await _bwlab(appliance, "licence", "order", "3", "--term", "1", "--email",
-                                "admin@demo.bwlab.test", password="demo-admin-pass")
+    rc, out, err = await _bwlab(
+        appliance,
+        "licence",
+        "order",
+        "3",
+        "--term",
+        "1",
+        "--email",
+        "admin@demo.bwlab.test",
+        password="demo-admin-pass",
+    )
     assert rc == 0, err
     assert "purchased until" in out and "3 licences held" in out and "3 × 1 months" in out
-    rc, out, err = await _bwlab(appliance, "licence", "renew", "--term", "12", "--json", "--email",
-                                "admin@demo.bwlab.test", password="demo-admin-pass")
+    rc, out, err = await _bwlab(
+        appliance,
+        "licence",
+        "renew",
+        "--term",
+        "12",
+        "--json",
+        "--email",
+        "admin@demo.bwlab.test",
+        password="demo-admin-pass",
+    )
     assert rc == 0, err
     result = json.loads(out)
     subs = [lic for lic in result["licences"] if lic["kind"] == "subscription"]
     assert len(subs) == 2 and subs[1]["starts_at"] == subs[0]["ends_at"] and subs[1]["quantity"] == 3
-    rc, out, err = await _bwlab(appliance, "licence", "order", "3", "--email", "operator@demo.bwlab.test",
-                                password="demo-operator-pass")
+    rc, out, err = await _bwlab(
+        appliance, "licence", "order", "3", "--email", "operator@demo.bwlab.test", password="demo-operator-pass"
+    )
     assert rc == 2 and "admin" in err
-    rc, _, err = await _bwlab(appliance, "licence", "order", "many", "--email", "admin@demo.bwlab.test",
-                              password="demo-admin-pass")
+    rc, _, err = await _bwlab(
+        appliance, "licence", "order", "many", "--email", "admin@demo.bwlab.test", password="demo-admin-pass"
+    )
     assert rc == 2 and "QUANTITY" in err

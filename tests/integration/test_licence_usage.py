@@ -58,7 +58,6 @@ async def test_licences_needed_follow_the_managers_assignments_day_by_day(applia
         assert [d["start"] for d in lic["daily"]] == [lic["daily"][0]["start"] + i * DAY for i in range(4)]
 
 
-
 async def _synced(manager, api):
     status = (await manager.get(api))["cloud_sync"]
     return status if not status["pending"] and status["error"] is None else None

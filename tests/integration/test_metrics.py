@@ -1,4 +1,5 @@
 """/metrics counts the parts' rows through their stores (issue 11: no SQL outside a part's store.py)."""
+
 # covers: issue 11 (structure)
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ async def _metrics(lab, url: str) -> dict[str, float]:
     async with lab.http.get(url + "/metrics", ssl=lab.ssl) as r:
         assert r.status == 200
         text = await r.text()
-    return {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
-            if line.startswith("bwlab_") and len(line.split()) == 2}
+    return {
+        line.split()[0]: float(line.split()[1])
+        for line in text.splitlines()
+        if line.startswith("bwlab_") and len(line.split()) == 2
+    }
 
 
 async def test_the_row_gauges_count_each_parts_tables(appliance, demo_lab, lab):

@@ -58,7 +58,7 @@ def _samples(fragment: bytes, tracks: dict) -> list[tuple[str, bytes]]:
         for traf in (b for b in iter_boxes(fragment, moof.payload, moof.end) if b.type == b"traf"):
             boxes = list(iter_boxes(fragment, traf.payload, traf.end))
             tfhd = next(b for b in boxes if b.type == b"tfhd")
-            flags = int.from_bytes(fragment[tfhd.payload + 1:tfhd.payload + 4], "big")
+            flags = int.from_bytes(fragment[tfhd.payload + 1 : tfhd.payload + 4], "big")
             (track_id,) = struct.unpack_from(">I", fragment, tfhd.payload + 4)
             at = tfhd.payload + 8
             base = moof.start
@@ -69,7 +69,7 @@ def _samples(fragment: bytes, tracks: dict) -> list[tuple[str, bytes]]:
             at += 4 if flags & 0x08 else 0
             default_size = struct.unpack_from(">I", fragment, at)[0] if flags & 0x10 else 0
             for trun in (b for b in boxes if b.type == b"trun"):
-                tr = int.from_bytes(fragment[trun.payload + 1:trun.payload + 4], "big")
+                tr = int.from_bytes(fragment[trun.payload + 1 : trun.payload + 4], "big")
                 (count,) = struct.unpack_from(">I", fragment, trun.payload + 4)
                 at = trun.payload + 8
                 data = base
@@ -85,7 +85,7 @@ def _samples(fragment: bytes, tracks: dict) -> list[tuple[str, bytes]]:
                         (size,) = struct.unpack_from(">I", fragment, at)
                         at += 4
                     at += 4 * (present[2] + present[3])
-                    out.append((tracks[track_id].handler, fragment[data:data + size]))
+                    out.append((tracks[track_id].handler, fragment[data : data + size]))
                     data += size
     return out
 
@@ -95,7 +95,7 @@ def _nal_units(sample: bytes) -> list[bytes]:
     units, at = [], 0
     while at + 4 <= len(sample):
         (n,) = struct.unpack_from(">I", sample, at)
-        units.append(sample[at + 4:at + 4 + n])
+        units.append(sample[at + 4 : at + 4 + n])
         at += 4 + n
     assert at == len(sample), "an AVC sample that does not split into NAL units"
     return units
@@ -104,8 +104,7 @@ def _nal_units(sample: bytes) -> list[bytes]:
 def _windows(data: bytes, stride: int = WINDOW, skip: int = 1) -> list[bytes]:
     """24-byte windows from inside ``data`` (after ``skip`` header bytes) with enough variety
     that finding one elsewhere cannot be chance (no runs of zeros or padding)."""
-    return [w for i in range(skip, len(data) - WINDOW + 1, stride)
-            if len(set(w := data[i:i + WINDOW])) >= 12]
+    return [w for i in range(skip, len(data) - WINDOW + 1, stride) if len(set(w := data[i : i + WINDOW])) >= 12]
 
 
 # ---------------------------------------------------------------- searching the server's bytes
@@ -119,7 +118,7 @@ def _hashes(buf: bytes) -> np.ndarray:
         return np.zeros(0, dtype=np.uint64)
     h = np.zeros(n, dtype=np.uint64)
     for j in range(WINDOW):
-        h = h * _HASH_BASE + a[j:j + n]
+        h = h * _HASH_BASE + a[j : j + n]
     return h
 
 
@@ -132,7 +131,7 @@ def _find_windows(haystack: bytes, needles: dict[bytes, str]) -> list[tuple[int,
     hay = _hashes(haystack)
     hits = []
     for offset in np.flatnonzero(np.isin(hay, needle_hashes)):
-        window = haystack[offset:offset + WINDOW]
+        window = haystack[offset : offset + WINDOW]
         if window in needles:
             hits.append((int(offset), needles[window]))
     return hits
@@ -164,16 +163,23 @@ def _key_forms(private_key, link: str) -> dict[str, bytes]:
 
 
 # covers: S4, S17, D3, D5
-async def test_cloud_holds_no_plaintext_media_and_no_private_key(appliance, demo_lab, demo_fleet, lab, poll,
-                                                                 camera_online):
+async def test_cloud_holds_no_plaintext_media_and_no_private_key(
+    appliance, demo_lab, demo_fleet, lab, poll, camera_online
+):
     fleet = await demo_fleet({CHLOE})
     cam = fleet.cameras[CHLOE]
     system = demo_lab.systems[0]
     await fleet.undock(CHLOE)
     await poll(lambda: camera_online(CHLOE), "the camera to connect to the device hub")
     await cam.press("record")
-    async with RecordingViewer(appliance.url, appliance.ca_pem, email="operator@demo.bwlab.test",
-                               password="demo-operator-pass", link=system.link, clock=appliance.clock) as viewer:
+    async with RecordingViewer(
+        appliance.url,
+        appliance.ca_pem,
+        email="operator@demo.bwlab.test",
+        password="demo-operator-pass",
+        link=system.link,
+        clock=appliance.clock,
+    ) as viewer:
         stream = await viewer.wait_for_stream(timeout=10)
         two_seconds = 2 + 30 // cam.fragment_frames  # the init segment, 30 frames at 15 fps, and a margin
         await poll(lambda: cam.chunks_sent >= two_seconds, "about two seconds of media", timeout=8)
@@ -202,8 +208,9 @@ async def test_cloud_holds_no_plaintext_media_and_no_private_key(appliance, demo
     assert all(55 < decode_record(p)["lat"] < 56 for p in positions)  # the demo site's latitude
     (help_request,) = help_requests
     help_key = envelope.unwrap_content_key(key.private_key, help_request["id"], help_request["wrapped_key"])
-    help_position = envelope.open_chunk(help_key, help_request["id"], envelope.ChunkKind.POSITION, 0,
-                                        decode_sealed(help_request["position"]))
+    help_position = envelope.open_chunk(
+        help_key, help_request["id"], envelope.ChunkKind.POSITION, 0, decode_sealed(help_request["position"])
+    )
     assert 55 < decode_record(help_position)["lat"] < 56
     assert set(kinds) <= {wire_chunk.KIND_INIT, wire_chunk.KIND_MEDIA, wire_chunk.KIND_POSITION}
 
@@ -248,25 +255,35 @@ async def test_cloud_holds_no_plaintext_media_and_no_private_key(appliance, demo
     assert _find_windows(planted, needles) == [(100, "video NAL unit")]
 
     key_forms = _key_forms(key.private_key, system.link)
-    assert envelope.private_key_to_pkcs8(envelope.parse_link(system.protected_link, system.link_passphrase)) \
+    assert (
+        envelope.private_key_to_pkcs8(envelope.parse_link(system.protected_link, system.link_passphrase))
         == key_forms["PKCS#8 DER"]
+    )
     found = []
     for path in files:
         data = path.read_bytes()
         found += [(path.relative_to(appliance.data_dir), what, at) for at, what in _find_windows(data, needles)]
-        found += [(path.relative_to(appliance.data_dir), f"system private key ({form})", data.find(blob))
-                  for form, blob in key_forms.items() if blob in data]
+        found += [
+            (path.relative_to(appliance.data_dir), f"system private key ({form})", data.find(blob))
+            for form, blob in key_forms.items()
+            if blob in data
+        ]
         help_record = decode_record(help_position)
-        found += [(path.relative_to(appliance.data_dir), f"help request {k} as text", data.find(text))
-                  for k in ("lat", "lon") if (text := repr(help_record[k]).encode()) in data]
+        found += [
+            (path.relative_to(appliance.data_dir), f"help request {k} as text", data.find(text))
+            for k in ("lat", "lon")
+            if (text := repr(help_record[k]).encode()) in data
+        ]
     assert found == [], f"plaintext on the cloud's side: {found[:10]}"
 
     # S4 as the manual has it: the Manager keeps the key pair (to copy the link with key later);
     # that database is the on-prem controller's, never the cloud's.
     rows = _query(appliance.data_dir / "controller.sqlite3", "SELECT private_key FROM ctl_keys WHERE active = 1")
     assert [r[0] for r in rows] == [key_forms["PKCS#8 base64url"].decode()]
-    rows = _query(appliance.data_dir / "cloud.sqlite3",
-                  "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%private%'")
+    rows = _query(
+        appliance.data_dir / "cloud.sqlite3",
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%private%'",
+    )
     assert rows == [], f"cloud tables with a private-key column: {rows}"
 
 
@@ -290,8 +307,9 @@ async def _recorded(viewer: Viewer, stream_id: str) -> bool:
 
 
 # covers: S4, S17
-async def test_cloud_never_holds_talk_back_audio_in_clear(appliance, demo_lab, demo_fleet, lab, poll, camera_online,
-                                                          caplog):
+async def test_cloud_never_holds_talk_back_audio_in_clear(
+    appliance, demo_lab, demo_fleet, lab, poll, camera_online, caplog
+):
     """An operator talks to Chloe's camera: the Opus packets it said, and the PCM the camera heard,
     are nowhere on the cloud's side — not in its database, its evidence store or its log — and
     what the hub relayed to the camera is the sealed bytes, which the talk key alone opens."""
@@ -310,10 +328,16 @@ async def test_cloud_never_holds_talk_back_audio_in_clear(appliance, demo_lab, d
 
     cam.speaker.play = spy
     rng = np.random.default_rng(16)
-    voice = (0.3 * np.sin(2 * np.pi * 300 * np.arange(48_000) / 48_000) + 0.05 * rng.standard_normal(48_000))
+    voice = 0.3 * np.sin(2 * np.pi * 300 * np.arange(48_000) / 48_000) + 0.05 * rng.standard_normal(48_000)
     packets = encode_opus(voice.astype(np.float32))
-    async with RecordingViewer(appliance.url, appliance.ca_pem, email="operator@demo.bwlab.test",
-                               password="demo-operator-pass", link=system.link, clock=appliance.clock) as viewer:
+    async with RecordingViewer(
+        appliance.url,
+        appliance.ca_pem,
+        email="operator@demo.bwlab.test",
+        password="demo-operator-pass",
+        link=system.link,
+        clock=appliance.clock,
+    ) as viewer:
         stream = await viewer.wait_for_stream(timeout=10)
         await poll(lambda: _now(cam._out is not None and cam._out.stream_id == stream["id"]), "the camera's stream")
         await talk(viewer.session, viewer.org_id, stream, viewer.key, packets, viewer.clock, realtime=False)
@@ -335,7 +359,9 @@ async def test_cloud_never_holds_talk_back_audio_in_clear(appliance, demo_lab, d
     assert _find_windows(b"".join(relayed), needles) == [], "the hub relayed plaintext"
     found = []
     for path in _cloud_files(appliance.data_dir):
-        found += [(path.relative_to(appliance.data_dir), what, at) for at, what in _find_windows(path.read_bytes(), needles)]
+        found += [
+            (path.relative_to(appliance.data_dir), what, at) for at, what in _find_windows(path.read_bytes(), needles)
+        ]
     log_text = "\n".join(r.getMessage() for r in caplog.records).encode()
     found += [("log", what, at) for at, what in _find_windows(log_text, needles)]
     assert found == [], f"talk-back audio on the cloud's side: {found[:10]}"

@@ -22,9 +22,20 @@ BEN = "B8A44F000102"
 
 async def bwlab(appliance, *argv: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bwlab", *argv, "--url", appliance.url, "--token", appliance.lab_token,
-        "--data-dir", str(appliance.data_dir), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        sys.executable,
+        "-m",
+        "bwlab",
+        *argv,
+        "--url",
+        appliance.url,
+        "--token",
+        appliance.lab_token,
+        "--data-dir",
+        str(appliance.data_dir),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     return proc.returncode, out.decode(), err.decode()
 
@@ -37,12 +48,28 @@ async def lab_destination(appliance, tmp_path):
 
 
 async def test_import_annotate_and_list_from_the_command_line(appliance, demo_lab, demo_fleet, lab_destination, poll):
-    code, out, err = await bwlab(appliance, "content-destination", "import", str(lab_destination.connection_path),
-                                 "--system", "Main station", "--password", "manager-pass")
+    code, out, err = await bwlab(
+        appliance,
+        "content-destination",
+        "import",
+        str(lab_destination.connection_path),
+        "--system",
+        "Main station",
+        "--password",
+        "manager-pass",
+    )
     assert code == 0, err
     assert "Main station: content destination" in out and "connection ID" in out
-    code, _, err = await bwlab(appliance, "content-destination", "import", str(lab_destination.connection_path),
-                               "--system", "Nowhere", "--password", "x")
+    code, _, err = await bwlab(
+        appliance,
+        "content-destination",
+        "import",
+        str(lab_destination.connection_path),
+        "--system",
+        "Nowhere",
+        "--password",
+        "x",
+    )
     assert code == 2 and "no system named 'Nowhere'" in err
 
     fleet = await demo_fleet({BEN})
@@ -74,7 +101,9 @@ async def test_import_annotate_and_list_from_the_command_line(appliance, demo_la
 
 def test_the_scenario_key_is_a_path_next_to_the_scenario(tmp_path):
     text = resources.files("bwlab").joinpath("scenarios/demo.toml").read_text(encoding="utf-8")
-    text = text.replace('name = "Main station"\n', 'name = "Main station"\ncontent_destination = "cd/connection.json"\n', 1)
+    text = text.replace(
+        'name = "Main station"\n', 'name = "Main station"\ncontent_destination = "cd/connection.json"\n', 1
+    )
     path = tmp_path / "site" / "lab.toml"
     path.parent.mkdir()
     path.write_text(text)

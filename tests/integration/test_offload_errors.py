@@ -68,13 +68,18 @@ async def test_400_makes_the_recording_not_transferred_and_downloadable(offload,
     proxy.add("PUT", r"\.mkv$", status=400)
     mgr, system_id, _ = await offload()
     rec = await recording(poll, mgr, system_id, "not_transferred")
-    assert rec["last_error"].endswith("Recording not transferred: the content destination refused it (400) and "
-                                      "never will; download it from the Manager.")
+    assert rec["last_error"].endswith(
+        "Recording not transferred: the content destination refused it (400) and "
+        "never will; download it from the Manager."
+    )
     assert [e["outcome"] for e in rec["log"] if e["status"] == 400] == ["not_transferred"]
     assert rec["downloadable"]
     clip = rec["clips"][0]
-    async with mgr.http.get(f"{mgr.base_url}/controller/{system_id}/api/recordings/{rec['id']}/files/{clip['file']}",
-                            headers=mgr.headers(), ssl=mgr.ssl) as r:
+    async with mgr.http.get(
+        f"{mgr.base_url}/controller/{system_id}/api/recordings/{rec['id']}/files/{clip['file']}",
+        headers=mgr.headers(),
+        ssl=mgr.ssl,
+    ) as r:
         assert r.status == 200
         body = await r.read()
     assert len(body) == clip["size"]
@@ -107,8 +112,7 @@ async def test_401_503_and_500_are_retried_and_the_recording_completes(offload, 
         swift.close()
 
 
-@pytest.mark.parametrize("status, dest_status", [(402, "refused"), (403, "refused"), (404, "refused"),
-                                                 (507, "full")])
+@pytest.mark.parametrize("status, dest_status", [(402, "refused"), (403, "refused"), (404, "refused"), (507, "full")])
 async def test_402_403_404_507_are_shown_and_tried_later(offload, proxy, poll, travel, status, dest_status):
     proxy.add("PUT", r"\.mkv$", status=status)
     mgr, system_id, _ = await offload()
@@ -147,14 +151,16 @@ async def test_a_wrong_capabilities_etag_means_no_capabilities(offload, proxy, p
         swift.close()
 
 
-async def test_a_destination_bound_to_another_connection_is_refused(appliance, demo_lab, offload, proxy, poll,
-                                                                      swift_cluster):
+async def test_a_destination_bound_to_another_connection_is_refused(
+    appliance, demo_lab, offload, proxy, poll, swift_cluster
+):
     system_id = demo_lab.systems[0].id
     swift = swift_cluster.connection()
     try:
         swift.put_container("System")
-        swift.put_object("System", system_id, b"", headers=cd.meta_headers("Object", {"ConnectionId": "another",
-                                                                                       "SystemName": "x"}))
+        swift.put_object(
+            "System", system_id, b"", headers=cd.meta_headers("Object", {"ConnectionId": "another", "SystemName": "x"})
+        )
         mgr, _, fleet = await offload()
 
         async def refused():

@@ -28,14 +28,25 @@ def mutate(**changes) -> bytes:
 
 
 BAD = [
-    ("too big", GOOD[:-2] + b' ' * (64 * 1024) + b'}\n', 413, "64 kB"),
+    ("too big", GOOD[:-2] + b" " * (64 * 1024) + b"}\n", 413, "64 kB"),
     ("wrong version", mutate(ConnectionFileVersion="2.0"), 400, "ConnectionFileVersion"),
     ("missing key", mutate(BlobAPIKey=None), 400, "BlobAPIKey"),
     ("too long site name", mutate(SiteName="x" * 65), 400, "SiteName"),
-    ("eleven token URIs", mutate(AuthenticationTokenURI=["http://127.0.0.1:9/auth/v1.0"] * 11), 400,
-     "AuthenticationTokenURI"),
-    ("bad certificate", mutate(HTTPSCertificate=[base64.b64encode(b"-----BEGIN CERTIFICATE-----\nnope\n").decode()],
-                               AuthenticationTokenURI=["https://127.0.0.1:9/auth/v1.0"]), 400, "HTTPSCertificate[0]"),
+    (
+        "eleven token URIs",
+        mutate(AuthenticationTokenURI=["http://127.0.0.1:9/auth/v1.0"] * 11),
+        400,
+        "AuthenticationTokenURI",
+    ),
+    (
+        "bad certificate",
+        mutate(
+            HTTPSCertificate=[base64.b64encode(b"-----BEGIN CERTIFICATE-----\nnope\n").decode()],
+            AuthenticationTokenURI=["https://127.0.0.1:9/auth/v1.0"],
+        ),
+        400,
+        "HTTPSCertificate[0]",
+    ),
     ("encryption without key", mutate(WantEncryption=True), 400, "PublicKey"),
     ("not JSON", b"{not json", 400, "file"),
 ]
@@ -43,7 +54,8 @@ BAD = [
 
 @pytest.mark.parametrize("why, raw, status, field", BAD, ids=[b[0] for b in BAD])
 async def test_a_bad_connection_file_is_refused_with_the_field_named_and_changes_nothing(
-        appliance, new_system, why, raw, status, field):
+    appliance, new_system, why, raw, status, field
+):
     system_id, mgr = await new_system("Import station")
     api = f"/controller/{system_id}/api/content-destination"
     before = await mgr.request("POST", api, raw=GOOD)

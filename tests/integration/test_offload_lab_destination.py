@@ -33,19 +33,25 @@ async def lab_destination(appliance, tmp_path):
 
 
 def ffprobe(path) -> dict:
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration:stream=codec_name", "-of",
-                          "json", str(path)], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration:stream=codec_name", "-of", "json", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(out)
 
 
 async def test_recordings_reach_the_lab_destination_encrypted_and_decrypt(
-        appliance, demo_lab, demo_fleet, lab_destination, poll, travel, tmp_path):
+    appliance, demo_lab, demo_fleet, lab_destination, poll, travel, tmp_path
+):
     system = demo_lab.systems[0]
     mgr = await manager(appliance, system.id)
     try:
         await mgr.put(f"/controller/{system.id}/api/recording-settings", {"clip_seconds": 2})
-        await mgr.request("POST", f"/controller/{system.id}/api/content-destination",
-                          raw=lab_destination.connection_path.read_bytes())
+        await mgr.request(
+            "POST", f"/controller/{system.id}/api/content-destination", raw=lab_destination.connection_path.read_bytes()
+        )
         fleet = await demo_fleet({BEN})
         cam = fleet.cameras[BEN]
         dock, bay = fleet.where[BEN]
@@ -65,17 +71,25 @@ async def test_recordings_reach_the_lab_destination_encrypted_and_decrypt(
         (rec,) = await poll(lambda: complete(1), "the recording to be Complete", timeout=60, step=0.5)
         dest = await mgr.get(f"/controller/{system.id}/api/content-destination")
         assert dest["status"] == "connected" and not dest["capabilities"]["full"]
-        assert set(dest["capabilities"]["names"]) >= {cd.STORE_READ_SYSTEM_ID, cd.STORE_BOOKMARKS,
-                                                      cd.STORE_GNSS_TRACK_RECORDING, cd.READ_CATEGORIES}
+        assert set(dest["capabilities"]["names"]) >= {
+            cd.STORE_READ_SYSTEM_ID,
+            cd.STORE_BOOKMARKS,
+            cd.STORE_GNSS_TRACK_RECORDING,
+            cd.READ_CATEGORIES,
+        }
         assert {"id": "2", "name": "Disorderly conduct"} in dest["categories"]
 
         # the token expires (the destination's lifetime is an hour of lab time): a new recording re-authenticates
         await travel(2 * 3600)
         await record(fleet, BEN, 2.5)
         await poll(lambda: complete(2), "the second recording to be Complete", timeout=60, step=0.5)
-        log = [(e["status"], e["outcome"]) for e in (await mgr.get(
-            f"/controller/{system.id}/api/content-destination"))["log"]]
-        assert (401, "reauth") in log and log[log.index((401, "reauth")) + 1] == (200, "reauthenticated"), "\n".join(map(str, log))
+        log = [
+            (e["status"], e["outcome"])
+            for e in (await mgr.get(f"/controller/{system.id}/api/content-destination"))["log"]
+        ]
+        assert (401, "reauth") in log and log[log.index((401, "reauth")) + 1] == (200, "reauthenticated"), "\n".join(
+            map(str, log)
+        )
 
         # capabilities and categories are read again once per lab day, without any recording to send
         def reads(dest: dict) -> int:
@@ -98,8 +112,13 @@ async def test_recordings_reach_the_lab_destination_encrypted_and_decrypt(
 
 def read_back(lab_destination, rec: dict, system_id: str, connection_id: str, tmp_path) -> None:
     conn = lab_destination.connection
-    swift = Connection(authurl=conn.authentication_token_uri[0], user=conn.blob_api_user_name, key=conn.blob_api_key,
-                       cacert=str(lab_destination.certificate_path), retries=0)
+    swift = Connection(
+        authurl=conn.authentication_token_uri[0],
+        user=conn.blob_api_user_name,
+        key=conn.blob_api_key,
+        cacert=str(lab_destination.certificate_path),
+        retries=0,
+    )
     try:
         meta = cd.read_meta("Container", swift.head_container(rec["container"]))
         assert set(meta) == {cd.meta_key(k) for k in cd.RECORDING_META} and meta["Status"] == "Complete"
@@ -118,10 +137,24 @@ def read_back(lab_destination, rec: dict, system_id: str, connection_id: str, tm
                 _, data = swift.get_object(rec["container"], obj)
                 (tmp_path / obj).write_bytes(data)
             out = tmp_path / "clear.mkv"
-            subprocess.run([sys.executable, "-m", "bwlab", "content-destination", "decrypt",
-                            str(tmp_path / cd.key_object_name(name)), str(tmp_path / name),
-                            "--private-key", str(lab_destination.private_key_path), "-o", str(out)],
-                           check=True, capture_output=True, env={**os.environ})
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "bwlab",
+                    "content-destination",
+                    "decrypt",
+                    str(tmp_path / cd.key_object_name(name)),
+                    str(tmp_path / name),
+                    "--private-key",
+                    str(lab_destination.private_key_path),
+                    "-o",
+                    str(out),
+                ],
+                check=True,
+                capture_output=True,
+                env={**os.environ},
+            )
             probe = ffprobe(out)
             assert sorted(s["codec_name"] for s in probe["streams"]) == ["aac", "h264"]
         assert cd.read_meta("Object", swift.head_object("Devices", BEN))["Model"] == "W101"

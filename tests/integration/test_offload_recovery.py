@@ -62,14 +62,16 @@ def check_exactly_once(swift_cluster, recordings: list[dict]) -> None:
         swift.close()
 
 
-async def test_the_destination_goes_down_mid_offload(appliance, demo_lab, demo_fleet, swift_cluster, slow_proxy,
-                                                     poll):
+async def test_the_destination_goes_down_mid_offload(appliance, demo_lab, demo_fleet, swift_cluster, slow_proxy, poll):
     system = demo_lab.systems[0]
     mgr = await manager(appliance, system.id)
     try:
         await mgr.put(f"/controller/{system.id}/api/recording-settings", {"clip_seconds": 1})
-        await mgr.request("POST", f"/controller/{system.id}/api/content-destination", raw=connection_file(
-            f"{slow_proxy.url}/auth/v1.0", swift_cluster.auth_user, swift_cluster.key))
+        await mgr.request(
+            "POST",
+            f"/controller/{system.id}/api/content-destination",
+            raw=connection_file(f"{slow_proxy.url}/auth/v1.0", swift_cluster.auth_user, swift_cluster.key),
+        )
         fleet = await demo_fleet({BEN, CHLOE})
         await asyncio.gather(record(fleet, BEN, 5.0), record(fleet, CHLOE, 4.0))
         await poll(lambda: clip_puts(slow_proxy) >= 2, "two clips to reach the destination", timeout=40)
@@ -112,8 +114,11 @@ async def test_the_controller_is_killed_mid_offload(appliance_process, swift_clu
 
     mgr = await signed_in()
     await mgr.put(f"/controller/{system_id}/api/recording-settings", {"clip_seconds": 1})
-    await mgr.request("POST", f"/controller/{system_id}/api/content-destination", raw=connection_file(
-        f"{slow_proxy.url}/auth/v1.0", swift_cluster.auth_user, swift_cluster.key))
+    await mgr.request(
+        "POST",
+        f"/controller/{system_id}/api/content-destination",
+        raw=connection_file(f"{slow_proxy.url}/auth/v1.0", swift_cluster.auth_user, swift_cluster.key),
+    )
     await mgr.close()
     scenario, _ = load_scenario(None)
     fleet = Fleet(url=url, ca_pem=ca, lab_token=token, clock=LabClock(), data_dir=tmp_path / "fleet")
@@ -127,6 +132,7 @@ async def test_the_controller_is_killed_mid_offload(appliance_process, swift_clu
         await app.ready(poll)
         mgr = await signed_in()
         try:
+
             async def all_complete():
                 recs = (await mgr.get(f"/controller/{system_id}/api/recordings"))["recordings"]
                 return recs if len(recs) == 2 and all(r["state"] == "complete" for r in recs) else None

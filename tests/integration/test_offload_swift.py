@@ -27,13 +27,27 @@ def swift_connection_file(swift, **kw) -> bytes:
 
 
 def ffprobe(path) -> dict:
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration,format_name:stream=codec_name",
-                          "-of", "json", str(path)], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration,format_name:stream=codec_name",
+            "-of",
+            "json",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(out)
 
 
-async def record(fleet, serial: str, seconds: float, *, bookmark: str | None = None,
-                 category: Category | None = None) -> None:
+async def record(
+    fleet, serial: str, seconds: float, *, bookmark: str | None = None, category: Category | None = None
+) -> None:
     cam = fleet.cameras[serial]
     dock, bay = fleet.where[serial]
     await fleet.undock(serial)
@@ -47,14 +61,16 @@ async def record(fleet, serial: str, seconds: float, *, bookmark: str | None = N
     await fleet.dock(serial, dock, bay)
 
 
-async def test_a_docked_recording_lands_in_swift_with_every_header(appliance, demo_lab, demo_fleet, swift_cluster,
-                                                                   poll, tmp_path):
+async def test_a_docked_recording_lands_in_swift_with_every_header(
+    appliance, demo_lab, demo_fleet, swift_cluster, poll, tmp_path
+):
     system = demo_lab.systems[0]
     mgr = await manager(appliance, system.id)
     try:
         await mgr.put(f"/controller/{system.id}/api/recording-settings", {"clip_seconds": 5})
-        dest = await mgr.request("POST", f"/controller/{system.id}/api/content-destination",
-                                 raw=swift_connection_file(swift_cluster))
+        dest = await mgr.request(
+            "POST", f"/controller/{system.id}/api/content-destination", raw=swift_connection_file(swift_cluster)
+        )
         assert dest["configured"] and dest["connection"]["BlobAPIKey"] == "••••"
         fleet = await demo_fleet({BEN})
         await record(fleet, BEN, 7.0, bookmark="suspect ran north", category=Category("4", "Traffic"))
@@ -136,14 +152,20 @@ async def test_a_docked_recording_lands_in_swift_with_every_header(appliance, de
 
 
 async def test_with_want_encryption_key_objects_unwrap_with_openssl_into_playable_clips(
-        appliance, demo_lab, demo_fleet, swift_cluster, poll, tmp_path):
+    appliance, demo_lab, demo_fleet, swift_cluster, poll, tmp_path
+):
     private, public = cd.new_key_pair()
     (tmp_path / "private_key.pem").write_bytes(cd.private_key_pem(private))
     system = demo_lab.systems[0]
     mgr = await manager(appliance, system.id)
     try:
-        await mgr.request("POST", f"/controller/{system.id}/api/content-destination", raw=swift_connection_file(
-            swift_cluster, container_type="mp4", want_encryption=True, public_key=public, public_key_id="lab-key-1"))
+        await mgr.request(
+            "POST",
+            f"/controller/{system.id}/api/content-destination",
+            raw=swift_connection_file(
+                swift_cluster, container_type="mp4", want_encryption=True, public_key=public, public_key_id="lab-key-1"
+            ),
+        )
         fleet = await demo_fleet({BEN})
         await record_plain(fleet, BEN, 3.0)
 
@@ -153,8 +175,12 @@ async def test_with_want_encryption_key_objects_unwrap_with_openssl_into_playabl
 
         rec = await poll(complete, "the encrypted recording to be Complete", timeout=60, step=0.5)
         # WantEncryption cannot be turned off again: refused with the field named, nothing changes
-        refused = await mgr.request("POST", f"/controller/{system.id}/api/content-destination",
-                                    raw=swift_connection_file(swift_cluster, container_type="mp4"), expect=(409,))
+        refused = await mgr.request(
+            "POST",
+            f"/controller/{system.id}/api/content-destination",
+            raw=swift_connection_file(swift_cluster, container_type="mp4"),
+            expect=(409,),
+        )
         assert refused["error"]["code"] == "invalid_connection_file" and "WantEncryption" in refused["error"]["message"]
         dest = await mgr.get(f"/controller/{system.id}/api/content-destination")
         assert dest["connection"]["WantEncryption"] is True
@@ -180,7 +206,8 @@ async def test_with_want_encryption_key_objects_unwrap_with_openssl_into_playabl
                 "-out encryption.key && "
                 "grep ContentEncryptionIV videofile.key | cut -d'\"' -f 4 > iv.b64 && base64 -d iv.b64 > iv && "
                 "openssl enc -d -aes-256-cbc -iv $(od -An -tx1 iv | tr -d ' \\n') -K $(od -An -tx1 encryption.key | tr -d ' \\n') "
-                "-in encrypted -out decrypted")
+                "-in encrypted -out decrypted"
+            )
             subprocess.run(["bash", "-c", script], cwd=tmp_path, check=True)
             plain = (tmp_path / "decrypted").read_bytes()
             if content == trail:

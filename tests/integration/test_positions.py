@@ -31,8 +31,10 @@ class MapFeed:
 
     async def __aenter__(self):
         self.ws = await self.session.http.ws_connect(
-            f"{self.session.base_url}/api/cloud/orgs/{self.org_id}/positions", ssl=self.session.ssl,
-            headers=self.session.headers())
+            f"{self.session.base_url}/api/cloud/orgs/{self.org_id}/positions",
+            ssl=self.session.ssl,
+            headers=self.session.headers(),
+        )
         return self
 
     async def __aexit__(self, *exc):
@@ -55,8 +57,9 @@ class MapFeed:
             data = msg.json()
             if data["type"] == "container":
                 self.containers[data["id"]] = data
-                self.keys[data["id"]] = envelope.unwrap_content_key(self.key.private_key, data["id"],
-                                                                     data["wrapped_key"])
+                self.keys[data["id"]] = envelope.unwrap_content_key(
+                    self.key.private_key, data["id"], data["wrapped_key"]
+                )
             elif data["type"] == "closed":
                 self.closed.append(data)
             elif data["type"] == "live_edge":
@@ -67,9 +70,16 @@ class MapFeed:
         assert c.kind == wire_chunk.KIND_POSITION
         plain = envelope.open_chunk(self.keys[c.stream_id], c.stream_id, c.kind, c.seq, c.payload)
         info = self.containers[c.stream_id]
-        self.positions.append({"serial": info["serial"], "container": c.stream_id, "kind": info["kind"],
-                               "seq": c.seq, "record": wire_positions.decode_record(plain),
-                               "user_name": info["user_name"]})
+        self.positions.append(
+            {
+                "serial": info["serial"],
+                "container": c.stream_id,
+                "kind": info["kind"],
+                "seq": c.seq,
+                "record": wire_positions.decode_record(plain),
+                "user_name": info["user_name"],
+            }
+        )
 
     def of(self, serial: str) -> list[dict]:
         return [p for p in self.positions if p["serial"] == serial]
@@ -98,8 +108,9 @@ async def gps(lab, serial: str, fix: bool) -> None:
 
 
 # covers: S11, S17, D9, L1
-async def test_positions_are_sealed_end_to_end_in_tracks_and_streams(appliance, demo_lab, demo_fleet, demo_viewer,
-                                                                   lab, poll, camera_online):
+async def test_positions_are_sealed_end_to_end_in_tracks_and_streams(
+    appliance, demo_lab, demo_fleet, demo_viewer, lab, poll, camera_online
+):
     fleet = await demo_fleet({CHLOE, ANNA, BEN})
     async with MapFeed(demo_viewer.session, demo_viewer.org_id, demo_viewer.key) as feed:
         await feed.until(lambda: feed.live, "the live edge")
@@ -119,8 +130,9 @@ async def test_positions_are_sealed_end_to_end_in_tracks_and_streams(appliance, 
 
         # D9: losing the fix seals a "fix": false record with the last fix's place and time.
         await gps(lab, CHLOE, False)
-        lost = await feed.until(lambda: next((p for p in feed.of(CHLOE) if not p["record"]["fix"]), None),
-                                "the lost-GPS record")
+        lost = await feed.until(
+            lambda: next((p for p in feed.of(CHLOE) if not p["record"]["fix"]), None), "the lost-GPS record"
+        )
         last_good = max(p["record"]["t"] for p in feed.of(CHLOE) if p["record"]["fix"])
         assert lost["record"]["accuracy"] is None and lost["record"]["last_fix_t"] >= last_good
         await gps(lab, CHLOE, True)
@@ -180,8 +192,9 @@ async def test_positions_are_sealed_end_to_end_in_tracks_and_streams(appliance, 
 
 
 # covers: S11, D9, D8
-async def test_a_late_map_gets_recent_positions_and_tracks_are_kept_24_hours(appliance, demo_lab, demo_fleet,
-                                                                            demo_viewer, lab, poll, travel):
+async def test_a_late_map_gets_recent_positions_and_tracks_are_kept_24_hours(
+    appliance, demo_lab, demo_fleet, demo_viewer, lab, poll, travel
+):
     fleet = await demo_fleet({CHLOE})
     await fleet.undock(CHLOE)
     cam = fleet.cameras[CHLOE]
@@ -223,7 +236,9 @@ async def test_the_site_plan_reaches_the_map_with_access_point_coverage(applianc
     assert got["site"]["name"] == "Harbour Logistics Park" and len(got["site"]["buildings"]) == 5
     assert got["tile_url"] is None and 20 <= got["trail_seconds"] <= 30
     by_name = {ap["name"]: ap for ap in got["access_points"]}
-    assert by_name["AP-Gate"]["coverage"]["range_m"] > by_name["AP-Yard"]["coverage"]["range_m"] > 0  # 2.4 reaches further
+    assert (
+        by_name["AP-Gate"]["coverage"]["range_m"] > by_name["AP-Yard"]["coverage"]["range_m"] > 0
+    )  # 2.4 reaches further
     try:
         await demo_viewer.session.put("/api/lab/site", plan)
     except ApiError as exc:
@@ -241,8 +256,9 @@ async def test_the_site_plan_reaches_the_map_with_access_point_coverage(applianc
 
 def _has_location_key(value) -> bool:
     if isinstance(value, dict):
-        return any(k in {"position", "lat", "lon", "latitude", "longitude"} or _has_location_key(v)
-                   for k, v in value.items())
+        return any(
+            k in {"position", "lat", "lon", "latitude", "longitude"} or _has_location_key(v) for k, v in value.items()
+        )
     if isinstance(value, list):
         return any(_has_location_key(v) for v in value)
     return False

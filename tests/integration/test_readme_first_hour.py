@@ -48,16 +48,16 @@ def _readme_commands() -> list[str]:
 
 def _debian_env(tmp_path: Path) -> dict[str, str]:
     """The environment of a shell on a fresh Debian 12: no pyenv, no virtualenv, no PYTHONPATH."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PYENV", "PYTHON", "VIRTUAL_ENV", "BWLAB_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYENV", "PYTHON", "VIRTUAL_ENV", "BWLAB_"))}
     env["PATH"] = ":".join(p for p in os.environ["PATH"].split(":") if "pyenv" not in p and ".venv" not in p)
     env["HOME"] = os.environ.get("HOME", str(tmp_path))
     return env
 
 
 def _copy_checkout(dest: Path) -> None:
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO, check=True,
-                           capture_output=True).stdout.split(b"\0")
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO, check=True, capture_output=True
+    ).stdout.split(b"\0")
     for name in filter(None, files):
         src = REPO / os.fsdecode(name)
         if src.is_file():
@@ -81,16 +81,32 @@ def test_the_readme_commands_work_with_debian_python_as_written(tmp_path):
     src = tmp_path / "bwlab"
     _copy_checkout(src)
     # what the README said before: refused by Debian's Python (PEP 668)
-    refused = subprocess.run(["python3", "-m", "pip", "install", "-e", "."], cwd=src, env=env, capture_output=True,
-                             text=True, timeout=120, stdin=subprocess.DEVNULL)
+    refused = subprocess.run(
+        ["python3", "-m", "pip", "install", "-e", "."],
+        cwd=src,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     assert refused.returncode != 0 and "externally-managed-environment" in refused.stderr
 
     port, data = free_port(), tmp_path / "data"
     up = subprocess.Popen(
-        ["bash", "-c", f"{first} --port {port} --host 127.0.0.1 --data-dir {data} --no-zeroconf --ntp-port 0"
-                       f" --media shared"],
-        cwd=src, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True)
+        [
+            "bash",
+            "-c",
+            f"{first} --port {port} --host 127.0.0.1 --data-dir {data} --no-zeroconf --ntp-port 0 --media shared",
+        ],
+        cwd=src,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     output: list[str] = []
     try:
         deadline = time.monotonic() + 600
@@ -110,8 +126,15 @@ def test_the_readme_commands_work_with_debian_python_as_written(tmp_path):
         assert status == 200 and json.loads(body)["status"] == "ok"
         status, body = _get(f"https://127.0.0.1:{port}/", ca)
         assert status == 200 and 'href="/manager/"' in body
-        run = subprocess.run([str(venv / "bin" / "bwlab"), "status", "--json", "--data-dir", str(data)], cwd=src,
-                             env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        run = subprocess.run(
+            [str(venv / "bin" / "bwlab"), "status", "--json", "--data-dir", str(data)],
+            cwd=src,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
         assert run.returncode == 0, run.stderr
         assert json.loads(run.stdout)["systems"][0]["name"] == "Main station"
     finally:
@@ -120,8 +143,15 @@ def test_the_readme_commands_work_with_debian_python_as_written(tmp_path):
         output.append(rest)
     assert up.returncode == 0, "".join(output)[-3000:]
 
-    ci = subprocess.run(["bash", "-c", f"{test_command} tests/unit/test_clock.py"], cwd=src, env=env,
-                        capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    ci = subprocess.run(
+        ["bash", "-c", f"{test_command} tests/unit/test_clock.py"],
+        cwd=src,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
     assert ci.returncode == 0, (ci.stdout + ci.stderr)[-3000:]
     assert re.search(r"\d+ passed", ci.stdout), ci.stdout[-2000:]
     assert "test" in (src / ".venv" / ".bwlab-installed").read_text().split()

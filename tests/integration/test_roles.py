@@ -48,8 +48,20 @@ from bwlab.apply import connect_system
 from bwlab.wire import messages as m
 from tests.conftest import controller_connections
 
-PRINCIPALS = ("none", "account", "user", "operator", "admin", "manager", "other_manager", "system", "other_system",
-              "foreign_admin", "foreign_system", "lab")
+PRINCIPALS = (
+    "none",
+    "account",
+    "user",
+    "operator",
+    "admin",
+    "manager",
+    "other_manager",
+    "system",
+    "other_system",
+    "foreign_admin",
+    "foreign_system",
+    "lab",
+)
 EVERYONE = frozenset(PRINCIPALS)
 ACCOUNTS = frozenset({"account", "user", "operator", "admin", "foreign_admin"})
 MEMBERS = frozenset({"user", "operator", "admin"})
@@ -66,8 +78,14 @@ def allowed_by(levels: tuple[str, ...]) -> frozenset[str]:
     out: set[str] = set()
     for level in levels:
         out |= {
-            PUBLIC: EVERYONE, DEVICE: EVERYONE, ACCOUNT: ACCOUNTS, ORG_MEMBER: MEMBERS, ORG_ADMIN: ADMIN,
-            MANAGER: MGR, LAB: LAB_ONLY, SYSTEM: SYS,
+            PUBLIC: EVERYONE,
+            DEVICE: EVERYONE,
+            ACCOUNT: ACCOUNTS,
+            ORG_MEMBER: MEMBERS,
+            ORG_ADMIN: ADMIN,
+            MANAGER: MGR,
+            LAB: LAB_ONLY,
+            SYSTEM: SYS,
         }[level]
     return frozenset(out)
 
@@ -287,39 +305,76 @@ async def world(appliance, demo_lab, lab, cloud_account, new_system) -> World:
 
         await manager.sign_in_manager(system.id, system.admin_password)
         other_id, other_manager = await new_system("Another station")
-        await connect_system(other_manager, f"/controller/{other_id}/api", email="admin@demo.bwlab.test",
-                             password="demo-admin-pass", org_id=org_id, region="eu")
+        await connect_system(
+            other_manager,
+            f"/controller/{other_id}/api",
+            email="admin@demo.bwlab.test",
+            password="demo-admin-pass",
+            org_id=org_id,
+            region="eu",
+        )
         # Another organization, whose own system registers a camera with a demo camera's serial.
         foreign = await cloud_account("foreign@roles.test")
         foreign_org = await foreign.post("/api/cloud/orgs", {"name": "Foreign Org"})
         foreign_id, foreign_manager = await new_system("Foreign station")
-        await connect_system(foreign_manager, f"/controller/{foreign_id}/api", email="foreign@roles.test",
-                             password="account-pass", org_id=foreign_org["id"], region="eu")
+        await connect_system(
+            foreign_manager,
+            f"/controller/{foreign_id}/api",
+            email="foreign@roles.test",
+            password="account-pass",
+            org_id=foreign_org["id"],
+            region="eu",
+        )
         await foreign_manager.post(f"/controller/{foreign_id}/api/camera-users", {"name": "Anna Berg"})
-        await foreign_manager.post(f"/controller/{foreign_id}/api/cameras",
-                                   {"serial": "B8A44F000101", "model": "W100", "camera_user": "Anna Berg"})
+        await foreign_manager.post(
+            f"/controller/{foreign_id}/api/cameras",
+            {"serial": "B8A44F000101", "model": "W100", "camera_user": "Anna Berg"},
+        )
         connections = controller_connections(appliance.data_dir)
         await manager.post(api + "/wifi-networks", {"ssid": "Spare-net"})
         await manager.post(api + "/profiles", {"name": "Spare profile"})
         await manager.post(api + "/cameras", {"serial": "SPARE001", "model": "W110"})
         key_id = (await manager.get(api + "/keys"))["keys"][0]["id"]
-        camera_user = next(u for u in (await manager.get(api + "/camera-users"))["camera_users"]
-                           if u["name"] == "Anna Berg")
+        camera_user = next(
+            u for u in (await manager.get(api + "/camera-users"))["camera_users"] if u["name"] == "Anna Berg"
+        )
         victim_id = (await victim.get("/api/cloud/me"))["id"]
         trial_id = (await admin.get(f"/api/cloud/orgs/{org_id}/licence"))["licences"][0]["id"]
         # Bearer tokens outlive the client sessions that obtained them.
         return World(
-            tokens={"none": None, "account": outsider.token, "user": user.token, "operator": operator.token,
-                    "admin": admin.token, "manager": manager.token, "other_manager": other_manager.token,
-                    "system": connections[system.id]["system_token"],
-                    "other_system": connections[other_id]["system_token"], "foreign_admin": foreign.token,
-                    "foreign_system": connections[foreign_id]["system_token"], "lab": appliance.lab_token},
-            params={"org_id": org_id, "account_id": victim_id, "invitation_id": pending["id"],
-                    "stream_id": "str_0123456789abcdef", "user_id": camera_user["id"], "system_id": system.id,
-                    "key_id": key_id, "network_id": "Spare-net", "profile": "Spare profile", "user": "Anna Berg",
-                    "serial": "SPARE001", "dock": "Dock A", "bay": "1", "path": "live/", "fault_id": "f1",
-                    "licence_id": trial_id,
-                    "cloud_system_id": connections[system.id]["cloud_system_id"]},
+            tokens={
+                "none": None,
+                "account": outsider.token,
+                "user": user.token,
+                "operator": operator.token,
+                "admin": admin.token,
+                "manager": manager.token,
+                "other_manager": other_manager.token,
+                "system": connections[system.id]["system_token"],
+                "other_system": connections[other_id]["system_token"],
+                "foreign_admin": foreign.token,
+                "foreign_system": connections[foreign_id]["system_token"],
+                "lab": appliance.lab_token,
+            },
+            params={
+                "org_id": org_id,
+                "account_id": victim_id,
+                "invitation_id": pending["id"],
+                "stream_id": "str_0123456789abcdef",
+                "user_id": camera_user["id"],
+                "system_id": system.id,
+                "key_id": key_id,
+                "network_id": "Spare-net",
+                "profile": "Spare profile",
+                "user": "Anna Berg",
+                "serial": "SPARE001",
+                "dock": "Dock A",
+                "bay": "1",
+                "path": "live/",
+                "fault_id": "f1",
+                "licence_id": trial_id,
+                "cloud_system_id": connections[system.id]["cloud_system_id"],
+            },
         )
 
 

@@ -109,8 +109,11 @@ async def test_cookie_sessions_follow_the_same_rule(appliance, cloud_account, tr
     site without third-party cookies)."""
     await cloud_account("cookie@sessions.test", "cookie-pass")
     async with appliance.session() as browser:
-        async with browser.http.post(appliance.url + "/api/cloud/sessions", ssl=browser.ssl,
-                                     json={"email": "cookie@sessions.test", "password": "cookie-pass"}) as r:
+        async with browser.http.post(
+            appliance.url + "/api/cloud/sessions",
+            ssl=browser.ssl,
+            json={"email": "cookie@sessions.test", "password": "cookie-pass"},
+        ) as r:
             assert r.status == 201
             cookie = r.cookies["bwl_session"]
             (header,) = [h for h in r.headers.getall("Set-Cookie") if h.startswith("bwl_session=")]
@@ -125,18 +128,31 @@ async def test_cookie_sessions_follow_the_same_rule(appliance, cloud_account, tr
         assert not await alive(browser, "/api/cloud/me")
 
 
-async def test_a_cookie_in_daily_use_is_renewed_and_outlives_seven_days_after_sign_in(appliance, cloud_account,
-                                                                                     new_system, travel):
+async def test_a_cookie_in_daily_use_is_renewed_and_outlives_seven_days_after_sign_in(
+    appliance, cloud_account, new_system, travel
+):
     """D2, the manual: the connection stays active while it is used (the browser open) and ends
     after seven days idle. The cookie's lifetime is renewed on use, so a session used every day
     keeps a cookie that expires seven days after the *last* use — not seven days after sign-in,
     which would sign out an operator in the middle of a working week. Same for the Manager."""
     await cloud_account("daily@sessions.test", "daily-pass")
     system_id, _ = await new_system("Daily", "daily-manager-pass")
-    cases = [("/api/cloud/sessions", {"email": "daily@sessions.test", "password": "daily-pass"}, "bwl_session",
-              "/api/cloud/me", "/"),
-             (f"/controller/{system_id}/api/login", {"password": "daily-manager-pass"}, "bwm_session",
-              f"/controller/{system_id}/api", f"/controller/{system_id}")]
+    cases = [
+        (
+            "/api/cloud/sessions",
+            {"email": "daily@sessions.test", "password": "daily-pass"},
+            "bwl_session",
+            "/api/cloud/me",
+            "/",
+        ),
+        (
+            f"/controller/{system_id}/api/login",
+            {"password": "daily-manager-pass"},
+            "bwm_session",
+            f"/controller/{system_id}/api",
+            f"/controller/{system_id}",
+        ),
+    ]
     for sign_in, body, name, path, cookie_path in cases:
         async with appliance.session() as browser:
             async with browser.http.post(appliance.url + sign_in, ssl=browser.ssl, json=body) as r:
@@ -151,8 +167,9 @@ async def test_a_cookie_in_daily_use_is_renewed_and_outlives_seven_days_after_si
                     assert f"Max-Age={7 * DAY}" in headers[0] and f"Path={cookie_path}" in headers[0]
                     assert r.cookies[name].value == token  # the same session, not a new one
             async with browser.http.get(appliance.url + path, ssl=browser.ssl) as r:
-                assert not [h for h in r.headers.getall("Set-Cookie", []) if h.startswith(name + "=")], \
+                assert not [h for h in r.headers.getall("Set-Cookie", []) if h.startswith(name + "=")], (
                     "used a second time within the minute: no need to send the cookie again"
+                )
             await travel(7 * DAY + 120)
             async with browser.http.get(appliance.url + path, ssl=browser.ssl) as r:
                 assert r.status == 401, f"{name}: seven idle days end it"
@@ -173,8 +190,11 @@ async def test_a_session_cookie_cannot_act_from_another_site(appliance, cloud_ac
     holds for a WebSocket opened with the cookie (the organization's live events)."""
     await cloud_account("csrf@sessions.test", "csrf-pass")
     async with appliance.session() as browser:
-        async with browser.http.post(appliance.url + "/api/cloud/sessions", ssl=browser.ssl,
-                                     json={"email": "csrf@sessions.test", "password": "csrf-pass"}) as r:
+        async with browser.http.post(
+            appliance.url + "/api/cloud/sessions",
+            ssl=browser.ssl,
+            json={"email": "csrf@sessions.test", "password": "csrf-pass"},
+        ) as r:
             assert r.status == 201
         own = appliance.url
         attempts = [
@@ -186,8 +206,9 @@ async def test_a_session_cookie_cannot_act_from_another_site(appliance, cloud_ac
             ({}, 201),  # no browser headers at all: not a browser, nothing ambient to abuse
         ]
         for i, (headers, status) in enumerate(attempts):
-            async with browser.http.post(appliance.url + "/api/cloud/orgs", ssl=browser.ssl, headers=headers,
-                                         json={"name": f"Org {i}"}) as r:
+            async with browser.http.post(
+                appliance.url + "/api/cloud/orgs", ssl=browser.ssl, headers=headers, json={"name": f"Org {i}"}
+            ) as r:
                 body = await r.json()
                 assert r.status == status, (headers, body)
                 if status == 403:
@@ -205,7 +226,10 @@ async def test_a_session_cookie_cannot_act_from_another_site(appliance, cloud_ac
 
     async with appliance.session() as api_client:  # a bearer token is never sent by a browser on its own
         await api_client.sign_in_cloud("csrf@sessions.test", "csrf-pass")
-        async with api_client.http.post(appliance.url + "/api/cloud/orgs", ssl=api_client.ssl,
-                                        headers={"Authorization": f"Bearer {api_client.token}",
-                                                 "Sec-Fetch-Site": "cross-site"}, json={"name": "By API"}) as r:
+        async with api_client.http.post(
+            appliance.url + "/api/cloud/orgs",
+            ssl=api_client.ssl,
+            headers={"Authorization": f"Bearer {api_client.token}", "Sec-Fetch-Site": "cross-site"},
+            json={"name": "By API"},
+        ) as r:
             assert r.status == 201

@@ -13,8 +13,10 @@ def _peer_cert(port: int, ca_pem: str, server_hostname: str | None) -> dict:
     ctx = ssl.create_default_context(cadata=ca_pem)
     if server_hostname is None:
         ctx.check_hostname = False
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
-            ctx.wrap_socket(raw, server_hostname=server_hostname) as tls:
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        ctx.wrap_socket(raw, server_hostname=server_hostname) as tls,
+    ):
         cert = tls.getpeercert()
     return {"cn": dict(x[0] for x in cert["subject"])["commonName"], "san": [v for _, v in cert["subjectAltName"]]}
 

@@ -68,7 +68,8 @@ async def signed_in(appliance, who):
 
 
 async def test_admin_manages_integrations_and_every_stream_event_reaches_the_soc_signed(
-        appliance, demo_lab, demo_fleet, receivers, camera_online, poll, lab):
+    appliance, demo_lab, demo_fleet, receivers, camera_online, poll, lab
+):
     # the receivers listen on 127.0.0.1: the lab allows its own network explicitly (docs/security.md)
     await lab.put("/api/lab/settings", {"soc_private_targets": True})
     org = demo_lab.org_id
@@ -80,17 +81,26 @@ async def test_admin_manages_integrations_and_every_stream_event_reaches_the_soc
                 await call
             assert refused.value.status == 403
         # bad input names the field
-        for body, field in (({"url": "ftp://127.0.0.1/x"}, "url"), ({"url": "http://127.0.0.1/x", "secret": "whsec_abc"},
-                                                                      "secret"),
-                            ({"url": "http://127.0.0.1/x", "events": ["stream.paused"]}, "events[0]")):
+        for body, field in (
+            ({"url": "ftp://127.0.0.1/x"}, "url"),
+            ({"url": "http://127.0.0.1/x", "secret": "whsec_abc"}, "secret"),
+            ({"url": "http://127.0.0.1/x", "events": ["stream.paused"]}, "events[0]"),
+        ):
             with pytest.raises(ApiError) as bad:
                 await admin.post(base, body)
             assert bad.value.status == 400 and field in bad.value.message
 
         # S12: + New SOC integration, Sign messages: the generated secret is shown once
         signed_soc = await receivers()
-        created = await admin.post(base, {"url": signed_soc.url, "name": "SOC desk", "sign_messages": True,
-                                          "events": ["stream.ended", "stream.acknowledged"]})
+        created = await admin.post(
+            base,
+            {
+                "url": signed_soc.url,
+                "name": "SOC desk",
+                "sign_messages": True,
+                "events": ["stream.ended", "stream.acknowledged"],
+            },
+        )
         secret = created["secret"]
         assert secret.startswith("whsec_") and created["signed"] is True
         signed_soc.soc.secret = secret
@@ -109,8 +119,7 @@ async def test_admin_manages_integrations_and_every_stream_event_reaches_the_soc
         await fleet.undock(ANNA)
         await poll(lambda: camera_online(ANNA), "Anna's camera on the hub", timeout=10)
         await cam.press("record")
-        started = (await poll(lambda: signed_soc.of_type("stream.started"), "stream.started at the SOC",
-                              timeout=10))[0]
+        started = (await poll(lambda: signed_soc.of_type("stream.started"), "stream.started at the SOC", timeout=10))[0]
         stream_id = started.data["data"]["stream_id"]
         await operator.post(f"/api/cloud/orgs/{org}/streams/{stream_id}/acknowledge")
         await cam.press("record", "long")
@@ -124,8 +133,17 @@ async def test_admin_manages_integrations_and_every_stream_event_reaches_the_soc
         assert Webhook(secret).verify(event.body, event.headers) == event.data
     data = started.data["data"]
     assert data["user_name"] == "Anna Berg" and data["organization_id"] == org and data["region"] == "eu"
-    assert set(data) == {"stream_id", "organization_id", "system_id", "user_id", "user_name", "region", "start", "end",
-                         "duration"}
+    assert set(data) == {
+        "stream_id",
+        "organization_id",
+        "system_id",
+        "user_id",
+        "user_name",
+        "region",
+        "start",
+        "end",
+        "duration",
+    }
     ended = signed_soc.of_type("stream.ended")[0].data["data"]
     assert ended["stream_id"] == stream_id and ended["end"] is not None and ended["duration"] > 0
     assert signed_soc.of_type("stream.acknowledged")[0].data["data"]["acknowledged_by"]
@@ -174,8 +192,9 @@ async def test_deliveries_survive_a_soc_outage_and_an_appliance_restart_exactly_
         async with handle.session() as admin:
             await admin.sign_in_cloud(*ADMIN)
             base = f"/api/cloud/orgs/{info.org_id}/soc-integrations"
-            integration = await admin.post(base, {"url": f"http://127.0.0.1:{soc_port}/hook", "sign_messages": True,
-                                                  "events": ["stream.ended"]})
+            integration = await admin.post(
+                base, {"url": f"http://127.0.0.1:{soc_port}/hook", "sign_messages": True, "events": ["stream.ended"]}
+            )
             log_path = f"{base}/{integration['id']}/deliveries"
 
             fleet = Fleet(url=handle.url, ca_pem=handle.ca_pem, lab_token=handle.lab_token, clock=clock)

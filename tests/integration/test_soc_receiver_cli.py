@@ -16,16 +16,35 @@ from bwlab.clock import system_time
 from bwlab.wire import webhooks
 from tests.conftest import free_port
 
-META = {"id": "a" * 32, "org_id": "org_1", "system_id": "sys_1", "user_id": "cu_1", "user_name": "Anna Berg",
-        "region": "eu", "started_at": 1_800_000_000.0, "ended_at": None, "duration": 0.0}
+META = {
+    "id": "a" * 32,
+    "org_id": "org_1",
+    "system_id": "sys_1",
+    "user_id": "cu_1",
+    "user_name": "Anna Berg",
+    "region": "eu",
+    "started_at": 1_800_000_000.0,
+    "ended_at": None,
+    "duration": 0.0,
+}
 
 
 async def test_the_receiver_verifies_prints_and_refuses_bad_signatures():
     secret = webhooks.new_secret()
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bwlab", "soc-receiver", "--port", str(port), "--secret", secret, "--json",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "bwlab",
+        "soc-receiver",
+        "--port",
+        str(port),
+        "--secret",
+        secret,
+        "--json",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         ready = await asyncio.wait_for(proc.stderr.readline(), 20)
         assert b"listening on http://127.0.0.1:" in ready, ready
@@ -46,8 +65,12 @@ async def test_the_receiver_verifies_prints_and_refuses_bad_signatures():
         await asyncio.wait_for(proc.wait(), 20)
     assert proc.returncode == 0
     first, again, forged_line = lines
-    assert (first["id"], first["type"], first["verified"], first["duplicate"]) == ("msg_good", "stream.started", True,
-                                                                                   False)
+    assert (first["id"], first["type"], first["verified"], first["duplicate"]) == (
+        "msg_good",
+        "stream.started",
+        True,
+        False,
+    )
     assert first["data"]["data"]["user_name"] == "Anna Berg"
     assert again["duplicate"] is True and again["verified"] is True
     assert forged_line["verified"] is False and "signature" in forged_line["error"].lower()

@@ -15,11 +15,18 @@ from tests.integration.test_soc_notifications import ADMIN, ANNA, Receiver, sign
 
 REFUSED_URLS = [
     "http://127.0.0.1:9/hook",  # plain http
-    "https://127.0.0.1:9/hook", "https://localhost:9/hook",  # loopback, by address and by name
-    "https://10.1.2.3/hook", "https://192.168.0.10/hook", "https://172.16.0.1/hook",  # private
-    "https://169.254.169.254/latest/meta-data", "https://[fe80::1]/hook",  # link-local
-    "https://[::1]/hook", "https://[::ffff:127.0.0.1]/hook",  # IPv6 loopback, IPv4-mapped
-    "https://0.0.0.0/hook", "https://224.0.0.1/hook", "https://100.64.0.1/hook",  # unspecified, multicast, CGNAT
+    "https://127.0.0.1:9/hook",
+    "https://localhost:9/hook",  # loopback, by address and by name
+    "https://10.1.2.3/hook",
+    "https://192.168.0.10/hook",
+    "https://172.16.0.1/hook",  # private
+    "https://169.254.169.254/latest/meta-data",
+    "https://[fe80::1]/hook",  # link-local
+    "https://[::1]/hook",
+    "https://[::ffff:127.0.0.1]/hook",  # IPv6 loopback, IPv4-mapped
+    "https://0.0.0.0/hook",
+    "https://224.0.0.1/hook",
+    "https://100.64.0.1/hook",  # unspecified, multicast, CGNAT
 ]
 
 
@@ -45,7 +52,8 @@ async def test_private_and_plain_http_targets_are_refused_unless_the_lab_allows_
 
 
 async def test_delivery_checks_the_address_again_and_tells_nothing_of_what_is_there(
-        appliance, demo_lab, demo_fleet, lab, camera_online, poll, travel):
+    appliance, demo_lab, demo_fleet, lab, camera_online, poll, travel
+):
     """An integration entered while the lab allowed its network points at a host name that
     resolves to 127.0.0.1, where a receiver listens. With the setting off, the delivery resolves
     the name, refuses the address without connecting, and logs only ``refused: private address``;
@@ -69,8 +77,11 @@ async def test_delivery_checks_the_address_again_and_tells_nothing_of_what_is_th
                 return log["attempts"] and log
 
             for integration, error in ((by_name, "refused: private address"), (plain, "refused: https only")):
-                log = await poll(lambda integration=integration: first_attempt(integration), f"an attempt for {integration['url']}",
-                                 timeout=10)
+                log = await poll(
+                    lambda integration=integration: first_attempt(integration),
+                    f"an attempt for {integration['url']}",
+                    timeout=10,
+                )
                 attempt = log["attempts"][0]
                 assert (attempt["ok"], attempt["status"], attempt["error"]) == (False, None, error)
                 assert log["outbox"]["pending"] == 1  # kept, retried with backoff

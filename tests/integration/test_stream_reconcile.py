@@ -46,8 +46,9 @@ async def _ghost(tmp_path):
     try:
         cam = fleet.cameras[ANNA]
         await fleet.undock(ANNA)
-        await poll_until(lambda: cam.state.get("streaming") is None and cam.state.get("hub") == "up",
-                         "Anna connected", 15)
+        await poll_until(
+            lambda: cam.state.get("streaming") is None and cam.state.get("hub") == "up", "Anna connected", 15
+        )
         await cam.press("record")
         await poll_until(lambda: cam.state.get("streaming") == "live" and cam.chunks_acked >= 3, "Anna live", 15)
         ghost = cam.state["stream_id"]
@@ -60,8 +61,15 @@ async def _ghost(tmp_path):
 
 async def _viewer(handle, demo):
     system = demo.systems[0]
-    return Viewer(handle.url, handle.ca_pem, email="operator@demo.bwlab.test", password="demo-operator-pass",
-                  link=system.protected_link, passphrase=system.link_passphrase, clock=handle.clock)
+    return Viewer(
+        handle.url,
+        handle.ca_pem,
+        email="operator@demo.bwlab.test",
+        password="demo-operator-pass",
+        link=system.protected_link,
+        passphrase=system.link_passphrase,
+        clock=handle.clock,
+    )
 
 
 async def test_a_camera_connecting_afresh_ends_its_ghost_stream_and_a_new_press_is_listed_once(tmp_path):

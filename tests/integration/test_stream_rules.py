@@ -37,8 +37,9 @@ def _chunk_rows(data_dir, stream_id: str) -> int:
 
 
 # covers: D8, D5, S17
-async def test_recordings_are_kept_24_hours_then_purged(appliance, demo_fleet, demo_viewer, travel, poll,
-                                                        camera_online):
+async def test_recordings_are_kept_24_hours_then_purged(
+    appliance, demo_fleet, demo_viewer, travel, poll, camera_online
+):
     fleet = await demo_fleet({ANNA})
     cam = fleet.cameras[ANNA]
     await _undock_online(fleet, ANNA, poll, camera_online)
@@ -68,8 +69,9 @@ async def test_recordings_are_kept_24_hours_then_purged(appliance, demo_fleet, d
 
 
 # covers: S15, T2, D1, D3
-async def test_after_the_trial_a_record_press_records_but_does_not_stream(appliance, demo_lab, demo_fleet, travel,
-                                                                        poll, camera_online):
+async def test_after_the_trial_a_record_press_records_but_does_not_stream(
+    appliance, demo_lab, demo_fleet, travel, poll, camera_online
+):
     fleet = await demo_fleet({ANNA})
     cam = fleet.cameras[ANNA]
     await travel(31 * DAY)  # the 30-day trial (S3) is over
@@ -79,16 +81,24 @@ async def test_after_the_trial_a_record_press_records_but_does_not_stream(applia
     await fleet.dock(ANNA, "Dock A", 1)
     await _undock_online(fleet, ANNA, poll, camera_online)
     await cam.press("record")
-    state = await poll(lambda: (cam.state.get("last_error") or {}).get("code") == "licence_expired" and cam.state,
-                       "the cloud to refuse the stream")
+    state = await poll(
+        lambda: (cam.state.get("last_error") or {}).get("code") == "licence_expired" and cam.state,
+        "the cloud to refuse the stream",
+    )
     assert state["recording"] is True and state["leds"]["record"] == "red"  # it records locally
     assert state["streaming"] is None and state["stream_id"] is None  # and "does not react" to stream (T2)
     assert state["leds"]["wifi"] != "green"
     assert "licence" in state["last_error"]["message"].lower()
     assert cam.chunks_sent == 0
     system = demo_lab.systems[0]
-    async with Viewer(appliance.url, appliance.ca_pem, email="operator@demo.bwlab.test",
-                      password="demo-operator-pass", link=system.link, clock=appliance.clock) as viewer:
+    async with Viewer(
+        appliance.url,
+        appliance.ca_pem,
+        email="operator@demo.bwlab.test",
+        password="demo-operator-pass",
+        link=system.link,
+        clock=appliance.clock,
+    ) as viewer:
         licence = await viewer.session.get(f"/api/cloud/orgs/{viewer.org_id}/licence")
         assert licence["valid"] is False
         await asyncio.sleep(0.3)
@@ -101,7 +111,8 @@ async def test_after_the_trial_a_record_press_records_but_does_not_stream(applia
 
 # covers: S15, T2, D3
 async def test_after_the_trial_a_double_press_does_nothing_until_an_admin_orders_licences(
-        appliance, demo_lab, demo_fleet, travel, poll, camera_online):
+    appliance, demo_lab, demo_fleet, travel, poll, camera_online
+):
     """T2 row 2b as the manual has it: with the licence expired the camera does not react (no
     recording, no stream); the fix — buying licences (S15) — lets it stream again at once."""
     fleet = await demo_fleet({ANNA})
@@ -125,8 +136,14 @@ async def test_after_the_trial_a_double_press_does_nothing_until_an_admin_orders
         assert order["state"] == "purchased" and order["valid"] and order["quantity"] == 3
     await poll(lambda: cam.state["licence"]["valid"], "the hub to tell the camera of the purchase")
     system = demo_lab.systems[0]
-    async with Viewer(appliance.url, appliance.ca_pem, email="operator@demo.bwlab.test",
-                      password="demo-operator-pass", link=system.link, clock=appliance.clock) as viewer:
+    async with Viewer(
+        appliance.url,
+        appliance.ca_pem,
+        email="operator@demo.bwlab.test",
+        password="demo-operator-pass",
+        link=system.link,
+        clock=appliance.clock,
+    ) as viewer:
         await cam.press("function", "double")
         live = await viewer.wait_for_stream(timeout=10)
         assert live["serial"] == ANNA and cam.state["recording"] is True
@@ -134,8 +151,9 @@ async def test_after_the_trial_a_double_press_does_nothing_until_an_admin_orders
 
 
 # covers: D4, D5, D6, S7, D3
-async def test_remote_start_acknowledge_and_long_press_stop(appliance, demo_lab, demo_fleet, demo_viewer, poll,
-                                                            camera_online):
+async def test_remote_start_acknowledge_and_long_press_stop(
+    appliance, demo_lab, demo_fleet, demo_viewer, poll, camera_online
+):
     fleet = await demo_fleet({ANNA, FELIX})
     anna, felix = fleet.cameras[ANNA], fleet.cameras[FELIX]
     ops = demo_viewer.session
@@ -143,8 +161,9 @@ async def test_remote_start_acknowledge_and_long_press_stop(appliance, demo_lab,
     system = demo_lab.systems[0]
     async with appliance.session() as manager:
         await manager.sign_in_manager(system.id, system.admin_password)
-        users = {u["name"]: u["id"] for u in (await manager.get(f"/controller/{system.id}/api/camera-users"))[
-            "camera_users"]}
+        users = {
+            u["name"]: u["id"] for u in (await manager.get(f"/controller/{system.id}/api/camera-users"))["camera_users"]
+        }
 
         # D4: Anna's profile has remote activation "Always": out of the dock, an operator starts her stream.
         await _undock_online(fleet, ANNA, poll, camera_online)
@@ -206,7 +225,9 @@ async def test_remote_start_acknowledge_and_long_press_stop(appliance, demo_lab,
         await manager.put(api + "/profiles/Record only", settings)
         await fleet.dock(FELIX, "Dock B", 3)
         await _undock_online(fleet, FELIX, poll, camera_online)
-        listed = await poll(lambda: _online_user(ops, org, users["Felix Garcia"]), "Felix online among the camera users")
+        listed = await poll(
+            lambda: _online_user(ops, org, users["Felix Garcia"]), "Felix online among the camera users"
+        )
         assert listed["remote_start"] is False and listed["remote_start_reason"] == "streaming_disabled"
         with pytest.raises(ApiError) as refused:
             await ops.post(f"/api/cloud/orgs/{org}/camera-users/{users['Felix Garcia']}/start")
@@ -250,15 +271,16 @@ async def test_there_is_no_remote_stop(appliance, demo_viewer, tmp_path):
     assert ("POST", "/api/cloud/orgs/{org_id}/camera-users/{user_id}/start") in routes
     segments = {segment for _, path in routes for segment in path.lower().split("/")}
     assert not segments & {"stop", "end", "terminate", "cancel", "stop-stream"}, routes
-    stream_routes = sorted(r for r in routes if "/streams" in r[1] and r[1].startswith("/api/cloud")
-                           and r[0] != "HEAD")
-    assert stream_routes == sorted([
-        ("GET", "/api/cloud/orgs/{org_id}/streams"),
-        ("GET", "/api/cloud/orgs/{org_id}/streams/{stream_id}"),
-        ("GET", "/api/cloud/orgs/{org_id}/streams/{stream_id}/live"),
-        ("GET", "/api/cloud/orgs/{org_id}/streams/{stream_id}/recording"),
-        ("POST", "/api/cloud/orgs/{org_id}/streams/{stream_id}/acknowledge"),
-    ]), "a stream route that is neither viewing nor acknowledging"
+    stream_routes = sorted(r for r in routes if "/streams" in r[1] and r[1].startswith("/api/cloud") and r[0] != "HEAD")
+    assert stream_routes == sorted(
+        [
+            ("GET", "/api/cloud/orgs/{org_id}/streams"),
+            ("GET", "/api/cloud/orgs/{org_id}/streams/{stream_id}"),
+            ("GET", "/api/cloud/orgs/{org_id}/streams/{stream_id}/live"),
+            ("GET", "/api/cloud/orgs/{org_id}/streams/{stream_id}/recording"),
+            ("POST", "/api/cloud/orgs/{org_id}/streams/{stream_id}/acknowledge"),
+        ]
+    ), "a stream route that is neither viewing nor acknowledging"
     # And over HTTP, as an operator would try.
     base = f"/api/cloud/orgs/{demo_viewer.org_id}/streams/some-stream"
     for method, path in (("POST", base + "/stop"), ("DELETE", base), ("PUT", base), ("PATCH", base)):

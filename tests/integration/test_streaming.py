@@ -37,9 +37,15 @@ async def demo(appliance):
 async def viewer(appliance, demo):
     info, _ = demo
     system = info.systems[0]
-    async with Viewer(appliance.url, appliance.ca_pem, email="operator@demo.bwlab.test",
-                      password="demo-operator-pass", link=system.protected_link,
-                      passphrase=system.link_passphrase, clock=appliance.clock) as v:
+    async with Viewer(
+        appliance.url,
+        appliance.ca_pem,
+        email="operator@demo.bwlab.test",
+        password="demo-operator-pass",
+        link=system.protected_link,
+        passphrase=system.link_passphrase,
+        clock=appliance.clock,
+    ) as v:
         yield v
 
 

@@ -90,8 +90,10 @@ async def test_static_address_gateway_and_proxy_decide_the_way_to_the_cloud(name
         # The same with a gateway, through a proxy: the proxy sees the controller come from 127.0.0.6.
         proxy = await ConnectProxy(free_port()).start()
         try:
-            saved = await mgr.put(api + "/settings/network", {"ipv4": "127.0.0.6/30", "gateway": "127.0.0.5",
-                                                               "proxy": f"http://127.0.0.1:{proxy.port}"})
+            saved = await mgr.put(
+                api + "/settings/network",
+                {"ipv4": "127.0.0.6/30", "gateway": "127.0.0.5", "proxy": f"http://127.0.0.1:{proxy.port}"},
+            )
             assert saved["cloud"] == {"reachable": True, "error": None}
             assert proxy.tunnels and proxy.peers == ["127.0.0.6"] * len(proxy.peers)
             connection = await mgr.put(api + "/addon/cloud-extensions", {"enabled": True})
@@ -106,8 +108,9 @@ async def test_static_address_gateway_and_proxy_decide_the_way_to_the_cloud(name
 async def test_dns_servers_resolve_the_cloud_host_name(named_appliance):
     api, mgr = await _manager(named_appliance, "Named")
     loop = asyncio.get_running_loop()
-    transport, server = await loop.create_datagram_endpoint(lambda: NameServer({"localhost"}),
-                                                            local_addr=("127.0.0.1", 0))
+    transport, server = await loop.create_datagram_endpoint(
+        lambda: NameServer({"localhost"}), local_addr=("127.0.0.1", 0)
+    )
     port = transport.get_extra_info("sockname")[1]
     try:
         await mgr.post(api + "/addon/install", {"hosting": "axis-hosted"})
@@ -153,8 +156,9 @@ async def test_t2_4c_apn_from_settings_camera_mobile_networks_reaches_the_modem(
     scenario, _ = load_scenario(SCENARIOS / "t2-4c-apn-required.toml")
     serial = scenario.systems[0].cameras[0].serial
     appliance, stop, task = await start_appliance(tmp_path / "data", ntp_port=0)
-    fleet = Fleet(url=appliance.url, ca_pem=appliance.ca_pem, lab_token=appliance.lab_token, clock=appliance.clock,
-                  media="shared")
+    fleet = Fleet(
+        url=appliance.url, ca_pem=appliance.ca_pem, lab_token=appliance.lab_token, clock=appliance.clock, media="shared"
+    )
     try:
         info = await apply_scenario(scenario, appliance.url, appliance.ca_pem, appliance.lab_token)
         system = info.systems[0]
@@ -208,15 +212,23 @@ async def test_a_database_with_apns_per_camera_keeps_the_first_as_the_systems(tm
             conn.executescript(sql)
             conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (number, name))
         for sid, settings in (("ctl_a", '{"time_zone": "Europe/Paris", "ntp_server": null}'), ("ctl_b", "{}")):
-            conn.execute("INSERT INTO ctl_systems (id, name, admin_password_hash, settings, device_ca_key_pem, "
-                          "device_ca_cert_pem, created_at) VALUES (?, ?, 'x', ?, 'k', 'c', 0)", (sid, sid, settings))
-        conn.executemany("INSERT INTO ctl_cameras (serial, system_id, model, apn, created_at) VALUES (?, ?, 'W120', ?, ?)",
-                         [("CAM2", "ctl_a", "later.apn", 2.0), ("CAM1", "ctl_a", "first.apn", 1.0),
-                          ("CAM3", "ctl_b", None, 1.0)])
+            conn.execute(
+                "INSERT INTO ctl_systems (id, name, admin_password_hash, settings, device_ca_key_pem, "
+                "device_ca_cert_pem, created_at) VALUES (?, ?, 'x', ?, 'k', 'c', 0)",
+                (sid, sid, settings),
+            )
+        conn.executemany(
+            "INSERT INTO ctl_cameras (serial, system_id, model, apn, created_at) VALUES (?, ?, 'W120', ?, ?)",
+            [("CAM2", "ctl_a", "later.apn", 2.0), ("CAM1", "ctl_a", "first.apn", 1.0), ("CAM3", "ctl_b", None, 1.0)],
+        )
     db = await Database.open(path, "appliance.migrations.controller")
     try:
         rows = {r["id"]: json.loads(r["settings"]) for r in await db.fetchall("SELECT id, settings FROM ctl_systems")}
-        assert rows["ctl_a"] == {"time_zone": "Europe/Paris", "ntp_server": None, "mobile_networks": {"apn": "first.apn"}}
+        assert rows["ctl_a"] == {
+            "time_zone": "Europe/Paris",
+            "ntp_server": None,
+            "mobile_networks": {"apn": "first.apn"},
+        }
         assert rows["ctl_b"] == {}
         columns = {r["name"] for r in await db.fetchall("PRAGMA table_info(ctl_cameras)")}
         assert "apn" not in columns and "sim_pin" in columns

@@ -53,8 +53,9 @@ async def _count(entries, n):
 
 def _socket(viewer, stream):
     path = f"/api/cloud/orgs/{viewer.org_id}/streams/{stream['id']}/talk"
-    return viewer.session.http.ws_connect(viewer.session.base_url + path, ssl=viewer.session.ssl,
-                                          headers=viewer.session.headers())
+    return viewer.session.http.ws_connect(
+        viewer.session.base_url + path, ssl=viewer.session.ssl, headers=viewer.session.headers()
+    )
 
 
 async def _next(ws):
@@ -67,8 +68,10 @@ async def test_the_camera_hears_the_operators_tone(streaming, demo_viewer, lab, 
     packets = encode_opus(tone(440.0, 1.5))
     report = await talk(demo_viewer.session, demo_viewer.org_id, stream, demo_viewer.key, packets, demo_viewer.clock)
     assert report.packets == len(packets) >= 75
-    await poll(lambda: _true(cam.speaker.packets == len(packets) and cam.speaker.talk is None),
-               "every packet played and the talk over")
+    await poll(
+        lambda: _true(cam.speaker.packets == len(packets) and cam.speaker.talk is None),
+        "every packet played and the talk over",
+    )
     assert cam.speaker.failed == 0
     heard = cam.speaker.samples()
     assert abs(heard.size - 48_000 * 1.5) <= 2 * 960
@@ -92,8 +95,10 @@ async def test_one_talker_at_a_time_and_every_viewer_sees_who(streaming, demo_vi
         granted, seen = await _next(first), await _next(second)
         assert granted.mine and granted.talker
         assert seen.talker == granted.talker and not seen.mine
-        await poll(lambda: _true(cam.speaker.talk is not None and cam.speaker.talk.talk_id == talk_id),
-                   "the camera to start the talk")
+        await poll(
+            lambda: _true(cam.speaker.talk is not None and cam.speaker.talk.talk_id == talk_id),
+            "the camera to start the talk",
+        )
         await second.send_str(m.encode(wire_talk.TalkTake(talk_id=envelope.b64url_encode(os.urandom(16)))))
         refused = await _next(second)
         assert isinstance(refused, m.Error) and refused.code == "floor_busy"
@@ -112,6 +117,7 @@ async def test_one_talker_at_a_time_and_every_viewer_sees_who(streaming, demo_vi
         async def talks():
             log = await admin.get(f"/api/cloud/orgs/{demo_viewer.org_id}/audit?action=talked")
             return [e for e in log["entries"] if e["stream_id"] == stream["id"]]
+
         await poll(lambda: _count(talks(), 2), "both talks in the audit trail")
         talked = await talks()
     assert [e["camera"]["serial"] for e in talked] == [ANNA, ANNA]
@@ -130,27 +136,39 @@ async def test_a_forged_or_altered_packet_is_never_played(streaming, demo_viewer
         opus = encode_opus(tone(440.0, 0.1))
         for seq, packet in enumerate(opus):
             sealed = envelope.seal_talk(wrong_key, stream["id"], seq, packet)
-            await ws.send_str(m.encode(wire_talk.TalkAudio(seq=seq, data=envelope.b64url_encode(sealed),
-                                                           captured_at=demo_viewer.clock.now())))
+            await ws.send_str(
+                m.encode(
+                    wire_talk.TalkAudio(
+                        seq=seq, data=envelope.b64url_encode(sealed), captured_at=demo_viewer.clock.now()
+                    )
+                )
+            )
         await poll(lambda: _true(cam.speaker.failed == len(opus)), "every forged packet refused")
         assert cam.speaker.packets == 0 and cam.speaker.samples().size == 0
 
 
-@pytest.mark.parametrize("frame", [
-    '{"type":"talk_take","talk_id":"short"}',
-    '{"type":"talk_audio","seq":-1,"data":"AA","captured_at":1.0}',
-    '{"type":"talk_audio","seq":0,"data":"' + "A" * 5000 + '","captured_at":1800000000}',
-    '{"type":"stream_start"}',
-    "not json",
-])
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '{"type":"talk_take","talk_id":"short"}',
+        '{"type":"talk_audio","seq":-1,"data":"AA","captured_at":1.0}',
+        '{"type":"talk_audio","seq":0,"data":"' + "A" * 5000 + '","captured_at":1800000000}',
+        '{"type":"stream_start"}',
+        "not json",
+    ],
+)
 async def test_bad_talk_frames_get_an_error_and_change_nothing(streaming, demo_viewer, frame):
     cam, stream = streaming
     async with _socket(demo_viewer, stream) as ws:
         await _next(ws)
         await ws.send_str(frame)
         error = await _next(ws)
-        assert isinstance(error, m.Error) and error.code in {"invalid_message", "unexpected_message", "bad_message",
-                                                              "malformed_json"}
+        assert isinstance(error, m.Error) and error.code in {
+            "invalid_message",
+            "unexpected_message",
+            "bad_message",
+            "malformed_json",
+        }
     assert cam.speaker.talks == 0
 
 
@@ -178,12 +196,22 @@ async def test_talking_to_an_ended_stream_is_a_conflict(streaming, demo_viewer, 
     assert caught.value.code == "stream_ended"
 
 
-
 async def _bwlab(appliance, *argv: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bwlab", *argv, "--url", appliance.url, "--token", appliance.lab_token,
-        "--data-dir", str(appliance.data_dir), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        sys.executable,
+        "-m",
+        "bwlab",
+        *argv,
+        "--url",
+        appliance.url,
+        "--token",
+        appliance.lab_token,
+        "--data-dir",
+        str(appliance.data_dir),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 90)
     return proc.returncode, out.decode(), err.decode()
 
@@ -204,9 +232,22 @@ async def test_bwlab_talk_sends_a_wav_and_writes_what_the_camera_heard(streaming
     t = np.arange(int(44_100 * 1.2)) / 44_100
     _write_wav(wav, (0.4 * np.sin(2 * np.pi * 660.0 * t)).astype(np.float32))
     heard = tmp_path / "heard.wav"
-    code, out, err = await _bwlab(appliance, "talk", ANNA.lower(), "--wav", str(wav), "--email",
-                                  "operator@demo.bwlab.test", "--password", "demo-operator-pass",
-                                  "--link", demo_lab.systems[0].link, "--heard", str(heard), "--json")
+    code, out, err = await _bwlab(
+        appliance,
+        "talk",
+        ANNA.lower(),
+        "--wav",
+        str(wav),
+        "--email",
+        "operator@demo.bwlab.test",
+        "--password",
+        "demo-operator-pass",
+        "--link",
+        demo_lab.systems[0].link,
+        "--heard",
+        str(heard),
+        "--json",
+    )
     assert code == 0, err
     result = json.loads(out)
     assert result["serial"] == ANNA and result["packets"] >= 60

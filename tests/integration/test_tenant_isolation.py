@@ -38,13 +38,19 @@ class OutsideController:
         self.system_token: str | None = None
 
     async def code(self) -> str:
-        issued = await self.account.post(f"/api/cloud/orgs/{self.org_id}/authorization-codes",
-                                         {"device_ca_pem": self.ca_pem})
+        issued = await self.account.post(
+            f"/api/cloud/orgs/{self.org_id}/authorization-codes", {"device_ca_pem": self.ca_pem}
+        )
         return issued["authorization_code"]
 
     def registration(self, code: str) -> dict:
-        return {"name": self.name, "authorization_code": code, "device_ca_pem": self.ca_pem, "region": "eu",
-                "proof": authorization.sign_proof(pki.load_key(self.ca_key_pem), self.org_id, code)}
+        return {
+            "name": self.name,
+            "authorization_code": code,
+            "device_ca_pem": self.ca_pem,
+            "region": "eu",
+            "proof": authorization.sign_proof(pki.load_key(self.ca_key_pem), self.org_id, code),
+        }
 
     async def connect(self) -> None:
         done = await self.account.post(f"/api/cloud/orgs/{self.org_id}/systems", self.registration(await self.code()))
@@ -57,8 +63,13 @@ class OutsideController:
     async def camera(self, serial: str, ca_key_pem: str | None = None, ca_pem: str | None = None) -> HubCamera:
         """A device certificate for ``serial`` from this controller's CA (or the one given)."""
         key = new_device_key()
-        cert = pki.issue_device_cert(ca_key_pem or self.ca_key_pem, ca_pem or self.ca_pem, make_csr(key, serial),
-                                     serial, self.appliance.clock.now())
+        cert = pki.issue_device_cert(
+            ca_key_pem or self.ca_key_pem,
+            ca_pem or self.ca_pem,
+            make_csr(key, serial),
+            serial,
+            self.appliance.clock.now(),
+        )
         return HubCamera(self.appliance, {"certificate": cert}, key, serial)
 
 
@@ -77,29 +88,56 @@ async def _hello(camera: HubCamera) -> m.Welcome | m.Error:
     url = camera.appliance.url.replace("https://", "wss://") + "/hub/v1/devices"
     camera.ws = await camera._http.ws_connect(url, ssl=camera._ssl, max_msg_size=0)
     challenge = await camera.receive(m.Challenge)
-    await camera.ws.send_str(m.encode(m.Hello(serial=camera.serial, certificate=camera.provisioning["certificate"],
-                                              signature=answer_challenge(camera.key, challenge.nonce))))
+    await camera.ws.send_str(
+        m.encode(
+            m.Hello(
+                serial=camera.serial,
+                certificate=camera.provisioning["certificate"],
+                signature=answer_challenge(camera.key, challenge.nonce),
+            )
+        )
+    )
     return await camera.receive(m.Welcome, m.Error)
 
 
 # covers: S13, S17, D5
-async def test_a_camera_of_another_organization_cannot_be_taken_over(appliance, demo_lab, demo_viewer, hub_camera,
-                                                                      attacker, lab, poll):
+async def test_a_camera_of_another_organization_cannot_be_taken_over(
+    appliance, demo_lab, demo_viewer, hub_camera, attacker, lab, poll
+):
     victim = await hub_camera(ANNA)
     user = victim.provisioning["camera_user"]
     mime, media = await asyncio.to_thread(_encode_media, user["name"], appliance.clock.now(), 1.5)
     stream = await victim.open_stream(mime)
-    await victim.send_text(m.encode(m.State(state={"user": user, "recording": True, "streaming": "live",
-                                                   "stream_id": stream.stream_id, "model": "W100"})))
+    await victim.send_text(
+        m.encode(
+            m.State(
+                state={
+                    "user": user,
+                    "recording": True,
+                    "streaming": "live",
+                    "stream_id": stream.stream_id,
+                    "model": "W100",
+                }
+            )
+        )
+    )
     frames = [stream.frame(seq, chunk) for seq, chunk in enumerate(media)]
     for frame in frames[:3]:
         await victim.stored(frame)
 
     # The attacker registers the victim's serial in its own system and connects with a
     # certificate its own CA issued for it: the hub knows it as *its* camera, nobody else's.
-    await attacker.register_cameras([{"id": "usr_mallory", "name": "Mallory", "streaming": True,
-                                      "remote_activation": "always",
-                                      "cameras": [{"serial": VICTIM_SERIAL, "model": "W100"}]}])
+    await attacker.register_cameras(
+        [
+            {
+                "id": "usr_mallory",
+                "name": "Mallory",
+                "streaming": True,
+                "remote_activation": "always",
+                "cameras": [{"serial": VICTIM_SERIAL, "model": "W100"}],
+            }
+        ]
+    )
     impostor = await attacker.camera(VICTIM_SERIAL)
     try:
         welcome = await _hello(impostor)
@@ -119,15 +157,31 @@ async def test_a_camera_of_another_organization_cannot_be_taken_over(appliance, 
         assert hidden.value.status == 404
 
         # A stream_stop for the victim's stream id is refused and ends nothing.
-        await impostor.send_text(m.encode(m.StreamStop(stream_id=stream.stream_id, reason="long_press", last_seq=3,
-                                                       ended_at=appliance.clock.now())))
+        await impostor.send_text(
+            m.encode(
+                m.StreamStop(
+                    stream_id=stream.stream_id, reason="long_press", last_seq=3, ended_at=appliance.clock.now()
+                )
+            )
+        )
         refusal = await impostor.receive(m.Error)
         assert refusal.code == "foreign_stream"
         # … and a stream_start reusing the victim's stream id opens nothing.
-        await impostor.send_text(m.encode(m.StreamStart(
-            stream_id=stream.stream_id, reason="record", mime=mime, started_at=appliance.clock.now(),
-            wrapped_key={"v": 1}, user_id="usr_mallory", user_name="Mallory",
-            upload_key="A" * 43, resume=True)))
+        await impostor.send_text(
+            m.encode(
+                m.StreamStart(
+                    stream_id=stream.stream_id,
+                    reason="record",
+                    mime=mime,
+                    started_at=appliance.clock.now(),
+                    wrapped_key={"v": 1},
+                    user_id="usr_mallory",
+                    user_name="Mallory",
+                    upload_key="A" * 43,
+                    resume=True,
+                )
+            )
+        )
         assert (await impostor.receive(m.StreamRefused)).code == "foreign_stream"
         live = await demo_viewer.session.get(f"/api/cloud/orgs/{demo_viewer.org_id}/streams/{stream.stream_id}")
         assert live["live"] and live["ended_at"] is None
@@ -147,8 +201,13 @@ async def test_a_camera_of_another_organization_cannot_be_taken_over(appliance, 
 
         # The lab sees the victim's camera online, in the victim's system.
         status = await lab.get("/api/lab/status")
-        (cam,) = [c for s in status["systems"] if s["id"] == demo_lab.systems[0].id for c in s["cameras"]
-                  if c["serial"] == VICTIM_SERIAL]
+        (cam,) = [
+            c
+            for s in status["systems"]
+            if s["id"] == demo_lab.systems[0].id
+            for c in s["cameras"]
+            if c["serial"] == VICTIM_SERIAL
+        ]
         assert cam["online"]
     finally:
         await impostor.close()
@@ -163,8 +222,9 @@ async def test_a_certificate_is_accepted_only_for_a_camera_its_system_registered
         assert "not registered" in refusal.message
     finally:
         await stranger.close()
-    await attacker.register_cameras([{"id": "usr_m", "name": "Mallory", "cameras": [
-        {"serial": "B8A44F0009FF", "model": "W110"}]}])
+    await attacker.register_cameras(
+        [{"id": "usr_m", "name": "Mallory", "cameras": [{"serial": "B8A44F0009FF", "model": "W110"}]}]
+    )
     registered = await attacker.camera("B8A44F0009FF")
     try:
         assert isinstance(await _hello(registered), m.Welcome)
@@ -177,8 +237,9 @@ async def test_a_certificate_is_accepted_only_for_a_camera_its_system_registered
 
 
 # covers: S3, D1
-async def test_a_ca_that_copies_another_systems_name_signs_for_no_one(appliance, demo_lab, hub_camera, attacker,
-                                                                      cloud_account):
+async def test_a_ca_that_copies_another_systems_name_signs_for_no_one(
+    appliance, demo_lab, hub_camera, attacker, cloud_account
+):
     """Anyone can make a CA with the victim CA's name; the hub picks the system whose CA verifies
     the chain, so the victim's cameras still connect and the look-alike signs for nobody else."""
     victim = await hub_camera(ANNA)  # connected: the victim's CA is trusted for its cameras
@@ -190,8 +251,9 @@ async def test_a_ca_that_copies_another_systems_name_signs_for_no_one(appliance,
     lookalike.ca_key_pem, lookalike.ca_pem = pki.make_ca(name, appliance.clock.now())
     assert pki.load_cert(lookalike.ca_pem).subject == victim_ca.subject
     await lookalike.connect()
-    await lookalike.register_cameras([{"id": "usr_e", "name": "Eve", "cameras": [
-        {"serial": VICTIM_SERIAL, "model": "W100"}]}])
+    await lookalike.register_cameras(
+        [{"id": "usr_e", "name": "Eve", "cameras": [{"serial": VICTIM_SERIAL, "model": "W100"}]}]
+    )
     await victim.close()
     again = HubCamera(appliance, victim.provisioning, victim.key, VICTIM_SERIAL)
     forged = await lookalike.camera(VICTIM_SERIAL)
@@ -234,8 +296,11 @@ async def test_an_authorization_code_is_used_once(appliance, cloud_account, trav
     assert [s["name"] for s in await _systems(account, org["id"])] == ["Station one"]
     # A made-up code is refused too.
     other = OutsideController(appliance, account, org["id"], "Station two")
-    await _refused(account.post(f"/api/cloud/orgs/{org['id']}/systems", other.registration("0000-1111-2222-3333")),
-                   403, "bad_authorization_code")
+    await _refused(
+        account.post(f"/api/cloud/orgs/{org['id']}/systems", other.registration("0000-1111-2222-3333")),
+        403,
+        "bad_authorization_code",
+    )
     # The same controller (device CA) cannot be connected a second time with a new code either.
     await _refused(controller.code(), 409, "device_ca_registered")
     assert len(await _systems(account, org["id"])) == 1
@@ -255,8 +320,9 @@ async def test_an_authorization_code_is_bound_to_its_controller_and_account(appl
     code = await asking.code()
     # Another controller pastes the code: it cannot prove the asking controller's CA key.
     other = OutsideController(appliance, owner, org["id"], "Other station")
-    await _refused(owner.post(f"/api/cloud/orgs/{org['id']}/systems", other.registration(code)),
-                   403, "foreign_authorization_code")
+    await _refused(
+        owner.post(f"/api/cloud/orgs/{org['id']}/systems", other.registration(code)), 403, "foreign_authorization_code"
+    )
     # … nor by presenting the asking controller's CA certificate without its key.
     borrowed = other.registration(code) | {"device_ca_pem": asking.ca_pem}
     await _refused(owner.post(f"/api/cloud/orgs/{org['id']}/systems", borrowed), 403, "foreign_authorization_code")
@@ -265,12 +331,18 @@ async def test_an_authorization_code_is_bound_to_its_controller_and_account(appl
     await owner.post(f"/api/cloud/orgs/{org['id']}/invitations", {"email": "second@bound.test", "role": "admin"})
     (inv,) = (await second.get("/api/cloud/invitations"))["invitations"]
     await second.post(f"/api/cloud/invitations/{inv['id']}/accept")
-    await _refused(second.post(f"/api/cloud/orgs/{org['id']}/systems", asking.registration(code)),
-                   403, "foreign_authorization_code")
+    await _refused(
+        second.post(f"/api/cloud/orgs/{org['id']}/systems", asking.registration(code)),
+        403,
+        "foreign_authorization_code",
+    )
     # Nor in another organization.
     elsewhere = await owner.post("/api/cloud/orgs", {"name": "Elsewhere"})
-    await _refused(owner.post(f"/api/cloud/orgs/{elsewhere['id']}/systems", asking.registration(code)),
-                   403, "bad_authorization_code")
+    await _refused(
+        owner.post(f"/api/cloud/orgs/{elsewhere['id']}/systems", asking.registration(code)),
+        403,
+        "bad_authorization_code",
+    )
     assert await _systems(owner, org["id"]) == [] and await _systems(owner, elsewhere["id"]) == []
     licence = await owner.get(f"/api/cloud/orgs/{org['id']}/licence")
     assert licence["licences"] == []  # no trial started by a refused request
@@ -296,8 +368,11 @@ async def test_an_authorization_code_expires(appliance, cloud_account, new_syste
     shown = await mgr.get(api + "/addon/authorization-code")
     assert shown["expires_at"] > appliance.clock.now()
     await travel(16 * 60)
-    await _refused(mgr.post(api + "/addon/finish", {"authorization_code": shown["authorization_code"]}),
-                   409, "authorization_code_expired")
+    await _refused(
+        mgr.post(api + "/addon/finish", {"authorization_code": shown["authorization_code"]}),
+        409,
+        "authorization_code_expired",
+    )
     assert (await mgr.get(api))["connection"]["state"] == "storage_chosen"
     assert await _systems(account, org["id"]) == []
     fresh = await mgr.get(api + "/addon/authorization-code")
@@ -372,7 +447,8 @@ async def _online(viewer, user_name: str) -> dict | None:
 
 # covers: S13, S17, D3, D4, D5, D6, D8
 async def test_two_organizations_with_cameras_of_the_same_serial_stream_undisturbed(
-        appliance, demo_lab, demo_fleet, demo_viewer, tmp_path, poll):
+    appliance, demo_lab, demo_fleet, demo_viewer, tmp_path, poll
+):
     from bwlab.apply import apply_scenario
     from bwlab.scenario import load_scenario
     from bwlab.viewer import Viewer
@@ -387,9 +463,14 @@ async def test_two_organizations_with_cameras_of_the_same_serial_stream_undistur
     other = Fleet(url=appliance.url, ca_pem=appliance.ca_pem, lab_token=appliance.lab_token, clock=appliance.clock)
     try:
         await other.start(scenario, only={VICTIM_SERIAL})
-        async with Viewer(appliance.url, appliance.ca_pem, email="operator@harbour.test",
-                          password="harbour-operator-pass", link=harbour.systems[0].link,
-                          clock=appliance.clock) as hv:
+        async with Viewer(
+            appliance.url,
+            appliance.ca_pem,
+            email="operator@harbour.test",
+            password="harbour-operator-pass",
+            link=harbour.systems[0].link,
+            clock=appliance.clock,
+        ) as hv:
             anna, rita = demo.cameras[VICTIM_SERIAL], other.cameras[VICTIM_SERIAL]
             await demo.undock(VICTIM_SERIAL)
             await other.undock(VICTIM_SERIAL)
@@ -412,8 +493,9 @@ async def test_two_organizations_with_cameras_of_the_same_serial_stream_undistur
             assert [s["id"] for s in await hv.streams("live")] == [b["id"]]
 
             # Each viewer decrypts its own stream live; neither reaches nor opens the other's.
-            seen_a, seen_b = await asyncio.gather(demo_viewer.watch(a["id"], seconds=2.0),
-                                                  hv.watch(b["id"], seconds=2.0))
+            seen_a, seen_b = await asyncio.gather(
+                demo_viewer.watch(a["id"], seconds=2.0), hv.watch(b["id"], seconds=2.0)
+            )
             assert seen_a.user_name == "Anna Berg" and seen_a.video_frames > 0 and not seen_a.ended
             assert seen_b.user_name == "Rita Nilsson" and seen_b.video_frames > 0 and not seen_b.ended
             for viewer, foreign in ((demo_viewer, b), (hv, a)):
@@ -453,8 +535,9 @@ async def _ended(viewer, stream_id: str) -> bool:
 
 
 # covers: S15, S13
-async def test_another_systems_list_with_the_same_serials_leaves_the_licence_count_alone(appliance, demo_lab, attacker,
-                                                                                        travel, poll):
+async def test_another_systems_list_with_the_same_serials_leaves_the_licence_count_alone(
+    appliance, demo_lab, attacker, travel, poll
+):
     """S15 counts a camera per day while it is assigned to a streaming camera user. Another
     organization's system listing the same serials must not close the demo's periods."""
     async with appliance.session() as admin:
@@ -462,8 +545,16 @@ async def test_another_systems_list_with_the_same_serials_leaves_the_licence_cou
         url = f"/api/cloud/orgs/{demo_lab.org_id}/licence"
         today = await poll(lambda: _today_cameras(admin, url), "the demo's cameras to be counted")
         serials = [f"B8A44F00010{i}" for i in range(1, 7)]
-        await attacker.register_cameras([{"id": "usr_x", "name": "X", "streaming": False,
-                                          "cameras": [{"serial": s, "model": "W110"} for s in serials]}])
+        await attacker.register_cameras(
+            [
+                {
+                    "id": "usr_x",
+                    "name": "X",
+                    "streaming": False,
+                    "cameras": [{"serial": s, "model": "W110"} for s in serials],
+                }
+            ]
+        )
         await travel(2 * 86400)
         assert await _today_cameras(admin, url) == today
 

@@ -31,19 +31,42 @@ pytestmark = pytest.mark.timeout(240)
 
 
 def _bwlab(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bwlab", *args], capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "bwlab", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        cwd=REPO,
+    )
 
 
 def _start(log: Path, *args: str) -> subprocess.Popen:
     with open(log, "w") as out:
-        return subprocess.Popen([sys.executable, "-m", "bwlab", *args], stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, cwd=REPO)
+        return subprocess.Popen(
+            [sys.executable, "-m", "bwlab", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
 
 
 def _up(log: Path, port: int, data: Path, *more: str) -> subprocess.Popen:
-    up = _start(log, "up", "--port", str(port), "--host", "127.0.0.1", "--data-dir", str(data), "--no-zeroconf",
-                "--media", "shared", *more)
+    up = _start(
+        log,
+        "up",
+        "--port",
+        str(port),
+        "--host",
+        "127.0.0.1",
+        "--data-dir",
+        str(data),
+        "--no-zeroconf",
+        "--media",
+        "shared",
+        *more,
+    )
     _wait(lambda: "bwlab is up." in log.read_text() or up.poll() is not None, "bwlab up", 90)
     assert up.poll() is None, log.read_text()[-3000:]
     return up
@@ -53,8 +76,9 @@ def _running(data: Path) -> set[str]:
     """The cameras a fleet runs now, as the lab sees them (its control link is up)."""
     try:
         facts = json.loads((data / "lab.json").read_text())
-        request = urllib.request.Request(facts["url"] + "/api/lab/cameras",
-                                         headers={"Authorization": f"Bearer {facts['lab_token']}"})
+        request = urllib.request.Request(
+            facts["url"] + "/api/lab/cameras", headers={"Authorization": f"Bearer {facts['lab_token']}"}
+        )
         ctx = ssl.create_default_context(cafile=facts["ca_path"])
         with urllib.request.urlopen(request, context=ctx, timeout=5) as response:
             return {c["serial"] for c in json.loads(response.read())["cameras"] if c["running"]}
@@ -76,8 +100,18 @@ def test_up_on_a_taken_port_says_so_and_exits_non_zero(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        run = _bwlab("up", "--port", str(port), "--host", "127.0.0.1", "--data-dir", str(tmp_path / "data"),
-                     "--no-zeroconf", "--no-fleet", timeout=60)
+        run = _bwlab(
+            "up",
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--no-zeroconf",
+            "--no-fleet",
+            timeout=60,
+        )
     assert run.returncode == 2, run.stderr[-2000:]
     assert f"cannot listen on 127.0.0.1:{port}" in run.stderr and "--port" in run.stderr
     assert "Traceback" not in run.stderr
@@ -120,8 +154,11 @@ def test_a_fleet_left_running_reconnects_and_the_next_up_starts_no_second_fleet(
         again = _bwlab("fleet", "--data-dir", str(data), "--media", "shared")
         assert again.returncode == 2 and f"a fleet (pid {fleet.pid}) already runs" in again.stderr
         # the control link is back: a press reaches the camera
-        press = _wait(lambda: (r := _bwlab("press", DAVID, "record", "--data-dir", str(data))).returncode == 0 and r,
-                      "a press through the fleet's reconnected control link", 60)
+        press = _wait(
+            lambda: (r := _bwlab("press", DAVID, "record", "--data-dir", str(data))).returncode == 0 and r,
+            "a press through the fleet's reconnected control link",
+            60,
+        )
         assert "did nothing" not in press.stderr
 
         def live():

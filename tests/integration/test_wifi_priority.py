@@ -36,8 +36,9 @@ class Station:
 
     async def camera_view(self, serial: str, bay: int) -> list[tuple]:
         """Dock the camera (again) and return the Wi-Fi list it received, in order."""
-        prov = await self.lab.post(f"{self.api}/docks/Dock/bays/{bay}",
-                                   {"serial": serial, "csr": make_csr(self.key, serial)})
+        prov = await self.lab.post(
+            f"{self.api}/docks/Dock/bays/{bay}", {"serial": serial, "csr": make_csr(self.key, serial)}
+        )
         nets = prov["wifi_networks"]
         assert [n["priority"] for n in nets] == list(range(1, len(nets) + 1))
         return [(n["ssid"], n["password"], n["source"]) for n in nets]
@@ -66,21 +67,27 @@ async def test_the_three_ways_by_rising_priority(station):
     s = station
     # (1) Only the profile's networks, in the profile's order.
     assert await s.manager_view("Ada") == [("Depot", "profile"), ("Depot-24", "profile")]
-    assert await s.camera_view("WIFI001", 1) == [("Depot", "depot-pass", "profile"),
-                                                 ("Depot-24", "depot24-pass", "profile")]
+    assert await s.camera_view("WIFI001", 1) == [
+        ("Depot", "depot-pass", "profile"),
+        ("Depot-24", "depot24-pass", "profile"),
+    ]
 
     # (2a) A network assigned to the camera user in the Manager comes first.
     user = await s.mgr.put(s.api + "/camera-users/Ada", {"network": {"ssid": "Van-7", "password": "van-pass"}})
     assert user["network"] == {"ssid": "Van-7", "password": "van-pass"}
     assert await s.manager_view("Ada") == [("Van-7", "camera_user"), ("Depot", "profile"), ("Depot-24", "profile")]
-    assert await s.camera_view("WIFI001", 1) == [("Van-7", "van-pass", "camera_user"),
-                                                 ("Depot", "depot-pass", "profile"),
-                                                 ("Depot-24", "depot24-pass", "profile")]
+    assert await s.camera_view("WIFI001", 1) == [
+        ("Van-7", "van-pass", "camera_user"),
+        ("Depot", "depot-pass", "profile"),
+        ("Depot-24", "depot24-pass", "profile"),
+    ]
 
     # Same SSID as a profile network: the camera user's own entry wins, once, first.
     await s.mgr.put(s.api + "/camera-users/Ada", {"network": {"ssid": "Depot-24", "password": "ada-only"}})
-    assert await s.camera_view("WIFI001", 1) == [("Depot-24", "ada-only", "camera_user"),
-                                                 ("Depot", "depot-pass", "profile")]
+    assert await s.camera_view("WIFI001", 1) == [
+        ("Depot-24", "ada-only", "camera_user"),
+        ("Depot", "depot-pass", "profile"),
+    ]
     await s.mgr.put(s.api + "/camera-users/Ada", {"network": {"ssid": "Van-7", "password": "van-pass"}})
 
     # (2b) A network the camera user adds in the Assistant app replaces every other.
@@ -95,21 +102,27 @@ async def test_the_three_ways_by_rising_priority(station):
 
     # Clearing the Manager network leaves the profile's.
     await s.mgr.put(s.api + "/camera-users/Ada", {"clear_network": True})
-    assert await s.camera_view("WIFI001", 1) == [("Depot", "depot-pass", "profile"),
-                                                 ("Depot-24", "depot24-pass", "profile")]
+    assert await s.camera_view("WIFI001", 1) == [
+        ("Depot", "depot-pass", "profile"),
+        ("Depot-24", "depot24-pass", "profile"),
+    ]
 
 
 async def test_a_manager_network_needs_streaming_in_the_profile(station):
     s = station
     before = await s.mgr.get(s.api + "/camera-users")
-    err = await expect_error(s.mgr.put(s.api + "/camera-users/Bo", {"network": {"ssid": "Van-7"}}),
-                             409, "streaming_required")
+    err = await expect_error(
+        s.mgr.put(s.api + "/camera-users/Bo", {"network": {"ssid": "Van-7"}}), 409, "streaming_required"
+    )
     assert "streaming" in err.message
-    err = await expect_error(s.mgr.post(s.api + "/camera-users", {"name": "Cy", "profile": "Record only",
-                                                                  "network": {"ssid": "Van-7"}}),
-                             409, "streaming_required")
-    err = await expect_error(s.mgr.post(s.api + "/camera-users", {"name": "Cy", "network": {"ssid": "Van-7"}}),
-                             409, "streaming_required")
+    err = await expect_error(
+        s.mgr.post(s.api + "/camera-users", {"name": "Cy", "profile": "Record only", "network": {"ssid": "Van-7"}}),
+        409,
+        "streaming_required",
+    )
+    err = await expect_error(
+        s.mgr.post(s.api + "/camera-users", {"name": "Cy", "network": {"ssid": "Van-7"}}), 409, "streaming_required"
+    )
     assert await s.mgr.get(s.api + "/camera-users") == before, "a refused request changes nothing"
     assert await s.manager_view("Bo") == [("Yard", "profile")]
     assert await s.camera_view("WIFI002", 2) == [("Yard", "yard-pass", "profile")]
@@ -119,8 +132,9 @@ async def test_a_manager_network_needs_streaming_in_the_profile(station):
     await expect_error(s.mgr.put(s.api + "/camera-users/Ada", {"profile": "Record only"}), 409, "streaming_required")
     assert (await s.mgr.get(s.api + "/camera-users/Ada/networks"))["networks"][0]["ssid"] == "Van-7"
     # Turning streaming on in the profile makes the assignment possible.
-    await s.mgr.put(s.api + "/profiles/Record only", {"name": "Record only", "streaming": True,
-                                                       "wifi_networks": ["Yard"]})
+    await s.mgr.put(
+        s.api + "/profiles/Record only", {"name": "Record only", "streaming": True, "wifi_networks": ["Yard"]}
+    )
     await s.mgr.put(s.api + "/camera-users/Bo", {"network": {"ssid": "Van-9", "password": "p9"}})
     assert await s.camera_view("WIFI002", 2) == [("Van-9", "p9", "camera_user"), ("Yard", "yard-pass", "profile")]
 
@@ -135,9 +149,11 @@ async def test_the_assistant_network_needs_no_streaming_and_replaces_the_profile
 async def test_profile_networks_must_exist_and_cannot_be_deleted_while_assigned(station):
     s = station
     profiles = await s.mgr.get(s.api + "/profiles")
-    err = await expect_error(s.mgr.put(s.api + "/profiles/Live", {"name": "Live", "streaming": True,
-                                                                  "wifi_networks": ["Depot", "Nowhere"]}),
-                             400, "invalid_input")
+    err = await expect_error(
+        s.mgr.put(s.api + "/profiles/Live", {"name": "Live", "streaming": True, "wifi_networks": ["Depot", "Nowhere"]}),
+        400,
+        "invalid_input",
+    )
     assert "wifi_networks[1]" in err.message and "Nowhere" in err.message
     await expect_error(s.mgr.delete(s.api + "/wifi-networks/Depot"), 409, "in_use")
     assert await s.mgr.get(s.api + "/profiles") == profiles

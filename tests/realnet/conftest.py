@@ -16,6 +16,7 @@ from bwlab.realnet.plan import Plan
 def machine_state(prefix: str) -> dict:
     """What `ip`, `nft` and the process table say exists of ``prefix`` — read with the tools
     themselves, not with the lab's own inventory."""
+
     def out(*cmd):
         return subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=True).stdout
 
@@ -31,11 +32,16 @@ def machine_state(prefix: str) -> dict:
                 procs.append(int(pid))
     return {
         "netns": [line.split()[0] for line in out("ip", "netns", "list").splitlines() if line.startswith(prefix)],
-        "links": [line.split(":")[1].strip().split("@")[0] for line in out("ip", "-o", "link", "show").splitlines()
-                  if line.split(":")[1].strip().startswith(prefix)],
+        "links": [
+            line.split(":")[1].strip().split("@")[0]
+            for line in out("ip", "-o", "link", "show").splitlines()
+            if line.split(":")[1].strip().startswith(prefix)
+        ],
         "nft_tables": [line for line in out("nft", "list", "tables").splitlines() if prefix in line],
         "dnsmasq": procs,
-        "netns_etc": [p for p in os.listdir("/etc/netns") if p.startswith(prefix)] if os.path.isdir("/etc/netns") else [],
+        "netns_etc": [p for p in os.listdir("/etc/netns") if p.startswith(prefix)]
+        if os.path.isdir("/etc/netns")
+        else [],
     }
 
 
@@ -51,8 +57,11 @@ def net_name():
 @pytest.fixture
 def small_net(net_name):
     prefix, subnet = net_name
-    plan = Plan(prefix=prefix, subnet=subnet).with_nodes("camera", ["B8A44F000101", "B8A44F000102"]) \
+    plan = (
+        Plan(prefix=prefix, subnet=subnet)
+        .with_nodes("camera", ["B8A44F000101", "B8A44F000102"])
         .with_nodes("browser", ["viewer"])
+    )
     return lab.build(plan)
 
 
@@ -68,17 +77,32 @@ async def real_appliance(small_net, tmp_path):
     from tests.conftest import RunningAppliance, free_port
 
     plan, port, data_dir = small_net, free_port(), tmp_path / "data"
-    config = ApplianceConfig(data_dir=data_dir, host="127.0.0.1", port=port, zeroconf=False, ntp_port=None,
-                             public_url=f"https://127.0.0.1:{port}", service_addresses=tuple(plan.services.values()),
-                             tls_names=(plan.gateway,))
+    config = ApplianceConfig(
+        data_dir=data_dir,
+        host="127.0.0.1",
+        port=port,
+        zeroconf=False,
+        ntp_port=None,
+        public_url=f"https://127.0.0.1:{port}",
+        service_addresses=tuple(plan.services.values()),
+        tls_names=(plan.gateway,),
+    )
     clock, ready, stop = LabClock(), asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(serve(config, clock, ready=ready, stop=stop), name="appliance")
     await asyncio.wait({task, asyncio.create_task(ready.wait())}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
     if task.done():
         task.result()
-    yield plan, RunningAppliance(url=config.url, data_dir=data_dir, clock=clock,
-                                 ca_pem=(data_dir / "tls" / "lab-ca.pem").read_text(),
-                                 lab_token=(data_dir / "lab-token").read_text().strip(), port=port)
+    yield (
+        plan,
+        RunningAppliance(
+            url=config.url,
+            data_dir=data_dir,
+            clock=clock,
+            ca_pem=(data_dir / "tls" / "lab-ca.pem").read_text(),
+            lab_token=(data_dir / "lab-token").read_text().strip(),
+            port=port,
+        ),
+    )
     stop.set()
     await asyncio.wait_for(task, 15)
 
@@ -86,8 +110,9 @@ async def real_appliance(small_net, tmp_path):
 async def in_netns(netns: str, *cmd: str, timeout: float = 30.0) -> tuple[int, str, str]:
     import asyncio
 
-    proc = await asyncio.create_subprocess_exec("ip", "netns", "exec", netns, *cmd,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        "ip", "netns", "exec", netns, *cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
     except TimeoutError:
@@ -112,8 +137,10 @@ def wait_until(predicate, what: str, timeout: float):
 
 def site_firewall(address: str, table: str = "sitefw") -> str:
     """A site firewall's rule as a network engineer writes it by hand: drop what goes to ``address``."""
-    return (f"table inet {table} {{\n chain output {{\n  type filter hook output priority 0; policy accept;\n"
-            f"  ip daddr {address} tcp dport 443 drop\n }}\n}}\n")
+    return (
+        f"table inet {table} {{\n chain output {{\n  type filter hook output priority 0; policy accept;\n"
+        f"  ip daddr {address} tcp dport 443 drop\n }}\n}}\n"
+    )
 
 
 class RealLab:
@@ -129,16 +156,44 @@ class RealLab:
         self._stopped: tuple[int, str] | None = None
         self.env = dict(os.environ, BWLAB_NET_PREFIX=prefix)
         self.up = subprocess.Popen(
-            [sys.executable, "-m", "bwlab", "up", "--network", "real", "--net-prefix", prefix, "--net-subnet", subnet,
-             "--port", str(free_port()), "--data-dir", str(data_dir), "--no-zeroconf", "--media", "shared",
-             "--no-timeline"],
-            env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            [
+                sys.executable,
+                "-m",
+                "bwlab",
+                "up",
+                "--network",
+                "real",
+                "--net-prefix",
+                prefix,
+                "--net-subnet",
+                subnet,
+                "--port",
+                str(free_port()),
+                "--data-dir",
+                str(data_dir),
+                "--no-zeroconf",
+                "--media",
+                "shared",
+                "--no-timeline",
+            ],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
 
     def bwlab(self, *args: str) -> subprocess.CompletedProcess:
         import sys
 
-        return subprocess.run([sys.executable, "-m", "bwlab", *args, "--data-dir", str(self.data_dir)], env=self.env,
-                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        return subprocess.run(
+            [sys.executable, "-m", "bwlab", *args, "--data-dir", str(self.data_dir)],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
 
     def status(self) -> dict | None:
         import json
@@ -148,6 +203,7 @@ class RealLab:
 
     def ready(self) -> dict:
         """Once the demo's six cameras are listed with the network: the status."""
+
         def listed():
             lab = self.status() or {}
             return lab if lab.get("network") and len(lab["systems"][0]["cameras"]) == 6 else None

@@ -15,8 +15,14 @@ with socket.create_connection((address, 443), timeout=5) as raw, ctx.wrap_socket
     reply = b""
     while chunk := tls.recv(4096):
         reply += chunk
-print(json.dumps({
-    "address": address,
-    "subject": dict(x[0] for x in cert["subject"]), "issuer": dict(x[0] for x in cert["issuer"]),
-    "san": [v for k, v in cert.get("subjectAltName", ())], "status": reply.split(b" ", 2)[1].decode(),
-}))
+print(
+    json.dumps(
+        {
+            "address": address,
+            "subject": dict(x[0] for x in cert["subject"]),
+            "issuer": dict(x[0] for x in cert["issuer"]),
+            "san": [v for k, v in cert.get("subjectAltName", ())],
+            "status": reply.split(b" ", 2)[1].decode(),
+        }
+    )
+)

@@ -21,27 +21,45 @@ OTHER = "B8A44F000102"
 
 
 async def _probe(plan, appliance, node: str, name: str) -> tuple[int, str]:
-    rc, out, err = await in_netns(plan.node(node).netns, sys.executable, PROBE, name,
-                                  str(appliance.data_dir / "tls" / "lab-ca.pem"))
+    rc, out, err = await in_netns(
+        plan.node(node).netns, sys.executable, PROBE, name, str(appliance.data_dir / "tls" / "lab-ca.pem")
+    )
     return rc, out if rc == 0 else err
 
 
 def _bwlab_fault(prefix: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bwlab", "fault", *args], capture_output=True, text=True,
-                          timeout=60, env=dict(os.environ, BWLAB_NET_PREFIX=prefix))
+    return subprocess.run(
+        [sys.executable, "-m", "bwlab", "fault", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, BWLAB_NET_PREFIX=prefix),
+    )
 
 
 async def test_firewall_by_host_name_in_one_namespace_blocks_that_name_there_only(real_appliance):
     plan, appliance = real_appliance
-    added = _bwlab_fault(plan.prefix, "add", "firewall", CAM, "host=storage-eu.bwlab.test", "port=443",
-                         "action=reject", "--json")
+    added = _bwlab_fault(
+        plan.prefix, "add", "firewall", CAM, "host=storage-eu.bwlab.test", "port=443", "action=reject", "--json"
+    )
     assert added.returncode == 0, added.stderr
     fault = json.loads(added.stdout)
     assert fault["address"] == plan.services["storage-eu.bwlab.test"]  # resolved by the lab DNS when added
     listed = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bwlab", "fault", "list", "--url", appliance.url, "--token", appliance.lab_token,
-        "--data-dir", str(appliance.data_dir), env=dict(os.environ, BWLAB_NET_PREFIX=plan.prefix),
-        stdout=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "bwlab",
+        "fault",
+        "list",
+        "--url",
+        appliance.url,
+        "--token",
+        appliance.lab_token,
+        "--data-dir",
+        str(appliance.data_dir),
+        env=dict(os.environ, BWLAB_NET_PREFIX=plan.prefix),
+        stdout=asyncio.subprocess.PIPE,
+    )
     out, _ = await asyncio.wait_for(listed.communicate(), 60)
     assert f"{fault['id']:<12} firewall in {CAM}: reject out storage-eu.bwlab.test" in out.decode()
     rc, err = await _probe(plan, appliance, CAM, "storage-eu.bwlab.test")
@@ -58,8 +76,10 @@ async def test_firewall_by_host_name_in_one_namespace_blocks_that_name_there_onl
 async def test_a_firewall_rule_on_the_bridge_blocks_every_namespace(real_appliance):
     plan, appliance = real_appliance
     fault = lab.add_fault(plan, "firewall", "bridge", {"address": plan.services["ws.bwlab.test"], "port": 443})
-    assert f"table inet {plan.prefix}_fault" in subprocess.run(["nft", "list", "tables"], capture_output=True,
-                                                                text=True, check=True).stdout
+    assert (
+        f"table inet {plan.prefix}_fault"
+        in subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=True).stdout
+    )
     for node in (CAM, "viewer"):
         rc, err = await _probe(plan, appliance, node, "ws.bwlab.test")
         assert rc != 0 and "timed out" in err
@@ -111,13 +131,16 @@ async def test_total_loss_and_a_bandwidth_cap_act_on_the_namespace_packets(real_
     assert "tbf" not in out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["add", "firewall", CAM], "needs at least one KEY=VALUE"),
-    (["add", "firewall", CAM, "port=443"], "host=NAME"),
-    (["add", "firewall", "NOPE", "address=10.0.0.1"], "no node 'NOPE'"),
-    (["add", "dns", "all", "name=example.com"], "T5 host name"),
-    (["clear", "net-99"], "no lab network fault 'net-99'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["add", "firewall", CAM], "needs at least one KEY=VALUE"),
+        (["add", "firewall", CAM, "port=443"], "host=NAME"),
+        (["add", "firewall", "NOPE", "address=10.0.0.1"], "no node 'NOPE'"),
+        (["add", "dns", "all", "name=example.com"], "T5 host name"),
+        (["clear", "net-99"], "no lab network fault 'net-99'"),
+    ],
+)
 def test_bad_network_faults_are_refused_and_change_nothing(small_net, args, message):
     plan = small_net
     run = _bwlab_fault(plan.prefix, *args)
@@ -131,16 +154,36 @@ async def test_capture_writes_a_real_pcap_of_the_bridge_and_of_one_namespace(rea
     captures = {}
     for where in ("bridge", "viewer"):
         out = tmp_path / f"{where}.pcapng"
-        captures[where] = (out, await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bwlab", "capture", where, "--seconds", "4", "-o", str(out), env=env))
+        captures[where] = (
+            out,
+            await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bwlab", "capture", where, "--seconds", "4", "-o", str(out), env=env
+            ),
+        )
     await asyncio.sleep(1.5)  # dumpcap is listening
     assert (await _probe(plan, appliance, "viewer", "live.bwlab.test"))[0] == 0
     assert (await _probe(plan, appliance, CAM, "devices.bwlab.test"))[0] == 0
     for where, (out, proc) in captures.items():
         assert await asyncio.wait_for(proc.wait(), 30) == 0
-        hellos = subprocess.run(["tshark", "-r", str(out), "-Y", "tls.handshake.type == 1", "-T", "fields",
-                                 "-e", "ip.src", "-e", "tls.handshake.extensions_server_name"],
-                                capture_output=True, text=True, timeout=30, check=True).stdout.split("\n")
+        hellos = subprocess.run(
+            [
+                "tshark",
+                "-r",
+                str(out),
+                "-Y",
+                "tls.handshake.type == 1",
+                "-T",
+                "fields",
+                "-e",
+                "ip.src",
+                "-e",
+                "tls.handshake.extensions_server_name",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.split("\n")
         got = {tuple(line.split("\t")) for line in hellos if line}
         if where == "bridge":
             assert got == {(plan.node("viewer").ip, "live.bwlab.test"), (plan.node(CAM).ip, "devices.bwlab.test")}

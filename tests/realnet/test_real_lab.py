@@ -30,9 +30,24 @@ EU = "storage-eu.bwlab.test"
 
 def _hellos(capture: Path) -> str:
     """``source address<TAB>SNI`` of every TLS ClientHello in the capture, by tshark."""
-    return subprocess.run(["tshark", "-r", str(capture), "-Y", "tls.handshake.type == 1", "-T", "fields",
-                           "-e", "ip.src", "-e", "tls.handshake.extensions_server_name"],
-                          capture_output=True, text=True, timeout=60).stdout
+    return subprocess.run(
+        [
+            "tshark",
+            "-r",
+            str(capture),
+            "-Y",
+            "tls.handshake.type == 1",
+            "-T",
+            "fields",
+            "-e",
+            "ip.src",
+            "-e",
+            "tls.handshake.extensions_server_name",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
 
 
 @pytest.mark.timeout(420)
@@ -59,8 +74,12 @@ def test_demo_fleet_on_the_real_network_firewall_and_dns_faults_from_packets(rea
         state = states().get(serial) or {}
         services = (state.get("radio") or {}).get("services") or {}
         cams = cameras()
-        return ((state.get("last_error") or {}).get("code") == "service_unreachable"
-                and (services.get(EU) or {}).get("error") == seen and serial in cams and not cams[serial]["online"])
+        return (
+            (state.get("last_error") or {}).get("code") == "service_unreachable"
+            and (services.get(EU) or {}).get("error") == seen
+            and serial in cams
+            and not cams[serial]["online"]
+        )
 
     capture = tmp_path / "bridge.pcapng"
     dumpcap = None
@@ -73,10 +92,15 @@ def test_demo_fleet_on_the_real_network_firewall_and_dns_faults_from_packets(rea
             assert cam["network"] == {"netns": f"{prefix}-camera-{serial}", "mac": node["mac"], "ip": node["ip"]}
         camera_ips = {n["ip"] for n in plan["nodes"] if n["kind"] == "camera"}
         human = bwlab("status").stdout  # and in the plain listing
-        assert all(f'{c["network"]["ip"]} {c["network"]["mac"]} {c["network"]["netns"]}' in human for c in cams.values())
+        assert all(
+            f"{c['network']['ip']} {c['network']['mac']} {c['network']['netns']}" in human for c in cams.values()
+        )
         viewer = next(n for n in plan["nodes"] if n["kind"] == "browser")
-        dumpcap = subprocess.Popen(["dumpcap", "-q", "-i", plan["bridge"], "-f", "tcp port 443", "-w", str(capture)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        dumpcap = subprocess.Popen(
+            ["dumpcap", "-q", "-i", plan["bridge"], "-f", "tcp port 443", "-w", str(capture)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_until(lambda: capture.exists() and capture.stat().st_size > 0, "dumpcap on the bridge", 20)
 
         for serial in STREAMING:
@@ -85,14 +109,18 @@ def test_demo_fleet_on_the_real_network_firewall_and_dns_faults_from_packets(rea
         wait_until(lambda: streaming(STREAMING), "three cameras streaming over the T5 names", 90)
         lan = {serial: (state.get("radio") or {}).get("lan") for serial, state in states().items()}
         for serial in STREAMING:  # the camera's own view of its place on the network, for the Lab panel
-            assert lan[serial] == {"ip": cams[serial]["network"]["ip"], "mac": cams[serial]["network"]["mac"],
-                                   "netns": cams[serial]["network"]["netns"]}
+            assert lan[serial] == {
+                "ip": cams[serial]["network"]["ip"],
+                "mac": cams[serial]["network"]["mac"],
+                "netns": cams[serial]["network"]["netns"],
+            }
 
         # A site firewall's rule, written by hand: drop the EU storage name's address in one namespace.
         eu_address = plan["services"][EU]
         netns = cams[BLOCKED]["network"]["netns"]
-        subprocess.run(["ip", "netns", "exec", netns, "nft", "-f", "-"], check=True, text=True,
-                       input=site_firewall(eu_address))
+        subprocess.run(
+            ["ip", "netns", "exec", netns, "nft", "-f", "-"], check=True, text=True, input=site_firewall(eu_address)
+        )
         wait_until(lambda: service_error(BLOCKED, "timeout"), "T2 row 5's service error on the blocked camera", 60)
         assert streaming(STREAMING[1:])  # the others stream on
         doctor = bwlab("doctor", BLOCKED)
@@ -120,8 +148,12 @@ def test_demo_fleet_on_the_real_network_firewall_and_dns_faults_from_packets(rea
         ca = str(data_dir / "tls" / "lab-ca.pem")
         browser_names = [h.name for h in SERVICE_HOSTS if h.name != "devices.bwlab.test"]  # cameras, controllers only
         for name in browser_names:
-            probe = subprocess.run(["ip", "netns", "exec", viewer["netns"], sys.executable, PROBE, name, ca],
-                                   capture_output=True, text=True, timeout=30)
+            probe = subprocess.run(
+                ["ip", "netns", "exec", viewer["netns"], sys.executable, PROBE, name, ca],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
             assert probe.returncode == 0 and json.loads(probe.stdout)["subject"]["commonName"] == name, probe.stderr
         wait_until(lambda: browser_names[-1] in _hellos(capture), "the last ClientHello in the capture file", 20)
     finally:
@@ -137,7 +169,8 @@ def test_demo_fleet_on_the_real_network_firewall_and_dns_faults_from_packets(rea
         seen.setdefault(sni, set()).add(src)
     assert set(seen) == {h.name for h in SERVICE_HOSTS}  # each T5 name in SNI, and nothing else
     assert seen["devices.bwlab.test"] <= camera_ips and seen[EU] >= set(
-        cams[s]["network"]["ip"] for s in STREAMING)  # the cameras reach messaging and EU storage
+        cams[s]["network"]["ip"] for s in STREAMING
+    )  # the cameras reach messaging and EU storage
     assert seen[EU] <= camera_ips | {viewer["ip"]}
     for name in browser_names:
         if name != EU:

@@ -27,8 +27,9 @@ async def lab(tmp_path):
     scenario, _ = load_scenario(SCENARIO)
     appliance, stop, task = await start_appliance(tmp_path / "data")
     await apply_scenario(scenario, appliance.url, appliance.ca_pem, appliance.lab_token)
-    fleet = Fleet(url=appliance.url, ca_pem=appliance.ca_pem, lab_token=appliance.lab_token, clock=appliance.clock,
-                  media="shared")
+    fleet = Fleet(
+        url=appliance.url, ca_pem=appliance.ca_pem, lab_token=appliance.lab_token, clock=appliance.clock, media="shared"
+    )
     await fleet.start(scenario)
     serial = scenario.systems[0].cameras[0].serial
     await fleet.undock(serial)
@@ -40,8 +41,20 @@ async def lab(tmp_path):
 
 async def bwlab(appliance, *args: str, cwd: Path | None = None) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bwlab", *args, "--data-dir", str(appliance.data_dir), "--url", appliance.url,
-        "--token", appliance.lab_token, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=cwd)
+        sys.executable,
+        "-m",
+        "bwlab",
+        *args,
+        "--data-dir",
+        str(appliance.data_dir),
+        "--url",
+        appliance.url,
+        "--token",
+        appliance.lab_token,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=cwd,
+    )
     out, err = await proc.communicate()
     return proc.returncode, out.decode(), err.decode()
 
@@ -49,8 +62,10 @@ async def bwlab(appliance, *args: str, cwd: Path | None = None) -> tuple[int, st
 async def test_fault_doctor_and_pcap_from_the_command_line(lab, poll, tmp_path):
     appliance, camera = lab
     serial = camera.serial
-    await poll(lambda: (camera.state.get("radio") or {}).get("wifi", {}).get("failure") == "band_unsupported",
-               "the W100 fails on the 5 GHz network")
+    await poll(
+        lambda: (camera.state.get("radio") or {}).get("wifi", {}).get("failure") == "band_unsupported",
+        "the W100 fails on the 5 GHz network",
+    )
 
     rc, out, err = await bwlab(appliance, "doctor", "--json")
     assert rc == 0, err

@@ -34,8 +34,15 @@ ASSOC_RESP, REASSOC_REQ, PROBE_REQ, PROBE_RESP, DEAUTH, EAPOL = 0x01, 0x02, 0x04
 
 
 def tshark_rows(path: Path) -> list[dict[str, str]]:
-    fields = ("wlan.fc.type_subtype", "wlan.fixed.status_code", "wlan.fixed.reason_code",
-              "wlan_rsna_eapol.keydes.msgnr", "wlan.ssid", "wlan.fixed.current_ap", "wlan.addr")
+    fields = (
+        "wlan.fc.type_subtype",
+        "wlan.fixed.status_code",
+        "wlan.fixed.reason_code",
+        "wlan_rsna_eapol.keydes.msgnr",
+        "wlan.ssid",
+        "wlan.fixed.current_ap",
+        "wlan.addr",
+    )
     args = [TSHARK, "-r", str(path), "-T", "fields", "-E", "occurrence=f"]
     for f in fields:
         args += ["-e", f]
@@ -57,8 +64,13 @@ async def lab_with(tmp_path):
     for name in FILES:
         scenario, _ = load_scenario(HERE / f"{name}.toml")
         await apply_scenario(scenario, appliance.url, appliance.ca_pem, appliance.lab_token)
-        fleet = Fleet(url=appliance.url, ca_pem=appliance.ca_pem, lab_token=appliance.lab_token,
-                      clock=appliance.clock, media="shared")
+        fleet = Fleet(
+            url=appliance.url,
+            ca_pem=appliance.ca_pem,
+            lab_token=appliance.lab_token,
+            clock=appliance.clock,
+            media="shared",
+        )
         await fleet.start(scenario)
         fleets.append(fleet)
         scenarios[name] = scenario.systems[0].cameras[0].serial
@@ -71,8 +83,7 @@ async def lab_with(tmp_path):
 
 
 async def pcap(lab, serial: str, tmp_path: Path) -> list[dict[str, str]]:
-    async with lab.http.get(f"{lab.base_url}/api/lab/cameras/{serial}/pcap", headers=lab.headers(),
-                            ssl=lab.ssl) as r:
+    async with lab.http.get(f"{lab.base_url}/api/lab/cameras/{serial}/pcap", headers=lab.headers(), ssl=lab.ssl) as r:
         assert r.status == 200 and r.content_type == "application/vnd.tcpdump.pcap"
         assert r.headers["Content-Disposition"].endswith(f'filename="{serial}-80211.pcap"')
         data = await r.read()
@@ -87,6 +98,7 @@ async def failure(lab, serial: str, code: str | None, poll) -> None:
         state = next((c["state"] for c in cams if c["serial"] == serial), None) or {}
         wifi = (state.get("radio") or {}).get("wifi") or {}
         return wifi.get("failure") == code if code else wifi.get("state") == "connected"
+
     await poll(reached, f"{serial}: {code or 'connected'}")
 
 
@@ -127,7 +139,7 @@ async def test_each_failure_shows_its_frames_in_tshark(lab_with, poll):
     rows = await pcap(lab, roaming, tmp_path)
     reassoc = [i for i, r in enumerate(rows) if r["type"] == REASSOC_REQ]
     assert len(reassoc) == 1 and rows[reassoc[0]]["wlan.fixed.current_ap"]
-    after = [r["wlan_rsna_eapol.keydes.msgnr"] for r in rows[reassoc[0]:] if r["type"] == EAPOL]
+    after = [r["wlan_rsna_eapol.keydes.msgnr"] for r in rows[reassoc[0] :] if r["type"] == EAPOL]
     assert after == ["1", "2", "3", "4"]
 
 

@@ -22,8 +22,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_stream_follows_the_link_down_to_sound_only_and_back():
-    run = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "bench_poor_links.py"), "--seconds", "3", "--json"],
-                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=220, check=False)
+    run = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "bench" / "bench_poor_links.py"), "--seconds", "3", "--json"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=220,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     phases = {p["phase"]: p for p in json.loads(run.stdout)["phases"]}
     good, reduced, audio = phases["good"], phases["cap 300 kbit/s"], phases["cap 120 kbit/s"]

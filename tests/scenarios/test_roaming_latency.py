@@ -31,12 +31,20 @@ async def roaming_lab(tmp_path):
     scenario, _ = load_scenario(SCENARIO)
     appliance, stop, task = await start_appliance(tmp_path / "data", ntp_port=0)
     info = await apply_scenario(scenario, appliance.url, appliance.ca_pem, appliance.lab_token)
-    fleet = Fleet(url=appliance.url, ca_pem=appliance.ca_pem, lab_token=appliance.lab_token, clock=appliance.clock,
-                  media="shared")
+    fleet = Fleet(
+        url=appliance.url, ca_pem=appliance.ca_pem, lab_token=appliance.lab_token, clock=appliance.clock, media="shared"
+    )
     await fleet.start(scenario)
     system = info.systems[0]
-    viewer = Viewer(appliance.url, appliance.ca_pem, email="operator@lab.bwlab.test", password="operator-pass",
-                    link=system.protected_link, passphrase=system.link_passphrase, clock=appliance.clock)
+    viewer = Viewer(
+        appliance.url,
+        appliance.ca_pem,
+        email="operator@lab.bwlab.test",
+        password="operator-pass",
+        link=system.protected_link,
+        passphrase=system.link_passphrase,
+        clock=appliance.clock,
+    )
     async with appliance.lab() as lab, viewer:
         yield scenario, fleet, lab, viewer
     await fleet.close()

@@ -29,8 +29,13 @@ SCENARIOS = sorted(HERE.glob("*.toml"))
 
 
 def bwlab_test(*args: str, timeout: float = 540) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bwlab", "test", *args], capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "bwlab", "test", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_every_scenario_file_loads_and_expects_a_diagnosis():
@@ -39,8 +44,9 @@ def test_every_scenario_file_loads_and_expects_a_diagnosis():
     for path in SCENARIOS:
         scenario, _ = load_scenario(path)
         assert scenario.name == path.stem == scenario.systems[0].name, f"{path.name}: name = file stem = system name"
-        assert any(s.action == "expect" and ("diagnosis" in s.expect or "no_diagnosis" in s.expect)
-                   for s in scenario.timeline), f"{path.name}: no diagnosis expectation"
+        assert any(
+            s.action == "expect" and ("diagnosis" in s.expect or "no_diagnosis" in s.expect) for s in scenario.timeline
+        ), f"{path.name}: no diagnosis expectation"
         mine = {c.serial for c in scenario.systems[0].cameras}
         assert not mine & serials, f"{path.name}: a serial another scenario uses"
         serials |= mine
@@ -49,8 +55,19 @@ def test_every_scenario_file_loads_and_expects_a_diagnosis():
 @pytest.mark.timeout(600)
 def test_the_whole_suite_passes_under_bwlab_test_with_reports_a_ci_server_reads(tmp_path):
     junit, report, as_json = tmp_path / "junit.xml", tmp_path / "report", tmp_path / "run.json"
-    run = bwlab_test(str(HERE), "-j", "2", "--seed", "1234", "--junit-xml", str(junit), "--report", str(report),
-                     "--json", str(as_json))
+    run = bwlab_test(
+        str(HERE),
+        "-j",
+        "2",
+        "--seed",
+        "1234",
+        "--junit-xml",
+        str(junit),
+        "--report",
+        str(report),
+        "--json",
+        str(as_json),
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     xml = JUnitXml.fromfile(str(junit))
     cases = [case for suite in xml for case in suite]
@@ -69,7 +86,7 @@ def test_the_whole_suite_passes_under_bwlab_test_with_reports_a_ci_server_reads(
     assert any(v.get("video_frames", 0) > 0 and v["latency_ms"]["p50"] is not None for v in viewers)
 
 
-FAILING = '''
+FAILING = """
 [[timeline]]
 at = 0.5
 action = "expect"
@@ -78,15 +95,17 @@ within = 2
 [timeline.expect]
 "radio.wifi.failure" = "no_network_assigned"
 "state.leds.wfi" = ""
-'''
+"""
 
 
 @pytest.mark.timeout(180)
 def test_a_scenario_that_fails_gives_exit_1_and_a_failure_naming_file_step_and_key(tmp_path):
     source = (HERE / "t2-3a-no-network-assigned.toml").read_text()
     broken = tmp_path / "broken.toml"
-    broken.write_text(source[:source.index("[[timeline]]")] + '[[timeline]]\nat = 0\naction = "undock"\n'
-                      'camera = "B8A44F050003"\n' + FAILING)
+    broken.write_text(
+        source[: source.index("[[timeline]]")] + '[[timeline]]\nat = 0\naction = "undock"\n'
+        'camera = "B8A44F050003"\n' + FAILING
+    )
     junit = tmp_path / "junit.xml"
     run = bwlab_test(str(broken), "--junit-xml", str(junit), "--report", str(tmp_path / "report"), timeout=150)
     assert run.returncode == 1, run.stdout + run.stderr
@@ -102,8 +121,11 @@ def test_a_scenario_that_fails_gives_exit_1_and_a_failure_naming_file_step_and_k
 BAD_FILES = {
     "unknown-action.toml": ('action = "undock"', 'action = "teleport"', "timeline[0].action"),
     "unknown-key.toml": ('"radio.wifi.failure"', '"radar.wifi.failure"', "timeline[2].expect.radar.wifi.failure"),
-    "bad-value.toml": ('"radio.wifi.failure" = "no_network_assigned"', '"radio.wifi.failure" = { minimum = 3 }',
-                       "timeline[2].expect.radio.wifi.failure"),
+    "bad-value.toml": (
+        '"radio.wifi.failure" = "no_network_assigned"',
+        '"radio.wifi.failure" = { minimum = 3 }',
+        "timeline[2].expect.radio.wifi.failure",
+    ),
     "unreachable.toml": ("at = 0.5", "at = 0.1", "timeline[2].at"),
 }
 
@@ -111,8 +133,11 @@ BAD_FILES = {
 PEOPLE = HERE / "t2-2a-fix-and-recover.toml"
 BAD_PEOPLE_FILES = {
     "bad-manager-value.toml": ("set = { streaming = true,", 'set = { streaming = "yes",', "timeline[4].set.streaming"),
-    "bad-manager-network.toml": ('remote_mode = "always" }', 'wifi_networks = ["NoSuchNet"] }',
-                                 "timeline[4].set.wifi_networks[0]"),
+    "bad-manager-network.toml": (
+        'remote_mode = "always" }',
+        'wifi_networks = ["NoSuchNet"] }',
+        "timeline[4].set.wifi_networks[0]",
+    ),
     "bad-watch-key.toml": ('video_frames = ">=20"', 'frames = ">=20"', "timeline[9].expect.frames"),
     "bad-refusal.toml": ('refusal = ""', 'refusal = "denied"', "timeline[9].expect.refusal"),
 }

@@ -110,7 +110,9 @@ def test_every_picture_sent_decodes_to_its_own_frame_across_level_changes(adapte
     shown = pictures(init.data, fragments)
     errors = [float(np.abs(picture - source(i)).mean()) for picture, i in zip(shown, decoded["counters"], strict=True)]
     assert max(errors) < 12, "every picture decodes with the parameter sets it was encoded with"
-    assert all(t == pytest.approx(i / FPS, abs=1e-3) for t, i in zip(decoded["video_times"], decoded["counters"], strict=True))
+    assert all(
+        t == pytest.approx(i / FPS, abs=1e-3) for t, i in zip(decoded["video_times"], decoded["counters"], strict=True)
+    )
     # The sound never stops: every AAC frame, in order, through every change.
     times = decoded["audio_times"]
     assert all(b - a == pytest.approx(1024 / 48000, abs=1e-4) for a, b in itertools.pairwise(times))

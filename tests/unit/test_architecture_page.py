@@ -2,6 +2,7 @@
 
 covers: none (documentation of the structure, issue 11)
 """
+
 from __future__ import annotations
 
 import re
@@ -9,8 +10,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
-SPEC_IDS = [f"S{i}" for i in range(1, 18)] + [f"D{i}" for i in range(1, 10)] + \
-    [f"T{i}" for i in range(1, 6)] + [f"L{i}" for i in range(1, 6)]
+SPEC_IDS = (
+    [f"S{i}" for i in range(1, 18)]
+    + [f"D{i}" for i in range(1, 10)]
+    + [f"T{i}" for i in range(1, 6)]
+    + [f"L{i}" for i in range(1, 6)]
+)
 
 
 def _spec_rows() -> dict[str, str]:

@@ -17,8 +17,7 @@ NODE = shutil.which("node") or "/usr/bin/node"
 
 
 def test_the_worklet_plays_on_its_clock_and_measures_the_tone() -> None:
-    result = subprocess.run([NODE, str(SCRIPT)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
-                            check=False)
+    result = subprocess.run([NODE, str(SCRIPT)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False)
     report = f"node {SCRIPT.name} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
     assert result.returncode == 0, report
     assert " 0 failed" in result.stdout and "FAIL" not in result.stdout, report

@@ -21,11 +21,17 @@ def chain(n: int = 5, org: str = "org_1") -> list[dict]:
     out: list[dict] = []
     prev = audit.GENESIS
     for i in range(n):
-        entry = audit.new_entry(org_id=org, seq=i + 1, at=1_765_000_000.25 + i * 61.5, actor=ACTOR,
-                                action=audit.ACTIONS[i % len(audit.ACTIONS)], camera=CAMERA if i % 2 else None,
-                                stream_id=f"str_{i}" if i % 2 else None,
-                                details={"from": 1_765_000_000.0 + i, "to": 1_765_000_010.5 + i, "note": "é ✓"},
-                                prev=prev)
+        entry = audit.new_entry(
+            org_id=org,
+            seq=i + 1,
+            at=1_765_000_000.25 + i * 61.5,
+            actor=ACTOR,
+            action=audit.ACTIONS[i % len(audit.ACTIONS)],
+            camera=CAMERA if i % 2 else None,
+            stream_id=f"str_{i}" if i % 2 else None,
+            details={"from": 1_765_000_000.0 + i, "to": 1_765_000_010.5 + i, "note": "é ✓"},
+            prev=prev,
+        )
         sealed = audit.sealed(entry)
         out.append(sealed)
         prev = sealed["hash"]
@@ -58,8 +64,10 @@ def test_an_intact_chain_verifies_in_json_lines_and_in_csv():
 
 def test_a_changed_entry_is_named():
     entries = chain(5)
-    entries[2] = {**entries[2], "action": audit.ACKNOWLEDGED if entries[2]["action"] != audit.ACKNOWLEDGED
-                  else audit.TALKED}
+    entries[2] = {
+        **entries[2],
+        "action": audit.ACKNOWLEDGED if entries[2]["action"] != audit.ACKNOWLEDGED else audit.TALKED,
+    }
     verdict = audit.verify(lines(entries))
     assert not verdict.ok and verdict.seq == 3 and verdict.line == 3
     assert "changed" in verdict.message() and "line 3 (entry seq 3)" in verdict.message()
@@ -107,12 +115,15 @@ def test_an_entry_of_another_organization_is_refused():
     assert not verdict.ok and verdict.line == 4
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("", "no entries"),
-    ("not json\n", "line 1: not JSON"),
-    ("[1, 2]\n", "line 1: expected a JSON object"),
-    ('{"seq": 1}\n', "not an audit entry: missing"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("", "no entries"),
+        ("not json\n", "line 1: not JSON"),
+        ("[1, 2]\n", "line 1: expected a JSON object"),
+        ('{"seq": 1}\n', "not an audit entry: missing"),
+    ],
+)
 def test_what_is_no_export_gets_a_clear_verdict(text, problem):
     try:
         verdict = audit.verify(audit.read_export(text))
@@ -124,5 +135,14 @@ def test_what_is_no_export_gets_a_clear_verdict(text, problem):
 
 def test_an_unknown_action_is_not_written():
     with pytest.raises(ValueError, match="action 'deleted_evidence'"):
-        audit.new_entry(org_id="o", seq=1, at=1.0, actor=ACTOR, action="deleted_evidence", camera=None,
-                        stream_id=None, details=None, prev=audit.GENESIS)
+        audit.new_entry(
+            org_id="o",
+            seq=1,
+            at=1.0,
+            actor=ACTOR,
+            action="deleted_evidence",
+            camera=None,
+            stream_id=None,
+            details=None,
+            prev=audit.GENESIS,
+        )

@@ -29,10 +29,16 @@ NET = WifiNetwork("LabNet", "labnet-pass")
 
 
 def world(**kw) -> World:
-    aps = kw.pop("aps", (AccessPoint("West", "LabNet", channel=1, password="labnet-pass", position=(0, 0)),
-                         AccessPoint("East", "LabNet", channel=11, password="labnet-pass", position=(60, 0))))
-    return World(access_points=aps, cells=kw.pop("cells", (Cell("Mast", (3, 20), position=(400, 0)),)),
-                 sims=kw.pop("sims", {}))
+    aps = kw.pop(
+        "aps",
+        (
+            AccessPoint("West", "LabNet", channel=1, password="labnet-pass", position=(0, 0)),
+            AccessPoint("East", "LabNet", channel=11, password="labnet-pass", position=(60, 0)),
+        ),
+    )
+    return World(
+        access_points=aps, cells=kw.pop("cells", (Cell("Mast", (3, 20), position=(400, 0)),)), sims=kw.pop("sims", {})
+    )
 
 
 def camera(model="W102", w=None, **kw) -> CameraNetwork:
@@ -98,8 +104,13 @@ def test_ap_faults_and_link_impairments():
     net.set_faults(T0, [fault(1, kind="link", target=SERIAL, set={"latency_ms": 300, "bandwidth_kbps": 800})])
     impaired = net.link(T0)
     assert impaired.latency_ms == pytest.approx(base.latency_ms + 300) and impaired.throughput_kbps == 800
-    net.set_faults(T0 + 1, [fault(2, kind="ap", target="West", set={"security": "wpa3-only"}),
-                            fault(3, kind="ap", target="East", set={"enabled": False})])
+    net.set_faults(
+        T0 + 1,
+        [
+            fault(2, kind="ap", target="West", set={"security": "wpa3-only"}),
+            fault(3, kind="ap", target="East", set={"enabled": False}),
+        ],
+    )
     assert net.network(T0 + 1) == (False, "WLAN")
     assert net.summary(T0 + 2)["wifi"]["failure"] == "wpa2_not_allowed"  # once the association response is in
     net.set_faults(T0 + 20, [])
@@ -162,8 +173,13 @@ def test_reported_radio_state_round_trips_into_the_diagnosis():
     net = camera(w=world(aps=(AccessPoint("West", "LabNet", channel=1, password="other-pass"),)))
     later = T0 + 10  # the failing handshake takes seconds
     net.tick(later)  # the driver's radio loop: the camera's Wi-Fi log gets its line
-    state = {"docked": False, "provisioned": True, "wifi_ssids": ["LabNet"], "profile": {"streaming": True},
-             "radio": {**net.summary(later), "clock_offset_s": 0.0}}
+    state = {
+        "docked": False,
+        "provisioned": True,
+        "wifi_ssids": ["LabNet"],
+        "profile": {"streaming": True},
+        "radio": {**net.summary(later), "clock_offset_s": 0.0},
+    }
     assert state["radio"]["wifi_log"][-1]["event"] == "wrong_key"  # what a supplicant logs, not the cause code
     assert "wrong_password" not in str(state["radio"]["wifi_log"])
     telemetry = camera_telemetry(later, CameraFacts(SERIAL, "W102"), state)
@@ -173,4 +189,3 @@ def test_reported_radio_state_round_trips_into_the_diagnosis():
     assert {"T2-3c", "T3-2b"} <= {f.code for f in diagnose(seen)}
     frames = net.frames(later)
     assert [frame_from_dict(frame_to_dict(f)) for f in frames] == list(frames)
-

@@ -19,8 +19,7 @@ NODE = shutil.which("node") or "/usr/bin/node"
 def test_javascript_reads_chunks_and_media_as_python_wrote_them() -> None:
     """Every frame's header, sealed payload and fMP4 samples come out in the browser's code as
     the camera put them in; malformed frames fail with Python's error codes."""
-    result = subprocess.run([NODE, str(SCRIPT)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=90,
-                            check=False)
+    result = subprocess.run([NODE, str(SCRIPT)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=90, check=False)
     report = f"node {SCRIPT.name} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
     assert result.returncode == 0, report
     assert " 0 failed" in result.stdout, report

@@ -19,8 +19,9 @@ from bwlab.cli import main
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_up_without_the_appliance_is_a_clear_cli_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_up_without_the_appliance_is_a_clear_cli_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(parts, "entry_points", lambda group: [])
     data_dir = tmp_path / "lab"
     assert main(["up", "--no-fleet", "--data-dir", str(data_dir)]) == 2

@@ -104,6 +104,7 @@ async def test_a_bug_in_one_send_does_not_end_the_loop(quick):
 async def test_a_cancel_turned_into_a_failed_send_still_stops_the_loop(quick):
     """An HTTP client may turn a cancellation into its own timeout error, which push() reports
     as a failed send; stopping must end the loop all the same."""
+
     class SwallowsCancel(FlakySync):
         async def push(self, system_id):
             self.attempts.append(system_id)

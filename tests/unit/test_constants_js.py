@@ -28,9 +28,7 @@ def test_the_vectors_hold_the_python_constants() -> None:
 def test_the_web_client_exports_the_same_constants() -> None:
     """The S1 threshold the browser's player applies, the group size it enforces, the map's trail
     and the wire limits equal Python's."""
-    result = subprocess.run(
-        [NODE, str(SCRIPT)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False
-    )
+    result = subprocess.run([NODE, str(SCRIPT)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False)
     report = f"node {SCRIPT.name} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
     assert result.returncode == 0, report
     assert " 0 failed" in result.stdout, report

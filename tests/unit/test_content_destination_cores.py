@@ -52,8 +52,12 @@ def test_a_status_fault_counts_down_and_bad_faults_change_nothing():
 
 def test_swift_metadata_limits_and_disk_names():
     check_metadata({"K" * 128: "v" * 256})
-    for bad in ({"K" * 129: "v"}, {"K": "v" * 257}, {f"K{i}": "v" for i in range(91)},
-                {f"K{i:02d}": "v" * 200 for i in range(21)}):
+    for bad in (
+        {"K" * 129: "v"},
+        {"K": "v" * 257},
+        {f"K{i}": "v" for i in range(91)},
+        {f"K{i:02d}": "v" * 200 for i in range(21)},
+    ):
         with pytest.raises(BadRequest):
             check_metadata(bad)
     assert disk_name("a/b c~.mkv") == "a%2Fb%20c%7E.mkv"

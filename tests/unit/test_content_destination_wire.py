@@ -25,9 +25,16 @@ def self_signed_pem() -> bytes:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cd.test")])
     start = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(start).not_valid_after(start + datetime.timedelta(days=3650))
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(days=3650))
+        .sign(key, hashes.SHA256())
+    )
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
@@ -130,8 +137,11 @@ def test_bad_connection_files_name_the_field(cert_b64, key_pair):
     _refused(g(AuthenticationTokenURI=["https://h/" + "a" * 510]), "AuthenticationTokenURI[0]", "at most 512")
     _refused(g(AuthenticationTokenURI=["ftp://h/auth"]), "AuthenticationTokenURI[0]", "http(s) URI")
     _refused(g(AuthenticationTokenURI=["http://h/auth/v1.0"]), "AuthenticationTokenURI[0]", "https URI is expected")
-    _refused(g(HTTPSCertificate=[], AuthenticationTokenURI=["https://h/auth/v1.0"]), "AuthenticationTokenURI[0]",
-             "certificate")
+    _refused(
+        g(HTTPSCertificate=[], AuthenticationTokenURI=["https://h/auth/v1.0"]),
+        "AuthenticationTokenURI[0]",
+        "certificate",
+    )
     _refused(g(HTTPSCertificate=[cert_b64] * 11), "HTTPSCertificate", "at most 10")
     _refused(g(HTTPSCertificate=["!!notbase64"]), "HTTPSCertificate[0]", "not base64")
     _refused(g(HTTPSCertificate=[base64.b64encode(b"hello").decode()]), "HTTPSCertificate[0]", "X.509")
@@ -202,8 +212,10 @@ def test_metadata_headers_follow_the_capitalization_and_encoding_rule():
     assert cd.meta_header("Object", "StartTime") == "X-Object-Meta-Starttime"
     assert cd.meta_header("Object", "some-key") == "X-Object-Meta-Some-Key"
     headers = cd.meta_headers("Object", {"Name": "Åsa Öberg", "Tags": "TriggerOn:Button;Case:42/7"})
-    assert headers == {"X-Object-Meta-Name": "%C3%85sa%20%C3%96berg",
-                       "X-Object-Meta-Tags": "TriggerOn%3AButton%3BCase%3A42%2F7"}
+    assert headers == {
+        "X-Object-Meta-Name": "%C3%85sa%20%C3%96berg",
+        "X-Object-Meta-Tags": "TriggerOn%3AButton%3BCase%3A42%2F7",
+    }
     assert all(v.isascii() for v in headers.values())
     # read back case-insensitively (Swift and aiohttp may change the case of header names)
     back = cd.read_meta("Object", {k.lower(): v for k, v in headers.items()} | {"Content-Type": "x"})
@@ -259,8 +271,11 @@ def test_gnss_trail_is_the_documented_json():
     entries = [cd.GnssEntry(13.221184, 55.718409, 64.0, NOW + 64), cd.GnssEntry(13.220701, 55.718702, 82, NOW + 82)]
     body = cd.gnss_trail_json(entries)
     doc = json.loads(body)
-    assert doc["CoordinateEntries"][0] == {"LocationWKT": "POINT(13.221184 55.718409)", "SecondsFromStart": 64.0,
-                                           "Timestamp": "2027-01-15T08:01:04Z"}
+    assert doc["CoordinateEntries"][0] == {
+        "LocationWKT": "POINT(13.221184 55.718409)",
+        "SecondsFromStart": 64.0,
+        "Timestamp": "2027-01-15T08:01:04Z",
+    }
     assert cd.parse_gnss_trail(body)[1] == cd.GnssEntry(13.220701, 55.718702, 82.0, NOW + 82)
     with pytest.raises(cd.ContentDestinationError):
         cd.parse_gnss_trail(b'{"CoordinateEntries": [{"LocationWKT": "LINE(1 2)"}]}')
@@ -271,7 +286,7 @@ def test_key_object_round_trip_streaming(key_pair):
     pub = cd.load_public_key(public)
     data = bytes(range(256)) * 1000 + b"tail"
     enc = cd.ContentEncryptor(pub, "contentkey")
-    cipher = b"".join(enc.update(data[i:i + 4096]) for i in range(0, len(data), 4096)) + enc.finalize()
+    cipher = b"".join(enc.update(data[i : i + 4096]) for i in range(0, len(data), 4096)) + enc.finalize()
     assert len(cipher) == cd.ContentEncryptor.encrypted_size(len(data)) and cipher[:64] != data[:64]
     key_object = cd.KeyObject.parse(enc.key_object.to_json())
     assert key_object.public_key_id == "contentkey" and len(key_object.iv) == 16

@@ -32,10 +32,19 @@ def test_the_flow_walks_the_steps_in_the_manuals_order():
 def test_finish_forgets_the_session_and_the_code_and_the_manager_never_shows_tokens():
     done = connected_flow()[-1]
     assert done.connected and done.cloud_token is None and done.authorization_code is None
-    assert done.as_dict() == {"state": "connected", "hosting": "axis-hosted", "eula_accepted_at": 10.0,
-                              "account_email": "ada@example.org", "org_id": "org_1", "org_name": "Police",
-                              "region": "eu", "cloud_system_id": "sys_1", "system_token": "systok",
-                              "hub_url": "wss://hub", "connected_at": 20.0}
+    assert done.as_dict() == {
+        "state": "connected",
+        "hosting": "axis-hosted",
+        "eula_accepted_at": 10.0,
+        "account_email": "ada@example.org",
+        "org_id": "org_1",
+        "org_name": "Police",
+        "region": "eu",
+        "cloud_system_id": "sys_1",
+        "system_token": "systok",
+        "hub_url": "wss://hub",
+        "connected_at": 20.0,
+    }
     assert "system_token" not in done.public()
     storage = connected_flow()[-2]
     assert {"cloud_token", "authorization_code", "authorization_code_expires_at"} & set(storage.public()) == set()

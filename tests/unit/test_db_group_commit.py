@@ -33,7 +33,8 @@ async def test_a_failing_statement_fails_only_its_own_writer(db):
         db.execute_grouped("INSERT INTO lab_state (key, value) VALUES ('a', '1')"),
         db.execute_grouped("INSERT INTO lab_state (key, value) VALUES ('taken', 'y')"),
         db.execute_grouped("INSERT INTO lab_state (key, value) VALUES ('b', '2')"),
-        return_exceptions=True)
+        return_exceptions=True,
+    )
     assert results[0] is None and results[2] is None
     assert isinstance(results[1], Exception)
     rows = dict(await db.fetchall("SELECT key, value FROM lab_state ORDER BY key"))

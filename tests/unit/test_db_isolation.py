@@ -14,7 +14,9 @@ async def test_a_reader_never_sees_a_replacing_transaction_half_done(tmp_path):
     try:
         await db.execute("CREATE TABLE registered (serial TEXT PRIMARY KEY)")
         await db.execute("INSERT INTO registered VALUES ('CAM1')")
-        replace = [("DELETE FROM registered", ())] + [("INSERT INTO registered VALUES (?)", (f"X{i}",)) for i in range(200)]
+        replace = [("DELETE FROM registered", ())] + [
+            ("INSERT INTO registered VALUES (?)", (f"X{i}",)) for i in range(200)
+        ]
         replace.append(("INSERT INTO registered VALUES ('CAM1')", ()))
         seen: list[bool] = []
 

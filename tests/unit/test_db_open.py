@@ -6,6 +6,7 @@ branches' migrations had the same number).
 
 covers: none (storage robustness)
 """
+
 from __future__ import annotations
 
 import threading
@@ -26,6 +27,9 @@ async def test_a_failed_open_closes_its_connection(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="without gaps"):
         await Database.open(tmp_path / "x.sqlite3", "dup_migrations")
     # aiosqlite's worker threads (other threads, e.g. the event loop's executor, may come and go)
-    left = [t for t in threading.enumerate()
-            if t.ident not in before and t.is_alive() and "_connection_worker_thread" in t.name]
+    left = [
+        t
+        for t in threading.enumerate()
+        if t.ident not in before and t.is_alive() and "_connection_worker_thread" in t.name
+    ]
     assert left == []

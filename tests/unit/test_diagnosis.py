@@ -38,13 +38,17 @@ def ap(**kw) -> AccessPoint:
 
 
 def wifi(model="W102", networks=(NET,), aps=None, position=(8.0, 0.0), now=T0):
-    r = WifiRadio(get_model(model), derive_mac("cam"), networks=networks, access_points=aps or [ap()], position=position)
+    r = WifiRadio(
+        get_model(model), derive_mac("cam"), networks=networks, access_points=aps or [ap()], position=position
+    )
     r.status(now - 5)  # attempts take time (a failing handshake seconds): by ``now`` the outcome is in
     return r.status(now)
 
 
 def mobile(sim: Sim | None = None, model="W120", cells=None, position=(200.0, 0.0), **kw):
-    m = MobileRadio(get_model(model), "356938035643809", sim=sim, cells=cells or [Cell("mast", (20,))], position=position, **kw)
+    m = MobileRadio(
+        get_model(model), "356938035643809", sim=sim, cells=cells or [Cell("mast", (20,))], position=position, **kw
+    )
     return m.status(T0)
 
 
@@ -105,7 +109,9 @@ REPRODUCE: dict[str, Callable[[], CameraTelemetry]] = {
     "T2-7": lambda: camera("W101", wifi=wifi("W101", aps=[ap(channel=13, country="FR")]), system_country="FR"),
     "T2-8": lambda: camera(viewers=(ViewerTelemetry(embedded_in="genetec", browser="chrome"),)),
     "T2-9a": lambda: camera(viewers=(ViewerTelemetry(embedded_in="axis-camera-station", acs_version="5.46.1"),)),
-    "T2-9b": lambda: camera(viewers=(ViewerTelemetry(embedded_in="axis-camera-station", acs_version="6.2", windows_outdated=True),)),
+    "T2-9b": lambda: camera(
+        viewers=(ViewerTelemetry(embedded_in="axis-camera-station", acs_version="6.2", windows_outdated=True),)
+    ),
     "T2-10": lambda: camera(viewers=(ViewerTelemetry(request_blocked=True),)),
     "T3-1": lambda: camera("W120", mobile=mobile(SIM), wifi_networks=1, troubleshooting_mode=True),
     "T3-2a": lambda: camera(wifi=wifi(aps=[ap(security="wpa3-only")])),
@@ -133,7 +139,19 @@ def test_table_has_every_manual_row_once():
     by_table = {t: [c for c in codes if c.startswith(t + "-")] for t in ("T2", "T3", "T4")}
     assert len(by_table["T2"]) == 21  # rows 1–10 with their lettered causes, plus the derived hostnames cause
     assert by_table["T3"] == ["T3-1", "T3-2a", "T3-2b", "T3-3", "T3-4", "T3-5"]
-    assert by_table["T4"] == ["T4-1", "T4-2", "T4-3a", "T4-3b", "T4-4", "T4-5", "T4-6a", "T4-6b", "T4-7", "T4-8", "T4-9"]
+    assert by_table["T4"] == [
+        "T4-1",
+        "T4-2",
+        "T4-3a",
+        "T4-3b",
+        "T4-4",
+        "T4-5",
+        "T4-6a",
+        "T4-6b",
+        "T4-7",
+        "T4-8",
+        "T4-9",
+    ]
     for row in TABLE:
         assert row.spec_id == row.code.split("-")[0]
         assert all((row.symptom, row.cause, row.fix, row.symptom_fr, row.cause_fr, row.fix_fr, row.observed)), row.code
@@ -172,7 +190,12 @@ def test_each_row_is_reproduced_and_named(code):
     assert code in [f.code for f in findings]
     finding = next(f for f in findings if f.code == code)
     assert finding.evidence and all(e.source and e.observation for e in finding.evidence)
-    assert (finding.symptom, finding.cause, finding.fix, finding.spec_id) == (row.symptom, row.cause, row.fix, row.spec_id)
+    assert (finding.symptom, finding.cause, finding.fix, finding.spec_id) == (
+        row.symptom,
+        row.cause,
+        row.fix,
+        row.spec_id,
+    )
 
 
 @pytest.mark.parametrize(
@@ -202,8 +225,10 @@ def test_t2_7_needs_europe_and_w100_w101_and_channel_12_or_13():
     on13 = [ap(channel=13, country="SE")]
     assert "T2-7" in {f.code for f in diagnose(camera("W100", wifi=wifi("W100", aps=on13), system_country="SE"))}
     assert "T2-7" not in {f.code for f in diagnose(camera("W102", wifi=wifi("W102", aps=on13), system_country="SE"))}
-    assert "T2-7" not in {f.code for f in diagnose(camera("W100", wifi=wifi("W100", aps=[ap(channel=11, country="SE")]),
-                                                          system_country="SE"))}
+    assert "T2-7" not in {
+        f.code
+        for f in diagnose(camera("W100", wifi=wifi("W100", aps=[ap(channel=11, country="SE")]), system_country="SE"))
+    }
     japan = camera("W100", wifi=wifi("W100", aps=[ap(channel=13, country="JP")]))
     assert "T2-7" not in {f.code for f in diagnose(japan)}
     assert "T2-7" in {f.code for f in diagnose(dataclasses.replace(japan, system_country="DE"))}

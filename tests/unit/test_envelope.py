@@ -238,9 +238,7 @@ def test_make_link_refuses_bad_arguments(kwargs: dict[str, Any], message: str) -
 def test_wrapped_key_vectors_unwrap(vec: dict[str, Any]) -> None:
     system = system_private_key()
     assert env.unwrap_content_key(system, vec["stream_id"], vec["wrapped"]).hex() == vec["content_key_hex"]
-    assert env.unwrap_content_key(system, vec["stream_id"], json.dumps(vec["wrapped"])).hex() == vec[
-        "content_key_hex"
-    ]
+    assert env.unwrap_content_key(system, vec["stream_id"], json.dumps(vec["wrapped"])).hex() == vec["content_key_hex"]
 
 
 @pytest.mark.parametrize("vec", VECTORS["wrapped_keys"], ids=lambda vec: vec["stream_id"])
@@ -353,9 +351,7 @@ def test_invalid_chunk_vectors_fail_with_their_error(bad: dict[str, Any]) -> Non
 @pytest.mark.parametrize("kind", list(env.ChunkKind))
 def test_chunk_round_trip_for_each_kind(kind: env.ChunkKind) -> None:
     keypair = env.generate_system_keypair()
-    content_key = env.unwrap_content_key(
-        keypair.private_key, "s", env.wrap_content_key(keypair.public_key, "s")
-    )
+    content_key = env.unwrap_content_key(keypair.private_key, "s", env.wrap_content_key(keypair.public_key, "s"))
     plaintext = b"video, audio or a position"
     sealed = env.seal_chunk(content_key, "s", kind, 41, plaintext)
     assert plaintext not in sealed
@@ -391,13 +387,19 @@ def test_nonces_differ_for_every_kind_and_seq() -> None:
     seqs = (0, 1, 255, 256, 2**63, env.MAX_SEQ)
     nonces = {env.chunk_nonce(kind, seq) for kind in env.ChunkKind for seq in seqs}
     assert len(nonces) == 3 * 6
-    assert env.chunk_nonce("media", 1) == bytes.fromhex("02000000" "0000000000000001")
+    assert env.chunk_nonce("media", 1) == bytes.fromhex("020000000000000000000001")
 
 
 @pytest.mark.parametrize(
     ("kind", "seq", "key"),
-    [("audio", 0, bytes(32)), (0, 0, bytes(32)), (True, 0, bytes(32)), ("media", -1, bytes(32)),
-     ("media", 2**64, bytes(32)), ("media", 0, bytes(16))],
+    [
+        ("audio", 0, bytes(32)),
+        (0, 0, bytes(32)),
+        (True, 0, bytes(32)),
+        ("media", -1, bytes(32)),
+        ("media", 2**64, bytes(32)),
+        ("media", 0, bytes(16)),
+    ],
 )
 def test_bad_chunk_arguments_are_malformed(kind: Any, seq: int, key: bytes) -> None:
     with pytest.raises(env.MalformedEnvelope):

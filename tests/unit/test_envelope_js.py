@@ -18,9 +18,7 @@ NODE = shutil.which("node") or "/usr/bin/node"
 def test_javascript_envelope_matches_the_shared_vectors() -> None:
     """The web client opens links, unwraps keys and opens chunks exactly as Python made them,
     and the fingerprint it shows equals the Manager's (S6)."""
-    result = subprocess.run(
-        [NODE, str(SCRIPT)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=90, check=False
-    )
+    result = subprocess.run([NODE, str(SCRIPT)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=90, check=False)
     report = f"node {SCRIPT.name} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
     assert result.returncode == 0, report
     assert " 0 failed" in result.stdout, report

@@ -30,7 +30,8 @@ def _project_exceptions() -> list[type[BaseException]]:
                 continue
             module = importlib.import_module(info.name)
             found += [
-                obj for _, obj in inspect.getmembers(module, inspect.isclass)
+                obj
+                for _, obj in inspect.getmembers(module, inspect.isclass)
                 if issubclass(obj, BaseException) and obj.__module__ == info.name
             ]
     return found
@@ -43,19 +44,22 @@ def test_every_project_exception_is_in_the_tree() -> None:
     assert outside == []
 
 
-@pytest.mark.parametrize(("name", "family", "builtin"), [
-    ("bwlab.scenario.ScenarioError", InputError, ValueError),
-    ("bwlab.schema.SchemaError", InputError, ValueError),
-    ("bwlab.wire.chunk.ChunkError", WireError, ValueError),
-    ("bwlab.wire.envelope.EnvelopeError", WireError, Exception),
-    ("bwlab.wire.fmp4.Mp4Error", WireError, ValueError),
-    ("bwlab.viewer.ClockMismatch", Refused, Exception),
-    ("bwlab.client.ApiError", Refused, Exception),
-    ("bwlab.realnet.runner.NetError", Unavailable, RuntimeError),
-    ("firmware_stub.recorder.StorageError", Unavailable, RuntimeError),
-    ("appliance.errors.ClientError", BwlabError, Exception),
-    ("appliance.cloud.soc_targets.RefusedTarget", Refused, OSError),
-])
+@pytest.mark.parametrize(
+    ("name", "family", "builtin"),
+    [
+        ("bwlab.scenario.ScenarioError", InputError, ValueError),
+        ("bwlab.schema.SchemaError", InputError, ValueError),
+        ("bwlab.wire.chunk.ChunkError", WireError, ValueError),
+        ("bwlab.wire.envelope.EnvelopeError", WireError, Exception),
+        ("bwlab.wire.fmp4.Mp4Error", WireError, ValueError),
+        ("bwlab.viewer.ClockMismatch", Refused, Exception),
+        ("bwlab.client.ApiError", Refused, Exception),
+        ("bwlab.realnet.runner.NetError", Unavailable, RuntimeError),
+        ("firmware_stub.recorder.StorageError", Unavailable, RuntimeError),
+        ("appliance.errors.ClientError", BwlabError, Exception),
+        ("appliance.cloud.soc_targets.RefusedTarget", Refused, OSError),
+    ],
+)
 def test_families_keep_the_builtin_bases_handlers_catch(name: str, family: type, builtin: type) -> None:
     module, _, cls_name = name.rpartition(".")
     cls = getattr(importlib.import_module(module), cls_name)
@@ -66,8 +70,12 @@ def test_messages_and_codes_are_kept() -> None:
     assert str(ChunkError("chunk too short", "short_chunk")) == "chunk too short"
     assert ChunkError("chunk too short", "short_chunk").code == "short_chunk"
     api = ApiError(404, "not_found", "no such stream", "GET", "/api/x")
-    assert (str(api), api.message, api.code, api.status) == ("GET /api/x → 404 not_found: no such stream",
-                                                              "no such stream", "not_found", 404)
+    assert (str(api), api.message, api.code, api.status) == (
+        "GET /api/x → 404 not_found: no such stream",
+        "no such stream",
+        "not_found",
+        404,
+    )
     missing = NotFound("no such camera")
     assert (missing.as_dict(), missing.status) == ({"error": {"code": "not_found", "message": "no such camera"}}, 404)
     assert BwlabError("x", code="special").code == "special" and BwlabError("x").code == "error"

@@ -47,27 +47,37 @@ def test_ranges_tolerances_timestamps_and_sets():
     assert holds({"contains": "T3-4"}, ["T3-4"]) and not holds({"contains": "T3-1"}, ["T3-4"])
 
 
-@pytest.mark.parametrize("key, value, says", [
-    ("stat.leds.wifi", "red", "a path under"),
-    ("diagnosys", ["T3-1"], "a known expectation"),
-    ("state.leds..wifi", "red", "a dotted path"),
-    ("diagnosis", ["3-1"], "a diagnosis code"),
-    ("no_diagnosis", [], "a diagnosis code"),
-    ("viewer", "works", "one of"),
-    ("radio.wifi.signal_db", "<weak", "a comparison"),
-    ("radio.wifi.signal_db", {"minimum": 3}, "unknown: minimum"),
-    ("radio.wifi.signal_db", {"min": 5, "max": 1}, "min is at most"),
-    ("radio.wifi.signal_db", {"min": 1, "approx": 2}, "one form"),
-    ("radio.wifi.signal_db", {"within_s": -1}, "within_s"),
-    ("radio.wifi.signal_db", {"one_of": []}, "one_of"),
-])
+@pytest.mark.parametrize(
+    "key, value, says",
+    [
+        ("stat.leds.wifi", "red", "a path under"),
+        ("diagnosys", ["T3-1"], "a known expectation"),
+        ("state.leds..wifi", "red", "a dotted path"),
+        ("diagnosis", ["3-1"], "a diagnosis code"),
+        ("no_diagnosis", [], "a diagnosis code"),
+        ("viewer", "works", "one of"),
+        ("radio.wifi.signal_db", "<weak", "a comparison"),
+        ("radio.wifi.signal_db", {"minimum": 3}, "unknown: minimum"),
+        ("radio.wifi.signal_db", {"min": 5, "max": 1}, "min is at most"),
+        ("radio.wifi.signal_db", {"min": 1, "approx": 2}, "one form"),
+        ("radio.wifi.signal_db", {"within_s": -1}, "within_s"),
+        ("radio.wifi.signal_db", {"one_of": []}, "one_of"),
+    ],
+)
 def test_bad_expectations_are_refused_with_what_fits(key, value, says):
     why = check_expectation(key, value)
     assert why is not None and says in why
 
 
 def test_good_expectations_pass_the_check():
-    for key, value in [("state.leds.wifi", "red"), ("radio.roams.0.event", "*"), ("diagnosis", "T3-2b"),
-                       ("no_diagnosis", ["T3-1", "T2-4a"]), ("viewer", "plays"), ("troubleshooting", "available"),
-                       ("radio.wifi.signal_db", {"min": -80, "max": -60}), ("status.online", True)]:
+    for key, value in [
+        ("state.leds.wifi", "red"),
+        ("radio.roams.0.event", "*"),
+        ("diagnosis", "T3-2b"),
+        ("no_diagnosis", ["T3-1", "T2-4a"]),
+        ("viewer", "plays"),
+        ("troubleshooting", "available"),
+        ("radio.wifi.signal_db", {"min": -80, "max": -60}),
+        ("status.online", True),
+    ]:
         assert check_expectation(key, value) is None, key

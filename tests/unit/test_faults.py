@@ -30,8 +30,10 @@ ICCID = "8946000000000000001"
 
 def world() -> World:
     return World(
-        access_points=(AccessPoint("AP-1", "LabNet", password="labnet-pass"),
-                       AccessPoint("AP-5", "LabNet5", band="5", channel=36, password="labnet-pass")),
+        access_points=(
+            AccessPoint("AP-1", "LabNet", password="labnet-pass"),
+            AccessPoint("AP-5", "LabNet5", band="5", channel=36, password="labnet-pass"),
+        ),
         cells=(Cell("Mast", (3, 20)),),
         sims={CAM: Sim(iccid=ICCID)},
     )
@@ -94,11 +96,13 @@ def test_a_new_ssid_gets_its_own_subnet():
 
 
 def test_link_clock_and_ntp_effects_merge_per_target():
-    faults = [fault(1, kind="link", target=CAM, set={"latency_ms": 200}),
-              fault(2, kind="link", target=CAM.lower(), set={"loss": 0.5}),
-              fault(3, kind="clock_skew", target=CAM, set={"seconds": -30}),
-              fault(4, kind="ntp", set={"offset_s": 12}),
-              fault(5, kind="ntp", set={"mode": "kiss-o-death", "kiss_code": "DENY"})]
+    faults = [
+        fault(1, kind="link", target=CAM, set={"latency_ms": 200}),
+        fault(2, kind="link", target=CAM.lower(), set={"loss": 0.5}),
+        fault(3, kind="clock_skew", target=CAM, set={"seconds": -30}),
+        fault(4, kind="ntp", set={"offset_s": 12}),
+        fault(5, kind="ntp", set={"mode": "kiss-o-death", "kiss_code": "DENY"}),
+    ]
     assert camera_impairment(CAM, faults) == Impairment(latency_ms=200, loss=0.5)
     assert camera_impairment("OTHER", faults) is None
     assert camera_clock_skew(CAM, faults) == -30
@@ -118,8 +122,9 @@ def test_impairments_add_to_the_radio_link():
 def test_book_ids_listing_and_round_trip_to_fleets():
     book = FaultBook()
     a = book.add(parse_fault({"kind": "ntp", "set": {"offset_s": 3}}, fault_id=book.next_id(), now=1.0))
-    b = book.add(parse_fault({"kind": "travel", "set": {"seconds": 86400}, "id": "six-days"},
-                             fault_id=book.next_id(), now=2.0))
+    b = book.add(
+        parse_fault({"kind": "travel", "set": {"seconds": 86400}, "id": "six-days"}, fault_id=book.next_id(), now=2.0)
+    )
     assert (a.id, b.id) == ("f1", "six-days") and not b.reversible
     with pytest.raises(SchemaError, match="id no injected fault has"):
         book.add(parse_fault({"kind": "ntp", "set": {"offset_s": 3}, "id": "six-days"}, fault_id="x", now=3.0))

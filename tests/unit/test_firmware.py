@@ -97,7 +97,9 @@ class Playbook:
                 self.transcript.append(f">> {item!r}")
                 produced = self.firmware.handle_event(item)
                 for command in produced:
-                    self.transcript.append(f"   {'(ignored) ' if isinstance(command, self.ignore) else ''}<< {command!r}")
+                    self.transcript.append(
+                        f"   {'(ignored) ' if isinstance(command, self.ignore) else ''}<< {command!r}"
+                    )
                 pending = [c for c in produced if not isinstance(c, self.ignore)]
             else:
                 if not pending:
@@ -198,12 +200,7 @@ def test_record_press_with_live_stream_on_record_starts_recording_and_stream(clo
     # covers: D3, S7
     fw, pb = out_of_dock(clock)
     assert fw.state()["leds"] == {"record": "off", "wifi": "off"}
-    assert (
-        pb
-        >> ButtonGesture(now(clock), "record", "press")
-        << StartRecording()
-        << RequestStreamStart(None, "record")
-    )
+    assert pb >> ButtonGesture(now(clock), "record", "press") << StartRecording() << RequestStreamStart(None, "record")
     state = fw.state()
     assert state["recording"] is True
     assert state["streaming"] == "connecting"
@@ -421,11 +418,7 @@ def test_remote_start_when_always_allowed_starts_recording_and_stream(clock):
 def test_remote_start_while_recording_needs_a_recording(clock):
     # covers: D4, S7
     fw, pb = out_of_dock(clock, profile=ProfileSettings(streaming=True, remote_activation="while_recording"))
-    assert (
-        pb
-        >> RemoteStartRequested(now(clock), "rq-1", "op-bob")
-        << RemoteStartResult("rq-1", False, "not_recording")
-    )
+    assert pb >> RemoteStartRequested(now(clock), "rq-1", "op-bob") << RemoteStartResult("rq-1", False, "not_recording")
     assert fw.state()["recording"] is False
     assert (
         pb
@@ -441,7 +434,10 @@ def test_remote_start_while_recording_needs_a_recording(clock):
     ("profile", "code"),
     [
         (ProfileSettings(streaming=True), "remote_activation_disabled"),
-        (ProfileSettings(streaming=False, remote_activation="always", location=True, location_mode="always"), "streaming_disabled"),
+        (
+            ProfileSettings(streaming=False, remote_activation="always", location=True, location_mode="always"),
+            "streaming_disabled",
+        ),
     ],
 )
 def test_remote_start_refused_by_the_profile(clock, profile, code):
@@ -469,7 +465,9 @@ def test_remote_start_refused_in_the_dock_and_without_certificate(clock):
 
 def test_remote_start_while_streaming_is_acknowledged_without_a_second_stream(clock):
     # covers: D4
-    fw, pb = live(clock, profile=ProfileSettings(streaming=True, live_stream_on_record=True, remote_activation="always"))
+    fw, pb = live(
+        clock, profile=ProfileSettings(streaming=True, live_stream_on_record=True, remote_activation="always")
+    )
     assert pb >> RemoteStartRequested(now(clock), "rq-1", "op") << RemoteStartResult("rq-1", True, "already_streaming")
 
 
@@ -530,15 +528,18 @@ def test_told_the_licence_expired_the_camera_does_not_react(clock):
     assert state["recording"] is False and state["streaming"] is None and state["leds"]["wifi"] == "off"
     assert state["last_error"]["code"] == "licence_expired"
     # an operator's remote start is refused with the reason, without recording
-    assert (pb >> RemoteStartRequested(now(clock), "rq-1", "op")
-            << RemoteStartResult("rq-1", False, "licence_expired"))
+    assert pb >> RemoteStartRequested(now(clock), "rq-1", "op") << RemoteStartResult("rq-1", False, "licence_expired")
     assert fw.state()["recording"] is False
     # an order: the hub tells the camera, which streams again
     cover_end = fw.camera_time(now(clock)) + 365 * DAY
     assert pb >> LicenceChanged(now(clock), valid=True, until=cover_end)
     assert fw.state()["last_error"] is None
-    assert (pb >> ButtonGesture(now(clock), "function", "double")
-            << StartRecording() << RequestStreamStart(None, "function"))
+    assert (
+        pb
+        >> ButtonGesture(now(clock), "function", "double")
+        << StartRecording()
+        << RequestStreamStart(None, "function")
+    )
 
 
 def test_the_cover_the_hub_announced_runs_out_on_the_camera_clock(clock):
@@ -843,7 +844,9 @@ def test_troubleshooting_mode_from_raw_edges_leaves_after_five_seconds(clock):
     t = now(clock)
     assert pb >> ButtonEdge(t, "top", True) >> ButtonEdge(t + 0.1, "top", False) >> ButtonEdge(t + 0.2, "top", True)
     assert fw.state()["troubleshooting"]["page"] == 1
-    assert pb >> ButtonEdge(t + 0.3, "top", False) >> ButtonEdge(t + 1.0, "top", True) >> ButtonEdge(t + 1.1, "top", False)
+    assert (
+        pb >> ButtonEdge(t + 0.3, "top", False) >> ButtonEdge(t + 1.0, "top", True) >> ButtonEdge(t + 1.1, "top", False)
+    )
     assert fw.state()["troubleshooting"]["page"] == 1  # the single press waits for the window
     assert fw.get_timer() == t + 1.5
     assert pb >> TimerFired(t + 1.5)
@@ -927,8 +930,19 @@ def test_state_is_json_and_reported_only_when_it_changes(clock):
     text = json.dumps(fw.state())
     assert json.loads(text)["user"] == {"id": "cu-17", "name": "Alice Martin"}
     assert set(fw.state()) >= {
-        "docked", "bay", "recording", "streaming", "stream_id", "leds", "screen", "vibrating_until",
-        "troubleshooting", "last_error", "cert_not_after", "certificate_valid", "clock_offset",
+        "docked",
+        "bay",
+        "recording",
+        "streaming",
+        "stream_id",
+        "leds",
+        "screen",
+        "vibrating_until",
+        "troubleshooting",
+        "last_error",
+        "cert_not_after",
+        "certificate_valid",
+        "clock_offset",
     }
     t = now(clock) + 1
     assert fw.handle_timer(t) == []  # nothing changed, nothing reported

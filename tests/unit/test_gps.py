@@ -95,15 +95,18 @@ def test_one_waypoint_is_a_camera_user_standing_still():
     assert (p.lat, p.lon, p.speed) == (ORIGIN[0], ORIGIN[1], 0.0)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"waypoints": ()}, "at least one waypoint"),
-    ({"waypoints": ((91.0, 0.0),)}, "not a latitude/longitude"),
-    ({"waypoints": ((0.0, 181.0),)}, "not a latitude/longitude"),
-    ({"waypoints": (ORIGIN,), "speed_mps": 0}, "speed_mps"),
-    ({"waypoints": (ORIGIN,), "speed_mps": math.inf}, "speed_mps"),
-    ({"waypoints": (ORIGIN,), "pauses": {3: 5.0}}, "pause at waypoint 3"),
-    ({"waypoints": (ORIGIN,), "pauses": {0: -1.0}}, "must be ≥ 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"waypoints": ()}, "at least one waypoint"),
+        ({"waypoints": ((91.0, 0.0),)}, "not a latitude/longitude"),
+        ({"waypoints": ((0.0, 181.0),)}, "not a latitude/longitude"),
+        ({"waypoints": (ORIGIN,), "speed_mps": 0}, "speed_mps"),
+        ({"waypoints": (ORIGIN,), "speed_mps": math.inf}, "speed_mps"),
+        ({"waypoints": (ORIGIN,), "pauses": {3: 5.0}}, "pause at waypoint 3"),
+        ({"waypoints": (ORIGIN,), "pauses": {0: -1.0}}, "must be ≥ 0"),
+    ],
+)
 # covers: L1
 def test_bad_routes_are_refused_with_what_is_wrong(kwargs, message):
     with pytest.raises(RouteError, match=message):
@@ -150,8 +153,9 @@ def test_no_position_before_the_first_fix():
 
 
 # covers: S11
-@pytest.mark.parametrize("model, has_gps", [("W100", False), ("W101", True), ("W102", True), ("W110", False),
-                                            ("W120", True)])
+@pytest.mark.parametrize(
+    "model, has_gps", [("W100", False), ("W101", True), ("W102", True), ("W110", False), ("W120", True)]
+)
 def test_only_models_with_gps_report_positions(model, has_gps):
     gps = GpsReceiver(Route("post", (ORIGIN,)), started_at=0.0, model=model)
     assert gps.has_gps is has_gps
@@ -169,8 +173,15 @@ def test_an_offset_spreads_walkers_along_one_route():
 
 # covers: L1
 def test_route_from_a_scenario_table():
-    route = Route.from_mapping({"name": "patrol-1", "waypoints": [list(ORIGIN), list(NORTH_100)], "speed_mps": 2.0,
-                                "loop": False, "pauses": [{"at": 1, "seconds": 4.0}]})
+    route = Route.from_mapping(
+        {
+            "name": "patrol-1",
+            "waypoints": [list(ORIGIN), list(NORTH_100)],
+            "speed_mps": 2.0,
+            "loop": False,
+            "pauses": [{"at": 1, "seconds": 4.0}],
+        }
+    )
     assert route.pauses == {1: 4.0} and route.duration == pytest.approx(54, abs=0.05)
 
 
@@ -194,8 +205,15 @@ def test_the_demo_scenario_walks_its_camera_users_around_its_site():
         for cam in system.cameras:
             spec = scenario.route(cam.route)
             assert spec is not None, cam.serial
-            route = Route.from_mapping({"name": spec.name, "waypoints": spec.waypoints, "speed_mps": spec.speed_mps,
-                                        "loop": spec.loop, "pauses": [vars(p) for p in spec.pauses]})
+            route = Route.from_mapping(
+                {
+                    "name": spec.name,
+                    "waypoints": spec.waypoints,
+                    "speed_mps": spec.speed_mps,
+                    "loop": spec.loop,
+                    "pauses": [vars(p) for p in spec.pauses],
+                }
+            )
             for t in range(0, 600, 37):  # every route stays on the site (within 300 m of its origin)
                 p = route.at(t)
                 assert math.hypot(*frame.to_xy(p.lat, p.lon)) < 300
@@ -203,17 +221,26 @@ def test_the_demo_scenario_walks_its_camera_users_around_its_site():
     assert [s.fix for s in gps_steps] == [False, True]
 
 
-@pytest.mark.parametrize("data, message", [
-    (_scenario({"routes": [{"name": "r1", "waypoints": [[95.0, 13.0]]}]}), "routes[0]: waypoints[0]"),
-    (_scenario({"routes": [{"name": "r1", "waypoints": []}]}), "at least one"),
-    (_scenario({"routes": [{"name": "r1", "waypoints": [[55.6, 13.0]], "pauses": [{"at": 2, "seconds": 1}]}]}),
-     "pauses[0].at"),
-    (_scenario({"routes": [{"name": "r1", "waypoints": [[55.6, 13.0]]}, {"name": "r1", "waypoints": [[55.6, 13.0]]}]}),
-     "routes[1].name"),
-    (_scenario({"site": {"origin": [55.6]}}), "site: origin"),
-    (_scenario({"site": {"origin": [55.6, 13.0], "streets": [{"points": [[55.6, 13.0]]}]}}), "site.streets[0]"),
-    (_scenario({"timeline": [{"at": 1, "action": "gps", "fix": False}]}), "timeline[0].camera"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (_scenario({"routes": [{"name": "r1", "waypoints": [[95.0, 13.0]]}]}), "routes[0]: waypoints[0]"),
+        (_scenario({"routes": [{"name": "r1", "waypoints": []}]}), "at least one"),
+        (
+            _scenario({"routes": [{"name": "r1", "waypoints": [[55.6, 13.0]], "pauses": [{"at": 2, "seconds": 1}]}]}),
+            "pauses[0].at",
+        ),
+        (
+            _scenario(
+                {"routes": [{"name": "r1", "waypoints": [[55.6, 13.0]]}, {"name": "r1", "waypoints": [[55.6, 13.0]]}]}
+            ),
+            "routes[1].name",
+        ),
+        (_scenario({"site": {"origin": [55.6]}}), "site: origin"),
+        (_scenario({"site": {"origin": [55.6, 13.0], "streets": [{"points": [[55.6, 13.0]]}]}}), "site.streets[0]"),
+        (_scenario({"timeline": [{"at": 1, "action": "gps", "fix": False}]}), "timeline[0].camera"),
+    ],
+)
 # covers: L1
 def test_bad_routes_and_site_plans_in_a_scenario_name_the_key(data, message):
     from bwlab.scenario import ScenarioError, parse_scenario

@@ -74,14 +74,19 @@ def test_storage_minutes_left_come_from_the_rate_it_fills_at_while_recording():
     assert report.storage_minutes_left == pytest.approx(59.0)  # 5.9 GB free at 100 MB a minute
     clock.advance(60)
     model.advance(clock.now(), docked=False, recording=False, streaming=False)
-    assert model.report(clock.now(), {"used": 10 * GB + 200_000_000, "capacity": 16 * GB}, WIFI).storage_minutes_left is None
+    assert (
+        model.report(clock.now(), {"used": 10 * GB + 200_000_000, "capacity": 16 * GB}, WIFI).storage_minutes_left
+        is None
+    )
 
 
 def test_the_report_names_the_network_and_its_signal():
     clock = ManualClock()
     model = HealthModel(clock.now())
-    assert (model.report(clock.now(), {"used": 0, "capacity": 1}, WIFI).link,
-            model.report(clock.now(), {"used": 0, "capacity": 1}, WIFI).signal_dbm) == ("wifi", -58.0)
+    assert (
+        model.report(clock.now(), {"used": 0, "capacity": 1}, WIFI).link,
+        model.report(clock.now(), {"used": 0, "capacity": 1}, WIFI).signal_dbm,
+    ) == ("wifi", -58.0)
     lte = {"mode": "LTE", "network": {"up": True}, "wifi": {"signal_db": None}, "mobile": {"signal_db": -97}}
     assert model.report(clock.now(), {"used": 0, "capacity": 1}, lte).signal_dbm == -97.0
     down = {"mode": "WLAN", "network": {"up": False}, "wifi": {"signal_db": None}}
@@ -89,35 +94,55 @@ def test_the_report_names_the_network_and_its_signal():
     assert (report.link, report.signal_dbm) == (None, None)
 
 
-BASE = {"type": "health", "battery_percent": 80.0, "charging": False, "battery_minutes_left": 200.0,
-        "storage_used": 1, "storage_capacity": 64 * GB, "storage_minutes_left": None, "temperature_c": 30.0,
-        "signal_dbm": -60.0, "link": "wifi", "at": 1_765_000_000.0}
+BASE = {
+    "type": "health",
+    "battery_percent": 80.0,
+    "charging": False,
+    "battery_minutes_left": 200.0,
+    "storage_used": 1,
+    "storage_capacity": 64 * GB,
+    "storage_minutes_left": None,
+    "temperature_c": 30.0,
+    "signal_dbm": -60.0,
+    "link": "wifi",
+    "at": 1_765_000_000.0,
+}
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"battery_percent": 101}, "battery_percent"), ({"battery_percent": -1}, "battery_percent"),
-    ({"storage_capacity": 0}, "storage_capacity"), ({"temperature_c": 300}, "temperature_c"),
-    ({"signal_dbm": 5}, "signal_dbm"), ({"link": "pigeon"}, "link"), ({"charging": "yes"}, "charging"),
-    ({"battery": 3}, "battery"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"battery_percent": 101}, "battery_percent"),
+        ({"battery_percent": -1}, "battery_percent"),
+        ({"storage_capacity": 0}, "storage_capacity"),
+        ({"temperature_c": 300}, "temperature_c"),
+        ({"signal_dbm": 5}, "signal_dbm"),
+        ({"link": "pigeon"}, "link"),
+        ({"charging": "yes"}, "charging"),
+        ({"battery": 3}, "battery"),
+    ],
+)
 def test_a_report_out_of_range_is_refused_naming_the_field(change, field):
     with pytest.raises(m.ProtocolError) as refused:
         m.decode(json.dumps({**BASE, **change}))
     assert refused.value.code == "invalid_message" and field in str(refused.value)
 
 
-@pytest.mark.parametrize("change, codes", [
-    ({}, []),
-    ({"battery_percent": 19.0}, ["battery_low"]),
-    ({"battery_minutes_left": 25.0}, ["battery_low"]),
-    ({"battery_percent": 10.0, "charging": True, "battery_minutes_left": None}, []),
-    ({"battery_percent": 0.0, "battery_minutes_left": 0.0}, ["battery_empty"]),
-    ({"storage_used": 60 * GB}, ["storage_low"]),
-    ({"storage_minutes_left": 12.0}, ["storage_low"]),
-    ({"storage_used": 64 * GB}, ["storage_full"]),
-    ({"temperature_c": 46.0}, ["temperature_high"]),
-    ({"signal_dbm": -80.0}, ["signal_weak"]),
-])
+@pytest.mark.parametrize(
+    "change, codes",
+    [
+        ({}, []),
+        ({"battery_percent": 19.0}, ["battery_low"]),
+        ({"battery_minutes_left": 25.0}, ["battery_low"]),
+        ({"battery_percent": 10.0, "charging": True, "battery_minutes_left": None}, []),
+        ({"battery_percent": 0.0, "battery_minutes_left": 0.0}, ["battery_empty"]),
+        ({"storage_used": 60 * GB}, ["storage_low"]),
+        ({"storage_minutes_left": 12.0}, ["storage_low"]),
+        ({"storage_used": 64 * GB}, ["storage_full"]),
+        ({"temperature_c": 46.0}, ["temperature_high"]),
+        ({"signal_dbm": -80.0}, ["signal_weak"]),
+    ],
+)
 def test_warnings_come_before_the_camera_runs_out(change, codes):
     assert [w["code"] for w in wire.warnings({**BASE, **change})] == codes
 

@@ -57,16 +57,22 @@ def test_the_help_gesture_sends_a_help_request_and_starts_a_stream_with_reason_h
     assert SendHelpRequest("help-1", "function_long") in commands
     assert RequestStreamStart(None, "help", None) in commands
     state = fw.state()
-    assert state["help"] == {"id": "help-1", "requested_at": clock.now(), "acknowledged_by": None,
-                             "acknowledged_at": None}
+    assert state["help"] == {
+        "id": "help-1",
+        "requested_at": clock.now(),
+        "acknowledged_by": None,
+        "acknowledged_at": None,
+    }
     assert state["streaming"] == "connecting" and state["stream_reason"] == "help" and state["recording"]
     assert state["last_press"]["ignored"] is None
 
 
 def test_help_without_a_stream_when_the_profile_does_not_allow_one():
     clock = ManualClock(1_800_000_000.0)
-    for profile in (ProfileSettings(streaming=True, help_gesture="function_long", help_stream=False),
-                    ProfileSettings(streaming=False, help_gesture="function_long")):
+    for profile in (
+        ProfileSettings(streaming=True, help_gesture="function_long", help_stream=False),
+        ProfileSettings(streaming=False, help_gesture="function_long"),
+    ):
         fw = _camera(clock, profile)
         commands = _long_function(fw, clock)
         assert any(isinstance(c, SendHelpRequest) for c in commands)
@@ -126,7 +132,9 @@ def test_the_position_is_sealed_for_the_system_key_and_only_it_opens_it():
     assert "55.6" not in text and '"lat"' not in text
     decoded = messages.decode(text, (HelpRequest,))
     content_key = envelope.unwrap_content_key(keys.private_key, "help-abc", decoded.wrapped_key)
-    plain = envelope.open_chunk(content_key, "help-abc", envelope.ChunkKind.POSITION, 0, decode_sealed(decoded.position))
+    plain = envelope.open_chunk(
+        content_key, "help-abc", envelope.ChunkKind.POSITION, 0, decode_sealed(decoded.position)
+    )
     assert wire_positions.decode_record(plain) == record
     with pytest.raises(envelope.EnvelopeError):  # bound to its help id
         envelope.unwrap_content_key(keys.private_key, "help-other", decoded.wrapped_key)
@@ -134,18 +142,29 @@ def test_the_position_is_sealed_for_the_system_key_and_only_it_opens_it():
     assert no_gps.position is None and no_gps.wrapped_key is None
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"help_id": "../etc"}, "help_id"),
-    ({"position": "not base64!"}, "position"),
-    ({"position": "AAAA"}, "position"),
-    ({"requested_at": 1e308}, "requested_at"),
-    ({"gesture": "shake"}, "gesture"),
-    ({"wrapped_key": None}, "wrapped_key"),
-    ({"extra": 1}, "extra"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"help_id": "../etc"}, "help_id"),
+        ({"position": "not base64!"}, "position"),
+        ({"position": "AAAA"}, "position"),
+        ({"requested_at": 1e308}, "requested_at"),
+        ({"gesture": "shake"}, "gesture"),
+        ({"wrapped_key": None}, "wrapped_key"),
+        ({"extra": 1}, "extra"),
+    ],
+)
 def test_a_bad_help_request_is_refused_naming_the_field(change, field):
-    good = {"type": "help_request", "help_id": "help-1", "requested_at": 1_800_000_000.0, "user_id": "cu-1",
-            "user_name": "A", "wrapped_key": {"version": 1}, "position": "A" * 40, "gesture": "function_long"}
+    good = {
+        "type": "help_request",
+        "help_id": "help-1",
+        "requested_at": 1_800_000_000.0,
+        "user_id": "cu-1",
+        "user_name": "A",
+        "wrapped_key": {"version": 1},
+        "position": "A" * 40,
+        "gesture": "function_long",
+    }
     messages.decode(json.dumps(good))
     with pytest.raises(messages.ProtocolError) as err:
         messages.decode(json.dumps({**good, **change}))
@@ -159,8 +178,17 @@ def test_gesture_of_names_the_allowed_gestures():
 
 
 def test_the_soc_help_payload_carries_no_position_and_no_key():
-    meta = {"id": "help-1", "org_id": "org-1", "system_id": "sys-1", "user_id": "cu-1", "user_name": "Alice",
-            "region": "eu", "requested_at": 1_800_000_000.0, "position": "SEALED", "wrapped_key": {"k": 1}}
+    meta = {
+        "id": "help-1",
+        "org_id": "org-1",
+        "system_id": "sys-1",
+        "user_id": "cu-1",
+        "user_name": "Alice",
+        "region": "eu",
+        "requested_at": 1_800_000_000.0,
+        "position": "SEALED",
+        "wrapped_key": {"k": 1},
+    }
     body = webhooks.payload(webhooks.HELP_REQUESTED, meta, 1_800_000_001.0).decode()
     assert '"type":"help.requested"' in body and '"help_id":"help-1"' in body and '"has_position":true' in body
     assert "SEALED" not in body and "wrapped" not in body

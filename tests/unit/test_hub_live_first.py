@@ -41,14 +41,34 @@ async def hub(tmp_path: Path):
 
 
 async def test_viewers_get_a_chunk_before_it_is_durable_and_the_camera_only_after(hub: StreamHub) -> None:
-    await hub.open_stream(stream_id="s1", org_id="org-1", device=DEVICE, user_id="u1", user_name="Anna",
-                          reason="record", request_id=None, region="eu", mime="video/mp4", wrapped_key={},
-                          upload_key=UPLOAD_KEY, started_at=100.0, now=100.0, resume=False)
+    await hub.open_stream(
+        stream_id="s1",
+        org_id="org-1",
+        device=DEVICE,
+        user_id="u1",
+        user_name="Anna",
+        reason="record",
+        request_id=None,
+        region="eu",
+        mime="video/mp4",
+        wrapped_key={},
+        upload_key=UPLOAD_KEY,
+        started_at=100.0,
+        now=100.0,
+        resume=False,
+    )
     subscribed = hub.subscribe("s1")
     assert subscribed is not None
     viewer, _ = subscribed
-    frame = wire_chunk.Chunk(stream_id="s1", kind=wire_chunk.KIND_MEDIA, seq=0, capture_time=100.0, duration=0.067,
-                             keyframe=True, payload=bytes(64)).encode(UPLOAD_KEY)
+    frame = wire_chunk.Chunk(
+        stream_id="s1",
+        kind=wire_chunk.KIND_MEDIA,
+        seq=0,
+        capture_time=100.0,
+        duration=0.067,
+        keyframe=True,
+        payload=bytes(64),
+    ).encode(UPLOAD_KEY)
     storing = asyncio.ensure_future(hub.store_chunk(frame, DEVICE, 1 << 20, 100.1))
     got = await asyncio.wait_for(viewer.get(), 5)  # the evidence write is still held
     assert got == frame and not storing.done()

@@ -3,6 +3,7 @@
 Reads every module under the packages with `ast` (no import is executed), so a forbidden arrow
 fails here whatever the test run imported before. The rules are the page's "Arrows" section.
 """
+
 # covers: issue 11 (structure)
 from __future__ import annotations
 
@@ -135,8 +136,11 @@ def test_no_arrow_the_page_forbids() -> None:
 
 def test_the_fleet_side_never_imports_the_appliance() -> None:
     # bwlab (client, CLI, wire), labnet (the lab network) and firmware_stub (cameras) install without it
-    bad = [_where(i) for i in IMPORTS
-           if i.source.split(".")[0] in ("bwlab", "labnet", "firmware_stub") and i.target.startswith("appliance")]
+    bad = [
+        _where(i)
+        for i in IMPORTS
+        if i.source.split(".")[0] in ("bwlab", "labnet", "firmware_stub") and i.target.startswith("appliance")
+    ]
     assert not bad, "\n".join(bad)
 
 

@@ -21,12 +21,29 @@ from bwlab.wire import identifiers, jsontext
 from bwlab.wire import messages as m
 
 
-@pytest.mark.parametrize("text", [
-    "[" * 33 + "]" * 33, '{"a":' * 40 + "1" + "}" * 40, "[" * 5000 + "]" * 5000,
-    '"\\ud800"', '{"\\udfff": 1}', '["ok", "x\\ud83d"]',
-    "NaN", "[Infinity]", '{"a": -Infinity}', "1e400", "-1e999",
-    b"\xff\xfe", "", "{", '{"a": 1', "1" * 5000, '{"a": 1}'.encode("utf-16"), '[1]'.encode("utf-32-le"),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 33 + "]" * 33,
+        '{"a":' * 40 + "1" + "}" * 40,
+        "[" * 5000 + "]" * 5000,
+        '"\\ud800"',
+        '{"\\udfff": 1}',
+        '["ok", "x\\ud83d"]',
+        "NaN",
+        "[Infinity]",
+        '{"a": -Infinity}',
+        "1e400",
+        "-1e999",
+        b"\xff\xfe",
+        "",
+        "{",
+        '{"a": 1',
+        "1" * 5000,
+        '{"a": 1}'.encode("utf-16"),
+        "[1]".encode("utf-32-le"),
+    ],
+)
 def test_the_loader_refuses_what_cannot_be_stored_or_computed(text):
     with pytest.raises(jsontext.JSONTextError) as exc:
         jsontext.loads(text)
@@ -39,8 +56,9 @@ def test_the_loader_accepts_json_within_the_limits_and_brackets_in_strings_do_no
     assert jsontext.loads('{"k\\\\": ["\\"]", 1.5, 1e308, "\\ud83d\\ude00"]}') == {"k\\": ['"]', 1.5, 1e308, "😀"]}
 
 
-@pytest.mark.parametrize("text", [b'\\"' * 32000, b'["' + b'\\"' * 32000, b'["' + b'\\"' * 32000 + b"\\",
-                                  b'"' * 65536, b'"' + b"a" * 65000])
+@pytest.mark.parametrize(
+    "text", [b'\\"' * 32000, b'["' + b'\\"' * 32000, b'["' + b'\\"' * 32000 + b"\\", b'"' * 65536, b'"' + b"a" * 65000]
+)
 def test_unterminated_strings_full_of_escapes_are_refused(text):
     """Inputs that made a string-stripping scan retry from every quote (quadratic time): each is
     refused in one pass (the per-test timeout would catch the old behaviour)."""
@@ -48,18 +66,47 @@ def test_unterminated_strings_full_of_escapes_are_refused(text):
         jsontext.loads(text)
 
 
-@pytest.mark.parametrize("value,ok", [
-    ("3f2a9c1e7b4d4e8a9c615d0e2b7f8a14", True), ("trk-abc", True), ("str_01", True), ("S" * 64, True),
-    ("S" * 65, False), ("", False), ("..", False), ("../x", False), ("a/b", False), ("-x", False), ("_x", False),
-    (".hidden", False), ("a.b", False), ("a\x00", False), ("é", False), (None, False), (5, False),
-])
+@pytest.mark.parametrize(
+    "value,ok",
+    [
+        ("3f2a9c1e7b4d4e8a9c615d0e2b7f8a14", True),
+        ("trk-abc", True),
+        ("str_01", True),
+        ("S" * 64, True),
+        ("S" * 65, False),
+        ("", False),
+        ("..", False),
+        ("../x", False),
+        ("a/b", False),
+        ("-x", False),
+        ("_x", False),
+        (".hidden", False),
+        ("a.b", False),
+        ("a\x00", False),
+        ("é", False),
+        (None, False),
+        (5, False),
+    ],
+)
 def test_identifiers(value, ok):
     assert identifiers.is_id(value) is ok
 
 
-@pytest.mark.parametrize("value,ok", [(1.8e9, True), (identifiers.EARLIEST, True), (identifiers.LATEST, True),
-                                      (0.0, False), (-1.0, False), (1e308, False), (math.nan, False),
-                                      (math.inf, False), (True, False), ("1.8e9", False)])
+@pytest.mark.parametrize(
+    "value,ok",
+    [
+        (1.8e9, True),
+        (identifiers.EARLIEST, True),
+        (identifiers.LATEST, True),
+        (0.0, False),
+        (-1.0, False),
+        (1e308, False),
+        (math.nan, False),
+        (math.inf, False),
+        (True, False),
+        ("1.8e9", False),
+    ],
+)
 def test_device_timestamps(value, ok):
     assert identifiers.is_timestamp(value) is ok
 
@@ -67,8 +114,14 @@ def test_device_timestamps(value, ok):
 def test_device_messages_refuse_bad_ids_and_numbers():
     base = {"type": "stream_stop", "stream_id": "s-1", "reason": "stop"}
     assert m.decode(m.encode(m.StreamStop(**{k: v for k, v in base.items() if k != "type"}))).stream_id == "s-1"
-    for bad in ({"stream_id": "../x"}, {"ended_at": 1e308}, {"ended_at": -5.0}, {"last_seq": -1},
-                {"last_seq": 2**63}, {"stream_id": "a" * 65}):
+    for bad in (
+        {"stream_id": "../x"},
+        {"ended_at": 1e308},
+        {"ended_at": -5.0},
+        {"last_seq": -1},
+        {"last_seq": 2**63},
+        {"stream_id": "a" * 65},
+    ):
         with pytest.raises(m.ProtocolError) as exc:
             m.decode(json.dumps({**base, **bad}))
         assert exc.value.code == "invalid_message", bad
@@ -116,19 +169,37 @@ def test_the_schema_refuses_non_finite_numbers_and_integers_sqlite_cannot_store(
 
 
 def _row(**override):
-    row = {"id": "s-1", "org_id": "org_1", "region": "eu", "started_at": 1.8e9, "ended_at": None,
-           "end_reason": None, "last_seq": None, "upload_key": "00" * 32, "wrapped_key": "{}"}
+    row = {
+        "id": "s-1",
+        "org_id": "org_1",
+        "region": "eu",
+        "started_at": 1.8e9,
+        "ended_at": None,
+        "end_reason": None,
+        "last_seq": None,
+        "upload_key": "00" * 32,
+        "wrapped_key": "{}",
+    }
     row.update(override)
     return row
 
 
-@pytest.mark.parametrize("override,problem", [
-    ({}, None), ({"ended_at": 1.8e9 + 5, "end_reason": "stop", "last_seq": 4}, None),
-    ({"started_at": 1e308}, "started_at"), ({"started_at": math.inf}, "started_at"),
-    ({"end_reason": "stop"}, "NaN"), ({"ended_at": -1.0, "end_reason": "stop"}, "ended_at"),
-    ({"id": "../../victim"}, "id"), ({"region": ".."}, "region"), ({"upload_key": "zz"}, "upload_key"),
-    ({"wrapped_key": "[1]"}, "wrapped_key"), ({"last_seq": -3}, "last_seq"),
-])
+@pytest.mark.parametrize(
+    "override,problem",
+    [
+        ({}, None),
+        ({"ended_at": 1.8e9 + 5, "end_reason": "stop", "last_seq": 4}, None),
+        ({"started_at": 1e308}, "started_at"),
+        ({"started_at": math.inf}, "started_at"),
+        ({"end_reason": "stop"}, "NaN"),
+        ({"ended_at": -1.0, "end_reason": "stop"}, "ended_at"),
+        ({"id": "../../victim"}, "id"),
+        ({"region": ".."}, "region"),
+        ({"upload_key": "zz"}, "upload_key"),
+        ({"wrapped_key": "[1]"}, "wrapped_key"),
+        ({"last_seq": -3}, "last_seq"),
+    ],
+)
 def test_which_stored_rows_are_quarantined(override, problem):
     found = container_problem(_row(**override))
     assert (found is None) if problem is None else (problem in found), found

@@ -27,7 +27,9 @@ OTHER_ICCID = "89460000000000000029"
 MAST = Cell("mast", (20, 3), position=(0, 0))
 
 
-def modem(sim: Sim | None = Sim(iccid=ICCID), *, model: str = "W120", cells=(MAST,), position=(300, 0), **kw) -> MobileRadio:
+def modem(
+    sim: Sim | None = Sim(iccid=ICCID), *, model: str = "W120", cells=(MAST,), position=(300, 0), **kw
+) -> MobileRadio:
     return MobileRadio(get_model(model), IMEI, sim=sim, cells=cells, position=position, **kw)
 
 

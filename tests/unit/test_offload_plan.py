@@ -16,13 +16,28 @@ T0 = 1_790_000_000.0
 
 def manifest(**kw) -> Manifest:
     base = dict(
-        id="0" * 31 + "1", recording_id="123456", serial="B8A44F000102", model="W101", firmware_version="11.11",
-        user_id="usr_0123", user_name="Ben", timezone="Europe/Paris", trigger_on="Button", trigger_on_time=T0,
-        trigger_on_location=Location(55.6, 13.0, 4.6, T0), trigger_off="Docked", trigger_off_time=T0 + 9,
-        clips=(Clip(0, "clip-0000.mp4", T0 + 0.5, T0 + 5.5, 10, "a" * 64),
-               Clip(1, "clip-0001.mp4", T0 + 5.5, T0 + 9, 10, "b" * 64)),
+        id="0" * 31 + "1",
+        recording_id="123456",
+        serial="B8A44F000102",
+        model="W101",
+        firmware_version="11.11",
+        user_id="usr_0123",
+        user_name="Ben",
+        timezone="Europe/Paris",
+        trigger_on="Button",
+        trigger_on_time=T0,
+        trigger_on_location=Location(55.6, 13.0, 4.6, T0),
+        trigger_off="Docked",
+        trigger_off_time=T0 + 9,
+        clips=(
+            Clip(0, "clip-0000.mp4", T0 + 0.5, T0 + 5.5, 10, "a" * 64),
+            Clip(1, "clip-0001.mp4", T0 + 5.5, T0 + 9, 10, "b" * 64),
+        ),
         gnss=(Location(55.6, 13.0, 5.0, T0 + 1), Location(55.61, 13.01, 5.0, T0 + 6)),
-        bookmarks=(Bookmark("b1", T0 + 2, "note", tags="K:V"),), category=Category("4", "Traffic"), complete=True)
+        bookmarks=(Bookmark("b1", T0 + 2, "note", tags="K:V"),),
+        category=Category("4", "Traffic"),
+        complete=True,
+    )
     base.update(kw)
     return Manifest(**base)
 
@@ -36,10 +51,15 @@ def test_the_plan_is_container_clips_trail_bookmarks_then_complete():
     assert [r.step for r in requests] == ["container", "clip", "clip", "gnss", "bookmark", "complete"]
     container = requests[0].container
     assert container == f"{plan.user_uuid('usr_0123')}_B8A44F000102_{cd.name_time(T0)}"
-    assert [r.object for r in requests[1:3]] == [f"{cd.name_time(T0 + 0.5)}_123456.mp4", f"{cd.name_time(T0 + 5.5)}_123456.mp4"]
+    assert [r.object for r in requests[1:3]] == [
+        f"{cd.name_time(T0 + 0.5)}_123456.mp4",
+        f"{cd.name_time(T0 + 5.5)}_123456.mp4",
+    ]
     assert requests[0].headers["X-Container-Meta-Status"] == "Transferring"
     assert requests[-1].method == "POST" and requests[-1].headers["X-Container-Meta-Status"] == "Complete"
-    assert requests[0].headers["X-Container-Meta-Triggeronlocation"] == "%2B55.600000%2B013.000000%2B5%2B" + str(int(T0))
+    assert requests[0].headers["X-Container-Meta-Triggeronlocation"] == "%2B55.600000%2B013.000000%2B5%2B" + str(
+        int(T0)
+    )
     assert "X-Container-Meta-Triggerofflocation" not in requests[0].headers  # no fix when it stopped
     clip = requests[1].headers
     assert clip["X-Object-Meta-Starttime"] == str(int(T0 + 0.5)) and clip["X-Object-Meta-Containertype"] == "mp4"
@@ -76,14 +96,32 @@ def test_a_category_without_bookmarks_travels_in_one_bookmark_object():
 
 def test_with_encryption_clips_and_trail_are_encrypted_but_not_bookmarks():
     requests = plan.recording_plan(manifest(), target(encrypt=True))
-    assert {r.step: r.encrypt for r in requests} == {"container": False, "clip": True, "gnss": True,
-                                                      "bookmark": False, "complete": False}
+    assert {r.step: r.encrypt for r in requests} == {
+        "container": False,
+        "clip": True,
+        "gnss": True,
+        "bookmark": False,
+        "complete": False,
+    }
 
 
-@pytest.mark.parametrize("status, outcome", [
-    (201, "confirmed"), (202, "confirmed"), (204, "confirmed"), (400, "not_transferred"), (401, "reauth"),
-    (402, "surfaced"), (403, "surfaced"), (404, "surfaced"), (500, "retry"), (503, "retry_soon"),
-    (507, "insufficient_storage"), (None, "connection")])
+@pytest.mark.parametrize(
+    "status, outcome",
+    [
+        (201, "confirmed"),
+        (202, "confirmed"),
+        (204, "confirmed"),
+        (400, "not_transferred"),
+        (401, "reauth"),
+        (402, "surfaced"),
+        (403, "surfaced"),
+        (404, "surfaced"),
+        (500, "retry"),
+        (503, "retry_soon"),
+        (507, "insufficient_storage"),
+        (None, "connection"),
+    ],
+)
 def test_each_answer_of_the_readme_table_has_its_outcome(status, outcome):
     assert plan.outcome(status) == outcome
 

@@ -24,7 +24,8 @@ async def test_the_hub_record_of_a_camera_is_kept_per_system_and_serial(tmp_path
         await hub_store.record_event(db, "B1", 13.0, "camera:log", "a camera's own line", "sys_a")
         states = await hub_store.device_states(db)
         assert states[("sys_a", "B1")]["online"] == 1 and json.loads(states[("sys_a", "B1")]["state"]) == {
-            "streaming": "live"}
+            "streaming": "live"
+        }
         assert (await hub_store.device_record(db, "sys_b", "B1"))["online"] == 0
         assert [e["kind"] for e in await hub_store.recent_events(db, "B1", "sys_a")] == ["connected"]
         await hub_store.record_offline(db, "sys_a", "B1", now=20.0)
@@ -39,8 +40,9 @@ async def test_the_controllers_connection_is_stored_typed(tmp_path):
     try:
         await controller_store.create_system(db, "ctl_1", "HQ", "hash", {}, "key", "cert", now=1.0)
         assert await controller_store.connection_of(db, "ctl_1") == Connection()
-        connected = Connection(state="storage_chosen", org_id="org_1", region="eu").finish("sys_1", "tok", "wss://h",
-                                                                                            now=2.0)
+        connected = Connection(state="storage_chosen", org_id="org_1", region="eu").finish(
+            "sys_1", "tok", "wss://h", now=2.0
+        )
         await controller_store.save_connection(db, "ctl_1", connected)
         [(row, parsed)] = await controller_store.systems_with_connection(db)
         assert row["name"] == "HQ" and parsed == connected and parsed.cloud_system_id == "sys_1"

@@ -31,7 +31,9 @@ def failing_then_roaming_camera() -> WifiRadio:
     """A W102 that meets a WPA3-only AP, a wrong password, then connects and roams."""
     west = AccessPoint("west", "LabNet", channel=1, password=PASSWORD, position=(0, 0))
     east = AccessPoint("east", "LabNet", channel=11, password=PASSWORD, position=(100, 0))
-    strict = AccessPoint("strict", "Secure", band="5", channel=36, security="wpa3-only", password=PASSWORD, position=(0, 5))
+    strict = AccessPoint(
+        "strict", "Secure", band="5", channel=36, security="wpa3-only", password=PASSWORD, position=(0, 5)
+    )
     r = WifiRadio(
         get_model("W102"),
         derive_mac("cam-pcap"),
@@ -91,7 +93,13 @@ def test_failures_show_as_wireshark_would_show_them(pcap_file):
 
 
 def _mic_ok(frame: EapolKey, passphrase: str, raw: bytes) -> bool:
-    keys = ptk(pmk(passphrase, frame.ssid), frame.bssid, frame.src if frame.message in (2, 4) else frame.dst, frame.anonce, frame.snonce)
+    keys = ptk(
+        pmk(passphrase, frame.ssid),
+        frame.bssid,
+        frame.src if frame.message in (2, 4) else frame.dst,
+        frame.anonce,
+        frame.snonce,
+    )
     zeroed = bytearray(raw)
     mic_at = 4 + 77  # EAPOL header (4) + key descriptor fields before the MIC (77)
     mic = bytes(zeroed[mic_at : mic_at + 16])
@@ -134,9 +142,16 @@ def test_tshark_sees_the_frame_types(pcap_file, camera_frames):
 def test_tshark_unwraps_the_gtk_with_the_aps_passphrase_only(pcap_file):
     def gtks(passphrase: str) -> list[str]:
         rows = tshark(
-            "-r", str(pcap_file), "-o", "wlan.enable_decryption:TRUE",
-            "-o", f'uat:80211_keys:"wpa-pwd","{passphrase}:LabNet"',
-            "-T", "fields", "-e", "wlan.rsn.ie.gtk_kde.gtk",
+            "-r",
+            str(pcap_file),
+            "-o",
+            "wlan.enable_decryption:TRUE",
+            "-o",
+            f'uat:80211_keys:"wpa-pwd","{passphrase}:LabNet"',
+            "-T",
+            "fields",
+            "-e",
+            "wlan.rsn.ie.gtk_kde.gtk",
         )
         return [r[0] for r in rows if r[0]]
 

@@ -29,8 +29,13 @@ WRONG = "not the password"
 
 
 def _radio(password: str, *aps: AccessPoint) -> WifiRadio:
-    return WifiRadio(get_model("W102"), derive_mac("cam-causal"), networks=[WifiNetwork("LabNet", password)],
-                     access_points=aps, position=(20, 0))
+    return WifiRadio(
+        get_model("W102"),
+        derive_mac("cam-causal"),
+        networks=[WifiNetwork("LabNet", password)],
+        access_points=aps,
+        position=(20, 0),
+    )
 
 
 def _ap(name: str, x: float, password: str = PASSWORD, channel: int = 1) -> AccessPoint:
@@ -55,7 +60,9 @@ def _attempts(packets: list, sta: str) -> list[list]:
     for pkt in packets:
         if _station_auth(pkt, sta):
             attempts.append([])
-        if attempts and (Dot11Auth in pkt or EAPOL in pkt or pkt[Dot11].type == 0 and pkt[Dot11].subtype in (0, 1, 2, 3, 12)):
+        if attempts and (
+            Dot11Auth in pkt or EAPOL in pkt or pkt[Dot11].type == 0 and pkt[Dot11].subtype in (0, 1, 2, 3, 12)
+        ):
             attempts[-1].append(pkt)
     return attempts
 
@@ -115,8 +122,9 @@ def test_an_access_points_change_takes_effect_at_its_time():
     packets = _capture(radio)
     sta = radio.station_mac
     after = [p for p in packets if float(p.time) >= changed_at]
-    assert not [p for p in after if Dot11Deauth in p and p[Dot11Deauth].reason == 15], \
+    assert not [p for p in after if Dot11Deauth in p and p[Dot11Deauth].reason == 15], (
         "the cut exchange's deauthentication was sent after the change"
+    )
     attempts = _attempts(packets, sta)
     first, second = attempts[0], attempts[1]
     assert float(first[-1].time) <= changed_at <= float(second[0].time)

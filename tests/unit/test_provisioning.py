@@ -45,7 +45,9 @@ def test_manager_network_with_a_profile_ssid_wins_once_with_its_own_password():
 
 def test_duplicate_profile_ssids_are_given_once():
     assert ssids(effective_networks([LAB, LAB, LAB24], None, None)) == [
-        ("LabNet", "profile", 1), ("LabNet-24", "profile", 2)]
+        ("LabNet", "profile", 1),
+        ("LabNet-24", "profile", 2),
+    ]
 
 
 @pytest.mark.parametrize("profile, manager", [([LAB, LAB24], MANAGER), ([LAB], None), ([], MANAGER), ([], None)])
@@ -64,11 +66,19 @@ def test_effective_networks_does_not_change_its_inputs():
 
 
 def test_streaming_off_turns_the_streaming_options_off_for_the_camera():
-    p = ProfileSettings("Rec", streaming=False, live_stream_on_record=True, remote_activation=True,
-                        remote_mode="always")
+    p = ProfileSettings(
+        "Rec", streaming=False, live_stream_on_record=True, remote_activation=True, remote_mode="always"
+    )
     got = p.for_camera("W102")
-    assert got == {"name": "Rec", "streaming": False, "live_stream_on_record": False, "remote_activation": None,
-                   "location": None, "help_gesture": None, "help_stream": False}
+    assert got == {
+        "name": "Rec",
+        "streaming": False,
+        "live_stream_on_record": False,
+        "remote_activation": None,
+        "location": None,
+        "help_gesture": None,
+        "help_stream": False,
+    }
 
 
 def test_the_help_gesture_goes_to_the_camera_and_its_stream_only_with_streaming():
@@ -78,8 +88,10 @@ def test_the_help_gesture_goes_to_the_camera_and_its_stream_only_with_streaming(
     assert got["help_gesture"] == "function_long" and got["help_stream"] is False
 
 
-@pytest.mark.parametrize("remote, mode, expected", [
-    (False, "always", None), (True, "always", "always"), (True, "while_recording", "while_recording")])
+@pytest.mark.parametrize(
+    "remote, mode, expected",
+    [(False, "always", None), (True, "always", "always"), (True, "while_recording", "while_recording")],
+)
 def test_remote_activation_mode_reaches_the_camera(remote, mode, expected):
     p = ProfileSettings("Live", streaming=True, live_stream_on_record=True, remote_activation=remote, remote_mode=mode)
     got = p.for_camera("W110")
@@ -88,8 +100,15 @@ def test_remote_activation_mode_reaches_the_camera(remote, mode, expected):
 
 
 def test_location_is_per_model_and_only_where_there_is_gps():
-    p = ProfileSettings("Live", streaming=True, location={
-        "W101": LocationSetting(True), "W120": LocationSetting(True, "always"), "W102": LocationSetting(False)})
+    p = ProfileSettings(
+        "Live",
+        streaming=True,
+        location={
+            "W101": LocationSetting(True),
+            "W120": LocationSetting(True, "always"),
+            "W102": LocationSetting(False),
+        },
+    )
     assert p.for_camera("W101")["location"] == "while_recording_or_streaming"
     assert p.for_camera("W120")["location"] == "always"
     assert p.for_camera("W102")["location"] is None  # listed but off
@@ -108,19 +127,25 @@ def test_location_for_an_unknown_model_is_refused():
         ProfileSettings("P", location={"W999": LocationSetting(False)})
 
 
-@pytest.mark.parametrize("data, path, words", [
-    ({"name": "P", "location": {"W100": {"enabled": True}}}, "(top level)", ["W100 has no GPS"]),
-    ({"name": "P", "location": {"W101": {"enabled": "yes"}}}, "location.W101.enabled", ["a boolean"]),
-    ({"name": "P", "location": {"W101": {"mode": "sometimes"}}}, "location.W101.mode",
-     ["'while_recording_or_streaming'", "'always'"]),
-    ({"name": "P", "remote_mode": "never"}, "remote_mode", ["'while_recording'", "'always'"]),
-    ({"name": "P", "streaming": "on"}, "streaming", ["a boolean"]),
-    ({"name": ""}, "name", ["a non-empty string"]),
-    ({"name": "P", "wifi_networks": [f"n{i}" for i in range(33)]}, "wifi_networks", ["at most 32 items"]),
-    ({"name": "P", "wifi_networks": ["ok", 3]}, "wifi_networks[1]", ["a string"]),
-    ({"name": "P", "geofence": True}, "geofence", ["unknown key"]),
-    ({"streaming": True}, "name", ["required key is missing"]),
-])
+@pytest.mark.parametrize(
+    "data, path, words",
+    [
+        ({"name": "P", "location": {"W100": {"enabled": True}}}, "(top level)", ["W100 has no GPS"]),
+        ({"name": "P", "location": {"W101": {"enabled": "yes"}}}, "location.W101.enabled", ["a boolean"]),
+        (
+            {"name": "P", "location": {"W101": {"mode": "sometimes"}}},
+            "location.W101.mode",
+            ["'while_recording_or_streaming'", "'always'"],
+        ),
+        ({"name": "P", "remote_mode": "never"}, "remote_mode", ["'while_recording'", "'always'"]),
+        ({"name": "P", "streaming": "on"}, "streaming", ["a boolean"]),
+        ({"name": ""}, "name", ["a non-empty string"]),
+        ({"name": "P", "wifi_networks": [f"n{i}" for i in range(33)]}, "wifi_networks", ["at most 32 items"]),
+        ({"name": "P", "wifi_networks": ["ok", 3]}, "wifi_networks[1]", ["a string"]),
+        ({"name": "P", "geofence": True}, "geofence", ["unknown key"]),
+        ({"streaming": True}, "name", ["required key is missing"]),
+    ],
+)
 def test_profile_settings_from_a_request_body(data, path, words):
     with pytest.raises(SchemaError) as info:
         from_mapping(ProfileSettings, data)

@@ -34,8 +34,12 @@ def ap(name: str = "ap-1", ssid: str = "LabNet", **kw) -> AccessPoint:
     return AccessPoint(name=name, ssid=ssid, **kw)
 
 
-def radio(model: str = "W102", networks=(WifiNetwork("LabNet", PASSWORD),), aps=(), position=(5.0, 0.0), **kw) -> WifiRadio:
-    return WifiRadio(get_model(model), derive_mac("cam-" + model), networks=networks, access_points=aps, position=position, **kw)
+def radio(
+    model: str = "W102", networks=(WifiNetwork("LabNet", PASSWORD),), aps=(), position=(5.0, 0.0), **kw
+) -> WifiRadio:
+    return WifiRadio(
+        get_model(model), derive_mac("cam-" + model), networks=networks, access_points=aps, position=position, **kw
+    )
 
 
 def events(r: WifiRadio) -> list:
@@ -92,7 +96,10 @@ def test_access_point_errors_name_key_and_expectation(mapping, path, expected):
 
 
 def test_access_point_list_rejects_duplicate_names():
-    items = [{"name": "a", "ssid": "LabNet", "password": PASSWORD}, {"name": "a", "ssid": "Other", "password": PASSWORD}]
+    items = [
+        {"name": "a", "ssid": "LabNet", "password": PASSWORD},
+        {"name": "a", "ssid": "Other", "password": PASSWORD},
+    ]
     with pytest.raises(SchemaError) as err:
         access_points_from_list(items)
     assert err.value.path == "access_points[1].name"
@@ -172,7 +179,9 @@ def test_w100_does_not_hear_a_5ghz_network():
 
 
 def test_w100_uses_the_24ghz_ap_of_a_dual_band_ssid():
-    s = radio("W101", aps=[ap("five", band="5", channel=36, position=(1, 0)), ap("two", channel=1, position=(20, 0))]).status(T0)
+    s = radio(
+        "W101", aps=[ap("five", band="5", channel=36, position=(1, 0)), ap("two", channel=1, position=(20, 0))]
+    ).status(T0)
     assert s.connected and s.band == "2.4" and s.ap == "two"
 
 

@@ -10,8 +10,11 @@ from bwlab.regions import SERVICE_HOSTS
 
 
 def plan() -> Plan:
-    return Plan(prefix="bwl", subnet="10.77.0.0/24").with_nodes("camera", ["B8A44F000101", "B8A44F000102"]) \
+    return (
+        Plan(prefix="bwl", subnet="10.77.0.0/24")
+        .with_nodes("camera", ["B8A44F000101", "B8A44F000102"])
         .with_nodes("browser", ["viewer"])
+    )
 
 
 def test_every_t5_name_has_its_own_address_and_nodes_their_ranges():
@@ -44,8 +47,9 @@ def test_teardown_recognises_only_its_own_names():
     assert owned_netns("bwl", "bwl-camera-X") and not owned_netns("bwl", "bwlother") and not owned_netns("bwl", "bwl-x")
 
 
-@pytest.mark.parametrize("bad", [
-    dict(prefix="B!"), dict(subnet="10.77.0.0/16"), dict(subnet="fd00::/64"), dict(subnet="nonsense")])
+@pytest.mark.parametrize(
+    "bad", [dict(prefix="B!"), dict(subnet="10.77.0.0/16"), dict(subnet="fd00::/64"), dict(subnet="nonsense")]
+)
 def test_bad_plans_are_refused_naming_the_field(bad):
     with pytest.raises(PlanError, match=next(iter(bad))):
         Plan(**bad)
@@ -53,14 +57,21 @@ def test_bad_plans_are_refused_naming_the_field(bad):
 
 def test_firewall_rule_by_host_name_is_resolved_at_add_time():
     asked = []
-    f = parse("net-1", "firewall", "B8A44F000101", {"host": "Storage-EU.bwlab.test.", "port": 443}, plan(),
-              lambda target, name: asked.append((target, name)) or "10.77.0.17")
+    f = parse(
+        "net-1",
+        "firewall",
+        "B8A44F000101",
+        {"host": "Storage-EU.bwlab.test.", "port": 443},
+        plan(),
+        lambda target, name: asked.append((target, name)) or "10.77.0.17",
+    )
     assert asked == [("B8A44F000101", "storage-eu.bwlab.test")]
     script = nft_script("bwlab_fault", [f])
     assert "chain output" in script and 'ip daddr 10.77.0.17 tcp dport 443 drop comment "net-1"' in script
     assert script.startswith("table inet bwlab_fault\ndelete table inet bwlab_fault\n")
-    back = nft_script("bwl_fault", [NetFault("net-2", "firewall", "bridge", address="10.77.0.14", direction="both")],
-                      bridge="bwlbr")
+    back = nft_script(
+        "bwl_fault", [NetFault("net-2", "firewall", "bridge", address="10.77.0.14", direction="both")], bridge="bwlbr"
+    )
     assert 'iifname "bwlbr" ip daddr 10.77.0.14 drop' in back and 'oifname "bwlbr" ip saddr 10.77.0.14 drop' in back
 
 
@@ -68,29 +79,33 @@ def test_loss_bandwidth_and_dns_rules():
     loss = parse("net-3", "loss", "viewer", {"percent": 12.5, "direction": "both"}, plan(), None)
     assert nft_script("t", [loss]).count("numgen random mod 1000 < 125 drop") == 2
     total = parse("net-7", "loss", "viewer", {"percent": 100}, plan(), None)
-    assert 'chain output' in nft_script("t", [total]) and '    drop comment "net-7"' in nft_script("t", [total])
+    assert "chain output" in nft_script("t", [total]) and '    drop comment "net-7"' in nft_script("t", [total])
     assert nft_script("t", []) == "table inet t\ndelete table inet t\n"  # no faults: the table goes
     cap = parse("net-4", "bandwidth", "B8A44F000101", {"rate": "2mbit"}, plan(), None)
 
-    assert tc_commands("eth0", cap) == [["tc", "qdisc", "replace", "dev", "eth0", "root", "tbf", "rate", "2mbit",
-                                         "burst", "32kbit", "latency", "400ms"]]
+    assert tc_commands("eth0", cap) == [
+        ["tc", "qdisc", "replace", "dev", "eth0", "root", "tbf", "rate", "2mbit", "burst", "32kbit", "latency", "400ms"]
+    ]
     missing = parse("net-5", "dns", "all", {"name": "devices.bwlab.test"}, plan(), None)
     elsewhere = parse("net-6", "dns", "B8A44F000101", {"name": "live.bwlab.test", "to": "nowhere"}, plan(), None)
     records = dns_records(plan().services, [missing, elsewhere])
     assert "devices.bwlab.test" not in records and records["live.bwlab.test"] == "10.77.0.254"
 
 
-@pytest.mark.parametrize("kind, target, changes, message", [
-    ("firewall", "B8A44F000101", {}, "host=NAME"),
-    ("firewall", "B8A44F000101", {"address": "10.77.0.17", "port": 70000}, "port"),
-    ("firewall", "NOPE", {"address": "10.77.0.17"}, "no node 'NOPE'"),
-    ("firewall", None, {"address": "10.77.0.17"}, "which namespace"),
-    ("dns", "all", {"name": "example.com"}, "T5 host name"),
-    ("bandwidth", "viewer", {"rate": "fast"}, "rate"),
-    ("loss", "viewer", {"percent": 0}, "percent"),
-    ("loss", "viewer", {"percent": 5, "colour": "red"}, "unknown key 'colour'"),
-    ("ap", "viewer", {}, "kind"),
-])
+@pytest.mark.parametrize(
+    "kind, target, changes, message",
+    [
+        ("firewall", "B8A44F000101", {}, "host=NAME"),
+        ("firewall", "B8A44F000101", {"address": "10.77.0.17", "port": 70000}, "port"),
+        ("firewall", "NOPE", {"address": "10.77.0.17"}, "no node 'NOPE'"),
+        ("firewall", None, {"address": "10.77.0.17"}, "which namespace"),
+        ("dns", "all", {"name": "example.com"}, "T5 host name"),
+        ("bandwidth", "viewer", {"rate": "fast"}, "rate"),
+        ("loss", "viewer", {"percent": 0}, "percent"),
+        ("loss", "viewer", {"percent": 5, "colour": "red"}, "unknown key 'colour'"),
+        ("ap", "viewer", {}, "kind"),
+    ],
+)
 def test_bad_faults_are_refused_naming_the_key(kind, target, changes, message):
     with pytest.raises(FaultError, match=message):
         parse("net-1", kind, target, changes, plan(), lambda t, n: None)

@@ -18,15 +18,29 @@ T0 = 1_790_000_000.0
 
 
 def ffprobe_duration(path) -> float:
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return float(json.loads(out)["format"]["duration"])
 
 
-def record(storage: CameraStorage, seconds: float, *, clip_seconds: float = 10.0, step: float = 0.5,
-           start: float = T0) -> Recording:
-    rec = Recording(storage, start, trigger="record", serial="ACCC8E0A0001", model="W100", user_id="usr_1",
-                    user_name="Anna", timezone="Europe/Stockholm", clip_seconds=clip_seconds)
+def record(
+    storage: CameraStorage, seconds: float, *, clip_seconds: float = 10.0, step: float = 0.5, start: float = T0
+) -> Recording:
+    rec = Recording(
+        storage,
+        start,
+        trigger="record",
+        serial="ACCC8E0A0001",
+        model="W100",
+        user_id="usr_1",
+        user_name="Anna",
+        timezone="Europe/Stockholm",
+        clip_seconds=clip_seconds,
+    )
     t = start
     while t < start + seconds:
         t = min(t + step, start + seconds)
@@ -43,7 +57,10 @@ def test_a_recording_is_split_into_clips_that_play_for_their_times(tmp_path):
     assert manifest.trigger_off_time == T0 + 25.0 and manifest.timezone == "Europe/Stockholm"
     assert [c.file for c in manifest.clips] == ["clip-0000.mp4", "clip-0001.mp4", "clip-0002.mp4"]
     assert [(c.start_time - T0, round(c.stop_time - T0, 3)) for c in manifest.clips] == [
-        (0.0, 10.0), (10.0, 20.0), (20.0, 25.0)]
+        (0.0, 10.0),
+        (10.0, 20.0),
+        (20.0, 25.0),
+    ]
     for clip in manifest.clips:
         path = storage.file(manifest.id, clip.file)
         data = path.read_bytes()
@@ -91,8 +108,17 @@ def test_gnss_bookmarks_and_category_go_into_the_manifest(tmp_path):
 
 def test_a_full_storage_says_so_and_deleting_frees_it(tmp_path):
     storage = CameraStorage(tmp_path / "cam", capacity=200_000)
-    rec = Recording(storage, T0, trigger="remote", serial="S", model="W100", user_id="u", user_name="n",
-                    timezone="UTC", clip_seconds=60)
+    rec = Recording(
+        storage,
+        T0,
+        trigger="remote",
+        serial="S",
+        model="W100",
+        user_id="u",
+        user_name="n",
+        timezone="UTC",
+        clip_seconds=60,
+    )
     t, room = T0, True
     while room and t < T0 + 60:
         t += 0.5

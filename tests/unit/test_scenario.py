@@ -100,60 +100,103 @@ def test_builtin_demo_loads():
 
 # (mutation of BASE, key path the message must name, words of the expectation it must contain)
 BAD = {
-    "unknown top-level key": (
-        ("name = \"unit\"\n", "name = \"unit\"\ncolour = \"red\"\n"), "colour", ["unknown key"]),
+    "unknown top-level key": (('name = "unit"\n', 'name = "unit"\ncolour = "red"\n'), "colour", ["unknown key"]),
     "unknown nested key": (
-        ("streaming = true\n", "streaming = true\nstreamng = true\n"), "systems[0].profiles[0].streamng",
-        ["unknown key", "streaming"]),
+        ("streaming = true\n", "streaming = true\nstreamng = true\n"),
+        "systems[0].profiles[0].streamng",
+        ["unknown key", "streaming"],
+    ),
     "wrong type: boolean": (
-        ("streaming = true\n", "streaming = \"yes\"\n"), "systems[0].profiles[0].streaming",
-        ["expected a boolean", "string 'yes'"]),
+        ("streaming = true\n", 'streaming = "yes"\n'),
+        "systems[0].profiles[0].streaming",
+        ["expected a boolean", "string 'yes'"],
+    ),
     "wrong type: integer": (
-        ("bays = 2\n", "bays = \"two\"\n"), "systems[0].docks[0].bays", ["expected an integer", "string 'two'"]),
+        ("bays = 2\n", 'bays = "two"\n'),
+        "systems[0].docks[0].bays",
+        ["expected an integer", "string 'two'"],
+    ),
     "wrong type: list": (
-        ("wifi_networks = [\"Net\"]", "wifi_networks = \"Net\""), "systems[0].profiles[0].wifi_networks",
-        ["a list of a string"]),
+        ('wifi_networks = ["Net"]', 'wifi_networks = "Net"'),
+        "systems[0].profiles[0].wifi_networks",
+        ["a list of a string"],
+    ),
     "wrong literal": (
-        ("remote_mode = \"always\"", "remote_mode = \"never\""), "systems[0].profiles[0].remote_mode",
-        ["'while_recording'", "'always'", "string 'never'"]),
+        ('remote_mode = "always"', 'remote_mode = "never"'),
+        "systems[0].profiles[0].remote_mode",
+        ["'while_recording'", "'always'", "string 'never'"],
+    ),
     "missing required key": (
-        ("password = \"unit-account-pass\"\n", ""), "accounts[0].password", ["required key is missing"]),
-    "bay out of range for its type": (
-        ("bay = 2\n", "bay = 9\n"), "systems[0].cameras[1].bay", ["≤ 8", "number 9"]),
+        ('password = "unit-account-pass"\n', ""),
+        "accounts[0].password",
+        ["required key is missing"],
+    ),
+    "bay out of range for its type": (("bay = 2\n", "bay = 9\n"), "systems[0].cameras[1].bay", ["≤ 8", "number 9"]),
     "profile name not defined": (
-        ("name = \"U2\"\nprofile = \"Live\"", "name = \"U2\"\nprofile = \"Night\""),
-        "systems[0].camera_users[1].profile", ["the name of a profile of this system", "'Night'"]),
+        ('name = "U2"\nprofile = "Live"', 'name = "U2"\nprofile = "Night"'),
+        "systems[0].camera_users[1].profile",
+        ["the name of a profile of this system", "'Night'"],
+    ),
     "unknown camera model": (
-        ("model = \"W100\"", "model = \"W999\""), "systems[0].cameras[1].model", ["'W100'", "'W120'", "'W999'"]),
+        ('model = "W100"', 'model = "W999"'),
+        "systems[0].cameras[1].model",
+        ["'W100'", "'W120'", "'W999'"],
+    ),
     "camera in a nonexistent dock": (
-        ("dock = \"D\"\nbay = 2", "dock = \"Z\"\nbay = 2"), "systems[0].cameras[1].dock",
-        ["the name of a dock of this system", "'Z'"]),
+        ('dock = "D"\nbay = 2', 'dock = "Z"\nbay = 2'),
+        "systems[0].cameras[1].dock",
+        ["the name of a dock of this system", "'Z'"],
+    ),
     "bay beyond the dock's bays": (
-        ("bays = 2\n", "bays = 1\n"), "systems[0].cameras[1].bay", ["a bay from 1 to 1", "number 2"]),
+        ("bays = 2\n", "bays = 1\n"),
+        "systems[0].cameras[1].bay",
+        ["a bay from 1 to 1", "number 2"],
+    ),
     "two cameras in one bay": (
-        ("bay = 2\n", "bay = 1\n"), "systems[0].cameras[1].bay", ["a bay no other camera starts in"]),
+        ("bay = 2\n", "bay = 1\n"),
+        "systems[0].cameras[1].bay",
+        ["a bay no other camera starts in"],
+    ),
     "Location on for a model without GPS": (
-        ("wifi_networks = [\"Net\"]\n", "wifi_networks = [\"Net\"]\nlocation = { W100 = { enabled = true } }\n"),
-        "systems[0].profiles[0].location.W100.enabled", ["the W100 has no GPS", "boolean true"]),
+        ('wifi_networks = ["Net"]\n', 'wifi_networks = ["Net"]\nlocation = { W100 = { enabled = true } }\n'),
+        "systems[0].profiles[0].location.W100.enabled",
+        ["the W100 has no GPS", "boolean true"],
+    ),
     "Location for an unknown model": (
-        ("wifi_networks = [\"Net\"]\n", "wifi_networks = [\"Net\"]\nlocation = { W7 = { enabled = false } }\n"),
-        "systems[0].profiles[0].location.W7", ["a camera model", "W100"]),
+        ('wifi_networks = ["Net"]\n', 'wifi_networks = ["Net"]\nlocation = { W7 = { enabled = false } }\n'),
+        "systems[0].profiles[0].location.W7",
+        ["a camera model", "W100"],
+    ),
     "profile network not defined": (
-        ("wifi_networks = [\"Net\"]", "wifi_networks = [\"Net\", \"Other\"]"),
-        "systems[0].profiles[0].wifi_networks[1]", ["the SSID of a [[systems.wifi_networks]]", "'Other'"]),
+        ('wifi_networks = ["Net"]', 'wifi_networks = ["Net", "Other"]'),
+        "systems[0].profiles[0].wifi_networks[1]",
+        ["the SSID of a [[systems.wifi_networks]]", "'Other'"],
+    ),
     "camera user not defined": (
-        ("camera_user = \"U2\"", "camera_user = \"U9\""), "systems[0].cameras[1].camera_user",
-        ["the name of a camera user of this system", "'U9'"]),
+        ('camera_user = "U2"', 'camera_user = "U9"'),
+        "systems[0].cameras[1].camera_user",
+        ["the name of a camera user of this system", "'U9'"],
+    ),
     "serial used twice": (
-        ("serial = \"CAM2\"", "serial = \"cam1\""), "systems[0].cameras[1].serial", ["used once", "'cam1'"]),
+        ('serial = "CAM2"', 'serial = "cam1"'),
+        "systems[0].cameras[1].serial",
+        ["used once", "'cam1'"],
+    ),
     "common account password": (  # the appliance's policy (docs/security.md, item 5), said at load
-        ("password = \"unit-account-pass\"", "password = \"12345678\""), "accounts[0]",
-        ["password: is too easy to guess", "common password"]),
+        ('password = "unit-account-pass"', 'password = "12345678"'),
+        "accounts[0]",
+        ["password: is too easy to guess", "common password"],
+    ),
     "Manager password of spaces": (
-        ("admin_password = \"manager-pass\"", "admin_password = \"        \""), "systems[0]",
-        ["admin_password: must not be only spaces"]),
+        ('admin_password = "manager-pass"', 'admin_password = "        "'),
+        "systems[0]",
+        ["admin_password: must not be only spaces"],
+    ),
     "owner without an account": (
-        ("owner = \"a@x.test\"", "owner = \"b@x.test\""), "organization.owner", ["a@x.test", "'b@x.test'"]),
+        ('owner = "a@x.test"', 'owner = "b@x.test"'),
+        "organization.owner",
+        ["a@x.test", "'b@x.test'"],
+    ),
 }
 
 
@@ -191,14 +234,15 @@ def test_top_level_must_be_a_table_of_known_keys():
 
 
 def test_connecting_without_an_organization_is_refused(tmp_path):
-    text = BASE.replace("[organization]\nname = \"Org\"\nowner = \"a@x.test\"\n", "")
+    text = BASE.replace('[organization]\nname = "Org"\nowner = "a@x.test"\n', "")
     path, message = load_error(tmp_path, text)
     assert f"{path}: systems[0].connect: an [organization] table" in message
 
 
 def test_cli_up_with_missing_scenario_exits_2_naming_the_file(tmp_path, capsys):
-    code = main(["up", "/nonexistent.toml", "--port", "1", "--data-dir", str(tmp_path / "d"), "--no-fleet",
-                 "--no-zeroconf"])
+    code = main(
+        ["up", "/nonexistent.toml", "--port", "1", "--data-dir", str(tmp_path / "d"), "--no-fleet", "--no-zeroconf"]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("bwlab: /nonexistent.toml: cannot read the scenario file"), err

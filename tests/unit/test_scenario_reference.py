@@ -14,7 +14,8 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "scenarios.md"
 
 def test_the_page_is_what_the_code_says():
     assert DOC.read_text(encoding="utf-8") == render(), (
-        "docs/scenarios.md is out of date: python3 -m bwlab.scenario_reference > docs/scenarios.md")
+        "docs/scenarios.md is out of date: python3 -m bwlab.scenario_reference > docs/scenarios.md"
+    )
 
 
 def test_every_action_is_documented():

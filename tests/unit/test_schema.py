@@ -53,14 +53,29 @@ def error(cls, data) -> SchemaError:
 
 
 def test_a_full_mapping_round_trips():
-    data = {"name": "x", "count": 3, "ratio": 2, "on": True, "mode": "b", "colour": "blue", "note": None,
-            "net": {"ssid": "N", "password": "p"}, "nets": [{"ssid": "A"}], "tags": ["t"],
-            "by_name": {"k": {"ssid": "K"}}, "extra": {"anything": [1, {"x": None}]}}
+    data = {
+        "name": "x",
+        "count": 3,
+        "ratio": 2,
+        "on": True,
+        "mode": "b",
+        "colour": "blue",
+        "note": None,
+        "net": {"ssid": "N", "password": "p"},
+        "nets": [{"ssid": "A"}],
+        "tags": ["t"],
+        "by_name": {"k": {"ssid": "K"}},
+        "extra": {"anything": [1, {"x": None}]},
+    }
     thing = from_mapping(Thing, data)
     assert thing.ratio == 2.0 and isinstance(thing.ratio, float)
     assert thing.net == Net("N", "p") and thing.nets == [Net("A")] and thing.by_name == {"k": Net("K")}
-    assert as_json(thing) == {**data, "ratio": 2.0, "nets": [{"ssid": "A", "password": ""}],
-                              "by_name": {"k": {"ssid": "K", "password": ""}}}
+    assert as_json(thing) == {
+        **data,
+        "ratio": 2.0,
+        "nets": [{"ssid": "A", "password": ""}],
+        "by_name": {"k": {"ssid": "K", "password": ""}},
+    }
     assert from_mapping(Thing, as_json(thing)) == thing
     assert dataclasses.is_dataclass(thing)
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -71,36 +86,39 @@ def test_defaults_fill_missing_optional_keys():
     assert from_mapping(Thing, {"name": "x"}) == Thing("x")
 
 
-@pytest.mark.parametrize("data, path, words", [
-    ({"name": "x", "cuont": 2}, "cuont", ["unknown key", "count"]),
-    ({"name": "x", "net": {"ssid": "N", "pasword": ""}}, "net.pasword", ["unknown key", "password"]),
-    ({"name": "x", "nets": [{"ssid": "A"}, {"ssid": "B", "x": 1}]}, "nets[1].x", ["unknown key"]),
-    ({}, "name", ["a string (required key is missing)"]),
-    ({"name": "x", "net": {}}, "net.ssid", ["required key is missing"]),
-    ({"name": 5}, "name", ["expected a string, got number 5"]),
-    ({"name": "x", "count": "3"}, "count", ["expected an integer, got string '3'"]),
-    ({"name": "x", "count": True}, "count", ["expected an integer, got boolean true"]),
-    ({"name": "x", "count": 2.5}, "count", ["expected an integer, got number 2.5"]),
-    ({"name": "x", "count": 0}, "count", ["≥ 1", "number 0"]),
-    ({"name": "x", "count": 9}, "count", ["≤ 8", "number 9"]),
-    ({"name": "x", "ratio": "1"}, "ratio", ["expected a number"]),
-    ({"name": "x", "ratio": False}, "ratio", ["expected a number, got boolean false"]),
-    ({"name": "x", "on": 1}, "on", ["expected a boolean, got number 1"]),
-    ({"name": "x", "on": "true"}, "on", ["expected a boolean, got string 'true'"]),
-    ({"name": "x", "mode": "c"}, "mode", ["one of 'a', 'b'", "string 'c'"]),
-    ({"name": "x", "mode": None}, "mode", ["one of 'a', 'b'", "null"]),
-    ({"name": "x", "colour": "green"}, "colour", ["one of 'red', 'blue'", "'green'"]),
-    ({"name": "x", "note": 3}, "note", ["expected a string, got number 3"]),
-    ({"name": "x", "net": "N"}, "net", ["a table/object", "string 'N'"]),
-    ({"name": "x", "nets": {"ssid": "A"}}, "nets", ["a list of a table", "a table/object"]),
-    ({"name": "x", "nets": [{"ssid": "A"}] * 3}, "nets", ["at most 2 items, got 3"]),
-    ({"name": "x", "nets": [{"ssid": "A"}, {"ssid": 7}]}, "nets[1].ssid", ["expected a string, got number 7"]),
-    ({"name": "x", "nets": [{"ssid": "A"}, {"ssid": "   "}]}, "nets[1].ssid", ["a non-empty string"]),
-    ({"name": "x", "net": {"ssid": "123456789"}}, "net.ssid", ["at most 8 characters"]),
-    ({"name": "x", "tags": ["a", 1]}, "tags[1]", ["expected a string, got number 1"]),
-    ({"name": "x", "by_name": {"k": {"ssid": 1}}}, "by_name.k.ssid", ["expected a string"]),
-    ({"name": "x", "by_name": []}, "by_name", ["a table", "a list"]),
-])
+@pytest.mark.parametrize(
+    "data, path, words",
+    [
+        ({"name": "x", "cuont": 2}, "cuont", ["unknown key", "count"]),
+        ({"name": "x", "net": {"ssid": "N", "pasword": ""}}, "net.pasword", ["unknown key", "password"]),
+        ({"name": "x", "nets": [{"ssid": "A"}, {"ssid": "B", "x": 1}]}, "nets[1].x", ["unknown key"]),
+        ({}, "name", ["a string (required key is missing)"]),
+        ({"name": "x", "net": {}}, "net.ssid", ["required key is missing"]),
+        ({"name": 5}, "name", ["expected a string, got number 5"]),
+        ({"name": "x", "count": "3"}, "count", ["expected an integer, got string '3'"]),
+        ({"name": "x", "count": True}, "count", ["expected an integer, got boolean true"]),
+        ({"name": "x", "count": 2.5}, "count", ["expected an integer, got number 2.5"]),
+        ({"name": "x", "count": 0}, "count", ["≥ 1", "number 0"]),
+        ({"name": "x", "count": 9}, "count", ["≤ 8", "number 9"]),
+        ({"name": "x", "ratio": "1"}, "ratio", ["expected a number"]),
+        ({"name": "x", "ratio": False}, "ratio", ["expected a number, got boolean false"]),
+        ({"name": "x", "on": 1}, "on", ["expected a boolean, got number 1"]),
+        ({"name": "x", "on": "true"}, "on", ["expected a boolean, got string 'true'"]),
+        ({"name": "x", "mode": "c"}, "mode", ["one of 'a', 'b'", "string 'c'"]),
+        ({"name": "x", "mode": None}, "mode", ["one of 'a', 'b'", "null"]),
+        ({"name": "x", "colour": "green"}, "colour", ["one of 'red', 'blue'", "'green'"]),
+        ({"name": "x", "note": 3}, "note", ["expected a string, got number 3"]),
+        ({"name": "x", "net": "N"}, "net", ["a table/object", "string 'N'"]),
+        ({"name": "x", "nets": {"ssid": "A"}}, "nets", ["a list of a table", "a table/object"]),
+        ({"name": "x", "nets": [{"ssid": "A"}] * 3}, "nets", ["at most 2 items, got 3"]),
+        ({"name": "x", "nets": [{"ssid": "A"}, {"ssid": 7}]}, "nets[1].ssid", ["expected a string, got number 7"]),
+        ({"name": "x", "nets": [{"ssid": "A"}, {"ssid": "   "}]}, "nets[1].ssid", ["a non-empty string"]),
+        ({"name": "x", "net": {"ssid": "123456789"}}, "net.ssid", ["at most 8 characters"]),
+        ({"name": "x", "tags": ["a", 1]}, "tags[1]", ["expected a string, got number 1"]),
+        ({"name": "x", "by_name": {"k": {"ssid": 1}}}, "by_name.k.ssid", ["expected a string"]),
+        ({"name": "x", "by_name": []}, "by_name", ["a table", "a list"]),
+    ],
+)
 def test_errors_name_the_key_path_and_the_expectation(data, path, words):
     exc = error(Thing, data)
     assert exc.path == path
@@ -138,7 +156,10 @@ def test_long_strings_are_shortened_in_messages():
 
 def test_as_json_of_sets_and_tuples():
     assert as_json({"s": {"b", "a"}, "t": (1, 2), "f": frozenset({"5", "2.4"})}) == {
-        "s": ["a", "b"], "t": [1, 2], "f": ["2.4", "5"]}
+        "s": ["a", "b"],
+        "t": [1, 2],
+        "f": ["2.4", "5"],
+    }
 
 
 @dataclass(frozen=True)

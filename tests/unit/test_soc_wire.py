@@ -16,10 +16,22 @@ from bwlab.soc_receiver import verify
 from bwlab.wire import webhooks
 
 META = {
-    "id": "3f1c0e7a9b2d4c6e8f0a1b2c3d4e5f60", "org_id": "org_1", "system_id": "sys_1", "serial": "B8A44F000101",
-    "user_id": "cu_anna", "user_name": "Anna Berg", "reason": "record", "region": "eu", "mime": "video/mp4",
-    "started_at": 1_800_000_000.0, "ended_at": 1_800_000_095.5, "duration": 95.5, "chunks": 300, "live": False,
-    "acknowledged_by": "acc_op", "acknowledged_at": 1_800_000_010.0,
+    "id": "3f1c0e7a9b2d4c6e8f0a1b2c3d4e5f60",
+    "org_id": "org_1",
+    "system_id": "sys_1",
+    "serial": "B8A44F000101",
+    "user_id": "cu_anna",
+    "user_name": "Anna Berg",
+    "reason": "record",
+    "region": "eu",
+    "mime": "video/mp4",
+    "started_at": 1_800_000_000.0,
+    "ended_at": 1_800_000_095.5,
+    "duration": 95.5,
+    "chunks": 300,
+    "live": False,
+    "acknowledged_by": "acc_op",
+    "acknowledged_at": 1_800_000_010.0,
     "wrapped_key": {"epk": "BASE64-EPHEMERAL-KEY", "wrapped": "SECRET-WRAPPED-CONTENT-KEY"},
 }
 
@@ -57,8 +69,15 @@ def test_the_payload_is_s17_metadata_in_clear_and_never_a_key():
     started = json.loads(webhooks.payload("stream.started", {**META, "ended_at": None}, 1_800_000_001.0))
     assert started["type"] == "stream.started" and started["timestamp"] == "2027-01-15T08:00:01.000Z"
     assert started["data"] == {
-        "stream_id": META["id"], "organization_id": "org_1", "system_id": "sys_1", "user_id": "cu_anna",
-        "user_name": "Anna Berg", "region": "eu", "start": "2027-01-15T08:00:00.000Z", "end": None, "duration": None,
+        "stream_id": META["id"],
+        "organization_id": "org_1",
+        "system_id": "sys_1",
+        "user_id": "cu_anna",
+        "user_name": "Anna Berg",
+        "region": "eu",
+        "start": "2027-01-15T08:00:00.000Z",
+        "end": None,
+        "duration": None,
     }
     ended = json.loads(webhooks.payload("stream.ended", META, 1_800_000_096.0))["data"]
     assert ended["end"] == "2027-01-15T08:01:35.500Z" and ended["duration"] == 95.5
@@ -74,7 +93,8 @@ def test_event_ids_are_stable_per_event():
     assert a == webhooks.event_id("stream.started", META["id"]) and a.startswith("msg_")
     assert a != webhooks.event_id("stream.ended", META["id"])
     assert webhooks.event_id("stream.acknowledged", META["id"], "1.0") != webhooks.event_id(
-        "stream.acknowledged", META["id"], "2.0")
+        "stream.acknowledged", META["id"], "2.0"
+    )
 
 
 def test_a_receiver_on_lab_time_verifies_a_notification_from_the_future():

@@ -52,7 +52,9 @@ def test_talk_keys_and_packets_match_the_vectors(index: int) -> None:
 def test_invalid_talk_packets_fail_with_their_code(bad: dict) -> None:
     key = bytes.fromhex(VECTORS["talks"][bad["talk"]]["talk_key_hex"])
     with pytest.raises(env.EnvelopeError) as caught:
-        env.open_talk(key, bad.get("stream_id") or VECTORS["stream_id"], int(bad["seq"]), bytes.fromhex(bad["sealed_hex"]))
+        env.open_talk(
+            key, bad.get("stream_id") or VECTORS["stream_id"], int(bad["seq"]), bytes.fromhex(bad["sealed_hex"])
+        )
     assert caught.value.code == bad["code"]
 
 

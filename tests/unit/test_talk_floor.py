@@ -67,14 +67,22 @@ def test_level_and_dominant_frequency() -> None:
 
 
 def _start(speaker: Speaker, content_key: bytes, talk_id: bytes, stream_id: str = "s1") -> bool:
-    return speaker.start(wire_talk.TalkStart(stream_id="s1", talk_id=envelope.b64url_encode(talk_id), operator="Op"),
-                         stream_id, content_key)
+    return speaker.start(
+        wire_talk.TalkStart(stream_id="s1", talk_id=envelope.b64url_encode(talk_id), operator="Op"),
+        stream_id,
+        content_key,
+    )
 
 
 def _packet(key: bytes, talk_id: bytes, seq: int, opus: bytes) -> wire_talk.TalkPacket:
     sealed = envelope.seal_talk(key, "s1", seq, opus)
-    return wire_talk.TalkPacket(stream_id="s1", talk_id=envelope.b64url_encode(talk_id), seq=seq,
-                                data=envelope.b64url_encode(sealed), captured_at=1_800_000_000.0)
+    return wire_talk.TalkPacket(
+        stream_id="s1",
+        talk_id=envelope.b64url_encode(talk_id),
+        seq=seq,
+        data=envelope.b64url_encode(sealed),
+        captured_at=1_800_000_000.0,
+    )
 
 
 def test_the_speaker_plays_what_opens_and_drops_the_rest() -> None:

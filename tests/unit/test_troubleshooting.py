@@ -28,14 +28,21 @@ def wifi_status(networks=(WifiNetwork("LabNet", PASSWORD),), model="W102"):
 
 
 def mobile_status(sim: Sim | None = Sim(iccid=ICCID), settings=ModemSettings()):
-    m = MobileRadio(get_model("W120"), "356938035643809", sim=sim, settings=settings, cells=[Cell("mast", (20,))], position=(200, 0))
+    m = MobileRadio(
+        get_model("W120"), "356938035643809", sim=sim, settings=settings, cells=[Cell("mast", (20,))], position=(200, 0)
+    )
     return m.status(T0)
 
 
 def pages(model="W102", *, wifi=None, mobile=None, code=200, system_time=T0, **kw):
     return build_pages(
-        model=get_model(model), allowed=True, system_time=system_time, wifi=wifi, mobile=mobile,
-        endpoint_response_code=code, **kw,
+        model=get_model(model),
+        allowed=True,
+        system_time=system_time,
+        wifi=wifi,
+        mobile=mobile,
+        endpoint_response_code=code,
+        **kw,
     )
 
 
@@ -107,12 +114,17 @@ def test_camera_clock_no_response_and_explicit_name_servers():
 
 
 def test_only_w102_and_w120_when_allowed():
-    assert [m for m in ("W100", "W101", "W102", "W110", "W120") if availability(get_model(m), True) is None] == ["W102", "W120"]
+    assert [m for m in ("W100", "W101", "W102", "W110", "W120") if availability(get_model(m), True) is None] == [
+        "W102",
+        "W120",
+    ]
     with pytest.raises(TroubleshootingUnavailable) as err:
         pages(model="W100", wifi=wifi_status())
     assert err.value.reason == "model"
     with pytest.raises(TroubleshootingUnavailable) as err:
-        build_pages(model=get_model("W102"), allowed=False, system_time=T0, wifi=None, mobile=None, endpoint_response_code=None)
+        build_pages(
+            model=get_model("W102"), allowed=False, system_time=T0, wifi=None, mobile=None, endpoint_response_code=None
+        )
     assert err.value.reason == "not_allowed" and "Allow troubleshooting mode" in str(err.value)
 
 

@@ -105,9 +105,7 @@ def wrapped_key(system: ec.EllipticCurvePrivateKey, stream_id: str, label: str) 
     ephemeral, ephemeral_hex = fixed_key(f"{label} ephemeral key")
     nonce = fixed(f"{label} wrap nonce", 12)
     rng = FixedBytes(nonce)
-    wrapped = env.wrap_content_key(
-        system.public_key(), stream_id, content_key, ephemeral_key=ephemeral, rng=rng
-    )
+    wrapped = env.wrap_content_key(system.public_key(), stream_id, content_key, ephemeral_key=ephemeral, rng=rng)
     rng.done()
     epk = env.public_key_to_spki(ephemeral.public_key())
     shared = ephemeral.exchange(ec.ECDH(), system.public_key())
@@ -179,54 +177,145 @@ def build_vectors() -> dict[str, Any]:
     ct = bytes.fromhex(base["ciphertext_hex"])
     bad_chunk = {"content_key_hex": base["content_key_hex"]}
     invalid_chunks = [
-        dict(bad_chunk, description="first ciphertext byte flipped", stream_id=stream_a, kind="media",
-             seq="0", ciphertext_hex=flip(ct, 0).hex(), error="envelope_decryption_failed"),
-        dict(bad_chunk, description="last tag byte flipped", stream_id=stream_a, kind="media",
-             seq="0", ciphertext_hex=flip(ct, len(ct) - 1).hex(), error="envelope_decryption_failed"),
-        dict(bad_chunk, description="opened as the next sequence number", stream_id=stream_a,
-             kind="media", seq="1", ciphertext_hex=ct.hex(), error="envelope_decryption_failed"),
-        dict(bad_chunk, description="opened as a position", stream_id=stream_a, kind="position",
-             seq="0", ciphertext_hex=ct.hex(), error="envelope_decryption_failed"),
-        dict(bad_chunk, description="opened for another stream", stream_id=stream_b, kind="media",
-             seq="0", ciphertext_hex=ct.hex(), error="envelope_decryption_failed"),
-        dict(bad_chunk, description="opened with another content key", stream_id=stream_a,
-             kind="media", seq="0", ciphertext_hex=ct.hex(), error="envelope_decryption_failed",
-             content_key_hex=key_b.hex()),
-        dict(bad_chunk, description="shorter than a tag", stream_id=stream_a, kind="media",
-             seq="0", ciphertext_hex=ct[:15].hex(), error="envelope_malformed"),
-        dict(bad_chunk, description="unknown kind", stream_id=stream_a, kind="audio",
-             seq="0", ciphertext_hex=ct.hex(), error="envelope_malformed"),
-        dict(bad_chunk, description="sequence number above 2**64-1", stream_id=stream_a,
-             kind="media", seq=str(2**64), ciphertext_hex=ct.hex(), error="envelope_malformed"),
+        dict(
+            bad_chunk,
+            description="first ciphertext byte flipped",
+            stream_id=stream_a,
+            kind="media",
+            seq="0",
+            ciphertext_hex=flip(ct, 0).hex(),
+            error="envelope_decryption_failed",
+        ),
+        dict(
+            bad_chunk,
+            description="last tag byte flipped",
+            stream_id=stream_a,
+            kind="media",
+            seq="0",
+            ciphertext_hex=flip(ct, len(ct) - 1).hex(),
+            error="envelope_decryption_failed",
+        ),
+        dict(
+            bad_chunk,
+            description="opened as the next sequence number",
+            stream_id=stream_a,
+            kind="media",
+            seq="1",
+            ciphertext_hex=ct.hex(),
+            error="envelope_decryption_failed",
+        ),
+        dict(
+            bad_chunk,
+            description="opened as a position",
+            stream_id=stream_a,
+            kind="position",
+            seq="0",
+            ciphertext_hex=ct.hex(),
+            error="envelope_decryption_failed",
+        ),
+        dict(
+            bad_chunk,
+            description="opened for another stream",
+            stream_id=stream_b,
+            kind="media",
+            seq="0",
+            ciphertext_hex=ct.hex(),
+            error="envelope_decryption_failed",
+        ),
+        dict(
+            bad_chunk,
+            description="opened with another content key",
+            stream_id=stream_a,
+            kind="media",
+            seq="0",
+            ciphertext_hex=ct.hex(),
+            error="envelope_decryption_failed",
+            content_key_hex=key_b.hex(),
+        ),
+        dict(
+            bad_chunk,
+            description="shorter than a tag",
+            stream_id=stream_a,
+            kind="media",
+            seq="0",
+            ciphertext_hex=ct[:15].hex(),
+            error="envelope_malformed",
+        ),
+        dict(
+            bad_chunk,
+            description="unknown kind",
+            stream_id=stream_a,
+            kind="audio",
+            seq="0",
+            ciphertext_hex=ct.hex(),
+            error="envelope_malformed",
+        ),
+        dict(
+            bad_chunk,
+            description="sequence number above 2**64-1",
+            stream_id=stream_a,
+            kind="media",
+            seq=str(2**64),
+            ciphertext_hex=ct.hex(),
+            error="envelope_malformed",
+        ),
     ]
 
     wrap_a = wraps[0]["wrapped"]
     rng = FixedBytes(fixed("other wrap nonce", 12))
     other_ephemeral, _ = fixed_key("other wrap ephemeral key")
-    for_other = env.wrap_content_key(
-        other.public_key(), stream_a, key_a, ephemeral_key=other_ephemeral, rng=rng
-    )
+    for_other = env.wrap_content_key(other.public_key(), stream_a, key_a, ephemeral_key=other_ephemeral, rng=rng)
     rng.done()
     ct_wrap = env.b64url_decode(wrap_a["ciphertext"])
     invalid_wraps = [
-        {"description": "unwrapped for another stream", "stream_id": stream_b, "wrapped": wrap_a,
-         "error": "envelope_decryption_failed"},
-        {"description": "ciphertext byte flipped", "stream_id": stream_a,
-         "wrapped": dict(wrap_a, ciphertext=env.b64url_encode(flip(ct_wrap, 3))),
-         "error": "envelope_decryption_failed"},
-        {"description": "ephemeral key replaced by the other system's public key",
-         "stream_id": stream_a, "wrapped": dict(wrap_a, ephemeral_public_key=other_rec["public_spki"]),
-         "error": "envelope_decryption_failed"},
-        {"description": "made for the other system key", "stream_id": stream_a, "wrapped": for_other,
-         "error": "envelope_wrong_key"},
-        {"description": "version 2", "stream_id": stream_a, "wrapped": dict(wrap_a, version=2),
-         "error": "envelope_unsupported_version"},
-        {"description": "unknown field", "stream_id": stream_a, "wrapped": dict(wrap_a, alg="A128GCM"),
-         "error": "envelope_malformed"},
-        {"description": "nonce of 8 bytes", "stream_id": stream_a,
-         "wrapped": dict(wrap_a, nonce=env.b64url_encode(bytes(8))), "error": "envelope_malformed"},
-        {"description": "padded base64", "stream_id": stream_a,
-         "wrapped": dict(wrap_a, nonce=wrap_a["nonce"] + "=="), "error": "envelope_malformed"},
+        {
+            "description": "unwrapped for another stream",
+            "stream_id": stream_b,
+            "wrapped": wrap_a,
+            "error": "envelope_decryption_failed",
+        },
+        {
+            "description": "ciphertext byte flipped",
+            "stream_id": stream_a,
+            "wrapped": dict(wrap_a, ciphertext=env.b64url_encode(flip(ct_wrap, 3))),
+            "error": "envelope_decryption_failed",
+        },
+        {
+            "description": "ephemeral key replaced by the other system's public key",
+            "stream_id": stream_a,
+            "wrapped": dict(wrap_a, ephemeral_public_key=other_rec["public_spki"]),
+            "error": "envelope_decryption_failed",
+        },
+        {
+            "description": "made for the other system key",
+            "stream_id": stream_a,
+            "wrapped": for_other,
+            "error": "envelope_wrong_key",
+        },
+        {
+            "description": "version 2",
+            "stream_id": stream_a,
+            "wrapped": dict(wrap_a, version=2),
+            "error": "envelope_unsupported_version",
+        },
+        {
+            "description": "unknown field",
+            "stream_id": stream_a,
+            "wrapped": dict(wrap_a, alg="A128GCM"),
+            "error": "envelope_malformed",
+        },
+        {
+            "description": "nonce of 8 bytes",
+            "stream_id": stream_a,
+            "wrapped": dict(wrap_a, nonce=env.b64url_encode(bytes(8))),
+            "error": "envelope_malformed",
+        },
+        {
+            "description": "padded base64",
+            "stream_id": stream_a,
+            "wrapped": dict(wrap_a, nonce=wrap_a["nonce"] + "=="),
+            "error": "envelope_malformed",
+        },
     ]
 
     p1 = links[2]
@@ -234,33 +323,78 @@ def build_vectors() -> dict[str, Any]:
     p1_blob = env.b64url_decode(p1_value)
     weak = p1_blob[:16] + (500).to_bytes(4, "big") + p1_blob[20:]
     mismatched = (
-        len(env.private_key_to_pkcs8(system)).to_bytes(2, "big") + env.private_key_to_pkcs8(system)
-        + (91).to_bytes(2, "big") + env.public_key_to_spki(other.public_key())
+        len(env.private_key_to_pkcs8(system)).to_bytes(2, "big")
+        + env.private_key_to_pkcs8(system)
+        + (91).to_bytes(2, "big")
+        + env.public_key_to_spki(other.public_key())
     )
     invalid_links = [
-        {"description": "passphrase link without a passphrase", "url": p1["url"], "passphrase": None,
-         "error": "link_passphrase_required"},
-        {"description": "passphrase link with a wrong passphrase", "url": p1["url"],
-         "passphrase": "correct horse battery stapler", "error": "link_wrong_passphrase"},
-        {"description": "passphrase link with an altered byte", "url": BASE_URL + "#p1="
-         + env.b64url_encode(flip(p1_blob, len(p1_blob) - 20)), "passphrase": p1["passphrase"],
-         "error": "link_wrong_passphrase"},
-        {"description": "passphrase link asking for 500 iterations", "url": BASE_URL + "#p1="
-         + env.b64url_encode(weak), "passphrase": p1["passphrase"], "error": "envelope_malformed"},
-        {"description": "link format k2", "url": BASE_URL + "#k2=AAAA", "passphrase": None,
-         "error": "envelope_unsupported_version"},
-        {"description": "no key in the fragment", "url": BASE_URL + "#name=Nord", "passphrase": None,
-         "error": "envelope_malformed"},
-        {"description": "two keys in the fragment", "url": links[0]["url"] + "&" + p1["url"].split("#")[1],
-         "passphrase": None, "error": "envelope_malformed"},
-        {"description": "key value is not base64url", "url": BASE_URL + "#k1=AA.A", "passphrase": None,
-         "error": "envelope_malformed"},
-        {"description": "public key of another key pair", "url": BASE_URL + "#k1="
-         + env.b64url_encode(mismatched), "passphrase": None, "error": "envelope_malformed"},
-        {"description": "truncated payload", "url": links[0]["url"][:-10], "passphrase": None,
-         "error": "envelope_malformed"},
-        {"description": "name is not UTF-8", "url": links[0]["url"] + "&name=%FF", "passphrase": None,
-         "error": "envelope_malformed"},
+        {
+            "description": "passphrase link without a passphrase",
+            "url": p1["url"],
+            "passphrase": None,
+            "error": "link_passphrase_required",
+        },
+        {
+            "description": "passphrase link with a wrong passphrase",
+            "url": p1["url"],
+            "passphrase": "correct horse battery stapler",
+            "error": "link_wrong_passphrase",
+        },
+        {
+            "description": "passphrase link with an altered byte",
+            "url": BASE_URL + "#p1=" + env.b64url_encode(flip(p1_blob, len(p1_blob) - 20)),
+            "passphrase": p1["passphrase"],
+            "error": "link_wrong_passphrase",
+        },
+        {
+            "description": "passphrase link asking for 500 iterations",
+            "url": BASE_URL + "#p1=" + env.b64url_encode(weak),
+            "passphrase": p1["passphrase"],
+            "error": "envelope_malformed",
+        },
+        {
+            "description": "link format k2",
+            "url": BASE_URL + "#k2=AAAA",
+            "passphrase": None,
+            "error": "envelope_unsupported_version",
+        },
+        {
+            "description": "no key in the fragment",
+            "url": BASE_URL + "#name=Nord",
+            "passphrase": None,
+            "error": "envelope_malformed",
+        },
+        {
+            "description": "two keys in the fragment",
+            "url": links[0]["url"] + "&" + p1["url"].split("#")[1],
+            "passphrase": None,
+            "error": "envelope_malformed",
+        },
+        {
+            "description": "key value is not base64url",
+            "url": BASE_URL + "#k1=AA.A",
+            "passphrase": None,
+            "error": "envelope_malformed",
+        },
+        {
+            "description": "public key of another key pair",
+            "url": BASE_URL + "#k1=" + env.b64url_encode(mismatched),
+            "passphrase": None,
+            "error": "envelope_malformed",
+        },
+        {
+            "description": "truncated payload",
+            "url": links[0]["url"][:-10],
+            "passphrase": None,
+            "error": "envelope_malformed",
+        },
+        {
+            "description": "name is not UTF-8",
+            "url": links[0]["url"] + "&name=%FF",
+            "passphrase": None,
+            "error": "envelope_malformed",
+        },
     ]
 
     return {

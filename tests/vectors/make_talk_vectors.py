@@ -62,30 +62,64 @@ def build() -> dict[str, Any]:
             _packet(key, stream_id, 2, b""),
             _packet(key, stream_id, env.MAX_SEQ, b"\x78"),
         ]
-        talks.append({
-            "talk_id_hex": talk_id.hex(),
-            "hkdf_salt_hex": talk_id.hex(),
-            "hkdf_info_hex": (b"bwlab-e2e-v1 talk\x00" + stream_id.encode()).hex(),
-            "talk_key_hex": key.hex(),
-            "packets": packets,
-        })
+        talks.append(
+            {
+                "talk_id_hex": talk_id.hex(),
+                "hkdf_salt_hex": talk_id.hex(),
+                "hkdf_info_hex": (b"bwlab-e2e-v1 talk\x00" + stream_id.encode()).hex(),
+                "talk_key_hex": key.hex(),
+                "packets": packets,
+            }
+        )
     first = talks[0]
     sealed = bytes.fromhex(first["packets"][1]["sealed_hex"])
     altered = bytes([sealed[0] ^ 1]) + sealed[1:]
     invalid = [
-        {"why": "another sequence number", "talk": 0, "seq": "2", "sealed_hex": sealed.hex(),
-         "code": env.DecryptionFailed.code},
-        {"why": "one altered byte", "talk": 0, "seq": "1", "sealed_hex": altered.hex(), "code": env.DecryptionFailed.code},
-        {"why": "the packet of another talk", "talk": 1, "seq": "1", "sealed_hex": sealed.hex(),
-         "code": env.DecryptionFailed.code},
-        {"why": "another stream", "talk": 0, "seq": "1", "sealed_hex": sealed.hex(), "stream_id": "another-stream",
-         "code": env.DecryptionFailed.code},
-        {"why": "shorter than the tag", "talk": 0, "seq": "1", "sealed_hex": sealed[:15].hex(),
-         "code": env.MalformedEnvelope.code},
-        {"why": "sealed with the content key itself (the viewer direction)", "talk": 0, "seq": "1",
-         "sealed_hex": env.seal_chunk(content_key, stream_id, "media", 1,
-                                      bytes.fromhex(first["packets"][1]["plaintext_hex"])).hex(),
-         "code": env.DecryptionFailed.code},
+        {
+            "why": "another sequence number",
+            "talk": 0,
+            "seq": "2",
+            "sealed_hex": sealed.hex(),
+            "code": env.DecryptionFailed.code,
+        },
+        {
+            "why": "one altered byte",
+            "talk": 0,
+            "seq": "1",
+            "sealed_hex": altered.hex(),
+            "code": env.DecryptionFailed.code,
+        },
+        {
+            "why": "the packet of another talk",
+            "talk": 1,
+            "seq": "1",
+            "sealed_hex": sealed.hex(),
+            "code": env.DecryptionFailed.code,
+        },
+        {
+            "why": "another stream",
+            "talk": 0,
+            "seq": "1",
+            "sealed_hex": sealed.hex(),
+            "stream_id": "another-stream",
+            "code": env.DecryptionFailed.code,
+        },
+        {
+            "why": "shorter than the tag",
+            "talk": 0,
+            "seq": "1",
+            "sealed_hex": sealed[:15].hex(),
+            "code": env.MalformedEnvelope.code,
+        },
+        {
+            "why": "sealed with the content key itself (the viewer direction)",
+            "talk": 0,
+            "seq": "1",
+            "sealed_hex": env.seal_chunk(
+                content_key, stream_id, "media", 1, bytes.fromhex(first["packets"][1]["plaintext_hex"])
+            ).hex(),
+            "code": env.DecryptionFailed.code,
+        },
     ]
     return {
         "envelope": "bwlab-e2e",

@@ -18,7 +18,15 @@ from aiohttp.web import AbstractRouteDef
 from . import accounts, audit, help, licensing, organizations, positions, streams, system_sync, systems, talk
 
 routes: list[AbstractRouteDef] = [
-    *accounts.routes, *organizations.routes, *systems.routes, *streams.routes, *positions.routes,
-    *system_sync.routes, *licensing.routes, *talk.routes, *audit.routes, *help.routes,
+    *accounts.routes,
+    *organizations.routes,
+    *systems.routes,
+    *streams.routes,
+    *positions.routes,
+    *system_sync.routes,
+    *licensing.routes,
+    *talk.routes,
+    *audit.routes,
+    *help.routes,
 ]
 """Every route of the cloud API but the SOC integrations' (``soc.routes``)."""

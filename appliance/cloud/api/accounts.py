@@ -56,7 +56,6 @@ class SessionChoice:
     org_id: str = field(metadata={"max_len": 64})
 
 
-
 @routes.get("/ping")
 @access(PUBLIC)
 async def ping(request: web.Request) -> web.Response:
@@ -71,8 +70,10 @@ async def regions(request: web.Request) -> web.Response:
     return json_response({"regions": [r.as_dict() for r in REGIONS.values()]})
 
 
-SIGN_UP_ANSWER = ("if no account uses this e-mail address, one was created with this password: sign in with it "
-                  "(an address has one account only; its owner keeps theirs)")
+SIGN_UP_ANSWER = (
+    "if no account uses this e-mail address, one was created with this password: sign in with it "
+    "(an address has one account only; its owner keeps theirs)"
+)
 
 
 @routes.post("/accounts")
@@ -104,8 +105,9 @@ async def sign_in(request: web.Request) -> web.Response:
         ok = verify_password(row["password_hash"] if row else None, body.password)
         return row if ok else None
 
-    row = await throttled(request, ("account", email), check,
-                          Unauthenticated("wrong e-mail or password", code="bad_credentials"))
+    row = await throttled(
+        request, ("account", email), check, Unauthenticated("wrong e-mail or password", code="bad_credentials")
+    )
     token = new_token("bws")
     await store.add_session(ctx.db, token_hash(token), row["id"], ctx.clock.now())
     response = json_response({"token": token, "account_id": row["id"]}, status=201)
@@ -143,12 +145,14 @@ async def me(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     account = request[ACCOUNT_KEY]
     orgs = await store.account_organizations(ctx.db, account.account_id)
-    return json_response({
-        "id": account.account_id,
-        "email": account.email,
-        "name": account.name,
-        "org_id": await store.session_org(ctx.db, account.session_hash),
-        "organizations": [
-            {"id": o["id"], "name": o["name"], "role": o["role"], "owner": bool(o["owner"])} for o in orgs
-        ],
-    })
+    return json_response(
+        {
+            "id": account.account_id,
+            "email": account.email,
+            "name": account.name,
+            "org_id": await store.session_org(ctx.db, account.session_hash),
+            "organizations": [
+                {"id": o["id"], "name": o["name"], "role": o["role"], "owner": bool(o["owner"])} for o in orgs
+            ],
+        }
+    )

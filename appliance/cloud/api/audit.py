@@ -52,10 +52,14 @@ async def list_audit(request: web.Request) -> web.Response:
     org_id = request.match_info["org_id"]
     flt = AuditFilter.from_query(request.query)
     limit = _limit(request.query)
-    return json_response({
-        "entries": await store.audit_entries(ctx.db, org_id, newest_first=True, limit=limit, **flt.as_filters()),
-        "matched": await store.audit_count(ctx.db, org_id, **flt.as_filters()), "head": await _head(ctx.db, org_id),
-        "actions": list(ACTIONS)})
+    return json_response(
+        {
+            "entries": await store.audit_entries(ctx.db, org_id, newest_first=True, limit=limit, **flt.as_filters()),
+            "matched": await store.audit_count(ctx.db, org_id, **flt.as_filters()),
+            "head": await _head(ctx.db, org_id),
+            "actions": list(ACTIONS),
+        }
+    )
 
 
 EXPORT_TYPES = {"jsonl": "application/jsonl", "csv": "text/csv"}
@@ -74,9 +78,15 @@ async def export_audit(request: web.Request) -> web.Response:
     rows = await store.audit_entries(ctx.db, org_id, **AuditFilter.from_query(request.query).as_filters())
     text = wire.to_jsonl(rows) if fmt == "jsonl" else wire.to_csv(rows)
     head = await _head(ctx.db, org_id)
-    return web.Response(text=text, content_type=EXPORT_TYPES[fmt], charset="utf-8", headers={
-        "Content-Disposition": f'attachment; filename="audit-{org_id}.{fmt}"',
-        "X-Audit-Head": head["hash"] if head else wire.GENESIS})
+    return web.Response(
+        text=text,
+        content_type=EXPORT_TYPES[fmt],
+        charset="utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="audit-{org_id}.{fmt}"',
+            "X-Audit-Head": head["hash"] if head else wire.GENESIS,
+        },
+    )
 
 
 @routes.get(ORG + "/watching")
@@ -97,8 +107,9 @@ class KeyImport:
 
     def __post_init__(self) -> None:
         if not _FINGERPRINT.fullmatch(self.fingerprint):
-            raise FieldError("fingerprint", "a key fingerprint (S6): 16 groups of 4 uppercase hex digits",
-                             self.fingerprint)
+            raise FieldError(
+                "fingerprint", "a key fingerprint (S6): 16 groups of 4 uppercase hex digits", self.fingerprint
+            )
 
 
 @routes.post(ORG + "/audit/key-imports")
@@ -106,6 +117,7 @@ class KeyImport:
 async def key_imported(request: web.Request) -> web.Response:
     """Live reports that this account imported a key from a link with key (S5, S6) in its browser."""
     body = await read_body(request, KeyImport)
-    entry = await record(request, KEY_IMPORTED,
-                         details={"fingerprint": body.fingerprint, "name": body.name, "kind": body.kind})
+    entry = await record(
+        request, KEY_IMPORTED, details={"fingerprint": body.fingerprint, "name": body.name, "kind": body.kind}
+    )
     return json_response({"seq": entry["seq"], "hash": entry["hash"]}, status=201)

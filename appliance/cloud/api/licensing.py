@@ -35,8 +35,13 @@ routes = web.RouteTableDef()
 
 
 def standing_json(s: licences.Standing) -> dict[str, Any]:
-    return {"state": s.state, "valid": s.valid, "quantity": s.quantity, "covered_until": s.covered_until,
-            "ended_at": None if s.valid else s.last_ended_at}
+    return {
+        "state": s.state,
+        "valid": s.valid,
+        "quantity": s.quantity,
+        "covered_until": s.covered_until,
+        "ended_at": None if s.valid else s.last_ended_at,
+    }
 
 
 def usage_json(u: licences.Usage) -> dict[str, Any]:
@@ -48,10 +53,11 @@ def usage_json(u: licences.Usage) -> dict[str, Any]:
     }
 
 
-
 def _check_term(term_months: int) -> None:
     if term_months not in licences.TERMS_MONTHS:
-        raise ValueError(f"term_months: expected one of {', '.join(map(str, licences.TERMS_MONTHS))}, got {term_months}")
+        raise ValueError(
+            f"term_months: expected one of {', '.join(map(str, licences.TERMS_MONTHS))}, got {term_months}"
+        )
 
 
 @dataclass(frozen=True)
@@ -72,20 +78,34 @@ class LicenceRenewal:
         _check_term(self.term_months)
 
 
-async def _record(request: web.Request, org_id: str, quantity: int, term_months: int, period: tuple[float, float],
-                  renews: str | None) -> dict:
+async def _record(
+    request: web.Request, org_id: str, quantity: int, term_months: int, period: tuple[float, float], renews: str | None
+) -> dict:
     ctx = request.config_dict[APPLIANCE]
     now = ctx.clock.now()
     licence_id = new_id("lic")
-    await store.add_subscription(ctx.db, licence_id, org_id, period, quantity, term_months,
-                                 request[ACCOUNT_KEY].account_id, now, renews)
+    await store.add_subscription(
+        ctx.db, licence_id, org_id, period, quantity, term_months, request[ACCOUNT_KEY].account_id, now, renews
+    )
     await request.config_dict[DEVICE_HUB].push_licence(ctx.db, org_id, ctx.clock.now())
-    await audit.record(request, audit.SETTING_CHANGED, details={"setting": "licences_ordered", "licence_id": licence_id,
-                                                                "quantity": quantity, "renews": renews})
+    await audit.record(
+        request,
+        audit.SETTING_CHANGED,
+        details={"setting": "licences_ordered", "licence_id": licence_id, "quantity": quantity, "renews": renews},
+    )
     standing = await organization_standing(ctx.db, org_id, now)
-    return {"licence": {"id": licence_id, "kind": "subscription", "quantity": quantity, "term_months": term_months,
-                        "starts_at": period[0], "ends_at": period[1], "renews": renews},
-            **standing_json(standing)}
+    return {
+        "licence": {
+            "id": licence_id,
+            "kind": "subscription",
+            "quantity": quantity,
+            "term_months": term_months,
+            "starts_at": period[0],
+            "ends_at": period[1],
+            "renews": renews,
+        },
+        **standing_json(standing),
+    }
 
 
 @routes.post("/orgs/{org_id}/licences")
@@ -94,8 +114,14 @@ async def order_licences(request: web.Request) -> web.Response:
     """S15: an organization admin orders ``quantity`` licences for a term, from now."""
     body = await read_body(request, LicenceOrder)
     now = request.config_dict[APPLIANCE].clock.now()
-    result = await _record(request, request.match_info["org_id"], body.quantity, body.term_months,
-                           licences.order_period(now, body.term_months), None)
+    result = await _record(
+        request,
+        request.match_info["org_id"],
+        body.quantity,
+        body.term_months,
+        licences.order_period(now, body.term_months),
+        None,
+    )
     return json_response(result, status=201)
 
 
@@ -128,5 +154,9 @@ async def system_licence(request: web.Request) -> web.Response:
     now = ctx.clock.now()
     held = await organization_licences(ctx.db, org_id)
     trial = next((lic for lic in held if lic.kind == "trial"), None)
-    return json_response({**standing_json(licences.standing(held, now)),
-                          "trial": None if trial is None else {"starts_at": trial.starts_at, "ends_at": trial.ends_at}})
+    return json_response(
+        {
+            **standing_json(licences.standing(held, now)),
+            "trial": None if trial is None else {"starts_at": trial.starts_at, "ends_at": trial.ends_at},
+        }
+    )

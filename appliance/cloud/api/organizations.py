@@ -58,10 +58,15 @@ async def get_organization(request: web.Request) -> web.Response:
     org = await store.organization(ctx.db, request.match_info["org_id"])
     if org is None:  # ORG_MEMBER found the membership; the organization went in between
         raise NotFound("no such organization", code="organization_not_found")
-    return json_response({
-        "id": org["id"], "name": org["name"], "storage_region": org["storage_region"],
-        "owner_account_id": org["owner_account_id"], "role": request[ROLE_KEY],
-    })
+    return json_response(
+        {
+            "id": org["id"],
+            "name": org["name"],
+            "storage_region": org["storage_region"],
+            "owner_account_id": org["owner_account_id"],
+            "role": request[ROLE_KEY],
+        }
+    )
 
 
 @routes.get("/orgs/{org_id}/members")
@@ -70,10 +75,12 @@ async def list_members(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     rows = await store.members(ctx.db, request.match_info["org_id"])
     invitations = await store.pending_invitations(ctx.db, request.match_info["org_id"])
-    return json_response({
-        "members": [dict(r) for r in rows],
-        "pending_invitations": [dict(r) for r in invitations],
-    })
+    return json_response(
+        {
+            "members": [dict(r) for r in rows],
+            "pending_invitations": [dict(r) for r in invitations],
+        }
+    )
 
 
 @routes.post("/orgs/{org_id}/invitations")
@@ -89,8 +96,9 @@ async def invite(request: web.Request) -> web.Response:
     if await store.is_invited(ctx.db, org_id, email):
         raise Conflict(f"{email} is invited already", code="already_invited")
     inv_id = new_id("inv")
-    await store.add_invitation(ctx.db, inv_id, org_id, email, body.role, request[ACCOUNT_KEY].account_id,
-                               ctx.clock.now())
+    await store.add_invitation(
+        ctx.db, inv_id, org_id, email, body.role, request[ACCOUNT_KEY].account_id, ctx.clock.now()
+    )
     await audit.record(request, audit.USER_INVITED, details={"email": email, "role": body.role})
     return json_response({"id": inv_id, "email": email, "role": body.role}, status=201)
 
@@ -102,8 +110,11 @@ async def withdraw_invitation(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     if not await store.withdraw_invitation(ctx.db, request.match_info["invitation_id"], request.match_info["org_id"]):
         raise NotFound("no pending invitation with that id in this organization")
-    await audit.record(request, audit.SETTING_CHANGED, details={"setting": "invitation_withdrawn",
-                                                                "invitation_id": request.match_info["invitation_id"]})
+    await audit.record(
+        request,
+        audit.SETTING_CHANGED,
+        details={"setting": "invitation_withdrawn", "invitation_id": request.match_info["invitation_id"]},
+    )
     return json_response({"withdrawn": request.match_info["invitation_id"]})
 
 
@@ -141,8 +152,9 @@ async def set_role(request: web.Request) -> web.Response:
         raise Conflict("the owner of the organization keeps the admin role", code="owner_is_admin")
     if not await store.set_role(ctx.db, org_id, account_id, body.role):
         raise NotFound("no such member")
-    await audit.record(request, audit.SETTING_CHANGED, details={"setting": "member_role", "account_id": account_id,
-                                                                "role": body.role})
+    await audit.record(
+        request, audit.SETTING_CHANGED, details={"setting": "member_role", "account_id": account_id, "role": body.role}
+    )
     return json_response({"account_id": account_id, "role": body.role})
 
 

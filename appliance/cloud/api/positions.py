@@ -53,8 +53,9 @@ async def positions_feed(request: web.Request) -> web.WebSocketResponse:
     queue, snapshot = hub.subscribe(org_id)
     reader = asyncio.create_task(_drain(ws), name=f"positions reader {org_id}")
     try:
-        await ws.send_json({"type": "hello", "server_time": request.config_dict[APPLIANCE].clock.now(),
-                            "window": FEED_WINDOW})
+        await ws.send_json(
+            {"type": "hello", "server_time": request.config_dict[APPLIANCE].clock.now(), "window": FEED_WINDOW}
+        )
         for item in snapshot:
             await _send(ws, item)
         await ws.send_json({"type": "live_edge"})
@@ -118,5 +119,12 @@ async def map_config(request: web.Request) -> web.Response:
     if plan is None:
         plan = {"site": None, "access_points": []}
     site = plan.get("site") or {}
-    return json_response({"site": plan.get("site"), "access_points": plan.get("access_points", []),
-                          "tile_url": site.get("tile_url"), "trail_seconds": TRAIL_SECONDS, "window": FEED_WINDOW})
+    return json_response(
+        {
+            "site": plan.get("site"),
+            "access_points": plan.get("access_points", []),
+            "tile_url": site.get("tile_url"),
+            "trail_seconds": TRAIL_SECONDS,
+            "window": FEED_WINDOW,
+        }
+    )

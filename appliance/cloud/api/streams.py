@@ -138,8 +138,7 @@ async def recording(request: web.Request) -> web.WebSocketResponse:
     hub = _streams(request)
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
-    await ws.send_json({"type": "stream", "stream": meta,
-                        "server_time": request.config_dict[APPLIANCE].clock.now()})
+    await ws.send_json({"type": "stream", "stream": meta, "server_time": request.config_dict[APPLIANCE].clock.now()})
     after = -1
     while not ws.closed:
         frames = await hub.chunk_frames(meta["id"], after, 200)
@@ -187,8 +186,9 @@ async def camera_users(request: web.Request) -> web.Response:
     users: dict[str, dict] = {}
     for u in synced.values():
         camera = u["cameras"][0] if u["cameras"] else {}
-        users[u["id"]] = _listed(u["id"], u["name"], camera.get("serial"), camera.get("model"), {}, online=False,
-                                 reason=_offline_refusal(u))
+        users[u["id"]] = _listed(
+            u["id"], u["name"], camera.get("serial"), camera.get("model"), {}, online=False, reason=_offline_refusal(u)
+        )
     for r in rows:
         state = json.loads(r["state"] or "{}")
         user = state.get("user") or {}
@@ -203,28 +203,58 @@ async def camera_users(request: web.Request) -> web.Response:
                 continue  # a camera no longer theirs: the controller's list knows better
         profile = state.get("profile") or {}
         if online:
-            reason = _refusal(bool(profile.get("streaming")), profile.get("remote_activation"), online=True,
-                              recording=bool(state.get("recording")), live=state.get("streaming") == "live")
+            reason = _refusal(
+                bool(profile.get("streaming")),
+                profile.get("remote_activation"),
+                online=True,
+                recording=bool(state.get("recording")),
+                live=state.get("streaming") == "live",
+            )
         else:
             reason = _offline_refusal(listed) if listed is not None else "camera_offline"
-        users[user["id"]] = _listed(user["id"], (listed or user).get("name"), r["serial"], state.get("model"), state,
-                                    online=online, reason=reason)
+        users[user["id"]] = _listed(
+            user["id"],
+            (listed or user).get("name"),
+            r["serial"],
+            state.get("model"),
+            state,
+            online=online,
+            reason=reason,
+        )
         users[user["id"]]["health"] = wire_health.summary(r["health"], r["last_seen_at"])  # issue 16 item 5
     return json_response({"camera_users": sorted(users.values(), key=lambda u: u["name"] or "")})
 
 
-def _listed(user_id: str, name: str | None, serial: str | None, model: str | None, state: dict, *, online: bool,
-            reason: str | None) -> dict:
+def _listed(
+    user_id: str,
+    name: str | None,
+    serial: str | None,
+    model: str | None,
+    state: dict,
+    *,
+    online: bool,
+    reason: str | None,
+) -> dict:
     """One camera user as Live lists them: their camera, what it does now, and whether (or why
     not) a remote start is possible."""
-    return {"id": user_id, "name": name, "serial": serial, "model": model, "online": online,
-            "recording": state.get("recording"), "streaming": state.get("streaming"), "stream_id": state.get("stream_id"),
-            "remote_start": reason is None, "remote_start_reason": reason,
-            "stream_quality": state.get("stream_quality") if state.get("streaming") == "live" else None}
+    return {
+        "id": user_id,
+        "name": name,
+        "serial": serial,
+        "model": model,
+        "online": online,
+        "recording": state.get("recording"),
+        "streaming": state.get("streaming"),
+        "stream_id": state.get("stream_id"),
+        "remote_start": reason is None,
+        "remote_start_reason": reason,
+        "stream_quality": state.get("stream_quality") if state.get("streaming") == "live" else None,
+    }
 
 
-def _refusal(streaming: bool, remote: str | None, *, online: bool, recording: bool = False,
-             live: bool = False) -> str | None:
+def _refusal(
+    streaming: bool, remote: str | None, *, online: bool, recording: bool = False, live: bool = False
+) -> str | None:
     """Why a remote start (D4) cannot happen, by the profile (S7) and the camera; None if it can."""
     if not streaming:
         return "streaming_disabled"
@@ -269,8 +299,9 @@ async def remote_start(request: web.Request) -> web.Response:
         reason = (_offline_refusal(listed) if listed else None) or "camera_offline"
         raise Conflict(_OFFLINE_REASONS[reason], code=reason)
     request_id = secrets.token_hex(8)
-    await cloud_store.add_remote_start(ctx.db, request_id, org_id, user_id, session.serial, account.name,
-                                       ctx.clock.now())
+    await cloud_store.add_remote_start(
+        ctx.db, request_id, org_id, user_id, session.serial, account.name, ctx.clock.now()
+    )
     future: asyncio.Future = asyncio.get_running_loop().create_future()
     registry.remote_results[request_id] = (session.device, future)
     await session.ws.send_str(m.encode(m.RemoteStart(request_id=request_id, operator=account.name)))
@@ -283,8 +314,15 @@ async def remote_start(request: web.Request) -> web.Response:
     await cloud_store.remote_start_answered(ctx.db, request_id, result.ok, result.reason)
     if not result.ok:
         raise Conflict(f"the camera refused the remote start: {result.reason}", code=result.reason or "refused")
-    await audit.record(request, audit.REMOTE_STARTED, camera={"serial": session.serial, "user_id": user_id,
-                                                              "user_name": (session.state.get("user") or {}).get("name")})
+    await audit.record(
+        request,
+        audit.REMOTE_STARTED,
+        camera={
+            "serial": session.serial,
+            "user_id": user_id,
+            "user_name": (session.state.get("user") or {}).get("name"),
+        },
+    )
     return json_response({"request_id": request_id, "started": True, "reason": result.reason})
 
 

@@ -76,12 +76,26 @@ async def put_camera_users(request: web.Request) -> web.Response:
     body = await read_body(request, CameraUserList)
     now = ctx.clock.now()
     assigned = {c.serial: (u.id, u.streaming) for u in body.camera_users for c in u.cameras}
-    registered = {c.serial: c.model for c in body.cameras} | {c.serial: c.model for u in body.camera_users
-                                                              for c in u.cameras}
-    await store.replace_system_lists(ctx.db, system.org_id, system.cloud_system_id, assigned, registered, [
-        {"id": u.id, "name": u.name, "streaming": u.streaming,
-         "remote_activation": u.remote_activation if u.streaming else None,
-         "cameras": [{"serial": c.serial, "model": c.model} for c in u.cameras]} for u in body.camera_users], now)
+    registered = {c.serial: c.model for c in body.cameras} | {
+        c.serial: c.model for u in body.camera_users for c in u.cameras
+    }
+    await store.replace_system_lists(
+        ctx.db,
+        system.org_id,
+        system.cloud_system_id,
+        assigned,
+        registered,
+        [
+            {
+                "id": u.id,
+                "name": u.name,
+                "streaming": u.streaming,
+                "remote_activation": u.remote_activation if u.streaming else None,
+                "cameras": [{"serial": c.serial, "model": c.model} for c in u.cameras],
+            }
+            for u in body.camera_users
+        ],
+        now,
+    )
     await request.config_dict[DEVICE_HUB].drop_unregistered(system.cloud_system_id, set(registered))
     return json_response({"system": system.cloud_system_id, "camera_users": len(body.camera_users), "synced_at": now})
-

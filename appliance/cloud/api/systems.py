@@ -76,11 +76,22 @@ async def issue_authorization_code(request: web.Request) -> web.Response:
     now = ctx.clock.now()
     org_id = request.match_info["org_id"]
     if await store.open_authorization_codes(ctx.db, org_id, now) >= MAX_OPEN_CODES:
-        raise ClientError(f"the organization holds {MAX_OPEN_CODES} unused authorization codes; use one or wait "
-                         f"{AUTHORIZATION_CODE_TTL // 60} minutes", code="too_many_authorization_codes", status=429)
+        raise ClientError(
+            f"the organization holds {MAX_OPEN_CODES} unused authorization codes; use one or wait "
+            f"{AUTHORIZATION_CODE_TTL // 60} minutes",
+            code="too_many_authorization_codes",
+            status=429,
+        )
     code = authorization.new_code()
-    await store.add_authorization_code(ctx.db, token_hash(code), org_id, request[ACCOUNT_KEY].account_id, fingerprint,
-                                       now, now + AUTHORIZATION_CODE_TTL)
+    await store.add_authorization_code(
+        ctx.db,
+        token_hash(code),
+        org_id,
+        request[ACCOUNT_KEY].account_id,
+        fingerprint,
+        now,
+        now + AUTHORIZATION_CODE_TTL,
+    )
     return json_response({"authorization_code": code, "expires_at": now + AUTHORIZATION_CODE_TTL}, status=201)
 
 
@@ -95,19 +106,28 @@ async def _claim_authorization_code(request: web.Request, body: NewSystem, ca) -
     if row is None or row["org_id"] != org_id:
         raise Forbidden("unknown authorization code: copy the code the Manager shows", code="bad_authorization_code")
     fingerprint = authorization.key_fingerprint(ca)
-    if (row["account_id"] != request[ACCOUNT_KEY].account_id or row["device_ca_fingerprint"] != fingerprint
-            or not authorization.verify_proof(ca, org_id, code, body.proof)):
-        raise Forbidden("this authorization code was issued to another system controller or account",
-                        code="foreign_authorization_code")
+    if (
+        row["account_id"] != request[ACCOUNT_KEY].account_id
+        or row["device_ca_fingerprint"] != fingerprint
+        or not authorization.verify_proof(ca, org_id, code, body.proof)
+    ):
+        raise Forbidden(
+            "this authorization code was issued to another system controller or account",
+            code="foreign_authorization_code",
+        )
     now = ctx.clock.now()
     if row["used_at"] is not None:
-        raise Conflict("this authorization code was used already; ask the Manager for a new one",
-                       code="authorization_code_used")
+        raise Conflict(
+            "this authorization code was used already; ask the Manager for a new one", code="authorization_code_used"
+        )
     if now >= row["expires_at"]:
-        raise Conflict("this authorization code has expired; ask the Manager for a new one",
-                       code="authorization_code_expired")
+        raise Conflict(
+            "this authorization code has expired; ask the Manager for a new one", code="authorization_code_expired"
+        )
     await _refuse_registered_ca(ctx.db, fingerprint)
-    if not await store.take_authorization_code(ctx.db, code_hash, now):  # another request took it between the check and now
+    if not await store.take_authorization_code(
+        ctx.db, code_hash, now
+    ):  # another request took it between the check and now
         raise Conflict("this authorization code was used already", code="authorization_code_used")
     return code_hash, fingerprint
 
@@ -127,10 +147,19 @@ async def connect_system(request: web.Request) -> web.Response:
     system_id = new_id("sys")
     system_token = new_token("bwsys")
     try:
-        await store.add_system(ctx.db, system_id=system_id, org_id=org_id, name=body.name,
-                               device_ca_pem=body.device_ca_pem, fingerprint=fingerprint,
-                               token_hash=token_hash(system_token), region=body.region, code_hash=code_hash, now=now,
-                               trial_seconds=TRIAL_DAYS * 86400)
+        await store.add_system(
+            ctx.db,
+            system_id=system_id,
+            org_id=org_id,
+            name=body.name,
+            device_ca_pem=body.device_ca_pem,
+            fingerprint=fingerprint,
+            token_hash=token_hash(system_token),
+            region=body.region,
+            code_hash=code_hash,
+            now=now,
+            trial_seconds=TRIAL_DAYS * 86400,
+        )
     except BaseException as exc:  # give the code back: a refused request changes nothing
         await store.give_back_authorization_code(ctx.db, code_hash)
         if isinstance(exc, sqlite3.IntegrityError):  # the same CA connected by a concurrent request
@@ -138,8 +167,13 @@ async def connect_system(request: web.Request) -> web.Response:
         raise
     await audit.record(request, audit.SETTING_CHANGED, details={"setting": "system_connected", "system_id": system_id})
     return json_response(
-        {"id": system_id, "org_id": org_id, "region": body.region, "system_token": system_token,
-         "hub_url": ctx.config.url.replace("https://", "wss://") + "/hub/v1/devices"},
+        {
+            "id": system_id,
+            "org_id": org_id,
+            "region": body.region,
+            "system_token": system_token,
+            "hub_url": ctx.config.url.replace("https://", "wss://") + "/hub/v1/devices",
+        },
         status=201,
     )
 
@@ -149,11 +183,20 @@ async def connect_system(request: web.Request) -> web.Response:
 async def list_systems(request: web.Request) -> web.Response:
     ctx = request.config_dict[APPLIANCE]
     rows = await store.org_systems(ctx.db, request.match_info["org_id"])
-    return json_response({"systems": [
-        {"id": r["id"], "name": r["name"], "region": r["region"], "connected_at": r["connected_at"],
-         "device_ca_fingerprint": pki.fingerprint_sha256(r["device_ca_pem"])}
-        for r in rows
-    ]})
+    return json_response(
+        {
+            "systems": [
+                {
+                    "id": r["id"],
+                    "name": r["name"],
+                    "region": r["region"],
+                    "connected_at": r["connected_at"],
+                    "device_ca_fingerprint": pki.fingerprint_sha256(r["device_ca_pem"]),
+                }
+                for r in rows
+            ]
+        }
+    )
 
 
 @routes.get("/orgs/{org_id}/licence")
@@ -167,5 +210,6 @@ async def licence(request: web.Request) -> web.Response:
     org_id = request.match_info["org_id"]
     rows = await store.org_licence_rows(ctx.db, org_id)
     used = usage_json(await organization_usage(ctx.db, org_id, now))
-    return json_response({**standing_json(await organization_standing(ctx.db, org_id, now)),
-                          "licences": [dict(r) for r in rows], **used})
+    return json_response(
+        {**standing_json(await organization_standing(ctx.db, org_id, now)), "licences": [dict(r) for r in rows], **used}
+    )

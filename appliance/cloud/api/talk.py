@@ -49,8 +49,12 @@ async def _announce(floors: TalkFloors, device: DeviceId, stream_id: str) -> Non
     """Every talk socket of the camera learns who holds its floor now."""
     talk = floors.holder(device)
     for ws in list(floors.watchers.get(device, ())):
-        await _send(ws, wire_talk.TalkFloor(stream_id=stream_id, talker=talk.talker if talk else None,
-                                            mine=talk is not None and talk.owner is ws))
+        await _send(
+            ws,
+            wire_talk.TalkFloor(
+                stream_id=stream_id, talker=talk.talker if talk else None, mine=talk is not None and talk.owner is ws
+            ),
+        )
 
 
 async def _to_camera(request: web.Request, device: DeviceId, message: object) -> bool:
@@ -69,16 +73,22 @@ TALK_STREAM = web.RequestKey("talk_stream", dict)
 TALK_SINCE = web.RequestKey("talk_since", float)
 
 
-async def _end(request: web.Request, floors: TalkFloors, ws: web.WebSocketResponse, device: DeviceId,
-               reason: str) -> Talk | None:
+async def _end(
+    request: web.Request, floors: TalkFloors, ws: web.WebSocketResponse, device: DeviceId, reason: str
+) -> Talk | None:
     talk = floors.release(device, ws)
     if talk is not None:
         since = request.pop(TALK_SINCE, None)
         if since is not None:  # issue 16 item 4: who talked to which camera, from when to when
-            await audit.record(request, audit.TALKED, stream=request[TALK_STREAM],
-                               details={"from": since, "to": request.config_dict[APPLIANCE].clock.now()})
-        await _to_camera(request, device, wire_talk.TalkStop(stream_id=talk.stream_id, talk_id=talk.talk_id,
-                                                             reason=reason))
+            await audit.record(
+                request,
+                audit.TALKED,
+                stream=request[TALK_STREAM],
+                details={"from": since, "to": request.config_dict[APPLIANCE].clock.now()},
+            )
+        await _to_camera(
+            request, device, wire_talk.TalkStop(stream_id=talk.stream_id, talk_id=talk.talk_id, reason=reason)
+        )
         await _announce(floors, device, talk.stream_id)
     return talk
 
@@ -114,7 +124,9 @@ async def talk_socket(request: web.Request) -> web.WebSocketResponse:
                 continue
             if not isinstance(message, wire_talk.TalkRelease) and not _live(request, stream_id):
                 await _end(request, floors, ws, device, "stream_ended")  # talk-back goes through the live stream
-                await _send(ws, m.Error(code="stream_ended", message="the stream has ended: there is no camera to talk to"))
+                await _send(
+                    ws, m.Error(code="stream_ended", message="the stream has ended: there is no camera to talk to")
+                )
                 break
             if isinstance(message, wire_talk.TalkTake):
                 await _take(request, floors, ws, device, stream_id, account.name, message)
@@ -123,8 +135,13 @@ async def talk_socket(request: web.Request) -> web.WebSocketResponse:
                 if talk is None or talk.owner is not ws:
                     await _send(ws, m.Error(code="floor_not_held", message="take the floor before talking"))
                     continue
-                packet = wire_talk.TalkPacket(stream_id=stream_id, talk_id=talk.talk_id, seq=message.seq,
-                                              data=message.data, captured_at=message.captured_at)
+                packet = wire_talk.TalkPacket(
+                    stream_id=stream_id,
+                    talk_id=talk.talk_id,
+                    seq=message.seq,
+                    data=message.data,
+                    captured_at=message.captured_at,
+                )
                 if await _to_camera(request, device, packet):
                     ctx.count("talk_packets_relayed_total")
                 else:
@@ -138,8 +155,15 @@ async def talk_socket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def _take(request: web.Request, floors: TalkFloors, ws: web.WebSocketResponse, device: DeviceId,
-                stream_id: str, talker: str, message: wire_talk.TalkTake) -> None:
+async def _take(
+    request: web.Request,
+    floors: TalkFloors,
+    ws: web.WebSocketResponse,
+    device: DeviceId,
+    stream_id: str,
+    talker: str,
+    message: wire_talk.TalkTake,
+) -> None:
     previous = floors.holder(device)
     talk = floors.take(device, ws, talker, stream_id, message.talk_id)
     if talk is None:
@@ -147,10 +171,12 @@ async def _take(request: web.Request, floors: TalkFloors, ws: web.WebSocketRespo
         await _send(ws, m.Error(code="floor_busy", message=f"{previous.talker} is talking to this camera"))
         return
     if previous is not None:  # the same talker starts a new talk: end the old one on the camera
-        await _to_camera(request, device, wire_talk.TalkStop(stream_id=stream_id, talk_id=previous.talk_id,
-                                                             reason="new_talk"))
-    if not await _to_camera(request, device, wire_talk.TalkStart(stream_id=stream_id, talk_id=talk.talk_id,
-                                                                 operator=talker)):
+        await _to_camera(
+            request, device, wire_talk.TalkStop(stream_id=stream_id, talk_id=previous.talk_id, reason="new_talk")
+        )
+    if not await _to_camera(
+        request, device, wire_talk.TalkStart(stream_id=stream_id, talk_id=talk.talk_id, operator=talker)
+    ):
         floors.release(device, ws)
         await _send(ws, m.Error(code="camera_offline", message="the camera is not connected now"))
         return

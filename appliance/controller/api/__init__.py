@@ -16,7 +16,14 @@ from aiohttp.web import AbstractRouteDef
 from . import addon, camera_users, cameras, docks, keys, profiles, settings, systems, wifi
 
 routes: list[AbstractRouteDef] = [
-    *systems.routes, *settings.routes, *addon.routes, *keys.routes, *wifi.routes, *profiles.routes,
-    *camera_users.routes, *cameras.routes, *docks.routes,
+    *systems.routes,
+    *settings.routes,
+    *addon.routes,
+    *keys.routes,
+    *wifi.routes,
+    *profiles.routes,
+    *camera_users.routes,
+    *cameras.routes,
+    *docks.routes,
 ]
 """Every route of the Manager API, for ``app.add_subapp("/controller", ...)``."""

@@ -109,7 +109,9 @@ async def addon_sign_in(request: web.Request) -> web.Response:
     body = await read_body(request, CloudSignIn)
     current = await connection(request)
     current.require("eula_accepted")
-    session = await (await cloud(request)).request("POST", "/sessions", {"email": body.email, "password": body.password})
+    session = await (await cloud(request)).request(
+        "POST", "/sessions", {"email": body.email, "password": body.password}
+    )
     me = await (await cloud(request, session["token"])).request("GET", "/me")
     signed_in = current.sign_in(session["token"], me["email"])
     await save_connection(request, signed_in)
@@ -147,8 +149,9 @@ async def addon_organization(request: web.Request) -> web.Response:
 async def _new_authorization_code(request: web.Request, system_row: Row, current: Connection) -> Connection:
     """Ask the cloud for an authorization code bound to this controller's device CA (S3 step 9)."""
     client = await cloud(request, current.cloud_token)
-    issued = await client.request("POST", f"/orgs/{current.org_id}/authorization-codes",
-                                  {"device_ca_pem": system_row["device_ca_cert_pem"]})
+    issued = await client.request(
+        "POST", f"/orgs/{current.org_id}/authorization-codes", {"device_ca_pem": system_row["device_ca_cert_pem"]}
+    )
     return current.with_authorization_code(issued["authorization_code"], issued["expires_at"])
 
 
@@ -176,8 +179,9 @@ async def addon_authorization_code(request: web.Request) -> web.Response:
     if current.code_expired(appliance(request).clock.now()):
         current = await _new_authorization_code(request, row, current)
         await save_connection(request, current)
-    return json_response({"authorization_code": current.authorization_code,
-                          "expires_at": current.authorization_code_expires_at})
+    return json_response(
+        {"authorization_code": current.authorization_code, "expires_at": current.authorization_code_expires_at}
+    )
 
 
 @routes.post(API + "/addon/finish")
@@ -194,16 +198,23 @@ async def addon_finish(request: web.Request) -> web.Response:
         raise Conflict("the authorization code does not match this Manager's code", code="bad_authorization_code")
     client = await cloud(request, current.cloud_token)
     org_id = current.org_id or ""  # set since organization_chosen
-    result = await client.request("POST", f"/orgs/{org_id}/systems", {
-        "name": row["name"], "authorization_code": code,
-        "device_ca_pem": row["device_ca_cert_pem"], "region": current.region,
-        "proof": authorization.sign_proof(pki.load_key(row["device_ca_key_pem"]), org_id, code),
-    })
+    result = await client.request(
+        "POST",
+        f"/orgs/{org_id}/systems",
+        {
+            "name": row["name"],
+            "authorization_code": code,
+            "device_ca_pem": row["device_ca_cert_pem"],
+            "region": current.region,
+            "proof": authorization.sign_proof(pki.load_key(row["device_ca_key_pem"]), org_id, code),
+        },
+    )
     try:
         await client.request("DELETE", "/sessions/current")
     finally:
-        current = current.finish(result["id"], result["system_token"], result["hub_url"],
-                                 appliance(request).clock.now())
+        current = current.finish(
+            result["id"], result["system_token"], result["hub_url"], appliance(request).clock.now()
+        )
         await save_connection(request, current)
     return json_response(current.public())
 

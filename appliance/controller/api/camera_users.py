@@ -42,13 +42,18 @@ class AssistantNetwork:
     network: WifiCredential | None
 
 
-_STREAMING_REQUIRED = ("a Wi-Fi network can be assigned to a camera user only when streaming is on in the "
-                       "camera user's profile (S8 option 2a)")
+_STREAMING_REQUIRED = (
+    "a Wi-Fi network can be assigned to a camera user only when streaming is on in the "
+    "camera user's profile (S8 option 2a)"
+)
 
 
 def _user_json(row: Row, profile_name: str | None) -> dict:
     return {
-        "id": row["id"], "name": row["name"], "profile_id": row["profile_id"], "profile": profile_name,
+        "id": row["id"],
+        "name": row["name"],
+        "profile_id": row["profile_id"],
+        "profile": profile_name,
         "network": json.loads(row["manager_network"]) if row["manager_network"] else None,
         "assistant_network": json.loads(row["assistant_network"]) if row["assistant_network"] else None,
     }
@@ -62,10 +67,14 @@ async def user_networks(db: Database, user: Row) -> list[dict]:
         ssids = (await store.profile_settings(db, user["profile_id"]) or {}).get("wifi_networks", [])
         by_ssid = await store.wifi_passwords(db, user["system_id"])
         profile_nets = [WifiCredential(s, by_ssid[s]) for s in ssids if s in by_ssid]
-    manager = (schema.from_mapping(WifiCredential, json.loads(user["manager_network"]))
-               if user["manager_network"] else None)
-    assistant = (schema.from_mapping(WifiCredential, json.loads(user["assistant_network"]))
-                 if user["assistant_network"] else None)
+    manager = (
+        schema.from_mapping(WifiCredential, json.loads(user["manager_network"])) if user["manager_network"] else None
+    )
+    assistant = (
+        schema.from_mapping(WifiCredential, json.loads(user["assistant_network"]))
+        if user["assistant_network"]
+        else None
+    )
     return effective_networks(profile_nets, manager, assistant)
 
 
@@ -94,8 +103,14 @@ async def create_camera_user(request: web.Request) -> web.Response:
     if await store.user_name_taken(db(request), sid, body.name):
         raise Conflict(f"a camera user named {body.name!r} exists already", code="exists")
     user_id = new_id("usr")
-    await store.add_user(db(request), user_id, sid, body.name, profile["id"] if profile else None,
-                         json.dumps(schema.as_json(body.network)) if body.network else None)
+    await store.add_user(
+        db(request),
+        user_id,
+        sid,
+        body.name,
+        profile["id"] if profile else None,
+        json.dumps(schema.as_json(body.network)) if body.network else None,
+    )
     row = await user_row(request, user_id)
     return json_response(_user_json(row, profile["name"] if profile else None), status=201)
 
@@ -115,8 +130,11 @@ async def update_camera_user(request: web.Request) -> web.Response:
         network = json.dumps(schema.as_json(body.network))
     if network is not None and not await _profile_streaming(request, profile_id):
         raise Conflict(_STREAMING_REQUIRED, code="streaming_required")
-    if body.name is not None and body.name != row["name"] and await store.user_name_taken(
-            db(request), row["system_id"], body.name):
+    if (
+        body.name is not None
+        and body.name != row["name"]
+        and await store.user_name_taken(db(request), row["system_id"], body.name)
+    ):
         raise Conflict(f"a camera user named {body.name!r} exists already", code="exists")
     await store.update_user(db(request), row["id"], body.name, profile_id, network)
     row = await user_row(request, row["id"])
@@ -130,8 +148,9 @@ async def assistant_network(request: web.Request) -> web.Response:
     """S8 option 2b: the camera user adds a network in the Assistant app; it replaces every other."""
     row = await user_row(request, request.match_info["user"])
     body = await read_body(request, AssistantNetwork)
-    await store.set_assistant_network(db(request), row["id"],
-                                      json.dumps(schema.as_json(body.network)) if body.network else None)
+    await store.set_assistant_network(
+        db(request), row["id"], json.dumps(schema.as_json(body.network)) if body.network else None
+    )
     return json_response({"camera_user": row["id"], "assistant_network": schema.as_json(body.network)})
 
 

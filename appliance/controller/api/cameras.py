@@ -59,11 +59,18 @@ def _check_lte(model: str, sim_pin: str | None) -> None:
 
 def _camera_json(row: Row, now: float) -> dict:
     return {
-        "serial": row["serial"], "model": row["model"], "capabilities": MODELS[row["model"]].as_dict(),
-        "camera_user_id": row["camera_user_id"], "self_assign": bool(row["self_assign"]),
-        "imei": row["imei"], "sim_pin_set": row["sim_pin"] is not None,
-        "dock_id": row["dock_id"], "bay": row["bay"], "docked": row["dock_id"] is not None,
-        "docked_user_id": row["docked_user_id"], "last_docked_at": row["last_docked_at"],
+        "serial": row["serial"],
+        "model": row["model"],
+        "capabilities": MODELS[row["model"]].as_dict(),
+        "camera_user_id": row["camera_user_id"],
+        "self_assign": bool(row["self_assign"]),
+        "imei": row["imei"],
+        "sim_pin_set": row["sim_pin"] is not None,
+        "dock_id": row["dock_id"],
+        "bay": row["bay"],
+        "docked": row["dock_id"] is not None,
+        "docked_user_id": row["docked_user_id"],
+        "last_docked_at": row["last_docked_at"],
         "cert_not_after": row["cert_not_after"],
         "cert_valid": certificate_valid(row["cert_not_after"], now),
         # T4 rows 2, 4, 5: the SIM state as of the last docking, and the alert that docking raised
@@ -93,8 +100,17 @@ async def add_camera(request: web.Request) -> web.Response:
     sid = system_id(request)
     if await store.camera(ctx.controller_db, sid, serial) is not None:
         raise Conflict(f"camera {serial} is registered already", code="exists")
-    await store.add_camera(ctx.controller_db, serial, sid, body.model, body.imei, body.sim_pin,
-                           user["id"] if user else None, body.self_assign, ctx.clock.now())
+    await store.add_camera(
+        ctx.controller_db,
+        serial,
+        sid,
+        body.model,
+        body.imei,
+        body.sim_pin,
+        user["id"] if user else None,
+        body.self_assign,
+        ctx.clock.now(),
+    )
     row = await camera_row(request, serial)
     return json_response(_camera_json(row, ctx.clock.now()), status=201)
 

@@ -65,8 +65,13 @@ async def list_docks(request: web.Request) -> web.Response:
     out = []
     for d in docks:
         bays = {c["bay"]: c["serial"] for c in cams if c["dock_id"] == d["id"]}
-        out.append({"id": d["id"], "name": d["name"], "bays": [
-            {"bay": b, "serial": bays.get(b)} for b in range(1, d["bays"] + 1)]})
+        out.append(
+            {
+                "id": d["id"],
+                "name": d["name"],
+                "bays": [{"bay": b, "serial": bays.get(b)} for b in range(1, d["bays"] + 1)],
+            }
+        )
     return json_response({"docks": out})
 
 
@@ -95,31 +100,45 @@ async def dock_camera(request: web.Request) -> web.Response:
     body = await read_body(request, DockCamera)
     camera = await camera_row(request, body.serial)
     check_bay_free(await store.bay_occupant(ctx.controller_db, dock["id"], bay), camera["serial"], bay, dock["name"])
-    assignment = CameraAssignment(camera["serial"], bool(camera["self_assign"]), camera["camera_user_id"],
-                                  camera["docked_user_id"])
+    assignment = CameraAssignment(
+        camera["serial"], bool(camera["self_assign"]), camera["camera_user_id"], camera["docked_user_id"]
+    )
     named = None
     if body.camera_user is not None and needs_named_user(assignment):
         named = (await user_row(request, body.camera_user))["id"]
     user_id = docking_user(assignment, named)
     now = ctx.clock.now()
     try:
-        cert = pki.issue_device_cert(system_row["device_ca_key_pem"], system_row["device_ca_cert_pem"], body.csr,
-                                     camera["serial"], now)
+        cert = pki.issue_device_cert(
+            system_row["device_ca_key_pem"], system_row["device_ca_cert_pem"], body.csr, camera["serial"], now
+        )
     except ValueError as exc:
         raise InvalidInput(f"csr: {exc}", path="csr") from None
     not_after = pki.load_cert(cert).not_valid_after_utc.timestamp()
-    await store.record_docking(ctx.controller_db, system_row["id"], camera["serial"], dock["id"], bay, user_id, now,
-                               str(pki.load_cert(cert).serial_number), not_after)
+    await store.record_docking(
+        ctx.controller_db,
+        system_row["id"],
+        camera["serial"],
+        dock["id"],
+        bay,
+        user_id,
+        now,
+        str(pki.load_cert(cert).serial_number),
+        not_after,
+    )
     await request.config_dict[CAMERA_USER_SYNC].ensure_known(system_row["id"], camera["serial"])  # issue 10
     if body.modem is not None and MODELS[camera["model"]].lte:
-        await store.record_modem(ctx.controller_db, system_row["id"], camera["serial"], body.modem.sim_status,
-                                 body.modem.dock_alert, now)
-    return json_response(await _provisioning(request, system_row, camera["serial"], cert, not_after, user_id),
-                         status=201)
+        await store.record_modem(
+            ctx.controller_db, system_row["id"], camera["serial"], body.modem.sim_status, body.modem.dock_alert, now
+        )
+    return json_response(
+        await _provisioning(request, system_row, camera["serial"], cert, not_after, user_id), status=201
+    )
 
 
-async def _provisioning(request: web.Request, system_row: Row, serial: str, cert: str, not_after: float,
-                        user_id: str | None) -> dict:
+async def _provisioning(
+    request: web.Request, system_row: Row, serial: str, cert: str, not_after: float, user_id: str | None
+) -> dict:
     ctx = appliance(request)
     camera = await camera_row(request, serial)
     connection = Connection.from_json(system_row["connection"])
@@ -140,9 +159,13 @@ async def _provisioning(request: web.Request, system_row: Row, serial: str, cert
         "ca_certificate": system_row["device_ca_cert_pem"],
         "not_after": not_after,
         "system": {
-            "id": system_row["id"], "name": system_row["name"], "connected": connection.connected,
-            "cloud_system_id": connection.cloud_system_id, "hub_url": connection.hub_url,
-            "cloud_url": ctx.config.url, "region": connection.region,  # T5: its storage host
+            "id": system_row["id"],
+            "name": system_row["name"],
+            "connected": connection.connected,
+            "cloud_system_id": connection.cloud_system_id,
+            "hub_url": connection.hub_url,
+            "cloud_url": ctx.config.url,
+            "region": connection.region,  # T5: its storage host
         },
         "e2e": {"public_key": key["public_key"], "fingerprint": key["fingerprint"]} if key else None,
         "wifi_networks": networks,

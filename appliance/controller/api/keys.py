@@ -36,16 +36,30 @@ class ImportLink:
 
 
 def _key_json(row: Row) -> dict:
-    return {"id": row["id"], "name": row["name"], "fingerprint": row["fingerprint"], "origin": row["origin"],
-            "active": bool(row["active"]), "created_at": row["created_at"], "public_key": row["public_key"]}
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "fingerprint": row["fingerprint"],
+        "origin": row["origin"],
+        "active": bool(row["active"]),
+        "created_at": row["created_at"],
+        "public_key": row["public_key"],
+    }
 
 
 async def _store_key(request: web.Request, name: str, private_key, origin: str) -> dict:
     public = private_key.public_key()
     row = await store.add_active_key(
-        db(request), new_id("key"), system_id(request), name, envelope.public_key_to_b64(public),
-        envelope.b64url_encode(envelope.private_key_to_pkcs8(private_key)), envelope.key_fingerprint(public),
-        origin, appliance(request).clock.now())
+        db(request),
+        new_id("key"),
+        system_id(request),
+        name,
+        envelope.public_key_to_b64(public),
+        envelope.b64url_encode(envelope.private_key_to_pkcs8(private_key)),
+        envelope.key_fingerprint(public),
+        origin,
+        appliance(request).clock.now(),
+    )
     return _key_json(row)
 
 
@@ -76,12 +90,12 @@ async def copy_link(request: web.Request) -> web.Response:
         raise NotFound("no such key")
     private_key = envelope.private_key_from_pkcs8(envelope.b64url_decode(row["private_key"]))
     try:
-        link = envelope.make_link(appliance(request).config.url + "/live/", private_key, body.passphrase,
-                                  name=row["name"])
+        link = envelope.make_link(
+            appliance(request).config.url + "/live/", private_key, body.passphrase, name=row["name"]
+        )
     except envelope.EnvelopeError as exc:
         raise InvalidInput(str(exc)) from None
-    return json_response({"link": link, "fingerprint": row["fingerprint"],
-                          "protected": body.passphrase is not None})
+    return json_response({"link": link, "fingerprint": row["fingerprint"], "protected": body.passphrase is not None})
 
 
 @routes.post(API + "/keys/import")

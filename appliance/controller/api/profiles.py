@@ -28,8 +28,9 @@ async def _check_profile_networks(request: web.Request, settings: ProfileSetting
     known = set(await store.wifi_passwords(db(request), system_id(request)))
     for i, ssid in enumerate(settings.wifi_networks):
         if ssid not in known:
-            raise InvalidInput(f"wifi_networks[{i}]: no Wi-Fi network {ssid!r} in Settings > Camera",
-                               path=f"wifi_networks[{i}]")
+            raise InvalidInput(
+                f"wifi_networks[{i}]: no Wi-Fi network {ssid!r} in Settings > Camera", path=f"wifi_networks[{i}]"
+            )
 
 
 @routes.get(API + "/models")

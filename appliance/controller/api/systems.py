@@ -59,8 +59,16 @@ async def create_system(request: web.Request) -> web.Response:
     system_id = new_id("ctl")
     ca_key, ca_cert = pki.make_ca(f"bwlab device CA {body.name} {system_id}", ctx.clock.now())
     try:
-        await store.create_system(ctx.controller_db, system_id, body.name, hash_password(body.admin_password),
-                                  schema.as_json(SystemSettings()), ca_key, ca_cert, ctx.clock.now())
+        await store.create_system(
+            ctx.controller_db,
+            system_id,
+            body.name,
+            hash_password(body.admin_password),
+            schema.as_json(SystemSettings()),
+            ca_key,
+            ca_cert,
+            ctx.clock.now(),
+        )
     except Exception as exc:
         raise Conflict(f"cannot create system: {exc}") from None
     return json_response({"id": system_id, "name": body.name}, status=201)
@@ -76,8 +84,12 @@ async def login(request: web.Request) -> web.Response:
     async def check():
         return row if verify_password(row["admin_password_hash"], body.password) else None
 
-    await throttled(request, ("manager", row["id"]), check,
-                    Unauthenticated("wrong Manager administrator password", code="bad_credentials"))
+    await throttled(
+        request,
+        ("manager", row["id"]),
+        check,
+        Unauthenticated("wrong Manager administrator password", code="bad_credentials"),
+    )
     token = new_token("bwm")
     await store.add_session(ctx.controller_db, token_hash(token), row["id"], ctx.clock.now())
     response = json_response({"token": token, "system_id": row["id"]}, status=201)
@@ -89,15 +101,18 @@ async def login(request: web.Request) -> web.Response:
 @access(MANAGER)
 async def overview(request: web.Request) -> web.Response:
     row = await system(request)
-    return json_response({
-        "id": row["id"], "name": row["name"],
-        "settings": schema.as_json(stored_settings(row)),
-        "connection": Connection.from_json(row["connection"]).public(),
-        "allow_troubleshooting": bool(row["allow_troubleshooting"]),
-        "device_ca_fingerprint": pki.fingerprint_sha256(row["device_ca_cert_pem"]),
-        **clock_json(request, row["id"], stored_settings(row)),
-        "cloud_sync": request.config_dict[CAMERA_USER_SYNC].describe(row["id"]),
-    })
+    return json_response(
+        {
+            "id": row["id"],
+            "name": row["name"],
+            "settings": schema.as_json(stored_settings(row)),
+            "connection": Connection.from_json(row["connection"]).public(),
+            "allow_troubleshooting": bool(row["allow_troubleshooting"]),
+            "device_ca_fingerprint": pki.fingerprint_sha256(row["device_ca_cert_pem"]),
+            **clock_json(request, row["id"], stored_settings(row)),
+            "cloud_sync": request.config_dict[CAMERA_USER_SYNC].describe(row["id"]),
+        }
+    )
 
 
 def clock_json(request: web.Request, system_id: str, settings: SystemSettings) -> dict:

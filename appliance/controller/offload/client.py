@@ -86,9 +86,15 @@ class DestinationClient:
         url = f"{self.storage_url}/{quote(container, safe='')}"
         return url if obj is None else f"{url}/{quote(obj, safe='/')}"
 
-    async def request(self, method: str, container: str, obj: str | None = None,
-                      headers: Mapping[str, str] | None = None, body: bytes | AsyncIterator[bytes] | None = None,
-                      length: int | None = None) -> Answer:
+    async def request(
+        self,
+        method: str,
+        container: str,
+        obj: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | AsyncIterator[bytes] | None = None,
+        length: int | None = None,
+    ) -> Answer:
         if self.token is None:
             return Answer(401, {}, error="no token")
         all_headers = {"X-Auth-Token": self.token, **(headers or {})}
@@ -100,8 +106,9 @@ class DestinationClient:
 
     async def _call(self, method: str, url: str, headers: Mapping[str, str], body) -> Answer:
         try:
-            async with self.http.request(method, url, headers=headers, data=body, ssl=self.ssl, timeout=TIMEOUT,
-                                         allow_redirects=False) as r:
+            async with self.http.request(
+                method, url, headers=headers, data=body, ssl=self.ssl, timeout=TIMEOUT, allow_redirects=False
+            ) as r:
                 data = await r.content.read(256 * 1024)
                 return Answer(r.status, dict(r.headers), data)
         except (TimeoutError, aiohttp.ClientError, OSError, ssl.SSLError) as exc:

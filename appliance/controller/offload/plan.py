@@ -97,8 +97,10 @@ def container_meta(manifest: Manifest, target: Target, status: str) -> dict[str,
         "BWCModel": manifest.model,
         "Status": status,
     }
-    for key, where in (("TriggerOnLocation", manifest.trigger_on_location),
-                       ("TriggerOffLocation", manifest.trigger_off_location)):
+    for key, where in (
+        ("TriggerOnLocation", manifest.trigger_on_location),
+        ("TriggerOffLocation", manifest.trigger_off_location),
+    ):
         text = format_location(where)
         if text is not None:
             values[key] = text
@@ -107,8 +109,10 @@ def container_meta(manifest: Manifest, target: Target, status: str) -> dict[str,
 
 def gnss_trail(manifest: Manifest) -> bytes:
     start = manifest.start_time
-    return cd.gnss_trail_json(cd.GnssEntry(lon=p.lon, lat=p.lat, seconds_from_start=round(p.t - start, 3),
-                                           timestamp=p.t) for p in manifest.gnss)
+    return cd.gnss_trail_json(
+        cd.GnssEntry(lon=p.lon, lat=p.lat, seconds_from_start=round(p.t - start, 3), timestamp=p.t)
+        for p in manifest.gnss
+    )
 
 
 def recording_plan(manifest: Manifest, target: Target) -> list[Request]:
@@ -118,16 +122,33 @@ def recording_plan(manifest: Manifest, target: Target) -> list[Request]:
     out = [Request("container", "PUT", container, None, container_meta(manifest, target, cd.STATUS_TRANSFERRING))]
     for clip in manifest.clips:
         name = cd.clip_object_name(clip.start_time, manifest.recording_id, target.container_type)
-        headers = cd.meta_headers("Object", {
-            "StartTime": cd.epoch(clip.start_time), "StartTimeISO": cd.rfc3339(clip.start_time),
-            "StopTime": cd.epoch(clip.stop_time), "StopTimeISO": cd.rfc3339(clip.stop_time),
-            "ContainerType": target.container_type})
-        out.append(Request("clip", "PUT", container, name, headers, body="clip", clip=clip.file,
-                           encrypt=target.encrypt))
+        headers = cd.meta_headers(
+            "Object",
+            {
+                "StartTime": cd.epoch(clip.start_time),
+                "StartTimeISO": cd.rfc3339(clip.start_time),
+                "StopTime": cd.epoch(clip.stop_time),
+                "StopTimeISO": cd.rfc3339(clip.stop_time),
+                "ContainerType": target.container_type,
+            },
+        )
+        out.append(
+            Request("clip", "PUT", container, name, headers, body="clip", clip=clip.file, encrypt=target.encrypt)
+        )
     if manifest.gnss and caps.supports(cd.STORE_GNSS_TRACK_RECORDING):
         name = cd.gnss_trail_object_name(manifest.start_time, manifest.recording_id, manifest.serial)
-        out.append(Request("gnss", "PUT", container, name, cd.meta_headers("Object", {"FileType": "json"}),
-                           body="bytes", data=gnss_trail(manifest), encrypt=target.encrypt))
+        out.append(
+            Request(
+                "gnss",
+                "PUT",
+                container,
+                name,
+                cd.meta_headers("Object", {"FileType": "json"}),
+                body="bytes",
+                data=gnss_trail(manifest),
+                encrypt=target.encrypt,
+            )
+        )
     if caps.supports(cd.STORE_BOOKMARKS):
         out.extend(_bookmarks(manifest, container))
     out.append(Request("complete", "POST", container, None, container_meta(manifest, target, cd.STATUS_COMPLETE)))
@@ -140,26 +161,51 @@ def _bookmarks(manifest: Manifest, container: str) -> list[Request]:
     out = []
     base_tags = f"TriggerOn:{manifest.trigger_on}"
     if not marks and category is not None:  # a category alone: one bookmark carrying it
-        values = {"CategoryID": category.id, "CategoryName": category.name, "Tags": base_tags,
-                  "StartTime": cd.rfc3339(manifest.start_time)}
-        out.append(Request("bookmark", "PUT", container, cd.bookmark_object_name(manifest.trigger_on_time, "category"),
-                           cd.meta_headers("Object", values), body="bytes", data=b""))
+        values = {
+            "CategoryID": category.id,
+            "CategoryName": category.name,
+            "Tags": base_tags,
+            "StartTime": cd.rfc3339(manifest.start_time),
+        }
+        out.append(
+            Request(
+                "bookmark",
+                "PUT",
+                container,
+                cd.bookmark_object_name(manifest.trigger_on_time, "category"),
+                cd.meta_headers("Object", values),
+                body="bytes",
+                data=b"",
+            )
+        )
     for mark in marks:
-        values = {"Tags": ";".join(t for t in (base_tags, mark.tags) if t),
-                  "StartTime": cd.rfc3339(mark.start if mark.start is not None else manifest.start_time)}
+        values = {
+            "Tags": ";".join(t for t in (base_tags, mark.tags) if t),
+            "StartTime": cd.rfc3339(mark.start if mark.start is not None else manifest.start_time),
+        }
         if category is not None:
             values.update(CategoryID=category.id, CategoryName=category.name)
         if mark.end is not None:
             values["EndTime"] = cd.rfc3339(mark.end)
-        out.append(Request("bookmark", "PUT", container, cd.bookmark_object_name(mark.at, mark.id),
-                           cd.meta_headers("Object", values), body="bytes", data=mark.text.encode()))
+        out.append(
+            Request(
+                "bookmark",
+                "PUT",
+                container,
+                cd.bookmark_object_name(mark.at, mark.id),
+                cd.meta_headers("Object", values),
+                body="bytes",
+                data=mark.text.encode(),
+            )
+        )
     return out
 
 
 # ---- what an answer means -----------------------------------------------------------------------
 
-Outcome = Literal["confirmed", "not_transferred", "reauth", "surfaced", "retry_soon", "insufficient_storage",
-                  "retry", "connection"]
+Outcome = Literal[
+    "confirmed", "not_transferred", "reauth", "surfaced", "retry_soon", "insufficient_storage", "retry", "connection"
+]
 
 RETRY_SOON = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 60.0)
 """Seconds before the next attempt after a 503, a 500 or a connection error (the last repeats)."""
@@ -168,10 +214,10 @@ RETRY_LATER = 300.0
 
 MESSAGES = {
     "not_transferred": "Recording not transferred: the content destination refused it (400) and never will; "
-                       "download it from the Manager.",
+    "download it from the Manager.",
     "reauth": "The content destination refused the token (401): authenticating again.",
     "surfaced": "The content destination refused the request ({status}); an administrator must act there. "
-                "Tried again later.",
+    "Tried again later.",
     "retry_soon": "The content destination is busy (503): tried again soon.",
     "insufficient_storage": "The content destination is out of disk space or quota (507). Tried again later.",
     "retry": "The content destination failed ({status}): tried again.",

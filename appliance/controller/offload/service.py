@@ -107,7 +107,9 @@ class OffloadService:
             return
         due = await self.db.fetchall(
             "SELECT * FROM ctl_recordings WHERE system_id = ? AND state IN ('buffered', 'transferring') "
-            "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY received_at", (system_id, now))
+            "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY received_at",
+            (system_id, now),
+        )
         fresh = link.checked_at is not None and now - link.checked_at < DAY
         if not due and fresh and not await self._directory_changes(system_id, link):
             return
@@ -129,22 +131,36 @@ class OffloadService:
                 await self._log(system_id, None, "GET", client.auth_uri or "", answer.status, "authenticated")
             except AuthFailed as exc:
                 status = "auth_failed" if exc.answer.status == 401 else "unreachable"
-                await self._log(system_id, None, "GET", "token URIs", exc.answer.status, status,
-                                exc.answer.error or "the destination refused the credentials")
-                return await self._system_wait(system_id, link, status,
-                                               "The content destination refused the user name and key (401)."
-                                               if status == "auth_failed" else
-                                               f"No token URI answered ({exc.answer.error}).", now)
+                await self._log(
+                    system_id,
+                    None,
+                    "GET",
+                    "token URIs",
+                    exc.answer.status,
+                    status,
+                    exc.answer.error or "the destination refused the credentials",
+                )
+                return await self._system_wait(
+                    system_id,
+                    link,
+                    status,
+                    "The content destination refused the user name and key (401)."
+                    if status == "auth_failed"
+                    else f"No token URI answered ({exc.answer.error}).",
+                    now,
+                )
         if link.checked_at is None or now - link.checked_at >= DAY:
             if not await self._read_system_objects(row, link):
-                return await self._system_wait(system_id, link, "unreachable",
-                                               "The content destination stopped answering.", now)
+                return await self._system_wait(
+                    system_id, link, "unreachable", "The content destination stopped answering.", now
+                )
             link.checked_at = now
         if link.capabilities is not None and link.capabilities.supports(cd.STORE_READ_SYSTEM_ID):
             ok = await self._bind_system_id(row, link)
             if ok is None:
-                return await self._system_wait(system_id, link, "unreachable",
-                                               "The content destination stopped answering.", now)
+                return await self._system_wait(
+                    system_id, link, "unreachable", "The content destination stopped answering.", now
+                )
             if not ok:
                 return False
         link.attempts = 0
@@ -170,8 +186,15 @@ class OffloadService:
                 caps = cd.Capabilities.parse(answer.body, answer.headers.get("Etag"))
             except cd.ContentDestinationError as exc:
                 error = str(exc)
-                await self._log(system_id, None, "GET", f"{cd.SYSTEM_CONTAINER}/{cd.CAPABILITIES_OBJECT}",
-                                answer.status, "object_corrupt" if exc.field == "Etag" else "invalid", error)
+                await self._log(
+                    system_id,
+                    None,
+                    "GET",
+                    f"{cd.SYSTEM_CONTAINER}/{cd.CAPABILITIES_OBJECT}",
+                    answer.status,
+                    "object_corrupt" if exc.field == "Etag" else "invalid",
+                    error,
+                )
         elif not full:
             error = f"{cd.CAPABILITIES_OBJECT}: HTTP {answer.status} (every capability counts as absent)"
         if full:
@@ -184,13 +207,26 @@ class OffloadService:
                 try:
                     categories = [{"id": c.id, "name": c.name} for c in cd.parse_categories(got.body)]
                 except cd.ContentDestinationError as exc:
-                    await self._log(system_id, None, "GET", f"{cd.SYSTEM_CONTAINER}/{cd.CATEGORIES_OBJECT}",
-                                    got.status, "invalid", str(exc))
+                    await self._log(
+                        system_id,
+                        None,
+                        "GET",
+                        f"{cd.SYSTEM_CONTAINER}/{cd.CATEGORIES_OBJECT}",
+                        got.status,
+                        "invalid",
+                        str(exc),
+                    )
         await self.db.execute(
             "UPDATE ctl_cd_destinations SET capabilities = ?, capabilities_error = ?, categories = ?, "
             "categories_read_at = ? WHERE system_id = ?",
-            (json.dumps({"names": caps.names(), "full": caps.full}), error, json.dumps(categories),
-             self.ctx.clock.now(), system_id))
+            (
+                json.dumps({"names": caps.names(), "full": caps.full}),
+                error,
+                json.dumps(categories),
+                self.ctx.clock.now(),
+                system_id,
+            ),
+        )
         return True
 
     async def _bind_system_id(self, row, link: _Link) -> bool | None:
@@ -206,14 +242,20 @@ class OffloadService:
             stored = cd.read_meta("Object", answer.headers).get("Connectionid")
             if stored == row["connection_id"]:
                 return True
-            await self._set_status(system_id, "system_id_mismatch",
-                                   f"System/{system_id} on this destination carries another connection ID: "
-                                   "it is bound to another installation. Nothing is uploaded.")
+            await self._set_status(
+                system_id,
+                "system_id_mismatch",
+                f"System/{system_id} on this destination carries another connection ID: "
+                "it is bound to another installation. Nothing is uploaded.",
+            )
             return False
         if answer.status == 404 and row["system_id_stored"]:
-            await self._set_status(system_id, "system_id_mismatch",
-                                   f"This destination does not hold System/{system_id}, which this system stored "
-                                   "on its content destination: it is not the same destination. Nothing is uploaded.")
+            await self._set_status(
+                system_id,
+                "system_id_mismatch",
+                f"This destination does not hold System/{system_id}, which this system stored "
+                "on its content destination: it is not the same destination. Nothing is uploaded.",
+            )
             return False
         meta = cd.meta_headers("Object", {"ConnectionId": row["connection_id"], "SystemName": system["name"][:100]})
         put_container = await self._call(system_id, None, link, "PUT", cd.SYSTEM_CONTAINER)
@@ -240,7 +282,9 @@ class OffloadService:
         return wanted
 
     async def _stored_directory(self, system_id: str) -> dict[tuple[str, str], str]:
-        rows = await self.db.fetchall("SELECT kind, key, stored FROM ctl_cd_directory WHERE system_id = ?", (system_id,))
+        rows = await self.db.fetchall(
+            "SELECT kind, key, stored FROM ctl_cd_directory WHERE system_id = ?", (system_id,)
+        )
         return {(r["kind"], r["key"]): r["stored"] for r in rows}
 
     async def _directory_changes(self, system_id: str, link: _Link) -> bool:
@@ -270,7 +314,8 @@ class OffloadService:
             await self.db.execute(
                 "INSERT INTO ctl_cd_directory (system_id, kind, key, stored) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (system_id, kind, key) DO UPDATE SET stored = excluded.stored",
-                (system_id, kind, key, json.dumps(meta, sort_keys=True)))
+                (system_id, kind, key, json.dumps(meta, sort_keys=True)),
+            )
         return True
 
     async def _system_answer(self, system_id: str, link: _Link, answer: Answer) -> bool:
@@ -279,8 +324,9 @@ class OffloadService:
             return True
         link.attempts += 1
         link.next_try_at = self.ctx.clock.now() + plan.retry_delay(result, link.attempts)
-        await self._set_status(system_id, _status_of(result), plan.message(result, answer.status),
-                               alert=result == "insufficient_storage")
+        await self._set_status(
+            system_id, _status_of(result), plan.message(result, answer.status), alert=result == "insufficient_storage"
+        )
         return False
 
     # ---------------------------------------------------------------- recordings
@@ -289,13 +335,23 @@ class OffloadService:
         """Run the recording's plan from its first unconfirmed request; False: wait."""
         manifest = Manifest.from_mapping(json.loads(rec["manifest"]))
         conn = link.client.conn
-        target = plan.Target(controller_serial=system_id, container_type=conn.container_type,
-                             capabilities=link.capabilities or cd.Capabilities(), encrypt=conn.want_encryption)
+        target = plan.Target(
+            controller_serial=system_id,
+            container_type=conn.container_type,
+            capabilities=link.capabilities or cd.Capabilities(),
+            encrypt=conn.want_encryption,
+        )
         requests = plan.recording_plan(manifest, target)
-        confirmed = {r["name"] for r in await self.db.fetchall(
-            "SELECT name FROM ctl_recording_objects WHERE recording_id = ?", (rec["id"],))}
-        await self.db.execute("UPDATE ctl_recordings SET state = 'transferring', container = ? WHERE id = ?",
-                              (requests[0].container, rec["id"]))
+        confirmed = {
+            r["name"]
+            for r in await self.db.fetchall(
+                "SELECT name FROM ctl_recording_objects WHERE recording_id = ?", (rec["id"],)
+            )
+        }
+        await self.db.execute(
+            "UPDATE ctl_recordings SET state = 'transferring', container = ? WHERE id = ?",
+            (requests[0].container, rec["id"]),
+        )
         buffer = Buffer(self.ctx.config.data_dir, system_id)
         for req in requests:
             if req.name in confirmed:
@@ -303,36 +359,58 @@ class OffloadService:
             answer = await self._send(system_id, link, rec["id"], req, buffer, conn)
             result = plan.outcome(answer.status)
             if result == "confirmed":
-                await self.db.execute("INSERT OR IGNORE INTO ctl_recording_objects VALUES (?, ?, ?)",
-                                      (rec["id"], req.name, self.ctx.clock.now()))
+                await self.db.execute(
+                    "INSERT OR IGNORE INTO ctl_recording_objects VALUES (?, ?, ?)",
+                    (rec["id"], req.name, self.ctx.clock.now()),
+                )
                 if req.clip is not None:
                     await asyncio.to_thread(buffer.discard_prepared, rec["id"], req.clip, conn.container_type)
                 continue
             if result == "not_transferred":
                 await self.db.execute(
                     "UPDATE ctl_recordings SET state = 'not_transferred', last_error = ? WHERE id = ?",
-                    (f"{req.name}: {plan.message(result, answer.status)}", rec["id"]))
+                    (f"{req.name}: {plan.message(result, answer.status)}", rec["id"]),
+                )
                 return True  # this recording is done with; the others go on
             attempts = rec["attempts"] + 1
             await self.db.execute(
                 "UPDATE ctl_recordings SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
-                (attempts, self.ctx.clock.now() + plan.retry_delay(result, attempts),
-                 f"{req.name}: {plan.message(result, answer.status)}", rec["id"]))
+                (
+                    attempts,
+                    self.ctx.clock.now() + plan.retry_delay(result, attempts),
+                    f"{req.name}: {plan.message(result, answer.status)}",
+                    rec["id"],
+                ),
+            )
             link.attempts += 1
             link.next_try_at = self.ctx.clock.now() + plan.retry_delay(result, link.attempts)
-            await self._set_status(system_id, _status_of(result), plan.message(result, answer.status),
-                                   alert=result == "insufficient_storage")
+            await self._set_status(
+                system_id,
+                _status_of(result),
+                plan.message(result, answer.status),
+                alert=result == "insufficient_storage",
+            )
             return False
         await self.db.execute(
             "UPDATE ctl_recordings SET state = 'complete', completed_at = ?, last_error = NULL, next_attempt_at = NULL "
-            "WHERE id = ?", (self.ctx.clock.now(), rec["id"]))
+            "WHERE id = ?",
+            (self.ctx.clock.now(), rec["id"]),
+        )
         await asyncio.to_thread(buffer.delete, rec["id"])
-        await self._log(system_id, rec["id"], "-", requests[0].container, None, "complete",
-                        "Status: Complete confirmed; the recording left the controller's buffer.")
+        await self._log(
+            system_id,
+            rec["id"],
+            "-",
+            requests[0].container,
+            None,
+            "complete",
+            "Status: Complete confirmed; the recording left the controller's buffer.",
+        )
         return True
 
-    async def _send(self, system_id: str, link: _Link, recording_id: str, req: plan.Request, buffer: Buffer,
-                    conn: cd.ConnectionFile) -> Answer:
+    async def _send(
+        self, system_id: str, link: _Link, recording_id: str, req: plan.Request, buffer: Buffer, conn: cd.ConnectionFile
+    ) -> Answer:
         """One request of the plan (its key object first when encrypting), with one re-authentication."""
         for attempt in (1, 2):
             answer = await self._send_once(system_id, link, recording_id, req, buffer, conn)
@@ -340,23 +418,41 @@ class OffloadService:
                 return answer
             try:
                 auth = await link.client.authenticate()
-                await self._log(system_id, recording_id, "GET", link.client.auth_uri or "", auth.status, "reauthenticated")
+                await self._log(
+                    system_id, recording_id, "GET", link.client.auth_uri or "", auth.status, "reauthenticated"
+                )
             except AuthFailed as exc:
-                await self._log(system_id, recording_id, "GET", "token URIs", exc.answer.status, "auth_failed",
-                                exc.answer.error or "")
+                await self._log(
+                    system_id,
+                    recording_id,
+                    "GET",
+                    "token URIs",
+                    exc.answer.status,
+                    "auth_failed",
+                    exc.answer.error or "",
+                )
                 return exc.answer if exc.answer.status is not None else Answer(401, {})
         raise AssertionError("unreachable")
 
-    async def _send_once(self, system_id: str, link: _Link, recording_id: str, req: plan.Request, buffer: Buffer,
-                         conn: cd.ConnectionFile) -> Answer:
+    async def _send_once(
+        self, system_id: str, link: _Link, recording_id: str, req: plan.Request, buffer: Buffer, conn: cd.ConnectionFile
+    ) -> Answer:
         encryptor = None
         if req.encrypt:
             public = conn.rsa_public_key()
             assert public is not None
             encryptor = cd.ContentEncryptor(public, conn.public_key_id)
             key_name = cd.key_object_name(req.object or "")
-            answer = await self._call(system_id, recording_id, link, "PUT", req.container, key_name,
-                                      {"Content-Type": "application/json"}, encryptor.key_object.to_json())
+            answer = await self._call(
+                system_id,
+                recording_id,
+                link,
+                "PUT",
+                req.container,
+                key_name,
+                {"Content-Type": "application/json"},
+                encryptor.key_object.to_json(),
+            )
             if plan.outcome(answer.status) != "confirmed":
                 return answer
         headers = dict(req.headers)
@@ -365,23 +461,45 @@ class OffloadService:
             path = await asyncio.to_thread(buffer.prepared, recording_id, req.clip, conn.container_type)
             size = path.stat().st_size
             length = cd.ContentEncryptor.encrypted_size(size) if encryptor else size
-            headers["Content-Type"] = "application/octet-stream" if encryptor else (
-                "video/x-matroska" if conn.container_type == "mkv" else "video/mp4")
-            return await self._call(system_id, recording_id, link, req.method, req.container, req.object, headers,
-                                    file_body(path, encryptor), length=length)
+            headers["Content-Type"] = (
+                "application/octet-stream"
+                if encryptor
+                else ("video/x-matroska" if conn.container_type == "mkv" else "video/mp4")
+            )
+            return await self._call(
+                system_id,
+                recording_id,
+                link,
+                req.method,
+                req.container,
+                req.object,
+                headers,
+                file_body(path, encryptor),
+                length=length,
+            )
         if req.body == "bytes":
             data = req.data
             if encryptor is not None:
                 data = encryptor.update(data) + encryptor.finalize()
-            return await self._call(system_id, recording_id, link, req.method, req.container, req.object, headers,
-                                    data, length=len(data))
+            return await self._call(
+                system_id, recording_id, link, req.method, req.container, req.object, headers, data, length=len(data)
+            )
         return await self._call(system_id, recording_id, link, req.method, req.container, req.object, headers)
 
     # ---------------------------------------------------------------- plumbing
 
-    async def _call(self, system_id: str, recording_id: str | None, link: _Link, method: str, container: str,
-                    obj: str | None = None, headers: dict[str, str] | None = None, body: Any = None,
-                    length: int | None = None) -> Answer:
+    async def _call(
+        self,
+        system_id: str,
+        recording_id: str | None,
+        link: _Link,
+        method: str,
+        container: str,
+        obj: str | None = None,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        length: int | None = None,
+    ) -> Answer:
         """One request, logged. The system's own requests (no recording: bodies in memory)
         authenticate again on a 401 and are repeated once; a recording's requests do that in
         ``_send``, which can start their streamed bodies again."""
@@ -391,14 +509,31 @@ class OffloadService:
         try:
             auth = await link.client.authenticate()
         except AuthFailed as exc:
-            await self._log(system_id, None, "GET", "token URIs", exc.answer.status, "auth_failed",
-                            exc.answer.error or "the destination refused the credentials")
+            await self._log(
+                system_id,
+                None,
+                "GET",
+                "token URIs",
+                exc.answer.status,
+                "auth_failed",
+                exc.answer.error or "the destination refused the credentials",
+            )
             return answer
         await self._log(system_id, None, "GET", link.client.auth_uri or "", auth.status, "reauthenticated")
         return await self._call_once(system_id, recording_id, link, method, container, obj, headers, body, length)
 
-    async def _call_once(self, system_id: str, recording_id: str | None, link: _Link, method: str, container: str,
-                         obj: str | None, headers: dict[str, str] | None, body: Any, length: int | None) -> Answer:
+    async def _call_once(
+        self,
+        system_id: str,
+        recording_id: str | None,
+        link: _Link,
+        method: str,
+        container: str,
+        obj: str | None,
+        headers: dict[str, str] | None,
+        body: Any,
+        length: int | None,
+    ) -> Answer:
         answer = await link.client.request(method, container, obj, headers, body, length)
         outcome = plan.outcome(answer.status)
         target = container if obj is None else f"{container}/{obj}"
@@ -406,36 +541,66 @@ class OffloadService:
         if answer.status == 404 and method in ("GET", "HEAD") and container == cd.SYSTEM_CONTAINER:
             result, message = "absent", None  # System/… not there (yet): an answer, not an error
         else:
-            message = answer.error if answer.status is None else (None if outcome == "confirmed"
-                                                                  else plan.message(outcome, answer.status))
+            message = (
+                answer.error
+                if answer.status is None
+                else (None if outcome == "confirmed" else plan.message(outcome, answer.status))
+            )
         await self._log(system_id, recording_id, method, target, answer.status, result, message)
         return answer
 
-    async def _log(self, system_id: str, recording_id: str | None, method: str, target: str, status: int | None,
-                   outcome: str, message: str | None = None) -> None:
+    async def _log(
+        self,
+        system_id: str,
+        recording_id: str | None,
+        method: str,
+        target: str,
+        status: int | None,
+        outcome: str,
+        message: str | None = None,
+    ) -> None:
         await self.db.execute(
             "INSERT INTO ctl_transfer_log (recording_id, system_id, at, method, target, status, outcome, message) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (recording_id, system_id, self.ctx.clock.now(), method, target[:300], status, outcome,
-             (message or "")[:500] or None))
+            (
+                recording_id,
+                system_id,
+                self.ctx.clock.now(),
+                method,
+                target[:300],
+                status,
+                outcome,
+                (message or "")[:500] or None,
+            ),
+        )
 
     async def _set_status(self, system_id: str, status: str, message: str | None, *, alert: bool = False) -> None:
         if alert:
             await self.db.execute(
                 "UPDATE ctl_cd_destinations SET status = ?, status_message = ?, alert = ?, alert_at = ? "
-                "WHERE system_id = ?", (status, message, message, self.ctx.clock.now(), system_id))
+                "WHERE system_id = ?",
+                (status, message, message, self.ctx.clock.now(), system_id),
+            )
         elif status == "connected":
             await self.db.execute(
                 "UPDATE ctl_cd_destinations SET status = ?, status_message = NULL WHERE system_id = ?",
-                (status, system_id))
+                (status, system_id),
+            )
         else:
-            await self.db.execute("UPDATE ctl_cd_destinations SET status = ?, status_message = ? WHERE system_id = ?",
-                                  (status, message, system_id))
+            await self.db.execute(
+                "UPDATE ctl_cd_destinations SET status = ?, status_message = ? WHERE system_id = ?",
+                (status, message, system_id),
+            )
 
 
 def _status_of(result: plan.Outcome) -> str:
-    return {"retry_soon": "busy", "insufficient_storage": "full", "surfaced": "refused", "connection": "unreachable",
-            "reauth": "auth_failed"}.get(result, "error")
+    return {
+        "retry_soon": "busy",
+        "insufficient_storage": "full",
+        "surfaced": "refused",
+        "connection": "unreachable",
+        "reauth": "auth_failed",
+    }.get(result, "error")
 
 
 OFFLOAD = web.AppKey("offload", OffloadService)

@@ -87,8 +87,9 @@ async def _close_sockets(app: web.Application) -> None:
         await ws.close(code=1001, message=b"appliance shutting down")
 
 
-async def _refuse(ws: web.WebSocketResponse, ctx, serial: str | None, code: str, message: str, *,
-                  device: DeviceId | None = None) -> web.WebSocketResponse:
+async def _refuse(
+    ws: web.WebSocketResponse, ctx, serial: str | None, code: str, message: str, *, device: DeviceId | None = None
+) -> web.WebSocketResponse:
     """Refuse a camera with an error and close. The refusal is logged under the serial the
     camera claims; it is kept as the camera's ``last_refusal`` only when the camera proved who it
     is (``device``: the system whose CA signed its certificate, and its serial), so a forged hello
@@ -96,11 +97,13 @@ async def _refuse(ws: web.WebSocketResponse, ctx, serial: str | None, code: str,
     session alone."""
     now = ctx.clock.now()
     if device is not None or serial is not None:  # a socket that never named a camera leaves no row (item 10)
-        await store.record_event(ctx.db, device.serial if device else serial, now, code, message,
-                           device.system_id if device else None)
+        await store.record_event(
+            ctx.db, device.serial if device else serial, now, code, message, device.system_id if device else None
+        )
     if device is not None:
-        await store.record_refusal(ctx.db, device.system_id, device.serial,
-                                   {"code": code, "message": message, "at": now}, now)
+        await store.record_refusal(
+            ctx.db, device.system_id, device.serial, {"code": code, "message": message, "at": now}, now
+        )
     ctx.count("hub_refusals_total")
     await ws.send_str(m.encode(m.Error(code=code, message=message)))
     await ws.close(code=CLOSE_REFUSED, message=code.encode()[:120])
@@ -117,8 +120,9 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
     request[HUB_SOCKET] = ws
     registry.sockets.add(ws)
     nonce = os.urandom(32)
-    await ws.send_str(m.encode(m.Challenge(nonce=base64.urlsafe_b64encode(nonce).decode().rstrip("="),
-                                           server_time=ctx.clock.now())))
+    await ws.send_str(
+        m.encode(m.Challenge(nonce=base64.urlsafe_b64encode(nonce).decode().rstrip("="), server_time=ctx.clock.now()))
+    )
     try:
         msg = await ws.receive(timeout=ctx.config.handshake_timeout)
     except TimeoutError:
@@ -135,24 +139,51 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
     systems = await cloud_systems(ctx.db)
     now = ctx.clock.now()
     try:
-        verified = pki.verify_device(hello.certificate, {i: s["device_ca_pem"] for i, s in systems.items()},
-                                     m.CHALLENGE_PREFIX + nonce, signature, now)
+        verified = pki.verify_device(
+            hello.certificate,
+            {i: s["device_ca_pem"] for i, s in systems.items()},
+            m.CHALLENGE_PREFIX + nonce,
+            signature,
+            now,
+        )
     except pki.CertificateRefused as exc:
-        return await _refuse(ws, ctx, hello.serial, exc.code, str(exc),
-                             device=DeviceId(*exc.device) if exc.authentic and exc.device else None)
+        return await _refuse(
+            ws,
+            ctx,
+            hello.serial,
+            exc.code,
+            str(exc),
+            device=DeviceId(*exc.device) if exc.authentic and exc.device else None,
+        )
     if verified.serial != hello.serial:
-        return await _refuse(ws, ctx, hello.serial, "certificate_refused",
-                             f"the certificate names camera {verified.serial}, not {hello.serial}")
+        return await _refuse(
+            ws,
+            ctx,
+            hello.serial,
+            "certificate_refused",
+            f"the certificate names camera {verified.serial}, not {hello.serial}",
+        )
     system = systems[verified.issuer_id]
     device = DeviceId(system["id"], verified.serial)
     if not await system_camera_registered(ctx.db, device.system_id, device.serial):
-        return await _refuse(ws, ctx, device.serial, "certificate_refused",
-                             f"camera {device.serial} is not registered in the system whose device CA signed its "
-                             "certificate", device=device)
+        return await _refuse(
+            ws,
+            ctx,
+            device.serial,
+            "certificate_refused",
+            f"camera {device.serial} is not registered in the system whose device CA signed its certificate",
+            device=device,
+        )
     blocked = await blocked_camera_host(ctx.db, system["region"])
     if blocked is not None:  # T2 row 5, T5: the lab blocks a host name this camera needs
-        return await _refuse(ws, ctx, device.serial, "service_unreachable",
-                             f"the camera cannot reach {blocked}:443 (blocked host name, T5)", device=device)
+        return await _refuse(
+            ws,
+            ctx,
+            device.serial,
+            "service_unreachable",
+            f"the camera cannot reach {blocked}:443 (blocked host name, T5)",
+            device=device,
+        )
     session = DeviceSession(device, system["org_id"], verified.not_after, ws)
     previous = registry.sessions.get(device)
     if previous is not None:
@@ -161,9 +192,18 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
     await store.record_online(ctx.db, device.system_id, device.serial, session.not_after, now)
     await store.record_event(ctx.db, device.serial, now, "connected", "certificate accepted", device.system_id)
     licence = await licence_message(ctx.db, session.org_id, now)
-    await ws.send_str(m.encode(m.Welcome(serial=device.serial, system_id=device.system_id,
-                                         not_after=session.not_after, server_time=now,
-                                         licence_valid=licence.valid, licence_until=licence.until)))
+    await ws.send_str(
+        m.encode(
+            m.Welcome(
+                serial=device.serial,
+                system_id=device.system_id,
+                not_after=session.not_after,
+                server_time=now,
+                licence_valid=licence.valid,
+                licence_until=licence.until,
+            )
+        )
+    )
     try:
         await _serve(ws, ctx, session, registry)
     finally:
@@ -173,8 +213,18 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-_CAMERA_MESSAGES = (m.State, m.Ping, m.StreamStart, m.StreamStop, m.RemoteStartResult, m.Log,
-                    wire_positions.TrackStart, wire_positions.TrackStop, wire_health.Health, HelpRequest)
+_CAMERA_MESSAGES = (
+    m.State,
+    m.Ping,
+    m.StreamStart,
+    m.StreamStop,
+    m.RemoteStartResult,
+    m.Log,
+    wire_positions.TrackStart,
+    wire_positions.TrackStop,
+    wire_health.Health,
+    HelpRequest,
+)
 
 
 async def _serve(ws: web.WebSocketResponse, ctx, session: DeviceSession, registry: HubRegistry) -> None:
@@ -204,8 +254,9 @@ async def _read(ws: web.WebSocketResponse, ctx, session: DeviceSession, registry
                 c = await keeper.store_chunk(msg.data, session.device, ctx.config.max_chunk, now)
             except ChunkRejected as exc:
                 ctx.count("chunks_refused_total")
-                await ws.send_str(m.encode(m.ChunkRefused(code=exc.code, message=exc.message, stream_id=exc.stream_id,
-                                                          seq=exc.seq)))
+                await ws.send_str(
+                    m.encode(m.ChunkRefused(code=exc.code, message=exc.message, stream_id=exc.stream_id, seq=exc.seq))
+                )
                 continue
             ctx.count("chunks_stored_total")
             ctx.count("chunk_bytes_total", len(msg.data))
@@ -236,9 +287,14 @@ async def _expire(ctx, streams: StreamHub, session: DeviceSession, now: float) -
         if DeviceId(live.meta.get("system_id", ""), live.meta.get("serial", "")) == session.device:
             await streams.end_stream(stream_id, session.device, "certificate_expired", None, now)
     await store.record_offline(ctx.db, session.device.system_id, session.device.serial)
-    await _refuse(session.ws, ctx, session.serial, "certificate_expired",
-                  "the certificate expired: the camera has not been docked for more than six days (D1)",
-                  device=session.device)
+    await _refuse(
+        session.ws,
+        ctx,
+        session.serial,
+        "certificate_expired",
+        "the certificate expired: the camera has not been docked for more than six days (D1)",
+        device=session.device,
+    )
 
 
 async def expire_sessions(ctx, registry: HubRegistry) -> int:
@@ -266,8 +322,13 @@ async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, me
     elif isinstance(message, m.StreamStop):
         if message.stream_id is not None:
             try:
-                await streams.end_stream(message.stream_id, session.device, message.reason, message.last_seq,
-                                         message.ended_at if message.ended_at is not None else now)
+                await streams.end_stream(
+                    message.stream_id,
+                    session.device,
+                    message.reason,
+                    message.last_seq,
+                    message.ended_at if message.ended_at is not None else now,
+                )
             except ChunkRejected as exc:
                 await ws.send_str(m.encode(m.Error(code=exc.code, message=exc.message, ref=message.stream_id)))
     elif isinstance(message, m.RemoteStartResult):
@@ -284,35 +345,76 @@ async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, me
         except HelpError as exc:
             await ws.send_str(m.encode(m.Error(code=exc.code, message=exc.message, ref=message.help_id)))
     elif isinstance(message, m.Log):
-        await store.record_event(ctx.db, session.serial, now, f"camera:{message.code}", message.message,
-                           session.cloud_system_id)
+        await store.record_event(
+            ctx.db, session.serial, now, f"camera:{message.code}", message.message, session.cloud_system_id
+        )
 
 
-async def _start_stream(ws, ctx, session: DeviceSession, streams: StreamHub, message: m.StreamStart, now: float) -> None:
+async def _start_stream(
+    ws, ctx, session: DeviceSession, streams: StreamHub, message: m.StreamStart, now: float
+) -> None:
     """D3, D4: open a stream, unless the organization's licence has expired (S15, T2)."""
     if not message.resume and not await licence_valid(ctx.db, session.org_id, now):
-        await store.record_event(ctx.db, session.serial, now, "licence_expired", "stream refused: the licence has expired",
-                           session.cloud_system_id)
-        await ws.send_str(m.encode(m.StreamRefused(stream_id=message.stream_id, code="licence_expired",
-                                                   message="the organization's licence has expired (S15)")))
+        await store.record_event(
+            ctx.db,
+            session.serial,
+            now,
+            "licence_expired",
+            "stream refused: the licence has expired",
+            session.cloud_system_id,
+        )
+        await ws.send_str(
+            m.encode(
+                m.StreamRefused(
+                    stream_id=message.stream_id,
+                    code="licence_expired",
+                    message="the organization's licence has expired (S15)",
+                )
+            )
+        )
         return
     try:
         upload_key = wire_chunk.decode_upload_key(message.upload_key)
     except ValueError:
-        await ws.send_str(m.encode(m.StreamRefused(stream_id=message.stream_id, code="invalid_message",
-                                                   message="upload_key must be 32 bytes, base64url")))
+        await ws.send_str(
+            m.encode(
+                m.StreamRefused(
+                    stream_id=message.stream_id,
+                    code="invalid_message",
+                    message="upload_key must be 32 bytes, base64url",
+                )
+            )
+        )
         return
     region = await system_region(ctx.db, session.cloud_system_id)
     if region is None:  # the system was disconnected from the cloud while its camera was connected
-        await ws.send_str(m.encode(m.StreamRefused(stream_id=message.stream_id, code="system_unknown",
-                                                   message="the camera's system is no longer connected")))
+        await ws.send_str(
+            m.encode(
+                m.StreamRefused(
+                    stream_id=message.stream_id,
+                    code="system_unknown",
+                    message="the camera's system is no longer connected",
+                )
+            )
+        )
         return
     try:
         next_seq = await streams.open_stream(
-            stream_id=message.stream_id, org_id=session.org_id, device=session.device, user_id=message.user_id, user_name=message.user_name, reason=message.reason,
-            request_id=message.request_id, region=region, mime=message.mime,
-            wrapped_key=message.wrapped_key, upload_key=upload_key, started_at=message.started_at, now=now,
-            resume=message.resume)
+            stream_id=message.stream_id,
+            org_id=session.org_id,
+            device=session.device,
+            user_id=message.user_id,
+            user_name=message.user_name,
+            reason=message.reason,
+            request_id=message.request_id,
+            region=region,
+            mime=message.mime,
+            wrapped_key=message.wrapped_key,
+            upload_key=upload_key,
+            started_at=message.started_at,
+            now=now,
+            resume=message.resume,
+        )
     except ChunkRejected as exc:
         await ws.send_str(m.encode(m.StreamRefused(stream_id=message.stream_id, code=exc.code, message=exc.message)))
         return
@@ -330,13 +432,16 @@ async def positions_ctx(app):
     await quarantine.sweep(ctx.db, "location_tracks", ctx.clock.now())  # a bad stored row never stops a restart
     await hub.load()
     registry.positions = hub
+
     async def retention() -> None:
         purged = await hub.purge(ctx.clock.now())
         if purged:
             log.info("retention: purged %d positions older than 24 h", purged)
 
-    tasks = [asyncio.create_task(run_every(ctx.clock, PURGE_INTERVAL, retention), name="positions retention"),
-             asyncio.create_task(hub.follow_streams(), name="positions follow streams")]
+    tasks = [
+        asyncio.create_task(run_every(ctx.clock, PURGE_INTERVAL, retention), name="positions retention"),
+        asyncio.create_task(hub.follow_streams(), name="positions follow streams"),
+    ]
     yield
     for task in tasks:
         task.cancel()

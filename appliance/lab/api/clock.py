@@ -29,8 +29,9 @@ class Travel:
 async def get_time(request: web.Request) -> web.Response:
     """Lab time, the travel offset, and the lab's NTP server (S1: fleets sync their cameras to it)."""
     clock = request.config_dict[APPLIANCE].clock
-    return json_response({"lab_time": clock.now(), "offset": clock.offset,
-                          "ntp": request.config_dict[LAB_NETWORK].ntp_info()})
+    return json_response(
+        {"lab_time": clock.now(), "offset": clock.offset, "ntp": request.config_dict[LAB_NETWORK].ntp_info()}
+    )
 
 
 async def travel_lab_time(app: Any, seconds: float) -> float:

@@ -61,10 +61,16 @@ async def _facts(request: web.Request, serial: str, row) -> CameraFacts:
     user_id = row["docked_user_id"] or row["camera_user_id"]
     if user_id:
         streaming_enabled = bool(await controller_store.user_streaming(ctx.controller_db, user_id))
-    return CameraFacts(serial=serial, model=row["model"], docked=row["dock_id"] is not None,
-                       last_docked_at=row["last_docked_at"], cert_not_after=row["cert_not_after"],
-                       streaming_enabled=streaming_enabled, licence_valid=licence,
-                       system_country=country)
+    return CameraFacts(
+        serial=serial,
+        model=row["model"],
+        docked=row["dock_id"] is not None,
+        last_docked_at=row["last_docked_at"],
+        cert_not_after=row["cert_not_after"],
+        streaming_enabled=streaming_enabled,
+        licence_valid=licence,
+        system_country=country,
+    )
 
 
 async def _hub_facts(request: web.Request, serial: str, camera) -> dict[str, Any]:
@@ -74,9 +80,11 @@ async def _hub_facts(request: web.Request, serial: str, camera) -> dict[str, Any
     cloud_system_id = conn.cloud_system_id if conn is not None else None
     row = await hub_store.device_record(ctx.db, cloud_system_id, serial)
     events = await hub_store.recent_events(ctx.db, serial, cloud_system_id)
-    return {"online": bool(row and row["online"]),
-            "last_refusal": json.loads(row["last_refusal"]) if row and row["last_refusal"] else None,
-            "recent_events": [dict(e) for e in events]}
+    return {
+        "online": bool(row and row["online"]),
+        "last_refusal": json.loads(row["last_refusal"]) if row and row["last_refusal"] else None,
+        "recent_events": [dict(e) for e in events],
+    }
 
 
 async def _diagnose(request: web.Request, serial: str) -> dict[str, Any]:
@@ -92,20 +100,38 @@ async def _diagnose(request: web.Request, serial: str) -> dict[str, Any]:
     findings = diagnosis.diagnose(telemetry)  # L3 from symptoms only (symptoms.py)
     radio = (state or {}).get("radio") or {}
     return {
-        "serial": serial, "model": facts.model, "lab_time": now, "reporting": state is not None,
+        "serial": serial,
+        "model": facts.model,
+        "lab_time": now,
+        "reporting": state is not None,
         "system_id": row["system_id"] if row is not None else None,
-        "findings": [{"code": f.code, "spec_id": f.spec_id, "symptom": f.symptom, "cause": f.cause, "fix": f.fix,
-                      "observed": f.observed, "lab_derived": diagnosis.ROWS[f.code].lab_derived,
-                      "manager": diagnosis.ROWS[f.code].as_dict()["manager"],
-                      "evidence": [e.as_dict() for e in f.evidence]}
-                     | ({"hostnames": _hostnames(telemetry.blocked_hostnames, radio)} if f.code == "T2-5-hostnames" else {})
-                     for f in findings],
+        "findings": [
+            {
+                "code": f.code,
+                "spec_id": f.spec_id,
+                "symptom": f.symptom,
+                "cause": f.cause,
+                "fix": f.fix,
+                "observed": f.observed,
+                "lab_derived": diagnosis.ROWS[f.code].lab_derived,
+                "manager": diagnosis.ROWS[f.code].as_dict()["manager"],
+                "evidence": [e.as_dict() for e in f.evidence],
+            }
+            | ({"hostnames": _hostnames(telemetry.blocked_hostnames, radio)} if f.code == "T2-5-hostnames" else {})
+            for f in findings
+        ],
         "codes": [f.code for f in findings],
-        "facts": {"docked": telemetry.docked, "cert_not_after": telemetry.cert_not_after,
-                  "last_docked_at": telemetry.last_docked_at, "streaming_enabled": telemetry.streaming_enabled,
-                  "licence_valid": telemetry.licence_valid, "camera_clock_offset_s": telemetry.camera_clock_offset_s,
-                  "mode": radio.get("mode"), "wifi_failure": (radio.get("wifi") or {}).get("failure"),
-                  "mobile_problem": (radio.get("mobile") or {}).get("problem")},
+        "facts": {
+            "docked": telemetry.docked,
+            "cert_not_after": telemetry.cert_not_after,
+            "last_docked_at": telemetry.last_docked_at,
+            "streaming_enabled": telemetry.streaming_enabled,
+            "licence_valid": telemetry.licence_valid,
+            "camera_clock_offset_s": telemetry.camera_clock_offset_s,
+            "mode": radio.get("mode"),
+            "wifi_failure": (radio.get("wifi") or {}).get("failure"),
+            "mobile_problem": (radio.get("mobile") or {}).get("problem"),
+        },
         "hub": hub,
         "last_press": (state or {}).get("last_press"),  # a press that did nothing says why (L3's doctor too)
     }
@@ -116,8 +142,10 @@ def _hostnames(names: tuple[str, ...], radio: dict) -> list[dict]:
     rows = {h.name: h.purpose for h in SERVICE_HOSTS}
     services = radio.get("services")
     seen: dict = services if isinstance(services, dict) else {}
-    return [{"hostname": n, "t5_row": rows.get(n), "port": 443, "observed": (seen.get(n) or {}).get("error") or "blocked"}
-            for n in names]
+    return [
+        {"hostname": n, "t5_row": rows.get(n), "port": 443, "observed": (seen.get(n) or {}).get("error") or "blocked"}
+        for n in names
+    ]
 
 
 @routes.get("/cameras/{serial}/diagnosis")
@@ -139,15 +167,31 @@ async def _system_diagnosis(request: web.Request, system) -> dict[str, Any]:
     error = None
     if state in _BEFORE_EXTENSIONS:
         error = await request.config_dict[CLOUD_PROBE](system["settings"])
-    telemetry = diagnosis.CameraTelemetry(camera_id=system["id"], model="", now=ctx.clock.now(),
-                                          cloud_extensions_error=error)
+    telemetry = diagnosis.CameraTelemetry(
+        camera_id=system["id"], model="", now=ctx.clock.now(), cloud_extensions_error=error
+    )
     findings = [f for f in diagnosis.diagnose(telemetry) if f.code in SYSTEM_ROWS]
-    return {"id": system["id"], "name": system["name"], "connection_state": state, "cloud_error": error,
-            "codes": [f.code for f in findings],
-            "findings": [{"code": f.code, "spec_id": f.spec_id, "symptom": f.symptom, "cause": f.cause, "fix": f.fix,
-                          "observed": f.observed, "lab_derived": False,
-                          "manager": diagnosis.ROWS[f.code].as_dict()["manager"],
-                          "evidence": [e.as_dict() for e in f.evidence]} for f in findings]}
+    return {
+        "id": system["id"],
+        "name": system["name"],
+        "connection_state": state,
+        "cloud_error": error,
+        "codes": [f.code for f in findings],
+        "findings": [
+            {
+                "code": f.code,
+                "spec_id": f.spec_id,
+                "symptom": f.symptom,
+                "cause": f.cause,
+                "fix": f.fix,
+                "observed": f.observed,
+                "lab_derived": False,
+                "manager": diagnosis.ROWS[f.code].as_dict()["manager"],
+                "evidence": [e.as_dict() for e in f.evidence],
+            }
+            for f in findings
+        ],
+    }
 
 
 @routes.get("/diagnosis")
@@ -158,6 +202,10 @@ async def lab_diagnosis(request: web.Request) -> web.Response:
     serials = await controller_store.all_serials(ctx.controller_db)
     serials |= set(_net(request).fleet.states)
     systems = [row for row, _ in await controller_store.systems_with_connection(ctx.controller_db)]
-    return json_response({"lab_time": ctx.clock.now(),
-                          "systems": [await _system_diagnosis(request, s) for s in systems],
-                          "cameras": [await _diagnose(request, s) for s in sorted(serials)]})
+    return json_response(
+        {
+            "lab_time": ctx.clock.now(),
+            "systems": [await _system_diagnosis(request, s) for s in systems],
+            "cameras": [await _diagnose(request, s) for s in sorted(serials)],
+        }
+    )

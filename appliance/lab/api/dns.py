@@ -52,8 +52,9 @@ def _address(request: web.Request) -> str:
         try:
             return hostnames.check_address(given)
         except ValueError:
-            raise InvalidInput(f"address: expected an IPv4 or IPv6 address, got {given[:60]!r}",
-                               path="address") from None
+            raise InvalidInput(
+                f"address: expected an IPv4 or IPv6 address, got {given[:60]!r}", path="address"
+            ) from None
     sockname = request.transport.get_extra_info("sockname") if request.transport else None
     try:
         return hostnames.check_address(sockname[0])  # type: ignore[index]  # None raises TypeError: caught

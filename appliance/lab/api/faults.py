@@ -27,8 +27,15 @@ async def list_faults(request: web.Request) -> web.Response:
     net = _net(request)
     world = net.world()
     blocked = await lab_store.blocked_hosts(request.config_dict[APPLIANCE].db)  # /api/lab/faults/blocked-hosts
-    return json_response({"faults": net.book.as_list(), "kinds": FAULT_KINDS, "ntp": net.ntp_info(),
-                          "blocked_hosts": blocked, "world": world.as_dict()})
+    return json_response(
+        {
+            "faults": net.book.as_list(),
+            "kinds": FAULT_KINDS,
+            "ntp": net.ntp_info(),
+            "blocked_hosts": blocked,
+            "world": world.as_dict(),
+        }
+    )
 
 
 @routes.post("/faults")

@@ -59,7 +59,7 @@ async def fleet_socket(request: web.Request) -> web.WebSocketResponse:
                 log.warning("fleet link: a message is ignored: %s", exc)
                 continue
             if isinstance(message, fleet_link.Register):
-                for serial in message.serials[:fleet_link.MAX_SERIALS]:
+                for serial in message.serials[: fleet_link.MAX_SERIALS]:
                     link.sockets[serial] = ws
                     mine.add(serial)
                 network.declare(ws, message.world)  # its APs, cells, SIM cards: what faults may change
@@ -105,8 +105,13 @@ async def lab_events(request: web.Request) -> web.WebSocketResponse:
 @access(LAB)
 async def lab_cameras(request: web.Request) -> web.Response:
     link = request.config_dict[FLEET]
-    return json_response({"cameras": [
-        {"serial": s, "running": s in link.sockets, "state": link.states.get(s)} for s in sorted(link.states)]})
+    return json_response(
+        {
+            "cameras": [
+                {"serial": s, "running": s in link.sockets, "state": link.states.get(s)} for s in sorted(link.states)
+            ]
+        }
+    )
 
 
 @routes.post("/cameras/{serial}/actions")
@@ -117,5 +122,12 @@ async def camera_action(request: web.Request) -> web.Response:
     body = await read_body(request, CameraAction)
     serial = request.match_info["serial"].upper()
     result = await link.ask(serial, body, ACTION_TIMEOUT)
-    return json_response({"serial": serial, "state": result.state, "stats": result.stats, "press": result.press,
-                          "speaker": result.speaker})
+    return json_response(
+        {
+            "serial": serial,
+            "state": result.state,
+            "stats": result.stats,
+            "press": result.press,
+            "speaker": result.speaker,
+        }
+    )

@@ -23,8 +23,13 @@ PCAP_TIMEOUT = 20.0
 async def camera_pcap(request: web.Request) -> web.Response:
     """L4: the camera's emulated 802.11 management frames (and EAPOL) as a pcap for Wireshark."""
     serial = request.match_info["serial"].upper()
-    result = await request.config_dict[LAB_NETWORK].fleet.ask(serial, fleet_link.CameraAction(action="frames"), PCAP_TIMEOUT)
+    result = await request.config_dict[LAB_NETWORK].fleet.ask(
+        serial, fleet_link.CameraAction(action="frames"), PCAP_TIMEOUT
+    )
     frames = frames_from_list(result.frames or [])
     data = await asyncio.to_thread(pcap_bytes, frames)
-    return web.Response(body=data, content_type="application/vnd.tcpdump.pcap", headers={
-        "Content-Disposition": f'attachment; filename="{serial}-80211.pcap"', "X-Frames": str(len(frames))})
+    return web.Response(
+        body=data,
+        content_type="application/vnd.tcpdump.pcap",
+        headers={"Content-Disposition": f'attachment; filename="{serial}-80211.pcap"', "X-Frames": str(len(frames))},
+    )

@@ -26,4 +26,6 @@ async def put_site(request: web.Request) -> web.Response:
 @routes.get("/site")
 @access(LAB)
 async def get_site(request: web.Request) -> web.Response:
-    return json_response(await lab_store.site_plan(request.config_dict[APPLIANCE].db) or {"site": None, "access_points": []})
+    return json_response(
+        await lab_store.site_plan(request.config_dict[APPLIANCE].db) or {"site": None, "access_points": []}
+    )

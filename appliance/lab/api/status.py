@@ -33,30 +33,45 @@ async def status(request: web.Request) -> web.Response:
     fleet_states = request.config_dict[FLEET].states
     out_systems = []
     for s, conn in systems:
-        out_systems.append({
-            "id": s["id"], "name": s["name"], "connected": conn.connected,
-            "connection_state": conn.state, "cloud_system_id": conn.cloud_system_id,
-            "organization": conn.org_name, "region": conn.region,
-            "cameras": [],
-        })
+        out_systems.append(
+            {
+                "id": s["id"],
+                "name": s["name"],
+                "connected": conn.connected,
+                "connection_state": conn.state,
+                "cloud_system_id": conn.cloud_system_id,
+                "organization": conn.org_name,
+                "region": conn.region,
+                "cameras": [],
+            }
+        )
     by_id = {s["id"]: s for s in out_systems}
     for c in cameras:
         device = (by_id[c["system_id"]]["cloud_system_id"], c["serial"])
         seen = hub.get(device)
         state = json.loads(seen["state"]) if seen and seen["state"] else {}
-        by_id[c["system_id"]]["cameras"].append({
-            "serial": c["serial"], "model": c["model"], "camera_user": c["user_name"],
-            "docked": c["dock_id"] is not None, "dock": c["dock_name"], "bay": c["bay"],
-            "cert_not_after": c["cert_not_after"],
-            "cert_valid": c["cert_not_after"] is not None and now < c["cert_not_after"],
-            "online": bool(seen and seen["online"]),
-            "stream": _stream_state(device in live, fleet_states.get(c["serial"]) or state),
-            "recording": (fleet_states.get(c["serial"]) or state).get("recording"),
-            "last_refusal": json.loads(seen["last_refusal"]) if seen and seen["last_refusal"] else None,
-            "health": wire_health.summary(seen["health"], seen["last_seen_at"]) if seen else None,  # issue 16 item 5
-        })
-    return json_response({"lab_time": now, "clock_offset": ctx.clock.offset, "url": ctx.config.url,
-                          "systems": out_systems})
+        by_id[c["system_id"]]["cameras"].append(
+            {
+                "serial": c["serial"],
+                "model": c["model"],
+                "camera_user": c["user_name"],
+                "docked": c["dock_id"] is not None,
+                "dock": c["dock_name"],
+                "bay": c["bay"],
+                "cert_not_after": c["cert_not_after"],
+                "cert_valid": c["cert_not_after"] is not None and now < c["cert_not_after"],
+                "online": bool(seen and seen["online"]),
+                "stream": _stream_state(device in live, fleet_states.get(c["serial"]) or state),
+                "recording": (fleet_states.get(c["serial"]) or state).get("recording"),
+                "last_refusal": json.loads(seen["last_refusal"]) if seen and seen["last_refusal"] else None,
+                "health": wire_health.summary(seen["health"], seen["last_seen_at"])
+                if seen
+                else None,  # issue 16 item 5
+            }
+        )
+    return json_response(
+        {"lab_time": now, "clock_offset": ctx.clock.offset, "url": ctx.config.url, "systems": out_systems}
+    )
 
 
 def _stream_state(hub_live: bool, camera_state: dict) -> str | None:

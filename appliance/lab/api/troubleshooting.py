@@ -28,27 +28,44 @@ async def camera_troubleshooting(request: web.Request) -> web.Response:
     model_name = row["model"] if row is not None else str((state or {}).get("model"))
     model = MODELS.get(model_name)
     if model is None or not model.troubleshooting:
-        raise Conflict(f"the {model_name} has no troubleshooting mode (only the W102 and W120 have it)",
-                       code="troubleshooting_unsupported")
+        raise Conflict(
+            f"the {model_name} has no troubleshooting mode (only the W102 and W120 have it)",
+            code="troubleshooting_unsupported",
+        )
     if state is None:
         raise Conflict(f"camera {serial} is not running: no fleet reports it", code="camera_not_running")
     mode = state.get("troubleshooting") or {}
     if not mode.get("available"):
-        raise Conflict("troubleshooting mode is not allowed: in AXIS Body Worn Manager go to Add-on services > "
-                       "AXIS Body Worn Live > Axis-hosted overview > Show more > Allow troubleshooting mode, "
-                       "then dock the camera", code="troubleshooting_not_allowed")
+        raise Conflict(
+            "troubleshooting mode is not allowed: in AXIS Body Worn Manager go to Add-on services > "
+            "AXIS Body Worn Live > Axis-hosted overview > Show more > Allow troubleshooting mode, "
+            "then dock the camera",
+            code="troubleshooting_not_allowed",
+        )
     if not mode.get("active"):
-        raise Conflict("the camera is not in troubleshooting mode: press its top button twice",
-                       code="troubleshooting_not_active")
+        raise Conflict(
+            "the camera is not in troubleshooting mode: press its top button twice", code="troubleshooting_not_active"
+        )
     radio = state.get("radio") or {}
     now = request.config_dict[APPLIANCE].clock.now()
     try:
         pages = troubleshooting.build_pages(
-            model=model, allowed=True, system_time=now + float(radio.get("clock_offset_s") or 0.0),
-            wifi=wifi_status(radio.get("wifi")), mobile=mobile_status(radio.get("mobile")),
-            endpoint_response_code=radio.get("endpoint_response_code"))
+            model=model,
+            allowed=True,
+            system_time=now + float(radio.get("clock_offset_s") or 0.0),
+            wifi=wifi_status(radio.get("wifi")),
+            mobile=mobile_status(radio.get("mobile")),
+            endpoint_response_code=radio.get("endpoint_response_code"),
+        )
     except troubleshooting.TroubleshootingUnavailable as exc:
         raise Conflict(str(exc), code=f"troubleshooting_{exc.reason}") from None
     fields = {f.key: f.value for p in pages for f in p.fields}
-    return json_response({"serial": serial, "model": model.name, "page": mode.get("page"),
-                          "pages": [p.as_dict() for p in pages], "fields": fields})
+    return json_response(
+        {
+            "serial": serial,
+            "model": model.name,
+            "page": mode.get("page"),
+            "pages": [p.as_dict() for p in pages],
+            "fields": fields,
+        }
+    )
