@@ -279,8 +279,10 @@ async def test_there_is_no_remote_stop(appliance, demo_viewer, tmp_path):
             ("GET", "/api/cloud/orgs/{org_id}/streams/{stream_id}/live"),
             ("GET", "/api/cloud/orgs/{org_id}/streams/{stream_id}/recording"),
             ("POST", "/api/cloud/orgs/{org_id}/streams/{stream_id}/acknowledge"),
+            # talk-back (issue 16 item 3): speaking through the camera's speaker; it cannot end the stream
+            ("GET", "/api/cloud/orgs/{org_id}/streams/{stream_id}/talk"),
         ]
-    ), "a stream route that is neither viewing nor acknowledging"
+    ), "a stream route that is neither viewing, acknowledging nor talking"
     # And over HTTP, as an operator would try.
     base = f"/api/cloud/orgs/{demo_viewer.org_id}/streams/some-stream"
     for method, path in (("POST", base + "/stop"), ("DELETE", base), ("PUT", base), ("PATCH", base)):
