@@ -53,6 +53,7 @@ class HubRegistry:
         self.streams: StreamHub | None = None
         self.positions: PositionHub | None = None  # location tracks and the live positions feed (D9)
         self.help: HelpDesk | None = None  # help requests (issue 16)
+        self._sends: set[asyncio.Task] = set()
 
     @property
     def live_streams(self) -> StreamHub:
@@ -78,6 +79,20 @@ class HubRegistry:
             if session.org_id == org_id and (session.state.get("user") or {}).get("id") == user_id:
                 return session
         return None
+
+    def send_soon(self, device: DeviceId, message: object) -> None:
+        """Send a hub message to a connected camera without waiting (from synchronous code); a
+        camera not connected, or gone meanwhile, does not get it."""
+        session = self.sessions.get(device)
+        if session is None or session.ws.closed:
+            return
+        task = asyncio.create_task(_send(session.ws, m.encode(message)), name=f"hub send {device.serial}")
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+
+    def tell_viewer_latency(self, stream_id: str, device: DeviceId, low: bool) -> None:
+        """A stream gained its first low-latency viewer or lost its last (issue 16 item 6)."""
+        self.send_soon(device, m.ViewerLatency(stream_id=stream_id, low=low))
 
     async def drop_unregistered(self, system_id: str, serials: set[str]) -> None:
         """A system's list no longer names these connected cameras: disconnect them."""
@@ -105,6 +120,13 @@ class HubRegistry:
 
 
 HUB = web.AppKey("hub", HubRegistry)
+
+
+async def _send(ws: web.WebSocketResponse, text: str) -> None:
+    try:
+        await ws.send_str(text)
+    except ConnectionError:
+        pass  # the camera went away; it is told again when it resumes its stream
 
 
 async def licence_message(db: Database, org_id: str, now: float) -> m.Licence:

@@ -5,6 +5,7 @@ import asyncio
 import pytest
 
 from bwlab.apply import apply_scenario
+from bwlab.client import ApiError
 from bwlab.clock import monotonic
 from bwlab.scenario import load_scenario
 from bwlab.viewer import Viewer
@@ -88,3 +89,43 @@ async def _true(value):
 async def _ended(viewer, stream_id):
     streams = await viewer.streams("recorded")
     return any(s["id"] == stream_id for s in streams)
+
+
+# covers: L5, D3
+async def test_low_latency_viewers_get_small_chunks_only_while_they_watch(appliance, demo, viewer, lab):
+    """Issue 16 item 6: a viewer in the low-latency view (``latency=low``) makes the camera send
+    1-frame fragments and its sound ahead in audio-only fragments; when the last such viewer
+    leaves, the camera goes back to 2-frame fragments with the sound inside."""
+    _, fleet = demo
+    cam = fleet.cameras[ANNA]
+    await fleet.undock(ANNA)
+    await wait_until(lambda: _online(lab, ANNA))
+    await cam.press("record")
+    stream = await viewer.wait_for_stream(timeout=10)
+    plain = await viewer.watch(stream["id"], seconds=1.5)
+    assert cam.low_latency_stream is None
+    assert max(plain.live_chunk_pictures) == 2 and 0 not in plain.live_chunk_pictures
+    low = await viewer.watch(stream["id"], seconds=2.5, low_latency=True)
+    settled = low.live_chunk_pictures[4:]  # the first ones may still be cut the old way
+    assert settled and max(settled) == 1 and 0 in settled  # 1-frame fragments and audio-only ones
+    await wait_until(lambda: _true(cam.low_latency_stream is None))  # its last low-latency viewer left
+    again = await viewer.watch(stream["id"], seconds=1.5)
+    assert max(again.live_chunk_pictures[4:]) == 2 and 0 not in again.live_chunk_pictures[4:]
+    await cam.press("record", "long")
+    await wait_until(lambda: _ended(viewer, stream["id"]))
+    rec = await viewer.watch(stream["id"], recording=True)
+    assert rec.frame_counters == list(range(rec.video_frames))  # the switches lost no picture
+
+
+async def test_the_latency_of_a_view_is_normal_or_low(appliance, demo, viewer, lab):
+    """Bad input: any other ``latency`` is a 400 that names the parameter."""
+    _, fleet = demo
+    await fleet.undock(ANNA)
+    await wait_until(lambda: _online(lab, ANNA))
+    await fleet.cameras[ANNA].press("record")
+    stream = await viewer.wait_for_stream(timeout=10)
+    async with appliance.session() as op:
+        await op.sign_in_cloud("operator@demo.bwlab.test", "demo-operator-pass")
+        with pytest.raises(ApiError) as refused:
+            await op.get(f"/api/cloud/orgs/{viewer.org_id}/streams/{stream['id']}/live?latency=lowest")
+    assert refused.value.status == 400 and "latency" in refused.value.message

@@ -21,7 +21,7 @@ from bwlab.wire import messages as m
 from ...auth import ACCOUNT_KEY
 from ...context import APPLIANCE
 from ...devices import DEVICE_HUB, DeviceId
-from ...errors import Conflict, NotFound
+from ...errors import Conflict, InvalidInput, NotFound
 from ...fanout import FeedEnded, Subscriber, TooSlow
 from ...http import ORG_MEMBER, access, json_response
 from ...hub import store as hub_store
@@ -73,14 +73,19 @@ async def live(request: web.Request) -> web.WebSocketResponse:
     """The live view: stream metadata, then the init segment and the current GOP, a
     ``live_edge`` marker, then every chunk as it lands, as ciphertext frames (bwlab.wire.chunk).
     Frames before the marker are catch-up, not live: latency is measured after it. A viewer that falls behind by
-    more than the queue holds is disconnected with code 4408 and may rejoin at the live edge."""
+    more than the queue holds is disconnected with code 4408 and may rejoin at the live edge.
+    ``latency=low``: the viewer plays in the low-latency view, and the camera is asked to send its
+    media in small chunks while such a viewer watches (``viewer_latency``, issue 16 item 6)."""
+    latency = request.query.get("latency", "normal")
+    if latency not in ("normal", "low"):
+        raise InvalidInput("latency: expected normal or low", path="latency")
     meta = await _stream_meta(request)
     hub = _streams(request)
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
     request.config_dict[DEVICE_HUB].track_socket(ws)
     await ws.send_json({"type": "stream", "stream": meta, "server_time": request.config_dict[APPLIANCE].clock.now()})
-    sub = hub.subscribe(meta["id"])
+    sub = hub.subscribe(meta["id"], low_latency=latency == "low")
     if sub is None:
         await ws.send_json({"type": "ended", "stream_id": meta["id"]})
         await ws.close()
