@@ -250,7 +250,7 @@ async function useOrg(org, choose) {
   });
   await app.alerts.start();
   app.events = new LiveSocket(`/api/cloud/orgs/${org.id}/events`, {
-    onOpen: () => refresh(),
+    onOpen: () => { refresh(); app.alerts.sync(); }, // a help request acknowledged while the socket was down leaves
     onJson: (event) => { app.alerts.handle(event); if (String(event.type).startsWith('stream_')) refresh(); },
   });
   clearInterval(app.refreshTimer);
