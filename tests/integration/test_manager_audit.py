@@ -4,7 +4,7 @@ appends it to the organization's hash chain with the Manager's administrator as 
 system as the source; while the cloud cannot be reached they wait in the controller's store and
 go later, in order; an invalid or forged event is refused with a 4xx and appends nothing.
 
-covers: S3, S14, S10
+covers: O4, S3, S14
 """
 
 from __future__ import annotations

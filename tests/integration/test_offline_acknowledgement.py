@@ -10,6 +10,7 @@ covers: D6
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 
 from bwlab.apply import apply_scenario
@@ -37,11 +38,9 @@ async def _not(awaitable) -> bool:
 
 
 def _pending_rows(data_dir) -> int:
-    db = sqlite3.connect(f"file:{data_dir / 'cloud.sqlite3'}?mode=ro", uri=True)
-    try:
+    """How many acknowledgements the hub owes cameras, read from its table (read-only)."""
+    with contextlib.closing(sqlite3.connect(f"file:{data_dir / 'cloud.sqlite3'}?mode=ro", uri=True)) as db:
         return db.execute("SELECT COUNT(*) FROM device_pending_acks").fetchone()[0]
-    finally:
-        db.close()
 
 
 # covers: D6

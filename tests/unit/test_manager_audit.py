@@ -3,7 +3,7 @@ bwlab/wire/audit.py): every route that changes something is recorded or named as
 event names what changed but no value that could be a secret, and the cloud builds the entry's actor
 and source itself.
 
-covers: S14, S5
+covers: O4, S14, S5
 """
 
 from __future__ import annotations
