@@ -48,7 +48,7 @@ API_PREFIX = "/{system_id}/api"
 
 # (method, route under /controller/{system_id}/api) → (audit action, setting). Every route of the
 # Manager that changes something, or hands out evidence, is here or in NOT_RECORDED
-# (tests/unit/test_manager_audit.py checks it).
+# (tests/unit/test_manager_audit_events.py checks it).
 ROUTES: dict[tuple[str, str], tuple[str, str | None]] = {
     ("PUT", "/settings"): (SETTING_CHANGED, "system_settings"),
     ("PUT", "/settings/date-time"): (SETTING_CHANGED, "date_time"),
