@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from aiohttp import web
 
@@ -97,6 +97,16 @@ class HelpRequests(Protocol):
     async def created_since(self, org_id: str, since: float) -> list[dict[str, Any]]: ...
 
 
+AckKind = Literal["stream", "help"]  # what an operator acknowledged: a stream (D6) or a help request (issue 16)
+
+
+class CameraAcknowledgements(Protocol):
+    """Acknowledgements owed to cameras, delivered now or on the camera's next connection (D6,
+    issue 16; the hub's ``acknowledgements.AckOutbox``)."""
+
+    async def send(self, device: DeviceId, kind: AckKind, ref: str, operator: str, now: float) -> bool: ...
+
+
 class DeviceHub(Protocol):
     """The hub's live registry: connected cameras, the sockets to close at shutdown, the answers
     to remote starts awaited, the streams and positions."""
@@ -111,6 +121,8 @@ class DeviceHub(Protocol):
     def live_positions(self) -> LivePositions: ...
     @property
     def help_desk(self) -> HelpRequests: ...
+    @property
+    def camera_acks(self) -> CameraAcknowledgements: ...
     def track_socket(self, ws: web.WebSocketResponse) -> None: ...
     def by_user(self, org_id: str, user_id: str) -> ConnectedCamera | None: ...
     async def drop_unregistered(self, system_id: str, serials: set[str]) -> None: ...

@@ -168,6 +168,7 @@ class CameraDriver:
         self._on_state = on_state
         self.state: dict = {}
         self.vibrations = 0
+        self.vibration_patterns: list[str] = []  # each vibration's pattern, in order (D6, issue 16)
         self.chunks_sent = 0
         self.chunks_acked = 0
         self._closed = False
@@ -614,6 +615,7 @@ class CameraDriver:
             await self._send(m.RemoteStartResult(request_id=command.request_id, ok=command.ok, reason=command.reason))
         elif isinstance(command, ev.Vibrate):
             self.vibrations += 1
+            self.vibration_patterns.append(command.pattern)
         elif isinstance(command, ev.SendHelpRequest):  # issue 16: sealed position, queued while offline
             now = self.clock.now()
             help_msg = help_request(

@@ -18,6 +18,7 @@ from bwlab.wire import messages as m
 from ..cloud.store import organization_standing
 from ..db import Database
 from ..devices import CLOSE_REFUSED, DeviceId
+from .acknowledgements import AckOutbox
 from .help import HelpDesk
 from .positions import PositionHub
 from .streams import StreamHub
@@ -32,6 +33,7 @@ class DeviceSession:
     state: dict = field(default_factory=dict)
     streams: set[str] = field(default_factory=set)  # streams started or resumed in this session
     reconciled: bool = False  # the first state told which stream the camera has
+    welcomed: bool = False  # the welcome is sent: other messages may follow
 
     @property
     def serial(self) -> str:
@@ -54,6 +56,7 @@ class HubRegistry:
         self.positions: PositionHub | None = None  # location tracks and the live positions feed (D9)
         self.help: HelpDesk | None = None  # help requests (issue 16)
         self._sends: set[asyncio.Task] = set()
+        self.acks: AckOutbox | None = None  # acknowledgements owed to cameras (D6, issue 16)
 
     @property
     def live_streams(self) -> StreamHub:
@@ -69,6 +72,16 @@ class HubRegistry:
     def help_desk(self) -> HelpDesk:
         assert self.help is not None, "the help desk starts with the appliance"
         return self.help
+
+    @property
+    def camera_acks(self) -> AckOutbox:
+        assert self.acks is not None, "the acknowledgements outbox starts with the appliance"
+        return self.acks
+
+    def welcomed_socket(self, device: DeviceId) -> web.WebSocketResponse | None:
+        """The socket of the camera connected now, once it has been welcomed (else None)."""
+        session = self.sessions.get(device)
+        return session.ws if session is not None and session.welcomed and not session.ws.closed else None
 
     def track_socket(self, ws: web.WebSocketResponse) -> None:
         """A socket closed at shutdown (a camera's, a viewer's, a map's)."""

@@ -160,20 +160,20 @@ async def recording(request: web.Request) -> web.WebSocketResponse:
 @routes.post(ORG + "/streams/{stream_id}/acknowledge")
 @access(ORG_MEMBER)
 async def acknowledge(request: web.Request) -> web.Response:
-    """D6: the operator acknowledges; the camera vibrates."""
+    """D6: the operator acknowledges; the camera vibrates — now if it is connected, else when it
+    comes back (``camera_notified`` says which; appliance/hub/acknowledgements.py)."""
     meta = await _stream_meta(request)
     if not meta["live"]:
         raise Conflict("the stream has ended", code="stream_ended")
     ctx = request.config_dict[APPLIANCE]
     account = request[ACCOUNT_KEY]
-    registry = request.config_dict[DEVICE_HUB]
-    session = registry.sessions.get(DeviceId(meta["system_id"], meta["serial"]))
-    if session is None:
-        raise Conflict("the camera is not connected now; try again when it is", code="camera_offline")
-    await session.ws.send_str(m.encode(m.Acknowledge(stream_id=meta["id"], operator=account.name)))
-    await _streams(request).acknowledge(meta["id"], account.name, ctx.clock.now())
+    now = ctx.clock.now()
+    await _streams(request).acknowledge(meta["id"], account.name, now)
+    notified = await request.config_dict[DEVICE_HUB].camera_acks.send(
+        DeviceId(meta["system_id"], meta["serial"]), "stream", meta["id"], account.name, now
+    )
     await audit.record(request, audit.ACKNOWLEDGED, stream=meta)
-    return json_response({"acknowledged": meta["id"], "by": account.name})
+    return json_response({"acknowledged": meta["id"], "by": account.name, "camera_notified": notified})
 
 
 @routes.get(ORG + "/camera-users")

@@ -37,6 +37,7 @@ from ...http import DEVICE, access
 from ...lab.store import blocked_camera_host
 from ...storage import HUB_SOCKET, refuse_when_disk_full
 from .. import store
+from ..acknowledgements import AckOutbox
 from ..chunk_pipeline import ChunkPipeline, Job
 from ..help import HelpError, setup_help
 from ..positions import PositionHub, on_track_message
@@ -68,6 +69,7 @@ async def _streams_ctx(app: web.Application):
     await hub.recover(ctx.clock.now())
     app[HUB].streams = hub
     hub.latency_listeners.append(app[HUB].tell_viewer_latency)
+    app[HUB].acks = acks = AckOutbox(ctx.db, app[HUB].welcomed_socket)  # D6, issue 16: owed while offline
 
     async def housekeeping() -> None:
         await expire_sessions(ctx, app[HUB])  # D1 at once after a time jump
@@ -77,6 +79,7 @@ async def _streams_ctx(app: web.Application):
             log.info("retention: purged %d recordings older than 24 h", purged)
             ctx.count("recordings_purged_total", purged)
         await store.purge_device_events(ctx.db, ctx.clock.now())
+        await acks.purge(ctx.clock.now())
 
     task = asyncio.create_task(run_every(ctx.clock, PURGE_INTERVAL, housekeeping), name="retention")
     yield
@@ -206,7 +209,9 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
             )
         )
     )
+    session.welcomed = True
     try:
+        await registry.camera_acks.deliver(device, ctx.clock.now())  # acknowledged while it was away (D6)
         await _serve(ws, ctx, session, registry)
     finally:
         if registry.sessions.get(device) is session:

@@ -388,7 +388,8 @@ function liveView(stream, mode = 'mse') {
     ack.disabled = true;
     try {
       const r = await api(`/api/cloud/orgs/${app.org.id}/streams/${stream.id}/acknowledge`, { method: 'POST' });
-      put(ackOut, message('ok', `Acknowledged by ${r.by}: the camera vibrates.`, 'acknowledged'));
+      put(ackOut, message('ok', r.camera_notified ? `Acknowledged by ${r.by}: the camera vibrates.`
+        : `Acknowledged by ${r.by}: the camera is not connected now; it vibrates when it is back.`, 'acknowledged'));
     } catch (err) {
       showError(ackOut, err);
     } finally {
