@@ -234,6 +234,11 @@ _CAMERA_MESSAGES = (
 )
 
 
+# Messages whose meaning depends on the chunks sent before them (a stream's last sequence number);
+# the others (state, health, pings) do not wait for the disk.
+_AFTER_THE_CHUNKS = (m.StreamStop, wire_positions.TrackStop)
+
+
 async def _serve(ws: web.WebSocketResponse, ctx, session: DeviceSession, registry: HubRegistry) -> None:
     try:
         await _read(ws, ctx, session, registry)
@@ -263,12 +268,13 @@ async def _read_messages(
             await _expire(ctx, streams, session, now)
             return
         if msg.type == WSMsgType.TEXT:
-            await pipeline.settle()  # a stop, say, comes after the chunks before it are answered
             try:
                 message = m.decode(msg.data, _CAMERA_MESSAGES)
             except m.ProtocolError as exc:
                 await ws.send_str(m.encode(m.Error(code=exc.code, message=str(exc))))
                 continue
+            if isinstance(message, _AFTER_THE_CHUNKS):
+                await pipeline.settle()  # the chunks before a stop are stored and answered first
             await _on_message(ws, ctx, session, registry, message, now)
         elif msg.type == WSMsgType.BINARY:
             await pipeline.put(await _chunk_job(ws, ctx, session, registry, msg.data, now))
