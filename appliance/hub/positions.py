@@ -29,12 +29,11 @@ from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import messages as m
 from bwlab.wire import positions as wire_positions
 
-from ..cloud.store import system_region
 from ..db import Database
 from ..devices import FEED_WINDOW, DeviceId
 from ..fanout import Fanout, Subscriber
 from . import store
-from .streams import MAX_SEQ_GAP, RETENTION, ChunkRejected, EvidenceStore, StreamHub
+from .streams import MAX_SEQ_GAP, RETENTION, ChunkRejected, EvidenceStore, StreamHub, check_reopen, upload_target
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +144,7 @@ class PositionHub:
             raise ChunkRejected("bad_track", f"a track id starts with {wire_positions.TRACK_PREFIX!r} and is ASCII")
         track = self._tracks.get(msg.track_id)
         if track is not None:
-            if track.device != device:
-                raise ChunkRejected("foreign_stream", "that track id belongs to another camera")
-            if track.upload_key != upload_key:
-                raise ChunkRejected("stream_conflict", "that track exists with another upload key")
+            check_reopen("track", track.device, track.upload_key, device, upload_key)
         else:
             await store.add_track(
                 self.db,
@@ -367,29 +363,7 @@ async def on_track_message(ws, ctx, session, hub: PositionHub, message, now: flo
             await ws.send_str(m.encode(m.Error(code=exc.code, message=exc.message, ref=message.track_id)))
         return
     try:
-        upload_key = wire_chunk.decode_upload_key(message.upload_key)
-    except ValueError:
-        await ws.send_str(
-            m.encode(
-                wire_positions.TrackRefused(
-                    track_id=message.track_id, code="invalid_message", message="upload_key must be 32 bytes, base64url"
-                )
-            )
-        )
-        return
-    region = await system_region(ctx.db, session.cloud_system_id)
-    if region is None:  # the system was disconnected from the cloud while its camera was connected
-        await ws.send_str(
-            m.encode(
-                wire_positions.TrackRefused(
-                    track_id=message.track_id,
-                    code="system_unknown",
-                    message="the camera's system is no longer connected",
-                )
-            )
-        )
-        return
-    try:
+        upload_key, region = await upload_target(ctx.db, session.cloud_system_id, message.upload_key)
         next_seq = await hub.open_track(
             message, org_id=session.org_id, device=session.device, region=region, upload_key=upload_key, now=now
         )

@@ -25,6 +25,7 @@ from bwlab.errors import Refused
 from bwlab.wire import chunk as wire_chunk
 
 from .. import quarantine
+from ..cloud.store import system_region
 from ..datadir import UnsafePath, under
 from ..db import Database
 from ..devices import DeviceId
@@ -48,6 +49,28 @@ class ChunkRejected(Refused):
         self.message = message
         self.stream_id = stream_id
         self.seq = seq
+
+
+async def upload_target(db: Database, cloud_system_id: str, upload_key: str) -> tuple[bytes, str]:
+    """What a ``stream_start`` or ``track_start`` needs before the hub opens it (D3, S11): its
+    upload key, decoded, and the region of the camera's system; raises ChunkRejected."""
+    try:
+        key = wire_chunk.decode_upload_key(upload_key)
+    except ValueError:
+        raise ChunkRejected("invalid_message", "upload_key must be 32 bytes, base64url") from None
+    region = await system_region(db, cloud_system_id)
+    if region is None:  # the system was disconnected from the cloud while its camera was connected
+        raise ChunkRejected("system_unknown", "the camera's system is no longer connected")
+    return key, region
+
+
+def check_reopen(kind: str, owner: DeviceId, stored_key: bytes, device: DeviceId, upload_key: bytes) -> None:
+    """A start naming a stream or track (``kind``) that exists: only its own camera may open it
+    again, with the same upload key; raises ChunkRejected."""
+    if owner != device:
+        raise ChunkRejected("foreign_stream", f"that {kind} id belongs to another camera")
+    if stored_key != upload_key:
+        raise ChunkRejected("stream_conflict", f"that {kind} exists with another upload key")
 
 
 @dataclass
@@ -180,10 +203,8 @@ class StreamHub:
         cloud_system_id, serial = device.system_id, device.serial
         row = await store.stream(self.db, stream_id)
         if row is not None:
-            if DeviceId(row["cloud_system_id"], row["serial"]) != device:
-                raise ChunkRejected("foreign_stream", "that stream id belongs to another camera")
-            if bytes.fromhex(row["upload_key"]) != upload_key:
-                raise ChunkRejected("stream_conflict", "that stream exists with another upload key")
+            owner = DeviceId(row["cloud_system_id"], row["serial"])
+            check_reopen("stream", owner, bytes.fromhex(row["upload_key"]), device, upload_key)
             if row["ended_at"] is not None and not resume:
                 raise ChunkRejected("stream_ended", "that stream has ended")
         else:
