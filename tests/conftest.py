@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import sqlite3
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ from appliance.app import serve
 from appliance.context import ApplianceConfig
 from bwlab.client import Session
 from bwlab.clock import LabClock
+from bwlab.viewer import Viewer
 
 
 def free_port() -> int:
@@ -39,6 +42,56 @@ class RunningAppliance:
 
     def lab(self) -> Session:
         return Session(self.url, self.ca_pem, token=self.lab_token)
+
+    def operator_viewer(self, system, *, protected: bool = False, viewer_class: type[Viewer] = Viewer) -> Viewer:
+        """The reference viewer signed in as the demo's operator (``async with`` it) for ``system``
+        (as ``apply_scenario`` returns it): with the system's link with key, or (``protected``) its
+        passphrase link and passphrase; ``viewer_class`` a subclass of Viewer."""
+        link = (
+            {"link": system.protected_link, "passphrase": system.link_passphrase}
+            if protected
+            else {"link": system.link}
+        )
+        return viewer_class(
+            self.url,
+            self.ca_pem,
+            email="operator@demo.bwlab.test",
+            password="demo-operator-pass",
+            clock=self.clock,
+            **link,
+        )
+
+    async def bwlab(self, *argv: str, **options) -> tuple[int, str, str]:
+        """``python -m bwlab <argv>`` against this appliance as the lab (its URL, lab token and data
+        directory); ``options`` as for ``run_bwlab``."""
+        return await run_bwlab(
+            *argv, "--url", self.url, "--token", self.lab_token, "--data-dir", str(self.data_dir), **options
+        )
+
+
+async def run_bwlab(
+    *argv: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60.0
+) -> tuple[int, str, str]:
+    """``python -m bwlab <argv>`` as a user runs it, within ``timeout`` seconds: its exit status,
+    standard output and standard error. ``env`` adds to this process's environment."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bwlab",
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=cwd,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
 
 
 async def start_appliance(
@@ -66,7 +119,7 @@ async def start_appliance(
     ready, stop = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(serve(config, clock, ready=ready, stop=stop), name="appliance")
     done, _ = await asyncio.wait(
-        {task, asyncio.create_task(ready.wait())}, timeout=15, return_when=asyncio.FIRST_COMPLETED
+        {task, asyncio.create_task(ready.wait())}, timeout=20, return_when=asyncio.FIRST_COMPLETED
     )
     if task in done:
         task.result()
@@ -234,18 +287,7 @@ async def demo_fleet(appliance, demo_lab):
 @pytest.fixture
 async def demo_viewer(appliance, demo_lab):
     """The reference viewer signed in as the demo's operator, with the passphrase link with key."""
-    from bwlab.viewer import Viewer
-
-    system = demo_lab.systems[0]
-    async with Viewer(
-        appliance.url,
-        appliance.ca_pem,
-        email="operator@demo.bwlab.test",
-        password="demo-operator-pass",
-        link=system.protected_link,
-        passphrase=system.link_passphrase,
-        clock=appliance.clock,
-    ) as v:
+    async with appliance.operator_viewer(demo_lab.systems[0], protected=True) as v:
         yield v
 
 
@@ -259,6 +301,18 @@ def camera_online(lab):
         return any(c["serial"] == serial and c["online"] for s in status["systems"] for c in s["cameras"])
 
     return check
+
+
+@pytest.fixture
+def undock_online(camera_online):
+    """``await undock_online(fleet, serial)``: take a running camera out of its dock and wait until
+    the cloud's device hub has it connected."""
+
+    async def undock(fleet, serial: str) -> None:
+        await fleet.undock(serial)
+        await poll_until(lambda: camera_online(serial), f"camera {serial} to connect to the device hub", timeout=10)
+
+    return undock
 
 
 # ---- appended: a real OpenStack Swift on loopback, the standard content destination (issue 13) ----

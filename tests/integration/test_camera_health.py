@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 
-from tests.integration.test_streaming import ANNA, _online
+from tests.integration.test_streaming import ANNA
 
 OPERATOR = ("operator@demo.bwlab.test", "demo-operator-pass")
 
@@ -23,11 +21,10 @@ async def _anna(session, org_id: str) -> dict:
 
 
 async def test_live_and_status_show_each_cameras_health_and_warn_before_the_battery_runs_out(
-    appliance, demo_lab, demo_fleet, demo_viewer, lab, poll, travel
+    appliance, demo_lab, demo_fleet, demo_viewer, lab, poll, travel, undock_online
 ):
     fleet = await demo_fleet({ANNA})
-    await fleet.undock(ANNA)
-    await poll(lambda: _online(lab, ANNA), "Anna's camera online", timeout=10)
+    await undock_online(fleet, ANNA)
     org = demo_lab.org_id
     async with appliance.session() as operator:
         await operator.sign_in_cloud(*OPERATOR)
@@ -60,23 +57,8 @@ async def test_live_and_status_show_each_cameras_health_and_warn_before_the_batt
     camera = next(c for s in status["systems"] for c in s["cameras"] if c["serial"] == ANNA)
     assert camera["health"]["battery_percent"] < first["battery_percent"] - 50
     assert {"storage_used", "storage_capacity", "temperature_c", "last_contact"} <= set(camera["health"])
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bwlab",
-        "status",
-        "--json",
-        "--url",
-        appliance.url,
-        "--token",
-        appliance.lab_token,
-        "--data-dir",
-        str(appliance.data_dir),
-        stdout=asyncio.subprocess.PIPE,
-        env=dict(os.environ),
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0
+    code, out, err = await appliance.bwlab("status", "--json")
+    assert code == 0, err
     printed = json.loads(out)
     cli_camera = next(c for s in printed["systems"] for c in s["cameras"] if c["serial"] == ANNA)
     assert cli_camera["health"]["battery_percent"] < first["battery_percent"] - 50

@@ -1,60 +1,16 @@
 """A demo stream end to end over real sockets: camera → device hub → evidence → viewer."""
 
-import asyncio
-
-import pytest
-
-from bwlab.apply import apply_scenario
-from bwlab.clock import monotonic
-from bwlab.scenario import load_scenario
-from bwlab.viewer import Viewer
-from firmware_stub.fleet import Fleet
-
 ANNA = "B8A44F000101"  # W100, profile "Patrol live" (live stream on record)
 
 
-async def wait_until(predicate, timeout=10.0, step=0.05):
-    deadline = monotonic() + timeout
-    while monotonic() < deadline:
-        result = await predicate()
-        if result:
-            return result
-        await asyncio.sleep(step)
-    raise AssertionError("condition not met in time")
-
-
-@pytest.fixture
-async def demo(appliance):
-    scenario, _ = load_scenario(None)
-    info = await apply_scenario(scenario, appliance.url, appliance.ca_pem, appliance.lab_token)
-    fleet = Fleet(url=appliance.url, ca_pem=appliance.ca_pem, lab_token=appliance.lab_token, clock=appliance.clock)
-    await fleet.start(scenario, only={ANNA})
-    yield info, fleet
-    await fleet.close()
-
-
-@pytest.fixture
-async def viewer(appliance, demo):
-    info, _ = demo
-    system = info.systems[0]
-    async with Viewer(
-        appliance.url,
-        appliance.ca_pem,
-        email="operator@demo.bwlab.test",
-        password="demo-operator-pass",
-        link=system.protected_link,
-        passphrase=system.link_passphrase,
-        clock=appliance.clock,
-    ) as v:
-        yield v
-
-
 # covers: D3, D5, D6, D8, S4, S17
-async def test_record_press_streams_and_recording_plays_back_whole(appliance, demo, viewer, lab):
-    _, fleet = demo
+async def test_record_press_streams_and_recording_plays_back_whole(
+    appliance, demo_fleet, demo_viewer, undock_online, poll
+):
+    viewer = demo_viewer
+    fleet = await demo_fleet({ANNA})
     cam = fleet.cameras[ANNA]
-    await fleet.undock(ANNA)
-    await wait_until(lambda: _online(lab, ANNA))
+    await undock_online(fleet, ANNA)
     await cam.press("record")
     stream = await viewer.wait_for_stream(timeout=10)
     assert stream["user_name"] == "Anna Berg" and stream["reason"] == "record"
@@ -64,25 +20,16 @@ async def test_record_press_streams_and_recording_plays_back_whole(appliance, de
     async with appliance.session() as op:
         await op.sign_in_cloud("operator@demo.bwlab.test", "demo-operator-pass")
         await op.post(f"/api/cloud/orgs/{viewer.org_id}/streams/{stream['id']}/acknowledge")
-    await wait_until(lambda: _true(cam.vibrations > 0))
+    await poll(lambda: cam.vibrations > 0, "the acknowledgement to reach the camera", timeout=10)
     await cam.press("record", "long")
-    await wait_until(lambda: _ended(viewer, stream["id"]))
-    await wait_until(lambda: _true(cam.unacked == 0))
+    await poll(lambda: _ended(viewer, stream["id"]), "the stream to end", timeout=10)
+    await poll(lambda: cam.unacked == 0, "every chunk acknowledged", timeout=10)
     rec = await viewer.watch(stream["id"], recording=True)
     assert rec.ended
     assert rec.seqs == list(range(len(rec.seqs)))
     assert rec.chunks == cam.chunks_sent
     assert rec.frame_counters == list(range(rec.video_frames))
     assert rec.video_frames >= live.video_frames
-
-
-async def _online(lab, serial):
-    status = await lab.get("/api/lab/status")
-    return any(c["serial"] == serial and c["online"] for s in status["systems"] for c in s["cameras"])
-
-
-async def _true(value):
-    return value
 
 
 async def _ended(viewer, stream_id):
