@@ -64,7 +64,8 @@ class HubCamera:
         self._http = aiohttp.ClientSession()
         self._ssl = ssl.create_default_context(cadata=appliance.ca_pem)
 
-    async def connect(self) -> None:
+    async def hello(self) -> m.Welcome | m.Error:
+        """Connect and send the hello; the hub's answer (welcome or refusal)."""
         url = self.appliance.url.replace("https://", "wss://") + "/hub/v1/devices"
         self.ws = await self._http.ws_connect(url, ssl=self._ssl, max_msg_size=0)
         challenge = await self.receive(m.Challenge)
@@ -77,7 +78,11 @@ class HubCamera:
                 )
             )
         )
-        await self.receive(m.Welcome)
+        return await self.receive(m.Welcome, m.Error)
+
+    async def connect(self) -> None:
+        answer = await self.hello()
+        assert isinstance(answer, m.Welcome), f"expected a welcome, got {answer}"
 
     async def receive(self, *expected: type):
         assert self.ws is not None
