@@ -33,7 +33,8 @@ from ..db import Database
 from ..devices import FEED_WINDOW, DeviceId
 from ..fanout import Fanout, Subscriber
 from . import store
-from .streams import MAX_SEQ_GAP, RETENTION, ChunkRejected, EvidenceStore, StreamHub, check_reopen, upload_target
+from .containers import end_from_camera, upload_target
+from .streams import MAX_SEQ_GAP, RETENTION, ChunkRejected, EvidenceStore, StreamHub, check_reopen
 
 log = logging.getLogger(__name__)
 
@@ -351,16 +352,7 @@ class PositionHub:
 async def on_track_message(ws, ctx, session, hub: PositionHub, message, now: float) -> None:
     """``track_start`` / ``track_stop`` from a camera (S11)."""
     if isinstance(message, wire_positions.TrackStop):
-        try:
-            await hub.end_track(
-                message.track_id,
-                session.device,
-                message.reason,
-                message.last_seq,
-                message.ended_at if message.ended_at is not None else now,
-            )
-        except ChunkRejected as exc:
-            await ws.send_str(m.encode(m.Error(code=exc.code, message=exc.message, ref=message.track_id)))
+        await end_from_camera(ws, hub.end_track, message.track_id, session.device, message, now)
         return
     try:
         upload_key, region = await upload_target(ctx.db, session.cloud_system_id, message.upload_key)

@@ -25,7 +25,6 @@ from bwlab.errors import Refused
 from bwlab.wire import chunk as wire_chunk
 
 from .. import quarantine
-from ..cloud.store import system_region
 from ..datadir import UnsafePath, under
 from ..db import Database
 from ..devices import DeviceId
@@ -49,19 +48,6 @@ class ChunkRejected(Refused):
         self.message = message
         self.stream_id = stream_id
         self.seq = seq
-
-
-async def upload_target(db: Database, cloud_system_id: str, upload_key: str) -> tuple[bytes, str]:
-    """What a ``stream_start`` or ``track_start`` needs before the hub opens it (D3, S11): its
-    upload key, decoded, and the region of the camera's system; raises ChunkRejected."""
-    try:
-        key = wire_chunk.decode_upload_key(upload_key)
-    except ValueError:
-        raise ChunkRejected("invalid_message", "upload_key must be 32 bytes, base64url") from None
-    region = await system_region(db, cloud_system_id)
-    if region is None:  # the system was disconnected from the cloud while its camera was connected
-        raise ChunkRejected("system_unknown", "the camera's system is no longer connected")
-    return key, region
 
 
 def check_reopen(kind: str, owner: DeviceId, stored_key: bytes, device: DeviceId, upload_key: bytes) -> None:

@@ -37,10 +37,11 @@ from ...http import DEVICE, access
 from ...lab.store import blocked_camera_host
 from ...storage import HUB_SOCKET, refuse_when_disk_full
 from .. import store
+from ..containers import end_from_camera, upload_target
 from ..help import HelpError, setup_help
 from ..positions import PositionHub, on_track_message
 from ..registry import HUB, DeviceSession, HubRegistry, licence_message
-from ..streams import ChunkRejected, EvidenceStore, StreamHub, upload_target
+from ..streams import ChunkRejected, EvidenceStore, StreamHub
 
 log = logging.getLogger(__name__)
 
@@ -321,16 +322,7 @@ async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, me
         await _start_stream(ws, ctx, session, streams, message, now)
     elif isinstance(message, m.StreamStop):
         if message.stream_id is not None:
-            try:
-                await streams.end_stream(
-                    message.stream_id,
-                    session.device,
-                    message.reason,
-                    message.last_seq,
-                    message.ended_at if message.ended_at is not None else now,
-                )
-            except ChunkRejected as exc:
-                await ws.send_str(m.encode(m.Error(code=exc.code, message=exc.message, ref=message.stream_id)))
+            await end_from_camera(ws, streams.end_stream, message.stream_id, session.device, message, now)
     elif isinstance(message, m.RemoteStartResult):
         pending = registry.remote_results.get(message.request_id)
         if pending is not None and pending[0] == session.device:  # only the camera that was asked answers
