@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import sqlite3
+import subprocess
 import sys
 import threading
 from dataclasses import dataclass
@@ -18,8 +19,10 @@ import pytest
 from appliance.app import serve
 from appliance.context import ApplianceConfig
 from bwlab.client import Session
-from bwlab.clock import LabClock
+from bwlab.clock import LabClock, monotonic
 from bwlab.viewer import Viewer
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -67,6 +70,22 @@ class RunningAppliance:
         return await run_bwlab(
             *argv, "--url", self.url, "--token", self.lab_token, "--data-dir", str(self.data_dir), **options
         )
+
+
+def run_bwlab_sync(
+    *argv: str, timeout: float = 60.0, cwd: Path | None = REPO_ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """``python -m bwlab <argv>`` for a test without an event loop (blocking), from the repository
+    root: its exit status and text output. ``env`` replaces this process's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "bwlab", *argv],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
+        env=env,
+    )
 
 
 async def run_bwlab(
@@ -242,8 +261,6 @@ def controller_connections(data_dir: Path) -> dict[str, dict]:
 async def poll_until(predicate, what: str, timeout: float = 5.0, step: float = 0.05):
     """Call the (sync or async) predicate every ``step`` s until it returns something truthy, and
     return that; fail naming ``what`` (and the last value) when ``timeout`` runs out."""
-    from bwlab.clock import monotonic
-
     deadline = monotonic() + timeout
     last = None
     while True:
@@ -255,6 +272,18 @@ async def poll_until(predicate, what: str, timeout: float = 5.0, step: float = 0
         if monotonic() >= deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
         await asyncio.sleep(step)
+
+
+def wait_until(predicate, what: str, timeout: float, step: float = 0.2):
+    """``poll_until`` for a test without an event loop: call the sync predicate every ``step`` s
+    (blocking) until it returns something truthy, and return that; fail naming ``what``."""
+    deadline = monotonic() + timeout
+    while monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        threading.Event().wait(step)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 from bwlab.realnet import lab
 from bwlab.realnet.plan import Plan
-from tests.conftest import start_appliance
+from tests.conftest import run_bwlab_sync, start_appliance, wait_until
 
 
 def machine_state(prefix: str) -> dict:
@@ -93,19 +93,6 @@ async def in_netns(netns: str, *cmd: str, timeout: float = 30.0) -> tuple[int, s
     return proc.returncode, out.decode(), err.decode()
 
 
-def wait_until(predicate, what: str, timeout: float):
-    """Poll a sync predicate every half second until it returns something truthy; fail naming ``what``."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.5)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
-
-
 def site_firewall(address: str, table: str = "sitefw") -> str:
     """A site firewall's rule as a network engineer writes it by hand: drop what goes to ``address``."""
     return (
@@ -155,16 +142,7 @@ class RealLab:
         )
 
     def bwlab(self, *args: str) -> subprocess.CompletedProcess:
-        import sys
-
-        return subprocess.run(
-            [sys.executable, "-m", "bwlab", *args, "--data-dir", str(self.data_dir)],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-        )
+        return run_bwlab_sync(*args, "--data-dir", str(self.data_dir), cwd=None, env=self.env)
 
     def status(self) -> dict | None:
         import json

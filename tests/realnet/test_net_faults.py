@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bwlab.realnet import lab
+from tests.conftest import run_bwlab_sync
 from tests.realnet.conftest import in_netns
 
 PROBE = str(Path(__file__).with_name("probe_tls.py"))
@@ -28,13 +29,7 @@ async def _probe(plan, appliance, node: str, name: str) -> tuple[int, str]:
 
 
 def _bwlab_fault(prefix: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bwlab", "fault", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=dict(os.environ, BWLAB_NET_PREFIX=prefix),
-    )
+    return run_bwlab_sync("fault", *args, env=dict(os.environ, BWLAB_NET_PREFIX=prefix))
 
 
 async def test_firewall_by_host_name_in_one_namespace_blocks_that_name_there_only(real_appliance):
