@@ -43,6 +43,33 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
+def account_password(given: str | None) -> str:
+    """A cloud account's password: ``--password``, else ``$BWLAB_PASSWORD``."""
+    password = given or os.environ.get("BWLAB_PASSWORD")
+    if not password:
+        raise CliError("--password (or $BWLAB_PASSWORD): the account's password is required")
+    return password
+
+
+def choose_organization(organizations: list[dict], wanted: str | None) -> dict:
+    """The organization ``--org`` names (its name or id) among the account's; with no ``--org``,
+    the account's only one."""
+    chosen = [o for o in organizations if wanted in (None, o["id"], o["name"])]
+    if len(chosen) != 1:
+        names = ", ".join(o["name"] for o in organizations) or "none"
+        raise CliError(
+            f"--org: {'name one of the' if chosen else 'no such organization among the'} "
+            f"account's organizations ({names})"
+        )
+    return chosen[0]
+
+
+async def sign_in_organization(s: Session, email: str, password: str, wanted: str | None) -> dict:
+    """Sign ``s`` in to the cloud as the account; the organization ``--org`` names (``choose_organization``)."""
+    await s.sign_in_cloud(email, password)
+    return choose_organization((await s.get("/api/cloud/me"))["organizations"], wanted)
+
+
 def parse_duration(text: str) -> float:
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
     if not m:
