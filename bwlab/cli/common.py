@@ -43,6 +43,30 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
+def add_camera_media_arguments(p: argparse.ArgumentParser) -> None:
+    """How the cameras make their media (``bwlab up`` passes them on to the ``bwlab fleet`` it starts)."""
+    p.add_argument(
+        "--media",
+        choices=("live", "shared"),
+        default="live",
+        help="cameras encode live (default) or replay a shared pre-encoded source",
+    )
+    p.add_argument(
+        "--fragment-frames",
+        type=int,
+        choices=(1, 2, 3),
+        default=2,
+        help="video frames per media fragment at 15 fps: 1 = 67 ms, 2 = 133 ms (default), 3 = 200 ms",
+    )
+    p.add_argument(
+        "--audio-chunk-frames",
+        type=int,
+        default=0,
+        metavar="N",
+        help="audio chunks: send the sound in audio-only fragments of this many AAC frames (21 ms each) as soon as it is encoded, not only in the video's (default 0: no)",
+    )
+
+
 def account_password(given: str | None) -> str:
     """A cloud account's password: ``--password``, else ``$BWLAB_PASSWORD``."""
     password = given or os.environ.get("BWLAB_PASSWORD")
