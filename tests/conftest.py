@@ -88,20 +88,11 @@ def run_bwlab_sync(
     )
 
 
-async def run_bwlab(
-    *argv: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60.0
-) -> tuple[int, str, str]:
-    """``python -m bwlab <argv>`` as a user runs it, within ``timeout`` seconds: its exit status,
-    standard output and standard error. ``env`` adds to this process's environment."""
+async def run_process(*cmd: str, timeout: float, **options) -> tuple[int, str, str]:
+    """Run ``cmd`` within ``timeout`` seconds (killed past it): its exit status, standard output and
+    standard error. ``options`` go to ``asyncio.create_subprocess_exec`` (cwd, env)."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bwlab",
-        *argv,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=cwd,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        *cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, **options
     )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
@@ -111,6 +102,22 @@ async def run_bwlab(
         raise
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
+
+
+async def run_bwlab(
+    *argv: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60.0
+) -> tuple[int, str, str]:
+    """``python -m bwlab <argv>`` as a user runs it, within ``timeout`` seconds: its exit status,
+    standard output and standard error. ``env`` adds to this process's environment."""
+    return await run_process(
+        sys.executable,
+        "-m",
+        "bwlab",
+        *argv,
+        timeout=timeout,
+        cwd=cwd,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+    )
 
 
 async def start_appliance(

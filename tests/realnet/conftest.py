@@ -12,7 +12,7 @@ import pytest
 
 from bwlab.realnet import lab
 from bwlab.realnet.plan import Plan
-from tests.conftest import run_bwlab_sync, start_appliance, wait_until
+from tests.conftest import run_bwlab_sync, run_process, start_appliance, wait_until
 
 
 def machine_state(prefix: str) -> dict:
@@ -81,16 +81,7 @@ async def real_appliance(small_net, tmp_path):
 
 
 async def in_netns(netns: str, *cmd: str, timeout: float = 30.0) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        "ip", "netns", "exec", netns, *cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise
-    return proc.returncode, out.decode(), err.decode()
+    return await run_process("ip", "netns", "exec", netns, *cmd, timeout=timeout)
 
 
 def site_firewall(address: str, table: str = "sitefw") -> str:
