@@ -38,6 +38,7 @@ from .controller import store as controller_store
 from .controller.api import routes as controller_routes
 from .controller.cloud_client import cloud_probe
 from .controller.cloud_sync import setup_camera_user_sync, sync_middleware
+from .controller.manager_audit import manager_audit_middleware, setup_manager_audit
 from .controller.offload.routes import routes as offload_routes
 from .controller.offload.service import setup_offload
 from .controller.timesync import setup_controller_time
@@ -135,6 +136,7 @@ def create_app(config: ApplianceConfig, clock: LabClock | None = None) -> web.Ap
     setup_dns(app)  # /api/lab/dns/* and /api/lab/faults/blocked-hosts (T5, T2)
     setup_controller_time(app)  # after the lab: its NTP server is the controllers' default
     setup_camera_user_sync(app)
+    setup_manager_audit(app)  # issue 16 item 4: the Manager's actions to the organization's audit trail
     setup_sign_in_throttle(app)  # docs/security.md, item 5
     setup_account_sockets(app)  # docs/security.md, item 10
     setup_audit(app)  # issue 16 item 4: the audit trail, who is watching
@@ -147,7 +149,7 @@ def setup_routes(app: web.Application) -> None:
     cloud.add_routes(cloud_routes)
     cloud.add_routes(soc_routes)
     app.add_subapp("/api/cloud", cloud)
-    controller = web.Application(middlewares=[sync_middleware])
+    controller = web.Application(middlewares=[sync_middleware, manager_audit_middleware])
     controller.add_routes(controller_routes)
     controller.add_routes(offload_routes)  # content destination, recordings, the dock's transfer (issue 13)
     app.add_subapp("/controller", controller)

@@ -135,6 +135,8 @@ async def run(args: argparse.Namespace) -> dict:
             args.media,
             "--fragment-frames",
             str(args.fragment_frames),
+            "--audio-chunk-frames",
+            str(args.audio_chunk_frames),
         ]
         for k in range(args.fleets if not real else 0):
             part = serials[k * per : (k + 1) * per]
@@ -217,7 +219,12 @@ async def run(args: argparse.Namespace) -> dict:
             sampler = asyncio.create_task(sample_rss())
             reports = await asyncio.gather(
                 *(
-                    v.watch(streams[i % len(streams)]["id"], seconds=args.seconds, check_clock=False)
+                    v.watch(
+                        streams[i % len(streams)]["id"],
+                        seconds=args.seconds,
+                        check_clock=False,
+                        low_latency=args.low_latency,
+                    )
                     for i, v in enumerate(viewers)
                 )
             )
@@ -269,6 +276,8 @@ async def run(args: argparse.Namespace) -> dict:
             "seconds": args.seconds,
             "media": args.media,
             "fragment_frames": args.fragment_frames,
+            "audio_chunk_frames": args.audio_chunk_frames,
+            "low_latency_viewers": args.low_latency,
             "fleet_processes": len(fleets),
             "network": args.network,
             "glass_to_glass_ms": {"p50": pct(50), "p95": pct(95), "p99": pct(99), "frames": len(latencies)},
@@ -341,6 +350,17 @@ def main() -> None:
         choices=(1, 2, 3),
         default=2,
         help="video frames per fragment (default 2 = 133 ms, as the lab's cameras)",
+    )
+    parser.add_argument(
+        "--audio-chunk-frames",
+        type=int,
+        default=0,
+        help="AAC frames per audio-only chunk; 0 (default) = the sound rides in the video fragments",
+    )
+    parser.add_argument(
+        "--low-latency",
+        action="store_true",
+        help="the viewers watch as the low-latency view does (latency=low): their cameras send small chunks",
     )
     args = parser.parse_args()
     print(json.dumps(asyncio.run(run(args)), indent=2))

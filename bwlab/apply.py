@@ -9,12 +9,14 @@ scenario again to the same appliance finds what exists and adds only what is mis
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bwlab import schema
 from bwlab.client import ApiError, Session
+from bwlab.clock import monotonic
 from bwlab.scenario import Scenario, ScenarioError, System
 
 log = logging.getLogger(__name__)
@@ -187,7 +189,20 @@ async def _system(
             await import_connection_file(
                 mgr, api, Path(system.content_destination), f"systems[{system.name}].content_destination"
             )
+        if system.connect:
+            await _audit_delivered(mgr, api)
         return info
+
+
+AUDIT_WAIT = 10.0  # seconds the set-up waits for its Manager actions to reach the audit trail
+
+
+async def _audit_delivered(mgr: Session, api: str) -> None:
+    """Wait (a while) until the set-up's Manager actions are in the organization's audit trail
+    (docs/audit.md "The Manager"), so the trail holds the whole set-up once the scenario is applied."""
+    deadline = monotonic() + AUDIT_WAIT
+    while (await mgr.get(api)).get("audit_outbox") and monotonic() < deadline:
+        await asyncio.sleep(0.05)
 
 
 async def import_connection_file(mgr: Session, api: str, path: Path, where: str) -> dict:

@@ -49,6 +49,7 @@ class ViewReport:
     seqs: list[int] = field(default_factory=list)
     live_bytes: int = 0  # of the chunks received live (after the catch-up a joiner gets first)
     live_audio_frames: int = 0
+    live_chunk_pictures: list[int] = field(default_factory=list)  # per live media chunk, its video frames
 
     def percentile(self, p: float) -> float | None:
         if not self.latencies_ms:
@@ -123,11 +124,19 @@ class Viewer:
         raise TimeoutError("no live stream appeared")
 
     async def watch(
-        self, stream_id: str, *, seconds: float | None = None, recording: bool = False, check_clock: bool = True
+        self,
+        stream_id: str,
+        *,
+        seconds: float | None = None,
+        recording: bool = False,
+        check_clock: bool = True,
+        low_latency: bool = False,
     ) -> ViewReport:
         """Receive, decrypt and decode a stream: live for ``seconds`` (or until it ends), or a
-        whole recording."""
+        whole recording. ``low_latency``: watch as the low-latency view does (``latency=low``)."""
         path = f"/api/cloud/orgs/{self.org_id}/streams/{stream_id}/{'recording' if recording else 'live'}"
+        if low_latency and not recording:
+            path += "?latency=low"
         report = ViewReport(stream_id)
         plain: list[tuple[wire_chunk.Chunk, bytes, float | None]] = []
         content_key: bytes | None = None
@@ -205,6 +214,7 @@ class Viewer:
             runs = parse_fragment(payload, tracks)
             report.live_audio_frames += sum(r.sample_count for r in runs if r.track_id != video.track_id)
             run = next((r for r in runs if r.track_id == video.track_id), None)
+            report.live_chunk_pictures.append(0 if run is None else run.sample_count)
             if run is None or run.sample_count == 0:
                 continue
             dt = run.duration / run.sample_count / video.timescale

@@ -162,11 +162,13 @@ class CameraDriver:
         self._hub_task: asyncio.Task | None = None
         self._media_task: asyncio.Task | None = None
         self._out: _Outgoing | None = None
+        self.low_latency_stream: str | None = None  # the stream low-latency viewers watch (hub's viewer_latency)
         self._unacked: OrderedDict[tuple[str, int], bytes] = OrderedDict()
         self._pending_control: list[Any] = []
         self._on_state = on_state
         self.state: dict = {}
         self.vibrations = 0
+        self.vibration_patterns: list[str] = []  # each vibration's pattern, in order (D6, issue 16)
         self.chunks_sent = 0
         self.chunks_acked = 0
         self._closed = False
@@ -613,6 +615,7 @@ class CameraDriver:
             await self._send(m.RemoteStartResult(request_id=command.request_id, ok=command.ok, reason=command.reason))
         elif isinstance(command, ev.Vibrate):
             self.vibrations += 1
+            self.vibration_patterns.append(command.pattern)
         elif isinstance(command, ev.SendHelpRequest):  # issue 16: sealed position, queued while offline
             now = self.clock.now()
             help_msg = help_request(
@@ -762,6 +765,11 @@ class CameraDriver:
             await self.feed(ev.RemoteStartRequested(now, request_id=message.request_id, operator=message.operator))
         elif isinstance(message, m.Acknowledge):
             await self.feed(ev.Acknowledged(now, stream_id=message.stream_id, operator=message.operator))
+        elif isinstance(message, m.ViewerLatency):
+            if message.low:
+                self.low_latency_stream = message.stream_id
+            elif self.low_latency_stream == message.stream_id:
+                self.low_latency_stream = None
         elif isinstance(message, m.Licence):
             await self.feed(ev.LicenceChanged(now, valid=message.valid, until=message.until))
         elif isinstance(message, wire_talk.CAMERA_MESSAGES):
@@ -853,6 +861,8 @@ class CameraDriver:
                     encoder.want(self.adapter.level)
                     if changed:
                         await self._publish()
+                if isinstance(encoder, LiveEncoder):
+                    encoder.set_low_latency(self.low_latency_stream == stream_id)
                 feeding = asyncio.ensure_future(asyncio.to_thread(encoder.feed, self.clock.now()))
                 chunks = await asyncio.shield(feeding)
                 feeding = None

@@ -141,6 +141,31 @@ class AuditTrail:
             await store.add_audit_entry(db, entry, wire.canonical(entry).decode("utf-8"))
         return entry
 
+    async def append_system_events(
+        self, db: Database, org_id: str, cloud_system_id: str, events: list[wire.ManagerEvent]
+    ) -> int:
+        """Append a connected system's Manager events in order, those after the system's cursor only
+        (a resend's events already appended are skipped), the entries and the cursor in one
+        transaction. Returns how many were appended."""
+        async with self._locks[org_id]:
+            system = await store.system_audit_row(db, cloud_system_id)
+            if system is None or system["org_id"] != org_id:
+                return 0
+            fresh = [e for e in events if e.seq > system["audit_seq"]]
+            if not fresh:
+                return 0
+            last = await store.audit_head(db, org_id)
+            seq, prev = (last["seq"], last["hash"]) if last else (0, wire.GENESIS)
+            rows = []
+            for event in fresh:
+                seq += 1
+                fields = event.entry_fields(system["id"], system["name"])
+                entry = wire.sealed(wire.new_entry(org_id=org_id, seq=seq, prev=prev, **fields))
+                prev = entry["hash"]
+                rows.append((entry, wire.canonical(entry).decode("utf-8")))
+            await store.add_system_audit_entries(db, cloud_system_id, rows, fresh[-1].seq)
+        return len(fresh)
+
 
 AUDIT = web.AppKey("audit", AuditTrail)
 

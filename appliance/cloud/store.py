@@ -737,8 +737,12 @@ async def audit_head(db: Database, org_id: str) -> Row | None:
 async def add_audit_entry(db: Database, entry: dict[str, Any], canonical: str) -> None:
     """Append a sealed entry (``bwlab.wire.audit``): its canonical JSON as hashed, and the columns the
     filters search. Rows are only ever inserted."""
+    await db.execute(*_audit_insert(entry, canonical))
+
+
+def _audit_insert(entry: dict[str, Any], canonical: str) -> tuple[str, tuple]:
     cam, actor = entry["camera"] or {}, entry["actor"]
-    await db.execute(
+    return (
         "INSERT INTO audit_log (org_id, seq, at, actor_id, actor_name, actor_email, action, camera_serial, "
         "camera_user_name, stream_id, entry, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -755,6 +759,24 @@ async def add_audit_entry(db: Database, entry: dict[str, Any], canonical: str) -
             canonical,
             entry["hash"],
         ),
+    )
+
+
+async def system_audit_row(db: Database, cloud_system_id: str) -> Row | None:
+    """id, org_id, name and audit_seq (the last Manager audit event appended, 0: none) of a system."""
+    return await db.fetchone("SELECT id, org_id, name, audit_seq FROM cloud_systems WHERE id = ?", (cloud_system_id,))
+
+
+async def add_system_audit_entries(
+    db: Database, cloud_system_id: str, entries: list[tuple[dict[str, Any], str]], last_seq: int
+) -> None:
+    """Append a system's Manager audit entries (sealed, with their canonical JSON) and move its
+    cursor to ``last_seq``, in one transaction: a resent event is never appended twice."""
+    await db.transaction(
+        [
+            *(_audit_insert(entry, canonical) for entry, canonical in entries),
+            ("UPDATE cloud_systems SET audit_seq = ? WHERE id = ?", (last_seq, cloud_system_id)),
+        ]
     )
 
 

@@ -57,14 +57,18 @@ class SyncStatus:
         }
 
 
-class CameraUserSync:
-    """Sends each connected system's camera users to the cloud when they change."""
+class SystemPusher:
+    """Sends something of each marked system to the cloud (``_push``): one task, after a short
+    debounce, one send per system at a time; when the cloud cannot be reached, again after a
+    growing pause (1 s up to 60 s, a network retry on the event loop's clock), at once on a new
+    change. The camera users' list (below) and the Manager's audit events (``manager_audit.py``)."""
+
+    what = "camera users"  # in the log and the task's name
 
     def __init__(self, app: web.Application):
         self.app = app
-        self.status: dict[str, SyncStatus] = {}
         self._marked: set[str] = set()
-        self._sending: dict[str, asyncio.Lock] = {}  # per system: one list on the way at a time
+        self._sending: dict[str, asyncio.Lock] = {}  # per system: one send on the way at a time
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._retry: asyncio.TimerHandle | None = None
@@ -72,14 +76,10 @@ class CameraUserSync:
 
     def changed(self, system_id: str) -> None:
         self._marked.add(system_id)
-        self.status.setdefault(system_id, SyncStatus()).pending = True
         self._wake.set()
 
-    def describe(self, system_id: str) -> dict[str, Any]:
-        return self.status.get(system_id, SyncStatus()).as_dict()
-
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="camera user sync")
+        self._task = asyncio.create_task(self._run(), name=f"{self.what} sync")
 
     async def stop(self) -> None:
         # The flag ends the loop even if a library turns the cancel into an error of its own
@@ -108,7 +108,7 @@ class CameraUserSync:
                 try:
                     sent = await self.push(system_id)
                 except Exception:  # a bug must not end the syncing of every system
-                    log.exception("camera users of system %s: the sync failed", system_id)
+                    log.exception("%s of system %s: the sync failed", self.what, system_id)
                     sent = False
                 if not sent:
                     self._marked.add(system_id)
@@ -121,6 +121,29 @@ class CameraUserSync:
             else:
                 pause = RETRY_FIRST
 
+    async def push(self, system_id: str, timeout: float = 5.0) -> bool:
+        """Send one system's now; False if it must be tried again."""
+        async with self._sending.setdefault(system_id, asyncio.Lock()):
+            return await self._push(system_id, timeout)
+
+    async def _push(self, system_id: str, timeout: float) -> bool:
+        raise NotImplementedError
+
+
+class CameraUserSync(SystemPusher):
+    """Sends each connected system's camera users to the cloud when they change."""
+
+    def __init__(self, app: web.Application):
+        super().__init__(app)
+        self.status: dict[str, SyncStatus] = {}
+
+    def changed(self, system_id: str) -> None:
+        self.status.setdefault(system_id, SyncStatus()).pending = True
+        super().changed(system_id)
+
+    def describe(self, system_id: str) -> dict[str, Any]:
+        return self.status.get(system_id, SyncStatus()).as_dict()
+
     async def ensure_known(self, system_id: str, serial: str) -> None:
         """Before a docked camera can reach the hub: if the cloud has not been told of it yet, send
         the list now (a failure leaves the system marked, and the camera is refused until then)."""
@@ -132,11 +155,6 @@ class CameraUserSync:
         except Exception:
             log.exception("camera users of system %s: the sync failed", system_id)
             self.changed(system_id)
-
-    async def push(self, system_id: str, timeout: float = 5.0) -> bool:
-        """Send one system's list now; False if it must be tried again."""
-        async with self._sending.setdefault(system_id, asyncio.Lock()):
-            return await self._push(system_id, timeout)
 
     async def _push(self, system_id: str, timeout: float) -> bool:
         ctx = self.app[APPLIANCE]

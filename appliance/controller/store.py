@@ -479,3 +479,38 @@ async def undock(db: Database, system_id: str, serial: str) -> None:
     await db.execute(
         "UPDATE ctl_cameras SET dock_id = NULL, bay = NULL WHERE system_id = ? AND serial = ?", (system_id, serial)
     )
+
+
+# ---- the Manager's admin actions on their way to the cloud's audit trail (``manager_audit.py``)
+
+
+async def queue_audit_event(db: Database, system_id: str, cloud_system_id: str, event: str, now: float) -> None:
+    """Keep one event (JSON of ``bwlab.wire.audit.ManagerEvent`` without its ``seq``) until the cloud has it."""
+    await db.execute(
+        "INSERT INTO ctl_audit_outbox (system_id, cloud_system_id, event, created_at) VALUES (?, ?, ?, ?)",
+        (system_id, cloud_system_id, event, now),
+    )
+
+
+async def audit_outbox(db: Database, system_id: str, limit: int) -> list[Row]:
+    """The system's oldest events not sent yet (id, cloud_system_id, event), in order."""
+    return await db.fetchall(
+        "SELECT id, cloud_system_id, event FROM ctl_audit_outbox WHERE system_id = ? ORDER BY id LIMIT ?",
+        (system_id, limit),
+    )
+
+
+async def audit_outbox_systems(db: Database) -> list[str]:
+    """The systems with events waiting."""
+    return [r["system_id"] for r in await db.fetchall("SELECT DISTINCT system_id FROM ctl_audit_outbox")]
+
+
+async def forget_audit_events(db: Database, system_id: str, up_to: int) -> int:
+    """The cloud has the system's events up to id ``up_to`` (or they can never go anywhere)."""
+    return await db.execute("DELETE FROM ctl_audit_outbox WHERE system_id = ? AND id <= ?", (system_id, up_to))
+
+
+async def audit_outbox_count(db: Database, system_id: str) -> int:
+    """How many of the system's events wait for the cloud."""
+    row = await db.fetchone("SELECT COUNT(*) AS n FROM ctl_audit_outbox WHERE system_id = ?", (system_id,))
+    return 0 if row is None else int(row["n"])

@@ -18,6 +18,7 @@ from bwlab.wire import messages as m
 from ..cloud.store import organization_standing
 from ..db import Database
 from ..devices import CLOSE_REFUSED, DeviceId
+from .acknowledgements import AckOutbox
 from .help import HelpDesk
 from .positions import PositionHub
 from .streams import StreamHub
@@ -32,6 +33,7 @@ class DeviceSession:
     state: dict = field(default_factory=dict)
     streams: set[str] = field(default_factory=set)  # streams started or resumed in this session
     reconciled: bool = False  # the first state told which stream the camera has
+    welcomed: bool = False  # the welcome is sent: other messages may follow
 
     @property
     def serial(self) -> str:
@@ -53,6 +55,8 @@ class HubRegistry:
         self.streams: StreamHub | None = None
         self.positions: PositionHub | None = None  # location tracks and the live positions feed (D9)
         self.help: HelpDesk | None = None  # help requests (issue 16)
+        self._sends: set[asyncio.Task] = set()
+        self.acks: AckOutbox | None = None  # acknowledgements owed to cameras (D6, issue 16)
 
     @property
     def live_streams(self) -> StreamHub:
@@ -69,6 +73,16 @@ class HubRegistry:
         assert self.help is not None, "the help desk starts with the appliance"
         return self.help
 
+    @property
+    def camera_acks(self) -> AckOutbox:
+        assert self.acks is not None, "the acknowledgements outbox starts with the appliance"
+        return self.acks
+
+    def welcomed_socket(self, device: DeviceId) -> web.WebSocketResponse | None:
+        """The socket of the camera connected now, once it has been welcomed (else None)."""
+        session = self.sessions.get(device)
+        return session.ws if session is not None and session.welcomed and not session.ws.closed else None
+
     def track_socket(self, ws: web.WebSocketResponse) -> None:
         """A socket closed at shutdown (a camera's, a viewer's, a map's)."""
         self.sockets.add(ws)
@@ -78,6 +92,20 @@ class HubRegistry:
             if session.org_id == org_id and (session.state.get("user") or {}).get("id") == user_id:
                 return session
         return None
+
+    def send_soon(self, device: DeviceId, message: object) -> None:
+        """Send a hub message to a connected camera without waiting (from synchronous code); a
+        camera not connected, or gone meanwhile, does not get it."""
+        session = self.sessions.get(device)
+        if session is None or session.ws.closed:
+            return
+        task = asyncio.create_task(_send(session.ws, m.encode(message)), name=f"hub send {device.serial}")
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+
+    def tell_viewer_latency(self, stream_id: str, device: DeviceId, low: bool) -> None:
+        """A stream gained its first low-latency viewer or lost its last (issue 16 item 6)."""
+        self.send_soon(device, m.ViewerLatency(stream_id=stream_id, low=low))
 
     async def drop_unregistered(self, system_id: str, serials: set[str]) -> None:
         """A system's list no longer names these connected cameras: disconnect them."""
@@ -105,6 +133,13 @@ class HubRegistry:
 
 
 HUB = web.AppKey("hub", HubRegistry)
+
+
+async def _send(ws: web.WebSocketResponse, text: str) -> None:
+    try:
+        await ws.send_str(text)
+    except ConnectionError:
+        pass  # the camera went away; it is told again when it resumes its stream
 
 
 async def licence_message(db: Database, org_id: str, now: float) -> m.Licence:

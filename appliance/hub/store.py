@@ -353,3 +353,40 @@ async def help_rows_since(db: Database, org_id: str, since: float) -> list[Row]:
 
 async def purge_help(db: Database, before: float) -> int:
     return await db.execute("DELETE FROM help_requests WHERE created_lab_at < ?", (before,))
+
+
+# ---- acknowledgements owed to cameras (D6, issue 16; appliance/hub/acknowledgements.py)
+
+
+async def owe_ack(
+    db: Database, system_id: str, serial: str, kind: str, ref: str, operator: str, now: float
+) -> Row | None:
+    """Keep an acknowledgement for the camera until it is delivered; a newer one of the same
+    subject replaces it (the camera vibrates once). Returns the kept row."""
+    await db.execute(
+        "INSERT INTO device_pending_acks (cloud_system_id, serial, kind, ref, operator, created_lab_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(cloud_system_id, serial, kind, ref) DO UPDATE SET "
+        "operator = excluded.operator, created_lab_at = excluded.created_lab_at",
+        (system_id, serial, kind, ref, operator, now),
+    )
+    return await db.fetchone(
+        "SELECT * FROM device_pending_acks WHERE cloud_system_id = ? AND serial = ? AND kind = ? AND ref = ?",
+        (system_id, serial, kind, ref),
+    )
+
+
+async def pending_acks(db: Database, system_id: str, serial: str) -> list[Row]:
+    """The acknowledgements owed to one camera, oldest first."""
+    return await db.fetchall(
+        "SELECT * FROM device_pending_acks WHERE cloud_system_id = ? AND serial = ? ORDER BY created_lab_at, id",
+        (system_id, serial),
+    )
+
+
+async def forget_ack(db: Database, ack_id: int) -> None:
+    await db.execute("DELETE FROM device_pending_acks WHERE id = ?", (ack_id,))
+
+
+async def purge_pending_acks(db: Database, before: float) -> int:
+    """Acknowledgements owed since before ``before`` (lab time) to cameras that never came back."""
+    return await db.execute("DELETE FROM device_pending_acks WHERE created_lab_at < ?", (before,))

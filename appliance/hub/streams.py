@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,18 @@ class _StreamInfo:
     ended_at: float | None
     last_seq: int | None
     top: int  # the highest sequence number stored
+    admitted: int = -1  # the highest sequence number handed to live viewers
+
+
+@dataclass(slots=True)
+class AdmittedChunk:
+    """A chunk checked and forwarded live, not yet durable (``StreamHub.persist_chunk``)."""
+
+    chunk: wire_chunk.Chunk
+    frame: bytes
+    digest: str
+    info: _StreamInfo
+    stored: bool  # a resend of a chunk already stored: nothing to write
 
 
 class EvidenceStore:
@@ -89,7 +102,7 @@ class EvidenceStore:
         """Write durably: temp file, fsync, rename, fsync of the directory."""
         path = self.chunk_path(region, org_id, stream_id, seq)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{threading.get_ident()}.tmp")  # two writers of one resend never share it
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             try:
@@ -132,6 +145,7 @@ class LiveStream:
     subscribers: Fanout[bytes] = field(
         default_factory=lambda: Fanout(SUBSCRIBER_QUEUE)
     )  # viewers: the slow one is cut off
+    low_latency: set[Subscriber[bytes]] = field(default_factory=set)  # viewers in the low-latency view
     ended: bool = False
 
     def add(self, c: wire_chunk.Chunk, frame: bytes) -> None:
@@ -164,6 +178,9 @@ class StreamHub:
         # Called with ("stream.started" | "stream.acknowledged" | "stream.ended", S17 metadata) right
         # after the event is committed (the SOC outbox, S12).
         self.observers: list[Callable[[str, dict], Awaitable[None]]] = []
+        # Called with (stream id, camera, low) when a stream gains its first low-latency viewer or
+        # loses its last (the hub tells the camera, ``viewer_latency``).
+        self.latency_listeners: list[Callable[[str, DeviceId, bool], None]] = []
 
     # ---------------------------------------------------------------- streams
 
@@ -245,15 +262,45 @@ class StreamHub:
 
     async def store_chunk(self, frame: bytes, device: DeviceId, max_size: int, now: float) -> wire_chunk.Chunk:
         """Validate and store one chunk frame durably; raises ChunkRejected, storing nothing."""
+        return await self.persist_chunk(await self.admit_chunk(frame, device, max_size, now), now)
+
+    async def admit_chunk(self, frame: bytes, device: DeviceId, max_size: int, now: float) -> AdmittedChunk:
+        """Validate a chunk frame and hand it to the stream's live viewers; ``persist_chunk`` then
+        makes it durable. Raises ChunkRejected (nothing forwarded, nothing stored)."""
         try:
             c = wire_chunk.decode(frame, max_size)
         except wire_chunk.ChunkError as exc:
             raise ChunkRejected(exc.code, str(exc)) from None
         try:
-            return await self._store(c, frame, device, now)
+            return await self._admit(c, frame, device)
         except ChunkRejected as exc:
             exc.stream_id, exc.seq = c.stream_id, c.seq  # the camera can tell which chunk it was
             raise
+
+    async def persist_chunk(self, admitted: AdmittedChunk, now: float) -> wire_chunk.Chunk:
+        """Make an admitted chunk durable (evidence file, then its row); once this returns the
+        camera may be acknowledged. Raises ChunkRejected for a sequence number stored meanwhile
+        with other content."""
+        c, info = admitted.chunk, admitted.info
+        try:
+            if admitted.stored or await self._stored_already(c, admitted.digest, info):
+                return c  # stored once, acknowledged again
+            try:
+                await asyncio.to_thread(
+                    self.evidence.write_chunk, info.region, info.org_id, c.stream_id, c.seq, admitted.frame
+                )
+            except UnsafePath as exc:  # a stored row older than the wire's identifier check
+                raise ChunkRejected("invalid_stream", exc.message) from None
+        except ChunkRejected as exc:
+            exc.stream_id, exc.seq = c.stream_id, c.seq
+            raise
+        await store.add_chunk(
+            self.db,
+            (c.stream_id, c.seq, c.kind, c.capture_time, c.duration, int(c.keyframe), len(admitted.frame),
+             admitted.digest, now),
+        )  # fmt: skip
+        info.top = max(info.top, c.seq)
+        return c
 
     async def _info(self, stream_id: str) -> _StreamInfo | None:
         """What the chunk path needs to know of a stream, cached: no query per chunk."""
@@ -275,7 +322,7 @@ class StreamHub:
             self._info_cache[stream_id] = info
         return info
 
-    async def _store(self, c: wire_chunk.Chunk, frame: bytes, device: DeviceId, now: float) -> wire_chunk.Chunk:
+    async def _admit(self, c: wire_chunk.Chunk, frame: bytes, device: DeviceId) -> AdmittedChunk:
         info = await self._info(c.stream_id)
         if info is None:
             raise ChunkRejected("unknown_stream", f"no stream {c.stream_id}; send stream_start first")
@@ -284,30 +331,31 @@ class StreamHub:
         if not wire_chunk.verify_upload_tag(info.upload_key, frame):
             raise ChunkRejected("tampered_chunk", "the chunk's upload tag does not match: it was altered")
         digest = hashlib.sha256(frame).hexdigest()
-        if c.seq <= info.top:  # a resend, or a gap being filled: only then ask the database
-            existing = await store.chunk_digest(self.db, c.stream_id, c.seq)
-            if existing is not None:
-                if existing != digest:
-                    raise ChunkRejected("sequence_conflict", f"seq {c.seq} is stored already with other content")
-                return c  # stored once, acknowledged again
+        if await self._stored_already(c, digest, info):
+            return AdmittedChunk(c, frame, digest, info, stored=True)
         if info.ended_at is not None and info.last_seq is not None and c.seq > info.last_seq:
             raise ChunkRejected("wrong_sequence", f"seq {c.seq} is after the stream's last chunk {info.last_seq}")
-        if c.seq > info.top + MAX_SEQ_GAP:
+        if c.seq > max(info.top, info.admitted) + MAX_SEQ_GAP:
             raise ChunkRejected("wrong_sequence", f"seq {c.seq} is too far ahead of the stream")
-        # Live viewers get a new chunk as it arrives (DESIGN "Media"), while it is made durable: the
-        # fsyncs are the camera's acknowledgement's wait, not the picture's (docs/decisions.md).
+        info.admitted = max(info.admitted, c.seq)
+        # Live viewers get a new chunk as it arrives (DESIGN "Media"), before it is made durable:
+        # the fsyncs are the camera's acknowledgement's wait, not the picture's (docs/decisions.md).
         live = self.live.get(c.stream_id)
         if live is not None:
             live.add(c, frame)
-        try:
-            await asyncio.to_thread(self.evidence.write_chunk, info.region, info.org_id, c.stream_id, c.seq, frame)
-        except UnsafePath as exc:  # a stored row older than the wire's identifier check
-            raise ChunkRejected("invalid_stream", exc.message) from None
-        await store.add_chunk(
-            self.db, (c.stream_id, c.seq, c.kind, c.capture_time, c.duration, int(c.keyframe), len(frame), digest, now)
-        )
-        info.top = max(info.top, c.seq)
-        return c
+        return AdmittedChunk(c, frame, digest, info, stored=False)
+
+    async def _stored_already(self, c: wire_chunk.Chunk, digest: str, info: _StreamInfo) -> bool:
+        """True for a resend of a stored chunk; ChunkRejected if that sequence number holds other
+        content. Only a sequence number at or below the stored top asks the database."""
+        if c.seq > info.top:
+            return False
+        existing = await store.chunk_digest(self.db, c.stream_id, c.seq)
+        if existing is None:
+            return False  # a gap being filled
+        if existing != digest:
+            raise ChunkRejected("sequence_conflict", f"seq {c.seq} is stored already with other content")
+        return True
 
     # ---------------------------------------------------------------- reading
 
@@ -348,16 +396,37 @@ class StreamHub:
             frames.append(await asyncio.to_thread(self.evidence.read_chunk, r["region"], r["org_id"], stream_id, seq))
         return frames
 
-    def subscribe(self, stream_id: str) -> tuple[Subscriber[bytes], list[bytes]] | None:
+    def subscribe(self, stream_id: str, *, low_latency: bool = False) -> tuple[Subscriber[bytes], list[bytes]] | None:
+        """A viewer joins: its queue and what it gets first. ``low_latency``: it plays in the
+        low-latency view, so the camera is asked to send its media in small chunks."""
         live = self.live.get(stream_id)
         if live is None:
             return None
-        return live.subscribers.subscribe(), live.snapshot()
+        sub = live.subscribers.subscribe()
+        if low_latency:
+            live.low_latency.add(sub)
+            if len(live.low_latency) == 1:
+                self._latency_changed(live)
+        return sub, live.snapshot()
 
     def unsubscribe(self, stream_id: str, sub: Subscriber[bytes]) -> None:
         live = self.live.get(stream_id)
         if live is not None:
             live.subscribers.unsubscribe(sub)
+            if sub in live.low_latency:
+                live.low_latency.discard(sub)
+                if not live.low_latency:
+                    self._latency_changed(live)
+
+    def wants_low_latency(self, stream_id: str) -> bool:
+        """Whether the stream has viewers in the low-latency view now."""
+        live = self.live.get(stream_id)
+        return live is not None and bool(live.low_latency)
+
+    def _latency_changed(self, live: LiveStream) -> None:
+        device = DeviceId(live.meta.get("system_id", ""), live.meta.get("serial", ""))
+        for listener in list(self.latency_listeners):
+            listener(live.id, device, bool(live.low_latency))
 
     async def _changed(self, event: dict) -> None:
         self.changes.publish(event)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from bwlab.clock import isoformat
 from bwlab.realnet import commands as realnet
@@ -48,9 +49,15 @@ async def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(status, indent=2))
         return 0
-    print(f"lab time {isoformat(status['lab_time'])} (offset {status['clock_offset']:.0f} s)  {status['url']}")
+    print("\n".join(status_lines(status)))
+    return 0
+
+
+def status_lines(status: dict[str, Any]) -> list[str]:
+    """``bwlab status`` as text: lab time, then each system and its cameras, one line each."""
+    lines = [f"lab time {isoformat(status['lab_time'])} (offset {status['clock_offset']:.0f} s)  {status['url']}"]
     for s in status["systems"]:
-        print(
+        lines.append(
             f"\nsystem {s['name']} ({s['id']}): {'connected' if s['connected'] else s['connection_state']}"
             f"{' to ' + s['organization'] if s.get('organization') else ''}"
         )
@@ -61,12 +68,24 @@ async def cmd_status(args: argparse.Namespace) -> int:
                 if c["cert_valid"]
                 else ("EXPIRED" if c["cert_not_after"] else "none")
             )
-            print(
+            lines.append(
                 f"  {c['serial']}  {c['model']}  {c['camera_user'] or '-':<16} {where:<12} cert {cert}"
-                f"  stream {c['stream'] or '-'}"
+                f"  stream {c['stream'] or '-':<10} {health_text(c.get('health'))}"
                 + (f"  {c['network']['ip']} {c['network']['mac']} {c['network']['netns']}" if c.get("network") else "")
             )
-    return 0
+    return lines
+
+
+def health_text(health: dict[str, Any] | None) -> str:
+    """A camera's health in a few words (issue 16 item 5): battery and storage in percent, the
+    temperature, and ``! <codes>`` for the warnings (bwlab/wire/health.py, as Live and --json)."""
+    if health is None:
+        return "health -"
+    battery = f"battery {health['battery_percent']:3.0f} %{' charging' if health['charging'] else ''}"
+    used = 100 * health["storage_used"] / health["storage_capacity"]
+    text = f"{battery:<21} storage {used:3.0f} %  {health['temperature_c']:4.1f} °C"
+    warnings = [w["code"] for w in health["warnings"]]
+    return text + (f"  ! {' '.join(warnings)}" if warnings else "")
 
 
 async def cmd_travel(args: argparse.Namespace) -> int:

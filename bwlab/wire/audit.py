@@ -21,14 +21,16 @@ import hashlib
 import io
 import json
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import rfc8785
 
 from bwlab.clock import isoformat
 from bwlab.errors import InputError
+from bwlab.schema import FieldError
 
 VERSION = 1
 GENESIS = "0" * 64
@@ -52,6 +54,13 @@ ACTIONS = (
     USER_INVITED,
 )
 
+# What a Manager (a system controller's admin interface) may report: the admin actions it has.
+MANAGER_ACTIONS = (SETTING_CHANGED, USER_INVITED, KEY_IMPORTED, RECORDING_DOWNLOADED)
+MANAGER_BATCH = 100  # events in one request
+_DETAIL_KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
+MANAGER_DETAILS = 12  # keys of an event's details
+MANAGER_DETAIL_LEN = 200  # characters of a detail's text
+
 ENTRY_KEYS = frozenset({"v", "org_id", "seq", "at", "actor", "action", "camera", "stream_id", "details", "prev"})
 ACTOR_KEYS = ("id", "name", "email", "role")
 CAMERA_KEYS = ("serial", "system_id", "user_id", "user_name")
@@ -74,6 +83,81 @@ CSV_COLUMNS = (
     "prev",
     "hash",
 )
+
+
+@dataclass(frozen=True)
+class ManagerCamera:
+    """The camera or camera user a Manager action concerns (an entry's ``camera``)."""
+
+    serial: str | None = field(default=None, metadata={"max_len": 32, "nonempty": True})
+    user_id: str | None = field(default=None, metadata={"max_len": 64, "nonempty": True})
+    user_name: str | None = field(default=None, metadata={"max_len": 120, "nonempty": True})
+
+
+@dataclass(frozen=True)
+class ManagerEvent:
+    """One Manager administrator's action, as the system controller sends it to the cloud over its
+    authenticated link (``POST /api/cloud/systems/{id}/audit-events``; docs/audit.md "The Manager").
+    ``seq`` is the controller's order: strictly increasing per system, so a resend is recognised
+    and nothing is appended out of order. The cloud names the actor and the source itself, from the
+    system's token: a controller cannot speak for anyone but its own administrator."""
+
+    seq: int = field(metadata={"min": 1})
+    at: float = field(metadata={"min": 0})  # lab time of the action, on the controller's clock
+    action: str = field(metadata={"choices": MANAGER_ACTIONS})
+    setting: str | None = field(default=None, metadata={"pattern": _DETAIL_KEY.pattern})
+    camera: ManagerCamera | None = None
+    details: dict[str, str | int | bool | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.details) > MANAGER_DETAILS:
+            raise FieldError("details", f"at most {MANAGER_DETAILS} keys")
+        for key, value in self.details.items():
+            if _DETAIL_KEY.fullmatch(key) is None:
+                raise FieldError(f"details.{key}", f"a key matching {_DETAIL_KEY.pattern}")
+            if key in ("setting", "source", "system_id", "system_name"):
+                raise FieldError(f"details.{key}", "a key the cloud does not set itself")
+            if isinstance(value, str) and not 0 < len(value) <= MANAGER_DETAIL_LEN:
+                raise FieldError(f"details.{key}", f"a non-empty string of at most {MANAGER_DETAIL_LEN} characters")
+        if self.action == SETTING_CHANGED and self.setting is None:
+            raise FieldError("setting", "the setting changed (required for setting_changed)")
+
+    def entry_fields(self, system_id: str, system_name: str) -> dict[str, Any]:
+        """What ``new_entry`` takes of this event (but org, seq and prev): the actor is the Manager's
+        administrator of the system and the source the system, as the cloud knows it from its token."""
+        cam = self.camera
+        return {
+            "at": self.at,
+            "actor": {
+                "id": f"manager:{system_id}",
+                "name": f"Manager administrator ({system_name})",
+                "role": "manager",
+            },
+            "action": self.action,
+            "camera": None
+            if cam is None
+            else {"serial": cam.serial, "system_id": system_id, "user_id": cam.user_id, "user_name": cam.user_name},
+            "stream_id": None,
+            "details": {
+                "source": "manager",
+                "system_id": system_id,
+                "system_name": system_name,
+                **({"setting": self.setting} if self.setting else {}),
+                **self.details,
+            },
+        }
+
+
+@dataclass(frozen=True)
+class ManagerEvents:
+    """A batch of Manager events, oldest first."""
+
+    events: list[ManagerEvent] = field(metadata={"max_items": MANAGER_BATCH})
+
+    def __post_init__(self) -> None:
+        seqs = [e.seq for e in self.events]
+        if any(b <= a for a, b in zip(seqs, seqs[1:], strict=False)):
+            raise FieldError("events", "events in the order of their seq, each seq once")
 
 
 class AuditFormatError(InputError, ValueError):

@@ -245,6 +245,21 @@ class Acknowledge:
 
 @register
 @dataclass(frozen=True)
+class ViewerLatency:
+    """hub → camera: whether the stream has viewers in the low-latency view (issue 16 item 6).
+
+    While ``low``, the camera sends its media in 1-frame fragments and its sound ahead of the
+    picture in small audio-only fragments, so sound and picture can play within 150 ms of capture;
+    without such viewers it goes back to the chunking it was set up with (fewer, larger chunks:
+    less work for the hub's durable writes). Sent on each change and when a stream is accepted."""
+
+    stream_id: str = field(metadata=ID)
+    low: bool
+    type: Literal["viewer_latency"] = "viewer_latency"
+
+
+@register
+@dataclass(frozen=True)
 class Log:
     """camera → hub: a telemetry fact with a stable code (refused starts, T2; L3)."""
 

@@ -28,6 +28,7 @@ from .stream import (
     AAC_FRAME_SAMPLES,
     AAC_SAMPLE_RATES,
     DEFAULT_MAX_CATCH_UP,
+    LOW_LATENCY_AUDIO_CHUNK_FRAMES,
     MAX_AUDIO_CHUNK_FRAMES,
     MAX_FRAGMENT_SECONDS,
     TIME_SLACK,
@@ -132,10 +133,12 @@ class LiveEncoder:
                 f"audio chunks of {audio_chunk_frames} AAC frames: need 0 (none) to {MAX_AUDIO_CHUNK_FRAMES}"
             )
         self.audio_chunk_frames = int(audio_chunk_frames)
+        self.low_latency = False
         self.user_name = user_name
         self.width, self.height, self.fps, self.sample_rate = width, height, fps, sample_rate
         self.max_catch_up = max_catch_up
         self.fragment_frames = fragment_frames_for(fps, fragment_frames)
+        self._chunking = (self.fragment_frames, self.audio_chunk_frames)  # as set up, without low-latency viewers
         self._pattern = TestPattern(width, height, fps)
         self._tone = Tone(sample_rate)
         self._video = _video_encoder(width, height, fps)
@@ -172,6 +175,20 @@ class LiveEncoder:
     def init(self) -> bytes:
         """The init segment (``ftyp`` + ``moov``), the same bytes as the first chunk's."""
         return self._init
+
+    def set_low_latency(self, on: bool) -> None:
+        """Low-latency viewers are watching (the hub's ``viewer_latency``): 1-frame fragments and
+        the sound ahead in audio-only fragments of ``LOW_LATENCY_AUDIO_CHUNK_FRAMES`` (or the
+        smaller size set up); off, the chunking set up. Takes effect from the open fragment on,
+        without a gap or a repeat in either track."""
+        fragment_frames, audio_chunk_frames = self._chunking
+        if on:
+            fragment_frames = 1
+            audio_chunk_frames = min(
+                audio_chunk_frames or LOW_LATENCY_AUDIO_CHUNK_FRAMES, LOW_LATENCY_AUDIO_CHUNK_FRAMES
+            )
+        self.low_latency = bool(on)
+        self.fragment_frames, self.audio_chunk_frames = fragment_frames, audio_chunk_frames
 
     def caption(self, index: int, capture_time: float) -> tuple[str, ...]:
         """The text lines drawn on picture ``index``, captured at ``capture_time``."""
@@ -274,7 +291,7 @@ class LiveEncoder:
             self._close_fragment()  # an IDR always starts a fragment
         captured = self._frame_capture.pop(index)
         self._pictures.append(_Picture(index, captured, self._sample(packet), packet.is_keyframe))
-        if len(self._pictures) == self.fragment_frames or (index + 1) % self.fps == 0:
+        if len(self._pictures) >= self.fragment_frames or (index + 1) % self.fps == 0:
             self._close_fragment()
 
     def _sample(self, packet: av.Packet) -> bytes:

@@ -18,6 +18,10 @@ AAC_FRAME_SAMPLES = 1024
 MAX_AUDIO_CHUNK_FRAMES = 9
 """Upper bound of the AAC frames in an audio-only fragment sent ahead of the video (192 ms at 48 kHz)."""
 
+LOW_LATENCY_AUDIO_CHUNK_FRAMES = 2
+"""AAC frames per audio-only fragment while low-latency viewers watch (43 ms at 48 kHz): with the AAC
+encoder's delay no sound leaves later than 85 ms after its capture (docs/benchmarks.md)."""
+
 AAC_SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 
 DEFAULT_MAX_CATCH_UP = 2.0

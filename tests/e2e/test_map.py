@@ -1,18 +1,20 @@
 """The map in a real headless Chromium (SPEC D9, D6, L4; issue 6 "Must show"): positions opened
 in the browser only; N markers for N positioned camera users and none for a user without a fix;
 a cluster with the right count; trails never longer than 30 s; the lost-GPS icon with the time of
-the last position on hover; centre on a user from the list; map → live per user.
+the last position on hover; centre on a user from the list; map → live per user; an open help
+request (issue 16) as an urgent marker at its position until anyone acknowledges it.
 
-covers: D9, D6, L4, S11
+covers: D9, D6, L4, S11, S14, S17
 """
 
 from __future__ import annotations
 
 import pytest
 import pytest_asyncio
-from e2e_lab import OPERATOR, screenshot, sign_in_live, start_lab, wait_for
+from e2e_lab import ADMIN, OPERATOR, screenshot, sign_in_live, start_lab, wait_for
 
 from firmware_stub.positions import route_from_spec
+from tests.integration.test_help_requests import open_position
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
 
@@ -259,3 +261,63 @@ async def test_the_live_client_has_the_map_and_toggles_map_and_live_per_user(env
     await page.locator("button.to-map").click()
     await wait_for(lambda: page.locator("#h-map").count(), "the map again")
     await page.close()
+
+
+async def test_the_map_page_shows_an_open_help_request_at_its_position_until_anyone_acknowledges_it(env, page):
+    """Issue 16 item 2 on the standalone map (/map/): an urgent marker at the help request's
+    position, opened in the browser from its sealed form, labelled with the camera user's name and
+    the time, with an Acknowledge button (any member may, S14); it leaves when acknowledged here
+    and when acknowledged by someone else (the events socket)."""
+    # covers: D9, S14, S17
+    cam = env.fleet.cameras[CHLOE]
+    await wait_for(lambda: _shows(page, {CHLOE}), "Chloe on the map", timeout=20)
+    async with env.session() as admin:
+        await admin.sign_in_cloud(*ADMIN)
+        org = (await admin.get("/api/cloud/me"))["organizations"][0]["id"]
+
+        await cam.press("function", "long")  # the help gesture of Chloe's profile ("Patrol live")
+        pin = page.locator(".bw-help-pin")
+        await pin.wait_for(timeout=10_000)
+        help_id = await pin.get_attribute("data-help")
+        assert help_id == cam.firmware.state()["help"]["id"]
+        found = await admin.get(f"/api/cloud/orgs/{org}/help-requests")
+        request = next(r for r in found["help_requests"] if r["id"] == help_id)
+        where = open_position(request, env.system.link)  # what the camera sealed, opened with the key
+        await on_map(page, f"map.map.setView([{where['lat']}, {where['lon']}], 19, {{animate: false}})")
+        drawn = await on_map(
+            page,
+            f"""(() => {{
+                const at = map.map.latLngToContainerPoint([{where["lat"]}, {where["lon"]}]);
+                const box = map.map.getContainer().getBoundingClientRect();
+                const icon = document.querySelector('.bw-help-pin[data-help="{help_id}"]')
+                    .closest('.leaflet-marker-icon').getBoundingClientRect();
+                return [box.left + at.x, box.top + at.y, icon.left + icon.width / 2, icon.top + icon.height / 2];
+            }})()""",
+        )
+        assert abs(drawn[0] - drawn[2]) < 1.5 and abs(drawn[1] - drawn[3]) < 1.5, drawn
+        label = page.locator(f'.bw-help-text[data-help="{help_id}"]')
+        at = await page.evaluate(
+            f"new Date({request['requested_at']} * 1000).toLocaleTimeString([], {{hour12: false}})"
+        )
+        assert await label.inner_text() == f"HELP: Chloe Dubois · {at} Acknowledge"
+        await screenshot(page, "map-help-request")
+
+        await label.get_by_role("button", name="Acknowledge").click()
+        await wait_for(lambda: _equals(pin.count(), 0), "the help marker gone once acknowledged on the map")
+        await wait_for(
+            lambda: cam.firmware.state()["vibration"] == "help_acknowledged",
+            "Chloe's camera vibrating with the help pattern",
+        )
+        me = await page.evaluate("fetch('/api/cloud/me').then((r) => r.json())")
+        assert cam.firmware.state()["help"]["acknowledged_by"] == me["name"]  # the operator signed in here
+
+        # A second help request, acknowledged by someone else (the admin, through the API): it leaves too.
+        await cam.press("function", "long")
+        await wait_for(lambda: _second_pin(pin, help_id), "the second help request's marker", timeout=10)
+        second = cam.firmware.state()["help"]["id"]
+        await admin.post(f"/api/cloud/orgs/{org}/help-requests/{second}/acknowledge")
+        await wait_for(lambda: _equals(pin.count(), 0), "the marker gone once the admin acknowledged it")
+
+
+async def _second_pin(pin, first: str) -> bool:
+    return await pin.count() == 1 and await pin.get_attribute("data-help") != first

@@ -1,6 +1,7 @@
 """Camera health over real sockets (issue 16 item 5): a camera reports its battery, storage, signal
 and temperature to the device hub; Live's camera users and ``bwlab status --json`` show them with
-the last contact; streaming through three hours of lab time drains the battery to a warning.
+the last contact, and its text the battery, storage, temperature and warnings; streaming through
+three hours of lab time drains the battery to a warning.
 """
 
 # covers: O5, D3, L2
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 from tests.integration.test_streaming import ANNA
 
@@ -57,9 +59,22 @@ async def test_live_and_status_show_each_cameras_health_and_warn_before_the_batt
     camera = next(c for s in status["systems"] for c in s["cameras"] if c["serial"] == ANNA)
     assert camera["health"]["battery_percent"] < first["battery_percent"] - 50
     assert {"storage_used", "storage_capacity", "temperature_c", "last_contact"} <= set(camera["health"])
-    code, out, err = await appliance.bwlab("status", "--json")
-    assert code == 0, err
-    printed = json.loads(out)
+    printed = json.loads(await _bwlab_status(appliance, "--json"))
     cli_camera = next(c for s in printed["systems"] for c in s["cameras"] if c["serial"] == ANNA)
     assert cli_camera["health"]["battery_percent"] < first["battery_percent"] - 50
     assert cli_camera["health"]["warnings"] and cli_camera["health"]["last_contact"] >= moved
+    # the text of `bwlab status`: battery and storage in percent, temperature, the warnings marked
+    line = next(line for line in (await _bwlab_status(appliance)).splitlines() if ANNA in line)
+    health = cli_camera["health"]  # read a moment before: a newer report may have come meanwhile
+    shown = re.search(r"battery +(\d+) % +storage +(\d+) % +(-?[\d.]+) °C +! ([a-z_ ]+)$", line)
+    assert shown, line
+    assert abs(int(shown[1]) - health["battery_percent"]) <= 1
+    assert abs(int(shown[2]) - 100 * health["storage_used"] / health["storage_capacity"]) <= 1
+    assert abs(float(shown[3]) - health["temperature_c"]) <= 0.5
+    assert shown[4].split()[0] in ("battery_low", "battery_empty")
+
+
+async def _bwlab_status(appliance, *extra: str) -> str:
+    code, out, err = await appliance.bwlab("status", *extra)
+    assert code == 0, err
+    return out

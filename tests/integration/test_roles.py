@@ -133,6 +133,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # a connected system tells the cloud its camera users, with its own token only
     ("PUT", "/api/cloud/systems/{cloud_system_id}/camera-users"): SYS,
     ("GET", "/api/cloud/systems/{cloud_system_id}/licence"): SYS,
+    ("POST", "/api/cloud/systems/{cloud_system_id}/audit-events"): SYS,  # the Manager's actions (issue 16 item 4)
     # the system controllers
     ("GET", "/controller/systems"): EVERYONE,
     ("POST", "/controller/systems"): LAB_ONLY,

@@ -77,3 +77,34 @@ def test_bad_audio_chunk_sizes_are_refused() -> None:
     for bad in (-1, 10, 1.5):
         with pytest.raises(ValueError, match="audio chunks of"):
             LiveEncoder("A", audio_chunk_frames=bad)  # type: ignore[arg-type]
+
+
+def test_low_latency_viewers_switch_the_chunking_and_back_without_a_gap() -> None:
+    """covers: L5, D8 — the hub's ``viewer_latency``: while low-latency viewers watch, 1-frame
+    fragments and the sound ahead in audio-only fragments of 2 AAC frames; before and after, the
+    chunking the camera was set up with; both timelines stay whole across each switch."""
+    encoder = LiveEncoder("Erin", fragment_frames=2)
+    out = [(T0, chunk) for chunk in encoder.feed(T0)]
+    phases: list[tuple[bool, MediaChunk]] = []
+    for phase, end in enumerate([1.0, 2.0, 3.0]):
+        encoder.set_low_latency(phase == 1)
+        for _ in range(10_000):
+            due = encoder.get_timer()
+            assert due is not None
+            if due > T0 + end:
+                break
+            for chunk in encoder.feed(due):
+                out.append((due, chunk))
+                phases.append((encoder.low_latency, chunk))
+    out.extend((T0 + 3.0, chunk) for chunk in encoder.close(T0 + 3.0))
+    low = [c for on, c in phases if on]
+    plain = [c for on, c in phases if not on]
+    assert max(c.video_frames for c in low) == 1
+    assert any(c.video_frames == 0 and c.audio_frames for c in low)  # the sound ahead
+    assert max(c.video_frames for c in plain) == 2
+    assert not any(c.video_frames == 0 for c in plain)  # the sound rides in the video's fragments
+    assert encoder.fragment_frames == 2 and encoder.audio_chunk_frames == 0  # back as set up
+    chunks = [c for _, c in out]
+    decoded = probe(chunks[0].data, [c.data for c in chunks[1:]])
+    assert decoded["counters"] == list(range(45))
+    assert decoded["audio_times"] == pytest.approx([k * AAC for k in range(140)])

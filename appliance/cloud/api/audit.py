@@ -1,7 +1,8 @@
 """The audit trail's routes (issue 16 item 4; docs/audit.md), under /api/cloud: the organization's
 log with Live's filters and its export as JSON Lines or CSV (its admins), who is watching each live
 stream now, and the key a browser imported (members: the key never leaves the browser, so the
-cloud knows of the import only what Live says). The log itself: ``appliance/cloud/audit.py``.
+cloud knows of the import only what Live says), and the Manager's admin actions a connected system
+controller sends over its link (its token). The log itself: ``appliance/cloud/audit.py``.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from bwlab.schema import FieldError
 from bwlab.wire import audit as wire
 from bwlab.wire.audit import ACTIONS, KEY_IMPORTED
 
+from ...auth import PRINCIPAL_KEY, SystemPrincipal
 from ...context import APPLIANCE
 from ...db import Database
 from ...errors import InvalidInput
-from ...http import ORG_ADMIN, ORG_MEMBER, access, json_response, read_body
+from ...http import ORG_ADMIN, ORG_MEMBER, SYSTEM, access, json_response, read_body
 from .. import store
 from ..audit import AUDIT, AuditFilter, record
 
@@ -121,3 +123,26 @@ async def key_imported(request: web.Request) -> web.Response:
         request, KEY_IMPORTED, details={"fingerprint": body.fingerprint, "name": body.name, "kind": body.kind}
     )
     return json_response({"seq": entry["seq"], "hash": entry["hash"]}, status=201)
+
+
+CLOCK_TOLERANCE = 300.0  # lab seconds a controller's clock may be ahead of the cloud's (S1 refuses more)
+
+
+@routes.post("/systems/{cloud_system_id}/audit-events")
+@access(SYSTEM)
+async def system_audit_events(request: web.Request) -> web.Response:
+    """A connected system's Manager admin actions (``bwlab.wire.audit.ManagerEvents``), appended to its
+    organization's chain in the order of their ``seq``; those the cloud has already appended (a
+    resend after a lost answer) are skipped. A bad batch is refused whole: nothing is appended."""
+    ctx = request.config_dict[APPLIANCE]
+    system = request[PRINCIPAL_KEY]
+    assert isinstance(system, SystemPrincipal)  # @access(SYSTEM) let only this system's token in
+    body = await read_body(request, wire.ManagerEvents)
+    now = ctx.clock.now()
+    for i, event in enumerate(body.events):
+        if event.at > now + CLOCK_TOLERANCE:
+            raise InvalidInput(f"events[{i}].at: an action in the future of the cloud's clock", path=f"events[{i}].at")
+    appended = await request.config_dict[AUDIT].append_system_events(
+        ctx.db, system.org_id, system.cloud_system_id, body.events
+    )
+    return json_response({"appended": appended, "last_seq": body.events[-1].seq if body.events else None})

@@ -3,16 +3,13 @@
 Every role of the organization sees its help requests and may acknowledge one, as with a
 stream's acknowledgement (D6, S14). What leaves here is metadata in clear and the sealed
 position with its wrapped key: the browser opens it with the system key. An acknowledgement is
-stored whether or not the camera is connected; a connected camera vibrates with the help pattern
-(``camera_notified``).
+stored whether or not the camera is connected; the camera vibrates with the help pattern now if it
+is connected (``camera_notified``), else when it comes back (appliance/hub/acknowledgements.py).
 """
 
 from __future__ import annotations
 
 from aiohttp import web
-
-from bwlab.wire import messages as m
-from bwlab.wire.help import HelpAcknowledged
 
 from ...auth import ACCOUNT_KEY
 from ...context import APPLIANCE
@@ -53,13 +50,9 @@ async def acknowledge_help(request: web.Request) -> web.Response:
         raise Conflict(f"{meta['acknowledged_by']} acknowledged this help request already", code="already_acknowledged")
     ctx = request.config_dict[APPLIANCE]
     account = request[ACCOUNT_KEY]
-    meta = await desk.acknowledge(meta["id"], account.name, ctx.clock.now())
-    session = request.config_dict[DEVICE_HUB].sessions.get(DeviceId(meta["system_id"], meta["serial"]))
-    notified = False
-    if session is not None and not session.ws.closed:
-        try:
-            await session.ws.send_str(m.encode(HelpAcknowledged(help_id=meta["id"], operator=account.name)))
-            notified = True
-        except ConnectionError:
-            pass
+    now = ctx.clock.now()
+    meta = await desk.acknowledge(meta["id"], account.name, now)
+    notified = await request.config_dict[DEVICE_HUB].camera_acks.send(
+        DeviceId(meta["system_id"], meta["serial"]), "help", meta["id"], account.name, now
+    )
     return json_response({"acknowledged": meta["id"], "by": account.name, "camera_notified": notified})

@@ -21,7 +21,7 @@ from bwlab.wire import messages as m
 from ...auth import ACCOUNT_KEY
 from ...context import APPLIANCE
 from ...devices import DEVICE_HUB, DeviceId
-from ...errors import Conflict, NotFound
+from ...errors import Conflict, InvalidInput, NotFound
 from ...fanout import FeedEnded, Subscriber, TooSlow
 from ...http import ORG_MEMBER, access, json_response
 from ...hub import store as hub_store
@@ -73,14 +73,19 @@ async def live(request: web.Request) -> web.WebSocketResponse:
     """The live view: stream metadata, then the init segment and the current GOP, a
     ``live_edge`` marker, then every chunk as it lands, as ciphertext frames (bwlab.wire.chunk).
     Frames before the marker are catch-up, not live: latency is measured after it. A viewer that falls behind by
-    more than the queue holds is disconnected with code 4408 and may rejoin at the live edge."""
+    more than the queue holds is disconnected with code 4408 and may rejoin at the live edge.
+    ``latency=low``: the viewer plays in the low-latency view, and the camera is asked to send its
+    media in small chunks while such a viewer watches (``viewer_latency``, issue 16 item 6)."""
+    latency = request.query.get("latency", "normal")
+    if latency not in ("normal", "low"):
+        raise InvalidInput("latency: expected normal or low", path="latency")
     meta = await _stream_meta(request)
     hub = _streams(request)
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
     request.config_dict[DEVICE_HUB].track_socket(ws)
     await ws.send_json({"type": "stream", "stream": meta, "server_time": request.config_dict[APPLIANCE].clock.now()})
-    sub = hub.subscribe(meta["id"])
+    sub = hub.subscribe(meta["id"], low_latency=latency == "low")
     if sub is None:
         await ws.send_json({"type": "ended", "stream_id": meta["id"]})
         await ws.close()
@@ -155,20 +160,20 @@ async def recording(request: web.Request) -> web.WebSocketResponse:
 @routes.post(ORG + "/streams/{stream_id}/acknowledge")
 @access(ORG_MEMBER)
 async def acknowledge(request: web.Request) -> web.Response:
-    """D6: the operator acknowledges; the camera vibrates."""
+    """D6: the operator acknowledges; the camera vibrates — now if it is connected, else when it
+    comes back (``camera_notified`` says which; appliance/hub/acknowledgements.py)."""
     meta = await _stream_meta(request)
     if not meta["live"]:
         raise Conflict("the stream has ended", code="stream_ended")
     ctx = request.config_dict[APPLIANCE]
     account = request[ACCOUNT_KEY]
-    registry = request.config_dict[DEVICE_HUB]
-    session = registry.sessions.get(DeviceId(meta["system_id"], meta["serial"]))
-    if session is None:
-        raise Conflict("the camera is not connected now; try again when it is", code="camera_offline")
-    await session.ws.send_str(m.encode(m.Acknowledge(stream_id=meta["id"], operator=account.name)))
-    await _streams(request).acknowledge(meta["id"], account.name, ctx.clock.now())
+    now = ctx.clock.now()
+    await _streams(request).acknowledge(meta["id"], account.name, now)
+    notified = await request.config_dict[DEVICE_HUB].camera_acks.send(
+        DeviceId(meta["system_id"], meta["serial"]), "stream", meta["id"], account.name, now
+    )
     await audit.record(request, audit.ACKNOWLEDGED, stream=meta)
-    return json_response({"acknowledged": meta["id"], "by": account.name})
+    return json_response({"acknowledged": meta["id"], "by": account.name, "camera_notified": notified})
 
 
 @routes.get(ORG + "/camera-users")

@@ -111,6 +111,9 @@ async def overview(request: web.Request) -> web.Response:
             "device_ca_fingerprint": pki.fingerprint_sha256(row["device_ca_cert_pem"]),
             **clock_json(request, row["id"], stored_settings(row)),
             "cloud_sync": request.config_dict[CAMERA_USER_SYNC].describe(row["id"]),
+            "audit_outbox": await store.audit_outbox_count(
+                db(request), row["id"]
+            ),  # Manager actions not in the cloud yet
         }
     )
 

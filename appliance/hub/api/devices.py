@@ -20,7 +20,7 @@ import base64
 import logging
 import os
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from bwlab.clock import run_every
 from bwlab.wire import chunk as wire_chunk
@@ -37,6 +37,8 @@ from ...http import DEVICE, access
 from ...lab.store import blocked_camera_host
 from ...storage import HUB_SOCKET, refuse_when_disk_full
 from .. import store
+from ..acknowledgements import AckOutbox
+from ..chunk_pipeline import ChunkPipeline, Job
 from ..containers import end_from_camera, upload_target
 from ..help import HelpError, setup_help
 from ..positions import PositionHub, on_track_message
@@ -67,6 +69,8 @@ async def _streams_ctx(app: web.Application):
     await hub.quarantine_bad_rows(ctx.clock.now())  # a bad stored row never stops a restart
     await hub.recover(ctx.clock.now())
     app[HUB].streams = hub
+    hub.latency_listeners.append(app[HUB].tell_viewer_latency)
+    app[HUB].acks = acks = AckOutbox(ctx.db, app[HUB].welcomed_socket)  # D6, issue 16: owed while offline
 
     async def housekeeping() -> None:
         await expire_sessions(ctx, app[HUB])  # D1 at once after a time jump
@@ -76,6 +80,7 @@ async def _streams_ctx(app: web.Application):
             log.info("retention: purged %d recordings older than 24 h", purged)
             ctx.count("recordings_purged_total", purged)
         await store.purge_device_events(ctx.db, ctx.clock.now())
+        await acks.purge(ctx.clock.now())
 
     task = asyncio.create_task(run_every(ctx.clock, PURGE_INTERVAL, housekeeping), name="retention")
     yield
@@ -205,7 +210,9 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
             )
         )
     )
+    session.welcomed = True
     try:
+        await registry.camera_acks.deliver(device, ctx.clock.now())  # acknowledged while it was away (D6)
         await _serve(ws, ctx, session, registry)
     finally:
         if registry.sessions.get(device) is session:
@@ -236,13 +243,28 @@ async def _serve(ws: web.WebSocketResponse, ctx, session: DeviceSession, registr
 
 
 async def _read(ws: web.WebSocketResponse, ctx, session: DeviceSession, registry: HubRegistry) -> None:
+    async def failed(exc: BaseException) -> None:
+        await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"the hub could not store a chunk")
+
+    pipeline = ChunkPipeline(session.serial, failed)
+    try:
+        await _read_messages(ws, ctx, session, registry, pipeline)
+    finally:
+        await pipeline.close()
+
+
+async def _read_messages(
+    ws: web.WebSocketResponse, ctx, session: DeviceSession, registry: HubRegistry, pipeline: ChunkPipeline
+) -> None:
     streams = registry.live_streams
     async for msg in ws:
         now = ctx.clock.now()
         if now > session.not_after:
+            await pipeline.settle()
             await _expire(ctx, streams, session, now)
             return
         if msg.type == WSMsgType.TEXT:
+            await pipeline.settle()  # a stop, say, comes after the chunks before it are answered
             try:
                 message = m.decode(msg.data, _CAMERA_MESSAGES)
             except m.ProtocolError as exc:
@@ -250,23 +272,44 @@ async def _read(ws: web.WebSocketResponse, ctx, session: DeviceSession, registry
                 continue
             await _on_message(ws, ctx, session, registry, message, now)
         elif msg.type == WSMsgType.BINARY:
-            try:
-                keeper = registry.live_positions if registry.live_positions.owns(msg.data) else streams
-                c = await keeper.store_chunk(msg.data, session.device, ctx.config.max_chunk, now)
-            except ChunkRejected as exc:
-                ctx.count("chunks_refused_total")
-                await ws.send_str(
-                    m.encode(m.ChunkRefused(code=exc.code, message=exc.message, stream_id=exc.stream_id, seq=exc.seq))
-                )
-                continue
-            ctx.count("chunks_stored_total")
-            ctx.count("chunk_bytes_total", len(msg.data))
-            await ws.send_str(m.encode(m.ChunkAck(stream_id=c.stream_id, seq=c.seq)))
-            if c.kind == wire_chunk.KIND_POSITION:
-                registry.live_positions.on_position(session.org_id, session.device, c, msg.data)
+            await pipeline.put(await _chunk_job(ws, ctx, session, registry, msg.data, now))
         elif msg.type == WSMsgType.ERROR:
             log.info("device %s socket error: %s", session.serial, ws.exception())
             return
+
+
+async def _chunk_job(
+    ws: web.WebSocketResponse, ctx, session: DeviceSession, registry: HubRegistry, frame: bytes, now: float
+) -> Job:
+    """Check a chunk (a stream's goes to its live viewers now) and what remains to be done."""
+
+    async def refused(exc: ChunkRejected) -> None:
+        ctx.count("chunks_refused_total")
+        await ws.send_str(
+            m.encode(m.ChunkRefused(code=exc.code, message=exc.message, stream_id=exc.stream_id, seq=exc.seq))
+        )
+
+    async def answer(c: object) -> None:
+        assert isinstance(c, wire_chunk.Chunk)
+        ctx.count("chunks_stored_total")
+        ctx.count("chunk_bytes_total", len(frame))
+        await ws.send_str(m.encode(m.ChunkAck(stream_id=c.stream_id, seq=c.seq)))
+        if c.kind == wire_chunk.KIND_POSITION:
+            registry.live_positions.on_position(session.org_id, session.device, c, frame)
+
+    positions = registry.live_positions
+    if positions.owns(frame):
+        return Job(lambda: positions.store_chunk(frame, session.device, ctx.config.max_chunk, now), answer, refused)
+    try:
+        admitted = await registry.live_streams.admit_chunk(frame, session.device, ctx.config.max_chunk, now)
+    except ChunkRejected as exc:
+        rejection = exc
+
+        async def refuse_in_turn() -> object:
+            raise rejection
+
+        return Job(refuse_in_turn, answer, refused)
+    return Job(lambda: registry.live_streams.persist_chunk(admitted, now), answer, refused)
 
 
 _LOCATION_KEYS = frozenset({"position", "lat", "lon", "latitude", "longitude", "coordinates"})
@@ -379,6 +422,8 @@ async def _start_stream(
         return
     session.streams.add(message.stream_id)
     await ws.send_str(m.encode(m.StreamAccepted(stream_id=message.stream_id, next_seq=next_seq)))
+    if streams.wants_low_latency(message.stream_id):  # viewers waited through a reconnection
+        await ws.send_str(m.encode(m.ViewerLatency(stream_id=message.stream_id, low=True)))
 
 
 async def positions_ctx(app):

@@ -3,12 +3,15 @@
  * device — its record, function and top buttons with press, double press and long press, its
  * LEDs or its screen, vibration, dock and undock, clock skew — live from the lab's events
  * WebSocket, with its radio status, its troubleshooting pages (W102/W120), its diagnosis and its
- * pcap; the faults injected into the lab; and lab time travel. Everything goes through /api/lab
+ * pcap, and its health as the device hub last heard it (issue 16 item 5: battery, storage, signal,
+ * temperature, last contact and warnings, as in Live); the faults injected into the lab; and lab
+ * time travel. Everything goes through /api/lab
  * with the lab token.
  */
 
 import { LiveSocket, api, labClock } from '../api.js';
 import { dateTime, field, h, message, onSubmit, put, showError } from '../dom.js';
+import { healthCells, healthWarnings, warningCodes } from '../health.js';
 import { faultsCard } from './faults.js';
 import { TroubleshootingView, diagnosisView, pcapLink, radioView, systemsDiagnosisView } from './network.js';
 import { speakerView } from './speaker.js';
@@ -21,6 +24,7 @@ const cards = new Map(); // serial → {el, info, state, parts}
 const DIAGNOSIS_EVERY_MS = 5000;
 const DIAGNOSIS_DEBOUNCE_MS = 300;
 const DIAGNOSIS_MIN_GAP_MS = 1000;
+const HEALTH_EVERY_MS = 5000; // cameras report their health every few seconds (bwlab/wire/health.py)
 let socket = null;
 let systemsBox = null;
 const diagnosis = { timer: null, running: false, again: false, lastAt: 0 };
@@ -129,6 +133,36 @@ async function start() {
   setInterval(() => { for (const c of cards.values()) drawVibration(c); }, 200);
   setInterval(scheduleDiagnosis, DIAGNOSIS_EVERY_MS);
   refreshDiagnosis();
+  drawHealth(status);
+  setInterval(refreshHealth, HEALTH_EVERY_MS);
+}
+
+/** Issue 16 item 5: each camera's health, from the lab status (what `bwlab status` prints too). */
+async function refreshHealth() {
+  try {
+    drawHealth(await api('/api/lab/status'));
+  } catch (err) {
+    console.warn('camera health:', err.message);
+  }
+}
+
+function drawHealth(status) {
+  for (const system of status.systems) {
+    for (const cam of system.cameras) {
+      const c = cards.get(cam.serial);
+      if (c) put(c.parts.health, healthView(cam));
+    }
+  }
+}
+
+function healthView(cam) {
+  const r = cam.health;
+  if (!r) return h('p', { class: 'hint' }, 'Health: no report from this camera yet.');
+  const name = cam.camera_user || cam.serial;
+  return h('div', { class: 'health-lab', dataset: { warnings: warningCodes(r) } },
+    h('dl', { class: 'health-list', 'aria-label': `Health of ${name}` }, healthCells(r, { name, online: cam.online }).map((cell) => [
+      h('dt', {}, cell.label), h('dd', { class: cell.warn ? 'warn' : '', dataset: cell.dataset }, cell.content)])),
+    healthWarnings(r));
 }
 
 function card(info) {
@@ -138,6 +172,7 @@ function card(info) {
     stateLine: h('p', { class: 'state-line' }),
     vibration: h('p', { class: 'vibration', 'aria-live': 'polite' }),
     speaker: h('div', { class: 'speaker-box', 'aria-live': 'polite' }), // talk-back (issue 16 item 3)
+    health: h('div', { class: 'health-box' }), // issue 16 item 5
     dock: h('button', { type: 'button', onclick: () => act(c, { action: c.state && c.state.docked ? 'undock' : 'dock' }) }, 'Dock'),
     skew: h('input', { type: 'number', name: 'skew', step: 'any', value: '0', 'aria-label': `Clock skew of ${info.serial} in seconds` }),
     radio: h('div', { class: 'radio-box' }),
@@ -154,7 +189,7 @@ function card(info) {
     }, glabel)))));
   const el = h('article', { class: 'device', dataset: { serial: info.serial }, 'aria-label': `${info.camera_user || 'Unassigned'} (${info.serial})` },
     h('h3', {}, info.camera_user || 'Unassigned', h('small', {}, ` ${info.model} · ${info.serial}`)),
-    parts.body, parts.vibration, parts.speaker, parts.stateLine, parts.radio, buttons,
+    parts.body, parts.vibration, parts.speaker, parts.stateLine, parts.health, parts.radio, buttons,
     h('div', { class: 'row' }, parts.dock,
       h('label', { class: 'row' }, 'Skew (s)', parts.skew),
       h('button', { type: 'button', class: 'small', onclick: () => act(c, { action: 'skew', seconds: Number(parts.skew.value) || 0 }) }, 'Set clock'),

@@ -13,9 +13,8 @@
  *   urgent marker at that position.
  */
 
-import { api } from '../api.js';
 import { h, message, put, showError, time } from '../dom.js';
-import { b64urlDecode, openChunk, unwrapContentKey } from '../e2e.js';
+import { HelpBook, HelpLayer, whereText } from '../help.js';
 
 export const REASONS = {
   record: 'the record button (live stream on record)',
@@ -73,18 +72,6 @@ function notify(title, body, tag, onclick) {
   return true;
 }
 
-function pickKey(keys, wrapped) {
-  return keys.find((k) => k && k.fingerprint === wrapped.key_fingerprint) || keys[0];
-}
-
-/** The help request's position, opened with the system key (null: none sent, or no key here). */
-export async function openHelpPosition(help, keys) {
-  if (!help.position || !help.wrapped_key || !keys.length) return null;
-  const key = await unwrapContentKey(pickKey(keys, help.wrapped_key), help.id, help.wrapped_key);
-  const plain = await openChunk(key, help.id, 'position', 0, b64urlDecode(help.position, 'position'));
-  return JSON.parse(new TextDecoder().decode(plain));
-}
-
 /**
  * The alert centre of one organization. `app` gives: org, keys, live (streams), openStream(stream),
  * showOnMap(help). `handle(event)` takes every message of the events socket.
@@ -96,10 +83,12 @@ export class Alerts {
     document.getElementById('banner').after(this.box);
     this.banners = new Map(); // stream or help id → banner element
     this.seen = new Set();
-    this.help = new Map(); // open help requests by id, with their opened position
+    this.help = new HelpBook({ // open help requests, with their opened position (webui/js/help.js)
+      orgId: () => this.app.org.id, keys: () => this.app.keys,
+      onAdd: (entry, fresh) => this.helpAdded(entry, fresh), onRemove: (entry, help) => this.helpAcknowledged(help),
+    });
     this.onHelpChange = null;
-    this.markers = new Map();
-    this.map = null;
+    this.layer = new HelpLayer({ acknowledge: (help) => this.help.acknowledge(help) });
   }
 
   /** Forget every banner and help request (sign out, another organization). */
@@ -111,9 +100,13 @@ export class Alerts {
 
   async start() {
     this.clear();
+    await this.sync();
+  }
+
+  /** Read the help requests again (at start, and after the events socket reconnects). */
+  async sync() {
     try {
-      const found = await api(`/api/cloud/orgs/${this.app.org.id}/help-requests`);
-      for (const help of found.help_requests.reverse()) await this.addHelp(help, false);
+      await this.help.sync();
     } catch (err) {
       console.warn('help requests:', err.message);
     }
@@ -122,8 +115,7 @@ export class Alerts {
   handle(event) {
     if (event.type === 'stream_started') this.streamStarted(event.stream);
     else if (event.type === 'stream_ended') this.streamEnded(event.stream);
-    else if (event.type === 'help_requested') this.addHelp(event.help, true);
-    else if (event.type === 'help_acknowledged') this.helpAcknowledged(event.help);
+    else this.help.handle(event);
   }
 
   // ---- new streams (item 1)
@@ -158,15 +150,8 @@ export class Alerts {
 
   // ---- help requests (item 2)
 
-  async addHelp(help, fresh) {
-    if (this.help.has(help.id) || help.acknowledged_at) return;
-    const entry = { help, position: null, error: null };
-    this.help.set(help.id, entry);
-    try {
-      entry.position = await openHelpPosition(help, this.app.keys);
-    } catch (err) {
-      entry.error = err.message;
-    }
+  helpAdded(entry, fresh) {
+    const { help } = entry;
     const text = `HELP: ${help.user_name} asks for help`;
     this.show(help.id, this.helpBanner(entry));
     if (fresh) {
@@ -178,10 +163,8 @@ export class Alerts {
   }
 
   helpAcknowledged(help) {
-    const entry = this.help.get(help.id);
-    this.help.delete(help.id);
     const el = this.banners.get(help.id);
-    if (el) {
+    if (el && !el.dataset.acknowledged) {
       el.classList.remove('alert-urgent');
       put(el, h('strong', {}, `${help.user_name}'s help request was acknowledged by ${help.acknowledged_by}`),
         h('span', { class: 'alert-why' }, ' · the camera vibrates'),
@@ -189,24 +172,15 @@ export class Alerts {
           h('button', { type: 'button', class: 'small', onclick: () => this.close(help.id) }, 'Dismiss')));
       el.dataset.acknowledged = 'true';
     }
-    if (entry) this.changed();
+    this.changed();
   }
 
   helpBanner(entry) {
     const { help } = entry;
     return h('div', { class: 'alert alert-help alert-urgent', role: 'alert', dataset: { help: help.id, user: help.user_id } },
       h('strong', {}, `HELP: ${help.user_name} asks for help`),
-      h('span', { class: 'alert-why' }, ` · ${time(help.requested_at)} · ${this.whereText(entry)}`),
+      h('span', { class: 'alert-why' }, ` · ${time(help.requested_at)} · ${whereText(entry)}`),
       this.helpActions(entry));
-  }
-
-  whereText(entry) {
-    if (entry.error) return `position not opened: ${entry.error}`;
-    if (!entry.help.position) return 'no position (camera without GPS or without a fix)';
-    if (!entry.position) return 'position sealed: no end-to-end key in this browser';
-    const p = entry.position;
-    return p.fix ? `at ${p.lat.toFixed(5)}, ${p.lon.toFixed(5)} (±${Math.round(p.accuracy)} m)`
-      : `GPS lost; last at ${p.lat.toFixed(5)}, ${p.lon.toFixed(5)}`;
   }
 
   helpActions(entry) {
@@ -215,8 +189,7 @@ export class Alerts {
     const ack = h('button', { type: 'button', class: 'small primary', onclick: async () => {
       ack.disabled = true;
       try {
-        const r = await api(`/api/cloud/orgs/${this.app.org.id}/help-requests/${help.id}/acknowledge`, { method: 'POST' });
-        this.helpAcknowledged({ ...help, acknowledged_by: r.by });
+        await this.help.acknowledge(help);
       } catch (err) {
         showError(out, err);
         ack.disabled = false;
@@ -234,58 +207,31 @@ export class Alerts {
 
   /** The open help requests, urgent, for the top of Active streams. */
   helpList() {
-    const entries = [...this.help.values()];
+    const entries = [...this.help.entries.values()];
     if (!entries.length) return null;
     return h('ul', { class: 'list help-requests', 'aria-label': 'Help requests' }, entries.map((entry) => h('li', {
       class: 'help-request', dataset: { help: entry.help.id, user: entry.help.user_id } },
-    h('strong', {}, `HELP · ${entry.help.user_name}`), h('small', {}, ` ${time(entry.help.requested_at)} · ${this.whereText(entry)}`),
+    h('strong', {}, `HELP · ${entry.help.user_name}`), h('small', {}, ` ${time(entry.help.requested_at)} · ${whereText(entry)}`),
     this.helpActions(entry))));
   }
 
   changed() {
     if (this.onHelpChange) this.onHelpChange();
-    this.drawMarkers();
+    this.layer.draw(this.help.entries.values());
   }
 
-  // ---- the map (item 2: the help request on the map)
+  // ---- the map (item 2: the help request on the map, webui/js/help.js)
 
   attachMap(handle) {
-    this.map = handle;
-    this.markers.clear();
-    this.drawMarkers();
-  }
-
-  drawMarkers() {
-    const handle = this.map;
-    if (!handle || !window.L) return;
-    for (const [id, marker] of this.markers) {
-      if (!this.help.has(id)) {
-        marker.remove();
-        this.markers.delete(id);
-      }
-    }
-    for (const entry of this.help.values()) {
-      const p = entry.position;
-      if (!p || this.markers.has(entry.help.id)) continue;
-      const icon = window.L.divIcon({
-        className: 'bw-help-wrap', iconSize: [44, 44], iconAnchor: [22, 22],
-        html: `<div class="bw-help-pin" data-help="${entry.help.id}" title="Help request">SOS</div>`,
-      });
-      const marker = window.L.marker([p.lat, p.lon], { icon, zIndexOffset: 1000, keyboard: false })
-        .bindTooltip(h('span', {}, `HELP: ${entry.help.user_name} · ${time(entry.help.requested_at)}`), { permanent: true, direction: 'top', offset: [0, -22], className: 'bw-help-label' })
-        .addTo(handle.map);
-      this.markers.set(entry.help.id, marker);
-    }
+    this.layer.attach(handle, this.help.entries.values());
   }
 
   centerOn(help) {
-    const marker = this.markers.get(help.id);
-    if (marker && this.map) this.map.map.setView(marker.getLatLng(), Math.max(this.map.map.getZoom(), 19), { animate: false });
+    this.layer.centerOn(help);
   }
 
   detachMap() {
-    this.map = null;
-    this.markers.clear();
+    this.layer.detach();
   }
 
   // ---- banners

@@ -250,7 +250,7 @@ async function useOrg(org, choose) {
   });
   await app.alerts.start();
   app.events = new LiveSocket(`/api/cloud/orgs/${org.id}/events`, {
-    onOpen: () => refresh(),
+    onOpen: () => { refresh(); app.alerts.sync(); }, // a help request acknowledged while the socket was down leaves
     onJson: (event) => { app.alerts.handle(event); if (String(event.type).startsWith('stream_')) refresh(); },
   });
   clearInterval(app.refreshTimer);
@@ -388,7 +388,8 @@ function liveView(stream, mode = 'mse') {
     ack.disabled = true;
     try {
       const r = await api(`/api/cloud/orgs/${app.org.id}/streams/${stream.id}/acknowledge`, { method: 'POST' });
-      put(ackOut, message('ok', `Acknowledged by ${r.by}: the camera vibrates.`, 'acknowledged'));
+      put(ackOut, message('ok', r.camera_notified ? `Acknowledged by ${r.by}: the camera vibrates.`
+        : `Acknowledged by ${r.by}: the camera is not connected now; it vibrates when it is back.`, 'acknowledged'));
     } catch (err) {
       showError(ackOut, err);
     } finally {

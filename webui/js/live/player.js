@@ -80,7 +80,8 @@ export class StreamPlayer {
 
   start() {
     const path = `/api/cloud/orgs/${this.orgId}/streams/${this.streamId}/${this.recording ? 'recording' : 'live'}`;
-    this.ws = new WebSocket(wsUrl(path));
+    // The low-latency view asks the camera for small chunks while it watches (viewer_latency).
+    this.ws = new WebSocket(wsUrl(path + (this.mode === 'webcodecs' && !this.recording ? '?latency=low' : '')));
     this.ws.binaryType = 'arraybuffer';
     this.ws.onmessage = (event) => {
       const data = event.data;

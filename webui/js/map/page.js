@@ -1,14 +1,16 @@
 /**
  * The map on its own page, /map/ (SPEC D9): the session cookie of the Live client, and the system
  * key this browser holds (IndexedDB, S16) or a link with key opened here (/map/#k1=… or #p1=…).
+ * Open help requests (issue 16) are urgent markers on it, as on Live's map (webui/js/help.js).
  *
  * The mounted map's handle (webui/js/map.js mountMap) is this module's `mounted` promise, for
  * the lab's browser tests and benchmark: `(await import('/js/map/page.js')).mounted`.
  */
 
-import { api } from '../api.js';
+import { LiveSocket, api } from '../api.js';
 import { h } from '../dom.js';
 import { importLinkFragment, linkKind } from '../e2e.js';
+import { HelpBook, HelpLayer, mayAcknowledge } from '../help.js';
 import { listKeys, saveKey } from '../keystore.js';
 import { mountMap } from '../map.js';
 
@@ -66,7 +68,26 @@ async function start() {
     const { userId } = event.detail;
     location.href = `/live/#user=${encodeURIComponent(userId)}`;
   });
+  followHelpRequests(handle, orgId, keys, org ? org.role : null);
   return handle;
+}
+
+/**
+ * Issue 16: each open help request as an urgent marker at its position (opened with the keys of
+ * this browser), as on Live's map; it leaves when anyone acknowledges it (the events socket, and
+ * the list read again after each reconnection).
+ */
+function followHelpRequests(handle, orgId, keys, role) {
+  const layer = new HelpLayer({ acknowledge: mayAcknowledge(role) ? (help) => book.acknowledge(help) : null });
+  const draw = () => layer.draw(book.entries.values());
+  const book = new HelpBook({ orgId: () => orgId, keys: () => keys, onAdd: draw, onRemove: draw });
+  layer.attach(handle, []);
+  const sync = () => book.sync().catch((err) => console.warn('help requests:', err.message));
+  handle.help = { book, layer, synced: null };
+  handle.help.events = new LiveSocket(`/api/cloud/orgs/${encodeURIComponent(orgId)}/events`, {
+    onOpen: () => { handle.help.synced = sync(); },
+    onJson: (event) => book.handle(event),
+  });
 }
 
 export const mounted = start().catch((err) => {
