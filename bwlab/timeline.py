@@ -236,19 +236,22 @@ class Timeline:
                     "remote starts, acknowledgements and watching need the scenario's operator "
                     "account and a system with a link with key"
                 )
-            v = self.viewing
-            viewer = Viewer(
-                self.lab.base_url,
-                v.ca_pem,
-                email=v.email,
-                password=v.password,
-                link=v.link,
-                passphrase=v.passphrase,
-                clock=self.clock,
-            )
+            viewer = self._viewer(self.viewing)
             await viewer.__aenter__()
             self._operator = viewer
         return self._operator
+
+    def _viewer(self, v: Viewing) -> Viewer:
+        """The reference viewer of ``v``'s account and link on lab time (not signed in yet)."""
+        return Viewer(
+            self.lab.base_url,
+            v.ca_pem,
+            email=v.email,
+            password=v.password,
+            link=v.link,
+            passphrase=v.passphrase,
+            clock=self.clock,
+        )
 
     async def _camera_user(self, serial: str, *, wait_for: str | None = None) -> dict[str, Any]:
         """The camera user Live lists with this camera; with ``wait_for``, once Live shows that
@@ -417,16 +420,7 @@ class Timeline:
             raise ExpectationFailed("a viewer expectation needs the scenario's operator account and link with key")
         state = await _camera_state(self.lab, serial)
         user = ((state or {}).get("user") or {}).get("name")
-        v = self.viewing
-        async with Viewer(
-            self.lab.base_url,
-            v.ca_pem,
-            email=v.email,
-            password=v.password,
-            link=v.link,
-            passphrase=v.passphrase,
-            clock=self.clock,
-        ) as viewer:
+        async with self._viewer(self.viewing) as viewer:
             try:
                 stream = await viewer.wait_for_stream(DEFAULT_WITHIN, user)
             except TimeoutError:

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +19,10 @@ import pytest
 from appliance.app import serve
 from appliance.context import ApplianceConfig
 from bwlab.client import Session
-from bwlab.clock import LabClock
+from bwlab.clock import LabClock, monotonic
+from bwlab.viewer import Viewer
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -39,6 +45,79 @@ class RunningAppliance:
 
     def lab(self) -> Session:
         return Session(self.url, self.ca_pem, token=self.lab_token)
+
+    def operator_viewer(self, system, *, protected: bool = False, viewer_class: type[Viewer] = Viewer) -> Viewer:
+        """The reference viewer signed in as the demo's operator (``async with`` it) for ``system``
+        (as ``apply_scenario`` returns it): with the system's link with key, or (``protected``) its
+        passphrase link and passphrase; ``viewer_class`` a subclass of Viewer."""
+        link = (
+            {"link": system.protected_link, "passphrase": system.link_passphrase}
+            if protected
+            else {"link": system.link}
+        )
+        return viewer_class(
+            self.url,
+            self.ca_pem,
+            email="operator@demo.bwlab.test",
+            password="demo-operator-pass",
+            clock=self.clock,
+            **link,
+        )
+
+    async def bwlab(self, *argv: str, **options) -> tuple[int, str, str]:
+        """``python -m bwlab <argv>`` against this appliance as the lab (its URL, lab token and data
+        directory); ``options`` as for ``run_bwlab``."""
+        return await run_bwlab(
+            *argv, "--url", self.url, "--token", self.lab_token, "--data-dir", str(self.data_dir), **options
+        )
+
+
+def run_bwlab_sync(
+    *argv: str, timeout: float = 60.0, cwd: Path | None = REPO_ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """``python -m bwlab <argv>`` for a test without an event loop (blocking), from the repository
+    root: its exit status and text output. ``env`` replaces this process's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "bwlab", *argv],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
+        env=env,
+    )
+
+
+async def run_process(*cmd: str, timeout: float, **options) -> tuple[int, str, str]:
+    """Run ``cmd`` within ``timeout`` seconds (killed past it): its exit status, standard output and
+    standard error. ``options`` go to ``asyncio.create_subprocess_exec`` (cwd, env)."""
+    proc = await asyncio.create_subprocess_exec(
+        *cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, **options
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def run_bwlab(
+    *argv: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60.0
+) -> tuple[int, str, str]:
+    """``python -m bwlab <argv>`` as a user runs it, within ``timeout`` seconds: its exit status,
+    standard output and standard error. ``env`` adds to this process's environment."""
+    return await run_process(
+        sys.executable,
+        "-m",
+        "bwlab",
+        *argv,
+        timeout=timeout,
+        cwd=cwd,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+    )
 
 
 async def start_appliance(
@@ -66,7 +145,7 @@ async def start_appliance(
     ready, stop = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(serve(config, clock, ready=ready, stop=stop), name="appliance")
     done, _ = await asyncio.wait(
-        {task, asyncio.create_task(ready.wait())}, timeout=15, return_when=asyncio.FIRST_COMPLETED
+        {task, asyncio.create_task(ready.wait())}, timeout=20, return_when=asyncio.FIRST_COMPLETED
     )
     if task in done:
         task.result()
@@ -189,8 +268,6 @@ def controller_connections(data_dir: Path) -> dict[str, dict]:
 async def poll_until(predicate, what: str, timeout: float = 5.0, step: float = 0.05):
     """Call the (sync or async) predicate every ``step`` s until it returns something truthy, and
     return that; fail naming ``what`` (and the last value) when ``timeout`` runs out."""
-    from bwlab.clock import monotonic
-
     deadline = monotonic() + timeout
     last = None
     while True:
@@ -202,6 +279,18 @@ async def poll_until(predicate, what: str, timeout: float = 5.0, step: float = 0
         if monotonic() >= deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
         await asyncio.sleep(step)
+
+
+def wait_until(predicate, what: str, timeout: float, step: float = 0.2):
+    """``poll_until`` for a test without an event loop: call the sync predicate every ``step`` s
+    (blocking) until it returns something truthy, and return that; fail naming ``what``."""
+    deadline = monotonic() + timeout
+    while monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        threading.Event().wait(step)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
 @pytest.fixture
@@ -234,18 +323,7 @@ async def demo_fleet(appliance, demo_lab):
 @pytest.fixture
 async def demo_viewer(appliance, demo_lab):
     """The reference viewer signed in as the demo's operator, with the passphrase link with key."""
-    from bwlab.viewer import Viewer
-
-    system = demo_lab.systems[0]
-    async with Viewer(
-        appliance.url,
-        appliance.ca_pem,
-        email="operator@demo.bwlab.test",
-        password="demo-operator-pass",
-        link=system.protected_link,
-        passphrase=system.link_passphrase,
-        clock=appliance.clock,
-    ) as v:
+    async with appliance.operator_viewer(demo_lab.systems[0], protected=True) as v:
         yield v
 
 
@@ -259,6 +337,18 @@ def camera_online(lab):
         return any(c["serial"] == serial and c["online"] for s in status["systems"] for c in s["cameras"])
 
     return check
+
+
+@pytest.fixture
+def undock_online(camera_online):
+    """``await undock_online(fleet, serial)``: take a running camera out of its dock and wait until
+    the cloud's device hub has it connected."""
+
+    async def undock(fleet, serial: str) -> None:
+        await fleet.undock(serial)
+        await poll_until(lambda: camera_online(serial), f"camera {serial} to connect to the device hub", timeout=10)
+
+    return undock
 
 
 # ---- appended: a real OpenStack Swift on loopback, the standard content destination (issue 13) ----

@@ -29,12 +29,12 @@ from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import messages as m
 from bwlab.wire import positions as wire_positions
 
-from ..cloud.store import system_region
 from ..db import Database
 from ..devices import FEED_WINDOW, DeviceId
 from ..fanout import Fanout, Subscriber
 from . import store
-from .streams import MAX_SEQ_GAP, RETENTION, ChunkRejected, EvidenceStore, StreamHub
+from .containers import end_from_camera, upload_target
+from .streams import MAX_SEQ_GAP, RETENTION, ChunkRejected, EvidenceStore, StreamHub, check_reopen
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +145,7 @@ class PositionHub:
             raise ChunkRejected("bad_track", f"a track id starts with {wire_positions.TRACK_PREFIX!r} and is ASCII")
         track = self._tracks.get(msg.track_id)
         if track is not None:
-            if track.device != device:
-                raise ChunkRejected("foreign_stream", "that track id belongs to another camera")
-            if track.upload_key != upload_key:
-                raise ChunkRejected("stream_conflict", "that track exists with another upload key")
+            check_reopen("track", track.device, track.upload_key, device, upload_key)
         else:
             await store.add_track(
                 self.db,
@@ -355,41 +352,10 @@ class PositionHub:
 async def on_track_message(ws, ctx, session, hub: PositionHub, message, now: float) -> None:
     """``track_start`` / ``track_stop`` from a camera (S11)."""
     if isinstance(message, wire_positions.TrackStop):
-        try:
-            await hub.end_track(
-                message.track_id,
-                session.device,
-                message.reason,
-                message.last_seq,
-                message.ended_at if message.ended_at is not None else now,
-            )
-        except ChunkRejected as exc:
-            await ws.send_str(m.encode(m.Error(code=exc.code, message=exc.message, ref=message.track_id)))
+        await end_from_camera(ws, hub.end_track, message.track_id, session.device, message, now)
         return
     try:
-        upload_key = wire_chunk.decode_upload_key(message.upload_key)
-    except ValueError:
-        await ws.send_str(
-            m.encode(
-                wire_positions.TrackRefused(
-                    track_id=message.track_id, code="invalid_message", message="upload_key must be 32 bytes, base64url"
-                )
-            )
-        )
-        return
-    region = await system_region(ctx.db, session.cloud_system_id)
-    if region is None:  # the system was disconnected from the cloud while its camera was connected
-        await ws.send_str(
-            m.encode(
-                wire_positions.TrackRefused(
-                    track_id=message.track_id,
-                    code="system_unknown",
-                    message="the camera's system is no longer connected",
-                )
-            )
-        )
-        return
-    try:
+        upload_key, region = await upload_target(ctx.db, session.cloud_system_id, message.upload_key)
         next_seq = await hub.open_track(
             message, org_id=session.org_id, device=session.device, region=region, upload_key=upload_key, now=now
         )

@@ -51,6 +51,15 @@ class ChunkRejected(Refused):
         self.seq = seq
 
 
+def check_reopen(kind: str, owner: DeviceId, stored_key: bytes, device: DeviceId, upload_key: bytes) -> None:
+    """A start naming a stream or track (``kind``) that exists: only its own camera may open it
+    again, with the same upload key; raises ChunkRejected."""
+    if owner != device:
+        raise ChunkRejected("foreign_stream", f"that {kind} id belongs to another camera")
+    if stored_key != upload_key:
+        raise ChunkRejected("stream_conflict", f"that {kind} exists with another upload key")
+
+
 @dataclass
 class _StreamInfo:
     device: DeviceId
@@ -197,10 +206,8 @@ class StreamHub:
         cloud_system_id, serial = device.system_id, device.serial
         row = await store.stream(self.db, stream_id)
         if row is not None:
-            if DeviceId(row["cloud_system_id"], row["serial"]) != device:
-                raise ChunkRejected("foreign_stream", "that stream id belongs to another camera")
-            if bytes.fromhex(row["upload_key"]) != upload_key:
-                raise ChunkRejected("stream_conflict", "that stream exists with another upload key")
+            owner = DeviceId(row["cloud_system_id"], row["serial"])
+            check_reopen("stream", owner, bytes.fromhex(row["upload_key"]), device, upload_key)
             if row["ended_at"] is not None and not resume:
                 raise ChunkRejected("stream_ended", "that stream has ended")
         else:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import aiohttp
 from bwlab.client import ApiError, Session
 from bwlab.wire import audit as wire
 
-from .common import CliError, Commands, add_common, lab_facts
+from .common import CliError, Commands, account_password, add_common, lab_facts, sign_in_organization
 
 
 def register(sub: argparse._SubParsersAction) -> Commands:
@@ -51,7 +50,7 @@ async def cmd_audit(args: argparse.Namespace) -> int:
     if args.audit_command == "verify":
         return verify_file(args.file, head=args.head, partial=args.partial, as_json=args.json)
     url, _token, ca_pem = lab_facts(args, need_token=False)
-    text, head = await export(url, ca_pem, args.email, _password(args.password), args.org, args.format)
+    text, head = await export(url, ca_pem, args.email, account_password(args.password), args.org, args.format)
     if args.output is None:
         sys.stdout.write(text)
     else:
@@ -63,27 +62,12 @@ async def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _password(given: str | None) -> str:
-    password = given or os.environ.get("BWLAB_PASSWORD")
-    if not password:
-        raise CliError("--password (or $BWLAB_PASSWORD): the admin account's password is required")
-    return password
-
-
 async def export(url: str, ca_pem: str, email: str, password: str, org: str | None, fmt: str) -> tuple[str, str]:
     """(the export's text, the chain's head hash) of the organization ``org`` (name or id)."""
     async with Session(url, ca_pem) as s:
         try:
-            await s.sign_in_cloud(email, password)
-            orgs = (await s.get("/api/cloud/me"))["organizations"]
-            chosen = [o for o in orgs if org in (None, o["id"], o["name"])]
-            if len(chosen) != 1:
-                names = ", ".join(o["name"] for o in orgs) or "none"
-                raise CliError(
-                    f"--org: {'name one of the' if chosen else 'no such organization among the'} "
-                    f"account's organizations ({names})"
-                )
-            path = f"/api/cloud/orgs/{chosen[0]['id']}/audit/export?format={fmt}"
+            chosen = await sign_in_organization(s, email, password, org)
+            path = f"/api/cloud/orgs/{chosen['id']}/audit/export?format={fmt}"
             async with s.http.get(s.base_url + path, headers=s.headers(), ssl=s.ssl) as response:
                 if response.status != 200:
                     error = (await response.json(content_type=None) or {}).get("error", {})

@@ -43,6 +43,57 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
+def add_camera_media_arguments(p: argparse.ArgumentParser) -> None:
+    """How the cameras make their media (``bwlab up`` passes them on to the ``bwlab fleet`` it starts)."""
+    p.add_argument(
+        "--media",
+        choices=("live", "shared"),
+        default="live",
+        help="cameras encode live (default) or replay a shared pre-encoded source",
+    )
+    p.add_argument(
+        "--fragment-frames",
+        type=int,
+        choices=(1, 2, 3),
+        default=2,
+        help="video frames per media fragment at 15 fps: 1 = 67 ms, 2 = 133 ms (default), 3 = 200 ms",
+    )
+    p.add_argument(
+        "--audio-chunk-frames",
+        type=int,
+        default=0,
+        metavar="N",
+        help="audio chunks: send the sound in audio-only fragments of this many AAC frames (21 ms each) as soon as it is encoded, not only in the video's (default 0: no)",
+    )
+
+
+def account_password(given: str | None) -> str:
+    """A cloud account's password: ``--password``, else ``$BWLAB_PASSWORD``."""
+    password = given or os.environ.get("BWLAB_PASSWORD")
+    if not password:
+        raise CliError("--password (or $BWLAB_PASSWORD): the account's password is required")
+    return password
+
+
+def choose_organization(organizations: list[dict], wanted: str | None) -> dict:
+    """The organization ``--org`` names (its name or id) among the account's; with no ``--org``,
+    the account's only one."""
+    chosen = [o for o in organizations if wanted in (None, o["id"], o["name"])]
+    if len(chosen) != 1:
+        names = ", ".join(o["name"] for o in organizations) or "none"
+        raise CliError(
+            f"--org: {'name one of the' if chosen else 'no such organization among the'} "
+            f"account's organizations ({names})"
+        )
+    return chosen[0]
+
+
+async def sign_in_organization(s: Session, email: str, password: str, wanted: str | None) -> dict:
+    """Sign ``s`` in to the cloud as the account; the organization ``--org`` names (``choose_organization``)."""
+    await s.sign_in_cloud(email, password)
+    return choose_organization((await s.get("/api/cloud/me"))["organizations"], wanted)
+
+
 def parse_duration(text: str) -> float:
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
     if not m:

@@ -11,27 +11,13 @@ from bwlab.scenario import load_scenario
 from firmware_stub.fleet import Fleet
 from firmware_stub.services import ServiceRoute
 
-from .common import CliError, Commands, add_common, default_data_dir, lab_facts
+from .common import CliError, Commands, add_camera_media_arguments, add_common, default_data_dir, lab_facts
 
 
 def register(sub: argparse._SubParsersAction) -> Commands:
     fleet = sub.add_parser("fleet", help="run a scenario's cameras in this process")
     fleet.add_argument("scenario", nargs="?", type=Path, help="scenario TOML file (default: the built-in demo)")
-    fleet.add_argument("--media", choices=("live", "shared"), default="live")
-    fleet.add_argument(
-        "--fragment-frames",
-        type=int,
-        choices=(1, 2, 3),
-        default=2,
-        help="video frames per media fragment at 15 fps: 1 = 67 ms, 2 = 133 ms (default), 3 = 200 ms",
-    )
-    fleet.add_argument(
-        "--audio-chunk-frames",
-        type=int,
-        default=0,
-        metavar="N",
-        help="audio chunks: send the sound in audio-only fragments of this many AAC frames (21 ms each) as soon as it is encoded, not only in the video's (default 0: no)",
-    )
+    add_camera_media_arguments(fleet)
     fleet.add_argument("--only", default=None, help="comma-separated serials to run (default all)")
     fleet.add_argument(
         "--exit-with-parent",

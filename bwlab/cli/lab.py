@@ -24,7 +24,7 @@ from bwlab.realnet import up as realnet_up
 from bwlab.scenario import load_scenario
 from bwlab.timeline import ExpectationFailed, Timeline, viewing_for
 
-from .common import CliError, Commands, default_data_dir, run_net
+from .common import CliError, Commands, add_camera_media_arguments, default_data_dir, run_net
 
 
 def register(sub: argparse._SubParsersAction) -> Commands:
@@ -54,26 +54,7 @@ def register(sub: argparse._SubParsersAction) -> Commands:
     )
     up.add_argument("--no-timeline", action="store_true", help="do not run the scenario's timeline")
     up.add_argument("--no-zeroconf", action="store_true", help="do not advertise the appliance with mDNS")
-    up.add_argument(
-        "--media",
-        choices=("live", "shared"),
-        default="live",
-        help="cameras encode live (default) or replay a shared pre-encoded source",
-    )
-    up.add_argument(
-        "--fragment-frames",
-        type=int,
-        choices=(1, 2, 3),
-        default=2,
-        help="video frames per media fragment at 15 fps: 1 = 67 ms, 2 = 133 ms (default), 3 = 200 ms",
-    )
-    up.add_argument(
-        "--audio-chunk-frames",
-        type=int,
-        default=0,
-        metavar="N",
-        help="audio chunks: send the sound in audio-only fragments of this many AAC frames (21 ms each) as soon as it is encoded, not only in the video's (default 0: no)",
-    )
+    add_camera_media_arguments(up)
     up.add_argument("--json", action="store_true", help="print the lab's facts as JSON once ready")
     up.add_argument(
         "--network",

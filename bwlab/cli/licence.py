@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
 from bwlab.client import ApiError, Session
 from bwlab.clock import isoformat
 
-from .common import CliError, Commands, add_common, lab_facts
+from .common import CliError, Commands, account_password, add_common, lab_facts, sign_in_organization
 
 
 def register(sub: argparse._SubParsersAction) -> Commands:
@@ -35,21 +34,11 @@ def register(sub: argparse._SubParsersAction) -> Commands:
 async def cmd_licence(args: argparse.Namespace) -> int:
     """S15: where the organization's licence stands; an admin orders or renews licences."""
     url, _token, ca_pem = lab_facts(args, need_token=False)
-    password = args.password or os.environ.get("BWLAB_PASSWORD")
-    if not password:
-        raise CliError("--password (or $BWLAB_PASSWORD): the account's password is required")
+    password = account_password(args.password)
     async with Session(url, ca_pem) as s:
         try:
-            await s.sign_in_cloud(args.email, password)
-            orgs = (await s.get("/api/cloud/me"))["organizations"]
-            chosen = [o for o in orgs if args.org in (None, o["id"], o["name"])]
-            if len(chosen) != 1:
-                names = ", ".join(o["name"] for o in orgs) or "none"
-                raise CliError(
-                    f"--org: {'name one of the' if chosen else 'no such organization among the'} "
-                    f"account's organizations ({names})"
-                )
-            base = f"/api/cloud/orgs/{chosen[0]['id']}"
+            chosen = await sign_in_organization(s, args.email, password, args.org)
+            base = f"/api/cloud/orgs/{chosen['id']}"
             if args.action == "order":
                 if args.what is None or not args.what.isdigit():
                     raise CliError("order QUANTITY: expected a whole number of licences, e.g. `bwlab licence order 5`")
@@ -75,7 +64,7 @@ async def cmd_licence(args: argparse.Namespace) -> int:
     ]
     until = f" until {isoformat(result['covered_until'])}" if result["covered_until"] else ""
     print(
-        f"{chosen[0]['name']}: {state}{until}; {result['quantity']} licences held, {result['needed']} needed "
+        f"{chosen['name']}: {state}{until}; {result['quantity']} licences held, {result['needed']} needed "
         f"(average {result['average']} over {result['window_days']} days)"
     )
     for lic in result["licences"]:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
 from bwlab.clock import Clock
 from bwlab.viewer import ClockMismatch, Viewer
 from bwlab.wire import envelope
 
-from .common import CliError, Commands, add_common, lab_facts
+from .common import CliError, Commands, account_password, add_common, lab_facts
 
 
 def register(sub: argparse._SubParsersAction) -> Commands:
@@ -35,9 +34,7 @@ def add_operator_arguments(p: argparse.ArgumentParser) -> None:
 
 def operator_viewer(args: argparse.Namespace, url: str, ca_pem: str, clock: Clock | None = None) -> Viewer:
     """The viewer of the operator the arguments name; a CLI error naming the flag when they do not fit."""
-    password = args.password or os.environ.get("BWLAB_PASSWORD")
-    if not password:
-        raise CliError("--password (or $BWLAB_PASSWORD): the account's password is required")
+    password = account_password(args.password)
     try:
         return Viewer(
             url, ca_pem, email=args.email, password=password, link=args.link, passphrase=args.passphrase, clock=clock

@@ -12,20 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
 
-from appliance.app import serve
-from appliance.context import ApplianceConfig
 from bwlab.apply import LabInfo, apply_scenario
 from bwlab.client import Session
 from bwlab.clock import LabClock
 from bwlab.scenario import load_scenario
 from firmware_stub.fleet import Fleet
-from tests.conftest import poll_until
+from tests.conftest import poll_until, start_appliance
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"  # the README's pictures: refreshed only on purpose
@@ -66,38 +63,16 @@ class LabEnv:
         return Session(self.url, self.ca_pem, token=self.lab_token)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def start_lab(data_dir: Path, cameras: set[str] | None, media: str = "live"):
     """The appliance over HTTPS on loopback with the demo applied and a fleet running
     ``cameras`` (None: all of them, [] or empty set: none). Returns (env, stop)."""
-    clock = LabClock()
-    port = _free_port()
-    config = ApplianceConfig(
-        data_dir=data_dir,
-        host="127.0.0.1",
-        port=port,
-        zeroconf=False,
-        ntp_port=None,
-        public_url=f"https://localhost:{port}",
-    )
-    ready, stop = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(serve(config, clock, ready=ready, stop=stop), name="appliance (e2e)")
-    waiter = asyncio.create_task(ready.wait())
-    done, _ = await asyncio.wait({task, waiter}, timeout=20, return_when=asyncio.FIRST_COMPLETED)
-    if task in done:
-        task.result()
-    ca_pem = (data_dir / "tls" / "lab-ca.pem").read_text()
-    token = (data_dir / "lab-token").read_text().strip()
+    appliance, stop, task = await start_appliance(data_dir, host_name="localhost")
+    url, ca_pem, token, clock = appliance.url, appliance.ca_pem, appliance.lab_token, appliance.clock
     scenario, _ = load_scenario(None)
-    info = await apply_scenario(scenario, config.url, ca_pem, token)
-    env = LabEnv(config.url, ca_pem, token, clock, info)
+    info = await apply_scenario(scenario, url, ca_pem, token)
+    env = LabEnv(url, ca_pem, token, clock, info)
     if cameras is None or cameras:
-        env.fleet = Fleet(url=config.url, ca_pem=ca_pem, lab_token=token, clock=clock, media=media)
+        env.fleet = Fleet(url=url, ca_pem=ca_pem, lab_token=token, clock=clock, media=media)
         await env.fleet.start(scenario, only=cameras)
 
     async def shutdown() -> None:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 from types import SimpleNamespace
 
 import pytest
@@ -27,32 +25,22 @@ from appliance.db import Database
 from bwlab.client import ApiError
 from bwlab.clock import ManualClock
 from bwlab.wire import audit as wire
-from tests.integration.test_streaming import ANNA, _online
+from tests.conftest import run_bwlab
+from tests.integration.test_streaming import ANNA
 
 ADMIN = ("admin@demo.bwlab.test", "demo-admin-pass")
 OPERATOR = ("operator@demo.bwlab.test", "demo-operator-pass")
 FINGERPRINT = " ".join(["ABCD"] * 16)
 
 
-async def bwlab(appliance, *args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bwlab",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "BWLAB_PASSWORD": ADMIN[1]},
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    return proc.returncode, out.decode(), err.decode()
+async def bwlab(*args: str) -> tuple[int, str, str]:
+    return await run_bwlab(*args, env={"BWLAB_PASSWORD": ADMIN[1]})
 
 
 @pytest.fixture
-async def anna_online(appliance, demo_lab, demo_fleet, lab, poll):
+async def anna_online(appliance, demo_lab, demo_fleet, undock_online, poll):
     fleet = await demo_fleet({ANNA})
-    await fleet.undock(ANNA)
-    await poll(lambda: _online(lab, ANNA), "Anna's camera online", timeout=10)
+    await undock_online(fleet, ANNA)
 
 
 async def test_actions_are_logged_in_a_verifiable_chain_and_who_is_watching_shows(
@@ -164,7 +152,6 @@ async def test_actions_are_logged_in_a_verifiable_chain_and_who_is_watching_show
     # bwlab audit export / verify, as a user would run them.
     exported = tmp_path / "audit.jsonl"
     code, _, err = await bwlab(
-        appliance,
         "audit",
         "export",
         "--email",
@@ -177,18 +164,18 @@ async def test_actions_are_logged_in_a_verifiable_chain_and_who_is_watching_show
         str(exported),
     )
     assert code == 0, err
-    code, out, err = await bwlab(appliance, "audit", "verify", str(exported), "--head", entries[0]["hash"])
+    code, out, err = await bwlab("audit", "verify", str(exported), "--head", entries[0]["hash"])
     assert code == 0 and f"intact: {start + 8} entries" in out, err
     lines = exported.read_text().splitlines()
     changed = json.loads(lines[1])
     changed["actor"]["name"] = "Somebody Else"
     (tmp_path / "changed.jsonl").write_text("\n".join([lines[0], json.dumps(changed), *lines[2:]]) + "\n")
-    code, _, err = await bwlab(appliance, "audit", "verify", str(tmp_path / "changed.jsonl"))
+    code, _, err = await bwlab("audit", "verify", str(tmp_path / "changed.jsonl"))
     assert code == 1 and "line 2 (entry seq 2): changed" in err
     (tmp_path / "removed.jsonl").write_text("\n".join([*lines[:2], *lines[3:]]) + "\n")
-    code, _, err = await bwlab(appliance, "audit", "verify", str(tmp_path / "removed.jsonl"))
+    code, _, err = await bwlab("audit", "verify", str(tmp_path / "removed.jsonl"))
     assert code == 1 and "line 3 (entry seq 4)" in err and "removed" in err
-    code, _, err = await bwlab(appliance, "audit", "verify", str(tmp_path / "missing.jsonl"))
+    code, _, err = await bwlab("audit", "verify", str(tmp_path / "missing.jsonl"))
     assert code == 2 and "missing.jsonl" in err
 
 

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import sys
 
-from tests.integration.test_streaming import ANNA, _online
+from tests.integration.test_streaming import ANNA
 
 OPERATOR = ("operator@demo.bwlab.test", "demo-operator-pass")
 
@@ -25,11 +23,10 @@ async def _anna(session, org_id: str) -> dict:
 
 
 async def test_live_and_status_show_each_cameras_health_and_warn_before_the_battery_runs_out(
-    appliance, demo_lab, demo_fleet, demo_viewer, lab, poll, travel
+    appliance, demo_lab, demo_fleet, demo_viewer, lab, poll, travel, undock_online
 ):
     fleet = await demo_fleet({ANNA})
-    await fleet.undock(ANNA)
-    await poll(lambda: _online(lab, ANNA), "Anna's camera online", timeout=10)
+    await undock_online(fleet, ANNA)
     org = demo_lab.org_id
     async with appliance.session() as operator:
         await operator.sign_in_cloud(*OPERATOR)
@@ -78,21 +75,6 @@ async def test_live_and_status_show_each_cameras_health_and_warn_before_the_batt
 
 
 async def _bwlab_status(appliance, *extra: str) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bwlab",
-        "status",
-        *extra,
-        "--url",
-        appliance.url,
-        "--token",
-        appliance.lab_token,
-        "--data-dir",
-        str(appliance.data_dir),
-        stdout=asyncio.subprocess.PIPE,
-        env=dict(os.environ),
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0
-    return out.decode()
+    code, out, err = await appliance.bwlab("status", *extra)
+    assert code == 0, err
+    return out

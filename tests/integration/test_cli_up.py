@@ -11,13 +11,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import ntplib
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, run_bwlab_sync, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -28,28 +27,6 @@ def _free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _bwlab(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bwlab", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        cwd=REPO,
-        **kw,
-    )
-
-
-def _wait(predicate, what: str, timeout: float):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
 DAVID = "B8A44F000104"  # the demo's camera out of its dock, ready to stream
@@ -93,7 +70,7 @@ def test_up_builds_the_demo_and_status_lists_its_cameras_one_ready_to_stream(tmp
     try:
 
         def status():
-            run = _bwlab("status", "--json", "--data-dir", str(data_dir))
+            run = run_bwlab_sync("status", "--json", "--data-dir", str(data_dir))
             if run.returncode != 0:
                 return None
             lab = json.loads(run.stdout)
@@ -101,39 +78,39 @@ def test_up_builds_the_demo_and_status_lists_its_cameras_one_ready_to_stream(tmp
             ready = len(cams) == 6 and all(c["docked"] == (c["serial"] != DAVID) and c["cert_valid"] for c in cams)
             return lab if ready else None
 
-        lab = _wait(status, "five docked cameras and David's out in `bwlab status --json`", 90)
+        lab = wait_until(status, "five docked cameras and David's out in `bwlab status --json`", 90)
         system = lab["systems"][0]
         assert system["name"] == "Main station" and system["connected"] and system["organization"] == "Demo Security"
         assert sorted(c["model"] for c in system["cameras"]) == ["W100", "W101", "W102", "W102", "W110", "W120"]
         assert all(c["cert_not_after"] > lab["lab_time"] + 5.9 * 86400 for c in system["cameras"])
-        human = _bwlab("status", "--data-dir", str(data_dir))
+        human = run_bwlab_sync("status", "--data-dir", str(data_dir))
         assert human.returncode == 0 and "connected to Demo Security" in human.stdout
         # S1: the lab's NTP server answers on the port asked for, with lab time (no travel yet)
         answer = ntplib.NTPClient().request("127.0.0.1", port=ntp_port, version=4, timeout=2)
         assert abs(answer.offset) < 1.0 and answer.stratum >= 1
         # a press that does nothing says why: the CLI, the doctor
-        press = _bwlab("press", ANNA, "record", "--data-dir", str(data_dir))
+        press = run_bwlab_sync("press", ANNA, "record", "--data-dir", str(data_dir))
         assert press.returncode == 1, press.stdout + press.stderr
         assert "did nothing" in press.stderr and "in its dock" in press.stderr and "(docked)" in press.stderr
-        doctor = _bwlab("doctor", "--data-dir", str(data_dir))
+        doctor = run_bwlab_sync("doctor", "--data-dir", str(data_dir))
         assert doctor.returncode == 0 and f"{ANNA} (W100)" in doctor.stdout
         assert "record press did nothing" in doctor.stdout and "in its dock" in doctor.stdout
         # the camera ready to stream streams on a record press
-        press = _bwlab("press", DAVID, "record", "--data-dir", str(data_dir))
+        press = run_bwlab_sync("press", DAVID, "record", "--data-dir", str(data_dir))
         assert press.returncode == 0, press.stdout + press.stderr
 
         def streaming():
-            run = _bwlab("status", "--json", "--data-dir", str(data_dir))
+            run = run_bwlab_sync("status", "--json", "--data-dir", str(data_dir))
             cams = json.loads(run.stdout)["systems"][0]["cameras"] if run.returncode == 0 else []
             return any(c["serial"] == DAVID and c["stream"] == "live" for c in cams)
 
-        _wait(streaming, "David's stream live in `bwlab status`", 60)
+        wait_until(streaming, "David's stream live in `bwlab status`", 60)
         # issue 16: `bwlab press SERIAL help` makes the help gesture of the camera's profile
-        press = _bwlab("press", DAVID, "help", "--data-dir", str(data_dir))
+        press = run_bwlab_sync("press", DAVID, "help", "--data-dir", str(data_dir))
         assert press.returncode == 0 and "help requested (long press of the function button)" in press.stdout, (
             press.stdout + press.stderr
         )
-        press = _bwlab("press", FELIX, "help", "--data-dir", str(data_dir))
+        press = run_bwlab_sync("press", FELIX, "help", "--data-dir", str(data_dir))
         assert press.returncode == 2 and "profile has no help gesture" in press.stderr, press.stderr
     finally:
         up.send_signal(signal.SIGTERM)
@@ -143,7 +120,7 @@ def test_up_builds_the_demo_and_status_lists_its_cameras_one_ready_to_stream(tmp
 
 
 def test_status_without_a_running_lab_says_what_to_do(tmp_path):
-    run = _bwlab("status", "--data-dir", str(tmp_path / "nothing"), "--url", "https://127.0.0.1:9")
+    run = run_bwlab_sync("status", "--data-dir", str(tmp_path / "nothing"), "--url", "https://127.0.0.1:9")
     assert run.returncode == 2
     assert "no lab token" in run.stderr
 
@@ -196,7 +173,7 @@ def test_the_appliance_advertises_itself_and_discovery_finds_it(tmp_path, namesp
         env=env,
     )
     try:
-        _wait(lambda: (tmp_path / "lab" / "lab.json").exists(), "the lab to come up", 60)
+        wait_until(lambda: (tmp_path / "lab" / "lab.json").exists(), "the lab to come up", 60)
         probe = subprocess.run(
             [
                 *namespace,

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from bwlab.client import ApiError
-from bwlab.viewer import Viewer
 from tests.conftest import start_appliance
 
 ANNA = "B8A44F000101"  # W100, profile "Patrol live" (live stream on record)
@@ -95,12 +94,11 @@ async def test_clients_get_507_and_nothing_changes_while_the_disk_is_full(applia
 
 
 async def test_a_camera_is_refused_keeps_its_chunks_and_loses_nothing(
-    appliance, small_disk, demo_lab, demo_fleet, camera_online, poll
+    appliance, small_disk, demo_lab, demo_fleet, undock_online, poll
 ):
     fleet = await demo_fleet({ANNA})
     cam = fleet.cameras[ANNA]
-    await fleet.undock(ANNA)
-    await poll(lambda: camera_online(ANNA), "Anna's camera on the hub", timeout=10)
+    await undock_online(fleet, ANNA)
     await cam.press("record")
     await poll(
         lambda: cam.state.get("streaming") == "live" and cam.chunks_acked >= 5, "a live stream stored", timeout=10
@@ -128,14 +126,7 @@ async def test_a_camera_is_refused_keeps_its_chunks_and_loses_nothing(
     await poll(lambda: cam.unacked == 0 and cam.state.get("streaming") is None, "the stream ended and stored")
 
     system = demo_lab.systems[0]
-    async with Viewer(
-        appliance.url,
-        appliance.ca_pem,
-        email="operator@demo.bwlab.test",
-        password="demo-operator-pass",
-        link=system.link,
-        clock=appliance.clock,
-    ) as viewer:
+    async with appliance.operator_viewer(system) as viewer:
         rec = await viewer.watch(stream_id, recording=True)
     assert rec.seqs == list(range(cam.chunks_sent)), "every chunk the camera made, exactly once, in order"
     with sqlite3.connect(f"file:{small_disk.path / 'cloud.sqlite3'}?mode=ro", uri=True) as db:

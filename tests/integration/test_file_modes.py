@@ -16,8 +16,7 @@ from pathlib import Path
 
 import psutil
 
-from tests.conftest import free_port
-from tests.integration.test_cli_up import _wait
+from tests.conftest import free_port, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -97,7 +96,7 @@ def test_up_keeps_secrets_to_its_user_and_listens_on_loopback_by_default(tmp_pat
         assert modes == {name: oct(0o600) for name in SECRET_FILES}
 
         # `bwlab up` listens on 127.0.0.1 only unless --host says otherwise
-        listening = _wait(
+        listening = wait_until(
             lambda: [
                 c.laddr
                 for c in psutil.Process(up.pid).net_connections(kind="tcp")

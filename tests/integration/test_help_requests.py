@@ -46,7 +46,7 @@ def open_position(help_request: dict, link: str) -> dict:
 
 
 async def test_a_help_request_reaches_the_operators_sealed_starts_a_stream_and_its_acknowledgement_vibrates(
-    appliance, demo_lab, demo_fleet, receivers, camera_online, poll, lab
+    appliance, demo_lab, demo_fleet, receivers, undock_online, poll, lab
 ):  # noqa: F811
     await lab.put("/api/lab/settings", {"soc_private_targets": True})
     org = demo_lab.org_id
@@ -59,8 +59,7 @@ async def test_a_help_request_reaches_the_operators_sealed_starts_a_stream_and_i
         soc.soc.secret = created["secret"]
         fleet = await demo_fleet({CHLOE})
         cam = fleet.cameras[CHLOE]
-        await fleet.undock(CHLOE)
-        await poll(lambda: camera_online(CHLOE), "Chloe's camera on the hub", timeout=10)
+        await undock_online(fleet, CHLOE)
         await poll(lambda: cam.positions.last_record is not None, "a GPS position", timeout=10)
         assert (await operator.get(base))["help_requests"] == []
 

@@ -6,7 +6,6 @@ blocked-host-name fault that gives a camera the T2 "service error" (row 5, deriv
 from __future__ import annotations
 
 import asyncio
-import sys
 
 import pytest
 
@@ -33,35 +32,16 @@ async def test_hosts_file_and_dnsmasq_snippet_point_every_t5_name_at_the_applian
         assert refused.value.status == 401
 
     # the same through the CLI, as a trainer would feed a lab DNS
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bwlab",
-        "dns",
-        "--format",
-        "dnsmasq",
-        "--address",
-        "192.168.56.10",
-        "--url",
-        appliance.url,
-        "--token",
-        appliance.lab_token,
-        "--data-dir",
-        str(appliance.data_dir),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 30)
-    assert proc.returncode == 0, err.decode()
-    assert "address=/live.bwlab.test/192.168.56.10" in out.decode().splitlines()
+    code, out, err = await appliance.bwlab("dns", "--format", "dnsmasq", "--address", "192.168.56.10", timeout=30)
+    assert code == 0, err
+    assert "address=/live.bwlab.test/192.168.56.10" in out.splitlines()
 
 
 async def test_a_blocked_host_name_gives_the_camera_a_service_error_until_unblocked(
-    appliance, lab, demo_fleet, camera_online, poll, travel
+    appliance, lab, demo_fleet, camera_online, poll, travel, undock_online
 ):
     fleet = await demo_fleet({ANNA})
-    await fleet.undock(ANNA)
-    await poll(lambda: camera_online(ANNA), "Anna's camera on the hub", timeout=10)
+    await undock_online(fleet, ANNA)
 
     with pytest.raises(ApiError) as bad:
         await lab.post("/api/lab/faults/blocked-hosts", {"hostname": "www.example.com"})

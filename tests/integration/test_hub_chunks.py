@@ -29,6 +29,7 @@ from bwlab.client import Session
 from bwlab.wire import chunk as wire_chunk
 from bwlab.wire import envelope
 from bwlab.wire import messages as m
+from bwlab.wire import positions as wire_positions
 from bwlab.wire.device_auth import answer_challenge, make_csr, new_device_key
 from firmware_stub.media.live import LiveEncoder
 from firmware_stub.media.stream import MediaChunk
@@ -63,7 +64,8 @@ class HubCamera:
         self._http = aiohttp.ClientSession()
         self._ssl = ssl.create_default_context(cadata=appliance.ca_pem)
 
-    async def connect(self) -> None:
+    async def hello(self) -> m.Welcome | m.Error:
+        """Connect and send the hello; the hub's answer (welcome or refusal)."""
         url = self.appliance.url.replace("https://", "wss://") + "/hub/v1/devices"
         self.ws = await self._http.ws_connect(url, ssl=self._ssl, max_msg_size=0)
         challenge = await self.receive(m.Challenge)
@@ -76,7 +78,11 @@ class HubCamera:
                 )
             )
         )
-        await self.receive(m.Welcome)
+        return await self.receive(m.Welcome, m.Error)
+
+    async def connect(self) -> None:
+        answer = await self.hello()
+        assert isinstance(answer, m.Welcome), f"expected a welcome, got {answer}"
 
     async def receive(self, *expected: type):
         assert self.ws is not None
@@ -302,6 +308,61 @@ async def test_bad_chunks_are_refused_and_lose_nothing(appliance, demo_lab, demo
     assert report.frame_counters == list(range(report.video_frames))
     assert report.audio_frames == sum(c.audio_frames for c in media) > 0
     assert report.user_name == "Anna Berg"
+
+
+def _b64(key: bytes) -> str:
+    return base64.urlsafe_b64encode(key).decode().rstrip("=")
+
+
+# covers: D3, S11, S17
+async def test_a_stream_or_track_start_is_refused_with_its_code(appliance, hub_camera):
+    """A stream and a location track are refused alike: a bad upload key, an id of another
+    camera's, the same id again with another upload key; a stop naming another camera's."""
+    anna, ben = await hub_camera(ANNA), await hub_camera(BEN)
+    now = appliance.clock.now()
+
+    def stream_start(stream_id: str, upload_key: str) -> str:
+        return m.encode(
+            m.StreamStart(
+                stream_id=stream_id,
+                reason="record",
+                mime="video/mp4",
+                started_at=now,
+                wrapped_key={},
+                user_id="x",
+                user_name="x",
+                upload_key=upload_key,
+            )
+        )
+
+    def track_start(track_id: str, upload_key: str) -> str:
+        return m.encode(
+            wire_positions.TrackStart(
+                track_id=track_id, wrapped_key={}, started_at=now, user_id="x", user_name="x", upload_key=upload_key
+            )
+        )
+
+    key, other_key = os.urandom(32), os.urandom(32)
+    stream_id, track_id = uuid.uuid4().hex, wire_positions.TRACK_PREFIX + uuid.uuid4().hex
+    for start, refused, accepted, ident in (
+        (stream_start, m.StreamRefused, m.StreamAccepted, stream_id),
+        (track_start, wire_positions.TrackRefused, wire_positions.TrackAccepted, track_id),
+    ):
+        await ben.send_text(start(ident, "not a key"))
+        refusal = await ben.receive(refused)
+        assert refusal.code == "invalid_message" and "upload_key" in refusal.message, refusal
+        await ben.send_text(start(ident, _b64(key)))
+        assert (await ben.receive(accepted)).next_seq == 0
+        await ben.send_text(start(ident, _b64(other_key)))
+        refusal = await ben.receive(refused)
+        assert refusal.code == "stream_conflict" and "another upload key" in refusal.message, refusal
+        await anna.send_text(start(ident, _b64(key)))
+        refusal = await anna.receive(refused)
+        assert refusal.code == "foreign_stream" and "another camera" in refusal.message, refusal
+    assert await anna.error(m.encode(m.StreamStop(stream_id=stream_id, reason="user"))) == "foreign_stream"
+    assert await anna.error(m.encode(wire_positions.TrackStop(track_id=track_id, reason="user"))) == "foreign_stream"
+    await ben.send_text(track_start(track_id, _b64(key)))  # both still belong to Ben, unchanged
+    assert (await ben.receive(wire_positions.TrackAccepted)).track_id == track_id
 
 
 async def _recorded(viewer, stream_id: str) -> bool:

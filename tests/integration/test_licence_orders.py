@@ -6,35 +6,21 @@ that did not react stream again, T2 row 2b, is in test_stream_rules.py.)"""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 
 import pytest
 
 from bwlab.client import ApiError
-from tests.conftest import poll_until
+from tests.conftest import poll_until, run_bwlab
 
 DAY = 86400
 
 
 async def _bwlab(appliance, *args: str, password: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bwlab",
-        *args,
-        "--data-dir",
-        str(appliance.data_dir),
-        "--url",
-        appliance.url,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "BWLAB_PASSWORD": password},
+    """As a user signs in (no lab token): the password in the environment."""
+    return await run_bwlab(
+        *args, "--data-dir", str(appliance.data_dir), "--url", appliance.url, env={"BWLAB_PASSWORD": password}
     )
-    out, err = await proc.communicate()
-    return proc.returncode, out.decode(), err.decode()
 
 
 @pytest.fixture

@@ -164,22 +164,14 @@ def _key_forms(private_key, link: str) -> dict[str, bytes]:
 
 # covers: S4, S17, D3, D5
 async def test_cloud_holds_no_plaintext_media_and_no_private_key(
-    appliance, demo_lab, demo_fleet, lab, poll, camera_online
+    appliance, demo_lab, demo_fleet, lab, poll, undock_online
 ):
     fleet = await demo_fleet({CHLOE})
     cam = fleet.cameras[CHLOE]
     system = demo_lab.systems[0]
-    await fleet.undock(CHLOE)
-    await poll(lambda: camera_online(CHLOE), "the camera to connect to the device hub")
+    await undock_online(fleet, CHLOE)
     await cam.press("record")
-    async with RecordingViewer(
-        appliance.url,
-        appliance.ca_pem,
-        email="operator@demo.bwlab.test",
-        password="demo-operator-pass",
-        link=system.link,
-        clock=appliance.clock,
-    ) as viewer:
+    async with appliance.operator_viewer(system, viewer_class=RecordingViewer) as viewer:
         stream = await viewer.wait_for_stream(timeout=10)
         two_seconds = 2 + 30 // cam.fragment_frames  # the init segment, 30 frames at 15 fps, and a margin
         await poll(lambda: cam.chunks_sent >= two_seconds, "about two seconds of media", timeout=8)
@@ -308,7 +300,7 @@ async def _recorded(viewer: Viewer, stream_id: str) -> bool:
 
 # covers: S4, S17
 async def test_cloud_never_holds_talk_back_audio_in_clear(
-    appliance, demo_lab, demo_fleet, lab, poll, camera_online, caplog
+    appliance, demo_lab, demo_fleet, lab, poll, undock_online, caplog
 ):
     """An operator talks to Chloe's camera: the Opus packets it said, and the PCM the camera heard,
     are nowhere on the cloud's side — not in its database, its evidence store or its log — and
@@ -316,8 +308,7 @@ async def test_cloud_never_holds_talk_back_audio_in_clear(
     fleet = await demo_fleet({CHLOE})
     cam = fleet.cameras[CHLOE]
     system = demo_lab.systems[0]
-    await fleet.undock(CHLOE)
-    await poll(lambda: camera_online(CHLOE), "the camera to connect to the device hub")
+    await undock_online(fleet, CHLOE)
     await cam.press("record")
     relayed: list[bytes] = []
     play = cam.speaker.play
@@ -330,14 +321,7 @@ async def test_cloud_never_holds_talk_back_audio_in_clear(
     rng = np.random.default_rng(16)
     voice = 0.3 * np.sin(2 * np.pi * 300 * np.arange(48_000) / 48_000) + 0.05 * rng.standard_normal(48_000)
     packets = encode_opus(voice.astype(np.float32))
-    async with RecordingViewer(
-        appliance.url,
-        appliance.ca_pem,
-        email="operator@demo.bwlab.test",
-        password="demo-operator-pass",
-        link=system.link,
-        clock=appliance.clock,
-    ) as viewer:
+    async with appliance.operator_viewer(system, viewer_class=RecordingViewer) as viewer:
         stream = await viewer.wait_for_stream(timeout=10)
         await poll(lambda: _now(cam._out is not None and cam._out.stream_id == stream["id"]), "the camera's stream")
         await talk(viewer.session, viewer.org_id, stream, viewer.key, packets, viewer.clock, realtime=False)

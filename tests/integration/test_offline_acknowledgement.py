@@ -45,13 +45,12 @@ def _pending_rows(data_dir) -> int:
 
 # covers: D6
 async def test_a_stream_acknowledged_while_the_camera_is_offline_vibrates_it_once_when_it_is_back(
-    appliance, demo_fleet, demo_viewer, lab, poll, camera_online
+    appliance, demo_fleet, demo_viewer, lab, poll, camera_online, undock_online
 ):
     fleet = await demo_fleet({ANNA})
     anna = fleet.cameras[ANNA]
     ops, org = demo_viewer.session, demo_viewer.org_id
-    await fleet.undock(ANNA)
-    await poll(lambda: camera_online(ANNA), "Anna's camera on the device hub", timeout=10)
+    await undock_online(fleet, ANNA)
     await anna.press("record")
     stream = await demo_viewer.wait_for_stream(timeout=10, user_name="Anna Berg")
     await poll(lambda: anna.state.get("streaming") == "live", "the camera to stream")

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 from importlib import resources
 
 import pytest
@@ -20,26 +18,6 @@ from bwlab.scenario import load_scenario
 BEN = "B8A44F000102"
 
 
-async def bwlab(appliance, *argv: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bwlab",
-        *argv,
-        "--url",
-        appliance.url,
-        "--token",
-        appliance.lab_token,
-        "--data-dir",
-        str(appliance.data_dir),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    return proc.returncode, out.decode(), err.decode()
-
-
 @pytest.fixture
 async def lab_destination(appliance, tmp_path):
     running = await start(ServeOptions(directory=tmp_path / "cd", port=0), appliance.clock)
@@ -48,8 +26,7 @@ async def lab_destination(appliance, tmp_path):
 
 
 async def test_import_annotate_and_list_from_the_command_line(appliance, demo_lab, demo_fleet, lab_destination, poll):
-    code, out, err = await bwlab(
-        appliance,
+    code, out, err = await appliance.bwlab(
         "content-destination",
         "import",
         str(lab_destination.connection_path),
@@ -60,8 +37,7 @@ async def test_import_annotate_and_list_from_the_command_line(appliance, demo_la
     )
     assert code == 0, err
     assert "Main station: content destination" in out and "connection ID" in out
-    code, _, err = await bwlab(
-        appliance,
+    code, _, err = await appliance.bwlab(
         "content-destination",
         "import",
         str(lab_destination.connection_path),
@@ -76,9 +52,9 @@ async def test_import_annotate_and_list_from_the_command_line(appliance, demo_la
     dock, bay = fleet.where[BEN]
     await fleet.undock(BEN)
     await fleet.cameras[BEN].press("record")
-    code, _, err = await bwlab(appliance, "bookmark", BEN, "door forced", "--tags", "Source:CLI")
+    code, _, err = await appliance.bwlab("bookmark", BEN, "door forced", "--tags", "Source:CLI")
     assert code == 0, err
-    code, _, err = await bwlab(appliance, "category", BEN, "3", "Assault")
+    code, _, err = await appliance.bwlab("category", BEN, "3", "Assault")
     assert code == 0, err
     manifest = fleet.cameras[BEN].recordings.recording.manifest
     assert [b.text for b in manifest.bookmarks] == ["door forced"] and manifest.category.name == "Assault"
@@ -87,7 +63,7 @@ async def test_import_annotate_and_list_from_the_command_line(appliance, demo_la
     await fleet.dock(BEN, dock, bay)
 
     async def listed():
-        code, out, _ = await bwlab(appliance, "recordings", BEN, "--json")
+        code, out, _ = await appliance.bwlab("recordings", BEN, "--json")
         data = json.loads(out) if code == 0 else {}
         recs = [r for c in data.get("controllers", []) for r in c["recordings"]]
         return data if recs and recs[0]["state"] == "complete" else None
@@ -95,7 +71,7 @@ async def test_import_annotate_and_list_from_the_command_line(appliance, demo_la
     data = await poll(listed, "bwlab recordings to list the recording Complete", timeout=60, step=1.0)
     assert data["cameras"][0]["serial"] == BEN and data["cameras"][0]["storage"]["recordings"] == 0
     assert data["controllers"][0]["destination"]["status"] == "connected"
-    code, out, _ = await bwlab(appliance, "recordings")
+    code, out, _ = await appliance.bwlab("recordings")
     assert code == 0 and "complete" in out and "Controller 'Main station': connected" in out
 
 

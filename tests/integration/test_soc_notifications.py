@@ -68,7 +68,7 @@ async def signed_in(appliance, who):
 
 
 async def test_admin_manages_integrations_and_every_stream_event_reaches_the_soc_signed(
-    appliance, demo_lab, demo_fleet, receivers, camera_online, poll, lab
+    appliance, demo_lab, demo_fleet, receivers, undock_online, poll, lab
 ):
     # the receivers listen on 127.0.0.1: the lab allows its own network explicitly (docs/security.md)
     await lab.put("/api/lab/settings", {"soc_private_targets": True})
@@ -116,8 +116,7 @@ async def test_admin_manages_integrations_and_every_stream_event_reaches_the_soc
         # a camera user streams: start, an operator's acknowledgement, stop (D3, D6, D5)
         fleet = await demo_fleet({ANNA})
         cam = fleet.cameras[ANNA]
-        await fleet.undock(ANNA)
-        await poll(lambda: camera_online(ANNA), "Anna's camera on the hub", timeout=10)
+        await undock_online(fleet, ANNA)
         await cam.press("record")
         started = (await poll(lambda: signed_soc.of_type("stream.started"), "stream.started at the SOC", timeout=10))[0]
         stream_id = started.data["data"]["stream_id"]

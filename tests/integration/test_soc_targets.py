@@ -52,7 +52,7 @@ async def test_private_and_plain_http_targets_are_refused_unless_the_lab_allows_
 
 
 async def test_delivery_checks_the_address_again_and_tells_nothing_of_what_is_there(
-    appliance, demo_lab, demo_fleet, lab, camera_online, poll, travel
+    appliance, demo_lab, demo_fleet, lab, undock_online, poll, travel
 ):
     """An integration entered while the lab allowed its network points at a host name that
     resolves to 127.0.0.1, where a receiver listens. With the setting off, the delivery resolves
@@ -68,8 +68,7 @@ async def test_delivery_checks_the_address_again_and_tells_nothing_of_what_is_th
             await lab.put("/api/lab/settings", {"soc_private_targets": False})
 
             fleet = await demo_fleet({ANNA})
-            await fleet.undock(ANNA)
-            await poll(lambda: camera_online(ANNA), "Anna's camera on the hub", timeout=10)
+            await undock_online(fleet, ANNA)
             await fleet.cameras[ANNA].press("record")
 
             async def first_attempt(integration):

@@ -15,7 +15,6 @@ import pytest
 from appliance.hub.streams import NOT_RESUMED, RESUME_GRACE
 from bwlab.apply import apply_scenario
 from bwlab.scenario import load_scenario
-from bwlab.viewer import Viewer
 from firmware_stub.fleet import Fleet
 from tests.conftest import poll_until, start_appliance
 
@@ -59,25 +58,12 @@ async def _ghost(tmp_path):
     return handle, stop, task, ghost, demo
 
 
-async def _viewer(handle, demo):
-    system = demo.systems[0]
-    return Viewer(
-        handle.url,
-        handle.ca_pem,
-        email="operator@demo.bwlab.test",
-        password="demo-operator-pass",
-        link=system.protected_link,
-        passphrase=system.link_passphrase,
-        clock=handle.clock,
-    )
-
-
 async def test_a_camera_connecting_afresh_ends_its_ghost_stream_and_a_new_press_is_listed_once(tmp_path):
     handle, stop, task, ghost, demo = await _ghost(tmp_path)
     scenario, _ = load_scenario(None)
     fleet = await _fleet(handle, scenario)
     try:
-        async with await _viewer(handle, demo) as viewer:
+        async with handle.operator_viewer(demo.systems[0], protected=True) as viewer:
             assert [s["id"] for s in await viewer.streams("live")] == [ghost]  # within the resume grace
             cam = fleet.cameras[ANNA]
             await fleet.undock(ANNA)  # out of the dock: she connects to the hub, with no stream
@@ -100,7 +86,7 @@ async def test_a_ghost_stream_whose_camera_stays_docked_ends_after_the_resume_gr
     scenario, _ = load_scenario(None)
     fleet = await _fleet(handle, scenario)  # Anna docked again: she never connects to the hub
     try:
-        async with await _viewer(handle, demo) as viewer, handle.lab() as lab:
+        async with handle.operator_viewer(demo.systems[0], protected=True) as viewer, handle.lab() as lab:
             await asyncio.sleep(0.5)
             assert [s["id"] for s in await viewer.streams("live")] == [ghost]
             await lab.post("/api/lab/time/travel", {"seconds": RESUME_GRACE + 1})

@@ -23,11 +23,6 @@ async def _stream(viewer: Viewer, stream_id: str, state: str = "all") -> dict | 
     return next((s for s in await viewer.streams(state) if s["id"] == stream_id), None)
 
 
-async def _undock_online(fleet, serial, poll, camera_online) -> None:
-    await fleet.undock(serial)
-    await poll(lambda: camera_online(serial), f"camera {serial} to connect to the device hub")
-
-
 def _chunk_rows(data_dir, stream_id: str) -> int:
     db = sqlite3.connect(f"file:{data_dir / 'cloud.sqlite3'}?mode=ro", uri=True)
     try:
@@ -38,11 +33,11 @@ def _chunk_rows(data_dir, stream_id: str) -> int:
 
 # covers: D8, D5, S17
 async def test_recordings_are_kept_24_hours_then_purged(
-    appliance, demo_fleet, demo_viewer, travel, poll, camera_online
+    appliance, demo_fleet, demo_viewer, travel, poll, undock_online
 ):
     fleet = await demo_fleet({ANNA})
     cam = fleet.cameras[ANNA]
-    await _undock_online(fleet, ANNA, poll, camera_online)
+    await undock_online(fleet, ANNA)
     await cam.press("record")
     live = await demo_viewer.wait_for_stream(timeout=10)
     await poll(lambda: cam.chunks_acked >= 4, "some media stored")
@@ -70,7 +65,7 @@ async def test_recordings_are_kept_24_hours_then_purged(
 
 # covers: S15, T2, D1, D3
 async def test_after_the_trial_a_record_press_records_but_does_not_stream(
-    appliance, demo_lab, demo_fleet, travel, poll, camera_online
+    appliance, demo_lab, demo_fleet, travel, poll, undock_online
 ):
     fleet = await demo_fleet({ANNA})
     cam = fleet.cameras[ANNA]
@@ -79,7 +74,7 @@ async def test_after_the_trial_a_record_press_records_but_does_not_stream(
     # A month undocked would also expire the camera's certificate (D1): dock it first, as
     # at the start of a shift, so that only the licence stands in the way.
     await fleet.dock(ANNA, "Dock A", 1)
-    await _undock_online(fleet, ANNA, poll, camera_online)
+    await undock_online(fleet, ANNA)
     await cam.press("record")
     state = await poll(
         lambda: (cam.state.get("last_error") or {}).get("code") == "licence_expired" and cam.state,
@@ -91,14 +86,7 @@ async def test_after_the_trial_a_record_press_records_but_does_not_stream(
     assert "licence" in state["last_error"]["message"].lower()
     assert cam.chunks_sent == 0
     system = demo_lab.systems[0]
-    async with Viewer(
-        appliance.url,
-        appliance.ca_pem,
-        email="operator@demo.bwlab.test",
-        password="demo-operator-pass",
-        link=system.link,
-        clock=appliance.clock,
-    ) as viewer:
+    async with appliance.operator_viewer(system) as viewer:
         licence = await viewer.session.get(f"/api/cloud/orgs/{viewer.org_id}/licence")
         assert licence["valid"] is False
         await asyncio.sleep(0.3)
@@ -111,7 +99,7 @@ async def test_after_the_trial_a_record_press_records_but_does_not_stream(
 
 # covers: S15, T2, D3
 async def test_after_the_trial_a_double_press_does_nothing_until_an_admin_orders_licences(
-    appliance, demo_lab, demo_fleet, travel, poll, camera_online
+    appliance, demo_lab, demo_fleet, travel, poll, undock_online
 ):
     """T2 row 2b as the manual has it: with the licence expired the camera does not react (no
     recording, no stream); the fix — buying licences (S15) — lets it stream again at once."""
@@ -120,7 +108,7 @@ async def test_after_the_trial_a_double_press_does_nothing_until_an_admin_orders
     await travel(31 * DAY)
     await poll(lambda: fleet.clock.offset >= 31 * DAY, "the cameras' clocks to follow lab time")
     await fleet.dock(ANNA, "Dock A", 1)
-    await _undock_online(fleet, ANNA, poll, camera_online)
+    await undock_online(fleet, ANNA)
     await poll(lambda: cam.state.get("licence", {}).get("told") and cam.state, "the hub to tell the licence")
     assert cam.state["licence"]["valid"] is False
     await cam.press("function", "double")
@@ -136,14 +124,7 @@ async def test_after_the_trial_a_double_press_does_nothing_until_an_admin_orders
         assert order["state"] == "purchased" and order["valid"] and order["quantity"] == 3
     await poll(lambda: cam.state["licence"]["valid"], "the hub to tell the camera of the purchase")
     system = demo_lab.systems[0]
-    async with Viewer(
-        appliance.url,
-        appliance.ca_pem,
-        email="operator@demo.bwlab.test",
-        password="demo-operator-pass",
-        link=system.link,
-        clock=appliance.clock,
-    ) as viewer:
+    async with appliance.operator_viewer(system) as viewer:
         await cam.press("function", "double")
         live = await viewer.wait_for_stream(timeout=10)
         assert live["serial"] == ANNA and cam.state["recording"] is True
@@ -152,7 +133,7 @@ async def test_after_the_trial_a_double_press_does_nothing_until_an_admin_orders
 
 # covers: D4, D5, D6, S7, D3
 async def test_remote_start_acknowledge_and_long_press_stop(
-    appliance, demo_lab, demo_fleet, demo_viewer, poll, camera_online
+    appliance, demo_lab, demo_fleet, demo_viewer, poll, camera_online, undock_online
 ):
     fleet = await demo_fleet({ANNA, FELIX})
     anna, felix = fleet.cameras[ANNA], fleet.cameras[FELIX]
@@ -166,7 +147,7 @@ async def test_remote_start_acknowledge_and_long_press_stop(
         }
 
         # D4: Anna's profile has remote activation "Always": out of the dock, an operator starts her stream.
-        await _undock_online(fleet, ANNA, poll, camera_online)
+        await undock_online(fleet, ANNA)
         listed = await poll(lambda: _online_user(ops, org, users["Anna Berg"]), "Anna online among the camera users")
         assert listed["remote_start"] is True and listed["remote_start_reason"] is None
         assert anna.state["recording"] is False
@@ -224,7 +205,7 @@ async def test_remote_start_acknowledge_and_long_press_stop(
         settings["location"] = {"W102": {"enabled": True, "mode": "always"}}
         await manager.put(api + "/profiles/Record only", settings)
         await fleet.dock(FELIX, "Dock B", 3)
-        await _undock_online(fleet, FELIX, poll, camera_online)
+        await undock_online(fleet, FELIX)
         listed = await poll(
             lambda: _online_user(ops, org, users["Felix Garcia"]), "Felix online among the camera users"
         )

@@ -7,11 +7,9 @@ covers: S4, S14, S17 (talk-back sealed end to end; every member may talk)
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
-import sys
 import wave
 
 import numpy as np
@@ -32,11 +30,10 @@ def tone(hz: float, seconds: float) -> np.ndarray:
 
 
 @pytest.fixture
-async def streaming(demo_fleet, demo_viewer, poll, camera_online):
+async def streaming(demo_fleet, demo_viewer, poll, undock_online):
     fleet = await demo_fleet({ANNA})
     cam = fleet.cameras[ANNA]
-    await fleet.undock(ANNA)
-    await poll(lambda: camera_online(ANNA), "the camera to connect to the device hub")
+    await undock_online(fleet, ANNA)
     await cam.press("record")
     stream = await demo_viewer.wait_for_stream(timeout=10)
     await poll(lambda: _true(cam._out is not None and cam._out.stream_id == stream["id"]), "the camera's stream")
@@ -196,26 +193,6 @@ async def test_talking_to_an_ended_stream_is_a_conflict(streaming, demo_viewer, 
     assert caught.value.code == "stream_ended"
 
 
-async def _bwlab(appliance, *argv: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bwlab",
-        *argv,
-        "--url",
-        appliance.url,
-        "--token",
-        appliance.lab_token,
-        "--data-dir",
-        str(appliance.data_dir),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 90)
-    return proc.returncode, out.decode(), err.decode()
-
-
 def _write_wav(path, samples: np.ndarray, rate: int = 44_100, channels: int = 2) -> None:
     pcm = (np.repeat(samples[:, None], channels, axis=1) * 32767).astype("<i2")
     with wave.open(str(path), "wb") as w:
@@ -232,8 +209,7 @@ async def test_bwlab_talk_sends_a_wav_and_writes_what_the_camera_heard(streaming
     t = np.arange(int(44_100 * 1.2)) / 44_100
     _write_wav(wav, (0.4 * np.sin(2 * np.pi * 660.0 * t)).astype(np.float32))
     heard = tmp_path / "heard.wav"
-    code, out, err = await _bwlab(
-        appliance,
+    code, out, err = await appliance.bwlab(
         "talk",
         ANNA.lower(),
         "--wav",
@@ -247,6 +223,7 @@ async def test_bwlab_talk_sends_a_wav_and_writes_what_the_camera_heard(streaming
         "--heard",
         str(heard),
         "--json",
+        timeout=90,
     )
     assert code == 0, err
     result = json.loads(out)
@@ -265,11 +242,13 @@ async def test_bwlab_talk_refuses_clearly(streaming, appliance, demo_lab, tmp_pa
     args = ["--email", "operator@demo.bwlab.test", "--password", "demo-operator-pass", "--link", link]
     not_audio = tmp_path / "notes.wav"
     not_audio.write_text("not a WAV")
-    code, _, err = await _bwlab(appliance, "talk", ANNA, "--wav", str(not_audio), *args)
+    code, _, err = await appliance.bwlab("talk", ANNA, "--wav", str(not_audio), *args, timeout=90)
     assert code == 2 and "--wav" in err and "notes.wav" in err
     wav = tmp_path / "ok.wav"
     _write_wav(wav, np.zeros(4800, np.float32))
-    code, _, err = await _bwlab(appliance, "talk", "B8A44F000199", "--wav", str(wav), *args)
+    code, _, err = await appliance.bwlab("talk", "B8A44F000199", "--wav", str(wav), *args, timeout=90)
     assert code == 2 and "not streaming live" in err
-    code, _, err = await _bwlab(appliance, "talk", ANNA, "--wav", str(wav), *args[:-1], "https://x/live/#k1=AAAA")
+    code, _, err = await appliance.bwlab(
+        "talk", ANNA, "--wav", str(wav), *args[:-1], "https://x/live/#k1=AAAA", timeout=90
+    )
     assert code == 2 and "--link" in err

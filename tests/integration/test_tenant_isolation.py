@@ -21,7 +21,7 @@ from appliance import pki
 from bwlab.client import ApiError, Session
 from bwlab.wire import authorization
 from bwlab.wire import messages as m
-from bwlab.wire.device_auth import answer_challenge, make_csr, new_device_key
+from bwlab.wire.device_auth import make_csr, new_device_key
 from tests.integration.test_hub_chunks import ANNA, HubCamera, _encode_media, hub_camera  # noqa: F401 (fixture)
 
 VICTIM_SERIAL = ANNA[0]
@@ -83,23 +83,6 @@ async def attacker(appliance, cloud_account):
     return controller
 
 
-async def _hello(camera: HubCamera) -> m.Welcome | m.Error:
-    """Connect and send the hello; the hub's answer (welcome or refusal)."""
-    url = camera.appliance.url.replace("https://", "wss://") + "/hub/v1/devices"
-    camera.ws = await camera._http.ws_connect(url, ssl=camera._ssl, max_msg_size=0)
-    challenge = await camera.receive(m.Challenge)
-    await camera.ws.send_str(
-        m.encode(
-            m.Hello(
-                serial=camera.serial,
-                certificate=camera.provisioning["certificate"],
-                signature=answer_challenge(camera.key, challenge.nonce),
-            )
-        )
-    )
-    return await camera.receive(m.Welcome, m.Error)
-
-
 # covers: S13, S17, D5
 async def test_a_camera_of_another_organization_cannot_be_taken_over(
     appliance, demo_lab, demo_viewer, hub_camera, attacker, lab, poll
@@ -140,7 +123,7 @@ async def test_a_camera_of_another_organization_cannot_be_taken_over(
     )
     impostor = await attacker.camera(VICTIM_SERIAL)
     try:
-        welcome = await _hello(impostor)
+        welcome = await impostor.hello()
         assert isinstance(welcome, m.Welcome) and welcome.system_id == attacker.system_id
 
         # The real camera keeps its session: its next chunk is stored and acknowledged.
@@ -217,7 +200,7 @@ async def test_a_camera_of_another_organization_cannot_be_taken_over(
 async def test_a_certificate_is_accepted_only_for_a_camera_its_system_registered(appliance, attacker):
     stranger = await attacker.camera("B8A44F0009FF")  # signed by the attacker's CA, registered nowhere
     try:
-        refusal = await _hello(stranger)
+        refusal = await stranger.hello()
         assert isinstance(refusal, m.Error) and refusal.code == "certificate_refused"
         assert "not registered" in refusal.message
     finally:
@@ -227,7 +210,7 @@ async def test_a_certificate_is_accepted_only_for_a_camera_its_system_registered
     )
     registered = await attacker.camera("B8A44F0009FF")
     try:
-        assert isinstance(await _hello(registered), m.Welcome)
+        assert isinstance(await registered.hello(), m.Welcome)
         # Dropped from the system's list: the camera is disconnected and refused from then on.
         await attacker.register_cameras([])
         dropped = await registered.receive(m.Error)
@@ -258,9 +241,9 @@ async def test_a_ca_that_copies_another_systems_name_signs_for_no_one(
     again = HubCamera(appliance, victim.provisioning, victim.key, VICTIM_SERIAL)
     forged = await lookalike.camera(VICTIM_SERIAL)
     try:
-        welcome = await _hello(again)
+        welcome = await again.hello()
         assert isinstance(welcome, m.Welcome) and welcome.system_id != lookalike.system_id
-        welcome = await _hello(forged)
+        welcome = await forged.hello()
         assert isinstance(welcome, m.Welcome) and welcome.system_id == lookalike.system_id
         assert not again.ws.closed
     finally:

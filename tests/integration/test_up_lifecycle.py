@@ -21,24 +21,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import free_port
-from tests.integration.test_cli_up import _wait
+from tests.conftest import free_port, run_bwlab_sync, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 DAVID = "B8A44F000104"  # the demo's camera out of its dock, ready to stream
 
 pytestmark = pytest.mark.timeout(240)
-
-
-def _bwlab(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bwlab", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-        cwd=REPO,
-    )
 
 
 def _start(log: Path, *args: str) -> subprocess.Popen:
@@ -67,7 +55,7 @@ def _up(log: Path, port: int, data: Path, *more: str) -> subprocess.Popen:
         "shared",
         *more,
     )
-    _wait(lambda: "bwlab is up." in log.read_text() or up.poll() is not None, "bwlab up", 90)
+    wait_until(lambda: "bwlab is up." in log.read_text() or up.poll() is not None, "bwlab up", 90)
     assert up.poll() is None, log.read_text()[-3000:]
     return up
 
@@ -100,7 +88,7 @@ def test_up_on_a_taken_port_says_so_and_exits_non_zero(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        run = _bwlab(
+        run = run_bwlab_sync(
             "up",
             "--port",
             str(port),
@@ -121,7 +109,7 @@ def test_up_killed_with_sigkill_takes_its_fleet_with_it(tmp_path):
     port, data = free_port(), tmp_path / "data"
     up = _up(tmp_path / "up.log", port, data)
     try:
-        _wait(lambda: "cameras running against" in (tmp_path / "up.log").read_text(), "the fleet started", 60)
+        wait_until(lambda: "cameras running against" in (tmp_path / "up.log").read_text(), "the fleet started", 60)
         fleets = _fleets(data)
         assert len(fleets) == 1 and fleets[0].ppid() == up.pid
         up.send_signal(signal.SIGKILL)
@@ -142,7 +130,7 @@ def test_a_fleet_left_running_reconnects_and_the_next_up_starts_no_second_fleet(
     fleet = _start(tmp_path / "fleet.log", "fleet", "--data-dir", str(data), "--media", "shared")
     second = None
     try:
-        _wait(lambda: "cameras running against" in (tmp_path / "fleet.log").read_text(), "the fleet started", 60)
+        wait_until(lambda: "cameras running against" in (tmp_path / "fleet.log").read_text(), "the fleet started", 60)
         first.send_signal(signal.SIGKILL)  # the appliance dies; the fleet (not its child) stays
         first.wait(10)
         time.sleep(1.0)
@@ -151,22 +139,22 @@ def test_a_fleet_left_running_reconnects_and_the_next_up_starts_no_second_fleet(
         log = (tmp_path / "up2.log").read_text()
         assert f"a fleet (pid {fleet.pid}) already runs" in log
         assert [p.pid for p in _fleets(data)] == [fleet.pid], "a second fleet for the same data directory"
-        again = _bwlab("fleet", "--data-dir", str(data), "--media", "shared")
+        again = run_bwlab_sync("fleet", "--data-dir", str(data), "--media", "shared")
         assert again.returncode == 2 and f"a fleet (pid {fleet.pid}) already runs" in again.stderr
         # the control link is back: a press reaches the camera
-        press = _wait(
-            lambda: (r := _bwlab("press", DAVID, "record", "--data-dir", str(data))).returncode == 0 and r,
+        press = wait_until(
+            lambda: (r := run_bwlab_sync("press", DAVID, "record", "--data-dir", str(data))).returncode == 0 and r,
             "a press through the fleet's reconnected control link",
             60,
         )
         assert "did nothing" not in press.stderr
 
         def live():
-            run = _bwlab("status", "--json", "--data-dir", str(data))
+            run = run_bwlab_sync("status", "--json", "--data-dir", str(data))
             cams = json.loads(run.stdout)["systems"][0]["cameras"] if run.returncode == 0 else []
             return any(c["serial"] == DAVID and c["stream"] == "live" for c in cams)
 
-        _wait(live, "David streaming", 60)
+        wait_until(live, "David streaming", 60)
         time.sleep(1.0)
         second.send_signal(signal.SIGTERM)  # stop while David streams
         assert second.wait(30) == 0

@@ -3,6 +3,7 @@ processes with a prefix and subnet of their own, so that parallel runs never mee
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import subprocess
@@ -11,6 +12,7 @@ import pytest
 
 from bwlab.realnet import lab
 from bwlab.realnet.plan import Plan
+from tests.conftest import run_bwlab_sync, run_process, start_appliance, wait_until
 
 
 def machine_state(prefix: str) -> dict:
@@ -69,70 +71,17 @@ def small_net(net_name):
 async def real_appliance(small_net, tmp_path):
     """The appliance on the lab bridge: its loopback port for the lab, and every T5 name's
     address on port 443 (certificate by SNI)."""
-    import asyncio
-
-    from appliance.app import serve
-    from appliance.context import ApplianceConfig
-    from bwlab.clock import LabClock
-    from tests.conftest import RunningAppliance, free_port
-
-    plan, port, data_dir = small_net, free_port(), tmp_path / "data"
-    config = ApplianceConfig(
-        data_dir=data_dir,
-        host="127.0.0.1",
-        port=port,
-        zeroconf=False,
-        ntp_port=None,
-        public_url=f"https://127.0.0.1:{port}",
-        service_addresses=tuple(plan.services.values()),
-        tls_names=(plan.gateway,),
+    plan = small_net
+    appliance, stop, task = await start_appliance(
+        tmp_path / "data", service_addresses=tuple(plan.services.values()), tls_names=(plan.gateway,)
     )
-    clock, ready, stop = LabClock(), asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(serve(config, clock, ready=ready, stop=stop), name="appliance")
-    await asyncio.wait({task, asyncio.create_task(ready.wait())}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
-    if task.done():
-        task.result()
-    yield (
-        plan,
-        RunningAppliance(
-            url=config.url,
-            data_dir=data_dir,
-            clock=clock,
-            ca_pem=(data_dir / "tls" / "lab-ca.pem").read_text(),
-            lab_token=(data_dir / "lab-token").read_text().strip(),
-            port=port,
-        ),
-    )
+    yield plan, appliance
     stop.set()
     await asyncio.wait_for(task, 15)
 
 
 async def in_netns(netns: str, *cmd: str, timeout: float = 30.0) -> tuple[int, str, str]:
-    import asyncio
-
-    proc = await asyncio.create_subprocess_exec(
-        "ip", "netns", "exec", netns, *cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise
-    return proc.returncode, out.decode(), err.decode()
-
-
-def wait_until(predicate, what: str, timeout: float):
-    """Poll a sync predicate every half second until it returns something truthy; fail naming ``what``."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.5)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+    return await run_process("ip", "netns", "exec", netns, *cmd, timeout=timeout)
 
 
 def site_firewall(address: str, table: str = "sitefw") -> str:
@@ -184,16 +133,7 @@ class RealLab:
         )
 
     def bwlab(self, *args: str) -> subprocess.CompletedProcess:
-        import sys
-
-        return subprocess.run(
-            [sys.executable, "-m", "bwlab", *args, "--data-dir", str(self.data_dir)],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-        )
+        return run_bwlab_sync(*args, "--data-dir", str(self.data_dir), cwd=None, env=self.env)
 
     def status(self) -> dict | None:
         import json

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bwlab.realnet import lab
+from tests.conftest import run_bwlab_sync
 from tests.realnet.conftest import in_netns
 
 PROBE = str(Path(__file__).with_name("probe_tls.py"))
@@ -28,13 +29,7 @@ async def _probe(plan, appliance, node: str, name: str) -> tuple[int, str]:
 
 
 def _bwlab_fault(prefix: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bwlab", "fault", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=dict(os.environ, BWLAB_NET_PREFIX=prefix),
-    )
+    return run_bwlab_sync("fault", *args, env=dict(os.environ, BWLAB_NET_PREFIX=prefix))
 
 
 async def test_firewall_by_host_name_in_one_namespace_blocks_that_name_there_only(real_appliance):
@@ -45,23 +40,9 @@ async def test_firewall_by_host_name_in_one_namespace_blocks_that_name_there_onl
     assert added.returncode == 0, added.stderr
     fault = json.loads(added.stdout)
     assert fault["address"] == plan.services["storage-eu.bwlab.test"]  # resolved by the lab DNS when added
-    listed = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bwlab",
-        "fault",
-        "list",
-        "--url",
-        appliance.url,
-        "--token",
-        appliance.lab_token,
-        "--data-dir",
-        str(appliance.data_dir),
-        env=dict(os.environ, BWLAB_NET_PREFIX=plan.prefix),
-        stdout=asyncio.subprocess.PIPE,
-    )
-    out, _ = await asyncio.wait_for(listed.communicate(), 60)
-    assert f"{fault['id']:<12} firewall in {CAM}: reject out storage-eu.bwlab.test" in out.decode()
+    code, out, err = await appliance.bwlab("fault", "list", env={"BWLAB_NET_PREFIX": plan.prefix})
+    assert code == 0, err
+    assert f"{fault['id']:<12} firewall in {CAM}: reject out storage-eu.bwlab.test" in out
     rc, err = await _probe(plan, appliance, CAM, "storage-eu.bwlab.test")
     assert rc != 0 and "ConnectionRefused" in err  # the reject answers with a TCP reset
     assert (await _probe(plan, appliance, CAM, "devices.bwlab.test"))[0] == 0  # another name passes

@@ -20,7 +20,8 @@ import pytest
 
 from bwlab.client import Session
 from bwlab.regions import SERVICE_HOSTS
-from tests.realnet.conftest import machine_state, site_firewall, wait_until
+from tests.conftest import wait_until
+from tests.realnet.conftest import machine_state, site_firewall
 
 PROBE = str(Path(__file__).with_name("probe_tls.py"))
 STREAMING = ["B8A44F000101", "B8A44F000102", "B8A44F000103"]

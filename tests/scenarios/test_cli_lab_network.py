@@ -7,9 +7,7 @@ camera's pcap is written for Wireshark."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -39,26 +37,6 @@ async def lab(tmp_path):
     await task
 
 
-async def bwlab(appliance, *args: str, cwd: Path | None = None) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bwlab",
-        *args,
-        "--data-dir",
-        str(appliance.data_dir),
-        "--url",
-        appliance.url,
-        "--token",
-        appliance.lab_token,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=cwd,
-    )
-    out, err = await proc.communicate()
-    return proc.returncode, out.decode(), err.decode()
-
-
 async def test_fault_doctor_and_pcap_from_the_command_line(lab, poll, tmp_path):
     appliance, camera = lab
     serial = camera.serial
@@ -67,32 +45,32 @@ async def test_fault_doctor_and_pcap_from_the_command_line(lab, poll, tmp_path):
         "the W100 fails on the 5 GHz network",
     )
 
-    rc, out, err = await bwlab(appliance, "doctor", "--json")
+    rc, out, err = await appliance.bwlab("doctor", "--json")
     assert rc == 0, err
     (cam,) = [c for c in json.loads(out)["cameras"] if c["serial"] == serial]
     assert "T2-3d" in cam["codes"]
-    rc, out, _ = await bwlab(appliance, "doctor", serial)
+    rc, out, _ = await appliance.bwlab("doctor", serial)
     assert rc == 0 and "T2-3d" in out and "2.4 GHz" in out
     # the evidence it used (issue 14): the camera's Wi-Fi log and the model's datasheet, not a cause code
     assert "seen:  camera log (Wi-Fi): LabNet: no access point answered" in out
     assert "seen:  camera datasheet: the W100 hears 2.4 GHz networks only" in out and "band_unsupported" not in out
 
-    rc, out, err = await bwlab(appliance, "fault", "add", "ap", "AP-1", "band=2.4", "channel=1", "--id", "to-24")
+    rc, out, err = await appliance.bwlab("fault", "add", "ap", "AP-1", "band=2.4", "channel=1", "--id", "to-24")
     assert rc == 0 and out.startswith("to-24: ap AP-1:"), err
     await poll(lambda: camera.state["radio"]["wifi"]["state"] == "connected", "the camera joins on 2.4 GHz")
-    rc, out, _ = await bwlab(appliance, "fault", "list", "--json")
+    rc, out, _ = await appliance.bwlab("fault", "list", "--json")
     assert [f["id"] for f in json.loads(out)["faults"]] == ["to-24"]
-    rc, out, _ = await bwlab(appliance, "doctor", serial, "--json")
+    rc, out, _ = await appliance.bwlab("doctor", serial, "--json")
     assert "T2-3d" not in json.loads(out)["cameras"][0]["codes"]
 
-    rc, out, _ = await bwlab(appliance, "fault", "clear", "to-24")
+    rc, out, _ = await appliance.bwlab("fault", "clear", "to-24")
     assert rc == 0 and "to-24" in out
     await poll(lambda: camera.state["radio"]["wifi"]["failure"] == "band_unsupported", "back on 5 GHz only")
 
-    rc, out, err = await bwlab(appliance, "fault", "add", "ap", "AP-9", "enabled=false")
+    rc, out, err = await appliance.bwlab("fault", "add", "ap", "AP-9", "enabled=false")
     assert rc == 2 and "AP-1" in err  # names the APs there are
 
-    rc, out, err = await bwlab(appliance, "pcap", serial, "-o", str(tmp_path / "cam.pcap"), "--json")
+    rc, out, err = await appliance.bwlab("pcap", serial, "-o", str(tmp_path / "cam.pcap"), "--json")
     assert rc == 0, err
     written = json.loads(out)
     assert written["frames"] > 0 and (tmp_path / "cam.pcap").read_bytes()[:4] == bytes.fromhex("d4c3b2a1")

@@ -16,26 +16,20 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from junitparser import Error, Failure, JUnitXml
 
 from bwlab.scenario import load_scenario
+from tests.conftest import run_bwlab_sync
 
 HERE = Path(__file__).parent
 SCENARIOS = sorted(HERE.glob("*.toml"))
 
 
 def bwlab_test(*args: str, timeout: float = 540) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bwlab", "test", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_bwlab_sync("test", *args, timeout=timeout)
 
 
 def test_every_scenario_file_loads_and_expects_a_diagnosis():

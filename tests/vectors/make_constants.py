@@ -9,16 +9,13 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:  # run as a script from anywhere, bwlab not installed
-    sys.path.insert(0, str(REPO_ROOT))
+from vectors_file import write_or_check  # the sibling module: first, it puts bwlab on sys.path
 
-from bwlab.wire.constants import JS_CONSTANTS  # noqa: E402
+from bwlab.wire.constants import JS_CONSTANTS
 
 CONSTANTS_PATH = Path(__file__).with_name("constants.json")
 
@@ -34,18 +31,7 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file is not up to date")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        current = CONSTANTS_PATH.read_text(encoding="utf-8") if CONSTANTS_PATH.exists() else ""
-        if current != text:
-            print(f"{CONSTANTS_PATH} is out of date: run python {Path(__file__).relative_to(REPO_ROOT)}")
-            return 1
-        return 0
-    CONSTANTS_PATH.write_text(text, encoding="utf-8")
-    return 0
+    return write_or_check(CONSTANTS_PATH, render(), argv, __doc__, __file__)
 
 
 if __name__ == "__main__":

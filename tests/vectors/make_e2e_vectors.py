@@ -12,7 +12,6 @@ recompute them. ``tests/unit/test_envelope.py`` (Python) and ``tests/js/envelope
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import sys
@@ -20,12 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
+from vectors_file import write_or_check  # the sibling module: first, it puts bwlab on sys.path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:  # run as a script from anywhere, bwlab not installed
-    sys.path.insert(0, str(REPO_ROOT))
-
-from bwlab.wire import envelope as env  # noqa: E402
+from bwlab.wire import envelope as env
 
 VECTORS_PATH = Path(__file__).with_name("e2e-v1.json")
 BASE_URL = "https://bwlab.lab:8443/live/"
@@ -421,25 +417,8 @@ def render() -> str:
     return json.dumps(build_vectors(), indent=2, ensure_ascii=False) + "\n"
 
 
-def write_or_check(path: Path, text: str, argv: list[str] | None, description: str, script: str) -> int:
-    """Write the vectors file, or with ``--check`` exit 1 if it differs from ``text`` (also used by
-    make_talk_vectors.py)."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--check", action="store_true", help="fail if the vectors file is stale")
-    args = parser.parse_args(argv)
-    if args.check:
-        current = path.read_text(encoding="utf-8") if path.exists() else ""
-        if current != text:
-            print(f"{path} is not up to date; run {script}", file=sys.stderr)
-            return 1
-        return 0
-    path.write_text(text, encoding="utf-8")
-    print(f"wrote {path}")
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
-    return write_or_check(VECTORS_PATH, render(), argv, __doc__.splitlines()[0], Path(__file__).name)
+    return write_or_check(VECTORS_PATH, render(), argv, __doc__, __file__)
 
 
 if __name__ == "__main__":

@@ -19,14 +19,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:  # run as a script from anywhere, bwlab not installed
-    sys.path.insert(0, str(REPO_ROOT))
+from vectors_file import write_or_check  # the sibling module: first, it puts bwlab on sys.path
 
-from bwlab.wire import envelope as env  # noqa: E402 (after the sys.path line above)
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_e2e_vectors import write_or_check  # noqa: E402 (the sibling script, on sys.path above)
+from bwlab.wire import envelope as env
 
 VECTORS_PATH = Path(__file__).with_name("e2e-talk-v1.json")
 BASE_PATH = Path(__file__).with_name("e2e-v1.json")
@@ -144,7 +139,7 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return write_or_check(VECTORS_PATH, render(), argv, __doc__.splitlines()[0], Path(__file__).name)
+    return write_or_check(VECTORS_PATH, render(), argv, __doc__, __file__)
 
 
 if __name__ == "__main__":

@@ -124,22 +124,11 @@ class OffloadService:
     async def _connect(self, row, link: _Link, now: float) -> bool:
         """Token, capabilities, categories, System ID; False when the system must wait."""
         system_id = row["system_id"]
-        client = link.client
-        if client.token is None:
+        if link.client.token is None:
             try:
-                answer = await client.authenticate()
-                await self._log(system_id, None, "GET", client.auth_uri or "", answer.status, "authenticated")
+                await self._authenticate(system_id, None, link, "authenticated")
             except AuthFailed as exc:
-                status = "auth_failed" if exc.answer.status == 401 else "unreachable"
-                await self._log(
-                    system_id,
-                    None,
-                    "GET",
-                    "token URIs",
-                    exc.answer.status,
-                    status,
-                    exc.answer.error or "the destination refused the credentials",
-                )
+                status = _auth_failure(exc)
                 return await self._system_wait(
                     system_id,
                     link,
@@ -417,20 +406,8 @@ class OffloadService:
             if answer.status != 401 or attempt == 2:
                 return answer
             try:
-                auth = await link.client.authenticate()
-                await self._log(
-                    system_id, recording_id, "GET", link.client.auth_uri or "", auth.status, "reauthenticated"
-                )
+                await self._authenticate(system_id, recording_id, link, "reauthenticated", failed="auth_failed")
             except AuthFailed as exc:
-                await self._log(
-                    system_id,
-                    recording_id,
-                    "GET",
-                    "token URIs",
-                    exc.answer.status,
-                    "auth_failed",
-                    exc.answer.error or "",
-                )
                 return exc.answer if exc.answer.status is not None else Answer(401, {})
         raise AssertionError("unreachable")
 
@@ -507,19 +484,9 @@ class OffloadService:
         if answer.status != 401 or recording_id is not None or isinstance(body, AsyncIterator):
             return answer
         try:
-            auth = await link.client.authenticate()
-        except AuthFailed as exc:
-            await self._log(
-                system_id,
-                None,
-                "GET",
-                "token URIs",
-                exc.answer.status,
-                "auth_failed",
-                exc.answer.error or "the destination refused the credentials",
-            )
+            await self._authenticate(system_id, None, link, "reauthenticated", failed="auth_failed")
+        except AuthFailed:
             return answer
-        await self._log(system_id, None, "GET", link.client.auth_uri or "", auth.status, "reauthenticated")
         return await self._call_once(system_id, recording_id, link, method, container, obj, headers, body, length)
 
     async def _call_once(
@@ -547,6 +514,27 @@ class OffloadService:
                 else (None if outcome == "confirmed" else plan.message(outcome, answer.status))
             )
         await self._log(system_id, recording_id, method, target, answer.status, result, message)
+        return answer
+
+    async def _authenticate(
+        self, system_id: str, recording_id: str | None, link: _Link, outcome: str, *, failed: str | None = None
+    ) -> Answer:
+        """A token from the destination, the attempt logged: as ``outcome`` when one is given, else
+        as ``failed`` (by default ``_auth_failure``'s) before AuthFailed goes on to the caller."""
+        try:
+            answer = await link.client.authenticate()
+        except AuthFailed as exc:
+            await self._log(
+                system_id,
+                recording_id,
+                "GET",
+                "token URIs",
+                exc.answer.status,
+                failed or _auth_failure(exc),
+                exc.answer.error or "the destination refused the credentials",
+            )
+            raise
+        await self._log(system_id, recording_id, "GET", link.client.auth_uri or "", answer.status, outcome)
         return answer
 
     async def _log(
@@ -591,6 +579,11 @@ class OffloadService:
                 "UPDATE ctl_cd_destinations SET status = ?, status_message = ? WHERE system_id = ?",
                 (status, message, system_id),
             )
+
+
+def _auth_failure(exc: AuthFailed) -> str:
+    """A failed authentication's outcome: the credentials refused (401), or no token URI answered."""
+    return "auth_failed" if exc.answer.status == 401 else "unreachable"
 
 
 def _status_of(result: plan.Outcome) -> str:

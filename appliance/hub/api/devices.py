@@ -30,7 +30,7 @@ from bwlab.wire import positions as wire_positions
 from bwlab.wire.help import HelpRequest
 
 from ... import pki, quarantine
-from ...cloud.store import cloud_systems, licence_valid, system_camera_registered, system_region
+from ...cloud.store import cloud_systems, licence_valid, system_camera_registered
 from ...context import APPLIANCE
 from ...devices import CLOSE_REFUSED, DEVICE_HUB, DeviceId
 from ...http import DEVICE, access
@@ -39,6 +39,7 @@ from ...storage import HUB_SOCKET, refuse_when_disk_full
 from .. import store
 from ..acknowledgements import AckOutbox
 from ..chunk_pipeline import ChunkPipeline, Job
+from ..containers import end_from_camera, upload_target
 from ..help import HelpError, setup_help
 from ..positions import PositionHub, on_track_message
 from ..registry import HUB, DeviceSession, HubRegistry, licence_message
@@ -370,16 +371,7 @@ async def _on_message(ws, ctx, session: DeviceSession, registry: HubRegistry, me
         await _start_stream(ws, ctx, session, streams, message, now)
     elif isinstance(message, m.StreamStop):
         if message.stream_id is not None:
-            try:
-                await streams.end_stream(
-                    message.stream_id,
-                    session.device,
-                    message.reason,
-                    message.last_seq,
-                    message.ended_at if message.ended_at is not None else now,
-                )
-            except ChunkRejected as exc:
-                await ws.send_str(m.encode(m.Error(code=exc.code, message=exc.message, ref=message.stream_id)))
+            await end_from_camera(ws, streams.end_stream, message.stream_id, session.device, message, now)
     elif isinstance(message, m.RemoteStartResult):
         pending = registry.remote_results.get(message.request_id)
         if pending is not None and pending[0] == session.device:  # only the camera that was asked answers
@@ -403,51 +395,18 @@ async def _start_stream(
     ws, ctx, session: DeviceSession, streams: StreamHub, message: m.StreamStart, now: float
 ) -> None:
     """D3, D4: open a stream, unless the organization's licence has expired (S15, T2)."""
-    if not message.resume and not await licence_valid(ctx.db, session.org_id, now):
-        await store.record_event(
-            ctx.db,
-            session.serial,
-            now,
-            "licence_expired",
-            "stream refused: the licence has expired",
-            session.cloud_system_id,
-        )
-        await ws.send_str(
-            m.encode(
-                m.StreamRefused(
-                    stream_id=message.stream_id,
-                    code="licence_expired",
-                    message="the organization's licence has expired (S15)",
-                )
-            )
-        )
-        return
     try:
-        upload_key = wire_chunk.decode_upload_key(message.upload_key)
-    except ValueError:
-        await ws.send_str(
-            m.encode(
-                m.StreamRefused(
-                    stream_id=message.stream_id,
-                    code="invalid_message",
-                    message="upload_key must be 32 bytes, base64url",
-                )
+        if not message.resume and not await licence_valid(ctx.db, session.org_id, now):
+            await store.record_event(
+                ctx.db,
+                session.serial,
+                now,
+                "licence_expired",
+                "stream refused: the licence has expired",
+                session.cloud_system_id,
             )
-        )
-        return
-    region = await system_region(ctx.db, session.cloud_system_id)
-    if region is None:  # the system was disconnected from the cloud while its camera was connected
-        await ws.send_str(
-            m.encode(
-                m.StreamRefused(
-                    stream_id=message.stream_id,
-                    code="system_unknown",
-                    message="the camera's system is no longer connected",
-                )
-            )
-        )
-        return
-    try:
+            raise ChunkRejected("licence_expired", "the organization's licence has expired (S15)")
+        upload_key, region = await upload_target(ctx.db, session.cloud_system_id, message.upload_key)
         next_seq = await streams.open_stream(
             stream_id=message.stream_id,
             org_id=session.org_id,

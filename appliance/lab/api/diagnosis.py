@@ -87,6 +87,22 @@ async def _hub_facts(request: web.Request, serial: str, camera) -> dict[str, Any
     }
 
 
+def _finding_json(f: diagnosis.Finding, *, lab_derived: bool) -> dict[str, Any]:
+    """A finding as the Lab panel and ``bwlab doctor`` read it: the manual's row (symptom, cause,
+    fix), what was observed, its evidence, and where the fix is in the Manager."""
+    return {
+        "code": f.code,
+        "spec_id": f.spec_id,
+        "symptom": f.symptom,
+        "cause": f.cause,
+        "fix": f.fix,
+        "observed": f.observed,
+        "lab_derived": lab_derived,
+        "manager": diagnosis.ROWS[f.code].as_dict()["manager"],
+        "evidence": [e.as_dict() for e in f.evidence],
+    }
+
+
 async def _diagnose(request: web.Request, serial: str) -> dict[str, Any]:
     ctx = request.config_dict[APPLIANCE]
     row = await _camera_row(request, serial)
@@ -106,17 +122,7 @@ async def _diagnose(request: web.Request, serial: str) -> dict[str, Any]:
         "reporting": state is not None,
         "system_id": row["system_id"] if row is not None else None,
         "findings": [
-            {
-                "code": f.code,
-                "spec_id": f.spec_id,
-                "symptom": f.symptom,
-                "cause": f.cause,
-                "fix": f.fix,
-                "observed": f.observed,
-                "lab_derived": diagnosis.ROWS[f.code].lab_derived,
-                "manager": diagnosis.ROWS[f.code].as_dict()["manager"],
-                "evidence": [e.as_dict() for e in f.evidence],
-            }
+            _finding_json(f, lab_derived=diagnosis.ROWS[f.code].lab_derived)
             | ({"hostnames": _hostnames(telemetry.blocked_hostnames, radio)} if f.code == "T2-5-hostnames" else {})
             for f in findings
         ],
@@ -177,20 +183,7 @@ async def _system_diagnosis(request: web.Request, system) -> dict[str, Any]:
         "connection_state": state,
         "cloud_error": error,
         "codes": [f.code for f in findings],
-        "findings": [
-            {
-                "code": f.code,
-                "spec_id": f.spec_id,
-                "symptom": f.symptom,
-                "cause": f.cause,
-                "fix": f.fix,
-                "observed": f.observed,
-                "lab_derived": False,
-                "manager": diagnosis.ROWS[f.code].as_dict()["manager"],
-                "evidence": [e.as_dict() for e in f.evidence],
-            }
-            for f in findings
-        ],
+        "findings": [_finding_json(f, lab_derived=False) for f in findings],
     }
 
 
