@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import pytest
 import pytest_asyncio
-from e2e_lab import OPERATOR, screenshot, sign_in_live, start_lab, undock_online, wait_for
+from e2e_lab import OPERATOR, screenshot, sign_in_live, start_lab, undock_online, wait_for, wait_in_page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
 
 ANNA = "B8A44F000101"  # W100; profile "Patrol live": live stream on record
 SAMPLES = 16  # 250 ms apart: 4 s of sound only watched
 VIDEO = "document.querySelector('.player video')"
+PLAYER = "(document.querySelector('.player')?.dataset ?? {})"  # its data-* attributes
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -34,6 +35,10 @@ async def level(env) -> str | None:
         cams = (await lab.get("/api/lab/cameras"))["cameras"]
     state = next(c["state"] for c in cams if c["serial"] == ANNA) or {}
     return (state.get("stream_quality") or {}).get("level")
+
+
+async def at_level(env, wanted: str) -> bool:
+    return await level(env) == wanted
 
 
 async def sample(live, player) -> dict:
@@ -61,12 +66,12 @@ async def test_the_view_with_sound_plays_on_through_sound_only_and_the_picture_c
         await entry.wait_for(timeout=10000)
         await entry.click()
         player = live.locator(".player")
-        await wait_for(lambda: _int_at_least(player.get_attribute("data-frames"), 30), "two seconds of picture")
-        await wait_for(lambda: _float_above(player.get_attribute("data-sound-level"), 0.01), "sound on the meter")
+        await wait_in_page(live, f"{PLAYER}.frames >= 30", "two seconds of picture")
+        await wait_in_page(live, f"{PLAYER}.soundLevel > 0.01", "sound on the meter")
         assert await live.evaluate(f"{VIDEO} !== null && !{VIDEO}.muted"), "the view with sound plays unmuted"
 
         cap = await lab.post("/api/lab/faults", {"kind": "link", "target": ANNA, "set": {"bandwidth_kbps": 120}})
-        await wait_for(lambda: _is(level(env), "audio_only"), "the camera down to sound only")
+        await wait_for(lambda: at_level(env, "audio_only"), "the camera down to sound only")
         await live.wait_for_timeout(2000)  # what was sent before the change has played out
         samples = []
         for _ in range(SAMPLES):
@@ -86,10 +91,10 @@ async def test_the_view_with_sound_plays_on_through_sound_only_and_the_picture_c
         assert await note.is_visible() and "Sound only" in await note.inner_text()
 
         await lab.delete(f"/api/lab/faults/{cap['id']}")
-        await wait_for(lambda: _is(level(env), "full"), "the camera back to the full picture", timeout=30)
+        await wait_for(lambda: at_level(env, "full"), "the camera back to the full picture", timeout=30)
         frames = samples[-1]["frames"]
-        await wait_for(lambda: _int_at_least(player.get_attribute("data-frames"), frames + 15), "the picture back")
-        await wait_for(lambda: _is(player.get_attribute("data-sound-only"), "false"), "the note gone")
+        await wait_in_page(live, f"{PLAYER}.frames >= {frames + 15}", "the picture back")
+        await wait_in_page(live, f"{PLAYER}.soundOnly === 'false'", "the note gone")
         assert not await note.is_visible()
         t0 = await live.evaluate(f"{VIDEO}.currentTime")
         first = int(await player.get_attribute("data-frames"))
@@ -107,17 +112,3 @@ async def test_the_view_with_sound_plays_on_through_sound_only_and_the_picture_c
         )
         assert drift < 0.1, drift
         await lab.post(f"/api/lab/cameras/{ANNA}/actions", {"action": "press", "button": "record", "gesture": "long"})
-
-
-async def _is(awaitable, expected):
-    return (await awaitable) == expected
-
-
-async def _int_at_least(awaitable, n):
-    value = await awaitable
-    return value is not None and int(value) >= n
-
-
-async def _float_above(awaitable, x):
-    value = await awaitable
-    return float(value) if value is not None and float(value) > x else None
