@@ -9,6 +9,7 @@ the web client (``/``), ``/healthz``, Prometheus ``/metrics`` and the lab CA cer
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import secrets
@@ -252,7 +253,7 @@ async def serve(
 ) -> None:
     """Run the appliance over HTTPS until ``stop`` is set (or forever)."""
     app = create_app(config, clock)
-    runner = web.AppRunner(app, access_log=None, **runner_options(config.header_timeout))
+    runner = web.AppRunner(app, **runner_options(config.header_timeout))
     try:
         await runner.setup()
         ctx = app[APPLIANCE]
@@ -263,22 +264,18 @@ async def serve(
                 config.data_dir, ctx.clock.now(), [h.name for h in SERVICE_HOSTS]
             )
         )
-        site = HandshakeBoundSite(
-            runner, config.host, config.port, ssl_context=ssl_ctx, ssl_handshake_timeout=config.handshake_timeout
+        site_at = functools.partial(
+            HandshakeBoundSite,
+            runner,
+            ssl_context=ssl_ctx,
+            ssl_handshake_timeout=config.handshake_timeout,
+            header_timeout=config.header_timeout,
         )
-        await site.start()
+        await site_at(config.host, config.port).start()
         for address in config.backplane_addresses:  # issue 15: the lab's own link on the bridge (fleets, docks)
-            await HandshakeBoundSite(
-                runner, address, config.port, ssl_context=ssl_ctx, ssl_handshake_timeout=config.handshake_timeout
-            ).start()
+            await site_at(address, config.port).start()
         for address in config.service_addresses:  # issue 15: the T5 names' addresses on the lab bridge
-            await HandshakeBoundSite(
-                runner,
-                address,
-                config.service_port,
-                ssl_context=ssl_ctx,
-                ssl_handshake_timeout=config.handshake_timeout,
-            ).start()
+            await site_at(address, config.service_port).start()
     except BaseException:
         # Stop what had started (the databases' threads, background tasks): a failed start-up
         # ends with its error instead of a process that hangs without listening.

@@ -6,19 +6,40 @@ request headers do not arrive within ``header_timeout`` after the handshake or t
 answer is closed: aiohttp's keep-alive timer also runs while it waits for a request's headers,
 so the runner's ``keepalive_timeout`` is that bound (aiohttp's default is an hour). The device
 hub gives a camera ``handshake_timeout`` for its hello (appliance/hub/api/devices.py).
+
+A handshake may end after the site stopped: aiohttp learns of a connection only then, after its
+shutdown closed the connections it knew, so the connection stayed open past the appliance's end
+(and, once the event loop was gone, its TLS transport was collected unclosed: a ResourceWarning).
+The site's connections are closed as their handshake ends once the site has stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+from typing import Any
 
 from aiohttp import web
 
 
 def runner_options(header_timeout: float) -> dict:
-    """Options of the ``AppRunner``: a request's headers, and an idle keep-alive, within the bound."""
-    return {"keepalive_timeout": header_timeout}
+    """Options of the ``AppRunner`` (and of each connection's handler): a request's headers, and an
+    idle keep-alive, within the bound; no access log."""
+    return {"keepalive_timeout": header_timeout, "access_log": None}
+
+
+class _Connection(web.RequestHandler):
+    """aiohttp's handler of one connection, closed as its TLS handshake ends if its site stopped
+    meanwhile (see the module docstring)."""
+
+    def __init__(self, site: HandshakeBoundSite, manager: web.Server, **options: Any) -> None:
+        super().__init__(manager, **options)
+        self._site = site
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        if self._site.stopped:
+            self.force_close()
 
 
 class HandshakeBoundSite(web.TCPSite):
@@ -32,17 +53,22 @@ class HandshakeBoundSite(web.TCPSite):
         *,
         ssl_context: ssl.SSLContext,
         ssl_handshake_timeout: float,
+        header_timeout: float,
         reuse_address: bool = True,
     ):
         super().__init__(runner, host, port, ssl_context=ssl_context, reuse_address=reuse_address)
         self.ssl_handshake_timeout = ssl_handshake_timeout
+        self.header_timeout = header_timeout
+        self.stopped = False
 
     async def start(self) -> None:
         self._runner._reg_site(self)
         server = self._runner.server
         assert server is not None
-        self._server = await asyncio.get_running_loop().create_server(
-            server,
+        loop = asyncio.get_running_loop()
+        options = runner_options(self.header_timeout)
+        self._server = await loop.create_server(
+            lambda: _Connection(self, server, loop=loop, **options),
             self._host,
             self._port,
             ssl=self._ssl_context,
@@ -52,3 +78,7 @@ class HandshakeBoundSite(web.TCPSite):
             ssl_handshake_timeout=self.ssl_handshake_timeout,
         )
         self._bound_port = self._server.sockets[0].getsockname()[1] if self._server.sockets else self._port
+
+    async def stop(self) -> None:
+        self.stopped = True
+        await super().stop()

@@ -144,3 +144,49 @@ async def test_one_account_holds_at_most_its_share_of_websockets(appliance, demo
         finally:
             for ws in sockets:
                 await ws.close()
+
+
+async def test_a_tls_handshake_that_ends_after_the_shutdown_is_closed_at_once(tmp_path):
+    """A TLS handshake that ends after the appliance shut its connections down (aiohttp's
+    ``Server.shutdown`` closes those it knows, and it learns of one only when the handshake is
+    done) must not leave an open connection behind: idle, it waited for the keep-alive bound, and
+    with its event loop gone its TLS transport was collected unclosed (a ResourceWarning)."""
+    handle, stop, task = await start_appliance(tmp_path / "data")
+    reader, writer = await asyncio.open_connection("127.0.0.1", handle.port)
+    try:
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = ssl.create_default_context(cadata=handle.ca_pem).wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
+        while True:  # the handshake, up to the client's Finished, held back
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                writer.write(outgoing.read())
+                await writer.drain()
+                incoming.write(await asyncio.wait_for(reader.read(65536), CLOSED_WITHIN))
+        finished = outgoing.read()
+        assert finished, "the client's Finished"
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+    try:
+        writer.write(finished)  # the appliance's side of the handshake ends now
+        await writer.drain()
+        # The appliance closes it at once: its TLS close_notify (after its session tickets).
+        assert await asyncio.wait_for(_close_notify(reader, incoming, tls), CLOSED_WITHIN)
+    finally:
+        writer.close()
+
+
+async def _close_notify(reader: asyncio.StreamReader, incoming: ssl.MemoryBIO, tls: ssl.SSLObject) -> bool:
+    """Read the server's records until its close_notify (True) or the end of the stream (False)."""
+    while data := await reader.read(65536):
+        incoming.write(data)
+        try:
+            if tls.read() == b"":  # the close_notify (the SSL object's end of data)
+                return True
+        except ssl.SSLWantReadError:
+            continue
+        except ssl.SSLZeroReturnError:
+            return True
+    return False

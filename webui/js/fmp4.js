@@ -216,3 +216,45 @@ export function parseFragment(data, tracks) {
   if (runs.length === 0) throw new Mp4Error('fragment has no moof/traf');
   return runs;
 }
+
+const SYNC_FLAGS = 0x02000000; // depends on no other sample
+const NON_SYNC_FLAGS = 0x01000000 | SAMPLE_IS_NON_SYNC; // depends on others
+
+function concat(parts, at = 0) {
+  const out = new Uint8Array(at + parts.reduce((n, p) => n + p.length, 0));
+  let p = at;
+  for (const part of parts) { out.set(part, p); p += part.length; }
+  return out;
+}
+
+function box(type, ...parts) {
+  const out = concat(parts, 8);
+  new DataView(out.buffer).setUint32(0, out.length);
+  for (let i = 0; i < 4; i += 1) out[4 + i] = type.charCodeAt(i);
+  return out;
+}
+
+function words(version, flags, values, { wide = [] } = {}) {
+  const out = new Uint8Array(4 + 8 * wide.length + 4 * values.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, (version << 24) | flags);
+  let p = 4;
+  for (const v of wide) { view.setBigUint64(p, BigInt(v)); p += 8; }
+  for (const v of values) { view.setUint32(p, v >>> 0); p += 4; }
+  return out;
+}
+
+/**
+ * A media fragment (moof + mdat, default-base-is-moof as MSE expects) of one track:
+ * `samples` [{ duration, data, sync }] from `baseDecodeTime`, in the track's timescale; what
+ * parseFragment reads back.
+ */
+export function writeFragment(trackId, sequence, baseDecodeTime, samples) {
+  const table = samples.flatMap((s) => [s.duration, s.data.length, s.sync ? SYNC_FLAGS : NON_SYNC_FLAGS]);
+  const trunFor = (offset) => box('trun', words(0, 0x000701, [samples.length, offset, ...table]));
+  const traf = (offset) => box('traf', box('tfhd', words(0, 0x020000, [trackId])),
+    box('tfdt', words(1, 0, [], { wide: [baseDecodeTime] })), trunFor(offset));
+  const size = box('moof', box('mfhd', words(0, 0, [sequence])), traf(0)).length;
+  const moof = box('moof', box('mfhd', words(0, 0, [sequence])), traf(size + 8));
+  return concat([moof, box('mdat', ...samples.map((s) => s.data))]);
+}

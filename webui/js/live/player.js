@@ -4,7 +4,9 @@
  * It receives a stream's ciphertext chunk frames over the live (or recording) WebSocket, unwraps
  * the content key with the system key held in this browser, opens every chunk with WebCrypto
  * and plays the fragmented MP4 either
- *  - with sound, through Media Source Extensions ("mse"), kept close to the live edge; or
+ *  - with sound, through Media Source Extensions ("mse"), kept close to the live edge; while the
+ *    camera sends sound only the sound plays on and the picture is held on its last frame
+ *    (sound-only.js); or
  *  - at low latency, through WebCodecs ("webcodecs"): the H.264 and AAC samples are taken out of
  *    each fragment (fmp4.js) and decoded; the sound plays through an AudioWorklet on a clock
  *    that the video frames are presented against (audio.js). Without AudioDecoder (or without
@@ -22,6 +24,7 @@ import { openChunk, unwrapContentKey } from '../e2e.js';
 import { parseFragment, parseInit } from '../fmp4.js';
 import { listKeys } from '../keystore.js';
 import { LowLatencyAudio, Presenter, canPlay } from './audio.js';
+import { SoundOnlyHold } from './sound-only.js';
 
 export const CLOCK_TOLERANCE = 5; // seconds: S1, bwlab/wire/constants.py CLOCK_TOLERANCE_S (tests/js/constants.test.mjs)
 // MSE play position: a frame can only play once its whole fragment (200 ms of media) has come,
@@ -154,7 +157,12 @@ export class StreamPlayer {
     if (this.mode === 'webcodecs') {
       this.decode(video);
       if (this.audio && this.pastEdge) this.audio.decode(runs.find((r) => r.trackId === this.audio.track.id), this.anchor);
-    } else this.append(plain);
+    } else {
+      const held = this.hold.follow(runs);
+      if (held.before) this.append(held.before);
+      this.append(plain);
+      if (held.after) this.append(held.after);
+    }
   }
 
   async open(meta) {
@@ -233,14 +241,19 @@ export class StreamPlayer {
     video.controls = this.recording;
     this.video = video;
     this.queue = [init];
+    this.hold = new SoundOnlyHold(this.tracks);
+    this.soundOnlyNote = h('div', { class: 'sound-only', role: 'status', hidden: true },
+      'Sound only: the camera\'s link is too weak for the picture, shown as it last was');
+    this.el.dataset.soundOnly = 'false';
     const source = new MediaSource();
     video.src = URL.createObjectURL(source);
-    this.screen.replaceChildren(video);
+    this.screen.replaceChildren(video, this.soundOnlyNote);
     await new Promise((resolve) => source.addEventListener('sourceopen', resolve, { once: true }));
     this.source = source;
     this.buffer = source.addSourceBuffer(mime);
     this.buffer.mode = 'segments';
     this.buffer.addEventListener('updateend', () => { this.afterAppend(); this.pump(); });
+    video.addEventListener('waiting', () => this.holdPicture());
     this.pump();
     this.addSoundControls();
     video.requestVideoFrameCallback((now, m) => this.onVideoFrame(now, m));
@@ -301,10 +314,19 @@ export class StreamPlayer {
     else video.playbackRate = lag > LIVE_LAG + 0.15 ? 1.15 : lag > LIVE_LAG + 0.04 ? 1.04 : 1.0;
   }
 
+  /** The media element waits: for the picture alone, it is held (sound-only.js). */
+  holdPicture() {
+    const video = this.video;
+    if (!video || this.stopped || video.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA) return;
+    const held = this.hold.stalled(video.currentTime);
+    if (held) this.append(held);
+  }
+
   /** Between fragments: recover from a stall or a position outside the buffer. */
   followEdge() {
     const video = this.video;
     if (!video || !video.buffered.length || !this.started) return;
+    this.holdPicture();
     const end = video.buffered.end(video.buffered.length - 1);
     if (video.currentTime < video.buffered.start(0) || end - video.currentTime > MAX_LIVE_LAG) video.currentTime = end - LIVE_LAG;
     if (video.paused && !video.ended && this.state === 'playing') video.play().catch(() => {});
@@ -312,6 +334,15 @@ export class StreamPlayer {
 
   onVideoFrame(now, meta) {
     if (this.stopped && !this.recording) return;
+    const held = this.hold.isHeld(meta.mediaTime);
+    if (this.el.dataset.soundOnly !== String(held)) {
+      this.el.dataset.soundOnly = String(held);
+      this.soundOnlyNote.hidden = !held;
+    }
+    if (held) { // a held picture: not a frame of the camera's, neither counted nor measured
+      this.video.requestVideoFrameCallback((n, m) => this.onVideoFrame(n, m));
+      return;
+    }
     const captured = this.anchor === null ? null : this.anchor + meta.mediaTime;
     const latency = captured === null ? null : labClock.atPerformance(meta.expectedDisplayTime) - captured;
     this.measured(latency, captured);
