@@ -10,7 +10,10 @@ hub gives a camera ``handshake_timeout`` for its hello (appliance/hub/api/device
 A handshake may end after the site stopped: aiohttp learns of a connection only then, after its
 shutdown closed the connections it knew, so the connection stayed open past the appliance's end
 (and, once the event loop was gone, its TLS transport was collected unclosed: a ResourceWarning).
-The site's connections are closed as their handshake ends once the site has stopped.
+The site's connections are closed as their handshake ends once the site has stopped, and those
+whose handshake is still under way when it stops are cut then: the event loop may end before the
+handshake would (a client in the same process cancelled mid-handshake, say), leaving the
+transport open for ever.
 """
 
 from __future__ import annotations
@@ -35,9 +38,11 @@ class _Connection(web.RequestHandler):
     def __init__(self, site: HandshakeBoundSite, manager: web.Server, **options: Any) -> None:
         super().__init__(manager, **options)
         self._site = site
+        self.made = False  # the TLS handshake has ended and aiohttp knows the connection
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
+        self.made = True
         if self._site.stopped:
             self.force_close()
 
@@ -81,4 +86,26 @@ class HandshakeBoundSite(web.TCPSite):
 
     async def stop(self) -> None:
         self.stopped = True
+        server = self._server
         await super().stop()
+        if isinstance(server, asyncio.Server):
+            _cut_handshakes(asyncio.get_running_loop(), server)
+
+
+def _cut_handshakes(loop: asyncio.AbstractEventLoop, server: asyncio.Server) -> int:
+    """Abort the connections of ``server`` whose TLS handshake has not ended. asyncio keeps no
+    public list of a server's connections before their handshake ends (aiohttp knows them only
+    after); the selector event loop's table of its transports has them, so it is read here, by
+    attribute and defensively: with another loop nothing is cut (the handshake timeout still is)."""
+    transports = getattr(loop, "_transports", None)
+    if transports is None:
+        return 0
+    cut = 0
+    for transport in list(transports.values()):
+        if getattr(transport, "_server", None) is not server or transport.is_closing():
+            continue
+        app = getattr(getattr(transport, "_protocol", None), "_app_protocol", None)
+        if isinstance(app, _Connection) and not app.made:
+            transport.abort()
+            cut += 1
+    return cut

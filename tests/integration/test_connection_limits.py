@@ -170,12 +170,23 @@ async def test_a_tls_handshake_that_ends_after_the_shutdown_is_closed_at_once(tm
         stop.set()
         await asyncio.wait_for(task, 15)
     try:
-        writer.write(finished)  # the appliance's side of the handshake ends now
-        await writer.drain()
-        # The appliance closes it at once: its TLS close_notify (after its session tickets).
-        assert await asyncio.wait_for(_close_notify(reader, incoming, tls), CLOSED_WITHIN)
+        try:
+            writer.write(finished)  # the appliance's side of the handshake would end now
+            await writer.drain()
+        except ConnectionError:
+            pass
+        # The appliance has closed it: cut at the shutdown (the end of the stream) or, had the
+        # handshake ended first, its TLS close_notify; not left open until the keep-alive bound.
+        await asyncio.wait_for(_ended_by_server(reader, incoming, tls), CLOSED_WITHIN)
     finally:
         writer.close()
+
+
+async def _ended_by_server(reader: asyncio.StreamReader, incoming: ssl.MemoryBIO, tls: ssl.SSLObject) -> None:
+    try:
+        await _close_notify(reader, incoming, tls)
+    except ConnectionError:
+        pass
 
 
 async def _close_notify(reader: asyncio.StreamReader, incoming: ssl.MemoryBIO, tls: ssl.SSLObject) -> bool:
@@ -190,3 +201,20 @@ async def _close_notify(reader: asyncio.StreamReader, incoming: ssl.MemoryBIO, t
         except ssl.SSLZeroReturnError:
             return True
     return False
+
+
+async def test_a_tls_handshake_under_way_at_the_shutdown_is_cut(tmp_path):
+    """A connection still in its TLS handshake when the appliance stops is cut then, not left to
+    the handshake timeout (10 s): the event loop may be gone by then, and its transport would be
+    collected unclosed (the ResourceWarning seen at the setup of a later test)."""
+    handle, stop, task = await start_appliance(tmp_path / "data")
+    reader, writer = await asyncio.open_connection("127.0.0.1", handle.port)
+    try:
+        writer.write(b"\x16\x03\x01")  # the first bytes of a ClientHello, and no more
+        await writer.drain()
+        await asyncio.sleep(0.3)  # accepted by the appliance, which waits for the rest
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        assert await asyncio.wait_for(reader.read(65536), 5.0) == b""  # cut at the shutdown
+    finally:
+        writer.close()
