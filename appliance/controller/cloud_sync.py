@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +58,7 @@ class SyncStatus:
         }
 
 
-class SystemPusher:
+class SystemPusher(ABC):
     """Sends something of each marked system to the cloud (``_push``): one task, after a short
     debounce, one send per system at a time; when the cloud cannot be reached, again after a
     growing pause (1 s up to 60 s, a network retry on the event loop's clock), at once on a new
@@ -126,8 +127,10 @@ class SystemPusher:
         async with self._sending.setdefault(system_id, asyncio.Lock()):
             return await self._push(system_id, timeout)
 
+    @abstractmethod
     async def _push(self, system_id: str, timeout: float) -> bool:
-        raise NotImplementedError
+        """Send what is marked of one system (the camera users, the audit events); False if it
+        must be tried again."""
 
 
 class CameraUserSync(SystemPusher):
