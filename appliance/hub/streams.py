@@ -282,18 +282,14 @@ class StreamHub:
         camera may be acknowledged. Raises ChunkRejected for a sequence number stored meanwhile
         with other content."""
         c, info = admitted.chunk, admitted.info
+        if admitted.stored or await self._stored_already(c, admitted.digest, info):
+            return c  # stored once, acknowledged again
         try:
-            if admitted.stored or await self._stored_already(c, admitted.digest, info):
-                return c  # stored once, acknowledged again
-            try:
-                await asyncio.to_thread(
-                    self.evidence.write_chunk, info.region, info.org_id, c.stream_id, c.seq, admitted.frame
-                )
-            except UnsafePath as exc:  # a stored row older than the wire's identifier check
-                raise ChunkRejected("invalid_stream", exc.message) from None
-        except ChunkRejected as exc:
-            exc.stream_id, exc.seq = c.stream_id, c.seq
-            raise
+            await asyncio.to_thread(
+                self.evidence.write_chunk, info.region, info.org_id, c.stream_id, c.seq, admitted.frame
+            )
+        except UnsafePath as exc:  # a stored row older than the wire's identifier check
+            raise ChunkRejected("invalid_stream", exc.message, c.stream_id, c.seq) from None
         await store.add_chunk(
             self.db,
             (c.stream_id, c.seq, c.kind, c.capture_time, c.duration, int(c.keyframe), len(admitted.frame),
@@ -354,7 +350,9 @@ class StreamHub:
         if existing is None:
             return False  # a gap being filled
         if existing != digest:
-            raise ChunkRejected("sequence_conflict", f"seq {c.seq} is stored already with other content")
+            raise ChunkRejected(
+                "sequence_conflict", f"seq {c.seq} is stored already with other content", c.stream_id, c.seq
+            )
         return True
 
     # ---------------------------------------------------------------- reading
